@@ -1,0 +1,54 @@
+# The two commands a new user needs: `make demo` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+ROOT := $(abspath .)
+STUDY ?= POMMAINT
+SUBJECTS ?= 15
+SEED ?= 20261123
+
+# Embedded Airflow: SQLite metadata and logs in an ignored folder of this checkout.
+export AIRFLOW_HOME := $(ROOT)/.airflow
+export AIRFLOW__CORE__DAGS_FOLDER := $(ROOT)/dags
+export AIRFLOW__CORE__LOAD_EXAMPLES := False
+export AIRFLOW__CORE__EXECUTOR := LocalExecutor
+export AIRFLOW__CORE__PARALLELISM := 2
+export AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG := 2
+export AIRFLOW__DATABASE__SQL_ALCHEMY_CONN := sqlite:///$(ROOT)/.airflow/airflow.db
+export AIRFLOW__CORE__UNIT_TEST_MODE := False
+export CDISC_LANDING := $(ROOT)/data/landing
+export CDISC_STORE := $(ROOT)/data/store
+export GX_ANALYTICS_ENABLED := False
+
+.PHONY: demo test env lock clean
+
+$(STAMP): pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet uv==0.13.9
+	$(BIN)/uv pip sync --quiet --python $(BIN)/python requirements.lock
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	touch $(STAMP)
+
+env: $(STAMP)
+
+demo: $(STAMP)
+	@mkdir -p $(AIRFLOW_HOME)
+	$(BIN)/airflow db migrate > $(AIRFLOW_HOME)/db-migrate.log 2>&1 || (tail -40 $(AIRFLOW_HOME)/db-migrate.log; exit 1)
+	$(BIN)/cdisc sample --study $(STUDY) --subjects $(SUBJECTS) --seed $(SEED) --out $(CDISC_LANDING)
+	$(BIN)/airflow dags test $(shell echo $(STUDY) | tr A-Z a-z)_sdtm_nightly
+	$(BIN)/cdisc where --study $(STUDY) --store $(CDISC_STORE)
+
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/pytest
+
+# Re-pin the whole dependency tree after editing pyproject.toml.
+lock: $(STAMP)
+	$(BIN)/uv pip compile --quiet --python-version 3.11 --extra dev pyproject.toml -o requirements.lock
+
+clean:
+	rm -rf $(VENV) .airflow data .pytest_cache .mypy_cache .ruff_cache

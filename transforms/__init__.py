@@ -1,0 +1,1 @@
+"""CDISC conversion engine: knows nothing of Airflow."""
