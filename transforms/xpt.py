@@ -1,0 +1,634 @@
+"""SAS Transport (XPORT) version 5 writer: the file format FDA requires for SDTM and ADaM.
+
+Layout (SAS technical note TS-140): 80-byte header records (library, member, descriptor),
+one 140-byte NAMESTR per variable, the OBS header, then the observations packed back to back
+and padded with blanks to a multiple of 80 bytes. Numbers are big-endian IBM 370 hexadecimal
+floats; text is fixed-width, blank-padded ASCII.
+
+`write_xport` checks everything before writing (every offending cell of every rule is
+reported in one `XptError`), encodes the whole observation block with numpy, reads the file
+back with pyreadstat (an independent reader), compares it with the input, and only then
+moves it onto the target path. The same input always gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import secrets
+import struct
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyreadstat
+
+MAX_NAME = 8
+MAX_LABEL = 40
+MAX_CHAR = 200
+MAX_VARIABLES = 9999
+SHOWN = 10
+"""How many offending rows an error message quotes (all of them are counted)."""
+
+RECORD = 80
+NAMESTR_LENGTH = 140
+SAS_VERSION = "9.4"
+OS_NAME = "PYTHON"
+
+_NAME_RE = re.compile(r"[A-Z][A-Z0-9_]*")
+_FORMAT_RE = re.compile(
+    r"(?P<name>\$|\$?[A-Z_](?:[A-Z0-9_]*[A-Z_])?)?(?P<width>\d+)?\.(?P<decimals>\d+)?"
+)
+_MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+_NAMESTR = struct.Struct(">hhhh8s40s8shhh2s8shhi52s")
+_MAX_EXACT_INT = 2**53
+_NUMERIC_KINDS = ("integer", "floating", "mixed-integer-float", "decimal")
+_IBM_MISSING = 0x2E << 56  # SAS missing ".": the byte "." followed by seven zero bytes
+_SIGN = 1 << 63
+_MANTISSA = (1 << 52) - 1
+_IMPLICIT_ONE = 1 << 52
+_IBM_RANGE = "magnitude outside the IBM float range [16**-65, 16**63) (about 5.4e-79 to 7.2e75)"
+
+
+@dataclass(frozen=True)
+class XptColumn:
+    """One variable of the dataset, in output order."""
+
+    name: str
+    label: str
+    type: Literal["Char", "Num"]
+    length: int | None = None
+    format: str | None = None
+
+
+@dataclass(frozen=True)
+class XptResult:
+    """What was written: storage length per variable and the file's size and sha256."""
+
+    path: Path
+    rows: int
+    lengths: dict[str, int]
+    bytes: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class XptIssue:
+    """One broken rule: the variable (None: the dataset itself), the rule, all offending
+    1-based rows, and the values of the first `SHOWN` of them as displayed."""
+
+    variable: str | None
+    rule: str
+    rows: tuple[int, ...] = ()
+    values: tuple[str, ...] = ()
+
+    def render(self) -> str:
+        where = f"variable {self.variable}" if self.variable else "dataset"
+        text = f"{where}: {self.rule}"
+        if not self.rows:
+            return text
+        quoted = ", ".join(
+            f"row {row}: {value}"
+            for row, value in zip(self.rows[: len(self.values)], self.values, strict=True)
+        )
+        more = len(self.rows) - len(self.values)
+        tail = f", ... and {more} more" if more else ""
+        return f"{text} -- {len(self.rows)} row(s): {quoted}{tail}"
+
+
+class XptError(ValueError):
+    """The dataset cannot be written as XPT v5; `issues` lists every broken rule."""
+
+    def __init__(self, target: str, issues: Sequence[XptIssue]) -> None:
+        self.target = target
+        self.issues = tuple(issues)
+        lines = [f"{target}: {len(self.issues)} problem(s), nothing written"]
+        lines += [f"  - {issue.render()}" for issue in self.issues]
+        super().__init__("\n".join(lines))
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """A checked column: its storage length and the values the file must give back
+    (Char: trimmed text with nulls as ""; Num: float64 with NaN for missing)."""
+
+    spec: XptColumn
+    length: int
+    values: pa.LargeStringArray | np.ndarray
+
+
+def write_xport(
+    df: pd.DataFrame,
+    path: Path,
+    *,
+    dataset: str,
+    label: str,
+    columns: Sequence[XptColumn],
+    created: datetime,
+) -> XptResult:
+    """Write `df` as the XPT v5 file `path` (named `<dataset lowercase>.xpt`).
+
+    `created` fills the created/modified stamps, so the same input gives the same bytes.
+    Raises XptError, writing nothing, if a rule is broken or the read-back differs.
+    """
+    path = Path(path)
+    target = f"{path.name} (dataset {dataset})"
+    issues = _check_metadata(df, path, dataset, label, columns)
+    prepared: list[_Prepared] = []
+    for spec in columns:
+        if spec.type not in ("Char", "Num") or spec.name not in df.columns:
+            continue
+        if isinstance(df[spec.name], pd.DataFrame):  # duplicated column, reported above
+            continue
+        column, found = _prepare(spec, df[spec.name])
+        issues += found
+        if column is not None:
+            prepared.append(column)
+    if not issues:
+        issues += _check_trailing_blank_rows(prepared)
+    if issues:
+        raise XptError(target, issues)
+
+    block = _observations(prepared, len(df))
+    parts: list[bytes | memoryview] = [
+        _header(dataset, label, created, prepared),
+        block.reshape(-1).data,
+        b" " * (-block.size % RECORD),
+    ]
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    digest = hashlib.sha256()
+    try:
+        with tmp.open("xb") as fh:
+            for part in parts:
+                fh.write(part)
+                digest.update(part)
+            fh.flush()
+            os.fsync(fh.fileno())
+        mismatches = _verify(tmp, dataset, label, prepared, len(df))
+        if mismatches:
+            raise XptError(target, mismatches)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return XptResult(
+        path=path,
+        rows=len(df),
+        lengths={column.spec.name: column.length for column in prepared},
+        bytes=sum(len(part) for part in parts),
+        sha256=digest.hexdigest(),
+    )
+
+
+# --- checks ---------------------------------------------------------------------------------
+
+
+def _name_problem(kind: str, name: str) -> str | None:
+    if len(name) > MAX_NAME or not _NAME_RE.fullmatch(name):
+        return f"{kind} {name!r} must be 1-{MAX_NAME} characters matching ^[A-Z][A-Z0-9_]*$"
+    return None
+
+
+def _label_problem(kind: str, text: str) -> str | None:
+    if not _printable(text):
+        return f"{kind} {text!r} must be printable ASCII (0x20-0x7E)"
+    if len(text) > MAX_LABEL:
+        return f"{kind} {text!r} is {len(text)} bytes, more than {MAX_LABEL}"
+    return None
+
+
+def _printable(text: str) -> bool:
+    return all(" " <= char <= "~" for char in text)
+
+
+def _parse_format(fmt: str | None) -> tuple[str, int, int]:
+    """SAS format -> (name, width, decimals) as NAMESTR stores them; None -> ("", 0, 0)."""
+    if fmt is None:
+        return "", 0, 0
+    match = _FORMAT_RE.fullmatch(fmt)
+    if match is None or not (match["name"] or match["width"]):
+        raise ValueError(f"format {fmt!r} is not a SAS format such as DATE9., 8.2 or E8601DA.")
+    return match["name"] or "", int(match["width"] or 0), int(match["decimals"] or 0)
+
+
+def _format_problem(spec: XptColumn) -> str | None:
+    try:
+        name, width, decimals = _parse_format(spec.format)
+    except ValueError as exc:
+        return str(exc)
+    if len(name) > MAX_NAME:
+        return f"format name {name!r} is longer than {MAX_NAME} characters"
+    if max(width, decimals) > 32767:
+        return f"format {spec.format!r} has a width or decimals above 32767"
+    if spec.format is not None and (spec.type == "Char") != name.startswith("$"):
+        return f"format {spec.format!r} does not suit a {spec.type} variable"
+    return None
+
+
+def _length_problem(spec: XptColumn) -> str | None:
+    if spec.type == "Num" and spec.length not in (None, 8):
+        return f"Num length must be 8 (or None), got {spec.length}"
+    if spec.type == "Char" and spec.length is not None and not 1 <= spec.length <= MAX_CHAR:
+        return f"Char length must be 1-{MAX_CHAR}, got {spec.length}"
+    return None
+
+
+def _check_metadata(
+    df: pd.DataFrame, path: Path, dataset: str, label: str, columns: Sequence[XptColumn]
+) -> list[XptIssue]:
+    """Dataset name, file name, labels, variable attributes and the frame's column set."""
+    problems: list[tuple[str | None, str | None]] = [
+        (None, _name_problem("dataset name", dataset)),
+        (None, _label_problem("dataset label", label)),
+    ]
+    expected = f"{dataset.lower()}.xpt"
+    if path.name != expected:
+        problems.append((None, f"file name must be {expected!r}, got {path.name!r}"))
+    if not 1 <= len(columns) <= MAX_VARIABLES:
+        problems.append((None, f"needs 1-{MAX_VARIABLES} columns, got {len(columns)}"))
+    names = [spec.name for spec in columns]
+    for spec in columns:
+        if spec.type not in ("Char", "Num"):
+            problems.append((spec.name, f"type must be 'Char' or 'Num', got {spec.type!r}"))
+            continue
+        problems += [
+            (spec.name, _name_problem("name", spec.name)),
+            (spec.name, _label_problem("label", spec.label)),
+            (spec.name, _length_problem(spec)),
+            (spec.name, _format_problem(spec)),
+        ]
+    duplicated = sorted(name for name, count in Counter(names).items() if count > 1)
+    if duplicated:
+        problems.append((None, f"variables listed more than once: {', '.join(duplicated)}"))
+    present = [str(name) for name in df.columns]
+    twice = sorted(name for name, count in Counter(present).items() if count > 1)
+    if twice:
+        problems.append((None, f"frame has duplicate columns: {', '.join(twice)}"))
+    missing = [name for name in names if name not in present]
+    if missing:
+        problems.append((None, f"frame lacks columns: {', '.join(missing)}"))
+    extra = [name for name in present if name not in names]
+    if extra:
+        problems.append((None, f"frame has columns not in the spec: {', '.join(extra)}"))
+    return [XptIssue(variable, rule) for variable, rule in problems if rule is not None]
+
+
+def _show(value: object) -> str:
+    """A value as quoted in messages (repr, numpy/Arrow scalars unwrapped, cut at 60)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    elif isinstance(value, pa.Scalar):
+        value = value.as_py()
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _cells(variable: str, rule: str, series: pd.Series, rows: np.ndarray) -> XptIssue:
+    """An issue for the 0-based positions `rows` of `series`, quoting the first few values."""
+    shown = tuple(_show(series.iloc[int(row)]) for row in rows[:SHOWN])
+    return XptIssue(variable, rule, tuple((np.asarray(rows) + 1).tolist()), shown)
+
+
+def _prepare(spec: XptColumn, series: pd.Series) -> tuple[_Prepared | None, list[XptIssue]]:
+    """Check one column against every value rule; prepared only if none is broken."""
+    if spec.type == "Char":
+        return _prepare_char(spec, series)
+    return _prepare_num(spec, series)
+
+
+def _offsets_and_bytes(values: pa.LargeStringArray) -> tuple[np.ndarray, np.ndarray]:
+    """Zero-copy views of a large_string array: offsets rebased to 0, and its UTF-8 bytes."""
+    _, offset_buffer, data_buffer = values.buffers()
+    offsets = np.frombuffer(
+        offset_buffer, dtype=np.int64, count=len(values) + 1, offset=values.offset * 8
+    )
+    data = np.empty(0, np.uint8) if data_buffer is None else np.frombuffer(data_buffer, np.uint8)
+    return offsets - offsets[0], data[offsets[0] : offsets[-1]]
+
+
+def _as_text(spec: XptColumn, series: pd.Series) -> tuple[pa.LargeStringArray, list[XptIssue]]:
+    """Char values as Arrow text with nulls as "" and trailing blanks dropped; values that
+    are not text are reported and blanked so the other rules still see every text value."""
+    nulls = series.isna().to_numpy(dtype=bool, copy=True)
+    issues = []
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        series = series.astype(object)
+    is_object = pd.api.types.is_object_dtype(series.dtype)
+    if not is_object and not isinstance(series.dtype, pd.StringDtype) and not nulls.all():
+        rule = f"Char value must be text, column has dtype {series.dtype}"
+        issues.append(_cells(spec.name, rule, series, np.flatnonzero(~nulls)))
+        nulls[:] = True
+    elif is_object and pd.api.types.infer_dtype(series, skipna=True) not in ("string", "empty"):
+        text = np.array([isinstance(value, str) for value in series.to_numpy()], dtype=bool)
+        others = np.flatnonzero(~text & ~nulls)
+        if others.size:
+            issues.append(_cells(spec.name, "Char value must be text", series, others))
+            series = series.where(text, None)
+            nulls |= ~text
+    if nulls.all():
+        values = pa.repeat(pa.scalar("", pa.large_string()), len(series))
+    else:
+        values = pc.fill_null(pa.array(series, type=pa.large_string(), from_pandas=True), "")
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    trimmed = pc.utf8_rtrim(values.cast(pa.large_string()), characters=" ")
+    return trimmed, issues
+
+
+def _prepare_char(spec: XptColumn, series: pd.Series) -> tuple[_Prepared | None, list[XptIssue]]:
+    values, issues = _as_text(spec, series)
+    offsets, data = _offsets_and_bytes(values)
+    lengths = np.diff(offsets)
+    bad_bytes = np.flatnonzero((data < 0x20) | (data > 0x7E))
+    if bad_bytes.size:
+        rows = np.unique(np.searchsorted(offsets, bad_bytes, side="right") - 1)
+        rule = "character value must be printable ASCII (0x20-0x7E), no other characters"
+        issues.append(_cells(spec.name, rule, series, rows))
+    filled = np.flatnonzero(lengths > 0)
+    leading = filled[data[offsets[filled]] == 0x20]
+    if leading.size:
+        issues.append(_cells(spec.name, "character value has leading spaces", series, leading))
+    too_long = np.flatnonzero(lengths > MAX_CHAR)
+    if too_long.size:
+        rule = f"character value longer than {MAX_CHAR} bytes"
+        issues.append(_cells(spec.name, rule, series, too_long))
+    if spec.length is not None:
+        over = np.flatnonzero((lengths > spec.length) & (lengths <= MAX_CHAR))
+        if over.size:
+            rule = f"character value longer than the variable's fixed length {spec.length}"
+            issues.append(_cells(spec.name, rule, series, over))
+    if issues:
+        return None, issues
+    length = spec.length or max(1, int(lengths.max(initial=0)))
+    return _Prepared(spec, length, values), []
+
+
+def _as_numbers(spec: XptColumn, series: pd.Series) -> tuple[np.ndarray, list[XptIssue]]:
+    """Num values as float64 with NaN for missing; values that are not numbers are reported
+    and set missing so the other rules still see every number."""
+    dtype = series.dtype
+    nulls = series.isna().to_numpy(dtype=bool)
+    if nulls.all():
+        return np.full(len(series), np.nan), []
+    if pd.api.types.is_object_dtype(dtype):
+        issues = []
+        if pd.api.types.infer_dtype(series, skipna=True) not in _NUMERIC_KINDS:
+            numbers = np.array([_is_number(value) for value in series.to_numpy()], dtype=bool)
+            others = np.flatnonzero(~numbers & ~nulls)
+            if others.size:
+                rule = "Num value must be a number"
+                issues.append(_cells(spec.name, rule, series, others))
+                series = series.where(numbers, None)
+        values = pd.to_numeric(series).to_numpy(dtype=np.float64, na_value=np.nan)
+    elif pd.api.types.is_bool_dtype(dtype) or not pd.api.types.is_numeric_dtype(dtype):
+        rule = f"Num value must be a number, column has dtype {dtype}"
+        if pd.api.types.is_datetime64_any_dtype(dtype):
+            rule += " (convert dates to SAS day counts from 1960-01-01 first)"
+        return np.full(len(series), np.nan), [
+            _cells(spec.name, rule, series, np.flatnonzero(~nulls))
+        ]
+    else:
+        issues = []
+        values = series.to_numpy(dtype=np.float64, na_value=np.nan)
+    inexact = [
+        row
+        for row in np.flatnonzero(np.abs(values) >= _MAX_EXACT_INT)
+        if isinstance(source := series.iloc[row], int | np.integer)
+        and (np.isinf(values[row]) or int(values[row]) != int(source))
+    ]
+    if inexact:
+        rule = "integer beyond 2**53 changes when stored as a SAS (double) number"
+        issues.append(_cells(spec.name, rule, series, np.array(inexact)))
+    return values, issues
+
+
+def _is_number(value: object) -> bool:
+    """A real number (bool excluded): what a Num variable may hold."""
+    numeric = int | float | Decimal | np.integer | np.floating
+    return isinstance(value, numeric) and not isinstance(value, bool | np.bool_)
+
+
+def _prepare_num(spec: XptColumn, series: pd.Series) -> tuple[_Prepared | None, list[XptIssue]]:
+    values, issues = _as_numbers(spec, series)
+    infinite = np.flatnonzero(np.isinf(values))
+    if infinite.size:
+        issues.append(_cells(spec.name, "infinite value", series, infinite))
+    outside = np.flatnonzero(np.isfinite(values) & ~ibm_representable(values))
+    if outside.size:
+        issues.append(_cells(spec.name, _IBM_RANGE, series, outside))
+    return (None, issues) if issues else (_Prepared(spec, 8, values), [])
+
+
+def _check_trailing_blank_rows(prepared: list[_Prepared]) -> list[XptIssue]:
+    """Readers take blank rows at the end of an all-Char dataset for record padding."""
+    if not prepared or any(column.spec.type == "Num" for column in prepared):
+        return []
+    filled = np.zeros(len(prepared[0].values), dtype=bool)
+    for column in prepared:
+        filled |= np.diff(_offsets_and_bytes(column.values)[0]) > 0
+    last = int(np.flatnonzero(filled)[-1]) + 1 if filled.any() else 0
+    if last == len(filled):
+        return []
+    rows = tuple(range(last + 1, len(filled) + 1))
+    rule = "trailing rows are blank in every variable; XPT readers drop them as padding"
+    return [XptIssue(None, rule, rows, ("all blank",) * min(SHOWN, len(rows)))]
+
+
+# --- encoding -------------------------------------------------------------------------------
+
+
+def _unbiased_exponent(values: np.ndarray) -> np.ndarray:
+    """Binary exponent k of each float64 (value = 1.f * 2**k for normal numbers)."""
+    return ((values.view(np.uint64) >> 52) & 0x7FF).astype(np.int64) - 1023
+
+
+def ibm_representable(values: np.ndarray) -> np.ndarray:
+    """True where a float64 can be written: NaN (missing), zero, or a finite magnitude in
+    the IBM range."""
+    values = np.ascontiguousarray(values, dtype=np.float64)
+    exponent = (_unbiased_exponent(values) >> 2) + 65
+    in_range = np.isfinite(values) & (exponent >= 0) & (exponent <= 127)
+    return np.isnan(values) | (values == 0) | in_range
+
+
+def ieee_to_ibm(values: np.ndarray) -> np.ndarray:
+    """float64 -> IBM 370 double-precision words (big-endian uint64), NaN -> SAS missing.
+
+    With value = 1.f * 2**k, the IBM word is sign | (k // 4 + 65) << 56 | (1.f << k % 4):
+    the 53-bit significand moves 0-3 bits left into the 56-bit fraction, so the conversion
+    is lossless. Raises ValueError for infinities and magnitudes outside the IBM range.
+    """
+    values = np.ascontiguousarray(values, dtype=np.float64)
+    if not ibm_representable(values).all():
+        raise ValueError(f"infinite value or {_IBM_RANGE}")
+    bits = values.view(np.uint64)
+    unbiased = _unbiased_exponent(values)
+    exponent = ((unbiased >> 2) + 65).astype(np.uint64)
+    fraction = ((bits & _MANTISSA) | _IMPLICIT_ONE) << (unbiased & 3).astype(np.uint64)
+    words = (bits & _SIGN) | (exponent << 56) | fraction
+    words[values == 0] = 0
+    words[np.isnan(values)] = _IBM_MISSING
+    return words.astype(">u8")
+
+
+def _padded(text: str, width: int) -> bytes:
+    return text.ljust(width).encode("ascii")
+
+
+def _stamp(moment: datetime) -> str:
+    """SAS header date-time, ddMMMyy:hh:mm:ss (English month names, locale-free)."""
+    month = _MONTHS[moment.month - 1]
+    return f"{moment.day:02d}{month}{moment.year % 100:02d}:{moment:%H:%M:%S}"
+
+
+def _header_record(name: str, numbers: str = "0" * 30) -> bytes:
+    return f"HEADER RECORD*******{name:<8}HEADER RECORD!!!!!!!{numbers}  ".encode("ascii")
+
+
+def _header(dataset: str, label: str, created: datetime, prepared: list[_Prepared]) -> bytes:
+    """Library, member and descriptor headers, NAMESTR records and the OBS header."""
+    stamp = _stamp(created)
+    origin = f"{SAS_VERSION:<8}{OS_NAME:<8}{'':<24}{stamp}"
+    records = [
+        _header_record("LIBRARY"),
+        f"{'SAS':<8}{'SAS':<8}{'SASLIB':<8}{origin}".encode("ascii"),
+        f"{stamp}{'':<64}".encode("ascii"),
+        _header_record("MEMBER", f"{160:020d}{NAMESTR_LENGTH:010d}"),
+        _header_record("DSCRPTR"),
+        f"{'SAS':<8}{dataset:<8}{'SASDATA':<8}{origin}".encode("ascii"),
+        f"{stamp}{'':<16}{label:<40}{'':<8}".encode("ascii"),
+        _header_record("NAMESTR", f"000000{len(prepared):04d}{0:020d}"),
+    ]
+    namestrs = b"".join(
+        _namestr(number, column, position) for number, column, position in _layout(prepared)
+    )
+    namestrs += b" " * (-len(namestrs) % RECORD)
+    return b"".join(records) + namestrs + _header_record("OBS")
+
+
+def _layout(prepared: list[_Prepared]) -> list[tuple[int, _Prepared, int]]:
+    """(1-based variable number, column, byte position in the observation)."""
+    positions = np.cumsum([0] + [column.length for column in prepared])
+    return [
+        (number, column, int(positions[number - 1])) for number, column in enumerate(prepared, 1)
+    ]
+
+
+def _namestr(number: int, column: _Prepared, position: int) -> bytes:
+    spec = column.spec
+    name, width, decimals = _parse_format(spec.format)
+    return _NAMESTR.pack(
+        1 if spec.type == "Num" else 2,
+        0,
+        column.length,
+        number,
+        _padded(spec.name, 8),
+        _padded(spec.label, 40),
+        _padded(name, 8),
+        width,
+        decimals,
+        0,
+        b"\0\0",
+        _padded("", 8),
+        0,
+        0,
+        position,
+        b"\0" * 52,
+    )
+
+
+def _observations(prepared: list[_Prepared], rows: int) -> np.ndarray:
+    """All observations at once: a (rows, row length) byte matrix filled column by column
+    (the caller pads it with blanks to a whole number of 80-byte records)."""
+    width = sum(column.length for column in prepared)
+    block = np.empty((rows, width), dtype=np.uint8)
+    for _, column, position in _layout(prepared):
+        cells = block[:, position : position + column.length]
+        if column.spec.type == "Num":
+            cells[:] = ieee_to_ibm(column.values).view(np.uint8).reshape(rows, 8)
+        else:
+            padded = pc.utf8_rpad(column.values, width=column.length, padding=" ")
+            cells[:] = _offsets_and_bytes(padded)[1].reshape(rows, column.length)
+    return block
+
+
+# --- read-back ------------------------------------------------------------------------------
+
+
+def _readstat_format(fmt: str | None) -> str | None:
+    """The format string pyreadstat reports for a NAMESTR written from `fmt`."""
+    name, width, decimals = _parse_format(fmt)
+    if decimals:
+        return f"{name}{width}.{decimals}"
+    return f"{name}{width}" if width else name or None
+
+
+def _verify(
+    tmp: Path, dataset: str, label: str, prepared: list[_Prepared], rows: int
+) -> list[XptIssue]:
+    """Read the written file with pyreadstat and list every difference from the input."""
+    try:
+        back, meta = pyreadstat.read_xport(
+            str(tmp), disable_datetime_conversion=True, output_format="dict"
+        )
+    except (pyreadstat.ReadstatError, pyreadstat.PyreadstatError) as exc:
+        return [XptIssue(None, f"read-back by pyreadstat failed: {exc}")]
+    problems: list[tuple[str | None, str, object, object]] = [
+        (None, "dataset name", meta.table_name, dataset),
+        (None, "dataset label", meta.file_label or "", label),
+        (None, "row count", len(next(iter(back.values()), [])), rows),
+        (None, "variables", list(meta.column_names), [c.spec.name for c in prepared]),
+    ]
+    issues = []
+    if list(meta.column_names) == [column.spec.name for column in prepared]:
+        labels = dict(zip(meta.column_names, meta.column_labels, strict=True))
+        for column in prepared:
+            name = column.spec.name
+            kind = "double" if column.spec.type == "Num" else "string"
+            problems += [
+                (name, "label", labels[name] or "", column.spec.label),
+                (name, "type", meta.readstat_variable_types[name], kind),
+                (name, "length", meta.variable_storage_width[name], column.length),
+                (
+                    name,
+                    "format",
+                    meta.original_variable_types[name],
+                    _readstat_format(column.spec.format),
+                ),
+            ]
+            if len(back[name]) == rows:
+                issues += _compare_values(column, back[name])
+    mismatched = [
+        XptIssue(variable, f"read-back {what} is {got!r}, expected {want!r}")
+        for variable, what, got, want in problems
+        if got != want
+    ]
+    return mismatched + issues
+
+
+def _compare_values(column: _Prepared, back: list[object]) -> list[XptIssue]:
+    """Rows whose read-back value differs: text after trailing-blank trim, numbers exactly."""
+    want: pa.LargeStringArray | np.ndarray
+    got: pa.LargeStringArray | np.ndarray
+    if column.spec.type == "Num":
+        want = np.asarray(column.values, dtype=np.float64)
+        got = np.asarray(back, dtype=np.float64)
+        same = (want == got) | (np.isnan(want) & np.isnan(got))
+    else:
+        want = column.values
+        got = pc.fill_null(pa.array(back, type=pa.large_string(), from_pandas=True), "")
+        same = pc.equal(want, got).to_numpy(zero_copy_only=False)
+    rows = np.flatnonzero(~same)
+    if not rows.size:
+        return []
+    shown = tuple(f"{_show(want[row])} read back as {_show(got[row])}" for row in rows[:SHOWN])
+    rule = "read-back value differs from the value written"
+    return [XptIssue(column.spec.name, rule, tuple((rows + 1).tolist()), shown)]
