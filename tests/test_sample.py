@@ -380,7 +380,9 @@ def test_odm_escapes_values(tmp_path: Path) -> None:
 
 
 def test_night_two_carries_exactly_the_late_correction(tmp_path: Path) -> None:
-    first = generate_export("POMMAINT", out=tmp_path, export_time=datetime(2026, 11, 23, 2, tzinfo=UTC))
+    first = generate_export(
+        "POMMAINT", out=tmp_path, export_time=datetime(2026, 11, 23, 2, tzinfo=UTC)
+    )
     second = generate_export(
         "POMMAINT", out=tmp_path, export_time=datetime(2026, 11, 24, 2, tzinfo=UTC), night=2
     )

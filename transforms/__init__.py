@@ -1,1 +1,6 @@
-"""CDISC conversion engine: knows nothing of Airflow."""
+"""CDISC conversion engine: readers, mapping algorithms, writers, publishing.
+
+It knows nothing of Airflow: the DAGs and the ``cdisc`` command both call it.
+"""
+
+__version__ = "0.1.0"

@@ -16,8 +16,9 @@ from typing import Any, Final, Literal
 import pandas as pd
 import yaml
 
+from transforms.extract.exports import sha256_file
 from transforms.sample import pommaint
-from transforms.sample.writers import sha256_file, write_csv, write_manifest, write_odm
+from transforms.sample.writers import write_csv, write_manifest, write_odm
 from transforms.studies import specs_dir
 
 SOURCE_SYSTEM: Final = "cdisc-pipeline sample generator"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import xml.etree.ElementTree as ET
@@ -150,15 +149,6 @@ def _odm_shell(
     ET.SubElement(clinical, _MARKER)
     ET.indent(root, space=" ")
     return ET.tostring(root, encoding="unicode")
-
-
-def sha256_file(path: Path) -> str:
-    """Hex SHA-256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def write_manifest(path: Path, manifest: dict[str, Any]) -> None:

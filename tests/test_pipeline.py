@@ -1,0 +1,126 @@
+"""The whole job outside Airflow: publishes, is deterministic, and fails safely."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pyreadstat
+import pytest
+
+from tests.conftest import EXPORT_TIME
+from transforms.extract.exports import sha256_file
+from transforms.pipeline import PipelineError, run_all
+from transforms.sample import generate_export
+
+EXPORT = "20261123T020000Z"
+
+
+def test_publishes_dm_and_suppdm(published: Path, landing: Path) -> None:
+    assert published.is_symlink()
+    sdtm = published / "sdtm"
+    assert sorted(p.name for p in sdtm.iterdir()) == [
+        "dm.parquet", "dm.xpt", "suppdm.parquet", "suppdm.xpt",
+    ]  # fmt: skip
+    for sub in ("adam", "reports"):
+        assert (published / sub).is_dir()
+    # Two independent readers agree with the Parquet copy.
+    parquet = pd.read_parquet(sdtm / "dm.parquet")
+    by_pandas = pd.read_sas(sdtm / "dm.xpt", format="xport", encoding="ascii")
+    by_readstat, meta = pyreadstat.read_xport(sdtm / "dm.xpt")
+    assert list(by_pandas.columns) == list(parquet.columns) == list(by_readstat.columns)
+    assert meta.table_name == "DM" and meta.file_label == "Demographics"
+    assert meta.column_names_to_labels["RFXSTDTC"] == "Date/Time of First Study Treatment"
+    for col in parquet.columns:
+        expected = parquet[col].astype("object").where(parquet[col].notna(), "")
+        if parquet[col].dtype == "float64":
+            pd.testing.assert_series_equal(by_readstat[col], parquet[col], check_names=False)
+        else:
+            assert by_readstat[col].tolist() == expected.tolist(), col
+
+
+def test_manifest_records_inputs_and_outputs(published: Path, landing: Path) -> None:
+    manifest = json.loads((published / "manifest.json").read_text())
+    assert manifest["study"] == "POMMAINT" and manifest["export_id"] == EXPORT
+    assert manifest["data_cutoff"] == "2026-11-15"
+    export = landing / "POMMAINT" / EXPORT
+    assert manifest["inputs"]["dm.csv"]["sha256"] == sha256_file(export / "dm.csv")
+    assert len(manifest["inputs"]) == 11
+    assert manifest["outputs"]["sdtm/dm.xpt"]["sha256"] == sha256_file(
+        published / "sdtm" / "dm.xpt"
+    )
+    assert manifest["rows"]["DM"] == 15
+    assert manifest["packages"]["apache-airflow"] == "3.3.2"
+    assert "POMMAINT/sdtm/dm.yaml" in manifest["specs"]
+
+
+def test_rerun_of_the_same_export_is_byte_identical(
+    published: Path, landing: Path, tmp_path: Path
+) -> None:
+    again = run_all("POMMAINT", landing, tmp_path)
+    for name in ("dm.xpt", "suppdm.xpt", "dm.parquet"):
+        assert sha256_file(again / "sdtm" / name) == sha256_file(published / "sdtm" / name)
+
+
+def _bad_night(landing: Path, tmp_path: Path, edit: str, find: str, replace: str) -> Path:
+    """A newer export, copied from the good one with one file edited (no manifest)."""
+    root = tmp_path / "landing"
+    shutil.copytree(landing / "POMMAINT" / EXPORT, root / "POMMAINT" / EXPORT)
+    newer = root / "POMMAINT" / "20261124T020000Z"
+    shutil.copytree(landing / "POMMAINT" / EXPORT, newer)
+    (newer / "export.json").unlink()
+    path = newer / edit
+    text = path.read_text()
+    assert find in text
+    path.write_text(text.replace(find, replace, 1))
+    return root
+
+
+def test_failed_night_keeps_the_last_good_publication(landing: Path, tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    good = run_all("POMMAINT", landing, store)
+    target, digest = good.resolve(), sha256_file(good / "sdtm" / "dm.xpt")
+    root = _bad_night(landing, tmp_path, "dm.csv", ",Male,", ",Mle,")
+    with pytest.raises(PipelineError) as err:
+        run_all("POMMAINT", root, store)
+    message = str(err.value)
+    assert "form dm.csv row" in message and "column SEX [CT] value 'Mle'" in message
+    assert (store / "POMMAINT" / "current").resolve() == target
+    assert sha256_file(store / "POMMAINT" / "current" / "sdtm" / "dm.xpt") == digest
+    listings = list((store / "POMMAINT" / "runs").glob("*20261124T020000Z/reports/issues_dm.csv"))
+    listing = pd.read_csv(listings[0], dtype=str)
+    # The unmapped term, then the consequence: SEX is Required.
+    assert listing[["form", "column", "rule", "value"]].values.tolist()[0] == [
+        "dm.csv",
+        "SEX",
+        "CT",
+        "Mle",
+    ]
+    assert listing["rule"].tolist() == ["CT", "REQUIRED"]
+
+
+def test_missing_column_is_named(landing: Path, tmp_path: Path) -> None:
+    root = _bad_night(landing, tmp_path, "ae.csv", "AETOXGR", "GRADE")
+    with pytest.raises(PipelineError, match=r"ae.csv: column\(s\) \['AETOXGR'\] missing"):
+        run_all("POMMAINT", root, tmp_path / "store")
+
+
+def test_duplicate_key_is_listed(landing: Path, tmp_path: Path) -> None:
+    root = _bad_night(landing, tmp_path, "dm.csv", "\n01,1002,", "\n01,1001,")
+    with pytest.raises(PipelineError) as err:
+        run_all("POMMAINT", root, tmp_path / "store")
+    assert "form dm.csv row 3 column SUBJID [KEY] value '1001'" in str(err.value)
+
+
+def test_odm_export_maps_to_the_same_dm(published: Path, tmp_path: Path) -> None:
+    landing = tmp_path / "landing"
+    generate_export(
+        "POMMAINT", subjects=15, seed=20261123, out=landing, fmt="odm", export_time=EXPORT_TIME
+    )
+    current = run_all("POMMAINT", landing, tmp_path / "store")
+    assert sha256_file(current / "sdtm" / "dm.xpt") == sha256_file(published / "sdtm" / "dm.xpt")
+    assert sha256_file(current / "sdtm" / "suppdm.xpt") == sha256_file(
+        published / "sdtm" / "suppdm.xpt"
+    )

@@ -1,0 +1,127 @@
+"""The ``cdisc`` command: the same engine the DAG tasks call, without Airflow."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from datetime import date, datetime
+from pathlib import Path
+
+log = logging.getLogger("cdisc")
+
+
+def _default(env: str, fallback: str) -> Path:
+    return Path(os.environ.get(env, fallback))
+
+
+def _cmd_sample(args: argparse.Namespace) -> int:
+    from transforms.sample import generate_export
+
+    path = generate_export(
+        args.study,
+        subjects=args.subjects,
+        seed=args.seed,
+        out=args.out,
+        fmt=args.format,
+        export_time=args.export_time,
+        cutoff=args.cutoff,
+        night=args.night,
+    )
+    print(f"sample export written: {path}")
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from transforms.pipeline import run_all
+
+    link = run_all(args.study, args.landing, args.store)
+    _print_outputs(link)
+    return 0
+
+
+def _cmd_where(args: argparse.Namespace) -> int:
+    from transforms.publish import current
+
+    target = current(args.store, args.study)
+    if target is None:
+        print(f"{args.study}: nothing published yet under {args.store}", file=sys.stderr)
+        return 1
+    _print_outputs(args.store / args.study / "current")
+    return 0
+
+
+def _print_outputs(link: Path) -> None:
+    print(f"published: {link} -> {link.resolve()}")
+    for sub in ("sdtm", "adam", "reports"):
+        files = sorted(p.name for p in (link / sub).iterdir() if p.is_file())
+        print(f"  {sub}/: {', '.join(files) if files else '(empty)'}")
+
+
+def _timestamp(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(
+        prog="cdisc", description="Raw EDC exports to CDISC SDTM / XPT v5, without Airflow."
+    )
+    top.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("sample", help="write a seeded sample EDC export for a study")
+    p.add_argument("--study", required=True, help="study id, e.g. POMMAINT")
+    p.add_argument("--subjects", type=int, default=15, help="number of subjects (default 15)")
+    p.add_argument("--seed", type=int, default=20261123, help="random seed (default 20261123)")
+    p.add_argument("--out", type=Path, required=True, help="landing root: writes OUT/STUDY/<id>/")
+    p.add_argument("--format", choices=("csv", "odm"), default="csv", help="file format")
+    p.add_argument(
+        "--export-time", type=_timestamp, default=None, help="export timestamp (UTC; default now)"
+    )
+    p.add_argument(
+        "--cutoff", type=date.fromisoformat, default=date(2026, 11, 15), help="data cut-off date"
+    )
+    p.add_argument(
+        "--night",
+        type=int,
+        default=1,
+        help="1: data as first entered; 2+: with the site's late corrections (default 1)",
+    )
+    p.set_defaults(func=_cmd_sample)
+
+    p = sub.add_parser("run", help="run the pipeline on the newest complete export and publish")
+    p.add_argument("--study", required=True, help="study id, e.g. POMMAINT")
+    p.add_argument("--landing", type=Path, default=_default("CDISC_LANDING", "data/landing"),
+                   help="landing root (default $CDISC_LANDING or data/landing)")  # fmt: skip
+    p.add_argument("--store", type=Path, default=_default("CDISC_STORE", "data/store"),
+                   help="output store (default $CDISC_STORE or data/store)")  # fmt: skip
+    p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("where", help="show the published outputs of a study")
+    p.add_argument("--study", required=True, help="study id")
+    p.add_argument("--store", type=Path, default=_default("CDISC_STORE", "data/store"),
+                   help="output store (default $CDISC_STORE or data/store)")  # fmt: skip
+    p.set_defaults(func=_cmd_where)
+    return top
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.WARNING if args.quiet else logging.INFO,
+        format="%(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    from transforms.errors import USER_ERRORS
+
+    try:
+        return int(args.func(args))
+    except USER_ERRORS as exc:
+        print(f"cdisc {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,283 @@
+"""The nightly job as stages. The CLI runs them in a row; the DAG runs each as a task.
+
+Stages hand each other only a run folder (a path), so any stage can run in another
+process or on another machine: extract -> map (DM first) -> write XPT -> publish.
+Every stage logs one progress line (rows and seconds) and raises :class:`PipelineError`
+with a readable message on bad input.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import platform
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from transforms import __version__
+from transforms.extract.exports import Export, find_newest_complete, sha256_file
+from transforms.extract.readers import read_form
+from transforms.issues import IssueLog, describe
+from transforms.publish import RunFolder, new_run, publish
+from transforms.specs import DatasetSpec, StudySpec, load_study
+
+log = logging.getLogger("cdisc")
+
+
+class PipelineError(RuntimeError):
+    """A run that must not publish; the message says what and where."""
+
+
+@dataclass
+class Stage:
+    name: str
+    rows_in: int = 0
+    rows_out: int = 0
+
+
+@contextmanager
+def stage(name: str) -> Iterator[Stage]:
+    """Time a stage and log its progress line."""
+    s = Stage(name)
+    t0, c0 = time.perf_counter(), time.process_time()
+    yield s
+    log.info(
+        "%-12s rows in %8d  rows out %8d  %7.2f s wall  %7.2f s cpu",
+        s.name,
+        s.rows_in,
+        s.rows_out,
+        time.perf_counter() - t0,
+        time.process_time() - c0,
+    )
+
+
+def _run_info(run: RunFolder) -> dict[str, Any]:
+    info: dict[str, Any] = json.loads((run.raw / "extract.json").read_text(encoding="utf-8"))
+    return info
+
+
+def _fail_on_errors(issues: IssueLog, run: RunFolder, name: str) -> None:
+    """Write the issue listing; refuse to go on if any issue is an error."""
+    path = run.reports / f"issues_{name.lower()}.csv"
+    issues.write_csv(path)
+    errors = issues.errors()
+    warnings = len(issues.frame()) - len(errors)
+    if warnings:
+        log.warning("%s: %d warning(s) listed in %s", name, warnings, path)
+    if len(errors):
+        raise PipelineError(
+            f"{name}: {len(errors)} error(s); listing in {path}\n{describe(errors)}"
+        )
+
+
+# --- extract ---------------------------------------------------------------------------
+
+
+def _check_form(
+    form_oid: str, df: pd.DataFrame, study: StudySpec, file: str, issues: IssueLog
+) -> None:
+    spec = study.forms[form_oid]
+    columns = [c for c in df.columns if c != "__ROW"]
+    missing = [c for c in spec.columns if c not in columns]
+    if missing:
+        raise PipelineError(
+            f"{file}: column(s) {missing} missing "
+            f"(rule FORM-COLUMNS; expected {list(spec.columns)})"
+        )
+    extra = [c for c in columns if c not in spec.columns]
+    if extra:
+        log.warning("%s: unknown column(s) %s kept in the raw snapshot, not mapped", file, extra)
+    for col in (c for c in spec.columns.values() if c.required):
+        values = df[col.name].astype("string").str.strip()
+        issues.add(
+            df,
+            values.isna() | (values == ""),
+            severity="error",
+            dataset="RAW",
+            form=file,
+            column=col.name,
+            values=df[col.name],
+            rule="REQUIRED",
+            message=f"{col.label} is required",
+        )
+    keys = df[list(spec.keys)].apply(lambda s: s.astype("string").str.strip())
+    issues.add(
+        df,
+        keys.duplicated(keep=False),
+        severity="error",
+        dataset="RAW",
+        form=file,
+        column="/".join(spec.keys),
+        values=keys.astype(str).agg("|".join, axis=1),
+        rule="KEY",
+        message=f"duplicate record key {'/'.join(spec.keys)}",
+    )
+
+
+def extract(study_id: str, landing: Path, store: Path, run_id: str | None = None) -> Path:
+    """Snapshot the newest complete export into a new run folder; return the folder."""
+    study = load_study(study_id)
+    with stage("extract") as s:
+        files = {oid: f.file for oid, f in study.forms.items()}
+        export: Export = find_newest_complete(landing, study_id, list(files.values()))
+        started = datetime.now(UTC)
+        run = new_run(store, study_id, run_id or f"{started:%Y%m%dT%H%M%S}Z-{export.export_id}")
+        issues = IssueLog()
+        inputs: dict[str, Any] = {}
+        for oid, stem in files.items():
+            path = export.files[stem]
+            df = read_form(path)
+            _check_form(oid, df, study, path.name, issues)
+            df.to_parquet(run.raw / f"{oid.lower()}.parquet", index=False)
+            inputs[path.name] = {"form": oid, "rows": len(df), "sha256": sha256_file(path)}
+            s.rows_in += len(df)
+        s.rows_out = s.rows_in
+        manifest = export.manifest or {}
+        created = manifest.get("created") or datetime.strptime(
+            export.export_id, "%Y%m%dT%H%M%SZ"
+        ).replace(tzinfo=UTC).isoformat().replace("+00:00", "Z")
+        info = {
+            "study": study_id,
+            "export_id": export.export_id,
+            "export_path": str(export.path),
+            "export_created": created,
+            "data_cutoff": manifest.get("data_cutoff"),
+            "started": started.isoformat(),
+            "inputs": inputs,
+        }
+        (run.raw / "extract.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+        _fail_on_errors(issues, run, "RAW")
+    return run.path
+
+
+# --- map -------------------------------------------------------------------------------
+
+
+def _forms(run: RunFolder, study: StudySpec) -> dict[str, pd.DataFrame]:
+    return {oid: pd.read_parquet(run.raw / f"{oid.lower()}.parquet") for oid in study.forms}
+
+
+def map_dataset(run_dir: Path, dataset: str) -> int:
+    """Map one SDTM dataset (+ SUPP--) to Parquet in the run folder; return its rows."""
+    from transforms.sdtm.build import build_dataset
+
+    run = RunFolder(Path(run_dir))
+    info = _run_info(run)
+    study = load_study(info["study"])
+    spec = study.datasets[dataset]
+    files = {entry["form"]: name for name, entry in info["inputs"].items()}
+    with stage(f"map {dataset}") as s:
+        issues = IssueLog()
+        built = build_dataset(spec, study, _forms(run, study), issues, files)
+        built.data.to_parquet(run.sdtm / f"{dataset.lower()}.parquet", index=False)
+        if built.supp is not None:
+            built.supp.to_parquet(run.sdtm / f"supp{dataset.lower()}.parquet", index=False)
+        s.rows_in, s.rows_out = built.source_rows, len(built.data)
+        _fail_on_errors(issues, run, dataset)
+    return len(built.data)
+
+
+# --- write -----------------------------------------------------------------------------
+
+
+def _xpt_columns(spec: DatasetSpec) -> list[Any]:
+    from transforms.xpt import XptColumn
+
+    return [
+        XptColumn(v.name, v.label, "Num" if v.type == "Num" else "Char", v.length, v.format)
+        for v in spec.output_variables()
+    ]
+
+
+def write_xpt(run_dir: Path, dataset: str) -> list[str]:
+    """Write the dataset (and its SUPP--) as XPT v5, each verified by reading it back."""
+    from transforms.sdtm.build import SUPP_COLUMNS
+    from transforms.xpt import XptColumn
+    from transforms.xpt import write_xport as write
+
+    run = RunFolder(Path(run_dir))
+    info = _run_info(run)
+    study = load_study(info["study"])
+    spec = study.datasets[dataset]
+    created = datetime.fromisoformat(info["export_created"].replace("Z", "+00:00"))
+    written = []
+    with stage(f"xpt {dataset}") as s:
+        data = pd.read_parquet(run.sdtm / f"{dataset.lower()}.parquet")
+        out = run.sdtm / f"{dataset.lower()}.xpt"
+        write(
+            data,
+            out,
+            dataset=dataset,
+            label=spec.label,
+            columns=_xpt_columns(spec),
+            created=created,
+        )
+        written.append(out.name)
+        s.rows_in = s.rows_out = len(data)
+        supp_path = run.sdtm / f"supp{dataset.lower()}.parquet"
+        if supp_path.exists():
+            supp = pd.read_parquet(supp_path)
+            cols = [XptColumn(n, label, "Char") for n, label in SUPP_COLUMNS]
+            name = f"SUPP{dataset}"
+            out = run.sdtm / f"{name.lower()}.xpt"
+            write(supp, out, dataset=name, label=f"Supplemental Qualifiers for {dataset}",
+                  columns=cols, created=created)  # fmt: skip
+            written.append(out.name)
+            s.rows_out += len(supp)
+    return written
+
+
+# --- publish ---------------------------------------------------------------------------
+
+
+def publish_run(run_dir: Path) -> Path:
+    """Record the manifest and switch ``current`` to this run."""
+    import importlib.metadata as md
+
+    run = RunFolder(Path(run_dir))
+    info = _run_info(run)
+    with stage("publish") as s:
+        packages = {
+            name: md.version(name)
+            for name in ("apache-airflow", "great-expectations", "pandas", "pyarrow", "pyreadstat")
+        }
+        study = load_study(info["study"])
+        specs = {
+            str(p.relative_to(study.path.parent)): sha256_file(p)
+            for p in sorted(study.path.rglob("*.yaml"))
+        }
+        manifest = {
+            "study": info["study"],
+            "export_id": info["export_id"],
+            "export_path": info["export_path"],
+            "data_cutoff": info["data_cutoff"],
+            "inputs": info["inputs"],
+            "started": info["started"],
+            "finished": datetime.now(UTC).isoformat(),
+            "specs": specs,
+            "code_version": __version__,
+            "python": platform.python_version(),
+            "packages": packages,
+            "rows": {
+                p.stem.upper(): len(pd.read_parquet(p)) for p in sorted(run.sdtm.glob("*.parquet"))
+            },
+        }
+        link = publish(run, manifest)
+        s.rows_out = sum(manifest["rows"].values())
+    return link
+
+
+def run_all(study_id: str, landing: Path, store: Path) -> Path:
+    """The whole nightly job outside Airflow; returns the published ``current`` link."""
+    run_dir = extract(study_id, landing, store)
+    for dataset in load_study(study_id).datasets:
+        map_dataset(run_dir, dataset)
+        write_xpt(run_dir, dataset)
+    return publish_run(run_dir)

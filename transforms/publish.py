@@ -1,0 +1,89 @@
+"""The store: one folder per run, and an atomic ``current`` pointer to the last good one.
+
+    <store>/<STUDY>/runs/<run-id>/{raw,sdtm,adam,reports}/ + manifest.json
+    <store>/<STUDY>/current -> runs/<run-id>
+
+A run writes only inside its own folder; ``current`` moves (one ``rename`` of a symlink,
+atomic on POSIX) only after every stage has passed, so a failed night leaves the last
+good output untouched.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from transforms.extract.exports import sha256_file
+
+SUBFOLDERS = ("raw", "sdtm", "adam", "reports")
+
+
+@dataclass(frozen=True)
+class RunFolder:
+    path: Path
+
+    @property
+    def study_dir(self) -> Path:
+        return self.path.parent.parent
+
+    @property
+    def run_id(self) -> str:
+        return self.path.name
+
+    @property
+    def raw(self) -> Path:
+        return self.path / "raw"
+
+    @property
+    def sdtm(self) -> Path:
+        return self.path / "sdtm"
+
+    @property
+    def adam(self) -> Path:
+        return self.path / "adam"
+
+    @property
+    def reports(self) -> Path:
+        return self.path / "reports"
+
+
+def new_run(store: Path, study: str, run_id: str) -> RunFolder:
+    """Create an empty run folder; refuse to reuse an existing one."""
+    path = store / study / "runs" / run_id
+    path.mkdir(parents=True, exist_ok=False)
+    for sub in SUBFOLDERS:
+        (path / sub).mkdir()
+    return RunFolder(path)
+
+
+def current(store: Path, study: str) -> Path | None:
+    """The published run folder, or None before the first publish."""
+    link = store / study / "current"
+    return link.resolve() if link.is_symlink() else None
+
+
+def _outputs(run: RunFolder) -> Iterator[Path]:
+    for sub in ("sdtm", "adam", "reports"):
+        yield from sorted(p for p in (run.path / sub).rglob("*") if p.is_file())
+
+
+def publish(run: RunFolder, manifest: dict[str, Any]) -> Path:
+    """Write manifest.json (with the SHA-256 of every output), then switch ``current``."""
+    outputs = {
+        str(p.relative_to(run.path)): {"sha256": sha256_file(p), "bytes": p.stat().st_size}
+        for p in _outputs(run)
+    }
+    body = {**manifest, "run_id": run.run_id, "outputs": outputs}
+    tmp = run.path / "manifest.json.tmp"
+    tmp.write_text(json.dumps(body, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    tmp.replace(run.path / "manifest.json")
+
+    link = run.study_dir / "current"
+    staging = run.study_dir / f".current.{run.run_id}.tmp"
+    staging.unlink(missing_ok=True)
+    staging.symlink_to(Path("runs") / run.run_id)
+    staging.replace(link)
+    return link

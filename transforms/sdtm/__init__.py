@@ -1,0 +1,1 @@
+"""SDTM mapping: the algorithm vocabulary, dates and study days, dataset builders."""

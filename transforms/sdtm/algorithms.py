@@ -1,0 +1,594 @@
+"""The mapping vocabulary: small reusable algorithms named in the specs, implemented once.
+
+A rule in a spec is a mapping with an ``algorithm`` key, or one of three shorthands:
+``{column: X}`` (a raw column of the current form), ``{var: X}`` (a variable already
+derived in this dataset) and ``{value: X}`` (a constant). Rules nest: wherever an algorithm
+takes a source, any rule may stand. Every algorithm works on whole columns at once.
+
+Each algorithm is parsed once when the spec is loaded (unknown algorithms, unknown or
+missing arguments, unknown raw columns and codelist values are spec errors naming the
+file and entry) and evaluated per run against a :class:`Context`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Protocol, cast
+
+import pandas as pd
+
+from transforms.issues import IssueLog
+from transforms.sdtm import dates
+
+
+class SpecError(ValueError):
+    """A spec that cannot be used; the message names the spec file and entry."""
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a rule may refer to while it is parsed: for messages and checks."""
+
+    where: str  # "sdtm_specs/POMMAINT/sdtm/dm.yaml: DM.RFSTDTC"
+    form: str  # the form whose rows the rule runs over
+    form_columns: frozenset[str]
+    forms: Mapping[str, frozenset[str]]  # every form of the study -> its columns
+    known_vars: frozenset[str]
+    codelist: Codelist | None = None  # the target variable's codelist, if any
+
+    def fail(self, message: str) -> SpecError:
+        return SpecError(f"{self.where}: {message}")
+
+    def in_form(self, form: str) -> Scope:
+        if form not in self.forms:
+            raise self.fail(f"unknown form {form!r} (forms: {', '.join(sorted(self.forms))})")
+        return Scope(self.where, form, self.forms[form], self.forms, frozenset(), self.codelist)
+
+
+class Codelist(Protocol):
+    """What the algorithms need of a controlled-terminology codelist."""
+
+    code: str
+    extensible: bool
+
+    def lookup(self, value: str) -> object | None: ...
+
+
+@dataclass
+class Context:
+    """The rows a rule runs over, and what it may consult."""
+
+    frame: pd.DataFrame  # raw form rows (text), with __ROW
+    form: str
+    dataset: str
+    column: str  # the target variable, for issue listings
+    forms: Mapping[str, pd.DataFrame]
+    vars: dict[str, pd.Series]
+    ct_map: Mapping[str, Mapping[str, str]]  # codelist code -> normalised raw -> value
+    issues: IssueLog
+    form_files: Mapping[str, str] = field(default_factory=dict)
+
+    def report(
+        self, mask: pd.Series, values: pd.Series, rule: str, message: str, severity: str = "error"
+    ) -> None:
+        self.issues.add(
+            self.frame,
+            mask,
+            severity=severity,
+            dataset=self.dataset,
+            form=self.form_files.get(self.form, self.form),
+            column=self.column,
+            values=values,
+            rule=rule,
+            message=message,
+        )
+
+
+class Rule(Protocol):
+    def evaluate(self, ctx: Context) -> pd.Series: ...
+
+
+def normalise(values: pd.Series) -> pd.Series:
+    """Raw text compared loosely: trimmed, inner blanks collapsed, case-folded."""
+    return values.astype("string").str.strip().str.replace(r"\s+", " ", regex=True).str.casefold()
+
+
+def _text(values: pd.Series) -> pd.Series:
+    out = values.astype("string").str.strip()
+    return out.mask(out == "")
+
+
+def _args(raw: Mapping[str, Any], scope: Scope, required: set[str], optional: set[str]) -> None:
+    keys = set(raw) - {"algorithm"}
+    if missing := required - keys:
+        raise scope.fail(f"{raw.get('algorithm')}: missing argument(s) {sorted(missing)}")
+    if unknown := keys - required - optional:
+        allowed = sorted(required | optional)
+        raise scope.fail(
+            f"{raw.get('algorithm')}: unknown argument(s) {sorted(unknown)}; allowed {allowed}"
+        )
+
+
+# --- sources --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Column:
+    """A raw column of the current form, trimmed; optionally upper-cased."""
+
+    name: str
+    upper: bool = False
+    NAME: ClassVar = "column"
+
+    @classmethod
+    def parse(cls, raw: Mapping[str, Any], scope: Scope) -> Column:
+        _args(raw, scope, {"column"}, {"upper"})
+        name = str(raw["column"])
+        if name not in scope.form_columns:
+            raise scope.fail(f"unknown raw column {name!r} in form {scope.form}")
+        return cls(name, bool(raw.get("upper", False)))
+
+    def evaluate(self, ctx: Context) -> pd.Series:
+        out = _text(ctx.frame[self.name])
+        return out.str.upper() if self.upper else out
+
+
+@dataclass(frozen=True)
+class Var:
+    """A variable derived earlier in the same dataset."""
+
+    name: str
+    NAME: ClassVar = "var"
+
+    @classmethod
+    def parse(cls, raw: Mapping[str, Any], scope: Scope) -> Var:
+        _args(raw, scope, {"var"}, set())
+        name = str(raw["var"])
+        if name not in scope.known_vars:
+            raise scope.fail(f"variable {name!r} is not derived before this one")
+        return cls(name)
+
+    def evaluate(self, ctx: Context) -> pd.Series:
+        return ctx.vars[self.name]
+
+
+@dataclass(frozen=True)
+class Hardcode:
+    """A constant (``value: null`` gives an empty Expected variable)."""
+
+    value: str | float | None
+    NAME: ClassVar = "hardcode"
+
+    @classmethod
+    def parse(cls, raw: Mapping[str, Any], scope: Scope) -> Hardcode:
+        _args(raw, scope, {"value"}, set())
+        value = raw["value"]
+        codelist = scope.codelist
+        if isinstance(value, str) and codelist is not None and codelist.lookup(value) is None:
+            raise scope.fail(f"value {value!r} is not in codelist {codelist.code}")
+        if value is not None and not isinstance(value, str | int | float):
+            raise scope.fail(f"hardcode value must be text or a number, not {value!r}")
+        return cls(value)
+
+    def evaluate(self, ctx: Context) -> pd.Series:
+        if isinstance(self.value, str):
+            return pd.Series(self.value, index=ctx.frame.index, dtype="string")
+        return pd.Series(self.value, index=ctx.frame.index, dtype="float64")
+
+
+# --- value algorithms ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ControlledTerm:
+    """Raw text to a CT submission value: the study's CT map first, then the exact value."""
+
+    source: Rule
+    codelist: Codelist
+    NAME: ClassVar = "ct"
+
+    @classmethod
+    def parse(cls, raw: Mapping[str, Any], scope: Scope) -> ControlledTerm:
+        _args(raw, scope, {"source"}, set())
+        if scope.codelist is None:
+            raise scope.fail("ct: the target variable has no codelist")
+        return cls(parse_rule(raw["source"], scope), scope.codelist)
+
+    def evaluate(self, ctx: Context) -> pd.Series:
+        raw = self.source.evaluate(ctx).astype("string")
+        mapping = ctx.ct_map.get(self.codelist.code, {})
+        out = normalise(raw).map(mapping, na_action="ignore").astype("string")
+        terms = {v for v in raw.dropna().unique() if self.codelist.lookup(str(v)) is not None}
+        out = out.where(out.notna(), raw.where(raw.isin(terms)))
+        unknown = raw.notna() & out.isna()
+        ctx.report(
+            unknown,
+            raw,
+            "CT",
+            f"not a term of codelist {self.codelist.code} nor in the study CT map",
+        )
+        return out
+
+
+@dataclass(frozen=True)
+class Iso8601:
+    """Raw date (and optional time) to ISO 8601, partial dates kept as far as known."""
+
+    date: Rule
+    time: Rule | None
+    fmt: str
+    NAME: ClassVar = "iso8601"
+
+    @classmethod
+    def parse(cls, raw: Mapping[str, Any], scope: Scope) -> Iso8601:
+        _args(raw, scope, {"date"}, {"time", "format"})
+        fmt = str(raw.get("format", "DD MON YYYY"))
+        if fmt not in dates.FORMATS:
+            raise scope.fail(f"iso8601: unknown format {fmt!r}; known {list(dates.FORMATS)}")
+        time = parse_rule(raw["time"], scope) if "time" in raw else None
+        return cls(parse_rule(raw["date"], scope), time, fmt)
+
+    def evaluate(self, ctx: Context) -> pd.Series:
+        raw = self.date.evaluate(ctx)
+        time = self.time.evaluate(ctx) if self.time else None
+        iso, bad = dates.to_iso8601(raw, self.fmt, time)
+        ctx.report(bad, raw, "ISO8601", f"not a valid date in format {self.fmt!r}")
+        return iso
+
+
+@dataclass(frozen=True)
+class Concat:
+    """Parts joined by a separator; null when any part is null."""
+
+    parts: tuple[Rule, ...]
+    sep: str
+    NAME: ClassVar = "concat"
+
+    @classmethod
+    def parse(cls, raw: Mapping[str, Any], scope: Scope) -> Concat:
+        _args(raw, scope, {"parts"}, {"sep"})
+        return cls(tuple(parse_rule(p, scope) for p in raw["parts"]), str(raw.get("sep", "")))
+
+    def evaluate(self, ctx: Context) -> pd.Series:
+        values = [p.evaluate(ctx).astype("string") for p in self.parts]
+        out = values[0]
+        for v in values[1:]:
+            out = out + self.sep + v
+        return out
+
+
+@dataclass(frozen=True)
+class Recode:
+    """A lookup table from raw (compared trimmed and case-folded) to output values."""
+
+    source: Rule
+    mapping: Mapping[str, str]
+    default: str | None
+    NAME: ClassVar = "recode"
+
+    @classmethod
+    def parse(cls, raw: Mapping[str, Any], scope: Scope) -> Recode:
+        _args(raw, scope, {"source", "map"}, {"default"})
+        table = {str(k): str(v) for k, v in dict(raw["map"]).items()}
+        keys = normalise(pd.Series(list(table), dtype="string"))
+        if keys.duplicated().any():
+            raise scope.fail(f"recode: keys clash once trimmed and case-folded: {list(table)}")
+        if scope.codelist is not None:
+            outside = [v for v in table.values() if scope.codelist.lookup(v) is None]
+            if outside:
+                raise scope.fail(f"recode: {outside} not in codelist {scope.codelist.code}")
+        mapping = dict(zip(keys, table.values(), strict=True))
+        default = raw.get("default")
+        return cls(
+            parse_rule(raw["source"], scope), mapping, None if default is None else str(default)
+        )
+
+    def evaluate(self, ctx: Context) -> pd.Series:
+        raw = self.source.evaluate(ctx).astype("string")
+        out = normalise(raw).map(self.mapping, na_action="ignore").astype("string")
+        unknown = raw.notna() & out.isna()
+        if self.default is not None:
+            return out.mask(unknown, self.default)
+        ctx.report(unknown, raw, "RECODE", "value not in the spec's recode table")
+        return out
+
+
+@dataclass(frozen=True)
+class CountryIso3:
+    """Country name or ISO 3166 code to ISO 3166-1 alpha-3 (via pycountry)."""
+
+    source: Rule
+    NAME: ClassVar = "country_iso3"
+
+    @classmethod
+    def parse(cls, raw: Mapping[str, Any], scope: Scope) -> CountryIso3:
+        _args(raw, scope, {"source"}, set())
+        return cls(parse_rule(raw["source"], scope))
+
+    def evaluate(self, ctx: Context) -> pd.Series:
+        import pycountry
+
+        raw = self.source.evaluate(ctx).astype("string")
+
+        def alpha3(text: str) -> str | None:
+            try:
+                return str(pycountry.countries.lookup(text).alpha_3)
+            except LookupError:
+                return None
+
+        table = {v: alpha3(v) for v in raw.dropna().unique()}
+        out = raw.map(table, na_action="ignore").astype("string")
+        ctx.report(raw.notna() & out.isna(), raw, "ISO3166", "not a country name or ISO code")
+        return out
+
+
+@dataclass(frozen=True)
+class StudyDay:
+    """--DY from a date and the reference start date (no day 0; complete dates only)."""
+
+    date: Rule
+    ref: Rule
+    NAME: ClassVar = "study_day"
+
+    @classmethod
+    def parse(cls, raw: Mapping[str, Any], scope: Scope) -> StudyDay:
+        _args(raw, scope, {"date", "ref"}, set())
+        return cls(parse_rule(raw["date"], scope), parse_rule(raw["ref"], scope))
+
+    def evaluate(self, ctx: Context) -> pd.Series:
+        return dates.study_day(self.date.evaluate(ctx), self.ref.evaluate(ctx))
+
+
+@dataclass(frozen=True)
+class Number:
+    """Raw text to a number; text that is not a number is listed."""
+
+    source: Rule
+    NAME: ClassVar = "number"
+
+    @classmethod
+    def parse(cls, raw: Mapping[str, Any], scope: Scope) -> Number:
+        _args(raw, scope, {"source"}, set())
+        return cls(parse_rule(raw["source"], scope))
+
+    def evaluate(self, ctx: Context) -> pd.Series:
+        raw = self.source.evaluate(ctx)
+        out = pd.to_numeric(raw, errors="coerce").astype("float64")
+        ctx.report(raw.notna() & out.isna(), raw.astype("string"), "NUMBER", "not a number")
+        return out
+
+
+# --- combining algorithms --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Coalesce:
+    """The first non-null of several sources."""
+
+    sources: tuple[Rule, ...]
+    NAME: ClassVar = "coalesce"
+
+    @classmethod
+    def parse(cls, raw: Mapping[str, Any], scope: Scope) -> Coalesce:
+        _args(raw, scope, {"of"}, set())
+        return cls(tuple(parse_rule(s, scope) for s in raw["of"]))
+
+    def evaluate(self, ctx: Context) -> pd.Series:
+        values = [s.evaluate(ctx) for s in self.sources]
+        out = values[0]
+        for v in values[1:]:
+            out = out.fillna(v)
+        return out
+
+
+@dataclass(frozen=True)
+class Extreme:
+    """Per row, the smallest or largest of several sources (ISO dates compare as text)."""
+
+    sources: tuple[Rule, ...]
+    pick: str
+    NAME: ClassVar = "extreme"
+
+    @classmethod
+    def parse(cls, raw: Mapping[str, Any], scope: Scope) -> Extreme:
+        _args(raw, scope, {"of", "pick"}, set())
+        if raw["pick"] not in ("min", "max"):
+            raise scope.fail("extreme: pick must be min or max")
+        return cls(tuple(parse_rule(s, scope) for s in raw["of"]), str(raw["pick"]))
+
+    def evaluate(self, ctx: Context) -> pd.Series:
+        frame = pd.concat([s.evaluate(ctx).astype("string") for s in self.sources], axis=1)
+        stacked = frame.stack().dropna()
+        grouped = stacked.groupby(level=0)
+        picked = grouped.min() if self.pick == "min" else grouped.max()
+        return cast(pd.Series, picked).reindex(ctx.frame.index).astype("string")
+
+
+@dataclass(frozen=True)
+class Merge:
+    """A value from another form, joined on the subject (or other key) columns.
+
+    ``value`` is evaluated over the other form's rows (optionally ``where`` a condition
+    holds); ``pick`` takes the ``only`` row per key (more than one is an error), or the
+    ``min``/``max`` value.
+    """
+
+    form: str
+    by: tuple[str, ...]
+    value: Rule
+    where: Condition | None
+    pick: str
+    NAME: ClassVar = "merge"
+
+    @classmethod
+    def parse(cls, raw: Mapping[str, Any], scope: Scope) -> Merge:
+        _args(raw, scope, {"form", "value"}, {"by", "where", "pick"})
+        inner = scope.in_form(str(raw["form"]))
+        by = tuple(raw.get("by", ["SUBJID"]))
+        for key in by:
+            if key not in scope.form_columns or key not in inner.form_columns:
+                raise scope.fail(
+                    f"merge: key {key!r} must be a column of {scope.form} and {inner.form}"
+                )
+        pick = str(raw.get("pick", "only"))
+        if pick not in ("only", "min", "max"):
+            raise scope.fail("merge: pick must be only, min or max")
+        where = Condition.parse(raw["where"], inner) if "where" in raw else None
+        return cls(inner.form, by, parse_rule(raw["value"], inner), where, pick)
+
+    def evaluate(self, ctx: Context) -> pd.Series:
+        other = ctx.forms[self.form]
+        inner = Context(
+            other,
+            self.form,
+            ctx.dataset,
+            ctx.column,
+            ctx.forms,
+            {},
+            ctx.ct_map,
+            ctx.issues,
+            ctx.form_files,
+        )
+        keys = [_text(other[k]) for k in self.by]
+        values = self.value.evaluate(inner)
+        table = pd.DataFrame({f"k{i}": k for i, k in enumerate(keys)} | {"v": values})
+        if self.where is not None:
+            table = table[self.where.test(inner)]
+        kcols = [f"k{i}" for i in range(len(keys))]
+        if self.pick == "only":
+            dup = table.duplicated(kcols, keep=False)
+            inner.report(
+                pd.Series(dup, index=table.index).reindex(other.index, fill_value=False),
+                values,
+                "MERGE",
+                f"more than one {self.form} record for the same {'/'.join(self.by)}",
+            )
+            table = table[~dup]
+        table = table.dropna(subset=["v"])
+        grouped = table.groupby(kcols, dropna=False)["v"]
+        picked = grouped.max() if self.pick == "max" else grouped.min()
+        left = pd.DataFrame({f"k{i}": _text(ctx.frame[k]) for i, k in enumerate(self.by)})
+        index = pd.MultiIndex.from_frame(left) if len(kcols) > 1 else pd.Index(left["k0"])
+        result = picked.reindex(index)
+        return pd.Series(result.to_numpy(), index=ctx.frame.index, dtype=picked.dtype)
+
+
+# --- conditions ------------------------------------------------------------------------
+
+_OPS = ("eq", "ne", "in", "not_in", "is_null", "not_null")
+
+
+@dataclass(frozen=True)
+class Condition:
+    """``{<source>, <op>: value}`` with op eq/ne/in/not_in/is_null/not_null (values compared
+    trimmed, as text), or ``{all: [...]}``, ``{any: [...]}``, ``{not: {...}}``."""
+
+    op: str
+    source: Rule | None = None
+    operand: Any = None
+    parts: tuple[Condition, ...] = ()
+
+    @classmethod
+    def parse(cls, raw: Any, scope: Scope) -> Condition:
+        if not isinstance(raw, Mapping):
+            raise scope.fail(f"condition must be a mapping, not {raw!r}")
+        for combinator in ("all", "any"):
+            if combinator in raw:
+                if len(raw) != 1:
+                    raise scope.fail(f"condition: {combinator} stands alone")
+                return cls(combinator, parts=tuple(cls.parse(p, scope) for p in raw[combinator]))
+        if "not" in raw:
+            return cls("not", parts=(cls.parse(raw["not"], scope),))
+        ops = [k for k in raw if k in _OPS]
+        if len(ops) != 1:
+            raise scope.fail(f"condition needs exactly one of {list(_OPS)}: {dict(raw)}")
+        op = ops[0]
+        source = parse_rule({k: v for k, v in raw.items() if k != op}, scope)
+        operand = raw[op]
+        if op in ("in", "not_in"):
+            operand = frozenset(str(v) for v in operand)
+        elif op in ("eq", "ne"):
+            operand = str(operand)
+        return cls(op, source, operand)
+
+    def test(self, ctx: Context) -> pd.Series:
+        if self.op in ("all", "any", "not"):
+            results = [p.test(ctx) for p in self.parts]
+            if self.op == "not":
+                return ~results[0]
+            out = results[0]
+            for r in results[1:]:
+                out = (out & r) if self.op == "all" else (out | r)
+            return out
+        assert self.source is not None
+        values = self.source.evaluate(ctx)
+        text = values.astype("string").str.strip()
+        test = {
+            "is_null": lambda: values.isna(),
+            "not_null": lambda: values.notna(),
+            "eq": lambda: text == self.operand,
+            "ne": lambda: text != self.operand,
+            "in": lambda: text.isin(self.operand),
+            "not_in": lambda: ~text.isin(self.operand),
+        }[self.op]()
+        return pd.Series(test, index=ctx.frame.index).fillna(False).astype(bool)
+
+
+@dataclass(frozen=True)
+class Case:
+    """The first case whose ``when`` holds gives the value; otherwise ``else`` (or null)."""
+
+    cases: tuple[tuple[Condition, Rule], ...]
+    otherwise: Rule | None
+    NAME: ClassVar = "condition"
+
+    @classmethod
+    def parse(cls, raw: Mapping[str, Any], scope: Scope) -> Case:
+        _args(raw, scope, {"cases"}, {"else"})
+        cases = []
+        for case in raw["cases"]:
+            if set(case) != {"when", "then"}:
+                raise scope.fail(f"condition: each case has exactly 'when' and 'then': {case}")
+            cases.append((Condition.parse(case["when"], scope), parse_rule(case["then"], scope)))
+        otherwise = parse_rule(raw["else"], scope) if "else" in raw else None
+        return cls(tuple(cases), otherwise)
+
+    def evaluate(self, ctx: Context) -> pd.Series:
+        out = self.otherwise.evaluate(ctx) if self.otherwise else None
+        decided = pd.Series(False, index=ctx.frame.index)
+        for when, then in self.cases:
+            hit = when.test(ctx) & ~decided
+            value = then.evaluate(ctx)
+            out = value.where(hit) if out is None else out.mask(hit, value)
+            decided |= hit
+        assert out is not None
+        return out.where(decided) if self.otherwise is None else out
+
+
+ALGORITHMS: dict[str, Callable[[Mapping[str, Any], Scope], Rule]] = {
+    cls.NAME: cls.parse
+    for cls in (
+        Hardcode, ControlledTerm, Iso8601, Concat, Recode, CountryIso3, StudyDay, Number,
+        Coalesce, Extreme, Merge, Case,
+    )
+}  # fmt: skip
+
+
+def parse_rule(raw: Any, scope: Scope) -> Rule:
+    """Parse one rule (or shorthand) of a spec into an algorithm object."""
+    if not isinstance(raw, Mapping):
+        raise scope.fail(f"a rule must be a mapping, not {raw!r}")
+    if "algorithm" not in raw:
+        for key, parse in (("column", Column.parse), ("var", Var.parse), ("value", _value)):
+            if key in raw:
+                return parse(raw, scope)
+        raise scope.fail(f"a rule needs 'algorithm' (or column/var/value): {dict(raw)}")
+    name = raw["algorithm"]
+    if name not in ALGORITHMS:
+        raise scope.fail(f"unknown algorithm {name!r}; known: {', '.join(sorted(ALGORITHMS))}")
+    return ALGORITHMS[name](raw, scope)
+
+
+def _value(raw: Mapping[str, Any], scope: Scope) -> Rule:
+    return Hardcode.parse({"algorithm": "hardcode", **raw}, scope)

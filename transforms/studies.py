@@ -1,0 +1,55 @@
+"""Which studies exist and how they are scheduled: cheap enough for DAG parsing.
+
+Imports only the standard library and PyYAML (no pandas), so the DAG file can build one
+DAG per study folder in well under a second.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+STUDY_ID = re.compile(r"^[A-Z][A-Z0-9_]{0,19}$")
+DEFAULT_SCHEDULE = "0 2 * * *"
+
+
+def specs_dir() -> Path:
+    """The sdtm_specs folder: $CDISC_SPECS_DIR, else the one beside this package."""
+    env = os.environ.get("CDISC_SPECS_DIR")
+    return Path(env) if env else Path(__file__).resolve().parents[1] / "sdtm_specs"
+
+
+@dataclass(frozen=True)
+class StudyInfo:
+    id: str
+    title: str
+    schedule: str
+    sdtm: tuple[str, ...]
+
+
+def list_studies(root: Path | None = None) -> list[StudyInfo]:
+    """Every study folder with a study.yaml, sorted by id (folders starting '_' are shared)."""
+    root = root or specs_dir()
+    studies = []
+    for path in sorted(root.glob("*/study.yaml")):
+        if path.parent.name.startswith("_"):
+            continue
+        meta = yaml.safe_load(path.read_text(encoding="utf-8"))
+        study = str(meta.get("study", ""))
+        if study != path.parent.name or not STUDY_ID.match(study):
+            raise ValueError(
+                f"{path}: study {study!r} must match its folder and {STUDY_ID.pattern}"
+            )
+        studies.append(
+            StudyInfo(
+                id=study,
+                title=str(meta.get("title", study)),
+                schedule=str(meta.get("schedule") or DEFAULT_SCHEDULE),
+                sdtm=tuple(str(d) for d in meta.get("sdtm", [])),
+            )
+        )
+    return studies
