@@ -51,7 +51,8 @@ def test_parsing_imports_nothing_heavy(tmp_path: Path) -> None:
     ).stdout.splitlines()
     assert out[0] == "[]", f"DAG parsing imported {out[0]}"
     assert out[1:] == [
-        "pommaint_sdtm_nightly 0 2 * * * 1 False ['extract', 'map_dm', 'publish', 'xpt_dm']"
+        "pommaint_sdtm_nightly 0 2 * * * 1 False ['extract', 'map_ae', 'map_dm', 'map_ds', "
+        "'map_ex', 'publish', 'xpt_ae', 'xpt_dm', 'xpt_ds', 'xpt_ex']"
     ]
 
 

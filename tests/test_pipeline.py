@@ -21,9 +21,10 @@ EXPORT = "20261123T020000Z"
 def test_publishes_dm_and_suppdm(published: Path, landing: Path) -> None:
     assert published.is_symlink()
     sdtm = published / "sdtm"
-    assert sorted(p.name for p in sdtm.iterdir()) == [
-        "dm.parquet", "dm.xpt", "suppdm.parquet", "suppdm.xpt",
-    ]  # fmt: skip
+    assert sorted(p.name for p in sdtm.iterdir()) == sorted(
+        f"{name}.{ext}" for name in ("dm", "suppdm", "ex", "suppex", "ae", "suppae", "ds")
+        for ext in ("xpt", "parquet")
+    )  # fmt: skip
     for sub in ("adam", "reports"):
         assert (published / sub).is_dir()
     # Two independent readers agree with the Parquet copy.
@@ -60,7 +61,7 @@ def test_rerun_of_the_same_export_is_byte_identical(
     published: Path, landing: Path, tmp_path: Path
 ) -> None:
     again = run_all("POMMAINT", landing, tmp_path)
-    for name in ("dm.xpt", "suppdm.xpt", "dm.parquet"):
+    for name in ("dm.xpt", "suppdm.xpt", "dm.parquet", "ae.xpt", "suppae.xpt", "ds.xpt", "ex.xpt"):
         assert sha256_file(again / "sdtm" / name) == sha256_file(published / "sdtm" / name)
 
 
@@ -114,13 +115,12 @@ def test_duplicate_key_is_listed(landing: Path, tmp_path: Path) -> None:
     assert "form dm.csv row 3 column SUBJID [KEY] value '1001'" in str(err.value)
 
 
-def test_odm_export_maps_to_the_same_dm(published: Path, tmp_path: Path) -> None:
+def test_odm_export_maps_to_the_same_sdtm(published: Path, tmp_path: Path) -> None:
     landing = tmp_path / "landing"
     generate_export(
         "POMMAINT", subjects=15, seed=20261123, out=landing, fmt="odm", export_time=EXPORT_TIME
     )
     current = run_all("POMMAINT", landing, tmp_path / "store")
     assert sha256_file(current / "sdtm" / "dm.xpt") == sha256_file(published / "sdtm" / "dm.xpt")
-    assert sha256_file(current / "sdtm" / "suppdm.xpt") == sha256_file(
-        published / "sdtm" / "suppdm.xpt"
-    )
+    for name in ("suppdm.xpt", "ex.xpt", "ae.xpt", "suppae.xpt", "ds.xpt"):
+        assert sha256_file(current / "sdtm" / name) == sha256_file(published / "sdtm" / name)

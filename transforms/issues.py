@@ -46,7 +46,7 @@ class IssueLog:
                     "dataset": dataset,
                     "form": form,
                     "row": hit["__ROW"].astype("int64") if "__ROW" in hit else pd.NA,
-                    "subject": hit.get("SUBJID", pd.NA),
+                    "subject": hit.get("SUBJID", hit.get("USUBJID", pd.NA)),
                     "column": column,
                     "value": values.loc[mask].astype("string"),
                     "rule": rule,

@@ -173,9 +173,17 @@ def map_dataset(run_dir: Path, dataset: str) -> int:
     study = load_study(info["study"])
     spec = study.datasets[dataset]
     files = {entry["form"]: name for name, entry in info["inputs"].items()}
+    built_before = {
+        name: pd.read_parquet(run.sdtm / f"{name.lower()}.parquet")
+        for name in list(study.datasets)[: list(study.datasets).index(dataset)]
+        if name == "DM"
+    }
     with stage(f"map {dataset}") as s:
         issues = IssueLog()
-        built = build_dataset(spec, study, _forms(run, study), issues, files)
+        built = build_dataset(spec, study, _forms(run, study), issues, files, built_before)
+        built.sources.assign(DATASET=dataset).to_parquet(
+            run.reports / f"sources_{dataset.lower()}.parquet", index=False
+        )
         built.data.to_parquet(run.sdtm / f"{dataset.lower()}.parquet", index=False)
         if built.supp is not None:
             built.supp.to_parquet(run.sdtm / f"supp{dataset.lower()}.parquet", index=False)

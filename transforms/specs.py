@@ -68,7 +68,6 @@ class VariableSpec:
     origin: str
     length: int | None  # None: longest value present
     format: str | None
-    rule: Rule
 
 
 @dataclass(frozen=True)
@@ -77,7 +76,16 @@ class SuppSpec:
     qlabel: str
     qorig: str
     qeval: str | None
-    rule: Rule
+
+
+@dataclass(frozen=True)
+class RecordBlock:
+    """The records one source form gives a dataset: a rule for every variable and qualifier."""
+
+    source: str
+    where: Condition | None
+    rules: Mapping[str, Rule]  # variable -> rule, in evaluation order
+    supplemental: Mapping[str, Rule]  # QNAM -> rule
 
 
 @dataclass(frozen=True)
@@ -87,11 +95,15 @@ class DatasetSpec:
     class_: str
     structure: str
     keys: tuple[str, ...]
-    source: str  # the driver form: one record per (filtered) row of it
-    where: Condition | None
+    sort: tuple[str, ...]  # record order (and --SEQ order); default: the keys
+    blocks: tuple[RecordBlock, ...]  # one per source form; records are stacked
     variables: tuple[VariableSpec, ...]  # evaluation order (as written in the spec)
     supplemental: tuple[SuppSpec, ...]
     path: Path
+
+    @property
+    def sources(self) -> list[str]:
+        return [b.source for b in self.blocks]
 
     def output_variables(self) -> list[VariableSpec]:
         """Variables in standard (IG) order."""
@@ -188,14 +200,12 @@ def _load_ct_map(path: Path) -> dict[str, dict[str, str]]:
     return out
 
 
-def _variable(
-    raw: Mapping[str, Any], domain: str, where: str, scope: Scope
-) -> tuple[VariableSpec, str]:
+def _variable(raw: Mapping[str, Any], domain: str, where: str) -> VariableSpec:
     _keys(
         raw,
         where,
-        {"name", "origin", "rule"},
-        {"label", "type", "core", "codelist", "length", "format", "order"},
+        {"name", "origin"},
+        {"rule", "label", "type", "core", "codelist", "length", "format", "order"},
     )
     name = str(raw["name"])
     where = f"{where} {name}"
@@ -210,22 +220,16 @@ def _variable(
         raise SpecError(f"{where}: type must be Char or Num, not {vtype!r}")
     if len(label.encode("ascii", "replace")) > 40 or not label.isascii():
         raise SpecError(f"{where}: label {label!r} is over 40 bytes or not ASCII")
-    codelist = raw.get("codelist", ig.codelists[0] if ig and ig.codelists else None)
+    codelist = raw.get("codelist", "; ".join(ig.codelists) if ig and ig.codelists else None)
+    if codelist:
+        _codelist(str(codelist), where)
     origin = str(raw["origin"])
     if origin not in ORIGINS:
         raise SpecError(f"{where}: origin {origin!r} not one of {ORIGINS}")
     length = raw.get("length")
     if length is not None and (not isinstance(length, int) or not 1 <= length <= 200):
         raise SpecError(f"{where}: length must be a whole number 1-200 (or absent: longest value)")
-    rule_scope = Scope(
-        f"{scope.where} {name}",
-        scope.form,
-        scope.form_columns,
-        scope.forms,
-        scope.known_vars,
-        _codelist(str(codelist), where) if codelist else None,
-    )
-    spec = VariableSpec(
+    return VariableSpec(
         name=name,
         label=label,
         type=vtype,
@@ -235,37 +239,78 @@ def _variable(
         origin=origin,
         length=length,
         format=raw.get("format"),
-        rule=parse_rule(raw["rule"], rule_scope),
     )
-    return spec, name
+
+
+def _block(
+    raw: Mapping[str, Any],
+    where: str,
+    variables: list[VariableSpec],
+    defaults: Mapping[str, Any],
+    supp_defaults: Mapping[str, Any],
+    forms: Mapping[str, frozenset[str]],
+    with_dm: bool,
+) -> RecordBlock:
+    """Parse one source block: every variable's rule (the block's own, else the default)."""
+    _keys(raw, where, {"source"}, {"where", "rules", "supplemental"})
+    source = str(raw["source"])
+    if source not in forms:
+        raise SpecError(f"{where}: source form {source!r} unknown (forms: {sorted(forms)})")
+    where = f"{where} (source {source})"
+    own = _mapping(raw.get("rules") or {}, f"{where}: rules")
+    if unknown := set(own) - {v.name for v in variables}:
+        raise SpecError(f"{where}: rules for undeclared variable(s) {sorted(unknown)}")
+
+    def scope(label: str, known: frozenset[str], codelist: str | None) -> Scope:
+        cl = _codelist(codelist, label) if codelist else None
+        return Scope(label, source, forms[source], forms, known, cl, with_dm)
+
+    condition = None
+    if "where" in raw:
+        condition = Condition.parse(raw["where"], scope(where, frozenset(), None))
+    rules: dict[str, Rule] = {}
+    for var in variables:
+        rule = own.get(var.name, defaults.get(var.name))
+        if rule is None:
+            raise SpecError(f"{where} {var.name}: no rule (give one in variables or the block)")
+        rules[var.name] = parse_rule(
+            rule, scope(f"{where} {var.name}", frozenset(rules), var.codelist)
+        )
+    own_supp = _mapping(raw.get("supplemental") or {}, f"{where}: supplemental")
+    supp: dict[str, Rule] = {}
+    for qnam, default in supp_defaults.items():
+        rule = own_supp.get(qnam, default)
+        if rule is not None:
+            supp[qnam] = parse_rule(rule, scope(f"{where} {qnam}", frozenset(rules), None))
+    return RecordBlock(source, condition, rules, supp)
 
 
 def _load_dataset(path: Path, forms: Mapping[str, FormSpec]) -> DatasetSpec:
     raw = _mapping(_read_yaml(path), str(path))
-    _keys(raw, str(path), {"dataset", "source", "keys", "variables"}, {"where", "supplemental"})
+    _keys(
+        raw,
+        str(path),
+        {"dataset", "keys", "variables"},
+        {"source", "where", "records", "supplemental", "sort"},
+    )
     name = str(raw["dataset"])
     where = f"{path}: {name}"
     ig = standards.ig_dataset(name)
     if ig is None:
         raise SpecError(f"{where}: not an SDTMIG 3.4 dataset")
-    source = str(raw["source"])
-    if source not in forms:
-        raise SpecError(f"{where}: source form {source!r} unknown (forms: {sorted(forms)})")
-    form_columns = {oid: frozenset(f.columns) for oid, f in forms.items()}
-    scope = Scope(where, source, form_columns[source], form_columns, frozenset())
-    condition = Condition.parse(raw["where"], scope) if "where" in raw else None
+    if ("source" in raw) == ("records" in raw):
+        raise SpecError(f"{where}: give either 'source' (one form) or 'records' (several)")
 
     variables: list[VariableSpec] = []
+    defaults: dict[str, Any] = {}
     for i, entry in enumerate(raw["variables"] or []):
-        scope = Scope(
-            where, source, form_columns[source], form_columns, frozenset(v.name for v in variables)
-        )
-        spec, vname = _variable(
-            _mapping(entry, f"{where} variables[{i}]"), name, f"{where} variables[{i}]", scope
-        )
-        if any(v.name == vname for v in variables):
-            raise SpecError(f"{where}: variable {vname} given twice")
-        variables.append(spec)
+        entry = _mapping(entry, f"{where} variables[{i}]")
+        var = _variable(entry, name, f"{where} variables[{i}]")
+        if any(v.name == var.name for v in variables):
+            raise SpecError(f"{where}: variable {var.name} given twice")
+        variables.append(var)
+        if "rule" in entry:
+            defaults[var.name] = entry["rule"]
     names = {v.name for v in variables}
     missing = [
         v.name
@@ -277,34 +322,40 @@ def _load_dataset(path: Path, forms: Mapping[str, FormSpec]) -> DatasetSpec:
     keys = tuple(str(k) for k in raw["keys"])
     if bad := [k for k in keys if k not in names]:
         raise SpecError(f"{where}: keys {bad} are not variables of the dataset")
+    sort = tuple(str(k) for k in raw.get("sort", keys))
+    if bad := [k for k in sort if k not in names]:
+        raise SpecError(f"{where}: sort {bad} are not variables of the dataset")
 
-    all_vars = frozenset(names)
     supp: list[SuppSpec] = []
+    supp_defaults: dict[str, Any] = {}
     for i, entry in enumerate(raw.get("supplemental") or []):
         sw = f"{where} supplemental[{i}]"
         entry = _mapping(entry, sw)
-        _keys(entry, sw, {"qnam", "qlabel", "qorig", "rule"}, {"qeval"})
+        _keys(entry, sw, {"qnam", "qlabel", "qorig"}, {"qeval", "rule"})
         qnam, qlabel = str(entry["qnam"]), str(entry["qlabel"])
         if not NAME.match(qnam) or len(qlabel) > 40 or not qlabel.isascii():
             raise SpecError(f"{sw}: QNAM must be a valid name and QLABEL ASCII ≤ 40 bytes")
-        sscope = Scope(f"{sw} {qnam}", source, form_columns[source], form_columns, all_vars)
-        supp.append(
-            SuppSpec(
-                qnam,
-                qlabel,
-                str(entry["qorig"]),
-                entry.get("qeval"),
-                parse_rule(entry["rule"], sscope),
-            )
-        )
+        supp.append(SuppSpec(qnam, qlabel, str(entry["qorig"]), entry.get("qeval")))
+        supp_defaults[qnam] = entry.get("rule")
+
+    form_columns = {oid: frozenset(f.columns) for oid, f in forms.items()}
+    with_dm = name != "DM"
+    raw_blocks = raw.get("records") or [
+        {"source": raw["source"], **({"where": raw["where"]} if "where" in raw else {})}
+    ]
+    blocks = tuple(
+        _block(_mapping(b, f"{where} records[{i}]"), where, variables, defaults, supp_defaults,
+               form_columns, with_dm)
+        for i, b in enumerate(raw_blocks)
+    )  # fmt: skip
     return DatasetSpec(
         name=name,
         label=ig.label,
         class_=ig.class_,
         structure=ig.structure,
         keys=keys,
-        source=source,
-        where=condition,
+        sort=sort,
+        blocks=blocks,
         variables=tuple(variables),
         supplemental=tuple(supp),
         path=path,

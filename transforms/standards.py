@@ -289,10 +289,26 @@ class Terminology:
 
     def codelist(self, code: str) -> Codelist:
         """The codelist with this C-code; :class:`UnknownCodelistError` if absent."""
+        if ";" in code:
+            return self._union(tuple(c.strip() for c in code.split(";")))
         try:
             return self.codelists[code]
         except KeyError:
             raise UnknownCodelistError(code, self.package) from None
+
+    def _union(self, codes: tuple[str, ...]) -> Codelist:
+        """Several codelists as one (IG variables such as DSDECOD name several)."""
+        parts = [self.codelist(c) for c in codes]
+        terms: dict[str, Term] = {}
+        for part in reversed(parts):
+            terms.update(part.terms)
+        return Codelist(
+            code="; ".join(codes),
+            name=" / ".join(p.name for p in parts),
+            short_name=" / ".join(p.short_name for p in parts),
+            extensible=any(p.extensible for p in parts),
+            terms=terms,
+        )
 
 
 @cache

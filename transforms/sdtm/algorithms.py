@@ -13,7 +13,7 @@ file and entry) and evaluated per run against a :class:`Context`.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar, Protocol, cast
 
 import pandas as pd
@@ -36,6 +36,7 @@ class Scope:
     forms: Mapping[str, frozenset[str]]  # every form of the study -> its columns
     known_vars: frozenset[str]
     codelist: Codelist | None = None  # the target variable's codelist, if any
+    with_dm: bool = False  # DM is built already: {dm: VAR} may be used
 
     def fail(self, message: str) -> SpecError:
         return SpecError(f"{self.where}: {message}")
@@ -43,7 +44,9 @@ class Scope:
     def in_form(self, form: str) -> Scope:
         if form not in self.forms:
             raise self.fail(f"unknown form {form!r} (forms: {', '.join(sorted(self.forms))})")
-        return Scope(self.where, form, self.forms[form], self.forms, frozenset(), self.codelist)
+        return Scope(
+            self.where, form, self.forms[form], self.forms, frozenset(), self.codelist, self.with_dm
+        )
 
 
 class Codelist(Protocol):
@@ -68,6 +71,7 @@ class Context:
     ct_map: Mapping[str, Mapping[str, str]]  # codelist code -> normalised raw -> value
     issues: IssueLog
     form_files: Mapping[str, str] = field(default_factory=dict)
+    datasets: Mapping[str, pd.DataFrame] = field(default_factory=dict)  # built SDTM (DM)
 
     def report(
         self, mask: pd.Series, values: pd.Series, rule: str, message: str, severity: str = "error"
@@ -190,10 +194,18 @@ class ControlledTerm:
 
     @classmethod
     def parse(cls, raw: Mapping[str, Any], scope: Scope) -> ControlledTerm:
-        _args(raw, scope, {"source"}, set())
-        if scope.codelist is None:
+        _args(raw, scope, {"source"}, {"codelist"})
+        codelist = scope.codelist
+        if "codelist" in raw:  # one of the variable's codelists (e.g. DSDECOD: NCOMPLT)
+            from transforms import standards
+
+            try:
+                codelist = standards.controlled_terms().codelist(str(raw["codelist"]))
+            except KeyError as exc:
+                raise scope.fail(f"ct: unknown codelist {raw['codelist']!r}") from exc
+        if codelist is None:
             raise scope.fail("ct: the target variable has no codelist")
-        return cls(parse_rule(raw["source"], scope), scope.codelist)
+        return cls(parse_rule(raw["source"], scope), codelist)
 
     def evaluate(self, ctx: Context) -> pd.Series:
         raw = self.source.evaluate(ctx).astype("string")
@@ -439,17 +451,7 @@ class Merge:
 
     def evaluate(self, ctx: Context) -> pd.Series:
         other = ctx.forms[self.form]
-        inner = Context(
-            other,
-            self.form,
-            ctx.dataset,
-            ctx.column,
-            ctx.forms,
-            {},
-            ctx.ct_map,
-            ctx.issues,
-            ctx.form_files,
-        )
+        inner = replace(ctx, frame=other, form=self.form, vars={})
         keys = [_text(other[k]) for k in self.by]
         values = self.value.evaluate(inner)
         table = pd.DataFrame({f"k{i}": k for i, k in enumerate(keys)} | {"v": values})
@@ -474,15 +476,111 @@ class Merge:
         return pd.Series(result.to_numpy(), index=ctx.frame.index, dtype=picked.dtype)
 
 
+@dataclass(frozen=True)
+class DmValue:
+    """``{dm: VAR}``: the subject's value of a DM variable (joined on SUBJID).
+
+    A record whose subject is not in DM is listed (rule SUBJECT-NOT-IN-DM)."""
+
+    name: str
+    NAME: ClassVar = "dm"
+
+    @classmethod
+    def parse(cls, raw: Mapping[str, Any], scope: Scope) -> DmValue:
+        _args(raw, scope, {"dm"}, set())
+        if not scope.with_dm:
+            raise scope.fail("{dm: ...} is only available in datasets mapped after DM")
+        if "SUBJID" not in scope.form_columns:
+            raise scope.fail(f"{{dm: ...}} needs a SUBJID column in form {scope.form}")
+        return cls(str(raw["dm"]))
+
+    def evaluate(self, ctx: Context) -> pd.Series:
+        dm = ctx.datasets["DM"].set_index("SUBJID")
+        if self.name not in dm.columns:
+            raise SpecError(f"{ctx.dataset}.{ctx.column}: DM has no variable {self.name}")
+        subject = _text(ctx.frame["SUBJID"])
+        known = subject.isin(dm.index)
+        ctx.report(~known, subject, "SUBJECT-NOT-IN-DM", "subject is not in DM")
+        values = dm[self.name].reindex(subject.where(known)).to_numpy()
+        return pd.Series(values, index=ctx.frame.index, dtype=dm[self.name].dtype)
+
+
+@dataclass(frozen=True)
+class Seq:
+    """--SEQ: 1, 2, ... per subject in key order; set by the builder after sorting."""
+
+    NAME: ClassVar = "seq"
+
+    @classmethod
+    def parse(cls, raw: Mapping[str, Any], scope: Scope) -> Seq:
+        _args(raw, scope, set(), set())
+        return cls()
+
+    def evaluate(self, ctx: Context) -> pd.Series:
+        return pd.Series(float("nan"), index=ctx.frame.index, dtype="float64")
+
+
+@dataclass(frozen=True)
+class Epoch:
+    """EPOCH of a date: the last epoch whose start is on or before it (complete dates only).
+
+    ``epochs`` lists ``{name, start, after}`` in time order; ``after: true`` makes an epoch
+    start the day after its date (e.g. FOLLOW-UP after the last dose). A date before the
+    first start, a partial date or a missing boundary gives null: EPOCH is never imputed.
+    """
+
+    date: Rule
+    epochs: tuple[tuple[str, Rule, bool], ...]
+    NAME: ClassVar = "epoch"
+
+    @classmethod
+    def parse(cls, raw: Mapping[str, Any], scope: Scope) -> Epoch:
+        _args(raw, scope, {"date", "epochs"}, set())
+        epochs = []
+        for e in raw["epochs"]:
+            if not isinstance(e, Mapping) or not {"name", "start"} <= set(e) <= {
+                "name", "start", "after"
+            }:  # fmt: skip
+                raise scope.fail(f"epoch: each epoch is {{name, start, after}}: {e}")
+            if scope.codelist is not None and scope.codelist.lookup(str(e["name"])) is None:
+                raise scope.fail(f"epoch: {e['name']!r} is not in codelist {scope.codelist.code}")
+            epochs.append((str(e["name"]), parse_rule(e["start"], scope), bool(e.get("after"))))
+        return cls(parse_rule(raw["date"], scope), tuple(epochs))
+
+    def evaluate(self, ctx: Context) -> pd.Series:
+        def day(values: pd.Series) -> pd.Series:
+            text = values.astype("string")
+            ok = dates.is_complete_date(text)
+            return pd.to_datetime(text.str.slice(0, 10).where(ok), format="%Y-%m-%d")
+
+        when = day(self.date.evaluate(ctx))
+        out = pd.Series(pd.NA, index=ctx.frame.index, dtype="string")
+        for name, start_rule, after in self.epochs:
+            start = day(start_rule.evaluate(ctx))
+            begun = (when > start) if after else (when >= start)
+            out = out.mask(begun.fillna(False).astype(bool), name)
+        return out.where(when.notna())
+
+
 # --- conditions ------------------------------------------------------------------------
 
-_OPS = ("eq", "ne", "in", "not_in", "is_null", "not_null")
+_OPS = ("eq", "ne", "in", "not_in", "is_null", "not_null", "on_or_after", "on_or_before")
+
+
+def _date_bound(iso: pd.Series, high: bool) -> pd.Series:
+    """The latest (or earliest) calendar date a possibly partial ISO date can stand for,
+    as comparable text: ``2024-03`` -> ``2024-03-99`` / ``2024-03-00``."""
+    day = iso.astype("string").str.slice(0, 10)
+    pad = {4: "-99-99", 7: "-99", 10: ""} if high else {4: "-00-00", 7: "-00", 10: ""}
+    return day + day.str.len().map(pad).astype("string")
 
 
 @dataclass(frozen=True)
 class Condition:
     """``{<source>, <op>: value}`` with op eq/ne/in/not_in/is_null/not_null (values compared
-    trimmed, as text), or ``{all: [...]}``, ``{any: [...]}``, ``{not: {...}}``."""
+    trimmed, as text), or on_or_after/on_or_before another source (ISO dates; a partial date
+    counts when any day it may stand for qualifies), or ``{all: [...]}``, ``{any: [...]}``,
+    ``{not: {...}}``."""
 
     op: str
     source: Rule | None = None
@@ -506,7 +604,9 @@ class Condition:
         op = ops[0]
         source = parse_rule({k: v for k, v in raw.items() if k != op}, scope)
         operand = raw[op]
-        if op in ("in", "not_in"):
+        if op in ("on_or_after", "on_or_before"):
+            operand = parse_rule(operand, scope)
+        elif op in ("in", "not_in"):
             operand = frozenset(str(v) for v in operand)
         elif op in ("eq", "ne"):
             operand = str(operand)
@@ -523,6 +623,13 @@ class Condition:
             return out
         assert self.source is not None
         values = self.source.evaluate(ctx)
+        if self.op in ("on_or_after", "on_or_before"):
+            other = self.operand.evaluate(ctx)
+            after = self.op == "on_or_after"
+            mine = _date_bound(values, high=after)
+            theirs = _date_bound(other, high=not after)
+            hit = (mine >= theirs) if after else (mine <= theirs)
+            return hit.fillna(False).astype(bool)
         text = values.astype("string").str.strip()
         test = {
             "is_null": lambda: values.isna(),
@@ -570,7 +677,7 @@ ALGORITHMS: dict[str, Callable[[Mapping[str, Any], Scope], Rule]] = {
     cls.NAME: cls.parse
     for cls in (
         Hardcode, ControlledTerm, Iso8601, Concat, Recode, CountryIso3, StudyDay, Number,
-        Coalesce, Extreme, Merge, Case,
+        Coalesce, Extreme, Merge, Case, Seq, Epoch,
     )
 }  # fmt: skip
 
@@ -580,10 +687,13 @@ def parse_rule(raw: Any, scope: Scope) -> Rule:
     if not isinstance(raw, Mapping):
         raise scope.fail(f"a rule must be a mapping, not {raw!r}")
     if "algorithm" not in raw:
-        for key, parse in (("column", Column.parse), ("var", Var.parse), ("value", _value)):
+        shorthands: tuple[tuple[str, Callable[[Mapping[str, Any], Scope], Rule]], ...] = (
+            ("column", Column.parse), ("var", Var.parse), ("value", _value), ("dm", DmValue.parse)
+        )  # fmt: skip
+        for key, parse in shorthands:
             if key in raw:
                 return parse(raw, scope)
-        raise scope.fail(f"a rule needs 'algorithm' (or column/var/value): {dict(raw)}")
+        raise scope.fail(f"a rule needs 'algorithm' (or column/var/value/dm): {dict(raw)}")
     name = raw["algorithm"]
     if name not in ALGORITHMS:
         raise scope.fail(f"unknown algorithm {name!r}; known: {', '.join(sorted(ALGORITHMS))}")

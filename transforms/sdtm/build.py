@@ -7,9 +7,10 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from transforms import standards
 from transforms.issues import IssueLog
-from transforms.sdtm.algorithms import Context
-from transforms.specs import DatasetSpec, StudySpec, VariableSpec
+from transforms.sdtm.algorithms import Context, Seq
+from transforms.specs import DatasetSpec, RecordBlock, StudySpec, VariableSpec
 
 SUPP_COLUMNS = (
     ("STUDYID", "Study Identifier"),
@@ -29,6 +30,7 @@ SUPP_COLUMNS = (
 class Built:
     data: pd.DataFrame
     supp: pd.DataFrame | None
+    sources: pd.DataFrame  # per output record (same order): FORM and ROW it came from
     source_rows: int
 
 
@@ -43,8 +45,6 @@ def _check_terms(ctx: Context, var: VariableSpec, values: pd.Series) -> None:
     """Values outside the codelist: an error for a closed list, a warning if extensible."""
     if var.codelist is None or var.type != "Char":
         return
-    from transforms import standards
-
     codelist = standards.controlled_terms().codelist(var.codelist)
     present = values.dropna().unique()
     outside = {v for v in present if codelist.lookup(str(v)) is None}
@@ -59,68 +59,112 @@ def _check_terms(ctx: Context, var: VariableSpec, values: pd.Series) -> None:
         )
 
 
+def _evaluate_block(
+    spec: DatasetSpec, block: RecordBlock, ctx: Context
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """All variables and qualifiers of the records one source form gives."""
+    if block.where is not None:
+        ctx.frame = ctx.frame[block.where.test(ctx)]
+    for var in spec.variables:
+        ctx.column = var.name
+        values = _typed(block.rules[var.name].evaluate(ctx), var)
+        _check_terms(ctx, var, values)
+        if var.core == "Req" and not isinstance(block.rules[var.name], Seq):
+            ctx.report(
+                values.isna(), values.astype("string"), "REQUIRED", "Required variable is null"
+            )
+        ctx.vars[var.name] = values
+    data = pd.DataFrame({v.name: ctx.vars[v.name] for v in spec.output_variables()})
+    quals = {}
+    for qnam, rule in block.supplemental.items():
+        ctx.column = qnam
+        value = rule.evaluate(ctx).astype("string").str.strip()
+        quals[qnam] = value.mask(value == "")
+    data["__FORM"] = ctx.form_files.get(block.source, block.source)
+    data["__ROW"] = ctx.frame["__ROW"].astype("int64")
+    return data, pd.DataFrame(quals, index=data.index)
+
+
 def build_dataset(
     spec: DatasetSpec,
     study: StudySpec,
     forms: Mapping[str, pd.DataFrame],
     issues: IssueLog,
     form_files: Mapping[str, str] | None = None,
+    datasets: Mapping[str, pd.DataFrame] | None = None,
 ) -> Built:
-    """Evaluate every variable over the driver form's rows; one record per row.
+    """Evaluate every variable over each source form's rows and stack the records.
 
-    `form_files` names the file each form came from (for the issue listing)."""
-    frame = forms[spec.source]
-    ctx = Context(
-        frame=frame,
-        form=spec.source,
-        dataset=spec.name,
-        column="",
-        forms=forms,
-        vars={},
-        ct_map=study.ct_map,
-        issues=issues,
-        form_files=form_files or study.form_files,
+    `form_files` names the file each form came from (for listings); `datasets` holds the
+    SDTM datasets built before this one (DM), for ``{dm: VAR}`` rules.
+    """
+    parts, quals = [], []
+    for block in spec.blocks:
+        ctx = Context(
+            frame=forms[block.source],
+            form=block.source,
+            dataset=spec.name,
+            column="",
+            forms=forms,
+            vars={},
+            ct_map=study.ct_map,
+            issues=issues,
+            form_files=form_files or study.form_files,
+            datasets=datasets or {},
+        )
+        data, qual = _evaluate_block(spec, block, ctx)
+        parts.append(data)
+        quals.append(qual)
+    stacked = pd.concat(parts, ignore_index=True)
+    qualifiers = pd.concat(quals, ignore_index=True)
+
+    # Deterministic order: natural keys, then the source form and row as tie-breakers.
+    order = stacked.sort_values([*spec.sort, "__FORM", "__ROW"], kind="stable").index
+    stacked, qualifiers = stacked.loc[order].reset_index(drop=True), qualifiers.loc[order]
+    qualifiers = qualifiers.reset_index(drop=True)
+    seq = next(
+        (v.name for v in spec.variables if isinstance(spec.blocks[0].rules[v.name], Seq)), None
     )
-    if spec.where is not None:
-        frame = frame[spec.where.test(ctx)]
-        ctx.frame = frame
-    for var in spec.variables:
-        ctx.column = var.name
-        values = _typed(var.rule.evaluate(ctx), var)
-        _check_terms(ctx, var, values)
-        if var.core == "Req":
-            ctx.report(
-                values.isna(), values.astype("string"), "REQUIRED", "Required variable is null"
-            )
-        ctx.vars[var.name] = values
+    if seq is not None:
+        stacked[seq] = (stacked.groupby("USUBJID", sort=False).cumcount() + 1).astype("float64")
 
-    data = pd.DataFrame({v.name: ctx.vars[v.name] for v in spec.output_variables()})
+    sources = stacked[["__FORM", "__ROW"]].rename(columns={"__FORM": "FORM", "__ROW": "ROW"})
+    data = stacked.drop(columns=["__FORM", "__ROW"])
     dup = data.duplicated(list(spec.keys), keep=False)
-    ctx.column = "/".join(spec.keys)
-    ctx.report(dup, data[spec.keys[-1]].astype("string"), "KEY", "duplicate natural key")
-    order = data.sort_values(list(spec.keys), kind="stable").index
-    supp = _supplemental(spec, ctx, data) if spec.supplemental else None
-    return Built(data.loc[order].reset_index(drop=True), supp, len(frame))
+    if dup.any():
+        issues.add(
+            stacked,
+            dup,
+            severity="error" if seq is None else "warning",
+            dataset=spec.name,
+            form="/".join(sorted(set(stacked.loc[dup, "__FORM"]))),
+            column="/".join(spec.keys),
+            values=data[spec.keys[-1]].astype("string"),
+            rule="KEY",
+            message="more than one record with the same natural key",
+        )
+    supp = _supplemental(spec, data, qualifiers, seq) if spec.supplemental else None
+    return Built(data, supp, sources, sum(len(forms[b.source]) for b in spec.blocks))
 
 
-def _supplemental(spec: DatasetSpec, ctx: Context, data: pd.DataFrame) -> pd.DataFrame:
-    """SUPP-- records for the non-null qualifier values (subject-level: IDVAR empty)."""
-    if spec.name != "DM":
-        raise NotImplementedError("record-level SUPP-- (IDVAR/IDVARVAL) arrives with EX/AE")
+def _supplemental(
+    spec: DatasetSpec, data: pd.DataFrame, qualifiers: pd.DataFrame, seq: str | None
+) -> pd.DataFrame:
+    """SUPP-- records for the non-null qualifier values: subject-level when the dataset has
+    no --SEQ (DM), else one per parent record identified by IDVAR=--SEQ."""
     parts = []
     for q in spec.supplemental:
-        ctx.column = q.qnam
-        value = q.rule.evaluate(ctx).astype("string").str.strip()
-        value = value.mask(value == "")
+        value = qualifiers[q.qnam] if q.qnam in qualifiers else pd.Series(pd.NA, index=data.index)
         keep = value.notna()
+        idvarval = data.loc[keep, seq].astype("int64").astype("string") if seq else pd.NA
         parts.append(
             pd.DataFrame(
                 {
                     "STUDYID": data.loc[keep, "STUDYID"],
                     "RDOMAIN": spec.name,
                     "USUBJID": data.loc[keep, "USUBJID"],
-                    "IDVAR": pd.NA,
-                    "IDVARVAL": pd.NA,
+                    "IDVAR": seq if seq else pd.NA,
+                    "IDVARVAL": idvarval,
                     "QNAM": q.qnam,
                     "QLABEL": q.qlabel,
                     "QVAL": value[keep],
@@ -129,5 +173,7 @@ def _supplemental(spec: DatasetSpec, ctx: Context, data: pd.DataFrame) -> pd.Dat
                 }
             )
         )
-    supp = pd.concat(parts, ignore_index=True).astype("string")
-    return supp.sort_values(["USUBJID", "QNAM"], kind="stable").reset_index(drop=True)
+    supp = pd.concat(parts).astype("string")
+    supp["__SEQ"] = pd.to_numeric(supp["IDVARVAL"])
+    supp = supp.sort_values(["USUBJID", "__SEQ", "QNAM"], kind="stable")
+    return supp.drop(columns="__SEQ").reset_index(drop=True)

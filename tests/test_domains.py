@@ -1,0 +1,112 @@
+"""EX, AE and DS golden records, derived by hand from the raw sample pages (comments)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+
+def _records(published: Path, name: str, usubjid: str) -> list[dict[str, object]]:
+    data = pd.read_parquet(published / "sdtm" / f"{name}.parquet")
+    rows = data[data["USUBJID"] == usubjid].to_dict("records")
+    return [{str(k): (None if pd.isna(v) else v) for k, v in r.items()} for r in rows]
+
+
+def _pick(record: dict[str, object], keys: list[str]) -> dict[str, object]:
+    return {k: record[k] for k in keys}
+
+
+def test_ex_first_interval(published: Path) -> None:
+    # ex.csv: 01,1003,1,23 JAN 2024,12 FEB 2024,2,mg,, -> first dose is day 1, day 21 ends it.
+    first = _records(published, "ex", "POMMAINT-01-1003")[0]
+    assert first == {
+        "STUDYID": "POMMAINT", "DOMAIN": "EX", "USUBJID": "POMMAINT-01-1003", "EXSEQ": 1.0,
+        "EXTRT": "POMALIDOMIDE", "EXDOSE": 2.0, "EXDOSU": "mg", "EXDOSFRM": "CAPSULE",
+        "EXDOSFRQ": "QD", "EXROUTE": "ORAL", "EXADJ": None, "EPOCH": "TREATMENT",
+        "EXSTDTC": "2024-01-23", "EXENDTC": "2024-02-12", "EXSTDY": 1.0, "EXENDY": 21.0,
+    }  # fmt: skip
+
+
+def test_ex_interruption_and_reduction_are_visible(published: Path) -> None:
+    # ex.csv 1007: cycle 19 resumed 19 JAN 2026 after an interruption (2 mg), cycle 20 from
+    # 16 FEB 2026 at 1 mg ("Dose reduced", "Adverse event").
+    records = {r["EXSTDTC"]: r for r in _records(published, "ex", "POMMAINT-01-1007")}
+    keys = ["EXDOSE", "EXENDTC", "EXADJ"]
+    assert _pick(records["2026-01-19"], keys) == {
+        "EXDOSE": 2.0,
+        "EXENDTC": "2026-01-31",
+        "EXADJ": "ADVERSE EVENT",
+    }
+    assert _pick(records["2026-02-16"], keys) == {
+        "EXDOSE": 1.0,
+        "EXENDTC": "2026-03-08",
+        "EXADJ": "ADVERSE EVENT",
+    }
+    doses = [r["EXDOSE"] for r in sorted(records.values(), key=lambda r: str(r["EXSTDTC"]))]
+    assert doses[-1] == 1.0 and 2.0 in doses
+
+
+def test_ae_fatal_pneumonia(published: Path) -> None:
+    # ae.csv 1006 line 5: Pneumonia 10 JAN 2026 - 16 JAN 2026, grade 5, serious (death,
+    # hospitalisation), unlikely related, drug withdrawn, fatal. First dose 15 JUL 2024
+    # (day 1), so 10 JAN 2026 is day 545; the end-of-treatment visit was 16 JAN 2026, so
+    # the AE starts in the TREATMENT epoch.
+    records = _records(published, "ae", "POMMAINT-01-1006")
+    fatal = next(r for r in records if r["AESPID"] == "5")
+    assert _pick(fatal, list(fatal)) == fatal  # all keys present
+    assert {k: fatal[k] for k in (
+        "AETERM", "AEDECOD", "AEPTCD", "AESOC", "AESOCCD", "AEBODSYS", "AESER", "AESDTH",
+        "AESLIFE", "AESHOSP", "AESDISAB", "AESCONG", "AESMIE", "AEREL", "AEACN", "AEOUT",
+        "AETOXGR", "AESTDTC", "AEENDTC", "AESTDY", "AEENDY", "EPOCH",
+    )} == {
+        "AETERM": "Pneumonia", "AEDECOD": "PNEUMONIA", "AEPTCD": 10035664.0,
+        "AESOC": "INFECTIONS AND INFESTATIONS", "AESOCCD": 10021881.0,
+        "AEBODSYS": "INFECTIONS AND INFESTATIONS", "AESER": "Y", "AESDTH": "Y", "AESLIFE": "N",
+        "AESHOSP": "Y", "AESDISAB": "N", "AESCONG": "N", "AESMIE": "N",
+        "AEREL": "UNLIKELY RELATED", "AEACN": "DRUG WITHDRAWN", "AEOUT": "FATAL",
+        "AETOXGR": "5", "AESTDTC": "2026-01-10", "AEENDTC": "2026-01-16", "AESTDY": 545.0,
+        "AEENDY": 551.0, "EPOCH": "TREATMENT",
+    }  # fmt: skip
+    # AESEQ follows the start dates: the fatal AE is the subject's last.
+    assert fatal["AESEQ"] == float(len(records))
+
+
+def test_suppae_treatment_emergent_flag(published: Path) -> None:
+    supp = pd.read_parquet(published / "sdtm" / "suppae.parquet")
+    ae = pd.read_parquet(published / "sdtm" / "ae.parquet")
+    dm = pd.read_parquet(published / "sdtm" / "dm.parquet").set_index("USUBJID")
+    assert set(supp["IDVAR"]) == {"AESEQ"} and set(supp["QNAM"]) == {"AETRTEM"}
+    flags = supp.assign(AESEQ=supp["IDVARVAL"].astype(float)).merge(ae, on=["USUBJID", "AESEQ"])
+    assert len(flags) == len(supp)
+    first = flags["USUBJID"].map(dm["RFXSTDTC"])
+    complete = flags["AESTDTC"].str.len() == 10
+    expected = (flags["AESTDTC"] >= first).map({True: "Y", False: "N"})
+    assert (flags.loc[complete, "QVAL"] == expected[complete]).all()
+    assert {"Y", "N"} <= set(flags["QVAL"])
+
+
+def test_ds_dispositions_of_a_death_on_treatment(published: Path) -> None:
+    # ic.csv 25 JUN 2024; eot.csv "Death" 16 JAN 2026; eos.csv "Death" 16 JAN 2026.
+    records = _records(published, "ds", "POMMAINT-01-1006")
+    cols = ["DSSEQ", "DSTERM", "DSDECOD", "DSCAT", "DSSCAT", "EPOCH", "DSSTDTC", "DSSTDY"]
+    assert [_pick(r, cols) for r in records] == [
+        {"DSSEQ": 1.0, "DSTERM": "INFORMED CONSENT OBTAINED", "DSDECOD": "INFORMED CONSENT OBTAINED",
+         "DSCAT": "PROTOCOL MILESTONE", "DSSCAT": None, "EPOCH": "SCREENING",
+         "DSSTDTC": "2024-06-25", "DSSTDY": -20.0},
+        {"DSSEQ": 2.0, "DSTERM": "DEATH", "DSDECOD": "DEATH", "DSCAT": "DISPOSITION EVENT",
+         "DSSCAT": "STUDY PARTICIPATION", "EPOCH": "TREATMENT", "DSSTDTC": "2026-01-16",
+         "DSSTDY": 551.0},
+        {"DSSEQ": 3.0, "DSTERM": "DEATH", "DSDECOD": "DEATH", "DSCAT": "DISPOSITION EVENT",
+         "DSSCAT": "STUDY TREATMENT", "EPOCH": "TREATMENT", "DSSTDTC": "2026-01-16",
+         "DSSTDY": 551.0},
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", ["ex", "ae", "ds"])
+def test_seq_is_one_to_n_per_subject(published: Path, name: str) -> None:
+    data = pd.read_parquet(published / "sdtm" / f"{name}.parquet")
+    seq = data[f"{name.upper()}SEQ"]
+    expected = data.groupby("USUBJID").cumcount() + 1
+    assert (seq == expected).all()
