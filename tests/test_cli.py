@@ -34,7 +34,8 @@ def test_sample_then_run_with_progress_lines(tmp_path: Path) -> None:
         [CDISC, "run", "--study", "POMMAINT", "--landing", landing, "--store", store],
         capture_output=True, text=True, check=True,
     )  # fmt: skip
-    stages = [line.split()[1] for line in run.stderr.splitlines() if line.startswith("cdisc: ")]
+    progress = [line for line in run.stderr.splitlines() if " rows in " in line]
+    stages = [line.split()[1] for line in progress]
     assert stages == ["extract", *["map", "xpt"] * 4, "publish"]
     assert "rows in" in run.stderr and " s wall" in run.stderr
     assert f"published: {store / 'POMMAINT' / 'current'}" in run.stdout
