@@ -72,6 +72,13 @@ def build_dag(study: StudyInfo) -> object:
             return pipeline.write_xpt(Path(run_dir), dataset)
 
         @task
+        def reconcile(run_dir: str) -> str:
+            from transforms import pipeline
+
+            pipeline.reconcile_run(Path(run_dir))
+            return run_dir
+
+        @task
         def publish(run_dir: str) -> str:
             from transforms import pipeline
 
@@ -84,9 +91,10 @@ def build_dag(study: StudyInfo) -> object:
         for name in others:
             mapped = map_sdtm.override(task_id=f"map_{name.lower()}")(dm, name)
             written.append(write_xpt.override(task_id=f"xpt_{name.lower()}")(mapped, name))
-        done = publish(run_dir)
+        accounted = reconcile(run_dir)
         for w in written:
-            w >> done
+            w >> accounted
+        publish(accounted)
 
     return nightly()
 

@@ -10,10 +10,11 @@ import pandas as pd
 import pyreadstat
 import pytest
 
-from tests.conftest import EXPORT_TIME
+from tests.conftest import EXPORT_TIME, ROOT
 from transforms.extract.exports import sha256_file
 from transforms.pipeline import PipelineError, run_all
 from transforms.sample import generate_export
+from transforms.specs import load_study
 
 EXPORT = "20261123T020000Z"
 
@@ -124,3 +125,39 @@ def test_odm_export_maps_to_the_same_sdtm(published: Path, tmp_path: Path) -> No
     assert sha256_file(current / "sdtm" / "dm.xpt") == sha256_file(published / "sdtm" / "dm.xpt")
     for name in ("suppdm.xpt", "ex.xpt", "ae.xpt", "suppae.xpt", "ds.xpt"):
         assert sha256_file(current / "sdtm" / name) == sha256_file(published / "sdtm" / name)
+
+
+def test_reconciliation_accounts_for_every_raw_record(published: Path, landing: Path) -> None:
+    summary = pd.read_csv(published / "reports" / "reconciliation.csv").set_index("form")
+    export = landing / "POMMAINT" / EXPORT
+    for form, row in summary.iterrows():
+        lines = (export / str(form)).read_text().count("\n") - 1  # header
+        assert row["records_in"] == lines, form
+    assert (summary["unaccounted"] == 0).all()
+    counts = summary.to_dict("index")
+    assert counts["ae.csv"]["mapped_AE"] == counts["ae.csv"]["records_in"] == 70
+    assert counts["ic.csv"]["mapped_DS"] == 15
+    assert counts["lb.csv"]["reason"] == "awaiting the LB domain spec"
+
+
+def test_a_raw_record_nobody_maps_stops_the_run(
+    landing: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    specs = tmp_path / "specs"
+    shutil.copytree(ROOT / "sdtm_specs", specs)
+    study = specs / "POMMAINT" / "study.yaml"
+    study.write_text(
+        study.read_text().replace("  MRD: awaiting the RS domain spec (MRD status)\n", "")
+    )
+    monkeypatch.setenv("CDISC_SPECS_DIR", str(specs))
+    load_study.cache_clear()
+    try:
+        with pytest.raises(
+            PipelineError, match=r"13 raw record\(s\) neither mapped.*mrd.csv row 2"
+        ):
+            run_all("POMMAINT", landing, tmp_path / "store")
+    finally:
+        load_study.cache_clear()
+    assert not (tmp_path / "store" / "POMMAINT" / "current").exists()
+    lost = pd.read_csv(next((tmp_path / "store").rglob("unaccounted.csv")), dtype=str)
+    assert len(lost) == 13 and set(lost["form"]) == {"mrd.csv"}

@@ -182,7 +182,7 @@ def map_dataset(run_dir: Path, dataset: str) -> int:
         issues = IssueLog()
         built = build_dataset(spec, study, _forms(run, study), issues, files, built_before)
         built.sources.assign(DATASET=dataset).to_parquet(
-            run.reports / f"sources_{dataset.lower()}.parquet", index=False
+            run.reports / f"lineage_{dataset.lower()}.parquet", index=False
         )
         built.data.to_parquet(run.sdtm / f"{dataset.lower()}.parquet", index=False)
         if built.supp is not None:
@@ -245,6 +245,35 @@ def write_xpt(run_dir: Path, dataset: str) -> list[str]:
 # --- publish ---------------------------------------------------------------------------
 
 
+def reconcile_run(run_dir: Path) -> int:
+    """Account for every raw record (reports/reconciliation.csv); fail if any is lost."""
+    from transforms.reconcile import reconcile
+
+    run = RunFolder(Path(run_dir))
+    info = _run_info(run)
+    study = load_study(info["study"])
+    with stage("reconcile") as s:
+        files = {entry["form"]: name for name, entry in info["inputs"].items()}
+        raw = {oid: pd.read_parquet(run.raw / f"{oid.lower()}.parquet") for oid in study.forms}
+        sources = pd.concat(
+            [pd.read_parquet(p) for p in sorted(run.reports.glob("lineage_*.parquet"))],
+            ignore_index=True,
+        )
+        summary, lost = reconcile(raw, files, sources, study.not_mapped)
+        summary.to_csv(run.reports / "reconciliation.csv", index=False)
+        s.rows_in = int(summary["records_in"].sum())
+        s.rows_out = s.rows_in - len(lost)
+        if len(lost):
+            lost.to_csv(run.reports / "unaccounted.csv", index=False)
+            first = lost.head(10).to_dict("records")
+            raise PipelineError(
+                f"{len(lost)} raw record(s) neither mapped nor listed with a reason "
+                f"(rule RECONCILE; see {run.reports / 'unaccounted.csv'}): "
+                + "; ".join(f"{r['form']} row {r['row']}" for r in first)
+            )
+    return len(lost)
+
+
 def publish_run(run_dir: Path) -> Path:
     """Record the manifest and switch ``current`` to this run."""
     import importlib.metadata as md
@@ -288,4 +317,5 @@ def run_all(study_id: str, landing: Path, store: Path) -> Path:
     for dataset in load_study(study_id).datasets:
         map_dataset(run_dir, dataset)
         write_xpt(run_dir, dataset)
+    reconcile_run(run_dir)
     return publish_run(run_dir)

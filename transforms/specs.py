@@ -119,6 +119,7 @@ class StudySpec:
     forms: Mapping[str, FormSpec]
     datasets: Mapping[str, DatasetSpec]  # mapping order: DM first
     ct_map: Mapping[str, Mapping[str, str]]  # codelist -> normalised raw text -> term
+    not_mapped: Mapping[str, str]  # form -> why its records are not (all) SDTM records
     path: Path
 
     @property
@@ -372,10 +373,13 @@ def load_study(study: str, root: Path | None = None) -> StudySpec:
         raise SpecError(f"{folder}: no specs for study {study}")
     meta = _mapping(_read_yaml(folder / "study.yaml"), str(folder / "study.yaml"))
     where = str(folder / "study.yaml")
-    _keys(meta, where, {"study", "title", "sponsor", "sdtm"}, {"schedule"})
+    _keys(meta, where, {"study", "title", "sponsor", "sdtm"}, {"schedule", "not_mapped"})
     if meta["study"] != study:
         raise SpecError(f"{where}: study {meta['study']!r} does not match its folder {study!r}")
     forms = _load_forms(folder / "forms.yaml")
+    not_mapped = {str(k): str(v) for k, v in _mapping(meta.get("not_mapped") or {}, where).items()}
+    if unknown := set(not_mapped) - set(forms):
+        raise SpecError(f"{where}: not_mapped names unknown form(s) {sorted(unknown)}")
     ct_map = _load_ct_map(folder / "ct_map.yaml")
     datasets: dict[str, DatasetSpec] = {}
     for name in meta["sdtm"]:
@@ -394,5 +398,6 @@ def load_study(study: str, root: Path | None = None) -> StudySpec:
         forms=forms,
         datasets=datasets,
         ct_map=ct_map,
+        not_mapped=not_mapped,
         path=folder,
     )
