@@ -172,3 +172,32 @@ def test_spec_errors_name_the_entry(rule: Mapping[str, Any], message: str) -> No
         parse_rule(rule, Env().scope(SEX))
     assert str(err.value).startswith("dm.yaml: DM.X: ")
     assert message in str(err.value)
+
+
+def test_visit_numbers_planned_and_unscheduled() -> None:
+    frame = pd.DataFrame(
+        {
+            "__ROW": [2, 3, 4, 5, 6, 7, 8, 9],
+            "SUBJID": ["1", "1", "1", "1", "2", "1", "1", "1"],
+            "VISIT": ["Screening", "Cycle 1 Day 1", "Unscheduled", "unscheduled ",
+                      "Cycle 12 Day 1", "Cycle 2 Day 1", "Week 3", "Unscheduled"],
+            "D": ["2024-01-01", "2024-01-10", "2024-01-15", "2024-01-15", "2024-05-01",
+                  "2024-02-07", "2024-03-01", "2024-01-20"],
+        },
+        dtype="string",
+    ).astype({"__ROW": "int64"})  # fmt: skip
+    columns = frozenset(frame.columns)
+    scope = Scope("x", "F", columns, {"F": columns}, frozenset())
+    spec = {"algorithm": "visit", "visit": {"column": "VISIT"}, "date": {"column": "D"},
+            "planned": {"Screening": 0, "Cycle {n} Day 1": "{n}"}, "unscheduled": ["Unscheduled"]}  # fmt: skip
+    out = {}
+    issues = IssueLog()
+    for output in ("number", "label"):
+        rule = parse_rule({**spec, "output": output}, scope)
+        ctx = Context(frame, "F", "X", "VISIT", {"F": frame}, {}, {}, issues)
+        out[output] = values(rule.evaluate(ctx))
+    # Unscheduled visits after Cycle 1: one number per distinct date, in date order.
+    assert out["number"] == [0.0, 1.0, 1.01, 1.01, 12.0, 2.0, None, 1.02]
+    assert out["label"] == ["SCREENING", "CYCLE 1 DAY 1", "UNSCHEDULED 1.01", "UNSCHEDULED 1.01",
+                            "CYCLE 12 DAY 1", "CYCLE 2 DAY 1", None, "UNSCHEDULED 1.02"]  # fmt: skip
+    assert issues.frame()["value"].tolist() == ["Week 3", "Week 3"]

@@ -104,9 +104,49 @@ def test_ds_dispositions_of_a_death_on_treatment(published: Path) -> None:
     ]  # fmt: skip
 
 
-@pytest.mark.parametrize("name", ["ex", "ae", "ds"])
+@pytest.mark.parametrize("name", ["ex", "ae", "ds", "rs"])
 def test_seq_is_one_to_n_per_subject(published: Path, name: str) -> None:
     data = pd.read_parquet(published / "sdtm" / f"{name}.parquet")
     seq = data[f"{name.upper()}SEQ"]
     expected = data.groupby("USUBJID").cumcount() + 1
     assert (seq == expected).all()
+
+
+def test_rs_overall_response_and_mrd(published: Path) -> None:
+    # rs.csv 1003: "Cycle 13 Day 1", 01 JAN 2025, PD (first dose 23 JAN 2024: day 345).
+    # mrd.csv 1003: Screening, 16 JAN 2024, Flow cytometry, 10^-5, Negative (day -7, after
+    # consent on 15 JAN 2024: SCREENING epoch).
+    records = _records(published, "rs", "POMMAINT-01-1003")
+    cols = ["RSTESTCD", "RSTEST", "RSCAT", "RSORRES", "RSSTRESC", "RSSTAT", "RSEVAL",
+            "VISITNUM", "VISIT", "EPOCH", "RSDTC", "RSDY"]  # fmt: skip
+    assert _pick(records[-1], cols) == {
+        "RSTESTCD": "OVRLRESP", "RSTEST": "Overall Response", "RSCAT": "KUMAR IMWG 2016",
+        "RSORRES": "PD", "RSSTRESC": "PD", "RSSTAT": None, "RSEVAL": "INVESTIGATOR",
+        "VISITNUM": 13.0, "VISIT": "CYCLE 13 DAY 1", "EPOCH": "TREATMENT",
+        "RSDTC": "2025-01-01", "RSDY": 345.0,
+    }  # fmt: skip
+    mrd = next(r for r in records if r["RSTESTCD"] == "MRDIND")
+    assert _pick(mrd, cols) == {
+        "RSTESTCD": "MRDIND", "RSTEST": "Minimal Residual Disease Indicator",
+        "RSCAT": "KUMAR IMWG 2016", "RSORRES": "Negative", "RSSTRESC": "NEGATIVE",
+        "RSSTAT": None, "RSEVAL": "INVESTIGATOR", "VISITNUM": 0.0, "VISIT": "SCREENING",
+        "EPOCH": "SCREENING", "RSDTC": "2024-01-16", "RSDY": -7.0,
+    }  # fmt: skip
+    supp = pd.read_parquet(published / "sdtm" / "supprs.parquet")
+    mine = supp[
+        (supp["USUBJID"] == "POMMAINT-01-1003") & (supp["IDVARVAL"] == f"{mrd['RSSEQ']:.0f}")
+    ]
+    assert dict(zip(mine["QNAM"], mine["QVAL"], strict=True)) == {
+        "MRDMETH": "FLOW CYTOMETRY",
+        "MRDSENS": "10^-5",
+    }
+
+
+def test_rs_not_done(published: Path) -> None:
+    # rs.csv 1007: "Cycle 8 Day 1", 12 MAR 2025, result empty, Not done, "Assessment not performed".
+    records = _records(published, "rs", "POMMAINT-01-1007")
+    nd = next(r for r in records if r["RSDTC"] == "2025-03-12")
+    assert _pick(nd, ["RSORRES", "RSSTRESC", "RSSTAT", "RSREASND", "VISITNUM"]) == {
+        "RSORRES": None, "RSSTRESC": None, "RSSTAT": "NOT DONE",
+        "RSREASND": "Assessment not performed", "VISITNUM": 8.0,
+    }  # fmt: skip

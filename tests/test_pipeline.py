@@ -23,7 +23,8 @@ def test_publishes_dm_and_suppdm(published: Path, landing: Path) -> None:
     assert published.is_symlink()
     sdtm = published / "sdtm"
     assert sorted(p.name for p in sdtm.iterdir()) == sorted(
-        f"{name}.{ext}" for name in ("dm", "suppdm", "ex", "suppex", "ae", "suppae", "ds")
+        f"{name}.{ext}"
+        for name in ("dm", "suppdm", "ex", "suppex", "ae", "suppae", "ds", "rs", "supprs")
         for ext in ("xpt", "parquet")
     )  # fmt: skip
     for sub in ("adam", "reports"):
@@ -146,18 +147,19 @@ def test_a_raw_record_nobody_maps_stops_the_run(
     specs = tmp_path / "specs"
     shutil.copytree(ROOT / "sdtm_specs", specs)
     study = specs / "POMMAINT" / "study.yaml"
-    study.write_text(
-        study.read_text().replace("  MRD: awaiting the RS domain spec (MRD status)\n", "")
-    )
+    text = study.read_text()
+    line = "  SFU: survival follow-up contacts, used for DM.DTHDTC/RFPENDTC (and ADaM LSTALVDT)\n"
+    assert line in text
+    study.write_text(text.replace(line, ""))
     monkeypatch.setenv("CDISC_SPECS_DIR", str(specs))
     load_study.cache_clear()
     try:
         with pytest.raises(
-            PipelineError, match=r"13 raw record\(s\) neither mapped.*mrd.csv row 2"
+            PipelineError, match=r"18 raw record\(s\) neither mapped.*sfu.csv row 2"
         ):
             run_all("POMMAINT", landing, tmp_path / "store")
     finally:
         load_study.cache_clear()
     assert not (tmp_path / "store" / "POMMAINT" / "current").exists()
     lost = pd.read_csv(next((tmp_path / "store").rglob("unaccounted.csv")), dtype=str)
-    assert len(lost) == 13 and set(lost["form"]) == {"mrd.csv"}
+    assert len(lost) == 18 and set(lost["form"]) == {"sfu.csv"}

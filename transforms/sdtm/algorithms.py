@@ -12,6 +12,7 @@ file and entry) and evaluated per run against a :class:`Context`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar, Protocol, cast
@@ -562,6 +563,76 @@ class Epoch:
         return out.where(when.notna())
 
 
+@dataclass(frozen=True)
+class Visit:
+    """VISITNUM (``output: number``) or VISIT (``output: label``) from the raw visit name.
+
+    ``planned`` maps raw visit names to their number; a ``{n}`` in a name matches a whole
+    number and may be used in the value (``"Cycle {n} Day 1": "{n}"``). A visit named in
+    ``unscheduled`` gets the number of the subject's last planned visit on or before its
+    date plus .01, .02, ... per distinct date (SDTMIG: unscheduled as decimals), and the
+    label ``UNSCHEDULED <number>``. Planned labels are the raw names upper-cased.
+    """
+
+    visit: Rule
+    date: Rule
+    planned: tuple[tuple[str, str], ...]  # regex, number template
+    unscheduled: frozenset[str]
+    output: str
+    NAME: ClassVar = "visit"
+
+    @classmethod
+    def parse(cls, raw: Mapping[str, Any], scope: Scope) -> Visit:
+        _args(raw, scope, {"visit", "date", "planned", "output"}, {"unscheduled"})
+        if raw["output"] not in ("number", "label"):
+            raise scope.fail("visit: output must be number or label")
+        planned = []
+        for name, number in dict(raw["planned"]).items():
+            pattern = re.escape(normalise(pd.Series([str(name)])).iloc[0])
+            planned.append((pattern.replace(r"\{n\}", r"(?P<n>\d+)"), str(number)))
+        unscheduled = frozenset(normalise(pd.Series(list(raw.get("unscheduled", [])))).tolist())
+        return cls(parse_rule(raw["visit"], scope), parse_rule(raw["date"], scope),
+                   tuple(planned), unscheduled, str(raw["output"]))  # fmt: skip
+
+    def evaluate(self, ctx: Context) -> pd.Series:
+        raw = self.visit.evaluate(ctx).astype("string")
+        name = normalise(raw)
+        number = pd.Series(float("nan"), index=ctx.frame.index)
+        for pattern, template in self.planned:
+            found = name.str.extract(f"^(?P<all>{pattern})$")
+            hit = found["all"].notna() & number.isna()
+            if "{n}" in template:
+                value = pd.to_numeric(found["n"], errors="coerce")
+            else:
+                value = pd.Series(float(template), index=ctx.frame.index)
+            number = number.mask(hit, value)
+        label = raw.str.upper().where(number.notna())
+        unscheduled = name.isin(self.unscheduled)
+        if unscheduled.any():
+            iso = self.date.evaluate(ctx).astype("string")
+            day = pd.to_datetime(
+                iso.str.slice(0, 10).where(dates.is_complete_date(iso)), format="%Y-%m-%d"
+            )
+            subject = _text(ctx.frame["SUBJID"])
+            plan = pd.DataFrame({"s": subject, "d": day, "n": number}).dropna()
+            plan = plan.sort_values("d")
+            todo = pd.DataFrame({"s": subject, "d": day})[unscheduled].dropna().sort_values("d")
+            base = pd.merge_asof(
+                todo.reset_index(), plan.rename(columns={"n": "base"}), on="d", by="s"
+            ).set_index("index")
+            base["base"] = base["base"].fillna(0.0)
+            rank = base.groupby(["s", "base"])["d"].rank(method="dense")
+            number = number.mask(unscheduled, (base["base"] + rank / 100).round(2))
+            label = label.mask(
+                unscheduled & number.notna(), "UNSCHEDULED " + number.map("{:.2f}".format)
+            )
+        ctx.report(
+            raw.notna() & number.isna(), raw, "VISIT",
+            "not a planned visit of the spec, or an unscheduled visit without a complete date",
+        )  # fmt: skip
+        return number.astype("float64") if self.output == "number" else label.astype("string")
+
+
 # --- conditions ------------------------------------------------------------------------
 
 _OPS = ("eq", "ne", "in", "not_in", "is_null", "not_null", "on_or_after", "on_or_before")
@@ -677,7 +748,7 @@ ALGORITHMS: dict[str, Callable[[Mapping[str, Any], Scope], Rule]] = {
     cls.NAME: cls.parse
     for cls in (
         Hardcode, ControlledTerm, Iso8601, Concat, Recode, CountryIso3, StudyDay, Number,
-        Coalesce, Extreme, Merge, Case, Seq, Epoch,
+        Coalesce, Extreme, Merge, Case, Seq, Epoch, Visit,
     )
 }  # fmt: skip
 
