@@ -104,7 +104,7 @@ def test_ds_dispositions_of_a_death_on_treatment(published: Path) -> None:
     ]  # fmt: skip
 
 
-@pytest.mark.parametrize("name", ["ex", "ae", "ds", "rs"])
+@pytest.mark.parametrize("name", ["ex", "ae", "ds", "rs", "lb"])
 def test_seq_is_one_to_n_per_subject(published: Path, name: str) -> None:
     data = pd.read_parquet(published / "sdtm" / f"{name}.parquet")
     seq = data[f"{name.upper()}SEQ"]
@@ -150,3 +150,54 @@ def test_rs_not_done(published: Path) -> None:
         "RSORRES": None, "RSSTRESC": None, "RSSTAT": "NOT DONE",
         "RSREASND": "Assessment not performed", "VISITNUM": 8.0,
     }  # fmt: skip
+
+
+def test_lb_conventional_units_become_si(published: Path) -> None:
+    # lb.csv 1003 Screening 16 JAN 2024: Creatinine 0.85 mg/dL (0.46-0.92); x 88.42 umol/L
+    # per mg/dL -> 75.157 (40.6732-81.3464). M-protein "<0.05" g/dL -> "<0.5" g/L, no number.
+    records = _records(published, "lb", "POMMAINT-01-1003")
+    screening = {r["LBTESTCD"]: r for r in records if r["VISIT"] == "SCREENING"}
+    cols = ["LBTEST", "LBCAT", "LBORRES", "LBORRESU", "LBORNRLO", "LBORNRHI", "LBSTRESC",
+            "LBSTRESN", "LBSTRESU", "LBSTNRLO", "LBSTNRHI", "LBNRIND", "LBSPEC", "VISITNUM",
+            "EPOCH", "LBDTC", "LBDY", "LBLOBXFL"]  # fmt: skip
+    assert _pick(screening["CREAT"], cols) == {
+        "LBTEST": "Creatinine", "LBCAT": "CHEMISTRY", "LBORRES": "0.85", "LBORRESU": "mg/dL",
+        "LBORNRLO": "0.46", "LBORNRHI": "0.92", "LBSTRESC": "75.157",
+        "LBSTRESN": pytest.approx(75.157), "LBSTRESU": "umol/L",
+        "LBSTNRLO": pytest.approx(40.6732), "LBSTNRHI": pytest.approx(81.3464),
+        "LBNRIND": "NORMAL", "LBSPEC": "SERUM", "VISITNUM": 0.0, "EPOCH": "SCREENING",
+        "LBDTC": "2024-01-16", "LBDY": -7.0, "LBLOBXFL": None,
+    }  # fmt: skip
+    assert _pick(screening["MCPROT"], ["LBORRES", "LBSTRESC", "LBSTRESN", "LBSTRESU", "LBMETHOD"]) == {
+        "LBORRES": "<0.05", "LBSTRESC": "<0.5", "LBSTRESN": None, "LBSTRESU": "g/L",
+        "LBMETHOD": "ELECTROPHORESIS",
+    }  # fmt: skip
+    # The day-1 sample (23 JAN 2024, the first-dose date) is the last before exposure.
+    day1 = next(r for r in records if r["LBTESTCD"] == "CREAT" and r["LBDTC"] == "2024-01-23")
+    assert (day1["LBLOBXFL"], day1["LBSTRESC"], day1["VISIT"]) == ("Y", "76.0412", "CYCLE 1 DAY 1")
+
+
+def test_lb_one_standard_unit_per_test_and_one_baseline(published: Path) -> None:
+    lb = pd.read_parquet(published / "sdtm" / "lb.parquet")
+    units = lb.dropna(subset=["LBSTRESU"]).groupby("LBTESTCD")["LBSTRESU"].nunique()
+    assert (units == 1).all()
+    assert set(lb["LBTESTCD"]) >= {"NEUT", "MCPROT", "KLCFR", "LLCFR", "KLCLLCFR", "PLSMCECE"}
+    assert "ANC" not in set(lb["LBTESTCD"])
+    flags = lb[lb["LBLOBXFL"] == "Y"].groupby(["USUBJID", "LBTESTCD"]).size()
+    assert (flags == 1).all() and len(flags) == 15 * 18
+    not_done = lb[lb["LBSTAT"] == "NOT DONE"]
+    assert len(not_done) and not_done["LBORRES"].isna().all() and not_done["LBREASND"].notna().all()
+    numeric = lb["LBSTRESN"].notna()
+    assert (
+        pd.to_numeric(lb.loc[numeric, "LBSTRESC"]) == lb.loc[numeric, "LBSTRESN"].round(10)
+    ).all()
+
+
+def test_lb_unscheduled_visits_are_decimals(published: Path) -> None:
+    lb = pd.read_parquet(published / "sdtm" / "lb.parquet")
+    unscheduled = lb[lb["VISIT"].str.startswith("UNSCHEDULED").fillna(False).astype(bool)]
+    assert len(unscheduled) > 0
+    assert ((unscheduled["VISITNUM"] % 1).round(2) > 0).all()
+    assert (
+        unscheduled["VISIT"] == "UNSCHEDULED " + unscheduled["VISITNUM"].map("{:.2f}".format)
+    ).all()

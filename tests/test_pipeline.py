@@ -24,7 +24,7 @@ def test_publishes_dm_and_suppdm(published: Path, landing: Path) -> None:
     sdtm = published / "sdtm"
     assert sorted(p.name for p in sdtm.iterdir()) == sorted(
         f"{name}.{ext}"
-        for name in ("dm", "suppdm", "ex", "suppex", "ae", "suppae", "ds", "rs", "supprs")
+        for name in ("dm", "suppdm", "ex", "suppex", "ae", "suppae", "ds", "rs", "supprs", "lb")
         for ext in ("xpt", "parquet")
     )  # fmt: skip
     for sub in ("adam", "reports"):
@@ -138,7 +138,10 @@ def test_reconciliation_accounts_for_every_raw_record(published: Path, landing: 
     counts = summary.to_dict("index")
     assert counts["ae.csv"]["mapped_AE"] == counts["ae.csv"]["records_in"] == 70
     assert counts["ic.csv"]["mapped_DS"] == 15
-    assert counts["lb.csv"]["reason"] == "awaiting the LB domain spec"
+    assert counts["lb.csv"]["mapped_LB"] == counts["lb.csv"]["records_in"] == 5353
+    assert counts["sfu.csv"]["not_mapped"] == 18 and counts["sfu.csv"]["reason"].startswith(
+        "survival"
+    )
 
 
 def test_a_raw_record_nobody_maps_stops_the_run(

@@ -292,7 +292,8 @@ def _load_dataset(path: Path, forms: Mapping[str, FormSpec]) -> DatasetSpec:
         raw,
         str(path),
         {"dataset", "keys", "variables"},
-        {"source", "where", "records", "supplemental", "sort"},
+        # `tables` only holds YAML anchors that rules refer to.
+        {"source", "where", "records", "supplemental", "sort", "tables"},
     )
     name = str(raw["dataset"])
     where = f"{path}: {name}"

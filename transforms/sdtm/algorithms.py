@@ -74,6 +74,12 @@ class Context:
     form_files: Mapping[str, str] = field(default_factory=dict)
     datasets: Mapping[str, pd.DataFrame] = field(default_factory=dict)  # built SDTM (DM)
 
+    def subset(self, mask: pd.Series) -> Context:
+        """The same context restricted to the rows where `mask` holds."""
+        return replace(
+            self, frame=self.frame[mask], vars={k: v[mask] for k, v in self.vars.items()}
+        )
+
     def report(
         self, mask: pd.Series, values: pd.Series, rule: str, message: str, severity: str = "error"
     ) -> None:
@@ -633,6 +639,135 @@ class Visit:
         return number.astype("float64") if self.output == "number" else label.astype("string")
 
 
+_RESULT = r"^(?P<op>[<>]=?)?\s*(?P<num>[-+]?(?:\d+\.?\d*|\.\d+))$"
+
+
+def _number_text(values: pd.Series) -> pd.Series:
+    """Numbers as short text without float noise (8 significant digits)."""
+    uniques = values.dropna().unique()
+    table = {v: f"{v:.8g}" for v in uniques}
+    return values.map(table, na_action="ignore").astype("string")
+
+
+@dataclass(frozen=True)
+class Standardise:
+    """A result in the standard unit of its test (--STRESC/--STRESN/--STRESU).
+
+    ``units`` maps each test code to ``{unit: <standard unit or null>, from: {<collected
+    unit>: factor}}`` (a missing collected unit is written ``""``). Numeric results, also
+    ``<0.05``-style ones, are multiplied by the factor; ``output: number`` gives the value
+    (null for a result with ``<``/``>``), ``text`` the standardised text (``<0.5``, or a text
+    result upper-cased), ``unit`` the standard unit. A numeric result whose unit has no
+    factor is listed, never guessed.
+    """
+
+    test: Rule
+    value: Rule
+    unit: Rule
+    table: Mapping[tuple[str, str], float]
+    standard: Mapping[str, str | None]
+    output: str
+    NAME: ClassVar = "standardise"
+
+    @classmethod
+    def parse(cls, raw: Mapping[str, Any], scope: Scope) -> Standardise:
+        _args(raw, scope, {"test", "value", "unit", "units", "output"}, set())
+        if raw["output"] not in ("number", "text", "unit"):
+            raise scope.fail("standardise: output must be number, text or unit")
+        table: dict[tuple[str, str], float] = {}
+        standard: dict[str, str | None] = {}
+        for test, entry in dict(raw["units"]).items():
+            if not isinstance(entry, Mapping) or set(entry) != {"unit", "from"}:
+                raise scope.fail(f"standardise: units.{test} needs exactly 'unit' and 'from'")
+            standard[str(test)] = None if entry["unit"] is None else str(entry["unit"])
+            for unit, factor in dict(entry["from"]).items():
+                if not isinstance(factor, int | float) or factor <= 0:
+                    raise scope.fail(f"standardise: factor for {test} {unit} must be > 0")
+                table[(str(test), "" if unit is None else str(unit))] = float(factor)
+        return cls(parse_rule(raw["test"], scope), parse_rule(raw["value"], scope),
+                   parse_rule(raw["unit"], scope), table, standard, str(raw["output"]))  # fmt: skip
+
+    def evaluate(self, ctx: Context) -> pd.Series:
+        test = self.test.evaluate(ctx).astype("string")
+        if self.output == "unit":
+            out = test.map(self.standard, na_action="ignore").astype("string")
+            has_number = self.value.evaluate(ctx).astype("string").str.match(_RESULT)
+            return out.where(has_number.fillna(False).astype(bool))
+        raw = self.value.evaluate(ctx).astype("string").str.strip()
+        unit = self.unit.evaluate(ctx).astype("string").fillna("")
+        parts = raw.str.extract(_RESULT)
+        number = pd.to_numeric(parts["num"], errors="coerce")
+        keys = pd.Series(list(zip(test.fillna(""), unit, strict=True)), index=raw.index)
+        factor = keys.map(self.table).astype("float64")
+        missing = number.notna() & factor.isna()
+        ctx.report(missing, unit.mask(unit == "", "(no unit)"), "UNIT",
+                   "no conversion factor in the spec for this test and unit")  # fmt: skip
+        converted = number * factor
+        if self.output == "number":
+            return converted.where(parts["op"].isna())
+        text = parts["op"].fillna("") + _number_text(converted)
+        return text.where(number.notna(), raw.str.upper()).where(~missing)
+
+
+@dataclass(frozen=True)
+class NormalRange:
+    """--NRIND from a standardised value and its range: LOW, HIGH or NORMAL."""
+
+    value: Rule
+    low: Rule
+    high: Rule
+    NAME: ClassVar = "nrind"
+
+    @classmethod
+    def parse(cls, raw: Mapping[str, Any], scope: Scope) -> NormalRange:
+        _args(raw, scope, {"value", "low", "high"}, set())
+        return cls(parse_rule(raw["value"], scope), parse_rule(raw["low"], scope),
+                   parse_rule(raw["high"], scope))  # fmt: skip
+
+    def evaluate(self, ctx: Context) -> pd.Series:
+        value = pd.to_numeric(self.value.evaluate(ctx), errors="coerce")
+        low = pd.to_numeric(self.low.evaluate(ctx), errors="coerce")
+        high = pd.to_numeric(self.high.evaluate(ctx), errors="coerce")
+        out = pd.Series(pd.NA, index=ctx.frame.index, dtype="string")
+        known = value.notna() & (low.notna() | high.notna())
+        out = out.mask(known, "NORMAL")
+        out = out.mask(known & (value < low).fillna(False), "LOW")
+        return out.mask(known & (value > high).fillna(False), "HIGH")
+
+
+@dataclass(frozen=True)
+class LastBefore:
+    """Y on the last record with a value on or before a reference date, per group
+    (--LOBXFL: last observation before exposure; dates compare as complete dates only)."""
+
+    by: tuple[Rule, ...]
+    date: Rule
+    value: Rule
+    ref: Rule
+    NAME: ClassVar = "last_before"
+
+    @classmethod
+    def parse(cls, raw: Mapping[str, Any], scope: Scope) -> LastBefore:
+        _args(raw, scope, {"by", "date", "value", "ref"}, set())
+        return cls(tuple(parse_rule(b, scope) for b in raw["by"]), parse_rule(raw["date"], scope),
+                   parse_rule(raw["value"], scope), parse_rule(raw["ref"], scope))  # fmt: skip
+
+    def evaluate(self, ctx: Context) -> pd.Series:
+        day = self.date.evaluate(ctx).astype("string")
+        ref = self.ref.evaluate(ctx).astype("string")
+        ok = (
+            dates.is_complete_date(day)
+            & dates.is_complete_date(ref)
+            & self.value.evaluate(ctx).notna()
+            & (day.str.slice(0, 10) <= ref.str.slice(0, 10)).fillna(False)
+        )
+        groups = pd.DataFrame({f"g{i}": b.evaluate(ctx) for i, b in enumerate(self.by)})
+        table = groups.assign(d=day.str.slice(0, 10), r=ctx.frame["__ROW"])[ok]
+        last = table.sort_values(["d", "r"]).groupby(list(groups.columns), dropna=False).tail(1)
+        out = pd.Series(pd.NA, index=ctx.frame.index, dtype="string")
+        return out.mask(out.index.isin(last.index), "Y")
+
+
 # --- conditions ------------------------------------------------------------------------
 
 _OPS = ("eq", "ne", "in", "not_in", "is_null", "not_null", "on_or_after", "on_or_before")
@@ -733,22 +868,27 @@ class Case:
         return cls(tuple(cases), otherwise)
 
     def evaluate(self, ctx: Context) -> pd.Series:
-        out = self.otherwise.evaluate(ctx) if self.otherwise else None
-        decided = pd.Series(False, index=ctx.frame.index)
+        """Each branch runs only on its own rows, so it lists problems of those rows only."""
+        parts = []
+        left = pd.Series(True, index=ctx.frame.index)
         for when, then in self.cases:
-            hit = when.test(ctx) & ~decided
-            value = then.evaluate(ctx)
-            out = value.where(hit) if out is None else out.mask(hit, value)
-            decided |= hit
-        assert out is not None
-        return out.where(decided) if self.otherwise is None else out
+            hit = when.test(ctx) & left
+            parts.append(then.evaluate(ctx.subset(hit)))
+            left &= ~hit
+        if self.otherwise is not None:
+            parts.append(self.otherwise.evaluate(ctx.subset(left)))
+        values = [p for p in parts if len(p)]
+        if not values:
+            return pd.Series(pd.NA, index=ctx.frame.index, dtype="string")
+        return pd.concat(values).reindex(ctx.frame.index)
 
 
 ALGORITHMS: dict[str, Callable[[Mapping[str, Any], Scope], Rule]] = {
     cls.NAME: cls.parse
     for cls in (
         Hardcode, ControlledTerm, Iso8601, Concat, Recode, CountryIso3, StudyDay, Number,
-        Coalesce, Extreme, Merge, Case, Seq, Epoch, Visit,
+        Coalesce, Extreme, Merge, Case, Seq, Epoch, Visit, Standardise, NormalRange,
+        LastBefore,
     )
 }  # fmt: skip
 
