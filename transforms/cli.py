@@ -53,6 +53,22 @@ def _cmd_where(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_to_dataset_json(args: argparse.Namespace) -> int:
+    from transforms.datasetjson import DatasetJsonError, xpt_to_dataset_json
+
+    try:
+        out = xpt_to_dataset_json(args.xpt, args.out, created=args.created, encoding=args.encoding)
+    except DatasetJsonError as exc:
+        print(f"cdisc {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"cdisc {args.command}: error: cannot write {args.out}: {exc.strerror}",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    print(f"Dataset-JSON written: {out}")
+    return 0
+
+
 def _print_outputs(link: Path) -> None:
     print(f"published: {link} -> {link.resolve()}")
     for sub in ("sdtm", "adam", "reports"):
@@ -104,6 +120,15 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--store", type=Path, default=_default("CDISC_STORE", "data/store"),
                    help="output store (default $CDISC_STORE or data/store)")  # fmt: skip
     p.set_defaults(func=_cmd_where)
+
+    p = sub.add_parser("to-dataset-json", help="convert a SAS XPT file to CDISC Dataset-JSON v1.1")
+    p.add_argument("xpt", type=Path, metavar="IN.xpt", help="SAS transport file (XPT v5 or v8)")
+    p.add_argument("out", type=Path, metavar="OUT.json", help="Dataset-JSON file to write")
+    p.add_argument("--created", type=_timestamp, default=None,
+                   help="creation time to record (default: the XPT header's)")  # fmt: skip
+    p.add_argument("--encoding", default=None,
+                   help="text encoding of the XPT file, e.g. latin1 (default UTF-8)")  # fmt: skip
+    p.set_defaults(func=_cmd_to_dataset_json)
     return top
 
 

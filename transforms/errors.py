@@ -1,6 +1,7 @@
 """The errors a user can cause (bad input, bad spec): shown as one clear message,
 never as a traceback. Anything else is a bug and keeps its traceback."""
 
+from transforms.datasetjson import DatasetJsonError
 from transforms.extract.exports import NoExportError
 from transforms.extract.readers import RawFileError
 from transforms.pipeline import PipelineError
@@ -8,6 +9,7 @@ from transforms.sdtm.algorithms import SpecError
 from transforms.xpt import XptError
 
 USER_ERRORS: tuple[type[Exception], ...] = (
+    DatasetJsonError,
     NoExportError,
     PipelineError,
     RawFileError,

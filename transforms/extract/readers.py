@@ -379,7 +379,7 @@ def _parse_odm(path: Path, source: io.BufferedReader) -> pd.DataFrame:
 # --- SAS7BDAT / XPT --------------------------------------------------------------------
 
 _SEPARATED = ("DDMMYY", "MMDDYY", "YYMMDD", "MMYY", "YYMM", "YYQ")
-_DATE_FORMATS = frozenset(
+DATE_FORMATS = frozenset(
     {
         "DATE", "DAY", "DOWNAME", "JULDAY", "JULIAN", "MINGUO", "MONNAME", "MONTH", "MONYY",
         "NENGO", "NLDATE", "QTR", "WEEKDATE", "WEEKDATX", "WEEKDAY", "WORDDATE", "WORDDATX",
@@ -387,20 +387,20 @@ _DATE_FORMATS = frozenset(
     }
     | {base + sep for base in _SEPARATED for sep in ("", "B", "C", "D", "N", "P", "S")}
 )  # fmt: skip
-_DATETIME_FORMATS = frozenset(
+DATETIME_FORMATS = frozenset(
     {
         "DATETIME", "DATEAMPM", "DTDATE", "DTMONYY", "DTWKDATX", "DTYEAR", "DTYYQC",
         "MDYAMPM", "NLDATM", "E8601DT", "B8601DT", "IS8601DT", "E8601DN", "B8601DN",
         "E8601DZ", "B8601DZ",
     }
 )  # fmt: skip
-_TIME_FORMATS = frozenset(
+TIME_FORMATS = frozenset(
     {
         "TIME", "TIMEAMPM", "TOD", "HHMM", "HOUR", "MMSS", "NLTIME", "E8601TM", "B8601TM",
         "IS8601TM", "E8601LZ", "B8601LZ",
     }
 )  # fmt: skip
-_FORMAT_WIDTH = re.compile(r"\d*(\.\d*)?$")
+FORMAT_WIDTH = re.compile(r"\d*(\.\d*)?$")
 _SAS_EPOCH_DAY = np.datetime64("1960-01-01", "D")
 _SAS_EPOCH_MS = np.datetime64("1960-01-01T00:00:00", "ms")
 
@@ -420,7 +420,7 @@ def _read_sas(path: Path) -> pd.DataFrame:
             columns.append(text.mask(text == ""))
         else:
             fmt = meta.original_variable_types.get(name)
-            columns.append(_sas_number_text(raw[name].to_numpy(dtype=np.float64), fmt))
+            columns.append(sas_number_text(raw[name].to_numpy(dtype=np.float64), fmt))
     return _frame(names, columns, np.arange(1, len(raw) + 1))
 
 
@@ -429,20 +429,20 @@ def _time_unit(ms: np.ndarray) -> Literal["s", "ms"]:
     return "ms" if (ms % 1000).any() else "s"
 
 
-def _sas_number_text(values: np.ndarray, fmt: str | None) -> pd.Series:
+def sas_number_text(values: np.ndarray, fmt: str | None) -> pd.Series:
     """Render SAS numbers as text: ISO 8601 under a date/datetime/time format."""
-    base = _FORMAT_WIDTH.sub("", (fmt or "").upper(), count=1)
+    base = FORMAT_WIDTH.sub("", (fmt or "").upper(), count=1)
     missing = np.isnan(values)
     v = np.where(missing, 0.0, values)
-    if base in _DATE_FORMATS:
+    if base in DATE_FORMATS:
         days = np.floor(v).astype(np.int64).astype("timedelta64[D]")
         text = pd.Series(np.datetime_as_string(_SAS_EPOCH_DAY + days, unit="D"), dtype=TEXT)
-    elif base in _DATETIME_FORMATS:
+    elif base in DATETIME_FORMATS:
         ms = np.round(v * 1000).astype(np.int64)
         unit = _time_unit(ms)
         stamps = _SAS_EPOCH_MS + ms.astype("timedelta64[ms]")
         text = pd.Series(np.datetime_as_string(stamps, unit=unit), dtype=TEXT)
-    elif base in _TIME_FORMATS:
+    elif base in TIME_FORMATS:
         ms = np.round(v * 1000).astype(np.int64)
         unit = _time_unit(ms)
         hours = pd.Series(ms // 3_600_000).astype(str).str.zfill(2).astype(TEXT)
