@@ -166,3 +166,18 @@ def test_a_raw_record_nobody_maps_stops_the_run(
     assert not (tmp_path / "store" / "POMMAINT" / "current").exists()
     lost = pd.read_csv(next((tmp_path / "store").rglob("unaccounted.csv")), dtype=str)
     assert len(lost) == 18 and set(lost["form"]) == {"sfu.csv"}
+
+
+def test_every_xpt_reads_back_as_its_parquet(published: Path) -> None:
+    for xpt in sorted((published / "sdtm").glob("*.xpt")):
+        parquet = pd.read_parquet(xpt.with_suffix(".parquet"))
+        data, meta = pyreadstat.read_xport(xpt)
+        assert meta.table_name == xpt.stem.upper()
+        assert list(data.columns) == list(parquet.columns), xpt.name
+        assert len(data) == len(parquet), xpt.name
+        for col in parquet.columns:
+            if parquet[col].dtype == "float64":
+                pd.testing.assert_series_equal(data[col], parquet[col], check_names=False)
+            else:
+                expected = parquet[col].astype("object").where(parquet[col].notna(), "")
+                assert data[col].tolist() == expected.tolist(), (xpt.name, col)
