@@ -52,8 +52,8 @@ def test_parsing_imports_nothing_heavy(tmp_path: Path) -> None:
     assert out[0] == "[]", f"DAG parsing imported {out[0]}"
     assert out[1:] == [
         "pommaint_sdtm_nightly 0 2 * * * 1 False ['extract', 'map_ae', 'map_dm', 'map_ds', "
-        "'map_ex', 'map_lb', 'map_rs', 'publish', 'reconcile', 'xpt_ae', 'xpt_dm', 'xpt_ds', "
-        "'xpt_ex', 'xpt_lb', 'xpt_rs']"
+        "'map_ex', 'map_lb', 'map_rs', 'map_ts', 'publish', 'reconcile', 'xpt_ae', 'xpt_dm', "
+        "'xpt_ds', 'xpt_ex', 'xpt_lb', 'xpt_rs', 'xpt_ts']"
     ]
 
 

@@ -201,3 +201,36 @@ def test_lb_unscheduled_visits_are_decimals(published: Path) -> None:
     assert (
         unscheduled["VISIT"] == "UNSCHEDULED " + unscheduled["VISITNUM"].map("{:.2f}".format)
     ).all()
+
+
+FDA_TS = {
+    "ADDON", "AGEMAX", "AGEMIN", "LENGTH", "PLANSUB", "RANDOM", "SEXPOP", "STOPRULE", "TBLIND",
+    "TCNTRL", "TDIGRP", "TINDTP", "TITLE", "TPHASE", "TTYPE", "CURTRT", "OBJPRIM", "SPONSOR",
+    "TRT", "REGID", "OUTMSPRI", "PCLAS", "FCNTRY", "ADAPT", "DCUTDTC", "DCUTDESC", "INTMODEL",
+    "NARMS", "STYPE", "INTTYPE", "SSTDTC", "SENDTC", "ACTSUB", "HLTSUBJI", "SDTIGVER",
+}  # fmt: skip
+
+
+def test_ts_has_every_parameter_fda_checks(published: Path) -> None:
+    ts = pd.read_parquet(published / "sdtm" / "ts.parquet")
+    assert set(ts["TSPARMCD"]) >= FDA_TS
+    # A value, or a null flavour saying why not: never both, never neither.
+    assert (ts["TSVAL"].isna() != ts["TSVALNF"].isna()).all()
+    assert (ts["TSVAL"].str.len().fillna(0) <= 200).all()
+    rows = {(r["TSPARMCD"], r["TSSEQ"]): r for r in ts.to_dict("records")}
+    cols = ["TSPARM", "TSVAL", "TSVALNF", "TSVALCD", "TSVCDREF", "TSVCDVER"]
+
+    def row(code: str, seq: float = 1.0) -> dict[str, object]:
+        return {k: (None if pd.isna(v) else v) for k, v in rows[(code, seq)].items() if k in cols}
+
+    assert row("TPHASE") == {"TSPARM": "Trial Phase Classification", "TSVAL": "NOT APPLICABLE",
+        "TSVALNF": None, "TSVALCD": "C48660", "TSVCDREF": "CDISC CT", "TSVCDVER": "2025-03-28"}  # fmt: skip
+    assert row("TTYPE", 2.0)["TSVAL"] == "SAFETY"
+    assert row("TRT") == {"TSPARM": "Investigational Therapy or Treatment", "TSVAL": "POMALIDOMIDE",
+        "TSVALNF": None, "TSVALCD": "D2UX06XLB5", "TSVCDREF": "UNII", "TSVCDVER": None}  # fmt: skip
+    # From the run: the export's cut-off, the first consent (1001, 12 OCT 2023), 15 subjects.
+    assert row("DCUTDTC")["TSVAL"] == "2026-11-15"
+    assert row("SSTDTC")["TSVAL"] == "2023-10-12"
+    assert row("ACTSUB")["TSVAL"] == "15"
+    assert row("AGEMAX") == {"TSPARM": "Planned Maximum Age of Subjects", "TSVAL": None,
+        "TSVALNF": "PINF", "TSVALCD": None, "TSVCDREF": None, "TSVCDVER": None}  # fmt: skip

@@ -24,7 +24,7 @@ def test_publishes_dm_and_suppdm(published: Path, landing: Path) -> None:
     sdtm = published / "sdtm"
     assert sorted(p.name for p in sdtm.iterdir()) == sorted(
         f"{name}.{ext}"
-        for name in ("dm", "suppdm", "ex", "suppex", "ae", "suppae", "ds", "rs", "supprs", "lb")
+        for name in ("dm", "suppdm", "ex", "suppex", "ae", "suppae", "ds", "rs", "supprs", "lb", "ts")
         for ext in ("xpt", "parquet")
     )  # fmt: skip
     for sub in ("adam", "reports"):

@@ -166,7 +166,8 @@ def _forms(run: RunFolder, study: StudySpec) -> dict[str, pd.DataFrame]:
 
 def map_dataset(run_dir: Path, dataset: str) -> int:
     """Map one SDTM dataset (+ SUPP--) to Parquet in the run folder; return its rows."""
-    from transforms.sdtm.build import build_dataset
+    from transforms.sdtm.build import build_dataset, study_facts
+    from transforms.specs import STUDY_FORM
 
     run = RunFolder(Path(run_dir))
     info = _run_info(run)
@@ -180,7 +181,9 @@ def map_dataset(run_dir: Path, dataset: str) -> int:
     }
     with stage(f"map {dataset}") as s:
         issues = IssueLog()
-        built = build_dataset(spec, study, _forms(run, study), issues, files, built_before)
+        forms = _forms(run, study)
+        forms[STUDY_FORM] = study_facts(study.id, info["data_cutoff"], info["export_id"])
+        built = build_dataset(spec, study, forms, issues, files, built_before)
         built.sources.assign(DATASET=dataset).to_parquet(
             run.reports / f"lineage_{dataset.lower()}.parquet", index=False
         )

@@ -33,6 +33,11 @@ from transforms.studies import STUDY_ID, specs_dir
 
 __all__ = ["DatasetSpec", "FormSpec", "SpecError", "StudySpec", "VariableSpec", "load_study"]
 
+# Pseudo-forms a dataset may use as a source besides the raw forms: the run's study-level
+# facts (one row), and the rows a spec lists itself (trial design tables such as TS).
+STUDY_FORM = "_STUDY"
+STUDY_COLUMNS = frozenset({"__ROW", "STUDYID", "DCUTDTC", "EXPORTID"})
+ROWS_FORM = "_ROWS"
 ORIGINS = ("Collected", "Derived", "Assigned", "Protocol", "Predecessor", "Not Available")
 COLUMN_TYPES = ("text", "integer", "decimal", "date", "time")
 NAME = re.compile(r"^[A-Z][A-Z0-9_]{0,7}$")
@@ -97,6 +102,7 @@ class DatasetSpec:
     keys: tuple[str, ...]
     sort: tuple[str, ...]  # record order (and --SEQ order); default: the keys
     blocks: tuple[RecordBlock, ...]  # one per source form; records are stacked
+    rows: tuple[Mapping[str, str | None], ...]  # the spec's own rows (source _ROWS)
     variables: tuple[VariableSpec, ...]  # evaluation order (as written in the spec)
     supplemental: tuple[SuppSpec, ...]
     path: Path
@@ -293,7 +299,7 @@ def _load_dataset(path: Path, forms: Mapping[str, FormSpec]) -> DatasetSpec:
         str(path),
         {"dataset", "keys", "variables"},
         # `tables` only holds YAML anchors that rules refer to.
-        {"source", "where", "records", "supplemental", "sort", "tables"},
+        {"source", "where", "records", "supplemental", "sort", "tables", "rows"},
     )
     name = str(raw["dataset"])
     where = f"{path}: {name}"
@@ -340,7 +346,16 @@ def _load_dataset(path: Path, forms: Mapping[str, FormSpec]) -> DatasetSpec:
         supp.append(SuppSpec(qnam, qlabel, str(entry["qorig"]), entry.get("qeval")))
         supp_defaults[qnam] = entry.get("rule")
 
+    rows = tuple(
+        {
+            str(k).upper(): None if v is None else str(v)
+            for k, v in _mapping(r, f"{where} rows").items()
+        }
+        for r in raw.get("rows") or []
+    )
     form_columns = {oid: frozenset(f.columns) for oid, f in forms.items()}
+    form_columns[STUDY_FORM] = STUDY_COLUMNS
+    form_columns[ROWS_FORM] = frozenset({"__ROW"}.union(*rows)) if rows else frozenset()
     with_dm = name != "DM"
     raw_blocks = raw.get("records") or [
         {"source": raw["source"], **({"where": raw["where"]} if "where" in raw else {})}
@@ -358,6 +373,7 @@ def _load_dataset(path: Path, forms: Mapping[str, FormSpec]) -> DatasetSpec:
         keys=keys,
         sort=sort,
         blocks=blocks,
+        rows=rows,
         variables=tuple(variables),
         supplemental=tuple(supp),
         path=path,

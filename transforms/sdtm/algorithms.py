@@ -514,14 +514,16 @@ class DmValue:
 
 @dataclass(frozen=True)
 class Seq:
-    """--SEQ: 1, 2, ... per subject in key order; set by the builder after sorting."""
+    """--SEQ: 1, 2, ... per subject (or per ``by`` variables, e.g. TSSEQ per TSPARMCD) in
+    the dataset's sort order; set by the builder after sorting."""
 
+    by: tuple[str, ...] = ("USUBJID",)
     NAME: ClassVar = "seq"
 
     @classmethod
     def parse(cls, raw: Mapping[str, Any], scope: Scope) -> Seq:
-        _args(raw, scope, set(), set())
-        return cls()
+        _args(raw, scope, set(), {"by"})
+        return cls(tuple(str(b) for b in raw.get("by", ["USUBJID"])))
 
     def evaluate(self, ctx: Context) -> pd.Series:
         return pd.Series(float("nan"), index=ctx.frame.index, dtype="float64")
@@ -768,6 +770,99 @@ class LastBefore:
         return out.mask(out.index.isin(last.index), "Y")
 
 
+def _terminology() -> Any:
+    from transforms import standards
+
+    return standards.controlled_terms()
+
+
+@dataclass(frozen=True)
+class Decode:
+    """The term of the variable's codelist with the same NCI C-code as a term of another
+    codelist (--TEST from --TESTCD, TSPARM from TSPARMCD)."""
+
+    source: Rule
+    table: Mapping[str, str]
+    NAME: ClassVar = "decode"
+
+    @classmethod
+    def parse(cls, raw: Mapping[str, Any], scope: Scope) -> Decode:
+        _args(raw, scope, {"source", "from"}, set())
+        if scope.codelist is None:
+            raise scope.fail("decode: the target variable has no codelist")
+        try:
+            source_list = _terminology().codelist(str(raw["from"]))
+        except KeyError as exc:
+            raise scope.fail(f"decode: unknown codelist {raw['from']!r}") from exc
+        target = getattr(scope.codelist, "terms", {})
+        by_code = {t.code: value for value, t in target.items()}
+        table = {v: by_code[t.code] for v, t in source_list.terms.items() if t.code in by_code}
+        return cls(parse_rule(raw["source"], scope), table)
+
+    def evaluate(self, ctx: Context) -> pd.Series:
+        raw = self.source.evaluate(ctx).astype("string")
+        out = raw.map(self.table, na_action="ignore").astype("string")
+        ctx.report(raw.notna() & out.isna(), raw, "CT", "no term with the same C-code to decode to")
+        return out
+
+
+@dataclass(frozen=True)
+class TermCode:
+    """The NCI C-code of a value in a codelist named per record (TSVALCD); null where no
+    codelist is named, listed where the value is not a term of the named one."""
+
+    value: Rule
+    codelist: Rule
+    NAME: ClassVar = "term_code"
+
+    @classmethod
+    def parse(cls, raw: Mapping[str, Any], scope: Scope) -> TermCode:
+        _args(raw, scope, {"value", "codelist"}, set())
+        return cls(parse_rule(raw["value"], scope), parse_rule(raw["codelist"], scope))
+
+    def evaluate(self, ctx: Context) -> pd.Series:
+        value = self.value.evaluate(ctx).astype("string")
+        codes = self.codelist.evaluate(ctx).astype("string")
+        out = pd.Series(pd.NA, index=ctx.frame.index, dtype="string")
+        for code in codes.dropna().unique():
+            rows = codes == code
+            terms = _terminology().codelist(str(code)).terms
+            table = {v: t.code for v, t in terms.items()}
+            out = out.mask(rows, value.map(table, na_action="ignore"))
+        ctx.report(
+            codes.notna() & value.notna() & out.isna(),
+            value,
+            "CT",
+            "not a term of the codelist named",
+        )
+        return out
+
+
+@dataclass(frozen=True)
+class Aggregate:
+    """A study-level figure from a dataset built before: min, max or count of a variable."""
+
+    dataset: str
+    variable: str
+    func: str
+    NAME: ClassVar = "aggregate"
+
+    @classmethod
+    def parse(cls, raw: Mapping[str, Any], scope: Scope) -> Aggregate:
+        _args(raw, scope, {"dataset", "value", "func"}, set())
+        if str(raw["dataset"]) != "DM" or not scope.with_dm:
+            raise scope.fail("aggregate: only DM is built before other datasets")
+        if raw["func"] not in ("min", "max", "count"):
+            raise scope.fail("aggregate: func must be min, max or count")
+        return cls(str(raw["dataset"]), str(raw["value"]), str(raw["func"]))
+
+    def evaluate(self, ctx: Context) -> pd.Series:
+        values = ctx.datasets[self.dataset][self.variable].dropna()
+        result = {"min": values.min, "max": values.max, "count": values.count}[self.func]()
+        text = str(result) if len(values) or self.func == "count" else None
+        return pd.Series(text, index=ctx.frame.index, dtype="string")
+
+
 # --- conditions ------------------------------------------------------------------------
 
 _OPS = ("eq", "ne", "in", "not_in", "is_null", "not_null", "on_or_after", "on_or_before")
@@ -888,7 +983,7 @@ ALGORITHMS: dict[str, Callable[[Mapping[str, Any], Scope], Rule]] = {
     for cls in (
         Hardcode, ControlledTerm, Iso8601, Concat, Recode, CountryIso3, StudyDay, Number,
         Coalesce, Extreme, Merge, Case, Seq, Epoch, Visit, Standardise, NormalRange,
-        LastBefore,
+        LastBefore, Decode, TermCode, Aggregate,
     )
 }  # fmt: skip
 

@@ -10,7 +10,7 @@ import pandas as pd
 from transforms import standards
 from transforms.issues import IssueLog
 from transforms.sdtm.algorithms import Context, Seq
-from transforms.specs import DatasetSpec, RecordBlock, StudySpec, VariableSpec
+from transforms.specs import ROWS_FORM, DatasetSpec, RecordBlock, StudySpec, VariableSpec
 
 SUPP_COLUMNS = (
     ("STUDYID", "Study Identifier"),
@@ -98,6 +98,9 @@ def build_dataset(
     `form_files` names the file each form came from (for listings); `datasets` holds the
     SDTM datasets built before this one (DM), for ``{dm: VAR}`` rules.
     """
+    if spec.rows:
+        table = pd.DataFrame(list(spec.rows), dtype="string")
+        forms = {**forms, ROWS_FORM: table.assign(__ROW=range(1, len(table) + 1))}
     parts, quals = [], []
     for block in spec.blocks:
         ctx = Context(
@@ -122,11 +125,13 @@ def build_dataset(
     order = stacked.sort_values([*spec.sort, "__FORM", "__ROW"], kind="stable").index
     stacked, qualifiers = stacked.loc[order].reset_index(drop=True), qualifiers.loc[order]
     qualifiers = qualifiers.reset_index(drop=True)
-    seq = next(
-        (v.name for v in spec.variables if isinstance(spec.blocks[0].rules[v.name], Seq)), None
-    )
-    if seq is not None:
-        stacked[seq] = (stacked.groupby("USUBJID", sort=False).cumcount() + 1).astype("float64")
+    seq: str | None = None
+    for var in spec.variables:
+        rule = spec.blocks[0].rules[var.name]
+        if isinstance(rule, Seq):
+            seq = var.name
+            counter = stacked.groupby(list(rule.by), sort=False).cumcount() + 1
+            stacked[seq] = counter.astype("float64")
 
     sources = stacked[["__FORM", "__ROW"]].rename(columns={"__FORM": "FORM", "__ROW": "ROW"})
     data = stacked.drop(columns=["__FORM", "__ROW"])
@@ -145,6 +150,13 @@ def build_dataset(
         )
     supp = _supplemental(spec, data, qualifiers, seq) if spec.supplemental else None
     return Built(data, supp, sources, sum(len(forms[b.source]) for b in spec.blocks))
+
+
+def study_facts(study: str, data_cutoff: str | None, export_id: str) -> pd.DataFrame:
+    """The one-row pseudo-form of study-level facts a spec may read (source _STUDY)."""
+    return pd.DataFrame(
+        {"__ROW": [1], "STUDYID": [study], "DCUTDTC": [data_cutoff], "EXPORTID": [export_id]}
+    ).astype({"STUDYID": "string", "DCUTDTC": "string", "EXPORTID": "string"})
 
 
 def _supplemental(
