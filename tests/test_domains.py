@@ -81,8 +81,12 @@ def test_suppae_treatment_emergent_flag(published: Path) -> None:
     flags = supp.assign(AESEQ=supp["IDVARVAL"].astype(float)).merge(ae, on=["USUBJID", "AESEQ"])
     assert len(flags) == len(supp)
     first = flags["USUBJID"].map(dm["RFXSTDTC"])
+    window_end = (
+        pd.to_datetime(flags["USUBJID"].map(dm["RFXENDTC"])) + pd.Timedelta(days=30)
+    ).dt.strftime("%Y-%m-%d")
     complete = flags["AESTDTC"].str.len() == 10
-    expected = (flags["AESTDTC"] >= first).map({True: "Y", False: "N"})
+    inside = (flags["AESTDTC"] >= first) & (flags["AESTDTC"] <= window_end)
+    expected = inside.map({True: "Y", False: "N"})
     assert (flags.loc[complete, "QVAL"] == expected[complete]).all()
     assert {"Y", "N"} <= set(flags["QVAL"])
 
@@ -182,9 +186,18 @@ def test_lb_one_standard_unit_per_test_and_one_baseline(published: Path) -> None
     units = lb.dropna(subset=["LBSTRESU"]).groupby("LBTESTCD")["LBSTRESU"].nunique()
     assert (units == 1).all()
     assert set(lb["LBTESTCD"]) >= {"NEUT", "MCPROT", "KLCFR", "LLCFR", "KLCLLCFR", "PLSMCECE"}
+    methods = lb.groupby("LBTESTCD")["LBMETHOD"].unique()
+    assert set(methods["PLSNCE"]) <= {"FLOW CYTOMETRY", "NEXT GENERATION SEQUENCING"}
+    assert set(lb.loc[lb["LBTESTCD"] == "PLSNCE", "LBLLOD"]) == {"0.00001"}
+    assert set(methods["MCPROT"]) == {"ELECTROPHORESIS"}
+    assert set(methods["MPIGISO"]) == {"IMMUNOFIXATION ELECTROPHORESIS"}
     assert "ANC" not in set(lb["LBTESTCD"])
     flags = lb[lb["LBLOBXFL"] == "Y"].groupby(["USUBJID", "LBTESTCD"]).size()
-    assert (flags == 1).all() and len(flags) == 15 * 18
+    dm = pd.read_parquet(published / "sdtm" / "dm.parquet").set_index("USUBJID")
+    mrd = lb[lb["LBTESTCD"] == "PLSNCE"]
+    mrd_before = mrd[mrd["LBDTC"] <= mrd["USUBJID"].map(dm["RFXSTDTC"])]["USUBJID"].nunique()
+    # Every subject has all 18 local tests before the first dose; some a baseline MRD too.
+    assert (flags == 1).all() and len(flags) == 15 * 18 + mrd_before and mrd_before > 0
     not_done = lb[lb["LBSTAT"] == "NOT DONE"]
     assert len(not_done) and not_done["LBORRES"].isna().all() and not_done["LBREASND"].notna().all()
     numeric = lb["LBSTRESN"].notna()

@@ -360,6 +360,31 @@ class StudyDay:
 
 
 @dataclass(frozen=True)
+class DateAdd:
+    """A complete date moved by a number of days (e.g. the end of a treatment-emergent
+    window); partial or missing dates give null."""
+
+    date: Rule
+    days: int
+    NAME: ClassVar = "date_add"
+
+    @classmethod
+    def parse(cls, raw: Mapping[str, Any], scope: Scope) -> DateAdd:
+        _args(raw, scope, {"date", "days"}, set())
+        if not isinstance(raw["days"], int):
+            raise scope.fail("date_add: days must be a whole number")
+        return cls(parse_rule(raw["date"], scope), int(raw["days"]))
+
+    def evaluate(self, ctx: Context) -> pd.Series:
+        iso = self.date.evaluate(ctx).astype("string")
+        day = pd.to_datetime(
+            iso.str.slice(0, 10).where(dates.is_complete_date(iso)), format="%Y-%m-%d"
+        )
+        moved = (day + pd.Timedelta(days=self.days)).dt.strftime("%Y-%m-%d")
+        return moved.astype("string")
+
+
+@dataclass(frozen=True)
 class Number:
     """Raw text to a number; text that is not a number is listed."""
 
@@ -981,7 +1006,7 @@ class Case:
 ALGORITHMS: dict[str, Callable[[Mapping[str, Any], Scope], Rule]] = {
     cls.NAME: cls.parse
     for cls in (
-        Hardcode, ControlledTerm, Iso8601, Concat, Recode, CountryIso3, StudyDay, Number,
+        Hardcode, ControlledTerm, Iso8601, Concat, Recode, CountryIso3, StudyDay, Number, DateAdd,
         Coalesce, Extreme, Merge, Case, Seq, Epoch, Visit, Standardise, NormalRange,
         LastBefore, Decode, TermCode, Aggregate,
     )
