@@ -25,7 +25,7 @@ def test_publishes_dm_and_suppdm(published: Path, landing: Path) -> None:
     assert sorted(p.name for p in sdtm.iterdir()) == sorted(
         f"{name}.{ext}"
         for name in ("dm", "suppdm", "ex", "suppex", "ae", "suppae", "ds", "rs", "supprs", "lb", "ts")
-        for ext in ("xpt", "parquet")
+        for ext in ("xpt", "parquet", "json")
     )  # fmt: skip
     for sub in ("adam", "reports"):
         assert (published / sub).is_dir()
@@ -181,3 +181,26 @@ def test_every_xpt_reads_back_as_its_parquet(published: Path) -> None:
             else:
                 expected = parquet[col].astype("object").where(parquet[col].notna(), "")
                 assert data[col].tolist() == expected.tolist(), (xpt.name, col)
+
+
+def test_dataset_json_beside_every_xpt(published: Path) -> None:
+    import jsonschema
+
+    from transforms.datasetjson import SCHEMA_PATH
+
+    schema = json.loads(SCHEMA_PATH.read_text())
+    for xpt in sorted((published / "sdtm").glob("*.xpt")):
+        doc = json.loads(xpt.with_suffix(".json").read_text(encoding="utf-8"))
+        jsonschema.validate(doc, schema)
+        parquet = pd.read_parquet(xpt.with_suffix(".parquet"))
+        name = xpt.stem.upper()
+        assert doc["itemGroupOID"] == f"IG.{name}" and doc["records"] == len(parquet)
+        assert [c["itemOID"] for c in doc["columns"]] == [f"IT.{name}.{c}" for c in parquet.columns]
+        _, meta = pyreadstat.read_xport(xpt, metadataonly=True)
+        for column in doc["columns"]:
+            if column["dataType"] == "string":  # lengths as written to the XPT
+                assert column["length"] == meta.variable_storage_width[column["name"]]
+        for i, col in enumerate(parquet.columns):
+            got = [row[i] for row in doc["rows"]]
+            expected = [None if pd.isna(v) else v for v in parquet[col].tolist()]
+            assert got == expected, (xpt.name, col)

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 
@@ -26,7 +26,7 @@ from transforms.extract.exports import Export, find_newest_complete, sha256_file
 from transforms.extract.readers import read_form
 from transforms.issues import IssueLog, describe
 from transforms.publish import RunFolder, new_run, publish
-from transforms.specs import DatasetSpec, StudySpec, load_study
+from transforms.specs import StudySpec, load_study
 
 log = logging.getLogger("cdisc")
 
@@ -198,20 +198,50 @@ def map_dataset(run_dir: Path, dataset: str) -> int:
 # --- write -----------------------------------------------------------------------------
 
 
-def _xpt_columns(spec: DatasetSpec) -> list[Any]:
-    from transforms.xpt import XptColumn
+# An output column: name, label, Char|Num, length (None: longest value), format, data type.
+Column = tuple[str, str, Literal["Char", "Num"], int | None, str | None, str]
 
-    return [
-        XptColumn(v.name, v.label, "Num" if v.type == "Num" else "Char", v.length, v.format)
-        for v in spec.output_variables()
+
+def _write_outputs(
+    data: pd.DataFrame,
+    folder: Path,
+    name: str,
+    label: str,
+    columns: list[Column],
+    created: datetime,
+) -> list[str]:
+    """One dataset as verified XPT v5 and, beside it, Dataset-JSON v1.1 with the lengths
+    actually written; columns are (name, label, Char|Num, length, format, data type)."""
+    from transforms.datasetjson import JsonColumn, write_dataset_json
+    from transforms.xpt import XptColumn, write_xport
+
+    xpt = folder / f"{name.lower()}.xpt"
+    result = write_xport(
+        data, xpt, dataset=name, label=label, created=created,
+        columns=[XptColumn(n, lab, t, length, fmt) for n, lab, t, length, fmt, _ in columns],
+    )  # fmt: skip
+    json_columns = [
+        JsonColumn(
+            item_oid=f"IT.{name}.{n}",
+            name=n,
+            label=lab,
+            data_type="string" if dtype == "text" else dtype,  # type: ignore[arg-type]
+            length=result.lengths[n] if t == "Char" else None,
+        )
+        for n, lab, t, _, _, dtype in columns
     ]
+    out = folder / f"{name.lower()}.json"
+    write_dataset_json(
+        data, out, name=name, label=label, columns=json_columns, item_group_oid=f"IG.{name}",
+        created=created,
+    )  # fmt: skip
+    return [xpt.name, out.name]
 
 
 def write_xpt(run_dir: Path, dataset: str) -> list[str]:
-    """Write the dataset (and its SUPP--) as XPT v5, each verified by reading it back."""
+    """Write the dataset (and its SUPP--) as XPT v5, each verified by reading it back, and
+    as Dataset-JSON v1.1 beside it."""
     from transforms.sdtm.build import SUPP_COLUMNS
-    from transforms.xpt import XptColumn
-    from transforms.xpt import write_xport as write
 
     run = RunFolder(Path(run_dir))
     info = _run_info(run)
@@ -221,26 +251,22 @@ def write_xpt(run_dir: Path, dataset: str) -> list[str]:
     written = []
     with stage(f"xpt {dataset}") as s:
         data = pd.read_parquet(run.sdtm / f"{dataset.lower()}.parquet")
-        out = run.sdtm / f"{dataset.lower()}.xpt"
-        write(
-            data,
-            out,
-            dataset=dataset,
-            label=spec.label,
-            columns=_xpt_columns(spec),
-            created=created,
-        )
-        written.append(out.name)
+        columns: list[Column] = [
+            (v.name, v.label, "Num" if v.type == "Num" else "Char", v.length, v.format, v.data_type)
+            for v in spec.output_variables()
+        ]
+        written += _write_outputs(data, run.sdtm, dataset, spec.label, columns, created)
         s.rows_in = s.rows_out = len(data)
         supp_path = run.sdtm / f"supp{dataset.lower()}.parquet"
         if supp_path.exists():
             supp = pd.read_parquet(supp_path)
-            cols = [XptColumn(n, label, "Char") for n, label in SUPP_COLUMNS]
-            name = f"SUPP{dataset}"
-            out = run.sdtm / f"{name.lower()}.xpt"
-            write(supp, out, dataset=name, label=f"Supplemental Qualifiers for {dataset}",
-                  columns=cols, created=created)  # fmt: skip
-            written.append(out.name)
+            supp_columns: list[Column] = [
+                (n, lab, "Char", None, None, "text") for n, lab in SUPP_COLUMNS
+            ]
+            label = f"Supplemental Qualifiers for {dataset}"
+            written += _write_outputs(
+                supp, run.sdtm, f"SUPP{dataset}", label, supp_columns, created
+            )
             s.rows_out += len(supp)
     return written
 

@@ -73,6 +73,7 @@ class VariableSpec:
     origin: str
     length: int | None  # None: longest value present
     format: str | None
+    data_type: str  # Define-XML / Dataset-JSON: text, integer or float
 
 
 @dataclass(frozen=True)
@@ -207,12 +208,20 @@ def _load_ct_map(path: Path) -> dict[str, dict[str, str]]:
     return out
 
 
+def _data_type(name: str, vtype: str) -> str:
+    """Define-XML data type: counters, study days, ages and dictionary codes are integers."""
+    if vtype == "Char":
+        return "text"
+    whole = name.endswith(("SEQ", "DY")) or name == "AGE" or re.fullmatch(r"AE\w*CD", name)
+    return "integer" if whole else "float"
+
+
 def _variable(raw: Mapping[str, Any], domain: str, where: str) -> VariableSpec:
     _keys(
         raw,
         where,
         {"name", "origin"},
-        {"rule", "label", "type", "core", "codelist", "length", "format", "order"},
+        {"rule", "label", "type", "core", "codelist", "length", "format", "order", "datatype"},
     )
     name = str(raw["name"])
     where = f"{where} {name}"
@@ -246,6 +255,7 @@ def _variable(raw: Mapping[str, Any], domain: str, where: str) -> VariableSpec:
         origin=origin,
         length=length,
         format=raw.get("format"),
+        data_type=str(raw.get("datatype", _data_type(name, vtype))),
     )
 
 
