@@ -54,9 +54,14 @@ def build_dag(study: StudyInfo) -> object:
     def nightly() -> None:
         @task
         def extract() -> str:
+            from airflow.sdk.exceptions import AirflowSkipException
+
             from transforms import pipeline
 
-            return str(pipeline.extract(study.id, _landing(), _store()))
+            try:
+                return str(pipeline.extract(study.id, _landing(), _store()))
+            except pipeline.NothingNew as done:  # the run ends cleanly, nothing republished
+                raise AirflowSkipException(f"nothing new: {done}") from done
 
         @task
         def map_sdtm(run_dir: str, dataset: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -12,7 +13,7 @@ import pytest
 
 from tests.conftest import EXPORT_TIME, ROOT
 from transforms.extract.exports import sha256_file
-from transforms.pipeline import PipelineError, run_all
+from transforms.pipeline import NothingNew, PipelineError, run_all
 from transforms.sample import generate_export
 from transforms.specs import load_study
 
@@ -204,3 +205,36 @@ def test_dataset_json_beside_every_xpt(published: Path) -> None:
             got = [row[i] for row in doc["rows"]]
             expected = [None if pd.isna(v) else v for v in parquet[col].tolist()]
             assert got == expected, (xpt.name, col)
+
+
+def test_same_export_again_is_nothing_new(landing: Path, tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    first = run_all("POMMAINT", landing, store).resolve()
+    with pytest.raises(NothingNew, match=f"export {EXPORT} is already published"):
+        run_all("POMMAINT", landing, store)
+    assert (store / "POMMAINT" / "current").resolve() == first
+    assert len(list((store / "POMMAINT" / "runs").iterdir())) == 1
+    forced = run_all("POMMAINT", landing, store, force=True)
+    assert forced.resolve() != first
+    assert pd.read_csv(forced / "reports" / "changes.csv").empty
+
+
+def test_change_report_shows_the_late_correction(landing: Path, tmp_path: Path) -> None:
+    root, store = tmp_path / "landing", tmp_path / "store"
+    shutil.copytree(landing / "POMMAINT" / EXPORT, root / "POMMAINT" / EXPORT)
+    run_all("POMMAINT", root, store)
+    generate_export(
+        "POMMAINT", out=root, export_time=datetime(2026, 11, 24, 2, tzinfo=UTC), night=2
+    )
+    published = run_all("POMMAINT", root, store)
+    changes = pd.read_csv(published / "reports" / "changes.csv", dtype=str)
+    assert changes.values.tolist() == [
+        ["AE", "changed",
+         "STUDYID=POMMAINT; USUBJID=POMMAINT-01-1001; AEDECOD=UPPER RESPIRATORY TRACT INFECTION; AESTDTC=2023-11",
+         "AEOUT, AEENDTC, AEENDY"],
+        ["LB", "changed",
+         "STUDYID=POMMAINT; USUBJID=POMMAINT-01-1001; LBTESTCD=HGB; LBSPEC=BLOOD; VISITNUM=1.0; LBDTC=2023-10-28",
+         "LBORRES, LBSTRESC, LBSTRESN, LBNRIND"],
+    ]  # fmt: skip
+    manifest = json.loads((published / "manifest.json").read_text())
+    assert manifest["changes"]["datasets"] == {"AE": {"changed": 1}, "LB": {"changed": 1}}

@@ -35,9 +35,13 @@ def _cmd_sample(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from transforms.pipeline import run_all
+    from transforms.pipeline import NothingNew, run_all
 
-    link = run_all(args.study, args.landing, args.store)
+    try:
+        link = run_all(args.study, args.landing, args.store, force=args.force)
+    except NothingNew as done:
+        print(f"nothing new: {done}")
+        return 0
     _print_outputs(link)
     return 0
 
@@ -113,6 +117,8 @@ def parser() -> argparse.ArgumentParser:
                    help="landing root (default $CDISC_LANDING or data/landing)")  # fmt: skip
     p.add_argument("--store", type=Path, default=_default("CDISC_STORE", "data/store"),
                    help="output store (default $CDISC_STORE or data/store)")  # fmt: skip
+    p.add_argument("--force", action="store_true",
+                   help="run even if the newest export is already published")  # fmt: skip
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("where", help="show the published outputs of a study")

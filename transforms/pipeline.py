@@ -25,7 +25,7 @@ from transforms import __version__
 from transforms.extract.exports import Export, find_newest_complete, sha256_file
 from transforms.extract.readers import read_form
 from transforms.issues import IssueLog, describe
-from transforms.publish import RunFolder, new_run, publish
+from transforms.publish import RunFolder, current, new_run, publish
 from transforms.specs import StudySpec, load_study
 
 log = logging.getLogger("cdisc")
@@ -33,6 +33,10 @@ log = logging.getLogger("cdisc")
 
 class PipelineError(RuntimeError):
     """A run that must not publish; the message says what and where."""
+
+
+class NothingNew(Exception):
+    """The newest export is the one already published, file for file: nothing to do."""
 
 
 @dataclass
@@ -121,12 +125,35 @@ def _check_form(
     )
 
 
-def extract(study_id: str, landing: Path, store: Path, run_id: str | None = None) -> Path:
-    """Snapshot the newest complete export into a new run folder; return the folder."""
+def _already_published(store: Path, study: str, export: Export, digests: dict[str, str]) -> None:
+    """Raise NothingNew when `current` was made from this very export (same files)."""
+    published = current(store, study)
+    manifest_path = published / "manifest.json" if published else None
+    if manifest_path is None or not manifest_path.exists():
+        return
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    before = {name: entry["sha256"] for name, entry in manifest.get("inputs", {}).items()}
+    if manifest.get("export_id") == export.export_id and before == digests:
+        raise NothingNew(
+            f"export {export.export_id} is already published as run {manifest.get('run_id')}"
+        )
+
+
+def extract(
+    study_id: str, landing: Path, store: Path, run_id: str | None = None, force: bool = False
+) -> Path:
+    """Snapshot the newest complete export into a new run folder; return the folder.
+
+    Raises NothingNew when that export is already published (unless `force`)."""
     study = load_study(study_id)
     with stage("extract") as s:
         files = {oid: f.file for oid, f in study.forms.items()}
         export: Export = find_newest_complete(landing, study_id, list(files.values()))
+        digests = {
+            export.files[stem].name: sha256_file(export.files[stem]) for stem in files.values()
+        }
+        if not force:
+            _already_published(store, study_id, export, digests)
         started = datetime.now(UTC)
         run = new_run(store, study_id, run_id or f"{started:%Y%m%dT%H%M%S}Z-{export.export_id}")
         issues = IssueLog()
@@ -136,7 +163,7 @@ def extract(study_id: str, landing: Path, store: Path, run_id: str | None = None
             df = read_form(path)
             _check_form(oid, df, study, path.name, issues)
             df.to_parquet(run.raw / f"{oid.lower()}.parquet", index=False)
-            inputs[path.name] = {"form": oid, "rows": len(df), "sha256": sha256_file(path)}
+            inputs[path.name] = {"form": oid, "rows": len(df), "sha256": digests[path.name]}
             s.rows_in += len(df)
         s.rows_out = s.rows_in
         manifest = export.manifest or {}
@@ -303,6 +330,32 @@ def reconcile_run(run_dir: Path) -> int:
     return len(lost)
 
 
+def _change_report(run: RunFolder, study: StudySpec, previous: Path | None) -> dict[str, Any]:
+    """reports/changes.csv against the published run; per dataset counts for the manifest."""
+    from transforms.changes import COLUMNS, compare
+    from transforms.sdtm.build import SUPP_COLUMNS
+
+    parts = []
+    for path in sorted(run.sdtm.glob("*.parquet")):
+        name = path.stem.upper()
+        spec = study.datasets.get(name)
+        if spec is not None:
+            keys = list(spec.keys)
+            ignore = [v.name for v in spec.variables if v.name.endswith("SEQ")]
+        else:  # SUPP--: the parent is named by IDVARVAL, a --SEQ that may renumber
+            keys, ignore = [c for c, _ in SUPP_COLUMNS if c in ("USUBJID", "QNAM")], []
+        old = previous / "sdtm" / path.name if previous else None
+        before = pd.read_parquet(old) if old is not None and old.exists() else None
+        parts.append(compare(name, before, pd.read_parquet(path), keys, ignore))
+    report = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=COLUMNS)
+    report.to_csv(run.reports / "changes.csv", index=False)
+    counts = report.groupby(["dataset", "change"]).size().unstack(fill_value=0)
+    return {
+        "against": previous.name if previous else None,
+        "datasets": {ds: {k: int(v) for k, v in row.items()} for ds, row in counts.iterrows()},
+    }
+
+
 def publish_run(run_dir: Path) -> Path:
     """Record the manifest and switch ``current`` to this run."""
     import importlib.metadata as md
@@ -319,7 +372,9 @@ def publish_run(run_dir: Path) -> Path:
             str(p.relative_to(study.path.parent)): sha256_file(p)
             for p in sorted(study.path.rglob("*.yaml"))
         }
+        changes = _change_report(run, study, current(run.study_dir.parent, info["study"]))
         manifest = {
+            "changes": changes,
             "study": info["study"],
             "export_id": info["export_id"],
             "export_path": info["export_path"],
@@ -340,9 +395,9 @@ def publish_run(run_dir: Path) -> Path:
     return link
 
 
-def run_all(study_id: str, landing: Path, store: Path) -> Path:
+def run_all(study_id: str, landing: Path, store: Path, force: bool = False) -> Path:
     """The whole nightly job outside Airflow; returns the published ``current`` link."""
-    run_dir = extract(study_id, landing, store)
+    run_dir = extract(study_id, landing, store, force=force)
     for dataset in load_study(study_id).datasets:
         map_dataset(run_dir, dataset)
         write_xpt(run_dir, dataset)
