@@ -238,3 +238,15 @@ def test_change_report_shows_the_late_correction(landing: Path, tmp_path: Path) 
     ]  # fmt: skip
     manifest = json.loads((published / "manifest.json").read_text())
     assert manifest["changes"]["datasets"] == {"AE": {"changed": 1}, "LB": {"changed": 1}}
+
+
+def test_retention_keeps_the_newest_runs_and_the_published_one(tmp_path: Path) -> None:
+    from transforms.publish import new_run, prune
+
+    store = tmp_path / "store"
+    runs = [new_run(store, "POMMAINT", f"2026112{i}T020000Z-x") for i in range(5)]
+    (store / "POMMAINT" / "current").symlink_to(Path("runs") / runs[0].run_id)
+    removed = prune(store, "POMMAINT", keep=2)
+    assert removed == [r.run_id for r in runs[1:3]]
+    left = sorted(p.name for p in (store / "POMMAINT" / "runs").iterdir())
+    assert left == [runs[0].run_id, runs[3].run_id, runs[4].run_id]

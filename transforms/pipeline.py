@@ -25,7 +25,7 @@ from transforms import __version__
 from transforms.extract.exports import Export, find_newest_complete, sha256_file
 from transforms.extract.readers import read_form
 from transforms.issues import IssueLog, describe
-from transforms.publish import RunFolder, current, new_run, publish
+from transforms.publish import RunFolder, current, new_run, prune, publish
 from transforms.specs import StudySpec, load_study
 
 log = logging.getLogger("cdisc")
@@ -392,6 +392,9 @@ def publish_run(run_dir: Path) -> Path:
         }
         link = publish(run, manifest)
         s.rows_out = sum(manifest["rows"].values())
+        removed = prune(run.study_dir.parent, info["study"], study.retention)
+        if removed:
+            log.info("retention: removed %d old run folder(s): %s", len(removed), removed)
     return link
 
 

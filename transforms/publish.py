@@ -87,3 +87,15 @@ def publish(run: RunFolder, manifest: dict[str, Any]) -> Path:
     staging.symlink_to(Path("runs") / run.run_id)
     staging.replace(link)
     return link
+
+
+def prune(store: Path, study: str, keep: int) -> list[str]:
+    """Delete the oldest run folders beyond the newest `keep`; never the published one."""
+    import shutil
+
+    runs = sorted(p for p in (store / study / "runs").iterdir() if p.is_dir())
+    published = current(store, study)
+    doomed = [p for p in runs[: max(len(runs) - keep, 0)] if p != published]
+    for path in doomed:
+        shutil.rmtree(path)
+    return [p.name for p in doomed]

@@ -127,6 +127,7 @@ class StudySpec:
     datasets: Mapping[str, DatasetSpec]  # mapping order: DM first
     ct_map: Mapping[str, Mapping[str, str]]  # codelist -> normalised raw text -> term
     not_mapped: Mapping[str, str]  # form -> why its records are not (all) SDTM records
+    retention: int  # run folders kept in the store (the published one always is)
     path: Path
 
     @property
@@ -400,7 +401,12 @@ def load_study(study: str, root: Path | None = None) -> StudySpec:
         raise SpecError(f"{folder}: no specs for study {study}")
     meta = _mapping(_read_yaml(folder / "study.yaml"), str(folder / "study.yaml"))
     where = str(folder / "study.yaml")
-    _keys(meta, where, {"study", "title", "sponsor", "sdtm"}, {"schedule", "not_mapped"})
+    _keys(
+        meta, where, {"study", "title", "sponsor", "sdtm"}, {"schedule", "not_mapped", "retention"}
+    )
+    retention = meta.get("retention", 30)
+    if not isinstance(retention, int) or retention < 1:
+        raise SpecError(f"{where}: retention must be a whole number of runs, at least 1")
     if meta["study"] != study:
         raise SpecError(f"{where}: study {meta['study']!r} does not match its folder {study!r}")
     forms = _load_forms(folder / "forms.yaml")
@@ -426,5 +432,6 @@ def load_study(study: str, root: Path | None = None) -> StudySpec:
         datasets=datasets,
         ct_map=ct_map,
         not_mapped=not_mapped,
+        retention=retention,
         path=folder,
     )
