@@ -112,14 +112,18 @@ def _check_form(
             message=f"{col.label} is required",
         )
     keys = df[list(spec.keys)].apply(lambda s: s.astype("string").str.strip())
+    dup = keys.duplicated(keep=False)
+    label = keys.iloc[:, 0].fillna("")
+    for col in keys.columns[1:]:
+        label = label + "|" + keys[col].fillna("")
     issues.add(
         df,
-        keys.duplicated(keep=False),
+        dup,
         severity="error",
         dataset="RAW",
         form=file,
         column="/".join(spec.keys),
-        values=keys.astype(str).agg("|".join, axis=1),
+        values=label,
         rule="KEY",
         message=f"duplicate record key {'/'.join(spec.keys)}",
     )

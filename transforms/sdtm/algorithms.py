@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any, ClassVar, Protocol, cast
 
 import pandas as pd
@@ -100,9 +101,16 @@ class Rule(Protocol):
     def evaluate(self, ctx: Context) -> pd.Series: ...
 
 
+def _extract(values: pd.Series, pattern: str) -> pd.DataFrame:
+    return values.str.extract(pattern)
+
+
 def normalise(values: pd.Series) -> pd.Series:
     """Raw text compared loosely: trimmed, inner blanks collapsed, case-folded."""
-    return values.astype("string").str.strip().str.replace(r"\s+", " ", regex=True).str.casefold()
+    return dates.by_unique(
+        values.astype("string"),
+        lambda v: v.str.strip().str.replace(r"\s+", " ", regex=True).str.casefold(),
+    )
 
 
 def _text(values: pd.Series) -> pd.Series:
@@ -632,7 +640,8 @@ class Visit:
         name = normalise(raw)
         number = pd.Series(float("nan"), index=ctx.frame.index)
         for pattern, template in self.planned:
-            found = name.str.extract(f"^(?P<all>{pattern})$")
+            whole = f"^(?P<all>{pattern})$"
+            found = dates.by_unique(name, partial(_extract, pattern=whole))
             hit = found["all"].notna() & number.isna()
             if "{n}" in template:
                 value = pd.to_numeric(found["n"], errors="coerce")
@@ -722,10 +731,10 @@ class Standardise:
             return out.where(has_number.fillna(False).astype(bool))
         raw = self.value.evaluate(ctx).astype("string").str.strip()
         unit = self.unit.evaluate(ctx).astype("string").fillna("")
-        parts = raw.str.extract(_RESULT)
+        parts = dates.by_unique(raw, partial(_extract, pattern=_RESULT))
         number = pd.to_numeric(parts["num"], errors="coerce")
-        keys = pd.Series(list(zip(test.fillna(""), unit, strict=True)), index=raw.index)
-        factor = keys.map(self.table).astype("float64")
+        table = {f"{t}\x1f{u}": f for (t, u), f in self.table.items()}
+        factor = (test.fillna("") + "\x1f" + unit).map(table).astype("float64")
         missing = number.notna() & factor.isna()
         ctx.report(missing, unit.mask(unit == "", "(no unit)"), "UNIT",
                    "no conversion factor in the spec for this test and unit")  # fmt: skip

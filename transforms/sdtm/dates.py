@@ -10,9 +10,13 @@ Times (``HH:MM`` or ``HH:MM:SS``) are appended only to complete dates.
 
 from __future__ import annotations
 
-from typing import Final
+from collections.abc import Callable
+from typing import Final, TypeVar
 
+import numpy as np
 import pandas as pd
+
+T = TypeVar("T", pd.Series, pd.DataFrame)
 
 MONTHS: Final = {
     m: f"{i:02d}"
@@ -31,6 +35,23 @@ _PATTERNS: Final = {
 _TIME = r"^(?P<h>[01]\d|2[0-3]):(?P<mi>[0-5]\d)(?::(?P<s>[0-5]\d))?$"
 
 
+def by_unique(values: pd.Series, func: Callable[[pd.Series], T]) -> T:
+    """Apply a column function to the distinct values only, then spread the result back.
+
+    Raw columns repeat few values over many rows (dates, units, visit names), and pandas
+    runs regular expressions per element, so this is where the time goes on large forms.
+    """
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    distinct = pd.concat(
+        [pd.Series(uniques, dtype=values.dtype), pd.Series([pd.NA], dtype=values.dtype)],
+        ignore_index=True,
+    )
+    result = func(distinct)
+    taken = result.take(np.where(codes < 0, len(uniques), codes))
+    taken.index = values.index
+    return taken
+
+
 def to_iso8601(
     raw: pd.Series, fmt: str, time: pd.Series | None = None
 ) -> tuple[pd.Series, pd.Series]:
@@ -42,6 +63,15 @@ def to_iso8601(
     """
     if fmt not in _PATTERNS:
         raise ValueError(f"unknown date format {fmt!r}; known: {', '.join(FORMATS)}")
+    if time is None:
+        both = by_unique(
+            raw.astype("string"), lambda d: pd.concat(_to_iso8601(d, fmt, None), axis=1)
+        )
+        return both.iloc[:, 0], both.iloc[:, 1]
+    return _to_iso8601(raw, fmt, time)
+
+
+def _to_iso8601(raw: pd.Series, fmt: str, time: pd.Series | None) -> tuple[pd.Series, pd.Series]:
     text = raw.astype("string").str.strip().str.upper()
     present = text.notna() & (text != "")
     parts = text.str.extract(_PATTERNS[fmt])
