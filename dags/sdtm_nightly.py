@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import os
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 from airflow.sdk import dag, task
 
@@ -35,6 +37,22 @@ def _store() -> Path:
     return Path(os.environ.get("CDISC_STORE", "data/store"))
 
 
+def _on_failure(study: str, context: Any) -> None:
+    """Task failure callback: hand the essentials to the user's hook (CDISC_ON_FAILURE)."""
+    from transforms.notify import notify_failure
+
+    ti = context.get("ti")
+    notify_failure(
+        {
+            "study": study,
+            "dag_id": getattr(ti, "dag_id", None),
+            "task_id": getattr(ti, "task_id", None),
+            "run_id": getattr(ti, "run_id", None),
+            "error": str(context.get("exception")),
+        }
+    )
+
+
 def build_dag(study: StudyInfo) -> object:
     @dag(
         dag_id=f"{study.id.lower()}_sdtm_nightly",
@@ -49,6 +67,7 @@ def build_dag(study: StudyInfo) -> object:
             "retry_delay": timedelta(minutes=2),
             "retry_exponential_backoff": True,
             "execution_timeout": timedelta(hours=2),
+            "on_failure_callback": partial(_on_failure, study.id),
         },
     )
     def nightly() -> None:
