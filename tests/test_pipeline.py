@@ -250,3 +250,21 @@ def test_retention_keeps_the_newest_runs_and_the_published_one(tmp_path: Path) -
     assert removed == [r.run_id for r in runs[1:3]]
     left = sorted(p.name for p in (store / "POMMAINT" / "runs").iterdir())
     assert left == [runs[0].run_id, runs[3].run_id, runs[4].run_id]
+
+
+def test_an_older_export_never_replaces_a_newer_publication(landing: Path, tmp_path: Path) -> None:
+    from transforms.pipeline import extract, map_dataset, publish_run, write_xpt
+
+    root, store = tmp_path / "landing", tmp_path / "store"
+    shutil.copytree(landing / "POMMAINT" / EXPORT, root / "POMMAINT" / EXPORT)
+    older = extract("POMMAINT", root, store)  # prepared first, published last
+    generate_export(
+        "POMMAINT", out=root, export_time=datetime(2026, 11, 24, 2, tzinfo=UTC), night=2
+    )
+    newer = run_all("POMMAINT", root, store).resolve()
+    for dataset in load_study("POMMAINT").datasets:
+        map_dataset(older, dataset)
+        write_xpt(older, dataset)
+    with pytest.raises(PipelineError, match=f"export {EXPORT} is older than the published"):
+        publish_run(older)
+    assert (store / "POMMAINT" / "current").resolve() == newer

@@ -5,12 +5,14 @@ from transforms.datasetjson import DatasetJsonError
 from transforms.extract.exports import NoExportError
 from transforms.extract.readers import RawFileError
 from transforms.pipeline import PipelineError
+from transforms.publish import LockTimeout
 from transforms.sdtm.algorithms import SpecError
 from transforms.xpt import XptError
 
 USER_ERRORS: tuple[type[Exception], ...] = (
     DatasetJsonError,
     NoExportError,
+    LockTimeout,
     PipelineError,
     RawFileError,
     SpecError,

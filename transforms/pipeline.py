@@ -25,7 +25,7 @@ from transforms import __version__
 from transforms.extract.exports import Export, find_newest_complete, sha256_file
 from transforms.extract.readers import read_form
 from transforms.issues import IssueLog, describe
-from transforms.publish import RunFolder, current, new_run, prune, publish
+from transforms.publish import RunFolder, current, new_run, prune, publish, study_lock
 from transforms.specs import StudySpec, load_study
 
 log = logging.getLogger("cdisc")
@@ -360,13 +360,27 @@ def _change_report(run: RunFolder, study: StudySpec, previous: Path | None) -> d
     }
 
 
+def _refuse_older(previous: Path | None, export_id: str) -> None:
+    """A run of an older export must not replace a publication of a newer one."""
+    manifest = previous / "manifest.json" if previous else None
+    if manifest is None or not manifest.exists():
+        return
+    published = json.loads(manifest.read_text(encoding="utf-8")).get("export_id", "")
+    if published > export_id:
+        raise PipelineError(
+            f"export {export_id} is older than the published export {published}: not published"
+        )
+
+
 def publish_run(run_dir: Path) -> Path:
     """Record the manifest and switch ``current`` to this run."""
     import importlib.metadata as md
 
     run = RunFolder(Path(run_dir))
     info = _run_info(run)
-    with stage("publish") as s:
+    with stage("publish") as s, study_lock(run.study_dir.parent, info["study"]):
+        previous = current(run.study_dir.parent, info["study"])
+        _refuse_older(previous, info["export_id"])
         packages = {
             name: md.version(name)
             for name in ("apache-airflow", "great-expectations", "pandas", "pyarrow", "pyreadstat")
@@ -376,7 +390,7 @@ def publish_run(run_dir: Path) -> Path:
             str(p.relative_to(study.path.parent)): sha256_file(p)
             for p in sorted(study.path.rglob("*.yaml"))
         }
-        changes = _change_report(run, study, current(run.study_dir.parent, info["study"]))
+        changes = _change_report(run, study, previous)
         manifest = {
             "changes": changes,
             "study": info["study"],

@@ -11,7 +11,11 @@ good output untouched.
 from __future__ import annotations
 
 import json
+import os
+import socket
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -99,3 +103,43 @@ def prune(store: Path, study: str, keep: int) -> list[str]:
     for path in doomed:
         shutil.rmtree(path)
     return [p.name for p in doomed]
+
+
+class LockTimeout(RuntimeError):
+    """Another run of the study holds the publication lock."""
+
+
+@contextmanager
+def study_lock(store: Path, study: str, timeout: float = 600.0) -> Iterator[None]:
+    """Only one run of a study publishes at a time.
+
+    An OS file lock (flock) on ``<store>/<study>/.lock``: the kernel releases it when the
+    holder dies, even by SIGKILL, so a killed worker never leaves the study locked. (On a
+    store shared between machines the file system must support flock, e.g. NFSv4.)
+    """
+    import fcntl
+
+    path = store / study / ".lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a+") as fh:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    fh.seek(0)
+                    holder = fh.read().strip() or "unknown"
+                    raise LockTimeout(
+                        f"{study}: another run is publishing ({holder}); waited {timeout:g} s"
+                    ) from None
+                time.sleep(0.2)
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"pid {os.getpid()} on {socket.gethostname()}")
+        fh.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
