@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -79,7 +81,17 @@ def _bad_night(landing: Path, tmp_path: Path, edit: str, find: str, replace: str
     text = path.read_text()
     assert find in text
     path.write_text(text.replace(find, replace, 1))
+    an_hour_ago = time.time() - 3600  # no manifest: the files must have settled
+    for file in newer.iterdir():
+        os.utime(file, (an_hour_ago, an_hour_ago))
     return root
+
+
+def test_an_export_still_being_copied_is_not_read(landing: Path, tmp_path: Path) -> None:
+    root = _bad_night(landing, tmp_path, "dm.csv", ",Male,", ",Mle,")
+    (root / "POMMAINT" / "20261124T020000Z" / "ae.csv").touch()  # still changing
+    current = run_all("POMMAINT", root, tmp_path / "store")
+    assert json.loads((current / "manifest.json").read_text())["export_id"] == EXPORT
 
 
 def test_failed_night_keeps_the_last_good_publication(landing: Path, tmp_path: Path) -> None:

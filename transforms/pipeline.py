@@ -152,7 +152,9 @@ def extract(
     study = load_study(study_id)
     with stage("extract") as s:
         files = {oid: f.file for oid, f in study.forms.items()}
-        export: Export = find_newest_complete(landing, study_id, list(files.values()))
+        export: Export = find_newest_complete(
+            landing, study_id, list(files.values()), study.settle_seconds
+        )
         digests = {
             export.files[stem].name: sha256_file(export.files[stem]) for stem in files.values()
         }

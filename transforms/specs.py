@@ -128,6 +128,7 @@ class StudySpec:
     ct_map: Mapping[str, Mapping[str, str]]  # codelist -> normalised raw text -> term
     not_mapped: Mapping[str, str]  # form -> why its records are not (all) SDTM records
     retention: int  # run folders kept in the store (the published one always is)
+    settle_seconds: float  # a manifest-less export counts once its files are this old
     path: Path
 
     @property
@@ -402,8 +403,14 @@ def load_study(study: str, root: Path | None = None) -> StudySpec:
     meta = _mapping(_read_yaml(folder / "study.yaml"), str(folder / "study.yaml"))
     where = str(folder / "study.yaml")
     _keys(
-        meta, where, {"study", "title", "sponsor", "sdtm"}, {"schedule", "not_mapped", "retention"}
+        meta,
+        where,
+        {"study", "title", "sponsor", "sdtm"},
+        {"schedule", "not_mapped", "retention", "settle_seconds"},
     )
+    settle = meta.get("settle_seconds", 120)
+    if not isinstance(settle, int | float) or settle < 0:
+        raise SpecError(f"{where}: settle_seconds must be a number of seconds, at least 0")
     retention = meta.get("retention", 30)
     if not isinstance(retention, int) or retention < 1:
         raise SpecError(f"{where}: retention must be a whole number of runs, at least 1")
@@ -433,5 +440,6 @@ def load_study(study: str, root: Path | None = None) -> StudySpec:
         ct_map=ct_map,
         not_mapped=not_mapped,
         retention=retention,
+        settle_seconds=float(settle),
         path=folder,
     )

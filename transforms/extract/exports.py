@@ -18,6 +18,7 @@ import hashlib
 import json
 import logging
 import re
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -136,11 +137,16 @@ def _manifest_problems(
     return manifest, problems
 
 
-def find_newest_complete(landing: Path, study: str, expected_files: Sequence[str]) -> Export:
+def find_newest_complete(
+    landing: Path, study: str, expected_files: Sequence[str], settle_seconds: float = 0.0
+) -> Export:
     """The newest export holding every expected form file and agreeing with its manifest.
 
     ``expected_files`` are form-file stems (``dm``, ``ae``): each must match exactly one
-    ``<stem>.<csv|xml|sas7bdat|xpt>``. Newer exports that fail are skipped with a warning.
+    ``<stem>.<csv|xml|sas7bdat|xpt>``. An export without ``export.json`` (written last by
+    the EDC, so it marks a finished export) counts only once none of its form files has
+    changed for ``settle_seconds``: a copy still in progress is not read. Newer exports that
+    fail are skipped with a warning.
     """
     folder = _study_folder(landing, study)
     exports = list_exports(landing, study)
@@ -153,6 +159,13 @@ def find_newest_complete(landing: Path, study: str, expected_files: Sequence[str
         files, problems = _form_files(landing, path, expected_files)
         manifest, manifest_problems = _manifest_problems(landing, path, study)
         problems += manifest_problems
+        if manifest is None and not problems and settle_seconds > 0:
+            newest = max(f.stat().st_mtime for f in files.values())
+            if (age := time.time() - newest) < settle_seconds:
+                problems.append(
+                    f"no export.json and files changed {age:.0f} s ago "
+                    f"(waiting until they are {settle_seconds:g} s unchanged)"
+                )
         if not problems:
             return Export(study, path.name, path, files, manifest)
         log.warning("%s export %s skipped: %s", study, path, "; ".join(problems))
