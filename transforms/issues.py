@@ -65,9 +65,6 @@ class IssueLog:
         df = self.frame()
         return df[df["severity"] == "error"]
 
-    def extend(self, other: IssueLog) -> None:
-        self._parts.extend(other._parts)
-
     def write_csv(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.frame().to_csv(path, index=False)
