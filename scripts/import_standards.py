@@ -56,6 +56,7 @@ SDTM_DOMAINS = (
     "VS",
     "MH",
     "CM",
+    "SS",
     "TU",
     "TR",
     "SV",

@@ -247,3 +247,26 @@ def test_ts_has_every_parameter_fda_checks(published: Path) -> None:
     assert row("ACTSUB")["TSVAL"] == "15"
     assert row("AGEMAX") == {"TSPARM": "Planned Maximum Age of Subjects", "TSVAL": None,
         "TSVALNF": "PINF", "TSVALCD": None, "TSVCDREF": None, "TSVCDVER": None}  # fmt: skip
+
+
+def test_ss_one_record_per_survival_contact(published: Path) -> None:
+    # sfu.csv 1008: alive 11 APR 2025, dead 11 JUN 2025 (follow-up after EOT 09 JAN 2025).
+    keys = ["SSSEQ", "SSTESTCD", "SSORRES", "SSSTRESC", "SSDTC", "EPOCH"]
+    assert [_pick(r, keys) for r in _records(published, "ss", "POMMAINT-01-1008")] == [
+        {"SSSEQ": 1.0, "SSTESTCD": "SURVSTAT", "SSORRES": "Alive", "SSSTRESC": "ALIVE",
+         "SSDTC": "2025-04-11", "EPOCH": "FOLLOW-UP"},
+        {"SSSEQ": 2.0, "SSTESTCD": "SURVSTAT", "SSORRES": "Dead", "SSSTRESC": "DEAD",
+         "SSDTC": "2025-06-11", "EPOCH": "FOLLOW-UP"},
+    ]  # fmt: skip
+
+
+def test_cm_new_therapy_once_though_every_contact_repeats_it(published: Path) -> None:
+    # sfu.csv 1001: six contacts, each "Yes, 28 MAR 2025"; 1015: "UN APR 2026" twice;
+    # 1004 answered "No" at every contact.
+    keys = ["CMSEQ", "CMTRT", "CMCAT", "CMSTDTC"]
+    assert [_pick(r, keys) for r in _records(published, "cm", "POMMAINT-01-1001")] == [
+        {"CMSEQ": 1.0, "CMTRT": "NEW ANTICANCER THERAPY", "CMCAT": "SUBSEQUENT ANTICANCER THERAPY",
+         "CMSTDTC": "2025-03-28"},
+    ]  # fmt: skip
+    assert [r["CMSTDTC"] for r in _records(published, "cm", "POMMAINT-01-1015")] == ["2026-04"]
+    assert _records(published, "cm", "POMMAINT-01-1004") == []

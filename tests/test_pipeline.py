@@ -27,7 +27,7 @@ def test_publishes_dm_and_suppdm(published: Path, landing: Path) -> None:
     sdtm = published / "sdtm"
     assert sorted(p.name for p in sdtm.iterdir()) == sorted(
         f"{name}.{ext}"
-        for name in ("dm", "suppdm", "ex", "suppex", "ae", "suppae", "ds", "rs", "supprs", "lb", "ts")
+        for name in ("dm", "suppdm", "ex", "suppex", "ae", "suppae", "cm", "ds", "rs", "supprs", "lb", "ss", "ts")
         for ext in ("xpt", "parquet", "json")
     )  # fmt: skip
     for sub in ("adam", "reports"):
@@ -152,8 +152,11 @@ def test_reconciliation_accounts_for_every_raw_record(published: Path, landing: 
     assert counts["ae.csv"]["mapped_AE"] == counts["ae.csv"]["records_in"] == 70
     assert counts["ic.csv"]["mapped_DS"] == 15
     assert counts["lb.csv"]["mapped_LB"] == counts["lb.csv"]["records_in"] == 5353
-    assert counts["sfu.csv"]["not_mapped"] == 18 and counts["sfu.csv"]["reason"].startswith(
-        "survival"
+    # Every survival contact is an SS record; the repeated new-therapy answer one CM record.
+    assert counts["sfu.csv"]["mapped_SS"] == counts["sfu.csv"]["records_in"] == 18
+    assert 0 < counts["sfu.csv"]["mapped_CM"] < 18
+    assert counts["coh.csv"]["not_mapped"] == 15 and counts["coh.csv"]["reason"].startswith(
+        "cohort"
     )
 
 
@@ -164,21 +167,21 @@ def test_a_raw_record_nobody_maps_stops_the_run(
     shutil.copytree(ROOT / "sdtm_specs", specs)
     study = specs / "POMMAINT" / "study.yaml"
     text = study.read_text()
-    line = "  SFU: survival follow-up contacts, used for DM.DTHDTC/RFPENDTC (and ADaM LSTALVDT)\n"
+    line = "  COH: cohort assignment, mapped to DM.ARMCD/ARM and SUPPDM.TRNSINRS\n"
     assert line in text
     study.write_text(text.replace(line, ""))
     monkeypatch.setenv("CDISC_SPECS_DIR", str(specs))
     load_study.cache_clear()
     try:
         with pytest.raises(
-            PipelineError, match=r"18 raw record\(s\) neither mapped.*sfu.csv row 2"
+            PipelineError, match=r"15 raw record\(s\) neither mapped.*coh.csv row 2"
         ):
             run_all("POMMAINT", landing, tmp_path / "store")
     finally:
         load_study.cache_clear()
     assert not (tmp_path / "store" / "POMMAINT" / "current").exists()
     lost = pd.read_csv(next((tmp_path / "store").rglob("unaccounted.csv")), dtype=str)
-    assert len(lost) == 18 and set(lost["form"]) == {"sfu.csv"}
+    assert len(lost) == 15 and set(lost["form"]) == {"coh.csv"}
 
 
 def test_every_xpt_reads_back_as_its_parquet(published: Path) -> None:

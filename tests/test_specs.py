@@ -17,7 +17,7 @@ from transforms.studies import list_studies
 
 def test_pommaint_loads_with_ig_metadata() -> None:
     study = load_study("POMMAINT")
-    assert list(study.datasets) == ["DM", "EX", "AE", "DS", "RS", "LB", "TS"]
+    assert list(study.datasets) == ["DM", "EX", "AE", "CM", "DS", "RS", "LB", "SS", "TS"]
     assert study.datasets["DS"].sources == ["IC", "EOT", "EOS"]
     dm = study.datasets["DM"]
     assert dm.label == "Demographics"

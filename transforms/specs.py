@@ -90,6 +90,7 @@ class RecordBlock:
 
     source: str
     where: Condition | None
+    distinct: tuple[str, ...]  # raw columns: one record per distinct value (first row wins)
     rules: Mapping[str, Rule]  # variable -> rule, in evaluation order
     supplemental: Mapping[str, Rule]  # QNAM -> rule
 
@@ -271,10 +272,13 @@ def _block(
     with_dm: bool,
 ) -> RecordBlock:
     """Parse one source block: every variable's rule (the block's own, else the default)."""
-    _keys(raw, where, {"source"}, {"where", "rules", "supplemental"})
+    _keys(raw, where, {"source"}, {"where", "distinct", "rules", "supplemental"})
     source = str(raw["source"])
     if source not in forms:
         raise SpecError(f"{where}: source form {source!r} unknown (forms: {sorted(forms)})")
+    distinct = tuple(str(c) for c in raw.get("distinct") or ())
+    if bad := [c for c in distinct if c not in forms[source]]:
+        raise SpecError(f"{where}: distinct {bad} are not columns of form {source}")
     where = f"{where} (source {source})"
     own = _mapping(raw.get("rules") or {}, f"{where}: rules")
     if unknown := set(own) - {v.name for v in variables}:
@@ -301,7 +305,7 @@ def _block(
         rule = own_supp.get(qnam, default)
         if rule is not None:
             supp[qnam] = parse_rule(rule, scope(f"{where} {qnam}", frozenset(rules), None))
-    return RecordBlock(source, condition, rules, supp)
+    return RecordBlock(source, condition, distinct, rules, supp)
 
 
 def _load_dataset(path: Path, forms: Mapping[str, FormSpec]) -> DatasetSpec:
@@ -311,7 +315,7 @@ def _load_dataset(path: Path, forms: Mapping[str, FormSpec]) -> DatasetSpec:
         str(path),
         {"dataset", "keys", "variables"},
         # `tables` only holds YAML anchors that rules refer to.
-        {"source", "where", "records", "supplemental", "sort", "tables", "rows"},
+        {"source", "where", "distinct", "records", "supplemental", "sort", "tables", "rows"},
     )
     name = str(raw["dataset"])
     where = f"{path}: {name}"
@@ -370,7 +374,7 @@ def _load_dataset(path: Path, forms: Mapping[str, FormSpec]) -> DatasetSpec:
     form_columns[ROWS_FORM] = frozenset({"__ROW"}.union(*rows)) if rows else frozenset()
     with_dm = name != "DM"
     raw_blocks = raw.get("records") or [
-        {"source": raw["source"], **({"where": raw["where"]} if "where" in raw else {})}
+        {"source": raw["source"], **{k: raw[k] for k in ("where", "distinct") if k in raw}}
     ]
     blocks = tuple(
         _block(_mapping(b, f"{where} records[{i}]"), where, variables, defaults, supp_defaults,

@@ -65,6 +65,11 @@ def _evaluate_block(
     """All variables and qualifiers of the records one source form gives."""
     if block.where is not None:
         ctx.frame = ctx.frame[block.where.test(ctx)]
+    if block.distinct:
+        # Rows repeating the same values stand for one record; the others stay accounted
+        # for through the datasets that map every row of the form (reconciliation checks).
+        keys = ctx.frame[list(block.distinct)].apply(lambda c: c.astype("string").str.strip())
+        ctx.frame = ctx.frame[~keys.duplicated()]
     for var in spec.variables:
         ctx.column = var.name
         values = _typed(block.rules[var.name].evaluate(ctx), var)
