@@ -38,6 +38,7 @@ demo: $(STAMP)
 	$(BIN)/airflow db migrate > $(AIRFLOW_HOME)/db-migrate.log 2>&1 || (tail -40 $(AIRFLOW_HOME)/db-migrate.log; exit 1)
 	$(BIN)/cdisc sample --study $(STUDY) --subjects $(SUBJECTS) --seed $(SEED) --out $(CDISC_LANDING)
 	$(BIN)/airflow dags test $(shell echo $(STUDY) | tr A-Z a-z)_sdtm_nightly
+	$(BIN)/airflow dags test $(shell echo $(STUDY) | tr A-Z a-z)_adam
 	$(BIN)/cdisc where --study $(STUDY) --store $(CDISC_STORE)
 
 test: $(STAMP)

@@ -33,6 +33,17 @@ def published(landing: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return run_all("POMMAINT", landing, store)
 
 
+@pytest.fixture(scope="session")
+def adam_published(landing: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """SDTM then ADaM on the default sample, in a store of its own; the `current` folder."""
+    from transforms.adam import stages
+    from transforms.pipeline import run_all
+
+    store = tmp_path_factory.mktemp("adam_store")
+    run_all("POMMAINT", landing, store)
+    return stages.run_all(store, "POMMAINT")
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]

@@ -36,7 +36,9 @@ def test_sample_then_run_with_progress_lines(tmp_path: Path) -> None:
     )  # fmt: skip
     progress = [line for line in run.stderr.splitlines() if " rows in " in line]
     stages = [line.split()[1] for line in progress]
-    assert stages == ["extract", *["map", "xpt"] * 7, "reconcile", "publish"]
+    assert stages == [
+        "extract", *["map", "xpt"] * 9, "reconcile", "publish", *["adam"] * 4, "publish",
+    ]  # fmt: skip
     assert "rows in" in run.stderr and " s wall" in run.stderr
     assert f"published: {store / 'POMMAINT' / 'current'}" in run.stdout
     where = subprocess.run(

@@ -15,10 +15,10 @@ from tests.conftest import EXPORT_TIME, ROOT
 BIN = Path(sys.executable).parent
 PARSE = """
 import runpy, sys
-ns = runpy.run_path("dags/sdtm_nightly.py")
+ns = runpy.run_path("dags/study_pipelines.py")
 heavy = sorted(m for m in ("pandas", "great_expectations", "numpy", "pyarrow", "pyreadstat")
                if m in sys.modules)
-dags = {k: v for k, v in ns.items() if k.endswith("_sdtm_nightly")}
+dags = {k: v for k, v in ns.items() if k.endswith(("_sdtm_nightly", "_adam"))}
 print(heavy)
 for name, d in sorted(dags.items()):
     print(name, d.schedule, d.max_active_runs, d.catchup, sorted(d.task_dict))
@@ -50,15 +50,19 @@ def test_parsing_imports_nothing_heavy(tmp_path: Path) -> None:
         check=True,
     ).stdout.splitlines()
     assert out[0] == "[]", f"DAG parsing imported {out[0]}"
-    assert out[1:] == [
-        "pommaint_sdtm_nightly 0 2 * * * 1 False ['extract', 'map_ae', 'map_dm', 'map_ds', "
-        "'map_ex', 'map_lb', 'map_rs', 'map_ts', 'publish', 'reconcile', 'xpt_ae', 'xpt_dm', "
-        "'xpt_ds', 'xpt_ex', 'xpt_lb', 'xpt_rs', 'xpt_ts']"
+    assert out[1].startswith("pommaint_adam [Asset(name='pommaint_sdtm_published'")
+    assert out[1].endswith(
+        "1 False ['build_adae', 'build_adrs', 'build_adsl', 'build_adtte', 'publish', 'start']"
+    )
+    assert out[2:] == [
+        "pommaint_sdtm_nightly 0 2 * * * 1 False ['extract', 'map_ae', 'map_cm', 'map_dm', "
+        "'map_ds', 'map_ex', 'map_lb', 'map_rs', 'map_ss', 'map_ts', 'publish', 'reconcile', "
+        "'xpt_ae', 'xpt_cm', 'xpt_dm', 'xpt_ds', 'xpt_ex', 'xpt_lb', 'xpt_rs', 'xpt_ss', 'xpt_ts']"
     ]
 
 
 @pytest.mark.airflow
-def test_airflow_dags_test_publishes_dm(landing: Path, tmp_path: Path) -> None:
+def test_airflow_dags_test_publishes_sdtm_then_adam(landing: Path, tmp_path: Path) -> None:
     """`airflow dags test` on the sample: SQLite metadata, real task runs, published XPT."""
     store = tmp_path / "store"
     env = _airflow_env(tmp_path / "airflow", landing, store)
@@ -80,3 +84,16 @@ def test_airflow_dags_test_publishes_dm(landing: Path, tmp_path: Path) -> None:
     assert len(dm) == 15
     assert set(dm["ARMCD"]) == {"TE", "TI"}
     assert (current / "manifest.json").exists()
+    # The ADaM DAG (scheduled by the SDTM DAG's Asset) builds on that publication.
+    sdtm_run = current.resolve().name
+    run = subprocess.run(
+        [BIN / "airflow", "dags", "test", "pommaint_adam", EXPORT_TIME.isoformat()],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert current.resolve().name.startswith(f"{sdtm_run}-adam-")
+    adtte = pd.read_sas(current / "adam" / "adtte.xpt", format="xport", encoding="ascii")
+    assert sorted(set(adtte["PARAMCD"])) == ["OS", "PFS"] and len(adtte) == 30

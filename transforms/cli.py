@@ -35,15 +35,27 @@ def _cmd_sample(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from transforms.pipeline import NothingNew, run_all
+    from transforms import pipeline
+    from transforms.adam import stages as adam
 
     try:
-        link = run_all(args.study, args.landing, args.store, force=args.force)
-    except NothingNew as done:
-        print(f"nothing new: {done}")
-        return 0
-    _print_outputs(link)
+        pipeline.run_all(args.study, args.landing, args.store, force=args.force)
+    except pipeline.NothingNew as done:
+        print(f"SDTM: nothing new: {done}")
+    if load_adam_list(args.study):
+        try:
+            adam.run_all(args.store, args.study, force=args.force)
+        except pipeline.NothingNew as done:
+            print(f"ADaM: nothing new: {done}")
+    if (args.store / args.study / "current").is_symlink():
+        _print_outputs(args.store / args.study / "current")
     return 0
+
+
+def load_adam_list(study: str) -> tuple[str, ...]:
+    from transforms.specs import load_study
+
+    return load_study(study).adam
 
 
 def _cmd_where(args: argparse.Namespace) -> int:

@@ -260,8 +260,11 @@ def _write_outputs(
             label=lab,
             data_type="string" if dtype == "text" else dtype,  # type: ignore[arg-type]
             length=result.lengths[n] if t == "Char" else None,
+            # A numeric (ADaM) date is a SAS day count: ISO text in JSON, typed back.
+            display_format=fmt if t == "Num" and dtype == "date" else None,
+            target_data_type="integer" if t == "Num" and dtype == "date" else None,
         )
-        for n, lab, t, _, _, dtype in columns
+        for n, lab, t, _, fmt, dtype in columns
     ]
     out = folder / f"{name.lower()}.json"
     write_dataset_json(

@@ -126,6 +126,7 @@ class StudySpec:
     schedule: str | None
     forms: Mapping[str, FormSpec]
     datasets: Mapping[str, DatasetSpec]  # mapping order: DM first
+    adam: tuple[str, ...]  # ADaM datasets in derivation order (specs in <study>/adam/)
     ct_map: Mapping[str, Mapping[str, str]]  # codelist -> normalised raw text -> term
     not_mapped: Mapping[str, str]  # form -> why its records are not (all) SDTM records
     retention: int  # run folders kept in the store (the published one always is)
@@ -410,7 +411,7 @@ def load_study(study: str, root: Path | None = None) -> StudySpec:
         meta,
         where,
         {"study", "title", "sponsor", "sdtm"},
-        {"schedule", "not_mapped", "retention", "settle_seconds"},
+        {"schedule", "not_mapped", "retention", "settle_seconds", "adam"},
     )
     settle = meta.get("settle_seconds", 120)
     if not isinstance(settle, int | float) or settle < 0:
@@ -441,6 +442,7 @@ def load_study(study: str, root: Path | None = None) -> StudySpec:
         schedule=meta.get("schedule"),
         forms=forms,
         datasets=datasets,
+        adam=tuple(str(d) for d in meta.get("adam") or ()),
         ct_map=ct_map,
         not_mapped=not_mapped,
         retention=retention,

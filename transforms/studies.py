@@ -23,12 +23,18 @@ def specs_dir() -> Path:
     return Path(env) if env else Path(__file__).resolve().parents[1] / "sdtm_specs"
 
 
+def sdtm_asset(study: str) -> str:
+    """Name of the Airflow Asset a study's SDTM publication emits (the ADaM DAG's trigger)."""
+    return f"{study.lower()}_sdtm_published"
+
+
 @dataclass(frozen=True)
 class StudyInfo:
     id: str
     title: str
     schedule: str
     sdtm: tuple[str, ...]
+    adam: tuple[str, ...]
 
 
 def list_studies(root: Path | None = None) -> list[StudyInfo]:
@@ -50,6 +56,7 @@ def list_studies(root: Path | None = None) -> list[StudyInfo]:
                 title=str(meta.get("title", study)),
                 schedule=str(meta.get("schedule") or DEFAULT_SCHEDULE),
                 sdtm=tuple(str(d) for d in meta.get("sdtm", [])),
+                adam=tuple(str(d) for d in meta.get("adam") or []),
             )
         )
     return studies

@@ -1,0 +1,63 @@
+"""Copy reference datasets from the shared reference folder into the test fixtures.
+
+    python scripts/copy_reference_fixtures.py [--shared ../shared]
+
+Tests read only these copies, never the shared tree (users do not have it). Files are
+copied byte for byte; a re-run rewrites nothing that is already identical and prints each
+file's SHA-256 (quoted in the fixture folder's README.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import shutil
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "tests" / "fixtures"
+
+# source under <shared>/reference -> copy under tests/fixtures
+COPIES = {
+    "pharmaverseadam/adsl.xpt": "pharmaverseadam/adsl.xpt",
+    "pharmaverseadam/adrs_onco.xpt": "pharmaverseadam/adrs_onco.xpt",
+    "pharmaverseadam/adtte_onco.xpt": "pharmaverseadam/adtte_onco.xpt",
+}
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def copy_fixtures(shared: Path, out: Path = FIXTURES) -> list[tuple[Path, str]]:
+    """Copy every file of COPIES; returns (copy, sha256) pairs."""
+    done = []
+    for source_name, target_name in COPIES.items():
+        source = shared / "reference" / source_name
+        if not source.is_file():
+            raise FileNotFoundError(f"{source}: reference file not found")
+        target = out / target_name
+        if not target.is_file() or sha256(target) != sha256(source):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
+        done.append((target, sha256(target)))
+    return done
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
+    args = parser.parse_args(argv)
+    try:
+        copied = copy_fixtures(args.shared)
+    except FileNotFoundError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    for path, digest in copied:
+        print(f"{digest}  {path.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

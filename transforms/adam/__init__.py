@@ -1,0 +1,1 @@
+"""ADaM builders driven by specs: time-to-event (ADTTE) and their record filters."""

@@ -1,0 +1,216 @@
+"""ADaM dataset specs: the metadata (``sdtm_specs/<STUDY>/adam/<ds>.yaml``) that orders,
+labels and types an analysis dataset, and the settings its derivation takes.
+
+```yaml
+dataset: ADSL
+label: Subject-Level Analysis Dataset
+structure: ADSL            # ADSL | BDS | TTE | OCCDS
+keys: [STUDYID, USUBJID]
+settings: {...}            # what the derivation needs to know about the study
+variables:                 # output order
+  - {name: TRTSDT, origin: Derived, format: DATE9., method: First dose date from EX}
+  - {name: AGE, origin: Predecessor, source: DM.AGE}
+```
+A variable the ADaMIG 1.3 table holds for the structure or for ADSL (``TRT01P`` matches
+``TRTxxP``) takes its label and type from there; any other must give ``label`` and
+``type``. A date variable (``*DT``) is numeric with a ``DATE9.`` format unless the spec
+says otherwise; a numeric variable that only holds whole numbers says ``data_type: integer`` (Define-XML, Dataset-JSON).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from transforms import standards
+from transforms.specs import ORIGINS, SpecError, _keys, _mapping, _read_yaml
+
+STRUCTURES = {
+    "ADSL": ("SUBJECT LEVEL ANALYSIS DATASET", "Subject-Level Analysis Dataset"),
+    "BDS": ("BASIC DATA STRUCTURE", "Basic Data Structure"),
+    "TTE": ("BASIC DATA STRUCTURE", "Basic Data Structure"),
+    "OCCDS": ("OCCURRENCE DATA STRUCTURE", None),
+}
+NAME = re.compile(r"^[A-Z][A-Z0-9_]{0,7}$")
+
+
+@dataclass(frozen=True)
+class AdamVariable:
+    name: str
+    label: str
+    type: str  # Char | Num
+    origin: str
+    format: str | None = None
+    length: int | None = None
+    source: str | None = None  # Predecessor: DOMAIN.VAR
+    method: str | None = None  # Derived: the derivation in words (Define-XML MethodDef)
+    codelist: str | None = None  # an NCI C-code
+    integer: bool = False  # a Num that only holds whole numbers
+
+    @property
+    def data_type(self) -> str:
+        """The Define-XML / Dataset-JSON data type."""
+        if self.type == "Char":
+            return "text"
+        if self.format and self.format.upper().startswith("DATE"):
+            return "date"
+        return "integer" if self.integer else "float"
+
+
+@dataclass(frozen=True)
+class AdamSpec:
+    name: str
+    label: str
+    structure: str
+    class_: str
+    keys: tuple[str, ...]
+    variables: tuple[AdamVariable, ...]
+    settings: Mapping[str, Any]
+    path: Path
+
+    def names(self) -> list[str]:
+        return [v.name for v in self.variables]
+
+
+_PLACEHOLDER = re.compile(r"xx|zz|(?<=[A-Z])[yw](?=[A-Z]|$)")
+
+
+@cache
+def _ig_patterns(structure: str) -> tuple[tuple[re.Pattern[str], tuple[str, ...], str, str], ...]:
+    """(name pattern, its placeholders, label, type) of the ADaMIG variables of a structure;
+    placeholders xx / zz (two digits) and y / w (one digit) become groups."""
+    table = standards.ig_variables("ADAMIG")
+    table = table[table["Data Structure Name"] == structure]
+    out = []
+    for name, label, vtype in zip(
+        table["Variable Name"], table["Variable Label"], table["Type"], strict=True
+    ):
+        if "*" in name:  # "*DT": any date, its label a pattern; the spec names it
+            continue
+        holders = tuple(m.group() for m in _PLACEHOLDER.finditer(name))
+        pattern = _PLACEHOLDER.sub(lambda m: r"(\d\d)" if len(m.group()) == 2 else r"(\d)", name)
+        out.append((re.compile(f"^{pattern}$"), holders, label, vtype))
+    return tuple(out)
+
+
+def ig_lookup(structure: str, name: str) -> tuple[str, str] | None:
+    """(label, type) of an ADaMIG variable of the structure, else of ADSL (whose variables
+    other datasets copy), or None; placeholders in the label take the name's digits
+    (TRT01P: "Planned Treatment for Period 01")."""
+    for ig_name in (STRUCTURES[structure][1], STRUCTURES["ADSL"][1]):
+        for pattern, holders, label, vtype in _ig_patterns(ig_name) if ig_name else ():
+            if match := pattern.match(name):
+                for holder, digits in zip(holders, match.groups(), strict=True):
+                    label = re.sub(rf"\b{holder}\b", digits, label, count=1)
+                return label, vtype
+    return None
+
+
+def _variable(raw: Mapping[str, Any], structure: str, where: str) -> AdamVariable:
+    _keys(
+        raw,
+        where,
+        {"name", "origin"},
+        {"label", "type", "format", "length", "source", "method", "codelist", "data_type"},
+    )
+    name = str(raw["name"])
+    where = f"{where} {name}"
+    if not NAME.match(name):
+        raise SpecError(f"{where}: variable names are 1-8 of A-Z, 0-9, _ starting with a letter")
+    ig = ig_lookup(structure, name)
+    label = raw.get("label") or (ig[0] if ig else None)
+    vtype = raw.get("type") or (ig[1] if ig else None)
+    if label is None or vtype is None:
+        raise SpecError(f"{where}: not an ADaMIG variable of {structure}: give label and type")
+    if vtype not in ("Char", "Num"):
+        raise SpecError(f"{where}: type must be Char or Num, not {vtype!r}")
+    if len(str(label).encode()) > 40 or not str(label).isascii():
+        raise SpecError(f"{where}: label {label!r} is over 40 bytes or not ASCII")
+    origin = str(raw["origin"])
+    if origin not in ORIGINS:
+        raise SpecError(f"{where}: origin {origin!r} not one of {ORIGINS}")
+    if origin == "Predecessor" and not re.match(
+        r"^[A-Z]{2,8}\.[A-Z][A-Z0-9]*$", str(raw.get("source"))
+    ):
+        raise SpecError(f"{where}: a Predecessor gives its source as DATASET.VARIABLE")
+    if origin == "Derived" and not raw.get("method"):
+        raise SpecError(f"{where}: a Derived variable says how (method)")
+    data_type = raw.get("data_type", "float" if vtype == "Num" else "text")
+    if data_type not in ("text", "integer", "float", "date"):
+        raise SpecError(f"{where}: data_type must be text, integer, float or date")
+    fmt = raw.get("format")
+    if fmt is None and vtype == "Num" and name.endswith("DT"):
+        fmt = "DATE9."
+    return AdamVariable(
+        name=name,
+        label=str(label),
+        type=str(vtype),
+        origin=origin,
+        format=None if fmt is None else str(fmt),
+        length=raw.get("length"),
+        source=raw.get("source"),
+        method=raw.get("method"),
+        codelist=raw.get("codelist"),
+        integer=data_type == "integer",
+    )
+
+
+def load_adam_spec(path: Path) -> AdamSpec:
+    """Load and check one ADaM dataset spec."""
+    raw = _mapping(_read_yaml(path), str(path))
+    _keys(raw, str(path), {"dataset", "label", "structure", "keys", "variables"}, {"settings"})
+    name = str(raw["dataset"])
+    where = f"{path}: {name}"
+    if not NAME.match(name) or not name.startswith("AD"):
+        raise SpecError(f"{where}: an ADaM dataset name starts with AD and has at most 8 chars")
+    structure = str(raw["structure"])
+    if structure not in STRUCTURES:
+        raise SpecError(f"{where}: structure must be one of {sorted(STRUCTURES)}")
+    variables = tuple(
+        _variable(_mapping(v, f"{where} variables[{i}]"), structure, f"{where} variables[{i}]")
+        for i, v in enumerate(raw["variables"] or [])
+    )
+    names = [v.name for v in variables]
+    if dup := sorted({n for n in names if names.count(n) > 1}):
+        raise SpecError(f"{where}: variables given twice: {dup}")
+    keys = tuple(str(k) for k in raw["keys"])
+    if bad := [k for k in keys if k not in names]:
+        raise SpecError(f"{where}: keys {bad} are not variables of the dataset")
+    return AdamSpec(
+        name=name,
+        label=str(raw["label"]),
+        structure=structure,
+        class_=STRUCTURES[structure][0],
+        keys=keys,
+        variables=variables,
+        settings=_mapping(raw.get("settings") or {}, f"{where} settings"),
+        path=path,
+    )
+
+
+def conform(data: pd.DataFrame, spec: AdamSpec) -> pd.DataFrame:
+    """The derived frame in spec order and types; a variable the derivation did not make,
+    or made but the spec does not list, is a spec/derivation mismatch (an error)."""
+    missing = [n for n in spec.names() if n not in data.columns]
+    if missing:
+        raise SpecError(f"{spec.path}: {spec.name}: the derivation made no {missing}")
+    out = data[spec.names()].copy()
+    for var in spec.variables:
+        if var.type == "Char":
+            text = out[var.name].astype("string").str.strip()
+            out[var.name] = text.mask(text == "")
+        elif var.format and var.format.upper().startswith("DATE"):
+            out[var.name] = pd.to_datetime(out[var.name]).astype("datetime64[s]")
+        else:
+            out[var.name] = pd.to_numeric(out[var.name]).astype("float64")
+    dup = out.duplicated(list(spec.keys), keep=False)
+    if dup.any():
+        first = out.loc[dup, list(spec.keys)].head(3).to_dict("records")
+        raise SpecError(f"{spec.name}: key {list(spec.keys)} not unique, e.g. {first}")
+    return out.sort_values(list(spec.keys), kind="stable").reset_index(drop=True)
