@@ -26,9 +26,10 @@ def test_publishes_dm_and_suppdm(published: Path, landing: Path) -> None:
     assert published.is_symlink()
     sdtm = published / "sdtm"
     assert sorted(p.name for p in sdtm.iterdir()) == sorted(
-        f"{name}.{ext}"
-        for name in ("dm", "suppdm", "ex", "suppex", "ae", "suppae", "cm", "ds", "rs", "supprs", "lb", "ss", "ts")
-        for ext in ("xpt", "parquet", "json")
+        [f"{name}.{ext}"
+         for name in ("dm", "suppdm", "ex", "suppex", "ae", "suppae", "cm", "ds", "rs", "supprs", "lb", "ss", "ts")
+         for ext in ("xpt", "parquet", "json")]
+        + ["define.html", "define.xml"]
     )  # fmt: skip
     for sub in ("adam", "reports"):
         assert (published / sub).is_dir()
@@ -283,3 +284,13 @@ def test_an_older_export_never_replaces_a_newer_publication(landing: Path, tmp_p
     with pytest.raises(PipelineError, match=f"export {EXPORT} is older than the published"):
         publish_run(older)
     assert (store / "POMMAINT" / "current").resolve() == newer
+
+
+def test_a_run_id_taken_by_a_crashed_run_is_never_reused(tmp_path: Path) -> None:
+    from transforms.publish import new_run
+
+    first = new_run(tmp_path, "POMMAINT", "20261123T020000Z-x")
+    (first.sdtm / "dm.parquet").write_bytes(b"partial")
+    again = new_run(tmp_path, "POMMAINT", "20261123T020000Z-x")
+    assert again.path.name == "20261123T020000Z-x.2" and not any(again.sdtm.iterdir())
+    assert new_run(tmp_path, "POMMAINT", "20261123T020000Z-x").path.name.endswith(".3")

@@ -339,6 +339,22 @@ def reconcile_run(run_dir: Path) -> int:
     return len(lost)
 
 
+def document_run(run_dir: Path) -> Path:
+    """Define-XML 2.1 (+ HTML) for the SDTM written, and the submission manifest."""
+    from transforms.define import DefineError, write_define, write_submission_manifest
+
+    run = RunFolder(Path(run_dir))
+    study = load_study(_run_info(run)["study"])
+    with stage("define") as s:
+        try:
+            define = write_define(run.path, "sdtm", dictionaries=study.dictionaries)
+        except DefineError as exc:
+            raise PipelineError(f"{run.sdtm / 'define.xml'}: {exc}") from exc
+        write_submission_manifest(run.path)
+        s.rows_out = len(list(run.sdtm.glob("*.xpt")))
+    return define
+
+
 def _change_report(run: RunFolder, study: StudySpec, previous: Path | None) -> dict[str, Any]:
     """reports/changes.csv against the published run; per dataset counts for the manifest."""
     from transforms.changes import COLUMNS, compare
@@ -428,4 +444,5 @@ def run_all(study_id: str, landing: Path, store: Path, force: bool = False) -> P
         map_dataset(run_dir, dataset)
         write_xpt(run_dir, dataset)
     reconcile_run(run_dir)
+    document_run(run_dir)
     return publish_run(run_dir)

@@ -127,6 +127,7 @@ class StudySpec:
     forms: Mapping[str, FormSpec]
     datasets: Mapping[str, DatasetSpec]  # mapping order: DM first
     adam: tuple[str, ...]  # ADaM datasets in derivation order (specs in <study>/adam/)
+    dictionaries: Mapping[str, str]  # external dictionary -> version (MedDRA, WHODrug)
     ct_map: Mapping[str, Mapping[str, str]]  # codelist -> normalised raw text -> term
     not_mapped: Mapping[str, str]  # form -> why its records are not (all) SDTM records
     retention: int  # run folders kept in the store (the published one always is)
@@ -411,7 +412,7 @@ def load_study(study: str, root: Path | None = None) -> StudySpec:
         meta,
         where,
         {"study", "title", "sponsor", "sdtm"},
-        {"schedule", "not_mapped", "retention", "settle_seconds", "adam"},
+        {"schedule", "not_mapped", "retention", "settle_seconds", "adam", "dictionaries"},
     )
     settle = meta.get("settle_seconds", 120)
     if not isinstance(settle, int | float) or settle < 0:
@@ -443,6 +444,9 @@ def load_study(study: str, root: Path | None = None) -> StudySpec:
         forms=forms,
         datasets=datasets,
         adam=tuple(str(d) for d in meta.get("adam") or ()),
+        dictionaries={
+            str(k): str(v) for k, v in _mapping(meta.get("dictionaries") or {}, where).items()
+        },
         ct_map=ct_map,
         not_mapped=not_mapped,
         retention=retention,

@@ -1,0 +1,270 @@
+"""Spec rules in words, for Define-XML methods and comments.
+
+Every algorithm of the mapping vocabulary (:mod:`transforms.sdtm.algorithms`) has a sentence
+here; a rule nests, so does its description. Raw columns are named ``FORM.COLUMN`` (the form
+whose rows the rule runs over), variables of the same dataset by name, DM variables as
+``DM.VAR``. An algorithm this module does not know is named by its class, never dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+
+from transforms.sdtm import algorithms as alg
+
+_FORMAT_NOTE = {"DD MON YYYY": " (partial dates kept)", "ISO": ""}
+
+
+def _quote(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return f'"{value}"'
+
+
+def _number(value: float) -> str:
+    return f"{value:g}"
+
+
+@dataclass(frozen=True)
+class Describer:
+    """Describes rules that run over the rows of ``form``; ``sort`` is the dataset's record
+    order (for --SEQ)."""
+
+    form: str
+    sort: tuple[str, ...] = ()
+
+    def __call__(self, rule: alg.Rule) -> str:
+        return self.rule(rule)
+
+    def rule(self, rule: object) -> str:
+        match rule:
+            case alg.Column(name=name, upper=upper):
+                where = {"_ROWS": "the spec row's ", "_STUDY": "the run's "}
+                named = where[self.form] + name if self.form in where else f"{self.form}.{name}"
+                return named + (" (upper-cased)" if upper else "")
+            case alg.Var(name=name):
+                return name
+            case alg.DmValue(name=name):
+                return f"DM.{name}"
+            case alg.Hardcode(value=value):
+                return _quote(value)
+            case alg.ControlledTerm(source=source, codelist=codelist):
+                return (
+                    f"{self.rule(source)} as the submission value of NCI codelist "
+                    f"{codelist.code} (by the study's CT map, or as written)"
+                )
+            case alg.Iso8601(date=date, time=time, fmt=fmt):
+                when = self.rule(date) + (f" and time {self.rule(time)}" if time else "")
+                return f"{when} as an ISO 8601 date{_FORMAT_NOTE.get(fmt, f' (read as {fmt})')}"
+            case alg.Concat(parts=parts, sep=sep):
+                joined = ", ".join(self.rule(p) for p in parts)
+                return f"{joined} joined by {_quote(sep)} (null if any part is null)"
+            case alg.Recode(source=source, mapping=mapping, default=default):
+                pairs = "; ".join(f"{k} -> {v}" for k, v in mapping.items())
+                tail = f"; anything else -> {_quote(default)}" if default is not None else ""
+                return f"{self.rule(source)} recoded (trimmed, any case): {pairs}{tail}"
+            case alg.CountryIso3(source=source):
+                return f"{self.rule(source)} as its ISO 3166-1 alpha-3 country code"
+            case alg.StudyDay(date=date, ref=ref):
+                return (
+                    f"study day of {self.rule(date)} relative to {self.rule(ref)}: date - "
+                    "reference + 1 on or after the reference date, date - reference before it "
+                    "(no day 0); complete dates only"
+                )
+            case alg.DateAdd(date=date, days=days):
+                return f"{self.rule(date)} plus {days} day(s) (complete dates only)"
+            case alg.Number(source=source):
+                return f"{self.rule(source)} as a number"
+            case alg.Coalesce(sources=sources):
+                return "the first non-missing of: " + "; ".join(self.rule(s) for s in sources)
+            case alg.Extreme(sources=sources, pick=pick):
+                word = "latest (largest)" if pick == "max" else "earliest (smallest)"
+                return f"the {word} of: " + "; ".join(self.rule(s) for s in sources)
+            case alg.Merge():
+                return self._merge(rule)
+            case alg.Seq(by=by):
+                order = f" in the order of {', '.join(self.sort)}" if self.sort else ""
+                return f"sequence number 1, 2, ... within each {', '.join(by)}{order}"
+            case alg.Epoch(date=date, epochs=epochs):
+                starts = "; ".join(
+                    f"{name} from {'the day after ' if after else ''}{self.rule(start)}"
+                    for name, start, after in epochs
+                )
+                return (
+                    f"the epoch of {self.rule(date)}: the last of ({starts}) that starts on or "
+                    "before it; complete dates only, never imputed"
+                )
+            case alg.Visit():
+                return self._visit(rule)
+            case alg.Standardise():
+                return self._standardise(rule)
+            case alg.NormalRange(value=value, low=low, high=high):
+                return (
+                    f"LOW when {self.rule(value)} < {self.rule(low)}, HIGH when above "
+                    f"{self.rule(high)}, otherwise NORMAL (null without a value or a limit)"
+                )
+            case alg.LastBefore(by=by, date=date, value=value, ref=ref):
+                groups = ", ".join(self.rule(b) for b in by)
+                return (
+                    f'"Y" on the last record per {groups} with a non-missing {self.rule(value)} '
+                    f"whose {self.rule(date)} is on or before {self.rule(ref)} "
+                    "(complete dates only)"
+                )
+            case alg.Decode(source=source):
+                return f"the term with the same NCI C-code as {self.rule(source)}"
+            case alg.TermCode(value=value, codelist=codelist):
+                return (
+                    f"the NCI C-code of {self.rule(value)} in the codelist named by "
+                    f"{self.rule(codelist)}"
+                )
+            case alg.Aggregate(dataset=dataset, variable=variable, func=func):
+                return f"the {func} of {dataset}.{variable} over the study"
+            case alg.Case(cases=cases, otherwise=otherwise):
+                branches = [f"if {self.condition(w)} then {self.rule(t)}" for w, t in cases]
+                branches.append(f"otherwise {self.rule(otherwise) if otherwise else 'null'}")
+                return "; ".join(branches)
+        return type(rule).__name__
+
+    def condition(self, cond: alg.Condition) -> str:
+        if cond.op in ("all", "any"):
+            joiner = " and " if cond.op == "all" else " or "
+            return "(" + joiner.join(self.condition(p) for p in cond.parts) + ")"
+        if cond.op == "not":
+            return f"not {self.condition(cond.parts[0])}"
+        subject = self.rule(cond.source) if cond.source is not None else "?"
+        operand = cond.operand
+        match cond.op:
+            case "is_null":
+                return f"{subject} is missing"
+            case "not_null":
+                return f"{subject} is present"
+            case "eq":
+                return f"{subject} = {_quote(operand)}"
+            case "ne":
+                return f"{subject} <> {_quote(operand)}"
+            case "in" | "not_in":
+                values = ", ".join(_quote(v) for v in sorted(operand))
+                return f"{subject} {'in' if cond.op == 'in' else 'not in'} ({values})"
+            case "on_or_after" | "on_or_before":
+                word = cond.op.replace("_", " ")
+                return f"{subject} {word} {self.rule(operand)}"
+        return f"{subject} {cond.op} {operand}"
+
+    def _merge(self, rule: alg.Merge) -> str:
+        inner = Describer(rule.form, self.sort)
+        value = inner.rule(rule.value)
+        records = f"the subject's {rule.form} record"
+        if tuple(rule.by) != ("SUBJID",):
+            records = f"the {rule.form} record matched on {', '.join(rule.by)}"
+        if rule.where is not None:
+            records += f" where {inner.condition(rule.where)}"
+        if rule.pick == "only":
+            return f"{value}, from {records}"
+        word = "largest (latest)" if rule.pick == "max" else "smallest (earliest)"
+        return f"the {word} of {value}, over {records}s"
+
+    def _visit(self, rule: alg.Visit) -> str:
+        planned = "; ".join(
+            f"{_unpattern(pattern)} -> {template.replace('{n}', 'n')}"
+            for pattern, template in rule.planned
+        )
+        unscheduled = ", ".join(sorted(rule.unscheduled)) or "none"
+        if rule.output == "number":
+            return (
+                f"visit number of {self.rule(rule.visit)} (any case): {planned}; an unscheduled "
+                f"visit ({unscheduled}) gets the subject's last planned visit number on or "
+                f"before {self.rule(rule.date)} plus .01, .02, ... per distinct date"
+            )
+        return (
+            f"visit name {self.rule(rule.visit)} upper-cased for planned visits ({planned}); "
+            f'an unscheduled visit ({unscheduled}) is labelled "UNSCHEDULED" and its visit '
+            "number (n.nn)"
+        )
+
+    def _standardise(self, rule: alg.Standardise) -> str:
+        test, value, unit = self.rule(rule.test), self.rule(rule.value), self.rule(rule.unit)
+        conversions = "; ".join(_conversions(rule))
+        if rule.output == "unit":
+            return (
+                f"the standard unit of the test {test} when {value} is numeric "
+                f"(standard units and factors: {conversions})"
+            )
+        what = "the number" if rule.output == "number" else "the text"
+        tail = (
+            "; a result with < or > has no number"
+            if rule.output == "number"
+            else ", keeping a < or > operator; a text result is upper-cased"
+        )
+        return (
+            f"{what} of {value} converted to the standard unit of the test {test} by the "
+            f"factor of the collected unit {unit}{tail} (standard units and factors: "
+            f"{conversions})"
+        )
+
+
+def _unpattern(pattern: str) -> str:
+    """A planned-visit regex of :class:`~transforms.sdtm.algorithms.Visit` back as text."""
+    return re.sub(r"\\(.)", r"\1", pattern.replace(r"(?P<n>\d+)", "n"))
+
+
+def _conversions(rule: alg.Standardise) -> Iterator[str]:
+    by_test: dict[str, list[str]] = {}
+    for (test, unit), factor in rule.table.items():
+        standard = rule.standard.get(test)
+        if factor != 1 or unit != (standard or ""):
+            by_test.setdefault(test, []).append(f"{unit or 'no unit'} x {_number(factor)}")
+    for test, standard in rule.standard.items():
+        factors = by_test.get(test)
+        yield f"{test} {standard or 'no unit'}" + (f" ({', '.join(factors)})" if factors else "")
+
+
+def describe_blocks(
+    blocks: Iterable[tuple[str, alg.Condition | None, alg.Rule]], sort: Sequence[str] = ()
+) -> str:
+    """One variable's rule in each source block (form, its where-condition, rule), in words:
+    a single sentence when every block does the same, else one per block ("Records from
+    form X where ...: ..."), repeated ones once."""
+    texts: list[tuple[str, str]] = []
+    for form, where, rule in blocks:
+        describe = Describer(form, tuple(sort))
+        label = _form_name(form) + (f" where {describe.condition(where)}" if where else "")
+        if (label, text := describe(rule)) not in texts:
+            texts.append((label, text))
+    if len({text for _, text in texts}) == 1:
+        return texts[0][1]
+    return " ".join(f"Records from {label}: {text}." for label, text in texts)
+
+
+def _form_name(form: str) -> str:
+    if form == "_ROWS":
+        return "the spec's own rows"
+    if form == "_STUDY":
+        return "the run's study-level facts"
+    return f"form {form}"
+
+
+def is_copy(rule: alg.Rule) -> bool:
+    """A rule that only copies or states a value (nothing a reviewer needs explained)."""
+    return isinstance(rule, alg.Column | alg.Var | alg.DmValue | alg.Hardcode)
+
+
+def literal_values(rule: object) -> set[str]:
+    """The text values a rule can give by itself (constants, recode targets, epoch names):
+    the codelist terms a spec uses whether or not tonight's data holds them."""
+    match rule:
+        case alg.Hardcode(value=str() as value):
+            return {value}
+        case alg.Recode(mapping=mapping, default=default):
+            return set(mapping.values()) | ({default} if default is not None else set())
+        case alg.Epoch(epochs=epochs):
+            return {name for name, _, _ in epochs}
+        case alg.Case(cases=cases, otherwise=otherwise):
+            found = set().union(*(literal_values(then) for _, then in cases))
+            return found | (literal_values(otherwise) if otherwise is not None else set())
+        case alg.Coalesce(sources=sources):
+            return set().union(*(literal_values(s) for s in sources))
+    return set()

@@ -1,0 +1,179 @@
+"""The submission manifest: every file of a run's sdtm/ and adam/ folders, with its checksum.
+
+``<run>/reports/submission_manifest.csv`` and ``.md`` (a table to paste into a reviewer's
+guide): file (relative to the run folder), size in bytes, SHA-256, dataset name, dataset
+label and number of records for datasets (.xpt, Dataset-JSON .json, .parquet).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyreadstat
+
+from transforms.extract.exports import sha256_file
+
+COLUMNS = ("file", "bytes", "sha256", "dataset", "label", "records")
+LAYERS = ("sdtm", "adam")
+_HEAD_BYTES = 1 << 20
+
+
+@dataclass(frozen=True)
+class Entry:
+    file: str
+    bytes: int
+    sha256: str
+    dataset: str | None
+    label: str | None
+    records: int | None
+
+    def row(self) -> list[str]:
+        return [
+            self.file,
+            str(self.bytes),
+            self.sha256,
+            self.dataset or "",
+            self.label or "",
+            "" if self.records is None else str(self.records),
+        ]
+
+
+def _xpt(path: Path) -> tuple[str, str, int]:
+    """(dataset name, label, records) of a SAS XPT file; records are counted by reading the
+    file's first variable (the XPT header holds no count)."""
+    _, meta = pyreadstat.read_xport(path, metadataonly=True)
+    first = list(meta.column_names)[:1]
+    data, _ = pyreadstat.read_xport(path, usecols=first, disable_datetime_conversion=True)
+    return str(meta.table_name).upper(), meta.file_label or "", len(data)
+
+
+def _top_level(text: str, wanted: frozenset[str]) -> dict[str, object] | None:
+    """The ``wanted`` top-level attributes of a JSON object whose start is ``text``, parsed
+    one attribute at a time up to ``rows``; None when the text ends (or the rows come)
+    before they are all read."""
+    decoder = json.JSONDecoder()
+    blank = re.compile(r"[\s,]*")
+    found: dict[str, object] = {}
+    try:
+        position = blank.match(text, 0).end()  # type: ignore[union-attr]
+        if text[position] != "{":
+            return None
+        position += 1
+        while not wanted <= set(found):
+            position = blank.match(text, position).end()  # type: ignore[union-attr]
+            if text[position] == "}":
+                return None
+            key, position = decoder.raw_decode(text, position)
+            position = blank.match(text, position).end()  # type: ignore[union-attr]
+            if text[position] != ":" or key == "rows":
+                return None
+            position = blank.match(text, position + 1).end()  # type: ignore[union-attr]
+            value, position = decoder.raw_decode(text, position)
+            found[str(key)] = value
+    except (json.JSONDecodeError, IndexError):
+        return None
+    return found
+
+
+def _dataset_json(path: Path) -> tuple[str, str, int] | None:
+    """(name, label, records) of a Dataset-JSON file from its top-level attributes; None for
+    a JSON file that is not Dataset-JSON. Only the head is read when the attributes precede
+    the rows (as the pipeline writes them), else the whole file."""
+    wanted = frozenset({"datasetJSONVersion", "records", "name", "label"})
+    with path.open("rb") as handle:
+        head = handle.read(_HEAD_BYTES).decode("utf-8", errors="replace")
+    values = _top_level(head, wanted)
+    if values is None:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(document, dict) or not wanted <= set(document):
+            return None
+        values = document
+    records = values["records"]
+    if not isinstance(records, int):
+        return None
+    return str(values["name"]).upper(), str(values["label"] or ""), records
+
+
+def _parquet(path: Path) -> tuple[str, str, int]:
+    import pyarrow.parquet as pq
+
+    return path.stem.upper(), "", int(pq.read_metadata(path).num_rows)
+
+
+def _entry(run_dir: Path, path: Path) -> Entry:
+    described: tuple[str, str, int] | None = None
+    suffix = path.suffix.lower()
+    if suffix == ".xpt":
+        described = _xpt(path)
+    elif suffix == ".json":
+        described = _dataset_json(path)
+    elif suffix == ".parquet":
+        described = _parquet(path)
+    name, label, records = described if described else (None, None, None)
+    return Entry(
+        file=path.relative_to(run_dir).as_posix(),
+        bytes=path.stat().st_size,
+        sha256=sha256_file(path),
+        dataset=name,
+        label=label or None,
+        records=records,
+    )
+
+
+def manifest_entries(run_dir: Path) -> list[Entry]:
+    """One entry per file under sdtm/ and adam/ (hidden files left out), sorted by path."""
+    run_dir = Path(run_dir)
+    files = [
+        p
+        for layer in LAYERS
+        for p in sorted((run_dir / layer).rglob("*"))
+        if p.is_file() and not p.name.startswith(".")
+    ]
+    return [_entry(run_dir, p) for p in files]
+
+
+def _markdown(entries: list[Entry], run_dir: Path) -> str:
+    lines = [
+        f"# Submission files of run {run_dir.name}",
+        "",
+        "| File | Dataset | Label | Records | Size (bytes) | SHA-256 |",
+        "| --- | --- | --- | ---: | ---: | --- |",
+    ]
+    for e in entries:
+        label = (e.label or "").replace("|", "\\|")
+        records = "" if e.records is None else str(e.records)
+        lines.append(
+            f"| `{e.file}` | {e.dataset or ''} | {label} | {records} | {e.bytes} | `{e.sha256}` |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _replace(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8", newline="")
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_submission_manifest(run_dir: Path) -> Path:
+    """Write ``<run>/reports/submission_manifest.csv`` (and ``.md``); returns the CSV path."""
+    run_dir = Path(run_dir)
+    reports = run_dir / "reports"
+    reports.mkdir(exist_ok=True)
+    entries = manifest_entries(run_dir)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    writer.writerows(e.row() for e in entries)
+    target = reports / "submission_manifest.csv"
+    _replace(target, buffer.getvalue())
+    _replace(reports / "submission_manifest.md", _markdown(entries, run_dir))
+    return target

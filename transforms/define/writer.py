@@ -1,0 +1,96 @@
+"""write_define: define.xml (validated) and define.html for one layer of a run folder."""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+
+from transforms.define.build import DefineError, build_define
+from transforms.define.html import render_html
+from transforms.define.metadata import sdtm_metadata
+from transforms.define.model import DatasetMeta, Layer
+from transforms.define.xml import check_define, define_tree, to_bytes, validate_define
+
+log = logging.getLogger("cdisc.define")
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    try:
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _run_info(run_dir: Path) -> dict[str, object]:
+    path = run_dir / "raw" / "extract.json"
+    try:
+        info: dict[str, object] = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise DefineError(f"{path}: missing; is {run_dir} a run folder?") from exc
+    return info
+
+
+def write_define(
+    run_dir: Path,
+    layer: Layer = "sdtm",
+    datasets: Sequence[DatasetMeta] | None = None,
+    *,
+    created: datetime | None = None,
+    dictionaries: Mapping[str, str] | None = None,
+) -> Path:
+    """Write ``<run>/<layer>/define.xml`` and ``define.html`` for the XPT files there.
+
+    ``datasets`` describes them (SDTM default: the study's specs, SUPP-- included; ADaM:
+    give :func:`transforms.define.metadata.adam_metadata` of the ADaM specs). ``created``
+    defaults to the export's creation time (so a rerun gives the same bytes);
+    ``dictionaries`` names external dictionary versions, e.g. ``{"MedDRA": "27.1"}``.
+    The document is checked against the Define-XML 2.1 XSD and by :func:`check_define`
+    before it replaces any earlier one; a problem raises :class:`DefineError` and leaves
+    no define.xml behind. Returns the define.xml path.
+    """
+    from transforms.specs import load_study
+
+    run_dir = Path(run_dir)
+    if layer not in ("sdtm", "adam"):
+        raise DefineError(f"layer must be sdtm or adam, not {layer!r}")
+    info = _run_info(run_dir)
+    study = load_study(str(info["study"]))
+    if datasets is None:
+        if layer != "sdtm":
+            raise DefineError("ADaM: pass the datasets' metadata (adam_metadata(specs))")
+        datasets = sdtm_metadata(study)
+    if created is None:
+        created = datetime.fromisoformat(str(info["export_created"]).replace("Z", "+00:00"))
+    folder = run_dir / layer
+    model = build_define(
+        datasets, folder, layer=layer, study_id=study.id, study_title=study.title,
+        created=created, dictionaries=dictionaries,
+    )  # fmt: skip
+    tree = define_tree(model)
+    if errors := validate_define(tree):
+        raise DefineError(
+            f"{folder / 'define.xml'}: not valid Define-XML 2.1 ({len(errors)} error(s)): "
+            + "; ".join(errors[:10])
+        )
+    target = folder / "define.xml"
+    staged = folder / f".define.{secrets.token_hex(6)}.xml"
+    try:
+        staged.write_bytes(to_bytes(tree))
+        problems = check_define(staged)
+        if problems:
+            raise DefineError(f"{target}: {len(problems)} problem(s): " + "; ".join(problems[:10]))
+        staged.replace(target)
+    finally:
+        staged.unlink(missing_ok=True)
+    _write_atomic(folder / "define.html", render_html(model).encode("utf-8"))
+    log.info(
+        "define: %s (%d datasets, %d items, %d codelists)",
+        target, len(model.groups), len(model.items), len(model.codelists),
+    )  # fmt: skip
+    return target

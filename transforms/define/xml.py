@@ -1,0 +1,372 @@
+"""define.xml from the model (lxml), its XSD validation, and the checks the XSD cannot make.
+
+The schema is the Define-XML 2.1 tree copied into ``transforms/schemas/define-2.1``
+(``scripts/copy_schemas.py``). :func:`check_define` adds what the schema leaves open: every
+OID reference resolves, every def:leaf file exists, and the datasets' variables, labels and
+character lengths are those of the XPT files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import cache
+from pathlib import Path
+from typing import Final
+
+import pyreadstat
+from lxml import etree
+
+from transforms.define.model import (
+    CodeList,
+    Define,
+    Item,
+    ItemGroup,
+    ItemRef,
+    Standard,
+    ValueList,
+    WhereClause,
+)
+
+ODM_NS: Final = "http://www.cdisc.org/ns/odm/v1.3"
+DEF_NS: Final = "http://www.cdisc.org/ns/def/v2.1"
+XLINK_NS: Final = "http://www.w3.org/1999/xlink"
+XML_NS: Final = "http://www.w3.org/XML/1998/namespace"
+NSMAP: Final = {None: ODM_NS, "def": DEF_NS, "xlink": XLINK_NS}
+NS: Final = {"odm": ODM_NS, "def": DEF_NS, "xlink": XLINK_NS}
+DEFINE_VERSION: Final = "2.1.0"
+SCHEMA_PATH: Final = (
+    Path(__file__).resolve().parents[1]
+    / "schemas"
+    / "define-2.1"
+    / "cdisc-define-2.1"
+    / "define2-1-0.xsd"
+)
+
+
+def _odm(tag: str) -> str:
+    return f"{{{ODM_NS}}}{tag}"
+
+
+def _def(tag: str) -> str:
+    return f"{{{DEF_NS}}}{tag}"
+
+
+def _yes_no(flag: bool) -> str:
+    return "Yes" if flag else "No"
+
+
+def _set(element: etree._Element, **attributes: str | int | None) -> etree._Element:
+    """Set the attributes that have a value, in the order given (``def_X`` -> def:X)."""
+    for name, value in attributes.items():
+        if value is None:
+            continue
+        key = _def(name[4:]) if name.startswith("def_") else name
+        element.set(key, str(value))
+    return element
+
+
+def _text(parent: etree._Element, tag: str, text: str) -> etree._Element:
+    """``<tag><TranslatedText xml:lang="en">text</TranslatedText></tag>``."""
+    element = etree.SubElement(parent, tag)
+    translated = etree.SubElement(element, _odm("TranslatedText"))
+    translated.set(f"{{{XML_NS}}}lang", "en")
+    translated.text = text
+    return element
+
+
+def _alias(parent: etree._Element, code: str) -> None:
+    _set(etree.SubElement(parent, _odm("Alias")), Context="nci:ExtCodeID", Name=code)
+
+
+def _standard(parent: etree._Element, std: Standard) -> None:
+    _set(
+        etree.SubElement(parent, _def("Standard")),
+        OID=std.oid,
+        Name=std.name,
+        Type=std.type,
+        PublishingSet=std.publishing_set,
+        Version=std.version,
+        Status=std.status,
+    )
+
+
+def _item_ref(parent: etree._Element, ref: ItemRef) -> None:
+    element = _set(
+        etree.SubElement(parent, _odm("ItemRef")),
+        ItemOID=ref.item_oid,
+        OrderNumber=ref.order,
+        Mandatory=_yes_no(ref.mandatory),
+        KeySequence=ref.key_sequence,
+        MethodOID=ref.method_oid,
+        Role=ref.role,
+        def_HasNoData="Yes" if ref.has_no_data else None,
+    )
+    if ref.where_oid is not None:
+        _set(etree.SubElement(element, _def("WhereClauseRef")), WhereClauseOID=ref.where_oid)
+
+
+def _value_list(parent: etree._Element, vl: ValueList) -> None:
+    element = _set(etree.SubElement(parent, _def("ValueListDef")), OID=vl.oid)
+    for ref in vl.refs:
+        _item_ref(element, ref)
+
+
+def _where_clause(parent: etree._Element, wc: WhereClause) -> None:
+    element = _set(etree.SubElement(parent, _def("WhereClauseDef")), OID=wc.oid)
+    check = _set(
+        etree.SubElement(element, _odm("RangeCheck")),
+        Comparator=wc.comparator,
+        SoftHard="Soft",
+        def_ItemOID=wc.item_oid,
+    )
+    for value in wc.values:
+        etree.SubElement(check, _odm("CheckValue")).text = value
+
+
+def _group(parent: etree._Element, group: ItemGroup) -> None:
+    element = _set(
+        etree.SubElement(parent, _odm("ItemGroupDef")),
+        OID=group.oid,
+        Name=group.name,
+        SASDatasetName=group.name,
+        Domain=group.domain,
+        Repeating=_yes_no(group.repeating),
+        IsReferenceData=_yes_no(group.reference),
+        Purpose=group.purpose,
+        def_Structure=group.structure,
+        def_StandardOID=group.standard_oid,
+        def_ArchiveLocationID=group.leaf_id,
+        def_CommentOID=group.comment_oid,
+    )
+    _text(element, _odm("Description"), group.label)
+    for ref in group.refs:
+        _item_ref(element, ref)
+    cls = _set(etree.SubElement(element, _def("Class")), Name=group.class_)
+    if group.subclass:
+        _set(etree.SubElement(cls, _def("SubClass")), Name=group.subclass)
+    leaf = etree.SubElement(element, _def("leaf"))
+    leaf.set("ID", group.leaf_id)
+    leaf.set(f"{{{XLINK_NS}}}href", group.href)
+    etree.SubElement(leaf, _def("title")).text = group.href
+
+
+def _item(parent: etree._Element, item: Item) -> None:
+    element = _set(
+        etree.SubElement(parent, _odm("ItemDef")),
+        OID=item.oid,
+        Name=item.name,
+        DataType=item.data_type,
+        Length=item.length,
+        SignificantDigits=item.digits,
+        SASFieldName=item.name,
+        def_DisplayFormat=item.display_format,
+        def_CommentOID=item.comment_oid,
+    )
+    _text(element, _odm("Description"), item.label)
+    if item.codelist_oid is not None:
+        _set(etree.SubElement(element, _odm("CodeListRef")), CodeListOID=item.codelist_oid)
+    origin = _set(etree.SubElement(element, _def("Origin")), Type=item.origin, Source=item.source)
+    if item.origin_text:
+        _text(origin, _odm("Description"), item.origin_text)
+    if item.value_list_oid is not None:
+        _set(etree.SubElement(element, _def("ValueListRef")), ValueListOID=item.value_list_oid)
+
+
+def _codelist(parent: etree._Element, codelist: CodeList) -> None:
+    element = _set(
+        etree.SubElement(parent, _odm("CodeList")),
+        OID=codelist.oid,
+        Name=codelist.name,
+        DataType=codelist.data_type,
+        def_StandardOID=codelist.standard_oid,
+        def_IsNonStandard="Yes" if codelist.standard_oid is None else None,
+    )
+    if codelist.description:
+        _text(element, _odm("Description"), codelist.description)
+    if codelist.dictionary is not None:
+        _set(
+            etree.SubElement(element, _odm("ExternalCodeList")),
+            Dictionary=codelist.dictionary,
+            Version=codelist.version,
+            href=codelist.href,
+        )
+    for order, term in enumerate(codelist.terms, start=1):
+        tag = "CodeListItem" if codelist.decoded else "EnumeratedItem"
+        entry = _set(
+            etree.SubElement(element, _odm(tag)),
+            CodedValue=term.value,
+            OrderNumber=order,
+            def_ExtendedValue="Yes" if term.extended else None,
+        )
+        if codelist.decoded and term.decode is not None:
+            _text(entry, _odm("Decode"), term.decode)
+        if term.code:
+            _alias(entry, term.code)
+    if codelist.code:
+        _alias(element, codelist.code)
+
+
+def define_tree(define: Define) -> etree._ElementTree:
+    """The define.xml document of the model."""
+    root = _set(
+        etree.Element(_odm("ODM"), nsmap=NSMAP),
+        FileType="Snapshot",
+        FileOID=define.file_oid,
+        CreationDateTime=define.created.isoformat(timespec="seconds"),
+        ODMVersion="1.3.2",
+        Originator=define.originator,
+        SourceSystem=define.originator,
+        SourceSystemVersion=define.version,
+        def_Context="Submission",
+    )
+    study = _set(etree.SubElement(root, _odm("Study")), OID=define.study_oid)
+    globals_ = etree.SubElement(study, _odm("GlobalVariables"))
+    etree.SubElement(globals_, _odm("StudyName")).text = define.study_name
+    etree.SubElement(globals_, _odm("StudyDescription")).text = define.study_description
+    etree.SubElement(globals_, _odm("ProtocolName")).text = define.protocol_name
+    mdv = _set(
+        etree.SubElement(study, _odm("MetaDataVersion")),
+        OID=define.mdv_oid,
+        Name=define.mdv_name,
+        def_DefineVersion=DEFINE_VERSION,
+    )
+    standards = etree.SubElement(mdv, _def("Standards"))
+    for std in define.standards:
+        _standard(standards, std)
+    for vl in define.value_lists:
+        _value_list(mdv, vl)
+    for wc in define.where_clauses:
+        _where_clause(mdv, wc)
+    for group in define.groups:
+        _group(mdv, group)
+    for item in define.items:
+        _item(mdv, item)
+    for codelist in define.codelists:
+        _codelist(mdv, codelist)
+    for method in define.methods:
+        element = _set(
+            etree.SubElement(mdv, _odm("MethodDef")), OID=method.oid, Name=method.name,
+            Type=method.type,
+        )  # fmt: skip
+        _text(element, _odm("Description"), method.text)
+    for comment in define.comments:
+        element = _set(etree.SubElement(mdv, _def("CommentDef")), OID=comment.oid)
+        _text(element, _odm("Description"), comment.text)
+    return etree.ElementTree(root)
+
+
+def to_bytes(tree: etree._ElementTree) -> bytes:
+    return etree.tostring(tree, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+# --- validation --------------------------------------------------------------------------
+
+
+@cache
+def schema() -> etree.XMLSchema:
+    """The Define-XML 2.1 schema (read once; no network access)."""
+    parser = etree.XMLParser(no_network=True, resolve_entities=False)
+    return etree.XMLSchema(etree.parse(str(SCHEMA_PATH), parser))
+
+
+def _parse(document: Path | etree._ElementTree) -> etree._ElementTree:
+    if isinstance(document, etree._ElementTree):
+        return document
+    parser = etree.XMLParser(no_network=True, resolve_entities=False)
+    return etree.parse(str(document), parser)
+
+
+def validate_define(document: Path | etree._ElementTree) -> list[str]:
+    """XSD errors of a define.xml (a path or a parsed tree): "line N: message"; [] if valid."""
+    xsd = schema()
+    if xsd.validate(_parse(document)):
+        return []
+    return [f"line {e.line}: {e.message}" for e in xsd.error_log]
+
+
+def _oids(root: etree._Element, xpath: str) -> set[str]:
+    return {str(v) for v in root.xpath(xpath, namespaces=NS)}
+
+
+def _dangling(root: etree._Element, refs: str, targets: str, what: str) -> Iterable[str]:
+    known = _oids(root, targets)
+    for element in root.xpath(refs, namespaces=NS):
+        value = str(element)
+        if value not in known:
+            yield f"{what} {value!r} does not resolve"
+
+
+def check_define(path: Path) -> list[str]:
+    """What the XSD cannot check; returns the problems found ([] when none):
+    OID references (ItemRef, CodeListRef, MethodOID, CommentOID, ValueListRef,
+    WhereClauseRef, RangeCheck def:ItemOID, def:StandardOID) resolve, every ItemDef is used,
+    every def:leaf file exists beside define.xml, and each dataset's variables (names, order),
+    label and character lengths are those of its XPT file."""
+    path = Path(path)
+    root = _parse(path).getroot()
+    mdv = "/odm:ODM/odm:Study/odm:MetaDataVersion"
+    problems: list[str] = []
+    checks = (
+        ("//odm:ItemRef/@ItemOID", f"{mdv}/odm:ItemDef/@OID", "ItemRef ItemOID"),
+        ("//odm:CodeListRef/@CodeListOID", f"{mdv}/odm:CodeList/@OID", "CodeListRef"),
+        ("//odm:ItemRef/@MethodOID", f"{mdv}/odm:MethodDef/@OID", "MethodOID"),
+        ("//@def:CommentOID", f"{mdv}/def:CommentDef/@OID", "CommentOID"),
+        ("//def:ValueListRef/@ValueListOID", f"{mdv}/def:ValueListDef/@OID", "ValueListRef"),
+        ("//def:WhereClauseRef/@WhereClauseOID", f"{mdv}/def:WhereClauseDef/@OID", "WhereClause"),
+        ("//odm:RangeCheck/@def:ItemOID", f"{mdv}/odm:ItemDef/@OID", "RangeCheck def:ItemOID"),
+        ("//@def:StandardOID", f"{mdv}/def:Standards/def:Standard/@OID", "StandardOID"),
+    )
+    for refs, targets, what in checks:
+        problems += _dangling(root, refs, targets, what)
+    used = _oids(root, "//odm:ItemRef/@ItemOID")
+    problems += [
+        f"ItemDef {oid!r} is not referenced"
+        for oid in sorted(_oids(root, f"{mdv}/odm:ItemDef/@OID") - used)
+    ]
+    for oid in _oids(root, f"{mdv}/odm:ItemDef[def:Origin/@Type='Derived']/@OID"):
+        refs = root.xpath(f"//odm:ItemRef[@ItemOID='{oid}']", namespaces=NS)
+        if refs and not any(r.get("MethodOID") for r in refs):
+            problems.append(f"{oid}: derived, but no ItemRef names its method")
+    for group in root.xpath(f"{mdv}/odm:ItemGroupDef", namespaces=NS):
+        problems += _check_group(root, group, path.parent)
+    return problems
+
+
+def _check_group(root: etree._Element, group: etree._Element, folder: Path) -> list[str]:
+    name = group.get("Name")
+    hrefs = group.xpath("def:leaf/@xlink:href", namespaces=NS)
+    if not hrefs:
+        return [f"{name}: no def:leaf"]
+    file = folder / str(hrefs[0])
+    if not file.is_file():
+        return [f"{name}: def:leaf {hrefs[0]} does not exist beside define.xml"]
+    if file.suffix.lower() != ".xpt":
+        return []
+    _, meta = pyreadstat.read_xport(file, metadataonly=True)
+    problems = []
+    label = group.xpath("string(odm:Description/odm:TranslatedText)", namespaces=NS)
+    if label != (meta.file_label or ""):
+        problems.append(f"{name}: label {label!r} but {file.name} says {meta.file_label!r}")
+    refs = sorted(
+        group.xpath("odm:ItemRef", namespaces=NS), key=lambda r: int(r.get("OrderNumber", "0"))
+    )
+    items = {
+        i.get("OID"): i for i in root.xpath("/odm:ODM/odm:Study/odm:MetaDataVersion/odm:ItemDef",
+                                            namespaces=NS)
+    }  # fmt: skip
+    names = [items[r.get("ItemOID")].get("Name") for r in refs if r.get("ItemOID") in items]
+    if names != list(meta.column_names):
+        problems.append(f"{name}: variables {names} but {file.name} holds {meta.column_names}")
+    for ref in refs:
+        item = items.get(ref.get("ItemOID"))
+        if item is None or item.get("Name") not in meta.variable_storage_width:
+            continue
+        var = str(item.get("Name"))
+        if meta.readstat_variable_types.get(var) != "string" or item.get("DataType") != "text":
+            continue
+        width = int(meta.variable_storage_width[var])
+        if item.get("Length") != str(width):
+            problems.append(
+                f"{name}.{var}: Length {item.get('Length')} but {file.name} stores {width}"
+            )
+    return problems
