@@ -111,6 +111,13 @@ def build_dag(study: StudyInfo) -> object:
             pipeline.reconcile_run(Path(run_dir))
             return run_dir
 
+        @task
+        def define(run_dir: str) -> str:
+            from transforms import pipeline
+
+            pipeline.document_run(Path(run_dir))
+            return run_dir
+
         @task(outlets=[Asset(sdtm_asset(study.id))])
         def publish(run_dir: str) -> str:
             from transforms import pipeline
@@ -127,7 +134,7 @@ def build_dag(study: StudyInfo) -> object:
         accounted = reconcile(run_dir)
         for w in written:
             w >> accounted
-        publish(accounted)
+        publish(define(accounted))
 
     return nightly()
 
@@ -176,6 +183,20 @@ def build_adam_dag(study: StudyInfo) -> object:
             return run_dir
 
         @task
+        def endpoints(run_dir: str) -> str:
+            from transforms.adam import stages
+
+            stages.endpoints(Path(run_dir))
+            return run_dir
+
+        @task
+        def document(run_dir: str) -> str:
+            from transforms.adam import stages
+
+            stages.document(Path(run_dir))
+            return run_dir
+
+        @task
         def publish(run_dir: str) -> str:
             from airflow.sdk.exceptions import AirflowSkipException
 
@@ -197,9 +218,10 @@ def build_adam_dag(study: StudyInfo) -> object:
         for upstream in built:
             for downstream in final:
                 upstream >> downstream
-        published = publish(run_dir)
+        summarised = endpoints(run_dir)
         for task_ in [done, *built, *final]:
-            task_ >> published
+            task_ >> summarised
+        publish(document(summarised))
 
     return adam()
 

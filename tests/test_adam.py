@@ -230,3 +230,19 @@ def test_adam_spec_errors_name_file_and_variable(tmp_path: Path) -> None:
     )
     with pytest.raises(SpecError, match="AVAL: a Derived variable says how"):
         load_adam_spec(spec)
+
+
+def test_endpoint_summary_is_published_with_the_adam(adam_published: Path) -> None:
+    summary = json.loads((adam_published / "reports" / "endpoints.json").read_text())
+    tte = pd.read_parquet(adam_published / "adam" / "adtte.parquet")
+    for code in ("PFS", "OS"):
+        rows = tte[tte["PARAMCD"] == code]
+        assert summary[code]["n"] == len(rows) == 15
+        assert summary[code]["events"] == int((rows["CNSR"] == 0).sum())
+    adrs = pd.read_parquet(adam_published / "adam" / "adrs.parquet")
+    cr = adrs[adrs["PARAMCD"] == "CRRSP"]
+    assert summary["rates"]["CR"]["count"] == int((cr["AVALC"] == "Y").sum())
+    html = (adam_published / "reports" / "endpoints.html").read_text(encoding="utf-8")
+    assert html.count("data:image/png;base64,") == 2
+    # The ADaM Define-XML sits beside the datasets it describes.
+    assert (adam_published / "adam" / "define.xml").exists()

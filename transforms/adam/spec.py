@@ -14,7 +14,8 @@ variables:                 # output order
 A variable the ADaMIG 1.3 table holds for the structure or for ADSL (``TRT01P`` matches
 ``TRTxxP``) takes its label and type from there; any other must give ``label`` and
 ``type``. A date variable (``*DT``) is numeric with a ``DATE9.`` format unless the spec
-says otherwise; a numeric variable that only holds whole numbers says ``data_type: integer`` (Define-XML, Dataset-JSON).
+says otherwise; a numeric variable that only holds whole numbers says
+``data_type: integer`` (Define-XML, Dataset-JSON).
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ from transforms.publish import RunFolder, current, new_run, prune, publish, stud
 from transforms.specs import load_study
 
 # Report files an ADaM run writes itself (never hard-linked from the SDTM run).
-ADAM_REPORTS = ("endpoints.", "km_", "unassigned_")
+ADAM_REPORTS = ("endpoints.", "km_", "unassigned_", "submission_manifest.")
 SAS_EPOCH = pd.Timestamp("1960-01-01")
 
 
@@ -148,14 +148,62 @@ def build(run_dir: Path, dataset: str) -> int:
             raise PipelineError(f"{spec.path}: no derivation for ADaM dataset {dataset}")
         data = conform(data, spec)
         data.to_parquet(run.adam / f"{dataset.lower()}.parquet", index=False)
-        created = datetime.fromisoformat(
-            _manifest(run.path.parent / info["from_run"]).get("finished") or info["started"]
-        )
+        # The export's time, as for SDTM: the same export gives the same bytes.
+        extract = json.loads((run.raw / "extract.json").read_text(encoding="utf-8"))
+        created = datetime.fromisoformat(extract["export_created"].replace("Z", "+00:00"))
         _write_outputs(
             _sas_dates(data), run.adam, dataset, spec.label, _adam_columns(spec), created
         )
         s.rows_out = len(data)
     return len(data)
+
+
+def endpoints(run_dir: Path) -> list[Path]:
+    """reports/endpoints.json and endpoints.html: PFS/OS Kaplan-Meier, response rates and
+    the adverse-event incidence, from the ADaM just built."""
+    from datetime import date
+
+    from transforms.adam.endpoints import write_endpoints
+
+    run = RunFolder(Path(run_dir))
+    extract = json.loads((run.raw / "extract.json").read_text(encoding="utf-8"))
+    cut = extract.get("data_cutoff")
+    with stage("endpoints") as s:
+        adam = {
+            n: pd.read_parquet(run.adam / f"{n}.parquet") for n in ("adsl", "adtte", "adrs", "adae")
+        }
+        written = write_endpoints(
+            adam["adsl"], adam["adtte"], adam["adrs"], adam["adae"], run.reports,
+            data_cut=date.fromisoformat(cut) if cut else None,
+        )  # fmt: skip
+        s.rows_in = sum(len(f) for f in adam.values())
+    return written
+
+
+def document(run_dir: Path) -> Path:
+    """Define-XML 2.1 (+ HTML) for the ADaM written, and the submission manifest."""
+    from transforms.adam.spec import load_adam_spec
+    from transforms.define import (
+        DefineError,
+        adam_metadata,
+        write_define,
+        write_submission_manifest,
+    )
+
+    run = RunFolder(Path(run_dir))
+    info = json.loads((run.path / "adam_run.json").read_text(encoding="utf-8"))
+    study = load_study(info["study"])
+    specs = [load_adam_spec(study.path / "adam" / f"{name.lower()}.yaml") for name in study.adam]
+    with stage("define adam") as s:
+        try:
+            define = write_define(
+                run.path, "adam", adam_metadata(specs), dictionaries=study.dictionaries
+            )
+        except DefineError as exc:
+            raise PipelineError(f"{run.adam / 'define.xml'}: {exc}") from exc
+        write_submission_manifest(run.path)
+        s.rows_out = len(specs)
+    return define
 
 
 def publish_run(run_dir: Path) -> Path:
@@ -193,4 +241,6 @@ def run_all(store: Path, study_id: str, force: bool = False) -> Path:
     run_dir = start(store, study_id, force=force)
     for dataset in load_study(study_id).adam:
         build(run_dir, dataset)
+    endpoints(run_dir)
+    document(run_dir)
     return publish_run(run_dir)

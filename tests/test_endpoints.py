@@ -1,0 +1,440 @@
+"""The endpoint summary: Kaplan–Meier estimates, log-log CIs and medians against R's published
+output and hand calculations, exact binomial CIs against published values, the AE table,
+the JSON layout and the self-contained, deterministic HTML report."""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import re
+from datetime import date
+from pathlib import Path
+from typing import Any, TypedDict
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import beta
+
+from transforms.adam.endpoints import (
+    EndpointDataError,
+    exact_rate,
+    kaplan_meier,
+    median_survival,
+    number_at_risk,
+    render_html,
+    summarise,
+    survival_at,
+    write_endpoints,
+)
+
+# R's `aml` data set (survival package), Maintained group: 9, 13, 13+, 18, 23, 28+, 31, 34,
+# 45+, 48, 161+; Nonmaintained: 5, 5, 8, 8, 12, 16+, 23, 27, 30, 33, 43, 45.
+AML_M_TIME = [9, 13, 13, 18, 23, 28, 31, 34, 45, 48, 161]
+AML_M_EVENT = [1, 1, 0, 1, 1, 0, 1, 1, 0, 1, 0]
+AML_N_TIME = [5, 5, 8, 8, 12, 16, 23, 27, 30, 33, 43, 45]
+AML_N_EVENT = [1, 1, 1, 1, 1, 0, 1, 1, 1, 1, 1, 1]
+
+
+def _rows(curve: Any, times: list[float]) -> dict[float, tuple[float, float, float, float]]:
+    """time -> (S, se(S), lower, upper) at the given event times."""
+    out = {}
+    for t in times:
+        i = int(np.flatnonzero(curve.time == t)[0])
+        s = float(curve.surv[i])
+        out[t] = (s, s * float(curve.se_log[i]), float(curve.lower[i]), float(curve.upper[i]))
+    return out
+
+
+# --- Kaplan–Meier against R ------------------------------------------------------------------
+
+
+def test_km_greenwood_and_log_ci_match_r_published_aml_output() -> None:
+    # R's own saved test output, survival package tests/doaml.Rout.save
+    # (github.com/therneau/survival), `summary(survfit(Surv(time, status) ~ x, aml))`, default
+    # conf.type = "log". Columns: survival, std.err (of S), lower 95% CI, upper 95% CI.
+    # This checks the estimate, the Greenwood SE and the step lookup; the log-log transform,
+    # which only changes the last formula, is checked by hand in the next test.
+    published_m = {
+        9: (0.909, 0.0867, 0.7541, 1.000),
+        13: (0.818, 0.1163, 0.6192, 1.000),
+        18: (0.716, 0.1397, 0.4884, 1.000),
+        23: (0.614, 0.1526, 0.3769, 0.999),
+        31: (0.491, 0.1642, 0.2549, 0.946),
+        34: (0.368, 0.1627, 0.1549, 0.875),
+        48: (0.184, 0.1535, 0.0359, 0.944),
+    }
+    curve = kaplan_meier(AML_M_TIME, AML_M_EVENT, conf_type="log")
+    got = _rows(curve, list(published_m))
+    for t, (s, se, lo, hi) in published_m.items():
+        assert got[t][0] == pytest.approx(s, abs=5e-4), t
+        assert got[t][1] == pytest.approx(se, abs=5e-5), t
+        assert got[t][2] == pytest.approx(lo, abs=5e-5), t
+        assert got[t][3] == pytest.approx(hi, abs=5e-4), t
+    # The same file's print(fit): Maintained median 31, 0.95LCL 18, 0.95UCL NA.
+    assert median_survival(curve) == {"estimate": 31.0, "lower": 18.0, "upper": None}
+
+    published_n = {
+        5: (0.8333, 0.1076, 0.6470, 1.000),
+        8: (0.6667, 0.1361, 0.4468, 0.995),
+        23: (0.4861, 0.1481, 0.2675, 0.883),
+        43: (0.0972, 0.0919, 0.0153, 0.620),
+    }
+    curve_n = kaplan_meier(AML_N_TIME, AML_N_EVENT, conf_type="log")
+    got_n = _rows(curve_n, list(published_n))
+    for t, (s, se, lo, hi) in published_n.items():
+        assert got_n[t][0] == pytest.approx(s, abs=5e-5), t
+        assert got_n[t][1] == pytest.approx(se, abs=5e-5), t
+        assert got_n[t][2] == pytest.approx(lo, abs=5e-5), t
+        assert got_n[t][3] == pytest.approx(hi, abs=5e-4), t
+    # At 45 the curve reaches 0: R prints std.err NaN and the limits NA.
+    last = _rows(curve_n, [45])[45]
+    assert last[0] == 0.0 and math.isnan(last[2]) and math.isnan(last[3])
+    # Nonmaintained: median 23, 0.95LCL 8, 0.95UCL NA.
+    assert median_survival(curve_n) == {"estimate": 23.0, "lower": 8.0, "upper": None}
+
+
+def test_km_log_log_ci_and_median_by_hand_on_aml() -> None:
+    # R survfit_confint(conf.type = "log-log"): with se = se(log S) (Greenwood),
+    #   lower = S ** exp(+z * se / |log S|),  upper = S ** exp(-z * se / |log S|),  z = 1.959964
+    # t = 9:  S = 10/11, var(log S) = 1/(11*10) = 0.0090909, se = 0.0953463,
+    #         log S = -0.0953102, se/|log S| = 1.0003785, z*that = 1.9607059,
+    #         exp(1.9607059) = 7.1043404 -> lower = (10/11)**7.1043404 = 0.5080802,
+    #         upper = (10/11)**(1/7.1043404) = 0.9866738
+    # t = 13: S = 9/11, var(log S) = 1/110 + 1/(10*9) = 0.0202020, se = 0.1421338,
+    #         log S = -0.2006707, se/|log S| = 0.7082938, z*that = 1.3882304,
+    #         exp(1.3882304) = 4.0077515 -> lower = (9/11)**4.0077515 = 0.4474286,
+    #         upper = (9/11)**(1/4.0077515) = 0.9511622
+    curve = kaplan_meier(AML_M_TIME, AML_M_EVENT)
+    got = _rows(curve, [9, 13])
+    assert got[9][2] == pytest.approx(0.5080802, abs=1e-7)
+    assert got[9][3] == pytest.approx(0.9866738, abs=1e-7)
+    assert got[13][0] == pytest.approx(9 / 11)
+    assert got[13][2] == pytest.approx(0.4474286, abs=1e-7)
+    assert got[13][3] == pytest.approx(0.9511622, abs=1e-7)
+    # Median 31 (S = 0.4909 < 0.5; 0.6136 at 23). Lower limit on the LOWER curve: at 9 it is
+    # 0.508 > 0.5, at 13 it is 0.447 < 0.5 -> 13. Upper limit on the upper curve: its last
+    # value is S(48) = 0.1841 with se(log S) = 0.8338 -> 0.525 > 0.5, never reached -> null.
+    assert median_survival(curve) == {"estimate": 31.0, "lower": 13.0, "upper": None}
+    assert float(curve.upper[-1]) == pytest.approx(0.525, abs=5e-4)
+
+
+def test_median_midpoint_rule_when_the_curve_sits_on_one_half() -> None:
+    # The R source (print.survfit, survmean's minmin) cites survfit(Surv(1:100) ~ 1), whose
+    # S(50) is 0.5 up to rounding: the median is the midpoint of 50 and 51.
+    assert median_survival(kaplan_meier(range(1, 101), [1] * 100))["estimate"] == 50.5
+    # 4 events at 1..4: S = 0.75, 0.5, 0.25, 0 -> median (2 + 3) / 2 = 2.5
+    assert median_survival(kaplan_meier([1, 2, 3, 4], [1, 1, 1, 1]))["estimate"] == 2.5
+    # 1, 2 events then censored at 3, 4: S = 0.75, 0.5 and flat to the end. print.survfit gives
+    # the time it reached 0.5 (no later drop to average with).
+    assert median_survival(kaplan_meier([1, 2, 3, 4], [1, 1, 0, 0]))["estimate"] == 2.0
+
+
+def test_midpoint_with_censoring_after_one_half() -> None:
+    # 6 subjects: events at 1, 2, 3 -> S = 5/6, 4/6, 3/6 = 0.5 at 3; censored at 4;
+    # event at 5 -> S = 0.5 * 1/2 = 0.25; censored at 6. Median = (3 + 5) / 2 = 4.
+    curve = kaplan_meier([1, 2, 3, 4, 5, 6], [1, 1, 1, 0, 1, 0])
+    assert float(curve.surv[2]) == pytest.approx(0.5)
+    assert median_survival(curve)["estimate"] == 4.0
+
+
+def test_median_not_reached_is_null() -> None:
+    # One event in 100: S = 0.99 from then on; lower limit 0.99 ** exp(z * se / |log S|) with
+    # se = sqrt(1 / (100 * 99)) = 0.0100504 and |log S| = 0.0100503: 0.99 ** 7.099 = 0.931, so
+    # neither the curve nor a confidence limit reaches 0.5: all three are null.
+    curve = kaplan_meier(range(1, 101), [1] + [0] * 99)
+    assert median_survival(curve) == {"estimate": None, "lower": None, "upper": None}
+    # One event in 10: S = 0.9 never reaches 0.5, but the lower limit does:
+    # se = sqrt(1 / 90) = 0.1054093, |log 0.9| = 0.1053605, ratio 1.0004626, z * ratio =
+    # 1.9608707, exp(...) = 7.1055109, 0.9 ** 7.1055109 = 0.4730093 < 0.5 -> lower limit 10
+    # (R prints median NA, 0.95LCL 10, 0.95UCL NA).
+    ten = kaplan_meier(range(10, 110, 10), [1] + [0] * 9)
+    assert float(ten.lower[0]) == pytest.approx(0.4730093, abs=1e-7)
+    assert median_survival(ten) == {"estimate": None, "lower": 10.0, "upper": None}
+    # All censored: S = 1 throughout, CI limits 1 (R: se = 0 gives the estimate).
+    flat = kaplan_meier([5, 6, 7], [0, 0, 0])
+    assert list(flat.surv) == [1.0, 1.0, 1.0] and list(flat.lower) == [1.0, 1.0, 1.0]
+    assert median_survival(flat)["estimate"] is None
+
+
+def test_survival_at_day_730_is_the_step_value() -> None:
+    time = [100, 400, 700, 729, 731, 800, 900]
+    event = [1, 0, 1, 0, 1, 0, 0]
+    curve = kaplan_meier(time, event)
+    # Last event <= 730 is at 700: S = (6/7) * (4/5) = 0.6857143 (the 731 event is after).
+    at = survival_at(curve, 730)
+    assert at["estimate"] == pytest.approx(24 / 35)
+    i = int(np.flatnonzero(curve.time == 700)[0])
+    assert at["lower"] == float(curve.lower[i]) and at["upper"] == float(curve.upper[i])
+    # Before the first event: S = 1; after the last follow-up (R without extend): not reported.
+    assert survival_at(curve, 50) == {"estimate": 1.0, "lower": 1.0, "upper": 1.0}
+    assert survival_at(kaplan_meier([100, 500], [1, 0]), 730)["estimate"] is None
+
+
+def test_number_at_risk_counts_times_on_or_after_the_day() -> None:
+    curve = kaplan_meier([100, 180, 365, 400, 1000], [1, 0, 1, 0, 0])
+    got = number_at_risk(curve)
+    assert got == [
+        {"day": 0, "n": 5},
+        {"day": 180, "n": 4},
+        {"day": 365, "n": 3},
+        {"day": 545, "n": 1},
+        {"day": 730, "n": 1},
+        {"day": 910, "n": 1},
+        {"day": 1095, "n": 0},
+    ]
+
+
+# --- rates ------------------------------------------------------------------------------------
+
+
+def test_clopper_pearson_against_published_values() -> None:
+    # R: binom.test(9, 24) -> 95 percent confidence interval 0.1879929 0.5940636
+    nine = exact_rate(9, 24)
+    assert nine["lower"] == pytest.approx(0.1879929, abs=1e-7)
+    assert nine["upper"] == pytest.approx(0.5940636, abs=1e-7)
+    # Hmisc::binconf(12, 50, method = "all"), Exact row: 0.130610 0.381691
+    twelve = exact_rate(12, 50)
+    assert (twelve["lower"], twelve["upper"]) == pytest.approx((0.130610, 0.381691), abs=1e-6)
+    # 3 of 20: 0.0321 to 0.3789 (published Clopper-Pearson example table)
+    three = exact_rate(3, 20)
+    assert (three["lower"], three["upper"]) == pytest.approx((0.0321, 0.3789), abs=1e-4)
+    # 7 of 20 by the beta-quantile definition: Beta(0.025; 7, 14) and Beta(0.975; 8, 13)
+    seven = exact_rate(7, 20)
+    assert seven["count"] == 7 and seven["denominator"] == 20 and seven["rate"] == 0.35
+    assert seven["lower"] == pytest.approx(float(beta.ppf(0.025, 7, 14)), abs=1e-9)
+    assert seven["upper"] == pytest.approx(float(beta.ppf(0.975, 8, 13)), abs=1e-9)
+    assert (seven["lower"], seven["upper"]) == pytest.approx((0.1539092, 0.5921885), abs=1e-7)
+    # 0 of 10: [0, 1 - 0.025 ** (1/10)] in closed form
+    zero = exact_rate(0, 10)
+    assert zero["lower"] == 0.0 and zero["upper"] == pytest.approx(1 - 0.025 ** (1 / 10))
+    assert exact_rate(0, 0) == {
+        "count": 0,
+        "denominator": 0,
+        "rate": None,
+        "lower": None,
+        "upper": None,
+    }
+
+
+# --- small hand-made study ------------------------------------------------------------------
+
+
+class Study(TypedDict):
+    adsl: pd.DataFrame
+    adtte: pd.DataFrame
+    adrs: pd.DataFrame
+    adae: pd.DataFrame
+
+
+def _study() -> Study:
+    """Six subjects: S-6 is not ITT and S-5 not in the safety population."""
+    ids = [f"S-{i}" for i in range(1, 7)]
+    adsl = pd.DataFrame(
+        {
+            "STUDYID": "POMMAINT",
+            "USUBJID": ids,
+            "ITTFL": ["Y", "Y", "Y", "Y", "Y", "N"],
+            "SAFFL": pd.array(["Y", "Y", "Y", "Y", pd.NA, "Y"], dtype="string"),
+            "TRT01A": "Pomalidomide <maintenance>",
+        }
+    )
+    pfs = [(100.0, 0.0), (200.0, 0.0), (300.0, 1.0), (800.0, 0.0), (900.0, 1.0), (50.0, 0.0)]
+    os_ = [(1000.0, 1.0), (1100.0, 1.0), (300.0, 0.0), (1200.0, 1.0), (1300.0, 1.0), (60.0, 0.0)]
+    tte = [
+        {
+            "USUBJID": u,
+            "PARAMCD": code,
+            "PARAM": label,
+            "AVAL": aval,
+            "CNSR": cnsr,
+            "EVNTDESC": "event" if cnsr == 0 else "censored",
+            "ITTFL": "Y",
+        }
+        for code, label, values in (
+            ("PFS", "Progression Free Survival", pfs),
+            ("OS", "Overall Survival", os_),
+        )
+        for u, (aval, cnsr) in zip(ids, values, strict=True)
+    ]
+    adrs_rows = []
+    cr = ["Y", "N", "N", "N", "Y", "Y"]  # S-6's Y must not count (not ITT)
+    vgpr = ["Y", "Y", "N", "Y", "Y", "Y"]
+    mrd = ["N", "N", "N", "Y", "N", "Y"]
+    for i, u in enumerate(ids):
+        for code, values in (("CRRSP", cr), ("VGPRRSP", vgpr), ("MRDNEG", mrd)):
+            adrs_rows.append({"USUBJID": u, "PARAMCD": code, "AVALC": values[i], "ITTFL": "Y"})
+        adrs_rows.append({"USUBJID": u, "PARAMCD": "BOR", "AVALC": "CR", "ITTFL": "Y"})
+    ae = [
+        # S-1: three neutropenia events (one grade 4) and anaemia grade 2
+        ("S-1", "Blood and lymphatic system disorders", "Neutropenia", 1.0, "Y"),
+        ("S-1", "Blood and lymphatic system disorders", "Neutropenia", 2.0, "Y"),
+        ("S-1", "Blood and lymphatic system disorders", "Neutropenia", 4.0, "Y"),
+        ("S-1", "Blood and lymphatic system disorders", "Anaemia", 2.0, "Y"),
+        # S-2: neutropenia grade 2; pneumonia grade 3; a pre-treatment rash (not emergent)
+        ("S-2", "Blood and lymphatic system disorders", "Neutropenia", 2.0, "Y"),
+        ("S-2", "Infections and infestations", "Pneumonia", 3.0, "Y"),
+        ("S-2", "Skin & subcutaneous <tissue> disorders", "Rash", 3.0, None),
+        # S-3: fatigue, grade missing
+        ("S-3", "General disorders", "Fatigue", float("nan"), "Y"),
+        # S-5 (not safety) and S-6 (safety, not ITT): S-5 must not count, S-6 must
+        ("S-5", "Infections and infestations", "Pneumonia", 5.0, "Y"),
+        ("S-6", "Skin & subcutaneous <tissue> disorders", "Rash", 1.0, "Y"),
+    ]
+    adae = pd.DataFrame(ae, columns=["USUBJID", "AEBODSYS", "AEDECOD", "ATOXGRN", "TRTEMFL"])
+    adae["TRTEMFL"] = adae["TRTEMFL"].astype("string")
+    adae["SAFFL"] = "Y"
+    return {
+        "adsl": adsl,
+        "adtte": pd.DataFrame(tte),
+        "adrs": pd.DataFrame(adrs_rows),
+        "adae": adae,
+    }
+
+
+def test_summary_json_is_keyed_as_specified() -> None:
+    s = summarise(**_study())
+    assert {"PFS", "OS", "rates", "ae_incidence"} <= set(s)
+    for key in ("PFS", "OS"):
+        assert set(s[key]) == {"n", "events", "censored", "km_730", "median"}
+        assert set(s[key]["km_730"]) == {"estimate", "lower", "upper"}
+        assert set(s[key]["median"]) == {"estimate", "lower", "upper"}
+    assert set(s["rates"]) == {"CR", "VGPR_OR_BETTER", "MRD_NEGATIVE"}
+    for rate in s["rates"].values():
+        assert set(rate) == {"count", "denominator", "rate", "lower", "upper"}
+    for row in s["ae_incidence"]:
+        assert set(row) == {
+            "soc",
+            "pt",
+            "subjects_any_grade",
+            "pct_any_grade",
+            "subjects_grade3plus",
+            "pct_grade3plus",
+        }
+    json.dumps(s, allow_nan=False)  # strict JSON: no NaN anywhere
+
+
+def test_summary_counts_itt_only() -> None:
+    s = summarise(**_study())
+    assert s["population"]["itt"] == 5 and s["population"]["safety"] == 5
+    # PFS among the 5 ITT subjects: events at 100, 200, 800; censored at 300, 900.
+    assert (s["PFS"]["n"], s["PFS"]["events"], s["PFS"]["censored"]) == (5, 3, 2)
+    # S: 4/5 at 100, 3/5 at 200, (3/5)*(1/2) = 0.3 at 800 (at risk 2 after 300+).
+    # At 730 the last event is at 200 -> 0.6. Median: S first < 0.5 at 800.
+    assert s["PFS"]["km_730"]["estimate"] == pytest.approx(0.6)
+    assert s["PFS"]["median"]["estimate"] == 800.0
+    # OS: one death at 300 among 5, the rest censored after 1000: S(730) = 4/5, median NR.
+    assert s["OS"]["km_730"]["estimate"] == pytest.approx(0.8)
+    assert s["OS"]["median"]["estimate"] is None
+    # CR: S-1 and S-5 of 5 ITT subjects (S-6's Y and the BOR rows are ignored).
+    assert s["rates"]["CR"]["count"] == 2 and s["rates"]["CR"]["denominator"] == 5
+    assert s["rates"]["VGPR_OR_BETTER"]["count"] == 4
+    assert s["rates"]["MRD_NEGATIVE"]["count"] == 1
+
+
+def test_median_not_reached_is_null_in_the_summary() -> None:
+    data = _study()
+    tte = data["adtte"]
+    tte.loc[tte["PARAMCD"] == "PFS", "CNSR"] = 1.0  # no PFS events at all
+    s = summarise(**data)
+    assert s["PFS"]["events"] == 0
+    assert s["PFS"]["median"] == {"estimate": None, "lower": None, "upper": None}
+    assert '"estimate": null' in json.dumps(s["PFS"]["median"])
+
+
+def test_ae_incidence_counts_subjects_and_grade_3_plus() -> None:
+    rows = summarise(**_study())["ae_incidence"]
+    table = {(r["soc"], r["pt"]): r for r in rows}
+    total = rows[0]
+    assert (total["soc"], total["pt"]) == ("ANY TEAE", None)
+    # Safety subjects: S-1, S-2, S-3, S-4, S-6 (S-5 has SAFFL missing) -> denominator 5.
+    # Subjects with a TEAE: S-1, S-2, S-3, S-6 -> 4 (80%); grade >= 3: S-1 (4), S-2 (3) -> 2.
+    assert total["subjects_any_grade"] == 4 and total["pct_any_grade"] == pytest.approx(80.0)
+    assert total["subjects_grade3plus"] == 2 and total["pct_grade3plus"] == pytest.approx(40.0)
+    blood = table[("Blood and lymphatic system disorders", None)]
+    assert blood["subjects_any_grade"] == 2 and blood["subjects_grade3plus"] == 1
+    # Four neutropenia events in two subjects -> 2 subjects, not 4; grade 4 in S-1 only.
+    neut = table[("Blood and lymphatic system disorders", "Neutropenia")]
+    assert neut["subjects_any_grade"] == 2 and neut["subjects_grade3plus"] == 1
+    assert neut["pct_any_grade"] == pytest.approx(40.0)
+    # Pneumonia: S-2 (grade 3) counts, S-5 (grade 5, not safety) does not.
+    pneu = table[("Infections and infestations", "Pneumonia")]
+    assert pneu["subjects_any_grade"] == 1 and pneu["subjects_grade3plus"] == 1
+    # Rash: S-6's grade 1 only (S-2's rash is not treatment-emergent).
+    rash = table[("Skin & subcutaneous <tissue> disorders", "Rash")]
+    assert rash["subjects_any_grade"] == 1 and rash["subjects_grade3plus"] == 0
+    # Missing grade: any grade yes, grade 3+ no.
+    fatigue = table[("General disorders", "Fatigue")]
+    assert fatigue["subjects_any_grade"] == 1 and fatigue["subjects_grade3plus"] == 0
+    # Order: SOCs by descending frequency (ties alphabetical), PTs likewise within a SOC.
+    assert [(r["soc"], r["pt"]) for r in rows] == [
+        ("ANY TEAE", None),
+        ("Blood and lymphatic system disorders", None),
+        ("Blood and lymphatic system disorders", "Neutropenia"),
+        ("Blood and lymphatic system disorders", "Anaemia"),
+        ("General disorders", None),
+        ("General disorders", "Fatigue"),
+        ("Infections and infestations", None),
+        ("Infections and infestations", "Pneumonia"),
+        ("Skin & subcutaneous <tissue> disorders", None),
+        ("Skin & subcutaneous <tissue> disorders", "Rash"),
+    ]
+
+
+def test_duplicate_parameter_rows_are_refused() -> None:
+    data = _study()
+    data["adrs"] = pd.concat([data["adrs"], data["adrs"].iloc[[0]]], ignore_index=True)
+    with pytest.raises(EndpointDataError, match=r"ADRS: PARAMCD CRRSP .* S-1"):
+        summarise(**data)
+
+
+# --- the files --------------------------------------------------------------------------------
+
+
+def test_write_endpoints_writes_json_and_self_contained_html(tmp_path: Path) -> None:
+    reports = tmp_path / "reports"
+    paths = write_endpoints(**_study(), reports_dir=reports, data_cut=date(2026, 11, 23))
+    assert paths == [reports / "endpoints.json", reports / "endpoints.html"]
+    assert sorted(p.name for p in reports.iterdir()) == ["endpoints.html", "endpoints.json"]
+
+    summary = json.loads(paths[0].read_text(encoding="utf-8"))
+    assert summary["data_cut"] == "2026-11-23"
+    assert summary["PFS"]["median"]["estimate"] == 800.0
+
+    page = paths[1].read_text(encoding="utf-8")
+    images = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
+    assert len(images) == 2  # PFS and OS
+    for image in images:
+        assert base64.b64decode(image).startswith(b"\x89PNG\r\n\x1a\n")
+    # No external resources: no links, scripts or remote addresses.
+    assert not re.search(r"<link|<script|https?://|src=\"(?!data:)", page)
+    # The tables: population, KM summary, rates and AE.
+    assert "Intent-to-treat" in page and ">5</td>" in page
+    assert "Probability event-free at 2 years" in page and "60.0%" in page
+    assert "2 / 5" in page and "40.0%" in page  # CR
+    assert "Neutropenia" in page and "2 (40.0%)" in page and "Grade 3 or higher" in page
+    # Data text is escaped.
+    assert "Skin &amp; subcutaneous &lt;tissue&gt; disorders" in page
+    assert "Pomalidomide &lt;maintenance&gt;" in page
+    assert "<tissue>" not in page and "<maintenance>" not in page
+
+
+def test_write_endpoints_is_deterministic(tmp_path: Path) -> None:
+    first = write_endpoints(**_study(), reports_dir=tmp_path / "a")
+    second = write_endpoints(**_study(), reports_dir=tmp_path / "b")
+    for one, two in zip(first, second, strict=True):
+        assert one.read_bytes() == two.read_bytes()
+    page = first[1].read_text(encoding="utf-8")
+    png = base64.b64decode(re.findall(r"base64,([A-Za-z0-9+/=]+)", page)[0])
+    assert b"Software" not in png and b"matplotlib" not in png.lower()
+
+
+def test_render_html_marks_not_reached_and_not_estimable() -> None:
+    data = _study()
+    tte = data["adtte"]
+    tte.loc[tte["PARAMCD"] == "PFS", "CNSR"] = 1.0
+    tte.loc[tte["PARAMCD"] == "PFS", "AVAL"] = 100.0  # follow-up ends before day 730
+    page = render_html(summarise(**data))
+    assert "NR [NR to NR]" in page
+    assert "not estimable (follow-up shorter than 730 days)" in page
