@@ -55,9 +55,18 @@ class RunFolder:
 
 
 def new_run(store: Path, study: str, run_id: str) -> RunFolder:
-    """Create an empty run folder; refuse to reuse an existing one."""
-    path = store / study / "runs" / run_id
-    path.mkdir(parents=True, exist_ok=False)
+    """Create an empty run folder, never reusing one: when `run_id` exists (a rerun within
+    the same second after a crash) the new folder is ``<run_id>.2``, ``.3``, ..."""
+    runs = store / study / "runs"
+    runs.mkdir(parents=True, exist_ok=True)
+    path, n = runs / run_id, 1
+    while True:
+        try:
+            path.mkdir()
+            break
+        except FileExistsError:
+            n += 1
+            path = runs / f"{run_id}.{n}"
     for sub in SUBFOLDERS:
         (path / sub).mkdir()
     return RunFolder(path)

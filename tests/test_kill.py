@@ -1,0 +1,106 @@
+"""SIGKILL of a real `cdisc run` at seeded points in every stage, each followed by a normal
+rerun: `current` is always a complete run, and the rerun's output equals an uninterrupted
+run's, byte for byte.
+
+Night 1 is published first; night 2 (the site's late correction) is the run that is killed,
+so a kill during publishing must leave night 1 (or, after the switch, night 2) whole.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import EXPORT_TIME
+from transforms.extract.exports import sha256_file
+
+CDISC = str(Path(sys.executable).parent / "cdisc")
+KILLS = 20
+SEED = 20261201
+
+
+def _cmd(landing: Path, store: Path) -> list[str]:
+    return [CDISC, "run", "--study", "POMMAINT", "--landing", str(landing), "--store", str(store)]
+
+
+def _outputs(store: Path) -> dict[str, str]:
+    """SHA-256 of every published dataset file (sdtm/ and adam/)."""
+    current = store / "POMMAINT" / "current"
+    return {
+        str(p.relative_to(current)): sha256_file(p)
+        for sub in ("sdtm", "adam")
+        for p in sorted((current / sub).glob("*"))
+    }
+
+
+def _assert_complete(store: Path) -> None:
+    """`current` (if any) is a run whose manifest lists files that all exist, unchanged."""
+    current = store / "POMMAINT" / "current"
+    if not current.is_symlink():
+        return
+    manifest = json.loads((current / "manifest.json").read_text(encoding="utf-8"))
+    for name, entry in manifest["outputs"].items():
+        assert sha256_file(current / name) == entry["sha256"], name
+    assert (current / "sdtm" / "dm.xpt").exists()
+
+
+@pytest.fixture(scope="module")
+def nights(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[str, str]]:
+    """(landing with nights 1 and 2, a store with night 1 published, night 2's outputs)."""
+    from transforms.sample import generate_export
+
+    root = tmp_path_factory.mktemp("kill")
+    landing, baseline, clean = root / "landing", root / "baseline", root / "clean"
+    generate_export("POMMAINT", subjects=15, out=landing, export_time=EXPORT_TIME)
+    subprocess.run(_cmd(landing, baseline), check=True, capture_output=True)
+    generate_export(
+        "POMMAINT", subjects=15, out=landing, night=2,
+        export_time=EXPORT_TIME + timedelta(days=1),
+    )  # fmt: skip
+    shutil.copytree(baseline, clean, symlinks=True)
+    subprocess.run(_cmd(landing, clean), check=True, capture_output=True)
+    return landing, baseline, _outputs(clean)
+
+
+def _kill_points() -> list[tuple[int, float]]:
+    """(progress lines to wait for, then seconds before SIGKILL): every stage of the run."""
+    rng = random.Random(SEED)
+    return [(rng.randrange(0, 27), rng.uniform(0.0, 0.15)) for _ in range(KILLS)]
+
+
+@pytest.mark.parametrize("lines, delay", _kill_points())
+def test_killed_run_then_rerun(
+    nights: tuple[Path, Path, dict[str, str]], tmp_path: Path, lines: int, delay: float
+) -> None:
+    landing, baseline, expected = nights
+    store = tmp_path / "store"
+    shutil.copytree(baseline, store, symlinks=True)
+    proc = subprocess.Popen(
+        _cmd(landing, store), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    assert proc.stderr is not None
+    seen = 0
+    while seen < lines:
+        line = proc.stderr.readline()
+        if not line:
+            break  # the run ended before the kill point
+        seen += " rows in " in line
+    time.sleep(delay)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    _assert_complete(store)
+
+    rerun = subprocess.run(_cmd(landing, store), capture_output=True, text=True)
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    _assert_complete(store)
+    assert _outputs(store) == expected
