@@ -294,3 +294,15 @@ def test_a_run_id_taken_by_a_crashed_run_is_never_reused(tmp_path: Path) -> None
     again = new_run(tmp_path, "POMMAINT", "20261123T020000Z-x")
     assert again.path.name == "20261123T020000Z-x.2" and not any(again.sdtm.iterdir())
     assert new_run(tmp_path, "POMMAINT", "20261123T020000Z-x").path.name.endswith(".3")
+
+
+def test_a_failed_run_says_why_in_its_report(landing: Path, tmp_path: Path) -> None:
+    from transforms.pipeline import extract, map_dataset
+
+    run_dir = extract("POMMAINT", landing, tmp_path / "store")
+    # DM was never mapped (its task died): mapping AE, which needs DM, fails.
+    with pytest.raises(FileNotFoundError):
+        map_dataset(run_dir, "AE")
+    failure = json.loads((run_dir / "reports" / "failure.json").read_text())
+    assert failure["stage"] == "map AE" and failure["error"] == "FileNotFoundError"
+    assert "dm.parquet" in failure["message"]

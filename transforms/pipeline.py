@@ -42,16 +42,27 @@ class NothingNew(Exception):
 @dataclass
 class Stage:
     name: str
+    run: RunFolder | None = None  # where a failure is recorded (set once the run exists)
     rows_in: int = 0
     rows_out: int = 0
 
 
 @contextmanager
-def stage(name: str) -> Iterator[Stage]:
-    """Time a stage and log its progress line."""
-    s = Stage(name)
+def stage(name: str, run: RunFolder | None = None) -> Iterator[Stage]:
+    """Time a stage and log its progress line. A stage of a run that fails records why in
+    the run's ``reports/failure.json`` (stage, error type and message) before re-raising."""
+    s = Stage(name, run)
     t0, c0 = time.perf_counter(), time.process_time()
-    yield s
+    try:
+        yield s
+    except Exception as exc:
+        if s.run is not None and s.run.reports.is_dir():
+            failure = {"stage": name, "error": type(exc).__name__, "message": str(exc),
+                       "at": datetime.now(UTC).isoformat()}  # fmt: skip
+            (s.run.reports / "failure.json").write_text(
+                json.dumps(failure, indent=2) + "\n", encoding="utf-8"
+            )
+        raise
     log.info(
         "%-12s rows in %8d  rows out %8d  %7.2f s wall  %7.2f s cpu",
         s.name,
@@ -162,6 +173,7 @@ def extract(
             _already_published(store, study_id, export, digests)
         started = datetime.now(UTC)
         run = new_run(store, study_id, run_id or f"{started:%Y%m%dT%H%M%S}Z-{export.export_id}")
+        s.run = run
         issues = IssueLog()
         inputs: dict[str, Any] = {}
         for oid, stem in files.items():
@@ -207,12 +219,12 @@ def map_dataset(run_dir: Path, dataset: str) -> int:
     study = load_study(info["study"])
     spec = study.datasets[dataset]
     files = {entry["form"]: name for name, entry in info["inputs"].items()}
-    built_before = {
-        name: pd.read_parquet(run.sdtm / f"{name.lower()}.parquet")
-        for name in list(study.datasets)[: list(study.datasets).index(dataset)]
-        if name == "DM"
-    }
-    with stage(f"map {dataset}") as s:
+    with stage(f"map {dataset}", run) as s:
+        built_before = {
+            name: pd.read_parquet(run.sdtm / f"{name.lower()}.parquet")
+            for name in list(study.datasets)[: list(study.datasets).index(dataset)]
+            if name == "DM"
+        }
         issues = IssueLog()
         forms = _forms(run, study)
         forms[STUDY_FORM] = study_facts(study.id, info["data_cutoff"], info["export_id"])
@@ -285,7 +297,7 @@ def write_xpt(run_dir: Path, dataset: str) -> list[str]:
     spec = study.datasets[dataset]
     created = datetime.fromisoformat(info["export_created"].replace("Z", "+00:00"))
     written = []
-    with stage(f"xpt {dataset}") as s:
+    with stage(f"xpt {dataset}", run) as s:
         data = pd.read_parquet(run.sdtm / f"{dataset.lower()}.parquet")
         columns: list[Column] = [
             (v.name, v.label, "Num" if v.type == "Num" else "Char", v.length, v.format, v.data_type)
@@ -317,7 +329,7 @@ def reconcile_run(run_dir: Path) -> int:
     run = RunFolder(Path(run_dir))
     info = _run_info(run)
     study = load_study(info["study"])
-    with stage("reconcile") as s:
+    with stage("reconcile", run) as s:
         files = {entry["form"]: name for name, entry in info["inputs"].items()}
         raw = {oid: pd.read_parquet(run.raw / f"{oid.lower()}.parquet") for oid in study.forms}
         sources = pd.concat(
@@ -345,7 +357,7 @@ def document_run(run_dir: Path) -> Path:
 
     run = RunFolder(Path(run_dir))
     study = load_study(_run_info(run)["study"])
-    with stage("define") as s:
+    with stage("define", run) as s:
         try:
             define = write_define(run.path, "sdtm", dictionaries=study.dictionaries)
         except DefineError as exc:
@@ -399,7 +411,7 @@ def publish_run(run_dir: Path) -> Path:
 
     run = RunFolder(Path(run_dir))
     info = _run_info(run)
-    with stage("publish") as s, study_lock(run.study_dir.parent, info["study"]):
+    with stage("publish", run) as s, study_lock(run.study_dir.parent, info["study"]):
         previous = current(run.study_dir.parent, info["study"])
         _refuse_older(previous, info["export_id"])
         packages = {

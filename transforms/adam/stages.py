@@ -126,7 +126,7 @@ def build(run_dir: Path, dataset: str) -> int:
     study = load_study(info["study"])
     spec = load_adam_spec(study.path / "adam" / f"{dataset.lower()}.yaml")
     sdtm = _Sdtm(run.sdtm)
-    with stage(f"adam {dataset}") as s:
+    with stage(f"adam {dataset}", run) as s:
         built = {
             p.stem.upper(): pd.read_parquet(p)
             for p in sorted(run.adam.glob("*.parquet"))
@@ -168,7 +168,7 @@ def endpoints(run_dir: Path) -> list[Path]:
     run = RunFolder(Path(run_dir))
     extract = json.loads((run.raw / "extract.json").read_text(encoding="utf-8"))
     cut = extract.get("data_cutoff")
-    with stage("endpoints") as s:
+    with stage("endpoints", run) as s:
         adam = {
             n: pd.read_parquet(run.adam / f"{n}.parquet") for n in ("adsl", "adtte", "adrs", "adae")
         }
@@ -194,7 +194,7 @@ def document(run_dir: Path) -> Path:
     info = json.loads((run.path / "adam_run.json").read_text(encoding="utf-8"))
     study = load_study(info["study"])
     specs = [load_adam_spec(study.path / "adam" / f"{name.lower()}.yaml") for name in study.adam]
-    with stage("define adam") as s:
+    with stage("define adam", run) as s:
         try:
             define = write_define(
                 run.path, "adam", adam_metadata(specs), dictionaries=study.dictionaries
@@ -212,7 +212,7 @@ def publish_run(run_dir: Path) -> Path:
     info = json.loads((run.path / "adam_run.json").read_text(encoding="utf-8"))
     study = load_study(info["study"])
     store = run.study_dir.parent
-    with stage("publish adam") as s, study_lock(store, info["study"]):
+    with stage("publish adam", run) as s, study_lock(store, info["study"]):
         published = current(store, info["study"])
         if published is None or published.name != info["from_run"]:
             raise Superseded(
