@@ -23,6 +23,16 @@ COPIES = {
     "pharmaverseadam/adsl.xpt": "pharmaverseadam/adsl.xpt",
     "pharmaverseadam/adrs_onco.xpt": "pharmaverseadam/adrs_onco.xpt",
     "pharmaverseadam/adtte_onco.xpt": "pharmaverseadam/adtte_onco.xpt",
+    # CDISCPILOT01: the raw EDC export (pharmaverseraw) and the SDTM published for it
+    # (pharmaversesdtm), for tests/test_cdiscpilot.py.
+    **{
+        f"pharmaverseraw/raw/{form}_raw.csv": f"cdiscpilot01_raw/{form}_raw.csv"
+        for form in ("dm", "ae", "ds", "ec", "vs")
+    },
+    **{
+        f"pharmaverseraw/expected_sdtm/{name}.xpt": f"cdiscpilot01_sdtm/{name}.xpt"
+        for name in ("dm", "suppdm", "ae", "ds", "ex", "vs")
+    },
 }
 
 

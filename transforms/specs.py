@@ -38,6 +38,7 @@ __all__ = ["DatasetSpec", "FormSpec", "SpecError", "StudySpec", "VariableSpec", 
 STUDY_FORM = "_STUDY"
 STUDY_COLUMNS = frozenset({"__ROW", "STUDYID", "DCUTDTC", "EXPORTID"})
 ROWS_FORM = "_ROWS"
+ROW_KEY = "__ROW"  # a form's key when it has no natural one: the record's place in the file
 ORIGINS = ("Collected", "Derived", "Assigned", "Protocol", "Predecessor", "Not Available")
 COLUMN_TYPES = ("text", "integer", "decimal", "date", "time")
 NAME = re.compile(r"^[A-Z][A-Z0-9_]{0,7}$")
@@ -187,9 +188,15 @@ def _load_forms(path: Path) -> dict[str, FormSpec]:
             columns[str(name).upper()] = ColumnSpec(
                 str(name).upper(), str(col["label"]), col["type"], bool(col.get("required"))
             )
-        keys = tuple(str(k) for k in body["keys"])
-        if bad := [k for k in keys if k not in columns]:
-            raise SpecError(f"{where}.keys: {bad} are not columns of the form")
+        keys = tuple(str(k) for k in body["keys"] or ())
+        # A form without a natural key (an export that carries no record id, where even
+        # whole rows may repeat) names the record's position in the file instead.
+        bad = [k for k in keys if k not in columns]
+        if keys != (ROW_KEY,) and (bad or not keys):
+            raise SpecError(
+                f"{where}.keys: {bad or 'none given'}: keys are columns of the form "
+                f"(a form without a natural key gives [{ROW_KEY}])"
+            )
         if not re.fullmatch(r"[a-z][a-z0-9_]*", str(body["file"])):
             raise SpecError(f"{where}.file: {body['file']!r} must be a lowercase file stem")
         forms[str(oid)] = FormSpec(str(oid), str(body["file"]), str(body["label"]), keys, columns)
@@ -310,6 +317,46 @@ def _block(
     return RecordBlock(source, condition, distinct, rules, supp)
 
 
+def _transposed(raw: Mapping[str, Any], where: str, names: set[str]) -> list[dict[str, Any]]:
+    """A block with ``transpose`` (a wide form: one row holds several tests) as one block per
+    item: the item's records are the rows where its column has a value (or its ``keep``
+    condition holds), with the ``code`` variable set to the item's code and the ``value``
+    variable to its column; the item's own ``rules`` override the block's."""
+    spec = _mapping(raw["transpose"], f"{where}: transpose")
+    _keys(spec, f"{where}: transpose", {"code", "value", "items"}, set())
+    code_var, value_var = str(spec["code"]), str(spec["value"])
+    if unknown := {code_var, value_var} - names:
+        raise SpecError(f"{where}: transpose names undeclared variable(s) {sorted(unknown)}")
+    items = spec["items"]
+    if not isinstance(items, list) or not items:
+        raise SpecError(f"{where}: transpose.items must be a non-empty list")
+    blocks, seen = [], set()
+    for i, item in enumerate(items):
+        iw = f"{where}: transpose.items[{i}]"
+        item = _mapping(item, iw)
+        _keys(item, iw, {"code", "column"}, {"keep", "rules"})
+        code = str(item["code"])
+        if code in seen:
+            raise SpecError(f"{iw}: code {code!r} given twice")
+        seen.add(code)
+        present: dict[str, Any] = {"column": str(item["column"]), "not_null": True}
+        if "keep" in item:
+            present = {"any": [present, item["keep"]]}
+        condition = {"all": [raw["where"], present]} if "where" in raw else present
+        own = _mapping(item.get("rules") or {}, f"{iw}.rules")
+        if clash := {code_var, value_var} & set(own):
+            raise SpecError(f"{iw}.rules: {sorted(clash)} are set by the transpose itself")
+        rules = {
+            **_mapping(raw.get("rules") or {}, f"{where}: rules"),
+            code_var: {"value": code},
+            value_var: {"column": str(item["column"])},
+            **own,
+        }
+        block = {k: v for k, v in raw.items() if k not in ("transpose", "where", "rules")}
+        blocks.append({**block, "where": condition, "rules": rules})
+    return blocks
+
+
 def _load_dataset(path: Path, forms: Mapping[str, FormSpec]) -> DatasetSpec:
     raw = _mapping(_read_yaml(path), str(path))
     _keys(
@@ -317,7 +364,17 @@ def _load_dataset(path: Path, forms: Mapping[str, FormSpec]) -> DatasetSpec:
         str(path),
         {"dataset", "keys", "variables"},
         # `tables` only holds YAML anchors that rules refer to.
-        {"source", "where", "distinct", "records", "supplemental", "sort", "tables", "rows"},
+        {
+            "source",
+            "where",
+            "distinct",
+            "transpose",
+            "records",
+            "supplemental",
+            "sort",
+            "tables",
+            "rows",
+        },
     )
     name = str(raw["dataset"])
     where = f"{path}: {name}"
@@ -376,13 +433,22 @@ def _load_dataset(path: Path, forms: Mapping[str, FormSpec]) -> DatasetSpec:
     form_columns[ROWS_FORM] = frozenset({"__ROW"}.union(*rows)) if rows else frozenset()
     with_dm = name != "DM"
     raw_blocks = raw.get("records") or [
-        {"source": raw["source"], **{k: raw[k] for k in ("where", "distinct") if k in raw}}
-    ]
+        {"source": raw["source"],
+         **{k: raw[k] for k in ("where", "distinct", "transpose") if k in raw}}
+    ]  # fmt: skip
+    expanded: list[tuple[str, Mapping[str, Any]]] = []  # (where, block)
+    for i, b in enumerate(raw_blocks):
+        b = _mapping(b, f"{where} records[{i}]")
+        if "transpose" in b:
+            items = _transposed(b, f"{where} records[{i}]", names)
+            expanded += [(f"{where} transpose {t['rules'][b['transpose']['code']]['value']}", t)
+                         for t in items]  # fmt: skip
+        else:
+            expanded.append((where, b))
     blocks = tuple(
-        _block(_mapping(b, f"{where} records[{i}]"), where, variables, defaults, supp_defaults,
-               form_columns, with_dm)
-        for i, b in enumerate(raw_blocks)
-    )  # fmt: skip
+        _block(b, bw, variables, defaults, supp_defaults, form_columns, with_dm)
+        for bw, b in expanded
+    )
     return DatasetSpec(
         name=name,
         label=ig.label,

@@ -251,17 +251,82 @@ class Iso8601:
     def parse(cls, raw: Mapping[str, Any], scope: Scope) -> Iso8601:
         _args(raw, scope, {"date"}, {"time", "format"})
         fmt = str(raw.get("format", "DD MON YYYY"))
-        if fmt not in dates.FORMATS:
-            raise scope.fail(f"iso8601: unknown format {fmt!r}; known {list(dates.FORMATS)}")
+        if fmt not in dates.FORMATS and _layout_patterns(fmt) is None:
+            raise scope.fail(
+                f"iso8601: unknown format {fmt!r}; known {list(dates.FORMATS)} or a layout of "
+                "DD, MM (or MON) and YYYY with one separator, such as MM/DD/YYYY"
+            )
         time = parse_rule(raw["time"], scope) if "time" in raw else None
         return cls(parse_rule(raw["date"], scope), time, fmt)
 
     def evaluate(self, ctx: Context) -> pd.Series:
         raw = self.date.evaluate(ctx)
         time = self.time.evaluate(ctx) if self.time else None
-        iso, bad = dates.to_iso8601(raw, self.fmt, time)
+        iso, bad = to_iso8601(raw, self.fmt, time)
         ctx.report(bad, raw, "ISO8601", f"not a valid date in format {self.fmt!r}")
         return iso
+
+
+def to_iso8601(
+    raw: pd.Series, fmt: str, time: pd.Series | None = None
+) -> tuple[pd.Series, pd.Series]:
+    """:func:`dates.to_iso8601` for every format a spec may name: the reader's own formats
+    and the layouts (``MM/DD/YYYY``...). Returns (iso, bad) as that function does."""
+    if fmt in dates.FORMATS:
+        return dates.to_iso8601(raw, fmt, time)
+    patterns = _layout_patterns(fmt)
+    if patterns is None:
+        raise ValueError(f"unknown date format {fmt!r}")
+    text = dates.by_unique(raw.astype("string"), partial(_from_layout, patterns=patterns))
+    return dates.to_iso8601(text, "DD MON YYYY", time)
+
+
+_UNKNOWN_PART = r"UNK|UN|UK"  # an unknown day or month
+_LAYOUT = re.compile(r"^(DD|MM|MON|YYYY)([/\-. ])(DD|MM|MON|YYYY)\2(DD|MM|MON|YYYY)$")
+_LAYOUT_PARTS = {
+    "DD": rf"(?P<d>\d{{1,2}}|{_UNKNOWN_PART})",
+    "MM": rf"(?P<m>\d{{1,2}}|{_UNKNOWN_PART})",
+    "MON": rf"(?P<m>[A-Z]{{3}}|{_UNKNOWN_PART})",
+    "YYYY": r"(?P<y>\d{4})",
+}
+_MONTH_NAMES = {number: name for name, number in dates.MONTHS.items()}
+
+
+def _layout_patterns(fmt: str) -> tuple[str, ...] | None:
+    """The regular expressions of a date layout such as ``MM/DD/YYYY``, ``DD-MON-YYYY`` or
+    ``YYYY.MM.DD`` (day, month and year once each, one separator): the whole date, the date
+    without its day (``01/2014``) and the year alone (``2014``), as an EDC writes a partial
+    date. None if `fmt` is not such a layout."""
+    found = _LAYOUT.match(fmt)
+    if found is None:
+        return None
+    parts = [found.group(1), found.group(3), found.group(4)]
+    if sorted(p.replace("MON", "MM") for p in parts) != ["DD", "MM", "YYYY"]:
+        return None
+    sep = re.escape(found.group(2))
+    no_day = [p for p in parts if p != "DD"]
+    return tuple(
+        "^" + sep.join(_LAYOUT_PARTS[p] for p in layout) + "$"
+        for layout in (parts, no_day, ["YYYY"])
+    )
+
+
+def _from_layout(raw: pd.Series, patterns: tuple[str, ...]) -> pd.Series:
+    """Dates in a layout rewritten as ``DD MON YYYY`` text (unknown or missing parts as
+    ``UN``/``UNK``), so one reader checks them all; text that does not fit stays unreadable."""
+    text = raw.str.strip().str.upper()
+    parts = text.str.extract(patterns[0])
+    for pattern in patterns[1:]:
+        more = text.str.extract(pattern).reindex(columns=["d", "m", "y"])
+        parts = parts.where(parts["y"].notna(), more)
+    month = parts["m"]
+    numeric = month.str.fullmatch(r"\d{1,2}").fillna(False).astype(bool)
+    names = month.str.zfill(2).map(_MONTH_NAMES, na_action="ignore").fillna("???")
+    month = month.mask(numeric, names)
+    unknown = month.str.fullmatch(_UNKNOWN_PART).fillna(False).astype(bool)
+    month = month.mask(unknown | month.isna(), "UNK")
+    out = parts["d"].fillna("UN") + " " + month + " " + parts["y"]
+    return out.mask(text.notna() & (text != "") & out.isna(), "?").astype("string")
 
 
 @dataclass(frozen=True)
@@ -286,12 +351,47 @@ class Concat:
 
 
 @dataclass(frozen=True)
+class Extract:
+    """The part of a text a regular expression captures (its first group, or the group
+    named ``value``): the site and subject numbers of a combined ``701-1015``. A value the
+    expression does not match is listed."""
+
+    source: Rule
+    pattern: re.Pattern[str]
+    NAME: ClassVar = "extract"
+
+    @classmethod
+    def parse(cls, raw: Mapping[str, Any], scope: Scope) -> Extract:
+        _args(raw, scope, {"source", "pattern"}, set())
+        try:
+            pattern = re.compile(str(raw["pattern"]))
+        except re.error as exc:
+            raise scope.fail(f"extract: pattern {raw['pattern']!r} is not valid: {exc}") from exc
+        if pattern.groups < 1:
+            raise scope.fail(f"extract: pattern {pattern.pattern!r} captures no group")
+        return cls(parse_rule(raw["source"], scope), pattern)
+
+    def evaluate(self, ctx: Context) -> pd.Series:
+        raw = self.source.evaluate(ctx).astype("string")
+        found = dates.by_unique(raw, partial(_extract, pattern=self.pattern.pattern))
+        out = _text(found["value"] if "value" in self.pattern.groupindex else found.iloc[:, 0])
+        ctx.report(raw.notna() & out.isna(), raw, "EXTRACT",
+                   f"does not match the pattern {self.pattern.pattern!r}")  # fmt: skip
+        return out
+
+
+@dataclass(frozen=True)
 class Recode:
-    """A lookup table from raw (compared trimmed and case-folded) to output values."""
+    """A lookup table from raw (compared trimmed and case-folded) to output values.
+
+    A value not in the table is listed, unless ``default`` is given: then it becomes that
+    value (``default: null``: null, on purpose, e.g. no planned day for an unscheduled
+    visit)."""
 
     source: Rule
     mapping: Mapping[str, str]
     default: str | None
+    null_default: bool = False  # `default: null` given: unmatched values become null
     NAME: ClassVar = "recode"
 
     @classmethod
@@ -308,7 +408,10 @@ class Recode:
         mapping = dict(zip(keys, table.values(), strict=True))
         default = raw.get("default")
         return cls(
-            parse_rule(raw["source"], scope), mapping, None if default is None else str(default)
+            parse_rule(raw["source"], scope),
+            mapping,
+            None if default is None else str(default),
+            "default" in raw and default is None,
         )
 
     def evaluate(self, ctx: Context) -> pd.Series:
@@ -317,6 +420,8 @@ class Recode:
         unknown = raw.notna() & out.isna()
         if self.default is not None:
             return out.mask(unknown, self.default)
+        if self.null_default:
+            return out
         ctx.report(unknown, raw, "RECODE", "value not in the spec's recode table")
         return out
 
@@ -450,7 +555,8 @@ class Extreme:
         return cls(tuple(parse_rule(s, scope) for s in raw["of"]), str(raw["pick"]))
 
     def evaluate(self, ctx: Context) -> pd.Series:
-        frame = pd.concat([s.evaluate(ctx).astype("string") for s in self.sources], axis=1)
+        values = [s.evaluate(ctx).astype("string") for s in self.sources]
+        frame = pd.concat(values, axis=1, ignore_index=True)  # sources may share a name
         stacked = frame.stack().dropna()
         grouped = stacked.groupby(level=0)
         picked = grouped.min() if self.pick == "min" else grouped.max()
@@ -523,22 +629,32 @@ class DmValue:
     A record whose subject is not in DM is listed (rule SUBJECT-NOT-IN-DM)."""
 
     name: str
+    by: str | None = None  # a variable of DM and of this dataset (derived before) to join on
     NAME: ClassVar = "dm"
 
     @classmethod
     def parse(cls, raw: Mapping[str, Any], scope: Scope) -> DmValue:
-        _args(raw, scope, {"dm"}, set())
+        _args(raw, scope, {"dm"}, {"by"})
         if not scope.with_dm:
             raise scope.fail("{dm: ...} is only available in datasets mapped after DM")
+        if "by" in raw:
+            by = str(raw["by"])
+            if by not in scope.known_vars:
+                raise scope.fail(f"{{dm: ..., by: {by}}}: {by} is not derived before this one")
+            return cls(str(raw["dm"]), by)
         if "SUBJID" not in scope.form_columns:
-            raise scope.fail(f"{{dm: ...}} needs a SUBJID column in form {scope.form}")
+            raise scope.fail(
+                f"{{dm: ...}} needs a SUBJID column in form {scope.form} (or give 'by': a "
+                "variable such as USUBJID derived before)"
+            )
         return cls(str(raw["dm"]))
 
     def evaluate(self, ctx: Context) -> pd.Series:
-        dm = ctx.datasets["DM"].set_index("SUBJID")
+        key = self.by or "SUBJID"
+        dm = ctx.datasets["DM"].set_index(key)
         if self.name not in dm.columns:
             raise SpecError(f"{ctx.dataset}.{ctx.column}: DM has no variable {self.name}")
-        subject = _text(ctx.frame["SUBJID"])
+        subject = _text(ctx.vars[self.by] if self.by else ctx.frame["SUBJID"])
         known = subject.isin(dm.index)
         ctx.report(~known, subject, "SUBJECT-NOT-IN-DM", "subject is not in DM")
         values = dm[self.name].reindex(subject.where(known)).to_numpy()
@@ -609,7 +725,8 @@ class Visit:
     """VISITNUM (``output: number``) or VISIT (``output: label``) from the raw visit name.
 
     ``planned`` maps raw visit names to their number; a ``{n}`` in a name matches a whole
-    number and may be used in the value (``"Cycle {n} Day 1": "{n}"``). A visit named in
+    number and may be used in the value (``"Cycle {n} Day 1": "{n}"``), a ``{x}`` a decimal
+    one (``"Unscheduled {x}": "{x}"`` numbers ``Unscheduled 4.1`` 4.1). A visit named in
     ``unscheduled`` gets the number of the subject's last planned visit on or before its
     date plus .01, .02, ... per distinct date (SDTMIG: unscheduled as decimals), and the
     label ``UNSCHEDULED <number>``. Planned labels are the raw names upper-cased.
@@ -630,7 +747,9 @@ class Visit:
         planned = []
         for name, number in dict(raw["planned"]).items():
             pattern = re.escape(normalise(pd.Series([str(name)])).iloc[0])
-            planned.append((pattern.replace(r"\{n\}", r"(?P<n>\d+)"), str(number)))
+            pattern = pattern.replace(r"\{n\}", r"(?P<n>\d+)")
+            pattern = pattern.replace(r"\{x\}", r"(?P<n>\d+(?:\.\d+)?)")
+            planned.append((pattern, str(number)))
         unscheduled = frozenset(normalise(pd.Series(list(raw.get("unscheduled", [])))).tolist())
         return cls(parse_rule(raw["visit"], scope), parse_rule(raw["date"], scope),
                    tuple(planned), unscheduled, str(raw["output"]))  # fmt: skip
@@ -643,7 +762,7 @@ class Visit:
             whole = f"^(?P<all>{pattern})$"
             found = dates.by_unique(name, partial(_extract, pattern=whole))
             hit = found["all"].notna() & number.isna()
-            if "{n}" in template:
+            if "{n}" in template or "{x}" in template:
                 value = pd.to_numeric(found["n"], errors="coerce")
             else:
                 value = pd.Series(float(template), index=ctx.frame.index)
@@ -690,11 +809,14 @@ class Standardise:
     """A result in the standard unit of its test (--STRESC/--STRESN/--STRESU).
 
     ``units`` maps each test code to ``{unit: <standard unit or null>, from: {<collected
-    unit>: factor}}`` (a missing collected unit is written ``""``). Numeric results, also
-    ``<0.05``-style ones, are multiplied by the factor; ``output: number`` gives the value
-    (null for a result with ``<``/``>``), ``text`` the standardised text (``<0.5``, or a text
-    result upper-cased), ``unit`` the standard unit. A numeric result whose unit has no
-    factor is listed, never guessed.
+    unit>: factor}, round: <decimals>}`` (a missing collected unit is written ``""``;
+    ``round`` is optional). Numeric results, also ``<0.05``-style ones, are multiplied by the
+    factor; a conversion that is not a plain factor is ``{factor: f, offset: o}`` (result
+    x f + o: Fahrenheit to Celsius is ``{factor: 5/9, offset: -160/9}``; a factor or offset
+    may be written as a ratio ``a/b``). ``output: number`` gives the value (null for a result
+    with ``<``/``>``), ``text`` the standardised text (``<0.5``, or a text result
+    upper-cased), ``unit`` the standard unit. A numeric result whose unit has no factor is
+    listed, never guessed.
     """
 
     test: Rule
@@ -703,6 +825,8 @@ class Standardise:
     table: Mapping[tuple[str, str], float]
     standard: Mapping[str, str | None]
     output: str
+    offsets: Mapping[tuple[str, str], float] = field(default_factory=dict)
+    decimals: Mapping[str, int] = field(default_factory=dict)  # test -> decimals kept
     NAME: ClassVar = "standardise"
 
     @classmethod
@@ -711,17 +835,37 @@ class Standardise:
         if raw["output"] not in ("number", "text", "unit"):
             raise scope.fail("standardise: output must be number, text or unit")
         table: dict[tuple[str, str], float] = {}
+        offsets: dict[tuple[str, str], float] = {}
         standard: dict[str, str | None] = {}
+        decimals: dict[str, int] = {}
         for test, entry in dict(raw["units"]).items():
-            if not isinstance(entry, Mapping) or set(entry) != {"unit", "from"}:
-                raise scope.fail(f"standardise: units.{test} needs exactly 'unit' and 'from'")
+            if not isinstance(entry, Mapping) or not {"unit", "from"} <= set(entry) <= {
+                "unit", "from", "round"
+            }:  # fmt: skip
+                raise scope.fail(
+                    f"standardise: units.{test} needs 'unit' and 'from' (and may give 'round')"
+                )
             standard[str(test)] = None if entry["unit"] is None else str(entry["unit"])
-            for unit, factor in dict(entry["from"]).items():
-                if not isinstance(factor, int | float) or factor <= 0:
+            if "round" in entry:
+                if not isinstance(entry["round"], int) or entry["round"] < 0:
+                    raise scope.fail(f"standardise: units.{test}.round must be a whole number")
+                decimals[str(test)] = entry["round"]
+            for unit, conversion in dict(entry["from"]).items():
+                key = (str(test), "" if unit is None else str(unit))
+                where = f"standardise: units.{test}.from.{unit}"
+                if isinstance(conversion, Mapping):
+                    if not {"factor"} <= set(conversion) <= {"factor", "offset"}:
+                        raise scope.fail(f"{where}: give 'factor' (and 'offset')")
+                    factor = _ratio(conversion["factor"], where, scope)
+                    offsets[key] = _ratio(conversion.get("offset", 0), where, scope)
+                else:
+                    factor = _ratio(conversion, where, scope)
+                if factor <= 0:
                     raise scope.fail(f"standardise: factor for {test} {unit} must be > 0")
-                table[(str(test), "" if unit is None else str(unit))] = float(factor)
+                table[key] = factor
         return cls(parse_rule(raw["test"], scope), parse_rule(raw["value"], scope),
-                   parse_rule(raw["unit"], scope), table, standard, str(raw["output"]))  # fmt: skip
+                   parse_rule(raw["unit"], scope), table, standard, str(raw["output"]),
+                   offsets, decimals)  # fmt: skip
 
     def evaluate(self, ctx: Context) -> pd.Series:
         test = self.test.evaluate(ctx).astype("string")
@@ -733,16 +877,33 @@ class Standardise:
         unit = self.unit.evaluate(ctx).astype("string").fillna("")
         parts = dates.by_unique(raw, partial(_extract, pattern=_RESULT))
         number = pd.to_numeric(parts["num"], errors="coerce")
+        key = test.fillna("") + "\x1f" + unit
         table = {f"{t}\x1f{u}": f for (t, u), f in self.table.items()}
-        factor = (test.fillna("") + "\x1f" + unit).map(table).astype("float64")
+        factor = key.map(table).astype("float64")
         missing = number.notna() & factor.isna()
         ctx.report(missing, unit.mask(unit == "", "(no unit)"), "UNIT",
                    "no conversion factor in the spec for this test and unit")  # fmt: skip
         converted = number * factor
+        if self.offsets:
+            offsets = {f"{t}\x1f{u}": o for (t, u), o in self.offsets.items()}
+            converted = converted + key.map(offsets).astype("float64").fillna(0.0)
+        for digits in set(self.decimals.values()):
+            tests = [t for t, d in self.decimals.items() if d == digits]
+            converted = converted.mask(test.isin(tests).fillna(False), converted.round(digits))
         if self.output == "number":
             return converted.where(parts["op"].isna())
         text = parts["op"].fillna("") + _number_text(converted)
         return text.where(number.notna(), raw.str.upper()).where(~missing)
+
+
+def _ratio(value: Any, where: str, scope: Scope) -> float:
+    """A number, or a ratio written ``a/b`` (``5/9``), as a float."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    found = re.fullmatch(r"\s*(-?\d+(?:\.\d+)?)\s*/\s*(\d+(?:\.\d+)?)\s*", str(value))
+    if found is None or float(found.group(2)) == 0:
+        raise scope.fail(f"{where}: {value!r} is not a number or a ratio such as 5/9")
+    return float(found.group(1)) / float(found.group(2))
 
 
 @dataclass(frozen=True)
@@ -1015,9 +1176,9 @@ class Case:
 ALGORITHMS: dict[str, Callable[[Mapping[str, Any], Scope], Rule]] = {
     cls.NAME: cls.parse
     for cls in (
-        Hardcode, ControlledTerm, Iso8601, Concat, Recode, CountryIso3, StudyDay, Number, DateAdd,
-        Coalesce, Extreme, Merge, Case, Seq, Epoch, Visit, Standardise, NormalRange,
-        LastBefore, Decode, TermCode, Aggregate,
+        Hardcode, ControlledTerm, Iso8601, Concat, Extract, Recode, CountryIso3, StudyDay,
+        Number, DateAdd, Coalesce, Extreme, Merge, Case, Seq, Epoch, Visit, Standardise,
+        NormalRange, LastBefore, Decode, TermCode, Aggregate,
     )
 }  # fmt: skip
 
