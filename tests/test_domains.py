@@ -78,6 +78,8 @@ def test_suppae_treatment_emergent_flag(published: Path) -> None:
     ae = pd.read_parquet(published / "sdtm" / "ae.parquet")
     dm = pd.read_parquet(published / "sdtm" / "dm.parquet").set_index("USUBJID")
     assert set(supp["IDVAR"]) == {"AESEQ"} and set(supp["QNAM"]) == {"AETRTEM"}
+    assert supp["QORIG"].eq("Derived").all()
+    assert supp["QEVAL"].isna().all()  # SDTMIG: null for derived data, set for judgements
     flags = supp.assign(AESEQ=supp["IDVARVAL"].astype(float)).merge(ae, on=["USUBJID", "AESEQ"])
     assert len(flags) == len(supp)
     first = flags["USUBJID"].map(dm["RFXSTDTC"])
