@@ -92,6 +92,14 @@ def build_dag(study: StudyInfo) -> object:
                 raise AirflowSkipException(f"nothing new: {done}") from done
 
         @task
+        def validate(run_dir: str, gate: str) -> str:
+            """A Great Expectations gate; its summary is in the log and reports/."""
+            from transforms import pipeline
+
+            pipeline.validate(Path(run_dir), "raw" if gate == "raw" else "sdtm")
+            return run_dir
+
+        @task
         def map_sdtm(run_dir: str, dataset: str) -> str:
             from transforms import pipeline
 
@@ -124,7 +132,7 @@ def build_dag(study: StudyInfo) -> object:
 
             return str(pipeline.publish_run(Path(run_dir)))
 
-        run_dir = extract()
+        run_dir = validate.override(task_id="validate_raw")(extract(), "raw")
         first, *others = study.sdtm
         dm = map_sdtm.override(task_id=f"map_{first.lower()}")(run_dir, first)
         written = [write_xpt.override(task_id=f"xpt_{first.lower()}")(dm, first)]
@@ -134,7 +142,8 @@ def build_dag(study: StudyInfo) -> object:
         accounted = reconcile(run_dir)
         for w in written:
             w >> accounted
-        publish(define(accounted))
+        checked = validate.override(task_id="validate_sdtm")(accounted, "sdtm")
+        publish(define(checked))
 
     return nightly()
 

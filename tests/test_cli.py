@@ -37,7 +37,7 @@ def test_sample_then_run_with_progress_lines(tmp_path: Path) -> None:
     progress = [line for line in run.stderr.splitlines() if " rows in " in line]
     stages = [line.split()[1] for line in progress]
     assert stages == [
-        "extract", *["map", "xpt"] * 9, "reconcile", "define", "publish",
+        "extract", "validate", *["map", "xpt"] * 9, "reconcile", "validate", "define", "publish",
         *["adam"] * 4, "endpoints", "define", "publish",
     ]  # fmt: skip
     assert "rows in" in run.stderr and " s wall" in run.stderr

@@ -100,22 +100,20 @@ def test_failed_night_keeps_the_last_good_publication(landing: Path, tmp_path: P
     good = run_all("POMMAINT", landing, store)
     target, digest = good.resolve(), sha256_file(good / "sdtm" / "dm.xpt")
     root = _bad_night(landing, tmp_path, "dm.csv", ",Male,", ",Mle,")
-    with pytest.raises(PipelineError) as err:
+    with pytest.raises(PipelineError) as err:  # the raw quality gate stops it
         run_all("POMMAINT", root, store)
     message = str(err.value)
-    assert "form dm.csv row" in message and "column SEX [CT] value 'Mle'" in message
+    assert "dm.csv row 3 subject 1002 column SEX [CT] value 'Mle'" in message
     assert (store / "POMMAINT" / "current").resolve() == target
     assert sha256_file(store / "POMMAINT" / "current" / "sdtm" / "dm.xpt") == digest
-    listings = list((store / "POMMAINT" / "runs").glob("*20261124T020000Z/reports/issues_dm.csv"))
-    listing = pd.read_csv(listings[0], dtype=str)
-    # The unmapped term, then the consequence: SEX is Required.
-    assert listing[["form", "column", "rule", "value"]].values.tolist()[0] == [
-        "dm.csv",
-        "SEX",
-        "CT",
-        "Mle",
+    runs = store / "POMMAINT" / "runs"
+    listing = pd.read_csv(next(runs.glob("*20261124T020000Z/reports/quality_raw.csv")), dtype=str)
+    errors = listing[listing["severity"] == "error"]
+    assert errors[["file", "field", "rule", "value"]].values.tolist() == [
+        ["dm.csv", "SEX", "CT", "Mle"]
     ]
-    assert listing["rule"].tolist() == ["CT", "REQUIRED"]
+    failure = json.loads(next(runs.glob("*20261124T020000Z/reports/failure.json")).read_text())
+    assert failure["stage"] == "validate raw" and failure["error"] == "QualityGateError"
 
 
 def test_missing_column_is_named(landing: Path, tmp_path: Path) -> None:
@@ -128,7 +126,12 @@ def test_duplicate_key_is_listed(landing: Path, tmp_path: Path) -> None:
     root = _bad_night(landing, tmp_path, "dm.csv", "\n01,1002,", "\n01,1001,")
     with pytest.raises(PipelineError) as err:
         run_all("POMMAINT", root, tmp_path / "store")
-    assert "form dm.csv row 3 column SUBJID [KEY] value '1001'" in str(err.value)
+    assert "dm.csv row 3 subject 1001 column SUBJID [KEY] value '1001'" in str(err.value)
+    # extract lists it too (same rule, same row) before the gate stops the run
+    issues = pd.read_csv(next((tmp_path / "store").rglob("issues_raw.csv")), dtype=str)
+    assert issues[["form", "row", "rule"]].values.tolist() == [
+        ["dm.csv", "2", "KEY"], ["dm.csv", "3", "KEY"]
+    ]  # fmt: skip
 
 
 def test_odm_export_maps_to_the_same_sdtm(published: Path, tmp_path: Path) -> None:

@@ -18,6 +18,8 @@ def _default(env: str, fallback: str) -> Path:
 
 
 def _cmd_sample(args: argparse.Namespace) -> int:
+    import json
+
     from transforms.sample import generate_export
 
     path = generate_export(
@@ -29,8 +31,14 @@ def _cmd_sample(args: argparse.Namespace) -> int:
         export_time=args.export_time,
         cutoff=args.cutoff,
         night=args.night,
+        dirty=args.dirty,
     )
     print(f"sample export written: {path}")
+    if args.dirty:
+        print("defects planted (also listed in its export.json under 'defects'):")
+        for d in json.loads((path / "export.json").read_text(encoding="utf-8"))["defects"]:
+            print(f"  {d['kind']:<18} {d['form']:<4} subject {d['subject']:<6} "
+                  f"{d['field']:<10} {d['value']!r}: {d['what']}")  # fmt: skip
     return 0
 
 
@@ -47,8 +55,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
             adam.run_all(args.store, args.study, force=args.force)
         except pipeline.NothingNew as done:
             print(f"ADaM: nothing new: {done}")
-    if (args.store / args.study / "current").is_symlink():
-        _print_outputs(args.store / args.study / "current")
+    current = args.store / args.study / "current"
+    if current.is_symlink():
+        _print_outputs(current)
+        for gate in ("raw", "sdtm"):  # the quality gates' one-screen summaries
+            summary = current / "reports" / f"quality_{gate}.txt"
+            if summary.exists():
+                print(summary.read_text(encoding="utf-8").rstrip())
     return 0
 
 
@@ -121,6 +134,11 @@ def parser() -> argparse.ArgumentParser:
         default=1,
         help="1: data as first entered; 2+: with the site's late corrections (default 1)",
     )
+    p.add_argument(
+        "--dirty",
+        action="store_true",
+        help="plant one defect of each class the quality gates catch (listed in export.json)",
+    )
     p.set_defaults(func=_cmd_sample)
 
     p = sub.add_parser("run", help="run the pipeline on the newest complete export and publish")
@@ -152,11 +170,9 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.WARNING if args.quiet else logging.INFO,
-        format="%(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    # Our progress lines at INFO; other libraries' (Great Expectations is chatty) warnings only.
+    logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s", stream=sys.stderr)
+    logging.getLogger("cdisc").setLevel(logging.WARNING if args.quiet else logging.INFO)
     from transforms.errors import USER_ERRORS
 
     try:

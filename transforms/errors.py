@@ -1,6 +1,7 @@
 """The errors a user can cause (bad input, bad spec): shown as one clear message,
 never as a traceback. Anything else is a bug and keeps its traceback."""
 
+from transforms.adam.tte import TteDataError
 from transforms.datasetjson import DatasetJsonError
 from transforms.extract.exports import NoExportError
 from transforms.extract.readers import RawFileError
@@ -16,5 +17,6 @@ USER_ERRORS: tuple[type[Exception], ...] = (
     PipelineError,
     RawFileError,
     SpecError,
+    TteDataError,
     XptError,
 )

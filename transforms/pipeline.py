@@ -198,8 +198,32 @@ def extract(
             "inputs": inputs,
         }
         (run.raw / "extract.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
-        _fail_on_errors(issues, run, "RAW")
+        # Listed here; the raw quality gate (same rules, same rows) stops the run, so a data
+        # manager sees every problem of the night in one listing, not the first kind only.
+        issues.write_csv(run.reports / "issues_raw.csv")
     return run.path
+
+
+# --- quality gates -----------------------------------------------------------------------
+
+
+def validate(run_dir: Path, gate: Literal["raw", "sdtm"]) -> str:
+    """Run the Great Expectations gate on the raw snapshot or on the mapped SDTM; log and
+    return its one-screen summary. Error-severity failures raise QualityGateError."""
+    from transforms.quality import gates
+
+    run = RunFolder(Path(run_dir))
+    with stage(f"validate {gate}", run) as s:
+        check = gates.validate_raw if gate == "raw" else gates.validate_sdtm
+        try:
+            result = check(run.path)
+        except gates.QualityGateError as failed:
+            log.error("%s", failed.result.summary)
+            raise
+        log.info("%s", result.summary)
+        s.rows_in = result.expectations
+        s.rows_out = result.passed
+    return result.summary
 
 
 # --- map -------------------------------------------------------------------------------
@@ -452,9 +476,11 @@ def publish_run(run_dir: Path) -> Path:
 def run_all(study_id: str, landing: Path, store: Path, force: bool = False) -> Path:
     """The whole nightly job outside Airflow; returns the published ``current`` link."""
     run_dir = extract(study_id, landing, store, force=force)
+    validate(run_dir, "raw")
     for dataset in load_study(study_id).datasets:
         map_dataset(run_dir, dataset)
         write_xpt(run_dir, dataset)
     reconcile_run(run_dir)
+    validate(run_dir, "sdtm")
     document_run(run_dir)
     return publish_run(run_dir)

@@ -24,9 +24,14 @@ from transforms.studies import specs_dir
 SOURCE_SYSTEM: Final = "cdisc-pipeline sample generator"
 Generator = Callable[[int, int, date], dict[str, pd.DataFrame]]
 Corrections = Callable[[dict[str, pd.DataFrame], int], dict[str, pd.DataFrame]]
+Defects = Callable[
+    [dict[str, pd.DataFrame], date], tuple[dict[str, pd.DataFrame], list[dict[str, str]]]
+]
 STUDIES: Final[dict[str, tuple[Generator, Corrections, str]]] = {
     pommaint.STUDY: (pommaint.generate, pommaint.as_entered, pommaint.DESCRIPTION),
 }
+# Per study: plants one defect of each class the quality gates catch (``--dirty``).
+DIRTY: Final[dict[str, Defects]] = {pommaint.STUDY: pommaint.make_dirty}
 
 
 def load_forms(study: str) -> dict[str, Any]:
@@ -57,12 +62,15 @@ def generate_export(
     export_time: datetime | None = None,
     cutoff: date = date(2026, 11, 15),
     night: int = 1,
+    dirty: bool = False,
 ) -> Path:
     """Write a sample export of `study` under `out` and return its folder.
 
     Same (study, subjects, seed, cutoff) gives byte-identical CSV form files; ODM files also
     carry the export id and creation time in their header. Refuses to overwrite an export.
     `night` 1 is the data as first entered; from night 2 the site's late corrections are in.
+    `dirty` plants one defect of each class the quality gates catch and lists them in the
+    manifest under ``defects`` (kind, form, subject, field, value, what).
     """
     if study not in STUDIES:
         raise ValueError(f"unknown study {study!r}; known studies: {', '.join(sorted(STUDIES))}")
@@ -79,6 +87,11 @@ def generate_export(
     generate, as_entered, description = STUDIES[study]
     forms = load_forms(study)
     frames = as_entered(generate(subjects, seed, cutoff), night)
+    defects: list[dict[str, str]] = []
+    if dirty:
+        if study not in DIRTY:
+            raise ValueError(f"no dirty mode for study {study!r}")
+        frames, defects = DIRTY[study](frames, cutoff)
     _check_contract(study, forms, frames)
 
     study_dir.mkdir(parents=True, exist_ok=True)
@@ -116,6 +129,8 @@ def generate_export(
             "night": night,
             "files": files,
         }
+        if dirty:
+            manifest["defects"] = defects
         write_manifest(staging / "export.json", manifest)
         if final.exists():
             raise FileExistsError(f"export {final} appeared while writing; refusing to overwrite")

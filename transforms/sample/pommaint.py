@@ -62,7 +62,7 @@ Raw value sets (exact spellings, including the deliberate mess):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Final
 
 import numpy as np
@@ -1165,3 +1165,112 @@ def as_entered(frames: dict[str, pd.DataFrame], night: int) -> dict[str, pd.Data
     if len(closed):
         ae.loc[closed[0], ["AEENDAT", "AEONGO", "AEOUT"]] = ["", "Yes", "Recovering/resolving"]
     return {**frames, "LB": lb, "AE": ae}
+
+
+# --- a dirty export: one defect of each class the quality gates catch ---------------------
+
+DEFECT_KINDS: Final = (
+    "unknown-subject", "missing-required", "unparseable-date", "ae-before-consent",
+    "out-of-set-code", "wrong-type", "out-of-range", "duplicate-key", "dose-after-end",
+    "implausible-lab",
+)  # fmt: skip
+
+
+def _day(text: str) -> date:
+    """A complete ``DD MON YYYY`` date as a date."""
+    day, month, year = text.split()
+    return date(int(year), _MONTHS.index(month.upper()) + 1, int(day))
+
+
+def _text_date(d: date) -> str:
+    return str(format_dates(np.array([day_number(d)], dtype=np.int64))[0])
+
+
+def make_dirty(
+    frames: dict[str, pd.DataFrame], cutoff: date
+) -> tuple[dict[str, pd.DataFrame], list[dict[str, str]]]:
+    """The export with one defect of each kind in ``DEFECT_KINDS`` planted, each in its own
+    subject where the study has enough (the first suitable subject in SUBJID order), and the
+    list of what was planted: kind, form, subject, field, value and what it is.
+
+    The defects are the mistakes the quality gates exist for: a record of a subject the
+    demographics form does not know, a required value left empty, an impossible date, an AE
+    starting before informed consent, a code outside its set, text in a number field, a dose
+    keyed ten times too high, a lab record entered twice, a dose after the end of treatment,
+    and (a warning) a neutrophil count keyed per microlitre.
+    """
+    f = {name: frame.reset_index(drop=True).copy() for name, frame in frames.items()}
+    used: set[str] = set()
+    planted: list[dict[str, str]] = []
+
+    def row_of(form: str, ok: pd.Series | None = None) -> int:
+        """The first row (of an unused subject if any) where `ok` holds."""
+        frame = f[form]
+        ok = pd.Series(True, index=frame.index) if ok is None else ok.fillna(False).astype(bool)
+        fresh = ok & ~frame["SUBJID"].isin(used)
+        hits = frame.index[fresh] if fresh.any() else frame.index[ok]
+        if not len(hits):
+            raise ValueError(f"--dirty: no {form} record can carry the next defect; "
+                             "use more subjects")  # fmt: skip
+        used.add(str(frame.at[hits[0], "SUBJID"]))
+        return int(hits[0])
+
+    def plant(kind: str, form: str, row: int, field: str, value: str, what: str) -> None:
+        f[form].at[row, field] = value
+        subject = str(f[form].at[row, "SUBJID"])
+        planted.append({"kind": kind, "form": form, "subject": subject, "field": field,
+                        "value": value, "what": what})  # fmt: skip
+
+    def cell(form: str, row: int, column: str) -> str:
+        return str(f[form].at[row, column])
+
+    consent = dict(zip(f["IC"]["SUBJID"], f["IC"]["ICDAT"], strict=True))
+
+    # A record of a subject the demographics form does not have (appended: its own subject).
+    stranger = "9" + "0" * (len(cell("DM", 0, "SUBJID")) - 1)
+    ae = f["AE"]
+    f["AE"] = ae = pd.concat([ae, ae.iloc[[0]].assign(SUBJID=stranger)], ignore_index=True)
+    planted.append({"kind": "unknown-subject", "form": "AE", "subject": stranger,
+                    "field": "SUBJID", "value": stranger,
+                    "what": "AE of a subject missing from demographics"})  # fmt: skip
+    known = ae["SUBJID"] != stranger
+    plant("missing-required", "AE", row_of("AE", known), "AETERM", "", "AE term left empty")
+    complete = r"\d\d [A-Z]{3} \d{4}"
+    row = row_of("AE", known & ae["AEENDAT"].str.fullmatch(complete))
+    plant("unparseable-date", "AE", row, "AEENDAT", "32" + cell("AE", row, "AEENDAT")[2:],
+          "AE end date on day 32")  # fmt: skip
+    row = row_of("AE", known & ae["AESTDAT"].str.fullmatch(complete))
+    early = _day(consent[cell("AE", row, "SUBJID")]) - timedelta(days=10)
+    plant("ae-before-consent", "AE", row, "AESTDAT", _text_date(early),
+          "AE starts 10 days before informed consent")  # fmt: skip
+    plant("out-of-set-code", "DM", row_of("DM"), "SEX", "Mle", "sex misspelt")
+    row = row_of("DM")
+    plant("wrong-type", "DM", row, "AGE", cell("DM", row, "AGE")[0] + "O", "letter O in the age")
+    row = row_of("EX")
+    plant("out-of-range", "EX", row, "EXDOSE", cell("EX", row, "EXDOSE") + "0",
+          "daily dose keyed ten times too high")  # fmt: skip
+
+    # A dose after the end of treatment: the last dosing interval of a subject who ended
+    # treatment is extended past the end-of-treatment date (still before the cut-off).
+    ends = {s: _day(d) for s, d in zip(f["EOT"]["SUBJID"], f["EOT"]["EOTDAT"], strict=True)}
+    late = [s for s, d in ends.items() if d + timedelta(days=5) <= cutoff]
+    ex = f["EX"]
+    last = ~ex["SUBJID"].duplicated(keep="last") & ex["SUBJID"].isin(late)
+    row = row_of("EX", last & (ex["EXENDAT"] != ""))
+    end = ends[cell("EX", row, "SUBJID")] + timedelta(days=5)
+    plant("dose-after-end", "EX", row, "EXENDAT", _text_date(end),
+          "last dosing interval ends 5 days after the end of treatment")  # fmt: skip
+
+    lb = f["LB"]
+    row = row_of("LB", (lb["LBTEST"] == "ANC") & (lb["LBORRES"] != ""))
+    per_microlitre = str(round(float(cell("LB", row, "LBORRES")) * 1000))
+    plant("implausible-lab", "LB", row, "LBORRES", per_microlitre,
+          "neutrophils keyed per microlitre, not 10^9/L")  # fmt: skip
+    row = row_of("LB")
+    keys = ["SUBJID", "VISIT", "LBTEST", "LBDAT"]
+    planted.append({"kind": "duplicate-key", "form": "LB", "subject": cell("LB", row, "SUBJID"),
+                    "field": "/".join(keys), "value": "|".join(cell("LB", row, k) for k in keys),
+                    "what": "lab record entered twice"})  # fmt: skip
+    f["LB"] = pd.concat([lb.iloc[: row + 1], lb.iloc[[row]], lb.iloc[row + 1 :]],
+                        ignore_index=True)  # fmt: skip
+    return f, planted

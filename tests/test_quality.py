@@ -1,0 +1,440 @@
+"""Quality gates: suites generated from the specs, the clean sample passing, every planted
+defect of ``cdisc sample --dirty`` caught by its rule, reports, and the stage API.
+
+GX runs are the slow part: each gate runs once per fixture below (module scope), and the
+GX import is paid once per test process.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests.conftest import ROOT
+from transforms import pipeline
+from transforms.quality.checks import Check, SuiteError
+from transforms.quality.gates import GateResult, QualityGateError, validate_raw, validate_sdtm
+from transforms.quality.prepare import date_bounds
+from transforms.quality.suites import ISO8601, raw_suites, sdtm_suites
+from transforms.sdtm import dates
+from transforms.specs import load_study
+
+STUDY = "POMMAINT"
+# The rule each planted defect must be caught by (and the severity of that rule).
+INTENDED = {
+    "unknown-subject": ("SUBJECT-NOT-IN-DM", "error"),
+    "missing-required": ("REQUIRED", "error"),
+    "unparseable-date": ("DATE", "error"),
+    "ae-before-consent": ("AE-BEFORE-CONSENT", "error"),
+    "out-of-set-code": ("CT", "error"),
+    "wrong-type": ("TYPE", "error"),
+    "out-of-range": ("EX-DOSE", "error"),
+    "duplicate-key": ("KEY", "error"),
+    "dose-after-end": ("EX-AFTER-END", "error"),
+    "implausible-lab": ("LB-RANGE", "warning"),
+}
+
+
+def _listing(result: GateResult) -> pd.DataFrame:
+    return pd.read_csv(result.listing_csv, dtype=str, keep_default_na=False)
+
+
+def _extract(landing: Path, store: Path, run_id: str) -> Path:
+    return pipeline.extract(STUDY, landing, store, run_id=run_id)
+
+
+# --- fixtures: one run per situation, each gate once ----------------------------------------
+
+
+@pytest.fixture(scope="module")
+def clean_run(landing: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The default sample (night 1), extracted and mapped, not yet gated."""
+    run = _extract(landing, tmp_path_factory.mktemp("quality_store"), "clean")
+    for dataset in load_study(STUDY).datasets:
+        pipeline.map_dataset(run, dataset)
+    return run
+
+
+@pytest.fixture(scope="module")
+def clean_raw(clean_run: Path) -> GateResult:
+    return validate_raw(clean_run)
+
+
+@pytest.fixture(scope="module")
+def clean_sdtm(clean_run: Path) -> GateResult:
+    return validate_sdtm(clean_run)
+
+
+@pytest.fixture(scope="module")
+def dirty(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict[str, str]]]:
+    """A dirty export through extract, which lists but does not stop: (run, defects)."""
+    from transforms.sample import generate_export
+
+    root = tmp_path_factory.mktemp("dirty")
+    export = generate_export(STUDY, out=root / "landing", dirty=True,
+                             export_time=datetime(2026, 11, 23, 2, tzinfo=UTC))  # fmt: skip
+    defects = json.loads((export / "export.json").read_text(encoding="utf-8"))["defects"]
+    _extract(root / "landing", root / "store", "dirty")
+    return root / "store" / STUDY / "runs" / "dirty", defects
+
+
+@pytest.fixture(scope="module")
+def dirty_raw(dirty: tuple[Path, list[dict[str, str]]]) -> QualityGateError:
+    with pytest.raises(QualityGateError) as failed:
+        validate_raw(dirty[0])
+    return failed.value
+
+
+# --- the clean sample ------------------------------------------------------------------------
+
+
+def test_clean_raw_has_no_errors_and_one_justified_warning(clean_raw: GateResult) -> None:
+    assert clean_raw.ok and clean_raw.errors == 0
+    assert clean_raw.suites == len(load_study(STUDY).forms)
+    listing = _listing(clean_raw)
+    # Night 1 holds the site's keying slip corrected on night 2 (transforms.sample
+    # pommaint.as_entered): a haemoglobin in g/dL without its decimal point.
+    assert listing[["severity", "form", "subject", "field", "rule"]].values.tolist() == [
+        ["warning", "LB", "1001", "LBORRES", "LB-RANGE"]
+    ]
+    assert "haemoglobin" in str(listing.loc[0, "message"])
+
+
+def test_night_two_raw_passes_without_warnings(tmp_path: Path) -> None:
+    from transforms.sample import generate_export
+
+    generate_export(STUDY, out=tmp_path / "landing", night=2,
+                    export_time=datetime(2026, 11, 24, 2, tzinfo=UTC))  # fmt: skip
+    result = validate_raw(_extract(tmp_path / "landing", tmp_path / "store", "night2"))
+    assert (result.errors, result.warnings, result.failing_rows) == (0, 0, 0)
+    assert result.passed == result.expectations
+
+
+def test_clean_sdtm_has_no_errors_and_justified_warnings(
+    clean_run: Path, clean_sdtm: GateResult
+) -> None:
+    assert clean_sdtm.ok and clean_sdtm.errors == 0 and clean_sdtm.warnings == 0
+    assert _listing(clean_sdtm).empty
+
+
+def test_reports_are_written_into_the_run(clean_run: Path, clean_raw: GateResult) -> None:
+    reports = clean_run / "reports"
+    for gate in ("raw", "sdtm"):
+        assert (reports / f"quality_{gate}.csv").is_file()
+        assert (reports / f"quality_{gate}.txt").is_file()
+        assert (reports / "gx_docs" / gate / "index.html").is_file()
+    assert clean_raw.docs == reports / "gx_docs" / "raw" / "index.html"
+    pages = {p.name for p in (reports / "gx_docs" / "raw" / "expectations").rglob("*.html")}
+    assert {"AE.html", "LB.html", "failed.html"} <= pages  # suites, and LB's failed part
+    html = clean_raw.listing_html.read_text(encoding="utf-8")
+    assert "<input" in html and "LB-RANGE" in html and "haemoglobin" in html
+    assert list(_listing(clean_raw).columns[:10]) == [
+        "severity", "subject", "site", "form", "file", "row", "field", "value", "rule", "message"
+    ]  # fmt: skip
+
+
+def test_summary_fits_one_screen(clean_raw: GateResult) -> None:
+    lines = clean_raw.summary.splitlines()
+    assert len(lines) <= 30
+    assert lines[0] == f"Quality gate raw - {STUDY} run clean"
+    assert lines[1].startswith("PASSED: 0 error and 1 warning expectation(s) failed")
+    assert all(len(x) <= 100 for x in lines[1:] if not x.startswith(("listing:", "data docs:")))
+    total = next(line for line in lines if line.startswith("total"))
+    assert total.split()[1:] == [
+        str(clean_raw.expectations), str(clean_raw.passed), str(clean_raw.failed), "0", "1", "1"
+    ]  # fmt: skip
+    assert sum(line.startswith(f"{STUDY}.raw.") for line in lines) == clean_raw.suites
+    assert clean_raw.summary_file.read_text(encoding="utf-8") == clean_raw.summary + "\n"
+    assert json.loads(json.dumps(clean_raw.as_dict()))["listing_csv"] == str(clean_raw.listing_csv)
+
+
+# --- the dirty sample --------------------------------------------------------------------------
+
+
+def test_dirty_export_plants_one_defect_of_each_kind(
+    dirty: tuple[Path, list[dict[str, str]]],
+) -> None:
+    _, defects = dirty
+    assert sorted(d["kind"] for d in defects) == sorted(INTENDED)
+    real = [d["subject"] for d in defects if d["kind"] != "unknown-subject"]
+    assert len(set(real)) == len(real)  # one subject per defect: nothing masks another
+
+
+def test_each_defect_is_caught_by_its_rule(
+    dirty: tuple[Path, list[dict[str, str]]], dirty_raw: QualityGateError
+) -> None:
+    _, defects = dirty
+    listing = _listing(dirty_raw.result)
+    for d in defects:
+        rule, severity = INTENDED[d["kind"]]
+        hit = listing[
+            (listing["rule"] == rule)
+            & (listing["form"] == d["form"])
+            & (listing["subject"] == d["subject"])
+            & (listing["field"] == d["field"])
+        ]
+        assert len(hit), f"{d['kind']} not caught by {rule}: {d}"
+        assert set(hit["severity"]) == {severity}
+        if d["value"]:
+            assert set(hit["value"]) == {d["value"]}
+    # Nothing fails but the planted defects and the clean sample's known warning.
+    explained = {(INTENDED[d["kind"]][0], d["subject"]) for d in defects} | {("LB-RANGE", "1001")}
+    assert set(zip(listing["rule"], listing["subject"], strict=True)) == explained
+    assert dirty_raw.result.errors == sum(s == "error" for _, s in INTENDED.values())
+    assert dirty_raw.result.warnings == 2
+
+
+def test_gate_agrees_with_extract(
+    dirty: tuple[Path, list[dict[str, str]]], dirty_raw: QualityGateError
+) -> None:
+    run, _ = dirty
+    issues = pd.read_csv(run / "reports" / "issues_raw.csv", dtype=str, keep_default_na=False)
+    listing = _listing(dirty_raw.result)
+    for rule in ("REQUIRED", "KEY"):
+        assert (issues["rule"] == rule).any() and (listing["rule"] == rule).any()
+        ours = listing[listing["rule"] == rule][["file", "row", "subject"]]
+        theirs = issues[issues["rule"] == rule][["form", "row", "subject"]]
+        assert sorted(map(tuple, ours.values.tolist())) == sorted(
+            map(tuple, theirs.values.tolist())
+        )
+
+
+def test_gate_error_names_file_row_column_rule_and_listing(
+    dirty: tuple[Path, list[dict[str, str]]], dirty_raw: QualityGateError
+) -> None:
+    assert isinstance(dirty_raw, RuntimeError)
+    message = str(dirty_raw)
+    assert str(dirty_raw.result.listing_csv) in message.splitlines()[0]
+    early = next(d for d in dirty[1] if d["kind"] == "ae-before-consent")
+    line = next(x for x in message.splitlines() if "[AE-BEFORE-CONSENT]" in x)
+    assert line.startswith("ae.csv row ")
+    assert (
+        f"subject {early['subject']} column AESTDAT [AE-BEFORE-CONSENT] value '{early['value']}'"
+        in line
+    )
+    assert "(IC.ICDAT " in line  # the consent date it was compared with
+    assert dirty_raw.result.listing_csv.is_file()  # written before raising
+
+
+# --- broken runs: what extract cannot see, and SDTM ------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def broken_run(clean_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the clean run with broken raw and SDTM files."""
+    run = tmp_path_factory.mktemp("broken") / "run"
+    shutil.copytree(clean_run, run)
+    ic = pd.read_parquet(run / "raw" / "ic.parquet")
+    ic.drop(columns=["ICVER"]).assign(
+        NOTE=pd.Series("x", index=ic.index, dtype="string")
+    ).to_parquet(run / "raw" / "ic.parquet", index=False)
+    dm = pd.read_parquet(run / "sdtm" / "dm.parquet")
+    dm.loc[1, "SEX"] = "X"
+    pd.concat([dm, dm.iloc[[2]]], ignore_index=True).to_parquet(run / "sdtm" / "dm.parquet")
+    ae = pd.read_parquet(run / "sdtm" / "ae.parquet")
+    ae.loc[0, "AETERM"] = None
+    ae.loc[1, "AESTDTC"] = "2024-13-01"
+    ae.loc[2, "AELLT"] = "A" * 201
+    ae.loc[3, "USUBJID"] = "POMMAINT-01-9999"
+    ae.to_parquet(run / "sdtm" / "ae.parquet")
+    (run / "sdtm" / "ts.parquet").unlink()
+    return run
+
+
+def test_raw_gate_reports_missing_and_unknown_columns(broken_run: Path) -> None:
+    with pytest.raises(QualityGateError):
+        validate_raw(broken_run)
+    listing = pd.read_csv(broken_run / "reports" / "quality_raw.csv", dtype=str)
+    rows = listing[listing["form"] == "IC"]
+    assert rows[["severity", "rule"]].values.tolist() == [
+        ["error", "FORM-COLUMNS"], ["warning", "FORM-EXTRA-COLUMNS"]
+    ]  # fmt: skip
+    assert rows["value"].tolist() == ["missing: ICVER", "unexpected: NOTE"]
+
+
+def test_sdtm_gate_catches_conformance_errors(broken_run: Path) -> None:
+    with pytest.raises(QualityGateError) as failed:
+        validate_sdtm(broken_run)
+    listing = _listing(failed.value.result)
+    errors = listing[listing["severity"] == "error"]
+    found = {(r["form"], r["field"], r["rule"], r["subject"]) for r in errors.to_dict("records")}
+    dm = pd.read_parquet(broken_run / "sdtm" / "dm.parquet")
+    ae = pd.read_parquet(broken_run / "sdtm" / "ae.parquet")
+    assert ("DM", "SEX", "CT", dm.loc[1, "USUBJID"]) in found
+    assert ("DM", "STUDYID/USUBJID", "KEY", dm.loc[2, "USUBJID"]) in found
+    assert ("AE", "AETERM", "REQUIRED", ae.loc[0, "USUBJID"]) in found
+    assert ("AE", "AESTDTC", "ISO8601", ae.loc[1, "USUBJID"]) in found
+    assert ("AE", "AELLT", "LENGTH", ae.loc[2, "USUBJID"]) in found
+    assert ("AE", "USUBJID", "SUBJECT-NOT-IN-DM", "POMMAINT-01-9999") in found
+    assert ("TS", "", "SDTM-MISSING", "") in found
+    site = errors[errors["rule"] == "CT"]["site"].tolist()
+    assert site == ["01"]  # the subject's site, from DM
+    assert "sdtm/dm.parquet row 2" in str(failed.value)
+
+
+# --- suites as data ------------------------------------------------------------------------------
+
+
+def _by_rule(checks: tuple[Check, ...], rule: str) -> list[Check]:
+    return [c for c in checks if c.rule == rule]
+
+
+def test_raw_suites_are_generated_from_the_form_contract() -> None:
+    study = load_study(STUDY)
+    suites = raw_suites(study)
+    assert set(suites) == set(study.forms)
+    for oid, form in study.forms.items():
+        checks = suites[oid].checks
+        required = {c.name for c in form.columns.values() if c.required}
+        assert {c.field for c in _by_rule(checks, "REQUIRED")} == required
+        dated = {c.name for c in form.columns.values() if c.type == "date"}
+        assert {c.field for c in _by_rule(checks, "DATE")} == dated
+        typed = {c.name for c in form.columns.values() if c.type in ("integer", "decimal")}
+        assert {c.field for c in _by_rule(checks, "TYPE")} == typed
+        assert [c.field for c in _by_rule(checks, "KEY")] == ["/".join(form.keys)]
+        assert len(_by_rule(checks, "SUBJECT-NOT-IN-DM")) == (oid != "DM")
+        assert all(c.severity in ("error", "warning") for c in checks)
+
+
+def test_coded_sets_come_from_the_mapping_specs() -> None:
+    study = load_study(STUDY)
+    suites = raw_suites(study)
+    sex = _by_rule(suites["DM"].checks, "CT")[0]
+    assert (sex.field, sex.source) == ("SEX", "sdtm/dm.yaml SEX")
+    assert {"male", "female", "M", "F"} <= set(sex.kwargs["value_set"])  # CT map + terms
+    cohort = _by_rule(suites["COH"].checks, "RECODE")[0]
+    assert cohort.kwargs["value_set"] == ["transplant eligible", "transplant ineligible"]
+    visit = _by_rule(suites["LB"].checks, "VISIT")
+    assert len(visit) == 1  # VISITNUM and VISIT read it the same way: one check
+    # Written by hand: only what the specs cannot say.
+    written = [c for c in suites["AE"].checks if c.source.startswith("expectations/")]
+    assert {c.rule for c in written} >= {"AE-BEFORE-CONSENT", "AE-GRADE"}
+
+
+def test_sdtm_suites_are_generated_from_the_dataset_specs() -> None:
+    from transforms import standards
+
+    study = load_study(STUDY)
+    suites = sdtm_suites(study)
+    expected = set(study.datasets) | {
+        f"SUPP{n}" for n, s in study.datasets.items() if s.supplemental
+    }
+    assert set(suites) == expected
+    for name, spec in study.datasets.items():
+        checks = suites[name].checks
+        req = {v.name for v in spec.variables if v.core == "Req"}
+        assert {c.field for c in _by_rule(checks, "REQUIRED")} == req
+        chars = {v.name for v in spec.variables if v.type == "Char"}
+        assert {c.field for c in _by_rule(checks, "LENGTH")} == chars
+        assert {c.field for c in _by_rule(checks, "ISO8601")} == {
+            v.name for v in spec.variables if v.name.endswith("DTC")
+        }
+        for check in _by_rule(checks, "CT"):
+            var = next(v for v in spec.variables if v.name == check.field)
+            assert var.codelist is not None
+            codelist = standards.controlled_terms().codelist(var.codelist)
+            assert check.severity == ("warning" if codelist.extensible else "error")
+            assert check.kwargs["value_set"] == sorted(codelist.terms)
+        assert [c.field for c in _by_rule(checks, "KEY")] == ["/".join(spec.keys)]
+
+
+@pytest.mark.parametrize(("gate", "name"), [("raw", "LB"), ("raw", "AE"), ("sdtm", "DM")])
+def test_suite_json_is_what_gx_runs(gate: str, name: str, tmp_path: Path) -> None:
+    from transforms.quality import engine
+
+    study = load_study(STUDY)
+    suite = (raw_suites(study) if gate == "raw" else sdtm_suites(study))[name]
+    engine._context(tmp_path)  # a GX suite needs a context to exist
+    ours = suite.to_json()["expectations"]
+    theirs = engine.gx_suite(suite.name, list(enumerate(suite.checks))).to_json_dict()
+    keys = ("type", "kwargs", "meta", "severity")
+    assert [{k: e[k] for k in keys} for e in theirs["expectations"]] == ours
+
+
+@pytest.mark.parametrize(
+    ("entry", "problem"),
+    [
+        ({"rule": "X-1", "column": "NOPE", "not_null": True, "message": "m"}, "not a column"),
+        ({"rule": "X-1", "column": "AGE", "not_null": True, "between": [1, 2], "message": "m"},
+         "exactly one"),
+        ({"rule": "X-1", "column": "AGE", "not_null": True, "severity": "fatal", "message": "m"},
+         "severity"),
+        ({"rule": "x", "column": "AGE", "not_null": True, "message": "m"}, "give a rule"),
+        ({"rule": "X-1", "column": "AGE", "on_or_after": {"column": "SEX"}, "message": "m"},
+         "not a date column"),
+    ],
+)  # fmt: skip
+def test_bad_suite_files_are_refused_with_file_and_entry(
+    tmp_path: Path, entry: dict[str, object], problem: str
+) -> None:
+    folder = tmp_path / STUDY / "raw"
+    folder.mkdir(parents=True)
+    (folder / "dm.yaml").write_text(json.dumps({"form": "DM", "checks": [entry]}), "utf-8")
+    with pytest.raises(SuiteError, match=problem) as failed:
+        raw_suites(load_study(STUDY), root=tmp_path)
+    assert "dm.yaml: checks[0]" in str(failed.value)
+
+
+# --- building blocks ---------------------------------------------------------------------------
+
+
+def test_iso8601_pattern() -> None:
+    import re
+
+    good = ["2025", "2025-01", "2025-01-05", "2025---05", "2025-01-05T10:30", "2025-01-05T10:30:59"]
+    bad = ["2025-13", "2025-1-5", "2025-01-32", "05 JAN 2025", "2025-01T10:00", "2025-01-05T24:00"]
+    assert all(re.match(ISO8601, v) for v in good)
+    assert not any(re.match(ISO8601, v) for v in bad)
+
+
+def test_date_bounds_agree_with_the_mapping_parser() -> None:
+    raw = pd.Series(["05 JAN 2025", "UN FEB 2024", "UN UNK 2023", "05 UNK 2025", "30 FEB 2025",
+                     "5 jan 2025", "2025-01-05", None, "UNK JAN 2025"], dtype="string")  # fmt: skip
+    bounds = date_bounds(raw, "DD MON YYYY")
+    assert bounds["lo"].dt.strftime("%Y-%m-%d").tolist()[:4] == [
+        "2025-01-05", "2024-02-01", "2023-01-01", "2025-01-01"
+    ]  # fmt: skip
+    assert bounds["hi"].dt.strftime("%Y-%m-%d").tolist()[:4] == [
+        "2025-01-05", "2024-02-29", "2023-12-31", "2025-12-31"
+    ]  # fmt: skip
+    _, bad = dates.to_iso8601(raw, "DD MON YYYY")
+    present = raw.notna()
+    assert (bounds["lo"].isna() & present).tolist() == bad.tolist()
+
+
+def test_importing_the_gates_does_not_import_great_expectations() -> None:
+    code = (
+        "import sys, transforms.quality.gates, transforms.quality.suites, transforms.studies; "
+        "sys.exit('great_expectations' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
+def test_cli_sample_dirty(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from transforms.cli import main
+
+    code = main(["-q", "sample", "--study", STUDY, "--out", str(tmp_path), "--dirty",
+                 "--export-time", "2026-11-23T02:00:00Z"])  # fmt: skip
+    assert code == 0
+    out = capsys.readouterr().out
+    manifest = json.loads((tmp_path / STUDY / "20261123T020000Z" / "export.json").read_text())
+    assert len(manifest["defects"]) == len(INTENDED)
+    for d in manifest["defects"]:
+        assert d["kind"] in out
+
+
+def test_suites_can_be_printed_without_running(capsys: pytest.CaptureFixture[str]) -> None:
+    from transforms.quality.suites import main
+
+    assert main([STUDY, "sdtm", "TS"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert [s["name"] for s in printed] == [f"{STUDY}.sdtm.TS"]
+    assert main([STUDY, "raw", "NOPE"]) == 2

@@ -1,0 +1,178 @@
+"""The quality vocabulary: checks, the derived columns they read, and suites.
+
+A :class:`Check` is one Great Expectations expectation (class name and arguments) plus what
+the data manager reads when it fails: rule, severity, field and message. A check may read
+columns that the raw export does not have as such; each is a :class:`Derived` column that
+:mod:`transforms.quality.prepare` adds to the validated frame, named ``<COLUMN>:<kind>``
+(``AESTDAT:lo``, ``SEX:C66731``) or ``<FORM>.<COLUMN>:<kind>`` when joined from another
+form on SUBJID (``IC.ICDAT:lo``). The names cannot clash with raw columns (no ``:`` there).
+
+Severity: an ``error`` stops publishing; a ``warning`` is listed and published. In GX terms
+these are the expectation severities ``critical`` and ``warning``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+from transforms.sdtm.algorithms import SpecError
+
+Severity = Literal["error", "warning"]
+SEVERITIES: tuple[Severity, ...] = ("error", "warning")
+GX_SEVERITY: Mapping[str, str] = {"error": "critical", "warning": "warning"}
+
+Kind = Literal["text", "num", "lo", "hi", "norm", "ct"]
+# A row condition: all of (column, op, operand); op is eq | in (operands normalised: trimmed,
+# blanks collapsed, case-folded, compared with the column's ``:norm``) or is_null | not_null.
+Where = tuple[tuple[str, str, Any], ...]
+
+
+class SuiteError(SpecError):
+    """A suite file (or a spec a suite is generated from) that cannot be used; the message
+    names the file and the entry."""
+
+
+@dataclass(frozen=True)
+class Derived:
+    """A column added to the validated frame of a raw form, computed once, vectorised.
+
+    Kinds: ``text`` (trimmed, empty is null), ``num`` (a number, else null), ``lo``/``hi``
+    (the earliest/latest day a possibly partial date may stand for, else null), ``norm``
+    (trimmed, inner blanks collapsed, case-folded), ``ct`` (the ``norm`` value where it is a
+    key of the study CT map for the codelist, else the trimmed text: what the mapping's
+    ``ct`` algorithm looks up). With ``form``, the value comes from that form, joined on
+    SUBJID (several rows per subject: the earliest ``lo``, the latest ``hi``, the first
+    ``text``).
+    """
+
+    name: str
+    kind: Kind
+    column: str
+    form: str | None = None
+    fmt: str = "DD MON YYYY"  # raw date format, for lo/hi
+    keys: frozenset[str] = frozenset()  # ct: the normalised study CT-map keys
+
+    @staticmethod
+    def named(kind: Kind, column: str, form: str | None = None, **kw: Any) -> Derived:
+        prefix = f"{form}." if form else ""
+        suffix = kw.pop("suffix", kind)
+        return Derived(f"{prefix}{column}:{suffix}", kind, column, form, **kw)
+
+
+@dataclass(frozen=True)
+class Check:
+    """One expectation and its listing text."""
+
+    rule: str
+    severity: Severity
+    field: str  # the raw column or SDTM variable named in the listing ("" for the table)
+    message: str
+    expectation: str  # GX expectation class, e.g. "ExpectColumnValuesToBeInSet"
+    kwargs: Mapping[str, Any]  # its arguments; {"$PARAMETER": name} for run-time values
+    source: str  # where the check is stated: forms.yaml, an SDTM spec, a suite file
+    where: Where = ()
+    compare: str | None = None  # pair checks: the other column, shown in the message
+    derived: tuple[Derived, ...] = ()
+    # column-set checks: which of GX's mismatches ("missing", "unexpected") to report
+    mismatches: tuple[str, ...] = ("missing", "unexpected")
+
+
+@dataclass(frozen=True)
+class Suite:
+    """The checks of one raw form (gate ``raw``) or SDTM dataset (gate ``sdtm``)."""
+
+    study: str
+    gate: Literal["raw", "sdtm"]
+    target: str  # form OID or dataset name
+    checks: tuple[Check, ...]
+    notes: str = ""
+
+    @property
+    def name(self) -> str:
+        return f"{self.study}.{self.gate}.{self.target}"
+
+    @property
+    def derived(self) -> tuple[Derived, ...]:
+        """Every derived column the checks read, once, in first-use order."""
+        seen: dict[str, Derived] = {}
+        for check in self.checks:
+            for d in check.derived:
+                if seen.setdefault(d.name, d) != d:
+                    raise SuiteError(f"{self.name}: derived column {d.name} defined twice")
+        return tuple(seen.values())
+
+    @property
+    def parameters(self) -> frozenset[str]:
+        """Names of the run-time values (``$PARAMETER``) the checks need."""
+        return frozenset(
+            v["$PARAMETER"]
+            for c in self.checks
+            for v in c.kwargs.values()
+            if isinstance(v, Mapping) and "$PARAMETER" in v
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The suite as GX ExpectationSuite JSON (``type`` in snake case, ``kwargs``,
+        ``meta`` with rule, field, message and source, GX ``severity``)."""
+        return {
+            "name": self.name,
+            "meta": {"notes": self.notes} if self.notes else {},
+            "expectations": [
+                {
+                    "type": snake_case(c.expectation),
+                    "kwargs": {**c.kwargs, **row_condition_json(c.where)},
+                    "meta": check_meta(c, i),
+                    "severity": GX_SEVERITY[c.severity],
+                }
+                for i, c in enumerate(self.checks)
+            ],
+        }
+
+
+def row_condition_json(where: Where) -> dict[str, Any]:
+    """A row condition as GX serialises it (``{"row_condition": ...}``, or nothing)."""
+    parts: list[dict[str, Any]] = []
+    for column, op, operand in where:
+        if op in ("is_null", "not_null"):
+            parts.append({"column": {"name": column}, "is_null": op == "is_null",
+                          "type": "nullity"})  # fmt: skip
+        else:
+            parts.append({"column": {"name": column}, "operator": "==" if op == "eq" else "IN",
+                          "parameter": operand, "type": "comparison"})  # fmt: skip
+    if not parts:
+        return {}
+    return {"row_condition": parts[0] if len(parts) == 1 else {"conditions": parts, "type": "and"}}
+
+
+def check_meta(check: Check, index: int) -> dict[str, Any]:
+    """What the expectation carries besides its arguments: how to list a failure."""
+    return {
+        "check": index,
+        "rule": check.rule,
+        "field": check.field,
+        "message": check.message,
+        "source": check.source,
+    }
+
+
+def snake_case(name: str) -> str:
+    """ExpectColumnValuesToBeInSet -> expect_column_values_to_be_in_set."""
+    out = [name[0].lower()]
+    for ch in name[1:]:
+        out.append(f"_{ch.lower()}" if ch.isupper() else ch)
+    return "".join(out)
+
+
+@dataclass
+class CheckList:
+    """Checks being collected for one suite: a check stated in several places (two spec
+    rules reading the same column the same way) is kept once, with its first source."""
+
+    checks: list[Check] = field(default_factory=list)
+
+    def add(self, check: Check) -> None:
+        same = replace(check, source="")
+        if all(replace(c, source="") != same for c in self.checks):
+            self.checks.append(check)

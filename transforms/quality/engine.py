@@ -1,0 +1,248 @@
+"""Run suites with Great Expectations on whole frames and build the Data Docs.
+
+``great_expectations`` is imported inside these functions only (importing it takes
+seconds); Python keeps it imported for the rest of the process, so the cost is paid once
+per worker. Each gate call gets its own ephemeral (in-memory) GX context, which takes
+milliseconds: no GX project folder is written, nothing of another run can appear in the
+Data Docs, and the Data Docs are written into the given folder of the run. Analytics and
+progress bars are off.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from transforms.quality.checks import GX_SEVERITY, Check, Suite, Where, check_meta
+
+log = logging.getLogger("cdisc.quality")
+
+DOCS_SITE = "run"
+PASS_FAIL = {"result_format": "BOOLEAN_ONLY"}
+RESULT_FORMAT = {"result_format": "COMPLETE", "return_unexpected_index_query": False}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One check's result: the failing row positions of the validated frame, and for a
+    table-level check (or one GX could not evaluate) what is wrong, in words."""
+
+    check: Check
+    success: bool
+    positions: np.ndarray
+    details: str = ""
+
+
+@dataclass(frozen=True)
+class SuiteRun:
+    suite: Suite
+    rows: int
+    outcomes: tuple[Outcome, ...]
+
+
+def _gx() -> Any:
+    """The great_expectations module, imported on first use with analytics off."""
+    os.environ["GX_ANALYTICS_ENABLED"] = "False"
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    import great_expectations
+
+    return great_expectations
+
+
+def _context(docs: Path) -> Any:
+    """An in-memory GX context whose Data Docs site is the folder `docs`."""
+    gx = _gx()
+    from great_expectations.data_context.types.base import (
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+        ProgressBarsConfig,
+    )
+
+    site = {
+        "class_name": "SiteBuilder",
+        "show_how_to_buttons": False,
+        "store_backend": {
+            "class_name": "TupleFilesystemStoreBackend",
+            "base_directory": str(docs.resolve()),
+        },
+        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+    }
+    config = DataContextConfig(
+        store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
+        analytics_enabled=False,
+        progress_bars=ProgressBarsConfig(globally=False, metric_calculations=False),
+        data_docs_sites={DOCS_SITE: site},
+    )
+    return gx.get_context(mode="ephemeral", project_config=config)
+
+
+def _row_condition(where: Where) -> Any:
+    if not where:
+        return None
+    from great_expectations.expectations.row_conditions import Column
+
+    condition: Any = None
+    for column, op, operand in where:
+        c = Column(column)
+        if op == "eq":
+            part = c == operand
+        elif op == "in":
+            part = c.is_in(operand)
+        else:
+            part = c.is_null() if op == "is_null" else c.is_not_null()
+        condition = part if condition is None else condition & part
+    return condition
+
+
+def expectation(check: Check, index: int) -> Any:
+    """The GX expectation of a check (its meta says how to list a failure)."""
+    gx = _gx()
+    cls = getattr(gx.expectations, check.expectation)
+    extra: dict[str, Any] = {}
+    if check.where:
+        extra["row_condition"] = _row_condition(check.where)
+    return cls(
+        **check.kwargs,
+        **extra,
+        meta=check_meta(check, index),
+        severity=GX_SEVERITY[check.severity],
+        notes=f"[{check.rule}, {check.severity}] {check.message} (from {check.source})",
+    )
+
+
+def gx_suite(name: str, checks: Sequence[tuple[int, Check]], notes: str = "") -> Any:
+    """A GX ExpectationSuite of (index, check) pairs; the index goes into each meta."""
+    gx = _gx()
+    out = gx.ExpectationSuite(name=name, meta={"notes": notes} if notes else {})
+    for i, check in checks:
+        out.add_expectation(expectation(check, i))
+    return out
+
+
+def _messages(info: Any) -> list[str]:
+    """Exception messages found in a GX exception_info (flat or keyed by metric)."""
+    if not isinstance(info, Mapping):
+        return []
+    if info.get("raised_exception"):
+        return [str(info.get("exception_message"))]
+    return [m for v in info.values() for m in _messages(v)]
+
+
+def _details(result: Any, check: Check) -> str:
+    """A failed check in words: the columns a column-set check finds missing or unexpected
+    (those the check reports), or why GX could not evaluate it."""
+    mismatched = (result.result.get("details") or {}).get("mismatched")
+    if isinstance(mismatched, Mapping):
+        shown = {k: v for k, v in mismatched.items() if v and k in check.mismatches}
+        return "; ".join(f"{k}: {', '.join(map(str, v))}" for k, v in shown.items())
+    problems = _messages(result.exception_info)
+    if problems:
+        return "could not be evaluated: " + "; ".join(dict.fromkeys(problems))
+    return ""
+
+
+def _validate(
+    context: Any,
+    batch: Any,
+    frame: pd.DataFrame,
+    name: str,
+    checks: Sequence[tuple[int, Check]],
+    notes: str,
+    parameters: Mapping[str, Any],
+    result_format: Mapping[str, Any],
+    run_id: Any,
+) -> list[Any]:
+    """Run the checks as suite `name` on `frame`; the results (kept for the Data Docs)."""
+    gx = _gx()
+    definition = context.validation_definitions.add(
+        gx.ValidationDefinition(
+            name=name, data=batch, suite=context.suites.add(gx_suite(name, checks, notes))
+        )
+    )
+    result = definition.run(
+        batch_parameters={"dataframe": frame},
+        expectation_parameters=dict(parameters),
+        result_format=dict(result_format),
+        run_id=run_id,
+    )
+    return list(result.results)
+
+
+def run_suites(
+    suites: Sequence[Suite],
+    frames: Mapping[str, pd.DataFrame],
+    parameters: Mapping[str, Any],
+    docs: Path,
+    run_name: str,
+    run_time: datetime,
+) -> list[SuiteRun]:
+    """Validate each suite's frame (``frames[suite.target]``) and write the Data Docs of
+    all of them into `docs` (emptied first: a rerun of the gate replaces its docs).
+
+    Two passes, because GX computes the failing rows of every expectation even when there
+    are none (half the time on large frames): each suite runs with pass/fail results only,
+    then its failed expectations run again as the suite ``<name>.failed`` with every
+    failing row. Both are in the Data Docs."""
+    from great_expectations.core.run_identifier import RunIdentifier
+
+    if docs.exists():
+        shutil.rmtree(docs)
+    docs.mkdir(parents=True)
+    context = _context(docs)
+    source = context.data_sources.add_pandas(name=suites[0].gate if suites else "data")
+    run_id = RunIdentifier(run_name=run_name, run_time=run_time)
+    runs = []
+    for suite in suites:
+        t0 = time.process_time()
+        frame = frames[suite.target]
+        batch = source.add_dataframe_asset(name=suite.target).add_batch_definition_whole_dataframe(
+            suite.target
+        )
+        values = {k: parameters[k] for k in suite.parameters}
+        outcomes: dict[int, Outcome] = {}
+        checks = list(enumerate(suite.checks))
+        for r in _validate(context, batch, frame, suite.name, checks, suite.notes, values,
+                           PASS_FAIL, run_id):  # fmt: skip
+            index = int(r.expectation_config.meta["check"])
+            outcomes[index] = Outcome(suite.checks[index], bool(r.success), np.zeros(0, np.int64))
+        failed = [(i, suite.checks[i]) for i, o in sorted(outcomes.items()) if not o.success]
+        if failed:
+            for r in _validate(context, batch, frame, f"{suite.name}.failed", failed, suite.notes,
+                               values, RESULT_FORMAT, run_id):  # fmt: skip
+                index = int(r.expectation_config.meta["check"])
+                rows = r.result.get("unexpected_index_list") or []
+                outcomes[index] = Outcome(
+                    suite.checks[index], bool(r.success), np.asarray(rows, dtype=np.int64),
+                    "" if r.success else _details(r, suite.checks[index]),
+                )  # fmt: skip
+        runs.append(SuiteRun(suite, len(frame), tuple(outcomes[i] for i in sorted(outcomes))))
+        log.debug("%s: %d rows, %d expectations, %d failed, %.2f s cpu", suite.name, len(frame),
+                  len(suite.checks), len(failed), time.process_time() - t0)  # fmt: skip
+    t0 = time.process_time()
+    context.build_data_docs(site_names=[DOCS_SITE])
+    _drop_unused_images(docs)
+    log.debug("data docs: %.2f s cpu", time.process_time() - t0)
+    return runs
+
+
+def _drop_unused_images(docs: Path) -> None:
+    """GX copies its tutorial animations (megabytes) into every site; no page of ours shows
+    them. Images no page or style sheet names are removed (run folders are kept for weeks)."""
+    images = docs / "static" / "images"
+    if not images.is_dir():
+        return
+    pages = [p.read_text(encoding="utf-8", errors="replace")
+             for p in docs.rglob("*") if p.suffix in (".html", ".css", ".js")]  # fmt: skip
+    for image in images.iterdir():
+        if image.is_file() and not any(image.name in page for page in pages):
+            image.unlink()

@@ -1,0 +1,125 @@
+"""The frame Great Expectations validates for one raw form, built vectorised.
+
+Every raw column becomes trimmed text with empty as null (what the mapping reads, so
+``"FEMALE "`` and ``"Female"`` are the same value, and a blank is missing as for extract),
+``__ROW`` is kept, and each :class:`~transforms.quality.checks.Derived` column the suite
+reads is added. Regular expressions and date parsing run on distinct values only.
+The raw frame itself is left as read: listings show the raw spelling.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from transforms.quality.checks import Derived
+from transforms.sdtm import dates
+from transforms.sdtm.algorithms import normalise, to_iso8601
+
+ROW = "__ROW"
+SUBJECT = "SUBJID"
+DATETIME = "datetime64[ns]"
+
+
+def text(values: pd.Series) -> pd.Series:
+    """Trimmed text; empty (or blank) is null."""
+    out = values.astype("string").str.strip()
+    return out.mask(out == "")
+
+
+def date_bounds(raw: pd.Series, fmt: str) -> pd.DataFrame:
+    """The earliest (``lo``) and latest (``hi``) day a raw, possibly partial date may stand
+    for (``UN JAN 2025``: 2025-01-01 and 2025-01-31); both null where it is not a date."""
+
+    def bounds(distinct: pd.Series) -> pd.DataFrame:
+        iso, _ = to_iso8601(distinct, fmt)
+        iso = iso.astype("string")
+        size = iso.str.len()
+        year_only = (size == 4) | iso.str.contains("---", regex=False)
+        month_only = size == 7
+        first = iso.str.slice(0, 10)
+        first = first.mask(month_only.fillna(False), iso + "-01")
+        first = first.mask(year_only.fillna(False), iso.str.slice(0, 4) + "-01-01")
+        lo = pd.Series(pd.to_datetime(first, format="%Y-%m-%d"), dtype=DATETIME)
+        last = pd.Series(0, index=iso.index, dtype="int64")
+        last = last.mask(month_only.fillna(False), lo.dt.days_in_month.fillna(1) - 1)
+        last = last.mask(year_only.fillna(False), 364 + lo.dt.is_leap_year.fillna(False))
+        hi = pd.Series(lo + pd.to_timedelta(last, unit="D"), dtype=DATETIME)
+        return pd.DataFrame({"lo": lo, "hi": hi}, index=distinct.index)
+
+    return dates.by_unique(raw.astype("string"), bounds)
+
+
+def number(values: pd.Series) -> pd.Series:
+    """A number where the text is one, else NaN (float64: GX compares it vectorised)."""
+    numeric = pd.to_numeric(values, errors="coerce").astype("Float64")
+    return pd.Series(numeric.to_numpy(dtype="float64", na_value=np.nan), index=values.index)
+
+
+class _Columns:
+    """The trimmed columns of every form, computed once each."""
+
+    def __init__(self, forms: Mapping[str, pd.DataFrame]) -> None:
+        self.forms = forms
+        self._text: dict[tuple[str, str], pd.Series] = {}
+        self._dates: dict[tuple[str, str, str], pd.DataFrame] = {}
+
+    def text(self, form: str, column: str) -> pd.Series:
+        key = (form, column)
+        if key not in self._text:
+            frame = self.forms[form]
+            if column in frame.columns:
+                self._text[key] = text(frame[column])
+            else:  # a contract breach reported by FORM-COLUMNS; the checks see nulls
+                self._text[key] = pd.Series(pd.NA, index=frame.index, dtype="string")
+        return self._text[key]
+
+    def derive(self, d: Derived, form: str) -> pd.Series:
+        """The derived column over the rows of `form` (d.form is ignored here)."""
+        values = self.text(form, d.column)
+        if d.kind == "text":
+            return values
+        if d.kind == "num":
+            return number(values)
+        if d.kind in ("lo", "hi"):
+            key = (form, d.column, d.fmt)
+            if key not in self._dates:
+                self._dates[key] = date_bounds(values, d.fmt)
+            return self._dates[key][d.kind]
+        folded = normalise(values)
+        if d.kind == "norm":
+            return folded
+        return folded.where(folded.isin(d.keys), values)  # ct
+
+    def joined(self, d: Derived, form: str) -> pd.Series:
+        """A derived column of another form, brought onto `form`'s rows by SUBJID."""
+        assert d.form is not None
+        values = self.derive(d, d.form)
+        groups = values.groupby(self.text(d.form, SUBJECT).to_numpy(), dropna=True)
+        picked = {"lo": groups.min, "hi": groups.max}.get(d.kind, groups.first)()
+        subjects = self.text(form, SUBJECT)
+        out = picked.reindex(subjects.to_numpy())
+        return pd.Series(out.to_numpy(), index=subjects.index, dtype=values.dtype)
+
+
+def validated_frames(
+    forms: Mapping[str, pd.DataFrame], derived: Mapping[str, Sequence[Derived]]
+) -> dict[str, pd.DataFrame]:
+    """The frame each form's suite runs on, for the forms `derived` names."""
+    columns = _Columns(forms)
+    return {form: _validated(form, columns, needs) for form, needs in derived.items()}
+
+
+def _validated(form: str, columns: _Columns, derived: Sequence[Derived]) -> pd.DataFrame:
+    raw = columns.forms[form]
+    data: dict[str, pd.Series] = {}
+    if ROW in raw.columns:
+        data[ROW] = raw[ROW]
+    for name in raw.columns:
+        if name != ROW:
+            data[name] = columns.text(form, name)
+    for d in derived:
+        data[d.name] = columns.joined(d, form) if d.form else columns.derive(d, form)
+    return pd.DataFrame(data, index=raw.index)

@@ -1,0 +1,242 @@
+"""What a gate tells people: the listing (CSV and filterable HTML) and a one-screen summary.
+
+One listing row per failing record and check: severity, subject, site, form, file, row (the
+line in the raw file, or the record number in the SDTM dataset), field, value (as read, raw
+spelling kept), rule and message. A check that fails as a whole (missing columns) gives one
+row without subject and row. Errors come first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from html import escape
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from transforms.quality.engine import Outcome, SuiteRun
+
+COLUMNS = [
+    "severity", "subject", "site", "form", "file", "row", "field", "value", "rule", "message",
+    "suite", "source",
+]  # fmt: skip
+HTML_MAX_ROWS = 10_000
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a suite's rows come from, for the listing (all indexed like the frame)."""
+
+    form: str  # form OID or dataset name
+    file: str  # the file the rows were read from
+    values: pd.DataFrame  # as read (raw spelling)
+    checked: pd.DataFrame  # as validated (derived columns, for compared values)
+    row: pd.Series  # row number shown: raw line (__ROW) or SDTM record number
+    subject: pd.Series
+    site: pd.Series
+
+
+def _compared(outcome: Outcome, source: Source, at: np.ndarray) -> pd.Series:
+    """The message, with the value a date was compared with where there is one."""
+    check = outcome.check
+    message = pd.Series(check.message, index=range(len(at)), dtype="string")
+    if check.compare is None or check.compare not in source.checked:
+        return message
+    other = source.checked[check.compare].iloc[at].reset_index(drop=True)
+    shown = (
+        other.dt.strftime("%Y-%m-%d") if pd.api.types.is_datetime64_any_dtype(other) else other
+    ).astype("string")
+    label = check.compare.rsplit(":", 1)[0]
+    return message.where(shown.isna(), message + " (" + label + " " + shown + ")")
+
+
+def _value(field: str, values: pd.DataFrame, at: np.ndarray) -> pd.Series:
+    """The value(s) of the field at those rows as read; key fields A/B show ``a|b``."""
+    parts = [values[c].iloc[at].astype("string").reset_index(drop=True)
+             for c in field.split("/") if c in values.columns]  # fmt: skip
+    if not parts:
+        return pd.Series(pd.NA, index=range(len(at)), dtype="string")
+    out = parts[0].fillna("")
+    for part in parts[1:]:
+        out = out + "|" + part.fillna("")
+    return out if len(parts) > 1 else parts[0]
+
+
+def _rows(outcome: Outcome, source: Source, suite: str) -> pd.DataFrame:
+    check = outcome.check
+    base = {
+        "severity": check.severity, "form": source.form, "file": source.file,
+        "field": check.field, "rule": check.rule, "suite": suite, "source": check.source,
+    }  # fmt: skip
+    at = outcome.positions
+    if not len(at):  # the check fails as a whole
+        message = f"{check.message}: {outcome.details}" if outcome.details else check.message
+        return pd.DataFrame([{**base, "value": outcome.details or pd.NA, "message": message}])
+    return pd.DataFrame(
+        {
+            **base,
+            "subject": source.subject.iloc[at].to_numpy(),
+            "site": source.site.iloc[at].to_numpy(),
+            "row": source.row.iloc[at].to_numpy(),
+            "value": _value(check.field, source.values, at).to_numpy(),
+            "message": _compared(outcome, source, at).to_numpy(),
+        }
+    )
+
+
+def listing(runs: Sequence[SuiteRun], sources: Mapping[str, Source]) -> pd.DataFrame:
+    """Every failure of every run, errors first, then in suite and row order."""
+    parts = [
+        _rows(o, sources[run.suite.target], run.suite.name)
+        for run in runs
+        for o in run.outcomes
+        if not o.success
+    ]
+    if not parts:
+        return pd.DataFrame({c: pd.Series(dtype="string") for c in COLUMNS})
+    out = pd.concat(parts, ignore_index=True).reindex(columns=COLUMNS)
+    order = {s.suite.name: i for i, s in enumerate(runs)}
+    out["row"] = out["row"].astype("Int64")
+    keys = pd.DataFrame({"s": out["severity"].ne("error"), "f": out["suite"].map(order),
+                         "r": out["row"]})  # fmt: skip
+    index = keys.sort_values(["s", "f", "r"], kind="stable", na_position="first").index
+    return out.loc[index].reset_index(drop=True).astype({"row": "Int64"})
+
+
+def _escape(values: pd.Series) -> pd.Series:
+    text = values.astype("string").fillna("")
+    for ch, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&quot;")):
+        text = text.str.replace(ch, entity, regex=False)
+    return text
+
+
+_PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<style>
+body {{ font-family: sans-serif; margin: 1em; }}
+table {{ border-collapse: collapse; font-size: 0.85em; }}
+th, td {{ border: 1px solid #ccc; padding: 2px 6px; text-align: left; vertical-align: top; }}
+thead th {{ background: #eee; position: sticky; top: 0; }}
+thead input {{ width: 95%; font-size: 0.9em; }}
+tr.error td:first-child {{ color: #b00; font-weight: bold; }}
+tr.warning td:first-child {{ color: #a60; }}
+</style></head><body>
+<h1>{title}</h1>
+<p>{note} Type in the boxes under the headings to filter (all must match, case ignored).
+Showing <span id="shown">{rows}</span> of {rows} rows.</p>
+<table id="listing"><thead><tr>{head}</tr><tr>{filters}</tr></thead>
+<tbody>
+{body}
+</tbody></table>
+<script>
+const inputs = document.querySelectorAll("thead input");
+const rows = document.querySelectorAll("#listing tbody tr");
+function apply() {{
+  const wanted = Array.from(inputs, i => i.value.trim().toLowerCase());
+  let shown = 0;
+  rows.forEach(r => {{
+    const ok = wanted.every((w, k) => !w || r.cells[k].textContent.toLowerCase().includes(w));
+    r.style.display = ok ? "" : "none";
+    shown += ok;
+  }});
+  document.getElementById("shown").textContent = shown;
+}}
+inputs.forEach(i => i.addEventListener("input", apply));
+</script>
+</body></html>
+"""
+
+
+def write_listing(frame: pd.DataFrame, csv: Path, html: Path, title: str) -> None:
+    """The listing as CSV (every row) and as a filterable HTML page (the first rows)."""
+    csv.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(csv, index=False)
+    shown = frame.head(HTML_MAX_ROWS)
+    note = f"{len(frame)} finding(s); the CSV {csv.name} holds them all."
+    if len(frame) > HTML_MAX_ROWS:
+        note += f" This page shows the first {HTML_MAX_ROWS}."
+    body = ""
+    if len(shown):
+        cells = [("<td>" + _escape(shown[c]) + "</td>") for c in COLUMNS]
+        rows = '<tr class="' + _escape(shown["severity"]) + '">' + cells[0]
+        for cell in cells[1:]:
+            rows = rows + cell
+        body = "\n".join((rows + "</tr>").tolist())
+    html.write_text(
+        _PAGE.format(
+            title=escape(title),
+            note=escape(note),
+            rows=len(shown),
+            head="".join(f"<th>{c}</th>" for c in COLUMNS),
+            filters="".join(f'<th><input aria-label="filter {c}"></th>' for c in COLUMNS),
+            body=body,
+        ),
+        encoding="utf-8",
+    )
+
+
+@dataclass(frozen=True)
+class Counts:
+    suites: int
+    expectations: int
+    passed: int
+    failed: int
+    errors: int  # failed error-severity expectations
+    warnings: int  # failed warning-severity expectations
+    failing_rows: int  # rows failing at least one expectation
+
+
+def _counts(runs: Sequence[SuiteRun]) -> Counts:
+    failed = [o for r in runs for o in r.outcomes if not o.success]
+    rows = 0
+    for r in runs:
+        failing = [o.positions for o in r.outcomes if not o.success]
+        rows += len(np.unique(np.concatenate(failing))) if failing else 0
+    return Counts(
+        suites=len(runs),
+        expectations=sum(len(r.outcomes) for r in runs),
+        passed=sum(o.success for r in runs for o in r.outcomes),
+        failed=len(failed),
+        errors=sum(o.check.severity == "error" for o in failed),
+        warnings=sum(o.check.severity == "warning" for o in failed),
+        failing_rows=rows,
+    )
+
+
+def summarise(
+    runs: Sequence[SuiteRun], title: str, listing_csv: Path, docs: Path, seconds: float
+) -> tuple[Counts, str]:
+    """Counts and a one-screen text summary: a line per suite, the total, the failed checks."""
+    total = _counts(runs)
+    verdict = "FAILED" if total.errors else "PASSED"
+    width = max([len(r.suite.name) for r in runs] + [5])
+    head = f"{'suite':<{width}}  expectations  passed  failed  errors  warnings  failing rows"
+    lines = [
+        title,
+        f"{verdict}: {total.errors} error and {total.warnings} warning expectation(s) failed "
+        f"({seconds:.1f} s)",
+        head,
+    ]
+
+    def line(name: str, c: Counts) -> str:
+        return (f"{name:<{width}}  {c.expectations:>12}  {c.passed:>6}  {c.failed:>6}  "
+                f"{c.errors:>6}  {c.warnings:>8}  {c.failing_rows:>12}")  # fmt: skip
+
+    lines += [line(r.suite.name, _counts([r])) for r in runs]
+    lines.append(line("total", total))
+    failed = [(r, o) for r in runs for o in r.outcomes if not o.success]
+    failed.sort(key=lambda ro: ro[1].check.severity != "error")
+    if failed:
+        lines.append("failed:")
+    for run, o in failed[:12]:
+        rows = f"{len(o.positions)} row(s)" if len(o.positions) else "table"
+        text = (f"  {o.check.severity:<7} {run.suite.target:<6} {o.check.rule:<20} "
+                f"{o.check.field[:12]:<12} {rows:>12}  {o.check.message}")  # fmt: skip
+        lines.append(text if len(text) <= 100 else text[:97] + "...")
+    if len(failed) > 12:
+        lines.append(f"  ... and {len(failed) - 12} more failed expectation(s)")
+    lines.append(f"listing: {listing_csv} (and .html)")
+    lines.append(f"data docs: {docs / 'index.html'}")
+    return total, "\n".join(lines)
