@@ -388,7 +388,24 @@ def document_run(run_dir: Path) -> Path:
             raise PipelineError(f"{run.sdtm / 'define.xml'}: {exc}") from exc
         write_submission_manifest(run.path)
         s.rows_out = len(list(run.sdtm.glob("*.xpt")))
+    check_conformance(run.path)
     return define
+
+
+def check_conformance(run_dir: Path) -> None:
+    """reports/conformance.csv and .html on what the run wrote (SDTM, and ADaM when built);
+    a Reject or Error finding stops the publication."""
+    from transforms.conformance import check_run
+
+    run = RunFolder(Path(run_dir))
+    with stage("conformance", run) as s:
+        result = check_run(run.path)
+        s.rows_out = len(result.findings)
+        if result.blocking:
+            raise PipelineError(
+                f"{result.csv}: {result.blocking} conformance finding(s) block publishing:\n"
+                + result.describe()
+            )
 
 
 def _change_report(run: RunFolder, study: StudySpec, previous: Path | None) -> dict[str, Any]:

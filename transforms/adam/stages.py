@@ -20,12 +20,20 @@ from typing import Any
 import pandas as pd
 
 from transforms.extract.exports import sha256_file
-from transforms.pipeline import Column, NothingNew, PipelineError, _write_outputs, log, stage
+from transforms.pipeline import (
+    Column,
+    NothingNew,
+    PipelineError,
+    _write_outputs,
+    check_conformance,
+    log,
+    stage,
+)
 from transforms.publish import RunFolder, current, new_run, prune, publish, study_lock
 from transforms.specs import load_study
 
 # Report files an ADaM run writes itself (never hard-linked from the SDTM run).
-ADAM_REPORTS = ("endpoints.", "km_", "unassigned_", "submission_manifest.")
+ADAM_REPORTS = ("endpoints.", "km_", "unassigned_", "submission_manifest.", "conformance.")
 SAS_EPOCH = pd.Timestamp("1960-01-01")
 
 
@@ -203,6 +211,7 @@ def document(run_dir: Path) -> Path:
             raise PipelineError(f"{run.adam / 'define.xml'}: {exc}") from exc
         write_submission_manifest(run.path)
         s.rows_out = len(specs)
+    check_conformance(run.path)
     return define
 
 

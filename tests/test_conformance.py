@@ -1,0 +1,445 @@
+"""Conformance report: the clean sample has no blocking finding; planted defects are caught
+by the intended rule, naming the subject, variable and row.
+
+Every run here works on a copy of the published run folder (``adam_published`` is shared by
+the session and never written to).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyreadstat
+import pytest
+
+from transforms.conformance import BLOCKING, RULES, SEVERITIES, ConformanceResult, check_run
+from transforms.conformance.dates import after, study_day, valid_iso8601
+from transforms.conformance.findings import COLUMNS
+
+
+def _copy_run(published: Path, target: Path) -> Path:
+    """The run folder's data, specs pointers and an empty reports/ (real copies, no links)."""
+    target.mkdir(parents=True)
+    for sub in ("sdtm", "adam"):
+        shutil.copytree(published / sub, target / sub)
+    (target / "raw").mkdir()
+    shutil.copy2(published / "raw" / "extract.json", target / "raw" / "extract.json")
+    for name in ("adam_run.json", "manifest.json"):
+        if (published / name).exists():
+            shutil.copy2(published / name, target / name)
+    (target / "reports").mkdir()
+    return target
+
+
+def _hits(result: ConformanceResult, rule: str, dataset: str, variable: str) -> pd.DataFrame:
+    f = result.findings
+    return f[(f["rule_id"] == rule) & (f["dataset"] == dataset) & (f["variable"] == variable)]
+
+
+# --- the clean sample ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def clean(adam_published: Path, tmp_path_factory: pytest.TempPathFactory) -> ConformanceResult:
+    run = _copy_run(adam_published, tmp_path_factory.mktemp("clean") / "run")
+    return check_run(run)
+
+
+def test_clean_sample_has_no_blocking_finding(clean: ConformanceResult) -> None:
+    assert clean.blocking == 0, clean.describe()
+    assert clean.passed
+    # The clean sample is clean: a finding here is a defect of the specs or of a rule.
+    assert clean.findings.empty, clean.findings.to_dict("records")
+
+
+def test_counts_and_files(clean: ConformanceResult) -> None:
+    assert set(clean.counts) == set(SEVERITIES)
+    assert sum(clean.counts.values()) == len(clean.findings)
+    assert clean.csv.name == "conformance.csv" and clean.csv.parent.name == "reports"
+    listing = pd.read_csv(clean.csv, dtype=str, keep_default_na=False)
+    assert list(listing.columns) == COLUMNS
+    assert len(listing) == len(clean.findings)
+    page = clean.html.read_text(encoding="utf-8")
+    # Self-contained (no scripts, no external resources) and the summary names every rule.
+    assert "<script" not in page and "src=" not in page and "<link" not in page
+    for rule_id in RULES:
+        assert f"<td>{rule_id}</td>" in page
+    assert "No finding of a blocking severity" in page
+
+
+def test_rerun_is_deterministic_and_replaces_linked_reports(
+    clean: ConformanceResult, tmp_path: Path
+) -> None:
+    """A second run gives the same listing; a report hard-linked from another run (as the
+    ADaM run links the SDTM run's) is replaced, not written through the link."""
+    run = clean.csv.parent.parent
+    before = clean.csv.read_bytes()
+    other = tmp_path / "published_conformance.csv"
+    clean.csv.rename(other)
+    os.link(other, clean.csv)
+    again = check_run(run)
+    assert again.csv.read_bytes() == before
+    assert other.read_bytes() == before
+    assert other.stat().st_ino != again.csv.stat().st_ino
+
+
+def test_xpt_only_run_gives_the_same_findings(
+    clean: ConformanceResult, adam_published: Path, tmp_path: Path
+) -> None:
+    """Without Parquet the rows come from the XPT files (blank text read as missing, ADaM
+    dates as SAS day counts): the findings must be those of the Parquet run."""
+    run = _copy_run(adam_published, tmp_path / "run")
+    for path in [*run.glob("sdtm/*.parquet"), *run.glob("adam/*.parquet")]:
+        path.unlink()
+    from_xpt = check_run(run).findings
+    pd.testing.assert_frame_equal(from_xpt, clean.findings)
+
+
+# --- planted defects -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Expect:
+    rule: str
+    dataset: str
+    variable: str
+    subject: str | None  # USUBJID of the finding (None: a dataset or variable finding)
+    rows: frozenset[int]  # 1-based rows (empty: a dataset or variable finding)
+
+
+def _rows(frame: pd.DataFrame, mask: pd.Series) -> list[int]:
+    return [int(i) for i in frame.index[mask.to_numpy()]]
+
+
+def _first(frame: pd.DataFrame, mask: pd.Series) -> int:
+    rows = _rows(frame, mask)
+    assert rows, "the sample lacks a record to plant this defect in"
+    return rows[0]
+
+
+def _get(frame: pd.DataFrame, row: int, column: str) -> Any:
+    return frame[column].iloc[row]
+
+
+def _set(frame: pd.DataFrame, row: int, column: str, value: Any) -> None:
+    frame.loc[frame.index == row, column] = value
+
+
+def _rewrite_xpt(
+    path: Path, change: Callable[[pd.DataFrame, dict[str, str]], pd.DataFrame]
+) -> None:
+    """Rewrite an XPT as version 8 (which allows long names and labels) after ``change``,
+    which may edit the rows and the labels (by variable name)."""
+    data, meta = pyreadstat.read_xport(str(path))
+    labels = {n: str(v or "") for n, v in zip(meta.column_names, meta.column_labels, strict=True)}
+    data = change(data, labels)
+    pyreadstat.write_xport(
+        data,
+        str(path),
+        file_label=meta.file_label or "",
+        table_name=meta.table_name,
+        column_labels=[labels.get(c, c) for c in data.columns],
+        file_format_version=8,
+    )
+
+
+def _plant(run: Path) -> dict[str, Expect]:
+    """Plant one defect per entry in a copy of the run; return what each should give."""
+    sdtm, adam = run / "sdtm", run / "adam"
+    dm = pd.read_parquet(sdtm / "dm.parquet")
+    subj = dict(zip(dm["SUBJID"], dm["USUBJID"], strict=True))
+    expect: dict[str, Expect] = {}
+
+    def add(name: str, rule: str, ds: str, var: str, subject: str | None, rows: list[int]) -> None:
+        expect[name] = Expect(rule, ds, var, subject, frozenset(r + 1 for r in rows))
+
+    # AE: one defect per subject, so the defects cannot hide one another.
+    ae = pd.read_parquet(sdtm / "ae.parquet")
+    of = {s: ae["USUBJID"] == u for s, u in subj.items()}
+    r1, r2 = _rows(ae, of["1002"])[:2]
+    _set(ae, r2, "AESEQ", _get(ae, r1, "AESEQ"))
+    add("duplicate AESEQ", "SD0005", "AE", "AESEQ", subj["1002"], [r1, r2])
+
+    r = _first(ae, of["1005"])
+    _set(ae, r, "USUBJID", "POMMAINT-01-9999")
+    add("subject not in DM", "SD0064", "AE", "USUBJID", "POMMAINT-01-9999", [r])
+
+    r = _first(ae, of["1007"])
+    _set(ae, r, "AESER", "MAYBE")
+    add("value outside a non-extensible codelist", "CT2001", "AE", "AESER", subj["1007"], [r])
+
+    death = dm.loc[dm["SUBJID"] == "1003", "DTHDTC"].iloc[0]
+    r = _rows(ae, of["1003"])[-1]
+    later = (pd.Timestamp(death) + pd.Timedelta(days=9)).strftime("%Y-%m-%d")
+    for column, value in {"AEOUT": "FATAL", "AESDTH": "Y", "AEENDTC": later}.items():
+        _set(ae, r, column, value)
+    add("fatal AE ends after death", "PIPE-005", "AE", "AEENDTC", subj["1003"], [r])
+
+    r = _first(ae, of["1009"])
+    _set(ae, r, "AEOUT", "FATAL")
+    _set(ae, r, "AESDTH", "Y")
+    add("fatal AE of a living subject (AEOUT)", "SD1254", "AE", "AEOUT", subj["1009"], [r])
+    add("fatal AE of a living subject (AESDTH)", "SD1255", "AE", "AESDTH", subj["1009"], [r])
+
+    r = _first(ae, of["1011"] & (ae["AEOUT"] == "RECOVERED/RESOLVED"))
+    _set(ae, r, "AEENDTC", None)
+    add("recovered AE without end date", "PIPE-006", "AE", "AEENDTC", subj["1011"], [r])
+
+    r = _first(ae, ae["AEOUT"] == "NOT RECOVERED/NOT RESOLVED")
+    _set(ae, r, "AEENDTC", _get(ae, r, "AESTDTC"))
+    add("ongoing AE with end date", "PIPE-007", "AE", "AEENDTC", str(_get(ae, r, "USUBJID")), [r])
+
+    r = _first(ae, of["1012"] & ae["AESTDY"].notna())
+    _set(ae, r, "AESTDY", _get(ae, r, "AESTDY") + 1)
+    add("AESTDY off by one", "SD1086", "AE", "AESTDY", subj["1012"], [r])
+
+    r = _first(ae, of["1013"])
+    _set(ae, r, "AETERM", "Rash <b>maculo-papulaire</b> \u00e9ruption")
+    add("non-ASCII character", "SD1029", "AE", "AETERM", subj["1013"], [r])
+
+    r = _first(ae, of["1014"])
+    _set(ae, r, "AETERM", "X" * 250)
+    add("value over 200 bytes", "PIPE-001", "AE", "AETERM", subj["1014"], [r])
+
+    r = _first(ae, of["1015"])
+    _set(ae, r, "AEDECOD", None)
+    add("Required value null", "SD0002", "AE", "AEDECOD", subj["1015"], [r])
+    ae.to_parquet(sdtm / "ae.parquet", index=False)
+
+    lb = pd.read_parquet(sdtm / "lb.parquet")
+    r = _first(lb, (lb["USUBJID"] == subj["1001"]) & lb["LBDTC"].notna())
+    _set(lb, r, "LBDTC", "2024-13-45")
+    add("--DTC not ISO 8601", "SD0003", "LB", "LBDTC", subj["1001"], [r])
+    numeric = lb["LBSTRESN"].notna() & (lb["USUBJID"] == subj["1004"])
+    r = _first(lb, numeric)
+    _set(lb, r, "LBSTRESN", _get(lb, r, "LBSTRESN") + 1)
+    add("LBSTRESN differs from LBSTRESC", "SD1212", "LB", "LBSTRESN", subj["1004"], [r])
+    r = _first(lb, (lb["USUBJID"] == subj["1006"]) & lb["EPOCH"].notna())
+    _set(lb, r, "EPOCH", "RUN-OUT")
+    add("EPOCH not an epoch of the study", "SD1015", "LB", "EPOCH", subj["1006"], [r])
+    r = _first(lb, (lb["USUBJID"] == subj["1008"]) & lb["LBDY"].notna())
+    _set(lb, r, "LBDY", 0)
+    add("study day 0", "SD0038", "LB", "LBDY", subj["1008"], [r])
+    lb.to_parquet(sdtm / "lb.parquet", index=False)
+
+    ex = pd.read_parquet(sdtm / "ex.parquet")
+    r1, r2 = _rows(ex, ex["USUBJID"] == subj["1010"])[:2]
+    assert _get(ex, r1, "EXTRT") == _get(ex, r2, "EXTRT")
+    _set(ex, r2, "EXSTDTC", _get(ex, r1, "EXSTDTC"))
+    add(
+        "natural key not unique",
+        "FDAB021",
+        "EX",
+        "STUDYID/USUBJID/EXTRT/EXSTDTC",
+        subj["1010"],
+        [r1, r2],
+    )
+    ex.to_parquet(sdtm / "ex.parquet", index=False)
+
+    ts = pd.read_parquet(sdtm / "ts.parquet")
+    ts[~ts["TSPARMCD"].isin(["SSTDTC", "SDTIGVER"])].to_parquet(sdtm / "ts.parquet", index=False)
+    add("TS without SSTDTC", "SD2232", "TS", "TSPARMCD", None, [])
+    add("TS without SDTIGVER", "PIPE-008", "TS", "TSPARMCD", None, [])
+
+    def long_label(data: pd.DataFrame, labels: dict[str, str]) -> pd.DataFrame:
+        labels["AGE"] = "Age of the Subject at Informed Consent, in Years"  # 48 characters
+        return data
+
+    _rewrite_xpt(sdtm / "dm.xpt", long_label)
+    add("variable label over 40", "CORE-000019", "DM", "AGE", None, [])
+
+    def rename(data: pd.DataFrame, labels: dict[str, str]) -> pd.DataFrame:
+        labels["LONGNAME9"] = "A Variable With a Long Name"
+        return data.drop(columns=["CMTRT"]).assign(LONGNAME9="x")
+
+    _rewrite_xpt(sdtm / "cm.xpt", rename)
+    add("Required variable missing", "SD0056", "CM", "CMTRT", None, [])
+    add("variable name over 8", "CORE-000182", "CM", "LONGNAME9", None, [])
+    add("variable not in define.xml", "SD0060", "CM", "LONGNAME9", None, [])
+    add("define.xml variable not in the data", "SD0054", "CM", "CMTRT", None, [])
+
+    define = sdtm / "define.xml"
+    text = define.read_text(encoding="utf-8")
+    text, n = re.subn(r'(<ItemDef OID="IT\.AE\.AETERM"[^>]*Length=")\d+', r"\g<1>199", text)
+    assert n == 1
+    define.write_text(text, encoding="utf-8")
+    add("define.xml length differs", "PIPE-004", "AE", "AETERM", None, [])
+
+    for path in sdtm.glob("supprs.*"):
+        path.unlink()
+    add("define.xml dataset without a file", "SD0061", "SUPPRS", "", None, [])
+
+    (sdtm / "ss.parquet").write_bytes(b"not a parquet file")
+    add("unreadable file", "PIPE-010", "SS", "", None, [])
+
+    adsl = pd.read_parquet(adam / "adsl.parquet")
+    pd.concat([adsl, adsl.head(1)], ignore_index=True).to_parquet(adam / "adsl.parquet")
+    add(
+        "ADSL not one record per subject",
+        "AD0054",
+        "ADSL",
+        "USUBJID",
+        str(_get(adsl, 0, "USUBJID")),
+        [0, len(adsl)],
+    )
+
+    tte = pd.read_parquet(adam / "adtte.parquet")
+    _set(tte, 0, "CNSR", 0.5)
+    add("CNSR not an integer", "AD0169", "ADTTE", "CNSR", str(_get(tte, 0, "USUBJID")), [0])
+    _set(tte, 1, "AVAL", _get(tte, 1, "AVAL") + 1)
+    add(
+        "AVAL is not ADT - STARTDT + 1",
+        "PIPE-009",
+        "ADTTE",
+        "AVAL",
+        str(_get(tte, 1, "USUBJID")),
+        [1],
+    )
+    tte.to_parquet(adam / "adtte.parquet", index=False)
+
+    adae = pd.read_parquet(adam / "adae.parquet")
+    _set(adae, 3, "USUBJID", "POMMAINT-01-9999")
+    add("ADaM subject not in DM", "AD0053", "ADAE", "USUBJID", "POMMAINT-01-9999", [3])
+    adae.to_parquet(adam / "adae.parquet", index=False)
+    return expect
+
+
+@pytest.fixture(scope="module")
+def planted(
+    adam_published: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[ConformanceResult, dict[str, Expect]]:
+    run = _copy_run(adam_published, tmp_path_factory.mktemp("planted") / "run")
+    expect = _plant(run)
+    return check_run(run), expect
+
+
+PLANTED = [
+    "duplicate AESEQ", "subject not in DM", "value outside a non-extensible codelist",
+    "fatal AE ends after death", "fatal AE of a living subject (AEOUT)",
+    "fatal AE of a living subject (AESDTH)", "recovered AE without end date",
+    "ongoing AE with end date", "AESTDY off by one", "non-ASCII character",
+    "value over 200 bytes", "Required value null", "--DTC not ISO 8601",
+    "LBSTRESN differs from LBSTRESC", "EPOCH not an epoch of the study", "study day 0",
+    "natural key not unique", "TS without SSTDTC", "TS without SDTIGVER",
+    "variable label over 40", "Required variable missing", "variable name over 8",
+    "variable not in define.xml", "define.xml variable not in the data",
+    "define.xml length differs", "define.xml dataset without a file", "unreadable file",
+    "ADSL not one record per subject", "CNSR not an integer", "AVAL is not ADT - STARTDT + 1",
+    "ADaM subject not in DM",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("defect", PLANTED)
+def test_planted_defect_is_caught(
+    planted: tuple[ConformanceResult, dict[str, Expect]], defect: str
+) -> None:
+    result, expect = planted
+    e = expect[defect]
+    f = result.findings
+    hits = f[(f["rule_id"] == e.rule) & (f["dataset"] == e.dataset)]
+    if e.variable:
+        hits = hits[hits["variable"] == e.variable]
+    assert len(hits), f"{defect}: no {e.rule} finding on {e.dataset}.{e.variable}"
+    assert (hits["severity"] == RULES[e.rule].severity).all()
+    if e.rows:
+        assert set(hits["row"].dropna().astype(int)) == set(e.rows), hits
+        assert set(hits["USUBJID"]) == {e.subject}, hits
+    else:
+        assert hits["row"].isna().all()
+
+
+def test_every_planted_defect_is_listed_in_the_test() -> None:
+    """The parametrisation covers every planted defect (a planted one cannot go untested)."""
+    assert len(PLANTED) == len(set(PLANTED))
+
+
+def test_planted_findings_block_and_are_explained(
+    planted: tuple[ConformanceResult, dict[str, Expect]],
+) -> None:
+    result, expect = planted
+    assert set(expect) == set(PLANTED)
+    assert result.blocking > 0 and not result.passed
+    assert result.blocking == int(result.findings["severity"].isin(list(BLOCKING)).sum())
+    assert result.counts["Reject"] >= 3  # SD0002, SD0064, SD0056, SD2232
+    text = result.describe(limit=5)
+    assert text.count("\n") == 5 and "more in" in text
+    # Findings keep their subject and --SEQ: the duplicate AESEQ rows carry the shared value.
+    dup = _hits(result, "SD0005", "AE", "AESEQ")
+    assert dup["SEQ"].nunique() == 1 and dup["SEQ"].notna().all()
+
+
+def test_blocking_findings_stop_the_pipeline_stage(
+    planted: tuple[ConformanceResult, dict[str, Expect]],
+) -> None:
+    """The pipeline's conformance stage raises on the planted run (so publish never runs)
+    and records why in the run's failure.json."""
+    from transforms.pipeline import PipelineError, check_conformance
+
+    run = planted[0].csv.parent.parent
+    with pytest.raises(PipelineError, match=r"conformance\.csv: \d+ conformance finding") as exc:
+        check_conformance(run)
+    assert "SD0002" in str(exc.value) or "SD0064" in str(exc.value)
+    failure = json.loads((run / "reports" / "failure.json").read_text(encoding="utf-8"))
+    assert failure["stage"] == "conformance" and failure["error"] == "PipelineError"
+
+
+def test_html_escapes_values_and_lists_findings(
+    planted: tuple[ConformanceResult, dict[str, Expect]],
+) -> None:
+    result, _ = planted
+    page = result.html.read_text(encoding="utf-8")
+    assert "&lt;b&gt;maculo-papulaire&lt;/b&gt;" in page
+    assert "<b>maculo" not in page
+    assert "not fit to publish" in page
+    assert '<h3 id="SD0005">' in page and '<h3 id="PIPE-005">' in page
+
+
+def test_define_and_fatal_ae_messages_name_the_values(
+    planted: tuple[ConformanceResult, dict[str, Expect]],
+) -> None:
+    result, expect = planted
+    length = _hits(result, "PIPE-004", "AE", "AETERM")
+    assert length["message"].str.contains("Length 199").all()
+    fatal = _hits(result, "PIPE-005", "AE", "AEENDTC")
+    assert fatal["message"].str.contains("after DM.DTHDTC").all()
+    aval = _hits(result, "PIPE-009", "ADTTE", "AVAL")
+    assert aval["message"].str.contains(r"\+ 1 =").all()
+    assert expect["variable label over 40"].dataset == "DM"
+
+
+# --- the date helpers ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "ok"),
+    [
+        ("2003-12-15", True), ("2003-12", True), ("2003", True), ("2003---15", True),
+        ("--12-15", True), ("-----T07:15", True), ("2003-12-15T13:14:15.5", True),
+        ("2003-12-15T-:15", True), ("2003-12-01/2003-12-10", True),
+        ("2003-13-01", False), ("2023-02-30", False), ("2003-12-15T", False),
+        ("2003-", False), ("15 JAN 2003", False), ("2003-12-15T25:00", False),
+        ("2003-1-5", False), (" 2003", False), ("2003/2004/2005", False),
+    ],
+)  # fmt: skip
+def test_iso8601(value: str, ok: bool) -> None:
+    assert bool(valid_iso8601(pd.Series([value], dtype="string")).iloc[0]) is ok
+
+
+def test_study_day_has_no_day_zero_and_compares_at_common_precision() -> None:
+    days = study_day(
+        pd.Series(["2024-01-05", "2024-01-01", "2023-12-31", "2024-01"]),
+        pd.Series(["2024-01-01"] * 4),
+    )
+    assert days.tolist()[:3] == [5.0, 1.0, -1.0] and pd.isna(days.iloc[3])
+    later = after(
+        pd.Series(["2026-02", "2026-01-16", "2026-01", None]), pd.Series(["2026-01-16"] * 4)
+    )
+    assert later.tolist() == [True, False, False, False]

@@ -1,0 +1,162 @@
+"""The stage entry point: check a run folder, write the report, return the counts."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from transforms import standards
+from transforms.adam.spec import AdamSpec, load_adam_spec
+from transforms.conformance import adam, metadata, sdtm
+from transforms.conformance.findings import Findings, XptMeta
+from transforms.conformance.load import READ_ERRORS, datasets, read_xpt_rows
+from transforms.conformance.report import write_csv, write_html
+from transforms.conformance.rules import BLOCKING, SEVERITIES
+from transforms.specs import SpecError, StudySpec, load_study
+
+log = logging.getLogger("cdisc.conformance")
+
+CSV_NAME = "conformance.csv"
+HTML_NAME = "conformance.html"
+
+
+@dataclass(frozen=True)
+class ConformanceResult:
+    """The outcome of :func:`check_run`. Findings never raise: the caller gates on
+    :attr:`blocking` (findings whose severity is in :data:`BLOCKING`: Reject, Error)."""
+
+    findings: pd.DataFrame  # the rows of conformance.csv
+    counts: Mapping[str, int]  # findings by severity (every severity, 0 if none)
+    csv: Path
+    html: Path
+
+    @property
+    def blocking(self) -> int:
+        """How many findings should stop a publication (severity Reject or Error)."""
+        return sum(self.counts.get(s, 0) for s in BLOCKING)
+
+    @property
+    def passed(self) -> bool:
+        return self.blocking == 0
+
+    def describe(self, limit: int = 10) -> str:
+        """One line per blocking finding (first ``limit``), for a failure message."""
+        rows = self.findings[self.findings["severity"].isin(list(BLOCKING))]
+        lines = [
+            f"{r['rule_id']} {r['severity']} {r['dataset']}.{r['variable'] or ''} "
+            f"USUBJID {r['USUBJID'] or '-'} SEQ {r['SEQ'] or '-'} row {r['row'] or '-'} "
+            f"value {r['value']!r}: {r['message']}"
+            for r in rows.head(limit).astype("string").fillna("").to_dict("records")
+        ]
+        if len(rows) > limit:
+            lines.append(f"... and {len(rows) - limit} more in {self.csv}")
+        return "\n".join(lines)
+
+
+def _json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _study_id(run: Path) -> str | None:
+    for path in (run / "raw" / "extract.json", run / "adam_run.json", run / "manifest.json"):
+        if study := _json(path).get("study"):
+            return str(study)
+    return None
+
+
+def _sdtm_label(dataset: str, column: str) -> str | None:
+    variable = standards.ig_variable(dataset, column)
+    return variable.label if variable else None
+
+
+def _epochs(run: Path, study: StudySpec | None) -> tuple[frozenset[str], str]:
+    """Valid EPOCH values: TA.EPOCH when the run has TA, else the study spec's epochs."""
+    for path in (run / "sdtm" / "ta.parquet", run / "sdtm" / "ta.xpt"):
+        if path.exists():
+            try:
+                ta = pd.read_parquet(path) if path.suffix == ".parquet" else read_xpt_rows(path)
+                values = ta["EPOCH"]
+            except (*READ_ERRORS, KeyError):
+                break  # TA itself is checked (and an unreadable one reported) with the rest
+            return frozenset(values.dropna().astype(str)), "the trial (TA)"
+    if study is not None:
+        return sdtm.spec_epochs(study), "the study spec"
+    return frozenset(), ""
+
+
+def check_run(run_dir: Path, study: str | None = None) -> ConformanceResult:
+    """Check the SDTM (``sdtm/``) and ADaM (``adam/``) of a run folder against the rules
+    of :mod:`transforms.conformance.rules`; write ``reports/conformance.csv`` and
+    ``reports/conformance.html``. Never raises on findings (nor on an unreadable file,
+    which is itself a finding); the caller decides from :attr:`ConformanceResult.blocking`.
+    """
+    run = Path(run_dir)
+    findings = Findings()
+    study_id = study or _study_id(run)
+    spec: StudySpec | None = None
+    adam_specs: dict[str, AdamSpec] = {}
+    if study_id is None:
+        findings.one("PIPE-010", "-", None, "the run names no study: spec checks not made")
+    else:
+        try:
+            spec = load_study(study_id)
+            for name in spec.adam:
+                adam_specs[name] = load_adam_spec(spec.path / "adam" / f"{name.lower()}.yaml")
+        except SpecError as exc:
+            findings.one("PIPE-010", "-", None, f"study specs of {study_id}: {exc}")
+    epochs, epoch_source = _epochs(run, spec)
+    sdtm_ctx = sdtm.SdtmContext(spec, epochs, epoch_source)
+    rows: dict[str, int] = {}
+    metas: dict[str, XptMeta] = {}
+    for ds in datasets(run / "sdtm", "SDTM", findings):
+        rows[ds.name] = len(ds.data)
+        metadata.check_dataset(ds, findings, partial(_sdtm_label, ds.name))
+        sdtm.check_dataset(ds, sdtm_ctx, findings)
+        if ds.xpt is not None:
+            metas[ds.name] = ds.xpt
+    sdtm.check_study(sdtm_ctx, findings)
+    metadata.check_define(run / "sdtm", metas, findings, "define.xml (SDTM)")
+
+    dm = sdtm_ctx.dm
+    adam_ctx = adam.AdamContext(
+        adam_specs,
+        dm[["STUDYID", "USUBJID"]]
+        if dm is not None and {"STUDYID", "USUBJID"} <= set(dm.columns)
+        else None,
+    )
+    metas = {}
+    for ds in datasets(run / "adam", "ADaM", findings):
+        rows[ds.name] = len(ds.data)
+        labels = adam.ig_label(ds, adam_ctx)
+        metadata.check_dataset(ds, findings, labels.get)
+        adam.check_dataset(ds, adam_ctx, findings)
+        if ds.xpt is not None:
+            metas[ds.name] = ds.xpt
+    adam.check_study(adam_ctx, findings)
+    metadata.check_define(run / "adam", metas, findings, "define.xml (ADaM)")
+
+    table = findings.frame()
+    counts: dict[str, int] = {s: int((table["severity"] == s).sum()) for s in SEVERITIES}
+    reports = run / "reports"
+    result = ConformanceResult(table, counts, reports / CSV_NAME, reports / HTML_NAME)
+    write_csv(table, result.csv)
+    title = f"Conformance report: {study_id or 'unknown study'}, run {run.name}"
+    write_html(table, result.html, title=title, counts=counts, datasets=rows)
+    log.info(
+        "conformance: %s findings (%s); report %s",
+        len(table),
+        ", ".join(f"{k} {v}" for k, v in counts.items()),
+        result.html,
+    )
+    return result
