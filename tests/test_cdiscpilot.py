@@ -270,7 +270,7 @@ def pilot_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_cdisc_run_publishes_every_domain(pilot_run: Path) -> None:
     written = sorted(p.name for p in (pilot_run / "sdtm").glob("*.xpt"))
-    assert written == ["ae.xpt", "dm.xpt", "ds.xpt", "ex.xpt", "suppdm.xpt", "vs.xpt"]
+    assert written == ["ae.xpt", "dm.xpt", "ds.xpt", "ex.xpt", "suppdm.xpt", "ts.xpt", "vs.xpt"]
     reconciliation = pd.read_csv(pilot_run / "reports" / "reconciliation.csv")
     assert (reconciliation["unaccounted"] == 0).all()
     assert reconciliation.set_index("form")["records_in"].to_dict() == {
@@ -279,13 +279,20 @@ def test_cdisc_run_publishes_every_domain(pilot_run: Path) -> None:
     for name in ("dm", "ae", "ds", "ex", "vs"):
         issues = pd.read_csv(pilot_run / "reports" / f"issues_{name}.csv")
         assert not (issues["severity"] == "error").any(), name
+    # TS from the spec alone: a submission without it is rejected (FDA criterion 1734).
+    ts = pd.read_parquet(pilot_run / "sdtm" / "ts.parquet").set_index("TSPARMCD")
+    dm = pd.read_parquet(pilot_run / "sdtm" / "dm.parquet")
+    assert ts.loc["SSTDTC", "TSVAL"] == dm["RFICDTC"].min() == "2012-07-02"
+    assert ts.loc["ACTSUB", "TSVAL"] == "306" and ts.loc["TPHASE", "TSVALCD"] == "C15601"
+    conformance = pd.read_csv(pilot_run / "reports" / "conformance.csv", dtype=str)
+    assert set(conformance["severity"]) == {"Warning"}
 
 
 def test_the_nightly_dag_of_the_study_needs_no_code() -> None:
     from transforms.studies import list_studies
 
     pilot = next(s for s in list_studies() if s.id == "CDISCPILOT01")
-    assert pilot.sdtm == ("DM", "AE", "DS", "EX", "VS") and pilot.adam == ()
+    assert pilot.sdtm == ("DM", "AE", "DS", "EX", "VS", "TS") and pilot.adam == ()
 
 
 def test_a_subject_traced_from_raw_to_sdtm(pilot_run: Path) -> None:
