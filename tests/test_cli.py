@@ -37,8 +37,9 @@ def test_sample_then_run_with_progress_lines(tmp_path: Path) -> None:
     progress = [line for line in run.stderr.splitlines() if " rows in " in line]
     stages = [line.split()[1] for line in progress]
     assert stages == [
-        "extract", "validate", *["map", "xpt"] * 9, "reconcile", "validate", "define", "publish",
-        *["adam"] * 4, "endpoints", "define", "publish",
+        "extract", "validate", *["map", "xpt"] * 9, "reconcile", "validate", "define",
+        "conformance", "publish",
+        *["adam"] * 4, "endpoints", "define", "conformance", "publish",
     ]  # fmt: skip
     assert "rows in" in run.stderr and " s wall" in run.stderr
     assert f"published: {store / 'POMMAINT' / 'current'}" in run.stdout
