@@ -20,8 +20,13 @@ def _default(env: str, fallback: str) -> Path:
 def _cmd_sample(args: argparse.Namespace) -> int:
     import json
 
-    from transforms.sample import generate_export
+    from transforms.sample import STUDIES, generate_export
 
+    if args.study not in STUDIES:
+        known = ", ".join(sorted(STUDIES))
+        print(f"cdisc sample: error: no sample generator for study {args.study!r} (known: "
+              f"{known})", file=sys.stderr)  # fmt: skip
+        return 2
     path = generate_export(
         args.study,
         subjects=args.subjects,
@@ -174,7 +179,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s", stream=sys.stderr)
     logging.getLogger("cdisc").setLevel(logging.WARNING if args.quiet else logging.INFO)
     from transforms.errors import USER_ERRORS
+    from transforms.studies import STUDY_ID
 
+    study = getattr(args, "study", None)
+    if study is not None and not STUDY_ID.fullmatch(study):  # never a path into the store
+        print(f"cdisc {args.command}: error: study id {study!r} refused: it must match "
+              f"{STUDY_ID.pattern}", file=sys.stderr)  # fmt: skip
+        return 2
     try:
         return int(args.func(args))
     except USER_ERRORS as exc:

@@ -17,16 +17,20 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
 from transforms import __version__
 from transforms.extract.exports import Export, find_newest_complete, sha256_file
-from transforms.extract.readers import read_form
+from transforms.extract.readers import RawFileError, read_form
+from transforms.issues import COLUMNS as ISSUE_COLUMNS
 from transforms.issues import IssueLog, describe
 from transforms.publish import RunFolder, current, new_run, prune, publish, study_lock
 from transforms.specs import StudySpec, load_study
+
+if TYPE_CHECKING:
+    from transforms.xpt import XptError
 
 log = logging.getLogger("cdisc")
 
@@ -103,7 +107,7 @@ def _check_form(
     missing = [c for c in spec.columns if c not in columns]
     if missing:
         raise PipelineError(
-            f"{file}: column(s) {missing} missing "
+            f"{file}: column(s) {missing} missing from the header, line 1 "
             f"(rule FORM-COLUMNS; expected {list(spec.columns)})"
         )
     extra = [c for c in columns if c not in spec.columns]
@@ -140,6 +144,20 @@ def _check_form(
     )
 
 
+def _check_rows(path: Path, rows: int, manifest: dict[str, Any] | None) -> None:
+    """The records read must be as many as the EDC's manifest says it wrote (if it says)."""
+    entry = (manifest or {}).get("files", {}).get(path.name)
+    expected = entry.get("rows") if isinstance(entry, dict) else None
+    if isinstance(expected, int) and not isinstance(expected, bool) and expected != rows:
+        raise RawFileError(
+            path,
+            f"{rows} record(s) read where export.json says {expected} were written "
+            "(records lost: file cut short?)",
+            "RAW-ROWS",
+            record=min(rows, expected) + 1,
+        )
+
+
 def _already_published(store: Path, study: str, export: Export, digests: dict[str, str]) -> None:
     """Raise NothingNew when `current` was made from this very export (same files)."""
     published = current(store, study)
@@ -149,6 +167,12 @@ def _already_published(store: Path, study: str, export: Export, digests: dict[st
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     before = {name: entry["sha256"] for name, entry in manifest.get("inputs", {}).items()}
     if manifest.get("export_id") == export.export_id and before == digests:
+        if export.skipped:  # the night's own export is broken: say so, do not pass quietly
+            raise PipelineError(
+                f"newer export(s) of {study} not complete, so not read (rule EXPORT-COMPLETE):\n"
+                + "\n".join(f"  {lack}" for lack in export.skipped)
+                + f"\nthe newest complete export {export.export_id} is already published"
+            )
         raise NothingNew(
             f"export {export.export_id} is already published as run {manifest.get('run_id')}"
         )
@@ -179,6 +203,7 @@ def extract(
         for oid, stem in files.items():
             path = export.files[stem]
             df = read_form(path)
+            _check_rows(path, len(df), export.manifest)
             _check_form(oid, df, study, path.name, issues)
             df.to_parquet(run.raw / f"{oid.lower()}.parquet", index=False)
             inputs[path.name] = {"form": oid, "rows": len(df), "sha256": digests[path.name]}
@@ -310,10 +335,40 @@ def _write_outputs(
     return [xpt.name, out.name]
 
 
+def _xpt_sources(exc: XptError, run: RunFolder, dataset: str, data: pd.DataFrame) -> str:
+    """The XPT writer's refusal with the raw file and row behind each offending record
+    (from the dataset's lineage), listed in full in ``reports/issues_<dataset>_xpt.csv``."""
+    lineage = pd.read_parquet(run.reports / f"lineage_{dataset.lower()}.parquet")
+    found = []
+    for issue in exc.issues:
+        for row in issue.rows:
+            if issue.variable is None or not 0 < row <= min(len(lineage), len(data)):
+                continue
+            value = data[issue.variable].iloc[row - 1]
+            found.append({"severity": "error", "dataset": dataset,
+                          "form": lineage["FORM"].iloc[row - 1],
+                          "row": int(lineage["ROW"].iloc[row - 1]),
+                          "subject": data["USUBJID"].iloc[row - 1] if "USUBJID" in data else None,
+                          "column": issue.variable, "value": None if pd.isna(value) else value,
+                          "rule": "XPT", "message": issue.rule})  # fmt: skip
+    listing = run.reports / f"issues_{dataset.lower()}_xpt.csv"
+    pd.DataFrame(found, columns=ISSUE_COLUMNS).to_csv(listing, index=False)
+    lines = [f"{exc}", f"raw records behind them (listing in {listing}):"]
+    lines += [
+        f"  {f['form']} row {f['row']} column {f['column']} [XPT] value {f['value']!r}: "
+        f"{f['message']}"
+        for f in found[:10]
+    ]
+    if len(found) > 10:
+        lines.append(f"  ... and {len(found) - 10} more")
+    return "\n".join(lines)
+
+
 def write_xpt(run_dir: Path, dataset: str) -> list[str]:
     """Write the dataset (and its SUPP--) as XPT v5, each verified by reading it back, and
     as Dataset-JSON v1.1 beside it."""
     from transforms.sdtm.build import SUPP_COLUMNS
+    from transforms.xpt import XptError
 
     run = RunFolder(Path(run_dir))
     info = _run_info(run)
@@ -327,7 +382,10 @@ def write_xpt(run_dir: Path, dataset: str) -> list[str]:
             (v.name, v.label, "Num" if v.type == "Num" else "Char", v.length, v.format, v.data_type)
             for v in spec.output_variables()
         ]
-        written += _write_outputs(data, run.sdtm, dataset, spec.label, columns, created)
+        try:
+            written += _write_outputs(data, run.sdtm, dataset, spec.label, columns, created)
+        except XptError as exc:
+            raise PipelineError(_xpt_sources(exc, run, dataset, data)) from exc
         s.rows_in = s.rows_out = len(data)
         supp_path = run.sdtm / f"supp{dataset.lower()}.parquet"
         if supp_path.exists():

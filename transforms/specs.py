@@ -467,7 +467,7 @@ def _load_dataset(path: Path, forms: Mapping[str, FormSpec]) -> DatasetSpec:
 @cache
 def load_study(study: str, root: Path | None = None) -> StudySpec:
     """Load, check and return the specs of one study."""
-    if not STUDY_ID.match(study):
+    if not STUDY_ID.fullmatch(study):
         raise SpecError(f"study id {study!r} must match {STUDY_ID.pattern}")
     folder = (root or specs_dir()) / study
     if not folder.is_dir():
@@ -493,6 +493,11 @@ def load_study(study: str, root: Path | None = None) -> StudySpec:
     if unknown := set(not_mapped) - set(forms):
         raise SpecError(f"{where}: not_mapped names unknown form(s) {sorted(unknown)}")
     ct_map = _load_ct_map(folder / "ct_map.yaml")
+    # Dataset names become spec file names: nothing but a dataset name may reach the path.
+    for key in ("sdtm", "adam"):
+        bad = [n for n in meta.get(key) or () if not NAME.fullmatch(str(n))]
+        if bad:
+            raise SpecError(f"{where}: {key} names {bad} must match {NAME.pattern}")
     datasets: dict[str, DatasetSpec] = {}
     for name in meta["sdtm"]:
         path = folder / "sdtm" / f"{str(name).lower()}.yaml"

@@ -46,7 +46,7 @@ def list_studies(root: Path | None = None) -> list[StudyInfo]:
             continue
         meta = yaml.safe_load(path.read_text(encoding="utf-8"))
         study = str(meta.get("study", ""))
-        if study != path.parent.name or not STUDY_ID.match(study):
+        if study != path.parent.name or not STUDY_ID.fullmatch(study):
             raise ValueError(
                 f"{path}: study {study!r} must match its folder and {STUDY_ID.pattern}"
             )

@@ -46,6 +46,7 @@ class Export:
     path: Path
     files: dict[str, Path]
     manifest: dict[str, Any] | None
+    skipped: tuple[str, ...] = ()  # newer exports passed over, each with what it lacked
 
 
 def sha256_file(path: Path) -> str:
@@ -167,7 +168,7 @@ def find_newest_complete(
                     f"(waiting until they are {settle_seconds:g} s unchanged)"
                 )
         if not problems:
-            return Export(study, path.name, path, files, manifest)
+            return Export(study, path.name, path, files, manifest, tuple(lacks))
         log.warning("%s export %s skipped: %s", study, path, "; ".join(problems))
         lacks.append(f"{path.name}: {'; '.join(problems)}")
     raise NoExportError(

@@ -16,7 +16,8 @@ date, datetime or time format become ISO 8601 text ("2018-05-06", "2018-05-06T10
 "10:10:10"); special missing values (.A-.Z, ._) become <NA> like the plain missing value.
 
 A file that breaks a rule raises :class:`RawFileError` naming the file, the line or record
-and column where known, and the rule.
+and column where known, and the rule. A file larger than ``CDISC_MAX_FORM_BYTES`` (default
+1 GiB; reading takes a few times the file's size in memory) is refused unread (RAW-SIZE).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -52,6 +54,9 @@ TEXT = pd.StringDtype()
 
 _BOM = b"\xef\xbb\xbf"
 _ODM = "{http://www.cdisc.org/ns/odm/v1.3}"
+
+MAX_FORM_BYTES = 1 << 30
+"""Default size limit of one form file (``CDISC_MAX_FORM_BYTES`` overrides it)."""
 
 
 class RawFileError(ValueError):
@@ -84,8 +89,26 @@ class RawFileError(ValueError):
         super().__init__(f"{path}{where}: {problem} (rule {rule})")
 
 
+def max_form_bytes() -> int:
+    """The form size limit: ``CDISC_MAX_FORM_BYTES`` (bytes) if set, else 1 GiB."""
+    setting = os.environ.get("CDISC_MAX_FORM_BYTES", "").strip()
+    if not setting:
+        return MAX_FORM_BYTES
+    if not setting.isdigit() or int(setting) < 1:
+        raise ValueError(f"CDISC_MAX_FORM_BYTES={setting!r}: expected a number of bytes")
+    return int(setting)
+
+
 def read_form(path: Path) -> pd.DataFrame:
     """Read one raw form file into text columns, dispatching on its suffix."""
+    size, limit = path.stat().st_size, max_form_bytes()
+    if size > limit:
+        raise RawFileError(
+            path,
+            f"{size} bytes, over the limit of {limit} bytes per form file "
+            "(CDISC_MAX_FORM_BYTES raises it; memory needed is a few times the size)",
+            "RAW-SIZE",
+        )
     suffix = path.suffix.lower()
     if suffix == ".csv":
         return _read_csv(path)
@@ -143,6 +166,7 @@ def _read_csv(path: Path) -> pd.DataFrame:
             f"byte 0x{body[exc.start]:02X} is not UTF-8 (the file must be UTF-8 encoded)",
             "RAW-ENCODING",
             line=body.count(b"\n", 0, exc.start) + 1,
+            column=_column_at(body, exc.start),
         ) from exc
     header = next(csv.reader(io.StringIO(text, newline="")), [])
     if not header:
@@ -177,18 +201,27 @@ def _read_csv(path: Path) -> pd.DataFrame:
             ),
         )
     except pa.ArrowInvalid as exc:
-        raise _locate_csv_error(path, text, len(header)) or RawFileError(
+        raise _locate_csv_error(path, text, header) or RawFileError(
             path, str(exc), "RAW-CSV"
         ) from exc
     # An odd number of quote characters means a quoted value was never closed (a file cut
     # inside a value) or a quote is misplaced; pyarrow accepts both silently.
-    if body.count(b'"') % 2 and (error := _locate_csv_error(path, text, len(header))):
+    if body.count(b'"') % 2 and (error := _locate_csv_error(path, text, header)):
         raise error
     if table.column_names != header:
         raise RawFileError(path, "the header could not be read; check its quoting", "RAW-HEADER")
     if body and not body.endswith(b"\n"):
         log.warning("%s: no line break after the last record; was the file cut short?", path)
     return _csv_frame(table, names, header)
+
+
+def _column_at(body: bytes, offset: int) -> str | None:
+    """The header name of the field holding byte `offset` (quotes within one line only)."""
+    start = body.rfind(b"\n", 0, offset) + 1
+    header = next(csv.reader([body.split(b"\n", 1)[0].decode("utf-8", "replace")]), [])
+    fields = next(csv.reader([body[start:offset].decode("utf-8", "replace")]), [""])
+    position = len(fields) - 1
+    return header[position].upper() if start and position < len(header) else None
 
 
 def _csv_frame(table: pa.Table, names: list[str], header: list[str]) -> pd.DataFrame:
@@ -206,10 +239,11 @@ def _csv_frame(table: pa.Table, names: list[str], header: list[str]) -> pd.DataF
     return frame.loc[~blank].reset_index(drop=True)
 
 
-def _locate_csv_error(path: Path, text: str, width: int) -> RawFileError | None:
-    """Find the first record with the wrong field count or bad quoting (error path only)."""
+def _locate_csv_error(path: Path, text: str, header: list[str]) -> RawFileError | None:
+    """Find the first record with the wrong field count or bad quoting (error path only);
+    a short record names the first column it lacks, a long one the last column it has."""
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    start = 1
+    start, width = 1, len(header)
     try:
         for fields in reader:
             if fields and len(fields) != width:
@@ -219,6 +253,7 @@ def _locate_csv_error(path: Path, text: str, width: int) -> RawFileError | None:
                     "(a record cut short, or an unquoted comma)",
                     "RAW-FIELDS",
                     line=start,
+                    column=header[min(len(fields), width - 1)].upper(),
                 )
             start = reader.line_num + 1
     except csv.Error as exc:
@@ -407,7 +442,15 @@ _SAS_EPOCH_MS = np.datetime64("1960-01-01T00:00:00", "ms")
 
 def _read_sas(path: Path) -> pd.DataFrame:
     """A SAS7BDAT or XPT file (via pyreadstat); numbers and dates become text."""
-    reader = pyreadstat.read_xport if path.suffix.lower() == ".xpt" else pyreadstat.read_sas7bdat
+    xpt = path.suffix.lower() == ".xpt"
+    if xpt and path.stat().st_size % 80:
+        raise RawFileError(
+            path,
+            f"{path.stat().st_size} bytes is not a whole number of 80-byte records: "
+            "the transport file is cut short or damaged",
+            "RAW-SAS",
+        )
+    reader = pyreadstat.read_xport if xpt else pyreadstat.read_sas7bdat
     try:
         raw, meta = reader(path, disable_datetime_conversion=True)
     except (pyreadstat.ReadstatError, pyreadstat.PyreadstatError) as exc:

@@ -1,0 +1,1 @@
+"""Robustness corpus: hostile and broken inputs, generated from the clean sample export."""

@@ -1,0 +1,209 @@
+"""Property-based fuzzing (hypothesis) of the date reader, the unit converter and the XPT
+writer's checks: anything accepted round-trips exactly, anything refused is refused with a
+message naming where. Example counts are bounded (100 per property, 60 for the XPT writer,
+which writes and reads back a file per example; about 15 s in all). The properties of the
+standard date format alone are in tests/test_dates_properties.py."""
+
+from __future__ import annotations
+
+import math
+import re
+import tempfile
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyreadstat
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from transforms.issues import IssueLog
+from transforms.sdtm.algorithms import Context, Scope, parse_rule, to_iso8601
+from transforms.sdtm.dates import MONTHS
+from transforms.xpt import XptColumn, XptError, write_xport
+
+CHEAP = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+ISO = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$|^\d{4}---\d{2}$")
+NAMES = {int(v): k for k, v in MONTHS.items()}
+LAYOUTS = {
+    "DD MON YYYY": lambda d: f"{d.day:02d} {NAMES[d.month]} {d.year}",
+    "MM/DD/YYYY": lambda d: f"{d.month:02d}/{d.day:02d}/{d.year}",
+    "DD.MM.YYYY": lambda d: f"{d.day:02d}.{d.month:02d}.{d.year}",
+    "YYYY-MM-DD": lambda d: d.isoformat(),
+    "DD-MON-YYYY": lambda d: f"{d.day}-{NAMES[d.month]}-{d.year}",
+    "ISO": lambda d: d.isoformat(),
+}
+date_text = st.one_of(
+    st.text(max_size=16),
+    st.from_regex(r"\A(\d{1,2}|UN|UNK)[ /.-]([A-Za-z]{3}|\d{1,2}|UNK)[ /.-]\d{2,4}\Z"),
+    st.from_regex(r"\A\d{4}(-\d{1,2}(-\d{1,2})?)?\Z"),
+)
+
+
+# --- dates -----------------------------------------------------------------------------------
+
+
+@CHEAP
+@given(
+    st.dates(min_value=date(1800, 1, 1), max_value=date(2200, 12, 31)),
+    st.sampled_from(sorted(LAYOUTS)),
+)
+def test_every_real_date_in_every_layout_reads_back(d: date, layout: str) -> None:
+    iso, bad = to_iso8601(pd.Series([LAYOUTS[layout](d)], dtype="string"), layout)
+    assert iso[0] == d.isoformat() and not bad[0]
+
+
+@CHEAP
+@given(date_text, st.sampled_from(sorted(LAYOUTS)))
+def test_any_text_is_read_as_a_real_date_or_flagged(raw: str, layout: str) -> None:
+    iso, bad = to_iso8601(pd.Series([raw], dtype="string"), layout)
+    if pd.isna(iso[0]):  # refused: flagged unless empty (nothing silently dropped)
+        assert bool(bad[0]) == (raw.strip() != "")
+        return
+    assert not bad[0] and ISO.match(iso[0]), (raw, iso[0])
+    year, month, day = [*iso[0].replace("---", "-UN-").split("-"), "", ""][:3]
+    if month and month != "UN":
+        assert 1 <= int(month) <= 12
+    if day and month != "UN":
+        date(int(year), int(month), int(day))  # a real calendar day, never shifted
+    # accepted partial dates round-trip through the standard format
+    standard = f"{day or 'UN'} {NAMES[int(month)] if month and month != 'UN' else 'UNK'} {year}"
+    again, _ = to_iso8601(pd.Series([standard], dtype="string"), "DD MON YYYY")
+    assert again[0] == iso[0]
+
+
+# --- the unit converter (standardise) -------------------------------------------------------
+
+UNITS = {
+    "GLUC": {"unit": "mmol/L", "from": {"mg/dL": "1/18", "mmol/L": 1}},
+    "TEMP": {"unit": "C", "from": {"F": {"factor": "5/9", "offset": "-160/9"}, "C": 1}},
+}
+FACTORS = {("GLUC", "mg/dL"): (1 / 18, 0.0), ("GLUC", "mmol/L"): (1.0, 0.0),
+           ("TEMP", "F"): (5 / 9, -160 / 9), ("TEMP", "C"): (1.0, 0.0)}  # fmt: skip
+number_text = st.one_of(
+    st.decimals(min_value=-1e6, max_value=1e6, allow_nan=False, places=3).map(str),
+    st.integers(-(10**6), 10**6).map(str),
+    st.sampled_from(["<0.05", ">= 10", "1,5", "2 mg", "NOT DONE", "", " 7.2 ", "1e3", "-.5"]),
+    st.text(max_size=8),
+)
+
+
+def _standardise(
+    tests: list[str], values: list[str], units: list[str], output: str
+) -> tuple[pd.Series, IssueLog]:
+    frame = pd.DataFrame(
+        {"__ROW": range(2, len(tests) + 2), "TEST": tests, "VALUE": values, "UNIT": units},
+        dtype="string",
+    ).astype({"__ROW": "int64"})
+    columns = frozenset(frame.columns)
+    scope = Scope("lb.yaml: LB.X", "LB", columns, {"LB": columns}, frozenset())
+    rule = parse_rule(
+        {"algorithm": "standardise", "output": output, "test": {"column": "TEST"},
+         "value": {"column": "VALUE"}, "unit": {"column": "UNIT"}, "units": UNITS},
+        scope,
+    )  # fmt: skip
+    issues = IssueLog()
+    ctx = Context(frame, "LB", "LB", "LBSTRESN", {"LB": frame}, {}, {}, issues)
+    return rule.evaluate(ctx), issues
+
+
+@CHEAP
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["GLUC", "TEMP"]),
+            number_text,
+            st.sampled_from(["mg/dL", "mmol/L", "F", "C", "", "g/L"]),
+        ),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_standardise_converts_exactly_or_lists_the_unit(rows: list[tuple[str, str, str]]) -> None:
+    tests, values, units = (list(c) for c in zip(*rows, strict=True))
+    number, issues = _standardise(tests, values, units, "number")
+    text, _ = _standardise(tests, values, units, "text")
+    listed = issues.frame()
+    for i, (test, raw, unit) in enumerate(rows):
+        plain = re.fullmatch(r"[-+]?(?:\d+\.?\d*|\.\d+)", raw.strip())
+        conversion = FACTORS.get((test, unit))
+        refused = listed[(listed["row"] == i + 2) & (listed["rule"] == "UNIT")]
+        if plain and conversion is None:  # a number in a unit the spec cannot convert
+            assert pd.isna(number[i]) and pd.isna(text[i]) and len(refused) == 1
+            assert refused["value"].iloc[0] == (unit or "(no unit)")
+        elif plain and conversion is not None:
+            factor, offset = conversion
+            assert number[i] == float(raw) * factor + offset
+            back = (number[i] - offset) / factor  # the original value, to float precision
+            assert math.isclose(back, float(raw), rel_tol=1e-12, abs_tol=1e-9)
+            assert refused.empty
+        elif not re.match(r"^[<>]=?", raw.strip()):  # text results: kept as text, no number
+            assert pd.isna(number[i])
+            if raw.strip():
+                assert text[i] == raw.strip().upper() or refused.shape[0] == 1
+
+
+# --- the XPT writer's checks -----------------------------------------------------------------
+
+char = st.one_of(
+    st.none(),
+    st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=12),
+    st.text(max_size=6),  # any Unicode, control characters included
+    st.text(alphabet="ab ", min_size=195, max_size=205),
+)
+num = st.one_of(
+    st.none(),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.floats(min_value=-1e70, max_value=1e70),
+    st.integers(-(2**60), 2**60),
+)
+CREATED = datetime(2026, 11, 23, 2, tzinfo=UTC)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(char, num), max_size=8))
+def test_xpt_accepts_and_reads_back_exactly_or_names_every_refusal(
+    rows: list[tuple[str | None, float | int | None]],
+) -> None:
+    frame = pd.DataFrame(
+        {"TEXT": pd.Series([r[0] for r in rows], dtype="string"),
+         "NUM": pd.Series([r[1] for r in rows], dtype="object")}
+    )  # fmt: skip
+    columns = [XptColumn("TEXT", "Some text", "Char"), XptColumn("NUM", "A number", "Num")]
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "fz.xpt"
+        try:
+            write_xport(frame, path, dataset="FZ", label="Fuzz", columns=columns, created=CREATED)
+        except XptError as refused:
+            assert not path.exists()
+            assert refused.issues and all(i.variable in ("TEXT", "NUM") for i in refused.issues)
+            for issue in refused.issues:
+                assert issue.rows and issue.rule and f"variable {issue.variable}" in str(refused)
+                for row in issue.rows:  # every row named really breaks a rule
+                    text, number = rows[row - 1]
+                    assert _breaks(text if issue.variable == "TEXT" else number)
+            return
+        back, _ = pyreadstat.read_xport(path)
+    assert len(back) == len(rows)
+    for i, (text, number) in enumerate(rows):
+        assert back["TEXT"].iloc[i] == ("" if text is None else text.rstrip(" "))
+        if number is None or (isinstance(number, float) and math.isnan(number)):
+            assert np.isnan(back["NUM"].iloc[i])
+        else:
+            assert back["NUM"].iloc[i] == float(number)
+
+
+def _breaks(value: str | float | int | None) -> bool:
+    """Whether a cell breaks one of the writer's value rules."""
+    if value is None:
+        return False
+    if isinstance(value, str):
+        data = value.rstrip(" ").encode("utf-8")
+        return any(b < 0x20 or b > 0x7E for b in data) or len(data) > 200 or data[:1] == b" "
+    number = float(value)
+    if isinstance(value, int) and abs(value) >= 2**53 and int(number) != value:
+        return True
+    return math.isinf(number) or (
+        number != 0 and not math.isnan(number) and not 16.0**-65 <= abs(number) < 16.0**63
+    )
