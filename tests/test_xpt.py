@@ -672,3 +672,139 @@ def test_vector_matches_scalar_conversion() -> None:
     )
     words = ieee_to_ibm(values)
     assert all(ibm_exact(int(w)) == Fraction(float(v)) for w, v in zip(words, values, strict=True))
+
+
+def test_ibm_decoder_inverts_the_encoder() -> None:
+    rng = np.random.default_rng(7)
+    values = np.concatenate(
+        [
+            rng.normal(0, 1e3, 2000).round(3),
+            np.ldexp(rng.random(2000) + 0.5, rng.integers(-259, 252, 2000)),
+            [0.0, -1.0, 2.0**-260, math.nextafter(2.0**252, 0), np.nan],
+        ]
+    )
+    back = xpt.ibm_to_ieee(ieee_to_ibm(values).astype(np.uint64))
+    assert np.array_equal(back, values, equal_nan=True)
+    special = np.array([0x2E << 56, 0x41 << 56, 0x5F << 56], dtype=np.uint64)  # . .A ._
+    assert np.isnan(xpt.ibm_to_ieee(special)).all()
+
+
+# --- against pyreadstat's own writer ----------------------------------------------------
+
+# What may differ from pyreadstat.write_xport's bytes: the created/modified stamps and the
+# SAS version / OS name fields of the library and member headers, and the justification
+# field (nfj) of Num NAMESTRs, which pyreadstat sets to 1 and SAS writes as 0 (the files SAS
+# wrote above compare byte for byte with ours, nfj included).
+HEADER_STAMPS = (slice(104, 160), slice(160, 176), slice(424, 480), slice(480, 496))
+
+
+def _lb_like(rows: int, seed: int) -> tuple[pd.DataFrame, list[XptColumn]]:
+    rng = np.random.default_rng(seed)
+    tests = np.array(["Hemoglobin", "Platelets", "Kappa Light Chain, Free", "A"], dtype=object)
+    result = rng.normal(100, 40, rows).round(2)
+    result[rng.random(rows) < 0.1] = np.nan
+    text = np.where(np.isnan(result), "", result.astype(str)).astype(object)
+    df = pd.DataFrame(
+        {
+            "STUDYID": ["POMMAINT"] * rows,
+            "USUBJID": [f"POMMAINT-01-{1000 + i // 40}" for i in range(rows)],
+            "LBSEQ": np.arange(1, rows + 1, dtype=np.float64),
+            "LBTEST": tests[rng.integers(0, 4, rows)],
+            "LBORRES": text,
+            "LBSTRESN": result,
+            "LBNRIND": pd.array(
+                ["HIGH" if u < 0.5 else None for u in rng.random(rows)], dtype="str"
+            ),
+            "LBDY": rng.integers(-30, 1200, rows).astype(np.float64),
+        }
+    )
+    columns = [
+        XptColumn("STUDYID", "Study Identifier", "Char"),
+        XptColumn("USUBJID", "Unique Subject Identifier", "Char"),
+        XptColumn("LBSEQ", "Sequence Number", "Num"),
+        XptColumn("LBTEST", "Lab Test or Examination Name", "Char"),
+        XptColumn("LBORRES", "Result or Finding in Original Units", "Char"),
+        XptColumn("LBSTRESN", "Numeric Result/Finding in Standard Units", "Num"),
+        XptColumn("LBNRIND", "Reference Range Indicator", "Char"),
+        XptColumn("LBDY", "Study Day of Specimen Collection", "Num"),
+    ]
+    return df, columns
+
+
+def _masked(data: bytes, columns: list[XptColumn]) -> bytes:
+    out = bytearray(data)
+    for field in HEADER_STAMPS:
+        out[field] = bytes(field.stop - field.start)
+    for number, column in enumerate(columns):
+        if column.type == "Num":
+            nfj = NAMESTR_START + 140 * number + 68
+            out[nfj : nfj + 2] = bytes(2)
+    return bytes(out)
+
+
+@pytest.mark.parametrize("rows", [1, 37, 2_500])
+def test_bytes_equal_pyreadstat_writer_output(rows: int, tmp_path: Path) -> None:
+    df, columns = _lb_like(rows, seed=rows)
+    ours = write(df, tmp_path, columns, dataset="LB", label="Laboratory Test Results")
+    theirs = tmp_path / "theirs.xpt"
+    pyreadstat.write_xport(
+        df.astype({c.name: object for c in columns if c.type == "Char"}),
+        str(theirs),
+        file_label="Laboratory Test Results",
+        column_labels=[c.label for c in columns],
+        table_name="LB",
+        file_format_version=5,
+    )
+    mine = (tmp_path / "lb.xpt").read_bytes()
+    assert len(mine) == theirs.stat().st_size == ours.bytes
+    assert _masked(mine, columns) == _masked(theirs.read_bytes(), columns)
+
+
+def test_large_file_is_decoded_whole_and_sampled_by_pyreadstat(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(xpt, "VERIFY_ROWS", 60)
+    df, columns = _lb_like(3_000, seed=3)
+    assert xpt._sample_rows(3_000).size == 60
+    calls: list[int] = []
+    read_xport = pyreadstat.read_xport
+
+    def counting(path: str, **kwargs: Any) -> Any:
+        back, meta = read_xport(path, **kwargs)
+        calls.append(len(back["LBSEQ"]))
+        return back, meta
+
+    monkeypatch.setattr(pyreadstat, "read_xport", counting)
+    write(df, tmp_path, columns, dataset="LB", label="Laboratory Test Results")
+    assert calls == [60], "pyreadstat reads the header and the sampled records only"
+    monkeypatch.undo()
+    back, _ = read(tmp_path / "lb.xpt")
+    assert len(back) == 3_000
+    assert back["LBSTRESN"].tolist() == pytest.approx(df["LBSTRESN"].tolist(), nan_ok=True)
+    assert back["LBTEST"].tolist() == df["LBTEST"].tolist()
+
+
+@pytest.mark.parametrize(("variable", "offset"), [("LBSTRESN", 3), ("LBTEST", 0)])
+def test_large_file_cell_outside_the_sample_is_checked(
+    variable: str, offset: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(xpt, "VERIFY_ROWS", 60)
+    df, columns = _lb_like(3_000, seed=5)
+    row = 1_234  # not among the sampled rows
+    assert row not in set(xpt._sample_rows(3_000).tolist())
+    encode = xpt._observations
+
+    def damaged(prepared: list[Any], rows: int) -> np.ndarray:
+        block = encode(prepared, rows)
+        position = next(p for _, c, p in xpt._layout(prepared) if c.spec.name == variable)
+        block[row, position + offset] ^= 0x01
+        return block
+
+    monkeypatch.setattr(xpt, "_observations", damaged)
+    target = tmp_path / "lb.xpt"
+    with pytest.raises(XptError) as caught:
+        write(df, tmp_path, columns, dataset="LB", label="Laboratory Test Results")
+    message = str(caught.value)
+    assert f"variable {variable}: decoded value differs from the value written" in message
+    assert f"1 row(s): row {row + 1}:" in message
+    assert not target.exists() and list(tmp_path.iterdir()) == []

@@ -161,21 +161,26 @@ def check_dates(ds: Dataset, ctx: SdtmContext, findings: Findings) -> None:
         if dtc not in data.columns:
             continue
         expected = study_day(data[dtc], reference)
-        shown = expected.astype("Int64").astype("string").fillna("-")
+        wrong = day.notna() & expected.notna() & (day != expected) & (day != 0)
+        missing = day.isna() & expected.notna()
+        imputed = day.notna() & expected.isna() & (day != 0)
+        # The message only for the rows reported (building it for every row costs seconds).
+        hit = data.index[(wrong | missing | imputed).fillna(False).to_numpy(dtype=bool)]
+        if hit.empty:
+            continue
+        shown = expected.loc[hit].astype("Int64").astype("string").fillna("-")
         message = (
             f"{column} "
-            + as_text(day).fillna("null")
+            + as_text(day.loc[hit]).fillna("null")
             + f" but {dtc} "
-            + data[dtc].astype("string").fillna("null")
+            + data.loc[hit, dtc].astype("string").fillna("null")
             + " and RFSTDTC "
-            + reference.astype("string").fillna("null")
+            + reference.loc[hit].astype("string").fillna("null")
             + " give "
             + shown
         )
-        wrong = day.notna() & expected.notna() & (day != expected) & (day != 0)
         findings.rows("SD1086", ds, wrong, column, message)
-        findings.rows("SD1084", ds, day.isna() & expected.notna(), column, message)
-        imputed = day.notna() & expected.isna() & (day != 0)
+        findings.rows("SD1084", ds, missing, column, message)
         findings.rows("SD1085", ds, imputed, column, message)
 
 

@@ -124,7 +124,7 @@ def _iso_type(values: pd.Series, default: str) -> str:
     """The Define-XML ISO 8601 data type all values fit, else ``default``."""
     if values.empty:
         return default
-    text = values.astype("string")
+    text = values.astype("string").drop_duplicates()  # one test per distinct value
     for kind, pattern in _ISO_PATTERNS:
         if text.str.fullmatch(pattern).all():
             return kind
@@ -170,7 +170,7 @@ def _shape(var: VariableMeta, values: pd.Series, width: int | None) -> Shape:
     if data_type in ISO8601_TYPES:
         return Shape(data_type, None, None)
     if data_type in NUMBER_TYPES:  # character storage of numbers: digits, as for numbers
-        total, decimals = _digits(values.astype("string"))
+        total, decimals = _digits(values.astype("string").unique())
         return Shape(data_type, total, decimals if data_type == "float" else None)
     return Shape("text", width or 1, None)
 
@@ -188,7 +188,7 @@ def _value_shape(parent: VariableMeta, parent_type: str, values: pd.Series) -> S
         )
     if parent_type in ISO8601_TYPES:
         return Shape(_iso_type(values, parent_type), None, None)
-    text = values.astype("string")
+    text = values.astype("string").drop_duplicates()  # one test per distinct value
     if not values.empty and text.str.fullmatch(_NUMBER).all():
         total, decimals = _digits(text)
         if decimals:
@@ -411,7 +411,7 @@ class _Builder:
             shape = _shape(var, values, widths.get(var.name))
             item_types[var.name] = shape.data_type
             texts = (
-                set(values.astype("string"))
+                set(values.astype("string").unique())
                 if shape.data_type not in NUMBER_TYPES
                 else set(_number_texts(values))
             )
@@ -511,7 +511,7 @@ class _Builder:
     ) -> None:
         if vl.by not in data.columns:
             return
-        by_values = sorted(set(present[vl.by].astype("string")))
+        by_values = sorted(set(present[vl.by].astype("string").unique()))
         by_oid = f"IT.{meta.name}.{vl.by}"
         where_oids = {}
         for value in by_values:

@@ -45,12 +45,44 @@ class Entry:
 
 
 def _xpt(path: Path) -> tuple[str, str, int]:
-    """(dataset name, label, records) of a SAS XPT file; records are counted by reading the
-    file's first variable (the XPT header holds no count)."""
+    """(dataset name, label, records) of a SAS XPT file. The header holds no count: for a
+    one-member XPT v5 file it follows from the file size; otherwise the file's first
+    variable is read and counted."""
     _, meta = pyreadstat.read_xport(path, metadataonly=True)
-    first = list(meta.column_names)[:1]
-    data, _ = pyreadstat.read_xport(path, usecols=first, disable_datetime_conversion=True)
-    return str(meta.table_name).upper(), meta.file_label or "", len(data)
+    widths = [int(meta.variable_storage_width[name]) for name in meta.column_names]
+    records = _v5_records(path, widths)
+    if records is None:
+        first = list(meta.column_names)[:1]
+        data, _ = pyreadstat.read_xport(path, usecols=first, disable_datetime_conversion=True)
+        records = len(data)
+    return str(meta.table_name).upper(), meta.file_label or "", records
+
+
+_OBS_HEADER = b"HEADER RECORD*******OBS     HEADER RECORD!!!!!!!"
+
+
+def _v5_records(path: Path, widths: list[int]) -> int | None:
+    """Records of a one-member XPT v5 file (140-byte NAMESTRs): the bytes after the OBS
+    header over the record width, less blank records in the final 80-byte padding (as
+    readers count them); None if the file is not laid out so."""
+    width = sum(widths)
+    start = 8 * 80 + -(-140 * len(widths) // 80) * 80 + 80
+    size = path.stat().st_size
+    with path.open("rb") as fh:
+        head = fh.read(start)
+        if width <= 0 or size < start or head[start - 80 : start - 32] != _OBS_HEADER:
+            return None
+        if (size - start) % 80:
+            return None
+        records = (size - start) // width
+        fh.seek(max(start, size - 80 - width))
+        tail = fh.read()
+    while records and (records - 1) * width > size - start - 80:
+        offset = start + (records - 1) * width - (size - len(tail))
+        if tail[offset : offset + width].strip(b" "):
+            break
+        records -= 1
+    return records
 
 
 def _top_level(text: str, wanted: frozenset[str]) -> dict[str, object] | None:
