@@ -22,7 +22,7 @@ export CDISC_LANDING := $(ROOT)/data/landing
 export CDISC_STORE := $(ROOT)/data/store
 export GX_ANALYTICS_ENABLED := False
 
-.PHONY: demo test env lock clean
+.PHONY: demo test env lock clean bench
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,12 @@ test: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/pytest
+
+# Per-stage throughput at several study sizes, the I/O floor and the XPT writers side by side:
+# benchmarks/results/latest.{json,md,png}. Exports are cached in .bench/. Takes long at 10000.
+SIZES ?= 15 500 2000 10000
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench.py --sizes $(SIZES)
 
 # Re-pin the whole dependency tree after editing pyproject.toml.
 lock: $(STAMP)

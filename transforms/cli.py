@@ -37,6 +37,7 @@ def _cmd_sample(args: argparse.Namespace) -> int:
         cutoff=args.cutoff,
         night=args.night,
         dirty=args.dirty,
+        profile=args.profile,
     )
     print(f"sample export written: {path}")
     if args.dirty:
@@ -143,6 +144,13 @@ def parser() -> argparse.ArgumentParser:
         "--dirty",
         action="store_true",
         help="plant one defect of each class the quality gates catch (listed in export.json)",
+    )
+    p.add_argument(
+        "--profile",
+        choices=("standard", "realistic"),
+        default="standard",
+        help="data volume: realistic adds a Day 15 lab draw per cycle, ~500+ LB records per "
+        "subject over three years (default standard)",
     )
     p.set_defaults(func=_cmd_sample)
 

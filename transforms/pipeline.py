@@ -67,13 +67,18 @@ def stage(name: str, run: RunFolder | None = None) -> Iterator[Stage]:
                 json.dumps(failure, indent=2) + "\n", encoding="utf-8"
             )
         raise
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    # The record carries the numbers too (``record.cdisc_stage``), for the benchmark's handler.
+    numbers = {"name": s.name, "rows_in": s.rows_in, "rows_out": s.rows_out, "wall": wall,
+               "cpu": cpu}  # fmt: skip
     log.info(
         "%-12s rows in %8d  rows out %8d  %7.2f s wall  %7.2f s cpu",
         s.name,
         s.rows_in,
         s.rows_out,
-        time.perf_counter() - t0,
-        time.process_time() - c0,
+        wall,
+        cpu,
+        extra={"cdisc_stage": numbers},
     )
 
 

@@ -11,7 +11,7 @@ import shutil
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, Protocol
 
 import pandas as pd
 import yaml
@@ -22,7 +22,16 @@ from transforms.sample.writers import write_csv, write_manifest, write_odm
 from transforms.studies import specs_dir
 
 SOURCE_SYSTEM: Final = "cdisc-pipeline sample generator"
-Generator = Callable[[int, int, date], dict[str, pd.DataFrame]]
+
+
+class Generator(Protocol):
+    """A study's sample generator: (subjects, seed, cut-off[, volume profile]) -> forms."""
+
+    def __call__(
+        self, subjects: int, seed: int, cutoff: date, profile: str = ...
+    ) -> dict[str, pd.DataFrame]: ...
+
+
 Corrections = Callable[[dict[str, pd.DataFrame], int], dict[str, pd.DataFrame]]
 Defects = Callable[
     [dict[str, pd.DataFrame], date], tuple[dict[str, pd.DataFrame], list[dict[str, str]]]
@@ -63,6 +72,7 @@ def generate_export(
     cutoff: date = date(2026, 11, 15),
     night: int = 1,
     dirty: bool = False,
+    profile: str = "standard",
 ) -> Path:
     """Write a sample export of `study` under `out` and return its folder.
 
@@ -71,6 +81,8 @@ def generate_export(
     `night` 1 is the data as first entered; from night 2 the site's late corrections are in.
     `dirty` plants one defect of each class the quality gates catch and lists them in the
     manifest under ``defects`` (kind, form, subject, field, value, what).
+    `profile` sets the volume: ``standard`` (the default), or ``realistic`` with denser lab
+    sampling, for benchmarks; it is recorded in the manifest only when not the default.
     """
     if study not in STUDIES:
         raise ValueError(f"unknown study {study!r}; known studies: {', '.join(sorted(STUDIES))}")
@@ -86,7 +98,7 @@ def generate_export(
 
     generate, as_entered, description = STUDIES[study]
     forms = load_forms(study)
-    frames = as_entered(generate(subjects, seed, cutoff), night)
+    frames = as_entered(generate(subjects, seed, cutoff, profile), night)
     defects: list[dict[str, str]] = []
     if dirty:
         if study not in DIRTY:
@@ -129,6 +141,8 @@ def generate_export(
             "night": night,
             "files": files,
         }
+        if profile != "standard":
+            manifest["profile"] = profile
         if dirty:
             manifest["defects"] = defects
         write_manifest(staging / "export.json", manifest)

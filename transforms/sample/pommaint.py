@@ -236,7 +236,10 @@ LAB_TESTS: Final = (
     ("BM plasma cells", "Disease assessment", "Bone marrow", ""),
 )
 _N_HEME, _N_CHEM, _N_DISEASE = 4, 8, 5
-_SCREENING, _CYCLE, _UNSCHEDULED = 0, 1, 2
+_SCREENING, _CYCLE, _UNSCHEDULED, _INTERIM = 0, 1, 2, 3
+PROFILES: Final = ("standard", "realistic")
+"""Sample volume: ``realistic`` adds a Day 15 haematology and chemistry draw (an unscheduled
+visit) to every treatment cycle, about 500+ LB records per subject over three years."""
 
 
 def day_number(d: date) -> int:
@@ -594,7 +597,10 @@ def _responses(rng: np.random.Generator, response0: int, n_visits: int, pd_at: i
     return states
 
 
-def _course(rng: np.random.Generator, sub: _Subjects, s: int, cutoff: int, tables: _Tables) -> None:
+def _course(
+    rng: np.random.Generator, sub: _Subjects, s: int, cutoff: int, tables: _Tables,
+    interim: bool = False,
+) -> None:  # fmt: skip
     """Simulate one subject from consent to the cut-off and collect the form rows."""
     consent, c1d1 = int(sub.consent[s]), int(sub.c1d1[s])
     starts, visit_dates = _schedule(rng, c1d1)
@@ -617,7 +623,7 @@ def _course(rng: np.random.Generator, sub: _Subjects, s: int, cutoff: int, table
     tables.followed_until.append(followed_until)
     unknown = end.kind == _WITHDRAW or followed_until < study_end
     _ae_rows(rng, s, aes, end, followed_until, unknown, tables)
-    _visit_rows(rng, sub, s, visit_dates, end, aes, study_end, tables)
+    _visit_rows(rng, sub, s, visit_dates, end, aes, study_end, tables, interim)
 
 
 def _ae_rows(
@@ -654,9 +660,10 @@ def _ae_rows(
 
 def _visit_rows(
     rng: np.random.Generator, sub: _Subjects, s: int, visit_dates: list[int], end: _End,
-    aes: list[_AE], study_end: int, tables: _Tables,
+    aes: list[_AE], study_end: int, tables: _Tables, interim: bool = False,
 ) -> None:  # fmt: skip
-    """Lab visits with their response state, marrow and MRD flags and cytopenia grades."""
+    """Lab visits with their response state, marrow and MRD flags and cytopenia grades
+    (`interim`: plus a Day 15 blood draw in every cycle dosed; no random draws)."""
     last = end.last_visit
     states = _responses(rng, int(sub.response0[s]), last + 1, last if end.kind == _PROG else -1)
     screening = int(sub.consent[s]) + int(rng.integers(0, 4))
@@ -687,6 +694,11 @@ def _visit_rows(
             rows.append(("Unscheduled", ae.start, _UNSCHEDULED, 0, before[4], before[4], False,
                          False))  # fmt: skip
             taken.add(ae.start)
+    for k in range(last + 1) if interim else ():
+        day = visit_dates[k] + 14
+        if day < end.stop and day <= study_end and day not in taken:
+            rows.append(("Unscheduled", day, _INTERIM, 0, states[k], states[k], False, False))
+            taken.add(day)
     rows.sort(key=lambda r: r[1])
 
     for name, when, kind, cycle, state, previous, disease, marrow in rows:
@@ -751,19 +763,23 @@ def _follow_up(
     return study_end
 
 
-def generate(subjects: int, seed: int, cutoff: date) -> dict[str, pd.DataFrame]:
+def generate(
+    subjects: int, seed: int, cutoff: date, profile: str = "standard"
+) -> dict[str, pd.DataFrame]:
     """All POMMAINT forms, keyed by form name ("DM", "AE", ...), rows sorted by subject.
 
-    Deterministic for (subjects, seed, cutoff). Every column is text; missing is "".
+    Deterministic for (subjects, seed, cutoff, profile). Every column is text; missing is "".
     """
     if subjects < 1:
         raise ValueError(f"subjects must be at least 1, got {subjects}")
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}; use one of {', '.join(PROFILES)}")
     rng = np.random.default_rng(seed)
     cut = day_number(cutoff)
     sub = _subjects(rng, subjects, cut)
     tables = _Tables()
     for s in range(subjects):
-        _course(rng, sub, s, cut, tables)
+        _course(rng, sub, s, cut, tables, interim=profile == "realistic")
     ids = np.array(sub.ids, dtype=object)
     visits = pd.DataFrame(
         tables.visits,

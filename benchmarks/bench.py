@@ -1,0 +1,666 @@
+"""Benchmark of the nightly load: per-stage throughput at several study sizes, the I/O floor,
+XPT writers side by side, DAG parse time and ``airflow dags test``.
+
+    .venv/bin/python benchmarks/bench.py [--sizes 15 500 2000 10000] [--no-r] [--no-airflow]
+
+For each size a sample export (``cdisc sample --profile realistic``) is generated once and
+cached under ``--cache`` (default ``.bench/``). The engine then runs outside Airflow (SDTM
+``run_all`` and ADaM ``run_all``, as ``cdisc run`` does) in a fresh Python process per size,
+which reports each stage's wall and CPU seconds, rows in/out and its peak RSS so far. In the
+same run: the floor (pyarrow reads the raw files, one sequential write of as many bytes as
+the run wrote), the XPT writers on the largest size's LB (ours, pyreadstat, R haven when
+``Rscript`` with haven is installed), the DAG files' parse time and ``airflow dags test``.
+
+Results: ``--results`` (default ``benchmarks/results/``) gets ``latest.json``, ``latest.md``
+and ``latest.png`` (seconds vs subjects per stage, log-log). Nothing here asserts speed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+STUDY = "POMMAINT"
+EXPORT_TIME = "2026-11-16T02:00:00Z"
+DEFAULT_SIZES = (15, 500, 2000, 10000)
+PACKAGES = ("pandas", "pyarrow", "numpy", "pyreadstat", "great-expectations", "apache-airflow")
+SCHEMA_VERSION = 1
+MIB = 1024 * 1024
+
+
+# --- worker: one size, in its own process ---------------------------------------------------
+
+
+def _peak_rss_mib() -> float:
+    """Peak resident set size of this process so far (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class _StageRecorder(logging.Handler):
+    """Collects the numbers each engine stage attaches to its progress line."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.stages: list[dict[str, Any]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        numbers = getattr(record, "cdisc_stage", None)
+        if numbers is None:
+            return
+        name = numbers["name"]
+        if any(s["name"] == name for s in self.stages):  # e.g. conformance of SDTM, of ADaM
+            name = f"{name} adam"
+        rows = max(numbers["rows_in"], numbers["rows_out"])
+        self.stages.append(
+            {
+                "name": name,
+                "wall_s": round(numbers["wall"], 4),
+                "cpu_s": round(numbers["cpu"], 4),
+                "rows_in": int(numbers["rows_in"]),
+                "rows_out": int(numbers["rows_out"]),
+                "rows_per_s": round(rows / numbers["wall"], 1) if numbers["wall"] > 0 else None,
+                "peak_rss_mib": round(_peak_rss_mib(), 1),
+            }
+        )
+
+
+def worker(landing: Path, store: Path, out: Path) -> None:
+    """Run the SDTM and ADaM jobs on the export under `landing`; write the stages to `out`."""
+    recorder = _StageRecorder()
+    # Progress lines to stderr (the size's worker log), so a failed size shows its last stage.
+    logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s", stream=sys.stderr)
+    engine_log = logging.getLogger("cdisc")
+    engine_log.setLevel(logging.INFO)
+    engine_log.addHandler(recorder)
+    rss_start = _peak_rss_mib()
+    from transforms import pipeline
+    from transforms.adam import stages as adam
+
+    t0, c0 = time.perf_counter(), time.process_time()
+    pipeline.run_all(STUDY, landing, store, force=True)
+    t1 = time.perf_counter()
+    adam.run_all(store, STUDY, force=True)
+    t2, c2 = time.perf_counter(), time.process_time()
+    result = {
+        "stages": recorder.stages,
+        "sdtm_wall_s": round(t1 - t0, 3),
+        "adam_wall_s": round(t2 - t1, 3),
+        "engine_wall_s": round(t2 - t0, 3),
+        "engine_cpu_s": round(c2 - c0, 3),
+        "peak_rss_mib": round(_peak_rss_mib(), 1),
+        "rss_after_imports_mib": round(rss_start, 1),
+    }
+    out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+
+
+# --- inputs ---------------------------------------------------------------------------------
+
+
+def ensure_export(cache: Path, subjects: int, seed: int, profile: str) -> Path:
+    """The cached landing root holding the sample export of this size (generated once)."""
+    landing = cache / "exports" / f"{STUDY}-{profile}-{subjects}-s{seed}"
+    if not list(landing.glob(f"{STUDY}/*/export.json")):
+        shutil.rmtree(landing, ignore_errors=True)
+        cmd = [sys.executable, "-m", "transforms.cli", "-q", "sample", "--study", STUDY,
+               "--subjects", str(subjects), "--seed", str(seed), "--out", str(landing),
+               "--export-time", EXPORT_TIME, "--profile", profile]  # fmt: skip
+        print(f"generating {subjects}-subject export ...", flush=True)
+        subprocess.run(cmd, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+    return landing
+
+
+def _raw_files(landing: Path) -> list[Path]:
+    export = sorted(landing.glob(f"{STUDY}/*/export.json"))[-1].parent
+    return sorted(export.glob("*.csv"))
+
+
+def _written_bytes(store: Path) -> int:
+    """Bytes the runs wrote: every file under the study's run folders, hard links once."""
+    seen: set[tuple[int, int]] = set()
+    total = 0
+    for path in (store / STUDY / "runs").rglob("*"):
+        st = path.lstat()
+        if path.is_file() and not path.is_symlink() and (st.st_dev, st.st_ino) not in seen:
+            seen.add((st.st_dev, st.st_ino))
+            total += st.st_size
+    return total
+
+
+def floor(raw: list[Path], nbytes: int, scratch: Path) -> dict[str, Any]:
+    """The physical I/O of the job: pyarrow reads the raw files; one sequential write (with
+    fsync) of `nbytes`. The raw files are in the page cache, as they are for the engine."""
+    from pyarrow import csv
+
+    t0 = time.perf_counter()
+    rows = sum(csv.read_csv(path).num_rows for path in raw)
+    read_s = time.perf_counter() - t0
+    chunk = b"\0" * (8 * MIB)
+    target = scratch / "floor.bin"
+    t0 = time.perf_counter()
+    with target.open("wb") as fh:
+        left = nbytes
+        while left > 0:
+            left -= fh.write(chunk[: min(left, len(chunk))])
+        fh.flush()
+        os.fsync(fh.fileno())
+    write_s = time.perf_counter() - t0
+    target.unlink()
+    return {
+        "read_s": round(read_s, 4),
+        "read_bytes": sum(p.stat().st_size for p in raw),
+        "read_rows": rows,
+        "write_s": round(write_s, 4),
+        "write_bytes": nbytes,
+        "seconds": round(read_s + write_s, 4),
+    }
+
+
+def _rss_kib(pid: int) -> int:
+    status = Path(f"/proc/{pid}/status")
+    try:
+        line = next(x for x in status.read_text().splitlines() if x.startswith("VmRSS"))
+    except (OSError, StopIteration):
+        return 0
+    return int(line.split()[1])
+
+
+def run_size(
+    subjects: int, landing: Path, work: Path, *, max_rss_gib: float = 12.0
+) -> tuple[dict[str, Any], Path]:
+    """One size: the engine in a fresh process, then the floor; returns (result, store)."""
+    store = work / f"store-{subjects}"
+    shutil.rmtree(store, ignore_errors=True)
+    store.mkdir(parents=True)
+    out = work / f"worker-{subjects}.json"
+    load_before = os.getloadavg()
+    print(f"running the engine on {subjects} subjects ...", flush=True)
+    t0 = time.perf_counter()
+    env = {**os.environ, "GX_ANALYTICS_ENABLED": "False", "PYTHONHASHSEED": "0"}
+    log_path = work.parent / f"worker-{subjects}.log"
+    stopped = ""
+    with log_path.open("w", encoding="utf-8") as log_file:
+        worker = subprocess.Popen(
+            [sys.executable, __file__, "worker", "--landing", str(landing), "--store",
+             str(store), "--out", str(out)],
+            cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        while worker.poll() is None:  # guard the machine: stop a worker that grows too big
+            rss = _rss_kib(worker.pid)
+            if rss > max_rss_gib * MIB:
+                stopped = f"stopped at {rss / MIB:.1f} GiB RSS (limit {max_rss_gib} GiB); "
+                worker.terminate()
+                worker.wait()
+                break
+            time.sleep(1)
+    process_s = time.perf_counter() - t0
+    if worker.returncode:
+        tail = log_path.read_text(encoding="utf-8").splitlines()[-3:]
+        code = worker.returncode
+        raise RuntimeError(f"{subjects} subjects: {stopped}worker exit {code}; last: {tail}")
+    result: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
+    raw = _raw_files(landing)
+    result["floor"] = floor(raw, _written_bytes(store), work)
+    result["ratio"] = round(result["engine_wall_s"] / result["floor"]["seconds"], 2)
+    result["subjects"] = subjects
+    result["raw_rows"] = result["floor"]["read_rows"]
+    result["process_wall_s"] = round(process_s, 3)
+    result["load_average_before"] = [round(x, 2) for x in load_before]
+    result["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
+    print(
+        f"  {subjects} subjects: engine {result['engine_wall_s']:.1f} s, floor "
+        f"{result['floor']['seconds']:.2f} s, ratio {result['ratio']}, peak RSS "
+        f"{result['peak_rss_mib']:.0f} MiB",
+        flush=True,
+    )
+    return result, store
+
+
+# --- XPT writers side by side ---------------------------------------------------------------
+
+
+def _lb_frame(store: Path, rows: int) -> tuple[Any, list[Any], str]:
+    import pandas as pd
+
+    from transforms.specs import load_study
+    from transforms.xpt import XptColumn
+
+    published = sorted((store / STUDY / "runs").glob("*"))[0]
+    df = pd.read_parquet(published / "sdtm" / "lb.parquet")
+    if rows:
+        df = df.head(rows).reset_index(drop=True)
+    spec = load_study(STUDY).datasets["LB"]
+    columns = [
+        XptColumn(v.name, v.label, "Num" if v.type == "Num" else "Char", v.length, v.format)
+        for v in spec.output_variables()
+    ]
+    return df[[c.name for c in columns]], columns, spec.label
+
+
+def _best(seconds: list[float]) -> float:
+    return round(min(seconds), 4)
+
+
+def xpt_writers(store: Path, rows: int, work: Path, with_r: bool) -> dict[str, Any]:
+    """Write the same LB table with our writer, pyreadstat and (if installed) R haven."""
+    import pyreadstat
+
+    from transforms.xpt import write_xport
+
+    df, columns, label = _lb_frame(store, rows)
+    folder = work / "xpt"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir()
+    created = datetime(2026, 11, 16, 2, 0, 0)
+    writers: dict[str, Any] = {}
+
+    times = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        result = write_xport(df, folder / "lb.xpt", dataset="LB", label=label, columns=columns,
+                             created=created)  # fmt: skip
+        times.append(time.perf_counter() - t0)
+    note = "checks, encode, write, fsync and read-back verification"
+    writers["ours"] = {"seconds": _best(times), "bytes": result.bytes, "runs": 3, "note": note}
+
+    chars = [c.name for c in columns if c.type == "Char"]
+    as_object = df.astype(dict.fromkeys(chars, object))  # pyreadstat's fast path
+    t0 = time.perf_counter()
+    pyreadstat.write_xport(as_object, str(folder / "pyreadstat.xpt"), file_label=label,
+                           column_labels=[c.label for c in columns], table_name="LB",
+                           file_format_version=5)  # fmt: skip
+    seconds = time.perf_counter() - t0
+    writers["pyreadstat"] = {"seconds": round(seconds, 4), "runs": 1,
+                             "bytes": (folder / "pyreadstat.xpt").stat().st_size,
+                             "note": "object-dtype text columns (its faster input)"}  # fmt: skip
+
+    writers["haven"] = _haven(df, columns, folder) if with_r else {"skipped": "--no-r given"}
+    for entry in writers.values():
+        if "seconds" in entry:
+            entry["mb_per_s"] = round(entry["bytes"] / 1e6 / entry["seconds"], 1)
+    shutil.rmtree(folder, ignore_errors=True)
+    return {"dataset": "LB", "rows": len(df), "columns": len(columns), "writers": writers}
+
+
+HAVEN = """
+suppressMessages(library(haven))
+args <- commandArgs(TRUE)
+classes <- strsplit(args[3], ",")[[1]]
+df <- read.csv(args[1], colClasses = classes, na.strings = "", check.names = FALSE)
+best <- Inf
+for (i in 1:3) {
+  t <- system.time(write_xpt(df, args[2], version = 5, name = "LB"))[["elapsed"]]
+  best <- min(best, t)
+}
+cat(best, file.size(args[2]), as.character(packageVersion("haven")), R.version$version.string,
+    "\\n", sep = "\\t")
+"""
+
+
+def _haven(df: Any, columns: list[Any], folder: Path) -> dict[str, Any]:
+    rscript = shutil.which("Rscript")
+    if rscript is None:
+        return {"skipped": "R is not installed (apt-get install r-base-core r-cran-haven)"}
+    probe = subprocess.run([rscript, "-e", "library(haven)"], capture_output=True, text=True)
+    if probe.returncode != 0:
+        return {"skipped": "R package haven is not installed (apt-get install r-cran-haven)"}
+    csv_path, script = folder / "lb.csv", folder / "haven.R"
+    df.to_csv(csv_path, index=False)
+    script.write_text(HAVEN, encoding="utf-8")
+    classes = ",".join("numeric" if c.type == "Num" else "character" for c in columns)
+    done = subprocess.run([rscript, str(script), str(csv_path), str(folder / "haven.xpt"),
+                           classes], capture_output=True, text=True, check=True)  # fmt: skip
+    seconds, size, version, r_version = done.stdout.strip().split("\t")[:4]
+    note = "write_xpt(version = 5) alone, timed inside R"
+    return {"seconds": float(seconds), "bytes": int(size), "runs": 3, "haven": version,
+            "r": r_version.strip(), "note": note}  # fmt: skip
+
+
+# --- Airflow --------------------------------------------------------------------------------
+
+
+def _airflow_env(home: Path, landing: Path, store: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
+    env.update(
+        AIRFLOW_HOME=str(home),
+        AIRFLOW__CORE__DAGS_FOLDER=str(ROOT / "dags"),
+        AIRFLOW__CORE__LOAD_EXAMPLES="False",
+        AIRFLOW__CORE__EXECUTOR="LocalExecutor",
+        AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{home}/airflow.db",
+        AIRFLOW__CORE__UNIT_TEST_MODE="False",
+        CDISC_LANDING=str(landing),
+        CDISC_STORE=str(store),
+        GX_ANALYTICS_ENABLED="False",
+    )
+    return env
+
+
+PARSE = """
+import json, statistics, sys, time
+from airflow.dag_processing.dagbag import DagBag
+out = {}
+for path in sys.argv[2:]:
+    times = []
+    for _ in range(int(sys.argv[1]) + 1):
+        t0 = time.perf_counter()
+        bag = DagBag(dag_folder=path, safe_mode=False)
+        times.append(time.perf_counter() - t0)
+        assert not bag.import_errors, bag.import_errors
+    out[path] = {"first_ms": round(times[0] * 1000, 1),
+                 "median_ms": round(statistics.median(times[1:]) * 1000, 1),
+                 "repeats": len(times) - 1, "dags": len(bag.dags)}
+print(json.dumps(out))
+"""
+
+
+def dag_parse(home: Path, repeats: int) -> dict[str, Any]:
+    """Median of repeated DagBag loads of each DAG file (the first, cold load apart)."""
+    files = [str(p.relative_to(ROOT)) for p in sorted((ROOT / "dags").glob("*.py"))]
+    done = subprocess.run(
+        [sys.executable, "-c", PARSE, str(repeats), *files], cwd=ROOT, check=True,
+        env=_airflow_env(home, home, home), capture_output=True, text=True,
+    )  # fmt: skip
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def dags_test(cache: Path, seed: int) -> dict[str, Any]:
+    """Wall time of ``airflow dags test`` of both DAGs on the 15-subject sample."""
+    home = cache / "airflow"
+    home.mkdir(parents=True, exist_ok=True)
+    landing = ensure_export(cache, 15, seed, "standard")
+    store = cache / "dags-test-store"
+    shutil.rmtree(store, ignore_errors=True)
+    env = _airflow_env(home, landing, store)
+    airflow = str(Path(sys.executable).parent / "airflow")
+    stamp = home / ".migrated"
+    if not stamp.exists():
+        subprocess.run([airflow, "db", "migrate"], env=env, check=True, capture_output=True)
+        stamp.touch()
+    result: dict[str, Any] = {"subjects": 15}
+    for dag in (f"{STUDY.lower()}_sdtm_nightly", f"{STUDY.lower()}_adam"):
+        t0 = time.perf_counter()
+        done = subprocess.run([airflow, "dags", "test", dag], env=env, capture_output=True,
+                              text=True, cwd=ROOT)  # fmt: skip
+        result[dag] = {"seconds": round(time.perf_counter() - t0, 2), "ok": done.returncode == 0}
+        if done.returncode:
+            (cache / f"{dag}.log").write_text(done.stdout + done.stderr, encoding="utf-8")
+    return result
+
+
+# --- report ---------------------------------------------------------------------------------
+
+
+def machine() -> dict[str, Any]:
+    mem = Path("/proc/meminfo")
+    total = next(
+        (int(line.split()[1]) // 1024 for line in mem.read_text().splitlines()
+         if line.startswith("MemTotal")), None,
+    ) if mem.exists() else None  # fmt: skip
+    versions: dict[str, str | None] = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return {
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "cpus": os.cpu_count(),
+        "memory_mib": total,
+        "python": platform.python_version(),
+        "packages": versions,
+        "load_average_start": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def aims(report: dict[str, Any]) -> dict[str, Any]:
+    """The issue's aims, checked against this run where its sizes allow."""
+    by = {r["subjects"]: r for r in report["sizes"]}
+    out: dict[str, Any] = {}
+    if 2000 in by:
+        out["ratio_at_2000_le_3"] = {"value": by[2000]["ratio"], "met": by[2000]["ratio"] <= 3}
+    if 2000 in by and 10000 in by:
+        growth = round(by[10000]["engine_wall_s"] / by[2000]["engine_wall_s"], 2)
+        out["growth_2000_to_10000_le_5_5"] = {"value": growth, "met": growth <= 5.5}
+    if 10000 in by:
+        rss = by[10000]["peak_rss_mib"]
+        out["peak_rss_at_10000_lt_4096_mib"] = {"value": rss, "met": rss < 4096}
+    for failed in report.get("failed", []):
+        if failed["subjects"] == 10000:
+            value = failed["error"].split("; last:")[0]
+            out["peak_rss_at_10000_lt_4096_mib"] = {"value": value, "met": False}
+    parse = report.get("dag_parse") or {}
+    if parse and "skipped" not in parse:
+        worst = max(entry["median_ms"] for entry in parse.values())
+        out["dag_parse_lt_200_ms"] = {"value": worst, "met": worst < 200}
+    writers = (report.get("xpt") or {}).get("writers", {})
+    if "mb_per_s" in writers.get("haven", {}):
+        ours, haven = writers["ours"]["mb_per_s"], writers["haven"]["mb_per_s"]
+        out["xpt_ours_ge_haven_mb_per_s"] = {"value": [ours, haven], "met": ours >= haven}
+    return out
+
+
+def _stage_names(sizes: list[dict[str, Any]]) -> list[str]:
+    names: list[str] = []
+    for size in sizes:
+        for stage in size["stages"]:
+            if stage["name"] not in names:
+                names.append(stage["name"])
+    return names
+
+
+def markdown(report: dict[str, Any]) -> str:
+    sizes = report["sizes"]
+    head = " | ".join(str(s["subjects"]) for s in sizes)
+    rule = "|".join(["---"] * (len(sizes) + 1))
+    lines = [
+        f"Measured {report['finished'][:16].replace('T', ' ')} UTC on "
+        f"{report['machine']['cpus']} CPUs, {report['machine']['memory_mib']} MiB, Python "
+        f"{report['machine']['python']}, pandas {report['machine']['packages']['pandas']}, "
+        f"profile `{report['profile']}`.",
+        "",
+        f"| subjects | {head} |",
+        f"|{rule}|",
+        "| raw rows | " + " | ".join(f"{s['raw_rows']:,}" for s in sizes) + " |",
+        "| engine s (wall) | " + " | ".join(f"{s['engine_wall_s']:.1f}" for s in sizes) + " |",
+        "| engine s (CPU) | " + " | ".join(f"{s['engine_cpu_s']:.1f}" for s in sizes) + " |",
+        "| floor s | " + " | ".join(f"{s['floor']['seconds']:.2f}" for s in sizes) + " |",
+        "| engine / floor | " + " | ".join(f"{s['ratio']:.1f}x" for s in sizes) + " |",
+        "| peak RSS MiB | " + " | ".join(f"{s['peak_rss_mib']:.0f}" for s in sizes) + " |",
+        "| load avg (1 min) | "
+        + " | ".join(f"{s['load_average_before'][0]:.1f}" for s in sizes)
+        + " |",
+        "",
+        "Per stage, wall seconds (rows per second at the largest size):",
+        "",
+        f"| stage | {head} | rows/s |",
+        f"|{rule}|---|",
+    ]
+    for name in _stage_names(sizes):
+        cells, rate = [], ""
+        for size in sizes:
+            stage = next((s for s in size["stages"] if s["name"] == name), None)
+            cells.append(f"{stage['wall_s']:.2f}" if stage else "")
+            if stage and stage["rows_per_s"] and size is sizes[-1]:
+                rate = f"{stage['rows_per_s']:,.0f}"
+        lines.append(f"| {name} | {' | '.join(cells)} | {rate} |")
+    xpt = report.get("xpt")
+    if xpt:
+        lines += [
+            "",
+            f"XPT v5 writers on LB ({xpt['rows']:,} rows, {xpt['columns']} variables):",
+            "",
+            "| writer | seconds | MB/s |",
+            "|---|---|---|",
+        ]
+        for name, entry in xpt["writers"].items():
+            if "seconds" in entry:
+                lines.append(f"| {name} | {entry['seconds']:.2f} | {entry['mb_per_s']:.1f} |")
+            else:
+                lines.append(f"| {name} | skipped: {entry['skipped']} | |")
+    parse = report.get("dag_parse")
+    if parse and "skipped" not in parse:
+        lines += ["", "DAG file parse (DagBag load): " + "; ".join(
+            f"`{path}` median {e['median_ms']:.0f} ms (first {e['first_ms']:.0f} ms)"
+            for path, e in parse.items()
+        )]  # fmt: skip
+    test = report.get("dags_test")
+    if test and "skipped" not in test:
+        runs = [f"`{k}` {v['seconds']:.1f} s" for k, v in test.items() if isinstance(v, dict)]
+        lines += ["", "`airflow dags test` (15 subjects): " + ", ".join(runs)]
+    for failed in report.get("failed", []):
+        lines += ["", f"Not measured: {failed['error'].split('; last:')[0]}"]
+    if report["aims"]:
+        lines += ["", "Aims: " + "; ".join(
+            f"{name} {'met' if a['met'] else 'MISSED'} ({a['value']})"
+            for name, a in report["aims"].items()
+        )]  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
+def plot(report: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sizes = report["sizes"]
+    subjects = [s["subjects"] for s in sizes]
+    last = sizes[-1]["stages"]
+    top = [s["name"] for s in sorted(last, key=lambda s: -s["wall_s"])[:12]]
+    fig, ax = plt.subplots(figsize=(10, 6.5))
+    ax.plot(subjects, [s["engine_wall_s"] for s in sizes], "k-o", lw=2.5, label="engine total")
+    ax.plot(subjects, [s["floor"]["seconds"] for s in sizes], "k--", lw=1.5, label="I/O floor")
+    for name in top:
+        points = [(s["subjects"], next((x["wall_s"] for x in s["stages"] if x["name"] == name),
+                                       None)) for s in sizes]  # fmt: skip
+        xs = [x for x, y in points if y]
+        ys = [y for _, y in points if y]
+        ax.plot(xs, ys, "-o", ms=3, lw=1, label=name)
+    if len(subjects) > 1:
+        lo, hi = subjects[0], subjects[-1]
+        total = sizes[-1]["engine_wall_s"]
+        ax.plot([lo, hi], [total * lo / hi, total], ":", color="grey", label="linear")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("subjects")
+    ax.set_ylabel("wall seconds")
+    ax.set_title("cdisc-pipeline: seconds per stage vs study size (log-log)")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+# --- main -----------------------------------------------------------------------------------
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = p.add_subparsers(dest="command")
+    w = sub.add_parser("worker", help="(internal) run the engine once in this process")
+    w.add_argument("--landing", type=Path, required=True)
+    w.add_argument("--store", type=Path, required=True)
+    w.add_argument("--out", type=Path, required=True)
+    p.add_argument("--sizes", type=int, nargs="+", default=list(DEFAULT_SIZES),
+                   help="subjects per run (default 15 500 2000 10000)")  # fmt: skip
+    p.add_argument("--seed", type=int, default=20261123)
+    p.add_argument("--profile", default="realistic", choices=("standard", "realistic"),
+                   help="sample volume (default realistic: ~560 LB rows per subject)")  # fmt: skip
+    p.add_argument("--cache", type=Path, default=ROOT / ".bench",
+                   help="exports (kept) and scratch runs (default .bench/)")  # fmt: skip
+    p.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "results",
+                   help="where latest.json/.md/.png go (default benchmarks/results/)")  # fmt: skip
+    p.add_argument("--xpt-rows", type=int, default=300_000,
+                   help="LB rows for the XPT writers (0: all; default 300000)")  # fmt: skip
+    p.add_argument("--parse-repeats", type=int, default=10)
+    p.add_argument("--max-rss", type=float, default=12.0,
+                   help="stop a size's engine above this RSS, GiB (default 12)")  # fmt: skip
+    p.add_argument("--no-r", action="store_true", help="skip R haven")
+    p.add_argument("--no-airflow", action="store_true",
+                   help="skip DAG parse time and airflow dags test")  # fmt: skip
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if args.command == "worker":
+        worker(args.landing, args.store, args.out)
+        return 0
+    started = datetime.now(UTC)
+    cache: Path = args.cache.resolve()
+    cache.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="run-", dir=cache))
+    report: dict[str, Any] = {
+        "schema": SCHEMA_VERSION,
+        "started": started.isoformat(),
+        "study": STUDY,
+        "profile": args.profile,
+        "seed": args.seed,
+        "machine": machine(),
+        "sizes": [],
+    }
+    try:
+        store: Path | None = None
+        for subjects in sorted(set(args.sizes)):
+            landing = ensure_export(cache, subjects, args.seed, args.profile)
+            try:
+                result, size_store = run_size(subjects, landing, work, max_rss_gib=args.max_rss)
+            except (RuntimeError, OSError) as exc:  # recorded; the other sizes still count
+                print(f"  failed: {exc}", flush=True)
+                report.setdefault("failed", []).append({"subjects": subjects, "error": str(exc)})
+                continue
+            report["sizes"].append(result)
+            if store is not None:
+                shutil.rmtree(store, ignore_errors=True)
+            store = size_store
+        if store is None:
+            raise SystemExit("no size ran to the end; see the worker logs in the cache")
+        print("XPT writers side by side ...", flush=True)
+        report["xpt"] = xpt_writers(store, args.xpt_rows, work, with_r=not args.no_r)
+        report["xpt"]["subjects"] = report["sizes"][-1]["subjects"]
+        if args.no_airflow:
+            report["dag_parse"] = report["dags_test"] = {"skipped": "--no-airflow given"}
+        else:
+            print("DAG parse time and airflow dags test ...", flush=True)
+            for key, measure in (
+                ("dag_parse", lambda: dag_parse(cache / "airflow", args.parse_repeats)),
+                ("dags_test", lambda: dags_test(cache, args.seed)),
+            ):
+                try:
+                    report[key] = measure()
+                except (subprocess.CalledProcessError, OSError, ValueError) as exc:
+                    detail = getattr(exc, "stderr", "") or ""
+                    report[key] = {"skipped": f"failed: {exc}", "stderr": detail[-2000:]}
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    report["finished"] = datetime.now(UTC).isoformat()
+    report["machine"]["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
+    report["aims"] = aims(report)
+    results: Path = args.results
+    results.mkdir(parents=True, exist_ok=True)
+    (results / "latest.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    (results / "latest.md").write_text(markdown(report), encoding="utf-8")
+    plot(report, results / "latest.png")
+    print(markdown(report))
+    print(f"results: {results / 'latest.json'}, latest.md, latest.png")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,44 @@
+"""The benchmark script runs at its smallest size, so it cannot rot (no timing asserted)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import ROOT
+
+STAGES = {"extract", "validate raw", "map DM", "map LB", "xpt LB", "validate sdtm", "define",
+          "publish", "adam ADSL", "adam ADTTE", "endpoints", "publish adam"}  # fmt: skip
+
+
+def test_benchmark_smallest_size(tmp_path: Path) -> None:
+    results = tmp_path / "results"
+    subprocess.run(
+        [sys.executable, "benchmarks/bench.py", "--sizes", "15", "--no-r", "--no-airflow",
+         "--profile", "standard", "--cache", str(tmp_path / "cache"), "--results", str(results),
+         "--xpt-rows", "0"],
+        cwd=ROOT, check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    report = json.loads((results / "latest.json").read_text(encoding="utf-8"))
+    assert report["schema"] == 1 and report["profile"] == "standard"
+    assert {"cpus", "memory_mib", "packages", "load_average_start"} <= set(report["machine"])
+    [size] = report["sizes"]
+    assert size["subjects"] == 15 and size["raw_rows"] > 0
+    names = [s["name"] for s in size["stages"]]
+    assert set(names) >= STAGES and len(names) == len(set(names))
+    fields = {"wall_s", "cpu_s", "rows_in", "rows_out", "rows_per_s", "peak_rss_mib"}
+    for stage in size["stages"]:
+        assert set(stage) >= fields
+    lb = next(s for s in size["stages"] if s["name"] == "map LB")
+    assert lb["rows_in"] == lb["rows_out"] > 0
+    assert size["peak_rss_mib"] > 0 and size["engine_wall_s"] > 0
+    assert size["floor"]["read_rows"] == size["raw_rows"] and size["floor"]["write_bytes"] > 0
+    assert size["ratio"] > 0
+    writers = report["xpt"]["writers"]
+    assert writers["ours"]["mb_per_s"] > 0 and writers["pyreadstat"]["mb_per_s"] > 0
+    assert "skipped" in writers["haven"]
+    assert report["dag_parse"] == {"skipped": "--no-airflow given"}
+    assert "| map LB |" in (results / "latest.md").read_text(encoding="utf-8")
+    assert (results / "latest.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
