@@ -12,7 +12,7 @@ import json
 import logging
 import platform
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -259,8 +259,36 @@ def validate(run_dir: Path, gate: Literal["raw", "sdtm"]) -> str:
 # --- map -------------------------------------------------------------------------------
 
 
-def _forms(run: RunFolder, study: StudySpec) -> dict[str, pd.DataFrame]:
-    return {oid: pd.read_parquet(run.raw / f"{oid.lower()}.parquet") for oid in study.forms}
+class ParquetTables(Mapping[str, pd.DataFrame]):
+    """Tables of a run folder by name, each read from its Parquet file on first use, once:
+    a stage reads only what its spec uses. `given` holds tables already in memory."""
+
+    def __init__(
+        self,
+        paths: Mapping[str, Path],
+        kind: str,
+        given: Mapping[str, pd.DataFrame] | None = None,
+    ) -> None:
+        self._paths = dict(paths)
+        self._kind = kind  # what the tables are, for the error message: "SDTM", "raw form"
+        self._read = dict(given or {})  # the given tables and those read so far
+        self._names = list(dict.fromkeys([*self._read, *self._paths]))
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        if name not in self._read:
+            if name not in self._paths:
+                raise PipelineError(f"needs {self._kind} {name}, which the run does not hold")
+            self._read[name] = pd.read_parquet(self._paths[name])
+        return self._read[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._read or name in self._paths
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
 
 
 def map_dataset(run_dir: Path, dataset: str) -> int:
@@ -280,8 +308,9 @@ def map_dataset(run_dir: Path, dataset: str) -> int:
             if name == "DM"
         }
         issues = IssueLog()
-        forms = _forms(run, study)
-        forms[STUDY_FORM] = study_facts(study.id, info["data_cutoff"], info["export_id"])
+        facts = study_facts(study.id, info["data_cutoff"], info["export_id"])
+        raw = {oid: run.raw / f"{oid.lower()}.parquet" for oid in study.forms}
+        forms = ParquetTables(raw, "raw form", given={STUDY_FORM: facts})
         built = build_dataset(spec, study, forms, issues, files, built_before)
         built.sources.assign(DATASET=dataset).to_parquet(
             run.reports / f"lineage_{dataset.lower()}.parquet", index=False

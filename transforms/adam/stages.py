@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from transforms.extract.exports import sha256_file
 from transforms.pipeline import (
     Column,
     NothingNew,
+    ParquetTables,
     PipelineError,
     _write_outputs,
     check_conformance,
@@ -39,27 +39,6 @@ SAS_EPOCH = pd.Timestamp("1960-01-01")
 
 class Superseded(NothingNew):
     """A newer SDTM run was published while this ADaM run was being built."""
-
-
-class _Sdtm(Mapping[str, pd.DataFrame]):
-    """The run's SDTM datasets, each read from Parquet on first use."""
-
-    def __init__(self, folder: Path) -> None:
-        self._paths = {p.stem.upper(): p for p in sorted(folder.glob("*.parquet"))}
-        self._read: dict[str, pd.DataFrame] = {}
-
-    def __getitem__(self, name: str) -> pd.DataFrame:
-        if name not in self._paths:
-            raise PipelineError(f"ADaM needs SDTM {name}, which the run does not hold")
-        if name not in self._read:
-            self._read[name] = pd.read_parquet(self._paths[name])
-        return self._read[name]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._paths)
-
-    def __len__(self) -> int:
-        return len(self._paths)
 
 
 def _manifest(folder: Path) -> dict[str, Any]:
@@ -133,7 +112,7 @@ def build(run_dir: Path, dataset: str) -> int:
     info = json.loads((run.path / "adam_run.json").read_text(encoding="utf-8"))
     study = load_study(info["study"])
     spec = load_adam_spec(study.path / "adam" / f"{dataset.lower()}.yaml")
-    sdtm = _Sdtm(run.sdtm)
+    sdtm = ParquetTables({p.stem.upper(): p for p in sorted(run.sdtm.glob("*.parquet"))}, "SDTM")
     with stage(f"adam {dataset}", run) as s:
         built = {
             p.stem.upper(): pd.read_parquet(p)

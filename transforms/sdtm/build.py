@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections import ChainMap
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
+from typing import cast
 
 import pandas as pd
 
@@ -105,7 +107,8 @@ def build_dataset(
     """
     if spec.rows:
         table = pd.DataFrame(list(spec.rows), dtype="string")
-        forms = {**forms, ROWS_FORM: table.assign(__ROW=range(1, len(table) + 1))}
+        rows = {ROWS_FORM: table.assign(__ROW=range(1, len(table) + 1))}
+        forms = ChainMap(rows, cast(MutableMapping[str, pd.DataFrame], forms))  # read-only use
     parts, quals = [], []
     for block in spec.blocks:
         ctx = Context(
