@@ -391,6 +391,26 @@ def test_blocking_findings_stop_the_pipeline_stage(
     assert failure["stage"] == "conformance" and failure["error"] == "PipelineError"
 
 
+def test_sdtm_findings_taken_over_equal_a_full_check(
+    planted: tuple[ConformanceResult, dict[str, Expect]], tmp_path: Path
+) -> None:
+    """An ADaM run takes over the SDTM run's findings (same hard-linked SDTM) instead of
+    checking the SDTM again: the report must be the one a full check gives."""
+    full, _ = planted
+    run = full.csv.parent.parent
+    sdtm_only = tmp_path / "sdtm_run"
+    (sdtm_only / "reports").mkdir(parents=True)
+    shutil.copytree(run / "sdtm", sdtm_only / "sdtm")
+    shutil.copytree(run / "raw", sdtm_only / "raw")
+    sdtm_report = check_run(sdtm_only).csv
+    assert len(pd.read_csv(sdtm_report)) > 20  # the planted SDTM defects
+    taken_over = check_run(run, sdtm_checked=sdtm_report)
+    # A message quoting a file's path names the SDTM run's copy (a hard link in real runs).
+    message = taken_over.findings["message"].str.replace(str(sdtm_only), str(run), regex=False)
+    pd.testing.assert_frame_equal(taken_over.findings.assign(message=message), full.findings)
+    assert taken_over.counts == full.counts
+
+
 def test_html_escapes_values_and_lists_findings(
     planted: tuple[ConformanceResult, dict[str, Expect]],
 ) -> None:

@@ -484,14 +484,15 @@ def document_run(run_dir: Path) -> Path:
     return define
 
 
-def check_conformance(run_dir: Path) -> None:
+def check_conformance(run_dir: Path, sdtm_checked: Path | None = None) -> None:
     """reports/conformance.csv and .html on what the run wrote (SDTM, and ADaM when built);
-    a Reject or Error finding stops the publication."""
+    a Reject or Error finding stops the publication. `sdtm_checked`: the report of the
+    SDTM run whose datasets this (ADaM) run holds, taken over rather than redone."""
     from transforms.conformance import check_run
 
     run = RunFolder(Path(run_dir))
     with stage("conformance", run) as s:
-        result = check_run(run.path)
+        result = check_run(run.path, sdtm_checked=sdtm_checked)
         s.rows_out = len(result.findings)
         if result.blocking:
             raise PipelineError(

@@ -190,7 +190,9 @@ def document(run_dir: Path) -> Path:
             raise PipelineError(f"{run.adam / 'define.xml'}: {exc}") from exc
         write_submission_manifest(run.path)
         s.rows_out = len(specs)
-    check_conformance(run.path)
+    # The SDTM here is the SDTM run's, hard-linked: its checks stand (if that run is kept).
+    sdtm_report = run.path.parent / info["sdtm_run"] / "reports" / "conformance.csv"
+    check_conformance(run.path, sdtm_report if sdtm_report.is_file() else None)
     return define
 
 

@@ -150,6 +150,13 @@ class Findings:
             )
         )
 
+    def take_over(self, listing: Path) -> None:
+        """The findings of an earlier check's CSV (same data, already checked), but for
+        those about the study as a whole (dataset "-"), which every check makes itself."""
+        frame = pd.read_csv(listing, dtype="string", keep_default_na=False, na_values=[""])
+        frame["row"] = pd.to_numeric(frame["row"]).astype("Int64")
+        self._parts.append(frame.loc[frame["dataset"] != "-"].reindex(columns=COLUMNS))
+
     def frame(self) -> pd.DataFrame:
         """All findings, most severe first, then by rule, dataset and row."""
         empty = pd.DataFrame({c: pd.Series(dtype="string") for c in COLUMNS})

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow.parquet as pq
 
 from transforms import standards
 from transforms.adam.spec import AdamSpec, load_adam_spec
@@ -95,11 +96,34 @@ def _epochs(run: Path, study: StudySpec | None) -> tuple[frozenset[str], str]:
     return frozenset(), ""
 
 
-def check_run(run_dir: Path, study: str | None = None) -> ConformanceResult:
+def _sdtm_rows_and_dm(folder: Path) -> tuple[dict[str, int], pd.DataFrame | None]:
+    """Row counts (from Parquet footers) and DM's subjects, without reading the rest."""
+    rows = {}
+    for path in sorted(folder.glob("*.parquet")):
+        try:
+            rows[path.stem.upper()] = pq.ParquetFile(path).metadata.num_rows
+        except READ_ERRORS:
+            continue  # the report taken over already names the file
+    for path in (folder / "dm.parquet", folder / "dm.xpt"):
+        try:
+            data = pd.read_parquet(path) if path.suffix == ".parquet" else read_xpt_rows(path)
+            return rows, data[["STUDYID", "USUBJID"]]
+        except (*READ_ERRORS, KeyError):
+            continue
+    return rows, None
+
+
+def check_run(
+    run_dir: Path, study: str | None = None, sdtm_checked: Path | None = None
+) -> ConformanceResult:
     """Check the SDTM (``sdtm/``) and ADaM (``adam/``) of a run folder against the rules
     of :mod:`transforms.conformance.rules`; write ``reports/conformance.csv`` and
     ``reports/conformance.html``. Never raises on findings (nor on an unreadable file,
     which is itself a finding); the caller decides from :attr:`ConformanceResult.blocking`.
+
+    ``sdtm_checked``: the conformance.csv of the SDTM-only run whose ``sdtm/`` this run
+    holds unchanged (an ADaM run's hard links): its findings are taken over and the SDTM
+    is read only for what the ADaM checks need (DM), not checked again.
     """
     run = Path(run_dir)
     findings = Findings()
@@ -119,16 +143,19 @@ def check_run(run_dir: Path, study: str | None = None) -> ConformanceResult:
     sdtm_ctx = sdtm.SdtmContext(spec, epochs, epoch_source)
     rows: dict[str, int] = {}
     metas: dict[str, XptMeta] = {}
-    for ds in datasets(run / "sdtm", "SDTM", findings):
-        rows[ds.name] = len(ds.data)
-        metadata.check_dataset(ds, findings, partial(_sdtm_label, ds.name))
-        sdtm.check_dataset(ds, sdtm_ctx, findings)
-        if ds.xpt is not None:
-            metas[ds.name] = ds.xpt
-    sdtm.check_study(sdtm_ctx, findings)
-    metadata.check_define(run / "sdtm", metas, findings, "define.xml (SDTM)")
-
-    dm = sdtm_ctx.dm
+    if sdtm_checked is not None:
+        findings.take_over(sdtm_checked)
+        rows, dm = _sdtm_rows_and_dm(run / "sdtm")
+    else:
+        for ds in datasets(run / "sdtm", "SDTM", findings):
+            rows[ds.name] = len(ds.data)
+            metadata.check_dataset(ds, findings, partial(_sdtm_label, ds.name))
+            sdtm.check_dataset(ds, sdtm_ctx, findings)
+            if ds.xpt is not None:
+                metas[ds.name] = ds.xpt
+        sdtm.check_study(sdtm_ctx, findings)
+        metadata.check_define(run / "sdtm", metas, findings, "define.xml (SDTM)")
+        dm = sdtm_ctx.dm
     adam_ctx = adam.AdamContext(
         adam_specs,
         dm[["STUDYID", "USUBJID"]]
