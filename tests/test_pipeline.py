@@ -83,7 +83,7 @@ def _bad_night(landing: Path, tmp_path: Path, edit: str, find: str, replace: str
     assert find in text
     path.write_text(text.replace(find, replace, 1))
     an_hour_ago = time.time() - 3600  # no manifest: the files must have settled
-    for file in newer.iterdir():
+    for file in [*newer.iterdir(), newer]:
         os.utime(file, (an_hour_ago, an_hour_ago))
     return root
 
@@ -93,6 +93,21 @@ def test_an_export_still_being_copied_is_not_read(landing: Path, tmp_path: Path)
     (root / "POMMAINT" / "20261124T020000Z" / "ae.csv").touch()  # still changing
     current = run_all("POMMAINT", root, tmp_path / "store")
     assert json.loads((current / "manifest.json").read_text())["export_id"] == EXPORT
+
+
+def test_a_half_copied_export_is_waited_for_not_failed(landing: Path, tmp_path: Path) -> None:
+    """A copy in progress lacks forms as a broken export does; its fresh files tell them
+    apart: the night ends as nothing new and the copy is read once it has settled."""
+    store = tmp_path / "store"
+    run_all("POMMAINT", landing, store)
+    root = _bad_night(landing, tmp_path, "dm.csv", ",Male,", ",Male,")
+    newer = root / "POMMAINT" / "20261124T020000Z"
+    (newer / "lb.csv").unlink()  # not copied yet: the folder has just changed
+    with pytest.raises(NothingNew):
+        run_all("POMMAINT", root, store)
+    os.utime(newer, (time.time() - 3600,) * 2)  # settled, and still without lb.csv: broken
+    with pytest.raises(PipelineError, match="no lb file"):
+        run_all("POMMAINT", root, store)
 
 
 def test_failed_night_keeps_the_last_good_publication(landing: Path, tmp_path: Path) -> None:

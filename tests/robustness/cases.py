@@ -135,7 +135,7 @@ def finish_manifest(export: Path, mode: Manifest) -> None:
     if mode == "absent":
         path.unlink(missing_ok=True)
         an_hour_ago = time.time() - 3600  # settled: older than the study's settle_seconds
-        for file in export.iterdir():
+        for file in [*export.iterdir(), export]:
             os.utime(file, (an_hour_ago, an_hour_ago))
         return
     if mode == "stale":

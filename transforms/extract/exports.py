@@ -146,8 +146,8 @@ def find_newest_complete(
     ``expected_files`` are form-file stems (``dm``, ``ae``): each must match exactly one
     ``<stem>.<csv|xml|sas7bdat|xpt>``. An export without ``export.json`` (written last by
     the EDC, so it marks a finished export) counts only once none of its form files has
-    changed for ``settle_seconds``: a copy still in progress is not read. Newer exports that
-    fail are skipped with a warning.
+    changed for ``settle_seconds``: a copy still in progress is passed over quietly. Newer
+    exports that fail are skipped with a warning and named in ``Export.skipped``.
     """
     folder = _study_folder(landing, study)
     exports = list_exports(landing, study)
@@ -155,22 +155,26 @@ def find_newest_complete(
         raise NoExportError(
             f"no export of {study} in {folder} (expected folders named like 20261123T020000Z)"
         )
-    lacks: list[str] = []
+    lacks: list[str] = []  # newer exports that are broken: the caller must not pass quietly
+    waiting: list[str] = []  # newer copies still being written: read on a later run
     for path in reversed(exports):
         files, problems = _form_files(landing, path, expected_files)
         manifest, manifest_problems = _manifest_problems(landing, path, study)
         problems += manifest_problems
-        if manifest is None and not problems and settle_seconds > 0:
-            newest = max(f.stat().st_mtime for f in files.values())
-            if (age := time.time() - newest) < settle_seconds:
-                problems.append(
-                    f"no export.json and files changed {age:.0f} s ago "
+        if manifest is None and settle_seconds > 0:
+            age = time.time() - max(p.stat().st_mtime for p in (path, *path.iterdir()))
+            if age < settle_seconds:
+                log.info("%s export %s is still being written: not read yet", study, path)
+                waiting.append(
+                    f"{path.name}: no export.json and files changed {age:.0f} s ago "
                     f"(waiting until they are {settle_seconds:g} s unchanged)"
                 )
+                continue
         if not problems:
             return Export(study, path.name, path, files, manifest, tuple(lacks))
         log.warning("%s export %s skipped: %s", study, path, "; ".join(problems))
         lacks.append(f"{path.name}: {'; '.join(problems)}")
     raise NoExportError(
-        f"no complete export of {study} in {folder}:\n" + "\n".join(f"  {x}" for x in lacks)
+        f"no complete export of {study} in {folder}:\n"
+        + "\n".join(f"  {x}" for x in [*waiting, *lacks])
     )
