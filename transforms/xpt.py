@@ -11,10 +11,11 @@ back, compares it with the input, and only then moves it onto the target path. T
 always gives the same bytes.
 
 Read-back: a file of up to `VERIFY_ROWS` rows is read whole by pyreadstat (an independent
-reader). A larger one is read from disk and every cell decoded by numpy (IBM words back to
-doubles exactly, text cells sliced) and compared; pyreadstat then reads its header and a sample
-of its records (first, evenly spaced and last rows, copied byte for byte from the file into
-a small XPT file), so the independent reader still checks the layout. Reading every row with
+reader). A larger one is memory-mapped and every cell decoded by numpy, `CHUNK_ROWS` rows at a
+time (IBM words back to doubles exactly, text cells trimmed) and compared, as are its header
+and padding bytes; pyreadstat then reads its header and a sample of its records (first,
+evenly spaced and last rows, copied byte for byte from the file into a small XPT file), so
+the independent reader still checks the layout. Reading every row with
 pyreadstat costs three times the write itself. The tests compare our bytes with pyreadstat's
 own writer's for the same table.
 """
@@ -28,11 +29,12 @@ import secrets
 import struct
 from collections import Counter
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Literal
+from typing import Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -48,6 +50,9 @@ SHOWN = 10
 """How many offending rows an error message quotes (all of them are counted)."""
 VERIFY_ROWS = 20_000
 """Files with more rows are decoded whole by numpy and sampled by pyreadstat (see above)."""
+CHUNK_ROWS = 16_384
+"""Rows encoded into (and decoded out of) the record block at a time: the slice of the block
+stays in the CPU cache while every variable's cells are copied in or out."""
 
 RECORD = 80
 NAMESTR_LENGTH = 140
@@ -176,18 +181,21 @@ def write_xport(
         b" " * (-block.size % RECORD),
     ]
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    digest = hashlib.sha256()
     try:
-        with tmp.open("xb") as fh:
+        # The sha256 and the fsync run in threads (both release the GIL) while the file is
+        # read back; it is moved into place only once all three have finished.
+        with tmp.open("xb") as fh, ThreadPoolExecutor(max_workers=2) as pool:
+            digest = pool.submit(_sha256, parts)
             for part in parts:
                 fh.write(part)
-                digest.update(part)
             fh.flush()
-            os.fsync(fh.fileno())
-        if len(df) <= VERIFY_ROWS:
-            mismatches = _verify(tmp, dataset, label, prepared, len(df))
-        else:
-            mismatches = _verify_large(tmp, len(header), dataset, label, prepared, len(df))
+            synced = pool.submit(os.fsync, fh.fileno())
+            if len(df) <= VERIFY_ROWS:
+                mismatches = _verify(tmp, dataset, label, prepared, len(df))
+            else:
+                mismatches = _verify_large(tmp, header, dataset, label, prepared, len(df))
+            synced.result()
+            sha256 = digest.result()
         if mismatches:
             raise XptError(target, mismatches)
         tmp.replace(path)
@@ -198,8 +206,15 @@ def write_xport(
         rows=len(df),
         lengths={column.spec.name: column.length for column in prepared},
         bytes=sum(len(part) for part in parts),
-        sha256=digest.hexdigest(),
+        sha256=sha256,
     )
+
+
+def _sha256(parts: Sequence[bytes | memoryview]) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part)
+    return digest.hexdigest()
 
 
 # --- checks ---------------------------------------------------------------------------------
@@ -325,49 +340,60 @@ def _offsets_and_bytes(values: pa.LargeStringArray) -> tuple[np.ndarray, np.ndar
         offset_buffer, dtype=np.int64, count=len(values) + 1, offset=values.offset * 8
     )
     data = np.empty(0, np.uint8) if data_buffer is None else np.frombuffer(data_buffer, np.uint8)
-    return offsets - offsets[0], data[offsets[0] : offsets[-1]]
+    data = data[offsets[0] : offsets[-1]]
+    return (offsets - offsets[0] if offsets[0] else offsets), data
 
 
 def _as_text(spec: XptColumn, series: pd.Series) -> tuple[pa.LargeStringArray, list[XptIssue]]:
     """Char values as Arrow text with nulls as "" and trailing blanks dropped; values that
-    are not text are reported and blanked so the other rules still see every text value."""
-    nulls = series.isna().to_numpy(dtype=bool, copy=True)
+    are not text are reported and blanked so the other rules still see every text value.
+    A string column (Arrow-backed in pandas 3) is taken as is, copied only to fill nulls or
+    to trim."""
     issues = []
-    if isinstance(series.dtype, pd.CategoricalDtype):
-        series = series.astype(object)
-    is_object = pd.api.types.is_object_dtype(series.dtype)
-    if not is_object and not isinstance(series.dtype, pd.StringDtype) and not nulls.all():
-        rule = f"Char value must be text, column has dtype {series.dtype}"
-        issues.append(_cells(spec.name, rule, series, np.flatnonzero(~nulls)))
-        nulls[:] = True
-    elif is_object and pd.api.types.infer_dtype(series, skipna=True) not in ("string", "empty"):
-        text = np.array([isinstance(value, str) for value in series.to_numpy()], dtype=bool)
-        others = np.flatnonzero(~text & ~nulls)
-        if others.size:
-            issues.append(_cells(spec.name, "Char value must be text", series, others))
-            series = series.where(text, None)
-            nulls |= ~text
-    if nulls.all():
-        values = pa.repeat(pa.scalar("", pa.large_string()), len(series))
+    if isinstance(series.dtype, pd.StringDtype):
+        values = pa.array(series, type=pa.large_string(), from_pandas=True)
     else:
-        values = pc.fill_null(pa.array(series, type=pa.large_string(), from_pandas=True), "")
+        nulls = series.isna().to_numpy(dtype=bool, copy=True)
+        if isinstance(series.dtype, pd.CategoricalDtype):
+            series = series.astype(object)
+        is_object = pd.api.types.is_object_dtype(series.dtype)
+        if not is_object and not nulls.all():
+            rule = f"Char value must be text, column has dtype {series.dtype}"
+            issues.append(_cells(spec.name, rule, series, np.flatnonzero(~nulls)))
+            nulls[:] = True
+        elif is_object and pd.api.types.infer_dtype(series, skipna=True) not in ("string", "empty"):
+            text = np.array([isinstance(value, str) for value in series.to_numpy()], dtype=bool)
+            others = np.flatnonzero(~text & ~nulls)
+            if others.size:
+                issues.append(_cells(spec.name, "Char value must be text", series, others))
+                series = series.where(text, None)
+                nulls |= ~text
+        if nulls.all():
+            values = pa.repeat(pa.scalar("", pa.large_string()), len(series))
+        else:
+            values = pa.array(series, type=pa.large_string(), from_pandas=True)
     if isinstance(values, pa.ChunkedArray):
-        values = values.combine_chunks()
-    trimmed = pc.utf8_rtrim(values.cast(pa.large_string()), characters=" ")
-    return trimmed, issues
+        values = values.chunk(0) if values.num_chunks == 1 else values.combine_chunks()
+    values = values.cast(pa.large_string())
+    if values.null_count:
+        values = pc.fill_null(values, "")
+    offsets, data = _offsets_and_bytes(values)
+    if data.size and ((data[offsets[1:] - 1] == 0x20) & (offsets[1:] > offsets[:-1])).any():
+        values = pc.utf8_rtrim(values, characters=" ")
+    return values, issues
 
 
 def _prepare_char(spec: XptColumn, series: pd.Series) -> tuple[_Prepared | None, list[XptIssue]]:
     values, issues = _as_text(spec, series)
     offsets, data = _offsets_and_bytes(values)
     lengths = np.diff(offsets)
-    bad_bytes = np.flatnonzero((data < 0x20) | (data > 0x7E))
-    if bad_bytes.size:
+    if data.size and (data.min() < 0x20 or data.max() > 0x7E):
+        bad_bytes = np.flatnonzero((data < 0x20) | (data > 0x7E))
         rows = np.unique(np.searchsorted(offsets, bad_bytes, side="right") - 1)
         rule = "character value must be printable ASCII (0x20-0x7E), no other characters"
         issues.append(_cells(spec.name, rule, series, rows))
-    filled = np.flatnonzero(lengths > 0)
-    leading = filled[data[offsets[filled]] == 0x20]
+    first = np.take(data, offsets[:-1], mode="clip") if data.size else np.zeros(0, np.uint8)
+    leading = np.flatnonzero((first == 0x20) & (lengths > 0)) if data.size else first
     if leading.size:
         issues.append(_cells(spec.name, "character value has leading spaces", series, leading))
     too_long = np.flatnonzero(lengths > MAX_CHAR)
@@ -559,18 +585,50 @@ def _namestr(number: int, column: _Prepared, position: int) -> bytes:
     )
 
 
+def _record_dtype(prepared: list[_Prepared]) -> np.dtype:
+    """One observation as a numpy record: each variable an opaque V<length> field at its byte
+    position, so a variable's cells in the block are one strided 1-D view."""
+    layout = _layout(prepared)
+    return np.dtype(
+        {
+            "names": [f"v{number}" for number, _, _ in layout],
+            "formats": [f"V{column.length}" for _, column, _ in layout],
+            "offsets": [position for _, _, position in layout],
+            "itemsize": sum(column.length for column in prepared),
+        }
+    )
+
+
+def _fields(block: np.ndarray, prepared: list[_Prepared]) -> list[np.ndarray]:
+    """Per variable, the view of its cells in `block` (a C-contiguous (rows, row length) byte
+    matrix): one V<length> item per row."""
+    records = block.reshape(-1).view(_record_dtype(prepared))
+    return [records[f"v{number}"] for number in range(1, len(prepared) + 1)]
+
+
+def _encoded(column: _Prepared, start: int, stop: int) -> np.ndarray:
+    """The cells of rows start:stop of `column` back to back, one V<length> item per row: IBM
+    words, or ASCII text padded with blanks (values are checked printable ASCII by now)."""
+    if column.spec.type == "Num":
+        return ieee_to_ibm(column.values[start:stop]).view("V8")
+    values = _text_values(column).slice(start, stop - start)
+    data = _offsets_and_bytes(values)[1]
+    if data.size != (stop - start) * column.length:  # some value is shorter than the cell
+        padded = pc.ascii_rpad(values, width=column.length, padding=" ")
+        data = _offsets_and_bytes(padded)[1]
+    return data.view(f"V{column.length}")
+
+
 def _observations(prepared: list[_Prepared], rows: int) -> np.ndarray:
-    """All observations at once: a (rows, row length) byte matrix filled column by column
-    (the caller pads it with blanks to a whole number of 80-byte records)."""
+    """All observations: a (rows, row length) byte matrix (the caller pads it with blanks to a
+    whole number of 80-byte records), filled `CHUNK_ROWS` rows at a time."""
     width = sum(column.length for column in prepared)
     block = np.empty((rows, width), dtype=np.uint8)
-    for _, column, position in _layout(prepared):
-        cells = block[:, position : position + column.length]
-        if column.spec.type == "Num":
-            cells[:] = ieee_to_ibm(column.values).view(np.uint8).reshape(rows, 8)
-        else:
-            padded = pc.utf8_rpad(column.values, width=column.length, padding=" ")
-            cells[:] = _offsets_and_bytes(padded)[1].reshape(rows, column.length)
+    fields = _fields(block, prepared)
+    for start in range(0, rows, CHUNK_ROWS):
+        stop = min(start + CHUNK_ROWS, rows)
+        for field, column in zip(fields, prepared, strict=True):
+            field[start:stop] = _encoded(column, start, stop)
     return block
 
 
@@ -586,24 +644,31 @@ def _readstat_format(fmt: str | None) -> str | None:
 
 
 def _verify_large(
-    tmp: Path, header: int, dataset: str, label: str, prepared: list[_Prepared], rows: int
+    tmp: Path, header: bytes, dataset: str, label: str, prepared: list[_Prepared], rows: int
 ) -> list[XptIssue]:
-    """Decode every cell of the written file with numpy, then let pyreadstat read its header
-    and a sample of its records; list every difference from the input."""
+    """Decode every cell of the written file (memory-mapped) with numpy, check its header and
+    padding bytes, then let pyreadstat read its header and a sample of its records; list
+    every difference from the input."""
     width = sum(column.length for column in prepared)
-    data = np.fromfile(tmp, dtype=np.uint8)
-    size = header + rows * width
+    size = len(header) + rows * width
     expected_size = size + (-size % RECORD)
-    if data.size != expected_size:
-        return [XptIssue(None, f"file is {data.size} bytes, expected {expected_size}")]
-    block = data[header:size].reshape(rows, width)
-    issues = [issue for _, c, p in _layout(prepared) if (issue := _decode_compare(c, block, p))]
+    actual_size = tmp.stat().st_size
+    if actual_size != expected_size:
+        return [XptIssue(None, f"file is {actual_size} bytes, expected {expected_size}")]
+    data = np.memmap(tmp, dtype=np.uint8, mode="r")
+    issues = []
+    if data[: len(header)].tobytes() != header:
+        issues.append(XptIssue(None, "header records read back differ from those written"))
+    if (data[size:] != ord(" ")).any():
+        issues.append(XptIssue(None, "padding after the last observation is not blank"))
+    block = data[len(header) : size].reshape(rows, width)
+    issues += _decode_compare(prepared, block)
     sample = _sample_rows(rows)
     records = block[sample].reshape(-1)
     copy = tmp.with_name(f"{tmp.name}.sample")
     try:
         with copy.open("xb") as fh:
-            fh.write(data[:header].data)
+            fh.write(header)
             fh.write(records.data)
             fh.write(b" " * (-records.size % RECORD))
         issues += _verify(copy, dataset, label, prepared, sample.size, sample)
@@ -629,37 +694,79 @@ def ibm_to_ieee(words: np.ndarray) -> np.ndarray:
     converted to float64 and scaled by a power of two, 16**(exponent - 64) / 2**56.
     """
     words = np.asarray(words, dtype=np.uint64)
-    exponent = ((words >> 56) & 0x7F).astype(np.int64)
+    # 2**(4 * (exponent - 64) - 56) built from its bits: always a normal float64 (2**-312 to
+    # 2**196), so the product below is exact whenever the fraction converts exactly.
+    scale = ((((words >> 56) & 0x7F) << 2) + (1023 - 256 - 56)) << 52
     fraction = (words & ((1 << 56) - 1)).astype(np.float64)
-    values = np.ldexp(fraction, 4 * (exponent - 64) - 56)
-    values = np.where(words >> 63 == 1, -values, values)
+    values = fraction * scale.view(np.float64)
+    bits = values.view(np.uint64)
+    bits |= words & _SIGN
     missing = (fraction == 0) & (words >> 56 != 0) & (words >> 56 != 0x80)
-    return np.where(missing, np.nan, values)
+    values[missing] = np.nan
+    return values
 
 
-def _decode_compare(column: _Prepared, block: np.ndarray, position: int) -> XptIssue | None:
-    """Rows where the cells of `column` in the written records differ from its values."""
-    cells = block[:, position : position + column.length]
+def _decode_compare(prepared: list[_Prepared], block: np.ndarray) -> list[XptIssue]:
+    """Decode every cell of `block` (the observations read back), `CHUNK_ROWS` rows at a
+    time, and list per variable the rows whose decoded value differs from its input value."""
+    fields = _fields(block, prepared)
+    found: list[list[np.ndarray]] = [[] for _ in prepared]
+    for start in range(0, len(block), CHUNK_ROWS):
+        stop = min(start + CHUNK_ROWS, len(block))
+        for field, column, positions in zip(fields, prepared, found, strict=True):
+            differ = _differing(column, np.ascontiguousarray(field[start:stop]), start)
+            if differ.size:
+                positions.append(differ + start)
+    issues = []
+    for column, parts in zip(prepared, found, strict=True):
+        if parts:
+            rows = np.concatenate(parts)
+            shown = tuple(_show(column.values[int(row)]) for row in rows[:SHOWN])
+            rule = "decoded value differs from the value written"
+            issues.append(XptIssue(column.spec.name, rule, tuple((rows + 1).tolist()), shown))
+    return issues
+
+
+def _differing(column: _Prepared, cells: np.ndarray, start: int) -> np.ndarray:
+    """Positions in `cells` (rows start:start + len(cells) of `column`, contiguous V<length>
+    items as read back) whose decoded value differs from the input: IBM words back to
+    doubles compared exactly (NaN: missing), text cells with trailing blanks trimmed compared
+    byte for byte."""
+    count = len(cells)
     if column.spec.type == "Num":
-        words = np.ascontiguousarray(cells).view(">u8").reshape(-1)
-        want = np.asarray(column.values, dtype=np.float64)
-        got = ibm_to_ieee(words.astype(np.uint64))
-        bad = ~((want == got) | (np.isnan(want) & np.isnan(got)))
-    else:
-        fixed = pa.Array.from_buffers(
-            pa.binary(column.length), len(cells), [None, pa.py_buffer(np.ascontiguousarray(cells))]
-        )
-        try:
-            text = pc.utf8_rtrim(fixed.cast(pa.large_binary()).cast(pa.large_string()), " ")
-        except pa.ArrowInvalid as exc:  # bytes that are not UTF-8: the file is damaged
-            return XptIssue(column.spec.name, f"decoded text is not UTF-8: {exc}")
-        bad = ~pc.equal(text, column.values).to_numpy(zero_copy_only=False)
-    rows = np.flatnonzero(bad)
-    if not rows.size:
-        return None
-    shown = tuple(_show(column.values[int(row)]) for row in rows[:SHOWN])
-    rule = "decoded value differs from the value written"
-    return XptIssue(column.spec.name, rule, tuple((rows + 1).tolist()), shown)
+        want = column.values[start : start + count]
+        words = cells.view(">u8").astype(np.uint64)
+        got = ibm_to_ieee(words)
+        # a fraction with more than 53 significant bits rounds in float64: never written by
+        # ieee_to_ibm, so such a word is a difference even if it rounds to the input value
+        fraction = words & ((1 << 56) - 1)
+        inexact = fraction.astype(np.float64).astype(np.uint64) != fraction
+        return np.flatnonzero(inexact | ~((want == got) | (np.isnan(want) & np.isnan(got))))
+    raw = cells.view(np.uint8).reshape(count, column.length)
+    want = _text_values(column).slice(start, count)
+    data = _offsets_and_bytes(want)[1]
+    if data.size == raw.size:  # every value fills its cell (no trailing blank): cell == value
+        differ = raw != data.reshape(raw.shape)
+        return np.flatnonzero(differ.any(axis=1)) if differ.any() else _NONE
+    unprintable: np.ndarray = np.zeros(count, dtype=bool)
+    if raw.size and (raw.min() < 0x20 or raw.max() > 0x7E):  # cannot equal any input value
+        unprintable = np.any((raw < 0x20) | (raw > 0x7E), axis=1)
+        raw[unprintable] = ord(" ")  # so the rest is valid ASCII text for Arrow
+    offsets = np.arange(0, (count + 1) * column.length, column.length, dtype=np.int64)
+    text = pa.Array.from_buffers(
+        pa.large_string(), count, [None, pa.py_buffer(offsets), pa.py_buffer(raw)]
+    )
+    same = pc.equal(pc.ascii_rtrim(text, characters=" "), want)
+    if same.true_count == count and not unprintable.any():
+        return _NONE
+    return np.flatnonzero(~same.to_numpy(zero_copy_only=False) | unprintable)
+
+
+_NONE = np.empty(0, dtype=np.int64)
+
+
+def _text_values(column: _Prepared) -> pa.LargeStringArray:
+    return cast(pa.LargeStringArray, column.values)
 
 
 def _verify(
@@ -711,6 +818,20 @@ def _verify(
     return mismatched + issues
 
 
+def _texts(values: list[object]) -> pa.LargeStringArray:
+    """pyreadstat's text values as Arrow text, missing as "". A list of strings without NUL
+    characters goes through one joined string (much faster than converting each string)."""
+    try:
+        joined = pa.array(["\0".join(values)], type=pa.large_string())  # type: ignore[arg-type]
+    except TypeError:  # not all strings
+        joined = None
+    if joined is not None:
+        parts = pc.split_pattern(joined, "\0").flatten()
+        if len(parts) == len(values):  # no value held a NUL itself
+            return parts
+    return pc.fill_null(pa.array(values, type=pa.large_string(), from_pandas=True), "")
+
+
 def _compare_values(
     column: _Prepared, back: list[object], sample: np.ndarray | None = None
 ) -> list[XptIssue]:
@@ -725,7 +846,7 @@ def _compare_values(
         same = (want == got) | (np.isnan(want) & np.isnan(got))
     else:
         want = column.values if sample is None else column.values.take(pa.array(sample))
-        got = pc.fill_null(pa.array(back, type=pa.large_string(), from_pandas=True), "")
+        got = _texts(back)
         same = pc.equal(want, got).to_numpy(zero_copy_only=False)
     rows = np.flatnonzero(~same)
     if not rows.size:
