@@ -8,10 +8,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"
 EXPORT_TIME = datetime(2026, 11, 23, 2, 0, 0, tzinfo=UTC)
+
+# Property tests draw the same examples on every run: a failure in CI is reproducible.
+settings.register_profile("repeatable", derandomize=True)
+settings.load_profile("repeatable")
 
 
 @pytest.fixture(scope="session")

@@ -37,7 +37,9 @@ def test_dd_mon_yyyy(raw: str | None, iso: str | None, bad: bool) -> None:
 @pytest.mark.parametrize(
     ("raw", "iso", "bad"),
     [("2025", "2025", False), ("2025-03", "2025-03", False), ("2025-03-09", "2025-03-09", False),
-     ("2025-13", None, True), ("2025-02-30", None, True), ("25-03-09", None, True)],
+     ("2025-13", None, True), ("2025-02-30", None, True), ("25-03-09", None, True),
+     # digits of other scripts are not ISO 8601 digits (found by tests/robustness/test_fuzz)
+     ("2020-0\u0661", None, True), ("\u0662\u0660\u0662\u0660", None, True)],
 )  # fmt: skip
 def test_iso_input(raw: str, iso: str | None, bad: bool) -> None:
     out, flagged = to_iso8601(pd.Series([raw], dtype="string"), "ISO")

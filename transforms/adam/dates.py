@@ -10,7 +10,7 @@ import pandas as pd
 def iso_date(dtc: pd.Series) -> pd.Series:
     """The date of a complete ISO 8601 date(time); partial or missing -> NaT."""
     day = dtc.astype("string").str.slice(0, 10)
-    complete = day.str.fullmatch(r"\d{4}-\d{2}-\d{2}").fillna(False)
+    complete = day.str.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}").fillna(False)
     return pd.to_datetime(day.where(complete), format="%Y-%m-%d", errors="coerce").astype(
         "datetime64[s]"
     )
@@ -21,8 +21,8 @@ def impute_date(dtc: pd.Series, side: Literal["first", "last"]) -> tuple[pd.Seri
     last) day of the month, flag ``D``; a missing month and day the first (or last) day of
     the year, flag ``M``. Returns (date, flag); complete dates have no flag."""
     text = dtc.astype("string").str.slice(0, 10)
-    month = text.str.fullmatch(r"\d{4}-\d{2}").fillna(False)
-    year = text.str.fullmatch(r"\d{4}").fillna(False)
+    month = text.str.fullmatch(r"[0-9]{4}-[0-9]{2}").fillna(False)
+    year = text.str.fullmatch(r"[0-9]{4}").fillna(False)
     filled = text.copy()
     if side == "first":
         filled = filled.mask(month, text + "-01").mask(year, text + "-01-01")

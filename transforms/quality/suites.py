@@ -63,15 +63,15 @@ SUBJECT = "SUBJID"
 SITE = "SITEID"
 DEFAULT_DATE_FORMAT = "DD MON YYYY"
 TYPE_PATTERNS: Mapping[str, tuple[str, str]] = {
-    "integer": (r"^[-+]?\d+$", "not a whole number"),
-    "decimal": (r"^[-+]?(?:\d+\.?\d*|\.\d+)$", "not a number"),
-    "time": (r"^(?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d)?$", "not a time HH:MM[:SS]"),
+    "integer": (r"^[-+]?[0-9]+$", "not a whole number"),
+    "decimal": (r"^[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)$", "not a number"),
+    "time": (r"^(?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9])?$", "not a time HH:MM[:SS]"),
 }
 # ISO 8601 as SDTM writes it: a complete date with optional time, or a partial date
 # (year, year-month, or year and day with the month unknown: 2025---05).
-_MONTH, _DAY = r"(?:0[1-9]|1[0-2])", r"(?:0[1-9]|[12]\d|3[01])"
-_TIME = r"(?:T(?:[01]\d|2[0-3])(?::[0-5]\d(?::[0-5]\d(?:\.\d+)?)?)?)?"
-ISO8601 = rf"^\d{{4}}(?:-{_MONTH}-{_DAY}{_TIME}|-{_MONTH}|---{_DAY})?$"
+_MONTH, _DAY = r"(?:0[1-9]|1[0-2])", r"(?:0[1-9]|[12][0-9]|3[01])"
+_TIME = r"(?:T(?:[01][0-9]|2[0-3])(?::[0-5][0-9](?::[0-5][0-9](?:\.[0-9]+)?)?)?)?"
+ISO8601 = rf"^[0-9]{{4}}(?:-{_MONTH}-{_DAY}{_TIME}|-{_MONTH}|---{_DAY})?$"
 XPT_MAX_CHARS = 200
 _RULE_NAME = re.compile(r"^[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)*$")
 _CHECK_KINDS = ("in_set", "between", "matches", "not_null", "on_or_after", "on_or_before")

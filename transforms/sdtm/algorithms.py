@@ -284,10 +284,10 @@ def to_iso8601(
 _UNKNOWN_PART = r"UNK|UN|UK"  # an unknown day or month
 _LAYOUT = re.compile(r"^(DD|MM|MON|YYYY)([/\-. ])(DD|MM|MON|YYYY)\2(DD|MM|MON|YYYY)$")
 _LAYOUT_PARTS = {
-    "DD": rf"(?P<d>\d{{1,2}}|{_UNKNOWN_PART})",
-    "MM": rf"(?P<m>\d{{1,2}}|{_UNKNOWN_PART})",
+    "DD": rf"(?P<d>[0-9]{{1,2}}|{_UNKNOWN_PART})",
+    "MM": rf"(?P<m>[0-9]{{1,2}}|{_UNKNOWN_PART})",
     "MON": rf"(?P<m>[A-Z]{{3}}|{_UNKNOWN_PART})",
-    "YYYY": r"(?P<y>\d{4})",
+    "YYYY": r"(?P<y>[0-9]{4})",
 }
 _MONTH_NAMES = {number: name for name, number in dates.MONTHS.items()}
 
@@ -320,7 +320,7 @@ def _from_layout(raw: pd.Series, patterns: tuple[str, ...]) -> pd.Series:
         more = text.str.extract(pattern).reindex(columns=["d", "m", "y"])
         parts = parts.where(parts["y"].notna(), more)
     month = parts["m"]
-    numeric = month.str.fullmatch(r"\d{1,2}").fillna(False).astype(bool)
+    numeric = month.str.fullmatch(r"[0-9]{1,2}").fillna(False).astype(bool)
     names = month.str.zfill(2).map(_MONTH_NAMES, na_action="ignore").fillna("???")
     month = month.mask(numeric, names)
     unknown = month.str.fullmatch(_UNKNOWN_PART).fillna(False).astype(bool)
@@ -747,8 +747,8 @@ class Visit:
         planned = []
         for name, number in dict(raw["planned"]).items():
             pattern = re.escape(normalise(pd.Series([str(name)])).iloc[0])
-            pattern = pattern.replace(r"\{n\}", r"(?P<n>\d+)")
-            pattern = pattern.replace(r"\{x\}", r"(?P<n>\d+(?:\.\d+)?)")
+            pattern = pattern.replace(r"\{n\}", r"(?P<n>[0-9]+)")
+            pattern = pattern.replace(r"\{x\}", r"(?P<n>[0-9]+(?:\.[0-9]+)?)")
             planned.append((pattern, str(number)))
         unscheduled = frozenset(normalise(pd.Series(list(raw.get("unscheduled", [])))).tolist())
         return cls(parse_rule(raw["visit"], scope), parse_rule(raw["date"], scope),
@@ -794,7 +794,7 @@ class Visit:
         return number.astype("float64") if self.output == "number" else label.astype("string")
 
 
-_RESULT = r"^(?P<op>[<>]=?)?\s*(?P<num>[-+]?(?:\d+\.?\d*|\.\d+))$"
+_RESULT = r"^(?P<op>[<>]=?)?\s*(?P<num>[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+))$"
 
 
 def _number_text(values: pd.Series) -> pd.Series:
@@ -900,7 +900,7 @@ def _ratio(value: Any, where: str, scope: Scope) -> float:
     """A number, or a ratio written ``a/b`` (``5/9``), as a float."""
     if isinstance(value, int | float) and not isinstance(value, bool):
         return float(value)
-    found = re.fullmatch(r"\s*(-?\d+(?:\.\d+)?)\s*/\s*(\d+(?:\.\d+)?)\s*", str(value))
+    found = re.fullmatch(r"\s*(-?[0-9]+(?:\.[0-9]+)?)\s*/\s*([0-9]+(?:\.[0-9]+)?)\s*", str(value))
     if found is None or float(found.group(2)) == 0:
         raise scope.fail(f"{where}: {value!r} is not a number or a ratio such as 5/9")
     return float(found.group(1)) / float(found.group(2))

@@ -28,11 +28,11 @@ FORMATS: Final = ("DD MON YYYY", "ISO")
 _UNKNOWN = r"UNK|UN|UK|--"
 _PATTERNS: Final = {
     "DD MON YYYY": (
-        rf"^(?P<d>\d{{1,2}}|{_UNKNOWN})[ -](?P<m>[A-Za-z]{{3}}|{_UNKNOWN})[ -](?P<y>\d{{4}})$"
+        rf"^(?P<d>[0-9]{{1,2}}|{_UNKNOWN})[ -](?P<m>[A-Za-z]{{3}}|{_UNKNOWN})[ -](?P<y>[0-9]{{4}})$"
     ),
-    "ISO": r"^(?P<y>\d{4})(?:-(?P<m>\d{2})(?:-(?P<d>\d{2}))?)?$",
+    "ISO": r"^(?P<y>[0-9]{4})(?:-(?P<m>[0-9]{2})(?:-(?P<d>[0-9]{2}))?)?$",
 }
-_TIME = r"^(?P<h>[01]\d|2[0-3]):(?P<mi>[0-5]\d)(?::(?P<s>[0-5]\d))?$"
+_TIME = r"^(?P<h>[01][0-9]|2[0-3]):(?P<mi>[0-5][0-9])(?::(?P<s>[0-5][0-9]))?$"
 
 
 def by_unique(values: pd.Series, func: Callable[[pd.Series], T]) -> T:
@@ -80,7 +80,7 @@ def _to_iso8601(raw: pd.Series, fmt: str, time: pd.Series | None) -> tuple[pd.Se
         month, day = parts["m"], parts["d"]
     else:
         month = parts["m"].map(MONTHS, na_action="ignore").astype("string")
-        day = parts["d"].where(parts["d"].str.fullmatch(r"\d{1,2}").fillna(False)).str.zfill(2)
+        day = parts["d"].where(parts["d"].str.fullmatch(r"[0-9]{1,2}").fillna(False)).str.zfill(2)
     # A month that is neither a known name nor an "unknown" token is unreadable.
     bad_month = parts["m"].notna() & month.isna()
     if fmt != "ISO":
@@ -118,7 +118,7 @@ def _to_iso8601(raw: pd.Series, fmt: str, time: pd.Series | None) -> tuple[pd.Se
 
 def is_complete_date(iso: pd.Series) -> pd.Series:
     """True where the ISO 8601 value holds a complete calendar date (YYYY-MM-DD...)."""
-    return iso.astype("string").str.match(r"^\d{4}-\d{2}-\d{2}").fillna(False).astype(bool)
+    return iso.astype("string").str.match(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}").fillna(False).astype(bool)
 
 
 def study_day(iso: pd.Series, ref: pd.Series) -> pd.Series:
