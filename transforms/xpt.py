@@ -783,7 +783,7 @@ def _verify(
         back, meta = pyreadstat.read_xport(
             str(tmp), disable_datetime_conversion=True, output_format="dict"
         )
-    except (pyreadstat.ReadstatError, pyreadstat.PyreadstatError) as exc:
+    except (pyreadstat.ReadstatError, pyreadstat.PyreadstatError, UnicodeDecodeError) as exc:
         return [XptIssue(None, f"read-back by pyreadstat failed: {exc}")]
     problems: list[tuple[str | None, str, object, object]] = [
         (None, "dataset name", meta.table_name, dataset),
