@@ -318,6 +318,92 @@ def test_empty_frame_is_metadata_only(tmp_path: Path) -> None:
     assert document["rows"] == []
 
 
+def test_chunk_boundaries_do_not_change_the_bytes(tmp_path: Path) -> None:
+    rows = 23
+    seconds = np.arange(rows) * 86_400.0
+    seconds[-1] += 0.25  # one fraction, in the last chunk only: every datetime gets its ms
+    df = pd.DataFrame(
+        {
+            "S": pd.Series(
+                ["a", "", None, "头痛", 'q"b\\c', "t\tn\nx\x01\x7f", "\u2028 😀"] * 3 + ["z", "y"],
+                dtype="string",
+            ),
+            "I": pd.Series([1, None, -3] * 7 + [2**62, 0], dtype="Int64"),
+            "W": [1.0, np.nan, -2.0] * 7 + [2.0**53, 0.0],
+            "F": [0.1, np.nan, -0.0, 1e16, 1e-5, 100.0, 2.5e-7, 1 / 3] * 2 + [0.0] * 7,
+            "B": pd.Series([True, None, False] * 7 + [True, None], dtype="boolean"),
+            "D": [0.0, np.nan] * 11 + [19_000.0],
+            "DT": np.where(np.arange(rows) % 5 == 1, np.nan, seconds),
+            "TM": [float(i) for i in range(rows)],
+            "C": pd.Series(["2020-01-02", "", None] * 7 + ["2021-12-31", None], dtype="str"),
+        }
+    )
+    columns = [
+        column("S", "string", length=8),
+        column("I", "integer"),
+        column("W", "integer"),
+        column("F", "double"),
+        column("B", "boolean"),
+        column("D", "date", target_data_type="integer", display_format="DATE9."),
+        column("DT", "datetime", target_data_type="decimal"),
+        column("TM", "time", target_data_type="integer"),
+        column("C", "date"),
+    ]
+    written = {}
+    for chunk_rows in (1, 7, rows, 1000):
+        path = tmp_path / f"{chunk_rows}.json"
+        write_dataset_json(
+            df, path, name="T", label="Test", columns=columns, item_group_oid="IG.T",
+            created=CREATED, chunk_rows=chunk_rows,
+        )  # fmt: skip
+        written[chunk_rows] = path.read_bytes()
+        assert_valid(load(path))
+    assert len(set(written.values())) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["1.json", "1000.json", "23.json",
+                                                          "7.json"]  # fmt: skip
+    text = written[1].decode("utf-8")
+    assert text.count("\n") == len(columns) + rows + 3  # one row per line
+    document = json.loads(text)
+    assert document["records"] == len(document["rows"]) == rows
+    assert document["rows"][4][0] == 'q"b\\c' and document["rows"][5][0] == "t\tn\nx\x01\x7f"
+    assert '"t\\tn\\nx\\u0001\x7f"' in text and "头痛" in text  # escaped as json.dumps does
+    assert document["rows"][0][6] == "1960-01-01T00:00:00.000"
+    assert document["rows"][-1][6] == "1960-01-23T00:00:00.250"
+    assert [row[3] for row in document["rows"][:8]] == [0.1, None, -0.0, 1e16, 1e-5, 100.0,
+                                                      2.5e-7, 1 / 3]  # fmt: skip
+    floats = [json.dumps(row[3]) for row in document["rows"][:8]]
+    assert floats == ["0.1", "null", "-0.0", "1e+16", "1e-05", "100.0", "2.5e-07",
+                      "0.3333333333333333"]  # fmt: skip
+    assert all(f",{f}," in text for f in floats if f != "null")
+
+
+def test_floats_are_written_as_python_writes_them(tmp_path: Path) -> None:
+    rng = np.random.default_rng(20261123)
+    bits = rng.integers(0, 2**64, 60_000, dtype=np.uint64).view(np.float64)
+    scales = 10.0 ** rng.uniform(-6, 18, 60_000) * rng.choice([-1.0, 1.0], 60_000)
+    edges = np.array([1e-4, 1e16, 1e15, 0.1, 0.0, -0.0, 5e-324, 2.0**53])
+    values = np.concatenate([bits, scales, np.round(scales, 3), edges, np.nextafter(edges, 1)])
+    values = values[np.isfinite(values)]
+    df = pd.DataFrame({"F": values})
+    path = tmp_path / "t.json"
+    write_dataset_json(
+        df, path, name="T", label="T", columns=[column("F", "double")], item_group_oid="IG.T",
+        created=CREATED, chunk_rows=50_000,
+    )  # fmt: skip
+    rows = path.read_text(encoding="utf-8").split('"rows":[\n', 1)[1].split(",\n")
+    rows[-1] = rows[-1].removesuffix("\n]}\n")
+    assert rows == [f"[{value!r}]" for value in values.tolist()]
+
+
+def test_chunk_rows_must_be_positive(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="chunk_rows"):
+        write_dataset_json(
+            pd.DataFrame(), tmp_path / "t.json", name="T", label="T", columns=[],
+            item_group_oid="IG.T", created=CREATED, chunk_rows=0,
+        )  # fmt: skip
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize(
     ("df", "columns", "message"),
     [

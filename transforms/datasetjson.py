@@ -9,15 +9,19 @@ day or second counts) carry ``targetDataType`` "integer" (or "decimal" when some
 fraction) so that the receiver turns them back into numbers. Non-ASCII text is kept.
 
 The output is deterministic: the caller supplies ``created``, nothing is sorted, and the
-same input gives the same bytes. Each column is converted at once (numpy / pyarrow), then
-every row is encoded by the C JSON encoder, one row per line.
+same input gives the same bytes, one row per line. The file is streamed: every column is
+checked whole first, then the rows are encoded and written a chunk at a time, each column
+of a chunk turned into JSON text at once (pyarrow / numpy), so memory stays bounded by the
+chunk whatever the size of the dataset; the text is exactly what ``json`` writes for the
+same values (``float`` repr, ``ensure_ascii=False``), whatever the chunk size.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -25,6 +29,8 @@ from typing import Final, Literal, get_args
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyreadstat
 
 from transforms import __version__
@@ -34,6 +40,7 @@ from transforms.extract.readers import (
     FORMAT_WIDTH,
     TIME_FORMATS,
     sas_number_text,
+    sas_seconds_unit,
 )
 
 DATASET_JSON_VERSION: Final = "1.1.0"
@@ -64,6 +71,16 @@ _ISO_TEXT: Final = {
 """Complete ISO 8601 values a character column must hold throughout to be typed date/time."""
 _EXACT_INT: Final = 2.0**53
 _PIPELINE: Final = ("cdisc-pipeline", __version__)
+CHUNK_ROWS: Final = 65_536
+"""Rows encoded and written at a time."""
+_ESCAPED: Final = ("\\", '"', *map(chr, range(0x20)))
+"""What ``json`` escapes in a string with ``ensure_ascii=False``; the backslash first."""
+_POSITIONAL: Final = (1e-4, 1e16)
+"""Magnitudes Python's float repr writes without an exponent."""
+_PLAIN_NUMBER: Final = r"^-?[0-9]+(\.[0-9]+)?$"
+
+Encoder = Callable[[pd.Series], pa.Array]
+"""Turns a chunk of one column into its JSON text, one string per value, "null" if missing."""
 
 
 class DatasetJsonError(ValueError):
@@ -113,6 +130,7 @@ def write_dataset_json(
     db_last_modified: datetime | None = None,
     originator: str = "cdisc-pipeline",
     source_system: tuple[str, str] | None = _PIPELINE,
+    chunk_rows: int = CHUNK_ROWS,
 ) -> Path:
     """Write `df` as the Dataset-JSON v1.1 file `path`, columns (all of df's) as listed.
 
@@ -120,8 +138,11 @@ def write_dataset_json(
     (integer ones must be whole); boolean; date/datetime/time as ISO 8601 text, or, with
     `target_data_type`, from SAS day (date) or second (datetime, time) counts.
     `source_system` is (name, version). Raises ValueError (writing nothing) on a value or
-    metadata that does not fit. The file is replaced atomically.
+    metadata that does not fit. Rows are encoded `chunk_rows` at a time (the bytes do not
+    depend on it). The file is written beside `path`, synced, and renamed into place.
     """
+    if chunk_rows < 1:
+        raise ValueError(f"chunk_rows must be at least 1, got {chunk_rows}")
     _check_columns(df, columns)
     if db_last_modified is not None and db_last_modified > created:
         raise ValueError(f"db_last_modified {db_last_modified} is after created {created}")
@@ -143,23 +164,30 @@ def write_dataset_json(
         "name": name,
         "label": label,
     }
-    cells = [_cells(df[column.name], column) for column in columns]
+    # Every value is checked before anything is written; the encoders then take chunks.
+    encoders = [_encoder(df[column.name], column) for column in columns]
     encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
-    head = encode({key: value for key, value in header.items() if value is not None})
-    text = "".join(
+    head = "".join(
         [
-            head[:-1],
+            encode({key: value for key, value in header.items() if value is not None})[:-1],
             ',"columns":[\n',
             ",\n".join(encode(column.to_json()) for column in columns),
             '\n],"rows":[\n' if len(df) else '\n],"rows":[',
-            ",\n".join(map(encode, zip(*cells, strict=True))),
-            "\n]}\n" if len(df) else "]}\n",
         ]
     )
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
     try:
-        tmp.write_bytes(text.encode("utf-8"))
+        with tmp.open("xb") as fh:
+            fh.write(head.encode("utf-8"))
+            for start in range(0, len(df) if columns else 0, chunk_rows):
+                if start:
+                    fh.write(b",\n")
+                stop = start + chunk_rows
+                fh.write(_rows_text(df, columns, encoders, start, stop))
+            fh.write(b"\n]}\n" if len(df) else b"]}\n")
+            fh.flush()
+            os.fsync(fh.fileno())
         tmp.replace(path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -310,22 +338,69 @@ def _check_columns(df: pd.DataFrame, columns: Sequence[JsonColumn]) -> None:
         raise ValueError("; ".join(problems))
 
 
-def _cells(series: pd.Series, column: JsonColumn) -> list[object]:
-    """The column's values as JSON-ready Python objects (None for missing)."""
+def _rows_text(
+    df: pd.DataFrame, columns: Sequence[JsonColumn], encoders: list[Encoder], start: int, stop: int
+) -> memoryview:
+    """Rows `start` to `stop` as UTF-8 JSON arrays, one a line: ``[v,v,...],\n[...]``."""
+    cells = [
+        encoder(df[column.name].iloc[start:stop]).cast(pa.large_string())
+        for column, encoder in zip(columns, encoders, strict=True)
+    ]
+    body = cells[0] if len(cells) == 1 else pc.binary_join_element_wise(*cells, _large(","))
+    lines = pc.binary_join_element_wise(_large("["), body, _large("],\n"), _large(""))
+    return _utf8(lines)[:-2].data  # without the last row's ",\n"
+
+
+def _large(text: str) -> pa.Scalar:
+    """`text` as an Arrow large_string scalar (the type every encoded column is cast to)."""
+    return pa.scalar(text, pa.large_string())
+
+
+def _encoder(series: pd.Series, column: JsonColumn) -> Encoder:
+    """The column's encoder, once every value of it has been checked (ValueError if one
+    does not fit its dataType)."""
     if column.data_type in _TIMING:
-        return _timing_cells(series, column)
+        return _timing_encoder(series, column)
     if column.data_type in _NUMBERS:
-        return _number_cells(series, column)
+        return _number_encoder(series, column)
     if column.data_type == "boolean":
-        flags = series.astype("boolean")
-        return flags.astype(object).where(flags.notna(), None).tolist()
-    return _text_cells(series)
+        series.astype("boolean")
+        return _boolean_json
+    return _text_json
 
 
-def _text_cells(series: pd.Series) -> list[object]:
-    """Text values; missing and blank ("") values become None."""
-    text = series.astype("string")
-    return text.astype(object).where(text.notna() & (text != ""), None).tolist()
+def _boolean_json(series: pd.Series) -> pa.Array:
+    """true / false / null."""
+    flags = _arrow(series.astype("boolean"))
+    return pc.if_else(flags, "true", "false").fill_null("null")
+
+
+def _text_json(series: pd.Series) -> pa.Array:
+    """Text values as JSON strings, escaped as ``json`` escapes them (UTF-8 kept); missing
+    and blank ("") values become null."""
+    text = _arrow(series.astype("string")).cast(pa.large_string())
+    text = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.large_string()), text)
+    utf8 = _utf8(text)  # a byte below 0x80 is that ASCII character: no false matches
+    control = bool((utf8 < 0x20).any())
+    if control or bool(((utf8 == ord('"')) | (utf8 == ord("\\"))).any()):
+        for char in _ESCAPED if control else _ESCAPED[:2]:
+            text = pc.replace_substring(text, char, json.dumps(char)[1:-1])
+    return pc.binary_join_element_wise(_large('"'), text, _large('"'), _large("")).fill_null("null")
+
+
+def _utf8(text: pa.Array) -> np.ndarray:
+    """The bytes of a large_string array's values, end to end (a view, not a copy)."""
+    offsets, data = text.buffers()[1:3]
+    if data is None or not len(text):
+        return np.zeros(0, dtype=np.uint8)
+    bounds = np.frombuffer(offsets, dtype=np.int64)[[text.offset, text.offset + len(text)]]
+    return np.frombuffer(data, dtype=np.uint8)[bounds[0] : bounds[1]]
+
+
+def _arrow(values: pd.Series) -> pa.Array:
+    """The series' values as one Arrow array (nulls for missing)."""
+    array = pa.array(values.array)
+    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
 
 
 def _numbers(series: pd.Series, column: JsonColumn) -> np.ndarray:
@@ -338,33 +413,66 @@ def _numbers(series: pd.Series, column: JsonColumn) -> np.ndarray:
     return numbers
 
 
-def _number_cells(series: pd.Series, column: JsonColumn) -> list[object]:
-    """integer -> Python int (values must be whole), float/double -> Python float."""
-    missing = series.isna().to_numpy()
+def _number_encoder(series: pd.Series, column: JsonColumn) -> Encoder:
+    """integer -> JSON integers (values must be whole), float/double -> Python's float repr."""
     if column.data_type == "integer" and pd.api.types.is_integer_dtype(series):
-        values = series.to_numpy(dtype=np.int64, na_value=0).tolist()
-    else:
-        numbers = _numbers(series, column)
-        if column.data_type == "integer":
-            present = numbers[~missing]
-            if not np.all((present == np.trunc(present)) & (np.abs(present) < 2.0**63)):
-                raise ValueError(f"{column.name}: integer column has non-whole values")
-            values = np.where(missing, 0, numbers).astype(np.int64).tolist()
-        else:
-            values = numbers.tolist()
-    cells = np.array(values, dtype=object)
-    cells[missing] = None
-    return cells.tolist()
+        return _integer_json
+    numbers = _numbers(series, column)
+    if column.data_type == "integer":
+        present = numbers[~series.isna().to_numpy()]
+        if not np.all((present == np.trunc(present)) & (np.abs(present) < 2.0**63)):
+            raise ValueError(f"{column.name}: integer column has non-whole values")
+        return _whole_float_json
+    return _float_json
 
 
-def _timing_cells(series: pd.Series, column: JsonColumn) -> list[object]:
+def _integer_json(series: pd.Series) -> pa.Array:
+    """An integer-typed column's values."""
+    values = series.to_numpy(dtype=np.int64, na_value=0)
+    return _with_nulls(pc.cast(pa.array(values), pa.string()), series)
+
+
+def _whole_float_json(series: pd.Series) -> pa.Array:
+    """Whole float values (checked) as integers."""
+    missing = series.isna().to_numpy()
+    numbers = series.to_numpy(dtype=np.float64, na_value=np.nan)
+    values = np.where(missing, 0, numbers).astype(np.int64)
+    return _with_nulls(pc.cast(pa.array(values), pa.string()), series)
+
+
+def _float_json(series: pd.Series) -> pa.Array:
+    """Float values exactly as Python's repr writes them (``1.0``, ``-0.0``, ``1e-05``,
+    ``1e+16``). Both Arrow and repr write the shortest digits that read back as the value,
+    so Arrow's text is repr's wherever both write it without an exponent (".0" added to a
+    whole number); the other values (zeros, exponents) take numpy's repr of the value."""
+    numbers = series.to_numpy(dtype=np.float64, na_value=np.nan)
+    text = pc.cast(pa.array(numbers), pa.string())
+    magnitude = np.abs(numbers)
+    plain = pc.match_substring_regex(text, _PLAIN_NUMBER).to_numpy(zero_copy_only=False)
+    plain &= (magnitude >= _POSITIONAL[0]) & (magnitude < _POSITIONAL[1])
+    whole = plain & ~pc.match_substring(text, ".").to_numpy(zero_copy_only=False)
+    if whole.any():
+        text = pc.if_else(pa.array(whole), pc.binary_join_element_wise(text, ".0", ""), text)
+    other = ~plain & ~np.isnan(numbers)
+    if other.any():
+        text = pc.replace_with_mask(text, pa.array(other), pa.array(numbers[other].astype(str)))
+    return _with_nulls(text, series)
+
+
+def _with_nulls(text: pa.Array, series: pd.Series) -> pa.Array:
+    """`text` with "null" where the series is missing."""
+    missing = series.isna().to_numpy()
+    return pc.if_else(pa.array(missing), "null", text) if missing.any() else text
+
+
+def _timing_encoder(series: pd.Series, column: JsonColumn) -> Encoder:
     """ISO 8601 text as given, or SAS day/second counts (with targetDataType) made ISO."""
     if pd.api.types.is_datetime64_any_dtype(series):
         raise ValueError(
             f"{column.name}: pass {column.data_type} values as ISO 8601 text or SAS counts"
         )
     if not pd.api.types.is_numeric_dtype(series):
-        return _text_cells(series)
+        return _text_json
     if column.target_data_type is None:
         raise ValueError(
             f"{column.name}: numeric {column.data_type} values (SAS counts) need a "
@@ -377,4 +485,12 @@ def _timing_cells(series: pd.Series, column: JsonColumn) -> list[object]:
         raise ValueError(f"{column.name}: {problem}")
     if column.target_data_type == "integer" and not np.all(present == np.trunc(present)):
         raise ValueError(f"{column.name}: targetDataType integer but some counts have fractions")
-    return _text_cells(sas_number_text(numbers, _ISO_FORMAT[column.data_type]))
+    fmt = _ISO_FORMAT[column.data_type]
+    # whole seconds unless some value of the column (not only of a chunk) has a fraction
+    unit = None if column.data_type == "date" else sas_seconds_unit(numbers)
+
+    def encode(chunk: pd.Series) -> pa.Array:
+        counts = chunk.to_numpy(dtype=np.float64, na_value=np.nan)
+        return _text_json(sas_number_text(counts, fmt, unit=unit))
+
+    return encode

@@ -472,8 +472,18 @@ def _time_unit(ms: np.ndarray) -> Literal["s", "ms"]:
     return "ms" if (ms % 1000).any() else "s"
 
 
-def sas_number_text(values: np.ndarray, fmt: str | None) -> pd.Series:
-    """Render SAS numbers as text: ISO 8601 under a date/datetime/time format."""
+def sas_seconds_unit(values: np.ndarray) -> Literal["s", "ms"]:
+    """The unit `sas_number_text` gives the SAS second counts `values` (NaN for missing)
+    as datetimes or times: whole seconds unless some value has a fraction of a second."""
+    return _time_unit(np.round(np.where(np.isnan(values), 0.0, values) * 1000).astype(np.int64))
+
+
+def sas_number_text(
+    values: np.ndarray, fmt: str | None, *, unit: Literal["s", "ms"] | None = None
+) -> pd.Series:
+    """Render SAS numbers as text: ISO 8601 under a date/datetime/time format. Datetimes and
+    times are in `unit`, by default whole seconds unless some value has a fraction of one
+    (give `unit`, from `sas_seconds_unit` of all values, to render a part alike)."""
     base = FORMAT_WIDTH.sub("", (fmt or "").upper(), count=1)
     missing = np.isnan(values)
     v = np.where(missing, 0.0, values)
@@ -482,12 +492,12 @@ def sas_number_text(values: np.ndarray, fmt: str | None) -> pd.Series:
         text = pd.Series(np.datetime_as_string(_SAS_EPOCH_DAY + days, unit="D"), dtype=TEXT)
     elif base in DATETIME_FORMATS:
         ms = np.round(v * 1000).astype(np.int64)
-        unit = _time_unit(ms)
+        unit = unit or _time_unit(ms)
         stamps = _SAS_EPOCH_MS + ms.astype("timedelta64[ms]")
         text = pd.Series(np.datetime_as_string(stamps, unit=unit), dtype=TEXT)
     elif base in TIME_FORMATS:
         ms = np.round(v * 1000).astype(np.int64)
-        unit = _time_unit(ms)
+        unit = unit or _time_unit(ms)
         hours = pd.Series(ms // 3_600_000).astype(str).str.zfill(2).astype(TEXT)
         within = np.datetime64(0, "ms") + (ms % 3_600_000).astype("timedelta64[ms]")
         minutes = pd.Series(np.datetime_as_string(within, unit=unit), dtype=TEXT).str.slice(14)
