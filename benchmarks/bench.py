@@ -332,7 +332,9 @@ def _haven(df: Any, columns: list[Any], folder: Path) -> dict[str, Any]:
 # --- Airflow --------------------------------------------------------------------------------
 
 
-def _airflow_env(home: Path, landing: Path, store: Path) -> dict[str, str]:
+def airflow_env(home: Path, landing: Path, store: Path) -> dict[str, str]:
+    """The embedded Airflow of `make demo` (SQLite, LocalExecutor) in `home`, for a
+    subprocess; the tests use it too."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
     env.update(
         AIRFLOW_HOME=str(home),
@@ -371,7 +373,7 @@ def dag_parse(home: Path, repeats: int) -> dict[str, Any]:
     files = [str(p.relative_to(ROOT)) for p in sorted((ROOT / "dags").glob("*.py"))]
     done = subprocess.run(
         [sys.executable, "-c", PARSE, str(repeats), *files], cwd=ROOT, check=True,
-        env=_airflow_env(home, home, home), capture_output=True, text=True,
+        env=airflow_env(home, home, home), capture_output=True, text=True,
     )  # fmt: skip
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
@@ -384,7 +386,7 @@ def dags_test(cache: Path, seed: int) -> dict[str, Any]:
     landing = ensure_export(cache, 15, seed, "standard")
     store = cache / "dags-test-store"
     shutil.rmtree(store, ignore_errors=True)
-    env = _airflow_env(home, landing, store)
+    env = airflow_env(home, landing, store)
     airflow = str(Path(sys.executable).parent / "airflow")
     stamp = home / ".migrated"
     if not stamp.exists():

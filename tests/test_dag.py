@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from benchmarks.bench import airflow_env
 from tests.conftest import EXPORT_TIME, ROOT
 
 BIN = Path(sys.executable).parent
@@ -26,26 +26,11 @@ for name, d in sorted(dags.items()):
 """
 
 
-def _airflow_env(home: Path, landing: Path, store: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
-    env.update(
-        AIRFLOW_HOME=str(home),
-        AIRFLOW__CORE__DAGS_FOLDER=str(ROOT / "dags"),
-        AIRFLOW__CORE__LOAD_EXAMPLES="False",
-        AIRFLOW__CORE__EXECUTOR="LocalExecutor",
-        AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{home}/airflow.db",
-        CDISC_LANDING=str(landing),
-        CDISC_STORE=str(store),
-        GX_ANALYTICS_ENABLED="False",
-    )
-    return env
-
-
 def test_parsing_imports_nothing_heavy(tmp_path: Path) -> None:
     out = subprocess.run(
         [sys.executable, "-c", PARSE],
         cwd=ROOT,
-        env=_airflow_env(tmp_path, tmp_path, tmp_path),
+        env=airflow_env(tmp_path, tmp_path, tmp_path),
         capture_output=True,
         text=True,
         check=True,
@@ -68,7 +53,7 @@ def test_parsing_imports_nothing_heavy(tmp_path: Path) -> None:
 def test_airflow_dags_test_publishes_sdtm_then_adam(landing: Path, tmp_path: Path) -> None:
     """`airflow dags test` on the sample: SQLite metadata, real task runs, published XPT."""
     store = tmp_path / "store"
-    env = _airflow_env(tmp_path / "airflow", landing, store)
+    env = airflow_env(tmp_path / "airflow", landing, store)
     (tmp_path / "airflow").mkdir()
     subprocess.run(
         [BIN / "airflow", "db", "migrate"], env=env, check=True, capture_output=True, cwd=ROOT

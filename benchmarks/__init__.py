@@ -1,0 +1,1 @@
+"""Benchmarks of the nightly load (`make bench`)."""
