@@ -20,6 +20,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
 
 from transforms import __version__
 from transforms.extract.exports import Export, find_newest_complete, sha256_file
@@ -516,10 +519,14 @@ def _change_report(run: RunFolder, study: StudySpec, previous: Path | None) -> d
         else:  # SUPP--: the parent is named by IDVARVAL, a --SEQ that may renumber
             keys, ignore = [c for c, _ in SUPP_COLUMNS if c in ("USUBJID", "QNAM")], []
         old = previous / "sdtm" / path.name if previous else None
-        before = pd.read_parquet(old) if old is not None and old.exists() else None
-        parts.append(compare(name, before, pd.read_parquet(path), keys, ignore))
+        parts.append(
+            compare(name, old if old is not None and old.exists() else None, path, keys, ignore)
+        )
     report = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=COLUMNS)
-    report.to_csv(run.reports / "changes.csv", index=False)
+    # pyarrow's writer: a first publication lists every record (a million lines or more).
+    pa_csv.write_csv(
+        pa.Table.from_pandas(report, preserve_index=False), run.reports / "changes.csv"
+    )
     counts = report.groupby(["dataset", "change"]).size().unstack(fill_value=0)
     return {
         "against": previous.name if previous else None,
@@ -572,7 +579,8 @@ def publish_run(run_dir: Path) -> Path:
             "python": platform.python_version(),
             "packages": packages,
             "rows": {
-                p.stem.upper(): len(pd.read_parquet(p)) for p in sorted(run.sdtm.glob("*.parquet"))
+                p.stem.upper(): pq.read_metadata(p).num_rows
+                for p in sorted(run.sdtm.glob("*.parquet"))
             },
         }
         link = publish(run, manifest)
