@@ -18,11 +18,11 @@ and ``latest.png`` (seconds vs subjects per stage, log-log). Nothing here assert
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
 import platform
-import resource
 import shutil
 import subprocess
 import sys
@@ -45,17 +45,32 @@ MIB = 1024 * 1024
 # --- worker: one size, in its own process ---------------------------------------------------
 
 
-def _peak_rss_mib() -> float:
-    """Peak resident set size of this process so far (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def _memory_mib() -> tuple[float, float]:
+    """(resident now, peak resident since the last reset) of this process, from /proc."""
+    fields = {
+        line.split(":")[0]: int(line.split()[1])
+        for line in Path("/proc/self/status").read_text().splitlines()
+        if line.startswith(("VmRSS", "VmHWM"))
+    }
+    return fields.get("VmRSS", 0) / 1024, fields.get("VmHWM", 0) / 1024
+
+
+def _reset_peak() -> None:
+    """Start a new peak-RSS window (Linux: writing 5 to clear_refs resets VmHWM)."""
+    with contextlib.suppress(OSError):  # not Linux, or not allowed: the peak accumulates
+        Path("/proc/self/clear_refs").write_text("5")
 
 
 class _StageRecorder(logging.Handler):
-    """Collects the numbers each engine stage attaches to its progress line."""
+    """Collects the numbers each engine stage attaches to its progress line, with the stage's
+    own peak RSS, and rewrites `out` after every stage so a worker stopped for its memory
+    still reports how far it got and where the memory went."""
 
-    def __init__(self) -> None:
+    def __init__(self, out: Path) -> None:
         super().__init__(logging.INFO)
+        self.out = out
         self.stages: list[dict[str, Any]] = []
+        self.peak_mib = 0.0
 
     def emit(self, record: logging.LogRecord) -> None:
         numbers = getattr(record, "cdisc_stage", None)
@@ -65,6 +80,8 @@ class _StageRecorder(logging.Handler):
         if any(s["name"] == name for s in self.stages):  # e.g. conformance of SDTM, of ADaM
             name = f"{name} adam"
         rows = max(numbers["rows_in"], numbers["rows_out"])
+        rss, stage_peak = _memory_mib()
+        self.peak_mib = max(self.peak_mib, stage_peak)
         self.stages.append(
             {
                 "name": name,
@@ -73,38 +90,46 @@ class _StageRecorder(logging.Handler):
                 "rows_in": int(numbers["rows_in"]),
                 "rows_out": int(numbers["rows_out"]),
                 "rows_per_s": round(rows / numbers["wall"], 1) if numbers["wall"] > 0 else None,
-                "peak_rss_mib": round(_peak_rss_mib(), 1),
+                "peak_rss_mib": round(stage_peak, 1),
+                "rss_after_mib": round(rss, 1),
             }
         )
+        self.write({"stages": self.stages, "peak_rss_mib": round(self.peak_mib, 1)})
+        _reset_peak()
+
+    def write(self, result: dict[str, Any]) -> None:
+        self.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
 
 
 def worker(landing: Path, store: Path, out: Path) -> None:
     """Run the SDTM and ADaM jobs on the export under `landing`; write the stages to `out`."""
-    recorder = _StageRecorder()
+    recorder = _StageRecorder(out)
     # Progress lines to stderr (the size's worker log), so a failed size shows its last stage.
     logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s", stream=sys.stderr)
     engine_log = logging.getLogger("cdisc")
     engine_log.setLevel(logging.INFO)
     engine_log.addHandler(recorder)
-    rss_start = _peak_rss_mib()
     from transforms import pipeline
     from transforms.adam import stages as adam
 
+    rss_start = _memory_mib()[1]
+    _reset_peak()
     t0, c0 = time.perf_counter(), time.process_time()
     pipeline.run_all(STUDY, landing, store, force=True)
     t1 = time.perf_counter()
     adam.run_all(store, STUDY, force=True)
     t2, c2 = time.perf_counter(), time.process_time()
-    result = {
-        "stages": recorder.stages,
-        "sdtm_wall_s": round(t1 - t0, 3),
-        "adam_wall_s": round(t2 - t1, 3),
-        "engine_wall_s": round(t2 - t0, 3),
-        "engine_cpu_s": round(c2 - c0, 3),
-        "peak_rss_mib": round(_peak_rss_mib(), 1),
-        "rss_after_imports_mib": round(rss_start, 1),
-    }
-    out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    recorder.write(
+        {
+            "stages": recorder.stages,
+            "sdtm_wall_s": round(t1 - t0, 3),
+            "adam_wall_s": round(t2 - t1, 3),
+            "engine_wall_s": round(t2 - t0, 3),
+            "engine_cpu_s": round(c2 - c0, 3),
+            "peak_rss_mib": round(max(recorder.peak_mib, rss_start), 1),
+            "rss_after_imports_mib": round(rss_start, 1),
+        }
+    )
 
 
 # --- inputs ---------------------------------------------------------------------------------
@@ -178,6 +203,14 @@ def _rss_kib(pid: int) -> int:
     return int(line.split()[1])
 
 
+class SizeFailed(RuntimeError):
+    """A size's worker did not finish; `partial` holds the stages it reported before."""
+
+    def __init__(self, message: str, partial: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.partial = partial
+
+
 def run_size(
     subjects: int, landing: Path, work: Path, *, max_rss_gib: float = 12.0
 ) -> tuple[dict[str, Any], Path]:
@@ -210,7 +243,8 @@ def run_size(
     if worker.returncode:
         tail = log_path.read_text(encoding="utf-8").splitlines()[-3:]
         code = worker.returncode
-        raise RuntimeError(f"{subjects} subjects: {stopped}worker exit {code}; last: {tail}")
+        partial = json.loads(out.read_text(encoding="utf-8")) if out.exists() else {}
+        raise SizeFailed(f"{subjects} subjects: {stopped}worker exit {code}; last: {tail}", partial)
     result: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
     raw = _raw_files(landing)
     result["floor"] = floor(raw, _written_bytes(store), work)
@@ -487,19 +521,21 @@ def markdown(report: dict[str, Any]) -> str:
         + " | ".join(f"{s['load_average_before'][0]:.1f}" for s in sizes)
         + " |",
         "",
-        "Per stage, wall seconds (rows per second at the largest size):",
+        "Per stage, wall seconds; rows per second and the stage's own peak RSS at the largest"
+        " size:",
         "",
-        f"| stage | {head} | rows/s |",
-        f"|{rule}|---|",
+        f"| stage | {head} | rows/s | peak MiB |",
+        f"|{rule}|---|---|",
     ]
     for name in _stage_names(sizes):
-        cells, rate = [], ""
+        cells, rate, peak = [], "", ""
         for size in sizes:
             stage = next((s for s in size["stages"] if s["name"] == name), None)
             cells.append(f"{stage['wall_s']:.2f}" if stage else "")
-            if stage and stage["rows_per_s"] and size is sizes[-1]:
-                rate = f"{stage['rows_per_s']:,.0f}"
-        lines.append(f"| {name} | {' | '.join(cells)} | {rate} |")
+            if stage and size is sizes[-1]:
+                rate = f"{stage['rows_per_s']:,.0f}" if stage["rows_per_s"] else ""
+                peak = f"{stage['peak_rss_mib']:.0f}"
+        lines.append(f"| {name} | {' | '.join(cells)} | {rate} | {peak} |")
     xpt = report.get("xpt")
     if xpt:
         lines += [
@@ -625,7 +661,10 @@ def main(argv: list[str] | None = None) -> int:
                 result, size_store = run_size(subjects, landing, work, max_rss_gib=args.max_rss)
             except (RuntimeError, OSError) as exc:  # recorded; the other sizes still count
                 print(f"  failed: {exc}", flush=True)
-                report.setdefault("failed", []).append({"subjects": subjects, "error": str(exc)})
+                partial = exc.partial if isinstance(exc, SizeFailed) else {}
+                report.setdefault("failed", []).append(
+                    {"subjects": subjects, "error": str(exc), **partial}
+                )
                 continue
             report["sizes"].append(result)
             if store is not None:

@@ -28,7 +28,15 @@ def test_benchmark_smallest_size(tmp_path: Path) -> None:
     assert size["subjects"] == 15 and size["raw_rows"] > 0
     names = [s["name"] for s in size["stages"]]
     assert set(names) >= STAGES and len(names) == len(set(names))
-    fields = {"wall_s", "cpu_s", "rows_in", "rows_out", "rows_per_s", "peak_rss_mib"}
+    fields = {
+        "wall_s",
+        "cpu_s",
+        "rows_in",
+        "rows_out",
+        "rows_per_s",
+        "peak_rss_mib",
+        "rss_after_mib",
+    }
     for stage in size["stages"]:
         assert set(stage) >= fields
     lb = next(s for s in size["stages"] if s["name"] == "map LB")
