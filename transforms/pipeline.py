@@ -8,11 +8,14 @@ with a readable message on bad input.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import gc
 import json
 import logging
 import platform
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -54,10 +57,29 @@ class Stage:
     rows_out: int = 0
 
 
+def _libc_malloc_trim() -> Callable[[int], int] | None:
+    libc = ctypes.util.find_library("c")
+    return getattr(ctypes.CDLL(libc), "malloc_trim", None) if libc else None
+
+
+_MALLOC_TRIM = _libc_malloc_trim()
+
+
+def release_memory() -> None:
+    """Give back to the OS what earlier stages freed: the C and Arrow allocators keep freed
+    pages for reuse, so one process running the stages in turn (``cdisc run``) would
+    otherwise hold the largest stage's peak for the rest of the night."""
+    gc.collect()
+    pa.default_memory_pool().release_unused()
+    if _MALLOC_TRIM is not None:  # glibc
+        _MALLOC_TRIM(0)
+
+
 @contextmanager
 def stage(name: str, run: RunFolder | None = None) -> Iterator[Stage]:
     """Time a stage and log its progress line. A stage of a run that fails records why in
     the run's ``reports/failure.json`` (stage, error type and message) before re-raising."""
+    release_memory()
     s = Stage(name, run)
     t0, c0 = time.perf_counter(), time.process_time()
     try:

@@ -194,6 +194,7 @@ def run_suites(
     then its failed expectations run again as the suite ``<name>.failed`` with every
     failing row. Both are in the Data Docs."""
     from great_expectations.core.run_identifier import RunIdentifier
+    from great_expectations.data_context.data_context.context_factory import project_manager
 
     if docs.exists():
         shutil.rmtree(docs)
@@ -232,6 +233,8 @@ def run_suites(
     context.build_data_docs(site_names=[DOCS_SITE])
     _drop_unused_images(docs)
     log.debug("data docs: %.2f s cpu", time.process_time() - t0)
+    # GX keeps the last context process-wide, and with it every frame validated: let go.
+    project_manager.set_project(None)
     return runs
 
 
