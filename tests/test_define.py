@@ -8,6 +8,7 @@ import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pyreadstat
@@ -411,29 +412,31 @@ class _AdamSpec:
     variables: tuple[_AdamVar, ...]
 
 
+_ADTTE = _AdamSpec(
+    name="ADTTE",
+    label="Time-to-Event Analysis Dataset",
+    structure="TTE",
+    class_="BASIC DATA STRUCTURE",
+    keys=("STUDYID", "USUBJID", "PARAMCD"),
+    variables=(
+        _AdamVar("STUDYID", "Study Identifier", "Char", "Predecessor", source="ADSL.STUDYID"),
+        _AdamVar("USUBJID", "Unique Subject Identifier", "Char", "Predecessor",
+                 source="ADSL.USUBJID"),
+        _AdamVar("PARAMCD", "Parameter Code", "Char", "Assigned"),
+        _AdamVar("PARAM", "Parameter", "Char", "Assigned"),
+        _AdamVar("AVAL", "Analysis Value", "Num", "Derived", method="ADT - STARTDT + 1, in days"),
+        _AdamVar("CNSR", "Censor", "Num", "Derived", method="0 for an event, 1 if censored"),
+        _AdamVar("STARTDT", "Time-to-Event Origin Date for Subject", "Num", "Derived",
+                 format="DATE9.", method="ADSL.TRTSDT"),
+    ),
+)  # fmt: skip
+
+
 def test_adam_time_to_event_metadata(run: Path, tmp_path: Path) -> None:
     from transforms.xpt import XptColumn, write_xport
 
     copy = _copy_run(run, tmp_path / "run")
-    spec = _AdamSpec(
-        name="ADTTE",
-        label="Time-to-Event Analysis Dataset",
-        structure="TTE",
-        class_="BASIC DATA STRUCTURE",
-        keys=("STUDYID", "USUBJID", "PARAMCD"),
-        variables=(
-            _AdamVar("STUDYID", "Study Identifier", "Char", "Predecessor", source="ADSL.STUDYID"),
-            _AdamVar("USUBJID", "Unique Subject Identifier", "Char", "Predecessor",
-                     source="ADSL.USUBJID"),
-            _AdamVar("PARAMCD", "Parameter Code", "Char", "Assigned"),
-            _AdamVar("PARAM", "Parameter", "Char", "Assigned"),
-            _AdamVar("AVAL", "Analysis Value", "Num", "Derived",
-                     method="ADT - STARTDT + 1, in days"),
-            _AdamVar("CNSR", "Censor", "Num", "Derived", method="0 for an event, 1 if censored"),
-            _AdamVar("STARTDT", "Time-to-Event Origin Date for Subject", "Num", "Derived",
-                     format="DATE9.", method="ADSL.TRTSDT"),
-        ),
-    )  # fmt: skip
+    spec = _ADTTE
     data = pd.DataFrame(
         {
             "STUDYID": ["POMMAINT"] * 4,
@@ -478,6 +481,72 @@ def test_adam_time_to_event_metadata(run: Path, tmp_path: Path) -> None:
 def test_adam_needs_its_metadata(run: Path) -> None:
     with pytest.raises(DefineError, match="ADaM"):
         write_define(run, "adam")
+
+
+# --- values from the Parquet beside the XPT --------------------------------------------------
+
+
+def _xpt_headers_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail any read of an XPT file beyond its header."""
+    read = pyreadstat.read_xport
+
+    def header(path: Path, **options: Any) -> Any:
+        assert options.get("metadataonly"), f"{path} read whole"
+        return read(path, **options)
+
+    monkeypatch.setattr(pyreadstat, "read_xport", header)
+
+
+def test_define_from_the_parquet_is_the_define_from_the_xpt(
+    published: Path, run: Path, define_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    copy = _copy_run(run, tmp_path / "run")
+    for path in sorted((published.resolve() / "sdtm").glob("*.parquet")):
+        shutil.copy2(path, copy / "sdtm" / path.name)
+    _xpt_headers_only(monkeypatch)
+    again = write_define(copy, "sdtm")
+    assert again.read_bytes() == define_path.read_bytes()
+    assert (copy / "sdtm" / "define.html").read_bytes() == (
+        define_path.parent / "define.html"
+    ).read_bytes()
+
+
+def test_adam_parquet_dates_are_the_xpt_day_counts(
+    run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ADaM Parquet holds dates as timestamps and text with trailing blanks: described as
+    the XPT written from it holds them (SAS day counts, trimmed text)."""
+    from transforms.adam.stages import _sas_dates
+    from transforms.xpt import XptColumn, write_xport
+
+    copy = _copy_run(run, tmp_path / "run")
+    data = pd.DataFrame(
+        {
+            "STUDYID": ["POMMAINT"] * 5,
+            "USUBJID": ["S-1", "S-1", "S-2", "S-2", "S-3"],
+            "PARAMCD": ["PFS", "OS", "PFS", "OS", "OS"],
+            "PARAM": ["Progression-Free Survival (Days)", "Overall Survival (Days)  ",
+                      "Progression-Free Survival (Days)", "Overall Survival (Days)", None],
+            "AVAL": [120.0, -0.0, 35.25, None, 90.0],
+            "CNSR": [0.0, 1.0, 0.0, 1.0, None],
+            "STARTDT": pd.to_datetime(pd.Series(["2023-01-05", "1959-12-31 12:00", None,
+                                                 "2023-01-05", "2023-01-06"]), format="ISO8601"),
+        }
+    )  # fmt: skip
+    columns = [
+        XptColumn(v.name, v.label, "Char" if v.type == "Char" else "Num", None, v.format)
+        for v in _ADTTE.variables
+    ]
+    write_xport(
+        _sas_dates(data), copy / "adam" / "adtte.xpt", dataset="ADTTE", label=_ADTTE.label,
+        columns=columns, created=datetime(2026, 11, 23, tzinfo=UTC),
+    )  # fmt: skip
+    data.to_parquet(copy / "adam" / "adtte.parquet", index=False)
+    with monkeypatch.context() as patch:
+        _xpt_headers_only(patch)
+        from_parquet = write_define(copy, "adam", adam_metadata([_ADTTE])).read_bytes()
+    (copy / "adam" / "adtte.parquet").unlink()
+    assert write_define(copy, "adam", adam_metadata([_ADTTE])).read_bytes() == from_parquet
 
 
 # --- the submission manifest -----------------------------------------------------------------

@@ -5,8 +5,9 @@
     write_submission_manifest(run_dir)       -> <run>/reports/submission_manifest.csv (+ .md)
 
 The model (:mod:`transforms.define.model`) is built once from dataset metadata and the XPT
-files (:mod:`~transforms.define.build`); define.xml (:mod:`~transforms.define.xml`) and
-define.html (:mod:`~transforms.define.html`) are both rendered from it.
+files (:mod:`~transforms.define.build`; their values read a column at a time from the Parquet
+beside each, :mod:`~transforms.define.values`); define.xml (:mod:`~transforms.define.xml`)
+and define.html (:mod:`~transforms.define.html`) are both rendered from it.
 """
 
 from transforms.define.build import DefineError, build_define

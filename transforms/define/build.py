@@ -1,9 +1,10 @@
 """Join dataset metadata with the written XPT files into the Define-XML document model.
 
-What the specs cannot know comes from the files themselves: the length each character
-variable was written with, the tests (parameters, qualifiers) present for value-level
-metadata, the codelist terms actually used, the precision of numbers, and whether an ISO
-8601 variable holds complete or partial dates. Every OID is assigned here:
+What the specs cannot know comes from the files themselves (their values read a column at
+a time by :mod:`~transforms.define.values`): the length each character variable was written
+with, the tests (parameters, qualifiers) present for value-level metadata, the codelist
+terms actually used, the precision of numbers, and whether an ISO 8601 variable holds
+complete or partial dates. Every OID is assigned here:
 ``IG.<DATASET>``, ``IT.<DATASET>.<VAR>`` (``.<value>`` for value-level items),
 ``CL.<codelist>``, ``VL.<DATASET>.<VAR>``, ``WC.<DATASET>.<VAR>.<value>``,
 ``MT.<DATASET>.<VAR>``, ``COM.<DATASET>.<VAR>``, ``LF.<DATASET>``.
@@ -42,6 +43,7 @@ from transforms.define.model import (
     VariableMeta,
     WhereClause,
 )
+from transforms.define.values import DatasetValues
 
 log = logging.getLogger("cdisc.define")
 
@@ -387,21 +389,18 @@ class _Builder:
     # datasets
     def dataset(self, meta: DatasetMeta, path: Path) -> None:
         try:
-            data, info = pyreadstat.read_xport(path, disable_datetime_conversion=True)
+            source = DatasetValues(path)
         except (pyreadstat.ReadstatError, pyreadstat.PyreadstatError) as exc:
             raise DefineError(f"{path}: not a readable SAS XPT file ({exc})") from exc
-        columns = list(info.column_names)
+        columns = source.columns
         expected = [v.name for v in meta.variables]
         if columns != expected:
             raise DefineError(
                 f"{path}: variables {columns} differ from the metadata of {meta.name} {expected}"
             )
-        widths = {
-            name: int(info.variable_storage_width[name])
-            for name in columns
-            if info.readstat_variable_types[name] == "string"
-        }
-        present = {name: _present(data[name]) for name in columns}
+        widths = source.widths
+        # The distinct present values of each column: what shapes and codelist terms need.
+        present = {name: _present(source.distinct(name)) for name in columns}
         value_vars = {v: vl for vl in meta.value_lists for v in vl.variables if v in columns}
         group_oid = self.unique(f"IG.{meta.name}")
         refs = []
@@ -419,7 +418,8 @@ class _Builder:
             decodes = decode_codelist = None
             if decode_var in columns and var.codelist:
                 decode_codelist = meta.variable(decode_var).codelist
-                pairs = data.loc[values.index, [var.name, decode_var]].drop_duplicates(var.name)
+                pairs = source.first(var.name, decode_var)  # each code, its first decode
+                pairs = pairs.loc[_present(pairs[var.name]).index]
                 decodes = {
                     str(k): str(d)
                     for k, d in zip(pairs[var.name], pairs[decode_var], strict=True)
@@ -473,7 +473,7 @@ class _Builder:
                 )
             )
         for vl in meta.value_lists:
-            self.value_list(meta, vl, data, present, item_types, refs)
+            self.value_list(meta, vl, source, present, item_types, refs)
         repeating = meta.repeating
         if repeating is None:
             repeating = not set(meta.keys) <= {"STUDYID", "USUBJID"}
@@ -492,7 +492,7 @@ class _Builder:
                 standard_oid=_ig_oid(meta.standard),
                 leaf_id=f"LF.{meta.name}",
                 href=path.name,
-                records=len(data),
+                records=source.records,
                 refs=tuple(refs),
                 comment_oid=self.comment(f"COM.{meta.name}", meta.comment)
                 if meta.comment
@@ -504,12 +504,12 @@ class _Builder:
         self,
         meta: DatasetMeta,
         vl: ValueListMeta,
-        data: pd.DataFrame,
+        source: DatasetValues,
         present: Mapping[str, pd.Series],
         item_types: Mapping[str, str],
         refs: Sequence[ItemRef],
     ) -> None:
-        if vl.by not in data.columns:
+        if vl.by not in source.columns:
             return
         by_values = sorted(set(present[vl.by].astype("string").unique()))
         by_oid = f"IT.{meta.name}.{vl.by}"
@@ -520,24 +520,25 @@ class _Builder:
                 oid = self.unique(oid)
                 self.where_clauses[oid] = WhereClause(oid, by_oid, vl.by, "EQ", (value,))
             where_oids[value] = oid
-        by_text = data[vl.by].astype("string")
-        decode = data[vl.decode].astype("string") if vl.decode in data.columns else None
+        decodes = _most_frequent(source, vl.by, vl.decode) if vl.decode in source.columns else {}
         parent_refs = {r.item_oid: r for r in refs}
-        for position, name in enumerate(v for v in vl.variables if v in data.columns):
+        for position, name in enumerate(v for v in vl.variables if v in source.columns):
             parent = meta.variable(name)
             parent_item = next(i for i in self.items if i.oid == f"IT.{meta.name}.{name}")
             parent_ref = parent_refs[parent_item.oid]
             vl_refs: list[ItemRef] = []
+            pairs = source.counts(vl.by, name)
+            groups = dict(iter(pairs.groupby(pairs[vl.by].astype("string"))))
             for value in by_values:
-                rows = by_text == value
-                values = present[name][rows.loc[present[name].index].to_numpy()]
+                group = groups[value]  # the distinct values of name where by is value
+                values = _present(group[name])
+                records, filled = group["n"].sum(), group.loc[values.index, "n"].sum()
                 if values.empty and position > 0:
                     continue  # the first variable covers every value; others only with data
                 shape = _value_shape(parent, item_types[name], values)
                 label = vl.labels.get(value)
-                if label is None and decode is not None:
-                    found = decode[rows].dropna()
-                    label = str(found.mode().iloc[0]) if len(found) else None
+                if label is None:
+                    label = decodes.get(value)
                 origin = vl.origins.get(value, parent.origin)
                 item_oid = self.unique(f"IT.{meta.name}.{name}.{_oid_part(value)}")
                 method_oid = comment_oid = None
@@ -581,7 +582,7 @@ class _Builder:
                     ItemRef(
                         item_oid=item_oid,
                         order=len(vl_refs) + 1,
-                        mandatory=bool(rows.sum()) and len(values) == int(rows.sum()),
+                        mandatory=bool(filled == records),
                         method_oid=method_oid,
                         where_oid=where_oids[value],
                     )
@@ -591,6 +592,15 @@ class _Builder:
                 self.value_lists.append(ValueList(vl_oid, meta.name, name, tuple(vl_refs)))
             else:  # nothing to describe: drop the reference from the parent item
                 self.items = [i if i.oid != parent_item.oid else _replace_vl(i) for i in self.items]
+
+
+def _most_frequent(source: DatasetValues, by: str, decode: str) -> dict[str, str]:
+    """Each value of ``by`` (as text) with the decode most of its records hold (of several,
+    the first in sort order)."""
+    counts = source.counts(by, decode).astype({by: "string", decode: "string"})
+    counts = counts.dropna(subset=[decode]).sort_values(["n", decode], ascending=[False, True])
+    first = counts.drop_duplicates(by)
+    return dict(zip(first[by], first[decode], strict=True))
 
 
 def _replace_vl(item: Item) -> Item:
@@ -617,8 +627,9 @@ def build_define(
     created: datetime,
     dictionaries: Mapping[str, str] | None = None,
 ) -> Define:
-    """The Define-XML model of the datasets written to ``folder`` (one ``<name>.xpt`` each),
-    described by ``metas``. Every XPT file in the folder needs metadata; metadata without a
+    """The Define-XML model of the datasets written to ``folder`` (one ``<name>.xpt`` each,
+    its values read from the ``<name>.parquet`` beside it when there is one), described by
+    ``metas``. Every XPT file in the folder needs metadata; metadata without a
     file is left out (a dataset the run did not write). ``dictionaries`` gives external
     dictionary versions, e.g. ``{"MedDRA": "27.1"}``."""
     folder = Path(folder)
