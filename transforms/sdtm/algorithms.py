@@ -754,20 +754,23 @@ class Visit:
         return cls(parse_rule(raw["visit"], scope), parse_rule(raw["date"], scope),
                    tuple(planned), unscheduled, str(raw["output"]))  # fmt: skip
 
+    def _planned(self, names: pd.Series) -> pd.Series:
+        """The planned number of each (normalised) visit name; NaN if none matches."""
+        number = pd.Series(float("nan"), index=names.index)
+        for pattern, template in self.planned:
+            found = _extract(names, f"^(?P<all>{pattern})$")
+            hit = found["all"].notna() & number.isna()
+            if "{n}" in template or "{x}" in template:
+                number = number.mask(hit, pd.to_numeric(found["n"], errors="coerce"))
+            else:
+                number = number.mask(hit, float(template))
+        return number
+
     def evaluate(self, ctx: Context) -> pd.Series:
         raw = self.visit.evaluate(ctx).astype("string")
         name = normalise(raw)
-        number = pd.Series(float("nan"), index=ctx.frame.index)
-        for pattern, template in self.planned:
-            whole = f"^(?P<all>{pattern})$"
-            found = dates.by_unique(name, partial(_extract, pattern=whole))
-            hit = found["all"].notna() & number.isna()
-            if "{n}" in template or "{x}" in template:
-                value = pd.to_numeric(found["n"], errors="coerce")
-            else:
-                value = pd.Series(float(template), index=ctx.frame.index)
-            number = number.mask(hit, value)
-        label = raw.str.upper().where(number.notna())
+        number = dates.by_unique(name, self._planned)
+        label = dates.by_unique(raw, lambda r: r.str.upper()).where(number.notna())
         unscheduled = name.isin(self.unscheduled)
         if unscheduled.any():
             iso = self.date.evaluate(ctx).astype("string")
@@ -784,9 +787,8 @@ class Visit:
             base["base"] = base["base"].fillna(0.0)
             rank = base.groupby(["s", "base"])["d"].rank(method="dense")
             number = number.mask(unscheduled, (base["base"] + rank / 100).round(2))
-            label = label.mask(
-                unscheduled & number.notna(), "UNSCHEDULED " + number.map("{:.2f}".format)
-            )
+            shown = dates.by_unique(number, lambda u: u.map("{:.2f}".format, na_action="ignore"))
+            label = label.mask(unscheduled & number.notna(), "UNSCHEDULED " + shown)
         ctx.report(
             raw.notna() & number.isna(), raw, "VISIT",
             "not a planned visit of the spec, or an unscheduled visit without a complete date",
@@ -799,9 +801,19 @@ _RESULT = r"^(?P<op>[<>]=?)?\s*(?P<num>[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+))$"
 
 def _number_text(values: pd.Series) -> pd.Series:
     """Numbers as short text without float noise (8 significant digits)."""
-    uniques = values.dropna().unique()
-    table = {v: f"{v:.8g}" for v in uniques}
-    return values.map(table, na_action="ignore").astype("string")
+    return dates.by_unique(
+        values, lambda u: u.map("{:.8g}".format, na_action="ignore").astype("string")
+    )
+
+
+def _result(values: pd.Series) -> pd.DataFrame:
+    """A result's comparison operator (``op``) and number (``number``; NaN if none)."""
+    parts = _extract(values, _RESULT)
+    return pd.DataFrame({"op": parts["op"], "number": pd.to_numeric(parts["num"], errors="coerce")})
+
+
+def _looked_up(keys: pd.Series, table: Mapping[str, float]) -> pd.Series:
+    return dates.by_unique(keys, lambda k: k.map(table).astype("float64"))
 
 
 @dataclass(frozen=True)
@@ -870,23 +882,24 @@ class Standardise:
     def evaluate(self, ctx: Context) -> pd.Series:
         test = self.test.evaluate(ctx).astype("string")
         if self.output == "unit":
-            out = test.map(self.standard, na_action="ignore").astype("string")
-            has_number = self.value.evaluate(ctx).astype("string").str.match(_RESULT)
-            return out.where(has_number.fillna(False).astype(bool))
+            standard = dict(self.standard)
+            out = dates.by_unique(test, lambda t: t.map(standard, na_action="ignore"))
+            value = self.value.evaluate(ctx).astype("string")
+            has_number = dates.by_unique(value, lambda v: v.str.match(_RESULT).fillna(False))
+            return out.astype("string").where(has_number.astype(bool))
         raw = self.value.evaluate(ctx).astype("string").str.strip()
         unit = self.unit.evaluate(ctx).astype("string").fillna("")
-        parts = dates.by_unique(raw, partial(_extract, pattern=_RESULT))
-        number = pd.to_numeric(parts["num"], errors="coerce")
+        parts = dates.by_unique(raw, _result)
+        number = parts["number"]
         key = test.fillna("") + "\x1f" + unit
-        table = {f"{t}\x1f{u}": f for (t, u), f in self.table.items()}
-        factor = key.map(table).astype("float64")
+        factor = _looked_up(key, {f"{t}\x1f{u}": f for (t, u), f in self.table.items()})
         missing = number.notna() & factor.isna()
         ctx.report(missing, unit.mask(unit == "", "(no unit)"), "UNIT",
                    "no conversion factor in the spec for this test and unit")  # fmt: skip
         converted = number * factor
         if self.offsets:
             offsets = {f"{t}\x1f{u}": o for (t, u), o in self.offsets.items()}
-            converted = converted + key.map(offsets).astype("float64").fillna(0.0)
+            converted = converted + _looked_up(key, offsets).fillna(0.0)
         for digits in set(self.decimals.values()):
             tests = [t for t, d in self.decimals.items() if d == digits]
             converted = converted.mask(test.isin(tests).fillna(False), converted.round(digits))
