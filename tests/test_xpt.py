@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import math
 import struct
+from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal
 from fractions import Fraction
@@ -792,15 +793,20 @@ def test_large_file_cell_outside_the_sample_is_checked(
     df, columns = _lb_like(3_000, seed=5)
     row = 1_234  # not among the sampled rows
     assert row not in set(xpt._sample_rows(3_000).tolist())
-    encode = xpt._observations
+    monkeypatch.setattr(xpt, "CHUNK_ROWS", 1_000)  # the damaged row is in the second block
+    encode = xpt._observation_blocks
 
-    def damaged(prepared: list[Any], rows: int) -> np.ndarray:
-        block = encode(prepared, rows)
+    def damaged(prepared: list[Any], rows: int) -> Iterator[memoryview]:
         position = next(p for _, c, p in xpt._layout(prepared) if c.spec.name == variable)
-        block[row, position + offset] ^= 0x01
-        return block
+        width = sum(c.length for c in prepared)
+        for number, block in enumerate(encode(prepared, rows)):
+            if number == row // 1_000:
+                cells = np.frombuffer(block, dtype=np.uint8).reshape(-1, width).copy()
+                cells[row % 1_000, position + offset] ^= 0x01
+                block = cells.reshape(-1).data
+            yield block
 
-    monkeypatch.setattr(xpt, "_observations", damaged)
+    monkeypatch.setattr(xpt, "_observation_blocks", damaged)
     target = tmp_path / "lb.xpt"
     with pytest.raises(XptError) as caught:
         write(df, tmp_path, columns, dataset="LB", label="Laboratory Test Results")

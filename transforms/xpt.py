@@ -6,13 +6,13 @@ and padded with blanks to a multiple of 80 bytes. Numbers are big-endian IBM 370
 floats; text is fixed-width, blank-padded ASCII.
 
 `write_xport` checks everything before writing (every offending cell of every rule is
-reported in one `XptError`), encodes the whole observation block with numpy, reads the file
-back, compares it with the input, and only then moves it onto the target path. The same input
-always gives the same bytes.
+reported in one `XptError`), encodes the observations with numpy and writes them `CHUNK_ROWS`
+rows at a time, reads the file back, compares it with the input, and only then moves it onto
+the target path. The same input always gives the same bytes.
 
 Read-back: a file of up to `VERIFY_ROWS` rows is read whole by pyreadstat (an independent
-reader). A larger one is memory-mapped and every cell decoded by numpy, `CHUNK_ROWS` rows at a
-time (IBM words back to doubles exactly, text cells trimmed) and compared, as are its header
+reader). A larger one is read back `CHUNK_ROWS` rows at a time and every cell decoded by numpy
+(IBM words back to doubles exactly, text cells trimmed) and compared, as are its header
 and padding bytes; pyreadstat then reads its header and a sample of its records (first,
 evenly spaced and last rows, copied byte for byte from the file into a small XPT file), so
 the independent reader still checks the layout. Reading every row with
@@ -28,11 +28,12 @@ import re
 import secrets
 import struct
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from itertools import chain
 from pathlib import Path
 from typing import Literal, cast
 
@@ -173,21 +174,24 @@ def write_xport(
     if issues:
         raise XptError(target, issues)
 
-    block = _observations(prepared, len(df))
     header = _header(dataset, label, created, prepared)
-    parts: list[bytes | memoryview] = [
-        header,
-        block.reshape(-1).data,
-        b" " * (-block.size % RECORD),
-    ]
+    size = len(header) + len(df) * sum(column.length for column in prepared)
+    padding = b" " * (-size % RECORD)
+    parts: Iterator[bytes | memoryview] = chain(
+        [header], _observation_blocks(prepared, len(df)), [padding]
+    )
+    digest = hashlib.sha256()
+    written = 0
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
     try:
-        # The sha256 and the fsync run in threads (both release the GIL) while the file is
+        # Written a block at a time, never whole in memory. The sha256 (in a thread: it
+        # releases the GIL) keeps up with the encoding, the fsync runs while the file is
         # read back; it is moved into place only once all three have finished.
-        with tmp.open("xb") as fh, ThreadPoolExecutor(max_workers=2) as pool:
-            digest = pool.submit(_sha256, parts)
+        with tmp.open("xb") as fh, ThreadPoolExecutor(max_workers=1) as pool:
             for part in parts:
                 fh.write(part)
+                pool.submit(digest.update, part)
+                written += len(part)
             fh.flush()
             synced = pool.submit(os.fsync, fh.fileno())
             if len(df) <= VERIFY_ROWS:
@@ -195,7 +199,6 @@ def write_xport(
             else:
                 mismatches = _verify_large(tmp, header, dataset, label, prepared, len(df))
             synced.result()
-            sha256 = digest.result()
         if mismatches:
             raise XptError(target, mismatches)
         tmp.replace(path)
@@ -205,16 +208,9 @@ def write_xport(
         path=path,
         rows=len(df),
         lengths={column.spec.name: column.length for column in prepared},
-        bytes=sum(len(part) for part in parts),
-        sha256=sha256,
+        bytes=written,
+        sha256=digest.hexdigest(),
     )
-
-
-def _sha256(parts: Sequence[bytes | memoryview]) -> str:
-    digest = hashlib.sha256()
-    for part in parts:
-        digest.update(part)
-    return digest.hexdigest()
 
 
 # --- checks ---------------------------------------------------------------------------------
@@ -619,17 +615,17 @@ def _encoded(column: _Prepared, start: int, stop: int) -> np.ndarray:
     return data.view(f"V{column.length}")
 
 
-def _observations(prepared: list[_Prepared], rows: int) -> np.ndarray:
-    """All observations: a (rows, row length) byte matrix (the caller pads it with blanks to a
-    whole number of 80-byte records), filled `CHUNK_ROWS` rows at a time."""
+def _observation_blocks(prepared: list[_Prepared], rows: int) -> Iterator[memoryview]:
+    """The observations `CHUNK_ROWS` rows at a time, each block a (rows, row length) byte
+    matrix's bytes (the caller pads the file with blanks to a whole number of 80-byte
+    records)."""
     width = sum(column.length for column in prepared)
-    block = np.empty((rows, width), dtype=np.uint8)
-    fields = _fields(block, prepared)
     for start in range(0, rows, CHUNK_ROWS):
         stop = min(start + CHUNK_ROWS, rows)
-        for field, column in zip(fields, prepared, strict=True):
-            field[start:stop] = _encoded(column, start, stop)
-    return block
+        block = np.empty((stop - start, width), dtype=np.uint8)
+        for field, column in zip(_fields(block, prepared), prepared, strict=True):
+            field[:] = _encoded(column, start, stop)
+        yield block.reshape(-1).data
 
 
 # --- read-back ------------------------------------------------------------------------------
@@ -646,25 +642,31 @@ def _readstat_format(fmt: str | None) -> str | None:
 def _verify_large(
     tmp: Path, header: bytes, dataset: str, label: str, prepared: list[_Prepared], rows: int
 ) -> list[XptIssue]:
-    """Decode every cell of the written file (memory-mapped) with numpy, check its header and
-    padding bytes, then let pyreadstat read its header and a sample of its records; list
-    every difference from the input."""
+    """Decode every cell of the written file with numpy, `CHUNK_ROWS` rows at a time, check
+    its header and padding bytes, then let pyreadstat read its header and a sample of its
+    records; list every difference from the input."""
     width = sum(column.length for column in prepared)
     size = len(header) + rows * width
     expected_size = size + (-size % RECORD)
     actual_size = tmp.stat().st_size
     if actual_size != expected_size:
         return [XptIssue(None, f"file is {actual_size} bytes, expected {expected_size}")]
-    data = np.memmap(tmp, dtype=np.uint8, mode="r")
     issues = []
-    if data[: len(header)].tobytes() != header:
-        issues.append(XptIssue(None, "header records read back differ from those written"))
-    if (data[size:] != ord(" ")).any():
-        issues.append(XptIssue(None, "padding after the last observation is not blank"))
-    block = data[len(header) : size].reshape(rows, width)
-    issues += _decode_compare(prepared, block)
     sample = _sample_rows(rows)
-    records = block[sample].reshape(-1)
+    sampled: list[np.ndarray] = []
+    found: list[list[np.ndarray]] = [[] for _ in prepared]
+    with tmp.open("rb") as fh:
+        if fh.read(len(header)) != header:
+            issues.append(XptIssue(None, "header records read back differ from those written"))
+        for start in range(0, rows, CHUNK_ROWS):
+            count = min(CHUNK_ROWS, rows - start)
+            block = np.fromfile(fh, dtype=np.uint8, count=count * width).reshape(count, width)
+            _collect_differing(prepared, block, start, found)
+            sampled.append(block[sample[(sample >= start) & (sample < start + count)] - start])
+        if (np.frombuffer(fh.read(), dtype=np.uint8) != ord(" ")).any():
+            issues.append(XptIssue(None, "padding after the last observation is not blank"))
+    issues += _decode_issues(prepared, found)
+    records = np.concatenate(sampled).reshape(-1)
     copy = tmp.with_name(f"{tmp.name}.sample")
     try:
         with copy.open("xb") as fh:
@@ -706,17 +708,18 @@ def ibm_to_ieee(words: np.ndarray) -> np.ndarray:
     return values
 
 
-def _decode_compare(prepared: list[_Prepared], block: np.ndarray) -> list[XptIssue]:
-    """Decode every cell of `block` (the observations read back), `CHUNK_ROWS` rows at a
-    time, and list per variable the rows whose decoded value differs from its input value."""
-    fields = _fields(block, prepared)
-    found: list[list[np.ndarray]] = [[] for _ in prepared]
-    for start in range(0, len(block), CHUNK_ROWS):
-        stop = min(start + CHUNK_ROWS, len(block))
-        for field, column, positions in zip(fields, prepared, found, strict=True):
-            differ = _differing(column, np.ascontiguousarray(field[start:stop]), start)
-            if differ.size:
-                positions.append(differ + start)
+def _collect_differing(
+    prepared: list[_Prepared], block: np.ndarray, start: int, found: list[list[np.ndarray]]
+) -> None:
+    """Decode every cell of `block` (rows start:start + len(block) read back) and add to
+    `found`, per variable, the rows whose decoded value differs from its input value."""
+    for field, column, positions in zip(_fields(block, prepared), prepared, found, strict=True):
+        differ = _differing(column, np.ascontiguousarray(field), start)
+        if differ.size:
+            positions.append(differ + start)
+
+
+def _decode_issues(prepared: list[_Prepared], found: list[list[np.ndarray]]) -> list[XptIssue]:
     issues = []
     for column, parts in zip(prepared, found, strict=True):
         if parts:
