@@ -411,6 +411,19 @@ def test_sdtm_findings_taken_over_equal_a_full_check(
     assert taken_over.counts == full.counts
 
 
+def test_datasets_read_a_column_at_a_time_give_the_same_findings(
+    planted: tuple[ConformanceResult, dict[str, Expect]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A large dataset is read a column at a time instead of whole: with every dataset read
+    so, the planted run gives the same findings."""
+    from transforms.conformance import load
+
+    full, _ = planted
+    monkeypatch.setattr(load, "HOLD_CELLS", 0)
+    by_column = check_run(full.csv.parent.parent)
+    pd.testing.assert_frame_equal(by_column.findings, full.findings)
+
+
 def test_html_escapes_values_and_lists_findings(
     planted: tuple[ConformanceResult, dict[str, Expect]],
 ) -> None:

@@ -11,10 +11,11 @@ import pandas as pd
 
 from transforms import standards
 from transforms.adam.spec import AdamSpec, ig_lookup
-from transforms.conformance.findings import Dataset, Findings, as_text
+from transforms.conformance.findings import Dataset, Findings, as_text, isin
 from transforms.standards import Codelist
 
 SAS_EPOCH = pd.Timestamp("1960-01-01")
+TTE = ["CNSR", "STARTDT", "ADT", "AVAL", "AVALU"]  # what the time-to-event checks read
 IG_STRUCTURE = {
     "ADSL": "Subject-Level Analysis Dataset",
     "BDS": "Basic Data Structure",
@@ -35,9 +36,9 @@ class AdamContext:
             return spec.structure
         if ds.name == "ADSL":
             return "ADSL"
-        if "CNSR" in ds.data.columns:
+        if "CNSR" in ds.variables:
             return "TTE"
-        return "BDS" if "PARAMCD" in ds.data.columns else "OCCDS"
+        return "BDS" if "PARAMCD" in ds.variables else "OCCDS"
 
 
 @cache
@@ -80,7 +81,7 @@ def _dates(values: pd.Series) -> pd.Series:
 def check_dataset(ds: Dataset, ctx: AdamContext, findings: Findings) -> None:
     """Every ADaM check of one dataset."""
     ctx.seen.add(ds.name)
-    data, structure = ds.data, ctx.structure(ds)
+    structure = ctx.structure(ds)
     for name in _required(structure):
         if "xx" in name:
             pattern = re.compile("^" + name.replace("xx", r"\d\d") + "$")
@@ -88,38 +89,39 @@ def check_dataset(ds: Dataset, ctx: AdamContext, findings: Findings) -> None:
                 findings.one("AD0047", ds.name, name, f"no {name} variable (e.g. TRT01P)")
         elif name not in ds.columns:
             findings.one("AD0047", ds.name, name, f"Required variable {name} is missing")
-    if ds.name == "ADSL" and "USUBJID" in data.columns:
+    if ds.name == "ADSL" and "USUBJID" in ds.variables:
         findings.rows(
             "AD0054",
             ds,
-            data.duplicated("USUBJID", keep=False),
+            ds["USUBJID"].duplicated(keep=False),
             "USUBJID",
             "more than one ADSL record for the subject",
         )
-        flags = [f for f in population_flags() if f in data.columns]
+        flags = [f for f in population_flags() if f in ds.variables]
         if not flags:
             findings.one("AD0048", ds.name, None, "ADSL has no population flag")
         for flag in flags:
-            findings.rows("AD0019", ds, data[flag].isna(), flag, f"{flag} is null")
-    if ctx.dm is not None and {"STUDYID", "USUBJID"} <= set(data.columns):
+            findings.rows("AD0019", ds, ds[flag].isna(), flag, f"{flag} is null")
+    if ctx.dm is not None and {"STUDYID", "USUBJID"} <= set(ds.variables):
         known = pd.MultiIndex.from_frame(ctx.dm[["STUDYID", "USUBJID"]].astype("string"))
-        pairs = pd.MultiIndex.from_frame(data[["STUDYID", "USUBJID"]].astype("string"))
+        pairs = pd.MultiIndex.from_frame(ds.frame(["STUDYID", "USUBJID"]).astype("string"))
         findings.rows(
             "AD0053",
             ds,
-            pd.Series(~pairs.isin(known), index=data.index),
+            pd.Series(~pairs.isin(known), index=ds.index),
             "USUBJID",
             "STUDYID/USUBJID not in SDTM DM",
         )
-    for column in (c for c in data.columns if c.endswith("DY")):
-        if pd.api.types.is_numeric_dtype(data[column]):
-            findings.rows("AD0046", ds, data[column] == 0, column, f"{column} is 0")
+    for column in (c for c in ds.variables if c.endswith("DY")):
+        values = ds[column]
+        if pd.api.types.is_numeric_dtype(values):
+            findings.rows("AD0046", ds, values == 0, column, f"{column} is 0")
     _check_tte(ds, findings)
     _check_terminology(ds, ctx, findings)
 
 
 def _check_tte(ds: Dataset, findings: Findings) -> None:
-    data = ds.data
+    data = ds.frame([c for c in TTE if c in ds.variables])
     if "STARTDT" in data.columns and "CNSR" not in data.columns:
         findings.one("AD0170", ds.name, "CNSR", "STARTDT is present but CNSR is not")
     if "CNSR" in data.columns:
@@ -152,13 +154,13 @@ def _check_tte(ds: Dataset, findings: Findings) -> None:
 def _check_terminology(ds: Dataset, ctx: AdamContext, findings: Findings) -> None:
     spec = ctx.specs.get(ds.name)
     for var in spec.variables if spec else ():
-        if not var.codelist or var.name not in ds.data.columns:
+        if not var.codelist or var.name not in ds.variables:
             continue
         codelist = _codelist(var.codelist)
         if codelist is None:
             continue
-        values = as_text(ds.data[var.name])
-        bad = values.notna() & ~values.isin(list(codelist.terms))
+        values = as_text(ds[var.name])
+        bad = values.notna() & ~isin(values, list(codelist.terms))
         kind = "extensible" if codelist.extensible else "non-extensible"
         findings.rows(
             "CT2002" if codelist.extensible else "CT2001",

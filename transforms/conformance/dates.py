@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from transforms.conformance.findings import per_value
+
 _ISO = (
     r"^(?P<y>\d{4}|-)"
     r"(?:-(?P<m>\d{2}|-)"
@@ -45,24 +47,29 @@ def _valid_point(text: pd.Series) -> pd.Series:
 
 def valid_iso8601(values: pd.Series) -> pd.Series:
     """False where a non-null value is not an ISO 8601 date/time or interval of two."""
-    text = values.astype("string")
-    present = text.notna()
-    if not present.any():
-        return pd.Series(True, index=values.index)
-    text = text[present]
-    left = text.str.replace(r"/.*$", "", regex=True)
-    right = text.str.extract(r"/(.*)$")[0].astype("string")
+    return per_value(_valid_text, values.astype("string"))
+
+
+def _valid_text(text: pd.Series) -> pd.Series:
+    present = text.dropna()
+    if present.empty:
+        return pd.Series(True, index=text.index)
+    left = present.str.replace(r"/.*$", "", regex=True)
+    right = present.str.extract(r"/(.*)$")[0].astype("string")
     ok = _valid_point(left)
     has_right = right.notna()
     if has_right.any():
         ok &= ~has_right | _valid_point(right.fillna("x"))
-    ok &= text.str.count("/") <= 1
-    return ok.reindex(values.index, fill_value=True)
+    ok &= present.str.count("/") <= 1
+    return ok.reindex(text.index, fill_value=True)
 
 
 def complete_date(values: pd.Series) -> pd.Series:
     """The date part of complete ISO 8601 dates (YYYY-MM-DD...), else NaT."""
-    text = values.astype("string")
+    return per_value(_complete_date, values.astype("string"))
+
+
+def _complete_date(text: pd.Series) -> pd.Series:
     full = text.str.contains(_FULL_DATE, regex=True).fillna(False).astype(bool)
     return pd.to_datetime(text.str.slice(0, 10).where(full), format="%Y-%m-%d", errors="coerce")
 

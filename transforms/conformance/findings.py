@@ -7,10 +7,15 @@ taken from the dataset, so every finding says where to look.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from transforms.conformance.rules import RULES, SEVERITIES
 
@@ -26,6 +31,8 @@ COLUMNS = [
     "message",
 ]
 
+Result = TypeVar("Result", pd.Series, pd.DataFrame)
+
 
 @dataclass
 class XptMeta:
@@ -39,15 +46,38 @@ class XptMeta:
     char: set[str]  # the character columns
 
 
-@dataclass
+@dataclass(eq=False)
 class Dataset:
-    """One dataset of the run: its rows (from Parquet, else the XPT) and XPT metadata."""
+    """One dataset of the run: its rows (from Parquet, else the XPT) and XPT metadata. A
+    large dataset is read a column at a time, when a check needs it, and never held whole."""
 
     name: str  # upper case: AE, SUPPAE, ADSL
     standard: str  # SDTM | ADaM
-    data: pd.DataFrame  # RangeIndex: row number = index + 1
+    variables: list[str]  # the columns of its rows
+    length: int  # number of rows; row number = position + 1
+    read: Callable[[str], pd.Series]  # one column of the rows (RangeIndex), from the file
+    # The columns in memory: all of a small dataset; of a large one USUBJID and --SEQ, which
+    # most checks and every finding need, once read.
+    held: dict[str, pd.Series] = field(repr=False)
     xpt: XptMeta | None
     files: list[Path]
+
+    def __getitem__(self, column: str) -> pd.Series:
+        """One column of the rows."""
+        values = self.held.get(column)
+        if values is None:
+            values = self.read(column)
+            if column in ("USUBJID", self.seq_var):
+                self.held[column] = values
+        return values
+
+    def frame(self, columns: list[str]) -> pd.DataFrame:
+        """Some columns of the rows."""
+        return pd.DataFrame({c: self[c] for c in columns}, index=self.index)
+
+    @property
+    def index(self) -> pd.RangeIndex:
+        return pd.RangeIndex(self.length)
 
     @property
     def seq_var(self) -> str | None:
@@ -56,23 +86,41 @@ class Dataset:
         if self.standard == "ADaM":  # ASEQ, else the SDTM --SEQ it copies (ADAE: AESEQ)
             names = ["ASEQ", f"{self.name[2:4]}SEQ"]
         for name in names:
-            if name in self.data.columns:
+            if name in self.variables:
                 return name
         return None
 
     @property
     def columns(self) -> list[str]:
-        return self.xpt.columns if self.xpt is not None else list(self.data.columns)
+        return self.xpt.columns if self.xpt is not None else self.variables
+
+
+def per_value(check: Callable[[pd.Series], Result], values: pd.Series) -> Result:
+    """``check(values)`` for a check that is a function of each value alone, worked out once
+    per distinct value (a column of a million rows holds a few thousand)."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    result = check(pd.Series(uniques, dtype=values.dtype)).iloc[codes]
+    result.index = values.index
+    return result
+
+
+def isin(values: pd.Series, allowed: pd.Series | list[str]) -> pd.Series:
+    """``values.isin(allowed)`` for text. (pandas converts ``allowed`` one element at a time,
+    which costs more than the test itself when it is a codelist or a list of subjects.)"""
+    text = pa.array(values.astype("string"))
+    found = pc.is_in(text, value_set=pa.array(pd.Series(allowed, dtype="string")))
+    return pd.Series(np.array(found, dtype=bool), index=values.index)
+
+
+def _number_text(numbers: pd.Series) -> pd.Series:
+    whole = numbers.notna() & (numbers % 1 == 0) & (numbers.abs() < 1e15)
+    return numbers.where(whole).astype("Int64").astype("string").fillna(numbers.astype("string"))
 
 
 def as_text(values: pd.Series) -> pd.Series:
     """Values as text for the listing: whole numbers without ".0", missing as NA."""
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
-        numbers = pd.to_numeric(values, errors="coerce").astype("float64")
-        whole = numbers.notna() & (numbers % 1 == 0) & (numbers.abs() < 1e15)
-        text = numbers.astype("string")
-        text[whole] = numbers[whole].astype("int64").astype("string")
-        return text.where(numbers.notna(), pd.NA)
+        return _number_text(pd.to_numeric(values, errors="coerce").astype("float64"))
     if pd.api.types.is_datetime64_any_dtype(values):
         return values.dt.strftime("%Y-%m-%d").astype("string")
     return values.astype("string")
@@ -94,13 +142,11 @@ class Findings:
         values: pd.Series | None = None,
     ) -> int:
         """One finding per row of ``ds`` where ``mask`` holds; returns how many."""
-        mask = mask.fillna(False).astype(bool)
-        if not mask.any():
+        hit = pd.Index(np.flatnonzero(mask.fillna(False).to_numpy(dtype=bool)))
+        if hit.empty:
             return 0
-        data = ds.data
-        hit = data.index[mask.to_numpy()]
         if values is None:
-            values = data[variable] if variable in data.columns else pd.Series(pd.NA, data.index)
+            values = ds[variable] if variable in ds.variables else pd.Series(pd.NA, hit)
         seq = ds.seq_var
         frame = pd.DataFrame(
             {
@@ -109,9 +155,9 @@ class Findings:
                 "dataset": ds.name,
                 "variable": variable,
                 "USUBJID": (
-                    data.loc[hit, "USUBJID"].astype("string") if "USUBJID" in data else pd.NA
+                    ds["USUBJID"].loc[hit].astype("string") if "USUBJID" in ds.variables else pd.NA
                 ),
-                "SEQ": as_text(data.loc[hit, seq]) if seq else pd.NA,
+                "SEQ": as_text(ds[seq].loc[hit]) if seq else pd.NA,
                 "row": pd.Series(hit + 1, index=hit, dtype="Int64"),
                 "value": as_text(values.loc[hit]),
                 "message": message.loc[hit] if isinstance(message, pd.Series) else message,

@@ -1,17 +1,20 @@
 """Reading a run folder for the checks: datasets, XPT metadata and define.xml.
 
-Rows come from the Parquet file the pipeline wrote (typed, nulls kept) and, where a dataset
-has no Parquet file, from its XPT; names, labels and widths come from the XPT header, the
-file a regulator receives. A file that cannot be read is reported (PIPE-010), not raised.
+Rows come from the Parquet file the pipeline wrote (typed, nulls kept), read whole or, for a
+large dataset, a column at a time as the checks ask for them; where a dataset has no Parquet
+file, from its XPT. Names, labels and widths come from the XPT header, the file a regulator
+receives. A file that cannot be read is reported (PIPE-010), not raised.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 import pyreadstat
 from lxml import etree
 
@@ -52,6 +55,35 @@ def read_xpt_rows(path: Path) -> pd.DataFrame:
     return data
 
 
+# A dataset of at most this many values (rows x columns) is read whole; of a larger one (LB
+# of a large study) a check reads the columns it needs, one at a time.
+HOLD_CELLS = 5_000_000
+
+# The columns, row count, reader of one column and the columns read whole (see Dataset).
+Rows = tuple[list[str], int, Callable[[str], pd.Series], dict[str, pd.Series]]
+
+
+def _parquet_rows(path: Path) -> Rows:
+    """A file that is not Parquet raises here; of a large one, damaged past its footer, the
+    check that reads the damaged column raises."""
+    length = len(pd.read_parquet(path, columns=[]))
+    columns = list(pq.read_schema(path).empty_table().to_pandas().columns)
+    held: dict[str, pd.Series] = {}
+    if length * len(columns) <= HOLD_CELLS:
+        data = pd.read_parquet(path).reset_index(drop=True)
+        held = {c: data[c] for c in columns}
+    return columns, length, partial(_read_column, path), held
+
+
+def _read_column(path: Path, column: str) -> pd.Series:
+    return pd.read_parquet(path, columns=[column])[column].reset_index(drop=True)
+
+
+def _xpt_rows(path: Path) -> Rows:
+    data = read_xpt_rows(path)
+    return list(data.columns), len(data), data.__getitem__, {}
+
+
 def datasets(folder: Path, standard: str, findings: Findings) -> Iterator[Dataset]:
     """The datasets of one folder (sdtm/ or adam/), one at a time: DM and ADSL first, the
     SUPP-- datasets after their parents."""
@@ -72,17 +104,17 @@ def datasets(folder: Path, standard: str, findings: Findings) -> Iterator[Datase
                 meta = xpt_meta(xpt)
             except READ_ERRORS as exc:
                 findings.one("PIPE-010", name, None, f"{xpt.name} cannot be read: {exc}")
-        data = None
+        rows = None
         for path in files:  # the Parquet file; if it cannot be read, the XPT
             if path.suffix == ".xpt" and meta is None:
                 continue
             try:
-                data = pd.read_parquet(path) if path == parquet else read_xpt_rows(path)
+                rows = _parquet_rows(path) if path == parquet else _xpt_rows(path)
                 break
             except READ_ERRORS as exc:
                 findings.one("PIPE-010", name, None, f"{path.name} cannot be read: {exc}")
-        if data is not None:
-            yield Dataset(name, standard, data.reset_index(drop=True), meta, files)
+        if rows is not None:
+            yield Dataset(name, standard, *rows, meta, files)
 
 
 # --- define.xml --------------------------------------------------------------------------

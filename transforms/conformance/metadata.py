@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -16,23 +17,22 @@ from transforms.conformance.load import READ_ERRORS, read_define
 
 NAME = re.compile(r"^[A-Z][A-Z0-9_]{0,7}$")
 DATASET_NAME = re.compile(r"^[A-Z][A-Z0-9]{0,7}$")
-NOT_PRINTABLE_ASCII = r"[^\x20-\x7E]"
 MAX_LABEL = 40
 MAX_CHAR = 200
 NUMERIC_TYPES = frozenset({"integer", "float"})
 
 
-def _byte_length(text: pd.Series) -> pd.Series:
-    """UTF-8 byte length of each value (NA for missing)."""
-    array = pa.array(text.astype("string"), type=pa.string(), from_pandas=True)
-    lengths = pc.binary_length(array).to_pandas()
-    return pd.Series(lengths.to_numpy(), index=text.index, dtype="Float64")
+def _unfit_for_xpt(text: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Per value: longer than an XPT v5 column holds (in UTF-8 bytes); holding a character
+    outside printable ASCII (a byte outside 32-126). False for a missing value."""
+    array = pa.array(text)
+    long = pc.greater(pc.binary_length(array), MAX_CHAR)
+    odd = pc.invert(pc.ascii_is_printable(array))
+    return _mask(long, text.index), _mask(odd, text.index)
 
 
-def _text_columns(data: pd.DataFrame) -> list[str]:
-    return [
-        c for c in data.columns if pd.api.types.is_string_dtype(data[c]) or data[c].dtype == object
-    ]
+def _mask(flags: pa.ChunkedArray | pa.Array, index: pd.Index) -> pd.Series:
+    return pd.Series(np.array(pc.fill_null(flags, False), dtype=bool), index=index)
 
 
 def check_dataset(ds: Dataset, findings: Findings, ig_label: Callable[[str], str | None]) -> None:
@@ -103,15 +103,17 @@ def check_dataset(ds: Dataset, findings: Findings, ig_label: Callable[[str], str
                 f"XPT column width is {width} bytes (at most {MAX_CHAR})",
                 width,
             )
-    for col in _text_columns(ds.data):
-        text = ds.data[col].astype("string")
+    for col in ds.variables:
+        values = ds[col]
+        if not (pd.api.types.is_string_dtype(values) or values.dtype == object):
+            continue
+        text = values.astype("string")
         if not text.notna().any():
             continue
-        long = _byte_length(text) > MAX_CHAR
+        long, odd = _unfit_for_xpt(text)
         findings.rows(
             "PIPE-001", ds, long, col, f"value longer than {MAX_CHAR} bytes: XPT v5 cannot hold it"
         )
-        odd = text.str.contains(NOT_PRINTABLE_ASCII, regex=True)
         findings.rows(
             "SD1029", ds, odd, col, "value holds a character outside printable ASCII (32-126)"
         )

@@ -86,7 +86,11 @@ def _epochs(run: Path, study: StudySpec | None) -> tuple[frozenset[str], str]:
     for path in (run / "sdtm" / "ta.parquet", run / "sdtm" / "ta.xpt"):
         if path.exists():
             try:
-                ta = pd.read_parquet(path) if path.suffix == ".parquet" else read_xpt_rows(path)
+                ta = (
+                    pd.read_parquet(path, columns=["EPOCH"])
+                    if path.suffix == ".parquet"
+                    else read_xpt_rows(path)
+                )
                 values = ta["EPOCH"]
             except (*READ_ERRORS, KeyError):
                 break  # TA itself is checked (and an unreadable one reported) with the rest
@@ -104,10 +108,15 @@ def _sdtm_rows_and_dm(folder: Path) -> tuple[dict[str, int], pd.DataFrame | None
             rows[path.stem.upper()] = pq.ParquetFile(path).metadata.num_rows
         except READ_ERRORS:
             continue  # the report taken over already names the file
+    ids = ["STUDYID", "USUBJID"]
     for path in (folder / "dm.parquet", folder / "dm.xpt"):
         try:
-            data = pd.read_parquet(path) if path.suffix == ".parquet" else read_xpt_rows(path)
-            return rows, data[["STUDYID", "USUBJID"]]
+            data = (
+                pd.read_parquet(path, columns=ids)
+                if path.suffix == ".parquet"
+                else read_xpt_rows(path)
+            )
+            return rows, data[ids]
         except (*READ_ERRORS, KeyError):
             continue
     return rows, None
@@ -148,7 +157,7 @@ def check_run(
         rows, dm = _sdtm_rows_and_dm(run / "sdtm")
     else:
         for ds in datasets(run / "sdtm", "SDTM", findings):
-            rows[ds.name] = len(ds.data)
+            rows[ds.name] = ds.length
             metadata.check_dataset(ds, findings, partial(_sdtm_label, ds.name))
             sdtm.check_dataset(ds, sdtm_ctx, findings)
             if ds.xpt is not None:
@@ -164,7 +173,7 @@ def check_run(
     )
     metas = {}
     for ds in datasets(run / "adam", "ADaM", findings):
-        rows[ds.name] = len(ds.data)
+        rows[ds.name] = ds.length
         labels = adam.ig_label(ds, adam_ctx)
         metadata.check_dataset(ds, findings, labels.get)
         adam.check_dataset(ds, adam_ctx, findings)

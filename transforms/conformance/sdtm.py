@@ -4,7 +4,7 @@ loaded first, and what earlier datasets left in the :class:`SdtmContext`)."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -12,16 +12,26 @@ import pandas as pd
 
 from transforms import standards
 from transforms.conformance.dates import after, study_day, valid_iso8601
-from transforms.conformance.findings import Dataset, Findings, as_text
+from transforms.conformance.findings import Dataset, Findings, as_text, isin, per_value
 from transforms.conformance.rules import TS_DATES, TS_PARAMETERS
 from transforms.sdtm.algorithms import Epoch, Hardcode
 from transforms.specs import DatasetSpec, StudySpec
 
 SUPP_KEYS = ["STUDYID", "RDOMAIN", "USUBJID", "IDVAR", "IDVARVAL", "QNAM"]
 OBSERVATION_CLASSES = frozenset({"Events", "Interventions", "Findings", "Findings About"})
+AE_DEATH = ["AEOUT", "AESDTH", "AEENDTC", "AESTDTC"]  # what the AE death checks read
 RECOVERED = frozenset({"RECOVERED/RESOLVED", "RECOVERED/RESOLVED WITH SEQUELAE"})
 ONGOING = frozenset({"NOT RECOVERED/NOT RESOLVED", "RECOVERING/RESOLVING"})
 NUMBER = r"^\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*$"
+
+
+@dataclass(frozen=True)
+class Parent:
+    """A parent dataset as its SUPP-- check needs it: the subject and identifying variables
+    (--SEQ, --GRPID, --SPID, --REFID, --LNKID), read again when the SUPP-- is checked."""
+
+    ids: list[str]
+    read: Callable[[str], pd.Series]
 
 
 @dataclass
@@ -32,8 +42,8 @@ class SdtmContext:
     epochs: frozenset[str]  # valid EPOCH values (TA, else the spec's epochs); empty: unknown
     epoch_source: str
     dm: pd.DataFrame | None = None
-    # Parent datasets' identifying values (as text) for the SUPP-- reference check.
-    parents: dict[str, pd.DataFrame] = field(default_factory=dict)
+    # Parent datasets, for the SUPP-- reference check.
+    parents: dict[str, Parent] = field(default_factory=dict)
     seen: set[str] = field(default_factory=set)
 
     def spec(self, name: str) -> DatasetSpec | None:
@@ -41,10 +51,10 @@ class SdtmContext:
 
     def dm_value(self, ds: Dataset, column: str) -> pd.Series:
         """The subject's DM value of ``column`` for each row of ``ds`` (NA if unknown)."""
-        if self.dm is None or column not in self.dm or "USUBJID" not in ds.data:
-            return pd.Series(pd.NA, index=ds.data.index, dtype="string")
+        if self.dm is None or column not in self.dm or "USUBJID" not in ds.variables:
+            return pd.Series(pd.NA, index=ds.index, dtype="string")
         lookup = self.dm.drop_duplicates("USUBJID").set_index("USUBJID")[column]
-        return ds.data["USUBJID"].map(lookup)
+        return per_value(lambda subjects: subjects.map(lookup), ds["USUBJID"])
 
 
 def _rules(value: object) -> Iterator[object]:
@@ -104,12 +114,12 @@ def check_presence(ds: Dataset, ctx: SdtmContext, findings: Findings) -> None:
             continue
         rule = "SD0056" if level == "Req" else "SD0057"
         findings.one(rule, ds.name, name, f"{level} variable {name} is not in {ds.name}")
-    for name in (n for n, level in core.items() if level == "Req" and n in ds.data):
-        findings.rows("SD0002", ds, _blank(ds.data[name]), name, f"Required {name} is null")
+    for name in (n for n, level in core.items() if level == "Req" and n in ds.variables):
+        findings.rows("SD0002", ds, _blank(ds[name]), name, f"Required {name} is null")
     ig = standards.ig_dataset(ds.name)
     if ig is not None and ig.class_ in OBSERVATION_CLASSES and "EPOCH" not in present:
         findings.one("SD1077", ds.name, "EPOCH", "FDA expects EPOCH in this dataset")
-    if len(ds.data) == 0:
+    if ds.length == 0:
         findings.one("SD0001", ds.name, None, f"{ds.name} has no records")
 
 
@@ -117,7 +127,7 @@ def check_terminology(ds: Dataset, ctx: SdtmContext, findings: Findings) -> None
     """Values in the variable's codelist: CT2001 (non-extensible), CT2002 (extensible)."""
     spec = ctx.spec(ds.name)
     terms = standards.controlled_terms()
-    for column in ds.data.columns:
+    for column in ds.variables:
         code = _codelist_code(ds, spec, column)
         if not code:
             continue
@@ -125,8 +135,8 @@ def check_terminology(ds: Dataset, ctx: SdtmContext, findings: Findings) -> None
             codelist = terms.codelist(code)
         except KeyError:  # not in the CT subset the project holds: cannot be checked here
             continue
-        values = as_text(ds.data[column])
-        bad = values.notna() & ~values.isin(list(codelist.terms))
+        values = as_text(ds[column])
+        bad = values.notna() & ~isin(values, list(codelist.terms))
         if column == "RACE":  # CG0020: MULTIPLE stands for several races (SUPPDM holds them)
             bad &= values != "MULTIPLE"
         kind = "extensible" if codelist.extensible else "non-extensible"
@@ -142,30 +152,31 @@ def check_terminology(ds: Dataset, ctx: SdtmContext, findings: Findings) -> None
 
 def check_dates(ds: Dataset, ctx: SdtmContext, findings: Findings) -> None:
     """--DTC in ISO 8601; --DY, --STDY, --ENDY against the date and DM.RFSTDTC."""
-    data = ds.data
-    for column in (c for c in data.columns if c.endswith("DTC")):
+    for column in (c for c in ds.variables if c.endswith("DTC")):
         findings.rows(
             "SD0003",
             ds,
-            ~valid_iso8601(data[column]),
+            ~valid_iso8601(ds[column]),
             column,
             f"{column} is not an ISO 8601 date/time",
         )
     reference = ctx.dm_value(ds, "RFSTDTC")
-    for column in (c for c in data.columns if c.endswith("DY") and c != "VISITDY"):
-        if not pd.api.types.is_numeric_dtype(data[column]):
+    for column in (c for c in ds.variables if c.endswith("DY") and c != "VISITDY"):
+        values = ds[column]
+        if not pd.api.types.is_numeric_dtype(values):
             continue
-        day = data[column].astype("float64")
+        day = values.astype("float64")
         findings.rows("SD0038", ds, day == 0, column, f"{column} is 0: there is no day 0")
         dtc = column[:-2] + "DTC"
-        if dtc not in data.columns:
+        if dtc not in ds.variables:
             continue
-        expected = study_day(data[dtc], reference)
+        dates = ds[dtc]
+        expected = study_day(dates, reference)
         wrong = day.notna() & expected.notna() & (day != expected) & (day != 0)
         missing = day.isna() & expected.notna()
         imputed = day.notna() & expected.isna() & (day != 0)
         # The message only for the rows reported (building it for every row costs seconds).
-        hit = data.index[(wrong | missing | imputed).fillna(False).to_numpy(dtype=bool)]
+        hit = ds.index[(wrong | missing | imputed).fillna(False).to_numpy(dtype=bool)]
         if hit.empty:
             continue
         shown = expected.loc[hit].astype("Int64").astype("string").fillna("-")
@@ -173,7 +184,7 @@ def check_dates(ds: Dataset, ctx: SdtmContext, findings: Findings) -> None:
             f"{column} "
             + as_text(day.loc[hit]).fillna("null")
             + f" but {dtc} "
-            + data.loc[hit, dtc].astype("string").fillna("null")
+            + dates.loc[hit].astype("string").fillna("null")
             + " and RFSTDTC "
             + reference.loc[hit].astype("string").fillna("null")
             + " give "
@@ -184,95 +195,130 @@ def check_dates(ds: Dataset, ctx: SdtmContext, findings: Findings) -> None:
         findings.rows("SD1085", ds, imputed, column, message)
 
 
+def _duplicated(ds: Dataset, columns: list[str]) -> pd.Series:
+    """True where another row has the same values of ``columns`` (as DataFrame.duplicated
+    with keep=False), reading one column at a time: each row's group number combines the
+    codes of the columns read so far."""
+    group = np.zeros(ds.length, dtype="int64")
+    groups = 1  # group < groups
+    for column in columns:
+        codes, uniques = pd.factorize(ds[column], use_na_sentinel=False)
+        if groups * len(uniques) > np.iinfo("int64").max:  # number the groups so far 0, 1, ..
+            group, seen = pd.factorize(group)
+            groups = len(seen)
+        group = group * len(uniques) + codes
+        groups *= len(uniques)
+    return pd.Series(group, index=ds.index).duplicated(keep=False)
+
+
+def _check_natural_key(ds: Dataset, keys: list[str], findings: Findings) -> None:
+    dup = _duplicated(ds, keys)
+    if not dup.any():
+        return
+    hit = ds.index[dup.to_numpy()]
+    joined = ds[keys[0]].loc[hit].astype("string").fillna("")
+    for key in keys[1:]:
+        joined = joined + "|" + as_text(ds[key].loc[hit]).fillna("")
+    findings.rows(
+        "FDAB021",
+        ds,
+        dup,
+        "/".join(keys),
+        "more than one record with the same natural key",
+        joined,
+    )
+
+
 def check_identifiers(ds: Dataset, ctx: SdtmContext, findings: Findings) -> None:
     """--SEQ unique per subject, natural keys unique, DOMAIN, subject in DM."""
-    data = ds.data
     seq = ds.seq_var
     if seq is not None:
         by = ["TSPARMCD"] if ds.name == "TS" else ["USUBJID"]
-        if set(by) <= set(data.columns):
-            dup = data[seq].notna() & data.duplicated([*by, seq], keep=False)
+        if set(by) <= set(ds.variables):
+            dup = ds[seq].notna() & _duplicated(ds, [*by, seq])
             rule = "CORE-000154" if ds.name == "TS" else "SD0005"
             findings.rows(rule, ds, dup, seq, f"{seq} repeats within {by[0]}")
-    if ds.name == "DM" and "USUBJID" in data.columns:
+    if ds.name == "DM" and "USUBJID" in ds.variables:
         findings.rows(
             "SD0083",
             ds,
-            data.duplicated("USUBJID", keep=False),
+            ds["USUBJID"].duplicated(keep=False),
             "USUBJID",
             "more than one DM record for the subject",
         )
-    elif ds.name.startswith("SUPP") and set(SUPP_KEYS) <= set(data.columns):
-        dup = data.duplicated(SUPP_KEYS, keep=False)
+    elif ds.name.startswith("SUPP") and set(SUPP_KEYS) <= set(ds.variables):
+        dup = _duplicated(ds, SUPP_KEYS)
         findings.rows("SD0086", ds, dup, "QNAM", "qualifier given twice for one parent record")
-    elif (spec := ctx.spec(ds.name)) is not None and set(spec.keys) <= set(data.columns):
-        keys = list(spec.keys)
-        dup = data.duplicated(keys, keep=False)
-        joined = data[keys[0]].astype("string").fillna("")
-        for key in keys[1:]:
-            joined = joined + "|" + as_text(data[key]).fillna("")
-        findings.rows(
-            "FDAB021",
-            ds,
-            dup,
-            "/".join(keys),
-            "more than one record with the same natural key",
-            joined,
-        )
-    if "DOMAIN" in data.columns:
-        other = data["DOMAIN"].notna() & (data["DOMAIN"] != ds.name)
+    elif (spec := ctx.spec(ds.name)) is not None and set(spec.keys) <= set(ds.variables):
+        _check_natural_key(ds, list(spec.keys), findings)
+    if "DOMAIN" in ds.variables:
+        domain = ds["DOMAIN"]
+        other = domain.notna() & (domain != ds.name)
         findings.rows("SD0004", ds, other, "DOMAIN", f"DOMAIN is not {ds.name}")
-    if ds.name != "DM" and ctx.dm is not None and "USUBJID" in data.columns:
-        missing = data["USUBJID"].notna() & ~data["USUBJID"].isin(ctx.dm["USUBJID"])
+    if ds.name != "DM" and ctx.dm is not None and "USUBJID" in ds.variables:
+        subject = ds["USUBJID"]
+        missing = subject.notna() & ~isin(subject, ctx.dm["USUBJID"])
         findings.rows("SD0064", ds, missing, "USUBJID", "subject is not in DM")
-    if ctx.epochs and "EPOCH" in data.columns:
-        bad = data["EPOCH"].notna() & ~data["EPOCH"].isin(list(ctx.epochs))
+    if ctx.epochs and "EPOCH" in ds.variables:
+        epoch = ds["EPOCH"]
+        bad = epoch.notna() & ~isin(epoch, list(ctx.epochs))
         allowed = ", ".join(sorted(ctx.epochs))
         findings.rows("SD1015", ds, bad, "EPOCH", f"not an epoch of {ctx.epoch_source}: {allowed}")
+
+
+def _numbers(text: pd.Series) -> pd.DataFrame:
+    """Per value: whether it is written as a number, and that number."""
+    numeric = text.str.contains(NUMBER, regex=True).fillna(False).astype(bool)
+    parsed = pd.to_numeric(text.where(numeric).str.strip(), errors="coerce").astype("float64")
+    return pd.DataFrame({"numeric": numeric, "parsed": parsed})
 
 
 def check_results(ds: Dataset, findings: Findings) -> None:
     """--STRESN is the number in --STRESC, and only then."""
     prefix = ds.name[:2]
     stresc, stresn = f"{prefix}STRESC", f"{prefix}STRESN"
-    if not {stresc, stresn} <= set(ds.data.columns):
+    if not {stresc, stresn} <= set(ds.variables):
         return
-    text = ds.data[stresc].astype("string")
-    number = pd.to_numeric(ds.data[stresn], errors="coerce").astype("float64")
-    numeric = text.str.contains(NUMBER, regex=True).fillna(False).astype(bool)
-    parsed = pd.to_numeric(text.where(numeric).str.strip(), errors="coerce").astype("float64")
-    close = np.isclose(parsed.to_numpy(), number.to_numpy(), rtol=1e-9, atol=1e-12)
+    text = ds[stresc].astype("string")
+    number = pd.to_numeric(ds[stresn], errors="coerce").astype("float64")
+    numbers = per_value(_numbers, text)
+    numeric = numbers["numeric"]
+    close = np.isclose(numbers["parsed"].to_numpy(), number.to_numpy(), rtol=1e-9, atol=1e-12)
     mismatch = numeric & number.notna() & ~pd.Series(close, index=number.index)
-    message = f"{stresn} " + as_text(number).fillna("null") + f" but {stresc} " + text
-    findings.rows("SD1212", ds, mismatch, stresn, message, number)
     not_number = text.notna() & ~numeric & number.notna()
+    no_number = numeric & number.isna()
+    # The messages only for the rows reported.
+    hit = ds.index[(mismatch | not_number | no_number).to_numpy()]
+    number_text, shown = as_text(number.loc[hit]), text.loc[hit]
+    message = f"{stresn} " + number_text.fillna("null") + f" but {stresc} " + shown
+    findings.rows("SD1212", ds, mismatch, stresn, message, number)
     findings.rows(
         "SD1212",
         ds,
         not_number,
         stresn,
         f"{stresc} "
-        + text.fillna("")
+        + shown.fillna("")
         + " is not a number but "
         + stresn
         + " is "
-        + as_text(number).fillna(""),
+        + number_text.fillna(""),
         number,
     )
     findings.rows(
         "SD1122",
         ds,
-        numeric & number.isna(),
+        no_number,
         stresn,
-        f"{stresc} " + text.fillna("") + f" is a number but {stresn} is null",
+        f"{stresc} " + shown.fillna("") + f" is a number but {stresn} is null",
         text,
     )
 
 
 def check_death(ds: Dataset, ctx: SdtmContext, findings: Findings) -> None:
     """DM death flag and date; fatal adverse events against them; AE outcome and end date."""
-    data = ds.data
-    if ds.name == "DM" and {"DTHDTC", "DTHFL"} <= set(data.columns):
+    if ds.name == "DM" and {"DTHDTC", "DTHFL"} <= set(ds.variables):
+        data = ds.frame(["DTHDTC", "DTHFL"])
         died = data["DTHFL"] == "Y"
         findings.rows(
             "SD2004",
@@ -286,6 +332,7 @@ def check_death(ds: Dataset, ctx: SdtmContext, findings: Findings) -> None:
         )
     if ds.name != "AE":
         return
+    data = ds.frame([c for c in AE_DEATH if c in ds.variables])
     out = data["AEOUT"] if "AEOUT" in data else pd.Series(pd.NA, index=data.index)
     sdth = data["AESDTH"] if "AESDTH" in data else pd.Series(pd.NA, index=data.index)
     is_fatal = (out == "FATAL").fillna(False).astype(bool)
@@ -342,47 +389,49 @@ def check_death(ds: Dataset, ctx: SdtmContext, findings: Findings) -> None:
 
 def check_trial_summary(ds: Dataset, findings: Findings) -> None:
     """TS holds every parameter FDA expects; its date parameters are ISO 8601."""
-    if ds.name != "TS" or "TSPARMCD" not in ds.data.columns:
+    if ds.name != "TS" or "TSPARMCD" not in ds.variables:
         return
-    present = set(ds.data["TSPARMCD"].dropna())
+    data = ds.frame([c for c in ("TSPARMCD", "TSVAL") if c in ds.variables])
+    present = set(data["TSPARMCD"].dropna())
     for parm, rule in TS_PARAMETERS.items():
         if parm not in present:
             findings.one(rule, "TS", "TSPARMCD", f"no TS record with TSPARMCD {parm}", parm)
-    if "TSVAL" in ds.data.columns:
+    if "TSVAL" in data.columns:
         for parm, rule in TS_DATES.items():
-            mine = ds.data["TSPARMCD"] == parm
-            bad = mine & ds.data["TSVAL"].notna() & ~valid_iso8601(ds.data["TSVAL"])
+            mine = data["TSPARMCD"] == parm
+            bad = mine & data["TSVAL"].notna() & ~valid_iso8601(data["TSVAL"])
             findings.rows(rule, ds, bad, "TSVAL", f"TSVAL of {parm} is not ISO 8601")
 
 
 def remember_parent(ds: Dataset, ctx: SdtmContext) -> None:
-    """Keep a parent dataset's identifying values, as text, for its SUPP-- dataset."""
-    if ds.name.startswith("SUPP") or "USUBJID" not in ds.data.columns:
+    """Remember a parent dataset's identifying variables for its SUPP-- dataset."""
+    if ds.name.startswith("SUPP") or "USUBJID" not in ds.variables:
         return
-    ids = [c for c in ds.data.columns if c.endswith(("SEQ", "GRPID", "SPID", "REFID", "LNKID"))]
-    ctx.parents[ds.name] = pd.DataFrame(
-        {c: as_text(ds.data[c]) for c in ["USUBJID", *ids]}, index=ds.data.index
-    )
+    ids = [c for c in ds.variables if c.endswith(("SEQ", "GRPID", "SPID", "REFID", "LNKID"))]
+    ctx.parents[ds.name] = Parent(["USUBJID", *ids], ds.read)
 
 
 def check_supp_parents(ds: Dataset, ctx: SdtmContext, findings: Findings) -> None:
     """Every SUPP-- record names an existing parent record (RDOMAIN, IDVAR, IDVARVAL)."""
-    data = ds.data
-    if not ds.name.startswith("SUPP") or not set(SUPP_KEYS) <= set(data.columns):
+    if not ds.name.startswith("SUPP") or not set(SUPP_KEYS) <= set(ds.variables):
         return
     parent_name = ds.name[4:]
     parent = ctx.parents.get(parent_name)
     if parent is None:
         return
+    data = ds.frame(["USUBJID", "IDVAR", "IDVARVAL"])
+    subjects = as_text(parent.read("USUBJID"))
     orphan = pd.Series(False, index=data.index)
     by_subject = data["IDVAR"].isna()
-    orphan |= by_subject & ~data["USUBJID"].isin(parent["USUBJID"])
+    orphan |= by_subject & ~isin(data["USUBJID"], subjects)
     for idvar in data.loc[~by_subject, "IDVAR"].dropna().unique():
         mine = (data["IDVAR"] == idvar).fillna(False).astype(bool)
-        if idvar not in parent.columns:
+        if idvar not in parent.ids:
             orphan |= mine
             continue
-        keys = pd.MultiIndex.from_frame(parent[["USUBJID", idvar]].dropna())
+        values = as_text(parent.read(idvar))
+        known = subjects.notna() & values.notna()
+        keys = pd.MultiIndex.from_arrays([subjects[known], values[known]])
         wanted = pd.MultiIndex.from_arrays([data["USUBJID"], data["IDVARVAL"]])
         orphan |= mine & ~pd.Series(wanted.isin(keys), index=data.index)
     findings.rows(
@@ -398,7 +447,7 @@ def check_dataset(ds: Dataset, ctx: SdtmContext, findings: Findings) -> None:
     """Every SDTM check of one dataset."""
     ctx.seen.add(ds.name)
     if ds.name == "DM":
-        ctx.dm = ds.data
+        ctx.dm = ds.frame(ds.variables)
     check_presence(ds, ctx, findings)
     check_terminology(ds, ctx, findings)
     check_dates(ds, ctx, findings)
