@@ -95,7 +95,6 @@ class _StageRecorder(logging.Handler):
             }
         )
         self.write({"stages": self.stages, "peak_rss_mib": round(self.peak_mib, 1)})
-        _reset_peak()
 
     def write(self, result: dict[str, Any]) -> None:
         self.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
@@ -112,8 +111,16 @@ def worker(landing: Path, store: Path, out: Path) -> None:
     from transforms import pipeline
     from transforms.adam import stages as adam
 
+    # Each stage starts by handing back what the earlier ones freed (release_memory); its
+    # own peak window starts right after, so a stage is not charged with its predecessor's.
+    release = pipeline.release_memory
+
+    def release_then_reset() -> None:
+        release()
+        _reset_peak()
+
+    pipeline.release_memory = release_then_reset
     rss_start = _memory_mib()[1]
-    _reset_peak()
     t0, c0 = time.perf_counter(), time.process_time()
     pipeline.run_all(STUDY, landing, store, force=True)
     t1 = time.perf_counter()
@@ -231,8 +238,10 @@ def run_size(
              str(store), "--out", str(out)],
             cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT,
         )  # fmt: skip
+        sampled = 0  # the worker's RSS sampled every second: a check on its own figures
         while worker.poll() is None:  # guard the machine: stop a worker that grows too big
             rss = _rss_kib(worker.pid)
+            sampled = max(sampled, rss)
             if rss > max_rss_gib * MIB:
                 stopped = f"stopped at {rss / MIB:.1f} GiB RSS (limit {max_rss_gib} GiB); "
                 worker.terminate()
@@ -246,6 +255,8 @@ def run_size(
         partial = json.loads(out.read_text(encoding="utf-8")) if out.exists() else {}
         raise SizeFailed(f"{subjects} subjects: {stopped}worker exit {code}; last: {tail}", partial)
     result: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
+    result["sampled_peak_rss_mib"] = round(sampled / 1024, 1)
+    result["peak_rss_mib"] = max(result["peak_rss_mib"], result["sampled_peak_rss_mib"])
     raw = _raw_files(landing)
     result["floor"] = floor(raw, _written_bytes(store), work)
     result["ratio"] = round(result["engine_wall_s"] / result["floor"]["seconds"], 2)
