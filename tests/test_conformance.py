@@ -303,6 +303,9 @@ def _plant(run: Path) -> dict[str, Expect]:
         str(_get(tte, 1, "USUBJID")),
         [1],
     )
+    _set(tte, 2, "ADT", _get(tte, 2, "STARTDT") - pd.Timedelta(days=10))
+    _set(tte, 2, "AVAL", -9.0)  # consistent with the dates: only the order is wrong
+    add("event before the origin", "PIPE-011", "ADTTE", "ADT", str(_get(tte, 2, "USUBJID")), [2])
     tte.to_parquet(adam / "adtte.parquet", index=False)
 
     adae = pd.read_parquet(adam / "adae.parquet")
@@ -333,7 +336,7 @@ PLANTED = [
     "variable not in define.xml", "define.xml variable not in the data",
     "define.xml length differs", "define.xml dataset without a file", "unreadable file",
     "ADSL not one record per subject", "CNSR not an integer", "AVAL is not ADT - STARTDT + 1",
-    "ADaM subject not in DM",
+    "event before the origin", "ADaM subject not in DM",
 ]  # fmt: skip
 
 
@@ -445,6 +448,8 @@ def test_define_and_fatal_ae_messages_name_the_values(
     assert fatal["message"].str.contains("after DM.DTHDTC").all()
     aval = _hits(result, "PIPE-009", "ADTTE", "AVAL")
     assert aval["message"].str.contains(r"\+ 1 =").all()
+    early = _hits(result, "PIPE-011", "ADTTE", "ADT")
+    assert early["message"].str.fullmatch(r"ADT \S+ is before STARTDT \S+").all()
     assert expect["variable label over 40"].dataset == "DM"
 
 

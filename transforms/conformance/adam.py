@@ -149,6 +149,9 @@ def _check_tte(ds: Dataset, findings: Findings) -> None:
         + as_text(expected).fillna("null")
     )
     findings.rows("PIPE-009", ds, wrong, "AVAL", message, aval)
+    early = (end < start).fillna(False)  # a date error in the source, or the wrong origin
+    before = "ADT " + as_text(end).fillna("") + " is before STARTDT " + as_text(start).fillna("")
+    findings.rows("PIPE-011", ds, early, "ADT", before, end)
 
 
 def _check_terminology(ds: Dataset, ctx: AdamContext, findings: Findings) -> None:

@@ -216,6 +216,9 @@ _RULES = [
     RuleDef("AD0170", "Error", "STARTDT is present but CNSR is not", ADAM_VR),
     RuleDef("PIPE-009", "Error",
             "Time-to-event AVAL (in days) differs from ADT - STARTDT + 1", PROJECT),
+    RuleDef("PIPE-011", "Warning",
+            "Time-to-event ADT (event or censoring) is before STARTDT: AVAL is 0 or less",
+            PROJECT),
     # --- the run itself ---------------------------------------------------------------------
     RuleDef("PIPE-010", "Error",
             "A dataset, define.xml or the study specs could not be read; the checks that "
