@@ -284,6 +284,9 @@ def test_cdisc_run_publishes_every_domain(pilot_run: Path) -> None:
     dm = pd.read_parquet(pilot_run / "sdtm" / "dm.parquet")
     assert ts.loc["SSTDTC", "TSVAL"] == dm["RFICDTC"].min() == "2012-07-02"
     assert ts.loc["ACTSUB", "TSVAL"] == "306" and ts.loc["TPHASE", "TSVALCD"] == "C15601"
+    # No export.json, so no data cutoff: the parameter is kept with a null flavour.
+    assert ts.loc[["DCUTDTC"], "TSVAL"].isna().all() and ts.loc["DCUTDTC", "TSVALNF"] == "UNK"
+    assert ts.loc["SSTDTC", ["TSVALNF"]].isna().all()
     conformance = pd.read_csv(pilot_run / "reports" / "conformance.csv", dtype=str)
     assert set(conformance["severity"]) == {"Warning"}
 

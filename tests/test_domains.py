@@ -244,7 +244,7 @@ def test_ts_has_every_parameter_fda_checks(published: Path) -> None:
     assert row("TRT") == {"TSPARM": "Investigational Therapy or Treatment", "TSVAL": "POMALIDOMIDE",
         "TSVALNF": None, "TSVALCD": "D2UX06XLB5", "TSVCDREF": "UNII", "TSVCDVER": None}  # fmt: skip
     # From the run: the export's cut-off, the first consent (1001, 12 OCT 2023), 15 subjects.
-    assert row("DCUTDTC")["TSVAL"] == "2026-11-15"
+    assert row("DCUTDTC")["TSVAL"] == "2026-11-15" and row("DCUTDTC")["TSVALNF"] is None
     assert row("SSTDTC")["TSVAL"] == "2023-10-12"
     assert row("ACTSUB")["TSVAL"] == "15"
     assert row("AGEMAX") == {"TSPARM": "Planned Maximum Age of Subjects", "TSVAL": None,
