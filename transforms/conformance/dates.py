@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from transforms.conformance.findings import per_value
+from transforms.sdtm.dates import by_unique
 
 _ISO = (
     r"^(?P<y>\d{4}|-)"
@@ -47,7 +47,7 @@ def _valid_point(text: pd.Series) -> pd.Series:
 
 def valid_iso8601(values: pd.Series) -> pd.Series:
     """False where a non-null value is not an ISO 8601 date/time or interval of two."""
-    return per_value(_valid_text, values.astype("string"))
+    return by_unique(values.astype("string"), _valid_text)
 
 
 def _valid_text(text: pd.Series) -> pd.Series:
@@ -66,7 +66,7 @@ def _valid_text(text: pd.Series) -> pd.Series:
 
 def complete_date(values: pd.Series) -> pd.Series:
     """The date part of complete ISO 8601 dates (YYYY-MM-DD...), else NaT."""
-    return per_value(_complete_date, values.astype("string"))
+    return by_unique(values.astype("string"), _complete_date)
 
 
 def _complete_date(text: pd.Series) -> pd.Series:

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -30,8 +29,6 @@ COLUMNS = [
     "value",
     "message",
 ]
-
-Result = TypeVar("Result", pd.Series, pd.DataFrame)
 
 
 @dataclass
@@ -93,15 +90,6 @@ class Dataset:
     @property
     def columns(self) -> list[str]:
         return self.xpt.columns if self.xpt is not None else self.variables
-
-
-def per_value(check: Callable[[pd.Series], Result], values: pd.Series) -> Result:
-    """``check(values)`` for a check that is a function of each value alone, worked out once
-    per distinct value (a column of a million rows holds a few thousand)."""
-    codes, uniques = pd.factorize(values, use_na_sentinel=False)
-    result = check(pd.Series(uniques, dtype=values.dtype)).iloc[codes]
-    result.index = values.index
-    return result
 
 
 def isin(values: pd.Series, allowed: pd.Series | list[str]) -> pd.Series:

@@ -12,9 +12,10 @@ import pandas as pd
 
 from transforms import standards
 from transforms.conformance.dates import after, study_day, valid_iso8601
-from transforms.conformance.findings import Dataset, Findings, as_text, isin, per_value
+from transforms.conformance.findings import Dataset, Findings, as_text, isin
 from transforms.conformance.rules import TS_DATES, TS_PARAMETERS
 from transforms.sdtm.algorithms import Epoch, Hardcode
+from transforms.sdtm.dates import by_unique
 from transforms.specs import DatasetSpec, StudySpec
 
 SUPP_KEYS = ["STUDYID", "RDOMAIN", "USUBJID", "IDVAR", "IDVARVAL", "QNAM"]
@@ -54,7 +55,7 @@ class SdtmContext:
         if self.dm is None or column not in self.dm or "USUBJID" not in ds.variables:
             return pd.Series(pd.NA, index=ds.index, dtype="string")
         lookup = self.dm.drop_duplicates("USUBJID").set_index("USUBJID")[column]
-        return per_value(lambda subjects: subjects.map(lookup), ds["USUBJID"])
+        return by_unique(ds["USUBJID"], lambda subjects: subjects.map(lookup))
 
 
 def _rules(value: object) -> Iterator[object]:
@@ -281,7 +282,7 @@ def check_results(ds: Dataset, findings: Findings) -> None:
         return
     text = ds[stresc].astype("string")
     number = pd.to_numeric(ds[stresn], errors="coerce").astype("float64")
-    numbers = per_value(_numbers, text)
+    numbers = by_unique(text, _numbers)
     numeric = numbers["numeric"]
     close = np.isclose(numbers["parsed"].to_numpy(), number.to_numpy(), rtol=1e-9, atol=1e-12)
     mismatch = numeric & number.notna() & ~pd.Series(close, index=number.index)
