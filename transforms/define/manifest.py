@@ -50,7 +50,7 @@ def _xpt(path: Path) -> tuple[str, str, int]:
     variable is read and counted."""
     _, meta = pyreadstat.read_xport(path, metadataonly=True)
     widths = [int(meta.variable_storage_width[name]) for name in meta.column_names]
-    records = _v5_records(path, widths)
+    records = v5_records(path, widths)
     if records is None:
         first = list(meta.column_names)[:1]
         data, _ = pyreadstat.read_xport(path, usecols=first, disable_datetime_conversion=True)
@@ -61,7 +61,7 @@ def _xpt(path: Path) -> tuple[str, str, int]:
 _OBS_HEADER = b"HEADER RECORD*******OBS     HEADER RECORD!!!!!!!"
 
 
-def _v5_records(path: Path, widths: list[int]) -> int | None:
+def v5_records(path: Path, widths: list[int]) -> int | None:
     """Records of a one-member XPT v5 file (140-byte NAMESTRs): the bytes after the OBS
     header over the record width, less blank records in the final 80-byte padding (as
     readers count them); None if the file is not laid out so."""

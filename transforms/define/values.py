@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pyreadstat
 
-from transforms.define.manifest import _v5_records
+from transforms.define.manifest import v5_records
 
 log = logging.getLogger("cdisc.define")
 
@@ -50,7 +50,7 @@ class DatasetValues:
         if self._file is not None:
             records = self._file.metadata.num_rows
             if not set(self.columns) <= set(self._file.schema_arrow.names) or records != (
-                _v5_records(path, list(storage.values()))
+                v5_records(path, list(storage.values()))
             ):
                 log.warning("%s: columns or records unlike %s's; reading the XPT", parquet, path)
                 self._file = None
