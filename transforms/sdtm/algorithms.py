@@ -812,8 +812,9 @@ def _result(values: pd.Series) -> pd.DataFrame:
     return pd.DataFrame({"op": parts["op"], "number": pd.to_numeric(parts["num"], errors="coerce")})
 
 
-def _looked_up(keys: pd.Series, table: Mapping[str, float]) -> pd.Series:
-    return dates.by_unique(keys, lambda k: k.map(table).astype("float64"))
+def _looked_up(keys: pd.Series, table: Mapping[str, Any]) -> pd.Series:
+    """Each key's value in `table` (NaN where it has none), looked up once per distinct key."""
+    return dates.by_unique(keys, lambda k: k.map(table, na_action="ignore"))
 
 
 @dataclass(frozen=True)
@@ -882,8 +883,7 @@ class Standardise:
     def evaluate(self, ctx: Context) -> pd.Series:
         test = self.test.evaluate(ctx).astype("string")
         if self.output == "unit":
-            standard = dict(self.standard)
-            out = dates.by_unique(test, lambda t: t.map(standard, na_action="ignore"))
+            out = _looked_up(test, self.standard)
             value = self.value.evaluate(ctx).astype("string")
             has_number = dates.by_unique(value, lambda v: v.str.match(_RESULT).fillna(False))
             return out.astype("string").where(has_number.astype(bool))
@@ -892,14 +892,15 @@ class Standardise:
         parts = dates.by_unique(raw, _result)
         number = parts["number"]
         key = test.fillna("") + "\x1f" + unit
-        factor = _looked_up(key, {f"{t}\x1f{u}": f for (t, u), f in self.table.items()})
+        table = {f"{t}\x1f{u}": f for (t, u), f in self.table.items()}
+        factor = _looked_up(key, table).astype("float64")
         missing = number.notna() & factor.isna()
         ctx.report(missing, unit.mask(unit == "", "(no unit)"), "UNIT",
                    "no conversion factor in the spec for this test and unit")  # fmt: skip
         converted = number * factor
         if self.offsets:
             offsets = {f"{t}\x1f{u}": o for (t, u), o in self.offsets.items()}
-            converted = converted + _looked_up(key, offsets).fillna(0.0)
+            converted = converted + _looked_up(key, offsets).astype("float64").fillna(0.0)
         for digits in set(self.decimals.values()):
             tests = [t for t, d in self.decimals.items() if d == digits]
             converted = converted.mask(test.isin(tests).fillna(False), converted.round(digits))
