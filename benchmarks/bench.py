@@ -108,23 +108,23 @@ def worker(landing: Path, store: Path, out: Path) -> None:
     engine_log = logging.getLogger("cdisc")
     engine_log.setLevel(logging.INFO)
     engine_log.addHandler(recorder)
-    from transforms import pipeline
-    from transforms.adam import stages as adam
+    from transforms.jobs import kit
+    from transforms.jobs.runner import run_adam, run_sdtm
 
     # Each stage starts by handing back what the earlier ones freed (release_memory); its
     # own peak window starts right after, so a stage is not charged with its predecessor's.
-    release = pipeline.release_memory
+    release = kit.release_memory
 
     def release_then_reset() -> None:
         release()
         _reset_peak()
 
-    pipeline.release_memory = release_then_reset
+    kit.release_memory = release_then_reset
     rss_start = _memory_mib()[1]
     t0, c0 = time.perf_counter(), time.process_time()
-    pipeline.run_all(STUDY, landing, store, force=True)
+    run_sdtm(STUDY, landing, store, force=True)
     t1 = time.perf_counter()
-    adam.run_all(store, STUDY, force=True)
+    run_adam(store, STUDY, force=True)
     t2, c2 = time.perf_counter(), time.process_time()
     recorder.write(
         {

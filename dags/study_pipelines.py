@@ -1,9 +1,11 @@
-"""Two DAGs per study, generated from ``sdtm_specs/<STUDY>/study.yaml``: the nightly SDTM
-load, and the ADaM build that each SDTM publication triggers through an Asset.
+"""The DAGs of every study folder in ``sdtm_specs/``: one per job of the study's plan (the
+nightly SDTM load; the ADaM build that each SDTM publication triggers through an Asset).
 
-Thin on purpose: each task calls one stage of ``transforms.pipeline`` and passes the run
-folder on. Nothing heavy is imported while the file is parsed (pandas and the engine are
-imported inside the tasks), so adding a study is adding specs, never DAG code.
+This file only renders the engine's job graph (:mod:`transforms.jobs.plan`): one task per
+step, a task group per dataset, wired by each step's ``after``. It names no stage and no
+dataset, so a new dataset spec is a new task with no code change here, and ``cdisc run``
+walks the very same graph. Nothing heavy is imported while the file is parsed (the engine
+is imported inside the task).
 """
 
 from __future__ import annotations
@@ -14,29 +16,49 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from airflow.sdk import Asset, dag, task
+from airflow.sdk import Asset, TaskGroup, dag, task
 
-from transforms.studies import StudyInfo, list_studies, sdtm_asset
+from transforms.jobs.plan import Job, jobs
+from transforms.studies import StudyInfo, list_studies
 
-DOC = """
-### {id}: nightly SDTM load
+DOC = {
+    "sdtm": """
+### {study}: nightly SDTM load
 
 {title}
 
-Picks the newest complete EDC export under `$CDISC_LANDING/{id}/`, snapshots it, maps the
-SDTM datasets ({datasets}; DM first), writes verified XPT v5 files and publishes the run to
-`$CDISC_STORE/{id}/current` only when every stage has passed. A failed run leaves the last
-good publication untouched; its issue listing is in the run folder's `reports/`.
-Publishing emits the Asset `{asset}`, which schedules the study's ADaM DAG.
-"""
+Picks the newest complete EDC export under `$CDISC_LANDING/{study}/`, snapshots it, maps
+{datasets} ({first} first), writes verified XPT v5 files and publishes the run to
+`$CDISC_STORE/{study}/current` only when every step has passed. A failed run leaves the
+last good publication untouched; its listings are in the run folder's `reports/`.
+Publishing emits the Asset `{emits}`, which schedules the study's ADaM DAG.
+""",
+    "adam": """
+### {study}: ADaM from the published SDTM
+
+Runs whenever the study's SDTM DAG publishes (Asset `{trigger}`). Makes a new run folder
+from the published SDTM run, derives {datasets} into its `adam/` (XPT v5, Dataset-JSON and
+Parquet) in the order of what each spec reads, writes the endpoint summary into
+`reports/`, and switches `$CDISC_STORE/{study}/current` to it, unless a newer SDTM run was
+published meanwhile (then it ends as skipped).
+""",
+}
+
+DEFAULT_ARGS: dict[str, Any] = {
+    "retries": 2,
+    "retry_delay": timedelta(minutes=2),
+    "retry_exponential_backoff": True,
+    "execution_timeout": timedelta(hours=2),
+}
 
 
-def _landing() -> Path:
-    return Path(os.environ.get("CDISC_LANDING", "data/landing"))
+def _place() -> Any:
+    from transforms.jobs.plan import Place
 
-
-def _store() -> Path:
-    return Path(os.environ.get("CDISC_STORE", "data/store"))
+    return Place(
+        store=Path(os.environ.get("CDISC_STORE", "data/store")),
+        landing=Path(os.environ.get("CDISC_LANDING", "data/landing")),
+    )
 
 
 def _on_failure(study: str, context: Any) -> None:
@@ -55,187 +77,66 @@ def _on_failure(study: str, context: Any) -> None:
     )
 
 
-DEFAULT_ARGS: dict[str, Any] = {
-    "retries": 2,
-    "retry_delay": timedelta(minutes=2),
-    "retry_exponential_backoff": True,
-    "execution_timeout": timedelta(hours=2),
-}
+@task
+def run_step(study_id: str, kind: str, step_id: str, run_dir: str | None = None) -> str:
+    """One step of a study's job; returns the run folder the next steps work in. A job
+    with nothing to do (its input already published, or superseded) ends as skipped."""
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    from transforms.errors import NothingNew
+    from transforms.jobs.runner import run_step as run
+    from transforms.jobs.runner import study_job
+    from transforms.specs import load_study
+    from transforms.store import RunFolder
+
+    study = load_study(study_id)
+    plan = study_job(study, "adam" if kind == "adam" else "sdtm")
+    folder = RunFolder(Path(run_dir)) if run_dir else None
+    try:
+        return str(run(plan, plan.step(step_id), study, _place(), folder).path)
+    except NothingNew as done:
+        raise AirflowSkipException(f"nothing new: {done}") from done
 
 
-def build_dag(study: StudyInfo) -> object:
+def build_dag(study: StudyInfo, job: Job) -> object:
     @dag(
-        dag_id=f"{study.id.lower()}_sdtm_nightly",
-        schedule=study.schedule,
+        dag_id=job.dag_id,
+        schedule=[Asset(job.trigger)] if job.trigger else job.schedule,
         start_date=datetime(2026, 1, 1, tzinfo=UTC),
         catchup=False,
         max_active_runs=1,
-        tags=["cdisc", "sdtm", study.id],
-        doc_md=DOC.format(
-            id=study.id,
+        tags=["cdisc", job.kind, study.id],
+        doc_md=DOC[job.kind].format(
+            study=study.id,
             title=study.title,
-            datasets=", ".join(study.sdtm),
-            asset=sdtm_asset(study.id),
+            datasets=", ".join(job.datasets),
+            first=job.datasets[0] if job.datasets else "-",
+            emits=job.emits,
+            trigger=job.trigger,
         ),
         default_args={**DEFAULT_ARGS, "on_failure_callback": partial(_on_failure, study.id)},
     )
-    def nightly() -> None:
-        @task
-        def extract() -> str:
-            from airflow.sdk.exceptions import AirflowSkipException
+    def render() -> None:
+        groups: dict[str, TaskGroup] = {}
+        tasks: dict[str, Any] = {}
+        run_dir = None
+        for step in job.steps:
+            options: dict[str, Any] = {"task_id": step.name}
+            if step.group is not None:
+                if step.group not in groups:
+                    groups[step.group] = TaskGroup(group_id=step.group)
+                options["task_group"] = groups[step.group]
+            if step.id == job.publishing and job.emits:
+                options["outlets"] = [Asset(job.emits)]
+            tasks[step.id] = run_step.override(**options)(study.id, job.kind, step.id, run_dir)
+            if run_dir is None:  # the first step makes the run folder every other step uses
+                run_dir = tasks[step.id]
+            for upstream in step.after:
+                tasks[upstream] >> tasks[step.id]
 
-            from transforms import pipeline
-
-            try:
-                return str(pipeline.extract(study.id, _landing(), _store()))
-            except pipeline.NothingNew as done:  # the run ends cleanly, nothing republished
-                raise AirflowSkipException(f"nothing new: {done}") from done
-
-        @task
-        def validate(run_dir: str, gate: str) -> str:
-            """A Great Expectations gate; its summary is in the log and reports/."""
-            from transforms import pipeline
-
-            pipeline.validate(Path(run_dir), "raw" if gate == "raw" else "sdtm")
-            return run_dir
-
-        @task
-        def map_sdtm(run_dir: str, dataset: str) -> str:
-            from transforms import pipeline
-
-            pipeline.map_dataset(Path(run_dir), dataset)
-            return run_dir
-
-        @task
-        def write_xpt(run_dir: str, dataset: str) -> list[str]:
-            from transforms import pipeline
-
-            return pipeline.write_xpt(Path(run_dir), dataset)
-
-        @task
-        def reconcile(run_dir: str) -> str:
-            from transforms import pipeline
-
-            pipeline.reconcile_run(Path(run_dir))
-            return run_dir
-
-        @task
-        def define(run_dir: str) -> str:
-            from transforms import pipeline
-
-            pipeline.document_run(Path(run_dir))
-            return run_dir
-
-        @task(outlets=[Asset(sdtm_asset(study.id))])
-        def publish(run_dir: str) -> str:
-            from transforms import pipeline
-
-            return str(pipeline.publish_run(Path(run_dir)))
-
-        run_dir = validate.override(task_id="validate_raw")(extract(), "raw")
-        first, *others = study.sdtm
-        dm = map_sdtm.override(task_id=f"map_{first.lower()}")(run_dir, first)
-        written = [write_xpt.override(task_id=f"xpt_{first.lower()}")(dm, first)]
-        for name in others:
-            mapped = map_sdtm.override(task_id=f"map_{name.lower()}")(dm, name)
-            written.append(write_xpt.override(task_id=f"xpt_{name.lower()}")(mapped, name))
-        accounted = reconcile(run_dir)
-        for w in written:
-            w >> accounted
-        checked = validate.override(task_id="validate_sdtm")(accounted, "sdtm")
-        publish(define(checked))
-
-    return nightly()
-
-
-ADAM_DOC = """
-### {id}: ADaM from the published SDTM
-
-Runs whenever the study's SDTM DAG publishes (Asset `{asset}`). Makes a new run folder from
-the published SDTM run, derives {datasets} into its `adam/` (XPT v5, Dataset-JSON and
-Parquet), writes the endpoint summary into `reports/`, and switches `$CDISC_STORE/{id}/current`
-to it, unless a newer SDTM run was published meanwhile (then it ends as skipped).
-"""
-
-
-def build_adam_dag(study: StudyInfo) -> object:
-    @dag(
-        dag_id=f"{study.id.lower()}_adam",
-        schedule=[Asset(sdtm_asset(study.id))],
-        start_date=datetime(2026, 1, 1, tzinfo=UTC),
-        catchup=False,
-        max_active_runs=1,
-        tags=["cdisc", "adam", study.id],
-        doc_md=ADAM_DOC.format(
-            id=study.id, asset=sdtm_asset(study.id), datasets=", ".join(study.adam)
-        ),
-        default_args={**DEFAULT_ARGS, "on_failure_callback": partial(_on_failure, study.id)},
-    )
-    def adam() -> None:
-        @task
-        def start() -> str:
-            from airflow.sdk.exceptions import AirflowSkipException
-
-            from transforms.adam import stages
-            from transforms.pipeline import NothingNew
-
-            try:
-                return str(stages.start(_store(), study.id))
-            except NothingNew as done:
-                raise AirflowSkipException(f"nothing new: {done}") from done
-
-        @task
-        def build(run_dir: str, dataset: str) -> str:
-            from transforms.adam import stages
-
-            stages.build(Path(run_dir), dataset)
-            return run_dir
-
-        @task
-        def endpoints(run_dir: str) -> str:
-            from transforms.adam import stages
-
-            stages.endpoints(Path(run_dir))
-            return run_dir
-
-        @task
-        def document(run_dir: str) -> str:
-            from transforms.adam import stages
-
-            stages.document(Path(run_dir))
-            return run_dir
-
-        @task
-        def publish(run_dir: str) -> str:
-            from airflow.sdk.exceptions import AirflowSkipException
-
-            from transforms.adam import stages
-
-            try:
-                return str(stages.publish_run(Path(run_dir)))
-            except stages.Superseded as stale:
-                raise AirflowSkipException(str(stale)) from stale
-
-        # ADSL first; time-to-event datasets (named ADTTE*) last, after what they read.
-        run_dir = start()
-        first, *others = study.adam
-        done = build.override(task_id=f"build_{first.lower()}")(run_dir, first)
-        middle = [n for n in others if not n.startswith("ADTTE")]
-        last = [n for n in others if n.startswith("ADTTE")]
-        built = [build.override(task_id=f"build_{n.lower()}")(done, n) for n in middle]
-        final = [build.override(task_id=f"build_{n.lower()}")(done, n) for n in last]
-        for upstream in built:
-            for downstream in final:
-                upstream >> downstream
-        summarised = endpoints(run_dir)
-        for task_ in [done, *built, *final]:
-            task_ >> summarised
-        publish(document(summarised))
-
-    return adam()
+    return render()
 
 
 for _study in list_studies():
-    globals()[f"{_study.id.lower()}_sdtm_nightly"] = build_dag(_study)
-    if _study.adam:
-        globals()[f"{_study.id.lower()}_adam"] = build_adam_dag(_study)
+    for _job in jobs(_study):
+        globals()[_job.dag_id] = build_dag(_study, _job)

@@ -32,21 +32,20 @@ def landing(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def published(landing: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The pipeline run once on the default sample; returns the `current` folder."""
-    from transforms.pipeline import run_all
+    from transforms.jobs.runner import run_sdtm
 
     store = tmp_path_factory.mktemp("store")
-    return run_all("POMMAINT", landing, store)
+    return run_sdtm("POMMAINT", landing, store)
 
 
 @pytest.fixture(scope="session")
 def adam_published(landing: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """SDTM then ADaM on the default sample, in a store of its own; the `current` folder."""
-    from transforms.adam import stages
-    from transforms.pipeline import run_all
+    from transforms.jobs.runner import run_adam, run_sdtm
 
     store = tmp_path_factory.mktemp("adam_store")
-    run_all("POMMAINT", landing, store)
-    return stages.run_all(store, "POMMAINT")
+    run_sdtm("POMMAINT", landing, store)
+    return run_adam(store, "POMMAINT")
 
 
 @pytest.hookimpl(wrapper=True)

@@ -384,13 +384,15 @@ def test_blocking_findings_stop_the_pipeline_stage(
 ) -> None:
     """The pipeline's conformance stage raises on the planted run (so publish never runs)
     and records why in the run's failure.json."""
-    from transforms.pipeline import PipelineError, check_conformance
+    from transforms.errors import PipelineError
+    from transforms.jobs.sdtm import check_conformance
+    from transforms.store import RunFolder
 
-    run = planted[0].csv.parent.parent
+    run = RunFolder(planted[0].csv.parent.parent)
     with pytest.raises(PipelineError, match=r"conformance\.csv: \d+ conformance finding") as exc:
         check_conformance(run)
     assert "SD0002" in str(exc.value) or "SD0064" in str(exc.value)
-    failure = json.loads((run / "reports" / "failure.json").read_text(encoding="utf-8"))
+    failure = json.loads(run.failure.read_text(encoding="utf-8"))
     assert failure["stage"] == "conformance" and failure["error"] == "PipelineError"
 
 

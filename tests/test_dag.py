@@ -38,14 +38,14 @@ def test_parsing_imports_nothing_heavy(tmp_path: Path) -> None:
     assert out[0] == "[]", f"DAG parsing imported {out[0]}"
     assert out[1].startswith("pommaint_adam [Asset(name='pommaint_sdtm_published'")
     assert out[1].endswith(
-        "1 False ['build_adae', 'build_adrs', 'build_adsl', 'build_adtte', 'document', 'endpoints', "
-        "'publish', 'start']"
+        "1 False ['adae.build', 'adrs.build', 'adsl.build', 'adtte.build', 'conformance', "
+        "'define', 'endpoints', 'publish', 'start']"
     )
     assert out[2:] == [
-        "pommaint_sdtm_nightly 0 2 * * * 1 False ['define', 'extract', 'map_ae', 'map_cm', 'map_dm', "
-        "'map_ds', 'map_ex', 'map_lb', 'map_rs', 'map_ss', 'map_ts', 'publish', 'reconcile', "
-        "'validate_raw', 'validate_sdtm', 'xpt_ae', 'xpt_cm', 'xpt_dm', 'xpt_ds', 'xpt_ex', "
-        "'xpt_lb', 'xpt_rs', 'xpt_ss', 'xpt_ts']"
+        "pommaint_sdtm_nightly 0 2 * * * 1 False ['ae.map', 'ae.xpt', 'cm.map', 'cm.xpt', "
+        "'conformance', 'define', 'dm.map', 'dm.xpt', 'ds.map', 'ds.xpt', 'ex.map', 'ex.xpt', "
+        "'extract', 'lb.map', 'lb.xpt', 'publish', 'reconcile', 'rs.map', 'rs.xpt', 'ss.map', "
+        "'ss.xpt', 'ts.map', 'ts.xpt', 'validate_raw', 'validate_sdtm']"
     ]
 
 

@@ -516,7 +516,7 @@ def test_adam_parquet_dates_are_the_xpt_day_counts(
 ) -> None:
     """The ADaM Parquet holds dates as timestamps and text with trailing blanks: described as
     the XPT written from it holds them (SAS day counts, trimmed text)."""
-    from transforms.adam.stages import _sas_dates
+    from transforms.jobs.adam import sas_dates
     from transforms.xpt import XptColumn, write_xport
 
     copy = _copy_run(run, tmp_path / "run")
@@ -538,7 +538,7 @@ def test_adam_parquet_dates_are_the_xpt_day_counts(
         for v in _ADTTE.variables
     ]
     write_xport(
-        _sas_dates(data), copy / "adam" / "adtte.xpt", dataset="ADTTE", label=_ADTTE.label,
+        sas_dates(data), copy / "adam" / "adtte.xpt", dataset="ADTTE", label=_ADTTE.label,
         columns=columns, created=datetime(2026, 11, 23, tzinfo=UTC),
     )  # fmt: skip
     data.to_parquet(copy / "adam" / "adtte.parquet", index=False)

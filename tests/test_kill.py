@@ -110,8 +110,10 @@ def test_killed_run_then_rerun(
 MAP_LB = """
 import sys
 from pathlib import Path
-from transforms.pipeline import map_dataset
-map_dataset(Path(sys.argv[1]), "LB")
+from transforms.jobs.sdtm import map_dataset
+from transforms.specs import load_study
+from transforms.store import RunFolder
+map_dataset(RunFolder(Path(sys.argv[1])), load_study("POMMAINT"), "LB")
 """
 
 
@@ -120,33 +122,37 @@ def test_a_task_retried_after_a_crash_neither_duplicates_nor_loses(
 ) -> None:
     """The DAG's tasks, run as Airflow would retry them: map LB killed mid-task, then
     retried; publish run twice (a retry after the switch). The outputs equal a clean run's."""
-    from transforms import pipeline
-    from transforms.adam import stages
+    from transforms.jobs import sdtm
+    from transforms.jobs.plan import Place
+    from transforms.jobs.runner import run_adam
     from transforms.specs import load_study
 
     landing, baseline, expected = nights
     store = tmp_path / "store"
     shutil.copytree(baseline, store, symlinks=True)
-    run_dir = pipeline.extract("POMMAINT", landing, store)
-    datasets = list(load_study("POMMAINT").datasets)
+    study = load_study("POMMAINT")
+    run = sdtm.extract(study, Place(store, landing))
+    run_dir = run.path
+    datasets = list(study.datasets)
     for name in datasets:
         if name == "LB":  # the attempt that dies half-way: lineage written, data not yet
             proc = subprocess.Popen([sys.executable, "-c", MAP_LB, str(run_dir)])
-            lineage = run_dir / "reports" / "lineage_lb.parquet"
+            lineage = run.lineage("LB")
             while not lineage.exists() and proc.poll() is None:
                 time.sleep(0.005)
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait()
             assert proc.returncode == -signal.SIGKILL
-        pipeline.map_dataset(run_dir, name)
-        pipeline.write_xpt(run_dir, name)
-    pipeline.reconcile_run(run_dir)
-    pipeline.document_run(run_dir)
-    first = pipeline.publish_run(run_dir).resolve()
-    again = pipeline.publish_run(run_dir).resolve()  # retried after it had switched
+        sdtm.map_dataset(run, study, name)
+        sdtm.write_xpt(run, study, name)
+    sdtm.reconcile(run, study)
+    sdtm.define(run, study)
+    sdtm.conformance(run, study)
+    first = sdtm.publish_run(run, study).resolve()
+    again = sdtm.publish_run(run, study).resolve()  # retried after it had switched
     assert first == again == run_dir
     _assert_complete(store)
-    stages.run_all(store, "POMMAINT")
+    run_adam(store, "POMMAINT")
     _assert_complete(store)
     assert _outputs(store) == expected
     lb = pd.read_parquet(store / "POMMAINT" / "current" / "sdtm" / "lb.parquet")

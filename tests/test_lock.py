@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from transforms.publish import LockTimeout, study_lock
+from transforms.store import LockTimeout, study_lock
 
 HOLD = """
 import sys, time
 from pathlib import Path
-from transforms.publish import study_lock
+from transforms.store import study_lock
 with study_lock(Path(sys.argv[1]), "POMMAINT"):
     print("locked", flush=True)
     time.sleep(600)

@@ -14,8 +14,9 @@ import pyreadstat
 import pytest
 
 from tests.conftest import EXPORT_TIME, ROOT
+from transforms.errors import NothingNew, PipelineError
 from transforms.extract.exports import sha256_file
-from transforms.pipeline import NothingNew, PipelineError, run_all
+from transforms.jobs.runner import run_sdtm as run_all
 from transforms.sample import generate_export
 from transforms.specs import load_study
 
@@ -275,7 +276,7 @@ def test_change_report_shows_the_late_correction(landing: Path, tmp_path: Path) 
 
 
 def test_retention_keeps_the_newest_runs_and_the_published_one(tmp_path: Path) -> None:
-    from transforms.publish import new_run, prune
+    from transforms.store import new_run, prune
 
     store = tmp_path / "store"
     runs = [new_run(store, "POMMAINT", f"2026112{i}T020000Z-x") for i in range(5)]
@@ -287,25 +288,27 @@ def test_retention_keeps_the_newest_runs_and_the_published_one(tmp_path: Path) -
 
 
 def test_an_older_export_never_replaces_a_newer_publication(landing: Path, tmp_path: Path) -> None:
-    from transforms.pipeline import extract, map_dataset, publish_run, write_xpt
+    from transforms.jobs.plan import Place
+    from transforms.jobs.sdtm import extract, map_dataset, publish_run, write_xpt
 
     root, store = tmp_path / "landing", tmp_path / "store"
     shutil.copytree(landing / "POMMAINT" / EXPORT, root / "POMMAINT" / EXPORT)
-    older = extract("POMMAINT", root, store)  # prepared first, published last
+    study = load_study("POMMAINT")
+    older = extract(study, Place(store, root))  # prepared first, published last
     generate_export(
         "POMMAINT", out=root, export_time=datetime(2026, 11, 24, 2, tzinfo=UTC), night=2
     )
     newer = run_all("POMMAINT", root, store).resolve()
-    for dataset in load_study("POMMAINT").datasets:
-        map_dataset(older, dataset)
-        write_xpt(older, dataset)
+    for dataset in study.datasets:
+        map_dataset(older, study, dataset)
+        write_xpt(older, study, dataset)
     with pytest.raises(PipelineError, match=f"export {EXPORT} is older than the published"):
-        publish_run(older)
+        publish_run(older, study)
     assert (store / "POMMAINT" / "current").resolve() == newer
 
 
 def test_a_run_id_taken_by_a_crashed_run_is_never_reused(tmp_path: Path) -> None:
-    from transforms.publish import new_run
+    from transforms.store import new_run
 
     first = new_run(tmp_path, "POMMAINT", "20261123T020000Z-x")
     (first.sdtm / "dm.parquet").write_bytes(b"partial")
@@ -315,12 +318,14 @@ def test_a_run_id_taken_by_a_crashed_run_is_never_reused(tmp_path: Path) -> None
 
 
 def test_a_failed_run_says_why_in_its_report(landing: Path, tmp_path: Path) -> None:
-    from transforms.pipeline import extract, map_dataset
+    from transforms.jobs.plan import Place
+    from transforms.jobs.sdtm import extract, map_dataset
 
-    run_dir = extract("POMMAINT", landing, tmp_path / "store")
+    study = load_study("POMMAINT")
+    run = extract(study, Place(tmp_path / "store", landing))
     # DM was never mapped (its task died): mapping AE, which needs DM, fails.
     with pytest.raises(FileNotFoundError):
-        map_dataset(run_dir, "AE")
-    failure = json.loads((run_dir / "reports" / "failure.json").read_text())
+        map_dataset(run, study, "AE")
+    failure = json.loads(run.failure.read_text())
     assert failure["stage"] == "map AE" and failure["error"] == "FileNotFoundError"
     assert "dm.parquet" in failure["message"]

@@ -11,6 +11,7 @@ import json
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,13 +19,15 @@ import pandas as pd
 import pytest
 
 from tests.conftest import ROOT
-from transforms import pipeline
+from transforms.jobs import sdtm
+from transforms.jobs.plan import Place
 from transforms.quality.checks import Check, SuiteError
 from transforms.quality.gates import GateResult, QualityGateError, validate_raw, validate_sdtm
 from transforms.quality.prepare import date_bounds
 from transforms.quality.suites import ISO8601, raw_suites, sdtm_suites
 from transforms.sdtm import dates
-from transforms.specs import load_study
+from transforms.specs import StudySpec, load_study
+from transforms.store import RunFolder
 
 STUDY = "POMMAINT"
 # The rule each planted defect must be caught by (and the severity of that rule).
@@ -47,7 +50,11 @@ def _listing(result: GateResult) -> pd.DataFrame:
 
 
 def _extract(landing: Path, store: Path, run_id: str) -> Path:
-    return pipeline.extract(STUDY, landing, store, run_id=run_id)
+    return sdtm.extract(load_study(STUDY), Place(store, landing), run_id=run_id).path
+
+
+def _gate(check: Callable[[RunFolder, StudySpec], GateResult], run: Path) -> GateResult:
+    return check(RunFolder(run), load_study(STUDY))
 
 
 # --- fixtures: one run per situation, each gate once ----------------------------------------
@@ -58,18 +65,18 @@ def clean_run(landing: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The default sample (night 1), extracted and mapped, not yet gated."""
     run = _extract(landing, tmp_path_factory.mktemp("quality_store"), "clean")
     for dataset in load_study(STUDY).datasets:
-        pipeline.map_dataset(run, dataset)
+        sdtm.map_dataset(RunFolder(run), load_study(STUDY), dataset)
     return run
 
 
 @pytest.fixture(scope="module")
 def clean_raw(clean_run: Path) -> GateResult:
-    return validate_raw(clean_run)
+    return _gate(validate_raw, clean_run)
 
 
 @pytest.fixture(scope="module")
 def clean_sdtm(clean_run: Path) -> GateResult:
-    return validate_sdtm(clean_run)
+    return _gate(validate_sdtm, clean_run)
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +95,7 @@ def dirty(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict[str
 @pytest.fixture(scope="module")
 def dirty_raw(dirty: tuple[Path, list[dict[str, str]]]) -> QualityGateError:
     with pytest.raises(QualityGateError) as failed:
-        validate_raw(dirty[0])
+        _gate(validate_raw, dirty[0])
     return failed.value
 
 
@@ -112,7 +119,7 @@ def test_night_two_raw_passes_without_warnings(tmp_path: Path) -> None:
 
     generate_export(STUDY, out=tmp_path / "landing", night=2,
                     export_time=datetime(2026, 11, 24, 2, tzinfo=UTC))  # fmt: skip
-    result = validate_raw(_extract(tmp_path / "landing", tmp_path / "store", "night2"))
+    result = _gate(validate_raw, _extract(tmp_path / "landing", tmp_path / "store", "night2"))
     assert (result.errors, result.warnings, result.failing_rows) == (0, 0, 0)
     assert result.passed == result.expectations
 
@@ -250,7 +257,7 @@ def broken_run(clean_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
 
 def test_raw_gate_reports_missing_and_unknown_columns(broken_run: Path) -> None:
     with pytest.raises(QualityGateError):
-        validate_raw(broken_run)
+        _gate(validate_raw, broken_run)
     listing = pd.read_csv(broken_run / "reports" / "quality_raw.csv", dtype=str)
     rows = listing[listing["form"] == "IC"]
     assert rows[["severity", "rule"]].values.tolist() == [
@@ -261,7 +268,7 @@ def test_raw_gate_reports_missing_and_unknown_columns(broken_run: Path) -> None:
 
 def test_sdtm_gate_catches_conformance_errors(broken_run: Path) -> None:
     with pytest.raises(QualityGateError) as failed:
-        validate_sdtm(broken_run)
+        _gate(validate_sdtm, broken_run)
     listing = _listing(failed.value.result)
     errors = listing[listing["severity"] == "error"]
     found = {(r["form"], r["field"], r["rule"], r["subject"]) for r in errors.to_dict("records")}

@@ -49,36 +49,31 @@ def _cmd_sample(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from transforms import pipeline
-    from transforms.adam import stages as adam
+    from transforms.errors import NothingNew
+    from transforms.jobs.plan import Place
+    from transforms.jobs.runner import run_job, study_job
+    from transforms.specs import load_study
+    from transforms.store import RunFolder
 
-    try:
-        pipeline.run_all(args.study, args.landing, args.store, force=args.force)
-    except pipeline.NothingNew as done:
-        print(f"SDTM: nothing new: {done}")
-    if load_adam_list(args.study):
+    study = load_study(args.study)
+    place = Place(args.store, args.landing, args.force)
+    for kind in ("sdtm", "adam") if study.adam else ("sdtm",):
         try:
-            adam.run_all(args.store, args.study, force=args.force)
-        except pipeline.NothingNew as done:
-            print(f"ADaM: nothing new: {done}")
+            run_job(study_job(study, kind), place, study)
+        except NothingNew as done:
+            print(f"{kind.upper() if kind == 'sdtm' else 'ADaM'}: nothing new: {done}")
     current = args.store / args.study / "current"
     if current.is_symlink():
         _print_outputs(current)
         for gate in ("raw", "sdtm"):  # the quality gates' one-screen summaries
-            summary = current / "reports" / f"quality_{gate}.txt"
+            summary = RunFolder(current).report(f"quality_{gate}.txt")
             if summary.exists():
                 print(summary.read_text(encoding="utf-8").rstrip())
     return 0
 
 
-def load_adam_list(study: str) -> tuple[str, ...]:
-    from transforms.specs import load_study
-
-    return load_study(study).adam
-
-
 def _cmd_where(args: argparse.Namespace) -> int:
-    from transforms.publish import current
+    from transforms.store import current
 
     target = current(args.store, args.study)
     if target is None:
@@ -186,7 +181,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Our progress lines at INFO; other libraries' (Great Expectations is chatty) warnings only.
     logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s", stream=sys.stderr)
     logging.getLogger("cdisc").setLevel(logging.WARNING if args.quiet else logging.INFO)
-    from transforms.errors import USER_ERRORS
+    from transforms.errors import UserError
     from transforms.studies import STUDY_ID
 
     study = getattr(args, "study", None)
@@ -196,7 +191,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args))
-    except USER_ERRORS as exc:
+    except UserError as exc:
         print(f"cdisc {args.command}: error: {exc}", file=sys.stderr)
         return 2
 

@@ -34,6 +34,7 @@ import pyarrow.compute as pc
 import pyreadstat
 
 from transforms import __version__
+from transforms.errors import UserError
 from transforms.extract.readers import (
     DATE_FORMATS,
     DATETIME_FORMATS,
@@ -83,7 +84,7 @@ Encoder = Callable[[pd.Series], pa.Array]
 """Turns a chunk of one column into its JSON text, one string per value, "null" if missing."""
 
 
-class DatasetJsonError(ValueError):
+class DatasetJsonError(UserError, ValueError):
     """The input file cannot be converted: missing, unreadable or not a SAS XPT file."""
 
 

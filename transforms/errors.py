@@ -1,22 +1,25 @@
-"""The errors a user can cause (bad input, bad spec): shown as one clear message,
-never as a traceback. Anything else is a bug and keeps its traceback."""
+"""The job's errors, at the bottom of the engine: this module imports nothing of it.
 
-from transforms.adam.tte import TteDataError
-from transforms.datasetjson import DatasetJsonError
-from transforms.extract.exports import NoExportError
-from transforms.extract.readers import RawFileError
-from transforms.pipeline import PipelineError
-from transforms.publish import LockTimeout
-from transforms.sdtm.algorithms import SpecError
-from transforms.xpt import XptError
+A :class:`UserError` is something a user can cause and fix (bad input, a bad spec, a busy
+store): ``cdisc`` shows its message alone, never a traceback, and exits non-zero. Every
+user-facing error of the engine subclasses it. Anything else is a bug and keeps its
+traceback.
+"""
 
-USER_ERRORS: tuple[type[Exception], ...] = (
-    DatasetJsonError,
-    NoExportError,
-    LockTimeout,
-    PipelineError,
-    RawFileError,
-    SpecError,
-    TteDataError,
-    XptError,
-)
+from __future__ import annotations
+
+
+class UserError(Exception):
+    """Bad input, a bad spec or a busy store: the message says what and where."""
+
+
+class PipelineError(UserError, RuntimeError):
+    """A run that must not publish; the message says what and where."""
+
+
+class NothingNew(Exception):
+    """The job has nothing to do: its input is already published, file for file."""
+
+
+class Superseded(NothingNew):
+    """A newer SDTM run was published while this ADaM run was being built."""

@@ -139,6 +139,10 @@ class StudySpec:
     def form_files(self) -> dict[str, str]:
         return {oid: f.file for oid, f in self.forms.items()}
 
+    def adam_spec_path(self, dataset: str) -> Path:
+        """The spec file of one of the study's ADaM datasets."""
+        return self.path / "adam" / f"{dataset.lower()}.yaml"
+
 
 def _read_yaml(path: Path) -> Any:
     try:

@@ -37,26 +37,26 @@ class StudyInfo:
     adam: tuple[str, ...]
 
 
+def read_study_info(path: Path) -> StudyInfo:
+    """The scheduling facts of one ``study.yaml``."""
+    meta = yaml.safe_load(path.read_text(encoding="utf-8"))
+    study = str(meta.get("study", ""))
+    if study != path.parent.name or not STUDY_ID.fullmatch(study):
+        raise ValueError(f"{path}: study {study!r} must match its folder and {STUDY_ID.pattern}")
+    return StudyInfo(
+        id=study,
+        title=str(meta.get("title", study)),
+        schedule=str(meta.get("schedule") or DEFAULT_SCHEDULE),
+        sdtm=tuple(str(d) for d in meta.get("sdtm", [])),
+        adam=tuple(str(d) for d in meta.get("adam") or []),
+    )
+
+
 def list_studies(root: Path | None = None) -> list[StudyInfo]:
     """Every study folder with a study.yaml, sorted by id (folders starting '_' are shared)."""
     root = root or specs_dir()
-    studies = []
-    for path in sorted(root.glob("*/study.yaml")):
-        if path.parent.name.startswith("_"):
-            continue
-        meta = yaml.safe_load(path.read_text(encoding="utf-8"))
-        study = str(meta.get("study", ""))
-        if study != path.parent.name or not STUDY_ID.fullmatch(study):
-            raise ValueError(
-                f"{path}: study {study!r} must match its folder and {STUDY_ID.pattern}"
-            )
-        studies.append(
-            StudyInfo(
-                id=study,
-                title=str(meta.get("title", study)),
-                schedule=str(meta.get("schedule") or DEFAULT_SCHEDULE),
-                sdtm=tuple(str(d) for d in meta.get("sdtm", [])),
-                adam=tuple(str(d) for d in meta.get("adam") or []),
-            )
-        )
-    return studies
+    return [
+        read_study_info(path)
+        for path in sorted(root.glob("*/study.yaml"))
+        if not path.parent.name.startswith("_")
+    ]

@@ -43,6 +43,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyreadstat
 
+from transforms.errors import UserError
+
 MAX_NAME = 8
 MAX_LABEL = 40
 MAX_CHAR = 200
@@ -121,7 +123,7 @@ class XptIssue:
         return f"{text} -- {len(self.rows)} row(s): {quoted}{tail}"
 
 
-class XptError(ValueError):
+class XptError(UserError, ValueError):
     """The dataset cannot be written as XPT v5; `issues` lists every broken rule."""
 
     def __init__(self, target: str, issues: Sequence[XptIssue]) -> None:

@@ -38,9 +38,12 @@ from tests.robustness.cases import (
     new_night,
     records,
 )
-from transforms import pipeline
-from transforms.errors import USER_ERRORS
+from transforms.errors import PipelineError, UserError
 from transforms.extract.exports import sha256_file
+from transforms.jobs import sdtm
+from transforms.jobs.plan import Place
+from transforms.jobs.runner import run_sdtm
+from transforms.specs import load_study
 
 STUDY = "POMMAINT"
 CLEAN = "20261123T020000Z"
@@ -149,8 +152,8 @@ def test_refused_at_extract(
     for name, value in case.env.items():
         monkeypatch.setenv(name, value)
     night = land([case], tmp_path, landing, published, sources)
-    with pytest.raises(USER_ERRORS) as err:  # the CLI shows these as one line, no traceback
-        pipeline.extract(STUDY, night.landing, night.store)
+    with pytest.raises(UserError) as err:  # the CLI shows these as one line, no traceback
+        sdtm.extract(load_study(STUDY), Place(night.store, night.landing))
     message = str(err.value)
     for fragment in case.message:
         assert fragment in message, (fragment, message)
@@ -191,10 +194,11 @@ def gate_night(
     from transforms.quality.gates import QualityGateError
 
     night = land(_cases("raw gate"), tmp_path_factory.mktemp("gate"), landing, published, sources)
-    run = pipeline.extract(STUDY, night.landing, night.store)
+    study = load_study(STUDY)
+    run = sdtm.extract(study, Place(night.store, night.landing))
     with pytest.raises(QualityGateError) as err:
-        pipeline.validate(run, "raw")
-    return night, run, str(err.value)
+        sdtm.validate_raw(run, study)
+    return night, run.path, str(err.value)
 
 
 def test_gate_night_fails_and_keeps_current(gate_night: tuple[Night, Path, str]) -> None:
@@ -225,8 +229,8 @@ def xpt_night(
     landing: Path, published: Path, sources: Sources, tmp_path_factory: pytest.TempPathFactory
 ) -> tuple[Night, Path, str]:
     night = land(_cases("write XPT"), tmp_path_factory.mktemp("xpt"), landing, published, sources)
-    with pytest.raises(pipeline.PipelineError) as err:
-        pipeline.run_all(STUDY, night.landing, night.store)
+    with pytest.raises(PipelineError) as err:
+        run_sdtm(STUDY, night.landing, night.store)
     return night, run_of(night), str(err.value)
 
 

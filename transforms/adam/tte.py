@@ -60,6 +60,7 @@ import pandas as pd
 import yaml
 
 from transforms.adam.filters import Condition, ConditionError, parse_condition
+from transforms.errors import UserError
 from transforms.sdtm.algorithms import SpecError
 
 ADSL = "ADSL"
@@ -87,7 +88,7 @@ class TteSpecError(SpecError):
     """A time-to-event spec that cannot be used (or that does not fit the data given)."""
 
 
-class TteDataError(ValueError):
+class TteDataError(UserError, ValueError):
     """Input data the builder cannot use: the message names dataset, variable and rows."""
 
 

@@ -21,6 +21,7 @@ from transforms.conformance.load import READ_ERRORS, datasets, read_xpt_rows
 from transforms.conformance.report import write_csv, write_html
 from transforms.conformance.rules import BLOCKING, SEVERITIES
 from transforms.specs import SpecError, StudySpec, load_study
+from transforms.store import RunFolder
 
 log = logging.getLogger("cdisc.conformance")
 
@@ -69,8 +70,8 @@ def _json(path: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def _study_id(run: Path) -> str | None:
-    for path in (run / "raw" / "extract.json", run / "adam_run.json", run / "manifest.json"):
+def _study_id(run: RunFolder) -> str | None:
+    for path in (run.info_path, run.adam_info_path, run.manifest_path):
         if study := _json(path).get("study"):
             return str(study)
     return None
@@ -81,9 +82,9 @@ def _sdtm_label(dataset: str, column: str) -> str | None:
     return variable.label if variable else None
 
 
-def _epochs(run: Path, study: StudySpec | None) -> tuple[frozenset[str], str]:
+def _epochs(run: RunFolder, study: StudySpec | None) -> tuple[frozenset[str], str]:
     """Valid EPOCH values: TA.EPOCH when the run has TA, else the study spec's epochs."""
-    for path in (run / "sdtm" / "ta.parquet", run / "sdtm" / "ta.xpt"):
+    for path in (run.sdtm_table("TA"), run.sdtm_table("TA", ".xpt")):
         if path.exists():
             try:
                 ta = (
@@ -100,16 +101,16 @@ def _epochs(run: Path, study: StudySpec | None) -> tuple[frozenset[str], str]:
     return frozenset(), ""
 
 
-def _sdtm_rows_and_dm(folder: Path) -> tuple[dict[str, int], pd.DataFrame | None]:
+def _sdtm_rows_and_dm(run: RunFolder) -> tuple[dict[str, int], pd.DataFrame | None]:
     """Row counts (from Parquet footers) and DM's subjects, without reading the rest."""
     rows = {}
-    for path in sorted(folder.glob("*.parquet")):
+    for name, path in run.sdtm_tables().items():
         try:
-            rows[path.stem.upper()] = pq.ParquetFile(path).metadata.num_rows
+            rows[name] = pq.ParquetFile(path).metadata.num_rows
         except READ_ERRORS:
             continue  # the report taken over already names the file
     ids = ["STUDYID", "USUBJID"]
-    for path in (folder / "dm.parquet", folder / "dm.xpt"):
+    for path in (run.sdtm_table("DM"), run.sdtm_table("DM", ".xpt")):
         try:
             data = (
                 pd.read_parquet(path, columns=ids)
@@ -123,7 +124,10 @@ def _sdtm_rows_and_dm(folder: Path) -> tuple[dict[str, int], pd.DataFrame | None
 
 
 def check_run(
-    run_dir: Path, study: str | None = None, sdtm_checked: Path | None = None
+    run_dir: Path,
+    study: str | None = None,
+    sdtm_checked: Path | None = None,
+    spec: StudySpec | None = None,
 ) -> ConformanceResult:
     """Check the SDTM (``sdtm/``) and ADaM (``adam/``) of a run folder against the rules
     of :mod:`transforms.conformance.rules`; write ``reports/conformance.csv`` and
@@ -132,20 +136,20 @@ def check_run(
 
     ``sdtm_checked``: the conformance.csv of the SDTM-only run whose ``sdtm/`` this run
     holds unchanged (an ADaM run's hard links): its findings are taken over and the SDTM
-    is read only for what the ADaM checks need (DM), not checked again.
+    is read only for what the ADaM checks need (DM), not checked again. ``spec``: the
+    study's spec, when the caller has it loaded.
     """
-    run = Path(run_dir)
+    run = RunFolder(Path(run_dir))
     findings = Findings()
-    study_id = study or _study_id(run)
-    spec: StudySpec | None = None
+    study_id = spec.id if spec is not None else study or _study_id(run)
     adam_specs: dict[str, AdamSpec] = {}
     if study_id is None:
         findings.one("PIPE-010", "-", None, "the run names no study: spec checks not made")
     else:
         try:
-            spec = load_study(study_id)
+            spec = spec or load_study(study_id)
             for name in spec.adam:
-                adam_specs[name] = load_adam_spec(spec.path / "adam" / f"{name.lower()}.yaml")
+                adam_specs[name] = load_adam_spec(spec.adam_spec_path(name))
         except SpecError as exc:
             findings.one("PIPE-010", "-", None, f"study specs of {study_id}: {exc}")
     epochs, epoch_source = _epochs(run, spec)
@@ -154,16 +158,16 @@ def check_run(
     metas: dict[str, XptMeta] = {}
     if sdtm_checked is not None:
         findings.take_over(sdtm_checked)
-        rows, dm = _sdtm_rows_and_dm(run / "sdtm")
+        rows, dm = _sdtm_rows_and_dm(run)
     else:
-        for ds in datasets(run / "sdtm", "SDTM", findings):
+        for ds in datasets(run.sdtm, "SDTM", findings):
             rows[ds.name] = ds.length
             metadata.check_dataset(ds, findings, partial(_sdtm_label, ds.name))
             sdtm.check_dataset(ds, sdtm_ctx, findings)
             if ds.xpt is not None:
                 metas[ds.name] = ds.xpt
         sdtm.check_study(sdtm_ctx, findings)
-        metadata.check_define(run / "sdtm", metas, findings, "define.xml (SDTM)")
+        metadata.check_define(run.sdtm, metas, findings, "define.xml (SDTM)")
         dm = sdtm_ctx.dm
     adam_ctx = adam.AdamContext(
         adam_specs,
@@ -172,7 +176,7 @@ def check_run(
         else None,
     )
     metas = {}
-    for ds in datasets(run / "adam", "ADaM", findings):
+    for ds in datasets(run.adam, "ADaM", findings):
         rows[ds.name] = ds.length
         labels = adam.ig_label(ds, adam_ctx)
         metadata.check_dataset(ds, findings, labels.get)
@@ -180,14 +184,13 @@ def check_run(
         if ds.xpt is not None:
             metas[ds.name] = ds.xpt
     adam.check_study(adam_ctx, findings)
-    metadata.check_define(run / "adam", metas, findings, "define.xml (ADaM)")
+    metadata.check_define(run.adam, metas, findings, "define.xml (ADaM)")
 
     table = findings.frame()
     counts: dict[str, int] = {s: int((table["severity"] == s).sum()) for s in SEVERITIES}
-    reports = run / "reports"
-    result = ConformanceResult(table, counts, reports / CSV_NAME, reports / HTML_NAME)
+    result = ConformanceResult(table, counts, run.report(CSV_NAME), run.report(HTML_NAME))
     write_csv(table, result.csv)
-    title = f"Conformance report: {study_id or 'unknown study'}, run {run.name}"
+    title = f"Conformance report: {study_id or 'unknown study'}, run {run.run_id}"
     write_html(table, result.html, title=title, counts=counts, datasets=rows)
     log.info(
         "conformance: %s findings (%s); report %s",

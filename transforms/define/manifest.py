@@ -18,6 +18,7 @@ from pathlib import Path
 import pyreadstat
 
 from transforms.extract.exports import sha256_file
+from transforms.store import RunFolder
 
 COLUMNS = ("file", "bytes", "sha256", "dataset", "label", "records")
 LAYERS = ("sdtm", "adam")
@@ -197,15 +198,14 @@ def _replace(path: Path, text: str) -> None:
 
 def write_submission_manifest(run_dir: Path) -> Path:
     """Write ``<run>/reports/submission_manifest.csv`` (and ``.md``); returns the CSV path."""
-    run_dir = Path(run_dir)
-    reports = run_dir / "reports"
-    reports.mkdir(exist_ok=True)
-    entries = manifest_entries(run_dir)
+    run = RunFolder(Path(run_dir))
+    run.reports.mkdir(exist_ok=True)
+    entries = manifest_entries(run.path)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(COLUMNS)
     writer.writerows(e.row() for e in entries)
-    target = reports / "submission_manifest.csv"
+    target = run.report("submission_manifest.csv")
     _replace(target, buffer.getvalue())
-    _replace(reports / "submission_manifest.md", _markdown(entries, run_dir))
+    _replace(run.report("submission_manifest.md"), _markdown(entries, run.path))
     return target

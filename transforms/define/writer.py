@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import secrets
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from transforms.define.build import DefineError, build_define
 from transforms.define.html import render_html
 from transforms.define.metadata import sdtm_metadata
 from transforms.define.model import DatasetMeta, Layer
 from transforms.define.xml import check_define, define_tree, to_bytes, validate_define
+from transforms.errors import PipelineError
+from transforms.store import RunFolder
+
+if TYPE_CHECKING:
+    from transforms.specs import StudySpec
 
 log = logging.getLogger("cdisc.define")
 
@@ -27,15 +32,6 @@ def _write_atomic(path: Path, data: bytes) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def _run_info(run_dir: Path) -> dict[str, object]:
-    path = run_dir / "raw" / "extract.json"
-    try:
-        info: dict[str, object] = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise DefineError(f"{path}: missing; is {run_dir} a run folder?") from exc
-    return info
-
-
 def write_define(
     run_dir: Path,
     layer: Layer = "sdtm",
@@ -43,31 +39,35 @@ def write_define(
     *,
     created: datetime | None = None,
     dictionaries: Mapping[str, str] | None = None,
+    study: StudySpec | None = None,
 ) -> Path:
     """Write ``<run>/<layer>/define.xml`` and ``define.html`` for the XPT files there.
 
     ``datasets`` describes them (SDTM default: the study's specs, SUPP-- included; ADaM:
     give :func:`transforms.define.metadata.adam_metadata` of the ADaM specs). ``created``
     defaults to the export's creation time (so a rerun gives the same bytes);
-    ``dictionaries`` names external dictionary versions, e.g. ``{"MedDRA": "27.1"}``.
+    ``dictionaries`` names external dictionary versions, e.g. ``{"MedDRA": "27.1"}``;
+    ``study``: the run's study spec, when the caller has it loaded.
     The document is checked against the Define-XML 2.1 XSD and by :func:`check_define`
     before it replaces any earlier one; a problem raises :class:`DefineError` and leaves
     no define.xml behind. Returns the define.xml path.
     """
     from transforms.specs import load_study
 
-    run_dir = Path(run_dir)
+    run = RunFolder(Path(run_dir))
     if layer not in ("sdtm", "adam"):
         raise DefineError(f"layer must be sdtm or adam, not {layer!r}")
-    info = _run_info(run_dir)
-    study = load_study(str(info["study"]))
+    try:
+        study = study or load_study(run.study_id)
+    except PipelineError as exc:  # no extract facts: not a run folder
+        raise DefineError(str(exc)) from exc
     if datasets is None:
         if layer != "sdtm":
             raise DefineError("ADaM: pass the datasets' metadata (adam_metadata(specs))")
         datasets = sdtm_metadata(study)
     if created is None:
-        created = datetime.fromisoformat(str(info["export_created"]).replace("Z", "+00:00"))
-    folder = run_dir / layer
+        created = run.export_created
+    folder = run.path / layer
     model = build_define(
         datasets, folder, layer=layer, study_id=study.id, study_title=study.title,
         created=created, dictionaries=dictionaries,

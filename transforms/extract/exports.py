@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from transforms.errors import UserError
 from transforms.extract.readers import FORM_SUFFIXES
 
 log = logging.getLogger("cdisc.extract")
@@ -33,7 +34,7 @@ EXPORT_ID = re.compile(r"^\d{8}T\d{6}Z$")
 MANIFEST = "export.json"
 
 
-class NoExportError(LookupError):
+class NoExportError(UserError, LookupError):
     """No export of the study is complete; the message says what each candidate lacked."""
 
 

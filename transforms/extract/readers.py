@@ -41,6 +41,8 @@ import pyreadstat
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import iterparse
 
+from transforms.errors import UserError
+
 log = logging.getLogger("cdisc.extract")
 
 ROW = "__ROW"
@@ -59,7 +61,7 @@ MAX_FORM_BYTES = 1 << 30
 """Default size limit of one form file (``CDISC_MAX_FORM_BYTES`` overrides it)."""
 
 
-class RawFileError(ValueError):
+class RawFileError(UserError, ValueError):
     """A raw form file breaks a reading rule; the message names file, place and rule."""
 
     def __init__(

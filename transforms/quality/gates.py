@@ -1,7 +1,7 @@
 """The quality gates as pipeline stages: one call each, given only the run folder.
 
-``validate_raw(run_dir)`` runs after extract, on ``<run>/raw/<form>.parquet`` and
-``<run>/raw/extract.json``; ``validate_sdtm(run_dir)`` runs once every dataset is mapped,
+``validate_raw(run, study)`` runs after extract, on the raw snapshot of each form and the
+extract facts; ``validate_sdtm(run, study)`` runs once every dataset is mapped,
 on ``<run>/sdtm/<dataset>.parquet``. Each writes into ``<run>/reports/``:
 
 - ``quality_<gate>.csv`` and ``quality_<gate>.html``: the listing (severity, subject, site,
@@ -15,7 +15,6 @@ and returns a :class:`GateResult`. When any error-severity expectation fails it 
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from dataclasses import asdict, dataclass
@@ -25,13 +24,13 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from transforms.pipeline import PipelineError
-from transforms.publish import RunFolder
+from transforms.errors import PipelineError
 from transforms.quality import engine
 from transforms.quality.prepare import ROW, text, validated_frames
 from transforms.quality.report import Source, listing, summarise, write_listing
 from transforms.quality.suites import SITE, SUBJECT, subject_form, suites_for
-from transforms.specs import StudySpec, load_study
+from transforms.specs import StudySpec
+from transforms.store import RunFolder
 
 log = logging.getLogger("cdisc")
 
@@ -76,11 +75,6 @@ class QualityGateError(PipelineError):
         self.result = result
 
 
-def _info(run: RunFolder) -> dict[str, Any]:
-    info: dict[str, Any] = json.loads((run.raw / "extract.json").read_text(encoding="utf-8"))
-    return info
-
-
 def _started(info: dict[str, Any]) -> datetime:
     started = info.get("started")
     return datetime.fromisoformat(started) if started else datetime.now(UTC)
@@ -99,14 +93,14 @@ def _finish(
     found = listing(runs, sources)
     if extra is not None and len(extra):
         found = pd.concat([extra.reindex(columns=found.columns), found], ignore_index=True)
-    csv, html = run.reports / f"quality_{gate}.csv", run.reports / f"quality_{gate}.html"
+    csv, html = run.report(f"quality_{gate}.csv"), run.report(f"quality_{gate}.html")
     title = f"Quality gate {gate} - {study.id} run {run.run_id}"
     write_listing(found, csv, html, title)
-    docs = run.reports / "gx_docs" / gate
+    docs = run.gx_docs(gate)
     counts, summary = summarise(runs, title, csv, docs, time.perf_counter() - t0)
     if extra is not None and len(extra):
         summary += f"\n{len(extra)} dataset(s) missing: " + ", ".join(extra["form"].astype(str))
-    summary_file = run.reports / f"quality_{gate}.txt"
+    summary_file = run.report(f"quality_{gate}.txt")
     summary_file.write_text(summary + "\n", encoding="utf-8")
     errors = counts.errors + (0 if extra is None else len(extra))
     result = GateResult(
@@ -143,17 +137,12 @@ def _finish(
     return result
 
 
-def validate_raw(run_dir: Path) -> GateResult:
+def validate_raw(run: RunFolder, study: StudySpec) -> GateResult:
     """Run the raw suites of the run's study on the raw snapshot of its export."""
     t0 = time.perf_counter()
-    run = RunFolder(Path(run_dir))
-    info = _info(run)
-    study = load_study(info["study"])
-    files = {entry["form"]: name for name, entry in info["inputs"].items()}
-    forms = {
-        oid: pd.read_parquet(run.raw / f"{oid.lower()}.parquet").reset_index(drop=True)
-        for oid in study.forms
-    }
+    info = run.info
+    files = run.forms_by_file
+    forms = {oid: pd.read_parquet(run.raw_form(oid)).reset_index(drop=True) for oid in study.forms}
     suites = suites_for(study, "raw")
     frames = validated_frames(forms, {oid: s.derived for oid, s in suites.items()})
     dm = frames[subject_form(study)]
@@ -163,7 +152,7 @@ def validate_raw(run_dir: Path) -> GateResult:
         "cutoff": pd.Timestamp(cutoff) if cutoff else pd.Timestamp.max,
     }
     runs = engine.run_suites(
-        list(suites.values()), frames, parameters, run.reports / "gx_docs" / "raw",
+        list(suites.values()), frames, parameters, run.gx_docs("raw"),
         run.run_id, _started(info),
     )  # fmt: skip
     sources = {}
@@ -181,14 +170,12 @@ def validate_raw(run_dir: Path) -> GateResult:
     return _finish("raw", run, study, runs, sources, None, t0)
 
 
-def validate_sdtm(run_dir: Path) -> GateResult:
+def validate_sdtm(run: RunFolder, study: StudySpec) -> GateResult:
     """Run the SDTM suites (generated from the dataset specs) on the mapped datasets."""
     t0 = time.perf_counter()
-    run = RunFolder(Path(run_dir))
-    info = _info(run)
-    study = load_study(info["study"])
+    info = run.info
     suites = suites_for(study, "sdtm")
-    paths = {name: run.sdtm / f"{name.lower()}.parquet" for name in suites}
+    paths = {name: run.sdtm_table(name) for name in suites}
     frames = {n: pd.read_parquet(p).reset_index(drop=True) for n, p in paths.items() if p.exists()}
     missing = [name for name in suites if name not in frames]
     extra = pd.DataFrame(
@@ -204,7 +191,7 @@ def validate_sdtm(run_dir: Path) -> GateResult:
     parameters = {"usubjids": sorted(usubjids.unique().tolist())}
     present = [suites[n] for n in suites if n in frames]
     runs = engine.run_suites(
-        present, frames, parameters, run.reports / "gx_docs" / "sdtm", run.run_id,
+        present, frames, parameters, run.gx_docs("sdtm"), run.run_id,
         _started(info),
     )  # fmt: skip
     sources = {}

@@ -20,11 +20,12 @@ from typing import Any, ClassVar, Protocol, cast
 
 import pandas as pd
 
+from transforms.errors import UserError
 from transforms.issues import IssueLog
 from transforms.sdtm import dates
 
 
-class SpecError(ValueError):
+class SpecError(UserError, ValueError):
     """A spec that cannot be used; the message names the spec file and entry."""
 
 

@@ -17,9 +17,12 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from transforms.errors import PipelineError, UserError
 from transforms.extract.exports import sha256_file
 
 SUBFOLDERS = ("raw", "sdtm", "adam", "reports")
@@ -27,11 +30,18 @@ SUBFOLDERS = ("raw", "sdtm", "adam", "reports")
 
 @dataclass(frozen=True)
 class RunFolder:
+    """Every path of one run, and its extract facts (read once). Stages talk to each other
+    only through it: no stage builds a run path by hand."""
+
     path: Path
 
     @property
     def study_dir(self) -> Path:
         return self.path.parent.parent
+
+    @property
+    def store(self) -> Path:
+        return self.study_dir.parent
 
     @property
     def run_id(self) -> str:
@@ -52,6 +62,108 @@ class RunFolder:
     @property
     def reports(self) -> Path:
         return self.path / "reports"
+
+    # --- what the run holds -------------------------------------------------------------
+
+    def raw_form(self, oid: str) -> Path:
+        """The raw snapshot of one eCRF form (its OID, as in forms.yaml)."""
+        return self.raw / f"{oid.lower()}.parquet"
+
+    def sdtm_table(self, name: str, suffix: str = ".parquet") -> Path:
+        """An SDTM dataset's Parquet (SUPP-- too: ``SUPPAE``), or its ``.xpt``/``.json``."""
+        return self.sdtm / f"{name.lower()}{suffix}"
+
+    def adam_table(self, name: str, suffix: str = ".parquet") -> Path:
+        """An ADaM dataset's Parquet, or its ``.xpt``/``.json``."""
+        return self.adam / f"{name.lower()}{suffix}"
+
+    def sdtm_tables(self) -> dict[str, Path]:
+        """Every SDTM dataset written so far, by name (SUPP-- included), sorted."""
+        return {p.stem.upper(): p for p in sorted(self.sdtm.glob("*.parquet"))}
+
+    def adam_tables(self) -> dict[str, Path]:
+        return {p.stem.upper(): p for p in sorted(self.adam.glob("*.parquet"))}
+
+    def lineage(self, dataset: str) -> Path:
+        """Source form and row of each record of a mapped dataset."""
+        return self.reports / f"lineage_{dataset.lower()}.parquet"
+
+    def lineages(self) -> list[Path]:
+        return sorted(self.reports.glob("lineage_*.parquet"))
+
+    def report(self, name: str) -> Path:
+        """A file of ``reports/``, e.g. ``report("reconciliation.csv")``."""
+        return self.reports / name
+
+    def issues(self, name: str) -> Path:
+        """The issue listing of a stage (``RAW``, a dataset, ``AE_xpt``)."""
+        return self.reports / f"issues_{name.lower()}.csv"
+
+    def gx_docs(self, gate: str) -> Path:
+        """The Great Expectations Data Docs of one quality gate (``raw``, ``sdtm``)."""
+        return self.reports / "gx_docs" / gate
+
+    @property
+    def failure(self) -> Path:
+        """Written by the stage that stopped the run: which and why."""
+        return self.reports / "failure.json"
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.path / "manifest.json"
+
+    # --- facts ----------------------------------------------------------------------------
+
+    @property
+    def info_path(self) -> Path:
+        return self.raw / "extract.json"
+
+    @cached_property
+    def info(self) -> dict[str, Any]:
+        """The extract facts (study, export, cutoff, inputs), read once."""
+        try:
+            info: dict[str, Any] = json.loads(self.info_path.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise PipelineError(f"{self.info_path}: missing; is {self.path} a run folder?") from exc
+        return info
+
+    def write_info(self, info: dict[str, Any]) -> None:
+        self.info_path.write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+        self.__dict__["info"] = info
+
+    @property
+    def study_id(self) -> str:
+        return str(self.info["study"])
+
+    @property
+    def export_created(self) -> datetime:
+        """The export's creation time: every file's timestamp, so an export gives one set of
+        bytes however often it is run."""
+        return datetime.fromisoformat(str(self.info["export_created"]).replace("Z", "+00:00"))
+
+    @property
+    def forms_by_file(self) -> dict[str, str]:
+        """Raw file name of each form OID, as the export named it."""
+        return {entry["form"]: name for name, entry in self.info["inputs"].items()}
+
+    @property
+    def adam_info_path(self) -> Path:
+        return self.path / "adam_run.json"
+
+    @cached_property
+    def adam_info(self) -> dict[str, Any]:
+        """An ADaM run's facts: the SDTM run it derives from, when it started."""
+        info: dict[str, Any] = json.loads(self.adam_info_path.read_text(encoding="utf-8"))
+        return info
+
+    def write_adam_info(self, info: dict[str, Any]) -> None:
+        self.adam_info_path.write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+        self.__dict__["adam_info"] = info
+
+    def manifest(self) -> dict[str, Any]:
+        """The published manifest, or {} before publication."""
+        path = self.manifest_path
+        return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
 
 
 def new_run(store: Path, study: str, run_id: str) -> RunFolder:
@@ -92,7 +204,7 @@ def publish(run: RunFolder, manifest: dict[str, Any]) -> Path:
     body = {**manifest, "run_id": run.run_id, "outputs": outputs}
     tmp = run.path / "manifest.json.tmp"
     tmp.write_text(json.dumps(body, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    tmp.replace(run.path / "manifest.json")
+    tmp.replace(run.manifest_path)
 
     link = run.study_dir / "current"
     staging = run.study_dir / f".current.{run.run_id}.tmp"
@@ -114,7 +226,7 @@ def prune(store: Path, study: str, keep: int) -> list[str]:
     return [p.name for p in doomed]
 
 
-class LockTimeout(RuntimeError):
+class LockTimeout(UserError, RuntimeError):
     """Another run of the study holds the publication lock."""
 
 

@@ -1,15 +1,15 @@
-"""The ADaM job as stages, run after each SDTM publication (by the ADaM DAG that the SDTM
+"""The ADaM job's stages, run after each SDTM publication (by the ADaM DAG that the SDTM
 DAG's Asset triggers, or by ``cdisc run``).
 
 A published run folder is never written to: ``start`` makes a new run folder from the
 published SDTM run (its raw, sdtm and reports files hard-linked, so nothing is copied),
-the datasets are derived into its ``adam/``, the endpoint summary into ``reports/``, and
-``publish`` switches ``current`` to it only if that SDTM run is still the published one.
+the datasets are derived into its ``adam/`` in the order of what each spec reads, the
+endpoint summary goes into ``reports/``, and ``publish`` switches ``current`` to it only
+if that SDTM run is still the published one.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from datetime import UTC, datetime
@@ -18,32 +18,17 @@ from typing import Any
 
 import pandas as pd
 
+from transforms.errors import NothingNew, PipelineError, Superseded
 from transforms.extract.exports import sha256_file
-from transforms.pipeline import (
-    Column,
-    NothingNew,
-    ParquetTables,
-    PipelineError,
-    _write_outputs,
-    check_conformance,
-    log,
-    stage,
-)
-from transforms.publish import RunFolder, current, new_run, prune, publish, study_lock
-from transforms.specs import load_study
+from transforms.jobs.kit import Column, TableReader, log, stage, write_outputs
+from transforms.jobs.plan import Place
+from transforms.jobs.sdtm import check_conformance
+from transforms.specs import StudySpec
+from transforms.store import RunFolder, current, new_run, prune, publish, study_lock
 
 # Report files an ADaM run writes itself (never hard-linked from the SDTM run).
 ADAM_REPORTS = ("endpoints.", "km_", "unassigned_", "submission_manifest.", "conformance.")
 SAS_EPOCH = pd.Timestamp("1960-01-01")
-
-
-class Superseded(NothingNew):
-    """A newer SDTM run was published while this ADaM run was being built."""
-
-
-def _manifest(folder: Path) -> dict[str, Any]:
-    path = folder / "manifest.json"
-    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
 
 
 def _specs_digest(study_path: Path) -> dict[str, str]:
@@ -53,20 +38,19 @@ def _specs_digest(study_path: Path) -> dict[str, str]:
     }
 
 
-def start(store: Path, study_id: str, force: bool = False) -> Path:
+def start(study: StudySpec, place: Place) -> RunFolder:
     """A new run folder for the ADaM of the published SDTM run; NothingNew when that run
     already has ADaM built from the same ADaM specs."""
-    study = load_study(study_id)
-    published = current(store, study_id)
+    published = current(place.store, study.id)
     if published is None:
-        raise NothingNew(f"{study_id}: no SDTM run is published yet")
-    manifest = _manifest(published)
+        raise NothingNew(f"{study.id}: no SDTM run is published yet")
+    manifest = RunFolder(published).manifest()
     sdtm_run = manifest.get("sdtm_run", published.name)
     adam = manifest.get("adam")
-    if not force and adam and adam.get("specs") == _specs_digest(study.path):
+    if not place.force and adam and adam.get("specs") == _specs_digest(study.path):
         raise NothingNew(f"ADaM of SDTM run {sdtm_run} is already published ({published.name})")
     started = datetime.now(UTC)
-    run = new_run(store, study_id, f"{sdtm_run}-adam-{started:%Y%m%dT%H%M%S%f}")
+    run = new_run(place.store, study.id, f"{sdtm_run}-adam-{started:%Y%m%dT%H%M%S%f}")
     for sub in ("raw", "sdtm", "reports"):
         for path in sorted((published / sub).rglob("*")):
             if path.is_dir() or (sub == "reports" and path.name.startswith(ADAM_REPORTS)):
@@ -77,21 +61,22 @@ def start(store: Path, study_id: str, force: bool = False) -> Path:
                 os.link(path, target)
             except OSError:
                 shutil.copy2(path, target)
-    info = {
-        "study": study_id,
-        "sdtm_run": sdtm_run,
-        "from_run": published.name,
-        "started": started.isoformat(),
-    }
-    (run.path / "adam_run.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
-    return run.path
+    run.write_adam_info(
+        {
+            "study": study.id,
+            "sdtm_run": sdtm_run,
+            "from_run": published.name,
+            "started": started.isoformat(),
+        }
+    )
+    return run
 
 
 def _adam_columns(spec: Any) -> list[Column]:
     return [(v.name, v.label, v.type, v.length, v.format, v.data_type) for v in spec.variables]
 
 
-def _sas_dates(data: pd.DataFrame) -> pd.DataFrame:
+def sas_dates(data: pd.DataFrame) -> pd.DataFrame:
     """Datetime columns as SAS day counts (days since 1960-01-01), for XPT and JSON."""
     out = data.copy()
     for name in out.columns:
@@ -100,7 +85,7 @@ def _sas_dates(data: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def build(run_dir: Path, dataset: str) -> int:
+def build(run: RunFolder, study: StudySpec, dataset: str) -> int:
     """Derive one ADaM dataset into the run's adam/ as Parquet, XPT v5 and Dataset-JSON."""
     from transforms.adam.adae import derive_adae
     from transforms.adam.adrs import derive_adrs
@@ -108,22 +93,20 @@ def build(run_dir: Path, dataset: str) -> int:
     from transforms.adam.spec import conform, load_adam_spec
     from transforms.adam.tte import build_tte
 
-    run = RunFolder(Path(run_dir))
-    info = json.loads((run.path / "adam_run.json").read_text(encoding="utf-8"))
-    study = load_study(info["study"])
-    spec = load_adam_spec(study.path / "adam" / f"{dataset.lower()}.yaml")
-    sdtm = ParquetTables({p.stem.upper(): p for p in sorted(run.sdtm.glob("*.parquet"))}, "SDTM")
+    spec = load_adam_spec(study.adam_spec_path(dataset))
+    sdtm = TableReader(run.sdtm_tables(), "SDTM")
     with stage(f"adam {dataset}", run) as s:
         built = {
-            p.stem.upper(): pd.read_parquet(p)
-            for p in sorted(run.adam.glob("*.parquet"))
-            if p.stem.upper() != dataset
+            name: pd.read_parquet(path)
+            for name, path in run.adam_tables().items()
+            if name != dataset
         }
         if spec.structure == "TTE":
             result = build_tte(spec.settings, built)
             if len(result.unassigned):
-                path = run.reports / f"unassigned_{dataset.lower()}.csv"
-                result.unassigned.to_csv(path, index=False)
+                result.unassigned.to_csv(
+                    run.report(f"unassigned_{dataset.lower()}.csv"), index=False
+                )
             data = result.data
         elif dataset == "ADSL":
             data = derive_adsl(sdtm, spec)
@@ -134,31 +117,26 @@ def build(run_dir: Path, dataset: str) -> int:
         else:
             raise PipelineError(f"{spec.path}: no derivation for ADaM dataset {dataset}")
         data = conform(data, spec)
-        data.to_parquet(run.adam / f"{dataset.lower()}.parquet", index=False)
+        data.to_parquet(run.adam_table(dataset), index=False)
         # The export's time, as for SDTM: the same export gives the same bytes.
-        extract = json.loads((run.raw / "extract.json").read_text(encoding="utf-8"))
-        created = datetime.fromisoformat(extract["export_created"].replace("Z", "+00:00"))
-        _write_outputs(
-            _sas_dates(data), run.adam, dataset, spec.label, _adam_columns(spec), created
-        )
+        write_outputs(
+            sas_dates(data), run.adam, dataset, spec.label, _adam_columns(spec),
+            run.export_created,
+        )  # fmt: skip
         s.rows_out = len(data)
     return len(data)
 
 
-def endpoints(run_dir: Path) -> list[Path]:
+def endpoints(run: RunFolder, study: StudySpec) -> list[Path]:
     """reports/endpoints.json and endpoints.html: PFS/OS Kaplan-Meier, response rates and
     the adverse-event incidence, from the ADaM just built."""
     from datetime import date
 
     from transforms.adam.endpoints import write_endpoints
 
-    run = RunFolder(Path(run_dir))
-    extract = json.loads((run.raw / "extract.json").read_text(encoding="utf-8"))
-    cut = extract.get("data_cutoff")
+    cut = run.info.get("data_cutoff")
     with stage("endpoints", run) as s:
-        adam = {
-            n: pd.read_parquet(run.adam / f"{n}.parquet") for n in ("adsl", "adtte", "adrs", "adae")
-        }
+        adam = {n: pd.read_parquet(run.adam_table(n)) for n in ("adsl", "adtte", "adrs", "adae")}
         written = write_endpoints(
             adam["adsl"], adam["adtte"], adam["adrs"], adam["adae"], run.reports,
             data_cut=date.fromisoformat(cut) if cut else None,
@@ -167,7 +145,7 @@ def endpoints(run_dir: Path) -> list[Path]:
     return written
 
 
-def document(run_dir: Path) -> Path:
+def define(run: RunFolder, study: StudySpec) -> Path:
     """Define-XML 2.1 (+ HTML) for the ADaM written, and the submission manifest."""
     from transforms.adam.spec import load_adam_spec
     from transforms.define import (
@@ -177,40 +155,44 @@ def document(run_dir: Path) -> Path:
         write_submission_manifest,
     )
 
-    run = RunFolder(Path(run_dir))
-    info = json.loads((run.path / "adam_run.json").read_text(encoding="utf-8"))
-    study = load_study(info["study"])
-    specs = [load_adam_spec(study.path / "adam" / f"{name.lower()}.yaml") for name in study.adam]
+    specs = [load_adam_spec(study.adam_spec_path(name)) for name in study.adam]
     with stage("define adam", run) as s:
         try:
-            define = write_define(
-                run.path, "adam", adam_metadata(specs), dictionaries=study.dictionaries
+            written = write_define(
+                run.path,
+                "adam",
+                adam_metadata(specs),
+                dictionaries=study.dictionaries,
+                study=study,
             )
         except DefineError as exc:
             raise PipelineError(f"{run.adam / 'define.xml'}: {exc}") from exc
         write_submission_manifest(run.path)
         s.rows_out = len(specs)
-    # The SDTM here is the SDTM run's, hard-linked: its checks stand (if that run is kept).
-    sdtm_report = run.path.parent / info["sdtm_run"] / "reports" / "conformance.csv"
-    check_conformance(run.path, sdtm_report if sdtm_report.is_file() else None)
-    return define
+    return written
 
 
-def publish_run(run_dir: Path) -> Path:
+def conformance(run: RunFolder, study: StudySpec) -> None:
+    """The conformance report of the run: the ADaM checked, the SDTM run's findings taken
+    over (its SDTM is here hard-linked: its checks stand, if that run is kept)."""
+    sdtm_report = RunFolder(run.path.parent / run.adam_info["sdtm_run"]).report("conformance.csv")
+    check_conformance(run, study, sdtm_report if sdtm_report.is_file() else None)
+
+
+def publish_run(run: RunFolder, study: StudySpec) -> Path:
     """Switch ``current`` to the ADaM run, if its SDTM run is still the published one."""
-    run = RunFolder(Path(run_dir))
-    info = json.loads((run.path / "adam_run.json").read_text(encoding="utf-8"))
-    study = load_study(info["study"])
-    store = run.study_dir.parent
-    with stage("publish adam", run) as s, study_lock(store, info["study"]):
-        published = current(store, info["study"])
+    info = run.adam_info
+    with stage("publish adam", run) as s, study_lock(run.store, study.id):
+        published = current(run.store, study.id)
         if published is None or published.name != info["from_run"]:
             raise Superseded(
                 f"run {info['from_run']} is no longer the published one "
                 f"({published.name if published else 'none'}): ADaM not published"
             )
-        manifest = {k: v for k, v in _manifest(published).items() if k not in ("outputs",)}
-        rows = {p.stem.upper(): len(pd.read_parquet(p)) for p in sorted(run.adam.glob("*.parquet"))}
+        manifest = {
+            k: v for k, v in RunFolder(published).manifest().items() if k not in ("outputs",)
+        }
+        rows = {name: len(pd.read_parquet(path)) for name, path in run.adam_tables().items()}
         manifest["sdtm_run"] = info["sdtm_run"]
         manifest["adam"] = {
             "started": info["started"],
@@ -220,17 +202,7 @@ def publish_run(run_dir: Path) -> Path:
         }
         link = publish(run, manifest)
         s.rows_out = sum(rows.values())
-        removed = prune(store, info["study"], study.retention)
+        removed = prune(run.store, study.id, study.retention)
         if removed:
             log.info("retention: removed %d old run folder(s): %s", len(removed), removed)
     return link
-
-
-def run_all(store: Path, study_id: str, force: bool = False) -> Path:
-    """The whole ADaM job outside Airflow; returns the published ``current`` link."""
-    run_dir = start(store, study_id, force=force)
-    for dataset in load_study(study_id).adam:
-        build(run_dir, dataset)
-    endpoints(run_dir)
-    document(run_dir)
-    return publish_run(run_dir)

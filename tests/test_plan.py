@@ -1,0 +1,137 @@
+"""The job graph: computed once from the specs, rendered by the DAG file as it is, walked
+by ``cdisc run`` in its order; a new dataset spec is a new step with no code change."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from benchmarks.bench import airflow_env
+from tests.conftest import ROOT
+from transforms.jobs.plan import PlanError, Step, adam_job, adam_reads, jobs, ordered, sdtm_job
+from transforms.studies import StudyInfo, list_studies, read_study_info
+
+SPECS = ROOT / "sdtm_specs"
+
+
+def _pommaint(root: Path = SPECS) -> StudyInfo:
+    return read_study_info(root / "POMMAINT" / "study.yaml")
+
+
+def test_sdtm_steps_of_pommaint_in_order_with_their_dependencies() -> None:
+    job = sdtm_job(_pommaint())
+    ids = [s.id for s in job.steps]
+    maps = [f"{d}.map" for d in ("dm", "ex", "ae", "cm", "ds", "rs", "lb", "ss", "ts")]
+    assert ids[:3] == ["extract", "validate_raw", "dm.map"]
+    assert ids[-5:] == ["reconcile", "validate_sdtm", "define", "conformance", "publish"]
+    assert [i for i in ids if i.endswith(".map")] == maps
+    after = {s.id: set(s.after) for s in job.steps}
+    assert after["dm.map"] == {"validate_raw"}
+    assert after["lb.map"] == {"validate_raw", "dm.map"}  # DM's reference dates
+    assert after["lb.xpt"] == {"lb.map"}
+    assert after["reconcile"] == {"validate_raw", *(m.replace(".map", ".xpt") for m in maps)}
+    assert job.step("lb.map").call == "transforms.jobs.sdtm:map_dataset"
+    assert job.step("lb.map").args == ("LB",) and job.step("lb.map").group == "lb"
+    assert job.emits == "pommaint_sdtm_published" and job.schedule == "0 2 * * *"
+
+
+def test_adam_order_comes_from_what_each_spec_reads() -> None:
+    study = _pommaint()
+    assert adam_reads(study) == {
+        "ADSL": (),
+        "ADRS": ("ADSL",),  # variables' source: ADSL.STUDYID
+        "ADAE": ("ADSL",),
+        "ADTTE": ("ADRS", "ADSL"),  # settings.sources.*.dataset
+    }
+    job = adam_job(study)
+    assert [s.id for s in job.steps] == [
+        "start", "adsl.build", "adrs.build", "adae.build", "adtte.build", "endpoints",
+        "define", "conformance", "publish",
+    ]  # fmt: skip
+    assert set(job.step("adtte.build").after) == {"start", "adrs.build", "adsl.build"}
+    assert job.trigger == "pommaint_sdtm_published" and job.schedule is None
+
+
+def _copy_specs(tmp_path: Path) -> Path:
+    root = tmp_path / "specs"
+    shutil.copytree(SPECS, root)
+    return root
+
+
+def test_a_cycle_between_adam_specs_names_the_folder_and_the_steps(tmp_path: Path) -> None:
+    root = _copy_specs(tmp_path)
+    adsl = root / "POMMAINT" / "adam" / "adsl.yaml"
+    spec = yaml.safe_load(adsl.read_text())
+    spec["reads"] = ["ADTTE"]
+    adsl.write_text(yaml.safe_dump(spec))
+    with pytest.raises(PlanError, match=r"adam: the datasets read each other in a cycle") as err:
+        adam_job(_pommaint(root), root)
+    assert "adsl.build" in str(err.value) and "adtte.build" in str(err.value)
+
+
+def test_reading_an_unknown_adam_dataset_is_refused(tmp_path: Path) -> None:
+    root = _copy_specs(tmp_path)
+    adae = root / "POMMAINT" / "adam" / "adae.yaml"
+    adae.write_text(adae.read_text() + "reads: [ADXX]\n")
+    with pytest.raises(PlanError, match=r"adae\.yaml: reads \['ADXX'\], not ADaM datasets"):
+        adam_job(_pommaint(root), root)
+
+
+def test_ordered_keeps_declaration_order_and_refuses_unknown_steps() -> None:
+    steps = [Step("b", "m:f", after=("a",)), Step("a", "m:f"), Step("c", "m:f")]
+    assert [s.id for s in ordered(steps)] == ["a", "b", "c"]
+    with pytest.raises(PlanError, match=r"step b comes after unknown step\(s\) \['x'\]"):
+        ordered([Step("b", "m:f", after=("x",))])
+
+
+GRAPH = """
+import json, runpy
+ns = runpy.run_path("dags/study_pipelines.py")
+print(json.dumps({k: {t.task_id: sorted(t.upstream_task_ids) for t in v.tasks}
+                  for k, v in ns.items() if k.endswith(("_sdtm_nightly", "_adam"))}))
+"""
+
+
+def _dag_graph(tmp_path: Path, specs: Path | None = None) -> dict[str, dict[str, list[str]]]:
+    env = airflow_env(tmp_path / "home", tmp_path, tmp_path)
+    if specs is not None:
+        env["CDISC_SPECS_DIR"] = str(specs)
+    out = subprocess.run(
+        [sys.executable, "-c", GRAPH], cwd=ROOT, env=env, capture_output=True, text=True,
+        check=True,
+    ).stdout  # fmt: skip
+    graph: dict[str, dict[str, list[str]]] = json.loads(out.splitlines()[-1])
+    return graph
+
+
+def _plan_graph(root: Path) -> dict[str, dict[str, list[str]]]:
+    graph = {}
+    for study in list_studies(root):
+        for job in jobs(study, root):
+            # Every step also reads the run folder the first step made (its XCom).
+            graph[job.dag_id] = {
+                s.id: sorted({*s.after, *([job.first.id] if s is not job.first else [])})
+                for s in job.steps
+            }
+    return graph
+
+
+def test_the_dags_are_the_plan_and_a_new_dataset_spec_is_a_new_task(tmp_path: Path) -> None:
+    assert _dag_graph(tmp_path) == _plan_graph(SPECS)
+    # A new SDTM dataset named in study.yaml (the graph reads no more than that) is a task.
+    root = _copy_specs(tmp_path)
+    study_yaml = root / "CDISCPILOT01" / "study.yaml"
+    meta = yaml.safe_load(study_yaml.read_text())
+    meta["sdtm"] = [*meta["sdtm"], "SV"]
+    study_yaml.write_text(yaml.safe_dump(meta, sort_keys=False))
+    graph = _dag_graph(tmp_path, root)
+    assert graph == _plan_graph(root)
+    pilot = graph["cdiscpilot01_sdtm_nightly"]
+    assert pilot["sv.map"] == ["dm.map", "extract", "validate_raw"]
+    assert "sv.xpt" in pilot["reconcile"]

@@ -1,0 +1,156 @@
+"""The run kit every stage uses: the stage runner (timing, progress line, failure record),
+memory release between stages, the lazy table reader and the output writer."""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import gc
+import json
+import logging
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+import pandas as pd
+import pyarrow as pa
+
+from transforms.errors import PipelineError
+from transforms.store import RunFolder
+
+log = logging.getLogger("cdisc")
+
+
+@dataclass
+class Stage:
+    name: str
+    run: RunFolder | None = None  # where a failure is recorded (set once the run exists)
+    rows_in: int = 0
+    rows_out: int = 0
+
+
+def _libc_malloc_trim() -> Callable[[int], int] | None:
+    libc = ctypes.util.find_library("c")
+    return getattr(ctypes.CDLL(libc), "malloc_trim", None) if libc else None
+
+
+_MALLOC_TRIM = _libc_malloc_trim()
+
+
+def release_memory() -> None:
+    """Give back to the OS what earlier stages freed: the C and Arrow allocators keep freed
+    pages for reuse, so one process running the stages in turn (``cdisc run``) would
+    otherwise hold the largest stage's peak for the rest of the night."""
+    gc.collect()
+    pa.default_memory_pool().release_unused()
+    if _MALLOC_TRIM is not None:  # glibc
+        _MALLOC_TRIM(0)
+
+
+@contextmanager
+def stage(name: str, run: RunFolder | None = None) -> Iterator[Stage]:
+    """Time a stage and log its progress line. A stage of a run that fails records why in
+    the run's ``reports/failure.json`` (stage, error type and message) before re-raising."""
+    release_memory()
+    s = Stage(name, run)
+    t0, c0 = time.perf_counter(), time.process_time()
+    try:
+        yield s
+    except Exception as exc:
+        if s.run is not None and s.run.reports.is_dir():
+            failure = {"stage": name, "error": type(exc).__name__, "message": str(exc),
+                       "at": datetime.now(UTC).isoformat()}  # fmt: skip
+            s.run.failure.write_text(json.dumps(failure, indent=2) + "\n", encoding="utf-8")
+        raise
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    # The record carries the numbers too (``record.cdisc_stage``), for the benchmark's handler.
+    numbers = {"name": s.name, "rows_in": s.rows_in, "rows_out": s.rows_out, "wall": wall,
+               "cpu": cpu}  # fmt: skip
+    log.info(
+        "%-12s rows in %8d  rows out %8d  %7.2f s wall  %7.2f s cpu",
+        s.name,
+        s.rows_in,
+        s.rows_out,
+        wall,
+        cpu,
+        extra={"cdisc_stage": numbers},
+    )
+
+
+class TableReader(Mapping[str, pd.DataFrame]):
+    """Tables of a run folder by name, each read from its Parquet file on first use, once:
+    a stage reads only what its spec uses. `given` holds tables already in memory."""
+
+    def __init__(
+        self,
+        paths: Mapping[str, Path],
+        kind: str,
+        given: Mapping[str, pd.DataFrame] | None = None,
+    ) -> None:
+        self._paths = dict(paths)
+        self._kind = kind  # what the tables are, for the error message: "SDTM", "raw form"
+        self._read = dict(given or {})  # the given tables and those read so far
+        self._names = list(dict.fromkeys([*self._read, *self._paths]))
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        if name not in self._read:
+            if name not in self._paths:
+                raise PipelineError(f"needs {self._kind} {name}, which the run does not hold")
+            self._read[name] = pd.read_parquet(self._paths[name])
+        return self._read[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._read or name in self._paths
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+
+# An output column: name, label, Char|Num, length (None: longest value), format, data type.
+Column = tuple[str, str, Literal["Char", "Num"], int | None, str | None, str]
+
+
+def write_outputs(
+    data: pd.DataFrame,
+    folder: Path,
+    name: str,
+    label: str,
+    columns: list[Column],
+    created: datetime,
+) -> list[str]:
+    """One dataset as verified XPT v5 and, beside it, Dataset-JSON v1.1 with the lengths
+    actually written; columns are (name, label, Char|Num, length, format, data type)."""
+    from transforms.datasetjson import JsonColumn, write_dataset_json
+    from transforms.xpt import XptColumn, write_xport
+
+    xpt = folder / f"{name.lower()}.xpt"
+    result = write_xport(
+        data, xpt, dataset=name, label=label, created=created,
+        columns=[XptColumn(n, lab, t, length, fmt) for n, lab, t, length, fmt, _ in columns],
+    )  # fmt: skip
+    json_columns = [
+        JsonColumn(
+            item_oid=f"IT.{name}.{n}",
+            name=n,
+            label=lab,
+            data_type="string" if dtype == "text" else dtype,  # type: ignore[arg-type]
+            length=result.lengths[n] if t == "Char" else None,
+            # A numeric (ADaM) date is a SAS day count: ISO text in JSON, typed back.
+            display_format=fmt if t == "Num" and dtype == "date" else None,
+            target_data_type="integer" if t == "Num" and dtype == "date" else None,
+        )
+        for n, lab, t, _, fmt, dtype in columns
+    ]
+    out = folder / f"{name.lower()}.json"
+    write_dataset_json(
+        data, out, name=name, label=label, columns=json_columns, item_group_oid=f"IG.{name}",
+        created=created,
+    )  # fmt: skip
+    return [xpt.name, out.name]

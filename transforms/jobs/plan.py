@@ -1,0 +1,226 @@
+"""The job graph: the steps of a study's night, computed once from its specs.
+
+Two jobs per study: the nightly SDTM load, and the ADaM build that each SDTM publication
+triggers. A job is a list of :class:`Step` in an order that respects every step's
+``after``; the DAG factory (``dags/study_pipelines.py``) renders it as one Airflow task per
+step, ``cdisc run`` (:mod:`transforms.jobs.runner`) calls the steps in that order. Neither
+holds a stage name of its own, so the two cannot drift, and a new dataset spec is a new
+step with no code change.
+
+SDTM: extract -> validate_raw -> map the reference dataset (DM) -> map and write every
+other dataset -> reconcile -> validate_sdtm -> define -> conformance -> publish.
+ADaM: start -> build each dataset after the ADaM datasets its spec reads (ADSL first)
+-> endpoints -> define -> conformance -> publish.
+
+Cheap on purpose (standard library and PyYAML only): the DAG file computes the plan
+while Airflow parses it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from transforms.errors import UserError
+from transforms.studies import StudyInfo, sdtm_asset, specs_dir
+
+# The SDTM dataset whose reference dates (RFSTDTC, RFXSTDTC...) every other dataset reads.
+REFERENCE_DATASET = "DM"
+
+JobKind = Literal["sdtm", "adam"]
+
+
+class PlanError(UserError):
+    """The specs do not make a job graph (a cycle, an unknown dataset); names the file."""
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a job reads exports and writes runs; `force` reruns what is published."""
+
+    store: Path
+    landing: Path | None = None  # the SDTM job reads exports there; the ADaM job does not
+    force: bool = False
+
+
+@dataclass(frozen=True)
+class Step:
+    """One stage of a job. The first step of a job is called ``call(study, place)`` and
+    returns the run folder; every other is called ``call(run, study, *args)``."""
+
+    id: str  # unique in its job; also the Airflow task id ("dm.map": task group "dm")
+    call: str  # "package.module:function", imported only when the step runs
+    args: tuple[str, ...] = ()
+    after: tuple[str, ...] = ()
+
+    @property
+    def group(self) -> str | None:
+        """The dataset the step belongs to (its Airflow task group), if any."""
+        return self.id.split(".", 1)[0] if "." in self.id else None
+
+    @property
+    def name(self) -> str:
+        """The step's id within its group."""
+        return self.id.rsplit(".", 1)[-1]
+
+
+@dataclass(frozen=True)
+class Job:
+    study: str
+    kind: JobKind
+    dag_id: str
+    steps: tuple[Step, ...]  # in an order that respects every `after`
+    datasets: tuple[str, ...]
+    schedule: str | None  # cron, for a job started by the clock
+    trigger: str | None  # the Asset whose update starts the job
+    emits: str | None  # the Asset the publishing step updates
+    publishing: str  # id of the step that publishes
+
+    @property
+    def first(self) -> Step:
+        return self.steps[0]
+
+    def step(self, step_id: str) -> Step:
+        for s in self.steps:
+            if s.id == step_id:
+                return s
+        raise KeyError(f"{self.dag_id} has no step {step_id!r}")
+
+
+SDTM = "transforms.jobs.sdtm"
+ADAM = "transforms.jobs.adam"
+
+
+def sdtm_job(study: StudyInfo) -> Job:
+    """The nightly SDTM load of a study."""
+    steps = [Step("extract", f"{SDTM}:extract"), Step("validate_raw", f"{SDTM}:validate_raw",
+             after=("extract",))]  # fmt: skip
+    written = []
+    for name in _reference_first(study.sdtm):
+        group = name.lower()
+        reads = () if name == REFERENCE_DATASET or REFERENCE_DATASET not in study.sdtm else (
+            f"{REFERENCE_DATASET.lower()}.map",
+        )  # fmt: skip
+        steps.append(Step(f"{group}.map", f"{SDTM}:map_dataset", (name,),
+                          ("validate_raw", *reads)))  # fmt: skip
+        steps.append(Step(f"{group}.xpt", f"{SDTM}:write_xpt", (name,), (f"{group}.map",)))
+        written.append(f"{group}.xpt")
+    steps += [
+        Step("reconcile", f"{SDTM}:reconcile", after=("validate_raw", *written)),
+        Step("validate_sdtm", f"{SDTM}:validate_sdtm", after=("reconcile",)),
+        Step("define", f"{SDTM}:define", after=("validate_sdtm",)),
+        Step("conformance", f"{SDTM}:conformance", after=("define",)),
+        Step("publish", f"{SDTM}:publish_run", after=("conformance",)),
+    ]
+    return Job(
+        study=study.id, kind="sdtm", dag_id=f"{study.id.lower()}_sdtm_nightly",
+        steps=ordered(steps), datasets=study.sdtm, schedule=study.schedule, trigger=None,
+        emits=sdtm_asset(study.id), publishing="publish",
+    )  # fmt: skip
+
+
+def adam_job(study: StudyInfo, root: Path | None = None) -> Job:
+    """The ADaM build of a study, started by each SDTM publication."""
+    reads = adam_reads(study, root)
+    steps = [Step("start", f"{ADAM}:start")]
+    built = []
+    for name in study.adam:
+        after = ("start", *(f"{r.lower()}.build" for r in reads[name]))
+        steps.append(Step(f"{name.lower()}.build", f"{ADAM}:build", (name,), after))
+        built.append(f"{name.lower()}.build")
+    steps += [
+        Step("endpoints", f"{ADAM}:endpoints", after=tuple(built)),
+        Step("define", f"{ADAM}:define", after=("endpoints",)),
+        Step("conformance", f"{ADAM}:conformance", after=("define",)),
+        Step("publish", f"{ADAM}:publish_run", after=("conformance",)),
+    ]
+    folder = (root or specs_dir()) / study.id / "adam"
+    return Job(
+        study=study.id, kind="adam", dag_id=f"{study.id.lower()}_adam",
+        steps=ordered(steps, where=str(folder)), datasets=study.adam, schedule=None,
+        trigger=sdtm_asset(study.id), emits=None, publishing="publish",
+    )  # fmt: skip
+
+
+def jobs(study: StudyInfo, root: Path | None = None) -> list[Job]:
+    """The study's jobs: SDTM, and ADaM when its study.yaml lists ADaM datasets."""
+    return [sdtm_job(study), *([adam_job(study, root)] if study.adam else [])]
+
+
+def job(study: StudyInfo, kind: JobKind, root: Path | None = None) -> Job:
+    return sdtm_job(study) if kind == "sdtm" else adam_job(study, root)
+
+
+def _reference_first(datasets: Iterable[str]) -> list[str]:
+    names = list(datasets)
+    return sorted(names, key=lambda n: n != REFERENCE_DATASET)  # stable: others keep order
+
+
+def adam_reads(study: StudyInfo, root: Path | None = None) -> dict[str, tuple[str, ...]]:
+    """Per ADaM dataset, the study's other ADaM datasets its spec reads: those named by a
+    ``dataset:`` at any depth of its ``settings``, by a variable's ``source: DS.VAR``, or
+    listed in an explicit ``reads:``."""
+    folder = (root or specs_dir()) / study.id / "adam"
+    known = set(study.adam)
+    reads: dict[str, tuple[str, ...]] = {}
+    for name in study.adam:
+        path = folder / f"{name.lower()}.yaml"
+        try:
+            spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise PlanError(f"{path}: spec of ADaM dataset {name} missing") from exc
+        except yaml.YAMLError as exc:
+            raise PlanError(f"{path}: not valid YAML: {exc}") from exc
+        if not isinstance(spec, Mapping):
+            raise PlanError(f"{path}: a mapping of dataset, label, settings, variables expected")
+        named = list(_datasets_named(spec.get("settings")))
+        for variable in spec.get("variables") or []:
+            source = variable.get("source") if isinstance(variable, Mapping) else None
+            if isinstance(source, str) and "." in source:
+                named.append(source.split(".", 1)[0])
+        explicit = spec.get("reads") or []
+        unknown = [d for d in explicit if d not in known]
+        if unknown:
+            raise PlanError(f"{path}: reads {unknown}, not ADaM datasets of {study.id}")
+        reads[name] = tuple(
+            d for d in dict.fromkeys([*explicit, *named]) if d in known and d != name
+        )
+    return reads
+
+
+def _datasets_named(node: Any) -> Iterable[str]:
+    if isinstance(node, Mapping):
+        for key, value in node.items():
+            if key == "dataset" and isinstance(value, str):
+                yield value
+            else:
+                yield from _datasets_named(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _datasets_named(item)
+
+
+def ordered(steps: list[Step], where: str = "job") -> tuple[Step, ...]:
+    """The steps in an order that respects every ``after`` (declaration order otherwise);
+    an unknown step or a cycle is a PlanError naming it."""
+    ids = {s.id for s in steps}
+    for s in steps:
+        missing = [a for a in s.after if a not in ids]
+        if missing:
+            raise PlanError(f"{where}: step {s.id} comes after unknown step(s) {missing}")
+    done: list[Step] = []
+    placed: set[str] = set()
+    pending = list(steps)
+    while pending:
+        ready = next((s for s in pending if all(a in placed for a in s.after)), None)
+        if ready is None:
+            cycle = ", ".join(s.id for s in pending)
+            raise PlanError(f"{where}: the datasets read each other in a cycle ({cycle})")
+        done.append(ready)
+        placed.add(ready.id)
+        pending.remove(ready)
+    return tuple(done)

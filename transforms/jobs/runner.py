@@ -1,0 +1,66 @@
+"""Run a job outside Airflow: its steps one after another, in the plan's order, in this
+process (``cdisc run``, the benchmark, the tests). The Airflow tasks call :func:`run_step`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from transforms.jobs.plan import Job, JobKind, Place, Step, job
+from transforms.specs import StudySpec, load_study
+from transforms.store import RunFolder
+from transforms.studies import read_study_info
+
+
+def _callable(step: Step) -> Callable[..., Any]:
+    module, _, name = step.call.partition(":")
+    fn: Callable[..., Any] = getattr(importlib.import_module(module), name)
+    return fn
+
+
+def run_step(
+    plan: Job, step: Step, study: StudySpec, place: Place | None, run: RunFolder | None
+) -> RunFolder:
+    """Call one step; return the run folder the next steps work in. The first step makes
+    it (and may raise NothingNew); the others are given it."""
+    fn = _callable(step)
+    if step is plan.first:
+        if place is None:
+            raise ValueError(f"{plan.dag_id}: the first step {step.id} needs a Place")
+        made: RunFolder = fn(study, place)
+        return made
+    if run is None:
+        raise ValueError(f"{plan.dag_id}: step {step.id} needs the run folder")
+    fn(run, study, *step.args)
+    return run
+
+
+def run_job(plan: Job, place: Place, study: StudySpec | None = None) -> Path:
+    """Every step of the job in order; returns the published ``current`` link. Raises
+    NothingNew (from the first step) when there is nothing to do."""
+    study = study or load_study(plan.study)
+    run: RunFolder | None = None
+    for step in plan.steps:
+        run = run_step(plan, step, study, place, run)
+    assert run is not None
+    return run.study_dir / "current"
+
+
+def study_job(study: StudySpec, kind: JobKind) -> Job:
+    """The plan of one of a loaded study's jobs."""
+    return job(read_study_info(study.path / "study.yaml"), kind, study.path.parent)
+
+
+def run_sdtm(study_id: str, landing: Path, store: Path, force: bool = False) -> Path:
+    """The nightly SDTM job of a study; returns the published ``current`` link."""
+    study = load_study(study_id)
+    return run_job(study_job(study, "sdtm"), Place(store, landing, force), study)
+
+
+def run_adam(store: Path, study_id: str, force: bool = False) -> Path:
+    """The ADaM job of a study on its published SDTM; returns the ``current`` link."""
+    study = load_study(study_id)
+    return run_job(study_job(study, "adam"), Place(store, force=force), study)
