@@ -213,11 +213,11 @@ def _unpattern(pattern: str) -> str:
 
 def _conversions(rule: alg.Standardise) -> Iterator[str]:
     by_test: dict[str, list[str]] = {}
-    for (test, unit), factor in rule.table.items():
-        standard = rule.standard.get(test)
+    for (test, unit), factor in rule.units.table.items():
+        standard = rule.units.standard.get(test)
         if factor != 1 or unit != (standard or ""):
             by_test.setdefault(test, []).append(f"{unit or 'no unit'} x {_number(factor)}")
-    for test, standard in rule.standard.items():
+    for test, standard in rule.units.standard.items():
         factors = by_test.get(test)
         yield f"{test} {standard or 'no unit'}" + (f" ({', '.join(factors)})" if factors else "")
 

@@ -138,8 +138,7 @@ def build_dataset(
         rule = spec.blocks[0].rules[var.name]
         if isinstance(rule, Seq):
             seq = var.name
-            counter = stacked.groupby(list(rule.by), sort=False).cumcount() + 1
-            stacked[seq] = counter.astype("float64")
+            stacked[seq] = rule.number(stacked)
 
     sources = stacked[["__FORM", "__ROW"]].rename(columns={"__FORM": "FORM", "__ROW": "ROW"})
     data = stacked.drop(columns=["__FORM", "__ROW"])
