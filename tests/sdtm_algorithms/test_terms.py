@@ -75,3 +75,14 @@ def test_term_code_of_a_value_in_the_codelist_named_per_record() -> None:
     rule = {"algorithm": "term_code", "value": {"var": "TSVAL"}, "codelist": {"column": "CODELIST"}}
     assert values(env.run(rule)) == ["C16576", None, "C49488"]
     assert env.listed("row", "value", "rule") == [[3, "X", "CT"]]
+
+
+def test_term_code_is_null_where_no_codelist_is_named() -> None:
+    """M is a term of C66731, named on the first row only: the unnamed row stays null."""
+    env = Env(
+        frame=Env().frame.assign(CODELIST=text("C66731", None, None)),
+        vars={"TSVAL": text("F", "M", None)},
+    )
+    rule = {"algorithm": "term_code", "value": {"var": "TSVAL"}, "codelist": {"column": "CODELIST"}}
+    assert values(env.run(rule)) == ["C16576", None, None]
+    assert env.issues.frame().empty

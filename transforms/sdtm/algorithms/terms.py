@@ -189,7 +189,7 @@ class TermCode:
         codes = self.codelist.evaluate(ctx).astype("string")
         out = pd.Series(pd.NA, index=ctx.frame.index, dtype="string")
         for code in codes.dropna().unique():
-            rows = codes == code
+            rows = (codes == code).fillna(False).astype(bool)
             terms = _terminology().codelist(str(code)).terms
             table = {v: t.code for v, t in terms.items()}
             out = out.mask(rows, value.map(table, na_action="ignore"))
