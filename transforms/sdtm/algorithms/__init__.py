@@ -25,7 +25,7 @@ from transforms.sdtm.algorithms.base import (
     parse_rule,
     registered,
 )
-from transforms.sdtm.algorithms.cases import Case, Condition
+from transforms.sdtm.algorithms.cases import Case, holds, parse_condition
 from transforms.sdtm.algorithms.iso_dates import (
     DateAdd,
     Iso8601,
@@ -49,7 +49,6 @@ __all__ = [
     "Codelist",
     "Column",
     "Concat",
-    "Condition",
     "Context",
     "ControlledTerm",
     "CountryIso3",
@@ -76,7 +75,9 @@ __all__ = [
     "Units",
     "Var",
     "Visit",
+    "holds",
     "normalise",
+    "parse_condition",
     "parse_rule",
     "registered",
     "to_iso8601",

@@ -21,10 +21,7 @@ import pandas as pd
 
 from transforms.issues import IssueLog
 from transforms.sdtm import dates
-
-
-class SpecError(ValueError):
-    """A spec that cannot be used; the message names the spec file and entry."""
+from transforms.spec_error import SpecError
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import pandas as pd
 
+from transforms.conditions import Condition
 from transforms.sdtm.algorithms.base import (
     Arg,
     Context,
@@ -21,7 +22,7 @@ from transforms.sdtm.algorithms.base import (
     text,
     trimmed,
 )
-from transforms.sdtm.algorithms.cases import Condition
+from transforms.sdtm.algorithms.cases import holds, parse_condition
 
 
 def _form(value: Any, p: Parsing) -> str:
@@ -45,7 +46,7 @@ def _inner_rule(value: Any, p: Parsing) -> Rule:
 
 def _inner_condition(value: Any, p: Parsing) -> Condition:
     """A condition over the rows of the merged form."""
-    return Condition.parse(value, p.scope.in_form(p.read["form"]))
+    return parse_condition(value, p.scope.in_form(p.read["form"]), "merge where")
 
 
 @algorithm("merge")
@@ -71,7 +72,7 @@ class Merge:
         values = self.value.evaluate(inner)
         table = pd.DataFrame({f"k{i}": k for i, k in enumerate(keys)} | {"v": values})
         if self.where is not None:
-            table = table[self.where.test(inner)]
+            table = table[holds(self.where, inner)]
         kcols = [f"k{i}" for i in range(len(keys))]
         if self.pick == "only":
             dup = table.duplicated(kcols, keep=False)
