@@ -137,7 +137,7 @@ class Parsing:
 
     name: str  # the algorithm's spec keyword, for messages
     scope: Scope
-    read: Mapping[str, Any]  # the arguments read so far, by field name
+    so_far: Mapping[str, Any]  # the arguments read before this one, by field name
     key: str = ""  # the keyword of the argument being read
 
     def fail(self, message: str) -> SpecError:

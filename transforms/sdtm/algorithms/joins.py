@@ -31,7 +31,7 @@ def _form(value: Any, p: Parsing) -> str:
 
 def _keys(value: Any, p: Parsing) -> tuple[str, ...]:
     """Join keys: columns of the current form and of the merged one."""
-    inner = p.scope.in_form(p.read["form"])
+    inner = p.scope.in_form(p.so_far["form"])
     by = tuple(value)
     for key in by:
         if key not in p.scope.form_columns or key not in inner.form_columns:
@@ -41,12 +41,12 @@ def _keys(value: Any, p: Parsing) -> tuple[str, ...]:
 
 def _inner_rule(value: Any, p: Parsing) -> Rule:
     """A rule over the rows of the merged form."""
-    return parse_rule(value, p.scope.in_form(p.read["form"]))
+    return parse_rule(value, p.scope.in_form(p.so_far["form"]))
 
 
 def _inner_condition(value: Any, p: Parsing) -> Condition:
     """A condition over the rows of the merged form."""
-    return parse_condition(value, p.scope.in_form(p.read["form"]), "merge where")
+    return parse_condition(value, p.scope.in_form(p.so_far["form"]), "merge where")
 
 
 @algorithm("merge")
