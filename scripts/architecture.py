@@ -16,7 +16,7 @@ import argparse
 import ast
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -148,15 +148,15 @@ def private_imports(root: Path = ROOT) -> list[str]:
                     bound[alias.asname or alias.name] = f"{base}.{alias.name}"
                 elif alias.name.startswith("_") and not alias.name.startswith("__"):
                     found.append(f"{path.relative_to(root)}: {base}.{alias.name}")
-        for node in ast.walk(tree):
+        for seen in ast.walk(tree):
             if (
-                isinstance(node, ast.Attribute)
-                and isinstance(node.value, ast.Name)
-                and node.value.id in bound
-                and node.attr.startswith("_")
-                and not node.attr.startswith("__")
+                isinstance(seen, ast.Attribute)
+                and isinstance(seen.value, ast.Name)
+                and seen.value.id in bound
+                and seen.attr.startswith("_")
+                and not seen.attr.startswith("__")
             ):
-                found.append(f"{path.relative_to(root)}: {bound[node.value.id]}.{node.attr}")
+                found.append(f"{path.relative_to(root)}: {bound[seen.value.id]}.{seen.attr}")
     return sorted(set(found))
 
 
@@ -213,7 +213,7 @@ def package_picture(root: Path = ROOT) -> str:
     return "\n".join(lines)
 
 
-PICTURES = {"jobs": job_picture, "imports": package_picture}
+PICTURES: dict[str, Callable[[], str]] = {"jobs": job_picture, "imports": package_picture}
 
 
 def render(page: str) -> str:

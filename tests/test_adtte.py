@@ -12,7 +12,6 @@ import pandas as pd
 import pyreadstat
 import pytest
 
-from transforms.adam.filters import ConditionError, parse_condition
 from transforms.adam.tte import (
     TteDataError,
     TteResult,
@@ -21,6 +20,7 @@ from transforms.adam.tte import (
     load_tte_spec,
     parse_tte_spec,
 )
+from transforms.conditions import ConditionError, frame_mask, named, parse
 
 REF = Path(__file__).resolve().parent / "fixtures" / "pharmaverseadam"
 
@@ -383,7 +383,7 @@ def _spec_with(path: list[str | int], value: Any, delete: bool = False) -> dict[
         ),
         (
             _spec_with(["parameters", 0, "events", 0, "where"], {"var": "X", "equals": 1}),
-            r"PFS: events\[0\]: where: expected \{var",
+            r"PFS: events\[0\]: where: a condition needs exactly one of \[.eq.",
         ),
         (
             _spec_with(["parameters", 0, "start"], {"date": "RANDDT", "where": {}}),
@@ -444,13 +444,15 @@ def test_load_names_the_file(tmp_path: Path) -> None:
 )
 def test_conditions(condition: dict[str, Any], expected: list[bool]) -> None:
     frame = pd.DataFrame({"C": [" a", "b ", None, None], "N": [1.0, 2.0, 3.0, None]})
-    assert parse_condition(condition).mask(frame).tolist() == expected
+    assert frame_mask(parse(condition, "where", named("var")), frame).tolist() == expected
 
 
 def test_condition_errors() -> None:
     with pytest.raises(ConditionError, match="'all' stands alone"):
-        parse_condition({"all": [{"var": "C", "eq": "a"}], "var": "C"})
+        parse({"all": [{"var": "C", "eq": "a"}], "var": "C"}, "where", named("var"))
     with pytest.raises(ConditionError, match="write not_null: true"):
-        parse_condition({"var": "C", "not_null": "yes"})
+        parse({"var": "C", "not_null": "yes"}, "where", named("var"))
     with pytest.raises(ConditionError, match="unknown variable 'Z'"):
-        parse_condition({"var": "Z", "eq": "a"}).mask(pd.DataFrame({"C": ["a"]}))
+        frame_mask(
+            parse({"var": "Z", "eq": "a"}, "where", named("var")), pd.DataFrame({"C": ["a"]})
+        )

@@ -389,6 +389,32 @@ def test_bad_suite_files_are_refused_with_file_and_entry(
     assert "dm.yaml: checks[0]" in str(failed.value)
 
 
+def test_a_written_where_compares_normalised_text(tmp_path: Path) -> None:
+    """A suite's where is a condition of the one language over the form's columns; its text
+    comparisons read the :norm column with normalised values, as the mapping compares."""
+    from transforms.conditions import Condition
+
+    folder = tmp_path / STUDY / "raw"
+    folder.mkdir(parents=True)
+    where = {
+        "any": [{"column": "RACE", "in": [" Other ", "ASIAN"]}, {"column": "SEX", "is_null": True}]
+    }
+    entry = {"rule": "X-1", "column": "RACEOTH", "not_null": True, "message": "m", "where": where}
+    (folder / "dm.yaml").write_text(json.dumps({"form": "DM", "checks": [entry]}), "utf-8")
+    check = next(c for c in raw_suites(load_study(STUDY), root=tmp_path)["DM"].checks
+                 if c.rule == "X-1")  # fmt: skip
+    at = f"{folder / 'dm.yaml'}: checks[0] (X-1): where"
+    assert check.where == Condition("any", parts=(
+        Condition("in", "RACE:norm", ("other", "asian"), where=f"{at}.any[0]"),
+        Condition("is_null", "SEX", where=f"{at}.any[1]"),
+    ), where=at)  # fmt: skip
+    assert [d.name for d in check.derived] == ["RACE:norm"]
+    bad = {**entry, "where": {"not": {"column": "SEX", "eq": "M"}}}
+    (folder / "dm.yaml").write_text(json.dumps({"form": "DM", "checks": [bad]}), "utf-8")
+    with pytest.raises(SuiteError, match="where: 'not' is not available here"):
+        raw_suites(load_study(STUDY), root=tmp_path)
+
+
 # --- building blocks ---------------------------------------------------------------------------
 
 

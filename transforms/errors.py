@@ -13,6 +13,10 @@ class UserError(Exception):
     """Bad input, a bad spec or a busy store: the message says what and where."""
 
 
+class SpecError(UserError, ValueError):
+    """A spec that cannot be used; the message names the spec file and entry."""
+
+
 class PipelineError(UserError, RuntimeError):
     """A run that must not publish; the message says what and where."""
 

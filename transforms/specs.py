@@ -20,13 +20,14 @@ import pandas as pd
 import yaml
 
 from transforms import standards
+from transforms.conditions import Condition
 from transforms.sdtm.algorithms import (
     Codelist,
-    Condition,
     Rule,
     Scope,
     SpecError,
     normalise,
+    parse_condition,
     parse_rule,
 )
 from transforms.studies import STUDY_ID, specs_dir
@@ -303,7 +304,7 @@ def _block(
 
     condition = None
     if "where" in raw:
-        condition = Condition.parse(raw["where"], scope(where, frozenset(), None))
+        condition = parse_condition(raw["where"], scope(where, frozenset(), None), "where")
     rules: dict[str, Rule] = {}
     for var in variables:
         rule = own.get(var.name, defaults.get(var.name))

@@ -1,1 +1,1 @@
-"""ADaM builders driven by specs: time-to-event (ADTTE) and their record filters."""
+"""ADaM builders driven by specs: ADSL, ADAE, ADRS and time-to-event (ADTTE)."""

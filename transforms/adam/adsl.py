@@ -12,8 +12,8 @@ from typing import Any
 
 import pandas as pd
 
+from transforms import conditions
 from transforms.adam.dates import impute_date, iso_date
-from transforms.adam.filters import parse_condition
 from transforms.adam.spec import AdamSpec
 
 KEYS = ["STUDYID", "USUBJID"]
@@ -56,7 +56,9 @@ def _records(sdtm: Mapping[str, pd.DataFrame], source: Mapping[str, Any]) -> pd.
     """The records of ``source['dataset']`` that meet its ``where`` (the ADaM filters)."""
     frame = sdtm[str(source["dataset"])]
     if "where" in source:
-        frame = frame[parse_condition(source["where"], f"ADSL settings {source}").mask(frame)]
+        where = f"ADSL settings {source}"
+        condition = conditions.parse(source["where"], where, conditions.named("var"))
+        frame = frame[conditions.frame_mask(condition, frame)]
     return frame
 
 

@@ -9,7 +9,7 @@ Spec format (YAML, read with a safe loader; every problem names the parameter an
     sources:                         # named event / censoring sources
       pd:
         dataset: ADRS                # a key of the ``sources`` mapping given to build_tte
-        where: {all: [{var: PARAMCD, eq: PD}, {var: AVALC, eq: "Y"}]}  # see filters.py
+        where: {all: [{var: PARAMCD, eq: PD}, {var: AVALC, eq: "Y"}]}  # a condition
         date: ADT                    # the candidate ADT
         evntdesc: Disease Progression
         srcdom: ADRS                 # default: dataset
@@ -59,7 +59,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from transforms.adam.filters import Condition, ConditionError, parse_condition
+from transforms import conditions
+from transforms.conditions import Condition, ConditionError
 from transforms.errors import UserError
 from transforms.sdtm.algorithms import SpecError
 
@@ -196,14 +197,14 @@ def _condition(raw: Mapping[str, Any], key: str, where: str) -> Condition | None
     if key not in raw:
         return None
     try:
-        return parse_condition(raw[key], f"{where}: {key}")
+        return conditions.parse(raw[key], f"{where}: {key}", conditions.named("var"))
     except ConditionError as exc:
         raise TteSpecError(str(exc)) from exc
 
 
 def _mask(condition: Condition, frame: pd.DataFrame) -> np.ndarray:
     try:
-        return condition.mask(frame).to_numpy(dtype=bool)
+        return conditions.frame_mask(condition, frame).to_numpy(dtype=bool)
     except ConditionError as exc:
         raise TteSpecError(str(exc)) from exc
 
@@ -404,7 +405,7 @@ def _candidates(
 ) -> pd.DataFrame:
     """The source's dated records, one row each, with what the output row would say."""
     frame = _dataset(sources, src.dataset, src.context)
-    needed = set(keys) | {src.date} | (src.where.variables() if src.where else set())
+    needed = set(keys) | {src.date} | (conditions.subjects(src.where) if src.where else set())
     _columns(frame, needed | ({src.srcseq} if src.srcseq else set()), src.dataset, src.context)
     if src.where is not None:
         frame = frame[_mask(src.where, frame)]
@@ -450,7 +451,8 @@ def _origin_dates(
         reason = f"no origin date (ADSL.{start.date} is missing)"
     else:
         frame = _dataset(sources, start.dataset, start.context)
-        needed = set(keys) | {start.date} | (start.where.variables() if start.where else set())
+        read = conditions.subjects(start.where) if start.where else set()
+        needed = set(keys) | {start.date} | read
         _columns(frame, needed, start.dataset, start.context)
         if start.where is not None:
             frame = frame[_mask(start.where, frame)]

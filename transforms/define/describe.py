@@ -12,17 +12,11 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
+from transforms import conditions
+from transforms.conditions import Condition, quote
 from transforms.sdtm import algorithms as alg
 
 _FORMAT_NOTE = {"DD MON YYYY": " (partial dates kept)", "ISO": ""}
-
-
-def _quote(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return f'"{value}"'
 
 
 def _number(value: float) -> str:
@@ -51,7 +45,7 @@ class Describer:
             case alg.DmValue(name=name):
                 return f"DM.{name}"
             case alg.Hardcode(value=value):
-                return _quote(value)
+                return quote(value)
             case alg.ControlledTerm(source=source, codelist=codelist):
                 return (
                     f"{self.rule(source)} as the submission value of NCI codelist "
@@ -62,10 +56,10 @@ class Describer:
                 return f"{when} as an ISO 8601 date{_FORMAT_NOTE.get(fmt, f' (read as {fmt})')}"
             case alg.Concat(parts=parts, sep=sep):
                 joined = ", ".join(self.rule(p) for p in parts)
-                return f"{joined} joined by {_quote(sep)} (null if any part is null)"
+                return f"{joined} joined by {quote(sep)} (null if any part is null)"
             case alg.Recode(source=source, mapping=mapping, default=default):
                 pairs = "; ".join(f"{k} -> {v}" for k, v in mapping.items())
-                tail = f"; anything else -> {_quote(default)}" if default is not None else ""
+                tail = f"; anything else -> {quote(default)}" if default is not None else ""
                 return f"{self.rule(source)} recoded (trimmed, any case): {pairs}{tail}"
             case alg.CountryIso3(source=source):
                 return f"{self.rule(source)} as its ISO 3166-1 alpha-3 country code"
@@ -129,30 +123,8 @@ class Describer:
                 return "; ".join(branches)
         return type(rule).__name__
 
-    def condition(self, cond: alg.Condition) -> str:
-        if cond.op in ("all", "any"):
-            joiner = " and " if cond.op == "all" else " or "
-            return "(" + joiner.join(self.condition(p) for p in cond.parts) + ")"
-        if cond.op == "not":
-            return f"not {self.condition(cond.parts[0])}"
-        subject = self.rule(cond.source) if cond.source is not None else "?"
-        operand = cond.operand
-        match cond.op:
-            case "is_null":
-                return f"{subject} is missing"
-            case "not_null":
-                return f"{subject} is present"
-            case "eq":
-                return f"{subject} = {_quote(operand)}"
-            case "ne":
-                return f"{subject} <> {_quote(operand)}"
-            case "in" | "not_in":
-                values = ", ".join(_quote(v) for v in sorted(operand))
-                return f"{subject} {'in' if cond.op == 'in' else 'not in'} ({values})"
-            case "on_or_after" | "on_or_before":
-                word = cond.op.replace("_", " ")
-                return f"{subject} {word} {self.rule(operand)}"
-        return f"{subject} {cond.op} {operand}"
+    def condition(self, cond: Condition) -> str:
+        return conditions.describe(cond, self.rule)
 
     def _merge(self, rule: alg.Merge) -> str:
         inner = Describer(rule.form, self.sort)
@@ -213,17 +185,17 @@ def _unpattern(pattern: str) -> str:
 
 def _conversions(rule: alg.Standardise) -> Iterator[str]:
     by_test: dict[str, list[str]] = {}
-    for (test, unit), factor in rule.table.items():
-        standard = rule.standard.get(test)
+    for (test, unit), factor in rule.units.table.items():
+        standard = rule.units.standard.get(test)
         if factor != 1 or unit != (standard or ""):
             by_test.setdefault(test, []).append(f"{unit or 'no unit'} x {_number(factor)}")
-    for test, standard in rule.standard.items():
+    for test, standard in rule.units.standard.items():
         factors = by_test.get(test)
         yield f"{test} {standard or 'no unit'}" + (f" ({', '.join(factors)})" if factors else "")
 
 
 def describe_blocks(
-    blocks: Iterable[tuple[str, alg.Condition | None, alg.Rule]], sort: Sequence[str] = ()
+    blocks: Iterable[tuple[str, Condition | None, alg.Rule]], sort: Sequence[str] = ()
 ) -> str:
     """One variable's rule in each source block (form, its where-condition, rule), in words:
     a single sentence when every block does the same, else one per block ("Records from

@@ -17,16 +17,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from transforms.sdtm.algorithms import SpecError
+from transforms.conditions import Condition, gx_row_condition_json
+from transforms.errors import SpecError
 
 Severity = Literal["error", "warning"]
 SEVERITIES: tuple[Severity, ...] = ("error", "warning")
 GX_SEVERITY: Mapping[str, str] = {"error": "critical", "warning": "warning"}
 
 Kind = Literal["text", "num", "lo", "hi", "norm", "ct"]
-# A row condition: all of (column, op, operand); op is eq | in (operands normalised: trimmed,
-# blanks collapsed, case-folded, compared with the column's ``:norm``) or is_null | not_null.
-Where = tuple[tuple[str, str, Any], ...]
 
 
 class SuiteError(SpecError):
@@ -72,7 +70,9 @@ class Check:
     expectation: str  # GX expectation class, e.g. "ExpectColumnValuesToBeInSet"
     kwargs: Mapping[str, Any]  # its arguments; {"$PARAMETER": name} for run-time values
     source: str  # where the check is stated: forms.yaml, an SDTM spec, a suite file
-    where: Where = ()
+    # the records checked: a condition over columns of the validated frame (a suite's text
+    # comparisons read the normalised ``:norm`` columns), turned into a GX row condition
+    where: Condition | None = None
     compare: str | None = None  # pair checks: the other column, shown in the message
     derived: tuple[Derived, ...] = ()
     # column-set checks: which of GX's mismatches ("missing", "unexpected") to report
@@ -122,7 +122,7 @@ class Suite:
             "expectations": [
                 {
                     "type": snake_case(c.expectation),
-                    "kwargs": {**c.kwargs, **row_condition_json(c.where)},
+                    "kwargs": {**c.kwargs, **_row_condition_json(c.where)},
                     "meta": check_meta(c, i),
                     "severity": GX_SEVERITY[c.severity],
                 }
@@ -131,19 +131,9 @@ class Suite:
         }
 
 
-def row_condition_json(where: Where) -> dict[str, Any]:
+def _row_condition_json(where: Condition | None) -> dict[str, Any]:
     """A row condition as GX serialises it (``{"row_condition": ...}``, or nothing)."""
-    parts: list[dict[str, Any]] = []
-    for column, op, operand in where:
-        if op in ("is_null", "not_null"):
-            parts.append({"column": {"name": column}, "is_null": op == "is_null",
-                          "type": "nullity"})  # fmt: skip
-        else:
-            parts.append({"column": {"name": column}, "operator": "==" if op == "eq" else "IN",
-                          "parameter": operand, "type": "comparison"})  # fmt: skip
-    if not parts:
-        return {}
-    return {"row_condition": parts[0] if len(parts) == 1 else {"conditions": parts, "type": "and"}}
+    return {} if where is None else {"row_condition": gx_row_condition_json(where)}
 
 
 def check_meta(check: Check, index: int) -> dict[str, Any]:

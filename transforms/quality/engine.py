@@ -23,7 +23,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from transforms.quality.checks import GX_SEVERITY, Check, Suite, Where, check_meta
+from transforms.conditions import gx_row_condition
+from transforms.quality.checks import GX_SEVERITY, Check, Suite, check_meta
 
 log = logging.getLogger("cdisc.quality")
 
@@ -86,31 +87,13 @@ def _context(docs: Path) -> Any:
     return gx.get_context(mode="ephemeral", project_config=config)
 
 
-def _row_condition(where: Where) -> Any:
-    if not where:
-        return None
-    from great_expectations.expectations.row_conditions import Column
-
-    condition: Any = None
-    for column, op, operand in where:
-        c = Column(column)
-        if op == "eq":
-            part = c == operand
-        elif op == "in":
-            part = c.is_in(operand)
-        else:
-            part = c.is_null() if op == "is_null" else c.is_not_null()
-        condition = part if condition is None else condition & part
-    return condition
-
-
 def expectation(check: Check, index: int) -> Any:
     """The GX expectation of a check (its meta says how to list a failure)."""
     gx = _gx()
     cls = getattr(gx.expectations, check.expectation)
     extra: dict[str, Any] = {}
-    if check.where:
-        extra["row_condition"] = _row_condition(check.where)
+    if check.where is not None:
+        extra["row_condition"] = gx_row_condition(check.where)
     return cls(
         **check.kwargs,
         **extra,

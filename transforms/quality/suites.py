@@ -26,14 +26,15 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, fields, is_dataclass
+from dataclasses import dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import yaml
 
-from transforms import standards
+from transforms import conditions, standards
+from transforms.conditions import Condition
 from transforms.quality.checks import (
     SEVERITIES,
     Check,
@@ -42,7 +43,6 @@ from transforms.quality.checks import (
     Severity,
     Suite,
     SuiteError,
-    Where,
 )
 from transforms.sdtm.algorithms import (
     Case,
@@ -269,7 +269,7 @@ def _contract_checks(form: FormSpec, study: StudySpec, facts: MappingFacts) -> I
                 "DATE", "error", col.name,
                 f"{col.label}: not a date in format {fmt!r} (UN/UNK for an unknown day or month)",
                 "ExpectColumnValuesToNotBeNull", {"column": lo.name}, src,
-                where=((col.name, "not_null", True),), derived=(lo,),
+                where=Condition("not_null", col.name), derived=(lo,),
             )  # fmt: skip
             yield Check(
                 "DATE-AFTER-CUTOFF", "warning", col.name, f"{col.label} is after the data cut-off",
@@ -323,31 +323,32 @@ def _fail(where: str, problem: str) -> SuiteError:
     return SuiteError(f"{where}: {problem}")
 
 
-def _where_clause(raw: Any, form: FormSpec, where: str) -> tuple[Where, list[Derived]]:
-    """``{column, eq|in|is_null|not_null}`` or ``{all: [...]}`` of those."""
-    if not isinstance(raw, Mapping):
-        raise _fail(where, f"where must be a mapping, not {raw!r}")
-    parts = raw["all"] if set(raw) == {"all"} else [raw]
-    clause: list[tuple[str, str, Any]] = []
+def _where_clause(raw: Any, form: FormSpec, where: str) -> tuple[Condition, list[Derived]]:
+    """A check's ``where`` (:mod:`transforms.conditions`, subjects ``{column: X}`` of the
+    form, what a GX row condition can state), its text comparisons made on the columns'
+    ``:norm`` values with normalised values, as the mapping compares raw text."""
+
+    def column(subject: Mapping[str, Any], at: str) -> str:
+        name = conditions.named("column")(subject, at)
+        if name not in form.columns:
+            raise _fail(at, f"{name!r} is not a column of form {form.oid}")
+        return name
+
+    try:
+        condition = conditions.parse(raw, f"{where}: where", column, conditions.GX_OPS)
+    except conditions.ConditionError as exc:
+        raise SuiteError(str(exc)) from exc
     derived: list[Derived] = []
-    for part in parts:
-        ops = [k for k in ("eq", "in", "is_null", "not_null") if k in part]
-        if not isinstance(part, Mapping) or len(ops) != 1 or set(part) != {"column", ops[0]}:
-            raise _fail(where, f"where: give column and one of eq, in, is_null, not_null: {part}")
-        column, op = str(part["column"]), ops[0]
-        if column not in form.columns:
-            raise _fail(where, f"where: {column!r} is not a column of form {form.oid}")
-        if op in ("eq", "in"):
-            values = [part[op]] if op == "eq" else list(part[op])
-            norm = normalise(pd.Series([str(v) for v in values], dtype="string")).tolist()
-            d = Derived.named("norm", column)
-            derived.append(d)
-            clause.append((d.name, op, norm[0] if op == "eq" else norm))
-        else:
-            if part[op] is not True:
-                raise _fail(where, f"where: {op} takes true")
-            clause.append((column, op, True))
-    return tuple(clause), derived
+
+    def normalised(test: Condition) -> Condition:
+        if test.op not in conditions.VALUE_OPS:
+            return test
+        d = Derived.named("norm", test.subject)
+        derived.append(d)
+        values = normalise(pd.Series([str(v) for v in test.values], dtype="string"))
+        return replace(test, subject=d.name, values=tuple(values))
+
+    return conditions.rewrite(condition, normalised), derived
 
 
 def _date_bound(
@@ -386,7 +387,7 @@ def _written_check(
     severity = raw.get("severity", "error")
     if severity not in SEVERITIES:
         raise _fail(where, f"severity must be one of {list(SEVERITIES)}")
-    clause, derived = _where_clause(raw["where"], form, where) if "where" in raw else ((), [])
+    clause, derived = _where_clause(raw["where"], form, where) if "where" in raw else (None, [])
     compare = None
     if kind == "in_set":
         if not isinstance(arg, list) or not arg:

@@ -11,7 +11,7 @@ import pandas as pd
 
 from transforms import standards
 from transforms.issues import IssueLog
-from transforms.sdtm.algorithms import Context, Seq
+from transforms.sdtm.algorithms import Context, Seq, holds
 from transforms.specs import ROWS_FORM, DatasetSpec, RecordBlock, StudySpec, VariableSpec
 
 SUPP_COLUMNS = (
@@ -66,7 +66,7 @@ def _evaluate_block(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """All variables and qualifiers of the records one source form gives."""
     if block.where is not None:
-        ctx.frame = ctx.frame[block.where.test(ctx)]
+        ctx.frame = ctx.frame[holds(block.where, ctx)]
     if block.distinct:
         # Rows repeating the same values stand for one record; the others stay accounted
         # for through the datasets that map every row of the form (reconciliation checks).
@@ -138,8 +138,7 @@ def build_dataset(
         rule = spec.blocks[0].rules[var.name]
         if isinstance(rule, Seq):
             seq = var.name
-            counter = stacked.groupby(list(rule.by), sort=False).cumcount() + 1
-            stacked[seq] = counter.astype("float64")
+            stacked[seq] = rule.number(stacked)
 
     sources = stacked[["__FORM", "__ROW"]].rename(columns={"__FORM": "FORM", "__ROW": "ROW"})
     data = stacked.drop(columns=["__FORM", "__ROW"])

@@ -1,0 +1,71 @@
+"""Values from another form, from DM, from the whole of DM."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from tests.sdtm_algorithms.frames import Env, text, values
+from transforms.sdtm.algorithms import SpecError
+
+
+def test_merge_min_max_and_only() -> None:
+    env = Env()
+    first = {"algorithm": "merge", "form": "EX", "pick": "min",
+             "value": {"algorithm": "iso8601", "date": {"column": "EXSTDAT"}}}  # fmt: skip
+    assert values(env.run(first)) == ["2024-02-01", "2024-02-10", None]
+    last = {**first, "pick": "max"}
+    assert values(env.run(last)) == ["2024-03-01", "2024-02-10", None]
+    only = {**first, "pick": "only"}
+    assert values(env.run(only)) == [None, None, None]
+    listing = env.issues.frame()
+    assert sorted(listing["row"].tolist()) == [2, 3, 4, 5]
+    assert set(listing["rule"]) == {"MERGE"}
+
+
+def test_merge_where_filters_the_other_form() -> None:
+    env = Env()
+    rule = {"algorithm": "merge", "form": "EX", "pick": "max", "value": {"column": "EXSTDAT"},
+            "where": {"column": "EXSTDAT", "ne": "01 MAR 2024"}}  # fmt: skip
+    assert values(env.run(rule)) == ["01 FEB 2024", "10 FEB 2024", None]
+
+
+def test_merge_keys_must_be_columns_of_both_forms() -> None:
+    with pytest.raises(SpecError, match="merge: key 'SEX' must be a column of DM and EX"):
+        Env().run(
+            {"algorithm": "merge", "form": "EX", "by": ["SEX"], "value": {"column": "EXSTDAT"}}
+        )
+
+
+DM_BUILT = pd.DataFrame(
+    {
+        "SUBJID": ["1001", "1002"],
+        "USUBJID": ["S-1001", "S-1002"],
+        "RFICDTC": pd.Series(["2024-01-05", None], dtype="string"),
+        "AGE": [64.0, 70.0],
+    }
+)
+
+
+def test_dm_joins_the_subjects_dm_record() -> None:
+    env = Env(datasets={"DM": DM_BUILT})
+    assert values(env.run({"dm": "USUBJID"})) == ["S-1001", "S-1002", None]
+    assert env.listed("subject", "rule") == [["1003", "SUBJECT-NOT-IN-DM"]]
+    by_var = Env(datasets={"DM": DM_BUILT}, vars={"USUBJID": text("S-1002", "S-1001", None)})
+    assert values(by_var.run({"dm": "AGE", "by": "USUBJID"})) == [70.0, 64.0, None]
+
+
+def test_dm_only_after_dm() -> None:
+    with pytest.raises(SpecError, match="only available in datasets mapped after DM"):
+        Env().run({"dm": "AGE"})
+
+
+def test_aggregate_min_max_count_over_dm() -> None:
+    env = Env(datasets={"DM": DM_BUILT})
+    rule = {"algorithm": "aggregate", "dataset": "DM", "value": "RFICDTC", "func": "min"}
+    assert values(env.run(rule)) == ["2024-01-05"] * 3
+    assert values(env.run({**rule, "func": "count"})) == ["1"] * 3
+    assert values(env.run({**rule, "value": "USUBJID", "func": "max"})) == ["S-1002"] * 3
+    empty = Env(datasets={"DM": DM_BUILT.iloc[:0]})
+    assert values(empty.run(rule)) == [None] * 3
+    assert values(empty.run({**rule, "func": "count"})) == ["0"] * 3

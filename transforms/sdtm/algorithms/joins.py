@@ -1,0 +1,157 @@
+"""Values from elsewhere: another form joined on the subject, the subject's DM record, a
+study-level figure of DM."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Annotated, Any
+
+import pandas as pd
+
+from transforms.conditions import Condition
+from transforms.sdtm.algorithms.base import (
+    Arg,
+    Context,
+    Parsing,
+    Rule,
+    SpecError,
+    algorithm,
+    choice,
+    parse_rule,
+    shorthand,
+    text,
+    trimmed,
+)
+from transforms.sdtm.algorithms.cases import holds, parse_condition
+
+
+def _form(value: Any, p: Parsing) -> str:
+    return p.scope.in_form(str(value)).form
+
+
+def _keys(value: Any, p: Parsing) -> tuple[str, ...]:
+    """Join keys: columns of the current form and of the merged one."""
+    inner = p.scope.in_form(p.so_far["form"])
+    by = tuple(value)
+    for key in by:
+        if key not in p.scope.form_columns or key not in inner.form_columns:
+            raise p.fail(f"key {key!r} must be a column of {p.scope.form} and {inner.form}")
+    return by
+
+
+def _inner_rule(value: Any, p: Parsing) -> Rule:
+    """A rule over the rows of the merged form."""
+    return parse_rule(value, p.scope.in_form(p.so_far["form"]))
+
+
+def _inner_condition(value: Any, p: Parsing) -> Condition:
+    """A condition over the rows of the merged form."""
+    return parse_condition(value, p.scope.in_form(p.so_far["form"]), "merge where")
+
+
+@algorithm("merge")
+@dataclass(frozen=True)
+class Merge:
+    """A value from another form, joined on the subject (or other key) columns.
+
+    ``value`` is evaluated over the other form's rows (optionally ``where`` a condition
+    holds); ``pick`` takes the ``only`` row per key (more than one is an error), or the
+    ``min``/``max`` value.
+    """
+
+    form: Annotated[str, Arg(_form)]
+    by: Annotated[tuple[str, ...], Arg(_keys, default=["SUBJID"])]
+    pick: Annotated[str, Arg(choice("only", "min", "max"), default="only")]
+    where: Annotated[Condition | None, Arg(_inner_condition, default=None)]
+    value: Annotated[Rule, Arg(_inner_rule)]
+
+    def evaluate(self, ctx: Context) -> pd.Series:
+        other = ctx.forms[self.form]
+        inner = replace(ctx, frame=other, form=self.form, vars={})
+        keys = [trimmed(other[k]) for k in self.by]
+        values = self.value.evaluate(inner)
+        table = pd.DataFrame({f"k{i}": k for i, k in enumerate(keys)} | {"v": values})
+        if self.where is not None:
+            table = table[holds(self.where, inner)]
+        kcols = [f"k{i}" for i in range(len(keys))]
+        if self.pick == "only":
+            dup = table.duplicated(kcols, keep=False)
+            inner.report(
+                pd.Series(dup, index=table.index).reindex(other.index, fill_value=False),
+                values,
+                "MERGE",
+                f"more than one {self.form} record for the same {'/'.join(self.by)}",
+            )
+            table = table[~dup]
+        table = table.dropna(subset=["v"])
+        grouped = table.groupby(kcols, dropna=False)["v"]
+        picked = grouped.max() if self.pick == "max" else grouped.min()
+        left = pd.DataFrame({f"k{i}": trimmed(ctx.frame[k]) for i, k in enumerate(self.by)})
+        index = pd.MultiIndex.from_frame(left) if len(kcols) > 1 else pd.Index(left["k0"])
+        result = picked.reindex(index)
+        return pd.Series(result.to_numpy(), index=ctx.frame.index, dtype=picked.dtype)
+
+
+def _dm_variable(value: Any, p: Parsing) -> str:
+    if not p.scope.with_dm:
+        raise p.scope.fail("{dm: ...} is only available in datasets mapped after DM")
+    return str(value)
+
+
+def _dm_key(value: Any, p: Parsing) -> str:
+    by = str(value)
+    if by not in p.scope.known_vars:
+        raise p.scope.fail(f"{{dm: ..., by: {by}}}: {by} is not derived before this one")
+    return by
+
+
+@shorthand("dm")
+@dataclass(frozen=True)
+class DmValue:
+    """``{dm: VAR}``: the subject's value of a DM variable (joined on SUBJID).
+
+    A record whose subject is not in DM is listed (rule SUBJECT-NOT-IN-DM)."""
+
+    name: Annotated[str, Arg(_dm_variable, key="dm")]
+    # a variable of DM and of this dataset (derived before) to join on, for SUBJID
+    by: Annotated[str | None, Arg(_dm_key, default=None)]
+
+    def check(self, p: Parsing) -> None:
+        if self.by is None and "SUBJID" not in p.scope.form_columns:
+            raise p.scope.fail(
+                f"{{dm: ...}} needs a SUBJID column in form {p.scope.form} (or give 'by': a "
+                "variable such as USUBJID derived before)"
+            )
+
+    def evaluate(self, ctx: Context) -> pd.Series:
+        key = self.by or "SUBJID"
+        dm = ctx.datasets["DM"].set_index(key)
+        if self.name not in dm.columns:
+            raise SpecError(f"{ctx.dataset}.{ctx.column}: DM has no variable {self.name}")
+        subject = trimmed(ctx.vars[self.by] if self.by else ctx.frame["SUBJID"])
+        known = subject.isin(dm.index)
+        ctx.report(~known, subject, "SUBJECT-NOT-IN-DM", "subject is not in DM")
+        values = dm[self.name].reindex(subject.where(known)).to_numpy()
+        return pd.Series(values, index=ctx.frame.index, dtype=dm[self.name].dtype)
+
+
+def _built_dataset(value: Any, p: Parsing) -> str:
+    if str(value) != "DM" or not p.scope.with_dm:
+        raise p.fail("only DM is built before other datasets")
+    return str(value)
+
+
+@algorithm("aggregate")
+@dataclass(frozen=True)
+class Aggregate:
+    """A study-level figure from a dataset built before: min, max or count of a variable."""
+
+    dataset: Annotated[str, Arg(_built_dataset)]
+    func: Annotated[str, Arg(choice("min", "max", "count"))]
+    variable: Annotated[str, Arg(text, key="value")]
+
+    def evaluate(self, ctx: Context) -> pd.Series:
+        values = ctx.datasets[self.dataset][self.variable].dropna()
+        result = {"min": values.min, "max": values.max, "count": values.count}[self.func]()
+        text = str(result) if len(values) or self.func == "count" else None
+        return pd.Series(text, index=ctx.frame.index, dtype="string")

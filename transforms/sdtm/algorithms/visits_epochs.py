@@ -1,0 +1,136 @@
+"""Where a record sits in the study's schedule: its visit (number and label) and its epoch."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import pandas as pd
+
+from transforms.sdtm import dates
+from transforms.sdtm.algorithms.base import (
+    Arg,
+    Context,
+    Parsing,
+    Rule,
+    algorithm,
+    choice,
+    complete_day,
+    extract,
+    normalise,
+    parse_rule,
+    trimmed,
+)
+
+
+def _epochs(value: Any, p: Parsing) -> tuple[tuple[str, Rule, bool], ...]:
+    epochs = []
+    for e in value:
+        if not isinstance(e, Mapping) or not {"name", "start"} <= set(e) <= {
+            "name", "start", "after"
+        }:  # fmt: skip
+            raise p.fail(f"each epoch is {{name, start, after}}: {e}")
+        codelist = p.scope.codelist
+        if codelist is not None and codelist.lookup(str(e["name"])) is None:
+            raise p.fail(f"{e['name']!r} is not in codelist {codelist.code}")
+        epochs.append((str(e["name"]), parse_rule(e["start"], p.scope), bool(e.get("after"))))
+    return tuple(epochs)
+
+
+@algorithm("epoch")
+@dataclass(frozen=True)
+class Epoch:
+    """EPOCH of a date: the last epoch whose start is on or before it (complete dates only).
+
+    ``epochs`` lists ``{name, start, after}`` in time order; ``after: true`` makes an epoch
+    start the day after its date (e.g. FOLLOW-UP after the last dose). A date before the
+    first start, a partial date or a missing boundary gives null: EPOCH is never imputed.
+    """
+
+    epochs: Annotated[tuple[tuple[str, Rule, bool], ...], Arg(_epochs)]
+    date: Annotated[Rule, Arg()]
+
+    def evaluate(self, ctx: Context) -> pd.Series:
+        when = complete_day(self.date.evaluate(ctx))
+        out = pd.Series(pd.NA, index=ctx.frame.index, dtype="string")
+        for name, start_rule, after in self.epochs:
+            start = complete_day(start_rule.evaluate(ctx))
+            begun = (when > start) if after else (when >= start)
+            out = out.mask(begun.fillna(False).astype(bool), name)
+        return out.where(when.notna())
+
+
+def _planned(value: Any, p: Parsing) -> tuple[tuple[str, str], ...]:
+    """Planned visit names as regular expressions of their normalised text ({n}: a whole
+    number, {x}: a decimal one), with their number template."""
+    planned = []
+    for name, number in dict(value).items():
+        pattern = re.escape(normalise(pd.Series([str(name)])).iloc[0])
+        pattern = pattern.replace(r"\{n\}", r"(?P<n>[0-9]+)")
+        pattern = pattern.replace(r"\{x\}", r"(?P<n>[0-9]+(?:\.[0-9]+)?)")
+        planned.append((pattern, str(number)))
+    return tuple(planned)
+
+
+def _visit_names(value: Any, p: Parsing) -> frozenset[str]:
+    return frozenset(normalise(pd.Series(list(value))).tolist())
+
+
+@algorithm("visit")
+@dataclass(frozen=True)
+class Visit:
+    """VISITNUM (``output: number``) or VISIT (``output: label``) from the raw visit name.
+
+    ``planned`` maps raw visit names to their number; a ``{n}`` in a name matches a whole
+    number and may be used in the value (``"Cycle {n} Day 1": "{n}"``), a ``{x}`` a decimal
+    one (``"Unscheduled {x}": "{x}"`` numbers ``Unscheduled 4.1`` 4.1). A visit named in
+    ``unscheduled`` gets the number of the subject's last planned visit on or before its
+    date plus .01, .02, ... per distinct date (SDTMIG: unscheduled as decimals), and the
+    label ``UNSCHEDULED <number>``. Planned labels are the raw names upper-cased.
+    """
+
+    output: Annotated[str, Arg(choice("number", "label"))]
+    planned: Annotated[tuple[tuple[str, str], ...], Arg(_planned)]  # regex, number template
+    unscheduled: Annotated[frozenset[str], Arg(_visit_names, default=[])]
+    visit: Annotated[Rule, Arg()]
+    date: Annotated[Rule, Arg()]
+
+    def _numbers(self, names: pd.Series) -> pd.Series:
+        """The planned number of each (normalised) visit name; NaN if none matches."""
+        number = pd.Series(float("nan"), index=names.index)
+        for pattern, template in self.planned:
+            found = extract(names, f"^(?P<all>{pattern})$")
+            hit = found["all"].notna() & number.isna()
+            if "{n}" in template or "{x}" in template:
+                number = number.mask(hit, pd.to_numeric(found["n"], errors="coerce"))
+            else:
+                number = number.mask(hit, float(template))
+        return number
+
+    def evaluate(self, ctx: Context) -> pd.Series:
+        raw = self.visit.evaluate(ctx).astype("string")
+        name = normalise(raw)
+        number = dates.by_unique(name, self._numbers)
+        label = dates.by_unique(raw, lambda r: r.str.upper()).where(number.notna())
+        unscheduled = name.isin(self.unscheduled)
+        if unscheduled.any():
+            day = complete_day(self.date.evaluate(ctx))
+            subject = trimmed(ctx.frame["SUBJID"])
+            plan = pd.DataFrame({"s": subject, "d": day, "n": number}).dropna()
+            plan = plan.sort_values("d")
+            todo = pd.DataFrame({"s": subject, "d": day})[unscheduled].dropna().sort_values("d")
+            base = pd.merge_asof(
+                todo.reset_index(), plan.rename(columns={"n": "base"}), on="d", by="s"
+            ).set_index("index")
+            base["base"] = base["base"].fillna(0.0)
+            rank = base.groupby(["s", "base"])["d"].rank(method="dense")
+            number = number.mask(unscheduled, (base["base"] + rank / 100).round(2))
+            shown = dates.by_unique(number, lambda u: u.map("{:.2f}".format, na_action="ignore"))
+            label = label.mask(unscheduled & number.notna(), "UNSCHEDULED " + shown)
+        ctx.report(
+            raw.notna() & number.isna(), raw, "VISIT",
+            "not a planned visit of the spec, or an unscheduled visit without a complete date",
+        )  # fmt: skip
+        return number.astype("float64") if self.output == "number" else label.astype("string")
