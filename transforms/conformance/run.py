@@ -188,7 +188,10 @@ def check_run(
     result = ConformanceResult(table, counts, reports / CSV_NAME, reports / HTML_NAME)
     write_csv(table, result.csv)
     title = f"Conformance report: {study_id or 'unknown study'}, run {run.name}"
-    write_html(table, result.html, title=title, counts=counts, datasets=rows)
+    write_html(
+        table, result.html, title=title, counts=counts, datasets=rows,
+        study=study_id or "unknown", run=run.name,
+    )  # fmt: skip
     log.info(
         "conformance: %s findings (%s); report %s",
         len(table),
