@@ -114,10 +114,12 @@ def listed(run: Path, item: Listed) -> bool:
     if not path.exists():
         return False
     frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    hit = (frame["file"] == item.file) & (frame["rule"] == item.rule)
-    hit &= (frame["variable"] == item.column) | frame["value"].str.contains(
-        item.column, regex=False
-    )
+    # The one listing layout (transforms.listing); issues_<ds>_xpt.csv is still written by
+    # pipeline.py in the mapping's own words (form, column) until it uses
+    # IssueLog.from_records(found, source="xpt").
+    file, column = ("file", "variable") if "variable" in frame else ("form", "column")
+    hit = (frame[file] == item.file) & (frame["rule"] == item.rule)
+    hit &= (frame[column] == item.column) | frame["value"].str.contains(item.column, regex=False)
     if item.row is not None:
         hit &= frame["row"] == str(item.row)
     return bool(hit.any())
