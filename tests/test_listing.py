@@ -72,7 +72,7 @@ def test_xpt_records_take_the_same_layout() -> None:
               "subject": "POMMAINT-01-1001", "column": "AETERM", "value": "é" * 201,
               "rule": "XPT", "message": "longer than 200 bytes"}]  # fmt: skip
     frame = IssueLog.from_records(found, source=listing.XPT).frame()
-    assert frame.loc[0, ["source", "file", "row", "variable", "rule"]].tolist() == [
+    assert frame[["source", "file", "row", "variable", "rule"]].iloc[0].tolist() == [
         "xpt", "ae.csv", 7, "AETERM", "XPT"
     ]  # fmt: skip
 
@@ -111,7 +111,7 @@ def test_conformance_listing_reads_back_as_its_findings() -> None:
         columns=CONFORMANCE_COLUMNS,
     ).astype({"row": "Int64"})
     listed = as_listing(findings)
-    assert listed.loc[0, ["source", "rule", "subject", "seq", "row"]].tolist() == [
+    assert listed[["source", "rule", "subject", "seq", "row"]].iloc[0].tolist() == [
         "conformance", "SD0002", "P-01", "3", 3
     ]  # fmt: skip
     assert str(listed.loc[0, "reference"]).startswith("FDA Validator Rules v1.3")

@@ -93,14 +93,23 @@ def _entry_of(path: Path, name: str) -> int:
     return next(i for i, v in enumerate(variables) if v["name"] == name)
 
 
+def _error_once_edited(root: Path, path: Path, old: str, new: str) -> str:
+    """The study's load error once the one `old` text of the spec file is `new`."""
+    text = path.read_text(encoding="utf-8")
+    assert text.count(old) == 1
+    path.write_text(text.replace(old, new), encoding="utf-8")
+    try:
+        return _load_error(root)
+    finally:
+        path.write_text(text, encoding="utf-8")
+
+
 def test_wrong_type_deep_in_a_dataset_spec_names_file_and_entry(tmp_path: Path) -> None:
     root = _study_copy(tmp_path)
     path = root / "POMMAINT" / "sdtm" / "dm.yaml"
     i = _entry_of(path, "AGE")
-    text = path.read_text(encoding="utf-8")
-    assert "  - name: AGE\n" in text
-    path.write_text(text.replace("  - name: AGE\n", "  - name: AGE\n    length: long\n"))
-    assert _load_error(root) == (
+    age = "  - name: AGE\n"
+    assert _error_once_edited(root, path, age, age + "    length: long\n") == (
         f"{path}: variables[{i}].length: AGE: length must be a whole number 1-200 "
         "(or absent: longest value)"
     )
@@ -109,13 +118,11 @@ def test_wrong_type_deep_in_a_dataset_spec_names_file_and_entry(tmp_path: Path) 
 def test_wrong_type_in_forms_names_file_and_entry(tmp_path: Path) -> None:
     root = _study_copy(tmp_path)
     path = root / "POMMAINT" / "forms.yaml"
-    text = path.read_text(encoding="utf-8")
-    column = "      SEX: {label: Sex, type: text, required: true}\n"
-    assert text.count(column) == 1
-    path.write_text(text.replace(column, "      SEX: [Sex, text]\n"), encoding="utf-8")
-    assert _load_error(root) == f"{path}: forms.DM.columns.SEX: expected a mapping, found list"
-    path.write_text(text.replace(column, column.replace("type: text", "type: txt")))
-    assert _load_error(root) == (
+    sex = "      SEX: {label: Sex, type: text, required: true}\n"
+    assert _error_once_edited(root, path, sex, "      SEX: [Sex, text]\n") == (
+        f"{path}: forms.DM.columns.SEX: expected a mapping, found list"
+    )
+    assert _error_once_edited(root, path, sex, sex.replace("type: text", "type: txt")) == (
         f"{path}: forms.DM.columns.SEX.type: 'txt' not one of "
         "('text', 'integer', 'decimal', 'date', 'time')"
     )
