@@ -222,13 +222,15 @@ def test_adam_spec_errors_name_file_and_variable(tmp_path: Path) -> None:
         "variables:\n  - {name: USUBJID, origin: Predecessor, source: ADSL.USUBJID}\n"
         "  - {name: NEWVAR, origin: Assigned}\n"
     )
-    with pytest.raises(SpecError, match=r"adxx.yaml: ADXX variables\[1\] NEWVAR: not an ADaMIG"):
+    with pytest.raises(SpecError, match=r"adxx.yaml: variables\[1\]: NEWVAR: not an ADaMIG"):
         load_adam_spec(spec)
     spec.write_text(
         "dataset: ADXX\nlabel: X\nstructure: BDS\nkeys: [USUBJID]\n"
         "variables:\n  - {name: AVAL, origin: Derived}\n"
     )
-    with pytest.raises(SpecError, match="AVAL: a Derived variable says how"):
+    with pytest.raises(
+        SpecError, match=r"variables\[0\].method: AVAL: a Derived variable says how"
+    ):
         load_adam_spec(spec)
 
 

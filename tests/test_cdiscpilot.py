@@ -216,13 +216,13 @@ def test_transpose_gives_one_block_per_test() -> None:
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
-        (lambda t: t.update(code="VSXX"), "transpose names undeclared variable(s) ['VSXX']"),
-        (lambda t: t["items"].append(dict(t["items"][0])), "code 'SYSBP' given twice"),
+        (lambda t: t.update(code="VSXX"), "transpose: names undeclared variable(s) ['VSXX']"),
+        (lambda t: t["items"].append(dict(t["items"][0])), "transpose.items[6].code: 'SYSBP' given twice"),
         (lambda t: t["items"][0].update(rules={"VSORRES": {"value": "1"}}),
-         "['VSORRES'] are set by the transpose itself"),
+         "transpose.items[0].rules: ['VSORRES'] are set by the transpose itself"),
         (lambda t: t["items"][0].update(column="NOPE"), "unknown raw column 'NOPE'"),
         (lambda t: t["items"][0].update(code="BOGUS"), "'BOGUS' is not in codelist C66741"),
-        (lambda t: t.update(items=[]), "transpose.items must be a non-empty list"),
+        (lambda t: t.update(items=[]), "transpose.items: must be a non-empty list"),
     ],
 )  # fmt: skip
 def test_transpose_spec_errors(tmp_path: Path, edit: Any, message: str) -> None:

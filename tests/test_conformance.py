@@ -22,7 +22,7 @@ import pytest
 
 from transforms.conformance import BLOCKING, RULES, SEVERITIES, ConformanceResult, check_run
 from transforms.conformance.dates import after, study_day, valid_iso8601
-from transforms.conformance.findings import COLUMNS
+from transforms.listing import COLUMNS as LISTING_COLUMNS
 
 
 def _copy_run(published: Path, target: Path) -> Path:
@@ -65,7 +65,7 @@ def test_counts_and_files(clean: ConformanceResult) -> None:
     assert sum(clean.counts.values()) == len(clean.findings)
     assert clean.csv.name == "conformance.csv" and clean.csv.parent.name == "reports"
     listing = pd.read_csv(clean.csv, dtype=str, keep_default_na=False)
-    assert list(listing.columns) == COLUMNS
+    assert list(listing.columns) == LISTING_COLUMNS
     assert len(listing) == len(clean.findings)
     page = clean.html.read_text(encoding="utf-8")
     # Self-contained (no scripts, no external resources) and the summary names every rule.

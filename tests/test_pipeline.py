@@ -125,7 +125,7 @@ def test_failed_night_keeps_the_last_good_publication(landing: Path, tmp_path: P
     runs = store / "POMMAINT" / "runs"
     listing = pd.read_csv(next(runs.glob("*20261124T020000Z/reports/quality_raw.csv")), dtype=str)
     errors = listing[listing["severity"] == "error"]
-    assert errors[["file", "field", "rule", "value"]].values.tolist() == [
+    assert errors[["file", "variable", "rule", "value"]].values.tolist() == [
         ["dm.csv", "SEX", "CT", "Mle"]
     ]
     failure = json.loads(next(runs.glob("*20261124T020000Z/reports/failure.json")).read_text())
@@ -145,7 +145,7 @@ def test_duplicate_key_is_listed(landing: Path, tmp_path: Path) -> None:
     assert "dm.csv row 3 subject 1001 column SUBJID [KEY] value '1001'" in str(err.value)
     # extract lists it too (same rule, same row) before the gate stops the run
     issues = pd.read_csv(next((tmp_path / "store").rglob("issues_raw.csv")), dtype=str)
-    assert issues[["form", "row", "rule"]].values.tolist() == [
+    assert issues[["file", "row", "rule"]].values.tolist() == [
         ["dm.csv", "2", "KEY"], ["dm.csv", "3", "KEY"]
     ]  # fmt: skip
 

@@ -21,6 +21,7 @@ import pytest
 from tests.conftest import ROOT
 from transforms.jobs import sdtm
 from transforms.jobs.plan import Place
+from transforms.listing import COLUMNS as LISTING_COLUMNS
 from transforms.quality.checks import Check, SuiteError
 from transforms.quality.gates import GateResult, QualityGateError, validate_raw, validate_sdtm
 from transforms.quality.prepare import date_bounds
@@ -108,7 +109,7 @@ def test_clean_raw_has_no_errors_and_one_justified_warning(clean_raw: GateResult
     listing = _listing(clean_raw)
     # Night 1 holds the site's keying slip corrected on night 2 (transforms.sample
     # pommaint.as_entered): a haemoglobin in g/dL without its decimal point.
-    assert listing[["severity", "form", "subject", "field", "rule"]].values.tolist() == [
+    assert listing[["severity", "dataset", "subject", "variable", "rule"]].values.tolist() == [
         ["warning", "LB", "1001", "LBORRES", "LB-RANGE"]
     ]
     assert "haemoglobin" in str(listing.loc[0, "message"])
@@ -142,9 +143,8 @@ def test_reports_are_written_into_the_run(clean_run: Path, clean_raw: GateResult
     assert {"AE.html", "LB.html", "failed.html"} <= pages  # suites, and LB's failed part
     html = clean_raw.listing_html.read_text(encoding="utf-8")
     assert "<input" in html and "LB-RANGE" in html and "haemoglobin" in html
-    assert list(_listing(clean_raw).columns[:10]) == [
-        "severity", "subject", "site", "form", "file", "row", "field", "value", "rule", "message"
-    ]  # fmt: skip
+    assert list(_listing(clean_raw).columns) == LISTING_COLUMNS
+    assert set(_listing(clean_raw)["source"]) == {"raw-gate"}
 
 
 def test_summary_fits_one_screen(clean_raw: GateResult) -> None:
@@ -183,9 +183,9 @@ def test_each_defect_is_caught_by_its_rule(
         rule, severity = INTENDED[d["kind"]]
         hit = listing[
             (listing["rule"] == rule)
-            & (listing["form"] == d["form"])
+            & (listing["dataset"] == d["form"])
             & (listing["subject"] == d["subject"])
-            & (listing["field"] == d["field"])
+            & (listing["variable"] == d["field"])
         ]
         assert len(hit), f"{d['kind']} not caught by {rule}: {d}"
         assert set(hit["severity"]) == {severity}
@@ -207,7 +207,7 @@ def test_gate_agrees_with_extract(
     for rule in ("REQUIRED", "KEY"):
         assert (issues["rule"] == rule).any() and (listing["rule"] == rule).any()
         ours = listing[listing["rule"] == rule][["file", "row", "subject"]]
-        theirs = issues[issues["rule"] == rule][["form", "row", "subject"]]
+        theirs = issues[issues["rule"] == rule][["file", "row", "subject"]]
         assert sorted(map(tuple, ours.values.tolist())) == sorted(
             map(tuple, theirs.values.tolist())
         )
@@ -259,7 +259,7 @@ def test_raw_gate_reports_missing_and_unknown_columns(broken_run: Path) -> None:
     with pytest.raises(QualityGateError):
         _gate(validate_raw, broken_run)
     listing = pd.read_csv(broken_run / "reports" / "quality_raw.csv", dtype=str)
-    rows = listing[listing["form"] == "IC"]
+    rows = listing[listing["dataset"] == "IC"]
     assert rows[["severity", "rule"]].values.tolist() == [
         ["error", "FORM-COLUMNS"], ["warning", "FORM-EXTRA-COLUMNS"]
     ]  # fmt: skip
@@ -271,7 +271,9 @@ def test_sdtm_gate_catches_conformance_errors(broken_run: Path) -> None:
         _gate(validate_sdtm, broken_run)
     listing = _listing(failed.value.result)
     errors = listing[listing["severity"] == "error"]
-    found = {(r["form"], r["field"], r["rule"], r["subject"]) for r in errors.to_dict("records")}
+    found = {
+        (r["dataset"], r["variable"], r["rule"], r["subject"]) for r in errors.to_dict("records")
+    }
     dm = pd.read_parquet(broken_run / "sdtm" / "dm.parquet")
     ae = pd.read_parquet(broken_run / "sdtm" / "ae.parquet")
     assert ("DM", "SEX", "CT", dm.loc[1, "USUBJID"]) in found

@@ -2,24 +2,43 @@
 
 Every algorithm that cannot map a raw value records an issue naming the form, the source
 row, the column, the rule broken and the value; the listing is written to the run's
-reports and error-severity issues stop publishing.
+reports (in the one layout of :mod:`transforms.listing`, source ``mapping``) and
+error-severity issues stop publishing.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
+from transforms import listing
+
+# An issue as the mapping records it (IssueLog.add's words, and the keys of the records
+# IssueLog.from_records takes): ``form`` is the raw file, ``column`` the raw column. The
+# listing names them ``file`` and ``variable`` (transforms.listing.COLUMNS).
 COLUMNS = ["severity", "dataset", "form", "row", "subject", "column", "value", "rule", "message"]
+_AS_LISTED = {"form": "file", "column": "variable"}
 
 
 @dataclass
 class IssueLog:
-    """Collects issues as small frames (vectorised: one call per rule, not per row)."""
+    """Collects issues as small frames (vectorised: one call per rule, not per row), in the
+    listing layout; ``source`` is the listing's (mapping, or xpt for the XPT writer's)."""
 
     _parts: list[pd.DataFrame] = field(default_factory=list)
+    source: str = listing.MAPPING
+
+    @classmethod
+    def from_records(
+        cls, records: Iterable[Mapping[str, object]], *, source: str = listing.MAPPING
+    ) -> IssueLog:
+        """A log of issues given as records with the keys of :data:`COLUMNS`."""
+        log = cls(source=source)
+        log._parts.append(pd.DataFrame(list(records), columns=COLUMNS).rename(columns=_AS_LISTED))
+        return log
 
     def add(
         self,
@@ -44,37 +63,35 @@ class IssueLog:
                 {
                     "severity": severity,
                     "dataset": dataset,
-                    "form": form,
+                    "file": form,
                     "row": hit["__ROW"].astype("int64") if "__ROW" in hit else pd.NA,
                     "subject": hit.get("SUBJID", hit.get("USUBJID", pd.NA)),
-                    "column": column,
+                    "variable": column,
                     "value": values.loc[mask].astype("string"),
                     "rule": rule,
                     "message": message,
-                },
-                columns=COLUMNS,
+                }
             )
         )
 
     def frame(self) -> pd.DataFrame:
-        if not self._parts:
-            return pd.DataFrame({c: pd.Series(dtype="string") for c in COLUMNS})
-        return pd.concat(self._parts, ignore_index=True)
+        """Every issue recorded, in the listing layout (transforms.listing.COLUMNS)."""
+        parts = [listing.conform(p, self.source) for p in self._parts if len(p)]
+        return pd.concat(parts, ignore_index=True) if parts else listing.empty()
 
     def errors(self) -> pd.DataFrame:
         df = self.frame()
         return df[df["severity"] == "error"]
 
     def write_csv(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.frame().to_csv(path, index=False)
+        listing.write_csv(self.frame(), path)
 
 
 def describe(issues: pd.DataFrame, limit: int = 10) -> str:
     """One line per issue (first `limit`): form, row, column, rule, value and message."""
     lines = [
-        f"{str(r['severity']).upper()} {r['dataset']}: form {r['form']} row {r['row']} "
-        f"column {r['column']} [{r['rule']}] value {r['value']!r}: {r['message']}"
+        f"{str(r['severity']).upper()} {r['dataset']}: form {r['file']} row {r['row']} "
+        f"column {r['variable']} [{r['rule']}] value {r['value']!r}: {r['message']}"
         for r in issues.head(limit).to_dict("records")
     ]
     if len(issues) > limit:

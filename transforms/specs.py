@@ -17,9 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 
-from transforms import standards
+from transforms import standards, yamlfile
 from transforms.conditions import Condition
 from transforms.sdtm.algorithms import (
     Codelist,
@@ -31,6 +30,7 @@ from transforms.sdtm.algorithms import (
     parse_rule,
 )
 from transforms.studies import STUDY_ID, specs_dir
+from transforms.yamlfile import Entry
 
 __all__ = ["DatasetSpec", "FormSpec", "SpecError", "StudySpec", "VariableSpec", "load_study"]
 
@@ -145,30 +145,7 @@ class StudySpec:
         return self.path / "adam" / f"{dataset.lower()}.yaml"
 
 
-def _read_yaml(path: Path) -> Any:
-    try:
-        with path.open(encoding="utf-8") as fh:
-            return yaml.safe_load(fh)
-    except FileNotFoundError as exc:
-        raise SpecError(f"{path}: spec file missing") from exc
-    except yaml.YAMLError as exc:
-        raise SpecError(f"{path}: not valid YAML: {exc}") from exc
-
-
-def _mapping(value: Any, where: str) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        raise SpecError(f"{where}: expected a mapping, found {type(value).__name__}")
-    return value
-
-
-def _keys(raw: Mapping[str, Any], where: str, required: set[str], optional: set[str]) -> None:
-    if missing := required - set(raw):
-        raise SpecError(f"{where}: missing {sorted(missing)}")
-    if unknown := set(raw) - required - optional:
-        raise SpecError(f"{where}: unknown key(s) {sorted(unknown)}")
-
-
-def _codelist(code: str, where: str) -> Codelist:
+def _codelist(code: str, where: Entry | str) -> Codelist:
     try:
         return standards.controlled_terms().codelist(code)
     except KeyError as exc:
@@ -176,51 +153,52 @@ def _codelist(code: str, where: str) -> Codelist:
 
 
 def _load_forms(path: Path) -> dict[str, FormSpec]:
-    raw = _mapping(_read_yaml(path), str(path))
-    _keys(raw, str(path), {"forms"}, set())
+    doc = Entry(path)
+    raw = yamlfile.load(path)
+    yamlfile.keys(raw, doc, {"forms"}, set())
     forms: dict[str, FormSpec] = {}
-    for oid, body in _mapping(raw["forms"], f"{path}: forms").items():
-        where = f"{path}: forms.{oid}"
-        body = _mapping(body, where)
-        _keys(body, where, {"file", "label", "keys", "columns"}, set())
+    for oid, body in yamlfile.mapping(raw["forms"], doc / "forms").items():
+        where = doc / "forms" / str(oid)
+        body = yamlfile.mapping(body, where)
+        yamlfile.keys(body, where, {"file", "label", "keys", "columns"}, set())
         columns: dict[str, ColumnSpec] = {}
-        for name, col in _mapping(body["columns"], f"{where}.columns").items():
-            cw = f"{where}.columns.{name}"
-            col = _mapping(col, cw)
-            _keys(col, cw, {"label", "type"}, {"required"})
+        for name, col in yamlfile.mapping(body["columns"], where / "columns").items():
+            cw = where / "columns" / str(name)
+            col = yamlfile.mapping(col, cw)
+            yamlfile.keys(col, cw, {"label", "type"}, {"required"})
             if col["type"] not in COLUMN_TYPES:
-                raise SpecError(f"{cw}: type {col['type']!r} not one of {COLUMN_TYPES}")
+                raise (cw / "type").error(f"{col['type']!r} not one of {COLUMN_TYPES}")
             columns[str(name).upper()] = ColumnSpec(
                 str(name).upper(), str(col["label"]), col["type"], bool(col.get("required"))
             )
-        keys = tuple(str(k) for k in body["keys"] or ())
+        keys = tuple(str(k) for k in yamlfile.sequence(body["keys"] or [], where / "keys"))
         # A form without a natural key (an export that carries no record id, where even
         # whole rows may repeat) names the record's position in the file instead.
         bad = [k for k in keys if k not in columns]
         if keys != (ROW_KEY,) and (bad or not keys):
-            raise SpecError(
-                f"{where}.keys: {bad or 'none given'}: keys are columns of the form "
+            raise (where / "keys").error(
+                f"{bad or 'none given'}: keys are columns of the form "
                 f"(a form without a natural key gives [{ROW_KEY}])"
             )
         if not re.fullmatch(r"[a-z][a-z0-9_]*", str(body["file"])):
-            raise SpecError(f"{where}.file: {body['file']!r} must be a lowercase file stem")
+            raise (where / "file").error(f"{body['file']!r} must be a lowercase file stem")
         forms[str(oid)] = FormSpec(str(oid), str(body["file"]), str(body["label"]), keys, columns)
     return forms
 
 
 def _load_ct_map(path: Path) -> dict[str, dict[str, str]]:
-    raw = _mapping(_read_yaml(path) or {}, str(path))
+    raw = yamlfile.load(path)
     out: dict[str, dict[str, str]] = {}
     for code, table in raw.items():
-        where = f"{path}: {code}"
+        where = Entry(path) / str(code)
         codelist = _codelist(str(code), where)
-        table = _mapping(table, where)
+        table = yamlfile.mapping(table, where)
         outside = [v for v in table.values() if codelist.lookup(str(v)) is None]
         if outside:
-            raise SpecError(f"{where}: {outside} are not terms of codelist {code}")
+            raise where.error(f"{outside} are not terms of codelist {code}")
         keys = normalise(pd.Series([str(k) for k in table], dtype="string"))
         if keys.duplicated().any():
-            raise SpecError(f"{where}: raw values clash once trimmed and case-folded")
+            raise where.error("raw values clash once trimmed and case-folded")
         out[str(code)] = dict(zip(keys, (str(v) for v in table.values()), strict=True))
     return out
 
@@ -233,35 +211,41 @@ def _data_type(name: str, vtype: str) -> str:
     return "integer" if whole else "float"
 
 
-def _variable(raw: Mapping[str, Any], domain: str, where: str) -> VariableSpec:
-    _keys(
+def _variable(raw: Mapping[str, Any], domain: str, entry: Entry) -> VariableSpec:
+    """A dataset spec's variable entry; its errors name the entry and the variable."""
+    yamlfile.keys(
         raw,
-        where,
+        entry,
         {"name", "origin"},
         {"rule", "label", "type", "core", "codelist", "length", "format", "order", "datatype"},
     )
     name = str(raw["name"])
-    where = f"{where} {name}"
     if not NAME.match(name):
-        raise SpecError(f"{where}: variable names are 1-8 of A-Z, 0-9, _ starting with a letter")
+        raise (entry / "name").error(
+            f"{name}: variable names are 1-8 of A-Z, 0-9, _ starting with a letter"
+        )
     ig = standards.ig_variable(domain, name)
     if ig is None and not {"label", "type", "core", "order"} <= set(raw):
-        raise SpecError(f"{where}: not an SDTMIG {domain} variable: give label, type, core, order")
+        raise entry.error(f"{name}: not an SDTMIG {domain} variable: give label, type, core, order")
     label = str(raw.get("label", ig.label if ig else ""))
     vtype = str(raw.get("type", ig.type if ig else ""))
     if vtype not in ("Char", "Num"):
-        raise SpecError(f"{where}: type must be Char or Num, not {vtype!r}")
+        raise (entry / "type").error(f"{name}: type must be Char or Num, not {vtype!r}")
     if len(label.encode("ascii", "replace")) > 40 or not label.isascii():
-        raise SpecError(f"{where}: label {label!r} is over 40 bytes or not ASCII")
+        raise (entry / "label").error(f"{name}: label {label!r} is over 40 bytes or not ASCII")
     codelist = raw.get("codelist", "; ".join(ig.codelists) if ig and ig.codelists else None)
     if codelist:
-        _codelist(str(codelist), where)
+        _codelist(str(codelist), f"{entry / 'codelist'}: {name}")
     origin = str(raw["origin"])
     if origin not in ORIGINS:
-        raise SpecError(f"{where}: origin {origin!r} not one of {ORIGINS}")
+        raise (entry / "origin").error(f"{name}: origin {origin!r} not one of {ORIGINS}")
     length = raw.get("length")
-    if length is not None and (not isinstance(length, int) or not 1 <= length <= 200):
-        raise SpecError(f"{where}: length must be a whole number 1-200 (or absent: longest value)")
+    if length is not None and (
+        isinstance(length, bool) or not isinstance(length, int) or not 1 <= length <= 200
+    ):
+        raise (entry / "length").error(
+            f"{name}: length must be a whole number 1-200 (or absent: longest value)"
+        )
     return VariableSpec(
         name=name,
         label=label,
@@ -278,95 +262,107 @@ def _variable(raw: Mapping[str, Any], domain: str, where: str) -> VariableSpec:
 
 def _block(
     raw: Mapping[str, Any],
-    where: str,
+    where: Entry,
     variables: list[VariableSpec],
-    defaults: Mapping[str, Any],
-    supp_defaults: Mapping[str, Any],
+    defaults: Mapping[str, tuple[Any, Entry]],
+    supp_defaults: Mapping[str, tuple[Any, Entry]],
     forms: Mapping[str, frozenset[str]],
     with_dm: bool,
 ) -> RecordBlock:
-    """Parse one source block: every variable's rule (the block's own, else the default)."""
-    _keys(raw, where, {"source"}, {"where", "distinct", "rules", "supplemental"})
+    """Parse one source block: every variable's rule (the block's own, else the default
+    of its variable entry); an error names the entry the rule was read from."""
+    yamlfile.keys(raw, where, {"source"}, {"where", "distinct", "rules", "supplemental"})
     source = str(raw["source"])
     if source not in forms:
-        raise SpecError(f"{where}: source form {source!r} unknown (forms: {sorted(forms)})")
+        raise (where / "source").error(f"form {source!r} unknown (forms: {sorted(forms)})")
     distinct = tuple(str(c) for c in raw.get("distinct") or ())
     if bad := [c for c in distinct if c not in forms[source]]:
-        raise SpecError(f"{where}: distinct {bad} are not columns of form {source}")
-    where = f"{where} (source {source})"
-    own = _mapping(raw.get("rules") or {}, f"{where}: rules")
+        raise (where / "distinct").error(f"{bad} are not columns of form {source}")
+    own = yamlfile.mapping(raw.get("rules") or {}, where / "rules")
     if unknown := set(own) - {v.name for v in variables}:
-        raise SpecError(f"{where}: rules for undeclared variable(s) {sorted(unknown)}")
+        raise (where / "rules").error(f"rules for undeclared variable(s) {sorted(unknown)}")
 
     def scope(label: str, known: frozenset[str], codelist: str | None) -> Scope:
         cl = _codelist(codelist, label) if codelist else None
         return Scope(label, source, forms[source], forms, known, cl, with_dm)
 
+    def pick(name: str, given: Mapping[str, Any], default: tuple[Any, Entry] | None,
+             key: str) -> tuple[Any, str]:  # fmt: skip
+        """The rule of ``name`` and its label: the entry it is read from (and the name,
+        where the entry is a variable's own)."""
+        if name in given:
+            return given[name], str(where / key / name)
+        rule, at = default if default is not None else (None, where / key / name)
+        return rule, f"{at}: {name}"
+
     condition = None
     if "where" in raw:
-        condition = parse_condition(raw["where"], scope(where, frozenset(), None), "where")
+        condition = parse_condition(raw["where"], scope(str(where), frozenset(), None), "where")
     rules: dict[str, Rule] = {}
     for var in variables:
-        rule = own.get(var.name, defaults.get(var.name))
+        rule, at = pick(var.name, own, defaults.get(var.name), "rules")
         if rule is None:
-            raise SpecError(f"{where} {var.name}: no rule (give one in variables or the block)")
-        rules[var.name] = parse_rule(
-            rule, scope(f"{where} {var.name}", frozenset(rules), var.codelist)
-        )
-    own_supp = _mapping(raw.get("supplemental") or {}, f"{where}: supplemental")
+            raise where.error(f"{var.name}: no rule (give one in variables or the block)")
+        rules[var.name] = parse_rule(rule, scope(at, frozenset(rules), var.codelist))
+    own_supp = yamlfile.mapping(raw.get("supplemental") or {}, where / "supplemental")
     supp: dict[str, Rule] = {}
     for qnam, default in supp_defaults.items():
-        rule = own_supp.get(qnam, default)
+        rule, at = pick(qnam, own_supp, default, "supplemental")
         if rule is not None:
-            supp[qnam] = parse_rule(rule, scope(f"{where} {qnam}", frozenset(rules), None))
+            supp[qnam] = parse_rule(rule, scope(at, frozenset(rules), None))
     return RecordBlock(source, condition, distinct, rules, supp)
 
 
-def _transposed(raw: Mapping[str, Any], where: str, names: set[str]) -> list[dict[str, Any]]:
+def _transposed(
+    raw: Mapping[str, Any], where: Entry, names: set[str]
+) -> list[tuple[Entry, dict[str, Any]]]:
     """A block with ``transpose`` (a wide form: one row holds several tests) as one block per
     item: the item's records are the rows where its column has a value (or its ``keep``
     condition holds), with the ``code`` variable set to the item's code and the ``value``
-    variable to its column; the item's own ``rules`` override the block's."""
-    spec = _mapping(raw["transpose"], f"{where}: transpose")
-    _keys(spec, f"{where}: transpose", {"code", "value", "items"}, set())
+    variable to its column; the item's own ``rules`` override the block's. Each block comes
+    with its item's entry."""
+    tw = where / "transpose"
+    spec = yamlfile.mapping(raw["transpose"], tw)
+    yamlfile.keys(spec, tw, {"code", "value", "items"}, set())
     code_var, value_var = str(spec["code"]), str(spec["value"])
     if unknown := {code_var, value_var} - names:
-        raise SpecError(f"{where}: transpose names undeclared variable(s) {sorted(unknown)}")
+        raise tw.error(f"names undeclared variable(s) {sorted(unknown)}")
     items = spec["items"]
     if not isinstance(items, list) or not items:
-        raise SpecError(f"{where}: transpose.items must be a non-empty list")
+        raise (tw / "items").error("must be a non-empty list")
     blocks, seen = [], set()
     for i, item in enumerate(items):
-        iw = f"{where}: transpose.items[{i}]"
-        item = _mapping(item, iw)
-        _keys(item, iw, {"code", "column"}, {"keep", "rules"})
+        iw = tw / "items" / i
+        item = yamlfile.mapping(item, iw)
+        yamlfile.keys(item, iw, {"code", "column"}, {"keep", "rules"})
         code = str(item["code"])
         if code in seen:
-            raise SpecError(f"{iw}: code {code!r} given twice")
+            raise (iw / "code").error(f"{code!r} given twice")
         seen.add(code)
         present: dict[str, Any] = {"column": str(item["column"]), "not_null": True}
         if "keep" in item:
             present = {"any": [present, item["keep"]]}
         condition = {"all": [raw["where"], present]} if "where" in raw else present
-        own = _mapping(item.get("rules") or {}, f"{iw}.rules")
+        own = yamlfile.mapping(item.get("rules") or {}, iw / "rules")
         if clash := {code_var, value_var} & set(own):
-            raise SpecError(f"{iw}.rules: {sorted(clash)} are set by the transpose itself")
+            raise (iw / "rules").error(f"{sorted(clash)} are set by the transpose itself")
         rules = {
-            **_mapping(raw.get("rules") or {}, f"{where}: rules"),
+            **yamlfile.mapping(raw.get("rules") or {}, where / "rules"),
             code_var: {"value": code},
             value_var: {"column": str(item["column"])},
             **own,
         }
         block = {k: v for k, v in raw.items() if k not in ("transpose", "where", "rules")}
-        blocks.append({**block, "where": condition, "rules": rules})
+        blocks.append((iw, {**block, "where": condition, "rules": rules}))
     return blocks
 
 
 def _load_dataset(path: Path, forms: Mapping[str, FormSpec]) -> DatasetSpec:
-    raw = _mapping(_read_yaml(path), str(path))
-    _keys(
+    doc = Entry(path)
+    raw = yamlfile.load(path)
+    yamlfile.keys(
         raw,
-        str(path),
+        doc,
         {"dataset", "keys", "variables"},
         # `tables` only holds YAML anchors that rules refer to.
         {
@@ -382,23 +378,23 @@ def _load_dataset(path: Path, forms: Mapping[str, FormSpec]) -> DatasetSpec:
         },
     )
     name = str(raw["dataset"])
-    where = f"{path}: {name}"
     ig = standards.ig_dataset(name)
     if ig is None:
-        raise SpecError(f"{where}: not an SDTMIG 3.4 dataset")
+        raise (doc / "dataset").error(f"{name}: not an SDTMIG 3.4 dataset")
     if ("source" in raw) == ("records" in raw):
-        raise SpecError(f"{where}: give either 'source' (one form) or 'records' (several)")
+        raise doc.error(f"{name}: give either 'source' (one form) or 'records' (several)")
 
     variables: list[VariableSpec] = []
-    defaults: dict[str, Any] = {}
-    for i, entry in enumerate(raw["variables"] or []):
-        entry = _mapping(entry, f"{where} variables[{i}]")
-        var = _variable(entry, name, f"{where} variables[{i}]")
+    defaults: dict[str, tuple[Any, Entry]] = {}
+    for i, entry in enumerate(yamlfile.sequence(raw["variables"] or [], doc / "variables")):
+        vw = doc / "variables" / i
+        entry = yamlfile.mapping(entry, vw)
+        var = _variable(entry, name, vw)
         if any(v.name == var.name for v in variables):
-            raise SpecError(f"{where}: variable {var.name} given twice")
+            raise vw.error(f"variable {var.name} given twice")
         variables.append(var)
         if "rule" in entry:
-            defaults[var.name] = entry["rule"]
+            defaults[var.name] = (entry["rule"], vw / "rule")
     names = {v.name for v in variables}
     missing = [
         v.name
@@ -406,32 +402,35 @@ def _load_dataset(path: Path, forms: Mapping[str, FormSpec]) -> DatasetSpec:
         if v.core in ("Req", "Exp") and v.name not in names
     ]
     if missing:
-        raise SpecError(f"{where}: Required/Expected variables missing from the spec: {missing}")
-    keys = tuple(str(k) for k in raw["keys"])
+        raise (doc / "variables").error(
+            f"{name}: Required/Expected variables missing from the spec: {missing}"
+        )
+    keys = tuple(str(k) for k in yamlfile.sequence(raw["keys"], doc / "keys"))
     if bad := [k for k in keys if k not in names]:
-        raise SpecError(f"{where}: keys {bad} are not variables of the dataset")
-    sort = tuple(str(k) for k in raw.get("sort", keys))
+        raise (doc / "keys").error(f"{bad} are not variables of the dataset")
+    sort = tuple(str(k) for k in yamlfile.sequence(raw.get("sort", list(keys)), doc / "sort"))
     if bad := [k for k in sort if k not in names]:
-        raise SpecError(f"{where}: sort {bad} are not variables of the dataset")
+        raise (doc / "sort").error(f"{bad} are not variables of the dataset")
 
     supp: list[SuppSpec] = []
-    supp_defaults: dict[str, Any] = {}
-    for i, entry in enumerate(raw.get("supplemental") or []):
-        sw = f"{where} supplemental[{i}]"
-        entry = _mapping(entry, sw)
-        _keys(entry, sw, {"qnam", "qlabel", "qorig"}, {"qeval", "rule"})
+    supp_defaults: dict[str, tuple[Any, Entry]] = {}
+    supplemental = yamlfile.sequence(raw.get("supplemental") or [], doc / "supplemental")
+    for i, entry in enumerate(supplemental):
+        sw = doc / "supplemental" / i
+        entry = yamlfile.mapping(entry, sw)
+        yamlfile.keys(entry, sw, {"qnam", "qlabel", "qorig"}, {"qeval", "rule"})
         qnam, qlabel = str(entry["qnam"]), str(entry["qlabel"])
         if not NAME.match(qnam) or len(qlabel) > 40 or not qlabel.isascii():
-            raise SpecError(f"{sw}: QNAM must be a valid name and QLABEL ASCII ≤ 40 bytes")
+            raise sw.error("QNAM must be a valid name and QLABEL ASCII ≤ 40 bytes")
         supp.append(SuppSpec(qnam, qlabel, str(entry["qorig"]), entry.get("qeval")))
-        supp_defaults[qnam] = entry.get("rule")
+        supp_defaults[qnam] = (entry.get("rule"), sw / "rule")
 
     rows = tuple(
         {
             str(k).upper(): None if v is None else str(v)
-            for k, v in _mapping(r, f"{where} rows").items()
+            for k, v in yamlfile.mapping(r, doc / "rows" / i).items()
         }
-        for r in raw.get("rows") or []
+        for i, r in enumerate(yamlfile.sequence(raw.get("rows") or [], doc / "rows"))
     )
     form_columns = {oid: frozenset(f.columns) for oid, f in forms.items()}
     form_columns[STUDY_FORM] = STUDY_COLUMNS
@@ -441,15 +440,14 @@ def _load_dataset(path: Path, forms: Mapping[str, FormSpec]) -> DatasetSpec:
         {"source": raw["source"],
          **{k: raw[k] for k in ("where", "distinct", "transpose") if k in raw}}
     ]  # fmt: skip
-    expanded: list[tuple[str, Mapping[str, Any]]] = []  # (where, block)
+    expanded: list[tuple[Entry, Mapping[str, Any]]] = []  # (entry, block)
     for i, b in enumerate(raw_blocks):
-        b = _mapping(b, f"{where} records[{i}]")
+        bw = doc / "records" / i if "records" in raw else doc
+        b = yamlfile.mapping(b, bw)
         if "transpose" in b:
-            items = _transposed(b, f"{where} records[{i}]", names)
-            expanded += [(f"{where} transpose {t['rules'][b['transpose']['code']]['value']}", t)
-                         for t in items]  # fmt: skip
+            expanded += _transposed(b, bw, names)
         else:
-            expanded.append((where, b))
+            expanded.append((bw, b))
     blocks = tuple(
         _block(b, bw, variables, defaults, supp_defaults, form_columns, with_dm)
         for bw, b in expanded
@@ -477,9 +475,9 @@ def load_study(study: str, root: Path | None = None) -> StudySpec:
     folder = (root or specs_dir()) / study
     if not folder.is_dir():
         raise SpecError(f"{folder}: no specs for study {study}")
-    meta = _mapping(_read_yaml(folder / "study.yaml"), str(folder / "study.yaml"))
-    where = str(folder / "study.yaml")
-    _keys(
+    where = Entry(folder / "study.yaml")
+    meta = yamlfile.load(where.file)
+    yamlfile.keys(
         meta,
         where,
         {"study", "title", "sponsor", "sdtm"},
@@ -487,22 +485,25 @@ def load_study(study: str, root: Path | None = None) -> StudySpec:
     )
     settle = meta.get("settle_seconds", 120)
     if not isinstance(settle, int | float) or settle < 0:
-        raise SpecError(f"{where}: settle_seconds must be a number of seconds, at least 0")
+        raise (where / "settle_seconds").error("must be a number of seconds, at least 0")
     retention = meta.get("retention", 30)
     if not isinstance(retention, int) or retention < 1:
-        raise SpecError(f"{where}: retention must be a whole number of runs, at least 1")
+        raise (where / "retention").error("must be a whole number of runs, at least 1")
     if meta["study"] != study:
-        raise SpecError(f"{where}: study {meta['study']!r} does not match its folder {study!r}")
+        raise (where / "study").error(f"{meta['study']!r} does not match its folder {study!r}")
     forms = _load_forms(folder / "forms.yaml")
-    not_mapped = {str(k): str(v) for k, v in _mapping(meta.get("not_mapped") or {}, where).items()}
+    not_mapped = {
+        str(k): str(v)
+        for k, v in yamlfile.mapping(meta.get("not_mapped") or {}, where / "not_mapped").items()
+    }
     if unknown := set(not_mapped) - set(forms):
-        raise SpecError(f"{where}: not_mapped names unknown form(s) {sorted(unknown)}")
+        raise (where / "not_mapped").error(f"names unknown form(s) {sorted(unknown)}")
     ct_map = _load_ct_map(folder / "ct_map.yaml")
     # Dataset names become spec file names: nothing but a dataset name may reach the path.
     for key in ("sdtm", "adam"):
         bad = [n for n in meta.get(key) or () if not NAME.fullmatch(str(n))]
         if bad:
-            raise SpecError(f"{where}: {key} names {bad} must match {NAME.pattern}")
+            raise (where / key).error(f"names {bad} must match {NAME.pattern}")
     datasets: dict[str, DatasetSpec] = {}
     for name in meta["sdtm"]:
         path = folder / "sdtm" / f"{str(name).lower()}.yaml"
@@ -511,7 +512,7 @@ def load_study(study: str, root: Path | None = None) -> StudySpec:
             raise SpecError(f"{path}: holds dataset {spec.name}, study.yaml expects {name}")
         datasets[spec.name] = spec
     if next(iter(datasets), None) != "DM":
-        raise SpecError(f"{where}: sdtm must list DM first (it sets the reference dates)")
+        raise (where / "sdtm").error("must list DM first (it sets the reference dates)")
     return StudySpec(
         id=study,
         title=str(meta["title"]),
@@ -521,7 +522,10 @@ def load_study(study: str, root: Path | None = None) -> StudySpec:
         datasets=datasets,
         adam=tuple(str(d) for d in meta.get("adam") or ()),
         dictionaries={
-            str(k): str(v) for k, v in _mapping(meta.get("dictionaries") or {}, where).items()
+            str(k): str(v)
+            for k, v in yamlfile.mapping(
+                meta.get("dictionaries") or {}, where / "dictionaries"
+            ).items()
         },
         ct_map=ct_map,
         not_mapped=not_mapped,

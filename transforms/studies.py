@@ -1,7 +1,7 @@
 """Which studies exist and how they are scheduled: cheap enough for DAG parsing.
 
-Imports only the standard library and PyYAML (no pandas), so the DAG file can build one
-DAG per study folder in well under a second.
+Imports only the standard library and PyYAML (through transforms.yamlfile; no pandas), so
+the DAG file can build one DAG per study folder in well under a second.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
+from transforms import yamlfile
 
 STUDY_ID = re.compile(r"^[A-Z][A-Z0-9_]{0,19}$")
 DEFAULT_SCHEDULE = "0 2 * * *"
@@ -39,16 +39,17 @@ class StudyInfo:
 
 def read_study_info(path: Path) -> StudyInfo:
     """The scheduling facts of one ``study.yaml``."""
-    meta = yaml.safe_load(path.read_text(encoding="utf-8"))
+    meta = yamlfile.load(path)
+    doc = yamlfile.Entry(path)
     study = str(meta.get("study", ""))
     if study != path.parent.name or not STUDY_ID.fullmatch(study):
-        raise ValueError(f"{path}: study {study!r} must match its folder and {STUDY_ID.pattern}")
+        raise (doc / "study").error(f"{study!r} must match its folder and {STUDY_ID.pattern}")
     return StudyInfo(
         id=study,
         title=str(meta.get("title", study)),
         schedule=str(meta.get("schedule") or DEFAULT_SCHEDULE),
-        sdtm=tuple(str(d) for d in meta.get("sdtm", [])),
-        adam=tuple(str(d) for d in meta.get("adam") or []),
+        sdtm=tuple(str(d) for d in yamlfile.sequence(meta.get("sdtm", []), doc / "sdtm")),
+        adam=tuple(str(d) for d in yamlfile.sequence(meta.get("adam") or [], doc / "adam")),
     )
 
 

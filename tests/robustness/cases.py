@@ -47,7 +47,7 @@ class Sources:
 class Listed:
     """A row the case must leave in a listing of the run's reports/."""
 
-    report: str  # quality_raw.csv (file, row, field, rule) or issues_*.csv (form, row, ...)
+    report: str  # quality_raw.csv or issues_*.csv (file, row, variable, rule: one layout)
     file: str
     row: int | None
     column: str

@@ -117,9 +117,11 @@ def listed(run: Path, item: Listed) -> bool:
     if not path.exists():
         return False
     frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    file, column = ("file", "field") if "field" in frame else ("form", "column")
-    hit = (frame[file] == item.file) & (frame["rule"] == item.rule)
-    hit &= (frame[column] == item.column) | frame["value"].str.contains(item.column, regex=False)
+    # Every listing in the one layout (transforms.listing).
+    hit = (frame["file"] == item.file) & (frame["rule"] == item.rule)
+    hit &= (frame["variable"] == item.column) | frame["value"].str.contains(
+        item.column, regex=False
+    )
     if item.row is not None:
         hit &= frame["row"] == str(item.row)
     return bool(hit.any())

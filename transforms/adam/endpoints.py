@@ -32,11 +32,8 @@ same figures):
 from __future__ import annotations
 
 import base64
-import html
 import io
 import json
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -50,6 +47,9 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from scipy.stats import binomtest, norm
 from statsmodels.duration.survfunc import SurvfuncRight
+
+from transforms import pages
+from transforms.listing import write_atomic
 
 Array = npt.NDArray[np.float64]
 ConfType = Literal["log-log", "log"]
@@ -529,10 +529,6 @@ def km_plot_png(detail: Mapping[str, Any], title: str) -> bytes:
 # --- the HTML report ------------------------------------------------------------------------
 
 
-def _e(value: object) -> str:
-    return html.escape(str(value), quote=True)
-
-
 def _days(value: float | None) -> str:
     if value is None:
         return "NR"
@@ -547,28 +543,11 @@ def _n_pct(n: int, pct: float | None) -> str:
     return f"{n}" if pct is None else f"{n} ({pct:.1f}%)"
 
 
-_CSS = """
-body { font-family: Arial, Helvetica, sans-serif; margin: 2em auto; max-width: 60em;
-       color: #222; line-height: 1.45; padding: 0 1em; }
-h1 { font-size: 1.6em; margin-bottom: 0.2em; }
-h2 { font-size: 1.25em; margin-top: 1.8em; border-bottom: 1px solid #ccc; }
-table { border-collapse: collapse; margin: 0.8em 0; }
-th, td { border: 1px solid #bbb; padding: 0.3em 0.7em; text-align: left; }
-th { background: #f0f0f0; }
-td.num { text-align: right; white-space: nowrap; }
-tr.soc td { font-weight: bold; background: #fafafa; }
-tr.total td { font-weight: bold; background: #eef3fa; }
-td.pt { padding-left: 2em; }
-p.note, li { font-size: 0.92em; color: #444; }
-img { max-width: 100%; height: auto; border: 1px solid #eee; }
-""".strip()
-
-
 _METHODS = (
     "Kaplan–Meier estimates of the probability of remaining free of the event over time, with "
     "standard errors by Greenwood's formula.",
     "95% confidence intervals for the curve use the log-log transformation, as R's survival "
-    "package does with conf.type = &quot;log-log&quot;.",
+    'package does with conf.type = "log-log".',
     "The 2-year figure is the value of the curve at day 730; it is not given when follow-up "
     "ends before day 730.",
     "The median is the first time the curve falls below 50% (where the curve sits exactly at "
@@ -582,146 +561,87 @@ _METHODS = (
 )
 
 
-def render_html(summary: Mapping[str, Any]) -> str:
+def render_html(summary: Mapping[str, Any], *, run: str = "") -> str:
     """The report page for ``summary``: self-contained (CSS inline, plots as base64 PNG)."""
-    study = summary.get("study") or "Study"
     pop = summary["population"]
-    parts: list[str] = [
-        "<!DOCTYPE html>",
-        '<html lang="en">',
-        "<head>",
-        '<meta charset="utf-8">',
-        f"<title>{_e(study)} – endpoint summary</title>",
-        f"<style>\n{_CSS}\n</style>",
-        "</head>",
-        "<body>",
-        f"<h1>{_e(study)}: endpoint summary</h1>",
-        f"<p>Data cut: {_e(summary.get('data_cut') or 'not stated')}. Times are in days from "
-        "the analysis start date. 95% confidence intervals throughout.</p>",
-        "<h2>Populations</h2>",
-        "<table><tr><th>Population</th><th>Subjects</th></tr>",
-        f'<tr><td>Intent-to-treat (efficacy)</td><td class="num">{int(pop["itt"])}</td></tr>',
-        f'<tr><td>Safety (treated)</td><td class="num">{int(pop["safety"])}</td></tr>',
+    populations = [
+        ("Intent-to-treat (efficacy)", int(pop["itt"]), ""),
+        ("Safety (treated)", int(pop["safety"]), ""),
+        *((f"ITT, {arm}", int(n), "pt") for arm, n in pop.get("itt_by_arm", {}).items()),
+        *((f"Safety, {arm}", int(n), "pt") for arm, n in pop.get("safety_by_arm", {}).items()),
     ]
-    for arm, n in pop.get("itt_by_arm", {}).items():
-        parts.append(f'<tr><td class="pt">ITT, {_e(arm)}</td><td class="num">{int(n)}</td></tr>')
-    for arm, n in pop.get("safety_by_arm", {}).items():
-        parts.append(f'<tr><td class="pt">Safety, {_e(arm)}</td><td class="num">{int(n)}</td></tr>')
-    parts.append("</table>")
-
-    parts.append("<h2>Time-to-event endpoints (ITT)</h2>")
-    parts.append(
-        "<table><tr><th>Endpoint</th><th>Subjects</th><th>Events</th><th>Censored</th>"
-        "<th>Probability event-free at 2 years (730 days) [95% CI]</th>"
-        "<th>Median, days [95% CI]</th></tr>"
-    )
+    endpoints = []
     for key in TTE_PARAMS:
-        tte = summary[key]
-        label = summary["km_curves"][key]["param"]
-        km = tte["km_730"]
-        km_text = (
-            "not estimable (follow-up shorter than 730 days)"
-            if km["estimate"] is None
-            else f"{_prob(km['estimate'])} [{_prob(km['lower'])} to {_prob(km['upper'])}]"
-        )
-        med = tte["median"]
-        parts.append(
-            f'<tr><td>{_e(label)} ({_e(key)})</td><td class="num">{int(tte["n"])}</td>'
-            f'<td class="num">{int(tte["events"])}</td>'
-            f'<td class="num">{int(tte["censored"])}</td>'
-            f'<td class="num">{_e(km_text)}</td>'
-            f'<td class="num">{_days(med["estimate"])} [{_days(med["lower"])} to '
-            f"{_days(med['upper'])}]</td></tr>"
-        )
-    parts.append("</table>")
-    parts.append(
-        '<p class="note">NR = not reached: the curve (or its confidence limit) never fell to '
-        "50% during follow-up. Confidence intervals use the log-log method; the median and its "
-        "interval are read where the curve and its confidence limits cross 50%, as R's survival "
-        "package does.</p>"
-    )
+        tte, km, med = summary[key], summary[key]["km_730"], summary[key]["median"]
+        endpoints.append(
+            {
+                "name": f"{summary['km_curves'][key]['param']} ({key})",
+                "n": int(tte["n"]), "events": int(tte["events"]),
+                "censored": int(tte["censored"]),
+                "km": "not estimable (follow-up shorter than 730 days)"
+                if km["estimate"] is None
+                else f"{_prob(km['estimate'])} [{_prob(km['lower'])} to {_prob(km['upper'])}]",
+                "median": f"{_days(med['estimate'])} [{_days(med['lower'])} to "
+                f"{_days(med['upper'])}]",
+            }
+        )  # fmt: skip
+    unanalysed = []
     for key in TTE_PARAMS:
         detail = summary["km_curves"][key]
         lacking = int(detail.get("itt_subjects_without_record", 0))
         unusable = int(detail.get("records_missing_aval_or_cnsr", 0))
         if lacking or unusable:
-            parts.append(
-                f'<p class="note">{_e(key)}: {lacking} ITT subject(s) without a record and '
-                f"{unusable} record(s) without a time or censoring value are not analysed.</p>"
+            unanalysed.append(
+                f"{key}: {lacking} ITT subject(s) without a record and {unusable} record(s) "
+                "without a time or censoring value are not analysed."
             )
+    plots = []
     for key in TTE_PARAMS:
         detail = summary["km_curves"][key]
         title = f"{detail['param']} ({key})"
-        png = base64.b64encode(km_plot_png(detail, title)).decode("ascii")
-        parts.append(f"<h3>{_e(title)}</h3>")
-        parts.append(
-            f'<img alt="Kaplan-Meier curve of {_e(title)} with 95% confidence band and numbers '
-            f'at risk" src="data:image/png;base64,{png}">'
+        plots.append((title, base64.b64encode(km_plot_png(detail, title)).decode("ascii")))
+    rates = [
+        (
+            label,
+            f"{int(summary['rates'][key]['count'])} / {int(summary['rates'][key]['denominator'])}",
+            _prob(summary["rates"][key]["rate"]),
+            f"{_prob(summary['rates'][key]['lower'])} to {_prob(summary['rates'][key]['upper'])}",
         )
-
-    parts.append("<h2>Response and MRD rates (ITT)</h2>")
-    parts.append(
-        "<table><tr><th>Endpoint</th><th>Responders / evaluated</th><th>Rate</th>"
-        "<th>95% CI (exact)</th></tr>"
-    )
-    for key, (_code, label) in RATE_PARAMS.items():
-        rate = summary["rates"][key]
-        parts.append(
-            f'<tr><td>{_e(label)}</td><td class="num">{int(rate["count"])} / '
-            f'{int(rate["denominator"])}</td><td class="num">{_prob(rate["rate"])}</td>'
-            f'<td class="num">{_prob(rate["lower"])} to {_prob(rate["upper"])}</td></tr>'
-        )
-    parts.append("</table>")
-
-    parts.append("<h2>Treatment-emergent adverse events (safety population)</h2>")
-    parts.append(
-        f"<p>Subjects with at least one event, n (% of {int(pop['safety'])} safety subjects); "
-        "a subject counts once per row however many events they had. Grade is the toxicity "
-        "grade recorded for the event (the worst one counts); an event without a grade counts "
-        "under any grade only.</p>"
-    )
-    parts.append(
-        "<table><tr><th>System organ class / preferred term</th><th>Any grade</th>"
-        "<th>Grade 3 or higher</th></tr>"
-    )
+        for key, (_code, label) in RATE_PARAMS.items()
+    ]
+    events = []
     for item in summary["ae_incidence"]:
         if item["soc"] == ANY_TEAE and item["pt"] is None:
-            css, name, cell = "total", "Any treatment-emergent adverse event", ""
+            css, name = "total", "Any treatment-emergent adverse event"
         elif item["pt"] is None:
-            css, name, cell = "soc", item["soc"], ""
+            css, name = "soc", item["soc"]
         else:
-            css, name, cell = "", item["pt"], ' class="pt"'
-        parts.append(
-            f'<tr class="{css}"><td{cell}>{_e(name)}</td>'
-            f'<td class="num">{_n_pct(item["subjects_any_grade"], item["pct_any_grade"])}</td>'
-            f'<td class="num">{_n_pct(item["subjects_grade3plus"], item["pct_grade3plus"])}'
-            "</td></tr>"
-        )
-    parts.append("</table>")
-
-    parts.append("<h2>Methods</h2><ul>")
-    parts.extend(f"<li>{text}</li>" for text in _METHODS)
-    parts.append("</ul>")
-    parts.append("</body>")
-    parts.append("</html>")
-    return "\n".join(parts) + "\n"
+            css, name = "term", item["pt"]
+        events.append(
+            (css, name, _n_pct(item["subjects_any_grade"], item["pct_any_grade"]),
+             _n_pct(item["subjects_grade3plus"], item["pct_grade3plus"]))
+        )  # fmt: skip
+    study = summary.get("study") or "Study"
+    return pages.render(
+        "endpoints.html",
+        title=f"{study}: endpoint summary",
+        study=study,
+        run=run,
+        data_cut=summary.get("data_cut") or "not stated",
+        populations=populations,
+        endpoints=endpoints,
+        unanalysed=unanalysed,
+        plots=plots,
+        rates=rates,
+        safety=int(pop["safety"]),
+        events=events,
+        methods=_METHODS,
+    )
 
 
 def endpoints_json(summary: Mapping[str, Any]) -> str:
     """The summary as JSON text (strict: no NaN), with a trailing newline."""
     return json.dumps(summary, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-        Path(tmp).chmod(0o644)  # mkstemp creates 0600; reports are meant to be read
-        Path(tmp).replace(path)  # os.replace: atomic within the directory
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def write_endpoints(
@@ -732,15 +652,16 @@ def write_endpoints(
     reports_dir: Path,
     *,
     data_cut: date | None = None,
+    run: str = "",
 ) -> list[Path]:
     """Summarise and write ``endpoints.json`` and ``endpoints.html`` into ``reports_dir``,
     each atomically; both are rendered before either is written. Returns the two paths."""
     summary = summarise(adsl, adtte, adrs, adae, data_cut=data_cut)
-    texts = {JSON_NAME: endpoints_json(summary), HTML_NAME: render_html(summary)}
+    texts = {JSON_NAME: endpoints_json(summary), HTML_NAME: render_html(summary, run=run)}
     reports_dir.mkdir(parents=True, exist_ok=True)
     paths = []
     for name, text in texts.items():
         path = reports_dir / name
-        _write_atomic(path, text)
+        write_atomic(path, text)
         paths.append(path)
     return paths

@@ -29,8 +29,9 @@ from typing import Any
 
 import pandas as pd
 
-from transforms import standards
-from transforms.specs import ORIGINS, SpecError, _keys, _mapping, _read_yaml
+from transforms import standards, yamlfile
+from transforms.specs import ORIGINS, SpecError
+from transforms.yamlfile import Entry
 
 STRUCTURES = {
     "ADSL": ("SUBJECT LEVEL ANALYSIS DATASET", "Subject-Level Analysis Dataset"),
@@ -113,38 +114,42 @@ def ig_lookup(structure: str, name: str) -> tuple[str, str] | None:
     return None
 
 
-def _variable(raw: Mapping[str, Any], structure: str, where: str) -> AdamVariable:
-    _keys(
+def _variable(raw: Mapping[str, Any], structure: str, entry: Entry) -> AdamVariable:
+    """An ADaM spec's variable entry; its errors name the entry and the variable."""
+    yamlfile.keys(
         raw,
-        where,
+        entry,
         {"name", "origin"},
         {"label", "type", "format", "length", "source", "method", "codelist", "data_type"},
     )
     name = str(raw["name"])
-    where = f"{where} {name}"
     if not NAME.match(name):
-        raise SpecError(f"{where}: variable names are 1-8 of A-Z, 0-9, _ starting with a letter")
+        raise (entry / "name").error(
+            f"{name}: variable names are 1-8 of A-Z, 0-9, _ starting with a letter"
+        )
     ig = ig_lookup(structure, name)
     label = raw.get("label") or (ig[0] if ig else None)
     vtype = raw.get("type") or (ig[1] if ig else None)
     if label is None or vtype is None:
-        raise SpecError(f"{where}: not an ADaMIG variable of {structure}: give label and type")
+        raise entry.error(f"{name}: not an ADaMIG variable of {structure}: give label and type")
     if vtype not in ("Char", "Num"):
-        raise SpecError(f"{where}: type must be Char or Num, not {vtype!r}")
+        raise (entry / "type").error(f"{name}: type must be Char or Num, not {vtype!r}")
     if len(str(label).encode()) > 40 or not str(label).isascii():
-        raise SpecError(f"{where}: label {label!r} is over 40 bytes or not ASCII")
+        raise (entry / "label").error(f"{name}: label {label!r} is over 40 bytes or not ASCII")
     origin = str(raw["origin"])
     if origin not in ORIGINS:
-        raise SpecError(f"{where}: origin {origin!r} not one of {ORIGINS}")
+        raise (entry / "origin").error(f"{name}: origin {origin!r} not one of {ORIGINS}")
     if origin == "Predecessor" and not re.match(
         r"^[A-Z]{2,8}\.[A-Z][A-Z0-9]*$", str(raw.get("source"))
     ):
-        raise SpecError(f"{where}: a Predecessor gives its source as DATASET.VARIABLE")
+        raise (entry / "source").error(
+            f"{name}: a Predecessor gives its source as DATASET.VARIABLE"
+        )
     if origin == "Derived" and not raw.get("method"):
-        raise SpecError(f"{where}: a Derived variable says how (method)")
+        raise (entry / "method").error(f"{name}: a Derived variable says how (method)")
     data_type = raw.get("data_type", "float" if vtype == "Num" else "text")
     if data_type not in ("text", "integer", "float", "date"):
-        raise SpecError(f"{where}: data_type must be text, integer, float or date")
+        raise (entry / "data_type").error(f"{name}: must be text, integer, float or date")
     fmt = raw.get("format")
     if fmt is None and vtype == "Num" and name.endswith("DT"):
         fmt = "DATE9."
@@ -164,25 +169,27 @@ def _variable(raw: Mapping[str, Any], structure: str, where: str) -> AdamVariabl
 
 def load_adam_spec(path: Path) -> AdamSpec:
     """Load and check one ADaM dataset spec."""
-    raw = _mapping(_read_yaml(path), str(path))
-    _keys(raw, str(path), {"dataset", "label", "structure", "keys", "variables"}, {"settings"})
+    doc = Entry(path)
+    raw = yamlfile.load(path)
+    yamlfile.keys(raw, doc, {"dataset", "label", "structure", "keys", "variables"}, {"settings"})
     name = str(raw["dataset"])
-    where = f"{path}: {name}"
     if not NAME.match(name) or not name.startswith("AD"):
-        raise SpecError(f"{where}: an ADaM dataset name starts with AD and has at most 8 chars")
+        raise (doc / "dataset").error(
+            f"{name}: an ADaM dataset name starts with AD and has at most 8 chars"
+        )
     structure = str(raw["structure"])
     if structure not in STRUCTURES:
-        raise SpecError(f"{where}: structure must be one of {sorted(STRUCTURES)}")
+        raise (doc / "structure").error(f"must be one of {sorted(STRUCTURES)}")
     variables = tuple(
-        _variable(_mapping(v, f"{where} variables[{i}]"), structure, f"{where} variables[{i}]")
-        for i, v in enumerate(raw["variables"] or [])
+        _variable(yamlfile.mapping(v, doc / "variables" / i), structure, doc / "variables" / i)
+        for i, v in enumerate(yamlfile.sequence(raw["variables"] or [], doc / "variables"))
     )
     names = [v.name for v in variables]
     if dup := sorted({n for n in names if names.count(n) > 1}):
-        raise SpecError(f"{where}: variables given twice: {dup}")
-    keys = tuple(str(k) for k in raw["keys"])
+        raise (doc / "variables").error(f"variables given twice: {dup}")
+    keys = tuple(str(k) for k in yamlfile.sequence(raw["keys"], doc / "keys"))
     if bad := [k for k in keys if k not in names]:
-        raise SpecError(f"{where}: keys {bad} are not variables of the dataset")
+        raise (doc / "keys").error(f"{bad} are not variables of the dataset")
     return AdamSpec(
         name=name,
         label=str(raw["label"]),
@@ -190,7 +197,7 @@ def load_adam_spec(path: Path) -> AdamSpec:
         class_=STRUCTURES[structure][0],
         keys=keys,
         variables=variables,
-        settings=_mapping(raw.get("settings") or {}, f"{where} settings"),
+        settings=yamlfile.mapping(raw.get("settings") or {}, doc / "settings"),
         path=path,
     )
 

@@ -57,9 +57,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
-from transforms import conditions
+from transforms import conditions, yamlfile
 from transforms.conditions import Condition, ConditionError
 from transforms.errors import UserError
 from transforms.sdtm.algorithms import SpecError
@@ -339,13 +338,10 @@ def parse_tte_spec(raw: Any, where: str = "spec") -> TteSpec:
 
 
 def load_tte_spec(path: str | Path) -> TteSpec:
-    """Read and check a YAML time-to-event spec; errors name the file."""
+    """Read (transforms.yamlfile.load) and check a YAML time-to-event spec; errors name the
+    file, then the parameter and entry."""
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise TteSpecError(f"{path}: cannot read the spec: {exc}") from exc
-    return parse_tte_spec(raw, str(path))
+    return parse_tte_spec(yamlfile.load(path), str(path))
 
 
 # --- data ----------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from transforms import listing as layout
 from transforms.conformance.rules import RULES, SEVERITIES
 
 COLUMNS = [
@@ -29,6 +30,23 @@ COLUMNS = [
     "value",
     "message",
 ]
+
+
+# The conformance columns as the listing (transforms.listing) names them.
+_AS_LISTED = {"rule_id": "rule", "USUBJID": "subject", "SEQ": "seq"}
+
+
+def as_listing(findings: pd.DataFrame) -> pd.DataFrame:
+    """Findings (:data:`COLUMNS`) in the listing layout, with each rule's reference."""
+    out = findings.rename(columns=_AS_LISTED)
+    out["reference"] = out["rule"].map({r.id: r.source for r in RULES.values()})
+    return layout.conform(out, layout.CONFORMANCE)
+
+
+def from_listing(listed: pd.DataFrame) -> pd.DataFrame:
+    """A conformance listing read back (:func:`transforms.listing.read_csv`) as findings."""
+    back = {v: k for k, v in _AS_LISTED.items()}
+    return listed.rename(columns=back).reindex(columns=COLUMNS)
 
 
 @dataclass
@@ -187,9 +205,8 @@ class Findings:
     def take_over(self, listing: Path) -> None:
         """The findings of an earlier check's CSV (same data, already checked), but for
         those about the study as a whole (dataset "-"), which every check makes itself."""
-        frame = pd.read_csv(listing, dtype="string", keep_default_na=False, na_values=[""])
-        frame["row"] = pd.to_numeric(frame["row"]).astype("Int64")
-        self._parts.append(frame.loc[frame["dataset"] != "-"].reindex(columns=COLUMNS))
+        frame = from_listing(layout.read_csv(listing))
+        self._parts.append(frame.loc[frame["dataset"] != "-"])
 
     def frame(self) -> pd.DataFrame:
         """All findings, most severe first, then by rule, dataset and row."""

@@ -191,7 +191,10 @@ def check_run(
     result = ConformanceResult(table, counts, run.report(CSV_NAME), run.report(HTML_NAME))
     write_csv(table, result.csv)
     title = f"Conformance report: {study_id or 'unknown study'}, run {run.run_id}"
-    write_html(table, result.html, title=title, counts=counts, datasets=rows)
+    write_html(
+        table, result.html, title=title, counts=counts, datasets=rows,
+        study=study_id or "unknown", run=run.run_id,
+    )  # fmt: skip
     log.info(
         "conformance: %s findings (%s); report %s",
         len(table),

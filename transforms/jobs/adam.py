@@ -139,7 +139,7 @@ def endpoints(run: RunFolder, study: StudySpec) -> list[Path]:
         adam = {n: pd.read_parquet(run.adam_table(n)) for n in ("adsl", "adtte", "adrs", "adae")}
         written = write_endpoints(
             adam["adsl"], adam["adtte"], adam["adrs"], adam["adae"], run.reports,
-            data_cut=date.fromisoformat(cut) if cut else None,
+            data_cut=date.fromisoformat(cut) if cut else None, run=run.run_id,
         )  # fmt: skip
         s.rows_in = sum(len(f) for f in adam.values())
     return written

@@ -24,10 +24,10 @@ from transforms import __version__
 from transforms.errors import NothingNew, PipelineError
 from transforms.extract.exports import Export, find_newest_complete, sha256_file
 from transforms.extract.readers import RawFileError, read_form
-from transforms.issues import COLUMNS as ISSUE_COLUMNS
 from transforms.issues import IssueLog, describe
 from transforms.jobs.kit import Column, TableReader, log, stage, write_outputs
 from transforms.jobs.plan import REFERENCE_DATASET, Place
+from transforms.listing import XPT
 from transforms.specs import StudySpec
 from transforms.store import RunFolder, current, new_run, prune, publish, study_lock
 
@@ -269,7 +269,7 @@ def _xpt_sources(exc: XptError, run: RunFolder, dataset: str, data: pd.DataFrame
                           "column": issue.variable, "value": None if pd.isna(value) else value,
                           "rule": "XPT", "message": issue.rule})  # fmt: skip
     listing = run.issues(f"{dataset}_xpt")
-    pd.DataFrame(found, columns=ISSUE_COLUMNS).to_csv(listing, index=False)
+    IssueLog.from_records(found, source=XPT).write_csv(listing)
     lines = [f"{exc}", f"raw records behind them (listing in {listing}):"]
     lines += [
         f"  {f['form']} row {f['row']} column {f['column']} [XPT] value {f['value']!r}: "

@@ -4,8 +4,9 @@
 extract facts; ``validate_sdtm(run, study)`` runs once every dataset is mapped,
 on ``<run>/sdtm/<dataset>.parquet``. Each writes into ``<run>/reports/``:
 
-- ``quality_<gate>.csv`` and ``quality_<gate>.html``: the listing (severity, subject, site,
-  form, file, row, field, value, rule, message) a data manager can filter;
+- ``quality_<gate>.csv`` and ``quality_<gate>.html``: the listing a data manager can filter
+  (the findings layout of :mod:`transforms.listing`: severity, subject, site, dataset,
+  file, row, variable, value, rule, message, ...);
 - ``quality_<gate>.txt``: the one-screen summary (also returned as text);
 - ``gx_docs/<gate>/index.html``: the Great Expectations Data Docs of the suites and results;
 
@@ -25,9 +26,10 @@ from typing import Any, Literal
 import pandas as pd
 
 from transforms.errors import PipelineError
+from transforms.listing import conform
 from transforms.quality import engine
 from transforms.quality.prepare import ROW, text, validated_frames
-from transforms.quality.report import Source, listing, summarise, write_listing
+from transforms.quality.report import SOURCES, Source, listing, summarise, write_listing
 from transforms.quality.suites import SITE, SUBJECT, subject_form, suites_for
 from transforms.specs import StudySpec
 from transforms.store import RunFolder
@@ -92,14 +94,14 @@ def _finish(
     """Write the listing and summary; raise QualityGateError if any error failed."""
     found = listing(runs, sources)
     if extra is not None and len(extra):
-        found = pd.concat([extra.reindex(columns=found.columns), found], ignore_index=True)
+        found = pd.concat([conform(extra, SOURCES[gate]), found], ignore_index=True)
     csv, html = run.report(f"quality_{gate}.csv"), run.report(f"quality_{gate}.html")
     title = f"Quality gate {gate} - {study.id} run {run.run_id}"
-    write_listing(found, csv, html, title)
+    write_listing(found, csv, html, title, study.id, run.run_id)
     docs = run.gx_docs(gate)
     counts, summary = summarise(runs, title, csv, docs, time.perf_counter() - t0)
     if extra is not None and len(extra):
-        summary += f"\n{len(extra)} dataset(s) missing: " + ", ".join(extra["form"].astype(str))
+        summary += f"\n{len(extra)} dataset(s) missing: " + ", ".join(extra["dataset"].astype(str))
     summary_file = run.report(f"quality_{gate}.txt")
     summary_file.write_text(summary + "\n", encoding="utf-8")
     errors = counts.errors + (0 if extra is None else len(extra))
@@ -122,7 +124,8 @@ def _finish(
         first = found[found["severity"] == "error"].head(10)
         lines = [
             f"{r['file']} row {r['row'] if pd.notna(r['row']) else '-'} subject "
-            f"{r['subject'] if pd.notna(r['subject']) else '-'} column {r['field'] or '-'} "
+            f"{r['subject'] if pd.notna(r['subject']) else '-'} column "
+            f"{r['variable'] if pd.notna(r['variable']) else '-'} "
             f"[{r['rule']}] value {r['value'] if pd.notna(r['value']) else ''!r}: {r['message']}"
             for r in first.to_dict("records")
         ]
@@ -179,8 +182,9 @@ def validate_sdtm(run: RunFolder, study: StudySpec) -> GateResult:
     frames = {n: pd.read_parquet(p).reset_index(drop=True) for n, p in paths.items() if p.exists()}
     missing = [name for name in suites if name not in frames]
     extra = pd.DataFrame(
-        {"severity": "error", "form": missing, "file": [f"sdtm/{paths[n].name}" for n in missing],
-         "rule": "SDTM-MISSING", "message": "dataset not found in the run folder",
+        {"severity": "error", "dataset": missing,
+         "file": [f"sdtm/{paths[n].name}" for n in missing], "rule": "SDTM-MISSING",
+         "message": "dataset not found in the run folder",
          "suite": [suites[n].name for n in missing]}
     )  # fmt: skip
     dm = frames.get("DM", pd.DataFrame({"USUBJID": [], SITE: []}))

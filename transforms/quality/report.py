@@ -1,28 +1,33 @@
 """What a gate tells people: the listing (CSV and filterable HTML) and a one-screen summary.
 
-One listing row per failing record and check: severity, subject, site, form, file, row (the
-line in the raw file, or the record number in the SDTM dataset), field, value (as read, raw
-spelling kept), rule and message. A check that fails as a whole (missing columns) gives one
-row without subject and row. Errors come first.
+One listing row per failing record and check, in the one layout of
+:mod:`transforms.listing` (source ``raw-gate`` or ``sdtm-gate``): severity, subject, site,
+dataset (the form OID or dataset name), file, row (the line in the raw file, or the record
+number in the SDTM dataset), variable (the field), value (as read, raw spelling kept), rule,
+message, suite and reference (the spec file the check is from). A check that fails as a
+whole (missing columns) gives one row without subject and row. Errors come first.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from html import escape
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from transforms import listing as layout
+from transforms import pages
 from transforms.quality.engine import Outcome, SuiteRun
 
-COLUMNS = [
-    "severity", "subject", "site", "form", "file", "row", "field", "value", "rule", "message",
-    "suite", "source",
+# The columns the HTML page shows (the CSV has all of transforms.listing.COLUMNS).
+SHOWN = [
+    "severity", "subject", "site", "dataset", "file", "row", "variable", "value", "rule",
+    "message", "suite", "reference",
 ]  # fmt: skip
 HTML_MAX_ROWS = 10_000
+SOURCES = {"raw": layout.RAW_GATE, "sdtm": layout.SDTM_GATE}
 
 
 @dataclass(frozen=True)
@@ -64,11 +69,12 @@ def _value(field: str, values: pd.DataFrame, at: np.ndarray) -> pd.Series:
     return out if len(parts) > 1 else parts[0]
 
 
-def _rows(outcome: Outcome, source: Source, suite: str) -> pd.DataFrame:
+def _rows(outcome: Outcome, source: Source, run: SuiteRun) -> pd.DataFrame:
     check = outcome.check
     base = {
-        "severity": check.severity, "form": source.form, "file": source.file,
-        "field": check.field, "rule": check.rule, "suite": suite, "source": check.source,
+        "source": SOURCES[run.suite.gate], "severity": check.severity, "dataset": source.form,
+        "file": source.file, "variable": check.field, "rule": check.rule,
+        "suite": run.suite.name, "reference": check.source,
     }  # fmt: skip
     at = outcome.positions
     if not len(at):  # the check fails as a whole
@@ -89,92 +95,32 @@ def _rows(outcome: Outcome, source: Source, suite: str) -> pd.DataFrame:
 def listing(runs: Sequence[SuiteRun], sources: Mapping[str, Source]) -> pd.DataFrame:
     """Every failure of every run, errors first, then in suite and row order."""
     parts = [
-        _rows(o, sources[run.suite.target], run.suite.name)
+        _rows(o, sources[run.suite.target], run)
         for run in runs
         for o in run.outcomes
         if not o.success
     ]
     if not parts:
-        return pd.DataFrame({c: pd.Series(dtype="string") for c in COLUMNS})
-    out = pd.concat(parts, ignore_index=True).reindex(columns=COLUMNS)
+        return layout.empty()
+    out = layout.conform(pd.concat(parts, ignore_index=True))
     order = {s.suite.name: i for i, s in enumerate(runs)}
-    out["row"] = out["row"].astype("Int64")
     keys = pd.DataFrame({"s": out["severity"].ne("error"), "f": out["suite"].map(order),
                          "r": out["row"]})  # fmt: skip
     index = keys.sort_values(["s", "f", "r"], kind="stable", na_position="first").index
-    return out.loc[index].reset_index(drop=True).astype({"row": "Int64"})
+    return out.loc[index].reset_index(drop=True)
 
 
-def _escape(values: pd.Series) -> pd.Series:
-    text = values.astype("string").fillna("")
-    for ch, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&quot;")):
-        text = text.str.replace(ch, entity, regex=False)
-    return text
-
-
-_PAGE = """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
-<style>
-body {{ font-family: sans-serif; margin: 1em; }}
-table {{ border-collapse: collapse; font-size: 0.85em; }}
-th, td {{ border: 1px solid #ccc; padding: 2px 6px; text-align: left; vertical-align: top; }}
-thead th {{ background: #eee; position: sticky; top: 0; }}
-thead input {{ width: 95%; font-size: 0.9em; }}
-tr.error td:first-child {{ color: #b00; font-weight: bold; }}
-tr.warning td:first-child {{ color: #a60; }}
-</style></head><body>
-<h1>{title}</h1>
-<p>{note} Type in the boxes under the headings to filter (all must match, case ignored).
-Showing <span id="shown">{rows}</span> of {rows} rows.</p>
-<table id="listing"><thead><tr>{head}</tr><tr>{filters}</tr></thead>
-<tbody>
-{body}
-</tbody></table>
-<script>
-const inputs = document.querySelectorAll("thead input");
-const rows = document.querySelectorAll("#listing tbody tr");
-function apply() {{
-  const wanted = Array.from(inputs, i => i.value.trim().toLowerCase());
-  let shown = 0;
-  rows.forEach(r => {{
-    const ok = wanted.every((w, k) => !w || r.cells[k].textContent.toLowerCase().includes(w));
-    r.style.display = ok ? "" : "none";
-    shown += ok;
-  }});
-  document.getElementById("shown").textContent = shown;
-}}
-inputs.forEach(i => i.addEventListener("input", apply));
-</script>
-</body></html>
-"""
-
-
-def write_listing(frame: pd.DataFrame, csv: Path, html: Path, title: str) -> None:
+def write_listing(frame: pd.DataFrame, csv: Path, html: Path, title: str, study: str,
+                  run: str) -> None:  # fmt: skip
     """The listing as CSV (every row) and as a filterable HTML page (the first rows)."""
-    csv.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(csv, index=False)
+    layout.write_csv(frame, csv)
     shown = frame.head(HTML_MAX_ROWS)
     note = f"{len(frame)} finding(s); the CSV {csv.name} holds them all."
     if len(frame) > HTML_MAX_ROWS:
         note += f" This page shows the first {HTML_MAX_ROWS}."
-    body = ""
-    if len(shown):
-        cells = [("<td>" + _escape(shown[c]) + "</td>") for c in COLUMNS]
-        rows = '<tr class="' + _escape(shown["severity"]) + '">' + cells[0]
-        for cell in cells[1:]:
-            rows = rows + cell
-        body = "\n".join((rows + "</tr>").tolist())
-    html.write_text(
-        _PAGE.format(
-            title=escape(title),
-            note=escape(note),
-            rows=len(shown),
-            head="".join(f"<th>{c}</th>" for c in COLUMNS),
-            filters="".join(f'<th><input aria-label="filter {c}"></th>' for c in COLUMNS),
-            body=body,
-        ),
-        encoding="utf-8",
-    )
+    page = pages.render("quality.html", title=title, study=study, run=run, note=note,
+                        columns=SHOWN, rows=pages.cells(shown, SHOWN))  # fmt: skip
+    layout.write_atomic(html, page)
 
 
 @dataclass(frozen=True)

@@ -31,9 +31,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 
-from transforms import conditions, standards
+from transforms import conditions, standards, yamlfile
 from transforms.conditions import Condition
 from transforms.quality.checks import (
     SEVERITIES,
@@ -449,14 +448,6 @@ def _written_check(
     )
 
 
-def _read_yaml(path: Path) -> Any:
-    try:
-        with path.open(encoding="utf-8") as fh:
-            return yaml.safe_load(fh)
-    except yaml.YAMLError as exc:
-        raise _fail(str(path), f"not valid YAML: {exc}") from exc
-
-
 def written_checks(
     study: StudySpec, facts: MappingFacts, root: Path | None = None
 ) -> tuple[dict[str, list[Check]], dict[str, str]]:
@@ -471,17 +462,16 @@ def written_checks(
         form = by_file.get(path.stem)
         if form is None:
             raise _fail(str(path), f"no form with file stem {path.stem!r} in forms.yaml")
-        raw = _read_yaml(path)
-        if not isinstance(raw, Mapping) or not {"form", "checks"} <= set(raw) <= {
-            "form", "checks", "notes"
-        }:  # fmt: skip
+        raw = yamlfile.load(path)
+        if not {"form", "checks"} <= set(raw) <= {"form", "checks", "notes"}:
             raise _fail(str(path), "a suite file holds form, checks and optional notes")
         if raw["form"] != form.oid:
             raise _fail(str(path), f"form {raw['form']!r} but the file stem is that of {form.oid}")
         notes[form.oid] = str(raw.get("notes") or "")
         checks[form.oid] = []
-        for i, entry in enumerate(raw["checks"] or []):
-            where = f"{path}: checks[{i}]"
+        checks_at = yamlfile.Entry(path) / "checks"
+        for i, entry in enumerate(yamlfile.sequence(raw["checks"] or [], checks_at)):
+            where = str(checks_at / i)
             if not isinstance(entry, Mapping):
                 raise _fail(where, "a check is a mapping")
             unknown = set(entry) - {"rule", "severity", "column", "columns", "where", "message",
