@@ -63,7 +63,7 @@ def test_spec_dataset_names_cannot_reach_other_files(key: str, name: str, tmp_pa
     line = "sdtm: [DM, " if key == "sdtm" else "adam: [ADSL, "
     assert line in text
     study.write_text(text.replace(line, f"{line}'{name}', ", 1))
-    with pytest.raises(SpecError, match=f"{key} names .* must match"):
+    with pytest.raises(SpecError, match=f"{key}: names .* must match"):
         load_study.__wrapped__("POMMAINT", root)
 
 
