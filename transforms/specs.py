@@ -1,9 +1,11 @@
 """Load and check a study's specs (the format is documented in sdtm_specs/README.md).
 
-A study folder holds ``study.yaml``, ``forms.yaml``, ``ct_map.yaml`` and one YAML file
-per SDTM dataset under ``sdtm/``. Labels, types, order, core and codelists of standard
+A study folder holds ``study.yaml`` (with the trial design, handed to every rule through
+its parse scope), ``forms.yaml``, ``ct_map.yaml`` and one YAML file per SDTM dataset under
+``sdtm/``. Labels, types, order, core and codelists of standard
 variables come from the SDTMIG table in ``sdtm_specs/_standards``: a spec states only
-what is study-specific (origin and mapping rule), so nothing is typed twice.
+what is study-specific (origin and mapping rule), so nothing is typed twice; STUDYID,
+DOMAIN, USUBJID and --SEQ need not even state that.
 Every problem raises :class:`SpecError` naming the spec file and entry.
 """
 
@@ -541,9 +543,8 @@ def load_study(study: str, root: Path | None = None) -> StudySpec:
         meta,
         where,
         {"study", "title", "sponsor", "sdtm"},
-        {"schedule", "not_mapped", "retention", "settle_seconds", "adam", "dictionaries",
-         "design"},
-    )  # fmt: skip
+        {"schedule", "not_mapped", "retention", "settle_seconds", "adam", "dictionaries", "design"},
+    )
     settle = meta.get("settle_seconds", 120)
     if not isinstance(settle, int | float) or settle < 0:
         raise (where / "settle_seconds").error("must be a number of seconds, at least 0")
