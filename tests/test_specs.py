@@ -72,8 +72,13 @@ def _broken(tmp_path: Path, edit: Callable[[dict], None], file: str = "sdtm/dm.y
     return str(err.value)
 
 
+def _name(entry: str | dict) -> str:
+    """A variable entry's name (a bare name, such as ``- STUDYID``, is its own)."""
+    return entry if isinstance(entry, str) else entry["name"]
+
+
 def _var(spec: dict, name: str) -> dict:
-    return next(v for v in spec["variables"] if v["name"] == name)
+    return next(v for v in spec["variables"] if _name(v) == name)
 
 
 def test_unknown_algorithm_names_file_and_variable(tmp_path: Path) -> None:
@@ -102,7 +107,7 @@ def test_value_outside_the_codelist(tmp_path: Path) -> None:
 
 def test_missing_expected_variable(tmp_path: Path) -> None:
     def drop(spec: dict) -> None:
-        spec["variables"] = [v for v in spec["variables"] if v["name"] != "ACTARMUD"]
+        spec["variables"] = [v for v in spec["variables"] if _name(v) != "ACTARMUD"]
 
     assert "missing from the spec: ['ACTARMUD']" in _broken(tmp_path, drop)
 

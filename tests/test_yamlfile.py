@@ -90,7 +90,7 @@ def _load_error(root: Path) -> str:
 def _entry_of(path: Path, name: str) -> int:
     """The position of variable `name` in the dataset spec's variables list."""
     variables = yamlfile.load(path)["variables"]
-    return next(i for i, v in enumerate(variables) if v["name"] == name)
+    return next(i for i, v in enumerate(variables) if isinstance(v, dict) and v["name"] == name)
 
 
 def _error_once_edited(root: Path, path: Path, old: str, new: str) -> str:

@@ -1,9 +1,11 @@
 """Load and check a study's specs (the format is documented in sdtm_specs/README.md).
 
-A study folder holds ``study.yaml``, ``forms.yaml``, ``ct_map.yaml`` and one YAML file
-per SDTM dataset under ``sdtm/``. Labels, types, order, core and codelists of standard
+A study folder holds ``study.yaml`` (with the trial design, handed to every rule through
+its parse scope), ``forms.yaml``, ``ct_map.yaml`` and one YAML file per SDTM dataset under
+``sdtm/``. Labels, types, order, core and codelists of standard
 variables come from the SDTMIG table in ``sdtm_specs/_standards``: a spec states only
-what is study-specific (origin and mapping rule), so nothing is typed twice.
+what is study-specific (origin and mapping rule), so nothing is typed twice; STUDYID,
+DOMAIN, USUBJID and --SEQ need not even state that.
 Every problem raises :class:`SpecError` naming the spec file and entry.
 """
 
@@ -22,6 +24,7 @@ from transforms import standards, yamlfile
 from transforms.conditions import Condition
 from transforms.sdtm.algorithms import (
     Codelist,
+    Design,
     Rule,
     Scope,
     SpecError,
@@ -135,6 +138,7 @@ class StudySpec:
     retention: int  # run folders kept in the store (the published one always is)
     settle_seconds: float  # a manifest-less export counts once its files are this old
     path: Path
+    design: Design | None = None  # the trial design of study.yaml (arms, epochs, visits)
 
     @property
     def form_files(self) -> dict[str, str]:
@@ -211,6 +215,61 @@ def _data_type(name: str, vtype: str) -> str:
     return "integer" if whole else "float"
 
 
+def _load_design(raw: Any, where: Entry) -> Design:
+    """The ``design:`` section of study.yaml: its shape only; the epochs' start rules are
+    read (and checked) where a dataset's ``epoch`` rule uses them."""
+    raw = yamlfile.mapping(raw, where)
+    yamlfile.keys(raw, where, set(), {"arms", "epochs", "visits"})
+    arms = {
+        str(k): str(v) for k, v in yamlfile.mapping(raw.get("arms") or {}, where / "arms").items()
+    }
+    epochs = []
+    for i, e in enumerate(yamlfile.sequence(raw.get("epochs") or [], where / "epochs")):
+        e = yamlfile.mapping(e, where / "epochs" / i)
+        yamlfile.keys(e, where / "epochs" / i, {"name", "start"}, {"after"})
+        epochs.append(e)
+    if len({str(e["name"]) for e in epochs}) < len(epochs):
+        raise (where / "epochs").error("an epoch is named twice")
+    visits = yamlfile.mapping(raw.get("visits") or {}, where / "visits")
+    yamlfile.keys(visits, where / "visits", set(), {"planned", "unscheduled"})
+    planned = yamlfile.mapping(visits.get("planned") or {}, where / "visits" / "planned")
+    unscheduled = yamlfile.sequence(
+        visits.get("unscheduled") or [], where / "visits" / "unscheduled"
+    )
+    if unscheduled and not planned:
+        raise (where / "visits").error("unscheduled visits need the planned ones")
+    return Design(
+        str(where), tuple(epochs), dict(planned), tuple(str(u) for u in unscheduled), arms
+    )
+
+
+def _boilerplate(name: str, domain: str, study: str) -> tuple[str, dict[str, Any]] | None:
+    """The origin and rule of a variable every dataset has, when a spec names it bare:
+    STUDYID the study, DOMAIN the dataset, USUBJID the subject's DM record, --SEQ seq."""
+    if name == "STUDYID":
+        return "Protocol", {"value": study}
+    if name == "DOMAIN":
+        return "Assigned", {"value": domain}
+    if name == "USUBJID" and domain != "DM":
+        return "Derived", {"dm": "USUBJID"}
+    if name == f"{domain}SEQ":
+        return "Derived", {"algorithm": "seq"}
+    return None
+
+
+def _variable_entry(raw: Any, domain: str, study: str, entry: Entry) -> Mapping[str, Any]:
+    """A variable entry with its boilerplate filled in: a bare name (``- STUDYID``) or an
+    entry without origin or rule takes the derivable default; what is written wins."""
+    if isinstance(raw, str):
+        raw = {"name": raw}
+    raw = yamlfile.mapping(raw, entry)
+    default = _boilerplate(str(raw.get("name")), domain, study)
+    if default is None:
+        return raw
+    origin, rule = default
+    return {"origin": origin, "rule": rule, **raw}
+
+
 def _variable(raw: Mapping[str, Any], domain: str, entry: Entry) -> VariableSpec:
     """A dataset spec's variable entry; its errors name the entry and the variable."""
     yamlfile.keys(
@@ -268,6 +327,7 @@ def _block(
     supp_defaults: Mapping[str, tuple[Any, Entry]],
     forms: Mapping[str, frozenset[str]],
     with_dm: bool,
+    design: Design | None,
 ) -> RecordBlock:
     """Parse one source block: every variable's rule (the block's own, else the default
     of its variable entry); an error names the entry the rule was read from."""
@@ -284,7 +344,7 @@ def _block(
 
     def scope(label: str, known: frozenset[str], codelist: str | None) -> Scope:
         cl = _codelist(codelist, label) if codelist else None
-        return Scope(label, source, forms[source], forms, known, cl, with_dm)
+        return Scope(label, source, forms[source], forms, known, cl, with_dm, design)
 
     def pick(name: str, given: Mapping[str, Any], default: tuple[Any, Entry] | None,
              key: str) -> tuple[Any, str]:  # fmt: skip
@@ -357,7 +417,9 @@ def _transposed(
     return blocks
 
 
-def _load_dataset(path: Path, forms: Mapping[str, FormSpec]) -> DatasetSpec:
+def _load_dataset(
+    path: Path, forms: Mapping[str, FormSpec], study: str, design: Design | None
+) -> DatasetSpec:
     doc = Entry(path)
     raw = yamlfile.load(path)
     yamlfile.keys(
@@ -388,7 +450,7 @@ def _load_dataset(path: Path, forms: Mapping[str, FormSpec]) -> DatasetSpec:
     defaults: dict[str, tuple[Any, Entry]] = {}
     for i, entry in enumerate(yamlfile.sequence(raw["variables"] or [], doc / "variables")):
         vw = doc / "variables" / i
-        entry = yamlfile.mapping(entry, vw)
+        entry = _variable_entry(entry, name, study, vw)
         var = _variable(entry, name, vw)
         if any(v.name == var.name for v in variables):
             raise vw.error(f"variable {var.name} given twice")
@@ -449,7 +511,7 @@ def _load_dataset(path: Path, forms: Mapping[str, FormSpec]) -> DatasetSpec:
         else:
             expanded.append((bw, b))
     blocks = tuple(
-        _block(b, bw, variables, defaults, supp_defaults, form_columns, with_dm)
+        _block(b, bw, variables, defaults, supp_defaults, form_columns, with_dm, design)
         for bw, b in expanded
     )
     return DatasetSpec(
@@ -481,7 +543,7 @@ def load_study(study: str, root: Path | None = None) -> StudySpec:
         meta,
         where,
         {"study", "title", "sponsor", "sdtm"},
-        {"schedule", "not_mapped", "retention", "settle_seconds", "adam", "dictionaries"},
+        {"schedule", "not_mapped", "retention", "settle_seconds", "adam", "dictionaries", "design"},
     )
     settle = meta.get("settle_seconds", 120)
     if not isinstance(settle, int | float) or settle < 0:
@@ -504,10 +566,11 @@ def load_study(study: str, root: Path | None = None) -> StudySpec:
         bad = [n for n in meta.get(key) or () if not NAME.fullmatch(str(n))]
         if bad:
             raise (where / key).error(f"names {bad} must match {NAME.pattern}")
+    design = _load_design(meta["design"], where / "design") if "design" in meta else None
     datasets: dict[str, DatasetSpec] = {}
     for name in meta["sdtm"]:
         path = folder / "sdtm" / f"{str(name).lower()}.yaml"
-        spec = _load_dataset(path, forms)
+        spec = _load_dataset(path, forms, study, design)
         if spec.name != name:
             raise SpecError(f"{path}: holds dataset {spec.name}, study.yaml expects {name}")
         datasets[spec.name] = spec
@@ -532,4 +595,5 @@ def load_study(study: str, root: Path | None = None) -> StudySpec:
         retention=retention,
         settle_seconds=float(settle),
         path=folder,
+        design=design,
     )

@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 
 from transforms.issues import IssueLog
-from transforms.sdtm.algorithms import Codelist, Context, Scope, parse_rule
+from transforms.sdtm.algorithms import Codelist, Context, Design, Scope, parse_rule
 
 
 @dataclass
@@ -62,6 +62,7 @@ class Env:
     )
     datasets: dict[str, pd.DataFrame] = field(default_factory=dict)
     frame: pd.DataFrame = field(default_factory=lambda: DM)
+    design: Design | None = None  # the study design the rules may take defaults from
 
     def scope(self, codelist: Codelist | None = None) -> Scope:
         forms = {**FORMS, "DM": frozenset(self.frame.columns)}
@@ -73,6 +74,7 @@ class Env:
             frozenset(self.vars),
             codelist,
             with_dm=bool(self.datasets),
+            design=self.design,
         )
 
     def run(self, rule: Mapping[str, Any], codelist: Codelist | None = None) -> pd.Series:

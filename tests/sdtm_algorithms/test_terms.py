@@ -6,7 +6,7 @@ import pytest
 
 from tests.sdtm_algorithms.frames import SEX, Env, text, values
 from transforms import standards
-from transforms.sdtm.algorithms import SpecError
+from transforms.sdtm.algorithms import Design, SpecError
 
 
 def test_ct_maps_raw_spelling_and_lists_unknown_terms() -> None:
@@ -86,3 +86,15 @@ def test_term_code_is_null_where_no_codelist_is_named() -> None:
     rule = {"algorithm": "term_code", "value": {"var": "TSVAL"}, "codelist": {"column": "CODELIST"}}
     assert values(env.run(rule)) == ["C16576", None, None]
     assert env.issues.frame().empty
+
+
+def test_recode_map_arms_is_the_design_arm_table() -> None:
+    arms = {"TE": "Transplant eligible arm", "TI": "Transplant ineligible arm"}
+    env = Env(vars={"A": text("TE", "ti", "XX")}, design=Design("study.yaml: design", arms=arms))
+    out = env.run({"algorithm": "recode", "source": {"var": "A"}, "map": "arms"})
+    assert values(out) == ["Transplant eligible arm", "Transplant ineligible arm", None]
+    assert env.listed("value") == [["XX"]]
+    with pytest.raises(SpecError, match="map: arms needs the arms of a design"):
+        Env(vars={"A": text("TE", None, None)}).run(
+            {"algorithm": "recode", "source": {"var": "A"}, "map": "arms"}
+        )

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-import pandas as pd
+from typing import Any
 
-from tests.sdtm_algorithms.frames import Env, text, values
+import pandas as pd
+import pytest
+
+from tests.sdtm_algorithms.frames import Env, FakeCodelist, text, values
 from transforms.issues import IssueLog
-from transforms.sdtm.algorithms import Context, Scope, parse_rule
+from transforms.sdtm.algorithms import Context, Design, Scope, SpecError, parse_rule
 
 
 def test_visit_numbers_planned_and_unscheduled() -> None:
@@ -45,7 +48,7 @@ def test_visit_decimal_placeholder() -> None:
     assert values(env.run(rule)) == [4.1, 7.0, None]
 
 
-EPOCHS = [
+EPOCHS: list[dict[str, Any]] = [
     {"name": "SCREENING", "start": {"var": "SCR"}},
     {"name": "TREATMENT", "start": {"var": "TRT"}},
     {"name": "FOLLOW-UP", "start": {"var": "LAST"}, "after": True},
@@ -67,3 +70,90 @@ def test_epoch_is_never_imputed() -> None:
     # Before the first start; a partial date; a missing boundary does not block later ones.
     out = env.run({"algorithm": "epoch", "date": {"var": "D"}, "epochs": EPOCHS})
     assert values(out) == [None, None, "FOLLOW-UP"]
+
+
+DESIGN = Design(
+    "study.yaml: design",
+    epochs=tuple(EPOCHS),
+    planned={"Screening": 0, "Cycle {n} Day 1": "{n}", "Week 2": 2.5},
+    unscheduled=("Unscheduled",),
+)
+
+
+def test_epoch_takes_the_design_epochs_when_the_rule_gives_none() -> None:
+    dates = {"D": text("2024-01-05", "2024-02-10", "2024-02-11"),
+             "SCR": text(*["2024-01-01"] * 3), "TRT": text(*["2024-01-10"] * 3),
+             "LAST": text(*["2024-02-10"] * 3)}  # fmt: skip
+    env = Env(vars=dates, design=DESIGN)
+    assert values(env.run({"algorithm": "epoch", "date": {"var": "D"}})) == [
+        "SCREENING", "TREATMENT", "FOLLOW-UP"
+    ]  # fmt: skip
+    # A rule's own epochs win over the design's.
+    own = [{"name": "TREATMENT", "start": {"var": "SCR"}}]
+    out = env.run({"algorithm": "epoch", "date": {"var": "D"}, "epochs": own})
+    assert values(out) == ["TREATMENT"] * 3
+
+
+def test_epoch_without_design_or_epochs_names_the_entry() -> None:
+    env = Env(vars={"D": text("2024-01-05", None, None)})
+    with pytest.raises(SpecError, match=r"^dm.yaml: DM.X: epoch: no epochs: give epochs, or "
+                       r"declare design.epochs in study.yaml$"):  # fmt: skip
+        env.run({"algorithm": "epoch", "date": {"var": "D"}})
+
+
+def test_epoch_design_start_errors_name_design_and_variable() -> None:
+    design = Design("study.yaml: design", epochs=({"name": "SCREENING", "start": {"var": "NOPE"}},))
+    env = Env(vars={"D": text("2024-01-05", None, None)}, design=design)
+    with pytest.raises(SpecError) as err:
+        env.run({"algorithm": "epoch", "date": {"var": "D"}})
+    assert str(err.value).startswith("study.yaml: design.epochs (for dm.yaml: DM.X): ")
+    assert "NOPE" in str(err.value)
+    # An epoch name outside the target's codelist is refused the same way.
+    epoch = FakeCodelist("C99079", {"TREATMENT"})
+    named = Design("study.yaml: design", epochs=({"name": "SCREENING", "start": {"var": "D"}},))
+    with pytest.raises(SpecError, match=r"design.epochs .*'SCREENING' is not in codelist C99079"):
+        Env(vars={"D": text("2024-01-05", None, None)}, design=named).run(
+            {"algorithm": "epoch", "date": {"var": "D"}}, epoch
+        )
+
+
+VISITS = text("Screening", "Cycle 3 Day 1", "Week 9")
+
+
+def test_visit_takes_the_design_planned_visits_and_lists_others() -> None:
+    env = Env(vars={"V": VISITS}, design=DESIGN)
+    rule = {"algorithm": "visit", "visit": {"var": "V"}, "date": {"var": "V"}}
+    assert values(env.run({**rule, "output": "number"})) == [0.0, 3.0, None]
+    assert values(env.run({**rule, "output": "label"})) == ["SCREENING", "CYCLE 3 DAY 1", None]
+    # Week 9 is not a planned visit of the design: listed, as with a rule's own map.
+    assert [v for (v,) in env.listed("value")] == ["Week 9", "Week 9"]
+
+
+def test_visit_design_subset_and_own_map_override() -> None:
+    env = Env(vars={"V": VISITS}, design=DESIGN)
+    rule = {"algorithm": "visit", "visit": {"var": "V"}, "date": {"var": "V"}, "output": "number"}
+    # planned: [names] picks visits of the design, with the design's numbers.
+    assert values(env.run({**rule, "planned": ["Screening"]})) == [0.0, None, None]
+    own = env.run({**rule, "planned": {"Week {n}": "{n}"}})
+    assert values(own) == [None, None, 9.0]
+    with pytest.raises(SpecError, match=r"\['Day 1'\] are not planned visits of the study design"):
+        env.run({**rule, "planned": ["Screening", "Day 1"]})
+
+
+def test_visit_without_design_or_planned_names_the_entry() -> None:
+    env = Env(vars={"V": VISITS})
+    rule = {"algorithm": "visit", "visit": {"var": "V"}, "date": {"var": "V"}, "output": "number"}
+    with pytest.raises(SpecError, match=r"^dm.yaml: DM.X: visit: no planned visits"):
+        env.run(rule)
+
+
+def test_visit_unscheduled_defaults_to_the_design() -> None:
+    frame = pd.DataFrame(
+        {"__ROW": [2, 3], "SUBJID": ["1", "1"], "VISIT": ["Cycle 1 Day 1", "Unscheduled"],
+         "D": ["2024-01-10", "2024-01-15"]},
+        dtype="string",
+    ).astype({"__ROW": "int64"})  # fmt: skip
+    env = Env(frame=frame, design=DESIGN)
+    rule = {"algorithm": "visit", "visit": {"column": "VISIT"}, "date": {"column": "D"}}
+    assert values(env.run({**rule, "output": "number"})) == [1.0, 1.01]
+    assert values(env.run({**rule, "output": "label"})) == ["CYCLE 1 DAY 1", "UNSCHEDULED 1.01"]

@@ -25,6 +25,28 @@ from transforms.sdtm import dates
 
 
 @dataclass(frozen=True)
+class Design:
+    """The study's trial design (``design:`` of study.yaml), as written: what the ``epoch``,
+    ``visit`` and ``recode`` rules of every dataset take when they do not give their own."""
+
+    where: str  # "sdtm_specs/POMMAINT/study.yaml: design", for messages
+    epochs: tuple[Mapping[str, Any], ...] = ()  # {name, start, after} in time order
+    planned: Mapping[str, Any] = field(default_factory=dict)  # raw visit name -> number
+    unscheduled: tuple[str, ...] = ()  # raw names of unscheduled visits
+    arms: Mapping[str, str] = field(default_factory=dict)  # ARMCD -> ARM
+
+
+class _FromDesign:
+    def __repr__(self) -> str:
+        return "FROM_DESIGN"
+
+
+# The default of an argument the study design supplies: its reader is given this value when
+# the rule leaves the argument out, and looks the argument up in ``Scope.design``.
+FROM_DESIGN: Any = _FromDesign()
+
+
+@dataclass(frozen=True)
 class Scope:
     """What a rule may refer to while it is parsed: for messages and checks."""
 
@@ -35,6 +57,7 @@ class Scope:
     known_vars: frozenset[str]
     codelist: Codelist | None = None  # the target variable's codelist, if any
     with_dm: bool = False  # DM is built already: {dm: VAR} may be used
+    design: Design | None = None  # the study's trial design, if study.yaml declares one
 
     def fail(self, message: str) -> SpecError:
         return SpecError(f"{self.where}: {message}")
@@ -42,9 +65,7 @@ class Scope:
     def in_form(self, form: str) -> Scope:
         if form not in self.forms:
             raise self.fail(f"unknown form {form!r} (forms: {', '.join(sorted(self.forms))})")
-        return Scope(
-            self.where, form, self.forms[form], self.forms, frozenset(), self.codelist, self.with_dm
-        )
+        return replace(self, form=form, form_columns=self.forms[form], known_vars=frozenset())
 
 
 class Codelist(Protocol):

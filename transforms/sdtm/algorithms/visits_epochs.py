@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated, Any
 
 import pandas as pd
 
 from transforms.sdtm import dates
 from transforms.sdtm.algorithms.base import (
+    FROM_DESIGN,
     Arg,
     Context,
     Parsing,
@@ -26,6 +27,14 @@ from transforms.sdtm.algorithms.base import (
 
 
 def _epochs(value: Any, p: Parsing) -> tuple[tuple[str, Rule, bool], ...]:
+    """The rule's own epochs, else the study design's (read in the rule's scope: their
+    start rules run over the rows of the rule's form; an error names both entries)."""
+    if value is FROM_DESIGN:
+        design = p.scope.design
+        if design is None or not design.epochs:
+            raise p.fail("no epochs: give epochs, or declare design.epochs in study.yaml")
+        value = design.epochs
+        p = replace(p, scope=replace(p.scope, where=f"{design.where}.epochs (for {p.scope.where})"))
     epochs = []
     for e in value:
         if not isinstance(e, Mapping) or not {"name", "start"} <= set(e) <= {
@@ -44,12 +53,13 @@ def _epochs(value: Any, p: Parsing) -> tuple[tuple[str, Rule, bool], ...]:
 class Epoch:
     """EPOCH of a date: the last epoch whose start is on or before it (complete dates only).
 
-    ``epochs`` lists ``{name, start, after}`` in time order; ``after: true`` makes an epoch
-    start the day after its date (e.g. FOLLOW-UP after the last dose). A date before the
-    first start, a partial date or a missing boundary gives null: EPOCH is never imputed.
+    ``epochs`` lists ``{name, start, after}`` in time order (by default the study design's);
+    ``after: true`` makes an epoch start the day after its date (e.g. FOLLOW-UP after the
+    last dose). A date before the first start, a partial date or a missing boundary gives
+    null: EPOCH is never imputed.
     """
 
-    epochs: Annotated[tuple[tuple[str, Rule, bool], ...], Arg(_epochs)]
+    epochs: Annotated[tuple[tuple[str, Rule, bool], ...], Arg(_epochs, default=FROM_DESIGN)]
     date: Annotated[Rule, Arg()]
 
     def evaluate(self, ctx: Context) -> pd.Series:
@@ -64,9 +74,24 @@ class Epoch:
 
 def _planned(value: Any, p: Parsing) -> tuple[tuple[str, str], ...]:
     """Planned visit names as regular expressions of their normalised text ({n}: a whole
-    number, {x}: a decimal one), with their number template."""
+    number, {x}: a decimal one), with their number template: the rule's own map, else the
+    study design's (all of it, or the visits a list names)."""
+    if value is FROM_DESIGN or isinstance(value, list):
+        design = p.scope.design.planned if p.scope.design is not None else {}
+        if not design:
+            raise p.fail(
+                "no planned visits: give a planned map, or declare design.visits in study.yaml"
+            )
+        if isinstance(value, list):
+            if unknown := [v for v in value if v not in design]:
+                raise p.fail(f"{unknown} are not planned visits of the study design")
+            value = {name: number for name, number in design.items() if name in value}
+        else:
+            value = design
+    if not isinstance(value, Mapping):
+        raise p.fail(f"planned must map visit names to numbers, or list names: {value!r}")
     planned = []
-    for name, number in dict(value).items():
+    for name, number in value.items():
         pattern = re.escape(normalise(pd.Series([str(name)])).iloc[0])
         pattern = pattern.replace(r"\{n\}", r"(?P<n>[0-9]+)")
         pattern = pattern.replace(r"\{x\}", r"(?P<n>[0-9]+(?:\.[0-9]+)?)")
@@ -75,7 +100,10 @@ def _planned(value: Any, p: Parsing) -> tuple[tuple[str, str], ...]:
 
 
 def _visit_names(value: Any, p: Parsing) -> frozenset[str]:
-    return frozenset(normalise(pd.Series(list(value))).tolist())
+    """Unscheduled visit names (normalised): the rule's own, else the study design's."""
+    if value is FROM_DESIGN:
+        value = p.scope.design.unscheduled if p.scope.design is not None else []
+    return frozenset(normalise(pd.Series(list(value), dtype="string")).tolist())
 
 
 @algorithm("visit")
@@ -88,12 +116,14 @@ class Visit:
     one (``"Unscheduled {x}": "{x}"`` numbers ``Unscheduled 4.1`` 4.1). A visit named in
     ``unscheduled`` gets the number of the subject's last planned visit on or before its
     date plus .01, .02, ... per distinct date (SDTMIG: unscheduled as decimals), and the
-    label ``UNSCHEDULED <number>``. Planned labels are the raw names upper-cased.
+    label ``UNSCHEDULED <number>``. Planned labels are the raw names upper-cased. Both
+    default to the study design's (``planned: [name, ...]`` takes those of its visits).
     """
 
     output: Annotated[str, Arg(choice("number", "label"))]
-    planned: Annotated[tuple[tuple[str, str], ...], Arg(_planned)]  # regex, number template
-    unscheduled: Annotated[frozenset[str], Arg(_visit_names, default=[])]
+    # regex, number template
+    planned: Annotated[tuple[tuple[str, str], ...], Arg(_planned, default=FROM_DESIGN)]
+    unscheduled: Annotated[frozenset[str], Arg(_visit_names, default=FROM_DESIGN)]
     visit: Annotated[Rule, Arg()]
     date: Annotated[Rule, Arg()]
 
