@@ -11,8 +11,8 @@ import pyreadstat
 import pytest
 
 from tests.conftest import ROOT
-from transforms.adam.adrs import derive_adrs
 from transforms.adam.spec import AdamSpec, SpecError, load_adam_spec
+from transforms.adam.vocabulary import Inputs, build
 
 ADAM = ROOT / "sdtm_specs" / "POMMAINT" / "adam"
 
@@ -156,9 +156,10 @@ def test_adam_run_is_published_beside_its_sdtm(adam_published: Path) -> None:
 
 def _adsl(**dates: str | None) -> pd.DataFrame:
     base = {"STUDYID": "S", "USUBJID": "S-1", "SUBJID": "1", "SITEID": "01", "TRT01P": "T",
-            "TRT01A": "T", "ITTFL": "Y", "SAFFL": "Y"}  # fmt: skip
+            "TRT01A": "T", "ITTFL": "Y", "SAFFL": "Y", "AGE": 70.0, "AGEGR1": ">=65",
+            "SEX": "F"}  # fmt: skip
     frame = pd.DataFrame([base])
-    for var in ("TRTSDT", "NACTDT", "DTHDT"):
+    for var in ("TRTSDT", "NACTDT", "DTHDT", "LSTALVDT"):
         frame[var] = pd.to_datetime(pd.Series([dates.get(var)])).astype("datetime64[s]")
     return frame
 
@@ -180,6 +181,11 @@ def _param(adrs: pd.DataFrame, code: str) -> dict[str, object]:
 @pytest.fixture(scope="module")
 def adrs_spec() -> AdamSpec:
     return load_adam_spec(ADAM / "adrs.yaml")
+
+
+def derive_adrs(sdtm: dict[str, pd.DataFrame], adsl: pd.DataFrame, spec: AdamSpec) -> pd.DataFrame:
+    """ADRS by the study's spec, from hand-made RS and ADSL."""
+    return build(spec.derivations, Inputs(sdtm=sdtm, adam={"ADSL": adsl}))
 
 
 def test_a_response_needs_a_second_assessment_to_count(adrs_spec: AdamSpec) -> None:
@@ -219,6 +225,7 @@ def test_adam_spec_errors_name_file_and_variable(tmp_path: Path) -> None:
     spec = tmp_path / "adxx.yaml"
     spec.write_text(
         "dataset: ADXX\nlabel: X\nstructure: BDS\nkeys: [USUBJID]\n"
+        "derivations: [{verb: records, from: {dataset: ADSL}}]\n"
         "variables:\n  - {name: USUBJID, origin: Predecessor, source: ADSL.USUBJID}\n"
         "  - {name: NEWVAR, origin: Assigned}\n"
     )
@@ -226,6 +233,7 @@ def test_adam_spec_errors_name_file_and_variable(tmp_path: Path) -> None:
         load_adam_spec(spec)
     spec.write_text(
         "dataset: ADXX\nlabel: X\nstructure: BDS\nkeys: [USUBJID]\n"
+        "derivations: [{verb: records, from: {dataset: ADSL}}]\n"
         "variables:\n  - {name: AVAL, origin: Derived}\n"
     )
     with pytest.raises(
