@@ -104,3 +104,14 @@ def test_imwg_pfs_sources_progression_death_and_last_post_baseline_assessment() 
     # Death 1 Aug is after new therapy (15 May): not a PFS event.
     assert values(_param(out, "DEATH"), "ANL01FL") == [None]
     assert values(_param(out, "LSTA"), "ADT") == [pd.Timestamp("2025-04-01")]
+
+
+def test_imwg_pfs_sources_an_assessment_on_the_first_dose_day_is_baseline() -> None:
+    rs = _rs(("OVRLRESP", "2025-01-01", "PR"))
+    out = run(
+        OVR + "- {verb: imwg.pfs_sources, missed_assessment_days: 63}\n",
+        sdtm={"RS": rs},
+        adam={"ADSL": ADSL},
+    )
+    assert values(_param(out, "OVR"), "ANL01FL") == ["Y"]  # adequate for the response
+    assert _param(out, "LSTA").empty  # but not a post-baseline assessment

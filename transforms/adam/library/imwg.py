@@ -295,6 +295,9 @@ class PfsSources(Verb):
             first_pd["ADT"].rename("PDDT"), left_on="USUBJID", right_index=True, how="left"
         )
         before_pd = before_pd[before_pd["PDDT"].isna() | (before_pd["ADT"] < before_pd["PDDT"])]
+        # Post-baseline: after the first dose day (an assessment on that day is baseline).
+        start = subjects[self.start].reindex(before_pd["USUBJID"]).to_numpy()
+        before_pd = before_pd[before_pd["ADT"].to_numpy() > start]
         lsta = before_pd.sort_values("ADT").groupby("USUBJID").last()
         last_adequate = lsta["ADT"].reindex(subjects.index).fillna(subjects[self.start])
 
