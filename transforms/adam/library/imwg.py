@@ -43,9 +43,18 @@ def _append(data: pd.DataFrame, *parts: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+@dataclass(frozen=True, kw_only=True)
+class SubjectDates(Verb):
+    """The subject-level dataset and the dates that bound an adequate assessment."""
+
+    subjects: Annotated[str, Arg(base.name, "ADSL")]
+    start: Annotated[str, Arg(base.name, "TRTSDT")]
+    stop: Annotated[str, Arg(base.name, "NACTDT")]
+
+
 @verb("imwg.overall_response")
-@dataclass(frozen=True)
-class OverallResponse(Verb):
+@dataclass(frozen=True, kw_only=True)
+class OverallResponse(SubjectDates):
     """Records of `dataset` with --TESTCD `testcd` and a result, as parameter `paramcd`:
     AVALC the result, AVAL its position in `scale` (best first), ADT the assessment date;
     ANL01FL Y when evaluable, on or after `start` and not after `stop` (ADSL dates)."""
@@ -55,9 +64,6 @@ class OverallResponse(Verb):
     scale: Annotated[tuple[str, ...], Arg(_scale)]
     dataset: Annotated[str, Arg(base.name, "RS")]
     testcd: Annotated[str, Arg(base.text, "OVRLRESP")]
-    subjects: Annotated[str, Arg(base.name, "ADSL")]
-    start: Annotated[str, Arg(base.name, "TRTSDT")]
-    stop: Annotated[str, Arg(base.name, "NACTDT")]
 
     def run(self, data: pd.DataFrame, inputs: Inputs) -> pd.DataFrame:
         rs = inputs.dataset(self.dataset, self.where)
@@ -213,6 +219,8 @@ class BestResponse(Verb):
             "AVALC": f"{self.paramcd}: best confirmed response of the adequate {self.from_param} "
             f"records (a {', '.join(self.confirm)} confirmed by the next adequate assessment, "
             f"else {self.stable} at best), NE without one" + (f"; {rates}" if rates else ""),
+            "AVAL": f"{self.paramcd}: position of AVALC in the scale"
+            + "".join(f"; {c}: 1 for Y, 0 for N" for c, _, _ in self.rates),
             "ADT": f"{self.paramcd}: the date the best confirmed response was first reached",
         }
 
@@ -261,14 +269,15 @@ class MrdNegativity(Verb):
         return {
             "AVALC": f"{self.paramcd}: Y when {self.testcd} is {self.negative} on or after "
             f"{self.start}, else N",
+            "AVAL": f"{self.paramcd}: 1 for Y, 0 for N",
             "ADT": f"{self.paramcd}: the first such {self.testcd} date",
             **_sources(self.paramcd, self.dataset, "RSSTRESC", "RSSEQ"),
         }
 
 
 @verb("imwg.pfs_sources")
-@dataclass(frozen=True)
-class PfsSources(Verb):
+@dataclass(frozen=True, kw_only=True)
+class PfsSources(SubjectDates):
     """Parameters `progression` (the first adequate `progression` record of `from_param`),
     `death` (ADSL.DTHDT) and `last` (the last adequate assessment after the `start` day
     and before progression). Progression and death carry ANL01FL when at most
@@ -278,9 +287,6 @@ class PfsSources(Verb):
     missed_assessment_days: Annotated[int, Arg(base.integer)]
     progression: Annotated[str, Arg(base.text, "PD")]
     from_param: Annotated[str, Arg(base.name, "OVR")]
-    subjects: Annotated[str, Arg(base.name, "ADSL")]
-    start: Annotated[str, Arg(base.name, "TRTSDT")]
-    stop: Annotated[str, Arg(base.name, "NACTDT")]
 
     def run(self, data: pd.DataFrame, inputs: Inputs) -> pd.DataFrame:
         self.need(data, ["PARAMCD", "ANL01FL", "ADT"], "from_param")
@@ -361,6 +367,9 @@ class PfsSources(Verb):
             f"(else {self.start}) and not after {self.stop}",
             "ADT": f"PD: the first adequate {self.progression}; DEATH: {self.subjects}.DTHDT; "
             f"LSTA: the last adequate {self.from_param} after the {self.start} day and before PD",
-            **_sources("PD, LSTA", "RS", "RSDTC", "RSSEQ"),
-            **_sources("DEATH", self.subjects, "DTHDT", None),
+            "AVALC": f"PD, DEATH: Y; LSTA: AVALC of that {self.from_param}",
+            "AVAL": f"PD, DEATH: 1; LSTA: AVAL of that {self.from_param}",
+            "SRCDOM": f"PD, LSTA: RS; DEATH: {self.subjects}",
+            "SRCVAR": "PD, LSTA: RSDTC; DEATH: DTHDT",
+            "SRCSEQ": "PD, LSTA: RS.RSSEQ",
         }

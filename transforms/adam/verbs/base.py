@@ -48,12 +48,7 @@ class Where:
 Reader = Callable[[Any, Where], Any]
 
 
-class _Required:
-    def __repr__(self) -> str:
-        return "REQUIRED"
-
-
-REQUIRED: Any = _Required()
+REQUIRED: Any = Ellipsis  # the default of an argument that has none
 
 
 @dataclass(frozen=True)
@@ -156,17 +151,17 @@ def parse_step(raw: Any, where: Where) -> Verb:
         raise where.fail(f"a step is a mapping with a verb, not {raw!r}")
     verbs = registered()
     name = raw["verb"]
-    if name not in verbs:
-        raise where.at(verb=name).fail(f"unknown verb (verbs: {', '.join(sorted(verbs))})")
-    entry = verbs[name]
     variable = raw.get("var")
     here = where.at(verb=name, variable=variable if isinstance(variable, str) else "")
+    if name not in verbs:
+        raise here.fail(f"unknown verb (verbs: {', '.join(sorted(verbs))})")
+    entry = verbs[name]
     keys = set(raw) - {"verb"}
     required = {k for k, (_, a) in entry.args.items() if a.default is REQUIRED}
-    if missing := sorted(required - keys):
-        raise here.fail(f"missing argument(s) {missing}")
     if unknown := sorted(keys - set(entry.args)):
         raise here.fail(f"unknown argument(s) {unknown}; allowed: {sorted(entry.args)}")
+    if missing := sorted(required - keys):
+        raise here.fail(f"missing argument(s) {missing}")
     values = {}
     for key, (fname, a) in entry.args.items():
         values[fname] = a.read(raw[key], here.at(arg=key)) if key in raw else a.default

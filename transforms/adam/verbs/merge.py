@@ -76,11 +76,11 @@ class MergeVars(Verb):
     def describe(self) -> dict[str, str]:
         pick = f"the {self.mode} record by {order_words(self.order)} of " if self.order else ""
         fills = dict(self.missing)
+        derived = self.from_.derived()
         out = {}
         for new, src in self.vars:
-            text = (
-                f"{self.from_.dataset}.{src} of {pick}{self.from_.words()}, by {', '.join(self.by)}"
-            )
+            what = f"{derived[src]}; of" if src in derived else f"{self.from_.dataset}.{src} of"
+            text = f"{what} {pick}{self.from_.words()}, by {', '.join(self.by)}"
             if new in fills:
                 text += f"; none: {fills[new]}"
             out[new] = text

@@ -31,6 +31,13 @@ class Source:
     def words(self) -> str:
         return self.dataset + (f" where {base.words(self.where_)}" if self.where_ else "")
 
+    def derived(self) -> dict[str, str]:
+        """What the source's own steps derive, in words, per variable."""
+        out: dict[str, str] = {}
+        for step in self.derive:
+            out.update(step.describe())
+        return out
+
 
 def source(raw: Any, where: Where) -> Source:
     if not isinstance(raw, dict) or "dataset" not in raw:
