@@ -1,5 +1,5 @@
 """ADaM dataset specs: the metadata (``sdtm_specs/<STUDY>/adam/<ds>.yaml``) that orders,
-labels and types an analysis dataset, and the settings its derivation takes.
+labels and types an analysis dataset, and the derivation steps that build it.
 
 ```yaml
 dataset: ADSL
