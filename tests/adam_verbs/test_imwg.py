@@ -115,3 +115,14 @@ def test_imwg_pfs_sources_an_assessment_on_the_first_dose_day_is_baseline() -> N
     )
     assert values(_param(out, "OVR"), "ANL01FL") == ["Y"]  # adequate for the response
     assert _param(out, "LSTA").empty  # but not a post-baseline assessment
+
+
+def test_imwg_pfs_sources_params_rename_the_records() -> None:
+    steps = OVR + (
+        "- verb: imwg.pfs_sources\n  missed_assessment_days: 63\n"
+        "  params: {last: {paramcd: LASTA, param: Last assessment}}\n"
+    )
+    out = run(steps, sdtm={"RS": RS}, adam={"ADSL": ADSL})
+    assert set(out["PARAMCD"]) == {"OVR", "PD", "DEATH", "LASTA"}
+    assert values(_param(out, "LASTA"), "PARAM") == ["Last assessment"]
+    assert described(steps)["SRCSEQ"] == "PD, LASTA: RS.RSSEQ"

@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -275,6 +276,27 @@ class MrdNegativity(Verb):
         }
 
 
+PFS_PARAMS = {
+    "progression": ("PD", "Disease Progression (IMWG)"),
+    "death": ("DEATH", "Death"),
+    "last": ("LSTA", "Last Adequate Response Assessment"),
+}
+
+
+def _params(raw: Any, where: Where) -> Mapping[str, tuple[str, str]]:
+    """``{progression|death|last: {paramcd, param}}``: the codes and names of the records
+    made (each left out keeps its default)."""
+    if not isinstance(raw, dict) or set(raw) - set(PFS_PARAMS):
+        raise where.fail(f"expected a mapping of {sorted(PFS_PARAMS)} to {{paramcd, param}}")
+    out = dict(PFS_PARAMS)
+    for key, item in raw.items():
+        here = where.at(arg=f"{where.arg}.{key}")
+        if not isinstance(item, dict) or set(item) != {"paramcd", "param"}:
+            raise here.fail(f"expected {{paramcd, param}}, not {item!r}")
+        out[key] = (base.name(item["paramcd"], here), base.text(item["param"], here))
+    return out
+
+
 @verb("imwg.pfs_sources")
 @dataclass(frozen=True, kw_only=True)
 class PfsSources(SubjectDates):
@@ -282,10 +304,11 @@ class PfsSources(SubjectDates):
     `death` (ADSL.DTHDT) and `last` (the last adequate assessment after the `start` day
     and before progression). Progression and death carry ANL01FL when at most
     `missed_assessment_days` after the last adequate assessment (else `start`) and not
-    after `stop`."""
+    after `stop`. `params` names the three (default PD, DEATH, LSTA)."""
 
     missed_assessment_days: Annotated[int, Arg(base.integer)]
     progression: Annotated[str, Arg(base.text, "PD")]
+    params: Annotated[Mapping[str, tuple[str, str]], Arg(_params, PFS_PARAMS)]
     from_param: Annotated[str, Arg(base.name, "OVR")]
 
     def run(self, data: pd.DataFrame, inputs: Inputs) -> pd.DataFrame:
@@ -317,8 +340,8 @@ class PfsSources(SubjectDates):
         progression = pd.DataFrame(
             {
                 "USUBJID": first_pd.index,
-                "PARAMCD": "PD",
-                "PARAM": "Disease Progression (IMWG)",
+                "PARAMCD": self.params["progression"][0],
+                "PARAM": self.params["progression"][1],
                 "AVALC": "Y",
                 "AVAL": 1.0,
                 "ADT": first_pd["ADT"].to_numpy(),
@@ -332,8 +355,8 @@ class PfsSources(SubjectDates):
         death = pd.DataFrame(
             {
                 "USUBJID": dead.index,
-                "PARAMCD": "DEATH",
-                "PARAM": "Death",
+                "PARAMCD": self.params["death"][0],
+                "PARAM": self.params["death"][1],
                 "AVALC": "Y",
                 "AVAL": 1.0,
                 "ADT": dead.to_numpy(),
@@ -345,8 +368,8 @@ class PfsSources(SubjectDates):
         last = pd.DataFrame(
             {
                 "USUBJID": lsta.index,
-                "PARAMCD": "LSTA",
-                "PARAM": "Last Adequate Response Assessment",
+                "PARAMCD": self.params["last"][0],
+                "PARAM": self.params["last"][1],
                 "AVALC": lsta["AVALC"].to_numpy(),
                 "AVAL": lsta["AVAL"].to_numpy(),
                 "ADT": lsta["ADT"].to_numpy(),
@@ -362,14 +385,16 @@ class PfsSources(SubjectDates):
 
     def describe(self) -> dict[str, str]:
         days = self.missed_assessment_days
+        pd_, death, last = (self.params[k][0] for k in ("progression", "death", "last"))
         return {
-            "ANL01FL": f"PD/DEATH: at most {days} days after the last adequate assessment "
-            f"(else {self.start}) and not after {self.stop}",
-            "ADT": f"PD: the first adequate {self.progression}; DEATH: {self.subjects}.DTHDT; "
-            f"LSTA: the last adequate {self.from_param} after the {self.start} day and before PD",
-            "AVALC": f"PD, DEATH: Y; LSTA: AVALC of that {self.from_param}",
-            "AVAL": f"PD, DEATH: 1; LSTA: AVAL of that {self.from_param}",
-            "SRCDOM": f"PD, LSTA: RS; DEATH: {self.subjects}",
-            "SRCVAR": "PD, LSTA: RSDTC; DEATH: DTHDT",
-            "SRCSEQ": "PD, LSTA: RS.RSSEQ",
+            "ANL01FL": f"{pd_}/{death}: at most {days} days after the last adequate "
+            f"assessment (else {self.start}) and not after {self.stop}",
+            "ADT": f"{pd_}: the first adequate {self.progression}; {death}: "
+            f"{self.subjects}.DTHDT; {last}: the last adequate {self.from_param} after the "
+            f"{self.start} day and before {pd_}",
+            "AVALC": f"{pd_}, {death}: Y; {last}: AVALC of that {self.from_param}",
+            "AVAL": f"{pd_}, {death}: 1; {last}: AVAL of that {self.from_param}",
+            "SRCDOM": f"{pd_}, {last}: RS; {death}: {self.subjects}",
+            "SRCVAR": f"{pd_}, {last}: RSDTC; {death}: DTHDT",
+            "SRCSEQ": f"{pd_}, {last}: RS.RSSEQ",
         }
