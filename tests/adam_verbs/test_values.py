@@ -24,7 +24,10 @@ def test_assign_takes_the_first_case_that_holds_else_the_default() -> None:
 
 
 def test_assign_refuses_an_unknown_variable_in_a_condition() -> None:
-    with pytest.raises(SpecError, match=r"ADXX.X: derivations\[1\] assign: cases: .*'NOPE'"):
+    with pytest.raises(
+        SpecError,
+        match=r"test.yaml: ADXX.X: derivations\[1\] assign: cases\[0\].when: unknown variable 'NOPE'$",
+    ):
         run(
             "[{verb: records, from: {dataset: ADSL}}, "
             "{verb: assign, var: X, cases: [{when: {var: NOPE, eq: A}, then: B}]}]",

@@ -153,8 +153,8 @@ def best_confirmed(
     )
 
 
-def _population(adsl: pd.DataFrame, cond: Condition | None, where: Where) -> pd.Index:
-    return pd.Index(adsl.loc[base.mask(cond, adsl, where), "USUBJID"], name="USUBJID")
+def _population(adsl: pd.DataFrame, cond: Condition | None) -> pd.Index:
+    return pd.Index(adsl.loc[base.mask(cond, adsl), "USUBJID"], name="USUBJID")
 
 
 @verb("imwg.best_response")
@@ -186,7 +186,7 @@ class BestResponse(Verb):
         self.need(data, ["PARAMCD", "ANL01FL", "AVAL", "AVALC", "ADT"], "from_param")
         adequate = data[(data["PARAMCD"] == self.from_param) & (data["ANL01FL"] == "Y")]
         adsl = inputs.dataset(self.subjects, self.where)
-        index = _population(adsl, self.population, self.where.at(arg="population"))
+        index = _population(adsl, self.population)
         best = best_confirmed(
             adequate, list(self.scale), list(self.confirm), self.stable, self.progression
         ).reindex(index)
@@ -244,7 +244,7 @@ class MrdNegativity(Verb):
     def run(self, data: pd.DataFrame, inputs: Inputs) -> pd.DataFrame:
         rs = inputs.dataset(self.dataset, self.where)
         adsl = inputs.dataset(self.subjects, self.where)
-        index = _population(adsl, self.population, self.where.at(arg="population"))
+        index = _population(adsl, self.population)
         mrd = rs[(rs["RSTESTCD"] == self.testcd) & rs["RSSTRESC"].notna()]
         mrd = mrd.merge(adsl[["USUBJID", self.start]], on="USUBJID")
         mrd = mrd.assign(ADT=iso_date(mrd["RSDTC"]))

@@ -39,10 +39,13 @@ class Where:
     def at(self, **changes: str) -> Where:
         return dataclasses.replace(self, **changes)
 
-    def fail(self, message: str) -> SpecError:
+    def __str__(self) -> str:
         target = f"{self.dataset}.{self.variable}" if self.variable else self.dataset
         parts = [p for p in (f"{self.step} {self.verb}".strip(), self.arg) if p]
-        return SpecError(f"{self.file}: {target}: {': '.join([*parts, message])}")
+        return ": ".join([self.file, target, *parts])
+
+    def fail(self, message: str) -> SpecError:
+        return SpecError(f"{self}: {message}")
 
 
 Reader = Callable[[Any, Where], Any]
@@ -225,10 +228,8 @@ def values(raw: Any, where: Where) -> tuple[str, ...]:
 
 
 def condition(raw: Any, where: Where) -> Condition:
-    try:
-        return conditions.parse(raw, where.fail("").args[0].rstrip(": "), conditions.named("var"))
-    except SpecError as exc:
-        raise SpecError(str(exc)) from exc
+    """A condition of the one language over the dataset's variables (``{var: X, ...}``)."""
+    return conditions.parse(raw, str(where), conditions.named("var"))
 
 
 def choice(*options: str) -> Reader:
@@ -240,14 +241,12 @@ def choice(*options: str) -> Reader:
     return read
 
 
-def mask(cond: Condition | None, frame: pd.DataFrame, where: Where) -> pd.Series:
-    """Where the condition holds over the frame (all rows without one)."""
+def mask(cond: Condition | None, frame: pd.DataFrame) -> pd.Series:
+    """Where the condition holds over the frame (all rows without one); a variable the
+    frame lacks is an error naming the spec entry the condition was parsed at."""
     if cond is None:
         return pd.Series(True, index=frame.index)
-    try:
-        return conditions.frame_mask(cond, frame)
-    except SpecError as exc:
-        raise where.fail(str(exc)) from exc
+    return conditions.frame_mask(cond, frame)
 
 
 def words(cond: Condition) -> str:

@@ -10,7 +10,6 @@ import pandas as pd
 
 from transforms.adam.tte import ADSL, TteSpec, build_tte, parse_tte_spec
 from transforms.adam.verbs.base import Arg, Inputs, Verb, Where, verb
-from transforms.errors import SpecError
 
 
 def keep(raw: Any, where: Where) -> Any:
@@ -32,10 +31,7 @@ class TimeToEvent(Verb):
     @property
     def spec(self) -> TteSpec:
         raw = {k: v for k, v in vars(self).items() if k != "where" and v is not None}
-        try:
-            return parse_tte_spec(raw, str(self.where.fail("").args[0]).rstrip(": "))
-        except SpecError as exc:
-            raise SpecError(str(exc)) from exc
+        return parse_tte_spec(raw, str(self.where))
 
     def check(self) -> None:
         self.spec  # noqa: B018  (parsed once at load, for its errors)

@@ -28,7 +28,7 @@ class FlagExtreme(Verb):
 
     def run(self, data: pd.DataFrame, inputs: Inputs) -> pd.DataFrame:
         self.need(data, self.by, "by")
-        chosen = data[base.mask(self.where_, data, self.where.at(arg="where"))]
+        chosen = data[base.mask(self.where_, data)]
         chosen = sort(chosen, self.by, self.order, self)
         group = chosen.groupby(list(self.by), dropna=False)
         picked = (group.head(1) if self.mode == "first" else group.tail(1)).index

@@ -25,7 +25,7 @@ class Source:
 
     def frame(self, inputs: Inputs) -> pd.DataFrame:
         frame = inputs.dataset(self.dataset, self.at)
-        frame = frame[base.mask(self.where_, frame, self.at)]
+        frame = frame[base.mask(self.where_, frame)]
         return base.run_steps(self.derive, frame, inputs)
 
     def words(self) -> str:
@@ -80,7 +80,7 @@ class Filter(Verb):
     where_: Annotated[Condition, Arg(base.condition)]
 
     def run(self, data: pd.DataFrame, inputs: Inputs) -> pd.DataFrame:
-        return data[base.mask(self.where_, data, self.where)]
+        return data[base.mask(self.where_, data)]
 
     def describe(self) -> dict[str, str]:
         return {}

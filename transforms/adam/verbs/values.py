@@ -62,7 +62,7 @@ class Assign(Verb):
     def run(self, data: pd.DataFrame, inputs: Inputs) -> pd.DataFrame:
         out = self._values(data, self.else_)
         for cond, t in reversed(self.cases):
-            hit = base.mask(cond, data, self.where.at(arg="cases"))
+            hit = base.mask(cond, data)
             out = out.mask(hit, self._values(data, t))
         data[self.var] = out
         return data
