@@ -11,8 +11,8 @@ import pyreadstat
 import pytest
 
 from tests.conftest import ROOT
-from transforms.adam.adrs import derive_adrs
-from transforms.adam.spec import AdamSpec, SpecError, load_adam_spec
+from transforms.adam.spec import AdamSpec, SpecError, conform, load_adam_spec
+from transforms.adam.vocabulary import Inputs, build
 
 ADAM = ROOT / "sdtm_specs" / "POMMAINT" / "adam"
 
@@ -156,9 +156,10 @@ def test_adam_run_is_published_beside_its_sdtm(adam_published: Path) -> None:
 
 def _adsl(**dates: str | None) -> pd.DataFrame:
     base = {"STUDYID": "S", "USUBJID": "S-1", "SUBJID": "1", "SITEID": "01", "TRT01P": "T",
-            "TRT01A": "T", "ITTFL": "Y", "SAFFL": "Y"}  # fmt: skip
+            "TRT01A": "T", "ITTFL": "Y", "SAFFL": "Y", "AGE": 70.0, "AGEGR1": ">=65",
+            "SEX": "F"}  # fmt: skip
     frame = pd.DataFrame([base])
-    for var in ("TRTSDT", "NACTDT", "DTHDT"):
+    for var in ("TRTSDT", "NACTDT", "DTHDT", "LSTALVDT"):
         frame[var] = pd.to_datetime(pd.Series([dates.get(var)])).astype("datetime64[s]")
     return frame
 
@@ -180,6 +181,46 @@ def _param(adrs: pd.DataFrame, code: str) -> dict[str, object]:
 @pytest.fixture(scope="module")
 def adrs_spec() -> AdamSpec:
     return load_adam_spec(ADAM / "adrs.yaml")
+
+
+def derive_adrs(sdtm: dict[str, pd.DataFrame], adsl: pd.DataFrame, spec: AdamSpec) -> pd.DataFrame:
+    """ADRS by the study's spec, from hand-made RS and ADSL."""
+    return build(spec.derivations, Inputs(sdtm=sdtm, adam={"ADSL": adsl}))
+
+
+def test_an_assessment_on_the_first_dose_day_is_not_post_baseline(adrs_spec: AdamSpec) -> None:
+    """The tie (checked against admiral, where post-baseline is ADT > TRTSDT): first dose
+    1 Jan, the only assessment (PR) on 1 Jan. It is adequate for the response (OVR
+    ANL01FL Y) but no post-baseline assessment: no LSTA, and PFS is censored at the first
+    dose (CNSR 2, "No Adequate Post-baseline Assessment"), day 1. Before the fix LSTA was
+    1 Jan and PFS censored CNSR 1 "Last Adequate Response Assessment"."""
+    adsl = _adsl(TRTSDT="2025-01-01", LSTALVDT="2025-01-01")
+    adrs = derive_adrs(_rs(("2025-01-01", "PR")), adsl, adrs_spec)
+    assert _param(adrs, "OVR")["ANL01FL"] == "Y"
+    assert "LSTA" not in set(adrs["PARAMCD"])
+    adrs = conform(adrs, adrs_spec)
+    adtte_spec = load_adam_spec(ADAM / "adtte.yaml")
+    adtte = build(adtte_spec.derivations, Inputs(sdtm={}, adam={"ADSL": adsl, "ADRS": adrs}))
+    pfs = _param(adtte, "PFS")
+    assert (pfs["CNSR"], pfs["EVNTDESC"], pfs["CNSDTDSC"]) == (
+        2,
+        "No Adequate Post-baseline Assessment",
+        "First Dose",
+    )
+    assert (pfs["ADT"], pfs["AVAL"], pfs["SRCDOM"], pfs["SRCVAR"]) == (
+        _day("2025-01-01"),
+        1,
+        "ADSL",
+        "TRTSDT",
+    )
+    # One day later the same assessment is post-baseline: LSTA, censored there (CNSR 1).
+    adrs = derive_adrs(_rs(("2025-01-02", "PR")), adsl, adrs_spec)
+    assert _param(adrs, "LSTA")["ADT"] == _day("2025-01-02")
+    adtte = build(
+        adtte_spec.derivations,
+        Inputs(sdtm={}, adam={"ADSL": adsl, "ADRS": conform(adrs, adrs_spec)}),
+    )
+    assert (_param(adtte, "PFS")["CNSR"], _param(adtte, "PFS")["AVAL"]) == (1, 2)
 
 
 def test_a_response_needs_a_second_assessment_to_count(adrs_spec: AdamSpec) -> None:
@@ -219,6 +260,7 @@ def test_adam_spec_errors_name_file_and_variable(tmp_path: Path) -> None:
     spec = tmp_path / "adxx.yaml"
     spec.write_text(
         "dataset: ADXX\nlabel: X\nstructure: BDS\nkeys: [USUBJID]\n"
+        "derivations: [{verb: records, from: {dataset: ADSL}}]\n"
         "variables:\n  - {name: USUBJID, origin: Predecessor, source: ADSL.USUBJID}\n"
         "  - {name: NEWVAR, origin: Assigned}\n"
     )
@@ -226,6 +268,7 @@ def test_adam_spec_errors_name_file_and_variable(tmp_path: Path) -> None:
         load_adam_spec(spec)
     spec.write_text(
         "dataset: ADXX\nlabel: X\nstructure: BDS\nkeys: [USUBJID]\n"
+        "derivations: [{verb: records, from: {dataset: ADSL}}]\n"
         "variables:\n  - {name: AVAL, origin: Derived}\n"
     )
     with pytest.raises(

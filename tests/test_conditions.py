@@ -43,6 +43,11 @@ def holds(raw: dict[str, Any]) -> list[bool]:
          [False, True, False, False]),
         ({"any": [{"var": "C", "eq": "a"}, {"var": "N", "eq": 3}]}, [True, False, True, False]),
         ({"not": {"var": "C", "eq": "a"}}, [False, True, True, True]),
+        ({"var": "N", "gt": 1}, [False, True, True, False]),  # missing: no
+        ({"var": "N", "ge": 2}, [False, True, True, False]),
+        ({"var": "N", "lt": 2.5}, [True, True, False, False]),
+        ({"var": "N", "le": 1}, [True, False, False, False]),
+        ({"var": "C", "gt": 0}, [False, False, False, False]),  # text that is no number
     ],
 )  # fmt: skip
 def test_each_operator_on_a_frame(raw: dict[str, Any], expected: list[bool]) -> None:
@@ -67,6 +72,7 @@ def test_a_number_compares_as_text_with_a_text_subject() -> None:
         ({"var": "C", "in": "a"}, "spec.yaml: X: in takes a non-empty list of values"),
         ({"var": "C", "eq": True}, "spec.yaml: X: value True must be text or a number"),
         ({"var": "C", "on_or_after": "2024"}, "on_or_after takes a date to compare with"),
+        ({"var": "N", "gt": "0"}, "spec.yaml: X: gt takes a number, not '0'"),
         ({"column": "C", "eq": "a"}, "spec.yaml: X: a condition here reads {var: <name>, <op>: ...}"),
         ({"all": [{"var": "C", "eq": "a"}, {"not": {"var": "C", "eq": None}}]},
          "spec.yaml: X.all[1].not: value None must be"),
@@ -108,6 +114,16 @@ def test_subjects_leaves_and_rewrite() -> None:
     assert [leaf.op for leaf in conditions.leaves(cond)] == ["eq", "on_or_before"]
     upper = conditions.rewrite(cond, lambda t: Condition(t.op, t.subject.lower(), t.values))
     assert conditions.subjects(upper) == {"c", "d"}
+
+
+def test_a_number_comparison_reads_numbers_in_text_and_is_described() -> None:
+    frame = pd.DataFrame({"V": pd.Series(["0", "2.5", "x", None], dtype="string")})
+    cond = conditions.parse({"var": "V", "gt": 0}, "x", VAR)
+    assert conditions.frame_mask(cond, frame).tolist() == [False, True, False, False]
+    assert conditions.describe(cond, str) == "V > 0"
+    assert (
+        conditions.describe(conditions.parse({"var": "V", "le": 1.5}, "x", VAR), str) == "V <= 1.5"
+    )
 
 
 def test_describe_in_words() -> None:

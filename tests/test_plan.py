@@ -45,9 +45,9 @@ def test_adam_order_comes_from_what_each_spec_reads() -> None:
     study = _pommaint()
     assert adam_reads(study) == {
         "ADSL": (),
-        "ADRS": ("ADSL",),  # variables' source: ADSL.STUDYID
+        "ADRS": ("ADSL",),  # merge_vars from: {dataset: ADSL}
         "ADAE": ("ADSL",),
-        "ADTTE": ("ADRS", "ADSL"),  # settings.sources.*.dataset
+        "ADTTE": ("ADRS", "ADSL"),  # derivations[0].sources.*.dataset
     }
     job = adam_job(study)
     assert [s.id for s in job.steps] == [

@@ -8,6 +8,9 @@ A condition is a mapping read from YAML (nothing is evaluated as a string):
 - ``{<subject>, is_null: true}``, ``{<subject>, not_null: true}``;
 - ``{<subject>, on_or_after: <subject>}``, ``on_or_before``: ISO dates, a partial date
   qualifying when any day it may stand for does;
+- ``{<subject>, gt: n}``, ``ge``, ``lt``, ``le``: the subject's value as a number is
+  greater than / at least / less than / at most the number ``n`` (text that is not a
+  number, and a missing value, satisfy none);
 - ``{all: [c, ...]}``, ``{any: [c, ...]}``, ``{not: c}``.
 
 The subject is the rest of the mapping, resolved by the user of the language: a rule in the
@@ -38,7 +41,8 @@ from transforms.errors import SpecError
 VALUE_OPS = ("eq", "ne", "in", "not_in")
 NULL_OPS = ("is_null", "not_null")
 DATE_OPS = ("on_or_after", "on_or_before")
-OPS = VALUE_OPS + NULL_OPS + DATE_OPS
+NUMBER_OPS = ("gt", "ge", "lt", "le")
+OPS = VALUE_OPS + NULL_OPS + DATE_OPS + NUMBER_OPS
 COMBINATORS = ("all", "any", "not")
 EVERYTHING = OPS + COMBINATORS
 
@@ -107,6 +111,10 @@ def parse(raw: Any, where: str, subject: Resolver, ops: tuple[str, ...] = EVERYT
         if not isinstance(operand, Mapping):
             raise ConditionError(f"{where}: {op} takes a date to compare with, not {operand!r}")
         return Condition(op, resolved, other=subject(operand, where), where=where)
+    if op in NUMBER_OPS:
+        if isinstance(operand, bool) or not isinstance(operand, int | float):
+            raise ConditionError(f"{where}: {op} takes a number, not {operand!r}")
+        return Condition(op, resolved, (operand,), where=where)
     if op in ("in", "not_in"):
         if not isinstance(operand, list) or not operand:
             raise ConditionError(f"{where}: {op} takes a non-empty list of values")
@@ -186,6 +194,11 @@ def mask(cond: Condition, index: pd.Index, values: Callable[[Any], pd.Series]) -
         theirs = _date_bound(values(cond.other), high=not after)
         hit = (mine >= theirs) if after else (mine <= theirs)
         return pd.Series(hit.fillna(False).to_numpy(dtype=bool), index=index)
+    if cond.op in NUMBER_OPS:
+        number = pd.to_numeric(column, errors="coerce").astype("float64")
+        compare = {"gt": operator.gt, "ge": operator.ge, "lt": operator.lt, "le": operator.le}
+        hit = compare[cond.op](number, float(cond.values[0]))
+        return pd.Series(hit.fillna(False).to_numpy(dtype=bool), index=index)
     if pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column.dtype):
         if texts := [v for v in cond.values if isinstance(v, str)]:
             raise ConditionError(
@@ -251,6 +264,9 @@ def describe(cond: Condition, name: Callable[[Any], str]) -> str:
         case "in" | "not_in":
             values = ", ".join(quote(v) for v in sorted(set(cond.values), key=str))
             return f"{subject} {'in' if cond.op == 'in' else 'not in'} ({values})"
+        case "gt" | "ge" | "lt" | "le":
+            sign = {"gt": ">", "ge": ">=", "lt": "<", "le": "<="}[cond.op]
+            return f"{subject} {sign} {cond.values[0]}"
     return f"{subject} {cond.op.replace('_', ' ')} {name(cond.other)}"
 
 

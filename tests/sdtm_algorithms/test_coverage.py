@@ -3,30 +3,23 @@ its own here: a test named ``test_<algorithm>_...`` in one of this package's mod
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 import re
-from pathlib import Path
 
 import tests.sdtm_algorithms as package
+from tests.coverage import sections, test_names
 from transforms.sdtm.algorithms import registered
 
-README = Path(__file__).resolve().parents[2] / "sdtm_specs" / "README.md"
 SECTION = re.compile(r"^#### `([a-z0-9_]+)`$", re.MULTILINE)
 
 
 def documented() -> set[str]:
     """The algorithms with a section of their own in the specs README."""
-    return set(SECTION.findall(README.read_text(encoding="utf-8")))
+    return sections(SECTION)
 
 
 def names_of_tests() -> set[str]:
     """The names of every test function of this package."""
-    names: set[str] = set()
-    for module in pkgutil.iter_modules(package.__path__):
-        loaded = importlib.import_module(f"{package.__name__}.{module.name}")
-        names |= {n for n in vars(loaded) if n.startswith("test_") and callable(vars(loaded)[n])}
-    return names
+    return test_names(package)
 
 
 def test_every_algorithm_has_a_readme_section() -> None:

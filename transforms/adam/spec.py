@@ -1,16 +1,21 @@
 """ADaM dataset specs: the metadata (``sdtm_specs/<STUDY>/adam/<ds>.yaml``) that orders,
-labels and types an analysis dataset, and the settings its derivation takes.
+labels and types an analysis dataset, and the derivation steps that build it.
 
 ```yaml
 dataset: ADSL
 label: Subject-Level Analysis Dataset
 structure: ADSL            # ADSL | BDS | TTE | OCCDS
 keys: [STUDYID, USUBJID]
-settings: {...}            # what the derivation needs to know about the study
+derivations:               # the steps, verbs of transforms/adam/vocabulary.py, in order
+  - {verb: records, from: {dataset: DM}}
+  - {verb: date, var: RFICDT, dtc: RFICDTC}
 variables:                 # output order
-  - {name: TRTSDT, origin: Derived, format: DATE9., method: First dose date from EX}
+  - {name: RFICDT, origin: Derived}   # its method: what the step that made it says
   - {name: AGE, origin: Predecessor, source: DM.AGE}
 ```
+A Derived variable's Define-XML method is the description of the steps that derive it
+(each verb describes itself); a spec writes a ``method`` only for a variable no step
+describes.
 A variable the ADaMIG 1.3 table holds for the structure or for ADSL (``TRT01P`` matches
 ``TRTxxP``) takes its label and type from there; any other must give ``label`` and
 ``type``. A date variable (``*DT``) is numeric with a ``DATE9.`` format unless the spec
@@ -30,6 +35,8 @@ from typing import Any
 import pandas as pd
 
 from transforms import standards, yamlfile
+from transforms.adam import vocabulary
+from transforms.adam.vocabulary import Verb, Where
 from transforms.specs import ORIGINS, SpecError
 from transforms.yamlfile import Entry
 
@@ -73,7 +80,7 @@ class AdamSpec:
     class_: str
     keys: tuple[str, ...]
     variables: tuple[AdamVariable, ...]
-    settings: Mapping[str, Any]
+    derivations: tuple[Verb, ...]
     path: Path
 
     def names(self) -> list[str]:
@@ -114,7 +121,9 @@ def ig_lookup(structure: str, name: str) -> tuple[str, str] | None:
     return None
 
 
-def _variable(raw: Mapping[str, Any], structure: str, entry: Entry) -> AdamVariable:
+def _variable(
+    raw: Mapping[str, Any], structure: str, entry: Entry, described: Mapping[str, str]
+) -> AdamVariable:
     """An ADaM spec's variable entry; its errors name the entry and the variable."""
     yamlfile.keys(
         raw,
@@ -145,8 +154,16 @@ def _variable(raw: Mapping[str, Any], structure: str, entry: Entry) -> AdamVaria
         raise (entry / "source").error(
             f"{name}: a Predecessor gives its source as DATASET.VARIABLE"
         )
-    if origin == "Derived" and not raw.get("method"):
-        raise (entry / "method").error(f"{name}: a Derived variable says how (method)")
+    method = raw.get("method")
+    if method and name in described:
+        raise (entry / "method").error(
+            f"{name}: the method is the derivation's own description; write none here"
+        )
+    method = method or (described.get(name) if origin == "Derived" else None)
+    if origin == "Derived" and not method:
+        raise (entry / "method").error(
+            f"{name}: a Derived variable says how (method), or a step derives it"
+        )
     data_type = raw.get("data_type", "float" if vtype == "Num" else "text")
     if data_type not in ("text", "integer", "float", "date"):
         raise (entry / "data_type").error(f"{name}: must be text, integer, float or date")
@@ -161,7 +178,7 @@ def _variable(raw: Mapping[str, Any], structure: str, entry: Entry) -> AdamVaria
         format=None if fmt is None else str(fmt),
         length=raw.get("length"),
         source=raw.get("source"),
-        method=raw.get("method"),
+        method=method,
         codelist=raw.get("codelist"),
         integer=data_type == "integer",
     )
@@ -171,7 +188,9 @@ def load_adam_spec(path: Path) -> AdamSpec:
     """Load and check one ADaM dataset spec."""
     doc = Entry(path)
     raw = yamlfile.load(path)
-    yamlfile.keys(raw, doc, {"dataset", "label", "structure", "keys", "variables"}, {"settings"})
+    yamlfile.keys(
+        raw, doc, {"dataset", "label", "structure", "keys", "variables", "derivations"}, {"reads"}
+    )
     name = str(raw["dataset"])
     if not NAME.match(name) or not name.startswith("AD"):
         raise (doc / "dataset").error(
@@ -180,8 +199,15 @@ def load_adam_spec(path: Path) -> AdamSpec:
     structure = str(raw["structure"])
     if structure not in STRUCTURES:
         raise (doc / "structure").error(f"must be one of {sorted(STRUCTURES)}")
+    steps = vocabulary.parse_steps(raw["derivations"], Where(str(path), name))
+    described: dict[str, str] = {}
+    for step in steps:
+        for var, text in step.describe().items():
+            described[var] = f"{described[var]}; {text}" if var in described else text
     variables = tuple(
-        _variable(yamlfile.mapping(v, doc / "variables" / i), structure, doc / "variables" / i)
+        _variable(
+            yamlfile.mapping(v, doc / "variables" / i), structure, doc / "variables" / i, described
+        )
         for i, v in enumerate(yamlfile.sequence(raw["variables"] or [], doc / "variables"))
     )
     names = [v.name for v in variables]
@@ -197,7 +223,7 @@ def load_adam_spec(path: Path) -> AdamSpec:
         class_=STRUCTURES[structure][0],
         keys=keys,
         variables=variables,
-        settings=yamlfile.mapping(raw.get("settings") or {}, doc / "settings"),
+        derivations=steps,
         path=path,
     )
 

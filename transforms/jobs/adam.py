@@ -86,37 +86,22 @@ def sas_dates(data: pd.DataFrame) -> pd.DataFrame:
 
 
 def build(run: RunFolder, study: StudySpec, dataset: str) -> int:
-    """Derive one ADaM dataset into the run's adam/ as Parquet, XPT v5 and Dataset-JSON."""
-    from transforms.adam.adae import derive_adae
-    from transforms.adam.adrs import derive_adrs
-    from transforms.adam.adsl import derive_adsl
+    """Derive one ADaM dataset, by its spec's steps, into the run's adam/ as Parquet, XPT v5
+    and Dataset-JSON; a listing a step makes goes to reports/<listing>_<dataset>.csv."""
     from transforms.adam.spec import conform, load_adam_spec
-    from transforms.adam.tte import build_tte
+    from transforms.adam.vocabulary import Inputs
+    from transforms.adam.vocabulary import build as derive
 
     spec = load_adam_spec(study.adam_spec_path(dataset))
     sdtm = TableReader(run.sdtm_tables(), "SDTM")
     with stage(f"adam {dataset}", run) as s:
-        built = {
-            name: pd.read_parquet(path)
-            for name, path in run.adam_tables().items()
-            if name != dataset
-        }
-        if spec.structure == "TTE":
-            result = build_tte(spec.settings, built)
-            if len(result.unassigned):
-                result.unassigned.to_csv(
-                    run.report(f"unassigned_{dataset.lower()}.csv"), index=False
-                )
-            data = result.data
-        elif dataset == "ADSL":
-            data = derive_adsl(sdtm, spec)
-        elif dataset == "ADRS":
-            data = derive_adrs(sdtm, built["ADSL"], spec)
-        elif dataset == "ADAE":
-            data = derive_adae(sdtm, built["ADSL"], spec)
-        else:
-            raise PipelineError(f"{spec.path}: no derivation for ADaM dataset {dataset}")
-        data = conform(data, spec)
+        built = TableReader(
+            {name: path for name, path in run.adam_tables().items() if name != dataset}, "ADaM"
+        )
+        inputs = Inputs(sdtm=sdtm, adam=built)
+        data = conform(derive(spec.derivations, inputs), spec)
+        for listing, frame in inputs.reports.items():
+            frame.to_csv(run.report(f"{listing}_{dataset.lower()}.csv"), index=False)
         data.to_parquet(run.adam_table(dataset), index=False)
         # The export's time, as for SDTM: the same export gives the same bytes.
         write_outputs(

@@ -162,8 +162,8 @@ def _reference_first(datasets: Iterable[str]) -> list[str]:
 
 def adam_reads(study: StudyInfo, root: Path | None = None) -> dict[str, tuple[str, ...]]:
     """Per ADaM dataset, the study's other ADaM datasets its spec reads: those named by a
-    ``dataset:`` at any depth of its ``settings``, by a variable's ``source: DS.VAR``, or
-    listed in an explicit ``reads:``."""
+    ``dataset:`` or ``subjects:`` at any depth of its ``derivations``, by a variable's
+    ``source: DS.VAR``, or listed in an explicit ``reads:``."""
     folder = (root or specs_dir()) / study.id / "adam"
     known = set(study.adam)
     reads: dict[str, tuple[str, ...]] = {}
@@ -176,8 +176,8 @@ def adam_reads(study: StudyInfo, root: Path | None = None) -> dict[str, tuple[st
         except yaml.YAMLError as exc:
             raise PlanError(f"{path}: not valid YAML: {exc}") from exc
         if not isinstance(spec, Mapping):
-            raise PlanError(f"{path}: a mapping of dataset, label, settings, variables expected")
-        named = list(_datasets_named(spec.get("settings")))
+            raise PlanError(f"{path}: a mapping of dataset, label, derivations, variables expected")
+        named = list(_datasets_named(spec.get("derivations")))
         for variable in spec.get("variables") or []:
             source = variable.get("source") if isinstance(variable, Mapping) else None
             if isinstance(source, str) and "." in source:
@@ -195,7 +195,7 @@ def adam_reads(study: StudyInfo, root: Path | None = None) -> dict[str, tuple[st
 def _datasets_named(node: Any) -> Iterable[str]:
     if isinstance(node, Mapping):
         for key, value in node.items():
-            if key == "dataset" and isinstance(value, str):
+            if key in ("dataset", "subjects") and isinstance(value, str):
                 yield value
             else:
                 yield from _datasets_named(value)

@@ -1,0 +1,128 @@
+"""The IMWG library: imwg.overall_response, imwg.best_response, imwg.mrd_negativity,
+imwg.pfs_sources, on one hand-made subject (first dose 1 Jan 2025)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from tests.adam_verbs.frames import dates, described, run, values
+
+ADSL = pd.DataFrame(
+    {
+        "USUBJID": ["1", "2"],
+        "ITTFL": ["Y", "N"],
+        "TRTSDT": dates("2025-01-01", "2025-01-01"),
+        "NACTDT": dates("2025-05-15", None),
+        "DTHDT": dates("2025-08-01", None),
+    }
+)
+
+
+def _rs(*rows: tuple[str, str, str]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "USUBJID": "1",
+                "RSTESTCD": t,
+                "RSSTRESC": r,
+                "RSDTC": d,
+                "VISIT": f"V{i}",
+                "VISITNUM": float(i),
+                "RSSEQ": float(i),
+            }
+            for i, (t, d, r) in enumerate(rows, 1)
+        ]
+    )
+
+
+RS = _rs(
+    ("OVRLRESP", "2024-12-20", "SD"),  # before the first dose: not adequate
+    ("OVRLRESP", "2025-02-01", "VGPR"),
+    ("OVRLRESP", "2025-03-01", "CR"),
+    ("OVRLRESP", "2025-04-01", "CR"),
+    ("OVRLRESP", "2025-05-01", "PD"),
+    ("OVRLRESP", "2025-06-01", "PD"),  # after new therapy (15 May): not adequate
+    ("MRDIND", "2025-03-01", "POSITIVE"),
+    ("MRDIND", "2025-04-01", "NEGATIVE"),
+)
+SCALE = "[sCR, CR, VGPR, PR, MR, SD, PD]"
+OVR = f"- {{verb: imwg.overall_response, paramcd: OVR, param: Overall, scale: {SCALE}}}\n"
+
+
+def _param(out: pd.DataFrame, code: str) -> pd.DataFrame:
+    return out[out["PARAMCD"] == code].reset_index(drop=True)
+
+
+def test_imwg_overall_response_marks_the_adequate_assessments() -> None:
+    out = run(OVR, sdtm={"RS": RS}, adam={"ADSL": ADSL})
+    assert values(out, "AVALC") == ["SD", "VGPR", "CR", "CR", "PD", "PD"]
+    assert values(out, "AVAL") == [6.0, 3.0, 2.0, 2.0, 7.0, 7.0]
+    assert values(out, "ANL01FL") == [None, "Y", "Y", "Y", "Y", None]
+    assert described(OVR)["ANL01FL"] == "OVR: evaluable, on or after TRTSDT and not after NACTDT"
+
+
+def test_imwg_best_response_needs_confirmation_and_gives_rates() -> None:
+    steps = (
+        OVR
+        + f"""- verb: imwg.best_response
+  paramcd: BOR
+  param: Best
+  scale: {SCALE}
+  confirm: [sCR, CR, VGPR, PR, MR]
+  stable: SD
+  progression: PD
+  population: {{var: ITTFL, eq: "Y"}}
+  rates: [{{paramcd: CRRSP, param: CR or better, values: [sCR, CR]}}]
+"""
+    )
+    out = run(steps, sdtm={"RS": RS}, adam={"ADSL": ADSL})
+    # VGPR (1 Feb) confirmed by CR: VGPR; CR (1 Mar) confirmed by CR (1 Apr): CR, first
+    # reached 1 Mar; CR (1 Apr) followed by PD: unconfirmed. Subject 2 is not ITT.
+    bor = _param(out, "BOR")
+    assert (values(bor, "USUBJID"), values(bor, "AVALC")) == (["1"], ["CR"])
+    assert values(bor, "ADT") == [pd.Timestamp("2025-03-01")]
+    assert values(_param(out, "CRRSP"), "AVALC") == ["Y"]
+
+
+def test_imwg_mrd_negativity_is_the_first_negative_after_the_first_dose() -> None:
+    steps = (
+        "- {verb: imwg.mrd_negativity, paramcd: MRDNEG, param: MRD, testcd: MRDIND,"
+        " negative: NEGATIVE}\n"
+    )
+    out = run(steps, sdtm={"RS": RS}, adam={"ADSL": ADSL})
+    assert values(out, "AVALC") == ["Y", "N"]
+    assert values(out, "ADT") == [pd.Timestamp("2025-04-01"), None]
+    assert values(out, "SRCSEQ") == [8.0, None]
+
+
+def test_imwg_pfs_sources_progression_death_and_last_post_baseline_assessment() -> None:
+    steps = OVR + "- {verb: imwg.pfs_sources, missed_assessment_days: 63}\n"
+    out = run(steps, sdtm={"RS": RS}, adam={"ADSL": ADSL})
+    # PD 1 May: 30 days after the last adequate assessment (1 Apr), before new therapy: Y.
+    assert values(_param(out, "PD"), "ADT") == [pd.Timestamp("2025-05-01")]
+    assert values(_param(out, "PD"), "ANL01FL") == ["Y"]
+    # Death 1 Aug is after new therapy (15 May): not a PFS event.
+    assert values(_param(out, "DEATH"), "ANL01FL") == [None]
+    assert values(_param(out, "LSTA"), "ADT") == [pd.Timestamp("2025-04-01")]
+
+
+def test_imwg_pfs_sources_an_assessment_on_the_first_dose_day_is_baseline() -> None:
+    rs = _rs(("OVRLRESP", "2025-01-01", "PR"))
+    out = run(
+        OVR + "- {verb: imwg.pfs_sources, missed_assessment_days: 63}\n",
+        sdtm={"RS": rs},
+        adam={"ADSL": ADSL},
+    )
+    assert values(_param(out, "OVR"), "ANL01FL") == ["Y"]  # adequate for the response
+    assert _param(out, "LSTA").empty  # but not a post-baseline assessment
+
+
+def test_imwg_pfs_sources_params_rename_the_records() -> None:
+    steps = OVR + (
+        "- verb: imwg.pfs_sources\n  missed_assessment_days: 63\n"
+        "  params: {last: {paramcd: LASTA, param: Last assessment}}\n"
+    )
+    out = run(steps, sdtm={"RS": RS}, adam={"ADSL": ADSL})
+    assert set(out["PARAMCD"]) == {"OVR", "PD", "DEATH", "LASTA"}
+    assert values(_param(out, "LASTA"), "PARAM") == ["Last assessment"]
+    assert described(steps)["SRCSEQ"] == "PD, LASTA: RS.RSSEQ"

@@ -1,0 +1,75 @@
+"""Time-to-event parameters from event and censoring sources (admiral derive_param_tte):
+the declarative builder of transforms/adam/tte.py as a verb."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import pandas as pd
+
+from transforms.adam.tte import ADSL, TteSpec, build_tte, parse_tte_spec
+from transforms.adam.verbs.base import Arg, Inputs, Verb, Where, verb
+
+
+def keep(raw: Any, where: Where) -> Any:
+    return raw
+
+
+@verb("tte")
+@dataclass(frozen=True)
+class TimeToEvent(Verb):
+    """One record per subject and parameter: the earliest event, else the latest censoring
+    (see transforms/adam/tte.py for `sources` and `parameters`). Subjects left without a
+    record are listed in reports/unassigned_<dataset>.csv."""
+
+    parameters: Annotated[Any, Arg(keep)]
+    sources: Annotated[Any, Arg(keep, None)]
+    adsl_vars: Annotated[Any, Arg(keep, None)]
+    subject_keys: Annotated[Any, Arg(keep, None)]
+
+    @property
+    def spec(self) -> TteSpec:
+        raw = {k: v for k, v in vars(self).items() if k != "where" and v is not None}
+        return parse_tte_spec(raw, str(self.where))
+
+    def check(self) -> None:
+        self.spec  # noqa: B018  (parsed once at load, for its errors)
+
+    def run(self, data: pd.DataFrame, inputs: Inputs) -> pd.DataFrame:
+        spec = self.spec
+        names = {ADSL, *(s.dataset for p in spec.parameters for s in (*p.events, *p.censors))}
+        names |= {p.start.dataset for p in spec.parameters}
+        result = build_tte(spec, {n: inputs.dataset(n, self.where) for n in sorted(names)})
+        if len(result.unassigned):
+            inputs.reports["unassigned"] = result.unassigned
+        return (
+            pd.concat([data, result.data], ignore_index=True) if len(data.columns) else result.data
+        )
+
+    def describe(self) -> dict[str, str]:
+        spec = self.spec
+        adt, cnsr, starts = [], [], []
+        for p in spec.parameters:
+            events = ", ".join(s.evntdesc for s in p.events)
+            censors = ", ".join(s.cnsdtdsc or s.evntdesc for s in p.censors)
+            adt.append(f"{p.paramcd}: the earliest of {events}; none: the latest of {censors}")
+            cnsr.append(
+                f"{p.paramcd}: 0 for an event; "
+                + ", ".join(
+                    f"{s.cnsr} censored at {(s.cnsdtdsc or s.evntdesc).lower()}" for s in p.censors
+                )
+            )
+            starts.append(f"{p.paramcd}: {p.start.dataset}.{p.start.date}")
+        return {
+            "ASEQ": "1, 2, ... per subject in PARAMCD order",
+            "STARTDT": "; ".join(starts),
+            "ADT": "; ".join(adt) + " (ties to the source listed first)",
+            "AVAL": "ADT - STARTDT + 1",
+            "CNSR": "; ".join(cnsr),
+            "EVNTDESC": "The description of the source that gave ADT",
+            "CNSDTDSC": "The description of the censoring date's source",
+            "SRCDOM": "Dataset of the source that gave ADT",
+            "SRCVAR": "Variable of the source that gave ADT",
+            "SRCSEQ": "The sequence number of the source record that gave ADT",
+        }

@@ -1,0 +1,167 @@
+"""Values of a variable: by conditions (admiral mutate / derive_vars_cat), a value list's
+position, numeric groups and numbers from text."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import pandas as pd
+
+from transforms.adam.verbs import base
+from transforms.adam.verbs.base import Arg, Inputs, Verb, Where, verb
+from transforms.conditions import Condition, quote
+
+Then = tuple[str, Any]  # ("var", NAME) or ("value", constant)
+
+
+def then(raw: Any, where: Where) -> Then:
+    if isinstance(raw, dict) and set(raw) == {"var"}:
+        return ("var", base.name(raw["var"], where))
+    return ("value", base.value(raw, where))
+
+
+def cases(raw: Any, where: Where) -> tuple[tuple[Condition, Then], ...]:
+    if not isinstance(raw, list) or not raw:
+        raise where.fail("expected a non-empty list of {when: <condition>, then: <value>}")
+    out = []
+    for i, item in enumerate(raw):
+        here = where.at(arg=f"{where.arg}[{i}]")
+        if not isinstance(item, dict) or set(item) != {"when", "then"}:
+            raise here.fail(f"a case is {{when: <condition>, then: <value>}}, not {item!r}")
+        out.append(
+            (
+                base.condition(item["when"], here.at(arg=f"{here.arg}.when")),
+                then(item["then"], here.at(arg=f"{here.arg}.then")),
+            )
+        )
+    return tuple(out)
+
+
+def _then_words(t: Then) -> str:
+    return t[1] if t[0] == "var" else quote(t[1])
+
+
+@verb("assign")
+@dataclass(frozen=True)
+class Assign(Verb):
+    """`var` from the first of `cases` whose `when` holds (`then`: a constant or
+    ``{var: X}``), else `else` (null by default); without cases, `else` for every record."""
+
+    var: Annotated[str, Arg(base.name)]
+    cases: Annotated[tuple[tuple[Condition, Then], ...], Arg(cases, ())]
+    else_: Annotated[Then, Arg(then, ("value", None))]
+
+    def _values(self, data: pd.DataFrame, t: Then) -> pd.Series:
+        if t[0] == "var":
+            self.need(data, [t[1]], "cases")
+            column: pd.Series = data[str(t[1])]
+            return column
+        return pd.Series(t[1], index=data.index, dtype="object" if t[1] is None else None)
+
+    def run(self, data: pd.DataFrame, inputs: Inputs) -> pd.DataFrame:
+        out = self._values(data, self.else_)
+        for cond, t in reversed(self.cases):
+            hit = base.mask(cond, data)
+            out = out.mask(hit, self._values(data, t))
+        data[self.var] = out
+        return data
+
+    def describe(self) -> dict[str, str]:
+        parts = [f"{_then_words(t)} when {base.words(c)}" for c, t in self.cases]
+        if self.else_[1] is not None:
+            parts.append(("else " if parts else "") + _then_words(self.else_))
+        return {self.var: "; ".join(parts)}
+
+
+@verb("code")
+@dataclass(frozen=True)
+class Code(Verb):
+    """`var`: the position (1, 2, ...) of `from`'s value in `values`; null when not there."""
+
+    var: Annotated[str, Arg(base.name)]
+    from_: Annotated[str, Arg(base.name)]
+    values: Annotated[tuple[str, ...], Arg(base.values)]
+
+    def run(self, data: pd.DataFrame, inputs: Inputs) -> pd.DataFrame:
+        self.need(data, [self.from_], "from")
+        positions = {v: float(n) for n, v in enumerate(self.values, start=1)}
+        data[self.var] = data[self.from_].map(positions).astype("float64")
+        return data
+
+    def describe(self) -> dict[str, str]:
+        listed = ", ".join(f"{n} {v}" for n, v in enumerate(self.values, start=1))
+        return {self.var: f"{self.from_}: {listed}"}
+
+
+def groups(raw: Any, where: Where) -> tuple[tuple[str, float, float], ...]:
+    if not isinstance(raw, list) or not raw:
+        raise where.fail("expected a non-empty list of {label, min, max}")
+    out = []
+    for i, item in enumerate(raw):
+        here = where.at(arg=f"{where.arg}[{i}]")
+        if not isinstance(item, dict) or "label" not in item or set(item) - {"label", "min", "max"}:
+            raise here.fail(f"a group is {{label: X, min: n, max: n}}, not {item!r}")
+        low, high = item.get("min", float("-inf")), item.get("max", float("inf"))
+        out.append((base.text(item["label"], here), float(low), float(high)))
+    return tuple(out)
+
+
+def _bound(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else str(x)
+
+
+@verb("groups")
+@dataclass(frozen=True)
+class Groups(Verb):
+    """`var`: the label of the first group whose `min` <= `from` <= `max` (either bound may
+    be left out); `code`: its position 1, 2, ..."""
+
+    var: Annotated[str, Arg(base.name)]
+    from_: Annotated[str, Arg(base.name)]
+    groups: Annotated[tuple[tuple[str, float, float], ...], Arg(groups)]
+    code: Annotated[str | None, Arg(base.name, None)]
+
+    def run(self, data: pd.DataFrame, inputs: Inputs) -> pd.DataFrame:
+        self.need(data, [self.from_], "from")
+        label = pd.Series(pd.NA, index=data.index, dtype="object")
+        number = pd.Series(float("nan"), index=data.index)
+        for n, (text, low, high) in reversed(list(enumerate(self.groups, start=1))):
+            hit = data[self.from_].between(low, high).fillna(False)
+            label, number = label.mask(hit, text), number.mask(hit, float(n))
+        data[self.var] = label
+        if self.code:
+            data[self.code] = number
+        return data
+
+    def _range(self, low: float, high: float) -> str:
+        f = self.from_
+        if low == float("-inf"):
+            return f"{f} <= {_bound(high)}"
+        if high == float("inf"):
+            return f"{f} >= {_bound(low)}"
+        return f"{_bound(low)} <= {f} <= {_bound(high)}"
+
+    def describe(self) -> dict[str, str]:
+        out = {self.var: "; ".join(f"{self._range(lo, hi)}: {t}" for t, lo, hi in self.groups)}
+        if self.code:
+            listed = ", ".join(f"{n} for {t}" for n, (t, _, _) in enumerate(self.groups, 1))
+            out[self.code] = listed
+        return out
+
+
+@verb("number")
+@dataclass(frozen=True)
+class Number(Verb):
+    """`var`: `from` as a number (text that is not one gives null)."""
+
+    var: Annotated[str, Arg(base.name)]
+    from_: Annotated[str, Arg(base.name)]
+
+    def run(self, data: pd.DataFrame, inputs: Inputs) -> pd.DataFrame:
+        self.need(data, [self.from_], "from")
+        data[self.var] = pd.to_numeric(data[self.from_], errors="coerce").astype("float64")
+        return data
+
+    def describe(self) -> dict[str, str]:
+        return {self.var: f"{self.from_} as a number"}
