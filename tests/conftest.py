@@ -22,7 +22,7 @@ settings.load_profile("repeatable")
 @pytest.fixture(scope="session")
 def landing(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A default 15-subject POMMAINT CSV export (seed 20261123), written once."""
-    from transforms.sample import generate_export
+    from samplegen import generate_export
 
     root = tmp_path_factory.mktemp("landing")
     generate_export("POMMAINT", subjects=15, seed=20261123, out=root, export_time=EXPORT_TIME)

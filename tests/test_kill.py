@@ -58,7 +58,7 @@ def _assert_complete(store: Path) -> None:
 @pytest.fixture(scope="module")
 def nights(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[str, str]]:
     """(landing with nights 1 and 2, a store with night 1 published, night 2's outputs)."""
-    from transforms.sample import generate_export
+    from samplegen import generate_export
 
     root = tmp_path_factory.mktemp("kill")
     landing, baseline, clean = root / "landing", root / "baseline", root / "clean"

@@ -13,10 +13,10 @@ import pandas as pd
 import pyreadstat
 import pytest
 
+from samplegen import generate_export
 from tests.conftest import EXPORT_TIME, ROOT
 from transforms.extract.exports import sha256_file
 from transforms.pipeline import NothingNew, PipelineError, run_all
-from transforms.sample import generate_export
 from transforms.specs import load_study
 
 EXPORT = "20261123T020000Z"
