@@ -42,11 +42,14 @@ demo: $(STAMP)
 	$(BIN)/airflow dags test $(shell echo $(STUDY) | tr A-Z a-z)_adam
 	$(BIN)/cdisc where --study $(STUDY) --store $(CDISC_STORE)
 
+# pytest on one worker per core (pytest-xdist); tests/conftest.py groups and orders the
+# tests (one file per worker, a few spread) so fixtures are built once. TEST_WORKERS=0: serial.
+TEST_WORKERS ?= auto
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS)
 
 # Per-stage throughput at several study sizes, the I/O floor and the XPT writers side by side:
 # benchmarks/results/latest.{json,md,png}. Exports are cached in .bench/. Takes long at 10000.
