@@ -88,6 +88,13 @@ def adam_published(landing: Path, tmp_path_factory: pytest.TempPathFactory) -> P
     return built_once(tmp_path_factory, "adam_store", build)
 
 
+def copy_store(current: Path, store: Path) -> Path:
+    """A private copy, at `store`, of the store whose `current` folder a session fixture
+    returns (`published`, `adam_published`), to run more nights on; its `current`."""
+    shutil.copytree(current.parent.parent, store, symlinks=True)
+    return store / current.parent.name / current.name
+
+
 # How the suite is spread over pytest-xdist workers (`make test`: -n auto): a file's tests
 # go to one worker together, so its module fixtures are built once, except the files in
 # SPREAD, whose tests are independent and long (each kill point runs the pipeline). The
