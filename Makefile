@@ -24,11 +24,12 @@ export GX_ANALYTICS_ENABLED := False
 
 .PHONY: demo test env lock clean bench
 
-$(STAMP): pyproject.toml requirements.lock
+# The engine, and beside it the sample generator (`cdisc-sample`), a distribution of its own.
+$(STAMP): pyproject.toml tools/samplegen/pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet uv==0.13.9
 	$(BIN)/uv pip sync --quiet --python $(BIN)/python requirements.lock
-	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e . -e tools/samplegen
 	touch $(STAMP)
 
 env: $(STAMP)
@@ -36,16 +37,19 @@ env: $(STAMP)
 demo: $(STAMP)
 	@mkdir -p $(AIRFLOW_HOME)
 	$(BIN)/airflow db migrate > $(AIRFLOW_HOME)/db-migrate.log 2>&1 || (tail -40 $(AIRFLOW_HOME)/db-migrate.log; exit 1)
-	$(BIN)/cdisc sample --study $(STUDY) --subjects $(SUBJECTS) --seed $(SEED) --out $(CDISC_LANDING)
+	$(BIN)/cdisc-sample --study $(STUDY) --subjects $(SUBJECTS) --seed $(SEED) --out $(CDISC_LANDING)
 	$(BIN)/airflow dags test $(shell echo $(STUDY) | tr A-Z a-z)_sdtm_nightly
 	$(BIN)/airflow dags test $(shell echo $(STUDY) | tr A-Z a-z)_adam
 	$(BIN)/cdisc where --study $(STUDY) --store $(CDISC_STORE)
 
+# pytest on one worker per core (pytest-xdist); tests/conftest.py groups and orders the
+# tests (one file per worker, a few spread) so fixtures are built once. TEST_WORKERS=0: serial.
+TEST_WORKERS ?= auto
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS)
 
 # Per-stage throughput at several study sizes, the I/O floor and the XPT writers side by side:
 # benchmarks/results/latest.{json,md,png}. Exports are cached in .bench/. Takes long at 10000.

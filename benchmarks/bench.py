@@ -3,7 +3,7 @@ XPT writers side by side, DAG parse time and ``airflow dags test``.
 
     .venv/bin/python benchmarks/bench.py [--sizes 15 500 2000 10000] [--no-r] [--no-airflow]
 
-For each size a sample export (``cdisc sample --profile realistic``) is generated once and
+For each size a sample export (``cdisc-sample --profile realistic``) is generated once and
 cached under ``--cache`` (default ``.bench/``). The engine then runs outside Airflow (SDTM
 ``run_all`` and ADaM ``run_all``, as ``cdisc run`` does) in a fresh Python process per size,
 which reports each stage's wall and CPU seconds, rows in/out and its peak RSS so far. In the
@@ -147,7 +147,7 @@ def ensure_export(cache: Path, subjects: int, seed: int, profile: str) -> Path:
     landing = cache / "exports" / f"{STUDY}-{profile}-{subjects}-s{seed}"
     if not list(landing.glob(f"{STUDY}/*/export.json")):
         shutil.rmtree(landing, ignore_errors=True)
-        cmd = [sys.executable, "-m", "transforms.cli", "-q", "sample", "--study", STUDY,
+        cmd = [sys.executable, "-m", "samplegen", "--study", STUDY,
                "--subjects", str(subjects), "--seed", str(seed), "--out", str(landing),
                "--export-time", EXPORT_TIME, "--profile", profile]  # fmt: skip
         print(f"generating {subjects}-subject export ...", flush=True)

@@ -1,11 +1,16 @@
-"""Shared test set-up: repo paths, a sample export built once per session, service gates."""
+"""Shared test set-up: repo paths, a sample export and its runs built once per test session
+(also across pytest-xdist workers), how the suite is spread over the workers, service gates."""
 
 from __future__ import annotations
 
+import fcntl
 import os
-from collections.abc import Generator
+import shutil
+from collections.abc import Callable, Generator, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import settings
@@ -19,14 +24,47 @@ settings.register_profile("repeatable", derandomize=True)
 settings.load_profile("repeatable")
 
 
+@contextmanager
+def _exclusive(lock: Path) -> Iterator[None]:
+    with lock.open("w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def built_once(
+    tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], Path]
+) -> Path:
+    """What `build(folder)` returns, built once per test session in a fresh `folder`.
+
+    Under pytest-xdist every worker is a process of its own with its own session fixtures;
+    the workers' temporary folders share a parent, so the first worker to ask builds there
+    (under a file lock) and the others wait for it and reuse the result. Callers treat the
+    result as read-only. A failed build leaves nothing behind: the next caller tries again.
+    """
+    base = tmp_path_factory.getbasetemp()
+    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    folder, done = root / name, root / f"{name}.built"
+    with _exclusive(root / f"{name}.lock"):
+        if not done.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            done.write_text(str(build(folder)), encoding="utf-8")
+    return Path(done.read_text(encoding="utf-8"))
+
+
 @pytest.fixture(scope="session")
 def landing(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A default 15-subject POMMAINT CSV export (seed 20261123), written once."""
-    from transforms.sample import generate_export
+    from samplegen import generate_export
 
-    root = tmp_path_factory.mktemp("landing")
-    generate_export("POMMAINT", subjects=15, seed=20261123, out=root, export_time=EXPORT_TIME)
-    return root
+    def build(root: Path) -> Path:
+        generate_export("POMMAINT", subjects=15, seed=20261123, out=root, export_time=EXPORT_TIME)
+        return root
+
+    return built_once(tmp_path_factory, "landing", build)
 
 
 @pytest.fixture(scope="session")
@@ -34,8 +72,7 @@ def published(landing: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The pipeline run once on the default sample; returns the `current` folder."""
     from transforms.jobs.runner import run_sdtm
 
-    store = tmp_path_factory.mktemp("store")
-    return run_sdtm("POMMAINT", landing, store)
+    return built_once(tmp_path_factory, "store", lambda store: run_sdtm("POMMAINT", landing, store))
 
 
 @pytest.fixture(scope="session")
@@ -43,9 +80,83 @@ def adam_published(landing: Path, tmp_path_factory: pytest.TempPathFactory) -> P
     """SDTM then ADaM on the default sample, in a store of its own; the `current` folder."""
     from transforms.jobs.runner import run_adam, run_sdtm
 
-    store = tmp_path_factory.mktemp("adam_store")
-    run_sdtm("POMMAINT", landing, store)
-    return run_adam(store, "POMMAINT")
+    def build(store: Path) -> Path:
+        run_sdtm("POMMAINT", landing, store)
+        return run_adam(store, "POMMAINT")
+
+    return built_once(tmp_path_factory, "adam_store", build)
+
+
+def copy_store(current: Path, store: Path) -> Path:
+    """A private copy, at `store`, of the store whose `current` folder a session fixture
+    returns (`published`, `adam_published`), to run more nights on; its `current`."""
+    shutil.copytree(current.parent.parent, store, symlinks=True)
+    return store / current.parent.name / current.name
+
+
+# How the suite is spread over pytest-xdist workers (`make test`: -n auto): a file's tests
+# go to one worker together, so its module fixtures are built once, except the files in
+# SPREAD, whose tests are independent and long (each kill point runs the pipeline). The
+# files whose tests start Airflow or the PostgreSQL/Redis-backed topology form one unit, so
+# those run one after another. Units start longest first (HEAVY, slowest first, as
+# measured), so no worker is left alone with a long file at the end.
+# (xdist's own --dist loadgroup cannot do this under pytest 9: it renames item._nodeid,
+# which pytest 9 no longer reads, so its groups are silently ignored.)
+SPREAD = ("tests/test_kill.py",)
+SERVICES_UNIT = "airflow-and-services"
+SERVICES_FILES = ("tests/test_dag.py", "tests/test_services.py")
+HEAVY = (
+    SERVICES_UNIT,
+    "tests/test_cdiscpilot.py",
+    "tests/robustness/test_corpus.py",
+    "tests/test_pipeline.py",
+    "tests/test_quality.py",
+    "tests/test_conformance.py",
+    "tests/test_define.py",
+    "tests/test_benchmark.py",
+    "tests/test_cli.py",
+    "tests/test_adam.py",
+    "tests/test_kill.py",
+)
+
+
+def work_unit(nodeid: str) -> str:
+    """The unit of scheduling a test belongs to: its file, its own id (SPREAD), or the
+    Airflow/services unit."""
+    path = nodeid.split("::", 1)[0]
+    if path in SERVICES_FILES:
+        return SERVICES_UNIT
+    return nodeid if path in SPREAD else path
+
+
+def _rank(nodeid: str) -> int:
+    unit = work_unit(nodeid)
+    key = unit if unit in HEAVY else nodeid.split("::", 1)[0]
+    return HEAVY.index(key) if key in HEAVY else len(HEAVY)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Longest units first (a stable sort: a file's tests keep their order)."""
+    for item in items:
+        marked = item.get_closest_marker("airflow") or item.get_closest_marker("services")
+        if marked and work_unit(item.nodeid) != SERVICES_UNIT:
+            raise pytest.UsageError(
+                f"{item.nodeid} starts Airflow or the services: put it in one of "
+                f"{SERVICES_FILES} (tests/conftest.py), so it never runs beside another"
+            )
+    items.sort(key=lambda item: _rank(item.nodeid))
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """pytest-xdist's scope scheduler with the units of `work_unit`, in collection order."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class Units(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return work_unit(nodeid)
+
+    config.option.loadscopereorder = False  # keep HEAVY's order, not largest-count first
+    return Units(config, log)
 
 
 @pytest.hookimpl(wrapper=True)

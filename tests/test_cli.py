@@ -11,9 +11,10 @@ import pytest
 from transforms.cli import main
 
 CDISC = Path(sys.executable).parent / "cdisc"
+CDISC_SAMPLE = Path(sys.executable).parent / "cdisc-sample"
 
 
-@pytest.mark.parametrize("args", [[], ["sample"], ["run"], ["where"]])
+@pytest.mark.parametrize("args", [[], ["run"], ["where"], ["to-dataset-json"]])
 def test_help_everywhere(args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_:
         main([*args, "--help"])
@@ -24,7 +25,7 @@ def test_help_everywhere(args: list[str], capsys: pytest.CaptureFixture[str]) ->
 def test_sample_then_run_with_progress_lines(tmp_path: Path) -> None:
     landing, store = tmp_path / "landing", tmp_path / "store"
     sample = subprocess.run(
-        [CDISC, "sample", "--study", "POMMAINT", "--subjects", "4", "--seed", "3",
+        [CDISC_SAMPLE, "--study", "POMMAINT", "--subjects", "4", "--seed", "3",
          "--out", landing, "--export-time", "2026-11-20T02:00:00Z"],
         capture_output=True, text=True, check=True,
     )  # fmt: skip

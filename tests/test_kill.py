@@ -4,6 +4,11 @@ run's, byte for byte.
 
 Night 1 is published first; night 2 (the site's late correction) is the run that is killed,
 so a kill during publishing must leave night 1 (or, after the switch, night 2) whole.
+
+Cost: the killed run is a process of its own (it has to be, to be killed); the reruns and
+the uninterrupted reference run call the same CLI entry point in the test process, so each
+kill point pays the imports once, not twice. Night 1 is the session's published sample.
+The kill points are independent tests: pytest-xdist spreads them over the workers.
 """
 
 from __future__ import annotations
@@ -22,7 +27,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.conftest import EXPORT_TIME
+from tests.conftest import EXPORT_TIME, built_once
+from transforms.cli import main
 from transforms.extract.exports import sha256_file
 
 CDISC = str(Path(sys.executable).parent / "cdisc")
@@ -55,22 +61,39 @@ def _assert_complete(store: Path) -> None:
     assert (current / "sdtm" / "dm.xpt").exists()
 
 
-@pytest.fixture(scope="module")
-def nights(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[str, str]]:
-    """(landing with nights 1 and 2, a store with night 1 published, night 2's outputs)."""
-    from transforms.sample import generate_export
+def _run(landing: Path, store: Path) -> None:
+    """`cdisc run` in this process: the same entry point, without paying its imports again."""
+    assert main(["-q", *_cmd(landing, store)[1:]]) == 0
 
-    root = tmp_path_factory.mktemp("kill")
-    landing, baseline, clean = root / "landing", root / "baseline", root / "clean"
-    generate_export("POMMAINT", subjects=15, out=landing, export_time=EXPORT_TIME)
-    subprocess.run(_cmd(landing, baseline), check=True, capture_output=True)
-    generate_export(
-        "POMMAINT", subjects=15, out=landing, night=2,
-        export_time=EXPORT_TIME + timedelta(days=1),
-    )  # fmt: skip
-    shutil.copytree(baseline, clean, symlinks=True)
-    subprocess.run(_cmd(landing, clean), check=True, capture_output=True)
-    return landing, baseline, _outputs(clean)
+
+@pytest.fixture(scope="module")
+def nights(
+    landing: Path, adam_published: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, Path, dict[str, str]]:
+    """(landing with nights 1 and 2, a store with night 1 published, night 2's outputs).
+
+    Night 1 is the session's sample and its SDTM + ADaM publication (what `cdisc run` makes
+    of it), shared read-only; night 2's uninterrupted outputs are computed once per session.
+    """
+    from samplegen import generate_export
+
+    baseline = adam_published.parent.parent
+
+    def build(root: Path) -> Path:
+        nights, clean = root / "landing", root / "clean"
+        shutil.copytree(landing, nights)
+        generate_export(
+            "POMMAINT", subjects=15, out=nights, night=2,
+            export_time=EXPORT_TIME + timedelta(days=1),
+        )  # fmt: skip
+        shutil.copytree(baseline, clean, symlinks=True)
+        _run(nights, clean)
+        (root / "expected.json").write_text(json.dumps(_outputs(clean)), encoding="utf-8")
+        return root
+
+    root = built_once(tmp_path_factory, "kill_nights", build)
+    expected = json.loads((root / "expected.json").read_text(encoding="utf-8"))
+    return root / "landing", baseline, expected
 
 
 def _kill_points() -> list[tuple[int, float]]:
@@ -101,8 +124,7 @@ def test_killed_run_then_rerun(
     proc.wait()
     _assert_complete(store)
 
-    rerun = subprocess.run(_cmd(landing, store), capture_output=True, text=True)
-    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    _run(landing, store)  # the rerun
     _assert_complete(store)
     assert _outputs(store) == expected
 

@@ -67,7 +67,7 @@ def test_mapping_issue_derived_by_hand(tmp_path: Path) -> None:
 
 def test_xpt_records_take_the_same_layout() -> None:
     """The XPT writer's refusals, given as records in the mapping's words, are listed in
-    the layout with source xpt (transforms.pipeline's _xpt_sources can use this)."""
+    the layout with source xpt (transforms.jobs.sdtm's _xpt_sources uses this)."""
     found = [{"severity": "error", "dataset": "AE", "form": "ae.csv", "row": 7,
               "subject": "POMMAINT-01-1001", "column": "AETERM", "value": "é" * 201,
               "rule": "XPT", "message": "longer than 200 bytes"}]  # fmt: skip

@@ -13,11 +13,11 @@ import pandas as pd
 import pyreadstat
 import pytest
 
-from tests.conftest import EXPORT_TIME, ROOT
+from samplegen import generate_export
+from tests.conftest import EXPORT_TIME, ROOT, copy_store
 from transforms.errors import NothingNew, PipelineError
 from transforms.extract.exports import sha256_file
 from transforms.jobs.runner import run_sdtm as run_all
-from transforms.sample import generate_export
 from transforms.specs import load_study
 
 EXPORT = "20261123T020000Z"
@@ -96,11 +96,13 @@ def test_an_export_still_being_copied_is_not_read(landing: Path, tmp_path: Path)
     assert json.loads((current / "manifest.json").read_text())["export_id"] == EXPORT
 
 
-def test_a_half_copied_export_is_waited_for_not_failed(landing: Path, tmp_path: Path) -> None:
+def test_a_half_copied_export_is_waited_for_not_failed(
+    published: Path, landing: Path, tmp_path: Path
+) -> None:
     """A copy in progress lacks forms as a broken export does; its fresh files tell them
     apart: the night ends as nothing new and the copy is read once it has settled."""
     store = tmp_path / "store"
-    run_all("POMMAINT", landing, store)
+    copy_store(published, store)
     root = _bad_night(landing, tmp_path, "dm.csv", ",Male,", ",Male,")
     newer = root / "POMMAINT" / "20261124T020000Z"
     (newer / "lb.csv").unlink()  # not copied yet: the folder has just changed
@@ -111,9 +113,11 @@ def test_a_half_copied_export_is_waited_for_not_failed(landing: Path, tmp_path: 
         run_all("POMMAINT", root, store)
 
 
-def test_failed_night_keeps_the_last_good_publication(landing: Path, tmp_path: Path) -> None:
+def test_failed_night_keeps_the_last_good_publication(
+    published: Path, landing: Path, tmp_path: Path
+) -> None:
     store = tmp_path / "store"
-    good = run_all("POMMAINT", landing, store)
+    good = copy_store(published, store)
     target, digest = good.resolve(), sha256_file(good / "sdtm" / "dm.xpt")
     root = _bad_night(landing, tmp_path, "dm.csv", ",Male,", ",Mle,")
     with pytest.raises(PipelineError) as err:  # the raw quality gate stops it
@@ -242,9 +246,9 @@ def test_dataset_json_beside_every_xpt(published: Path) -> None:
             assert got == expected, (xpt.name, col)
 
 
-def test_same_export_again_is_nothing_new(landing: Path, tmp_path: Path) -> None:
+def test_same_export_again_is_nothing_new(published: Path, landing: Path, tmp_path: Path) -> None:
     store = tmp_path / "store"
-    first = run_all("POMMAINT", landing, store).resolve()
+    first = copy_store(published, store).resolve()
     with pytest.raises(NothingNew, match=f"export {EXPORT} is already published"):
         run_all("POMMAINT", landing, store)
     assert (store / "POMMAINT" / "current").resolve() == first
@@ -254,10 +258,12 @@ def test_same_export_again_is_nothing_new(landing: Path, tmp_path: Path) -> None
     assert pd.read_csv(forced / "reports" / "changes.csv").empty
 
 
-def test_change_report_shows_the_late_correction(landing: Path, tmp_path: Path) -> None:
+def test_change_report_shows_the_late_correction(
+    published: Path, landing: Path, tmp_path: Path
+) -> None:
     root, store = tmp_path / "landing", tmp_path / "store"
     shutil.copytree(landing / "POMMAINT" / EXPORT, root / "POMMAINT" / EXPORT)
-    run_all("POMMAINT", root, store)
+    copy_store(published, store)  # night 1 published
     generate_export(
         "POMMAINT", out=root, export_time=datetime(2026, 11, 24, 2, tzinfo=UTC), night=2
     )

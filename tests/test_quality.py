@@ -1,5 +1,5 @@
 """Quality gates: suites generated from the specs, the clean sample passing, every planted
-defect of ``cdisc sample --dirty`` caught by its rule, reports, and the stage API.
+defect of ``cdisc-sample --dirty`` caught by its rule, reports, and the stage API.
 
 GX runs are the slow part: each gate runs once per fixture below (module scope), and the
 GX import is paid once per test process.
@@ -83,7 +83,7 @@ def clean_sdtm(clean_run: Path) -> GateResult:
 @pytest.fixture(scope="module")
 def dirty(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict[str, str]]]:
     """A dirty export through extract, which lists but does not stop: (run, defects)."""
-    from transforms.sample import generate_export
+    from samplegen import generate_export
 
     root = tmp_path_factory.mktemp("dirty")
     export = generate_export(STUDY, out=root / "landing", dirty=True,
@@ -107,7 +107,7 @@ def test_clean_raw_has_no_errors_and_one_justified_warning(clean_raw: GateResult
     assert clean_raw.ok and clean_raw.errors == 0
     assert clean_raw.suites == len(load_study(STUDY).forms)
     listing = _listing(clean_raw)
-    # Night 1 holds the site's keying slip corrected on night 2 (transforms.sample
+    # Night 1 holds the site's keying slip corrected on night 2 (samplegen
     # pommaint.as_entered): a haemoglobin in g/dL without its decimal point.
     assert listing[["severity", "dataset", "subject", "variable", "rule"]].values.tolist() == [
         ["warning", "LB", "1001", "LBORRES", "LB-RANGE"]
@@ -116,7 +116,7 @@ def test_clean_raw_has_no_errors_and_one_justified_warning(clean_raw: GateResult
 
 
 def test_night_two_raw_passes_without_warnings(tmp_path: Path) -> None:
-    from transforms.sample import generate_export
+    from samplegen import generate_export
 
     generate_export(STUDY, out=tmp_path / "landing", night=2,
                     export_time=datetime(2026, 11, 24, 2, tzinfo=UTC))  # fmt: skip
@@ -454,9 +454,9 @@ def test_importing_the_gates_does_not_import_great_expectations() -> None:
 
 
 def test_cli_sample_dirty(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from transforms.cli import main
+    from samplegen.cli import main
 
-    code = main(["-q", "sample", "--study", STUDY, "--out", str(tmp_path), "--dirty",
+    code = main(["--study", STUDY, "--out", str(tmp_path), "--dirty",
                  "--export-time", "2026-11-23T02:00:00Z"])  # fmt: skip
     assert code == 0
     out = capsys.readouterr().out

@@ -6,6 +6,8 @@ import csv
 import hashlib
 import json
 import re
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from collections import Counter
 from datetime import UTC, date, datetime
@@ -16,8 +18,8 @@ import pandas as pd
 import pytest
 import yaml
 
-import transforms.sample as sample
-from transforms.sample import generate_export, writers
+import samplegen as sample
+from samplegen import generate_export, writers
 
 ROOT = Path(__file__).parents[1]
 FORMS: dict[str, Any] = yaml.safe_load(
@@ -400,3 +402,23 @@ def test_night_two_carries_exactly_the_late_correction(tmp_path: Path) -> None:
         diff = [(a, b) for a, b in zip(old, new, strict=True) if a != b]
         assert len(diff) == 1
         assert before in diff[0][0] and after in diff[0][1]
+
+
+def test_the_command_and_the_module_are_one_entry_point(tmp_path: Path) -> None:
+    """`cdisc-sample` (installed by `make env`) and `python -m samplegen` run the same CLI."""
+    bin_dir = Path(sys.executable).parent
+    helps = [
+        subprocess.run([*cmd, "--help"], capture_output=True, text=True, check=True).stdout
+        for cmd in ([str(bin_dir / "cdisc-sample")], [sys.executable, "-m", "samplegen"])
+    ]
+    assert helps[0] == helps[1] and helps[0].startswith("usage: cdisc-sample")
+    for flag in ("--study", "--subjects", "--seed", "--out", "--format", "--export-time",
+                 "--cutoff", "--night", "--dirty", "--profile"):  # fmt: skip
+        assert flag in helps[0]
+    done = subprocess.run(
+        [sys.executable, "-m", "samplegen", "--study", "POMMAINT", "--subjects", "2",
+         "--out", str(tmp_path), "--format", "odm", "--export-time", "2026-11-20T02:00:00Z"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert done.stdout == f"sample export written: {tmp_path / 'POMMAINT' / '20261120T020000Z'}\n"
+    assert (tmp_path / "POMMAINT" / "20261120T020000Z" / "dm.xml").exists()

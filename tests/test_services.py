@@ -360,7 +360,7 @@ def _ok(state: str | None) -> bool:
 def test_celery_topology_runs_the_nightly_dag(database: str, tmp_path: Path) -> None:
     """Scheduler, DAG processor, API server, triggerer and a Celery worker, as compose has
     them, run the study DAG triggered through the REST API and publish its outputs."""
-    from transforms.sample import generate_export
+    from samplegen import generate_export
 
     started = time.monotonic()
     timings: dict[str, float] = {}

@@ -7,7 +7,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 
 log = logging.getLogger("cdisc")
@@ -15,37 +15,6 @@ log = logging.getLogger("cdisc")
 
 def _default(env: str, fallback: str) -> Path:
     return Path(os.environ.get(env, fallback))
-
-
-def _cmd_sample(args: argparse.Namespace) -> int:
-    import json
-
-    from transforms.sample import STUDIES, generate_export
-
-    if args.study not in STUDIES:
-        known = ", ".join(sorted(STUDIES))
-        print(f"cdisc sample: error: no sample generator for study {args.study!r} (known: "
-              f"{known})", file=sys.stderr)  # fmt: skip
-        return 2
-    path = generate_export(
-        args.study,
-        subjects=args.subjects,
-        seed=args.seed,
-        out=args.out,
-        fmt=args.format,
-        export_time=args.export_time,
-        cutoff=args.cutoff,
-        night=args.night,
-        dirty=args.dirty,
-        profile=args.profile,
-    )
-    print(f"sample export written: {path}")
-    if args.dirty:
-        print("defects planted (also listed in its export.json under 'defects'):")
-        for d in json.loads((path / "export.json").read_text(encoding="utf-8"))["defects"]:
-            print(f"  {d['kind']:<18} {d['form']:<4} subject {d['subject']:<6} "
-                  f"{d['field']:<10} {d['value']!r}: {d['what']}")  # fmt: skip
-    return 0
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -116,38 +85,6 @@ def parser() -> argparse.ArgumentParser:
     )
     top.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    p = sub.add_parser("sample", help="write a seeded sample EDC export for a study")
-    p.add_argument("--study", required=True, help="study id, e.g. POMMAINT")
-    p.add_argument("--subjects", type=int, default=15, help="number of subjects (default 15)")
-    p.add_argument("--seed", type=int, default=20261123, help="random seed (default 20261123)")
-    p.add_argument("--out", type=Path, required=True, help="landing root: writes OUT/STUDY/<id>/")
-    p.add_argument("--format", choices=("csv", "odm"), default="csv", help="file format")
-    p.add_argument(
-        "--export-time", type=_timestamp, default=None, help="export timestamp (UTC; default now)"
-    )
-    p.add_argument(
-        "--cutoff", type=date.fromisoformat, default=date(2026, 11, 15), help="data cut-off date"
-    )
-    p.add_argument(
-        "--night",
-        type=int,
-        default=1,
-        help="1: data as first entered; 2+: with the site's late corrections (default 1)",
-    )
-    p.add_argument(
-        "--dirty",
-        action="store_true",
-        help="plant one defect of each class the quality gates catch (listed in export.json)",
-    )
-    p.add_argument(
-        "--profile",
-        choices=("standard", "realistic"),
-        default="standard",
-        help="data volume: realistic adds a Day 15 lab draw per cycle, ~500+ LB records per "
-        "subject over three years (default standard)",
-    )
-    p.set_defaults(func=_cmd_sample)
 
     p = sub.add_parser("run", help="run the pipeline on the newest complete export and publish")
     p.add_argument("--study", required=True, help="study id, e.g. POMMAINT")

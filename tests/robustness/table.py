@@ -18,12 +18,12 @@ TARGET = ROOT / "docs" / "robustness.md"
 
 HOSTILE = {
     "test_cli_refuses_a_study_id_that_is_a_path": (
-        "`cdisc run|sample|where --study` with `../x`, `/etc`, `POMMAINT/../../tmp`, lower "
-        "case, a trailing newline, `.` or nothing",
+        "`cdisc run|where --study` and `cdisc-sample --study` with `../x`, `/etc`, "
+        "`POMMAINT/../../tmp`, lower case, a trailing newline, `.` or nothing",
         "refused (exit 2, one message); nothing created",
     ),
     "test_unknown_sample_study_is_one_message": (
-        "`cdisc sample` for a study without a sample generator",
+        "`cdisc-sample` for a study without a sample generator",
         "refused (exit 2, one message, no traceback)",
     ),
     "test_spec_dataset_names_cannot_reach_other_files": (

@@ -70,7 +70,7 @@ def _ids(cases: list[Case]) -> list[str]:
 @pytest.fixture(scope="module")
 def sources(tmp_path_factory: pytest.TempPathFactory) -> Sources:
     """The same sample as CDISC ODM XML (for the ODM cases)."""
-    from transforms.sample import generate_export
+    from samplegen import generate_export
 
     root = tmp_path_factory.mktemp("odm")
     return Sources(odm=generate_export(STUDY, out=root, fmt="odm", export_time=EXPORT_TIME))

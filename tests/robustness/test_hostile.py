@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from samplegen.cli import main as sample_main
 from tests.conftest import ROOT
 from transforms.cli import main
 from transforms.extract.exports import NoExportError, find_newest_complete
@@ -28,14 +29,17 @@ SECRET = "s3cr3t-Pa55word"
 def test_cli_refuses_a_study_id_that_is_a_path(
     command: str, study: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    paths = {
-        "run": ["--landing", str(tmp_path), "--store", str(tmp_path / "s")],
-        "sample": ["--out", str(tmp_path / "o")],
-        "where": ["--store", str(tmp_path / "s")],
+    """`cdisc run|where` and `cdisc-sample` (the sample generator's own command)."""
+    calls = {
+        "run": (main, ["run"], ["--landing", str(tmp_path), "--store", str(tmp_path / "s")]),
+        "sample": (sample_main, [], ["--out", str(tmp_path / "o")]),
+        "where": (main, ["where"], ["--store", str(tmp_path / "s")]),
     }
-    assert main([command, "--study", study, *paths[command]]) == 2
+    entry, sub, paths = calls[command]
+    assert entry([*sub, "--study", study, *paths]) == 2
     err = capsys.readouterr().err
-    assert err.startswith(f"cdisc {command}: error: study id") and "refused" in err
+    prog = "cdisc-sample" if command == "sample" else f"cdisc {command}"
+    assert err.startswith(f"{prog}: error: study id") and "refused" in err
     assert "Traceback" not in err
     assert sorted(p.name for p in tmp_path.iterdir()) == []  # nothing created anywhere
 
@@ -43,8 +47,10 @@ def test_cli_refuses_a_study_id_that_is_a_path(
 def test_unknown_sample_study_is_one_message(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["sample", "--study", "NOPE", "--out", str(tmp_path)]) == 2
-    assert "no sample generator for study 'NOPE'" in capsys.readouterr().err
+    assert sample_main(["--study", "NOPE", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("cdisc-sample: error: no sample generator for study 'NOPE'")
+    assert "Traceback" not in err and sorted(tmp_path.iterdir()) == []
 
 
 def _specs(tmp_path: Path) -> Path:

@@ -1,5 +1,9 @@
 """Seeded sample EDC exports (CSV or CDISC ODM 1.3.2), one file per raw eCRF form.
 
+A development tool beside the engine, not part of it: `transforms` never imports this
+package and its distribution does not ship it (tests/test_samplegen_boundary.py). It uses
+the engine's spec loading and checksums, so it depends on `transforms`, never the reverse.
+
 `generate_export` writes ``<out>/<study>/<export-id>/`` atomically: every file goes into the
 hidden sibling ``.<export-id>.tmp/``, ``export.json`` (checksums, row counts) last, and the
 folder is then renamed into place, so a reader never sees a half-written export.
@@ -16,9 +20,9 @@ from typing import Any, Final, Literal, Protocol
 import pandas as pd
 import yaml
 
+from samplegen import pommaint
+from samplegen.writers import write_csv, write_manifest, write_odm
 from transforms.extract.exports import sha256_file
-from transforms.sample import pommaint
-from transforms.sample.writers import write_csv, write_manifest, write_odm
 from transforms.studies import specs_dir
 
 SOURCE_SYSTEM: Final = "cdisc-pipeline sample generator"
