@@ -114,17 +114,20 @@ def build(run: RunFolder, study: StudySpec, dataset: str) -> int:
 
 def endpoints(run: RunFolder, study: StudySpec) -> list[Path]:
     """reports/endpoints.json and endpoints.html: PFS/OS Kaplan-Meier, response rates and
-    the adverse-event incidence, from the ADaM just built."""
+    the adverse-event incidence, from the ADaM just built: the datasets the study.yaml's
+    ``endpoints:`` names per role."""
     from datetime import date
 
     from transforms.adam.endpoints import write_endpoints
 
+    if not study.endpoints:
+        raise PipelineError(f"{study.path / 'study.yaml'}: names no endpoints: datasets")
     cut = run.info.get("data_cutoff")
     with stage("endpoints", run) as s:
-        adam = {n: pd.read_parquet(run.adam_table(n)) for n in ("adsl", "adtte", "adrs", "adae")}
+        adam = {role: pd.read_parquet(run.adam_table(ds)) for role, ds in study.endpoints.items()}
         written = write_endpoints(
-            adam["adsl"], adam["adtte"], adam["adrs"], adam["adae"], run.reports,
-            data_cut=date.fromisoformat(cut) if cut else None, run=run.run_id,
+            adam["subjects"], adam["time_to_event"], adam["response"], adam["adverse_events"],
+            run.reports, data_cut=date.fromisoformat(cut) if cut else None, run=run.run_id,
         )  # fmt: skip
         s.rows_in = sum(len(f) for f in adam.values())
     return written
