@@ -376,11 +376,16 @@ def _equal(a: pd.Series, b: pd.Series) -> np.ndarray:
 
 
 def agreement(
-    name: str, ours: pd.DataFrame, theirs: pd.DataFrame, compare_as: Mapping[str, str]
+    name: str,
+    ours: pd.DataFrame,
+    theirs: pd.DataFrame,
+    compare_as: Mapping[str, str],
+    keys: list[str] | None = None,
 ) -> dict[str, int]:
     """Per published variable, how many published records our paired record agrees with
-    (a variable we do not write counts as null; an unpaired record never agrees)."""
-    pairs = pair_records(ours, theirs, KEYS[name])
+    (a variable we do not write counts as null; an unpaired record never agrees). Records
+    are paired by ``keys`` (default: the dataset's in KEYS)."""
+    pairs = pair_records(ours, theirs, KEYS[name] if keys is None else keys)
     both = pairs[(pairs["ours"] >= 0) & (pairs["theirs"] >= 0)]
     mine = ours.reset_index(drop=True).iloc[both["ours"]].reset_index(drop=True)
     published = theirs.reset_index(drop=True).iloc[both["theirs"]].reset_index(drop=True)
