@@ -295,7 +295,8 @@ def test_the_nightly_dag_of_the_study_needs_no_code() -> None:
     from transforms.studies import list_studies
 
     pilot = next(s for s in list_studies() if s.id == "CDISCPILOT01")
-    assert pilot.sdtm == ("DM", "AE", "DS", "EX", "VS", "TS") and pilot.adam == ()
+    assert pilot.sdtm == ("DM", "AE", "DS", "EX", "VS", "TS")
+    assert pilot.adam == ("ADSL", "ADAE", "ADTTE") and not pilot.endpoints
 
 
 def test_a_subject_traced_from_raw_to_sdtm(pilot_run: Path) -> None:
