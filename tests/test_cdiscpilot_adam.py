@@ -17,26 +17,32 @@ shows the same figures as a table; after a deliberate change rewrite both with::
 
 from __future__ import annotations
 
-import os
-import shutil
 import sys
 import tempfile
-import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
-import yaml
 
 from tests.conftest import FIXTURES, ROOT
-from tests.test_cdiscpilot import EXPORT_ID, RAW, TABLE_END, TABLE_START, agreement, read_xpt
-from tests.test_cdiscpilot import render_table as _render_table
+from tests.test_cdiscpilot import (
+    check_reasons_and_report,
+    compare_as,
+    contract_problems,
+    rewrite_contract,
+    run_pilot,
+    stated_in,
+)
+from tests.test_cdiscpilot import (
+    measure as measure_xpts,
+)
 
 PUBLISHED = FIXTURES / "cdiscpilot01_adam"
 AGREEMENT = PUBLISHED / "agreement.yaml"
 REPORT = ROOT / "docs" / "cdiscpilot01_adam_comparison.md"
+UPDATE = "python -m tests.test_cdiscpilot_adam --update"
 
 # Keys that pair our records with the published ones.
 KEYS = {
@@ -46,22 +52,6 @@ KEYS = {
 }
 
 
-def run_pilot(root: Path) -> Path:
-    """`cdisc run` (SDTM, then ADaM) on a landing folder holding the raw CSVs; the
-    `current` folder of the study."""
-    from transforms.cli import main
-
-    export = root / "landing" / "CDISCPILOT01" / EXPORT_ID
-    export.mkdir(parents=True)
-    for path in sorted(RAW.glob("*.csv")):
-        shutil.copyfile(path, export / path.name)
-        os.utime(export / path.name, (time.time() - 3600,) * 2)  # a finished copy
-    store = root / "store"
-    args = ["-q", "run", "--study", "CDISCPILOT01", "--landing", str(export.parents[1])]
-    assert main([*args, "--store", str(store)]) == 0
-    return store / "CDISCPILOT01" / "current"
-
-
 @pytest.fixture(scope="module")
 def pilot_adam(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return run_pilot(tmp_path_factory.mktemp("cdiscpilot01_adam"))
@@ -69,33 +59,11 @@ def pilot_adam(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def measure(run: Path, compare_as: Mapping[str, Mapping[str, str]]) -> dict[str, Any]:
     """Row counts and per-variable agreement of a run's ADaM XPTs with the published."""
-    result: dict[str, Any] = {}
-    for name, keys in KEYS.items():
-        ours = read_xpt(run / "adam" / f"{name.lower()}.xpt")
-        theirs = read_xpt(PUBLISHED / f"{name.lower()}.xpt")
-        same = agreement(name, ours, theirs, compare_as.get(name, {}), keys)
-        renamed = set(compare_as.get(name, {}).values())
-        result[name] = {
-            "rows": {"ours": len(ours), "published": len(theirs)},
-            "same": same,
-            "only_ours": [c for c in ours.columns if c not in theirs and c not in renamed],
-        }
-    return result
-
-
-def render_table(stated: Mapping[str, Any]) -> str:
-    return _render_table(stated)
+    return measure_xpts(run, compare_as, "adam", PUBLISHED, KEYS)
 
 
 def _stated() -> dict[str, Any]:
-    return dict(yaml.safe_load(AGREEMENT.read_text(encoding="utf-8")))
-
-
-def _compare_as(stated: Mapping[str, Any]) -> dict[str, dict[str, str]]:
-    return {
-        name: {var: item["ours"] for var, item in entry.get("below", {}).items() if "ours" in item}
-        for name, entry in stated["datasets"].items()
-    }
+    return stated_in(AGREEMENT)
 
 
 def test_cdisc_run_derives_the_adam_of_the_study(pilot_adam: Path) -> None:
@@ -121,66 +89,17 @@ def test_cdisc_run_derives_the_adam_of_the_study(pilot_adam: Path) -> None:
 
 def test_agreement_with_the_published_adam_is_as_the_report_states(pilot_adam: Path) -> None:
     stated = _stated()
-    measured = measure(pilot_adam, _compare_as(stated))
-    assert list(measured) == list(stated["datasets"])
-    problems = []
-    for name, got in measured.items():
-        entry = stated["datasets"][name]
-        if got["rows"] != entry["rows"]:
-            problems.append(f"{name}: rows {got['rows']}, the report says {entry['rows']}")
-        if len(got["same"]) != entry["variables"]:
-            problems.append(f"{name}: {len(got['same'])} published variables, report "
-                            f"{entry['variables']}")  # fmt: skip
-        if got["only_ours"] != entry.get("only_ours", []):
-            problems.append(f"{name}: variables only we write {got['only_ours']}")
-        rows = entry["rows"]["published"]
-        for var, same in got["same"].items():
-            want = entry.get("below", {}).get(var, {}).get("same", rows)
-            if same != want:
-                problems.append(f"{name}.{var}: {same} of {rows} agree, the report says "
-                                f"{want} (python -m tests.test_cdiscpilot_adam --update)")  # fmt: skip
-    assert not problems, "\n".join(problems)
+    measured = measure(pilot_adam, compare_as(stated))
+    assert not (problems := contract_problems(measured, stated, UPDATE)), "\n".join(problems)
 
 
 def test_every_difference_has_a_reason_and_the_report_shows_the_stated_figures() -> None:
-    stated = _stated()
-    for entry in stated["datasets"].values():
-        for var, item in entry.get("below", {}).items():
-            why = str(item.get("why", "")).strip()
-            assert why and not why.startswith("TODO"), var
-            assert item["same"] < entry["rows"]["published"], var
-    text = REPORT.read_text(encoding="utf-8")
-    table = text.split(TABLE_START)[1].split(TABLE_END)[0].strip()
-    assert table == render_table(stated), "run: python -m tests.test_cdiscpilot_adam --update"
-
-
-def _update(run: Path) -> None:
-    """Rewrite agreement.yaml's figures from a run (reasons kept) and the report's table."""
-    stated = _stated()
-    measured = measure(run, _compare_as(stated))
-    datasets = {}
-    for name, got in measured.items():
-        old = stated["datasets"].get(name, {}).get("below", {})
-        rows = got["rows"]["published"]
-        below = {var: {"same": same, **{k: v for k, v in old.get(var, {}).items() if k != "same"}}
-                 for var, same in got["same"].items() if same < rows}  # fmt: skip
-        for item in below.values():
-            item.setdefault("why", "TODO: say why")
-        datasets[name] = {"rows": got["rows"], "variables": len(got["same"]),
-                          "only_ours": got["only_ours"], "below": below}  # fmt: skip
-    header = AGREEMENT.read_text(encoding="utf-8").split("\ndatasets:")[0]
-    body = yaml.safe_dump({"datasets": datasets}, sort_keys=False, width=92)
-    AGREEMENT.write_text(header + "\n" + body, encoding="utf-8")
-    text = REPORT.read_text(encoding="utf-8")
-    before, rest = text.split(TABLE_START)
-    after = rest.split(TABLE_END)[1]
-    table = render_table(_stated())
-    REPORT.write_text(f"{before}{TABLE_START}\n{table}\n{TABLE_END}{after}", encoding="utf-8")
+    check_reasons_and_report(_stated(), REPORT, UPDATE)
 
 
 if __name__ == "__main__":
     if sys.argv[1:] != ["--update"]:
         sys.exit("usage: python -m tests.test_cdiscpilot_adam --update")
     with tempfile.TemporaryDirectory() as tmp:
-        _update(run_pilot(Path(tmp)))
+        rewrite_contract(measure(run_pilot(Path(tmp)), compare_as(_stated())), AGREEMENT, REPORT)
     print(f"updated {AGREEMENT.relative_to(ROOT)} and {REPORT.relative_to(ROOT)}")

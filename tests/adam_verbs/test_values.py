@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from tests.adam_verbs.frames import ADSL, AE, described, run, values
@@ -62,3 +63,17 @@ def test_number_reads_numbers_and_leaves_other_text_null() -> None:
         sdtm={"AE": AE},
     )
     assert values(out, "ATOXGRN") == [1.0, 3.0, 2.0, None]
+
+
+def test_number_rounds_to_digits_halves_away_from_zero() -> None:
+    vs = pd.DataFrame({"USUBJID": ["1", "2", "3", "4", "5"],
+                       "VSSTRESN": [147.32, 147.35, -2.25, 2.5, None]})  # fmt: skip
+    steps = "[{verb: records, from: {dataset: VS}}, {verb: number, var: %s, from: VSSTRESN%s}]"
+    out = run(steps % ("HEIGHTBL", ", digits: 1"), sdtm={"VS": vs})
+    assert values(out, "HEIGHTBL") == [147.3, 147.4, -2.3, 2.5, None]
+    out = run(steps % ("WHOLE", ", digits: 0"), sdtm={"VS": vs})
+    assert values(out, "WHOLE") == [147.0, 147.0, -2.0, 3.0, None]
+    with pytest.raises(SpecError, match=r"number: digits: must be a whole number from 0 to 10"):
+        run(steps % ("X", ", digits: 11"), sdtm={"VS": vs})
+    with pytest.raises(SpecError, match=r"number: digits: expected a whole number"):
+        run(steps % ("X", ", digits: 1.5"), sdtm={"VS": vs})

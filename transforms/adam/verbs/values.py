@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any
 
+import numpy as np
 import pandas as pd
 
 from transforms.adam.verbs import base
@@ -153,15 +154,28 @@ class Groups(Verb):
 @verb("number")
 @dataclass(frozen=True)
 class Number(Verb):
-    """`var`: `from` as a number (text that is not one gives null)."""
+    """`var`: `from` as a number (text that is not one gives null), rounded to `digits`
+    decimals (halves away from zero, as SAS ROUND) when given."""
 
     var: Annotated[str, Arg(base.name)]
     from_: Annotated[str, Arg(base.name)]
+    digits: Annotated[int | None, Arg(base.integer, None)]
+
+    def check(self) -> None:
+        if self.digits is not None and not 0 <= self.digits <= 10:
+            raise self.where.at(arg="digits").fail("must be a whole number from 0 to 10")
 
     def run(self, data: pd.DataFrame, inputs: Inputs) -> pd.DataFrame:
         self.need(data, [self.from_], "from")
-        data[self.var] = pd.to_numeric(data[self.from_], errors="coerce").astype("float64")
+        number = pd.to_numeric(data[self.from_], errors="coerce").astype("float64")
+        if self.digits is not None:
+            scale = 10.0**self.digits
+            # The decimal text first (147.35 is 147.3499... as a double), then the half away.
+            shown = number.round(self.digits + 6)
+            number = np.sign(shown) * np.floor(shown.abs() * scale + 0.5) / scale
+        data[self.var] = number
         return data
 
     def describe(self) -> dict[str, str]:
-        return {self.var: f"{self.from_} as a number"}
+        rounded = "" if self.digits is None else f", rounded to {self.digits} decimal(s)"
+        return {self.var: f"{self.from_} as a number{rounded}"}
