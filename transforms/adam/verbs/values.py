@@ -172,7 +172,8 @@ class Number(Verb):
             scale = 10.0**self.digits
             # The decimal text first (147.35 is 147.3499... as a double), then the half away.
             shown = number.round(self.digits + 6)
-            number = np.sign(shown) * np.floor(shown.abs() * scale + 0.5) / scale
+            away = np.floor(shown.abs().to_numpy() * scale + 0.5) / scale
+            number = pd.Series(np.sign(shown.to_numpy()) * away, index=data.index)
         data[self.var] = number
         return data
 
