@@ -4,7 +4,8 @@ DAG's Asset triggers, or by ``cdisc run``).
 A published run folder is never written to: ``start`` makes a new run folder from the
 published SDTM run (its raw, sdtm and reports files hard-linked, so nothing is copied),
 the datasets are derived into its ``adam/`` in the order of what each spec reads, the
-endpoint summary goes into ``reports/``, and ``publish`` switches ``current`` to it only
+endpoint summary (when study.yaml's ``endpoints:`` names its datasets) goes into
+``reports/``, and ``publish`` switches ``current`` to it only
 if that SDTM run is still the published one.
 """
 
