@@ -5,8 +5,8 @@ A published run folder is never written to: ``start`` makes a new run folder fro
 published SDTM run (its raw, sdtm and reports files hard-linked, so nothing is copied),
 the datasets are derived into its ``adam/`` in the order of what each spec reads, the
 endpoint summary (when study.yaml's ``endpoints:`` names its datasets) goes into
-``reports/``, and ``publish`` switches ``current`` to it only
-if that SDTM run is still the published one.
+``reports/``, and ``publish`` switches ``current`` to it only if that SDTM run is still
+the published one.
 """
 
 from __future__ import annotations
