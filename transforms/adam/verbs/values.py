@@ -219,6 +219,7 @@ def _evaluate(node: ast.expr, data: pd.DataFrame) -> Any:
     if isinstance(node, ast.Name):
         return pd.to_numeric(data[node.id], errors="coerce").astype("float64")
     if isinstance(node, ast.Constant):
+        assert isinstance(node.value, int | float)  # expression() admits no other constant
         return float(node.value)
     if isinstance(node, ast.UnaryOp):
         return -_evaluate(node.operand, data)
