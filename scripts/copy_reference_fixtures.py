@@ -33,6 +33,12 @@ COPIES = {
         f"pharmaverseraw/expected_sdtm/{name}.xpt": f"cdiscpilot01_sdtm/{name}.xpt"
         for name in ("dm", "suppdm", "ae", "ds", "ex", "vs")
     },
+    # CDISCPILOT01: the ADaM CDISC published for the pilot, for tests/test_cdiscpilot_adam.py
+    # (its define.xml, 0.6 MB, stays in the shared folder).
+    **{
+        f"cdiscpilot01/adam/{name}.xpt": f"cdiscpilot01_adam/{name}.xpt"
+        for name in ("adsl", "adae", "adtte")
+    },
 }
 
 

@@ -14,6 +14,7 @@ import yaml
 
 from benchmarks.bench import airflow_env
 from tests.conftest import ROOT
+from transforms.errors import SpecError
 from transforms.jobs.plan import PlanError, Step, adam_job, adam_reads, jobs, ordered, sdtm_job
 from transforms.studies import StudyInfo, list_studies, read_study_info
 
@@ -56,6 +57,30 @@ def test_adam_order_comes_from_what_each_spec_reads() -> None:
     ]  # fmt: skip
     assert set(job.step("adtte.build").after) == {"start", "adrs.build", "adsl.build"}
     assert job.trigger == "pommaint_sdtm_published" and job.schedule is None
+    assert job.step("define").after == ("endpoints",)
+
+
+def test_the_endpoints_step_only_when_the_study_names_its_datasets(tmp_path: Path) -> None:
+    root = _copy_specs(tmp_path)
+    path = root / "POMMAINT" / "study.yaml"
+    meta = yaml.safe_load(path.read_text())
+    assert meta["endpoints"]["response"] == "ADRS"
+    del meta["endpoints"]
+    path.write_text(yaml.safe_dump(meta))
+    job = adam_job(read_study_info(path), root)
+    assert "endpoints" not in [s.id for s in job.steps]
+    assert set(job.step("define").after) == {
+        f"{d}.build" for d in ("adsl", "adrs", "adae", "adtte")
+    }
+    meta["endpoints"] = {"subjects": "ADSL", "time_to_event": "ADTTE", "response": "ADXX",
+                         "adverse_events": "ADAE"}  # fmt: skip
+    path.write_text(yaml.safe_dump(meta))
+    with pytest.raises(SpecError, match=r"endpoints: names \['ADXX'\], not datasets of"):
+        read_study_info(path)
+    meta["endpoints"] = {"subjects": "ADSL"}
+    path.write_text(yaml.safe_dump(meta))
+    with pytest.raises(SpecError, match=r"endpoints: must name exactly the roles"):
+        read_study_info(path)
 
 
 def _copy_specs(tmp_path: Path) -> Path:
@@ -123,7 +148,15 @@ def _plan_graph(root: Path) -> dict[str, dict[str, list[str]]]:
 
 
 def test_the_dags_are_the_plan_and_a_new_dataset_spec_is_a_new_task(tmp_path: Path) -> None:
-    assert _dag_graph(tmp_path) == _plan_graph(SPECS)
+    graph = _dag_graph(tmp_path)
+    assert graph == _plan_graph(SPECS)
+    # The pilot's ADaM DAG, from its specs alone: no endpoints: in its study.yaml, no step.
+    assert graph["cdiscpilot01_adam"] == {
+        "start": [], "adsl.build": ["start"], "adae.build": ["adsl.build", "start"],
+        "adtte.build": ["adae.build", "adsl.build", "start"],
+        "define": ["adae.build", "adsl.build", "adtte.build", "start"],
+        "conformance": ["define", "start"], "publish": ["conformance", "start"],
+    }  # fmt: skip
     # A new SDTM dataset named in study.yaml (the graph reads no more than that) is a task.
     root = _copy_specs(tmp_path)
     study_yaml = root / "CDISCPILOT01" / "study.yaml"

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -32,7 +32,7 @@ from transforms.sdtm.algorithms import (
     parse_condition,
     parse_rule,
 )
-from transforms.studies import STUDY_ID, specs_dir
+from transforms.studies import STUDY_ID, read_endpoints, specs_dir
 from transforms.yamlfile import Entry
 
 __all__ = ["DatasetSpec", "FormSpec", "SpecError", "StudySpec", "VariableSpec", "load_study"]
@@ -139,6 +139,8 @@ class StudySpec:
     settle_seconds: float  # a manifest-less export counts once its files are this old
     path: Path
     design: Design | None = None  # the trial design of study.yaml (arms, epochs, visits)
+    # endpoint role -> ADaM dataset the endpoint summary reads (none: no summary)
+    endpoints: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def form_files(self) -> dict[str, str]:
@@ -543,7 +545,16 @@ def load_study(study: str, root: Path | None = None) -> StudySpec:
         meta,
         where,
         {"study", "title", "sponsor", "sdtm"},
-        {"schedule", "not_mapped", "retention", "settle_seconds", "adam", "dictionaries", "design"},
+        {
+            "schedule",
+            "not_mapped",
+            "retention",
+            "settle_seconds",
+            "adam",
+            "dictionaries",
+            "design",
+            "endpoints",
+        },
     )
     settle = meta.get("settle_seconds", 120)
     if not isinstance(settle, int | float) or settle < 0:
@@ -596,4 +607,5 @@ def load_study(study: str, root: Path | None = None) -> StudySpec:
         settle_seconds=float(settle),
         path=folder,
         design=design,
+        endpoints=read_endpoints(meta, where),
     )

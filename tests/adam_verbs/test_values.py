@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from tests.adam_verbs.frames import ADSL, AE, described, run, values
@@ -62,3 +63,45 @@ def test_number_reads_numbers_and_leaves_other_text_null() -> None:
         sdtm={"AE": AE},
     )
     assert values(out, "ATOXGRN") == [1.0, 3.0, 2.0, None]
+
+
+def test_number_rounds_to_digits_halves_away_from_zero() -> None:
+    vs = pd.DataFrame({"USUBJID": ["1", "2", "3", "4", "5"],
+                       "VSSTRESN": [147.32, 147.35, -2.25, 2.5, None]})  # fmt: skip
+    steps = "[{verb: records, from: {dataset: VS}}, {verb: number, var: %s, from: VSSTRESN%s}]"
+    out = run(steps % ("HEIGHTBL", ", digits: 1"), sdtm={"VS": vs})
+    assert values(out, "HEIGHTBL") == [147.3, 147.4, -2.3, 2.5, None]
+    out = run(steps % ("WHOLE", ", digits: 0"), sdtm={"VS": vs})
+    assert values(out, "WHOLE") == [147.0, 147.0, -2.0, 3.0, None]
+    with pytest.raises(SpecError, match=r"number: digits: must be a whole number from 0 to 10"):
+        run(steps % ("X", ", digits: 11"), sdtm={"VS": vs})
+    with pytest.raises(SpecError, match=r"number: digits: expected a whole number"):
+        run(steps % ("X", ", digits: 1.5"), sdtm={"VS": vs})
+
+
+def test_compute_states_arithmetic_of_variables_and_numbers() -> None:
+    vs = pd.DataFrame({"USUBJID": ["1", "2", "3"], "WT": [54.43, None, 80.0],
+                       "HT": [147.32, 160.0, 0.0]})  # fmt: skip
+    steps = """
+    - {verb: records, from: {dataset: VS}}
+    - {verb: compute, var: BMI, expr: "WT / (HT / 100) ** 2"}
+    - {verb: compute, var: NEG, expr: "-HT + 2 * 3 - 1"}
+    """
+    out = run(steps, sdtm={"VS": vs})
+    assert values(out, "BMI")[0] == pytest.approx(54.43 / 1.4732**2)
+    assert values(out, "BMI")[1:] == [None, None]  # a null; a division by zero
+    assert values(out, "NEG") == [-142.32, -155.0, 5.0]
+    assert described(steps)["BMI"] == "WT / (HT / 100) ** 2"
+
+
+@pytest.mark.parametrize(
+    ("expr", "message"),
+    [("WT +", "not an arithmetic expression"), ("WT.x * 2", "only variables, numbers"),
+     ("abs(WT)", "only variables, numbers"), ("wt_lower_long1 * 2", "is not a variable name"),
+     ("'a' * 2", "only variables, numbers"), ("NOPE * 2", "unknown variable")],
+)  # fmt: skip
+def test_compute_refuses_what_is_not_arithmetic(expr: str, message: str) -> None:
+    vs = pd.DataFrame({"USUBJID": ["1"], "WT": [1.0]})
+    steps = f'[{{verb: records, from: {{dataset: VS}}}}, {{verb: compute, var: X, expr: "{expr}"}}]'
+    with pytest.raises(SpecError, match=message):
+        run(steps, sdtm={"VS": vs})

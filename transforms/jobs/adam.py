@@ -4,8 +4,9 @@ DAG's Asset triggers, or by ``cdisc run``).
 A published run folder is never written to: ``start`` makes a new run folder from the
 published SDTM run (its raw, sdtm and reports files hard-linked, so nothing is copied),
 the datasets are derived into its ``adam/`` in the order of what each spec reads, the
-endpoint summary goes into ``reports/``, and ``publish`` switches ``current`` to it only
-if that SDTM run is still the published one.
+endpoint summary (when study.yaml's ``endpoints:`` names its datasets) goes into
+``reports/``, and ``publish`` switches ``current`` to it only if that SDTM run is still
+the published one.
 """
 
 from __future__ import annotations
@@ -114,17 +115,20 @@ def build(run: RunFolder, study: StudySpec, dataset: str) -> int:
 
 def endpoints(run: RunFolder, study: StudySpec) -> list[Path]:
     """reports/endpoints.json and endpoints.html: PFS/OS Kaplan-Meier, response rates and
-    the adverse-event incidence, from the ADaM just built."""
+    the adverse-event incidence, from the ADaM just built: the datasets the study.yaml's
+    ``endpoints:`` names per role."""
     from datetime import date
 
     from transforms.adam.endpoints import write_endpoints
 
+    if not study.endpoints:
+        raise PipelineError(f"{study.path / 'study.yaml'}: names no endpoints: datasets")
     cut = run.info.get("data_cutoff")
     with stage("endpoints", run) as s:
-        adam = {n: pd.read_parquet(run.adam_table(n)) for n in ("adsl", "adtte", "adrs", "adae")}
+        adam = {role: pd.read_parquet(run.adam_table(ds)) for role, ds in study.endpoints.items()}
         written = write_endpoints(
-            adam["adsl"], adam["adtte"], adam["adrs"], adam["adae"], run.reports,
-            data_cut=date.fromisoformat(cut) if cut else None, run=run.run_id,
+            adam["subjects"], adam["time_to_event"], adam["response"], adam["adverse_events"],
+            run.reports, data_cut=date.fromisoformat(cut) if cut else None, run=run.run_id,
         )  # fmt: skip
         s.rows_in = sum(len(f) for f in adam.values())
     return written

@@ -10,7 +10,7 @@ step with no code change.
 SDTM: extract -> validate_raw -> map the reference dataset (DM) -> map and write every
 other dataset -> reconcile -> validate_sdtm -> define -> conformance -> publish.
 ADaM: start -> build each dataset after the ADaM datasets its spec reads (ADSL first)
--> endpoints -> define -> conformance -> publish.
+-> endpoints (when study.yaml names its datasets) -> define -> conformance -> publish.
 
 Cheap on purpose (standard library and PyYAML only): the DAG file computes the plan
 while Airflow parses it.
@@ -132,9 +132,11 @@ def adam_job(study: StudyInfo, root: Path | None = None) -> Job:
         after = ("start", *(f"{r.lower()}.build" for r in reads[name]))
         steps.append(Step(f"{name.lower()}.build", f"{ADAM}:build", (name,), after))
         built.append(f"{name.lower()}.build")
+    # The endpoint summary, when the study.yaml names the datasets it reads.
+    if study.endpoints:
+        steps.append(Step("endpoints", f"{ADAM}:endpoints", after=tuple(built)))
     steps += [
-        Step("endpoints", f"{ADAM}:endpoints", after=tuple(built)),
-        Step("define", f"{ADAM}:define", after=("endpoints",)),
+        Step("define", f"{ADAM}:define", after=("endpoints",) if study.endpoints else tuple(built)),
         Step("conformance", f"{ADAM}:conformance", after=("define",)),
         Step("publish", f"{ADAM}:publish_run", after=("conformance",)),
     ]

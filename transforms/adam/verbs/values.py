@@ -3,9 +3,13 @@ position, numeric groups and numbers from text."""
 
 from __future__ import annotations
 
+import ast
+import operator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
+import numpy as np
 import pandas as pd
 
 from transforms.adam.verbs import base
@@ -153,15 +157,90 @@ class Groups(Verb):
 @verb("number")
 @dataclass(frozen=True)
 class Number(Verb):
-    """`var`: `from` as a number (text that is not one gives null)."""
+    """`var`: `from` as a number (text that is not one gives null), rounded to `digits`
+    decimals (halves away from zero, as SAS ROUND) when given."""
 
     var: Annotated[str, Arg(base.name)]
     from_: Annotated[str, Arg(base.name)]
+    digits: Annotated[int | None, Arg(base.integer, None)]
+
+    def check(self) -> None:
+        if self.digits is not None and not 0 <= self.digits <= 10:
+            raise self.where.at(arg="digits").fail("must be a whole number from 0 to 10")
 
     def run(self, data: pd.DataFrame, inputs: Inputs) -> pd.DataFrame:
         self.need(data, [self.from_], "from")
-        data[self.var] = pd.to_numeric(data[self.from_], errors="coerce").astype("float64")
+        number = pd.to_numeric(data[self.from_], errors="coerce").astype("float64")
+        if self.digits is not None:
+            scale = 10.0**self.digits
+            # The decimal text first (147.35 is 147.3499... as a double), then the half away.
+            shown = number.round(self.digits + 6)
+            away = np.floor(shown.abs().to_numpy() * scale + 0.5) / scale
+            number = pd.Series(np.sign(shown.to_numpy()) * away, index=data.index)
+        data[self.var] = number
         return data
 
     def describe(self) -> dict[str, str]:
-        return {self.var: f"{self.from_} as a number"}
+        rounded = "" if self.digits is None else f", rounded to {self.digits} decimal(s)"
+        return {self.var: f"{self.from_} as a number{rounded}"}
+
+
+# The arithmetic `compute` states: + - * / ** on numeric variables and numbers, brackets.
+_OPERATORS: dict[type, Callable[[Any, Any], Any]] = {
+    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
+    ast.Div: operator.truediv, ast.Pow: operator.pow,
+}  # fmt: skip
+
+
+def expression(raw: Any, where: Where) -> ast.expr:
+    """An arithmetic expression over variables (upper-case names) and numbers."""
+    text = base.text(raw, where)
+    try:
+        tree = ast.parse(text, mode="eval").body
+    except SyntaxError as exc:
+        raise where.fail(f"not an arithmetic expression: {text!r} ({exc.msg})") from exc
+    for node in ast.walk(tree):
+        ok = isinstance(node, ast.BinOp | ast.UnaryOp | ast.Name | ast.Load) or (
+            isinstance(node, ast.Constant) and type(node.value) in (int, float)
+        )
+        ok = ok or type(node) in _OPERATORS or isinstance(node, ast.USub)
+        if not ok:
+            raise where.fail(f"{text!r}: only variables, numbers, + - * / ** and brackets")
+        if isinstance(node, ast.Name):
+            base.name(node.id, where)
+    return tree
+
+
+def _variables(tree: ast.expr) -> list[str]:
+    return list(dict.fromkeys(n.id for n in ast.walk(tree) if isinstance(n, ast.Name)))
+
+
+def _evaluate(node: ast.expr, data: pd.DataFrame) -> Any:
+    if isinstance(node, ast.Name):
+        return pd.to_numeric(data[node.id], errors="coerce").astype("float64")
+    if isinstance(node, ast.Constant):
+        assert isinstance(node.value, int | float)  # expression() admits no other constant
+        return float(node.value)
+    if isinstance(node, ast.UnaryOp):
+        return -_evaluate(node.operand, data)
+    assert isinstance(node, ast.BinOp)
+    return _OPERATORS[type(node.op)](_evaluate(node.left, data), _evaluate(node.right, data))
+
+
+@verb("compute")
+@dataclass(frozen=True)
+class Compute(Verb):
+    """`var`: the arithmetic `expr` of numeric variables and numbers (null where any
+    variable is null, or a division is by zero)."""
+
+    var: Annotated[str, Arg(base.name)]
+    expr: Annotated[ast.expr, Arg(expression)]
+
+    def run(self, data: pd.DataFrame, inputs: Inputs) -> pd.DataFrame:
+        self.need(data, _variables(self.expr), "expr")
+        value = pd.Series(_evaluate(self.expr, data), index=data.index, dtype="float64")
+        data[self.var] = value.mask(~np.isfinite(value))
+        return data
+
+    def describe(self) -> dict[str, str]:
+        return {self.var: ast.unparse(self.expr)}
