@@ -108,6 +108,7 @@ SERVICES_FILES = ("tests/test_dag.py", "tests/test_services.py")
 HEAVY = (
     SERVICES_UNIT,
     "tests/test_cdiscpilot.py",
+    "tests/test_cdiscpilot_adam.py",
     "tests/robustness/test_corpus.py",
     "tests/test_pipeline.py",
     "tests/test_quality.py",
