@@ -31,7 +31,7 @@ import pyreadstat
 import pytest
 import yaml
 
-from tests.conftest import FIXTURES, ROOT
+from tests.conftest import FIXTURES, ROOT, built_once
 from transforms.issues import IssueLog
 from transforms.sdtm.algorithms import Context, Scope, SpecError, parse_rule
 from transforms.specs import SpecError as SpecsError
@@ -269,7 +269,8 @@ def run_pilot(root: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def pilot_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return run_pilot(tmp_path_factory.mktemp("cdiscpilot01"))
+    """The pilot's published run, built once per test session (read-only)."""
+    return built_once(tmp_path_factory, "cdiscpilot01", run_pilot)
 
 
 def test_cdisc_run_publishes_every_domain(pilot_run: Path) -> None:

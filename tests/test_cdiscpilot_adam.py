@@ -26,7 +26,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from tests.conftest import FIXTURES, ROOT
+from tests.conftest import FIXTURES, ROOT, built_once
 from tests.test_cdiscpilot import (
     check_reasons_and_report,
     compare_as,
@@ -54,7 +54,8 @@ KEYS = {
 
 @pytest.fixture(scope="module")
 def pilot_adam(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return run_pilot(tmp_path_factory.mktemp("cdiscpilot01_adam"))
+    """The pilot's published run (SDTM and ADaM), shared with tests/test_cdiscpilot.py."""
+    return built_once(tmp_path_factory, "cdiscpilot01", run_pilot)
 
 
 def measure(run: Path, compare_as: Mapping[str, Mapping[str, str]]) -> dict[str, Any]:
