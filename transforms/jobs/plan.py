@@ -23,8 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-
+from transforms import yamlfile
 from transforms.errors import UserError
 from transforms.studies import StudyInfo, sdtm_asset, specs_dir
 
@@ -171,14 +170,7 @@ def adam_reads(study: StudyInfo, root: Path | None = None) -> dict[str, tuple[st
     reads: dict[str, tuple[str, ...]] = {}
     for name in study.adam:
         path = folder / f"{name.lower()}.yaml"
-        try:
-            spec = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except FileNotFoundError as exc:
-            raise PlanError(f"{path}: spec of ADaM dataset {name} missing") from exc
-        except yaml.YAMLError as exc:
-            raise PlanError(f"{path}: not valid YAML: {exc}") from exc
-        if not isinstance(spec, Mapping):
-            raise PlanError(f"{path}: a mapping of dataset, label, derivations, variables expected")
+        spec = yamlfile.load(path)  # the one reader: missing file, syntax, duplicate keys
         named = list(_datasets_named(spec.get("derivations")))
         for variable in spec.get("variables") or []:
             source = variable.get("source") if isinstance(variable, Mapping) else None
