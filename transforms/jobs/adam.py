@@ -20,8 +20,7 @@ from typing import Any
 import pandas as pd
 
 from transforms.errors import NothingNew, PipelineError, Superseded
-from transforms.extract.exports import sha256_file
-from transforms.jobs.kit import Column, TableReader, log, stage, write_outputs
+from transforms.jobs.kit import Column, TableReader, log, spec_digests, stage, write_outputs
 from transforms.jobs.plan import Place
 from transforms.jobs.sdtm import check_conformance
 from transforms.specs import StudySpec
@@ -30,13 +29,6 @@ from transforms.store import RunFolder, current, new_run, prune, publish, study_
 # Report files an ADaM run writes itself (never hard-linked from the SDTM run).
 ADAM_REPORTS = ("endpoints.", "km_", "unassigned_", "submission_manifest.", "conformance.")
 SAS_EPOCH = pd.Timestamp("1960-01-01")
-
-
-def _specs_digest(study_path: Path) -> dict[str, str]:
-    return {
-        str(p.relative_to(study_path.parent)): sha256_file(p)
-        for p in sorted((study_path / "adam").glob("*.yaml"))
-    }
 
 
 def start(study: StudySpec, place: Place) -> RunFolder:
@@ -48,7 +40,7 @@ def start(study: StudySpec, place: Place) -> RunFolder:
     manifest = RunFolder(published).manifest()
     sdtm_run = manifest.get("sdtm_run", published.name)
     adam = manifest.get("adam")
-    if not place.force and adam and adam.get("specs") == _specs_digest(study.path):
+    if not place.force and adam and adam.get("specs") == spec_digests(study, "adam/*.yaml"):
         raise NothingNew(f"ADaM of SDTM run {sdtm_run} is already published ({published.name})")
     started = datetime.now(UTC)
     run = new_run(place.store, study.id, f"{sdtm_run}-adam-{started:%Y%m%dT%H%M%S%f}")
@@ -186,7 +178,7 @@ def publish_run(run: RunFolder, study: StudySpec) -> Path:
         manifest["adam"] = {
             "started": info["started"],
             "finished": datetime.now(UTC).isoformat(),
-            "specs": _specs_digest(study.path),
+            "specs": spec_digests(study, "adam/*.yaml"),
             "rows": rows,
         }
         link = publish(run, manifest)

@@ -20,6 +20,8 @@ import pandas as pd
 import pyarrow as pa
 
 from transforms.errors import PipelineError
+from transforms.extract.exports import sha256_file
+from transforms.specs import StudySpec
 from transforms.store import RunFolder
 
 log = logging.getLogger("cdisc")
@@ -154,3 +156,12 @@ def write_outputs(
         created=created,
     )  # fmt: skip
     return [xpt.name, out.name]
+
+
+def spec_digests(study: StudySpec, pattern: str) -> dict[str, str]:
+    """SHA-256 of the study's spec files matching `pattern` (``**/*.yaml``: all of them),
+    by path from the specs folder: what a publication was made with."""
+    return {
+        str(p.relative_to(study.path.parent)): sha256_file(p)
+        for p in sorted(study.path.glob(pattern))
+    }

@@ -25,7 +25,7 @@ from transforms.errors import NothingNew, PipelineError
 from transforms.extract.exports import Export, find_newest_complete, sha256_file
 from transforms.extract.readers import RawFileError, read_form
 from transforms.issues import IssueLog, describe
-from transforms.jobs.kit import Column, TableReader, log, stage, write_outputs
+from transforms.jobs.kit import Column, TableReader, log, spec_digests, stage, write_outputs
 from transforms.jobs.plan import REFERENCE_DATASET, Place
 from transforms.listing import XPT
 from transforms.specs import StudySpec
@@ -426,10 +426,7 @@ def publish_run(run: RunFolder, study: StudySpec) -> Path:
             name: md.version(name)
             for name in ("apache-airflow", "great-expectations", "pandas", "pyarrow", "pyreadstat")
         }
-        specs = {
-            str(p.relative_to(study.path.parent)): sha256_file(p)
-            for p in sorted(study.path.rglob("*.yaml"))
-        }
+        specs = spec_digests(study, "**/*.yaml")
         changes = _change_report(run, study, previous)
         manifest = {
             "changes": changes,
