@@ -25,10 +25,14 @@ export GX_ANALYTICS_ENABLED := False
 .PHONY: demo test env lock clean bench
 
 # The engine, and beside it the sample generator (`cdisc-sample`), a distribution of its own.
+# Installed packages are compiled to bytecode once here: this machine (and CI) sets
+# PYTHONDONTWRITEBYTECODE=1, so without it every process (each test worker, each killed
+# run, each Airflow task) recompiles Great Expectations, Airflow and pandas from source on
+# import (GX alone: 8.7 s of CPU instead of 3.4 s).
 $(STAMP): pyproject.toml tools/samplegen/pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet uv==0.13.9
-	$(BIN)/uv pip sync --quiet --python $(BIN)/python requirements.lock
+	$(BIN)/uv pip sync --quiet --compile-bytecode --python $(BIN)/python requirements.lock
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e . -e tools/samplegen
 	touch $(STAMP)
 
