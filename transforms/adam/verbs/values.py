@@ -211,7 +211,8 @@ def expression(raw: Any, where: Where) -> ast.expr:
     return tree
 
 
-def _variables(tree: ast.expr) -> list[str]:
+def expression_variables(tree: ast.expr) -> list[str]:
+    """The variables an expression reads, in order of appearance."""
     return list(dict.fromkeys(n.id for n in ast.walk(tree) if isinstance(n, ast.Name)))
 
 
@@ -227,6 +228,13 @@ def _evaluate(node: ast.expr, data: pd.DataFrame) -> Any:
     return _OPERATORS[type(node.op)](_evaluate(node.left, data), _evaluate(node.right, data))
 
 
+def arithmetic(tree: ast.expr, data: pd.DataFrame) -> pd.Series:
+    """An expression (read by :func:`expression`) over the frame's records: a float per
+    record, null where a variable it reads is null or a division is by zero."""
+    value = pd.Series(_evaluate(tree, data), index=data.index, dtype="float64")
+    return value.mask(~np.isfinite(value))
+
+
 @verb("compute")
 @dataclass(frozen=True)
 class Compute(Verb):
@@ -237,9 +245,8 @@ class Compute(Verb):
     expr: Annotated[ast.expr, Arg(expression)]
 
     def run(self, data: pd.DataFrame, inputs: Inputs) -> pd.DataFrame:
-        self.need(data, _variables(self.expr), "expr")
-        value = pd.Series(_evaluate(self.expr, data), index=data.index, dtype="float64")
-        data[self.var] = value.mask(~np.isfinite(value))
+        self.need(data, expression_variables(self.expr), "expr")
+        data[self.var] = arithmetic(self.expr, data)
         return data
 
     def describe(self) -> dict[str, str]:
