@@ -4,7 +4,7 @@ DAG's Asset triggers, or by ``cdisc run``).
 A published run folder is never written to: ``start`` makes a new run folder from the
 published SDTM run (its raw, sdtm and reports files hard-linked, so nothing is copied),
 the datasets are derived into its ``adam/`` in the order of what each spec reads, the
-endpoint summary (when study.yaml's ``endpoints:`` names its datasets) goes into
+endpoint summary (when study.yaml declares ``endpoints:``) goes into
 ``reports/``, and ``publish`` switches ``current`` to it only if that SDTM run is still
 the published one.
 """
@@ -106,21 +106,21 @@ def build(run: RunFolder, study: StudySpec, dataset: str) -> int:
 
 
 def endpoints(run: RunFolder, study: StudySpec) -> list[Path]:
-    """reports/endpoints.json and endpoints.html: PFS/OS Kaplan-Meier, response rates and
-    the adverse-event incidence, from the ADaM just built: the datasets the study.yaml's
-    ``endpoints:`` names per role."""
+    """reports/endpoints.json and endpoints.html: the endpoints study.yaml's ``endpoints:``
+    declares (Kaplan-Meier, rates, adverse-event incidence), from the ADaM just built."""
     from datetime import date
 
     from transforms.adam.endpoints import write_endpoints
 
-    if not study.endpoints:
-        raise PipelineError(f"{study.path / 'study.yaml'}: names no endpoints: datasets")
+    spec = study.endpoints
+    if spec is None:
+        raise PipelineError(f"{study.path / 'study.yaml'}: declares no endpoints:")
     cut = run.info.get("data_cutoff")
     with stage("endpoints", run) as s:
-        adam = {role: pd.read_parquet(run.adam_table(ds)) for role, ds in study.endpoints.items()}
+        adam = {name: pd.read_parquet(run.adam_table(name)) for name in spec.datasets}
         written = write_endpoints(
-            adam["subjects"], adam["time_to_event"], adam["response"], adam["adverse_events"],
-            run.reports, data_cut=date.fromisoformat(cut) if cut else None, run=run.run_id,
+            spec, adam, run.reports, data_cut=date.fromisoformat(cut) if cut else None,
+            run=run.run_id,
         )  # fmt: skip
         s.rows_in = sum(len(f) for f in adam.values())
     return written
