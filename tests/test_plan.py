@@ -152,11 +152,12 @@ def _plan_graph(root: Path) -> dict[str, dict[str, list[str]]]:
 def test_the_dags_are_the_plan_and_a_new_dataset_spec_is_a_new_task(tmp_path: Path) -> None:
     graph = _dag_graph(tmp_path)
     assert graph == _plan_graph(SPECS)
-    # The pilot's ADaM DAG, from its specs alone: no endpoints: in its study.yaml, no step.
+    # The pilot's ADaM DAG, from its specs alone: its endpoints read ADSL, ADAE and ADTTE.
     assert graph["cdiscpilot01_adam"] == {
         "start": [], "adsl.build": ["start"], "adae.build": ["adsl.build", "start"],
         "adtte.build": ["adae.build", "adsl.build", "start"],
-        "define": ["adae.build", "adsl.build", "adtte.build", "start"],
+        "endpoints": ["adae.build", "adsl.build", "adtte.build", "start"],
+        "define": ["endpoints", "start"],
         "conformance": ["define", "start"], "publish": ["conformance", "start"],
     }  # fmt: skip
     # A new SDTM dataset named in study.yaml (the graph reads no more than that) is a task.
