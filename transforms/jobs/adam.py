@@ -31,16 +31,22 @@ ADAM_REPORTS = ("endpoints.", "km_", "unassigned_", "submission_manifest.", "con
 SAS_EPOCH = pd.Timestamp("1960-01-01")
 
 
+def adam_specs(study: StudySpec) -> dict[str, str]:
+    """Digests of what an ADaM run is made by: the ADaM specs and study.yaml (its ``adam:``
+    list and its ``endpoints:``; a new endpoint there is a new ADaM run)."""
+    return spec_digests(study, "adam/*.yaml") | spec_digests(study, "study.yaml")
+
+
 def start(study: StudySpec, place: Place) -> RunFolder:
     """A new run folder for the ADaM of the published SDTM run; NothingNew when that run
-    already has ADaM built from the same ADaM specs."""
+    already has ADaM built from the same specs (:func:`adam_specs`)."""
     published = current(place.store, study.id)
     if published is None:
         raise NothingNew(f"{study.id}: no SDTM run is published yet")
     manifest = RunFolder(published).manifest()
     sdtm_run = manifest.get("sdtm_run", published.name)
     adam = manifest.get("adam")
-    if not place.force and adam and adam.get("specs") == spec_digests(study, "adam/*.yaml"):
+    if not place.force and adam and adam.get("specs") == adam_specs(study):
         raise NothingNew(f"ADaM of SDTM run {sdtm_run} is already published ({published.name})")
     started = datetime.now(UTC)
     run = new_run(place.store, study.id, f"{sdtm_run}-adam-{started:%Y%m%dT%H%M%S%f}")
@@ -178,7 +184,7 @@ def publish_run(run: RunFolder, study: StudySpec) -> Path:
         manifest["adam"] = {
             "started": info["started"],
             "finished": datetime.now(UTC).isoformat(),
-            "specs": spec_digests(study, "adam/*.yaml"),
+            "specs": adam_specs(study),
             "rows": rows,
         }
         link = publish(run, manifest)
