@@ -301,7 +301,8 @@ def test_the_nightly_dag_of_the_study_needs_no_code() -> None:
 
     pilot = next(s for s in list_studies() if s.id == "CDISCPILOT01")
     assert pilot.sdtm == ("DM", "AE", "DS", "EX", "VS", "TS")
-    assert pilot.adam == ("ADSL", "ADAE", "ADTTE") and not pilot.endpoints
+    assert pilot.adam == ("ADSL", "ADAE", "ADTTE")
+    assert pilot.endpoints is not None and pilot.endpoints.datasets == ("ADSL", "ADTTE", "ADAE")
 
 
 def test_a_subject_traced_from_raw_to_sdtm(pilot_run: Path) -> None:

@@ -14,7 +14,6 @@ import yaml
 
 from benchmarks.bench import airflow_env
 from tests.conftest import ROOT
-from transforms.errors import SpecError
 from transforms.jobs.plan import PlanError, Step, adam_job, adam_reads, jobs, ordered, sdtm_job
 from transforms.studies import StudyInfo, list_studies, read_study_info
 
@@ -60,11 +59,23 @@ def test_adam_order_comes_from_what_each_spec_reads() -> None:
     assert job.step("define").after == ("endpoints",)
 
 
-def test_the_endpoints_step_only_when_the_study_names_its_datasets(tmp_path: Path) -> None:
+def test_the_endpoints_step_reads_the_datasets_the_declaration_names(tmp_path: Path) -> None:
     root = _copy_specs(tmp_path)
     path = root / "POMMAINT" / "study.yaml"
     meta = yaml.safe_load(path.read_text())
-    assert meta["endpoints"]["response"] == "ADRS"
+    # POMMAINT's endpoints read all four datasets (ADSL, ADTTE, ADRS, ADAE).
+    full = adam_job(read_study_info(path), root)
+    assert set(full.step("endpoints").after) == {
+        f"{d}.build" for d in ("adsl", "adrs", "adae", "adtte")
+    }
+    # Without its rates and adverse events, only ADSL and ADTTE: the summary may run while
+    # ADRS and ADAE are still building, and Define-XML still waits for every dataset.
+    del meta["endpoints"]["rates"], meta["endpoints"]["adverse_events"]
+    path.write_text(yaml.safe_dump(meta))
+    job = adam_job(read_study_info(path), root)
+    assert job.step("endpoints").after == ("adsl.build", "adtte.build")
+    assert job.step("define").after == ("endpoints", "adrs.build", "adae.build")
+    # No endpoints: no step.
     del meta["endpoints"]
     path.write_text(yaml.safe_dump(meta))
     job = adam_job(read_study_info(path), root)
@@ -72,15 +83,6 @@ def test_the_endpoints_step_only_when_the_study_names_its_datasets(tmp_path: Pat
     assert set(job.step("define").after) == {
         f"{d}.build" for d in ("adsl", "adrs", "adae", "adtte")
     }
-    meta["endpoints"] = {"subjects": "ADSL", "time_to_event": "ADTTE", "response": "ADXX",
-                         "adverse_events": "ADAE"}  # fmt: skip
-    path.write_text(yaml.safe_dump(meta))
-    with pytest.raises(SpecError, match=r"endpoints: names \['ADXX'\], not datasets of"):
-        read_study_info(path)
-    meta["endpoints"] = {"subjects": "ADSL"}
-    path.write_text(yaml.safe_dump(meta))
-    with pytest.raises(SpecError, match=r"endpoints: must name exactly the roles"):
-        read_study_info(path)
 
 
 def _copy_specs(tmp_path: Path) -> Path:
@@ -150,11 +152,12 @@ def _plan_graph(root: Path) -> dict[str, dict[str, list[str]]]:
 def test_the_dags_are_the_plan_and_a_new_dataset_spec_is_a_new_task(tmp_path: Path) -> None:
     graph = _dag_graph(tmp_path)
     assert graph == _plan_graph(SPECS)
-    # The pilot's ADaM DAG, from its specs alone: no endpoints: in its study.yaml, no step.
+    # The pilot's ADaM DAG, from its specs alone: its endpoints read ADSL, ADAE and ADTTE.
     assert graph["cdiscpilot01_adam"] == {
         "start": [], "adsl.build": ["start"], "adae.build": ["adsl.build", "start"],
         "adtte.build": ["adae.build", "adsl.build", "start"],
-        "define": ["adae.build", "adsl.build", "adtte.build", "start"],
+        "endpoints": ["adae.build", "adsl.build", "adtte.build", "start"],
+        "define": ["endpoints", "start"],
         "conformance": ["define", "start"], "publish": ["conformance", "start"],
     }  # fmt: skip
     # A new SDTM dataset named in study.yaml (the graph reads no more than that) is a task.

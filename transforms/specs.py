@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ import pandas as pd
 
 from transforms import standards, yamlfile
 from transforms.conditions import Condition
+from transforms.endpoint_spec import EndpointSpec, read_endpoint_spec
 from transforms.sdtm.algorithms import (
     Codelist,
     Design,
@@ -32,7 +33,7 @@ from transforms.sdtm.algorithms import (
     parse_condition,
     parse_rule,
 )
-from transforms.studies import STUDY_ID, read_endpoints, specs_dir
+from transforms.studies import STUDY_ID, specs_dir
 from transforms.yamlfile import Entry
 
 __all__ = ["DatasetSpec", "FormSpec", "SpecError", "StudySpec", "VariableSpec", "load_study"]
@@ -139,8 +140,8 @@ class StudySpec:
     settle_seconds: float  # a manifest-less export counts once its files are this old
     path: Path
     design: Design | None = None  # the trial design of study.yaml (arms, epochs, visits)
-    # endpoint role -> ADaM dataset the endpoint summary reads (none: no summary)
-    endpoints: Mapping[str, str] = field(default_factory=dict)
+    # the endpoints the ADaM job summarises (None: it writes no endpoint summary)
+    endpoints: EndpointSpec | None = None
 
     @property
     def form_files(self) -> dict[str, str]:
@@ -607,5 +608,5 @@ def load_study(study: str, root: Path | None = None) -> StudySpec:
         settle_seconds=float(settle),
         path=folder,
         design=design,
-        endpoints=read_endpoints(meta, where),
+        endpoints=read_endpoint_spec(meta, where),
     )

@@ -1,24 +1,22 @@
 """Which studies exist and how they are scheduled: cheap enough for DAG parsing.
 
-Imports only the standard library and PyYAML (through transforms.yamlfile; no pandas), so
-the DAG file can build one DAG per study folder in well under a second.
+Imports only the standard library and PyYAML (through transforms.yamlfile; no pandas) and
+the endpoint declaration's reader, so the DAG file can build one DAG per study folder in
+well under a second.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from transforms import yamlfile
+from transforms.endpoint_spec import EndpointSpec, read_endpoint_spec
 
 STUDY_ID = re.compile(r"^[A-Z][A-Z0-9_]{0,19}$")
 DEFAULT_SCHEDULE = "0 2 * * *"
-# What the endpoint summary of an ADaM run reads (transforms.adam.endpoints), each role an
-# ADaM dataset of the study named in its study.yaml's `endpoints:`.
-ENDPOINT_ROLES = ("subjects", "time_to_event", "response", "adverse_events")
 
 
 def specs_dir() -> Path:
@@ -39,23 +37,8 @@ class StudyInfo:
     schedule: str
     sdtm: tuple[str, ...]
     adam: tuple[str, ...]
-    # endpoint role -> ADaM dataset; empty: the ADaM job writes no endpoint summary
-    endpoints: Mapping[str, str] = field(default_factory=dict)
-
-
-def read_endpoints(meta: Mapping[str, object], doc: yamlfile.Entry) -> dict[str, str]:
-    """A study.yaml's ``endpoints:``: every role of ENDPOINT_ROLES, each one of its
-    ``adam:`` datasets; none given, an empty mapping."""
-    if meta.get("endpoints") is None:
-        return {}
-    where = doc / "endpoints"
-    given = {str(k): str(v) for k, v in yamlfile.mapping(meta["endpoints"], where).items()}
-    if set(given) != set(ENDPOINT_ROLES):
-        raise where.error(f"must name exactly the roles {list(ENDPOINT_ROLES)}")
-    listed = {str(d) for d in meta.get("adam") or []}  # type: ignore[attr-defined]
-    if unknown := sorted(set(given.values()) - listed):
-        raise where.error(f"names {unknown}, not datasets of its adam: list")
-    return {role: given[role] for role in ENDPOINT_ROLES}
+    # the endpoints the ADaM job summarises (None: it writes no endpoint summary)
+    endpoints: EndpointSpec | None = None
 
 
 def read_study_info(path: Path) -> StudyInfo:
@@ -71,7 +54,7 @@ def read_study_info(path: Path) -> StudyInfo:
         schedule=str(meta.get("schedule") or DEFAULT_SCHEDULE),
         sdtm=tuple(str(d) for d in yamlfile.sequence(meta.get("sdtm", []), doc / "sdtm")),
         adam=tuple(str(d) for d in yamlfile.sequence(meta.get("adam") or [], doc / "adam")),
-        endpoints=read_endpoints(meta, doc),
+        endpoints=read_endpoint_spec(meta, doc),
     )
 
 

@@ -10,10 +10,11 @@ step with no code change.
 SDTM: extract -> validate_raw -> map the reference dataset (DM) -> map and write every
 other dataset -> reconcile -> validate_sdtm -> define -> conformance -> publish.
 ADaM: start -> build each dataset after the ADaM datasets its spec reads (ADSL first)
--> endpoints (when study.yaml names its datasets) -> define -> conformance -> publish.
+-> endpoints (when study.yaml declares endpoints; after the datasets they read) -> define
+-> conformance -> publish.
 
-Cheap on purpose (standard library and PyYAML only): the DAG file computes the plan
-while Airflow parses it.
+Cheap on purpose (the standard library, PyYAML and the spec readers built on them, no
+pandas): the DAG file computes the plan while Airflow parses it.
 """
 
 from __future__ import annotations
@@ -131,11 +132,14 @@ def adam_job(study: StudyInfo, root: Path | None = None) -> Job:
         after = ("start", *(f"{r.lower()}.build" for r in reads[name]))
         steps.append(Step(f"{name.lower()}.build", f"{ADAM}:build", (name,), after))
         built.append(f"{name.lower()}.build")
-    # The endpoint summary, when the study.yaml names the datasets it reads.
+    # The endpoint summary, when study.yaml declares endpoints: after the datasets they read.
+    last = tuple(built)
     if study.endpoints:
-        steps.append(Step("endpoints", f"{ADAM}:endpoints", after=tuple(built)))
+        inputs = tuple(f"{d.lower()}.build" for d in study.adam if d in study.endpoints.datasets)
+        steps.append(Step("endpoints", f"{ADAM}:endpoints", after=inputs))
+        last = ("endpoints", *(b for b in built if b not in inputs))
     steps += [
-        Step("define", f"{ADAM}:define", after=("endpoints",) if study.endpoints else tuple(built)),
+        Step("define", f"{ADAM}:define", after=last),
         Step("conformance", f"{ADAM}:conformance", after=("define",)),
         Step("publish", f"{ADAM}:publish_run", after=("conformance",)),
     ]
