@@ -281,6 +281,17 @@ def test_cdisc_run_publishes_every_domain(pilot_run: Path) -> None:
     assert reconciliation.set_index("form")["records_in"].to_dict() == {
         "dm_raw.csv": 306, "ae_raw.csv": 1191, "ds_raw.csv": 850, "ec_raw.csv": 591,
         "vs_raw.csv": 12978}  # fmt: skip
+    # Every field of the export is accounted for (issue 17): 87 columns, the 17 not
+    # submitted with study.yaml's reasons.
+    fields = pd.read_csv(pilot_run / "reports" / "reconciliation_fields.csv", dtype=str)
+    assert fields.groupby("file").size().to_dict() == {
+        "ae_raw.csv": 32, "dm_raw.csv": 13, "ds_raw.csv": 13, "ec_raw.csv": 14,
+        "vs_raw.csv": 15}  # fmt: skip
+    assert fields["status"].value_counts().to_dict() == {"mapped": 70, "not_submitted": 17}
+    row = {(r["form"], r["field"]): r for r in fields.astype(str).to_dict("records")}
+    assert [row["DM", "PLANNED_ARMCD"][c] for c in ("targets", "used_in")] == [
+        "DM.ARMCD", "DM.ARMNRS"]  # fmt: skip
+    assert row["DM", "PLANNED_ARM"]["reason"].startswith("the EDC's name of PLANNED_ARMCD")
     for name in ("dm", "ae", "ds", "ex", "vs"):
         issues = pd.read_csv(pilot_run / "reports" / f"issues_{name}.csv")
         assert not (issues["severity"] == "error").any(), name

@@ -28,10 +28,13 @@ def test_sdtm_steps_of_pommaint_in_order_with_their_dependencies() -> None:
     job = sdtm_job(_pommaint())
     ids = [s.id for s in job.steps]
     maps = [f"{d}.map" for d in ("dm", "ex", "ae", "cm", "ds", "rs", "lb", "ss", "ts")]
-    assert ids[:3] == ["extract", "validate_raw", "dm.map"]
+    assert ids[:4] == ["extract", "reconcile_fields", "validate_raw", "dm.map"]
     assert ids[-5:] == ["reconcile", "validate_sdtm", "define", "conformance", "publish"]
     assert [i for i in ids if i.endswith(".map")] == maps
     after = {s.id: set(s.after) for s in job.steps}
+    # The export's fields are accounted for before anything is checked or mapped.
+    assert after["reconcile_fields"] == {"extract"}
+    assert after["validate_raw"] == {"reconcile_fields"}
     assert after["dm.map"] == {"validate_raw"}
     assert after["lb.map"] == {"validate_raw", "dm.map"}  # DM's reference dates
     assert after["lb.xpt"] == {"lb.map"}

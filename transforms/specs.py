@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
-from functools import cache
+from dataclasses import dataclass, field
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
@@ -24,19 +24,30 @@ from transforms import standards, yamlfile
 from transforms.conditions import Condition
 from transforms.endpoint_spec import EndpointSpec, read_endpoint_spec
 from transforms.sdtm.algorithms import (
+    CONDITION,
     Codelist,
     Design,
+    Read,
     Rule,
     Scope,
     SpecError,
     normalise,
     parse_condition,
     parse_rule,
+    reads,
 )
 from transforms.studies import STUDY_ID, specs_dir
 from transforms.yamlfile import Entry
 
-__all__ = ["DatasetSpec", "FormSpec", "SpecError", "StudySpec", "VariableSpec", "load_study"]
+__all__ = [
+    "DatasetSpec",
+    "FieldUse",
+    "FormSpec",
+    "SpecError",
+    "StudySpec",
+    "VariableSpec",
+    "load_study",
+]
 
 # Pseudo-forms a dataset may use as a source besides the raw forms: the run's study-level
 # facts (one row), and the rows a spec lists itself (trial design tables such as TS).
@@ -102,6 +113,18 @@ class RecordBlock:
 
 
 @dataclass(frozen=True)
+class FieldUse:
+    """A raw field (a column of a form) that a dataset's spec reads: for `target` (``DS.VAR``,
+    ``SUPPDS.QNAM``, or ``DS`` for the records a block's ``where`` or ``distinct`` selects)
+    and how (VALUE, KEY or CONDITION of :func:`transforms.sdtm.algorithms.reads`)."""
+
+    form: str
+    field: str
+    target: str
+    how: str
+
+
+@dataclass(frozen=True)
 class DatasetSpec:
     name: str
     label: str
@@ -123,6 +146,25 @@ class DatasetSpec:
         """Variables in standard (IG) order."""
         return sorted(self.variables, key=lambda v: v.order)
 
+    def field_uses(self) -> set[FieldUse]:
+        """Every raw field the spec's rules read, per variable (and SUPP-- qualifier): each
+        block's rules walked over its source form (a `merge` reads the form it names); a
+        block's ``where`` and ``distinct`` select the dataset's records."""
+        found: set[FieldUse] = set()
+        for block in self.blocks:
+            selects = reads(block.where, block.source) if block.where else set()
+            selects |= {Read(block.source, c, CONDITION) for c in block.distinct}
+            targets = [(self.name, selects)]
+            targets += [
+                (f"{self.name}.{v}", reads(r, block.source)) for v, r in block.rules.items()
+            ]
+            targets += [
+                (f"SUPP{self.name}.{q}", reads(r, block.source))
+                for q, r in block.supplemental.items()
+            ]
+            found |= {FieldUse(r.form, r.column, t, r.how) for t, rs in targets for r in rs}
+        return found
+
 
 @dataclass(frozen=True)
 class StudySpec:
@@ -142,10 +184,18 @@ class StudySpec:
     design: Design | None = None  # the trial design of study.yaml (arms, epochs, visits)
     # the endpoints the ADaM job summarises (None: it writes no endpoint summary)
     endpoints: EndpointSpec | None = None
+    # form -> field -> why the field's value reaches no SDTM variable (study.yaml)
+    not_submitted: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     @property
     def form_files(self) -> dict[str, str]:
         return {oid: f.file for oid, f in self.forms.items()}
+
+    @cached_property
+    def field_uses(self) -> frozenset[FieldUse]:
+        """Every raw field the datasets' specs read (pseudo-forms such as _STUDY left out)."""
+        uses = set().union(*(d.field_uses() for d in self.datasets.values()))
+        return frozenset(u for u in uses if u.form in self.forms)
 
     def adam_spec_path(self, dataset: str) -> Path:
         """The spec file of one of the study's ADaM datasets."""
@@ -555,6 +605,7 @@ def load_study(study: str, root: Path | None = None) -> StudySpec:
             "dictionaries",
             "design",
             "endpoints",
+            "not_submitted",
         },
     )
     settle = meta.get("settle_seconds", 120)
@@ -588,7 +639,8 @@ def load_study(study: str, root: Path | None = None) -> StudySpec:
         datasets[spec.name] = spec
     if next(iter(datasets), None) != "DM":
         raise (where / "sdtm").error("must list DM first (it sets the reference dates)")
-    return StudySpec(
+    not_submitted = _load_not_submitted(meta.get("not_submitted"), where / "not_submitted", forms)
+    loaded = StudySpec(
         id=study,
         title=str(meta["title"]),
         sponsor=str(meta["sponsor"]),
@@ -609,4 +661,38 @@ def load_study(study: str, root: Path | None = None) -> StudySpec:
         path=folder,
         design=design,
         endpoints=read_endpoint_spec(meta, where),
+        not_submitted=not_submitted,
     )
+    _check_not_submitted(loaded, where / "not_submitted")
+    return loaded
+
+
+def _load_not_submitted(
+    raw: Any, where: Entry, forms: Mapping[str, FormSpec]
+) -> dict[str, dict[str, str]]:
+    """``not_submitted:`` of study.yaml: per form, the fields whose value reaches no SDTM
+    variable, each with its reason; a form or field forms.yaml does not know is an error."""
+    declared: dict[str, dict[str, str]] = {}
+    for oid, fields in yamlfile.mapping(raw or {}, where).items():
+        if oid not in forms:
+            raise (where / str(oid)).error(f"unknown form (forms: {', '.join(forms)})")
+        declared[str(oid)] = {}
+        for name, reason in yamlfile.mapping(fields, where / str(oid)).items():
+            entry = where / str(oid) / str(name)
+            if str(name) not in forms[oid].columns:
+                raise entry.error(f"not a column of form {oid} in forms.yaml")
+            if not isinstance(reason, str) or not reason.strip():
+                raise entry.error("give the reason the field is not submitted, as text")
+            declared[str(oid)][str(name)] = reason.strip()
+    return declared
+
+
+def _check_not_submitted(study: StudySpec, where: Entry) -> None:
+    """A field declared not submitted must not be mapped: its value reaching a variable (or
+    being the key a value is looked up by) contradicts the declaration."""
+    for use in sorted(study.field_uses, key=lambda u: (u.form, u.field, u.target)):
+        if use.how != CONDITION and use.field in study.not_submitted.get(use.form, {}):
+            raise (where / use.form / use.field).error(
+                f"declared not submitted, but the specs map it to {use.target} "
+                "(a field is mapped or not submitted, not both)"
+            )

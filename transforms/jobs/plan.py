@@ -7,8 +7,9 @@ step, ``cdisc run`` (:mod:`transforms.jobs.runner`) calls the steps in that orde
 holds a stage name of its own, so the two cannot drift, and a new dataset spec is a new
 step with no code change.
 
-SDTM: extract -> validate_raw -> map the reference dataset (DM) -> map and write every
-other dataset -> reconcile -> validate_sdtm -> define -> conformance -> publish.
+SDTM: extract -> reconcile_fields -> validate_raw -> map the reference dataset (DM) -> map
+and write every other dataset -> reconcile -> validate_sdtm -> define -> conformance ->
+publish.
 ADaM: start -> build each dataset after the ADaM datasets its spec reads (ADSL first)
 -> endpoints (when study.yaml declares endpoints; after the datasets they read) -> define
 -> conformance -> publish.
@@ -97,8 +98,13 @@ ADAM = "transforms.jobs.adam"
 
 def sdtm_job(study: StudyInfo) -> Job:
     """The nightly SDTM load of a study."""
-    steps = [Step("extract", f"{SDTM}:extract"), Step("validate_raw", f"{SDTM}:validate_raw",
-             after=("extract",))]  # fmt: skip
+    # The export's fields are accounted for first: a column no spec maps or declares stops
+    # the night before anything is checked or mapped.
+    steps = [
+        Step("extract", f"{SDTM}:extract"),
+        Step("reconcile_fields", f"{SDTM}:reconcile_fields", after=("extract",)),
+        Step("validate_raw", f"{SDTM}:validate_raw", after=("reconcile_fields",)),
+    ]
     written = []
     for name in _reference_first(study.sdtm):
         group = name.lower()

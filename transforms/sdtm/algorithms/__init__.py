@@ -15,15 +15,20 @@ joins); :mod:`.base` holds what they share, the registry and the argument declar
 
 from transforms.sdtm.algorithms.base import (
     ALGORITHMS,
+    CONDITION,
+    KEY,
     SHORTHANDS,
+    VALUE,
     Codelist,
     Context,
     Design,
+    Read,
     Rule,
     Scope,
     SpecError,
     normalise,
     parse_rule,
+    reads,
     registered,
 )
 from transforms.sdtm.algorithms.cases import Case, holds, parse_condition
@@ -43,7 +48,10 @@ from transforms.sdtm.algorithms.visits_epochs import Epoch, Visit
 
 __all__ = [
     "ALGORITHMS",
+    "CONDITION",
+    "KEY",
     "SHORTHANDS",
+    "VALUE",
     "Aggregate",
     "Case",
     "Coalesce",
@@ -66,6 +74,7 @@ __all__ = [
     "Merge",
     "NormalRange",
     "Number",
+    "Read",
     "Recode",
     "Rule",
     "Scope",
@@ -81,6 +90,7 @@ __all__ = [
     "normalise",
     "parse_condition",
     "parse_rule",
+    "reads",
     "registered",
     "to_iso8601",
 ]

@@ -10,6 +10,8 @@ import pandas as pd
 
 from transforms.conditions import Condition
 from transforms.sdtm.algorithms.base import (
+    FORM,
+    KEYS,
     Arg,
     Context,
     Parsing,
@@ -59,11 +61,11 @@ class Merge:
     ``min``/``max`` value.
     """
 
-    form: Annotated[str, Arg(_form)]
-    by: Annotated[tuple[str, ...], Arg(_keys, default=["SUBJID"])]
+    form: Annotated[str, Arg(_form, names=FORM)]
+    by: Annotated[tuple[str, ...], Arg(_keys, default=["SUBJID"], names=KEYS)]
     pick: Annotated[str, Arg(choice("only", "min", "max"), default="only")]
-    where: Annotated[Condition | None, Arg(_inner_condition, default=None)]
-    value: Annotated[Rule, Arg(_inner_rule)]
+    where: Annotated[Condition | None, Arg(_inner_condition, default=None, other_form=True)]
+    value: Annotated[Rule, Arg(_inner_rule, other_form=True)]
 
     def evaluate(self, ctx: Context) -> pd.Series:
         other = ctx.forms[self.form]
@@ -115,6 +117,10 @@ class DmValue:
     name: Annotated[str, Arg(_dm_variable, key="dm")]
     # a variable of DM and of this dataset (derived before) to join on, for SUBJID
     by: Annotated[str | None, Arg(_dm_key, default=None)]
+
+    def implicit_keys(self) -> tuple[str, ...]:
+        """Without `by`, the form's SUBJID is the key the DM value is looked up by."""
+        return () if self.by else ("SUBJID",)
 
     def check(self, p: Parsing) -> None:
         if self.by is None and "SUBJID" not in p.scope.form_columns:

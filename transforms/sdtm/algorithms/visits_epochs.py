@@ -127,6 +127,10 @@ class Visit:
     visit: Annotated[Rule, Arg()]
     date: Annotated[Rule, Arg()]
 
+    def implicit_keys(self) -> tuple[str, ...]:
+        """Unscheduled visits are numbered per subject: by the form's SUBJID."""
+        return ("SUBJID",) if self.unscheduled else ()
+
     def _numbers(self, names: pd.Series) -> pd.Series:
         """The planned number of each (normalised) visit name; NaN if none matches."""
         number = pd.Series(float("nan"), index=names.index)
