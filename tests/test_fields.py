@@ -16,7 +16,7 @@ import yaml
 
 from tests.conftest import ROOT
 from tests.sdtm_algorithms.frames import DM, Env
-from transforms.reconcile import reconcile_fields
+from transforms.reconcile import reconcile, reconcile_fields
 from transforms.sdtm.algorithms import CONDITION, KEY, VALUE, parse_rule, reads
 from transforms.specs import FieldUse, SpecError, StudySpec, load_study
 
@@ -71,19 +71,28 @@ def test_reads_the_subject_a_dm_value_and_an_unscheduled_visit_are_looked_up_by(
     assert ("DM", "SUBJID", KEY) in _reads({**visit, "unscheduled": ["Unscheduled"]})
 
 
-def test_the_pommaint_specs_read_what_the_issue_found_lost_only_to_decide() -> None:
+def test_the_pommaint_specs_map_what_the_issue_found_lost_or_only_deciding() -> None:
     uses = load_study("POMMAINT").field_uses
     of: dict[tuple[str, str], set[tuple[str, str]]] = {(u.form, u.field): set() for u in uses}
     for u in uses:
         of[(u.form, u.field)].add((u.target, u.how))
-    # EXACN only decides whether EXADJ is kept; the other four are read by no rule.
-    assert of[("EX", "EXACN")] == {("EX.EXADJ", CONDITION)}
-    for lost in [("EOS", "DTHCAUS"), ("COH", "ASCTDAT"), ("COH", "INDENDAT"),
-                 ("COH", "ASSIGNDAT"), ("AE", "AEONGO")]:  # fmt: skip
-        assert lost not in of
+    # Issue 17.2: EXACN decided only whether EXADJ is kept, the other five no rule read.
+    assert of[("EX", "EXACN")] == {("EX.EXADJ", CONDITION), ("SUPPEX.EXACN", VALUE)}
+    assert of[("EOS", "DTHCAUS")] == {
+        ("DD", CONDITION), ("DD.DDORRES", VALUE), ("DD.DDSTRESC", VALUE)
+    }  # fmt: skip
+    assert of[("COH", "ASCTDAT")] == {("PR", CONDITION), ("PR.PRSTDTC", VALUE)}
+    assert of[("COH", "INDENDAT")] == {("CM", CONDITION), ("CM.CMENDTC", VALUE)}
+    assert of[("COH", "ASSIGNDAT")] == {("DS.DSSTDTC", VALUE)}
+    assert of[("AE", "AEONGO")] == {("AE.AEENRTPT", VALUE)}
+    # AEENTPT: the subject's end of study (the data cut-off comes from the run, not a form).
+    assert ("AE.AEENTPT", VALUE) in of[("EOS", "EOSDAT")]
+    assert ("AE.AEENTPT", KEY) in of[("EOS", "SUBJID")]
     assert of[("SFU", "NEWTHER")] == {("CM", CONDITION)}  # selects CM's records
     assert ("SUPPRS.MRDMETH", VALUE) in of[("MRD", "MRDMETH")]
-    assert of[("COH", "SUBJID")] == {("DM.ARMCD", KEY), ("SUPPDM.TRNSINRS", KEY)}
+    assert {("DM.ARMCD", KEY), ("SUPPDM.TRNSINRS", KEY), ("PR.USUBJID", KEY)} <= of[
+        ("COH", "SUBJID")
+    ]
     # The study design's epochs read EOT.EOTDAT for every dataset's EPOCH.
     assert {("AE.EPOCH", VALUE), ("DS.DSSTDTC", VALUE)} <= of[("EOT", "EOTDAT")]
     assert FieldUse("LB", "LBND", "LB.LBSTAT", CONDITION) in uses
@@ -140,13 +149,34 @@ def test_reconcile_fields_on_a_small_export() -> None:
     assert got == expected
 
 
+def test_reconcile_lists_records_declared_not_mapped_with_their_reason() -> None:
+    """Record level: a form's records no dataset maps are unaccounted (the run stops) unless
+    study.yaml's not_mapped gives the reason (no POMMAINT form needs one since issue 17.2
+    made the cohort form's records DS, PR and CM records)."""
+    rows = pd.DataFrame({"__ROW": [2, 3], "SUBJID": ["1001", "1002"]})
+    summary, lost = reconcile(
+        {"IC": rows, "COH": rows},
+        {"IC": "ic.csv", "COH": "coh.csv"},
+        pd.DataFrame({"DATASET": ["DS", "DS", "PR"], "FORM": ["ic.csv", "coh.csv", "coh.csv"],
+                      "ROW": [2, 2, 2]}),
+        {"COH": "cohort assignment, mapped to DM.ARMCD"},
+    )  # fmt: skip
+    assert summary.to_dict("records") == [
+        {"form": "ic.csv", "records_in": 2, "mapped_DS": 1, "mapped_PR": 0, "not_mapped": 0,
+         "reason": "", "unaccounted": 1},
+        {"form": "coh.csv", "records_in": 2, "mapped_DS": 1, "mapped_PR": 1, "not_mapped": 1,
+         "reason": "cohort assignment, mapped to DM.ARMCD", "unaccounted": 0},
+    ]  # fmt: skip
+    assert lost.values.tolist() == [["ic.csv", 3, "1002"]]
+
+
 def _export_of(study: StudySpec) -> dict[str, list[str]]:
     """The columns an export holds when it holds just what forms.yaml names."""
     return {oid: list(form.columns) for oid, form in study.forms.items()}
 
 
 @pytest.mark.parametrize(
-    ("study", "mapped", "not_submitted"), [("POMMAINT", 84, 23), ("CDISCPILOT01", 70, 17)]
+    ("study", "mapped", "not_submitted"), [("POMMAINT", 90, 17), ("CDISCPILOT01", 70, 17)]
 )
 def test_every_field_of_the_studies_is_mapped_or_declared(
     study: str, mapped: int, not_submitted: int
@@ -194,10 +224,12 @@ def test_a_field_both_mapped_and_declared_is_a_spec_error(tmp_path: Path) -> Non
         "study.yaml: not_submitted.AE.AETERM: declared not submitted, but the specs map it to "
         "AE.AETERM (a field is mapped or not submitted, not both)"
     )
-    # A key counts as mapped: the record the value lands on is the one it names.
+    # A key counts as mapped: the record the value lands on is the one it names (the first
+    # target in name order is named: COH's SUBJID is the key of CM, DM, DS, PR and SUPPDM).
     message = _declared(tmp_path, lambda d: d["COH"].update(SUBJID="not wanted"))
-    assert "not_submitted.COH.SUBJID: declared not submitted, but the specs map it to DM.ARMCD" in (
-        message
+    assert (
+        "not_submitted.COH.SUBJID: declared not submitted, but the specs map it to CM.CMENDY"
+        in message
     )
 
 
@@ -233,19 +265,27 @@ def test_the_published_run_accounts_for_every_field_of_the_export(published: Pat
     assert report[["form", "field"]].values.tolist() == [
         [oid, c] for oid, frame in export.items() for c in frame.columns if c != "__ROW"
     ]
-    assert report["status"].value_counts().to_dict() == {"mapped": 84, "not_submitted": 23}
+    assert report["status"].value_counts().to_dict() == {"mapped": 90, "not_submitted": 17}
     row = _rows(report)
-    assert row["EOS", "DTHCAUS"]["reason"].startswith("pending: issue 17 point 2 (")
-    assert [row["EX", "EXACN"][c] for c in ("status", "targets", "used_in")] == [
-        "not_submitted", "", "EX.EXADJ"
-    ]  # fmt: skip
+    # Issue 17.2: the six fields declared pending are mapped, none is left pending.
+    assert not report["reason"].str.startswith("pending").any()
+    assert {
+        field: [row[field][c] for c in ("status", "targets", "used_in")]
+        for field in [("EOS", "DTHCAUS"), ("COH", "ASSIGNDAT"), ("COH", "ASCTDAT"),
+                      ("COH", "INDENDAT"), ("AE", "AEONGO"), ("EX", "EXACN")]
+    } == {
+        ("EOS", "DTHCAUS"): ["mapped", "DD.DDORRES; DD.DDSTRESC", "DD"],
+        ("COH", "ASSIGNDAT"): ["mapped", "DS.DSSTDTC", ""],
+        ("COH", "ASCTDAT"): ["mapped", "PR.PRSTDTC", "PR"],
+        ("COH", "INDENDAT"): ["mapped", "CM.CMENDTC", "CM"],
+        ("AE", "AEONGO"): ["mapped", "AE.AEENRTPT", ""],
+        ("EX", "EXACN"): ["mapped", "SUPPEX.EXACN", "EX.EXADJ"],
+    }  # fmt: skip
     assert [row["AE", "AETERM"][c] for c in ("status", "targets")] == ["mapped", "AE.AETERM"]
     assert row["DM", "RACEOTH"]["targets"] == "SUPPDM.RACEOTH"
     assert [row["COH", "COHORT"][c] for c in ("file", "targets")] == ["coh.csv", "DM.ARMCD"]
-    assert row["COH", "SUBJID"]["targets"] == "DM.ARMCD (key); SUPPDM.TRNSINRS (key)"
-    for pending in [("COH", "ASSIGNDAT"), ("COH", "ASCTDAT"), ("COH", "INDENDAT"),
-                    ("AE", "AEONGO")]:  # fmt: skip
-        assert row[pending]["reason"].startswith("pending: issue 17 point 2"), pending
+    assert "DM.ARMCD (key); DS.DSSTDY (key)" in row["COH", "SUBJID"]["targets"]
+    assert [row["LB", "LBND"][c] for c in ("status", "used_in")] == ["not_submitted", "LB.LBSTAT"]
     manifest = pd.read_json(published / "manifest.json", typ="series")
     assert "reports/reconciliation_fields.csv" in manifest["outputs"]
 

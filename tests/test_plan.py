@@ -27,7 +27,7 @@ def _pommaint(root: Path = SPECS) -> StudyInfo:
 def test_sdtm_steps_of_pommaint_in_order_with_their_dependencies() -> None:
     job = sdtm_job(_pommaint())
     ids = [s.id for s in job.steps]
-    maps = [f"{d}.map" for d in ("dm", "ex", "ae", "cm", "ds", "rs", "lb", "ss", "ts")]
+    maps = [f"{d}.map" for d in ("dm", "ex", "ae", "cm", "ds", "rs", "lb", "ss", "ts", "dd", "pr")]
     assert ids[:4] == ["extract", "reconcile_fields", "validate_raw", "dm.map"]
     assert ids[-5:] == ["reconcile", "validate_sdtm", "define", "conformance", "publish"]
     assert [i for i in ids if i.endswith(".map")] == maps

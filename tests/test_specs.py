@@ -17,8 +17,8 @@ from transforms.studies import list_studies
 
 def test_pommaint_loads_with_ig_metadata() -> None:
     study = load_study("POMMAINT")
-    assert list(study.datasets) == ["DM", "EX", "AE", "CM", "DS", "RS", "LB", "SS", "TS"]
-    assert study.datasets["DS"].sources == ["IC", "EOT", "EOS"]
+    assert " ".join(study.datasets) == "DM EX AE CM DS RS LB SS TS DD PR"
+    assert study.datasets["DS"].sources == ["IC", "COH", "EOT", "EOS"]
     dm = study.datasets["DM"]
     assert dm.label == "Demographics"
     assert dm.keys == ("STUDYID", "USUBJID")

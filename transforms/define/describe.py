@@ -130,7 +130,9 @@ class Describer:
         inner = Describer(rule.form, self.sort)
         value = inner.rule(rule.value)
         records = f"the subject's {rule.form} record"
-        if tuple(rule.by) != ("SUBJID",):
+        if not rule.by:
+            records = f"the one record of {_form_name(rule.form)}"
+        elif tuple(rule.by) != ("SUBJID",):
             records = f"the {rule.form} record matched on {', '.join(rule.by)}"
         if rule.where is not None:
             records += f" where {inner.condition(rule.where)}"
