@@ -27,11 +27,12 @@ import pandas as pd
 import pytest
 
 from tests import killable
-from tests.conftest import EXPORT_TIME, built_once
+from tests.conftest import EXPORT_TIME, ROOT, built_once
 from transforms.cli import main
 from transforms.extract.exports import sha256_file
 
 KILLS = 20
+SPECS = ROOT / "sdtm_specs" / "POMMAINT"
 SEED = 20261201
 
 
@@ -96,9 +97,14 @@ def nights(
 
 
 def _kill_points() -> list[tuple[int, float]]:
-    """(progress lines to wait for, then seconds before SIGKILL): every stage of the run."""
+    """(progress lines to wait for, then seconds before SIGKILL): every stage of the run, as
+    many as the study's two jobs have steps (each stage writes one progress line)."""
+    from transforms.jobs.plan import jobs
+    from transforms.studies import read_study_info
+
+    stages = sum(len(j.steps) for j in jobs(read_study_info(SPECS / "study.yaml"), SPECS.parent))
     rng = random.Random(SEED)
-    return [(rng.randrange(0, 27), rng.uniform(0.0, 0.15)) for _ in range(KILLS)]
+    return [(rng.randrange(0, stages), rng.uniform(0.0, 0.15)) for _ in range(KILLS)]
 
 
 @pytest.mark.parametrize("lines, delay", _kill_points())
