@@ -31,7 +31,7 @@ import pyreadstat
 import pytest
 import yaml
 
-from tests.conftest import FIXTURES, ROOT, built_once
+from tests.conftest import FIXTURES, ROOT, built_once, copy_study_specs
 from transforms.issues import IssueLog
 from transforms.sdtm.algorithms import Context, Scope, SpecError, parse_rule
 from transforms.specs import SpecError as SpecsError
@@ -198,7 +198,7 @@ def test_extreme_of_sources_with_the_same_name() -> None:
 
 def _specs_copy(tmp_path: Path) -> Path:
     root = tmp_path / "specs"
-    shutil.copytree(ROOT / "sdtm_specs" / "CDISCPILOT01", root / "CDISCPILOT01")
+    copy_study_specs(root, "CDISCPILOT01")
     return root
 
 

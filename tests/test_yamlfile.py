@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import copy_study_specs
 from transforms import yamlfile
 from transforms.adam.spec import load_adam_spec
 from transforms.adam.tte import load_tte_spec
@@ -80,7 +79,7 @@ def test_entry_names_file_and_path() -> None:
 
 def _study_copy(tmp_path: Path) -> Path:
     root = tmp_path / "specs"
-    shutil.copytree(ROOT / "sdtm_specs" / "POMMAINT", root / "POMMAINT")
+    copy_study_specs(root, "POMMAINT")
     return root
 
 
