@@ -80,7 +80,8 @@ def _elements(se: pd.DataFrame) -> pd.DataFrame:
 def check_epochs(ds: Dataset, schedule: Schedule, findings: Findings) -> None:
     """PIPE-012: a record's EPOCH is the epoch of the SE element the subject was in on the
     record's (complete) date; on a transition day either element's. A subject without SE
-    records, or a record without a complete date, is not checked."""
+    records, a record without a complete date, or an EPOCH that is no epoch of SE at all
+    (SD1015 says so) is not checked."""
     se = schedule.get("SE")
     date = _date_variable(ds)
     if se is None or ds.name in SUBJECT_LEVEL or date is None:
@@ -112,6 +113,8 @@ def check_epochs(ds: Dataset, schedule: Schedule, findings: Findings) -> None:
     also = found["before_epoch"].where(shared)
     epoch = found["EPOCH"]
     agrees = (epoch.isna() & expected.isna()) | epoch.eq(expected).fillna(False)
+    # An EPOCH that is no epoch of the trial at all is SD1015's finding, not this one's.
+    agrees |= epoch.notna() & ~epoch.isin(elements["EPOCH"].dropna().unique())
     agrees |= epoch.eq(also).fillna(False)
     wrong = pd.Series(False, index=ds.index)
     wrong.iloc[found.index[~agrees.astype(bool)].to_numpy()] = True
