@@ -302,7 +302,9 @@ def test_cdisc_run_publishes_every_domain(pilot_run: Path) -> None:
 def _subject(pilot_run: Path, name: str, usubjid: str) -> list[dict[str, object]]:
     data = pd.read_parquet(pilot_run / "sdtm" / f"{name}.parquet")
     rows = data[data["USUBJID"] == usubjid].drop(columns=["STUDYID", "DOMAIN", "USUBJID"])
-    return [{k: (None if pd.isna(v) else v) for k, v in r.items()} for r in rows.to_dict("records")]
+    return [
+        {str(k): (None if pd.isna(v) else v) for k, v in r.items()} for r in rows.to_dict("records")
+    ]
 
 
 def test_subject_elements_follow_the_titration_of_the_high_dose(pilot_run: Path) -> None:
