@@ -308,12 +308,13 @@ def _subject(pilot_run: Path, name: str, usubjid: str) -> list[dict[str, object]
 
 
 def test_subject_elements_follow_the_titration_of_the_high_dose(pilot_run: Path) -> None:
-    # 701-1028, Xan_Hi (dm_raw ACTUAL_ARMCD). Screening from the first vital signs, 11-Jul-2013
-    # (vs_raw Screening 1), before consent on 07/12/2013 (dm_raw IC_DT); ec_raw: the Baseline
-    # patches from 19-Jul-2013 start the treatment epoch (HIS, 54 mg), the Week 2 ones from
-    # 02-Aug-2013 HIM (81 mg), the Week 24 ones from 07-Jan-2014 HIE (54 mg); the last patch
-    # ends 14-Jan-2014, so follow-up would start on the 15th, after the subject's end of
-    # participation (RFPENDTC, the final lab visit 01-14-2014 11:10 of ds_raw): not entered.
+    # 701-1028, Xan_Hi (dm_raw PLANNED_ARMCD). Screening from the first vital signs,
+    # 11-Jul-2013 (vs_raw Screening 1), before consent on 07/12/2013 (dm_raw IC_DT); ec_raw:
+    # the Baseline patches from 19-Jul-2013 start the treatment epoch (HIS, 54 mg), the
+    # Week 2 ones from 02-Aug-2013 HIM (81 mg), the Week 24 ones from 07-Jan-2014 HIE (54
+    # mg); the study ended at the Week 26 visit (ds_raw "Protocol Completed" 01-14-2014), so
+    # follow-up would begin on the 15th, after the end of participation (RFPENDTC, the final
+    # lab visit 01-14-2014 11:10): not entered.
     def element(seq: float, etcd: str, name: str, epoch: str, start: str, end: str,
                 days: tuple[float, float]) -> dict[str, object]:  # fmt: skip
         return {"SESEQ": seq, "ETCD": etcd, "ELEMENT": name, "TAETORD": seq, "EPOCH": epoch,
@@ -325,10 +326,11 @@ def test_subject_elements_follow_the_titration_of_the_high_dose(pilot_run: Path)
         element(3, "HIM", "High_Middle", "TREATMENT", "2013-08-02", "2014-01-07", (15, 173)),
         element(4, "HIE", "High_End", "TREATMENT", "2014-01-07", "2014-01-14T11:10", (173, 180)),
     ]  # fmt: skip
-    # 701-1023, Pbo: the last patch came off 01-Sep-2012, follow-up from the 2nd to the final
-    # retrieval visit (ds_raw 02-18-2013).
-    assert [(r["ETCD"], r["SESTDTC"], r["SEENDTC"]) for r in _subject(pilot_run, "se", "01-701-1023")] == [
-        ("SCRN", "2012-07-22", "2012-08-05"), ("PBO", "2012-08-05", "2012-09-01"),
+    # 701-1023, Pbo: discontinued for an adverse event at the Week 4 visit (ds_raw
+    # 09-02-2012), followed up to the final retrieval visit (ds_raw 02-18-2013).
+    se = _subject(pilot_run, "se", "01-701-1023")
+    assert [(r["ETCD"], r["SESTDTC"], r["SEENDTC"]) for r in se] == [
+        ("SCRN", "2012-07-22", "2012-08-05"), ("PBO", "2012-08-05", "2012-09-02"),
         ("FOLO", "2012-09-02", "2013-02-18"),
     ]  # fmt: skip
     # 701-1057, a screen failure without consent date or vital signs: no arm, so only the

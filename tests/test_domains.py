@@ -278,9 +278,9 @@ def test_se_elements_of_a_subject_who_progressed_and_died(published: Path) -> No
     # 1003, transplant eligible (coh.csv): ic.csv ICDAT 15 JAN 2024 starts screening (the
     # SCREENING epoch's rule, DM.RFICDTC); ex.csv's first EXSTDAT 23 JAN 2024 starts
     # treatment (RFXSTDTC) and ends screening; eot.csv EOTDAT 04 JAN 2025 ends treatment and
-    # follow-up starts the day after (after: true); eos.csv EOSDAT 11 MAR 2025 (death) ends
-    # the subject's participation (design end). Study days from RFSTDTC 2024-01-23 (2024 is
-    # a leap year: 2025-01-23 is day 367).
+    # starts follow-up (whose EPOCH begins the day after: after: true); eos.csv EOSDAT 11 MAR
+    # 2025 (death) ends the subject's participation (design end). Study days from RFSTDTC
+    # 2024-01-23 (2024 is a leap year: 2025-01-23 is day 367).
     common = {"STUDYID": "POMMAINT", "DOMAIN": "SE", "USUBJID": "POMMAINT-01-1003"}
     assert _records(published, "se", "POMMAINT-01-1003") == [
         {**common, "SESEQ": 1.0, "ETCD": "SCRN", "ELEMENT": "Screening", "TAETORD": 1.0,
@@ -291,8 +291,8 @@ def test_se_elements_of_a_subject_who_progressed_and_died(published: Path) -> No
          "EPOCH": "TREATMENT", "SESTDTC": "2024-01-23", "SEENDTC": "2025-01-04",
          "SESTDY": 1.0, "SEENDY": 348.0},
         {**common, "SESEQ": 3.0, "ETCD": "FU", "ELEMENT": "Follow-up", "TAETORD": 3.0,
-         "EPOCH": "FOLLOW-UP", "SESTDTC": "2025-01-05", "SEENDTC": "2025-03-11",
-         "SESTDY": 349.0, "SEENDY": 414.0},
+         "EPOCH": "FOLLOW-UP", "SESTDTC": "2025-01-04", "SEENDTC": "2025-03-11",
+         "SESTDY": 348.0, "SEENDY": 414.0},
     ]  # fmt: skip
 
 

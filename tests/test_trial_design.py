@@ -270,16 +270,16 @@ def test_subject_elements_on_a_small_design() -> None:
     table = trial.subject_elements(plan, SUBJECTS, ctx, ["X", "Y"])
     got = table.drop(columns=["__ROW", "ELEMENT"]).astype(object).where(table.notna(), None)
     assert got.values.tolist() == [
-        # X: run-in, drug from the first dose, high dose from UP, follow-up the day after
-        # the last dose, to the end of study
+        # X: run-in, drug from the first dose, high dose from UP, follow-up from the last
+        # dose (its epoch from the day after), to the end of study
         ["S1", "A", "1", "SCREENING", "2024-01-01", "2024-01-08"],
         ["S1", "B", "2", "TREATMENT", "2024-01-08", "2024-01-22"],
         ["S1", "C", "3", "TREATMENT", "2024-01-22", "2024-02-05"],
-        ["S1", "F", "4", "FOLLOW-UP", "2024-02-06", "2024-03-01"],
-        # Y: the follow-up would start after the end of study: not entered; a time is kept
+        ["S1", "F", "4", "FOLLOW-UP", "2024-02-05", "2024-03-01"],
+        # Y: the follow-up's first day is after the end of study: not entered; a time is kept
         ["S2", "A", "1", "SCREENING", "2024-01-02", "2024-01-09T10:30"],
         ["S2", "B", "2", "TREATMENT", "2024-01-09T10:30", "2024-01-30"],
-        # no arm: the element every arm opens with
+        # no arm: the elements every arm opens with (no first dose: screening only)
         ["S3", "A", "1", "SCREENING", "2024-01-03", "2024-01-03"],
         # X, high dose on a date before the first dose: kept in plan order, and listed
         ["S4", "A", "1", "SCREENING", "2024-01-04", "2024-01-10"],

@@ -245,13 +245,15 @@ def subject_elements(
     """``_SUBJECT_ELEMENTS``: the elements each subject entered, in order.
 
     `subjects` holds DM (USUBJID, ARMCD, ACTARMCD) in the order of `ctx.frame`, the rows of
-    the form DM is mapped from; a subject follows its actual arm (ACTARMCD), else its
-    planned one, else the elements every arm opens with. An element is entered when its
-    transition date is known and not after the end of participation; it ends where the
-    next entered element's transition is (the last one at the end of participation, when
-    known). An element entered before the one before it is listed (SE-ORDER)."""
+    the form DM is mapped from; a subject follows the arm it was assigned to (ARMCD: SDTMIG
+    3.4 SE, TAETORD and EPOCH are those of the assigned arm's planned sequence), else its
+    actual one, else the elements every arm opens with. An element is entered when its
+    first day (its transition date, the day after for an ``after`` epoch) is known and not
+    after the end of participation. It starts on its transition date and ends on the next
+    entered element's (the last one at the end of participation, when known). An element
+    entered before the one before it is listed (SE-ORDER)."""
     known = list(arms)
-    arm = subjects["ACTARMCD"].where(subjects["ACTARMCD"].isin(known), subjects["ARMCD"])
+    arm = subjects["ARMCD"].where(subjects["ARMCD"].isin(known), subjects["ACTARMCD"])
     arm = arm.where(arm.isin(known)).reset_index(drop=True)
     end = plan.end.evaluate(ctx).astype("string").reset_index(drop=True) if plan.end else None
     values: dict[int, pd.Series] = {}  # per distinct rule: its dates for every subject
@@ -273,9 +275,8 @@ def subject_elements(
                     "ELEMENT": t.element,
                     "EPOCH": t.epoch,
                     "transition": text.where(day.notna()),
-                    # entered on the transition date, or the day after it
+                    # its first day: the transition date, or the day after it
                     "start": day + pd.Timedelta(days=1) if t.after else day,
-                    "after": t.after,
                 }
             )
         )
@@ -303,13 +304,14 @@ def subject_elements(
             "element entered before the element planned before it",
             severity="warning",
         )
-    # An element entered on its transition date starts with the transition's own text (its
-    # time, if it has one); one entered the day after it starts on that day.
-    day_after = table["start"].dt.strftime("%Y-%m-%d").astype("string")
+    # Elements meet: one starts on the transition date (its text: with its time, if it has
+    # one) the one before ends on. An `after` transition (FOLLOW-UP after the last visit)
+    # puts that day in the element before: the EPOCH rule's, and the first day counted for
+    # entering (above).
     out = table.assign(
         USUBJID=subjects["USUBJID"].to_numpy()[rows],
         TAETORD=table["TAETORD"].astype("int64"),
-        SESTDTC=day_after.where(table["after"], table["transition"]),
+        SESTDTC=table["transition"],
         SEENDTC=ends,
     )
     return _table(SUBJECT_ELEMENTS, out)
