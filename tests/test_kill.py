@@ -27,9 +27,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.conftest import EXPORT_TIME, built_once
+from tests.conftest import EXPORT_TIME, ROOT, built_once
 from transforms.cli import main
 from transforms.extract.exports import sha256_file
+from transforms.jobs.plan import sdtm_job
+from transforms.studies import read_study_info
 
 CDISC = str(Path(sys.executable).parent / "cdisc")
 KILLS = 20
@@ -97,9 +99,16 @@ def nights(
 
 
 def _kill_points() -> list[tuple[int, float]]:
-    """(progress lines to wait for, then seconds before SIGKILL): every stage of the run."""
+    """(progress lines to wait for, then seconds before SIGKILL): each step of the SDTM job
+    (one progress line each) that is not a dataset's map or xpt, and the first two ADaM
+    stages, then seeded map and xpt steps up to KILLS points."""
+    study = read_study_info(ROOT / "sdtm_specs" / "POMMAINT" / "study.yaml")
+    steps = sdtm_job(study).steps
+    per_dataset = [i for i, s in enumerate(steps) if s.group is not None]
+    stages = [i for i, s in enumerate(steps) if s.group is None] + [len(steps), len(steps) + 1]
     rng = random.Random(SEED)
-    return [(rng.randrange(0, 27), rng.uniform(0.0, 0.15)) for _ in range(KILLS)]
+    points = stages + rng.sample(per_dataset, KILLS - len(stages))
+    return [(n, rng.uniform(0.0, 0.15)) for n in sorted(points)]
 
 
 @pytest.mark.parametrize("lines, delay", _kill_points())
