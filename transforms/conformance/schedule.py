@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from transforms import standards
 from transforms.conformance.dates import complete_date
 from transforms.conformance.findings import Dataset, Findings, as_text, isin
 
@@ -51,12 +52,14 @@ def load(read: Callable[[str, list[str]], pd.DataFrame | None]) -> Schedule:
 
 
 def _date_variable(ds: Dataset) -> str | None:
-    """The date a record's EPOCH is of: --DTC (findings, collection), else --STDTC."""
+    """The date a record's EPOCH is of (SDTMIG 3.4): a finding's --DTC, an
+    event's or intervention's --STDTC (else the one it has)."""
     prefix = ds.name[:2]
-    for name in (f"{prefix}DTC", f"{prefix}STDTC"):
-        if name in ds.variables:
-            return name
-    return None
+    ig = standards.ig_dataset(ds.name)
+    names = [f"{prefix}DTC", f"{prefix}STDTC"]
+    if ig is None or not ig.class_.startswith("Findings"):
+        names.reverse()
+    return next((name for name in names if name in ds.variables), None)
 
 
 def _elements(se: pd.DataFrame) -> pd.DataFrame:
@@ -127,7 +130,7 @@ def check_epochs(ds: Dataset, schedule: Schedule, findings: Findings) -> None:
         + hit["day"].dt.strftime("%Y-%m-%d")
         + ": "
         + expected.loc[hit.index].fillna("none").astype("string")
-        + also.loc[hit.index].map(lambda e: f" or {e}", na_action="ignore").fillna("")
+        + (" or " + also.loc[hit.index].astype("string")).fillna("")
     )
     message.iloc[hit.index.to_numpy()] = said.to_numpy()
     findings.rows("PIPE-012", ds, wrong, "EPOCH", message)
