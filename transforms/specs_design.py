@@ -277,7 +277,8 @@ def load_design(raw: Any, where: Entry) -> tuple[Design, TrialDesign]:
     elif elements:
         raise (where / "elements").error("elements need arms that list them by epoch")
     planned, unscheduled, tv, unplanned = _visits(raw.get("visits") or {}, where / "visits")
-    design = Design(str(where), tuple(epochs), planned, unscheduled, arm_names)
+    days = {v.visitnum: v.visitdy for v in tv if v.visitdy is not None}
+    design = Design(str(where), tuple(epochs), planned, unscheduled, arm_names, days)
     trial = TrialDesign(
         where=str(where),
         arms=planned_arms,
