@@ -427,6 +427,11 @@ def publish_run(run: RunFolder, study: StudySpec) -> Path:
             for name in ("apache-airflow", "great-expectations", "pandas", "pyarrow", "pyreadstat")
         }
         specs = spec_digests(study, "**/*.yaml")
+        # and the shared specs it lists without its own (sdtm_specs/_common/sdtm/)
+        shared = sorted(
+            {d.path for d in study.datasets.values() if not d.path.is_relative_to(study.path)}
+        )
+        specs.update({str(p.relative_to(study.path.parent)): sha256_file(p) for p in shared})
         changes = _change_report(run, study, previous)
         manifest = {
             "changes": changes,
