@@ -38,7 +38,7 @@ def test_sample_then_run_with_progress_lines(tmp_path: Path) -> None:
     progress = [line for line in run.stderr.splitlines() if " rows in " in line]
     stages = [line.split()[1] for line in progress]
     assert stages == [
-        "extract", "reconcile", "validate", *["map", "xpt"] * 11, "reconcile", "validate",
+        "extract", "reconcile", "validate", *["map", "xpt"] * 17, "reconcile", "validate",
         "define",
         "conformance", "publish",
         *["adam"] * 4, "endpoints", "define", "conformance", "publish",

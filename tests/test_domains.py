@@ -391,3 +391,50 @@ def test_cm_new_therapy_once_though_every_contact_repeats_it(published: Path) ->
     ]  # fmt: skip
     assert [r["CMSTDTC"] for r in _records(published, "cm", "POMMAINT-01-1015")] == ["2026-04"]
     assert _records(published, "cm", "POMMAINT-01-1004") == []
+
+
+def test_se_elements_of_a_subject_who_progressed_and_died(published: Path) -> None:
+    # 1003, transplant eligible (coh.csv): ic.csv ICDAT 15 JAN 2024 starts screening (the
+    # SCREENING epoch's rule, DM.RFICDTC); ex.csv's first EXSTDAT 23 JAN 2024 starts
+    # treatment (RFXSTDTC) and ends screening; eot.csv EOTDAT 04 JAN 2025 ends treatment and
+    # starts follow-up (whose EPOCH begins the day after: after: true); eos.csv EOSDAT 11 MAR
+    # 2025 (death) ends the subject's participation (design end). Study days from RFSTDTC
+    # 2024-01-23 (2024 is a leap year: 2025-01-23 is day 367).
+    common = {"STUDYID": "POMMAINT", "DOMAIN": "SE", "USUBJID": "POMMAINT-01-1003"}
+    assert _records(published, "se", "POMMAINT-01-1003") == [
+        {**common, "SESEQ": 1.0, "ETCD": "SCRN", "ELEMENT": "Screening", "TAETORD": 1.0,
+         "EPOCH": "SCREENING", "SESTDTC": "2024-01-15", "SEENDTC": "2024-01-23",
+         "SESTDY": -8.0, "SEENDY": 1.0},
+        {**common, "SESEQ": 2.0, "ETCD": "POM",
+         "ELEMENT": "Pomalidomide 2 mg QD, days 1-21 of 28-day cycles", "TAETORD": 2.0,
+         "EPOCH": "TREATMENT", "SESTDTC": "2024-01-23", "SEENDTC": "2025-01-04",
+         "SESTDY": 1.0, "SEENDY": 348.0},
+        {**common, "SESEQ": 3.0, "ETCD": "FU", "ELEMENT": "Follow-up", "TAETORD": 3.0,
+         "EPOCH": "FOLLOW-UP", "SESTDTC": "2025-01-04", "SEENDTC": "2025-03-11",
+         "SESTDY": 348.0, "SEENDY": 414.0},
+    ]  # fmt: skip
+
+
+def test_sv_visits_of_a_subject(published: Path) -> None:
+    # 1003's visits in lb.csv, rs.csv and mrd.csv: Screening 16 JAN 2024 (no planned day),
+    # Cycle n Day 1 for n = 1..13 (planned day 1 + 28 (n - 1): 337 for cycle 13, made on
+    # 01 JAN 2025, study day 345), and two unscheduled haematology draws: 07 AUG 2024 after
+    # Cycle 7 Day 1 (17 JUL 2024) is 7.01, 06 OCT 2024 after Cycle 9 Day 1 is 9.01.
+    visits = {r["VISITNUM"]: r for r in _records(published, "sv", "POMMAINT-01-1003")}
+    assert list(visits) == [0.0, *range(1, 8), 7.01, 8.0, 9.0, 9.01, *range(10, 14)]
+    keys = ["VISIT", "VISITDY", "SVPRESP", "SVOCCUR", "SVSTDTC", "SVENDTC", "SVSTDY", "SVUPDES"]
+    assert _pick(visits[0.0], keys) == {
+        "VISIT": "SCREENING", "VISITDY": None, "SVPRESP": "Y", "SVOCCUR": "Y",
+        "SVSTDTC": "2024-01-16", "SVENDTC": "2024-01-16", "SVSTDY": -7.0, "SVUPDES": None,
+    }  # fmt: skip
+    assert _pick(visits[13.0], keys) == {
+        "VISIT": "CYCLE 13 DAY 1", "VISITDY": 337.0, "SVPRESP": "Y", "SVOCCUR": "Y",
+        "SVSTDTC": "2025-01-01", "SVENDTC": "2025-01-01", "SVSTDY": 345.0, "SVUPDES": None,
+    }  # fmt: skip
+    unscheduled = "Unscheduled haematology and chemistry (e.g. at the onset of an adverse event)"
+    assert _pick(visits[7.01], keys) == {
+        "VISIT": "UNSCHEDULED 7.01", "VISITDY": None, "SVPRESP": None, "SVOCCUR": None,
+        "SVSTDTC": "2024-08-07", "SVENDTC": "2024-08-07", "SVSTDY": 198.0,
+        "SVUPDES": unscheduled,
+    }  # fmt: skip
+    assert visits[9.01]["SVSTDTC"] == "2024-10-06" and visits[9.01]["SVUPDES"] == unscheduled

@@ -30,6 +30,8 @@ from tests import killable
 from tests.conftest import EXPORT_TIME, ROOT, built_once
 from transforms.cli import main
 from transforms.extract.exports import sha256_file
+from transforms.jobs.plan import jobs
+from transforms.studies import read_study_info
 
 KILLS = 20
 SPECS = ROOT / "sdtm_specs" / "POMMAINT"
@@ -97,14 +99,15 @@ def nights(
 
 
 def _kill_points() -> list[tuple[int, float]]:
-    """(progress lines to wait for, then seconds before SIGKILL): every stage of the run, as
-    many as the study's two jobs have steps (each stage writes one progress line)."""
-    from transforms.jobs.plan import jobs
-    from transforms.studies import read_study_info
-
-    stages = sum(len(j.steps) for j in jobs(read_study_info(SPECS / "study.yaml"), SPECS.parent))
+    """(progress lines to wait for, then seconds before SIGKILL): every step of the study's
+    SDTM and ADaM jobs (one progress line each) that is not one dataset's map, xpt or build,
+    then seeded per-dataset steps up to KILLS points."""
+    steps = [s for j in jobs(read_study_info(SPECS / "study.yaml"), SPECS.parent) for s in j.steps]
+    per_dataset = [i for i, s in enumerate(steps) if s.group is not None]
+    stages = [i for i, s in enumerate(steps) if s.group is None]
     rng = random.Random(SEED)
-    return [(rng.randrange(0, stages), rng.uniform(0.0, 0.15)) for _ in range(KILLS)]
+    points = stages + rng.sample(per_dataset, KILLS - len(stages))
+    return [(n, rng.uniform(0.0, 0.15)) for n in sorted(points)]
 
 
 @pytest.mark.parametrize("lines, delay", _kill_points())

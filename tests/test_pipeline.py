@@ -29,7 +29,7 @@ def test_publishes_dm_and_suppdm(published: Path, landing: Path) -> None:
     assert sorted(p.name for p in sdtm.iterdir()) == sorted(
         [f"{name}.{ext}"
          for name in ("dm", "suppdm", "ex", "suppex", "ae", "suppae", "cm", "ds", "rs", "supprs", "lb", "ss", "ts",
-                      "dd", "pr")
+                      "dd", "pr", "ta", "te", "tv", "ti", "se", "sv")
          for ext in ("xpt", "parquet", "json")]
         + ["define.html", "define.xml"]
     )  # fmt: skip
@@ -63,6 +63,7 @@ def test_manifest_records_inputs_and_outputs(published: Path, landing: Path) -> 
     assert manifest["rows"]["DM"] == 15
     assert manifest["packages"]["apache-airflow"] == "3.3.2"
     assert "POMMAINT/sdtm/dm.yaml" in manifest["specs"]
+    assert "_common/sdtm/sv.yaml" in manifest["specs"]  # the shared specs it lists
 
 
 def test_rerun_of_the_same_export_is_byte_identical(

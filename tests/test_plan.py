@@ -27,7 +27,8 @@ def _pommaint(root: Path = SPECS) -> StudyInfo:
 def test_sdtm_steps_of_pommaint_in_order_with_their_dependencies() -> None:
     job = sdtm_job(_pommaint())
     ids = [s.id for s in job.steps]
-    maps = [f"{d}.map" for d in ("dm", "ex", "ae", "cm", "ds", "rs", "lb", "ss", "ts", "dd", "pr")]
+    maps = [f"{d}.map" for d in ("dm", "ex", "ae", "cm", "ds", "rs", "lb", "ss", "ts", "dd",
+                                 "pr", "ta", "te", "tv", "ti", "se", "sv")]  # fmt: skip
     assert ids[:4] == ["extract", "reconcile_fields", "validate_raw", "dm.map"]
     assert ids[-5:] == ["reconcile", "validate_sdtm", "define", "conformance", "publish"]
     assert [i for i in ids if i.endswith(".map")] == maps
@@ -37,6 +38,8 @@ def test_sdtm_steps_of_pommaint_in_order_with_their_dependencies() -> None:
     assert after["validate_raw"] == {"reconcile_fields"}
     assert after["dm.map"] == {"validate_raw"}
     assert after["lb.map"] == {"validate_raw", "dm.map"}  # DM's reference dates
+    # The subjects' visits: after every dataset with VISITNUM (its spec's reads).
+    assert after["sv.map"] == {"validate_raw", "dm.map", "rs.map", "lb.map", "ss.map", "tv.map"}
     assert after["lb.xpt"] == {"lb.map"}
     assert after["reconcile"] == {"validate_raw", *(m.replace(".map", ".xpt") for m in maps)}
     assert job.step("lb.map").call == "transforms.jobs.sdtm:map_dataset"
@@ -163,14 +166,20 @@ def test_the_dags_are_the_plan_and_a_new_dataset_spec_is_a_new_task(tmp_path: Pa
         "define": ["endpoints", "start"],
         "conformance": ["define", "start"], "publish": ["conformance", "start"],
     }  # fmt: skip
-    # A new SDTM dataset named in study.yaml (the graph reads no more than that) is a task.
+    pilot = graph["cdiscpilot01_sdtm_nightly"]
+    assert pilot["sv.map"] == [
+        "dm.map", "ds.map", "ex.map", "extract", "tv.map", "validate_raw", "vs.map"
+    ]  # fmt: skip
+    # A new SDTM dataset named in study.yaml is a task, after what its spec reads, listed
+    # before what it reads or not (the graph reads no more than study.yaml and the reads:).
     root = _copy_specs(tmp_path)
     study_yaml = root / "CDISCPILOT01" / "study.yaml"
     meta = yaml.safe_load(study_yaml.read_text())
-    meta["sdtm"] = [*meta["sdtm"], "SV"]
+    meta["sdtm"] = [*meta["sdtm"][:2], "MH", *meta["sdtm"][2:]]
     study_yaml.write_text(yaml.safe_dump(meta, sort_keys=False))
+    (root / "CDISCPILOT01" / "sdtm" / "mh.yaml").write_text("dataset: MH\nreads: [VS]\n")
     graph = _dag_graph(tmp_path, root)
     assert graph == _plan_graph(root)
     pilot = graph["cdiscpilot01_sdtm_nightly"]
-    assert pilot["sv.map"] == ["dm.map", "extract", "validate_raw"]
-    assert "sv.xpt" in pilot["reconcile"]
+    assert pilot["mh.map"] == ["dm.map", "extract", "validate_raw", "vs.map"]
+    assert "mh.xpt" in pilot["reconcile"]

@@ -23,6 +23,7 @@ import pandas as pd
 from transforms import standards, yamlfile
 from transforms.conditions import Condition
 from transforms.endpoint_spec import EndpointSpec, read_endpoint_spec
+from transforms.sdtm import trial
 from transforms.sdtm.algorithms import (
     CONDITION,
     Codelist,
@@ -36,7 +37,15 @@ from transforms.sdtm.algorithms import (
     parse_rule,
     reads,
 )
-from transforms.studies import STUDY_ID, specs_dir
+from transforms.sdtm.trial import Schedule, TrialDesign
+from transforms.specs_design import load_design, require
+from transforms.studies import (
+    REFERENCE_DATASET,
+    STUDY_ID,
+    sdtm_reads,
+    sdtm_spec_path,
+    specs_dir,
+)
 from transforms.yamlfile import Entry
 
 __all__ = [
@@ -50,7 +59,8 @@ __all__ = [
 ]
 
 # Pseudo-forms a dataset may use as a source besides the raw forms: the run's study-level
-# facts (one row), and the rows a spec lists itself (trial design tables such as TS).
+# facts (one row), the rows a spec lists itself (trial design tables such as TS), and the
+# tables of the trial design (transforms.sdtm.trial: _ARMS, _VISITS, _SUBJECT_VISITS...).
 STUDY_FORM = "_STUDY"
 STUDY_COLUMNS = frozenset({"__ROW", "STUDYID", "DCUTDTC", "EXPORTID"})
 ROWS_FORM = "_ROWS"
@@ -137,6 +147,7 @@ class DatasetSpec:
     variables: tuple[VariableSpec, ...]  # evaluation order (as written in the spec)
     supplemental: tuple[SuppSpec, ...]
     path: Path
+    reads: tuple[str, ...] = ()  # other SDTM datasets its sources read (besides DM)
 
     @property
     def sources(self) -> list[str]:
@@ -182,6 +193,8 @@ class StudySpec:
     settle_seconds: float  # a manifest-less export counts once its files are this old
     path: Path
     design: Design | None = None  # the trial design of study.yaml (arms, epochs, visits)
+    trial: TrialDesign | None = None  # the planned trial (elements, visits, criteria)
+    transitions: Schedule | None = None  # how subjects enter the elements (SE)
     # the endpoints the ADaM job summarises (None: it writes no endpoint summary)
     endpoints: EndpointSpec | None = None
     # form -> field -> why the field's value reaches no SDTM variable (study.yaml)
@@ -266,34 +279,6 @@ def _data_type(name: str, vtype: str) -> str:
         return "text"
     whole = name.endswith(("SEQ", "DY")) or name == "AGE" or re.fullmatch(r"AE\w*CD", name)
     return "integer" if whole else "float"
-
-
-def _load_design(raw: Any, where: Entry) -> Design:
-    """The ``design:`` section of study.yaml: its shape only; the epochs' start rules are
-    read (and checked) where a dataset's ``epoch`` rule uses them."""
-    raw = yamlfile.mapping(raw, where)
-    yamlfile.keys(raw, where, set(), {"arms", "epochs", "visits"})
-    arms = {
-        str(k): str(v) for k, v in yamlfile.mapping(raw.get("arms") or {}, where / "arms").items()
-    }
-    epochs = []
-    for i, e in enumerate(yamlfile.sequence(raw.get("epochs") or [], where / "epochs")):
-        e = yamlfile.mapping(e, where / "epochs" / i)
-        yamlfile.keys(e, where / "epochs" / i, {"name", "start"}, {"after"})
-        epochs.append(e)
-    if len({str(e["name"]) for e in epochs}) < len(epochs):
-        raise (where / "epochs").error("an epoch is named twice")
-    visits = yamlfile.mapping(raw.get("visits") or {}, where / "visits")
-    yamlfile.keys(visits, where / "visits", set(), {"planned", "unscheduled"})
-    planned = yamlfile.mapping(visits.get("planned") or {}, where / "visits" / "planned")
-    unscheduled = yamlfile.sequence(
-        visits.get("unscheduled") or [], where / "visits" / "unscheduled"
-    )
-    if unscheduled and not planned:
-        raise (where / "visits").error("unscheduled visits need the planned ones")
-    return Design(
-        str(where), tuple(epochs), dict(planned), tuple(str(u) for u in unscheduled), arms
-    )
 
 
 def _boilerplate(name: str, domain: str, study: str) -> tuple[str, dict[str, Any]] | None:
@@ -471,7 +456,12 @@ def _transposed(
 
 
 def _load_dataset(
-    path: Path, forms: Mapping[str, FormSpec], study: str, design: Design | None
+    path: Path,
+    forms: Mapping[str, FormSpec],
+    study: str,
+    design: Design | None,
+    planned: TrialDesign | None,
+    reads: tuple[str, ...],
 ) -> DatasetSpec:
     doc = Entry(path)
     raw = yamlfile.load(path)
@@ -490,6 +480,7 @@ def _load_dataset(
             "sort",
             "tables",
             "rows",
+            "reads",  # other datasets it reads (resolved by transforms.studies.sdtm_reads)
         },
     )
     name = str(raw["dataset"])
@@ -550,6 +541,9 @@ def _load_dataset(
     form_columns = {oid: frozenset(f.columns) for oid, f in forms.items()}
     form_columns[STUDY_FORM] = STUDY_COLUMNS
     form_columns[ROWS_FORM] = frozenset({"__ROW"}.union(*rows)) if rows else frozenset()
+    form_columns.update(
+        {table: frozenset({"__ROW", *columns}) for table, columns in trial.COLUMNS.items()}
+    )
     with_dm = name != "DM"
     raw_blocks = raw.get("records") or [
         {"source": raw["source"],
@@ -567,6 +561,8 @@ def _load_dataset(
         _block(b, bw, variables, defaults, supp_defaults, form_columns, with_dm, design)
         for bw, b in expanded
     )
+    for (bw, _), block in zip(expanded, blocks, strict=True):
+        require(planned, block.source, bw / "source")
     return DatasetSpec(
         name=name,
         label=ig.label,
@@ -579,7 +575,20 @@ def _load_dataset(
         variables=tuple(variables),
         supplemental=tuple(supp),
         path=path,
+        reads=reads,
     )
+
+
+def _schedule(
+    planned: TrialDesign, design: Design, dm: DatasetSpec, forms: Mapping[str, FormSpec]
+) -> Schedule:
+    """The design's element transition rules, read over the rows of the form DM is mapped
+    from with DM's variables known (``{dm: X, by: USUBJID}`` works as in any dataset)."""
+    form = dm.blocks[0].source
+    columns = {oid: frozenset(f.columns) for oid, f in forms.items()}
+    known = frozenset(v.name for v in dm.variables)
+    scope = Scope("", form, columns[form], columns, known, None, True, design)
+    return trial.schedule(planned, scope)
 
 
 @cache
@@ -629,17 +638,24 @@ def load_study(study: str, root: Path | None = None) -> StudySpec:
         bad = [n for n in meta.get(key) or () if not NAME.fullmatch(str(n))]
         if bad:
             raise (where / key).error(f"names {bad} must match {NAME.pattern}")
-    design = _load_design(meta["design"], where / "design") if "design" in meta else None
+    design, planned = (
+        load_design(meta["design"], where / "design") if "design" in meta else (None, None)
+    )
+    names = tuple(str(n) for n in yamlfile.sequence(meta["sdtm"], where / "sdtm"))
+    reads = sdtm_reads(study, names, folder.parent)
     datasets: dict[str, DatasetSpec] = {}
-    for name in meta["sdtm"]:
-        path = folder / "sdtm" / f"{str(name).lower()}.yaml"
-        spec = _load_dataset(path, forms, study, design)
+    for name in names:
+        path = sdtm_spec_path(folder.parent, study, name)
+        spec = _load_dataset(path, forms, study, design, planned, reads[name])
         if spec.name != name:
             raise SpecError(f"{path}: holds dataset {spec.name}, study.yaml expects {name}")
         datasets[spec.name] = spec
-    if next(iter(datasets), None) != "DM":
+    if next(iter(datasets), None) != REFERENCE_DATASET:
         raise (where / "sdtm").error("must list DM first (it sets the reference dates)")
     not_submitted = _load_not_submitted(meta.get("not_submitted"), where / "not_submitted", forms)
+    transitions = None
+    if planned is not None and design is not None and planned.arms:
+        transitions = _schedule(planned, design, datasets[REFERENCE_DATASET], forms)
     loaded = StudySpec(
         id=study,
         title=str(meta["title"]),
@@ -660,6 +676,8 @@ def load_study(study: str, root: Path | None = None) -> StudySpec:
         settle_seconds=float(settle),
         path=folder,
         design=design,
+        trial=planned,
+        transitions=transitions,
         endpoints=read_endpoint_spec(meta, where),
         not_submitted=not_submitted,
     )

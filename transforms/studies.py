@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +18,11 @@ from transforms.endpoint_spec import EndpointSpec, read_endpoint_spec
 
 STUDY_ID = re.compile(r"^[A-Z][A-Z0-9_]{0,19}$")
 DEFAULT_SCHEDULE = "0 2 * * *"
+# The SDTM dataset whose reference dates (RFSTDTC, RFXSTDTC...) every other dataset reads.
+REFERENCE_DATASET = "DM"
+# Specs shared by every study: sdtm_specs/_common/sdtm/<ds>.yaml serves a study that lists
+# the dataset and has no spec of its own (the trial design datasets, made of the design).
+COMMON = "_common"
 
 
 def specs_dir() -> Path:
@@ -66,3 +72,51 @@ def list_studies(root: Path | None = None) -> list[StudyInfo]:
         for path in sorted(root.glob("*/study.yaml"))
         if not path.parent.name.startswith("_")
     ]
+
+
+def sdtm_spec_path(root: Path, study: str, dataset: str) -> Path:
+    """The spec file of one of a study's SDTM datasets: the study's own
+    ``sdtm/<ds>.yaml``, else the shared ``_common/sdtm/<ds>.yaml`` when there is one."""
+    own = root / study / "sdtm" / f"{dataset.lower()}.yaml"
+    shared = root / COMMON / "sdtm" / f"{dataset.lower()}.yaml"
+    return shared if not own.exists() and shared.exists() else own
+
+
+def _variable_names(spec: Mapping[str, object]) -> set[str]:
+    entries = spec.get("variables") or []
+    return {
+        str(v if isinstance(v, str) else v.get("name"))
+        for v in entries  # type: ignore[attr-defined]
+        if isinstance(v, str | Mapping)
+    }
+
+
+def sdtm_reads(
+    study: str, datasets: tuple[str, ...], root: Path | None = None
+) -> dict[str, tuple[str, ...]]:
+    """Per SDTM dataset of a study, the study's other SDTM datasets its spec's ``reads:``
+    names (besides DM, which every other dataset reads): a list of datasets, or
+    ``{variable: X}``, every other dataset whose spec has the variable X (the subjects'
+    visits read every dataset with VISITNUM). Unknown names are a spec error."""
+    root = root or specs_dir()
+    specs = {
+        name: (path, yamlfile.load(path))
+        for name in datasets
+        for path in [sdtm_spec_path(root, study, name)]
+    }
+    reads: dict[str, tuple[str, ...]] = {}
+    for name, (path, spec) in specs.items():
+        given = spec.get("reads")
+        where = yamlfile.Entry(path) / "reads"
+        if given is None:
+            named: list[str] = []
+        elif isinstance(given, Mapping):
+            yamlfile.keys(given, where, {"variable"}, set())
+            wanted = str(given["variable"])
+            named = [d for d, (_, s) in specs.items() if d != name and wanted in _variable_names(s)]
+        else:
+            named = [str(d) for d in yamlfile.sequence(given, where)]
+            if unknown := [d for d in named if d not in specs or d == name]:
+                raise where.error(f"{unknown} are not other SDTM datasets of {study}")
+        reads[name] = tuple(named)
+    return reads

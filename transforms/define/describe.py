@@ -143,10 +143,16 @@ class Describer:
 
     def _visit(self, rule: alg.Visit) -> str:
         planned = "; ".join(
-            f"{_unpattern(pattern)} -> {template.replace('{n}', 'n')}"
+            f"{_unpattern(pattern)} -> {template.replace('{n}', 'n').replace('{x}', 'x')}"
             for pattern, template in rule.planned
         )
         unscheduled = ", ".join(sorted(rule.unscheduled)) or "none"
+        if rule.output == "day":
+            days = "; ".join(f"{n:g} -> {d}" for n, d in rule.days)
+            return (
+                f"planned study day of the visit number of {self.rule(rule.visit)} (any case: "
+                f"{planned}): {days}; none for an unscheduled visit"
+            )
         if rule.output == "number":
             return (
                 f"visit number of {self.rule(rule.visit)} (any case): {planned}; an unscheduled "
@@ -181,8 +187,10 @@ class Describer:
 
 
 def _unpattern(pattern: str) -> str:
-    """A planned-visit regex of :class:`~transforms.sdtm.algorithms.Visit` back as text."""
-    return re.sub(r"\\(.)", r"\1", pattern.replace(r"(?P<n>\d+)", "n"))
+    """A planned-visit regex of :class:`~transforms.sdtm.algorithms.Visit` back as text:
+    its whole number ``n``, its decimal one ``x``."""
+    named = pattern.replace(r"(?P<n>[0-9]+(?:\.[0-9]+)?)", "x").replace(r"(?P<n>[0-9]+)", "n")
+    return re.sub(r"\\(.)", r"\1", named)
 
 
 def _conversions(rule: alg.Standardise) -> Iterator[str]:

@@ -27,10 +27,7 @@ from typing import Any, Literal
 
 from transforms import yamlfile
 from transforms.errors import UserError
-from transforms.studies import StudyInfo, sdtm_asset, specs_dir
-
-# The SDTM dataset whose reference dates (RFSTDTC, RFXSTDTC...) every other dataset reads.
-REFERENCE_DATASET = "DM"
+from transforms.studies import REFERENCE_DATASET, StudyInfo, sdtm_asset, sdtm_reads, specs_dir
 
 JobKind = Literal["sdtm", "adam"]
 
@@ -96,8 +93,10 @@ SDTM = "transforms.jobs.sdtm"
 ADAM = "transforms.jobs.adam"
 
 
-def sdtm_job(study: StudyInfo) -> Job:
-    """The nightly SDTM load of a study."""
+def sdtm_job(study: StudyInfo, root: Path | None = None) -> Job:
+    """The nightly SDTM load of a study: each dataset mapped after DM (its reference
+    dates) and after the datasets its spec reads (the subjects' visits: every dataset
+    with VISITNUM)."""
     # The export's fields are accounted for first: a column no spec maps or declares stops
     # the night before anything is checked or mapped.
     steps = [
@@ -106,13 +105,15 @@ def sdtm_job(study: StudyInfo) -> Job:
         Step("validate_raw", f"{SDTM}:validate_raw", after=("reconcile_fields",)),
     ]
     written = []
+    declared = sdtm_reads(study.id, study.sdtm, root)
     for name in _reference_first(study.sdtm):
         group = name.lower()
-        reads = () if name == REFERENCE_DATASET or REFERENCE_DATASET not in study.sdtm else (
-            f"{REFERENCE_DATASET.lower()}.map",
-        )  # fmt: skip
-        steps.append(Step(f"{group}.map", f"{SDTM}:map_dataset", (name,),
-                          ("validate_raw", *reads)))  # fmt: skip
+        reads = [] if name == REFERENCE_DATASET or REFERENCE_DATASET not in study.sdtm else [
+            REFERENCE_DATASET
+        ]  # fmt: skip
+        reads += [d for d in declared[name] if d not in reads]
+        after = ("validate_raw", *(f"{d.lower()}.map" for d in reads))
+        steps.append(Step(f"{group}.map", f"{SDTM}:map_dataset", (name,), after))
         steps.append(Step(f"{group}.xpt", f"{SDTM}:write_xpt", (name,), (f"{group}.map",)))
         written.append(f"{group}.xpt")
     steps += [
@@ -122,10 +123,11 @@ def sdtm_job(study: StudyInfo) -> Job:
         Step("conformance", f"{SDTM}:conformance", after=("define",)),
         Step("publish", f"{SDTM}:publish_run", after=("conformance",)),
     ]
+    folder = (root or specs_dir()) / study.id / "sdtm"
     return Job(
         study=study.id, kind="sdtm", dag_id=f"{study.id.lower()}_sdtm_nightly",
-        steps=ordered(steps), datasets=study.sdtm, schedule=study.schedule, trigger=None,
-        emits=sdtm_asset(study.id), publishing="publish",
+        steps=ordered(steps, where=str(folder)), datasets=study.sdtm, schedule=study.schedule,
+        trigger=None, emits=sdtm_asset(study.id), publishing="publish",
     )  # fmt: skip
 
 
@@ -159,11 +161,11 @@ def adam_job(study: StudyInfo, root: Path | None = None) -> Job:
 
 def jobs(study: StudyInfo, root: Path | None = None) -> list[Job]:
     """The study's jobs: SDTM, and ADaM when its study.yaml lists ADaM datasets."""
-    return [sdtm_job(study), *([adam_job(study, root)] if study.adam else [])]
+    return [sdtm_job(study, root), *([adam_job(study, root)] if study.adam else [])]
 
 
 def job(study: StudyInfo, kind: JobKind, root: Path | None = None) -> Job:
-    return sdtm_job(study) if kind == "sdtm" else adam_job(study, root)
+    return sdtm_job(study, root) if kind == "sdtm" else adam_job(study, root)
 
 
 def _reference_first(datasets: Iterable[str]) -> list[str]:

@@ -263,17 +263,17 @@ def map_dataset(run: RunFolder, study: StudySpec, dataset: str) -> int:
     spec = study.datasets[dataset]
     info = run.info
     with stage(f"map {dataset}", run) as s:
-        reference = run.sdtm_table(REFERENCE_DATASET)
-        built_before = (
-            {REFERENCE_DATASET: pd.read_parquet(reference)}
-            if dataset != REFERENCE_DATASET and REFERENCE_DATASET in study.datasets
-            else {}
-        )
+        # DM's reference dates (for every other dataset) and the datasets the spec reads,
+        # each read from its file when a rule first asks for it.
+        before = [REFERENCE_DATASET] if dataset != REFERENCE_DATASET else []
+        before = [n for n in [*before, *spec.reads] if n in study.datasets]
+        built_before = TableReader({n: run.sdtm_table(n) for n in before}, "SDTM dataset")
+        lineage = TableReader({n: run.lineage(n) for n in before}, "lineage of")
         issues = IssueLog()
         facts = study_facts(study.id, info["data_cutoff"], info["export_id"])
         raw = {oid: run.raw_form(oid) for oid in study.forms}
         forms = TableReader(raw, "raw form", given={STUDY_FORM: facts})
-        built = build_dataset(spec, study, forms, issues, run.forms_by_file, built_before)
+        built = build_dataset(spec, study, forms, issues, run.forms_by_file, built_before, lineage)
         built.sources.assign(DATASET=dataset).to_parquet(run.lineage(dataset), index=False)
         built.data.to_parquet(run.sdtm_table(dataset), index=False)
         if built.supp is not None:
@@ -461,6 +461,11 @@ def publish_run(run: RunFolder, study: StudySpec) -> Path:
             for name in ("apache-airflow", "great-expectations", "pandas", "pyarrow", "pyreadstat")
         }
         specs = spec_digests(study, "**/*.yaml")
+        # and the shared specs it lists without its own (sdtm_specs/_common/sdtm/)
+        shared = sorted(
+            {d.path for d in study.datasets.values() if not d.path.is_relative_to(study.path)}
+        )
+        specs.update({str(p.relative_to(study.path.parent)): sha256_file(p) for p in shared})
         changes = _change_report(run, study, previous)
         manifest = {
             "changes": changes,

@@ -40,6 +40,7 @@ class Design:
     planned: Mapping[str, Any] = field(default_factory=dict)  # raw visit name -> number
     unscheduled: tuple[str, ...] = ()  # raw names of unscheduled visits
     arms: Mapping[str, str] = field(default_factory=dict)  # ARMCD -> ARM
+    days: Mapping[float, int] = field(default_factory=dict)  # VISITNUM -> planned VISITDY
 
 
 class _FromDesign:
