@@ -19,6 +19,7 @@ from tests.sdtm_algorithms.frames import DM, Env
 from transforms.reconcile import reconcile, reconcile_fields
 from transforms.sdtm.algorithms import CONDITION, KEY, VALUE, parse_rule, reads
 from transforms.specs import FieldUse, SpecError, StudySpec, load_study
+from transforms.studies import COMMON
 
 # --- what a rule reads -----------------------------------------------------------------------
 
@@ -199,7 +200,8 @@ def test_every_field_of_the_studies_is_mapped_or_declared(
 def _declared(tmp_path: Path, edit: Callable[[dict[str, Any]], None]) -> str:
     """The SpecError of POMMAINT's specs with study.yaml's not_submitted edited."""
     root = tmp_path / f"specs{len(list(tmp_path.iterdir()))}"
-    shutil.copytree(ROOT / "sdtm_specs" / "POMMAINT", root / "POMMAINT")
+    for folder in ("POMMAINT", COMMON):  # the study and the specs every study shares
+        shutil.copytree(ROOT / "sdtm_specs" / folder, root / folder)
     path = root / "POMMAINT" / "study.yaml"
     meta = yaml.safe_load(path.read_text(encoding="utf-8"))
     edit(meta["not_submitted"])
@@ -323,9 +325,10 @@ def _columns_read_by_building(study: StudySpec, raw: dict[str, pd.DataFrame]) ->
         recording.form, recording.seen = oid, seen
         forms[oid] = recording
     built: dict[str, pd.DataFrame] = {}
-    for spec in study.datasets.values():
-        data = build_dataset(spec, study, forms, IssueLog(), datasets=built).data
-        built.setdefault("DM", data)
+    lineage: dict[str, pd.DataFrame] = {}
+    for name, spec in study.datasets.items():  # in mapping order: what a spec reads is built
+        done = build_dataset(spec, study, forms, IssueLog(), datasets=built, lineage=lineage)
+        built[name], lineage[name] = done.data, done.sources
     return seen
 
 
