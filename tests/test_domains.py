@@ -160,7 +160,8 @@ def test_rs_not_done(published: Path) -> None:
 
 def test_lb_conventional_units_become_si(published: Path) -> None:
     # lb.csv 1003 Screening 16 JAN 2024: Creatinine 0.85 mg/dL (0.46-0.92); x 88.42 umol/L
-    # per mg/dL -> 75.157 (40.6732-81.3464). M-protein "<0.05" g/dL -> "<0.5" g/L, no number.
+    # per mg/dL -> 75.157 (40.6732-81.3464), reported as the lab reports umol/L, to 0
+    # decimals: 75 (41-81). M-protein "<0.05" g/dL -> "<0.5" g/L, no number.
     records = _records(published, "lb", "POMMAINT-01-1003")
     screening = {r["LBTESTCD"]: r for r in records if r["VISIT"] == "SCREENING"}
     cols = ["LBTEST", "LBCAT", "LBORRES", "LBORRESU", "LBORNRLO", "LBORNRHI", "LBSTRESC",
@@ -168,9 +169,8 @@ def test_lb_conventional_units_become_si(published: Path) -> None:
             "EPOCH", "LBDTC", "LBDY", "LBLOBXFL"]  # fmt: skip
     assert _pick(screening["CREAT"], cols) == {
         "LBTEST": "Creatinine", "LBCAT": "CHEMISTRY", "LBORRES": "0.85", "LBORRESU": "mg/dL",
-        "LBORNRLO": "0.46", "LBORNRHI": "0.92", "LBSTRESC": "75.157",
-        "LBSTRESN": pytest.approx(75.157), "LBSTRESU": "umol/L",
-        "LBSTNRLO": pytest.approx(40.6732), "LBSTNRHI": pytest.approx(81.3464),
+        "LBORNRLO": "0.46", "LBORNRHI": "0.92", "LBSTRESC": "75",
+        "LBSTRESN": 75.0, "LBSTRESU": "umol/L", "LBSTNRLO": 41.0, "LBSTNRHI": 81.0,
         "LBNRIND": "NORMAL", "LBSPEC": "SERUM", "VISITNUM": 0.0, "EPOCH": "SCREENING",
         "LBDTC": "2024-01-16", "LBDY": -7.0, "LBLOBXFL": None,
     }  # fmt: skip
@@ -180,7 +180,8 @@ def test_lb_conventional_units_become_si(published: Path) -> None:
     }  # fmt: skip
     # The day-1 sample (23 JAN 2024, the first-dose date) is the last before exposure.
     day1 = next(r for r in records if r["LBTESTCD"] == "CREAT" and r["LBDTC"] == "2024-01-23")
-    assert (day1["LBLOBXFL"], day1["LBSTRESC"], day1["VISIT"]) == ("Y", "76.0412", "CYCLE 1 DAY 1")
+    # 0.86 mg/dL x 88.42 = 76.0412 umol/L, reported 76.
+    assert (day1["LBLOBXFL"], day1["LBSTRESC"], day1["VISIT"]) == ("Y", "76", "CYCLE 1 DAY 1")
 
 
 def test_lb_one_standard_unit_per_test_and_one_baseline(published: Path) -> None:
