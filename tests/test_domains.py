@@ -184,6 +184,35 @@ def test_lb_conventional_units_become_si(published: Path) -> None:
     assert (day1["LBLOBXFL"], day1["LBSTRESC"], day1["VISIT"]) == ("Y", "76", "CYCLE 1 DAY 1")
 
 
+def test_lb_ratio_has_its_unit_and_a_test_not_done_has_no_range(published: Path) -> None:
+    # lb.csv 1003 Screening 16 JAN 2024: Kappa/lambda ratio 0.54, range 0.26-1.65, no unit on
+    # the form: CT's unit for a ratio is RATIO (C44256).
+    cols = ["LBORRES", "LBORRESU", "LBORNRLO", "LBORNRHI", "LBSTRESC", "LBSTRESN", "LBSTRESU",
+            "LBSTNRLO", "LBSTNRHI", "LBNRIND", "LBSTAT", "LBREASND"]  # fmt: skip
+    ratio = next(r for r in _records(published, "lb", "POMMAINT-01-1003")
+                 if r["LBTESTCD"] == "KLCLLCFR" and r["VISIT"] == "SCREENING")  # fmt: skip
+    assert _pick(ratio, cols) == {
+        "LBORRES": "0.54", "LBORRESU": "RATIO", "LBORNRLO": "0.26", "LBORNRHI": "1.65",
+        "LBSTRESC": "0.54", "LBSTRESN": 0.54, "LBSTRESU": "RATIO", "LBSTNRLO": 0.26,
+        "LBSTNRHI": 1.65, "LBNRIND": "NORMAL", "LBSTAT": None, "LBREASND": None,
+    }  # fmt: skip
+    # 1005 Cycle 11 Day 1, 10 MAR 2025: the disease panel not done ("Sample not collected");
+    # the form still prints the ratio's range 0.26-1.65, which belongs to no result.
+    nd = next(r for r in _records(published, "lb", "POMMAINT-01-1005")
+              if r["LBTESTCD"] == "KLCLLCFR" and r["LBDTC"] == "2025-03-10")  # fmt: skip
+    assert _pick(nd, cols) == {
+        "LBORRES": None, "LBORRESU": None, "LBORNRLO": None, "LBORNRHI": None,
+        "LBSTRESC": None, "LBSTRESN": None, "LBSTRESU": None, "LBSTNRLO": None,
+        "LBSTNRHI": None, "LBNRIND": None, "LBSTAT": "NOT DONE",
+        "LBREASND": "Sample not collected",
+    }  # fmt: skip
+    lb = pd.read_parquet(published / "sdtm" / "lb.parquet")
+    not_done = lb[lb["LBSTAT"] == "NOT DONE"]
+    ranges = ["LBORNRLO", "LBORNRHI", "LBSTNRLO", "LBSTNRHI"]
+    assert len(not_done) > 10 and not_done[ranges].isna().all().all()
+    assert set(lb.loc[lb["LBTESTCD"] == "KLCLLCFR", "LBSTRESU"].dropna()) == {"RATIO"}
+
+
 def test_lb_one_standard_unit_per_test_and_one_baseline(published: Path) -> None:
     lb = pd.read_parquet(published / "sdtm" / "lb.parquet")
     units = lb.dropna(subset=["LBSTRESU"]).groupby("LBTESTCD")["LBSTRESU"].nunique()
