@@ -213,6 +213,25 @@ def test_lb_ratio_has_its_unit_and_a_test_not_done_has_no_range(published: Path)
     assert set(lb.loc[lb["LBTESTCD"] == "KLCLLCFR", "LBSTRESU"].dropna()) == {"RATIO"}
 
 
+def test_lb_immunofixation_holds_the_isotype(published: Path) -> None:
+    # lb.csv 1001 Screening 15 OCT 2023: Immunofixation "IgG kappa"; 1003 Screening 16 JAN
+    # 2024: "Negative". MPIGISO is the monoclonal protein's isotype, not positive/negative.
+    cols = ["LBTEST", "LBORRES", "LBORRESU", "LBSTRESC", "LBSTRESN", "LBMETHOD", "LBORNRLO"]
+    first = {s: next(r for r in _records(published, "lb", f"POMMAINT-01-{s}")
+                     if r["LBTESTCD"] == "MPIGISO" and r["VISIT"] == "SCREENING")
+             for s in ("1001", "1003")}  # fmt: skip
+    assert _pick(first["1001"], cols) == {
+        "LBTEST": "Monoclonal Prot Immunoglobulin Isotype", "LBORRES": "IgG kappa",
+        "LBORRESU": None, "LBSTRESC": "IGG KAPPA", "LBSTRESN": None,
+        "LBMETHOD": "IMMUNOFIXATION ELECTROPHORESIS", "LBORNRLO": None,
+    }  # fmt: skip
+    assert (first["1003"]["LBORRES"], first["1003"]["LBSTRESC"]) == ("Negative", "NEGATIVE")
+    lb = pd.read_parquet(published / "sdtm" / "lb.parquet")
+    results = set(lb.loc[lb["LBTESTCD"] == "MPIGISO", "LBSTRESC"].dropna())
+    assert results <= {"NEGATIVE", "IGG KAPPA", "IGG LAMBDA", "IGA KAPPA", "IGA LAMBDA"}
+    assert "POSITIVE" not in results and len(results) > 2
+
+
 def test_lb_one_standard_unit_per_test_and_one_baseline(published: Path) -> None:
     lb = pd.read_parquet(published / "sdtm" / "lb.parquet")
     units = lb.dropna(subset=["LBSTRESU"]).groupby("LBTESTCD")["LBSTRESU"].nunique()
