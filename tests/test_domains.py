@@ -311,6 +311,17 @@ def test_ss_one_record_per_survival_contact(published: Path) -> None:
     ]  # fmt: skip
 
 
+def test_epoch_of_partial_dates_inside_one_epoch(published: Path) -> None:
+    # ae.csv 1001: "Upper respiratory tract infection" from "UN NOV 2023"; consent 12 OCT
+    # 2023, first dose 28 OCT 2023, end of treatment 24 FEB 2025: November 2023 lies wholly
+    # in TREATMENT. sfu.csv 1015: new therapy "UN APR 2026", after the end of treatment on
+    # 17 MAR 2026 (follow-up from the 18th): all of April 2026 is FOLLOW-UP.
+    ae = next(r for r in _records(published, "ae", "POMMAINT-01-1001") if r["AESTDTC"] == "2023-11")
+    assert (ae["AEDECOD"], ae["EPOCH"]) == ("UPPER RESPIRATORY TRACT INFECTION", "TREATMENT")
+    [cm] = _records(published, "cm", "POMMAINT-01-1015")
+    assert (cm["CMSTDTC"], cm["EPOCH"]) == ("2026-04", "FOLLOW-UP")
+
+
 def test_cm_new_therapy_once_though_every_contact_repeats_it(published: Path) -> None:
     # sfu.csv 1001: six contacts, each "Yes, 28 MAR 2025"; 1015: "UN APR 2026" twice;
     # 1004 answered "No" at every contact.

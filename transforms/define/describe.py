@@ -90,7 +90,8 @@ class Describer:
                 )
                 return (
                     f"the epoch of {self.rule(date)}: the last of ({starts}) that starts on or "
-                    "before it; complete dates only, never imputed"
+                    "before it; a partial date gets the epoch its whole period (month, year) "
+                    "lies in, null when the period spans two epochs (never imputed)"
                 )
             case alg.Visit():
                 return self._visit(rule)
