@@ -325,6 +325,21 @@ def test_a_subject_traced_from_raw_to_sdtm(pilot_run: Path) -> None:
         "97.2", "F", "36.22", 36.22, "C", "ORAL CAVITY", "Y", 1.0]  # fmt: skip
 
 
+def test_every_variable_in_define_carries_its_role(pilot_run: Path) -> None:
+    # AEDTC, VISITNUM, VISIT and VISITDY are not in their domains' SDTMIG tables: their role
+    # is the one the IG gives the same general-observation-class variable (CORE-001081).
+    from lxml import etree
+
+    ns = {"odm": "http://www.cdisc.org/ns/odm/v1.3"}
+    root = etree.parse(str(pilot_run / "sdtm" / "define.xml")).getroot()
+    refs = root.xpath("//odm:ItemGroupDef/odm:ItemRef", namespaces=ns)
+    assert len(refs) > 130 and all(r.get("Role") for r in refs)
+    role = {r.get("ItemOID"): r.get("Role") for r in refs}
+    assert [role[f"IT.{oid}"] for oid in ("AE.AEDTC", "DS.VISITNUM", "DS.VISIT", "EX.VISIT",
+                                          "EX.VISITDY", "AE.AETERM")] == [
+        "Timing", "Timing", "Timing", "Timing", "Timing", "Topic"]  # fmt: skip
+
+
 def read_xpt(path: Path) -> pd.DataFrame:
     """An XPT as published: text without trailing blanks, an empty text value as null
     (XPT cannot tell them apart), numbers as doubles."""

@@ -101,6 +101,22 @@ def test_ig_datasets() -> None:
     assert standards.ig_variables_of("XX") == ()
 
 
+def test_ig_role_falls_back_to_the_general_observation_class_role() -> None:
+    # The domain table's role where it has the variable.
+    assert standards.ig_role("AE", "AETERM") == "Topic"
+    assert standards.ig_role("SUPPAE", "QVAL") == "Result Qualifier"
+    # AEDTC and AEDY are not in the IG's AE table, VISITNUM/VISIT not in DS's, VISITDY not
+    # in EX's: every domain table that has --DTC, --DY, VISITNUM, VISIT or VISITDY makes it
+    # a Timing variable.
+    assert standards.ig_variable("AE", "AEDTC") is None
+    for domain, name in [("AE", "AEDTC"), ("AE", "AEDY"), ("DS", "VISITNUM"), ("DS", "VISIT"),
+                         ("EX", "VISITDY")]:  # fmt: skip
+        assert standards.ig_role(domain, name) == "Timing", name
+    # --ORRES is a Result Qualifier in every Findings table; a name the IG never uses has none.
+    assert standards.ig_role("XX", "XXORRES") == "Result Qualifier"
+    assert standards.ig_role("XX", "XXFOO") is None
+
+
 def test_ig_variable_tables() -> None:
     sdtm = standards.ig_variables("SDTMIG")
     assert sdtm["Variable Order"].dtype == "int64"
