@@ -325,6 +325,21 @@ def test_a_subject_traced_from_raw_to_sdtm(pilot_run: Path) -> None:
         "97.2", "F", "36.22", 36.22, "C", "ORAL CAVITY", "Y", 1.0]  # fmt: skip
 
 
+def test_study_day_beside_every_collection_date(pilot_run: Path) -> None:
+    # ae_raw 701-1015 "Diarrhoea": collected 01/16/2014, onset 01/09/2014; ds_raw: randomised
+    # 01-02-2014 (the first patch, RFSTDTC), "Final Lab Visit" collected 07-02-2014 11:45.
+    ae = read_xpt(pilot_run / "sdtm" / "ae.xpt")
+    diarrhoea = ae[(ae["USUBJID"] == "01-701-1015") & (ae["AEDECOD"] == "DIARRHOEA")].iloc[0]
+    assert diarrhoea[["AEDTC", "AEDY", "AESTDTC", "AESTDY"]].tolist() == [
+        "2014-01-16", 15.0, "2014-01-09", 8.0]  # fmt: skip
+    ds = read_xpt(pilot_run / "sdtm" / "ds.xpt").set_index(["USUBJID", "DSDECOD"])
+    assert ds.loc[("01-701-1015", "FINAL LAB VISIT"), ["DSDTC", "DSDY"]].tolist() == [
+        "2014-07-02T11:45", 182.0]  # fmt: skip
+    assert ds.loc[("01-701-1015", "RANDOMIZED"), ["DSDTC", "DSDY"]].tolist() == ["2014-01-02", 1.0]
+    conformance = pd.read_csv(pilot_run / "reports" / "conformance.csv", dtype=str)
+    assert not conformance["rule"].isin(["CORE-000321", "CORE-000328", "CORE-000776"]).any()
+
+
 def test_every_variable_in_define_carries_its_role(pilot_run: Path) -> None:
     # AEDTC, VISITNUM, VISIT and VISITDY are not in their domains' SDTMIG tables: their role
     # is the one the IG gives the same general-observation-class variable (CORE-001081).

@@ -244,6 +244,10 @@ def _plant(run: Path) -> dict[str, Expect]:
     )
     ex.to_parquet(sdtm / "ex.parquet", index=False)
 
+    rs = pd.read_parquet(sdtm / "rs.parquet")
+    rs.drop(columns=["RSDY"]).to_parquet(sdtm / "rs.parquet", index=False)
+    add("--DY missing beside --DTC", "CORE-000321", "RS", "RSDY", None, [])
+
     ts = pd.read_parquet(sdtm / "ts.parquet")
     ts[~ts["TSPARMCD"].isin(["SSTDTC", "SDTIGVER"])].to_parquet(sdtm / "ts.parquet", index=False)
     add("TS without SSTDTC", "SD2232", "TS", "TSPARMCD", None, [])
@@ -331,7 +335,7 @@ PLANTED = [
     "ongoing AE with end date", "AESTDY off by one", "non-ASCII character",
     "value over 200 bytes", "Required value null", "--DTC not ISO 8601",
     "LBSTRESN differs from LBSTRESC", "EPOCH not an epoch of the study", "study day 0",
-    "natural key not unique", "TS without SSTDTC", "TS without SDTIGVER",
+    "natural key not unique", "--DY missing beside --DTC", "TS without SSTDTC", "TS without SDTIGVER",
     "variable label over 40", "Required variable missing", "variable name over 8",
     "variable not in define.xml", "define.xml variable not in the data",
     "define.xml length differs", "define.xml dataset without a file", "unreadable file",

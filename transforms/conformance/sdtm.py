@@ -151,8 +151,15 @@ def check_terminology(ds: Dataset, ctx: SdtmContext, findings: Findings) -> None
         )
 
 
+# A date of the general observation classes, the study day FDA expects beside it, and the
+# rule that reports the study day missing (FDAB032).
+STUDY_DAYS = {"DTC": ("DY", "CORE-000321"), "STDTC": ("STDY", "CORE-000328"),
+              "ENDTC": ("ENDY", "CORE-000776")}  # fmt: skip
+
+
 def check_dates(ds: Dataset, ctx: SdtmContext, findings: Findings) -> None:
-    """--DTC in ISO 8601; --DY, --STDY, --ENDY against the date and DM.RFSTDTC."""
+    """--DTC in ISO 8601; --DY beside every --DTC (--STDY, --ENDY likewise); --DY, --STDY,
+    --ENDY against the date and DM.RFSTDTC."""
     for column in (c for c in ds.variables if c.endswith("DTC")):
         findings.rows(
             "SD0003",
@@ -161,6 +168,11 @@ def check_dates(ds: Dataset, ctx: SdtmContext, findings: Findings) -> None:
             column,
             f"{column} is not an ISO 8601 date/time",
         )
+    prefix = ds.name if len(ds.name) == 2 else None  # a domain's --variables
+    for suffix, (dy_suffix, dy_rule) in STUDY_DAYS.items():
+        dated, dy = f"{prefix}{suffix}", f"{prefix}{dy_suffix}"
+        if prefix and dated in ds.variables and dy not in ds.variables:
+            findings.one(dy_rule, ds.name, dy, f"{dated} is in {ds.name} but {dy} is not")
     reference = ctx.dm_value(ds, "RFSTDTC")
     for column in (c for c in ds.variables if c.endswith("DY") and c != "VISITDY"):
         values = ds[column]
