@@ -43,9 +43,9 @@ def test_parsing_imports_nothing_heavy(tmp_path: Path) -> None:
     )
     assert out[2:] == [
         "pommaint_sdtm_nightly 0 2 * * * 1 False ['ae.map', 'ae.xpt', 'cm.map', 'cm.xpt', "
-        "'conformance', 'define', 'dm.map', 'dm.xpt', 'ds.map', 'ds.xpt', 'ex.map', 'ex.xpt', "
-        "'extract', 'lb.map', 'lb.xpt', 'publish', 'reconcile', 'rs.map', 'rs.xpt', 'ss.map', "
-        "'ss.xpt', 'ts.map', 'ts.xpt', 'validate_raw', 'validate_sdtm']"
+        "'conformance', 'define', 'dm.complete', 'dm.map', 'dm.xpt', 'ds.map', 'ds.xpt', "
+        "'ex.map', 'ex.xpt', 'extract', 'lb.map', 'lb.xpt', 'publish', 'reconcile', 'rs.map', "
+        "'rs.xpt', 'ss.map', 'ss.xpt', 'ts.map', 'ts.xpt', 'validate_raw', 'validate_sdtm']"
     ]
 
 

@@ -166,6 +166,8 @@ def test_a_task_retried_after_a_crash_neither_duplicates_nor_loses(
             proc.wait()
             assert proc.returncode == -signal.SIGKILL
         sdtm.map_dataset(run, study, name)
+    sdtm.complete_reference(run, study)  # DM's RFPENDTC, once every dataset is mapped
+    for name in datasets:
         sdtm.write_xpt(run, study, name)
     sdtm.reconcile(run, study)
     sdtm.define(run, study)

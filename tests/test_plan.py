@@ -36,6 +36,11 @@ def test_sdtm_steps_of_pommaint_in_order_with_their_dependencies() -> None:
     assert after["dm.map"] == {"validate_raw"}
     assert after["lb.map"] == {"validate_raw", "dm.map"}  # DM's reference dates
     assert after["lb.xpt"] == {"lb.map"}
+    # DM is completed (RFPENDTC: the latest date in any domain) once every other dataset is
+    # mapped, and written after that.
+    assert after["dm.complete"] == set(maps)
+    assert after["dm.xpt"] == {"dm.complete"}
+    assert job.step("dm.complete").call == "transforms.jobs.sdtm:complete_reference"
     assert after["reconcile"] == {"validate_raw", *(m.replace(".map", ".xpt") for m in maps)}
     assert job.step("lb.map").call == "transforms.jobs.sdtm:map_dataset"
     assert job.step("lb.map").args == ("LB",) and job.step("lb.map").group == "lb"

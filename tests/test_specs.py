@@ -81,6 +81,18 @@ def _var(spec: dict, name: str) -> dict:
     return next(v for v in spec["variables"] if _name(v) == name)
 
 
+def test_no_dataset_reads_a_dm_variable_completed_after_it(tmp_path: Path) -> None:
+    # RFPENDTC is raised to the latest date in every dataset once they are mapped: a rule of
+    # another dataset would read it before that.
+    def read_rfpendtc(spec: dict) -> None:
+        _var(spec, "AEENDTC")["rule"] = {"algorithm": "coalesce", "of": [
+            {"algorithm": "iso8601", "date": {"column": "AEENDAT"}}, {"dm": "RFPENDTC"}]}  # fmt: skip
+
+    msg = _broken(tmp_path, read_rfpendtc, "sdtm/ae.yaml")
+    assert msg.endswith("ae.yaml: AE.AEENDTC: reads DM.RFPENDTC, which is completed only once "
+                        "every dataset is mapped (participation_end)")  # fmt: skip
+
+
 def test_unknown_algorithm_names_file_and_variable(tmp_path: Path) -> None:
     msg = _broken(tmp_path, lambda s: _var(s, "AGE")["rule"].update(algorithm="numbr"))
     assert "POMMAINT/sdtm/dm.yaml" in msg

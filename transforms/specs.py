@@ -23,11 +23,15 @@ import pandas as pd
 from transforms import standards, yamlfile
 from transforms.conditions import Condition
 from transforms.sdtm.algorithms import (
+    Aggregate,
     Codelist,
     Design,
+    DmValue,
+    ParticipationEnd,
     Rule,
     Scope,
     SpecError,
+    nodes,
     normalise,
     parse_condition,
     parse_rule,
@@ -531,6 +535,33 @@ def _load_dataset(
     )
 
 
+def _check_completed_reads(datasets: Mapping[str, DatasetSpec]) -> None:
+    """No dataset reads a DM variable that is final only once every dataset is mapped (a
+    participation_end: RFPENDTC); it would read DM's value before its completion."""
+    dm = datasets["DM"]
+    later = {
+        v.name
+        for v in dm.variables
+        if any(isinstance(b.rules.get(v.name), ParticipationEnd) for b in dm.blocks)
+    }
+    for spec in list(datasets.values())[1:] if later else ():
+        for block in spec.blocks:
+            for target, rule in {**block.rules, **block.supplemental}.items():
+                for node in nodes(rule):
+                    read = (
+                        node.name
+                        if isinstance(node, DmValue)
+                        else node.variable
+                        if isinstance(node, Aggregate)
+                        else None
+                    )
+                    if read in later:
+                        raise SpecError(
+                            f"{spec.path}: {spec.name}.{target}: reads DM.{read}, which is "
+                            "completed only once every dataset is mapped (participation_end)"
+                        )
+
+
 @cache
 def load_study(study: str, root: Path | None = None) -> StudySpec:
     """Load, check and return the specs of one study."""
@@ -587,6 +618,7 @@ def load_study(study: str, root: Path | None = None) -> StudySpec:
         datasets[spec.name] = spec
     if next(iter(datasets), None) != "DM":
         raise (where / "sdtm").error("must list DM first (it sets the reference dates)")
+    _check_completed_reads(datasets)
     return StudySpec(
         id=study,
         title=str(meta["title"]),

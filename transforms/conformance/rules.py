@@ -161,6 +161,10 @@ _RULES = [
     RuleDef("CORE-000776", "Warning",
             "--ENDTC is in the dataset but its study day --ENDY is not",
             "CDISC CORE-000776 (FDA Business Rule FB3203 / FDAB032)"),
+    RuleDef("CORE-000720", "Warning", "--DTC falls after DM.RFPENDTC (end of participation)",
+            "CDISC CORE-000720 (FDA Business Rule FB3406 / FDAB034)"),
+    RuleDef("CORE-000952", "Warning", "--ENDTC falls after DM.RFPENDTC (end of participation)",
+            "CDISC CORE-000952 (FDA Business Rule FB3407 / FDAB034)"),
     RuleDef("SD1015", "Error",
             "EPOCH value is not an epoch of the trial (TA.EPOCH, else the epochs the study "
             "spec defines)", f"{FDA_VR}; CDISC CG0009 / CORE-000271"),

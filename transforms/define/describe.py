@@ -75,6 +75,14 @@ class Describer:
                 return f"{self.rule(source)} as a number"
             case alg.Coalesce(sources=sources):
                 return "the first non-missing of: " + "; ".join(self.rule(s) for s in sources)
+            case alg.ParticipationEnd(sources=sources):
+                return (
+                    "the latest (largest) of: "
+                    + "; ".join(self.rule(s) for s in sources)
+                    + "; then, once every other dataset is mapped, of the subject's --DTC, "
+                    "--STDTC and --ENDTC in each of them (the latest date of participation in "
+                    "any domain; ISO 8601 dates compared as text)"
+                )
             case alg.Extreme(sources=sources, pick=pick):
                 word = "latest (largest)" if pick == "max" else "earliest (smallest)"
                 return f"the {word} of: " + "; ".join(self.rule(s) for s in sources)

@@ -8,7 +8,8 @@ holds a stage name of its own, so the two cannot drift, and a new dataset spec i
 step with no code change.
 
 SDTM: extract -> validate_raw -> map the reference dataset (DM) -> map and write every
-other dataset -> reconcile -> validate_sdtm -> define -> conformance -> publish.
+other dataset -> complete and write DM (what it reads of them) -> reconcile ->
+validate_sdtm -> define -> conformance -> publish.
 ADaM: start -> build each dataset after the ADaM datasets its spec reads (ADSL first)
 -> endpoints (when study.yaml names its datasets) -> define -> conformance -> publish.
 
@@ -99,14 +100,23 @@ def sdtm_job(study: StudyInfo) -> Job:
     steps = [Step("extract", f"{SDTM}:extract"), Step("validate_raw", f"{SDTM}:validate_raw",
              after=("extract",))]  # fmt: skip
     written = []
+    reference = REFERENCE_DATASET.lower()
+    others = [f"{n.lower()}.map" for n in study.sdtm if n != REFERENCE_DATASET]
     for name in _reference_first(study.sdtm):
         group = name.lower()
         reads = () if name == REFERENCE_DATASET or REFERENCE_DATASET not in study.sdtm else (
-            f"{REFERENCE_DATASET.lower()}.map",
+            f"{reference}.map",
         )  # fmt: skip
         steps.append(Step(f"{group}.map", f"{SDTM}:map_dataset", (name,),
                           ("validate_raw", *reads)))  # fmt: skip
-        steps.append(Step(f"{group}.xpt", f"{SDTM}:write_xpt", (name,), (f"{group}.map",)))
+        mapped = f"{group}.map"
+        if name == REFERENCE_DATASET:
+            # What DM reads of every other dataset (RFPENDTC: the latest date of the
+            # subject in any domain) is completed once they are mapped.
+            steps.append(Step(f"{group}.complete", f"{SDTM}:complete_reference",
+                              after=(mapped, *others)))  # fmt: skip
+            mapped = f"{group}.complete"
+        steps.append(Step(f"{group}.xpt", f"{SDTM}:write_xpt", (name,), (mapped,)))
         written.append(f"{group}.xpt")
     steps += [
         Step("reconcile", f"{SDTM}:reconcile", after=("validate_raw", *written)),

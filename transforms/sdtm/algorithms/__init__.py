@@ -22,6 +22,7 @@ from transforms.sdtm.algorithms.base import (
     Rule,
     Scope,
     SpecError,
+    nodes,
     normalise,
     parse_rule,
     registered,
@@ -34,7 +35,15 @@ from transforms.sdtm.algorithms.iso_dates import (
     StudyDay,
     to_iso8601,
 )
-from transforms.sdtm.algorithms.joins import Aggregate, DmValue, Merge
+from transforms.sdtm.algorithms.joins import (
+    PARTICIPATION_DATES,
+    Aggregate,
+    DmValue,
+    Merge,
+    ParticipationEnd,
+    latest_dates,
+    raise_to,
+)
 from transforms.sdtm.algorithms.numbers_units import NormalRange, Number, Standardise, Units
 from transforms.sdtm.algorithms.records import Coalesce, Concat, Extract, Extreme, Seq
 from transforms.sdtm.algorithms.sources import Column, Hardcode, Var
@@ -43,6 +52,7 @@ from transforms.sdtm.algorithms.visits_epochs import Epoch, Visit
 
 __all__ = [
     "ALGORITHMS",
+    "PARTICIPATION_DATES",
     "SHORTHANDS",
     "Aggregate",
     "Case",
@@ -66,6 +76,7 @@ __all__ = [
     "Merge",
     "NormalRange",
     "Number",
+    "ParticipationEnd",
     "Recode",
     "Rule",
     "Scope",
@@ -78,9 +89,12 @@ __all__ = [
     "Var",
     "Visit",
     "holds",
+    "latest_dates",
+    "nodes",
     "normalise",
     "parse_condition",
     "parse_rule",
+    "raise_to",
     "registered",
     "to_iso8601",
 ]
