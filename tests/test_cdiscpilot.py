@@ -325,6 +325,32 @@ def test_a_subject_traced_from_raw_to_sdtm(pilot_run: Path) -> None:
         "97.2", "F", "36.22", 36.22, "C", "ORAL CAVITY", "Y", 1.0]  # fmt: skip
 
 
+def test_epoch_of_every_observation(pilot_run: Path) -> None:
+    # 701-1015: consent and Screening 1 on 26 DEC 2013 (dm_raw IC_DT, vs_raw), first patch
+    # 02 JAN 2014 (ec_raw, also the randomisation date in ds_raw), diarrhoea from 01/09/2014.
+    # 701-1057, a screen failure: no consent date in the export, demographics collected at
+    # Screening 1 on 12/20/2013, screen failure that day. 701-1111: an AE from 07/08/2012,
+    # weeks before its first screening contact (08/25/2012): before the study, no epoch.
+    def epochs(name: str, usubjid: str, by: str) -> dict[str, str | None]:
+        data = read_xpt(pilot_run / "sdtm" / f"{name}.xpt")
+        rows = data[data["USUBJID"] == usubjid]
+        pairs = zip(rows[by], rows["EPOCH"], strict=True)
+        return {str(k): (None if pd.isna(v) else v) for k, v in pairs}
+
+    vs = read_xpt(pilot_run / "sdtm" / "vs.xpt")
+    vs = vs[vs["USUBJID"] == "01-701-1015"]
+    first = vs[vs["VISIT"] == "SCREENING 1"]
+    assert set(first["VSDTC"]) == {"2013-12-26"} and set(first["EPOCH"]) == {"SCREENING"}
+    assert set(vs.loc[vs["VSDTC"] >= "2014-01-02", "EPOCH"]) == {"TREATMENT"}
+    assert epochs("ae", "01-701-1015", "AEDECOD")["DIARRHOEA"] == "TREATMENT"
+    assert epochs("ds", "01-701-1015", "DSDECOD")["RANDOMIZED"] == "TREATMENT"
+    assert set(epochs("ex", "01-701-1015", "EXSTDTC").values()) == {"TREATMENT"}
+    assert epochs("ds", "01-701-1057", "DSDECOD") == {"SCREEN FAILURE": "SCREENING"}
+    assert epochs("ae", "01-701-1111", "AESTDTC")["2012-07-08"] is None
+    conformance = pd.read_csv(pilot_run / "reports" / "conformance.csv", dtype=str)
+    assert not conformance["rule"].isin(["SD1077", "SD1015"]).any()  # EPOCH present, valid
+
+
 def test_study_day_beside_every_collection_date(pilot_run: Path) -> None:
     # ae_raw 701-1015 "Diarrhoea": collected 01/16/2014, onset 01/09/2014; ds_raw: randomised
     # 01-02-2014 (the first patch, RFSTDTC), "Final Lab Visit" collected 07-02-2014 11:45.
