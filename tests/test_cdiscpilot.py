@@ -351,6 +351,33 @@ def test_epoch_of_every_observation(pilot_run: Path) -> None:
     assert not conformance["rule"].isin(["SD1077", "SD1015"]).any()  # EPOCH present, valid
 
 
+def test_results_in_the_other_unit_system_are_not_converted_into_impossible_values(
+    pilot_run: Path,
+) -> None:
+    # vs_raw 704-1008 Screening 1 (06-Jan-2013): height "148.0" on a CRF printing inches
+    # (148 in = 375.92 cm; 148 cm is plausible) and weight "104.5" (LB: 47.4 kg, plausible).
+    # 706-1041 Week 12 (01-Apr-2014): temperature "036.2" on a CRF printing F (2.33 C; 36.2 C
+    # is plausible); at Screening 1 the same subject's "098.0" F is 36.67 C.
+    cols = ["VSORRES", "VSORRESU", "VSSTRESC", "VSSTRESN", "VSSTRESU"]
+    vs = read_xpt(pilot_run / "sdtm" / "vs.xpt").set_index(["USUBJID", "VSTESTCD", "VISIT"])
+    assert vs.loc[("01-704-1008", "HEIGHT", "SCREENING 1"), cols].tolist() == [
+        "148.0", "cm", "148", 148.0, "cm"]  # fmt: skip
+    assert vs.loc[("01-704-1008", "WEIGHT", "SCREENING 1"), cols].tolist() == [
+        "104.5", "LB", "47.4", 47.4, "kg"]  # fmt: skip
+    assert vs.loc[("01-706-1041", "TEMP", "WEEK 12"), cols].tolist() == [
+        "036.2", "C", "36.2", 36.2, "C"]  # fmt: skip
+    assert vs.loc[("01-706-1041", "TEMP", "SCREENING 1"), cols].tolist() == [
+        "098.0", "F", "36.67", 36.67, "C"]  # fmt: skip
+    # Every standardised result is plausible; the 17 taken in the metric unit are listed.
+    ranges = {"HEIGHT": (120, 220), "WEIGHT": (30, 250), "TEMP": (32, 43)}
+    for test, (low, high) in ranges.items():
+        assert vs.xs(test, level="VSTESTCD")["VSSTRESN"].dropna().between(low, high).all()
+    issues = pd.read_csv(pilot_run / "reports" / "issues_vs.csv")
+    plausible = issues[issues["rule"] == "PLAUSIBLE"]
+    assert len(plausible) == 17 and set(plausible["severity"]) == {"warning"}
+    assert "148.0 in, taken as cm" in set(plausible["value"])
+
+
 def test_study_day_beside_every_collection_date(pilot_run: Path) -> None:
     # ae_raw 701-1015 "Diarrhoea": collected 01/16/2014, onset 01/09/2014; ds_raw: randomised
     # 01-02-2014 (the first patch, RFSTDTC), "Final Lab Visit" collected 07-02-2014 11:45.
