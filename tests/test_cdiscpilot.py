@@ -289,6 +289,10 @@ def test_cdisc_run_publishes_every_domain(pilot_run: Path) -> None:
     dm = pd.read_parquet(pilot_run / "sdtm" / "dm.parquet")
     assert ts.loc["SSTDTC", "TSVAL"] == dm["RFICDTC"].min() == "2012-07-02"
     assert ts.loc["ACTSUB", "TSVAL"] == "306" and ts.loc["TPHASE", "TSVALCD"] == "C15601"
+    # The indication in SNOMED CT (26929004 |Alzheimer's disease|); the model's version.
+    assert ts.loc["INDIC", ["TSVAL", "TSVALCD", "TSVCDREF"]].tolist() == [
+        "Alzheimer's disease", "26929004", "SNOMED"]  # fmt: skip
+    assert ts.loc["SDTMVER", ["TSVAL", "TSVALCD"]].tolist() == ["2.0", "C189639"]
     # No export.json, so no data cutoff: the parameter is kept with a null flavour.
     assert ts.loc[["DCUTDTC"], "TSVAL"].isna().all() and ts.loc["DCUTDTC", "TSVALNF"] == "UNK"
     assert ts.loc["SSTDTC", ["TSVALNF"]].isna().all()

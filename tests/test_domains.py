@@ -287,8 +287,25 @@ def test_ts_has_every_parameter_fda_checks(published: Path) -> None:
     def row(code: str, seq: float = 1.0) -> dict[str, object]:
         return {k: (None if pd.isna(v) else v) for k, v in rows[(code, seq)].items() if k in cols}
 
-    assert row("TPHASE") == {"TSPARM": "Trial Phase Classification", "TSVAL": "NOT APPLICABLE",
-        "TSVALNF": None, "TSVALCD": "C48660", "TSVCDREF": "CDISC CT", "TSVCDVER": "2025-03-28"}  # fmt: skip
+    # An interventional efficacy study of a drug in a limited number of patients: phase II.
+    assert row("TPHASE") == {"TSPARM": "Trial Phase Classification", "TSVAL": "PHASE II TRIAL",
+        "TSVALNF": None, "TSVALCD": "C15601", "TSVCDREF": "CDISC CT", "TSVCDVER": "2025-03-28"}  # fmt: skip
+    # Indication and diagnosis group: SNOMED CT's preferred term and concept id; the
+    # pharmacological class: MED-RT's name for it (its id not verifiable offline).
+    for code in ("INDIC", "TDIGRP"):
+        assert row(code) == {"TSPARM": row(code)["TSPARM"], "TSVAL": "Multiple myeloma",
+            "TSVALNF": None, "TSVALCD": "109989006", "TSVCDREF": "SNOMED", "TSVCDVER": None}  # fmt: skip
+    assert (row("PCLAS")["TSVAL"], row("PCLAS")["TSVCDREF"]) == (
+        "Thalidomide Analog [EPC]",
+        "MED-RT",
+    )
+    assert row("SDTIGVER")["TSVALCD"] == "C189638" and row("SDTMVER")["TSVAL"] == "2.0"
+    assert row("SDTMVER")["TSVALCD"] == "C189639"
+    # Planned subjects from the protocol beside the actual count; every secondary objective
+    # and outcome measure; the registry identifier not known (but one exists): UNK.
+    assert (row("PLANSUB")["TSVAL"], row("ACTSUB")["TSVAL"]) == ("15", "15")
+    assert (ts["TSPARMCD"] == "OBJSEC").sum() == 4 and (ts["TSPARMCD"] == "OUTMSSEC").sum() == 5
+    assert (row("REGID")["TSVAL"], row("REGID")["TSVALNF"]) == (None, "UNK")
     assert row("TTYPE", 2.0)["TSVAL"] == "SAFETY"
     assert row("TRT") == {"TSPARM": "Investigational Therapy or Treatment", "TSVAL": "POMALIDOMIDE",
         "TSVALNF": None, "TSVALCD": "D2UX06XLB5", "TSVCDREF": "UNII", "TSVCDVER": None}  # fmt: skip
