@@ -290,9 +290,9 @@ def test_cdisc_run_publishes_every_domain(pilot_run: Path) -> None:
     assert ts.loc["SSTDTC", "TSVAL"] == dm["RFICDTC"].min() == "2012-07-02"
     assert ts.loc["ACTSUB", "TSVAL"] == "306" and ts.loc["TPHASE", "TSVALCD"] == "C15601"
     # The indication in SNOMED CT (26929004 |Alzheimer's disease|); the model's version.
-    assert ts.loc["INDIC", ["TSVAL", "TSVALCD", "TSVCDREF"]].tolist() == [
+    assert list(ts.loc["INDIC", ["TSVAL", "TSVALCD", "TSVCDREF"]]) == [
         "Alzheimer's disease", "26929004", "SNOMED"]  # fmt: skip
-    assert ts.loc["SDTMVER", ["TSVAL", "TSVALCD"]].tolist() == ["2.0", "C189639"]
+    assert list(ts.loc["SDTMVER", ["TSVAL", "TSVALCD"]]) == ["2.0", "C189639"]
     # No export.json, so no data cutoff: the parameter is kept with a null flavour.
     assert ts.loc[["DCUTDTC"], "TSVAL"].isna().all() and ts.loc["DCUTDTC", "TSVALNF"] == "UNK"
     assert ts.loc["SSTDTC", ["TSVALNF"]].isna().all()
@@ -364,13 +364,13 @@ def test_results_in_the_other_unit_system_are_not_converted_into_impossible_valu
     # is plausible); at Screening 1 the same subject's "098.0" F is 36.67 C.
     cols = ["VSORRES", "VSORRESU", "VSSTRESC", "VSSTRESN", "VSSTRESU"]
     vs = read_xpt(pilot_run / "sdtm" / "vs.xpt").set_index(["USUBJID", "VSTESTCD", "VISIT"])
-    assert vs.loc[("01-704-1008", "HEIGHT", "SCREENING 1"), cols].tolist() == [
+    assert list(vs.loc[("01-704-1008", "HEIGHT", "SCREENING 1"), cols]) == [
         "148.0", "cm", "148", 148.0, "cm"]  # fmt: skip
-    assert vs.loc[("01-704-1008", "WEIGHT", "SCREENING 1"), cols].tolist() == [
+    assert list(vs.loc[("01-704-1008", "WEIGHT", "SCREENING 1"), cols]) == [
         "104.5", "LB", "47.4", 47.4, "kg"]  # fmt: skip
-    assert vs.loc[("01-706-1041", "TEMP", "WEEK 12"), cols].tolist() == [
+    assert list(vs.loc[("01-706-1041", "TEMP", "WEEK 12"), cols]) == [
         "036.2", "C", "36.2", 36.2, "C"]  # fmt: skip
-    assert vs.loc[("01-706-1041", "TEMP", "SCREENING 1"), cols].tolist() == [
+    assert list(vs.loc[("01-706-1041", "TEMP", "SCREENING 1"), cols]) == [
         "098.0", "F", "36.67", 36.67, "C"]  # fmt: skip
     # Every standardised result is plausible; the 17 taken in the metric unit are listed.
     ranges = {"HEIGHT": (120, 220), "WEIGHT": (30, 250), "TEMP": (32, 43)}
@@ -390,9 +390,9 @@ def test_study_day_beside_every_collection_date(pilot_run: Path) -> None:
     assert diarrhoea[["AEDTC", "AEDY", "AESTDTC", "AESTDY"]].tolist() == [
         "2014-01-16", 15.0, "2014-01-09", 8.0]  # fmt: skip
     ds = read_xpt(pilot_run / "sdtm" / "ds.xpt").set_index(["USUBJID", "DSDECOD"])
-    assert ds.loc[("01-701-1015", "FINAL LAB VISIT"), ["DSDTC", "DSDY"]].tolist() == [
+    assert list(ds.loc[("01-701-1015", "FINAL LAB VISIT"), ["DSDTC", "DSDY"]]) == [
         "2014-07-02T11:45", 182.0]  # fmt: skip
-    assert ds.loc[("01-701-1015", "RANDOMIZED"), ["DSDTC", "DSDY"]].tolist() == ["2014-01-02", 1.0]
+    assert list(ds.loc[("01-701-1015", "RANDOMIZED"), ["DSDTC", "DSDY"]]) == ["2014-01-02", 1.0]
     conformance = pd.read_csv(pilot_run / "reports" / "conformance.csv", dtype=str)
     assert not conformance["rule"].isin(["CORE-000321", "CORE-000328", "CORE-000776"]).any()
 
