@@ -66,6 +66,8 @@ SDTM_DOMAINS = (
     "TV",
     "TI",
     "RELREC",
+    "DD",
+    "PR",
 )
 # Codelists used through value-level metadata (DSDECOD by DSCAT, LB/RS tests and results)
 # or TS parameter values, whether or not the IG table names them: C-code -> short name

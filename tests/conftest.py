@@ -19,6 +19,15 @@ ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"
 EXPORT_TIME = datetime(2026, 11, 23, 2, 0, 0, tzinfo=UTC)
 
+
+def copy_study_specs(root: Path, *studies: str) -> Path:
+    """A specs folder at `root` with the studies' folders and the specs they share
+    (``_common``); returns `root`."""
+    for name in (*studies, "_common"):
+        shutil.copytree(ROOT / "sdtm_specs" / name, root / name)
+    return root
+
+
 # Property tests draw the same examples on every run: a failure in CI is reproducible.
 settings.register_profile("repeatable", derandomize=True)
 settings.load_profile("repeatable")

@@ -4,15 +4,20 @@ raw pages (comments), the response rules on hand-made records, and the published
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pandas as pd
 import pyreadstat
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, copy_store
 from transforms.adam.spec import AdamSpec, SpecError, conform, load_adam_spec
 from transforms.adam.vocabulary import Inputs, build
+from transforms.errors import NothingNew
+from transforms.jobs.adam import start
+from transforms.jobs.plan import Place
+from transforms.specs import load_study
 
 ADAM = ROOT / "sdtm_specs" / "POMMAINT" / "adam"
 
@@ -149,6 +154,27 @@ def test_adam_run_is_published_beside_its_sdtm(adam_published: Path) -> None:
     # The SDTM run it was made from is untouched: no adam/ files were written there.
     source = adam_published.parent / "runs" / manifest["sdtm_run"]
     assert not any((source / "adam").iterdir())
+
+
+def test_an_edited_endpoint_declaration_is_a_new_adam_run(
+    adam_published: Path, tmp_path: Path
+) -> None:
+    store = copy_store(adam_published, tmp_path / "store").parents[1]
+    root = tmp_path / "specs"
+    shutil.copytree(ROOT / "sdtm_specs", root)
+    # The same specs: the published ADaM stands.
+    with pytest.raises(NothingNew, match="is already published"):
+        start(load_study("POMMAINT", root), Place(store=store))
+    # study.yaml's endpoints: gain a landmark: the ADaM job runs again to summarise it.
+    path = root / "POMMAINT" / "study.yaml"
+    path.write_text(path.read_text().replace("{730: 2 years}", "{365: 1 year, 730: 2 years}", 1))
+    load_study.cache_clear()  # a new process in production; here the same one
+    study = load_study("POMMAINT", root)
+    assert study.endpoints is not None and [lm.day for lm in study.endpoints.landmarks] == [
+        365, 730,
+    ]  # fmt: skip
+    run = start(study, Place(store=store))
+    assert run.adam_info["from_run"] == adam_published.resolve().name
 
 
 # --- response rules on hand-made records -------------------------------------------------

@@ -31,7 +31,7 @@ import pyreadstat
 import pytest
 import yaml
 
-from tests.conftest import FIXTURES, ROOT, built_once
+from tests.conftest import FIXTURES, ROOT, built_once, copy_study_specs
 from transforms.issues import IssueLog
 from transforms.sdtm.algorithms import Context, Scope, SpecError, parse_rule
 from transforms.specs import SpecError as SpecsError
@@ -198,7 +198,7 @@ def test_extreme_of_sources_with_the_same_name() -> None:
 
 def _specs_copy(tmp_path: Path) -> Path:
     root = tmp_path / "specs"
-    shutil.copytree(ROOT / "sdtm_specs" / "CDISCPILOT01", root / "CDISCPILOT01")
+    copy_study_specs(root, "CDISCPILOT01")
     return root
 
 
@@ -275,12 +275,26 @@ def pilot_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_cdisc_run_publishes_every_domain(pilot_run: Path) -> None:
     written = sorted(p.name for p in (pilot_run / "sdtm").glob("*.xpt"))
-    assert written == ["ae.xpt", "dm.xpt", "ds.xpt", "ex.xpt", "suppdm.xpt", "ts.xpt", "vs.xpt"]
+    assert written == [
+        "ae.xpt", "dm.xpt", "ds.xpt", "ex.xpt", "se.xpt", "suppdm.xpt", "sv.xpt", "ta.xpt",
+        "te.xpt", "ti.xpt", "ts.xpt", "tv.xpt", "vs.xpt",
+    ]  # fmt: skip
     reconciliation = pd.read_csv(pilot_run / "reports" / "reconciliation.csv")
     assert (reconciliation["unaccounted"] == 0).all()
     assert reconciliation.set_index("form")["records_in"].to_dict() == {
         "dm_raw.csv": 306, "ae_raw.csv": 1191, "ds_raw.csv": 850, "ec_raw.csv": 591,
         "vs_raw.csv": 12978}  # fmt: skip
+    # Every field of the export is accounted for (issue 17): 87 columns, the 17 not
+    # submitted with study.yaml's reasons.
+    fields = pd.read_csv(pilot_run / "reports" / "reconciliation_fields.csv", dtype=str)
+    assert fields.groupby("file").size().to_dict() == {
+        "ae_raw.csv": 32, "dm_raw.csv": 13, "ds_raw.csv": 13, "ec_raw.csv": 14,
+        "vs_raw.csv": 15}  # fmt: skip
+    assert fields["status"].value_counts().to_dict() == {"mapped": 70, "not_submitted": 17}
+    row = {(r["form"], r["field"]): r for r in fields.astype(str).to_dict("records")}
+    assert [row["DM", "PLANNED_ARMCD"][c] for c in ("targets", "used_in")] == [
+        "DM.ARMCD", "DM.ARMNRS"]  # fmt: skip
+    assert row["DM", "PLANNED_ARM"]["reason"].startswith("the EDC's name of PLANNED_ARMCD")
     for name in ("dm", "ae", "ds", "ex", "vs"):
         issues = pd.read_csv(pilot_run / "reports" / f"issues_{name}.csv")
         assert not (issues["severity"] == "error").any(), name
@@ -300,12 +314,85 @@ def test_cdisc_run_publishes_every_domain(pilot_run: Path) -> None:
     assert set(conformance["severity"]) == {"Warning"}
 
 
+def _subject(pilot_run: Path, name: str, usubjid: str) -> list[dict[str, object]]:
+    data = pd.read_parquet(pilot_run / "sdtm" / f"{name}.parquet")
+    rows = data[data["USUBJID"] == usubjid].drop(columns=["STUDYID", "DOMAIN", "USUBJID"])
+    return [
+        {str(k): (None if pd.isna(v) else v) for k, v in r.items()} for r in rows.to_dict("records")
+    ]
+
+
+def test_subject_elements_follow_the_titration_of_the_high_dose(pilot_run: Path) -> None:
+    # 701-1028, Xan_Hi (dm_raw PLANNED_ARMCD). Screening from the first vital signs,
+    # 11-Jul-2013 (vs_raw Screening 1), before consent on 07/12/2013 (dm_raw IC_DT); ec_raw:
+    # the Baseline patches from 19-Jul-2013 start the treatment epoch (HIS, 54 mg), the
+    # Week 2 ones from 02-Aug-2013 HIM (81 mg), the Week 24 ones from 07-Jan-2014 HIE (54
+    # mg); the study ended at the Week 26 visit (ds_raw "Protocol Completed" 01-14-2014), so
+    # follow-up would begin on the 15th, after the end of participation (RFPENDTC, the final
+    # lab visit 01-14-2014 11:10): not entered.
+    def element(seq: float, etcd: str, name: str, epoch: str, start: str, end: str,
+                days: tuple[float, float]) -> dict[str, object]:  # fmt: skip
+        return {"SESEQ": seq, "ETCD": etcd, "ELEMENT": name, "TAETORD": seq, "EPOCH": epoch,
+                "SESTDTC": start, "SEENDTC": end, "SESTDY": days[0], "SEENDY": days[1]}  # fmt: skip
+
+    assert _subject(pilot_run, "se", "01-701-1028") == [
+        element(1, "SCRN", "Screen", "SCREENING", "2013-07-11", "2013-07-19", (-8, 1)),
+        element(2, "HIS", "High_Start", "TREATMENT", "2013-07-19", "2013-08-02", (1, 15)),
+        element(3, "HIM", "High_Middle", "TREATMENT", "2013-08-02", "2014-01-07", (15, 173)),
+        element(4, "HIE", "High_End", "TREATMENT", "2014-01-07", "2014-01-14T11:10", (173, 180)),
+    ]  # fmt: skip
+    # 701-1023, Pbo: discontinued for an adverse event at the Week 4 visit (ds_raw
+    # 09-02-2012), followed up to the final retrieval visit (ds_raw 02-18-2013).
+    se = _subject(pilot_run, "se", "01-701-1023")
+    assert [(r["ETCD"], r["SESTDTC"], r["SEENDTC"]) for r in se] == [
+        ("SCRN", "2012-07-22", "2012-08-05"), ("PBO", "2012-08-05", "2012-09-02"),
+        ("FOLO", "2012-09-02", "2013-02-18"),
+    ]  # fmt: skip
+    # 701-1057, a screen failure without consent date or vital signs: no arm, so only the
+    # element every arm opens with, from its disposition record (ds_raw 12-20-2013).
+    assert _subject(pilot_run, "se", "01-701-1057") == [
+        {"SESEQ": 1, "ETCD": "SCRN", "ELEMENT": "Screen", "TAETORD": 1, "EPOCH": "SCREENING",
+         "SESTDTC": "2013-12-20", "SEENDTC": "2013-12-20", "SESTDY": None, "SEENDY": None},
+    ]  # fmt: skip
+
+
+def test_subject_visits_span_the_dates_of_their_records(pilot_run: Path) -> None:
+    # 701-1028: one visit per vs_raw INSTANCE, on its VTLD; the Week 2 and Week 24 patches
+    # (ec_raw) started the day after the visit's vital signs, so those visits end then.
+    visits = _subject(pilot_run, "sv", "01-701-1028")
+    assert [(v["VISITNUM"], v["VISIT"], v["VISITDY"], v["SVSTDTC"], v["SVENDTC"])
+            for v in visits] == [
+        (1, "SCREENING 1", -7, "2013-07-11", "2013-07-11"),
+        (2, "SCREENING 2", -1, "2013-07-17", "2013-07-17"),
+        (3, "BASELINE", 1, "2013-07-19", "2013-07-19"),
+        (3.5, "AMBUL ECG PLACEMENT", 13, "2013-07-31", "2013-07-31"),
+        (4, "WEEK 2", 14, "2013-08-01", "2013-08-02"),
+        (5, "WEEK 4", 28, "2013-08-14", "2013-08-14"),
+        (6, "AMBUL ECG REMOVAL", 30, "2013-08-16", "2013-08-16"),
+        (7, "WEEK 6", 42, "2013-08-29", "2013-08-29"),
+        (8, "WEEK 8", 56, "2013-09-10", "2013-09-10"),
+        (9, "WEEK 12", 84, "2013-10-09", "2013-10-09"),
+        (10, "WEEK 16", 112, "2013-11-06", "2013-11-06"),
+        (11, "WEEK 20", 140, "2013-12-04", "2013-12-04"),
+        (12, "WEEK 24", 168, "2014-01-06", "2014-01-07"),
+        (13, "WEEK 26", 182, "2014-01-14", "2014-01-14"),
+    ]  # fmt: skip
+    assert {(v["SVPRESP"], v["SVOCCUR"], v["SVUPDES"]) for v in visits} == {("Y", "Y", None)}
+    # An unscheduled visit is numbered by its name and described by the design.
+    sv = pd.read_parquet(pilot_run / "sdtm" / "sv.parquet")
+    unplanned = sv[sv["SVUPDES"].notna()]
+    assert len(unplanned) and set(unplanned["SVUPDES"]) == {"Unscheduled visit"}
+    assert unplanned["VISIT"].str.fullmatch(r"UNSCHEDULED \d+\.\d+").all()
+    assert unplanned[["VISITDY", "SVPRESP", "SVOCCUR"]].isna().all().all()
+
+
 def test_the_nightly_dag_of_the_study_needs_no_code() -> None:
     from transforms.studies import list_studies
 
     pilot = next(s for s in list_studies() if s.id == "CDISCPILOT01")
-    assert pilot.sdtm == ("DM", "AE", "DS", "EX", "VS", "TS")
-    assert pilot.adam == ("ADSL", "ADAE", "ADTTE") and not pilot.endpoints
+    assert pilot.sdtm == ("DM", "AE", "DS", "EX", "VS", "TS", "TA", "TE", "TV", "TI", "SE", "SV")
+    assert pilot.adam == ("ADSL", "ADAE", "ADTTE")
+    assert pilot.endpoints is not None and pilot.endpoints.datasets == ("ADSL", "ADTTE", "ADAE")
 
 
 def test_a_subject_traced_from_raw_to_sdtm(pilot_run: Path) -> None:

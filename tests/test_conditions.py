@@ -138,6 +138,10 @@ def test_describe_in_words() -> None:
         '(AE.C in ("a", "b") and (AE.N is missing or not AE.N = "2") and '
         'AE.D on or after AE.R and AE.C <> "x")'
     )
+    # Values written as the caller wants them: the endpoint report's method text, unquoted.
+    assert conditions.describe(cond, str, str) == (
+        "(C in (a, b) and (N is missing or not N = 2.0) and D on or after R and C <> x)"
+    )
 
 
 GX_CASE = {"all": [{"var": "A", "eq": "x"}, {"any": [{"var": "B", "in": ["p", "q"]},

@@ -236,7 +236,45 @@ def _plant(run: Path) -> dict[str, Expect]:
     r = _first(lb, (lb["USUBJID"] == subj["1008"]) & lb["LBDY"].notna())
     _set(lb, r, "LBDY", 0)
     add("study day 0", "SD0038", "LB", "LBDY", subj["1008"], [r])
+    # A valid epoch, but not the one the subject was in (SE) on the record's date.
+    r = _first(lb, (lb["USUBJID"] == subj["1014"]) & (lb["EPOCH"] == "TREATMENT"))
+    _set(lb, r, "EPOCH", "FOLLOW-UP")
+    add("EPOCH not the subject's SE element's", "PIPE-012", "LB", "EPOCH", subj["1014"], [r])
+    r = _first(lb, (lb["USUBJID"] == subj["1013"]) & (lb["VISITNUM"] == 2))
+    _set(lb, r, "VISITNUM", 2.5)
+    add("visit not in SV", "SD0065", "LB", "VISITNUM", subj["1013"], [r])
     lb.to_parquet(sdtm / "lb.parquet", index=False)
+
+    rs = pd.read_parquet(sdtm / "rs.parquet")
+    r = _first(rs, (rs["USUBJID"] == subj["1012"]) & (rs["VISITNUM"] == 3))
+    _set(rs, r, "VISIT", "CYCLE 3 DAY 2")
+    add("VISIT not TV's", "SD1023", "RS", "VISIT", subj["1012"], [r])
+    rs.to_parquet(sdtm / "rs.parquet", index=False)
+
+    se = pd.read_parquet(sdtm / "se.parquet")
+    r = _first(se, (se["USUBJID"] == subj["1011"]) & (se["ETCD"] == "POM"))
+    _set(se, r, "ETCD", "POMX")
+    add("SE element not in TE", "SD0067", "SE", "ETCD", subj["1011"], [r])
+    add("SE element not in TA", "SD1014", "SE", "TAETORD", subj["1011"], [r])
+    se.to_parquet(sdtm / "se.parquet", index=False)
+
+    sv = pd.read_parquet(sdtm / "sv.parquet")
+    r = _first(sv, (sv["USUBJID"] == subj["1010"]) & (sv["VISITNUM"] == 4))
+    sv = pd.concat([sv, sv.iloc[[r]].assign(VISITNUM=4.5)], ignore_index=True)  # a visit more
+    add("SV planned visit not in TV", "SD1017", "SV", "VISITNUM", subj["1010"], [len(sv) - 1])
+    r = _first(sv, (sv["USUBJID"] == subj["1009"]) & (sv["VISITNUM"] == 5))
+    _set(sv, r, "VISITDY", 30.0)
+    add("SV planned study day not TV's", "SD1018", "SV", "VISITNUM", subj["1009"], [r])
+    r = _first(sv, sv["SVUPDES"].notna())
+    _set(sv, r, "VISITDY", 3.0)
+    add("SV unplanned visit with a VISITDY", "SD1019", "SV", "VISITDY",
+        str(_get(sv, r, "USUBJID")), [r])  # fmt: skip
+    sv.to_parquet(sdtm / "sv.parquet", index=False)
+
+    r = _first(dm, dm["SUBJID"] == "1015")
+    _set(dm, r, "ACTARMCD", "TX")
+    add("actual arm not in TA", "SD2002", "DM", "ACTARMCD", subj["1015"], [r])
+    dm.to_parquet(sdtm / "dm.parquet", index=False)
 
     ex = pd.read_parquet(sdtm / "ex.parquet")
     r1, r2 = _rows(ex, ex["USUBJID"] == subj["1010"])[:2]
@@ -257,7 +295,11 @@ def _plant(run: Path) -> dict[str, Expect]:
     add("--DY missing beside --DTC", "CORE-000321", "RS", "RSDY", None, [])
 
     ts = pd.read_parquet(sdtm / "ts.parquet")
-    ts[~ts["TSPARMCD"].isin(["SSTDTC", "SDTIGVER"])].to_parquet(sdtm / "ts.parquet", index=False)
+    ts = ts[~ts["TSPARMCD"].isin(["SSTDTC", "SDTIGVER"])].reset_index(drop=True)
+    r = _first(ts, ts["TSPARMCD"] == "NARMS")
+    _set(ts, r, "TSVAL", "3")
+    add("TS NARMS not TA's arms", "PIPE-013", "TS", "TSVAL", None, [r])
+    ts.to_parquet(sdtm / "ts.parquet", index=False)
     add("TS without SSTDTC", "SD2232", "TS", "TSPARMCD", None, [])
     add("TS without SDTIGVER", "PIPE-008", "TS", "TSPARMCD", None, [])
 
@@ -349,7 +391,10 @@ PLANTED = [
     "variable not in define.xml", "define.xml variable not in the data",
     "define.xml length differs", "define.xml dataset without a file", "unreadable file",
     "ADSL not one record per subject", "CNSR not an integer", "AVAL is not ADT - STARTDT + 1",
-    "event before the origin", "ADaM subject not in DM",
+    "event before the origin", "ADaM subject not in DM", "EPOCH not the subject's SE element's",
+    "visit not in SV", "VISIT not TV's", "SE element not in TE", "SE element not in TA",
+    "SV planned visit not in TV", "SV planned study day not TV's",
+    "SV unplanned visit with a VISITDY", "actual arm not in TA", "TS NARMS not TA's arms",
 ]  # fmt: skip
 
 
@@ -367,7 +412,10 @@ def test_planted_defect_is_caught(
     assert (hits["severity"] == RULES[e.rule].severity).all()
     if e.rows:
         assert set(hits["row"].dropna().astype(int)) == set(e.rows), hits
-        assert set(hits["USUBJID"]) == {e.subject}, hits
+        if e.subject is None:  # a record of no subject (TS)
+            assert hits["USUBJID"].isna().all(), hits
+        else:
+            assert set(hits["USUBJID"]) == {e.subject}, hits
     else:
         assert hits["row"].isna().all()
 

@@ -157,8 +157,8 @@ def test_text_lengths_are_the_lengths_written_to_the_xpt(run: Path, root: etree.
             if item.get("DataType") == "text":
                 assert item.get("Length") == str(width), f"{name}.{var}"
                 compared += 1
-            else:  # ISO 8601 text: Define-XML gives no Length
-                assert var.endswith("DTC") and item.get("Length") is None
+            else:  # ISO 8601 text (a date, a duration such as TE.TEDUR): no Length
+                assert var.endswith(("DTC", "DUR")) and item.get("Length") is None
     assert compared > 100
 
 
@@ -657,3 +657,14 @@ def test_derived_rules_in_words() -> None:
     assert seq.startswith("Sequence number 1, 2, ... within each USUBJID in the order of")
     assert metas["LB"].variable("LBORRES").method is None  # collected: no method
     assert metas["SUPPAE"].value_lists[0].origins == {"AETRTEM": "Derived"}
+
+
+def test_visit_methods_say_the_visit_names_in_words(root: etree._Element) -> None:
+    """A visit rule's Define-XML text names the planned visits as the design writes them
+    (cycle n day 1 -> n), not as the regular expression the rule matches them with."""
+    texts = [
+        str(t.text)
+        for t in _xpath(root, "//def:CommentDef[@OID='COM.LB.VISITNUM']//odm:TranslatedText")
+    ]
+    assert texts and "screening -> 0; cycle n day 1 -> n;" in texts[0]
+    assert "?P<" not in "".join(texts)

@@ -3,7 +3,6 @@ variables a spec names bare: what the loader makes of them, and what it refuses.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -11,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, copy_study_specs
 from transforms.sdtm import algorithms as alg
 from transforms.specs import SpecError, StudySpec, load_study
 
@@ -21,7 +20,7 @@ STUDIES = ("POMMAINT", "CDISCPILOT01")
 def _edited(tmp_path: Path, study: str, edits: Mapping[str, Callable[[dict], None]]) -> Path:
     """A copy of the study's specs with each file of `edits` changed by its function."""
     root = tmp_path / "specs"
-    shutil.copytree(ROOT / "sdtm_specs" / study, root / study)
+    copy_study_specs(root, study)
     for file, edit in edits.items():
         path = root / study / file
         spec = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -88,10 +87,11 @@ def test_the_design_gives_the_visit_rules_their_planned_visits() -> None:
         assert [t for _, t in rule.planned] == ["0", "{n}"]
         assert rule.unscheduled == frozenset({"unscheduled"})
     pilot = load_study("CDISCPILOT01")
-    assert pilot.design is not None and len(pilot.design.planned) == 16
+    # 21 planned visits (TV) and the numbered unscheduled ones (Unscheduled 3.1 is 3.1)
+    assert pilot.design is not None and len(pilot.design.planned) == 22
     vs, ds = _rule(pilot, "VS", "VISITNUM"), _rule(pilot, "DS", "VISITNUM")
     assert isinstance(vs, alg.Visit) and isinstance(ds, alg.Visit)
-    assert vs.planned == ds.planned and len(vs.planned) == 16
+    assert vs.planned == ds.planned and len(vs.planned) == 22
     # EX names the design visits dosing happens at: just those, with the design's numbers.
     ex = _rule(pilot, "EX", "VISITNUM")
     assert isinstance(ex, alg.Visit) and [t for _, t in ex.planned] == ["3", "4", "12"]
@@ -101,8 +101,17 @@ def test_the_design_gives_the_visit_rules_their_planned_visits() -> None:
                                  "xan_hi": "Xanomeline High Dose"}  # fmt: skip
 
 
+def _without_epochs(s: dict) -> None:
+    """The design without epochs, its arms named only (no elements by epoch, no TA/SE)."""
+    design = s["design"]
+    for key in ("epochs", "elements", "end"):
+        design.pop(key)
+    design["arms"] = {armcd: arm["arm"] for armcd, arm in design["arms"].items()}
+    s["sdtm"] = [d for d in s["sdtm"] if d not in ("TA", "TE", "SE")]
+
+
 def test_epoch_without_a_design_names_file_and_entry(tmp_path: Path) -> None:
-    root = _edited(tmp_path, "POMMAINT", {"study.yaml": lambda s: s["design"].pop("epochs")})
+    root = _edited(tmp_path, "POMMAINT", {"study.yaml": _without_epochs})
     msg = _error(root)
     # EX is the first dataset (after DM, which has no EPOCH) to use the design.
     assert msg.startswith(f"{root}/POMMAINT/sdtm/ex.yaml: variables[")
@@ -141,8 +150,21 @@ def test_an_unknown_epoch_start_names_the_design_and_the_dataset(tmp_path: Path)
 def test_an_epoch_outside_the_epoch_codelist_is_refused(tmp_path: Path) -> None:
     def rename(s: dict) -> None:
         s["design"]["epochs"][0]["name"] = "SCREENED"
+        for arm in s["design"]["arms"].values():
+            arm["epochs"] = {"SCREENED": "SCRN", "TREATMENT": "POM", "FOLLOW-UP": "FU"}
 
-    msg = _error(_edited(tmp_path, "POMMAINT", {"study.yaml": rename}))
+    # Read by the design itself when its arms have elements (TA, SE) ...
+    msg = _error(_edited(tmp_path / "a", "POMMAINT", {"study.yaml": rename}))
+    assert msg.endswith("study.yaml: design.epochs: ['SCREENED'] are not in codelist C99079")
+
+    def rename_names_only(s: dict) -> None:
+        rename(s)
+        epochs = s["design"]["epochs"]
+        _without_epochs(s)
+        s["design"]["epochs"] = epochs
+
+    # ... else where the first dataset's EPOCH rule takes the design's epochs.
+    msg = _error(_edited(tmp_path / "b", "POMMAINT", {"study.yaml": rename_names_only}))
     assert "study.yaml: design.epochs (for" in msg
     assert "epoch: 'SCREENED' is not in codelist C99079" in msg
 

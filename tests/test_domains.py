@@ -1,4 +1,5 @@
-"""EX, AE and DS golden records, derived by hand from the raw sample pages (comments)."""
+"""EX, AE, DS, DD, PR and CM golden records, derived by hand from the raw sample pages
+(comments)."""
 
 from __future__ import annotations
 
@@ -46,6 +47,20 @@ def test_ex_interruption_and_reduction_are_visible(published: Path) -> None:
     }
     doses = [r["EXDOSE"] for r in sorted(records.values(), key=lambda r: str(r["EXSTDTC"]))]
     assert doses[-1] == 1.0 and 2.0 in doses
+    # The action as collected (EXACN "Drug interrupted", "Dose reduced") on the same records,
+    # in SUPPEX by EXSEQ; and nowhere else for this subject but cycle 9 (09 APR 2025).
+    supp = pd.read_parquet(published / "sdtm" / "suppex.parquet")
+    actions = supp[(supp["USUBJID"] == "POMMAINT-01-1007") & (supp["QNAM"] == "EXACN")]
+    seq = {r["EXSEQ"]: day for day, r in records.items()}
+    assert {
+        seq[float(v)]: a for v, a in zip(actions["IDVARVAL"], actions["QVAL"], strict=True)
+    } == {
+        "2025-04-09": "DRUG INTERRUPTED",
+        "2026-01-19": "DRUG INTERRUPTED",
+        "2026-02-16": "DOSE REDUCED",
+    }
+    assert set(actions["QLABEL"]) == {"Action Taken with Study Treatment"}
+    assert set(actions["QORIG"]) == {"CRF"}
 
 
 def test_ae_fatal_pneumonia(published: Path) -> None:
@@ -73,6 +88,49 @@ def test_ae_fatal_pneumonia(published: Path) -> None:
     assert fatal["AESEQ"] == float(len(records))
 
 
+def test_ae_ongoing_at_the_data_cut_off(published: Path) -> None:
+    # ae.csv 1001 line 1: Upper respiratory tract infection, UN NOV 2023 - (no end), ongoing
+    # "Yes", recovering. 1001 has no end-of-study record: ongoing as of the export's data
+    # cut-off, 15 NOV 2026 (export.json data_cutoff). Every other AE of the sample has ended.
+    ae = pd.read_parquet(published / "sdtm" / "ae.parquet")
+    ongoing = ae[ae["AEENRTPT"].notna()]
+    first = next(r for r in _records(published, "ae", "POMMAINT-01-1001") if r["AESPID"] == "1")
+    assert _pick(first, ["AESTDTC", "AEENDTC", "AEOUT", "AEENRTPT", "AEENTPT"]) == {
+        "AESTDTC": "2023-11", "AEENDTC": None, "AEOUT": "RECOVERING/RESOLVING",
+        "AEENRTPT": "ONGOING", "AEENTPT": "2026-11-15",
+    }  # fmt: skip
+    assert ongoing[["USUBJID", "AESPID"]].values.tolist() == [
+        ["POMMAINT-01-1001", "1"], ["POMMAINT-01-1011", "5"], ["POMMAINT-01-1014", "4"]
+    ]  # fmt: skip
+    assert set(ongoing["AEENTPT"]) == {"2026-11-15"} and ongoing["AEENDTC"].isna().all()
+    assert ae.loc[ae["AEENRTPT"].isna(), "AEENTPT"].isna().all()
+
+
+def test_ae_ongoing_at_the_end_of_study_of_a_subject_who_left(published: Path) -> None:
+    """A subject whose study ended (1003: died 11 MAR 2025, eos.csv) with an AE still
+    ongoing: AEENTPT is that end of study, not the later cut-off. The sample has no such AE,
+    so one of 1003's AEs is made ongoing in the raw form and AE built from it."""
+    from transforms.issues import IssueLog
+    from transforms.sdtm.build import build_dataset, study_facts
+    from transforms.specs import STUDY_FORM, load_study
+
+    study = load_study("POMMAINT")
+    forms = {o: pd.read_parquet(published / "raw" / f"{o.lower()}.parquet") for o in study.forms}
+    raw = forms["AE"]
+    line = raw.index[(raw["SUBJID"] == "1003") & (raw["AEONGO"] == "No")][0]
+    raw.loc[line, ["AEONGO", "AEENDAT"]] = ["Yes", None]
+    forms[STUDY_FORM] = study_facts("POMMAINT", "2026-11-15", "X")
+    issues = IssueLog()
+    dm = pd.read_parquet(published / "sdtm" / "dm.parquet")
+    ae = build_dataset(study.datasets["AE"], study, forms, issues, datasets={"DM": dm}).data
+    made = ae[(ae["USUBJID"] == "POMMAINT-01-1003") & (ae["AESPID"] == raw.loc[line, "AESPID"])]
+    assert _pick(made.to_dict("records")[0], ["AEENRTPT", "AEENTPT"]) == {
+        "AEENRTPT": "ONGOING", "AEENTPT": "2025-03-11"
+    }  # fmt: skip
+    assert made["AEENDTC"].isna().all()
+    assert issues.frame().empty
+
+
 def test_suppae_treatment_emergent_flag(published: Path) -> None:
     supp = pd.read_parquet(published / "sdtm" / "suppae.parquet")
     ae = pd.read_parquet(published / "sdtm" / "ae.parquet")
@@ -94,23 +152,84 @@ def test_suppae_treatment_emergent_flag(published: Path) -> None:
 
 
 def test_ds_dispositions_of_a_death_on_treatment(published: Path) -> None:
-    # ic.csv 25 JUN 2024; eot.csv "Death" 16 JAN 2026; eos.csv "Death" 16 JAN 2026.
+    # ic.csv 25 JUN 2024; coh.csv assigned 26 JUN 2024; eot.csv "Death" 16 JAN 2026;
+    # eos.csv "Death" 16 JAN 2026. First dose 15 JUL 2024.
     records = _records(published, "ds", "POMMAINT-01-1006")
     cols = ["DSSEQ", "DSTERM", "DSDECOD", "DSCAT", "DSSCAT", "EPOCH", "DSSTDTC", "DSSTDY"]
     assert [_pick(r, cols) for r in records] == [
         {"DSSEQ": 1.0, "DSTERM": "INFORMED CONSENT OBTAINED", "DSDECOD": "INFORMED CONSENT OBTAINED",
          "DSCAT": "PROTOCOL MILESTONE", "DSSCAT": None, "EPOCH": "SCREENING",
          "DSSTDTC": "2024-06-25", "DSSTDY": -20.0},
-        {"DSSEQ": 2.0, "DSTERM": "DEATH", "DSDECOD": "DEATH", "DSCAT": "DISPOSITION EVENT",
+        {"DSSEQ": 2.0, "DSTERM": "ASSIGNED TO COHORT", "DSDECOD": "ENTERED INTO TRIAL",
+         "DSCAT": "PROTOCOL MILESTONE", "DSSCAT": None, "EPOCH": "SCREENING",
+         "DSSTDTC": "2024-06-26", "DSSTDY": -19.0},
+        {"DSSEQ": 3.0, "DSTERM": "DEATH", "DSDECOD": "DEATH", "DSCAT": "DISPOSITION EVENT",
          "DSSCAT": "STUDY PARTICIPATION", "EPOCH": "TREATMENT", "DSSTDTC": "2026-01-16",
          "DSSTDY": 551.0},
-        {"DSSEQ": 3.0, "DSTERM": "DEATH", "DSDECOD": "DEATH", "DSCAT": "DISPOSITION EVENT",
+        {"DSSEQ": 4.0, "DSTERM": "DEATH", "DSDECOD": "DEATH", "DSCAT": "DISPOSITION EVENT",
          "DSSCAT": "STUDY TREATMENT", "EPOCH": "TREATMENT", "DSSTDTC": "2026-01-16",
          "DSSTDY": 551.0},
     ]  # fmt: skip
 
 
-@pytest.mark.parametrize("name", ["ex", "ae", "ds", "rs", "lb"])
+def test_dd_primary_cause_of_death(published: Path) -> None:
+    # eos.csv: 01,1003,11 MAR 2025,Death,Death,11 MAR 2025,Progressive disease. First dose
+    # 23 JAN 2024 (day 1), so 11 MAR 2025 is day 414 (2024 a leap year); the end of
+    # treatment was 04 JAN 2025, so the death falls in FOLLOW-UP. DM.DTHDTC is the same day.
+    assert _records(published, "dd", "POMMAINT-01-1003") == [
+        {"STUDYID": "POMMAINT", "DOMAIN": "DD", "USUBJID": "POMMAINT-01-1003", "DDSEQ": 1.0,
+         "DDTESTCD": "PRCDTH", "DDTEST": "Primary Cause of Death",
+         "DDORRES": "Progressive disease", "DDSTRESC": "PROGRESSIVE DISEASE",
+         "EPOCH": "FOLLOW-UP", "DDDTC": "2025-03-11", "DDDY": 414.0},
+    ]  # fmt: skip
+    # One record per death with a cause (eos.csv: 1003, 1006, 1008, 1010), each of a
+    # subject DM says died; 1006's pneumonia is also its fatal AE.
+    dd = pd.read_parquet(published / "sdtm" / "dd.parquet")
+    dm = pd.read_parquet(published / "sdtm" / "dm.parquet").set_index("USUBJID")
+    assert dd["USUBJID"].str[-4:].tolist() == ["1003", "1006", "1008", "1010"]
+    assert (
+        dd["DDSTRESC"].tolist()
+        == ["PROGRESSIVE DISEASE", "PNEUMONIA"] + ["PROGRESSIVE DISEASE"] * 2
+    )
+    assert (dm.loc[dd["USUBJID"], "DTHFL"] == "Y").all()
+    assert (dm.loc[dd["USUBJID"], "DTHDTC"].to_numpy() == dd["DDDTC"].to_numpy()).all()
+
+
+def test_pr_transplant_before_the_study(published: Path) -> None:
+    # coh.csv: 01,1003,Transplant eligible,16 JAN 2024,15 OCT 2023,, -> the transplant 100
+    # days before the first dose (23 JAN 2024) and before consent (15 JAN 2024): no epoch.
+    assert _records(published, "pr", "POMMAINT-01-1003") == [
+        {"STUDYID": "POMMAINT", "DOMAIN": "PR", "USUBJID": "POMMAINT-01-1003", "PRSEQ": 1.0,
+         "PRTRT": "AUTOLOGOUS STEM CELL TRANSPLANT", "PRDECOD": "AUTOLOGOUS STEM CELL TRANSPLANT",
+         "PRCAT": "PRIOR ANTICANCER THERAPY", "PRPRESP": "Y", "PROCCUR": "Y", "EPOCH": None,
+         "PRSTDTC": "2023-10-15", "PRSTDY": -100.0},
+    ]  # fmt: skip
+    # Only the transplant-eligible cohort has the date: 9 of 15 (1002 is ineligible).
+    pr = pd.read_parquet(published / "sdtm" / "pr.parquet")
+    assert len(pr) == 9 and _records(published, "pr", "POMMAINT-01-1002") == []
+
+
+def test_cm_prior_induction_and_ds_assignment(published: Path) -> None:
+    # coh.csv: 01,1002,Transplant ineligible,09 DEC 2023,,27 NOV 2023,Age > 65 years; consent
+    # 06 DEC 2023, first dose 27 DEC 2023: induction ended on day -30, the assignment on -18.
+    keys = ["CMSEQ", "CMTRT", "CMCAT", "EPOCH", "CMSTDTC", "CMENDTC", "CMSTDY", "CMENDY"]
+    assert [_pick(r, keys) for r in _records(published, "cm", "POMMAINT-01-1002")] == [
+        {"CMSEQ": 1.0, "CMTRT": "INDUCTION/CONSOLIDATION THERAPY",
+         "CMCAT": "PRIOR ANTICANCER THERAPY", "EPOCH": None, "CMSTDTC": None,
+         "CMENDTC": "2023-11-27", "CMSTDY": None, "CMENDY": -30.0},
+    ]  # fmt: skip
+    assigned = [r for r in _records(published, "ds", "POMMAINT-01-1002")
+                if r["DSDECOD"] == "ENTERED INTO TRIAL"]  # fmt: skip
+    assert [_pick(r, ["DSSEQ", "DSSTDTC", "DSSTDY", "EPOCH"]) for r in assigned] == [
+        {"DSSEQ": 2.0, "DSSTDTC": "2023-12-09", "DSSTDY": -18.0, "EPOCH": "SCREENING"}
+    ]
+    # 1010: prior induction (ended 18 NOV 2024) then new therapy: CMSEQ in time order.
+    assert [r["CMCAT"] for r in _records(published, "cm", "POMMAINT-01-1010")] == [
+        "PRIOR ANTICANCER THERAPY", "SUBSEQUENT ANTICANCER THERAPY"
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", ["ex", "ae", "cm", "ds", "rs", "lb", "dd", "pr"])
 def test_seq_is_one_to_n_per_subject(published: Path, name: str) -> None:
     data = pd.read_parquet(published / "sdtm" / f"{name}.parquet")
     seq = data[f"{name.upper()}SEQ"]
@@ -349,3 +468,50 @@ def test_cm_new_therapy_once_though_every_contact_repeats_it(published: Path) ->
     ]  # fmt: skip
     assert [r["CMSTDTC"] for r in _records(published, "cm", "POMMAINT-01-1015")] == ["2026-04"]
     assert _records(published, "cm", "POMMAINT-01-1004") == []
+
+
+def test_se_elements_of_a_subject_who_progressed_and_died(published: Path) -> None:
+    # 1003, transplant eligible (coh.csv): ic.csv ICDAT 15 JAN 2024 starts screening (the
+    # SCREENING epoch's rule, DM.RFICDTC); ex.csv's first EXSTDAT 23 JAN 2024 starts
+    # treatment (RFXSTDTC) and ends screening; eot.csv EOTDAT 04 JAN 2025 ends treatment and
+    # starts follow-up (whose EPOCH begins the day after: after: true); eos.csv EOSDAT 11 MAR
+    # 2025 (death) ends the subject's participation (design end). Study days from RFSTDTC
+    # 2024-01-23 (2024 is a leap year: 2025-01-23 is day 367).
+    common = {"STUDYID": "POMMAINT", "DOMAIN": "SE", "USUBJID": "POMMAINT-01-1003"}
+    assert _records(published, "se", "POMMAINT-01-1003") == [
+        {**common, "SESEQ": 1.0, "ETCD": "SCRN", "ELEMENT": "Screening", "TAETORD": 1.0,
+         "EPOCH": "SCREENING", "SESTDTC": "2024-01-15", "SEENDTC": "2024-01-23",
+         "SESTDY": -8.0, "SEENDY": 1.0},
+        {**common, "SESEQ": 2.0, "ETCD": "POM",
+         "ELEMENT": "Pomalidomide 2 mg QD, days 1-21 of 28-day cycles", "TAETORD": 2.0,
+         "EPOCH": "TREATMENT", "SESTDTC": "2024-01-23", "SEENDTC": "2025-01-04",
+         "SESTDY": 1.0, "SEENDY": 348.0},
+        {**common, "SESEQ": 3.0, "ETCD": "FU", "ELEMENT": "Follow-up", "TAETORD": 3.0,
+         "EPOCH": "FOLLOW-UP", "SESTDTC": "2025-01-04", "SEENDTC": "2025-03-11",
+         "SESTDY": 348.0, "SEENDY": 414.0},
+    ]  # fmt: skip
+
+
+def test_sv_visits_of_a_subject(published: Path) -> None:
+    # 1003's visits in lb.csv, rs.csv and mrd.csv: Screening 16 JAN 2024 (no planned day),
+    # Cycle n Day 1 for n = 1..13 (planned day 1 + 28 (n - 1): 337 for cycle 13, made on
+    # 01 JAN 2025, study day 345), and two unscheduled haematology draws: 07 AUG 2024 after
+    # Cycle 7 Day 1 (17 JUL 2024) is 7.01, 06 OCT 2024 after Cycle 9 Day 1 is 9.01.
+    visits = {r["VISITNUM"]: r for r in _records(published, "sv", "POMMAINT-01-1003")}
+    assert list(visits) == [0.0, *range(1, 8), 7.01, 8.0, 9.0, 9.01, *range(10, 14)]
+    keys = ["VISIT", "VISITDY", "SVPRESP", "SVOCCUR", "SVSTDTC", "SVENDTC", "SVSTDY", "SVUPDES"]
+    assert _pick(visits[0.0], keys) == {
+        "VISIT": "SCREENING", "VISITDY": None, "SVPRESP": "Y", "SVOCCUR": "Y",
+        "SVSTDTC": "2024-01-16", "SVENDTC": "2024-01-16", "SVSTDY": -7.0, "SVUPDES": None,
+    }  # fmt: skip
+    assert _pick(visits[13.0], keys) == {
+        "VISIT": "CYCLE 13 DAY 1", "VISITDY": 337.0, "SVPRESP": "Y", "SVOCCUR": "Y",
+        "SVSTDTC": "2025-01-01", "SVENDTC": "2025-01-01", "SVSTDY": 345.0, "SVUPDES": None,
+    }  # fmt: skip
+    unscheduled = "Unscheduled haematology and chemistry (e.g. at the onset of an adverse event)"
+    assert _pick(visits[7.01], keys) == {
+        "VISIT": "UNSCHEDULED 7.01", "VISITDY": None, "SVPRESP": None, "SVOCCUR": None,
+        "SVSTDTC": "2024-08-07", "SVENDTC": "2024-08-07", "SVSTDY": 198.0,
+        "SVUPDES": unscheduled,
+    }  # fmt: skip
+    assert visits[9.01]["SVSTDTC"] == "2024-10-06" and visits[9.01]["SVUPDES"] == unscheduled

@@ -1,22 +1,29 @@
 """The endpoint summary: Kaplan–Meier estimates, log-log CIs and medians against R's published
 output and hand calculations, exact binomial CIs against published values, the AE table,
-the JSON layout and the self-contained, deterministic HTML report."""
+the JSON layout and the self-contained, deterministic HTML report; all of it as the
+study.yaml's ``endpoints:`` declares (POMMAINT's own declaration on a hand-made study), a
+new endpoint by a spec edit alone, and a bad declaration refused naming file and entry."""
 
 from __future__ import annotations
 
 import base64
+import copy
 import json
 import math
 import re
+import shutil
 from datetime import date
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from scipy.stats import beta
 
+from tests.conftest import ROOT
+from transforms import yamlfile
 from transforms.adam.endpoints import (
     EndpointDataError,
     exact_rate,
@@ -28,6 +35,12 @@ from transforms.adam.endpoints import (
     survival_at,
     write_endpoints,
 )
+from transforms.endpoint_spec import EndpointSpec, read_endpoint_spec
+from transforms.errors import SpecError
+from transforms.specs import load_study
+from transforms.studies import read_study_info
+
+STUDY_YAML = ROOT / "sdtm_specs" / "POMMAINT" / "study.yaml"
 
 # R's `aml` data set (survival package), Maintained group: 9, 13, 13+, 18, 23, 28+, 31, 34,
 # 45+, 48, 161+; Nonmaintained: 5, 5, 8, 8, 12, 16+, 23, 27, 30, 33, 43, 45.
@@ -174,7 +187,7 @@ def test_survival_at_day_730_is_the_step_value() -> None:
 
 def test_number_at_risk_counts_times_on_or_after_the_day() -> None:
     curve = kaplan_meier([100, 180, 365, 400, 1000], [1, 0, 1, 0, 0])
-    got = number_at_risk(curve)
+    got = number_at_risk(curve, (0, 180, 365, 545, 730, 910, 1095))
     assert got == [
         {"day": 0, "n": 5},
         {"day": 180, "n": 4},
@@ -221,14 +234,22 @@ def test_clopper_pearson_against_published_values() -> None:
 # --- small hand-made study ------------------------------------------------------------------
 
 
-class Study(TypedDict):
-    adsl: pd.DataFrame
-    adtte: pd.DataFrame
-    adrs: pd.DataFrame
-    adae: pd.DataFrame
+def _meta() -> dict[str, Any]:
+    """POMMAINT's study.yaml, as the one loader reads it (a copy to edit)."""
+    return copy.deepcopy(dict(yamlfile.load(STUDY_YAML)))
 
 
-def _study() -> Study:
+def _spec(meta: dict[str, Any] | None = None) -> EndpointSpec:
+    """The endpoint declaration of ``meta`` (POMMAINT's own by default)."""
+    spec = read_endpoint_spec(meta or _meta(), yamlfile.Entry(STUDY_YAML))
+    assert spec is not None
+    return spec
+
+
+SPEC = _spec()
+
+
+def _study() -> dict[str, pd.DataFrame]:
     """Six subjects: S-6 is not ITT and S-5 not in the safety population."""
     ids = [f"S-{i}" for i in range(1, 7)]
     adsl = pd.DataFrame(
@@ -286,15 +307,15 @@ def _study() -> Study:
     adae["TRTEMFL"] = adae["TRTEMFL"].astype("string")
     adae["SAFFL"] = "Y"
     return {
-        "adsl": adsl,
-        "adtte": pd.DataFrame(tte),
-        "adrs": pd.DataFrame(adrs_rows),
-        "adae": adae,
+        "ADSL": adsl,
+        "ADTTE": pd.DataFrame(tte),
+        "ADRS": pd.DataFrame(adrs_rows),
+        "ADAE": adae,
     }
 
 
 def test_summary_json_is_keyed_as_specified() -> None:
-    s = summarise(**_study())
+    s = summarise(SPEC, _study())
     assert {"PFS", "OS", "rates", "ae_incidence"} <= set(s)
     for key in ("PFS", "OS"):
         assert set(s[key]) == {"n", "events", "censored", "km_730", "median"}
@@ -316,7 +337,7 @@ def test_summary_json_is_keyed_as_specified() -> None:
 
 
 def test_summary_counts_itt_only() -> None:
-    s = summarise(**_study())
+    s = summarise(SPEC, _study())
     assert s["population"]["itt"] == 5 and s["population"]["safety"] == 5
     # PFS among the 5 ITT subjects: events at 100, 200, 800; censored at 300, 900.
     assert (s["PFS"]["n"], s["PFS"]["events"], s["PFS"]["censored"]) == (5, 3, 2)
@@ -335,16 +356,16 @@ def test_summary_counts_itt_only() -> None:
 
 def test_median_not_reached_is_null_in_the_summary() -> None:
     data = _study()
-    tte = data["adtte"]
+    tte = data["ADTTE"]
     tte.loc[tte["PARAMCD"] == "PFS", "CNSR"] = 1.0  # no PFS events at all
-    s = summarise(**data)
+    s = summarise(SPEC, data)
     assert s["PFS"]["events"] == 0
     assert s["PFS"]["median"] == {"estimate": None, "lower": None, "upper": None}
     assert '"estimate": null' in json.dumps(s["PFS"]["median"])
 
 
 def test_ae_incidence_counts_subjects_and_grade_3_plus() -> None:
-    rows = summarise(**_study())["ae_incidence"]
+    rows = summarise(SPEC, _study())["ae_incidence"]
     table = {(r["soc"], r["pt"]): r for r in rows}
     total = rows[0]
     assert (total["soc"], total["pt"]) == ("ANY TEAE", None)
@@ -384,9 +405,9 @@ def test_ae_incidence_counts_subjects_and_grade_3_plus() -> None:
 
 def test_duplicate_parameter_rows_are_refused() -> None:
     data = _study()
-    data["adrs"] = pd.concat([data["adrs"], data["adrs"].iloc[[0]]], ignore_index=True)
+    data["ADRS"] = pd.concat([data["ADRS"], data["ADRS"].iloc[[0]]], ignore_index=True)
     with pytest.raises(EndpointDataError, match=r"ADRS: PARAMCD CRRSP .* S-1"):
-        summarise(**data)
+        summarise(SPEC, data)
 
 
 # --- the files --------------------------------------------------------------------------------
@@ -394,7 +415,7 @@ def test_duplicate_parameter_rows_are_refused() -> None:
 
 def test_write_endpoints_writes_json_and_self_contained_html(tmp_path: Path) -> None:
     reports = tmp_path / "reports"
-    paths = write_endpoints(**_study(), reports_dir=reports, data_cut=date(2026, 11, 23))
+    paths = write_endpoints(SPEC, _study(), reports, data_cut=date(2026, 11, 23))
     assert paths == [reports / "endpoints.json", reports / "endpoints.html"]
     assert sorted(p.name for p in reports.iterdir()) == ["endpoints.html", "endpoints.json"]
 
@@ -421,8 +442,8 @@ def test_write_endpoints_writes_json_and_self_contained_html(tmp_path: Path) -> 
 
 
 def test_write_endpoints_is_deterministic(tmp_path: Path) -> None:
-    first = write_endpoints(**_study(), reports_dir=tmp_path / "a")
-    second = write_endpoints(**_study(), reports_dir=tmp_path / "b")
+    first = write_endpoints(SPEC, _study(), tmp_path / "a")
+    second = write_endpoints(SPEC, _study(), tmp_path / "b")
     for one, two in zip(first, second, strict=True):
         assert one.read_bytes() == two.read_bytes()
     page = first[1].read_text(encoding="utf-8")
@@ -432,9 +453,212 @@ def test_write_endpoints_is_deterministic(tmp_path: Path) -> None:
 
 def test_render_html_marks_not_reached_and_not_estimable() -> None:
     data = _study()
-    tte = data["adtte"]
+    tte = data["ADTTE"]
     tte.loc[tte["PARAMCD"] == "PFS", "CNSR"] = 1.0
     tte.loc[tte["PARAMCD"] == "PFS", "AVAL"] = 100.0  # follow-up ends before day 730
-    page = render_html(summarise(**data))
+    page = render_html(SPEC, summarise(SPEC, data))
     assert "NR [NR to NR]" in page
     assert "not estimable (follow-up shorter than 730 days)" in page
+
+
+# --- the declaration --------------------------------------------------------------------------
+
+
+def test_a_new_rate_and_landmark_by_a_spec_edit_alone(tmp_path: Path) -> None:
+    # study.yaml gains a rate (subjects whose CRRSP is "N") and a 1-year landmark of PFS; the
+    # summary follows with no code change. Loaded as the ADaM job loads it (load_study).
+    root = tmp_path / "specs"
+    shutil.copytree(STUDY_YAML.parents[1], root)
+    meta = _meta()
+    meta["endpoints"]["rates"]["endpoints"]["NOT_CR"] = {
+        "dataset": "ADRS", "paramcd": "CRRSP", "label": "Not in complete response",
+        "responder": {"var": "AVALC", "eq": "N"},
+    }  # fmt: skip
+    meta["endpoints"]["time_to_event"]["PFS"]["landmarks"][365] = "1 year"
+    (root / "POMMAINT" / "study.yaml").write_text(yaml.safe_dump(meta, sort_keys=False))
+    spec = load_study("POMMAINT", root).endpoints
+    assert spec is not None
+    summary = summarise(spec, _study())
+    # CRRSP of the 5 ITT subjects: Y, N, N, N, Y -> 3 of 5 are "N".
+    assert summary["rates"]["NOT_CR"] == exact_rate(3, 5)
+    assert list(summary["rates"]) == ["CR", "VGPR_OR_BETTER", "MRD_NEGATIVE", "NOT_CR"]
+    assert summary["conventions"]["rate_parameters"]["NOT_CR"] == "CRRSP"
+    # PFS at 365 days: events at 100 and 200 of 5 -> 3/5; OS has no such landmark.
+    assert summary["PFS"]["km_365"]["estimate"] == pytest.approx(0.6)
+    assert "km_365" not in summary["OS"]
+    assert summary["conventions"]["km_365"].startswith("step value at the last event time <= 365")
+    page = render_html(spec, summary)
+    assert '<td>Not in complete response</td><td class="num">3 / 5</td>' in page
+    assert "<th>Probability event-free at 1 year (365 days) [95% CI]</th>" in page
+    assert "The 1-year figure is the value of the curve at day 365" in page
+    # OS's row has no 1-year value: a dash in that column.
+    os_row = page[page.index("Overall Survival (OS)") :].split("</tr>")[0]
+    assert '<td class="num">–</td>' in os_row
+
+
+def _edited(edit: Any) -> dict[str, Any]:
+    meta = _meta()
+    edit(meta["endpoints"])
+    return meta
+
+
+BAD = {
+    "unknown dataset": (
+        lambda e: e["time_to_event"]["PFS"].update(dataset="ADXX"),
+        r"endpoints\.time_to_event\.PFS\.dataset: 'ADXX' is not a dataset of the study's adam:",
+    ),
+    "condition": (
+        lambda e: e["rates"]["endpoints"]["CR"].update(responder={"var": "AVALC", "equals": "Y"}),
+        r"endpoints\.rates\.endpoints\.CR\.responder: a condition needs exactly one of",
+    ),
+    "missing key": (
+        lambda e: e["rates"]["endpoints"]["CR"].pop("paramcd"),
+        r"endpoints\.rates\.endpoints\.CR: missing \['paramcd'\]",
+    ),
+    "unknown key": (
+        lambda e: e["adverse_events"].update(grades=1),
+        r"endpoints\.adverse_events: unknown key\(s\) \['grades'\]",
+    ),
+    "landmark": (
+        lambda e: e["time_to_event"]["OS"].update(landmarks={"two years": "2 years"}),
+        r"endpoints\.time_to_event\.OS\.landmarks: 'two years' is not a whole number of days",
+    ),
+    "risk table": (
+        lambda e: e["time_to_event"]["OS"].update(risk_table=[0, 365, 180]),
+        r"endpoints\.time_to_event\.OS\.risk_table: must list whole days from 0 up, ascending",
+    ),
+    "key": (
+        lambda e: e["time_to_event"].update(pfs=e["time_to_event"].pop("PFS")),
+        r"endpoints\.time_to_event\.pfs: 'pfs' is not an endpoint key",
+    ),
+    "paramcd": (
+        lambda e: e["time_to_event"]["PFS"].update(paramcd="PFS-1"),
+        r"endpoints\.time_to_event\.PFS\.paramcd: 'PFS-1' is not a PARAMCD",
+    ),
+    "by_arm without arm": (
+        lambda e: (e.update(by_arm=["A", "B"]), e["populations"]["safety"].pop("arm")),
+        r"endpoints\.by_arm: needs the safety population's arm:",
+    ),
+    "grade": (
+        lambda e: e["adverse_events"]["grade"].update(at_least="3"),
+        r"endpoints\.adverse_events\.grade\.at_least: must be a whole grade, not '3'",
+    ),
+    "same population name": (
+        lambda e: e["populations"]["safety"].update(name="itt"),
+        r"endpoints\.populations: the efficacy and safety populations need different names",
+    ),
+    "no endpoint": (
+        lambda e: [e.pop(k) for k in ("time_to_event", "rates", "adverse_events")],
+        r"endpoints: declares no endpoint",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD))
+def test_a_bad_declaration_is_a_spec_error_naming_file_entry_and_key(case: str) -> None:
+    edit, message = BAD[case]
+    with pytest.raises(SpecError, match=message) as err:
+        _spec(_edited(edit))
+    assert str(err.value).startswith(f"{STUDY_YAML}: endpoints")
+
+
+def test_the_study_loaders_refuse_a_bad_declaration_naming_the_file(tmp_path: Path) -> None:
+    root = tmp_path / "specs"
+    shutil.copytree(STUDY_YAML.parents[1], root)
+    path = root / "POMMAINT" / "study.yaml"
+    meta = _edited(lambda e: e["rates"]["endpoints"]["MRD_NEGATIVE"].update(dataset="ADMRD"))
+    path.write_text(yaml.safe_dump(meta, sort_keys=False))
+    message = (
+        rf"^{re.escape(str(path))}: endpoints\.rates\.endpoints\.MRD_NEGATIVE\.dataset: "
+        r"'ADMRD' is not a dataset"
+    )
+    with pytest.raises(SpecError, match=message):
+        read_study_info(path)  # the DAG file's reader
+    with pytest.raises(SpecError, match=message):
+        load_study("POMMAINT", root)  # the jobs' reader
+
+
+def test_a_paramcd_absent_from_the_data_names_dataset_and_paramcd() -> None:
+    data = _study()
+    data["ADTTE"] = data["ADTTE"][data["ADTTE"]["PARAMCD"] != "OS"]
+    with pytest.raises(EndpointDataError, match=r"^ADTTE: no records of PARAMCD OS, which "
+                       r".*study\.yaml: endpoints\.time_to_event\.OS reads \(it holds \['PFS'\]\)"):  # fmt: skip
+        summarise(SPEC, data)
+    spec = _spec(_edited(lambda e: e["rates"]["endpoints"]["CR"].update(paramcd="CRRSPX")))
+    with pytest.raises(EndpointDataError, match=r"^ADRS: no records of PARAMCD CRRSPX"):
+        summarise(spec, _study())
+
+
+def test_a_declared_variable_missing_from_the_data_names_dataset_and_variable() -> None:
+    data = _study()
+    data["ADAE"] = data["ADAE"].drop(columns="ATOXGRN")
+    with pytest.raises(EndpointDataError, match=r"^ADAE: missing variable\(s\) ATOXGRN$"):
+        summarise(SPEC, data)
+    # The responder condition's variable is a declared one too.
+    spec = _spec(
+        _edited(lambda e: e["rates"]["endpoints"]["CR"].update(responder={"var": "AVALN", "eq": 1}))
+    )
+    with pytest.raises(EndpointDataError, match=r"^ADRS: missing variable\(s\) AVALN$"):
+        summarise(spec, _study())
+
+
+def _two_arms() -> tuple[EndpointSpec, dict[str, pd.DataFrame]]:
+    """The hand-made study with arms A (S-1..S-3) and B (S-4..S-6), summarised by arm."""
+    data = _study()
+    data["ADSL"]["TRT01A"] = ["A", "A", "A", "B", "B", "B"]
+    return _spec(_edited(lambda e: e.update(by_arm=["A", "B"]))), data
+
+
+def test_every_endpoint_by_arm_when_the_declaration_lists_arms() -> None:
+    spec, data = _two_arms()
+    s = summarise(spec, data)
+    # ITT: S-1..S-5 (A: S-1..S-3, B: S-4, S-5); safety: S-1..S-4, S-6 (A: 3, B: S-4, S-6).
+    assert s["population"]["itt_by_arm"] == {"A": 3, "B": 2}
+    assert s["population"]["safety_by_arm"] == {"A": 3, "B": 2}
+    # PFS in A: events at 100 and 200, censored at 300 -> S = 2/3, 1/3: median 200; follow-up
+    # ends at 300, before day 730: no 2-year value. In B: event at 800, censored at 900 ->
+    # S = 1/2 flat to the end: median 800 (print.survfit); S(730) = 1.
+    a, b = s["PFS"]["by_arm"]["A"], s["PFS"]["by_arm"]["B"]
+    assert (a["n"], a["events"], a["censored"]) == (3, 2, 1)
+    assert a["median"]["estimate"] == 200.0 and a["km_730"]["estimate"] is None
+    assert (b["n"], b["events"], b["censored"]) == (2, 1, 1)
+    assert b["median"]["estimate"] == 800.0 and b["km_730"]["estimate"] == 1.0
+    # The overall figures stay those of the 5 ITT subjects.
+    assert (s["PFS"]["n"], s["PFS"]["events"]) == (5, 3)
+    at_risk = s["km_curves"]["PFS"]["by_arm"]["A"]["at_risk"]
+    assert at_risk[:3] == [{"day": 0, "n": 3}, {"day": 180, "n": 2}, {"day": 365, "n": 0}]
+    # CR: A has S-1 of 3, B has S-5 of 2.
+    assert s["rates"]["CR"]["by_arm"] == {"A": exact_rate(1, 3), "B": exact_rate(1, 2)}
+    # TEAEs: A: S-1, S-2, S-3 (3 of 3), grade >= 3: S-1, S-2; B: S-6's rash (1 of 2), none 3+.
+    total = s["ae_incidence"][0]
+    assert total["by_arm"]["A"] == {"subjects_any_grade": 3, "pct_any_grade": 100.0,
+                                    "subjects_grade3plus": 2,
+                                    "pct_grade3plus": pytest.approx(200 / 3)}  # fmt: skip
+    assert total["by_arm"]["B"] == {"subjects_any_grade": 1, "pct_any_grade": 50.0,
+                                    "subjects_grade3plus": 0, "pct_grade3plus": 0.0}  # fmt: skip
+    assert s["conventions"]["by_arm"].startswith("each endpoint also per arm (A, B)")
+    page = render_html(spec, s)
+    assert re.search(r"<th>A \(N=3\): any grade</th>\s*<th>A \(N=3\): grade 3 or higher</th>", page)
+    assert '<tr><td class="pt">A</td><td class="num">3</td><td class="num">2</td>' in page
+    assert '<td class="pt">B</td><td class="num">1 / 2</td>' in page
+    assert len(re.findall(r"data:image/png;base64,", page)) == 2  # one plot per endpoint
+
+
+def test_a_subject_of_no_declared_arm_is_an_error_naming_it() -> None:
+    spec, data = _two_arms()
+    data["ADSL"].loc[5, "TRT01A"] = "C"  # S-6: in the safety population
+    with pytest.raises(EndpointDataError, match=r"^ADSL: TRT01A of safety subject\(s\) S-6 is "
+                       r"none of the arms \['A', 'B'\]"):  # fmt: skip
+        summarise(spec, data)
+
+
+def test_a_summary_of_adverse_events_alone() -> None:
+    spec = _spec(_edited(lambda e: [e.pop("time_to_event"), e.pop("rates")]))
+    assert spec.datasets == ("ADSL", "ADAE")
+    data = {name: frame for name, frame in _study().items() if name in spec.datasets}
+    s = summarise(spec, data)
+    assert list(s) == ["study", "data_cut", "population", "ae_incidence", "conventions"]
+    assert "km" not in s["conventions"] and "rates" not in s["conventions"]
+    page = render_html(spec, s)
+    assert "Time-to-event" not in page and "base64" not in page and "Rates" not in page
+    assert "Any treatment-emergent adverse event" in page

@@ -5,10 +5,11 @@ run's, byte for byte.
 Night 1 is published first; night 2 (the site's late correction) is the run that is killed,
 so a kill during publishing must leave night 1 (or, after the switch, night 2) whole.
 
-Cost: the killed run is a process of its own (it has to be, to be killed); the reruns and
-the uninterrupted reference run call the same CLI entry point in the test process, so each
-kill point pays the imports once, not twice. Night 1 is the session's published sample.
-The kill points are independent tests: pytest-xdist spreads them over the workers.
+Cost: the killed run is a process of its own (it has to be, to be killed), forked from a
+server that imported the engine once per worker (tests/killable.py); the reruns and the
+uninterrupted reference run call the same CLI entry point in the test process. Night 1 is
+the session's published sample. The kill points are independent tests: pytest-xdist
+spreads them over the workers.
 """
 
 from __future__ import annotations
@@ -18,8 +19,6 @@ import os
 import random
 import shutil
 import signal
-import subprocess
-import sys
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -27,17 +26,20 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.conftest import EXPORT_TIME, built_once
+from tests import killable
+from tests.conftest import EXPORT_TIME, ROOT, built_once
 from transforms.cli import main
 from transforms.extract.exports import sha256_file
+from transforms.jobs.plan import jobs
+from transforms.studies import read_study_info
 
-CDISC = str(Path(sys.executable).parent / "cdisc")
 KILLS = 20
+SPECS = ROOT / "sdtm_specs" / "POMMAINT"
 SEED = 20261201
 
 
-def _cmd(landing: Path, store: Path) -> list[str]:
-    return [CDISC, "run", "--study", "POMMAINT", "--landing", str(landing), "--store", str(store)]
+def _argv(landing: Path, store: Path) -> list[str]:
+    return ["run", "--study", "POMMAINT", "--landing", str(landing), "--store", str(store)]
 
 
 def _outputs(store: Path) -> dict[str, str]:
@@ -63,7 +65,7 @@ def _assert_complete(store: Path) -> None:
 
 def _run(landing: Path, store: Path) -> None:
     """`cdisc run` in this process: the same entry point, without paying its imports again."""
-    assert main(["-q", *_cmd(landing, store)[1:]]) == 0
+    assert main(["-q", *_argv(landing, store)]) == 0
 
 
 @pytest.fixture(scope="module")
@@ -97,9 +99,15 @@ def nights(
 
 
 def _kill_points() -> list[tuple[int, float]]:
-    """(progress lines to wait for, then seconds before SIGKILL): every stage of the run."""
+    """(progress lines to wait for, then seconds before SIGKILL): every step of the study's
+    SDTM and ADaM jobs (one progress line each) that is not one dataset's map, xpt or build,
+    then seeded per-dataset steps up to KILLS points."""
+    steps = [s for j in jobs(read_study_info(SPECS / "study.yaml"), SPECS.parent) for s in j.steps]
+    per_dataset = [i for i, s in enumerate(steps) if s.group is not None]
+    stages = [i for i, s in enumerate(steps) if s.group is None]
     rng = random.Random(SEED)
-    return [(rng.randrange(0, 27), rng.uniform(0.0, 0.15)) for _ in range(KILLS)]
+    points = stages + rng.sample(per_dataset, KILLS - len(stages))
+    return [(n, rng.uniform(0.0, 0.15)) for n in sorted(points)]
 
 
 @pytest.mark.parametrize("lines, delay", _kill_points())
@@ -109,34 +117,22 @@ def test_killed_run_then_rerun(
     landing, baseline, expected = nights
     store = tmp_path / "store"
     shutil.copytree(baseline, store, symlinks=True)
-    proc = subprocess.Popen(
-        _cmd(landing, store), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
-    )
-    assert proc.stderr is not None
-    seen = 0
-    while seen < lines:
-        line = proc.stderr.readline()
-        if not line:
-            break  # the run ended before the kill point
-        seen += " rows in " in line
-    time.sleep(delay)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    log = tmp_path / "killed.log"
+    with killable.launched(killable.cdisc, _argv(landing, store), log=log) as proc:
+        progress, seen = killable.lines(proc, log), 0
+        while seen < lines:
+            line = next(progress, None)
+            if line is None:
+                break  # the run ended before the kill point
+            seen += " rows in " in line
+        time.sleep(delay)
+        if proc.is_alive():
+            os.kill(proc.pid, signal.SIGKILL)
     _assert_complete(store)
 
     _run(landing, store)  # the rerun
     _assert_complete(store)
     assert _outputs(store) == expected
-
-
-MAP_LB = """
-import sys
-from pathlib import Path
-from transforms.jobs.sdtm import map_dataset
-from transforms.specs import load_study
-from transforms.store import RunFolder
-map_dataset(RunFolder(Path(sys.argv[1])), load_study("POMMAINT"), "LB")
-"""
 
 
 def test_a_task_retried_after_a_crash_neither_duplicates_nor_loses(
@@ -158,15 +154,22 @@ def test_a_task_retried_after_a_crash_neither_duplicates_nor_loses(
     datasets = list(study.datasets)
     for name in datasets:
         if name == "LB":  # the attempt that dies half-way: lineage written, data not yet
-            proc = subprocess.Popen([sys.executable, "-c", MAP_LB, str(run_dir)])
             lineage = run.lineage("LB")
-            while not lineage.exists() and proc.poll() is None:
-                time.sleep(0.005)
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait()
-            assert proc.returncode == -signal.SIGKILL
-        sdtm.map_dataset(run, study, name)
-    sdtm.complete_reference(run, study)  # DM's RFPENDTC, once every dataset is mapped
+            log = tmp_path / "map_lb.log"
+            with killable.launched(
+                killable.map_dataset, str(run_dir), "POMMAINT", "LB", log=log
+            ) as proc:
+                while not lineage.exists() and proc.is_alive():
+                    time.sleep(0.005)
+                assert proc.is_alive(), f"map LB ended before the kill ({proc.exitcode}): {log}"
+                os.kill(proc.pid, signal.SIGKILL)
+            assert proc.exitcode == -signal.SIGKILL
+        if "DM" not in study.datasets[name].reads:  # SE reads the completed DM: below
+            sdtm.map_dataset(run, study, name)
+    sdtm.complete_reference(run, study)  # DM's RFPENDTC, once the others are mapped
+    for name in datasets:
+        if "DM" in study.datasets[name].reads:
+            sdtm.map_dataset(run, study, name)
     for name in datasets:
         sdtm.write_xpt(run, study, name)
     sdtm.reconcile(run, study)

@@ -28,7 +28,8 @@ def test_publishes_dm_and_suppdm(published: Path, landing: Path) -> None:
     sdtm = published / "sdtm"
     assert sorted(p.name for p in sdtm.iterdir()) == sorted(
         [f"{name}.{ext}"
-         for name in ("dm", "suppdm", "ex", "suppex", "ae", "suppae", "cm", "ds", "rs", "supprs", "lb", "ss", "ts")
+         for name in ("dm", "suppdm", "ex", "suppex", "ae", "suppae", "cm", "ds", "rs", "supprs", "lb", "ss", "ts",
+                      "dd", "pr", "ta", "te", "tv", "ti", "se", "sv")
          for ext in ("xpt", "parquet", "json")]
         + ["define.html", "define.xml"]
     )  # fmt: skip
@@ -62,6 +63,7 @@ def test_manifest_records_inputs_and_outputs(published: Path, landing: Path) -> 
     assert manifest["rows"]["DM"] == 15
     assert manifest["packages"]["apache-airflow"] == "3.3.2"
     assert "POMMAINT/sdtm/dm.yaml" in manifest["specs"]
+    assert "_common/sdtm/sv.yaml" in manifest["specs"]  # the shared specs it lists
 
 
 def test_rerun_of_the_same_export_is_byte_identical(
@@ -179,33 +181,35 @@ def test_reconciliation_accounts_for_every_raw_record(published: Path, landing: 
     # Every survival contact is an SS record; the repeated new-therapy answer one CM record.
     assert counts["sfu.csv"]["mapped_SS"] == counts["sfu.csv"]["records_in"] == 18
     assert 0 < counts["sfu.csv"]["mapped_CM"] < 18
-    assert counts["coh.csv"]["not_mapped"] == 15 and counts["coh.csv"]["reason"].startswith(
-        "cohort"
-    )
+    # The cohort form: every record the DS assignment milestone; the transplant-eligible
+    # cohort's also a PR record (the transplant), the ineligible's a CM record (induction).
+    assert counts["coh.csv"]["mapped_DS"] == 15 and counts["coh.csv"]["not_mapped"] == 0
+    assert counts["coh.csv"]["mapped_PR"] + counts["coh.csv"]["mapped_CM"] == 15
+    assert counts["eos.csv"]["mapped_DD"] == 4  # the deaths with a cause
 
 
 def test_a_raw_record_nobody_maps_stops_the_run(
     landing: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # DS maps the consent of every subject but 1001: that IC record reaches no dataset.
     specs = tmp_path / "specs"
     shutil.copytree(ROOT / "sdtm_specs", specs)
-    study = specs / "POMMAINT" / "study.yaml"
-    text = study.read_text()
-    line = "  COH: cohort assignment, mapped to DM.ARMCD/ARM and SUPPDM.TRNSINRS\n"
-    assert line in text
-    study.write_text(text.replace(line, ""))
+    ds = specs / "POMMAINT" / "sdtm" / "ds.yaml"
+    text = ds.read_text()
+    block = "  - source: IC\n    rules:\n"
+    assert block in text
+    ds.write_text(text.replace(block, '  - source: IC\n    where: {column: SUBJID, ne: "1001"}\n'
+                                     "    rules:\n"))  # fmt: skip
     monkeypatch.setenv("CDISC_SPECS_DIR", str(specs))
     load_study.cache_clear()
     try:
-        with pytest.raises(
-            PipelineError, match=r"15 raw record\(s\) neither mapped.*coh.csv row 2"
-        ):
+        with pytest.raises(PipelineError, match=r"1 raw record\(s\) neither mapped.*ic.csv row 2"):
             run_all("POMMAINT", landing, tmp_path / "store")
     finally:
         load_study.cache_clear()
     assert not (tmp_path / "store" / "POMMAINT" / "current").exists()
     lost = pd.read_csv(next((tmp_path / "store").rglob("unaccounted.csv")), dtype=str)
-    assert len(lost) == 15 and set(lost["form"]) == {"coh.csv"}
+    assert lost[["form", "subject"]].values.tolist() == [["ic.csv", "1001"]]
 
 
 def test_every_xpt_reads_back_as_its_parquet(published: Path) -> None:
@@ -272,7 +276,7 @@ def test_change_report_shows_the_late_correction(
     assert changes.values.tolist() == [
         ["AE", "changed",
          "STUDYID=POMMAINT; USUBJID=POMMAINT-01-1001; AEDECOD=UPPER RESPIRATORY TRACT INFECTION; AESTDTC=2023-11",
-         "AEOUT, AEENDTC, AEENDY"],
+         "AEOUT, AEENDTC, AEENDY, AEENRTPT, AEENTPT"],
         ["LB", "changed",
          "STUDYID=POMMAINT; USUBJID=POMMAINT-01-1001; LBTESTCD=HGB; LBSPEC=BLOOD; VISITNUM=1.0; LBDTC=2023-10-28",
          "LBORRES, LBSTRESC, LBSTRESN, LBNRIND"],

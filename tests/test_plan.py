@@ -14,7 +14,6 @@ import yaml
 
 from benchmarks.bench import airflow_env
 from tests.conftest import ROOT
-from transforms.errors import SpecError
 from transforms.jobs.plan import PlanError, Step, adam_job, adam_reads, jobs, ordered, sdtm_job
 from transforms.studies import StudyInfo, list_studies, read_study_info
 
@@ -28,18 +27,28 @@ def _pommaint(root: Path = SPECS) -> StudyInfo:
 def test_sdtm_steps_of_pommaint_in_order_with_their_dependencies() -> None:
     job = sdtm_job(_pommaint())
     ids = [s.id for s in job.steps]
-    maps = [f"{d}.map" for d in ("dm", "ex", "ae", "cm", "ds", "rs", "lb", "ss", "ts")]
-    assert ids[:3] == ["extract", "validate_raw", "dm.map"]
+    maps = [f"{d}.map" for d in ("dm", "ex", "ae", "cm", "ds", "rs", "lb", "ss", "ts", "dd",
+                                 "pr", "ta", "te", "tv", "ti", "se", "sv")]  # fmt: skip
+    assert ids[:4] == ["extract", "reconcile_fields", "validate_raw", "dm.map"]
     assert ids[-5:] == ["reconcile", "validate_sdtm", "define", "conformance", "publish"]
-    assert [i for i in ids if i.endswith(".map")] == maps
+    # SE after DM's completion (below), the only one out of the specs' order.
+    assert [i for i in ids if i.endswith(".map")] == [m for m in maps if m != "se.map"] + [
+        "se.map"]  # fmt: skip
     after = {s.id: set(s.after) for s in job.steps}
+    # The export's fields are accounted for before anything is checked or mapped.
+    assert after["reconcile_fields"] == {"extract"}
+    assert after["validate_raw"] == {"reconcile_fields"}
     assert after["dm.map"] == {"validate_raw"}
     assert after["lb.map"] == {"validate_raw", "dm.map"}  # DM's reference dates
+    # The subjects' visits: after every dataset with VISITNUM (its spec's reads).
+    assert after["sv.map"] == {"validate_raw", "dm.map", "rs.map", "lb.map", "ss.map", "tv.map"}
     assert after["lb.xpt"] == {"lb.map"}
-    # DM is completed (RFPENDTC: the latest date in any domain) once every other dataset is
-    # mapped, and written after that.
-    assert after["dm.complete"] == set(maps)
+    # DM is completed (RFPENDTC: the latest date in any domain) once the other datasets are
+    # mapped, and written after that; SE (reads: [DM], its last element ends at RFPENDTC)
+    # is mapped after the completion instead.
+    assert after["dm.complete"] == set(maps) - {"se.map"}
     assert after["dm.xpt"] == {"dm.complete"}
+    assert after["se.map"] == {"validate_raw", "dm.complete"}
     assert job.step("dm.complete").call == "transforms.jobs.sdtm:complete_reference"
     assert after["reconcile"] == {"validate_raw", *(m.replace(".map", ".xpt") for m in maps)}
     assert job.step("lb.map").call == "transforms.jobs.sdtm:map_dataset"
@@ -65,11 +74,23 @@ def test_adam_order_comes_from_what_each_spec_reads() -> None:
     assert job.step("define").after == ("endpoints",)
 
 
-def test_the_endpoints_step_only_when_the_study_names_its_datasets(tmp_path: Path) -> None:
+def test_the_endpoints_step_reads_the_datasets_the_declaration_names(tmp_path: Path) -> None:
     root = _copy_specs(tmp_path)
     path = root / "POMMAINT" / "study.yaml"
     meta = yaml.safe_load(path.read_text())
-    assert meta["endpoints"]["response"] == "ADRS"
+    # POMMAINT's endpoints read all four datasets (ADSL, ADTTE, ADRS, ADAE).
+    full = adam_job(read_study_info(path), root)
+    assert set(full.step("endpoints").after) == {
+        f"{d}.build" for d in ("adsl", "adrs", "adae", "adtte")
+    }
+    # Without its rates and adverse events, only ADSL and ADTTE: the summary may run while
+    # ADRS and ADAE are still building, and Define-XML still waits for every dataset.
+    del meta["endpoints"]["rates"], meta["endpoints"]["adverse_events"]
+    path.write_text(yaml.safe_dump(meta))
+    job = adam_job(read_study_info(path), root)
+    assert job.step("endpoints").after == ("adsl.build", "adtte.build")
+    assert job.step("define").after == ("endpoints", "adrs.build", "adae.build")
+    # No endpoints: no step.
     del meta["endpoints"]
     path.write_text(yaml.safe_dump(meta))
     job = adam_job(read_study_info(path), root)
@@ -77,15 +98,6 @@ def test_the_endpoints_step_only_when_the_study_names_its_datasets(tmp_path: Pat
     assert set(job.step("define").after) == {
         f"{d}.build" for d in ("adsl", "adrs", "adae", "adtte")
     }
-    meta["endpoints"] = {"subjects": "ADSL", "time_to_event": "ADTTE", "response": "ADXX",
-                         "adverse_events": "ADAE"}  # fmt: skip
-    path.write_text(yaml.safe_dump(meta))
-    with pytest.raises(SpecError, match=r"endpoints: names \['ADXX'\], not datasets of"):
-        read_study_info(path)
-    meta["endpoints"] = {"subjects": "ADSL"}
-    path.write_text(yaml.safe_dump(meta))
-    with pytest.raises(SpecError, match=r"endpoints: must name exactly the roles"):
-        read_study_info(path)
 
 
 def _copy_specs(tmp_path: Path) -> Path:
@@ -155,21 +167,28 @@ def _plan_graph(root: Path) -> dict[str, dict[str, list[str]]]:
 def test_the_dags_are_the_plan_and_a_new_dataset_spec_is_a_new_task(tmp_path: Path) -> None:
     graph = _dag_graph(tmp_path)
     assert graph == _plan_graph(SPECS)
-    # The pilot's ADaM DAG, from its specs alone: no endpoints: in its study.yaml, no step.
+    # The pilot's ADaM DAG, from its specs alone: its endpoints read ADSL, ADAE and ADTTE.
     assert graph["cdiscpilot01_adam"] == {
         "start": [], "adsl.build": ["start"], "adae.build": ["adsl.build", "start"],
         "adtte.build": ["adae.build", "adsl.build", "start"],
-        "define": ["adae.build", "adsl.build", "adtte.build", "start"],
+        "endpoints": ["adae.build", "adsl.build", "adtte.build", "start"],
+        "define": ["endpoints", "start"],
         "conformance": ["define", "start"], "publish": ["conformance", "start"],
     }  # fmt: skip
-    # A new SDTM dataset named in study.yaml (the graph reads no more than that) is a task.
+    pilot = graph["cdiscpilot01_sdtm_nightly"]
+    assert pilot["sv.map"] == [
+        "dm.map", "ds.map", "ex.map", "extract", "tv.map", "validate_raw", "vs.map"
+    ]  # fmt: skip
+    # A new SDTM dataset named in study.yaml is a task, after what its spec reads, listed
+    # before what it reads or not (the graph reads no more than study.yaml and the reads:).
     root = _copy_specs(tmp_path)
     study_yaml = root / "CDISCPILOT01" / "study.yaml"
     meta = yaml.safe_load(study_yaml.read_text())
-    meta["sdtm"] = [*meta["sdtm"], "SV"]
+    meta["sdtm"] = [*meta["sdtm"][:2], "MH", *meta["sdtm"][2:]]
     study_yaml.write_text(yaml.safe_dump(meta, sort_keys=False))
+    (root / "CDISCPILOT01" / "sdtm" / "mh.yaml").write_text("dataset: MH\nreads: [VS]\n")
     graph = _dag_graph(tmp_path, root)
     assert graph == _plan_graph(root)
     pilot = graph["cdiscpilot01_sdtm_nightly"]
-    assert pilot["sv.map"] == ["dm.map", "extract", "validate_raw"]
-    assert "sv.xpt" in pilot["reconcile"]
+    assert pilot["mh.map"] == ["dm.map", "extract", "validate_raw", "vs.map"]
+    assert "mh.xpt" in pilot["reconcile"]

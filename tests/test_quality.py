@@ -242,6 +242,14 @@ def broken_run(clean_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
     ic.drop(columns=["ICVER"]).assign(
         NOTE=pd.Series("x", index=ic.index, dtype="string")
     ).to_parquet(run / "raw" / "ic.parquet", index=False)
+    # Contradictions the mapping would carry into AE and DD: an ongoing AE with an end date,
+    # a cause of death without a date of death.
+    raw_ae = pd.read_parquet(run / "raw" / "ae.parquet")
+    raw_ae.loc[raw_ae["AEENDAT"].notna().idxmax(), "AEONGO"] = "Yes"
+    raw_ae.to_parquet(run / "raw" / "ae.parquet", index=False)
+    eos = pd.read_parquet(run / "raw" / "eos.parquet")
+    eos.loc[0, "DTHDAT"] = None
+    eos.to_parquet(run / "raw" / "eos.parquet", index=False)
     dm = pd.read_parquet(run / "sdtm" / "dm.parquet")
     dm.loc[1, "SEX"] = "X"
     pd.concat([dm, dm.iloc[[2]]], ignore_index=True).to_parquet(run / "sdtm" / "dm.parquet")
@@ -255,7 +263,7 @@ def broken_run(clean_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
     return run
 
 
-def test_raw_gate_reports_missing_and_unknown_columns(broken_run: Path) -> None:
+def test_raw_gate_reports_missing_columns_and_contradictions(broken_run: Path) -> None:
     with pytest.raises(QualityGateError):
         _gate(validate_raw, broken_run)
     listing = pd.read_csv(broken_run / "reports" / "quality_raw.csv", dtype=str)
@@ -264,6 +272,15 @@ def test_raw_gate_reports_missing_and_unknown_columns(broken_run: Path) -> None:
         ["error", "FORM-COLUMNS"], ["warning", "FORM-EXTRA-COLUMNS"]
     ]  # fmt: skip
     assert rows["value"].tolist() == ["missing: ICVER", "unexpected: NOTE"]
+    ae = pd.read_parquet(broken_run / "raw" / "ae.parquet")
+    eos = pd.read_parquet(broken_run / "raw" / "eos.parquet")
+    ongoing_end = ae[(ae["AEONGO"] == "Yes") & ae["AEENDAT"].notna()]
+    found = listing[listing["rule"].isin(["AE-ONGOING-END", "EOS-CAUSE-DATE"])]
+    assert found[["severity", "rule", "subject", "variable", "value"]].fillna("").values.tolist() == [
+        ["error", "AE-ONGOING-END", ongoing_end["SUBJID"].iloc[0], "AEENDAT",
+         ongoing_end["AEENDAT"].iloc[0]],
+        ["error", "EOS-CAUSE-DATE", eos.loc[0, "SUBJID"], "DTHDAT", ""],
+    ]  # fmt: skip
 
 
 def test_sdtm_gate_catches_conformance_errors(broken_run: Path) -> None:

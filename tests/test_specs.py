@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, copy_study_specs
 from transforms import standards
 from transforms.specs import SpecError, load_study
 from transforms.studies import list_studies
@@ -17,8 +16,11 @@ from transforms.studies import list_studies
 
 def test_pommaint_loads_with_ig_metadata() -> None:
     study = load_study("POMMAINT")
-    assert list(study.datasets) == ["DM", "EX", "AE", "CM", "DS", "RS", "LB", "SS", "TS"]
-    assert study.datasets["DS"].sources == ["IC", "EOT", "EOS"]
+    assert list(study.datasets) == [
+        "DM", "EX", "AE", "CM", "DS", "RS", "LB", "SS", "TS", "DD", "PR",
+        "TA", "TE", "TV", "TI", "SE", "SV",
+    ]  # fmt: skip
+    assert study.datasets["DS"].sources == ["IC", "COH", "EOT", "EOS"]
     dm = study.datasets["DM"]
     assert dm.label == "Demographics"
     assert dm.keys == ("STUDYID", "USUBJID")
@@ -62,7 +64,7 @@ def test_dag_list_matches_the_study_folders() -> None:
 
 def _broken(tmp_path: Path, edit: Callable[[dict], None], file: str = "sdtm/dm.yaml") -> str:
     root = tmp_path / "specs"
-    shutil.copytree(ROOT / "sdtm_specs" / "POMMAINT", root / "POMMAINT")
+    copy_study_specs(root, "POMMAINT")
     path = root / "POMMAINT" / file
     spec = yaml.safe_load(path.read_text())
     edit(spec)
@@ -90,7 +92,22 @@ def test_no_dataset_reads_a_dm_variable_completed_after_it(tmp_path: Path) -> No
 
     msg = _broken(tmp_path, read_rfpendtc, "sdtm/ae.yaml")
     assert msg.endswith("ae.yaml: AE.AEENDTC: reads DM.RFPENDTC, which is completed only once "
-                        "every dataset is mapped (participation_end)")  # fmt: skip
+                        "the other datasets are mapped (participation_end): give the spec "
+                        "reads: [DM]")  # fmt: skip
+
+
+def test_se_reads_the_completed_dm_or_its_spec_is_refused(tmp_path: Path) -> None:
+    # The pilot's design ends the last element at DM.RFPENDTC: SE must be mapped after DM's
+    # completion (reads: [DM]); a spec that forgets it is refused, naming the design rule.
+    root = tmp_path / "specs"
+    copy_study_specs(root, "CDISCPILOT01")
+    path = root / "_common" / "sdtm" / "se.yaml"
+    spec = yaml.safe_load(path.read_text())
+    assert spec.pop("reads") == ["DM"]
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    with pytest.raises(SpecError, match=r"se.yaml: SE.\(design end\): reads DM.RFPENDTC, which "
+                       r"is completed only once the other datasets are mapped"):  # fmt: skip
+        load_study.__wrapped__("CDISCPILOT01", root)
 
 
 def test_unknown_algorithm_names_file_and_variable(tmp_path: Path) -> None:
@@ -131,7 +148,7 @@ def test_ct_map_target_must_be_a_term(tmp_path: Path) -> None:
 
 def test_yaml_is_loaded_safely(tmp_path: Path) -> None:
     root = tmp_path / "specs"
-    shutil.copytree(ROOT / "sdtm_specs" / "POMMAINT", root / "POMMAINT")
+    copy_study_specs(root, "POMMAINT")
     (root / "POMMAINT" / "study.yaml").write_text("!!python/object/apply:os.system ['echo hi']\n")
     with pytest.raises(SpecError, match="not valid YAML"):
         load_study.__wrapped__("POMMAINT", root)

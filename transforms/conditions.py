@@ -32,11 +32,12 @@ import operator
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from functools import reduce
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from transforms.errors import SpecError
+
+if TYPE_CHECKING:  # pandas only where a condition is evaluated: parsing stays cheap
+    import pandas as pd
 
 VALUE_OPS = ("eq", "ne", "in", "not_in")
 NULL_OPS = ("is_null", "not_null")
@@ -179,6 +180,8 @@ def rewrite(cond: Condition, leaf: Callable[[Condition], Condition]) -> Conditio
 def mask(cond: Condition, index: pd.Index, values: Callable[[Any], pd.Series]) -> pd.Series:
     """Whether the condition holds, per row of `index`; ``values(subject)`` gives a
     subject's values over those rows."""
+    import pandas as pd
+
     if cond.op in COMBINATORS:
         results = [mask(part, index, values) for part in cond.parts]
         if cond.op == "not":
@@ -243,14 +246,16 @@ def quote(value: object) -> str:
     return f'"{value}"'
 
 
-def describe(cond: Condition, name: Callable[[Any], str]) -> str:
+def describe(
+    cond: Condition, name: Callable[[Any], str], value: Callable[[object], str] = quote
+) -> str:
     """The condition in words (Define-XML methods, listings); ``name(subject)`` names a
-    subject."""
+    subject, ``value(v)`` writes a value (quoted by default)."""
     if cond.op in ("all", "any"):
         joiner = " and " if cond.op == "all" else " or "
-        return "(" + joiner.join(describe(p, name) for p in cond.parts) + ")"
+        return "(" + joiner.join(describe(p, name, value) for p in cond.parts) + ")"
     if cond.op == "not":
-        return f"not {describe(cond.parts[0], name)}"
+        return f"not {describe(cond.parts[0], name, value)}"
     subject = name(cond.subject)
     match cond.op:
         case "is_null":
@@ -258,11 +263,11 @@ def describe(cond: Condition, name: Callable[[Any], str]) -> str:
         case "not_null":
             return f"{subject} is present"
         case "eq":
-            return f"{subject} = {quote(cond.values[0])}"
+            return f"{subject} = {value(cond.values[0])}"
         case "ne":
-            return f"{subject} <> {quote(cond.values[0])}"
+            return f"{subject} <> {value(cond.values[0])}"
         case "in" | "not_in":
-            values = ", ".join(quote(v) for v in sorted(set(cond.values), key=str))
+            values = ", ".join(value(v) for v in sorted(set(cond.values), key=str))
             return f"{subject} {'in' if cond.op == 'in' else 'not in'} ({values})"
         case "gt" | "ge" | "lt" | "le":
             sign = {"gt": ">", "ge": ">=", "lt": "<", "le": "<="}[cond.op]

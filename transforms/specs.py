@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +22,16 @@ import pandas as pd
 
 from transforms import standards, yamlfile
 from transforms.conditions import Condition
+from transforms.endpoint_spec import EndpointSpec, read_endpoint_spec
+from transforms.sdtm import trial
 from transforms.sdtm.algorithms import (
+    CONDITION,
     Aggregate,
     Codelist,
     Design,
     DmValue,
     ParticipationEnd,
+    Read,
     Rule,
     Scope,
     SpecError,
@@ -35,14 +39,32 @@ from transforms.sdtm.algorithms import (
     normalise,
     parse_condition,
     parse_rule,
+    reads,
 )
-from transforms.studies import STUDY_ID, read_endpoints, specs_dir
+from transforms.sdtm.trial import Schedule, TrialDesign
+from transforms.specs_design import load_design, require
+from transforms.studies import (
+    REFERENCE_DATASET,
+    STUDY_ID,
+    sdtm_reads,
+    sdtm_spec_path,
+    specs_dir,
+)
 from transforms.yamlfile import Entry
 
-__all__ = ["DatasetSpec", "FormSpec", "SpecError", "StudySpec", "VariableSpec", "load_study"]
+__all__ = [
+    "DatasetSpec",
+    "FieldUse",
+    "FormSpec",
+    "SpecError",
+    "StudySpec",
+    "VariableSpec",
+    "load_study",
+]
 
 # Pseudo-forms a dataset may use as a source besides the raw forms: the run's study-level
-# facts (one row), and the rows a spec lists itself (trial design tables such as TS).
+# facts (one row), the rows a spec lists itself (trial design tables such as TS), and the
+# tables of the trial design (transforms.sdtm.trial: _ARMS, _VISITS, _SUBJECT_VISITS...).
 STUDY_FORM = "_STUDY"
 STUDY_COLUMNS = frozenset({"__ROW", "STUDYID", "DCUTDTC", "EXPORTID"})
 ROWS_FORM = "_ROWS"
@@ -105,6 +127,18 @@ class RecordBlock:
 
 
 @dataclass(frozen=True)
+class FieldUse:
+    """A raw field (a column of a form) that a dataset's spec reads: for `target` (``DS.VAR``,
+    ``SUPPDS.QNAM``, or ``DS`` for the records a block's ``where`` or ``distinct`` selects)
+    and how (VALUE, KEY or CONDITION of :func:`transforms.sdtm.algorithms.reads`)."""
+
+    form: str
+    field: str
+    target: str
+    how: str
+
+
+@dataclass(frozen=True)
 class DatasetSpec:
     name: str
     label: str
@@ -117,6 +151,7 @@ class DatasetSpec:
     variables: tuple[VariableSpec, ...]  # evaluation order (as written in the spec)
     supplemental: tuple[SuppSpec, ...]
     path: Path
+    reads: tuple[str, ...] = ()  # other SDTM datasets its sources read (DM: completed)
 
     @property
     def sources(self) -> list[str]:
@@ -125,6 +160,25 @@ class DatasetSpec:
     def output_variables(self) -> list[VariableSpec]:
         """Variables in standard (IG) order."""
         return sorted(self.variables, key=lambda v: v.order)
+
+    def field_uses(self) -> set[FieldUse]:
+        """Every raw field the spec's rules read, per variable (and SUPP-- qualifier): each
+        block's rules walked over its source form (a `merge` reads the form it names); a
+        block's ``where`` and ``distinct`` select the dataset's records."""
+        found: set[FieldUse] = set()
+        for block in self.blocks:
+            selects = reads(block.where, block.source) if block.where else set()
+            selects |= {Read(block.source, c, CONDITION) for c in block.distinct}
+            targets = [(self.name, selects)]
+            targets += [
+                (f"{self.name}.{v}", reads(r, block.source)) for v, r in block.rules.items()
+            ]
+            targets += [
+                (f"SUPP{self.name}.{q}", reads(r, block.source))
+                for q, r in block.supplemental.items()
+            ]
+            found |= {FieldUse(r.form, r.column, t, r.how) for t, rs in targets for r in rs}
+        return found
 
 
 @dataclass(frozen=True)
@@ -143,12 +197,22 @@ class StudySpec:
     settle_seconds: float  # a manifest-less export counts once its files are this old
     path: Path
     design: Design | None = None  # the trial design of study.yaml (arms, epochs, visits)
-    # endpoint role -> ADaM dataset the endpoint summary reads (none: no summary)
-    endpoints: Mapping[str, str] = field(default_factory=dict)
+    trial: TrialDesign | None = None  # the planned trial (elements, visits, criteria)
+    transitions: Schedule | None = None  # how subjects enter the elements (SE)
+    # the endpoints the ADaM job summarises (None: it writes no endpoint summary)
+    endpoints: EndpointSpec | None = None
+    # form -> field -> why the field's value reaches no SDTM variable (study.yaml)
+    not_submitted: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     @property
     def form_files(self) -> dict[str, str]:
         return {oid: f.file for oid, f in self.forms.items()}
+
+    @cached_property
+    def field_uses(self) -> frozenset[FieldUse]:
+        """Every raw field the datasets' specs read (pseudo-forms such as _STUDY left out)."""
+        uses = set().union(*(d.field_uses() for d in self.datasets.values()))
+        return frozenset(u for u in uses if u.form in self.forms)
 
     def adam_spec_path(self, dataset: str) -> Path:
         """The spec file of one of the study's ADaM datasets."""
@@ -219,34 +283,6 @@ def _data_type(name: str, vtype: str) -> str:
         return "text"
     whole = name.endswith(("SEQ", "DY")) or name == "AGE" or re.fullmatch(r"AE\w*CD", name)
     return "integer" if whole else "float"
-
-
-def _load_design(raw: Any, where: Entry) -> Design:
-    """The ``design:`` section of study.yaml: its shape only; the epochs' start rules are
-    read (and checked) where a dataset's ``epoch`` rule uses them."""
-    raw = yamlfile.mapping(raw, where)
-    yamlfile.keys(raw, where, set(), {"arms", "epochs", "visits"})
-    arms = {
-        str(k): str(v) for k, v in yamlfile.mapping(raw.get("arms") or {}, where / "arms").items()
-    }
-    epochs = []
-    for i, e in enumerate(yamlfile.sequence(raw.get("epochs") or [], where / "epochs")):
-        e = yamlfile.mapping(e, where / "epochs" / i)
-        yamlfile.keys(e, where / "epochs" / i, {"name", "start"}, {"after"})
-        epochs.append(e)
-    if len({str(e["name"]) for e in epochs}) < len(epochs):
-        raise (where / "epochs").error("an epoch is named twice")
-    visits = yamlfile.mapping(raw.get("visits") or {}, where / "visits")
-    yamlfile.keys(visits, where / "visits", set(), {"planned", "unscheduled"})
-    planned = yamlfile.mapping(visits.get("planned") or {}, where / "visits" / "planned")
-    unscheduled = yamlfile.sequence(
-        visits.get("unscheduled") or [], where / "visits" / "unscheduled"
-    )
-    if unscheduled and not planned:
-        raise (where / "visits").error("unscheduled visits need the planned ones")
-    return Design(
-        str(where), tuple(epochs), dict(planned), tuple(str(u) for u in unscheduled), arms
-    )
 
 
 def _boilerplate(name: str, domain: str, study: str) -> tuple[str, dict[str, Any]] | None:
@@ -424,7 +460,12 @@ def _transposed(
 
 
 def _load_dataset(
-    path: Path, forms: Mapping[str, FormSpec], study: str, design: Design | None
+    path: Path,
+    forms: Mapping[str, FormSpec],
+    study: str,
+    design: Design | None,
+    planned: TrialDesign | None,
+    reads: tuple[str, ...],
 ) -> DatasetSpec:
     doc = Entry(path)
     raw = yamlfile.load(path)
@@ -443,6 +484,7 @@ def _load_dataset(
             "sort",
             "tables",
             "rows",
+            "reads",  # other datasets it reads (resolved by transforms.studies.sdtm_reads)
         },
     )
     name = str(raw["dataset"])
@@ -503,6 +545,9 @@ def _load_dataset(
     form_columns = {oid: frozenset(f.columns) for oid, f in forms.items()}
     form_columns[STUDY_FORM] = STUDY_COLUMNS
     form_columns[ROWS_FORM] = frozenset({"__ROW"}.union(*rows)) if rows else frozenset()
+    form_columns.update(
+        {table: frozenset({"__ROW", *columns}) for table, columns in trial.COLUMNS.items()}
+    )
     with_dm = name != "DM"
     raw_blocks = raw.get("records") or [
         {"source": raw["source"],
@@ -520,6 +565,8 @@ def _load_dataset(
         _block(b, bw, variables, defaults, supp_defaults, form_columns, with_dm, design)
         for bw, b in expanded
     )
+    for (bw, _), block in zip(expanded, blocks, strict=True):
+        require(planned, block.source, bw / "source")
     return DatasetSpec(
         name=name,
         label=ig.label,
@@ -532,34 +579,58 @@ def _load_dataset(
         variables=tuple(variables),
         supplemental=tuple(supp),
         path=path,
+        reads=reads,
     )
 
 
-def _check_completed_reads(datasets: Mapping[str, DatasetSpec]) -> None:
-    """No dataset reads a DM variable that is final only once every dataset is mapped (a
-    participation_end: RFPENDTC); it would read DM's value before its completion."""
-    dm = datasets["DM"]
-    later = {
+def _schedule(
+    planned: TrialDesign, design: Design, dm: DatasetSpec, forms: Mapping[str, FormSpec]
+) -> Schedule:
+    """The design's element transition rules, read over the rows of the form DM is mapped
+    from with DM's variables known (``{dm: X, by: USUBJID}`` works as in any dataset)."""
+    form = dm.blocks[0].source
+    columns = {oid: frozenset(f.columns) for oid, f in forms.items()}
+    known = frozenset(v.name for v in dm.variables)
+    scope = Scope("", form, columns[form], columns, known, None, True, design)
+    return trial.schedule(planned, scope)
+
+
+def _check_completed_reads(
+    datasets: Mapping[str, DatasetSpec], schedule: trial.Schedule | None
+) -> None:
+    """No dataset reads a DM variable that is final only once the other datasets are mapped
+    (a participation_end: RFPENDTC), unless its spec says it does (``reads: [DM]``: it is
+    then mapped after DM's completion); it would read DM's value before its completion.
+    SE reads, besides its own rules, the design's transition and end rules."""
+    dm = datasets[REFERENCE_DATASET]
+    completed = {
         v.name
         for v in dm.variables
         if any(isinstance(b.rules.get(v.name), ParticipationEnd) for b in dm.blocks)
     }
-    for spec in list(datasets.values())[1:] if later else ():
+    before = [s for s in list(datasets.values())[1:] if REFERENCE_DATASET not in s.reads]
+    for spec in before if completed else ():
+        rules: dict[str, object] = {}
         for block in spec.blocks:
-            for target, rule in {**block.rules, **block.supplemental}.items():
-                for node in nodes(rule):
-                    read = (
-                        node.name
-                        if isinstance(node, DmValue)
-                        else node.variable
-                        if isinstance(node, Aggregate)
-                        else None
+            rules |= {**block.rules, **block.supplemental}
+            if block.source == trial.SUBJECT_ELEMENTS and schedule is not None:
+                rules["(design end)"] = schedule.end
+                rules |= {f"(design {t.etcd})": t.rule for t in schedule.transitions}
+        for target, rule in rules.items():
+            for node in nodes(rule):
+                read = (
+                    node.name
+                    if isinstance(node, DmValue)
+                    else node.variable
+                    if isinstance(node, Aggregate)
+                    else None
+                )
+                if read in completed:
+                    raise SpecError(
+                        f"{spec.path}: {spec.name}.{target}: reads DM.{read}, which is "
+                        "completed only once the other datasets are mapped "
+                        "(participation_end): give the spec reads: [DM]"
                     )
-                    if read in later:
-                        raise SpecError(
-                            f"{spec.path}: {spec.name}.{target}: reads DM.{read}, which is "
-                            "completed only once every dataset is mapped (participation_end)"
-                        )
 
 
 @cache
@@ -585,6 +656,7 @@ def load_study(study: str, root: Path | None = None) -> StudySpec:
             "dictionaries",
             "design",
             "endpoints",
+            "not_submitted",
         },
     )
     settle = meta.get("settle_seconds", 120)
@@ -608,18 +680,26 @@ def load_study(study: str, root: Path | None = None) -> StudySpec:
         bad = [n for n in meta.get(key) or () if not NAME.fullmatch(str(n))]
         if bad:
             raise (where / key).error(f"names {bad} must match {NAME.pattern}")
-    design = _load_design(meta["design"], where / "design") if "design" in meta else None
+    design, planned = (
+        load_design(meta["design"], where / "design") if "design" in meta else (None, None)
+    )
+    names = tuple(str(n) for n in yamlfile.sequence(meta["sdtm"], where / "sdtm"))
+    reads = sdtm_reads(study, names, folder.parent)
     datasets: dict[str, DatasetSpec] = {}
-    for name in meta["sdtm"]:
-        path = folder / "sdtm" / f"{str(name).lower()}.yaml"
-        spec = _load_dataset(path, forms, study, design)
+    for name in names:
+        path = sdtm_spec_path(folder.parent, study, name)
+        spec = _load_dataset(path, forms, study, design, planned, reads[name])
         if spec.name != name:
             raise SpecError(f"{path}: holds dataset {spec.name}, study.yaml expects {name}")
         datasets[spec.name] = spec
-    if next(iter(datasets), None) != "DM":
+    if next(iter(datasets), None) != REFERENCE_DATASET:
         raise (where / "sdtm").error("must list DM first (it sets the reference dates)")
-    _check_completed_reads(datasets)
-    return StudySpec(
+    not_submitted = _load_not_submitted(meta.get("not_submitted"), where / "not_submitted", forms)
+    transitions = None
+    if planned is not None and design is not None and planned.arms:
+        transitions = _schedule(planned, design, datasets[REFERENCE_DATASET], forms)
+    _check_completed_reads(datasets, transitions)
+    loaded = StudySpec(
         id=study,
         title=str(meta["title"]),
         sponsor=str(meta["sponsor"]),
@@ -639,5 +719,41 @@ def load_study(study: str, root: Path | None = None) -> StudySpec:
         settle_seconds=float(settle),
         path=folder,
         design=design,
-        endpoints=read_endpoints(meta, where),
+        trial=planned,
+        transitions=transitions,
+        endpoints=read_endpoint_spec(meta, where),
+        not_submitted=not_submitted,
     )
+    _check_not_submitted(loaded, where / "not_submitted")
+    return loaded
+
+
+def _load_not_submitted(
+    raw: Any, where: Entry, forms: Mapping[str, FormSpec]
+) -> dict[str, dict[str, str]]:
+    """``not_submitted:`` of study.yaml: per form, the fields whose value reaches no SDTM
+    variable, each with its reason; a form or field forms.yaml does not know is an error."""
+    declared: dict[str, dict[str, str]] = {}
+    for oid, fields in yamlfile.mapping(raw or {}, where).items():
+        if oid not in forms:
+            raise (where / str(oid)).error(f"unknown form (forms: {', '.join(forms)})")
+        declared[str(oid)] = {}
+        for name, reason in yamlfile.mapping(fields, where / str(oid)).items():
+            entry = where / str(oid) / str(name)
+            if str(name) not in forms[oid].columns:
+                raise entry.error(f"not a column of form {oid} in forms.yaml")
+            if not isinstance(reason, str) or not reason.strip():
+                raise entry.error("give the reason the field is not submitted, as text")
+            declared[str(oid)][str(name)] = reason.strip()
+    return declared
+
+
+def _check_not_submitted(study: StudySpec, where: Entry) -> None:
+    """A field declared not submitted must not be mapped: its value reaching a variable (or
+    being the key a value is looked up by) contradicts the declaration."""
+    for use in sorted(study.field_uses, key=lambda u: (u.form, u.field, u.target)):
+        if use.how != CONDITION and use.field in study.not_submitted.get(use.form, {}):
+            raise (where / use.form / use.field).error(
+                f"declared not submitted, but the specs map it to {use.target} "
+                "(a field is mapped or not submitted, not both)"
+            )

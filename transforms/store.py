@@ -95,6 +95,12 @@ class RunFolder:
         """A file of ``reports/``, e.g. ``report("reconciliation.csv")``."""
         return self.reports / name
 
+    @property
+    def field_reconciliation(self) -> Path:
+        """Every raw field of the export: mapped (to which variables), or not submitted and
+        why."""
+        return self.reports / "reconciliation_fields.csv"
+
     def issues(self, name: str) -> Path:
         """The issue listing of a stage (``RAW``, a dataset, ``AE_xpt``)."""
         return self.reports / f"issues_{name.lower()}.csv"

@@ -1,7 +1,8 @@
 """Which studies exist and how they are scheduled: cheap enough for DAG parsing.
 
-Imports only the standard library and PyYAML (through transforms.yamlfile; no pandas), so
-the DAG file can build one DAG per study folder in well under a second.
+Imports only the standard library and PyYAML (through transforms.yamlfile; no pandas) and
+the endpoint declaration's reader, so the DAG file can build one DAG per study folder in
+well under a second.
 """
 
 from __future__ import annotations
@@ -9,16 +10,19 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from transforms import yamlfile
+from transforms.endpoint_spec import EndpointSpec, read_endpoint_spec
 
 STUDY_ID = re.compile(r"^[A-Z][A-Z0-9_]{0,19}$")
 DEFAULT_SCHEDULE = "0 2 * * *"
-# What the endpoint summary of an ADaM run reads (transforms.adam.endpoints), each role an
-# ADaM dataset of the study named in its study.yaml's `endpoints:`.
-ENDPOINT_ROLES = ("subjects", "time_to_event", "response", "adverse_events")
+# The SDTM dataset whose reference dates (RFSTDTC, RFXSTDTC...) every other dataset reads.
+REFERENCE_DATASET = "DM"
+# Specs shared by every study: sdtm_specs/_common/sdtm/<ds>.yaml serves a study that lists
+# the dataset and has no spec of its own (the trial design datasets, made of the design).
+COMMON = "_common"
 
 
 def specs_dir() -> Path:
@@ -39,23 +43,8 @@ class StudyInfo:
     schedule: str
     sdtm: tuple[str, ...]
     adam: tuple[str, ...]
-    # endpoint role -> ADaM dataset; empty: the ADaM job writes no endpoint summary
-    endpoints: Mapping[str, str] = field(default_factory=dict)
-
-
-def read_endpoints(meta: Mapping[str, object], doc: yamlfile.Entry) -> dict[str, str]:
-    """A study.yaml's ``endpoints:``: every role of ENDPOINT_ROLES, each one of its
-    ``adam:`` datasets; none given, an empty mapping."""
-    if meta.get("endpoints") is None:
-        return {}
-    where = doc / "endpoints"
-    given = {str(k): str(v) for k, v in yamlfile.mapping(meta["endpoints"], where).items()}
-    if set(given) != set(ENDPOINT_ROLES):
-        raise where.error(f"must name exactly the roles {list(ENDPOINT_ROLES)}")
-    listed = {str(d) for d in meta.get("adam") or []}  # type: ignore[attr-defined]
-    if unknown := sorted(set(given.values()) - listed):
-        raise where.error(f"names {unknown}, not datasets of its adam: list")
-    return {role: given[role] for role in ENDPOINT_ROLES}
+    # the endpoints the ADaM job summarises (None: it writes no endpoint summary)
+    endpoints: EndpointSpec | None = None
 
 
 def read_study_info(path: Path) -> StudyInfo:
@@ -71,7 +60,7 @@ def read_study_info(path: Path) -> StudyInfo:
         schedule=str(meta.get("schedule") or DEFAULT_SCHEDULE),
         sdtm=tuple(str(d) for d in yamlfile.sequence(meta.get("sdtm", []), doc / "sdtm")),
         adam=tuple(str(d) for d in yamlfile.sequence(meta.get("adam") or [], doc / "adam")),
-        endpoints=read_endpoints(meta, doc),
+        endpoints=read_endpoint_spec(meta, doc),
     )
 
 
@@ -83,3 +72,52 @@ def list_studies(root: Path | None = None) -> list[StudyInfo]:
         for path in sorted(root.glob("*/study.yaml"))
         if not path.parent.name.startswith("_")
     ]
+
+
+def sdtm_spec_path(root: Path, study: str, dataset: str) -> Path:
+    """The spec file of one of a study's SDTM datasets: the study's own
+    ``sdtm/<ds>.yaml``, else the shared ``_common/sdtm/<ds>.yaml`` when there is one."""
+    own = root / study / "sdtm" / f"{dataset.lower()}.yaml"
+    shared = root / COMMON / "sdtm" / f"{dataset.lower()}.yaml"
+    return shared if not own.exists() and shared.exists() else own
+
+
+def _variable_names(spec: Mapping[str, object]) -> set[str]:
+    entries = spec.get("variables") or []
+    return {
+        str(v if isinstance(v, str) else v.get("name"))
+        for v in entries  # type: ignore[attr-defined]
+        if isinstance(v, str | Mapping)
+    }
+
+
+def sdtm_reads(
+    study: str, datasets: tuple[str, ...], root: Path | None = None
+) -> dict[str, tuple[str, ...]]:
+    """Per SDTM dataset of a study, the study's other SDTM datasets its spec's ``reads:``
+    names (besides DM, which every other dataset reads; DM named here is the completed
+    DM, see transforms.jobs.plan): a list of datasets, or
+    ``{variable: X}``, every other dataset whose spec has the variable X (the subjects'
+    visits read every dataset with VISITNUM). Unknown names are a spec error."""
+    root = root or specs_dir()
+    specs = {
+        name: (path, yamlfile.load(path))
+        for name in datasets
+        for path in [sdtm_spec_path(root, study, name)]
+    }
+    reads: dict[str, tuple[str, ...]] = {}
+    for name, (path, spec) in specs.items():
+        given = spec.get("reads")
+        where = yamlfile.Entry(path) / "reads"
+        if given is None:
+            named: list[str] = []
+        elif isinstance(given, Mapping):
+            yamlfile.keys(given, where, {"variable"}, set())
+            wanted = str(given["variable"])
+            named = [d for d, (_, s) in specs.items() if d != name and wanted in _variable_names(s)]
+        else:
+            named = [str(d) for d in yamlfile.sequence(given, where)]
+            if unknown := [d for d in named if d not in specs or d == name]:
+                raise where.error(f"{unknown} are not other SDTM datasets of {study}")
+        reads[name] = tuple(named)
+    return reads

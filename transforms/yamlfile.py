@@ -90,7 +90,12 @@ def keys(
         raise SpecError(f"{where}: unknown key(s) {sorted(unknown)}")
 
 
-class _Loader(yaml.SafeLoader):
+# libyaml's parser when PyYAML was built with it (8 times faster: the DAG file reads the
+# specs while Airflow parses it), the same safe constructor either way.
+_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_SafeLoader):  # type: ignore[misc,valid-type]
     """The safe loader, refusing a key given twice in one mapping."""
 
 

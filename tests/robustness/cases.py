@@ -10,7 +10,8 @@ the copy of a clean 15-subject CSV export in place, then the manifest ``export.j
 - ``absent``: no manifest (the export counts once its files have settled).
 
 Where the run is decided: ``extract`` (the file or export is refused before any data is
-read into the run), ``raw gate`` (the Great Expectations gate on the raw snapshot) or
+read into the run), ``reconcile fields`` (a field of the export neither mapped nor declared
+not submitted), ``raw gate`` (the Great Expectations gate on the raw snapshot) or
 ``publish`` (the whole run passes; the problem is in the listings). Cases decided at the
 raw gate or published are checked together, one night per outcome: every problem is local
 to its own rows, and each case must be found at its own file, row, column and rule.
@@ -32,7 +33,7 @@ from typing import Literal
 from transforms.extract.exports import MANIFEST, sha256_file
 
 Manifest = Literal["regenerated", "stale", "edc-rows", "absent"]
-Stage = Literal["extract", "raw gate", "write XPT", "publish"]
+Stage = Literal["extract", "reconcile fields", "raw gate", "write XPT", "publish"]
 Outcome = Literal["fails", "publishes"]
 
 
@@ -410,6 +411,14 @@ CASES: tuple[Case, ...] = (
          "folder", _symlink_out, "regenerated", "extract", "fails",
          ("ae.csv is not a regular file inside the landing folder", "rule EXPORT-COMPLETE"),
          fix=SKIPPED),
+    # --- decided when accounting for the export's fields: the whole job, one run ---------
+    Case("extra-column", "eot.csv has an extra column QUERYSTATUS the specs do not know",
+         _extra_column, "regenerated", "reconcile fields", "fails",
+         ("eot.csv (form EOT) field QUERYSTATUS: not in forms.yaml", "rule RECONCILE-FIELDS"),
+         fix="the column was kept in the raw snapshot, listed as a raw-gate warning and "
+         "published unmapped: collected data could vanish in silence. Every field of the "
+         "export is now mapped or declared not submitted (reports/reconciliation_fields.csv), "
+         "else the run stops naming form and field"),
     # --- decided at the raw gate: one night holds them all --------------------------------
     Case("duplicate-subject", "dm.csv holds subject 1015 twice",
          _duplicate_subject, "regenerated", "raw gate", "fails",
@@ -443,9 +452,6 @@ CASES: tuple[Case, ...] = (
          _unknown_subject, "regenerated", "raw gate", "fails",
          listing=(Listed("quality_raw.csv", "ae.csv", 73, "SUBJID", "SUBJECT-NOT-IN-DM"),)),
     # --- published: one night holds them all ---------------------------------------------
-    Case("extra-column", "eot.csv has an extra column QUERYSTATUS the specs do not know",
-         _extra_column, "regenerated", "publish", "publishes",
-         listing=(Listed("quality_raw.csv", "eot.csv", None, "QUERYSTATUS", "FORM-EXTRA-COLUMNS"),)),
     Case("utf8-bom", "dm.csv starts with a UTF-8 byte-order mark",
          _bom, "regenerated", "publish", "publishes"),
     Case("header-only-form", "mrd.csv holds its header and no record",

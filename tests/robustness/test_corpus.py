@@ -6,9 +6,11 @@ naming file, row or line, column and rule, and leave `current` (link and every b
 it) as it was; a case that publishes must account for every raw record in
 reports/reconciliation.csv and list its problem.
 
-Cost: the cases decided at extract run one extract each (well under a second); those
-decided by the raw gate run together in one night (extract + gate), those decided when
-writing XPT in another (up to the AE XPT), and those that publish in one full `cdisc run`.
+Cost: the cases decided at extract run one extract each (well under a second), those
+decided when the export's fields are accounted for one whole job each (it stops right
+after extract); those decided by the raw gate run together in one night (extract + gate),
+those decided when writing XPT in another (up to the AE XPT), and those that publish in
+one full `cdisc run`.
 """
 
 from __future__ import annotations
@@ -184,6 +186,33 @@ def test_cli_failure_is_one_message_without_secrets(
     assert not [
         p for p in night.store.rglob("*") if p.is_file() and SECRET.encode() in p.read_bytes()
     ]
+
+
+# --- decided when accounting for the export's fields: the whole job ---------------------------
+
+
+@pytest.mark.parametrize("case", _cases("reconcile fields"), ids=_ids(_cases("reconcile fields")))
+def test_refused_when_reconciling_fields(
+    case: Case, landing: Path, published: Path, sources: Sources, tmp_path: Path
+) -> None:
+    """The whole SDTM job: it stops at reconcile_fields naming form and field, after
+    writing every field's account, and `current` stays."""
+    night = land([case], tmp_path, landing, published, sources)
+    with pytest.raises(PipelineError) as err:
+        run_sdtm(STUDY, night.landing, night.store)
+    message = str(err.value)
+    for fragment in case.message:
+        assert fragment in message, (fragment, message)
+    assert_unchanged(night)
+    run = run_of(night)
+    assert_every_record_read(night, run)
+    failure = pd.read_json(run / "reports" / "failure.json", typ="series")
+    assert failure["stage"] == "reconcile fields"
+    report = pd.read_csv(run / "reports" / "reconciliation_fields.csv", dtype=str)
+    lost = report[report["status"] == "unaccounted"]
+    assert len(lost) and len(report) > len(lost)
+    for row in lost.itertuples():
+        assert f"{row.file} (form {row.form}) field {row.field}: {row.reason}" in message
 
 
 # --- decided at the raw gate: one night -------------------------------------------------------

@@ -4,7 +4,6 @@ symbolic links out of the landing folder, code in YAML, secrets in settings."""
 from __future__ import annotations
 
 import logging
-import shutil
 import sys
 import types
 from collections.abc import Mapping
@@ -14,7 +13,7 @@ from typing import Any
 import pytest
 
 from samplegen.cli import main as sample_main
-from tests.conftest import ROOT
+from tests.conftest import copy_study_specs
 from transforms.cli import main
 from transforms.extract.exports import NoExportError, find_newest_complete
 from transforms.notify import notify_failure
@@ -55,7 +54,7 @@ def test_unknown_sample_study_is_one_message(
 
 def _specs(tmp_path: Path) -> Path:
     root = tmp_path / "specs"
-    shutil.copytree(ROOT / "sdtm_specs" / "POMMAINT", root / "POMMAINT")
+    copy_study_specs(root, "POMMAINT")
     return root
 
 

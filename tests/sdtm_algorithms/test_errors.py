@@ -35,7 +35,7 @@ from transforms.sdtm.algorithms import SpecError, parse_rule
         ({"algorithm": "date_add", "date": {"column": "BRTHDAT"}, "days": 1.5},
          "date_add: days must be a whole number"),
         ({"algorithm": "visit", "visit": {"column": "SEX"}, "date": {"column": "SEX"}, "planned": {},
-          "output": "code"}, "visit: output must be number or label"),
+          "output": "code"}, "visit: output must be number, label or day"),
         ({"algorithm": "aggregate", "dataset": "AE", "value": "X", "func": "min"},
          "aggregate: only DM is built before other datasets"),
         ({"algorithm": "epoch", "date": {"column": "BRTHDAT"}, "epochs": [{"name": "M"}]},

@@ -30,6 +30,24 @@ def test_merge_where_filters_the_other_form() -> None:
     assert values(env.run(rule)) == ["01 FEB 2024", "10 FEB 2024", None]
 
 
+def test_merge_without_keys_gives_every_row_the_forms_one_value() -> None:
+    # by: [] (as over the run's one-row _STUDY facts): the value of the one record of the
+    # other form on every row; a second record is an error with pick only, as for a key.
+    env = Env()
+    one = {"algorithm": "merge", "form": "EX", "by": [], "value": {"column": "EXSTDAT"},
+           "where": {"column": "EXSTDAT", "eq": "01 MAR 2024"}}  # fmt: skip
+    assert values(env.run(one)) == ["01 MAR 2024"] * 3
+    assert env.issues.frame().empty
+    several = {**one, "where": {"column": "SUBJID", "eq": "1002"}}
+    assert values(env.run(several)) == [None, None, None]
+    assert env.listed("row", "rule", "message") == [
+        [4, "MERGE", "more than one EX record"],
+        [5, "MERGE", "more than one EX record"],
+    ]
+    latest = {**several, "pick": "max", "where": {"column": "SUBJID", "ne": "1003"}}
+    assert values(env.run(latest)) == ["10 FEB 2024"] * 3  # as text: "10 F" > "01 M"
+
+
 def test_merge_keys_must_be_columns_of_both_forms() -> None:
     with pytest.raises(SpecError, match="merge: key 'SEX' must be a column of DM and EX"):
         Env().run(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pandas as pd
@@ -148,6 +149,19 @@ def test_visit_takes_the_design_planned_visits_and_lists_others() -> None:
     assert values(env.run({**rule, "output": "label"})) == ["SCREENING", "CYCLE 3 DAY 1", None]
     # Week 9 is not a planned visit of the design: listed, as with a rule's own map.
     assert [v for (v,) in env.listed("value")] == ["Week 9", "Week 9"]
+
+
+def test_visit_day_is_the_planned_study_day_of_the_visit_number() -> None:
+    design = replace(DESIGN, days={0.0: -14, 3.0: 57})
+    env = Env(vars={"V": text("Screening", "Cycle 3 Day 1", "Cycle 4 Day 1", "Unscheduled"),
+                    "D": text("2024-01-01", "2024-03-01", "2024-03-29", "2024-03-05")},
+              design=design)  # fmt: skip
+    rule = {"algorithm": "visit", "visit": {"var": "V"}, "date": {"var": "D"}}
+    # cycle 4 has no planned day in the design; an unscheduled visit (3.01) never has one
+    assert values(env.run({**rule, "output": "day"})) == [-14.0, 57.0, None, None]
+    assert values(env.run({**rule, "output": "day", "days": {4: 85}})) == [None, None, 85.0, None]
+    with pytest.raises(SpecError, match=r"visit: days must map visit numbers to whole study"):
+        env.run({**rule, "output": "day", "days": {4: "day 85"}})
 
 
 def test_visit_design_subset_and_own_map_override() -> None:

@@ -1,6 +1,10 @@
-"""The endpoint summary of the maintenance study: PFS and OS (Kaplan–Meier), response and MRD
-rates (exact binomial), and treatment-emergent adverse events, as ``endpoints.json`` and a
-self-contained ``endpoints.html`` for readers who never open Python.
+"""The endpoint summary of an ADaM run, as the study declares its endpoints (study.yaml
+``endpoints:``, read by :mod:`transforms.endpoint_spec`): time-to-event endpoints
+(Kaplan–Meier), rates (exact binomial) and the incidence of treatment-emergent adverse
+events, overall and, when the declaration lists arms, by arm; as ``endpoints.json`` and a
+self-contained ``endpoints.html`` for readers who never open Python. This module names no
+dataset, parameter, population flag or disease: each comes from the declaration, and so
+does every study-specific word of the method text.
 
 Conventions (each one follows R's ``survival`` package, 3.8, so that a statistician checking
 the numbers in R with ``survfit(Surv(AVAL, 1 - CNSR) ~ 1, conf.type = "log-log")`` gets the
@@ -13,8 +17,9 @@ same figures):
   error ``se(log S) / log S``, i.e. ``lower, upper = exp(-exp(log(-log S) -/+ z * se / log S))``
   with ``z = qnorm(0.975)``. Where ``S = 1`` (before the first event, ``se = 0``) the limits are
   1; where ``S = 0`` they are missing (R returns NA there).
-- S at 730 days is the step value at the last event time <= 730 (``summary(fit, times = 730)``);
-  as in R (without ``extend = TRUE``) it is not reported when follow-up ends before 730 days.
+- S at a landmark day (``km_<day>``) is the step value at the last event time <= that day
+  (``summary(fit, times = day)``); as in R (without ``extend = TRUE``) it is not reported when
+  follow-up ends before the day.
 - Median and its CI, the rule of ``print.survfit`` (``survmean``'s ``minmin``): the median is the
   first time at which S < 0.5 + sqrt(machine eps); when S equals 0.5 there (within that
   tolerance) and the curve drops further later, the midpoint between that time and the time of
@@ -25,8 +30,11 @@ same figures):
   reached 0.5; ``quantile.survfit`` would report the midpoint to the last follow-up time: this
   module follows ``print.survfit``.)
 - Rates: exact Clopper–Pearson 95% CI, ``scipy.stats.binomtest(k, n).proportion_ci("exact")``.
-- Populations come from ADSL (ITTFL / SAFFL = "Y"); a dataset row counts only when its subject
-  is in the population.
+- Populations come from the subject-level dataset's flags (= "Y"); a dataset row counts only
+  when its subject is in the population: the efficacy population for time-to-event
+  endpoints and rates, the safety population for adverse events. By arm, a subject counts
+  under its population's treatment variable (planned for efficacy, actual for safety, as
+  the declaration names them).
 """
 
 from __future__ import annotations
@@ -34,6 +42,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -48,25 +57,26 @@ from matplotlib.figure import Figure
 from scipy.stats import binomtest, norm
 from statsmodels.duration.survfunc import SurvfuncRight
 
-from transforms import pages
+from transforms import conditions, pages
+from transforms.endpoint_spec import (
+    AdverseEvents,
+    EndpointSpec,
+    Landmark,
+    Population,
+    Rate,
+    TimeToEvent,
+)
+from transforms.errors import UserError
 from transforms.listing import write_atomic
 
 Array = npt.NDArray[np.float64]
 ConfType = Literal["log-log", "log"]
 
-LANDMARK_DAYS = 730.0
-RISK_DAYS = (0, 180, 365, 545, 730, 910, 1095)
 CONF_LEVEL = 0.95
 Z = float(norm.ppf(1 - (1 - CONF_LEVEL) / 2))  # R: qnorm(0.975)
 # R's tolerance for "equal to 0.5" in print.survfit (all.equal's default).
 TOLERANCE = float(np.sqrt(np.finfo(float).eps))
 
-TTE_PARAMS = {"PFS": "Progression-free survival", "OS": "Overall survival"}
-RATE_PARAMS = {
-    "CR": ("CRRSP", "Confirmed complete response or better"),
-    "VGPR_OR_BETTER": ("VGPRRSP", "Confirmed very good partial response or better"),
-    "MRD_NEGATIVE": ("MRDNEG", "Minimal residual disease negative"),
-}
 ANY_TEAE = "ANY TEAE"
 UNCODED = "UNCODED"
 
@@ -74,7 +84,7 @@ JSON_NAME = "endpoints.json"
 HTML_NAME = "endpoints.html"
 
 
-class EndpointDataError(ValueError):
+class EndpointDataError(UserError, ValueError):
     """Input the summary cannot use; the message names the dataset, variable and subjects."""
 
 
@@ -199,7 +209,7 @@ def median_survival(curve: KmCurve) -> dict[str, float | None]:
     }
 
 
-def number_at_risk(curve: KmCurve, days: Sequence[float] = RISK_DAYS) -> list[dict[str, int]]:
+def number_at_risk(curve: KmCurve, days: Sequence[float]) -> list[dict[str, int]]:
     """Subjects still at risk (time >= day) at each day, as under R's KM plots."""
     out = []
     for day in days:
@@ -230,7 +240,7 @@ def exact_rate(count: int, denominator: int) -> dict[str, Any]:
 
 
 def _require(frame: pd.DataFrame, name: str, columns: Sequence[str]) -> None:
-    missing = [c for c in columns if c not in frame.columns]
+    missing = [c for c in dict.fromkeys(columns) if c not in frame.columns]
     if missing:
         raise EndpointDataError(f"{name}: missing variable(s) {', '.join(missing)}")
 
@@ -250,39 +260,134 @@ def _duplicates(frame: pd.DataFrame, name: str, paramcd: str) -> None:
         raise EndpointDataError(f"{name}: PARAMCD {paramcd} has more than one row for {shown}")
 
 
+def _inputs(spec: EndpointSpec, data: Mapping[str, pd.DataFrame]) -> None:
+    """Every dataset the declaration names is given and has the variables it reads."""
+    needs: dict[str, list[str]] = {spec.subjects: ["USUBJID"]}
+    for pop in (spec.efficacy, spec.safety):
+        needs[spec.subjects] += [pop.flag, *([pop.arm] if pop.arm else [])]
+    for tte in spec.time_to_event:
+        needs.setdefault(tte.dataset, []).extend(["USUBJID", "PARAMCD", "AVAL", "CNSR"])
+    for rate in spec.rates.endpoints if spec.rates else ():
+        needs.setdefault(rate.dataset, []).extend(
+            ["USUBJID", "PARAMCD", *sorted(conditions.subjects(rate.responder))]
+        )
+    if events := spec.adverse_events:
+        needs.setdefault(events.dataset, []).extend(
+            [
+                "USUBJID",
+                "AEBODSYS",
+                "AEDECOD",
+                *sorted(conditions.subjects(events.treatment_emergent)),
+            ]
+            + ([events.grade.var] if events.grade else [])
+        )
+    for name, columns in needs.items():
+        if name not in data:
+            raise EndpointDataError(f"{name}: not given to the endpoint summary ({spec.where})")
+        _require(data[name], name, columns)
+    dup = data[spec.subjects]["USUBJID"][data[spec.subjects]["USUBJID"].duplicated()]
+    if len(dup):
+        raise EndpointDataError(
+            f"{spec.subjects}: more than one row for {', '.join(sorted(set(dup.astype(str)))[:5])}"
+        )
+
+
+def _parameter(
+    frame: pd.DataFrame, name: str, paramcd: str, members: set[str], where: str
+) -> pd.DataFrame:
+    """The records of ``paramcd`` of the population's subjects, one per subject; a PARAMCD
+    the dataset does not hold at all is an error (a misspelt declaration, not a result)."""
+    rows = frame[(frame["PARAMCD"].astype("string") == paramcd).fillna(False).to_numpy(dtype=bool)]
+    if rows.empty:
+        held = sorted(set(frame["PARAMCD"].dropna().astype(str)))
+        raise EndpointDataError(
+            f"{name}: no records of PARAMCD {paramcd}, which {where} reads (it holds {held})"
+        )
+    rows = rows[rows["USUBJID"].astype(str).isin(members)]
+    _duplicates(rows, name, paramcd)
+    return rows
+
+
+# --- arms -----------------------------------------------------------------------------------
+
+
+def _arms(adsl: pd.DataFrame, pop: Population, by_arm: Sequence[str]) -> dict[str, int]:
+    """Subjects of the population per arm: in the declared order when the summary is by
+    arm, else every value present in name order (a missing value as "(missing)")."""
+    if pop.arm is None:
+        return {}
+    chosen = adsl[_yes(adsl[pop.flag])]
+    arms = chosen[pop.arm].astype("string").fillna("(missing)").astype(str)
+    counts = arms.value_counts()
+    if by_arm:
+        return {arm: int(counts.get(arm, 0)) for arm in by_arm}
+    return {str(k): int(v) for k, v in sorted(counts.items())}
+
+
+def _groups(
+    adsl: pd.DataFrame, pop: Population, members: set[str], by_arm: Sequence[str], subjects: str
+) -> dict[str, set[str]]:
+    """The population's subjects per declared arm (empty when the summary is not by arm);
+    a subject whose arm is none of them is an error naming it."""
+    if not by_arm or pop.arm is None:
+        return {}
+    chosen = adsl[adsl["USUBJID"].astype(str).isin(members)]
+    arm = chosen[pop.arm].astype("string")
+    stray = chosen.loc[~arm.isin(list(by_arm)).fillna(False).to_numpy(dtype=bool), "USUBJID"]
+    if len(stray):
+        shown = ", ".join(sorted(stray.astype(str))[:5])
+        raise EndpointDataError(
+            f"{subjects}: {pop.arm} of {pop.name} subject(s) {shown} is none of the arms "
+            f"{list(by_arm)} the summary is by"
+        )
+    ids = chosen["USUBJID"].astype(str)
+    return {a: set(ids[(arm == a).fillna(False).to_numpy(dtype=bool)]) for a in by_arm}
+
+
 # --- the summary ----------------------------------------------------------------------------
 
 
-def _tte(adtte: pd.DataFrame, itt: set[str], paramcd: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    rows = adtte[(adtte["PARAMCD"].astype("string") == paramcd).fillna(False).to_numpy(dtype=bool)]
-    rows = rows[rows["USUBJID"].astype(str).isin(itt)]
-    _duplicates(rows, "ADTTE", paramcd)
+def _tte_records(frame: pd.DataFrame, tte: TimeToEvent, members: set[str]) -> pd.DataFrame:
+    """Subject, AVAL and CNSR of the endpoint's records in the population."""
+    rows = _parameter(frame, tte.dataset, tte.paramcd, members, tte.where)
     aval = pd.to_numeric(rows["AVAL"], errors="coerce").astype(float)
     cnsr = pd.to_numeric(rows["CNSR"], errors="coerce").astype(float)
-    usable = aval.notna() & cnsr.notna()
-    negative = usable & (aval < 0)
+    negative = aval.notna() & cnsr.notna() & (aval < 0)
     if negative.any():
         shown = ", ".join(sorted(rows.loc[negative, "USUBJID"].astype(str))[:5])
-        raise EndpointDataError(f"ADTTE: PARAMCD {paramcd} has negative AVAL for {shown}")
-    time = aval[usable].to_numpy(dtype=float)
-    event = (cnsr[usable] == 0).to_numpy(dtype=bool)
-    curve = kaplan_meier(time, event)
+        raise EndpointDataError(
+            f"{tte.dataset}: PARAMCD {tte.paramcd} has negative AVAL for {shown}"
+        )
+    return pd.DataFrame(
+        {
+            "subject": rows["USUBJID"].astype(str).to_numpy(),
+            "aval": aval.to_numpy(),
+            "cnsr": cnsr.to_numpy(),
+            "param": rows["PARAM"].to_numpy() if "PARAM" in rows.columns else None,
+        }
+    )
 
-    labels = rows["PARAM"].dropna().astype(str) if "PARAM" in rows.columns else pd.Series([])
-    label = str(labels.iloc[0]) if len(labels) else TTE_PARAMS[paramcd]
+
+def _km(
+    records: pd.DataFrame, members: set[str], tte: TimeToEvent, pop: Population
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The summary (n, events, landmarks, median) and the curve of the records."""
+    usable = records["aval"].notna() & records["cnsr"].notna()
+    time = records.loc[usable, "aval"].to_numpy(dtype=float)
+    event = (records.loc[usable, "cnsr"] == 0).to_numpy(dtype=bool)
+    curve = kaplan_meier(time, event)
     summary = {
         "n": int(time.size),
         "events": int(event.sum()),
         "censored": int((~event).sum()),
-        "km_730": survival_at(curve, LANDMARK_DAYS),
+        **{lm.key: survival_at(curve, lm.day) for lm in tte.landmarks},
         "median": median_survival(curve),
     }
     detail = {
-        "param": label,
-        "itt_subjects_without_record": len(itt - set(rows["USUBJID"].astype(str))),
+        f"{pop.key}_subjects_without_record": len(members - set(records["subject"])),
         "records_missing_aval_or_cnsr": int((~usable).sum()),
         "follow_up_max_days": _value(float(time.max())) if time.size else None,
-        "at_risk": number_at_risk(curve),
+        "at_risk": number_at_risk(curve, tte.risk_table),
         "curve": [
             {
                 "time": float(curve.time[i]),
@@ -299,16 +404,39 @@ def _tte(adtte: pd.DataFrame, itt: set[str], paramcd: str) -> tuple[dict[str, An
     return summary, detail
 
 
-def _rates(adrs: pd.DataFrame, itt: set[str]) -> dict[str, dict[str, Any]]:
-    out: dict[str, dict[str, Any]] = {}
-    for key, (paramcd, _label) in RATE_PARAMS.items():
-        rows = adrs[
-            (adrs["PARAMCD"].astype("string") == paramcd).fillna(False).to_numpy(dtype=bool)
-        ]
-        rows = rows[rows["USUBJID"].astype(str).isin(itt)]
-        _duplicates(rows, "ADRS", paramcd)
-        count = int(_yes(rows["AVALC"]).sum())
-        out[key] = exact_rate(count, len(rows))
+def _tte(
+    frame: pd.DataFrame,
+    tte: TimeToEvent,
+    pop: Population,
+    members: set[str],
+    groups: Mapping[str, set[str]],
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    records = _tte_records(frame, tte, members)
+    summary, detail = _km(records, members, tte, pop)
+    labels = records["param"].dropna()
+    detail = {"param": tte.label or (str(labels.iloc[0]) if len(labels) else tte.key), **detail}
+    if groups:
+        arms = {
+            arm: _km(records[records["subject"].isin(group)], group, tte, pop)
+            for arm, group in groups.items()
+        }
+        summary["by_arm"] = {arm: result[0] for arm, result in arms.items()}
+        detail["by_arm"] = {arm: result[1] for arm, result in arms.items()}
+    return summary, detail
+
+
+def _rate(
+    frame: pd.DataFrame, rate: Rate, members: set[str], groups: Mapping[str, set[str]]
+) -> dict[str, Any]:
+    rows = _parameter(frame, rate.dataset, rate.paramcd, members, rate.where)
+    responder = conditions.frame_mask(rate.responder, rows).to_numpy(dtype=bool)
+    out = exact_rate(int(responder.sum()), len(rows))
+    if groups:
+        subject = rows["USUBJID"].astype(str)
+        out["by_arm"] = {}
+        for arm, group in groups.items():
+            mine = subject.isin(group).to_numpy(dtype=bool)
+            out["by_arm"][arm] = exact_rate(int(responder[mine].sum()), int(mine.sum()))
     return out
 
 
@@ -316,38 +444,55 @@ def _pct(n: int, denominator: int) -> float | None:
     return 100.0 * n / denominator if denominator else None
 
 
-def ae_incidence(adsl: pd.DataFrame, adae: pd.DataFrame) -> list[dict[str, Any]]:
-    """Subjects (not events) with treatment-emergent AEs in the safety population, any grade
-    and grade >= 3, overall, by SOC and by PT within SOC. SOCs, and PTs within a SOC, are in
+def ae_incidence(
+    events: AdverseEvents,
+    adae: pd.DataFrame,
+    members: set[str],
+    groups: Mapping[str, set[str]] | None = None,
+) -> list[dict[str, Any]]:
+    """Subjects (not events) of the safety population (``members``) with treatment-emergent
+    AEs, any grade and high grade (when the declaration names a grade), overall, by SOC and
+    by PT within SOC, and per arm of ``groups``. SOCs, and PTs within a SOC, are in
     descending any-grade frequency, ties alphabetical; missing coding shows as UNCODED."""
-    _require(adsl, "ADSL", ["USUBJID", "SAFFL"])
-    _require(adae, "ADAE", ["USUBJID", "AEBODSYS", "AEDECOD", "ATOXGRN", "TRTEMFL"])
-    safety = _subjects(adsl, "SAFFL")
-    denominator = len(safety)
-    te = adae[_yes(adae["TRTEMFL"])]
-    te = te[te["USUBJID"].astype(str).isin(safety)]
+    te = adae[conditions.frame_mask(events.treatment_emergent, adae).to_numpy(dtype=bool)]
+    te = te[te["USUBJID"].astype(str).isin(members)]
+    grade = events.grade
+    high = (
+        (pd.to_numeric(te[grade.var], errors="coerce") >= grade.at_least)
+        .fillna(False)
+        .to_numpy(dtype=bool)
+        if grade
+        else np.zeros(len(te), dtype=bool)
+    )
     frame = pd.DataFrame(
         {
             "subject": te["USUBJID"].astype(str).to_numpy(),
             "soc": te["AEBODSYS"].astype("string").fillna(UNCODED).astype(str).to_numpy(),
             "pt": te["AEDECOD"].astype("string").fillna(UNCODED).astype(str).to_numpy(),
-            "g3": (pd.to_numeric(te["ATOXGRN"], errors="coerce") >= 3)
-            .fillna(False)
-            .to_numpy(dtype=bool),
+            "high": high,
         }
     )
+    high_key = f"grade{grade.at_least}plus" if grade else None
 
-    def row(soc: str, pt: str | None, part: pd.DataFrame) -> dict[str, Any]:
+    def counts(part: pd.DataFrame, denominator: int) -> dict[str, Any]:
         anyg = int(part["subject"].nunique())
-        g3 = int(part.loc[part["g3"], "subject"].nunique())
-        return {
-            "soc": soc,
-            "pt": pt,
+        out: dict[str, Any] = {
             "subjects_any_grade": anyg,
             "pct_any_grade": _pct(anyg, denominator),
-            "subjects_grade3plus": g3,
-            "pct_grade3plus": _pct(g3, denominator),
         }
+        if high_key:
+            n = int(part.loc[part["high"], "subject"].nunique())
+            out |= {f"subjects_{high_key}": n, f"pct_{high_key}": _pct(n, denominator)}
+        return out
+
+    def row(soc: str, pt: str | None, part: pd.DataFrame) -> dict[str, Any]:
+        out = {"soc": soc, "pt": pt, **counts(part, len(members))}
+        if groups:
+            out["by_arm"] = {
+                arm: counts(part[part["subject"].isin(group)], len(group))
+                for arm, group in groups.items()
+            }
+        return out
 
     def ordered(part: pd.DataFrame, by: str) -> list[str]:
         counts = part.groupby(by)["subject"].nunique()
@@ -359,14 +504,6 @@ def ae_incidence(adsl: pd.DataFrame, adae: pd.DataFrame) -> list[dict[str, Any]]
         rows.append(row(soc, None, in_soc))
         rows.extend(row(soc, pt, in_soc[in_soc["pt"] == pt]) for pt in ordered(in_soc, "pt"))
     return rows
-
-
-def _arms(adsl: pd.DataFrame, flag: str) -> dict[str, int]:
-    chosen = adsl[_yes(adsl[flag])]
-    if "TRT01A" not in chosen.columns:
-        return {}
-    arms = chosen["TRT01A"].astype("string").fillna("(missing)").astype(str)
-    return {str(k): int(v) for k, v in sorted(arms.value_counts().items())}
 
 
 def _iso(day: date | None) -> str | None:
@@ -384,95 +521,169 @@ def _study(adsl: pd.DataFrame) -> str | None:
     return " / ".join(ids) if ids else None
 
 
+def _words(cond: conditions.Condition) -> str:
+    """A condition as the method text writes it: ``TRTEMFL = Y``."""
+    return conditions.describe(cond, str, str)
+
+
+def conventions(spec: EndpointSpec) -> dict[str, Any]:
+    """How each figure is computed, in words, for the JSON's readers."""
+    eff, saf = spec.efficacy, spec.safety
+    out: dict[str, Any] = {"time_unit": "days", "confidence_level": CONF_LEVEL}
+    if spec.time_to_event:
+        out["km"] = "Kaplan-Meier with Greenwood standard errors (statsmodels SurvfuncRight)"
+        out["km_ci"] = (
+            "log-log: exp(-exp(log(-log S) -/+ z*se(log S)/log S)), as R survival "
+            "survfit(conf.type='log-log')"
+        )
+        for lm in spec.landmarks:
+            out[lm.key] = (
+                f"step value at the last event time <= {lm.day} days; null when follow-up ends "
+                f"before {lm.day} days"
+            )
+        out["median"] = (
+            "R print.survfit: first time S < 0.5 (midpoint to the next drop when S "
+            "equals 0.5); CI limits by the same rule on the lower and upper confidence curves; "
+            "null when a curve never reaches 0.5"
+        )
+    if spec.rates:
+        out["rates"] = (
+            f"Clopper-Pearson exact CI; denominator = {eff.name} subjects with a record for "
+            "the parameter"
+        )
+    if events := spec.adverse_events:
+        grade = events.grade
+        out["ae_incidence"] = (
+            f"subjects with >= 1 treatment-emergent AE ({_words(events.treatment_emergent)}) "
+            f"among {saf.name} subjects ({spec.subjects} {saf.flag} = Y); "
+            + (f"grade {grade.at_least}+ = {grade.var} >= {grade.at_least}; " if grade else "")
+            + "ordered by descending any-grade frequency within level, ties alphabetical"
+        )
+    out["populations"] = (
+        f"{eff.name} and {saf.name} subjects from {spec.subjects} {eff.flag} / {saf.flag} = Y"
+    )
+    if spec.rates:
+        out["rate_parameters"] = {rate.key: rate.paramcd for rate in spec.rates.endpoints}
+    if spec.by_arm:
+        out["by_arm"] = (
+            f"each endpoint also per arm ({', '.join(spec.by_arm)}): {eff.name} subjects by "
+            f"{spec.subjects} {eff.arm}, {saf.name} subjects by {spec.subjects} {saf.arm}; "
+            "percentages of the arm's subjects"
+        )
+    return out
+
+
 def summarise(
-    adsl: pd.DataFrame,
-    adtte: pd.DataFrame,
-    adrs: pd.DataFrame,
-    adae: pd.DataFrame,
+    spec: EndpointSpec,
+    data: Mapping[str, pd.DataFrame],
     *,
     data_cut: date | None = None,
 ) -> dict[str, Any]:
-    """The endpoint summary as a JSON-ready dict (see the module docstring for conventions)."""
-    _require(adsl, "ADSL", ["USUBJID", "ITTFL", "SAFFL"])
-    _require(adtte, "ADTTE", ["USUBJID", "PARAMCD", "AVAL", "CNSR"])
-    _require(adrs, "ADRS", ["USUBJID", "PARAMCD", "AVALC"])
-    dup = adsl["USUBJID"][adsl["USUBJID"].duplicated()]
-    if len(dup):
-        raise EndpointDataError(
-            f"ADSL: more than one row for {', '.join(sorted(set(dup.astype(str)))[:5])}"
-        )
-    itt = _subjects(adsl, "ITTFL")
-    safety = _subjects(adsl, "SAFFL")
+    """The endpoint summary of the datasets ``data`` (by name) as ``spec`` declares it, as
+    a JSON-ready dict (see the module docstring for conventions)."""
+    _inputs(spec, data)
+    adsl = data[spec.subjects]
+    eff, saf = spec.efficacy, spec.safety
+    itt = _subjects(adsl, eff.flag)
+    safety = _subjects(adsl, saf.flag)
+    itt_groups = _groups(adsl, eff, itt, spec.by_arm, spec.subjects)
+    safety_groups = _groups(adsl, saf, safety, spec.by_arm, spec.subjects)
 
-    pfs, pfs_detail = _tte(adtte, itt, "PFS")
-    os_, os_detail = _tte(adtte, itt, "OS")
-    return {
+    out: dict[str, Any] = {
         "study": _study(adsl),
         "data_cut": _iso(data_cut),
         "population": {
-            "itt": len(itt),
-            "safety": len(safety),
-            "itt_by_arm": _arms(adsl, "ITTFL"),
-            "safety_by_arm": _arms(adsl, "SAFFL"),
-        },
-        "PFS": pfs,
-        "OS": os_,
-        "rates": _rates(adrs, itt),
-        "ae_incidence": ae_incidence(adsl, adae),
-        "km_curves": {"PFS": pfs_detail, "OS": os_detail},
-        "conventions": {
-            "time_unit": "days",
-            "confidence_level": CONF_LEVEL,
-            "km": "Kaplan-Meier with Greenwood standard errors (statsmodels SurvfuncRight)",
-            "km_ci": "log-log: exp(-exp(log(-log S) -/+ z*se(log S)/log S)), as R survival "
-            "survfit(conf.type='log-log')",
-            "km_730": "step value at the last event time <= 730 days; null when follow-up ends "
-            "before 730 days",
-            "median": "R print.survfit: first time S < 0.5 (midpoint to the next drop when S "
-            "equals 0.5); CI limits by the same rule on the lower and upper confidence curves; "
-            "null when a curve never reaches 0.5",
-            "rates": "Clopper-Pearson exact CI; denominator = ITT subjects with a record for "
-            "the parameter",
-            "ae_incidence": "subjects with >= 1 treatment-emergent AE (TRTEMFL = Y) among safety "
-            "subjects (ADSL SAFFL = Y); grade 3+ = ATOXGRN >= 3; ordered by descending "
-            "any-grade frequency within level, ties alphabetical",
-            "populations": "ITT and safety subjects from ADSL ITTFL / SAFFL = Y",
-            "rate_parameters": {key: code for key, (code, _label) in RATE_PARAMS.items()},
+            eff.key: len(itt),
+            saf.key: len(safety),
+            f"{eff.key}_by_arm": _arms(adsl, eff, spec.by_arm),
+            f"{saf.key}_by_arm": _arms(adsl, saf, spec.by_arm),
         },
     }
+    curves = {}
+    for tte in spec.time_to_event:
+        out[tte.key], curves[tte.key] = _tte(data[tte.dataset], tte, eff, itt, itt_groups)
+    if spec.rates:
+        out["rates"] = {
+            rate.key: _rate(data[rate.dataset], rate, itt, itt_groups)
+            for rate in spec.rates.endpoints
+        }
+    if events := spec.adverse_events:
+        out["ae_incidence"] = ae_incidence(events, data[events.dataset], safety, safety_groups)
+    if curves:
+        out["km_curves"] = curves
+    out["conventions"] = conventions(spec)
+    return out
 
 
 # --- the plot -------------------------------------------------------------------------------
 
+# One colour per curve (matplotlib's tab10): a single curve is drawn in the first.
+COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2")
+LANDMARK_COLOUR = "#d62728"
 
-def km_plot_png(detail: Mapping[str, Any], title: str) -> bytes:
-    """A Kaplan–Meier plot (step curve, censor ticks, 95% CI band, 730-day marker, numbers at
-    risk under the x axis) as PNG bytes, without timestamps or versions in the file."""
-    fig = Figure(figsize=(7.5, 4.8), dpi=100)
+
+def _steps(rows: Sequence[Mapping[str, Any]]) -> tuple[Array, Array, Array, Array]:
+    """Time, S, lower and upper of a curve's rows, from (0, 1)."""
+    nan = float("nan")
+
+    def column(key: str) -> Array:
+        return np.array([1.0] + [nan if r[key] is None else float(r[key]) for r in rows])
+
+    x = np.array([0.0] + [float(r["time"]) for r in rows])
+    return x, column("surv"), column("lower"), column("upper")
+
+
+def km_plot_png(
+    title: str,
+    curves: Mapping[str | None, Mapping[str, Any]],
+    landmarks: Sequence[Landmark] = (),
+    risk_days: Sequence[int] = (0,),
+) -> bytes:
+    """A Kaplan–Meier plot (step curve, censor ticks, 95% CI band, a dashed marker per
+    landmark day, numbers at risk on ``risk_days`` under the x axis) as PNG bytes, without
+    timestamps or versions in the file. ``curves`` maps an arm to its curve (the ``curve``
+    and ``at_risk`` of endpoints.json); one curve keyed None is the endpoint's alone."""
+    single = list(curves) == [None]
+    arms = len(curves)
+    if single:
+        fig = Figure(figsize=(7.5, 4.8), dpi=100)
+        plot_box, risk_box, title_y = (0.1, 0.3, 0.86, 0.56), (0.1, 0.05, 0.86, 0.1), 0.965
+    else:  # the plot's inches, under it a row of numbers at risk per arm, named at left
+        risk_rows = 0.25 * arms
+        height = 0.2 + risk_rows + 0.75 + 2.688 + 0.45
+        fig = Figure(figsize=(7.5, height), dpi=100)
+        plot_box = (0.26, (0.95 + risk_rows) / height, 0.7, 2.688 / height)
+        risk_box = (0.26, 0.2 / height, 0.7, risk_rows / height)
+        title_y = 1 - 0.12 / height
     FigureCanvasAgg(fig)
-    ax = fig.add_axes((0.1, 0.3, 0.86, 0.56))
-    risk_ax = fig.add_axes((0.1, 0.05, 0.86, 0.1), sharex=ax)
-    rows = list(detail.get("curve", []))
-    last = max([float(r["time"]) for r in rows], default=0.0)
-    xmax = max(float(RISK_DAYS[-1]), last) * 1.03
+    ax = fig.add_axes(plot_box)
+    risk_ax = fig.add_axes(risk_box, sharex=ax)
+    last = max(
+        (float(r["time"]) for detail in curves.values() for r in detail.get("curve", [])),
+        default=0.0,
+    )
+    xmax = max(float(risk_days[-1]), last) * 1.03
 
-    if rows:
-        nan = float("nan")
-        x = np.array([0.0] + [float(r["time"]) for r in rows])
-        surv = np.array([1.0] + [nan if r["surv"] is None else float(r["surv"]) for r in rows])
-        low = np.array([1.0] + [nan if r["lower"] is None else float(r["lower"]) for r in rows])
-        high = np.array([1.0] + [nan if r["upper"] is None else float(r["upper"]) for r in rows])
+    drawn = False
+    for i, (arm, detail) in enumerate(curves.items()):
+        rows = list(detail.get("curve", []))
+        if not rows:
+            continue
+        drawn = True
+        colour = COLOURS[i % len(COLOURS)]
+        x, surv, low, high = _steps(rows)
         ax.fill_between(
             x,
             low,
             high,
             step="post",
-            color="#1f77b4",
-            alpha=0.18,
+            color=colour,
+            alpha=0.18 if single else 0.1,
             linewidth=0,
-            label="95% CI (log-log)",
+            label="95% CI (log-log)" if single else None,
         )
-        ax.step(x, surv, where="post", color="#1f77b4", linewidth=1.8, label="Kaplan–Meier")
+        ax.step(x, surv, where="post", color=colour, linewidth=1.8,
+                label="Kaplan–Meier" if single else arm)  # fmt: skip
         cens = [
             (float(r["time"]), float(r["surv"]))
             for r in rows
@@ -486,30 +697,45 @@ def km_plot_png(detail: Mapping[str, Any], title: str) -> bytes:
                 marker="|",
                 markersize=9,
                 markeredgewidth=1.4,
-                color="#1f77b4",
-                label="Censored",
+                color=colour,
+                label="Censored" if single else None,
             )
-    else:
+    if not drawn:
         ax.text(0.5, 0.5, "No subjects with a record", transform=ax.transAxes, ha="center")
-    ax.axvline(
-        LANDMARK_DAYS, color="#d62728", linestyle="--", linewidth=1.0, label="2 years (730 days)"
-    )
+    for lm in landmarks:
+        ax.axvline(
+            lm.day, color=LANDMARK_COLOUR, linestyle="--", linewidth=1.0,
+            label=f"{lm.label} ({lm.day} days)",
+        )  # fmt: skip
     ax.set_xlim(0, xmax)
     ax.set_ylim(0, 1.03)
-    ticks = [*RISK_DAYS, *range(RISK_DAYS[-1] + 365, int(xmax) + 1, 365)]
+    step = risk_days[-1] - risk_days[-2] if len(risk_days) > 1 else 365
+    ticks = [*risk_days, *range(risk_days[-1] + step, int(xmax) + 1, step)]
     ax.set_xticks(ticks)
     ax.set_xlabel("Days")
     ax.set_ylabel("Probability without event")
-    fig.text(0.53, 0.965, title, ha="center", va="top", fontsize=12)
+    fig.text(0.53, title_y, title, ha="center", va="top", fontsize=12)
     ax.grid(True, color="#dddddd", linewidth=0.6)
-    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=4, fontsize=8, frameon=False)
+    if single:
+        ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=4, fontsize=8, frameon=False)
+    else:  # arm names are long: in the corner survival curves leave empty
+        ax.legend(loc="upper right", fontsize=8, framealpha=0.9)
 
     risk_ax.set_ylim(0, 1)
     risk_ax.axis("off")
-    for item in detail.get("at_risk", []):
-        risk_ax.text(
-            float(item["day"]), 0.4, str(int(item["n"])), ha="center", va="center", fontsize=9
-        )
+    for i, (arm, detail) in enumerate(curves.items()):
+        y = 0.4 if single else 1 - (i + 0.5) / arms
+        style: dict[str, Any] = {} if single else {"color": COLOURS[i % len(COLOURS)]}
+        if not single:
+            risk_ax.text(
+                -0.02, y, str(arm), transform=risk_ax.get_yaxis_transform(), ha="right",
+                va="center", fontsize=8, **style,
+            )  # fmt: skip
+        for item in detail.get("at_risk", []):
+            risk_ax.text(
+                float(item["day"]), y, str(int(item["n"])), ha="center", va="center", fontsize=9,
+                **style,
+            )  # fmt: skip
     risk_ax.text(
         0.0,
         1.05,
@@ -543,73 +769,109 @@ def _n_pct(n: int, pct: float | None) -> str:
     return f"{n}" if pct is None else f"{n} ({pct:.1f}%)"
 
 
-_METHODS = (
-    "Kaplan–Meier estimates of the probability of remaining free of the event over time, with "
-    "standard errors by Greenwood's formula.",
-    "95% confidence intervals for the curve use the log-log transformation, as R's survival "
-    'package does with conf.type = "log-log".',
-    "The 2-year figure is the value of the curve at day 730; it is not given when follow-up "
-    "ends before day 730.",
-    "The median is the first time the curve falls below 50% (where the curve sits exactly at "
-    "50%, the midpoint to its next drop). Its confidence interval runs from where the lower "
-    "confidence curve crosses 50% to where the upper one does; NR means that curve never "
-    "reached 50%.",
-    "Rates: responders among intent-to-treat subjects evaluated for that response, with exact "
-    "(Clopper–Pearson) 95% confidence intervals.",
-    "Adverse events: subjects with at least one treatment-emergent event in the safety "
-    "population; grade 3 or higher by the recorded toxicity grade.",
-)
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
-def render_html(summary: Mapping[str, Any], *, run: str = "") -> str:
-    """The report page for ``summary``: self-contained (CSS inline, plots as base64 PNG)."""
-    pop = summary["population"]
-    populations = [
-        ("Intent-to-treat (efficacy)", int(pop["itt"]), ""),
-        ("Safety (treated)", int(pop["safety"]), ""),
-        *((f"ITT, {arm}", int(n), "pt") for arm, n in pop.get("itt_by_arm", {}).items()),
-        *((f"Safety, {arm}", int(n), "pt") for arm, n in pop.get("safety_by_arm", {}).items()),
-    ]
-    endpoints = []
-    for key in TTE_PARAMS:
-        tte, km, med = summary[key], summary[key]["km_730"], summary[key]["median"]
-        endpoints.append(
-            {
-                "name": f"{summary['km_curves'][key]['param']} ({key})",
-                "n": int(tte["n"]), "events": int(tte["events"]),
-                "censored": int(tte["censored"]),
-                "km": "not estimable (follow-up shorter than 730 days)"
-                if km["estimate"] is None
-                else f"{_prob(km['estimate'])} [{_prob(km['lower'])} to {_prob(km['upper'])}]",
-                "median": f"{_days(med['estimate'])} [{_days(med['lower'])} to "
-                f"{_days(med['upper'])}]",
-            }
-        )  # fmt: skip
-    unanalysed = []
-    for key in TTE_PARAMS:
-        detail = summary["km_curves"][key]
-        lacking = int(detail.get("itt_subjects_without_record", 0))
-        unusable = int(detail.get("records_missing_aval_or_cnsr", 0))
-        if lacking or unusable:
-            unanalysed.append(
-                f"{key}: {lacking} ITT subject(s) without a record and {unusable} record(s) "
-                "without a time or censoring value are not analysed."
-            )
-    plots = []
-    for key in TTE_PARAMS:
-        detail = summary["km_curves"][key]
-        title = f"{detail['param']} ({key})"
-        plots.append((title, base64.b64encode(km_plot_png(detail, title)).decode("ascii")))
-    rates = [
-        (
-            label,
-            f"{int(summary['rates'][key]['count'])} / {int(summary['rates'][key]['denominator'])}",
-            _prob(summary["rates"][key]["rate"]),
-            f"{_prob(summary['rates'][key]['lower'])} to {_prob(summary['rates'][key]['upper'])}",
+def _attributive(label: str) -> str:
+    """A landmark's label as it stands before a noun: "2 years" -> "2-year"."""
+    found = re.fullmatch(r"(\d+(?:\.\d+)?) (day|week|month|year)s?", label)
+    return f"{found[1]}-{found[2]}" if found else label
+
+
+def _methods(spec: EndpointSpec) -> list[str]:
+    """The report's method text, sentence by sentence, for what the spec declares."""
+    eff, saf = spec.efficacy, spec.safety
+    out = []
+    if spec.time_to_event:
+        out += [
+            "Kaplan–Meier estimates of the probability of remaining free of the event over "
+            "time, with standard errors by Greenwood's formula.",
+            "95% confidence intervals for the curve use the log-log transformation, as R's "
+            'survival package does with conf.type = "log-log".',
+        ]
+        out += [
+            f"The {_attributive(lm.label)} figure is the value of the curve at day {lm.day}; "
+            f"it is not given when follow-up ends before day {lm.day}."
+            for lm in spec.landmarks
+        ]
+        out.append(
+            "The median is the first time the curve falls below 50% (where the curve sits "
+            "exactly at 50%, the midpoint to its next drop). Its confidence interval runs from "
+            "where the lower confidence curve crosses 50% to where the upper one does; NR means "
+            "that curve never reached 50%."
         )
-        for key, (_code, label) in RATE_PARAMS.items()
-    ]
-    events = []
+    if spec.rates:
+        said = "; ".join(f"{r.key}: {_words(r.responder)}" for r in spec.rates.endpoints)
+        method = spec.rates.method or (
+            f"responders ({said}) among {eff.name} subjects with a record for the parameter"
+        )
+        out.append(f"Rates: {method}, with exact (Clopper–Pearson) 95% confidence intervals.")
+    if events := spec.adverse_events:
+        grade = events.grade
+        out.append(
+            "Adverse events: subjects with at least one treatment-emergent event in the "
+            f"{saf.name} population"
+            + (f"; grade {grade.at_least} or higher by the recorded {grade.label}" if grade else "")
+            + "."
+        )
+    if spec.by_arm:
+        out.append(
+            f"By arm: {eff.name} subjects by {spec.subjects} {eff.arm}, {saf.name} subjects by "
+            f"{spec.subjects} {saf.arm}; percentages are of the arm's subjects."
+        )
+    return out
+
+
+def _km_cells(tte: TimeToEvent, result: Mapping[str, Any], spec: EndpointSpec) -> list[str]:
+    cells = []
+    for lm in spec.landmarks:
+        km = result.get(lm.key)
+        if km is None:  # a landmark of another endpoint
+            cells.append("–")
+        elif km["estimate"] is None:
+            cells.append(f"not estimable (follow-up shorter than {lm.day} days)")
+        else:
+            cells.append(f"{_prob(km['estimate'])} [{_prob(km['lower'])} to {_prob(km['upper'])}]")
+    return cells
+
+
+def _tte_row(name: str, css: str, result: Mapping[str, Any], cells: list[str]) -> dict[str, Any]:
+    med = result["median"]
+    return {
+        "name": name, "css": css, "n": int(result["n"]), "events": int(result["events"]),
+        "censored": int(result["censored"]), "km": cells,
+        "median": f"{_days(med['estimate'])} [{_days(med['lower'])} to {_days(med['upper'])}]",
+    }  # fmt: skip
+
+
+def _rate_row(name: str, css: str, rate: Mapping[str, Any]) -> tuple[str, ...]:
+    return (
+        css,
+        name,
+        f"{int(rate['count'])} / {int(rate['denominator'])}",
+        _prob(rate["rate"]),
+        f"{_prob(rate['lower'])} to {_prob(rate['upper'])}",
+    )
+
+
+def _ae_table(
+    events: AdverseEvents, spec: EndpointSpec, summary: Mapping[str, Any]
+) -> tuple[list[str], list[tuple[str, str, list[str]]]]:
+    """Headings and rows (css, name, cells) of the adverse-event table: any grade (and high
+    grade) overall, or per arm and for all arms when the summary is by arm."""
+    grade = events.grade
+    levels = [("any_grade", "any grade")]
+    if grade:
+        levels.append((f"grade{grade.at_least}plus", f"grade {grade.at_least} or higher"))
+    pop, saf = summary["population"], spec.safety
+    arms = list(pop[f"{saf.key}_by_arm"].items()) if spec.by_arm else []
+    if arms:
+        columns = [*arms, ("All arms", int(pop[saf.key]))]
+        heads = [f"{arm} (N={n}): {words}" for arm, n in columns for _, words in levels]
+    else:
+        heads = [_capital(words) for _, words in levels]
+    rows = []
     for item in summary["ae_incidence"]:
         if item["soc"] == ANY_TEAE and item["pt"] is None:
             css, name = "total", "Any treatment-emergent adverse event"
@@ -617,10 +879,54 @@ def render_html(summary: Mapping[str, Any], *, run: str = "") -> str:
             css, name = "soc", item["soc"]
         else:
             css, name = "term", item["pt"]
-        events.append(
-            (css, name, _n_pct(item["subjects_any_grade"], item["pct_any_grade"]),
-             _n_pct(item["subjects_grade3plus"], item["pct_grade3plus"]))
-        )  # fmt: skip
+        parts = [*(item["by_arm"][arm] for arm, _ in arms), item]
+        cells = [
+            _n_pct(part[f"subjects_{level}"], part[f"pct_{level}"])
+            for part in parts
+            for level, _ in levels
+        ]
+        rows.append((css, name, cells))
+    return heads, rows
+
+
+def render_html(spec: EndpointSpec, summary: Mapping[str, Any], *, run: str = "") -> str:
+    """The report page of ``summary`` (made by :func:`summarise` from ``spec``):
+    self-contained (CSS inline, plots as base64 PNG)."""
+    eff, saf = spec.efficacy, spec.safety
+    pop = summary["population"]
+    populations = [
+        (eff.label, int(pop[eff.key]), ""),
+        (saf.label, int(pop[saf.key]), ""),
+        *((f"{_capital(eff.name)}, {arm}", int(n), "pt")
+          for arm, n in pop.get(f"{eff.key}_by_arm", {}).items()),
+        *((f"{_capital(saf.name)}, {arm}", int(n), "pt")
+          for arm, n in pop.get(f"{saf.key}_by_arm", {}).items()),
+    ]  # fmt: skip
+    endpoints, unanalysed, plots = [], [], []
+    for tte in spec.time_to_event:
+        result, detail = summary[tte.key], summary["km_curves"][tte.key]
+        title = f"{detail['param']} ({tte.key})"
+        endpoints.append(_tte_row(title, "", result, _km_cells(tte, result, spec)))
+        for arm, part in result.get("by_arm", {}).items():
+            endpoints.append(_tte_row(arm, "pt", part, _km_cells(tte, part, spec)))
+        lacking = int(detail.get(f"{eff.key}_subjects_without_record", 0))
+        unusable = int(detail.get("records_missing_aval_or_cnsr", 0))
+        if lacking or unusable:
+            unanalysed.append(
+                f"{tte.key}: {lacking} {eff.name} subject(s) without a record and {unusable} "
+                "record(s) without a time or censoring value are not analysed."
+            )
+        curves = detail.get("by_arm") or {None: detail}
+        png = km_plot_png(title, curves, tte.landmarks, tte.risk_table)
+        plots.append((title, base64.b64encode(png).decode("ascii")))
+    rates = []
+    for rate in spec.rates.endpoints if spec.rates else ():
+        result = summary["rates"][rate.key]
+        rates.append(_rate_row(rate.label, "", result))
+        rates.extend(_rate_row(arm, "pt", part) for arm, part in result.get("by_arm", {}).items())
+    ae_heads, events = (
+        _ae_table(spec.adverse_events, spec, summary) if spec.adverse_events else ([], [])
+    )
     study = summary.get("study") or "Study"
     return pages.render(
         "endpoints.html",
@@ -629,13 +935,22 @@ def render_html(summary: Mapping[str, Any], *, run: str = "") -> str:
         run=run,
         data_cut=summary.get("data_cut") or "not stated",
         populations=populations,
+        efficacy=eff.name,
+        landmarks=[f"{lm.label} ({lm.day} days)" for lm in spec.landmarks],
         endpoints=endpoints,
         unanalysed=unanalysed,
         plots=plots,
+        rates_title=spec.rates.title if spec.rates else "",
         rates=rates,
-        safety=int(pop["safety"]),
+        adverse_events=spec.adverse_events is not None,
+        safety_name=saf.name,
+        denominator=f"the column's {saf.name} subjects, N"
+        if spec.by_arm
+        else f"{int(pop[saf.key])} {saf.name} subjects",
+        grade=spec.adverse_events.grade if spec.adverse_events else None,
+        ae_heads=ae_heads,
         events=events,
-        methods=_METHODS,
+        methods=_methods(spec),
     )
 
 
@@ -645,19 +960,18 @@ def endpoints_json(summary: Mapping[str, Any]) -> str:
 
 
 def write_endpoints(
-    adsl: pd.DataFrame,
-    adtte: pd.DataFrame,
-    adrs: pd.DataFrame,
-    adae: pd.DataFrame,
+    spec: EndpointSpec,
+    data: Mapping[str, pd.DataFrame],
     reports_dir: Path,
     *,
     data_cut: date | None = None,
     run: str = "",
 ) -> list[Path]:
-    """Summarise and write ``endpoints.json`` and ``endpoints.html`` into ``reports_dir``,
-    each atomically; both are rendered before either is written. Returns the two paths."""
-    summary = summarise(adsl, adtte, adrs, adae, data_cut=data_cut)
-    texts = {JSON_NAME: endpoints_json(summary), HTML_NAME: render_html(summary, run=run)}
+    """Summarise ``data`` (datasets by name) as ``spec`` declares and write
+    ``endpoints.json`` and ``endpoints.html`` into ``reports_dir``, each atomically; both
+    are rendered before either is written. Returns the two paths."""
+    summary = summarise(spec, data, data_cut=data_cut)
+    texts = {JSON_NAME: endpoints_json(summary), HTML_NAME: render_html(spec, summary, run=run)}
     reports_dir.mkdir(parents=True, exist_ok=True)
     paths = []
     for name, text in texts.items():

@@ -168,6 +168,32 @@ _RULES = [
     RuleDef("SD1015", "Error",
             "EPOCH value is not an epoch of the trial (TA.EPOCH, else the epochs the study "
             "spec defines)", f"{FDA_VR}; CDISC CG0009 / CORE-000271"),
+    RuleDef("PIPE-012", "Error",
+            "EPOCH is not the epoch of the SE element the subject was in on the record's "
+            "date (--DTC, else --STDTC; either element's on a transition day)",
+            f"{PROJECT} (SDTMIG 3.4 section 5.3 SE: the element transition dates identify "
+            "the element a subject was in at each observation; FDA Business Rule FDAB022)"),
+    # --- trial design: arms, elements, visits -----------------------------------------------
+    RuleDef("SD0066", "Error", "DM.ARMCD is not an arm of TA",
+            f"{FDA_VR}; CDISC CG0126, CG0293"),
+    RuleDef("SD2002", "Error", "DM.ACTARMCD is not an arm of TA",
+            f"{FDA_VR}; CDISC CG0124, CG0125, CG0512"),
+    RuleDef("SD0067", "Error", "SE.ETCD is not an element of TE (UNPLAN aside)",
+            f"{FDA_VR}; CDISC CG0414"),
+    RuleDef("SD1014", "Error", "SE.TAETORD (with ETCD and EPOCH) does not match TA",
+            f"{FDA_VR}; CDISC CG0418"),
+    RuleDef("SD0065", "Warning", "USUBJID/VISIT/VISITNUM of a record is not a visit of SV",
+            f"{FDA_VR}; CDISC CG0034"),
+    RuleDef("SD1023", "Warning", "VISIT of a planned VISITNUM differs from TV's",
+            FDA_VR),
+    RuleDef("SD1017", "Warning", "SV planned visit (no SVUPDES) has a VISITNUM not in TV",
+            f"{FDA_VR}; CDISC CG0213"),
+    RuleDef("SD1018", "Warning", "SV planned visit's VISIT or VISITDY differs from TV's",
+            f"{FDA_VR}; CDISC CG0215"),
+    RuleDef("SD1019", "Warning", "SV VISITDY is populated for an unplanned visit (SVUPDES)",
+            f"{FDA_VR}; CDISC CG0216"),
+    RuleDef("PIPE-013", "Warning", "TS NARMS is not the number of arms in TA",
+            f"{PROJECT} (SDTMIG 3.4 TS: NARMS, the planned number of arms, which TA lists)"),
     # --- death and adverse-event outcome ----------------------------------------------------
     RuleDef("SD1254", "Error", "AEOUT is FATAL but DM.DTHFL is not Y",
             f"{FDA_VR}; CDISC CG0134 / CORE-000254"),

@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 
 from transforms import standards
 from transforms.adam.spec import AdamSpec, load_adam_spec
-from transforms.conformance import adam, metadata, sdtm
+from transforms.conformance import adam, metadata, schedule, sdtm
 from transforms.conformance.findings import Findings, XptMeta
 from transforms.conformance.load import READ_ERRORS, datasets, read_xpt_rows
 from transforms.conformance.report import write_csv, write_html
@@ -82,20 +82,27 @@ def _sdtm_label(dataset: str, column: str) -> str | None:
     return variable.label if variable else None
 
 
-def _epochs(run: RunFolder, study: StudySpec | None) -> tuple[frozenset[str], str]:
+def _sdtm_columns(run: RunFolder, name: str, columns: list[str]) -> pd.DataFrame | None:
+    """Some columns (those it has) of one SDTM dataset of the run: from its Parquet file,
+    else (missing or unreadable) its XPT; None when neither can be read (the dataset's own
+    checks report that)."""
+    for path in (run.sdtm_table(name), run.sdtm_table(name, ".xpt")):
+        try:
+            if path.suffix == ".parquet":
+                names = set(pq.read_schema(path).names)
+                return pd.read_parquet(path, columns=[c for c in columns if c in names])
+            data = read_xpt_rows(path)
+            return data[[c for c in columns if c in data.columns]]
+        except READ_ERRORS:
+            continue
+    return None
+
+
+def _epochs(design: schedule.Schedule, study: StudySpec | None) -> tuple[frozenset[str], str]:
     """Valid EPOCH values: TA.EPOCH when the run has TA, else the study spec's epochs."""
-    for path in (run.sdtm_table("TA"), run.sdtm_table("TA", ".xpt")):
-        if path.exists():
-            try:
-                ta = (
-                    pd.read_parquet(path, columns=["EPOCH"])
-                    if path.suffix == ".parquet"
-                    else read_xpt_rows(path)
-                )
-                values = ta["EPOCH"]
-            except (*READ_ERRORS, KeyError):
-                break  # TA itself is checked (and an unreadable one reported) with the rest
-            return frozenset(values.dropna().astype(str)), "the trial (TA)"
+    ta = design.get("TA")
+    if ta is not None and "EPOCH" in ta.columns:
+        return frozenset(ta["EPOCH"].dropna().astype(str)), "the trial (TA)"
     if study is not None:
         return sdtm.spec_epochs(study), "the study spec"
     return frozenset(), ""
@@ -110,17 +117,8 @@ def _sdtm_rows_and_dm(run: RunFolder) -> tuple[dict[str, int], pd.DataFrame | No
         except READ_ERRORS:
             continue  # the report taken over already names the file
     ids = ["STUDYID", "USUBJID"]
-    for path in (run.sdtm_table("DM"), run.sdtm_table("DM", ".xpt")):
-        try:
-            data = (
-                pd.read_parquet(path, columns=ids)
-                if path.suffix == ".parquet"
-                else read_xpt_rows(path)
-            )
-            return rows, data[ids]
-        except (*READ_ERRORS, KeyError):
-            continue
-    return rows, None
+    data = _sdtm_columns(run, "DM", ids)
+    return rows, data if data is not None and list(data.columns) == ids else None
 
 
 def check_run(
@@ -152,8 +150,9 @@ def check_run(
                 adam_specs[name] = load_adam_spec(spec.adam_spec_path(name))
         except SpecError as exc:
             findings.one("PIPE-010", "-", None, f"study specs of {study_id}: {exc}")
-    epochs, epoch_source = _epochs(run, spec)
-    sdtm_ctx = sdtm.SdtmContext(spec, epochs, epoch_source)
+    design = schedule.load(partial(_sdtm_columns, run))
+    epochs, epoch_source = _epochs(design, spec)
+    sdtm_ctx = sdtm.SdtmContext(spec, epochs, epoch_source, design)
     rows: dict[str, int] = {}
     metas: dict[str, XptMeta] = {}
     if sdtm_checked is not None:

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from transforms import standards
+from transforms.conformance import schedule
 from transforms.conformance.dates import after, study_day, valid_iso8601
 from transforms.conformance.findings import Dataset, Findings, as_text, isin
 from transforms.conformance.rules import TS_DATES, TS_PARAMETERS
@@ -41,6 +42,7 @@ class SdtmContext:
     study: StudySpec | None
     epochs: frozenset[str]  # valid EPOCH values (TA, else the spec's epochs); empty: unknown
     epoch_source: str
+    design: schedule.Schedule = field(default_factory=lambda: schedule.Schedule({}))
     dm: pd.DataFrame | None = None
     # Parent datasets, for the SUPP-- reference check.
     parents: dict[str, Parent] = field(default_factory=dict)
@@ -467,6 +469,7 @@ def check_dataset(ds: Dataset, ctx: SdtmContext, findings: Findings) -> None:
     check_death(ds, ctx, findings)
     check_trial_summary(ds, findings)
     check_supp_parents(ds, ctx, findings)
+    schedule.check_dataset(ds, ctx.design, findings)
     remember_parent(ds, ctx)
 
 

@@ -139,7 +139,9 @@ class Describer:
         inner = Describer(rule.form, self.sort)
         value = inner.rule(rule.value)
         records = f"the subject's {rule.form} record"
-        if tuple(rule.by) != ("SUBJID",):
+        if not rule.by:
+            records = f"the one record of {_form_name(rule.form)}"
+        elif tuple(rule.by) != ("SUBJID",):
             records = f"the {rule.form} record matched on {', '.join(rule.by)}"
         if rule.where is not None:
             records += f" where {inner.condition(rule.where)}"
@@ -150,10 +152,16 @@ class Describer:
 
     def _visit(self, rule: alg.Visit) -> str:
         planned = "; ".join(
-            f"{_unpattern(pattern)} -> {template.replace('{n}', 'n')}"
+            f"{_unpattern(pattern)} -> {template.replace('{n}', 'n').replace('{x}', 'x')}"
             for pattern, template in rule.planned
         )
         unscheduled = ", ".join(sorted(rule.unscheduled)) or "none"
+        if rule.output == "day":
+            days = "; ".join(f"{n:g} -> {d}" for n, d in rule.days)
+            return (
+                f"planned study day of the visit number of {self.rule(rule.visit)} (any case: "
+                f"{planned}): {days}; none for an unscheduled visit"
+            )
         if rule.output == "number":
             return (
                 f"visit number of {self.rule(rule.visit)} (any case): {planned}; an unscheduled "
@@ -200,8 +208,10 @@ class Describer:
 
 
 def _unpattern(pattern: str) -> str:
-    """A planned-visit regex of :class:`~transforms.sdtm.algorithms.Visit` back as text."""
-    return re.sub(r"\\(.)", r"\1", pattern.replace(r"(?P<n>\d+)", "n"))
+    """A planned-visit regex of :class:`~transforms.sdtm.algorithms.Visit` back as text:
+    its whole number ``n``, its decimal one ``x``."""
+    named = pattern.replace(r"(?P<n>[0-9]+(?:\.[0-9]+)?)", "x").replace(r"(?P<n>[0-9]+)", "n")
+    return re.sub(r"\\(.)", r"\1", named)
 
 
 def _conversions(rule: alg.Standardise) -> Iterator[str]:

@@ -4,7 +4,7 @@ DAG's Asset triggers, or by ``cdisc run``).
 A published run folder is never written to: ``start`` makes a new run folder from the
 published SDTM run (its raw, sdtm and reports files hard-linked, so nothing is copied),
 the datasets are derived into its ``adam/`` in the order of what each spec reads, the
-endpoint summary (when study.yaml's ``endpoints:`` names its datasets) goes into
+endpoint summary (when study.yaml declares ``endpoints:``) goes into
 ``reports/``, and ``publish`` switches ``current`` to it only if that SDTM run is still
 the published one.
 """
@@ -31,16 +31,22 @@ ADAM_REPORTS = ("endpoints.", "km_", "unassigned_", "submission_manifest.", "con
 SAS_EPOCH = pd.Timestamp("1960-01-01")
 
 
+def adam_specs(study: StudySpec) -> dict[str, str]:
+    """Digests of what an ADaM run is made by: the ADaM specs and study.yaml (its ``adam:``
+    list and its ``endpoints:``; a new endpoint there is a new ADaM run)."""
+    return spec_digests(study, "adam/*.yaml") | spec_digests(study, "study.yaml")
+
+
 def start(study: StudySpec, place: Place) -> RunFolder:
     """A new run folder for the ADaM of the published SDTM run; NothingNew when that run
-    already has ADaM built from the same ADaM specs."""
+    already has ADaM built from the same specs (:func:`adam_specs`)."""
     published = current(place.store, study.id)
     if published is None:
         raise NothingNew(f"{study.id}: no SDTM run is published yet")
     manifest = RunFolder(published).manifest()
     sdtm_run = manifest.get("sdtm_run", published.name)
     adam = manifest.get("adam")
-    if not place.force and adam and adam.get("specs") == spec_digests(study, "adam/*.yaml"):
+    if not place.force and adam and adam.get("specs") == adam_specs(study):
         raise NothingNew(f"ADaM of SDTM run {sdtm_run} is already published ({published.name})")
     started = datetime.now(UTC)
     run = new_run(place.store, study.id, f"{sdtm_run}-adam-{started:%Y%m%dT%H%M%S%f}")
@@ -106,21 +112,21 @@ def build(run: RunFolder, study: StudySpec, dataset: str) -> int:
 
 
 def endpoints(run: RunFolder, study: StudySpec) -> list[Path]:
-    """reports/endpoints.json and endpoints.html: PFS/OS Kaplan-Meier, response rates and
-    the adverse-event incidence, from the ADaM just built: the datasets the study.yaml's
-    ``endpoints:`` names per role."""
+    """reports/endpoints.json and endpoints.html: the endpoints study.yaml's ``endpoints:``
+    declares (Kaplan-Meier, rates, adverse-event incidence), from the ADaM just built."""
     from datetime import date
 
     from transforms.adam.endpoints import write_endpoints
 
-    if not study.endpoints:
-        raise PipelineError(f"{study.path / 'study.yaml'}: names no endpoints: datasets")
+    spec = study.endpoints
+    if spec is None:
+        raise PipelineError(f"{study.path / 'study.yaml'}: declares no endpoints:")
     cut = run.info.get("data_cutoff")
     with stage("endpoints", run) as s:
-        adam = {role: pd.read_parquet(run.adam_table(ds)) for role, ds in study.endpoints.items()}
+        adam = {name: pd.read_parquet(run.adam_table(name)) for name in spec.datasets}
         written = write_endpoints(
-            adam["subjects"], adam["time_to_event"], adam["response"], adam["adverse_events"],
-            run.reports, data_cut=date.fromisoformat(cut) if cut else None, run=run.run_id,
+            spec, adam, run.reports, data_cut=date.fromisoformat(cut) if cut else None,
+            run=run.run_id,
         )  # fmt: skip
         s.rows_in = sum(len(f) for f in adam.values())
     return written
@@ -178,7 +184,7 @@ def publish_run(run: RunFolder, study: StudySpec) -> Path:
         manifest["adam"] = {
             "started": info["started"],
             "finished": datetime.now(UTC).isoformat(),
-            "specs": spec_digests(study, "adam/*.yaml"),
+            "specs": adam_specs(study),
             "rows": rows,
         }
         link = publish(run, manifest)

@@ -108,6 +108,13 @@ class TableReader(Mapping[str, pd.DataFrame]):
     def __contains__(self, name: object) -> bool:
         return name in self._read or name in self._paths
 
+    def read_columns(self, name: str, columns: list[str]) -> pd.DataFrame:
+        """Some columns of a table: from memory if read already, else only those from its
+        file (not kept: a stage that wants a few columns of LB does not hold LB)."""
+        if name in self._read or name not in self._paths:
+            return self[name][columns]
+        return pd.read_parquet(self._paths[name], columns=columns)
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._names)
 

@@ -7,14 +7,16 @@ step, ``cdisc run`` (:mod:`transforms.jobs.runner`) calls the steps in that orde
 holds a stage name of its own, so the two cannot drift, and a new dataset spec is a new
 step with no code change.
 
-SDTM: extract -> validate_raw -> map the reference dataset (DM) -> map and write every
-other dataset -> complete and write DM (what it reads of them) -> reconcile ->
-validate_sdtm -> define -> conformance -> publish.
+SDTM: extract -> reconcile_fields -> validate_raw -> map the reference dataset (DM) -> map
+and write every other dataset -> complete and write DM (what it reads of them; a dataset
+whose spec reads the completed DM after that) -> reconcile -> validate_sdtm -> define ->
+conformance -> publish.
 ADaM: start -> build each dataset after the ADaM datasets its spec reads (ADSL first)
--> endpoints (when study.yaml names its datasets) -> define -> conformance -> publish.
+-> endpoints (when study.yaml declares endpoints; after the datasets they read) -> define
+-> conformance -> publish.
 
-Cheap on purpose (standard library and PyYAML only): the DAG file computes the plan
-while Airflow parses it.
+Cheap on purpose (the standard library, PyYAML and the spec readers built on them, no
+pandas): the DAG file computes the plan while Airflow parses it.
 """
 
 from __future__ import annotations
@@ -26,10 +28,7 @@ from typing import Any, Literal
 
 from transforms import yamlfile
 from transforms.errors import UserError
-from transforms.studies import StudyInfo, sdtm_asset, specs_dir
-
-# The SDTM dataset whose reference dates (RFSTDTC, RFXSTDTC...) every other dataset reads.
-REFERENCE_DATASET = "DM"
+from transforms.studies import REFERENCE_DATASET, StudyInfo, sdtm_asset, sdtm_reads, specs_dir
 
 JobKind = Literal["sdtm", "adam"]
 
@@ -95,26 +94,44 @@ SDTM = "transforms.jobs.sdtm"
 ADAM = "transforms.jobs.adam"
 
 
-def sdtm_job(study: StudyInfo) -> Job:
-    """The nightly SDTM load of a study."""
-    steps = [Step("extract", f"{SDTM}:extract"), Step("validate_raw", f"{SDTM}:validate_raw",
-             after=("extract",))]  # fmt: skip
+def sdtm_job(study: StudyInfo, root: Path | None = None) -> Job:
+    """The nightly SDTM load of a study: each dataset mapped after DM (its reference
+    dates) and after the datasets its spec reads (the subjects' visits: every dataset
+    with VISITNUM)."""
+    # The export's fields are accounted for first: a column no spec maps or declares stops
+    # the night before anything is checked or mapped.
+    steps = [
+        Step("extract", f"{SDTM}:extract"),
+        Step("reconcile_fields", f"{SDTM}:reconcile_fields", after=("extract",)),
+        Step("validate_raw", f"{SDTM}:validate_raw", after=("reconcile_fields",)),
+    ]
     written = []
+    declared = sdtm_reads(study.id, study.sdtm, root)
     reference = REFERENCE_DATASET.lower()
-    others = [f"{n.lower()}.map" for n in study.sdtm if n != REFERENCE_DATASET]
+    # What DM reads of every other dataset (RFPENDTC: the latest date of the subject in any
+    # domain) is completed once they are mapped (dm.complete, before dm.xpt). A dataset
+    # whose spec reads DM (`reads: [DM]`: SE, whose last element ends at RFPENDTC), or one
+    # that reads such a dataset, is mapped after that instead.
+    late: set[str] = set()
+    while grown := {n for n, r in declared.items()
+                    if n not in late and (REFERENCE_DATASET in r or late & set(r))}:  # fmt: skip
+        late |= grown
     for name in _reference_first(study.sdtm):
         group = name.lower()
-        reads = () if name == REFERENCE_DATASET or REFERENCE_DATASET not in study.sdtm else (
-            f"{reference}.map",
-        )  # fmt: skip
-        steps.append(Step(f"{group}.map", f"{SDTM}:map_dataset", (name,),
-                          ("validate_raw", *reads)))  # fmt: skip
+        reads = [] if name == REFERENCE_DATASET or REFERENCE_DATASET not in study.sdtm else [
+            REFERENCE_DATASET
+        ]  # fmt: skip
+        reads += [d for d in declared[name] if d not in reads]
+        after = ("validate_raw", *(
+            f"{reference}.complete" if d == REFERENCE_DATASET and name in late
+            else f"{d.lower()}.map" for d in reads
+        ))  # fmt: skip
+        steps.append(Step(f"{group}.map", f"{SDTM}:map_dataset", (name,), after))
         mapped = f"{group}.map"
         if name == REFERENCE_DATASET:
-            # What DM reads of every other dataset (RFPENDTC: the latest date of the
-            # subject in any domain) is completed once they are mapped.
+            before = [f"{n.lower()}.map" for n in study.sdtm if n != name and n not in late]
             steps.append(Step(f"{group}.complete", f"{SDTM}:complete_reference",
-                              after=(mapped, *others)))  # fmt: skip
+                              after=(mapped, *before)))  # fmt: skip
             mapped = f"{group}.complete"
         steps.append(Step(f"{group}.xpt", f"{SDTM}:write_xpt", (name,), (mapped,)))
         written.append(f"{group}.xpt")
@@ -125,10 +142,11 @@ def sdtm_job(study: StudyInfo) -> Job:
         Step("conformance", f"{SDTM}:conformance", after=("define",)),
         Step("publish", f"{SDTM}:publish_run", after=("conformance",)),
     ]
+    folder = (root or specs_dir()) / study.id / "sdtm"
     return Job(
         study=study.id, kind="sdtm", dag_id=f"{study.id.lower()}_sdtm_nightly",
-        steps=ordered(steps), datasets=study.sdtm, schedule=study.schedule, trigger=None,
-        emits=sdtm_asset(study.id), publishing="publish",
+        steps=ordered(steps, where=str(folder)), datasets=study.sdtm, schedule=study.schedule,
+        trigger=None, emits=sdtm_asset(study.id), publishing="publish",
     )  # fmt: skip
 
 
@@ -141,11 +159,14 @@ def adam_job(study: StudyInfo, root: Path | None = None) -> Job:
         after = ("start", *(f"{r.lower()}.build" for r in reads[name]))
         steps.append(Step(f"{name.lower()}.build", f"{ADAM}:build", (name,), after))
         built.append(f"{name.lower()}.build")
-    # The endpoint summary, when the study.yaml names the datasets it reads.
+    # The endpoint summary, when study.yaml declares endpoints: after the datasets they read.
+    last = tuple(built)
     if study.endpoints:
-        steps.append(Step("endpoints", f"{ADAM}:endpoints", after=tuple(built)))
+        inputs = tuple(f"{d.lower()}.build" for d in study.adam if d in study.endpoints.datasets)
+        steps.append(Step("endpoints", f"{ADAM}:endpoints", after=inputs))
+        last = ("endpoints", *(b for b in built if b not in inputs))
     steps += [
-        Step("define", f"{ADAM}:define", after=("endpoints",) if study.endpoints else tuple(built)),
+        Step("define", f"{ADAM}:define", after=last),
         Step("conformance", f"{ADAM}:conformance", after=("define",)),
         Step("publish", f"{ADAM}:publish_run", after=("conformance",)),
     ]
@@ -159,11 +180,11 @@ def adam_job(study: StudyInfo, root: Path | None = None) -> Job:
 
 def jobs(study: StudyInfo, root: Path | None = None) -> list[Job]:
     """The study's jobs: SDTM, and ADaM when its study.yaml lists ADaM datasets."""
-    return [sdtm_job(study), *([adam_job(study, root)] if study.adam else [])]
+    return [sdtm_job(study, root), *([adam_job(study, root)] if study.adam else [])]
 
 
 def job(study: StudyInfo, kind: JobKind, root: Path | None = None) -> Job:
-    return sdtm_job(study) if kind == "sdtm" else adam_job(study, root)
+    return sdtm_job(study, root) if kind == "sdtm" else adam_job(study, root)
 
 
 def _reference_first(datasets: Iterable[str]) -> list[str]:

@@ -1,5 +1,5 @@
-"""The SDTM job's stages: extract, the two quality gates, map and write one dataset,
-reconcile, Define-XML, conformance and publish.
+"""The SDTM job's stages: extract, account for the export's fields, the two quality gates,
+map and write one dataset, reconcile, Define-XML, conformance and publish.
 
 Each stage is given the run folder and the loaded study, and hands the next stage nothing
 but what it wrote into the run folder, so any stage can run in another process or on
@@ -28,7 +28,7 @@ from transforms.issues import IssueLog, describe
 from transforms.jobs.kit import Column, TableReader, log, spec_digests, stage, write_outputs
 from transforms.jobs.plan import REFERENCE_DATASET, Place
 from transforms.listing import XPT
-from transforms.specs import StudySpec
+from transforms.specs import ROW_KEY, StudySpec
 from transforms.store import RunFolder, current, new_run, prune, publish, study_lock
 
 if TYPE_CHECKING:
@@ -64,7 +64,7 @@ def _check_form(
             f"(rule FORM-COLUMNS; expected {list(spec.columns)})"
         )
     extra = [c for c in columns if c not in spec.columns]
-    if extra:
+    if extra:  # kept, so that reconcile_fields stops the run naming them
         log.warning("%s: unknown column(s) %s kept in the raw snapshot, not mapped", file, extra)
     for col in (c for c in spec.columns.values() if c.required):
         values = df[col.name].astype("string").str.strip()
@@ -187,6 +187,40 @@ def extract(study: StudySpec, place: Place, run_id: str | None = None) -> RunFol
     return run
 
 
+def reconcile_fields(run: RunFolder, study: StudySpec) -> int:
+    """Account for every raw field of the export (reports/reconciliation_fields.csv): its
+    value mapped to an SDTM variable by the specs, or declared not submitted in study.yaml
+    with a reason. A field that is neither (a column the export gained overnight among them)
+    stops the run, named with its form. Returns the fields accounted for."""
+    from transforms.reconcile import UNACCOUNTED
+    from transforms.reconcile import reconcile_fields as account
+
+    with stage("reconcile fields", run) as s:
+        columns = {
+            oid: [c for c in pq.read_schema(run.raw_form(oid)).names if c != ROW_KEY]
+            for oid in study.forms
+        }
+        declared = {oid: form.columns.keys() for oid, form in study.forms.items()}
+        report = account(
+            columns, run.forms_by_file, declared, study.field_uses, study.not_submitted
+        )
+        report.to_csv(run.field_reconciliation, index=False)
+        lost = report[report["status"] == UNACCOUNTED]
+        s.rows_in, s.rows_out = len(report), len(report) - len(lost)
+        if len(lost):
+            lines = [
+                f"  {r.file} (form {r.form}) field {r.field}: {r.reason}"
+                for r in lost.head(10).itertuples()
+            ]
+            more = [f"  ... and {len(lost) - 10} more"] if len(lost) > 10 else []
+            raise PipelineError(
+                f"{len(lost)} raw field(s) neither mapped nor declared not submitted in "
+                f"{study.path / 'study.yaml'} (rule RECONCILE-FIELDS; see "
+                f"{run.field_reconciliation}):\n" + "\n".join(lines + more)
+            )
+    return s.rows_out
+
+
 # --- quality gates -----------------------------------------------------------------------
 
 
@@ -229,17 +263,17 @@ def map_dataset(run: RunFolder, study: StudySpec, dataset: str) -> int:
     spec = study.datasets[dataset]
     info = run.info
     with stage(f"map {dataset}", run) as s:
-        reference = run.sdtm_table(REFERENCE_DATASET)
-        built_before = (
-            {REFERENCE_DATASET: pd.read_parquet(reference)}
-            if dataset != REFERENCE_DATASET and REFERENCE_DATASET in study.datasets
-            else {}
-        )
+        # DM's reference dates (for every other dataset) and the datasets the spec reads,
+        # each read from its file when a rule first asks for it.
+        before = [REFERENCE_DATASET] if dataset != REFERENCE_DATASET else []
+        before = [n for n in [*before, *spec.reads] if n in study.datasets]
+        built_before = TableReader({n: run.sdtm_table(n) for n in before}, "SDTM dataset")
+        lineage = TableReader({n: run.lineage(n) for n in before}, "lineage of")
         issues = IssueLog()
         facts = study_facts(study.id, info["data_cutoff"], info["export_id"])
         raw = {oid: run.raw_form(oid) for oid in study.forms}
         forms = TableReader(raw, "raw form", given={STUDY_FORM: facts})
-        built = build_dataset(spec, study, forms, issues, run.forms_by_file, built_before)
+        built = build_dataset(spec, study, forms, issues, run.forms_by_file, built_before, lineage)
         built.sources.assign(DATASET=dataset).to_parquet(run.lineage(dataset), index=False)
         built.data.to_parquet(run.sdtm_table(dataset), index=False)
         if built.supp is not None:
@@ -473,6 +507,11 @@ def publish_run(run: RunFolder, study: StudySpec) -> Path:
             for name in ("apache-airflow", "great-expectations", "pandas", "pyarrow", "pyreadstat")
         }
         specs = spec_digests(study, "**/*.yaml")
+        # and the shared specs it lists without its own (sdtm_specs/_common/sdtm/)
+        shared = sorted(
+            {d.path for d in study.datasets.values() if not d.path.is_relative_to(study.path)}
+        )
+        specs.update({str(p.relative_to(study.path.parent)): sha256_file(p) for p in shared})
         changes = _change_report(run, study, previous)
         manifest = {
             "changes": changes,

@@ -5,14 +5,16 @@ from __future__ import annotations
 from collections import ChainMap
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 import pandas as pd
 
 from transforms import standards
 from transforms.issues import IssueLog
+from transforms.sdtm import trial
 from transforms.sdtm.algorithms import Context, Seq, holds
 from transforms.specs import ROWS_FORM, DatasetSpec, RecordBlock, StudySpec, VariableSpec
+from transforms.studies import REFERENCE_DATASET
 
 SUPP_COLUMNS = (
     ("STUDYID", "Study Identifier"),
@@ -92,6 +94,52 @@ def _evaluate_block(
     return data, pd.DataFrame(quals, index=data.index)
 
 
+def _read_columns(datasets: Mapping[str, pd.DataFrame], name: str, columns: list[str]) -> Any:
+    """Some columns of a dataset built before: read alone where the mapping can (a run's
+    lazy table reader), else taken from the frame."""
+    read = getattr(datasets, "read_columns", None)
+    return read(name, columns) if read is not None else datasets[name][columns]
+
+
+def _trial_tables(
+    spec: DatasetSpec,
+    study: StudySpec,
+    forms: Mapping[str, pd.DataFrame],
+    issues: IssueLog,
+    form_files: Mapping[str, str],
+    datasets: Mapping[str, pd.DataFrame],
+    lineage: Mapping[str, pd.DataFrame],
+) -> dict[str, pd.DataFrame]:
+    """The trial design tables the spec's blocks read (transforms.sdtm.trial)."""
+    used = {b.source for b in spec.blocks} & set(trial.COLUMNS)
+    design = study.trial
+    tables: dict[str, pd.DataFrame] = {}
+    for name in used & set(trial.PLANNED):
+        assert design is not None  # the loader refuses the source without a design
+        tables[name] = trial.planned_table(design, name)
+    if trial.SUBJECT_ELEMENTS in used:
+        plan = study.transitions
+        assert plan is not None and design is not None
+        dm = datasets[REFERENCE_DATASET]
+        rows = lineage[REFERENCE_DATASET]["ROW"].to_numpy()
+        frame = forms[plan.form].set_index("__ROW", drop=False).loc[rows].reset_index(drop=True)
+        dm = dm.reset_index(drop=True)
+        ctx = Context(
+            frame=frame, form=plan.form, dataset=spec.name, column="SESTDTC", forms=forms,
+            vars={c: dm[c] for c in dm.columns}, ct_map=study.ct_map, issues=issues,
+            form_files=form_files, datasets={REFERENCE_DATASET: dm},
+        )  # fmt: skip
+        arms = [a.armcd for a in design.arms]
+        tables[trial.SUBJECT_ELEMENTS] = trial.subject_elements(plan, dm, ctx, arms)
+    if trial.SUBJECT_VISITS in used:
+        assert design is not None
+        read = {name: [v.name for v in study.datasets[name].variables] for name in spec.reads}
+        tables[trial.SUBJECT_VISITS] = trial.subject_visits(
+            design, read, lambda name, columns: _read_columns(datasets, name, columns)
+        )
+    return tables
+
+
 def build_dataset(
     spec: DatasetSpec,
     study: StudySpec,
@@ -99,16 +147,25 @@ def build_dataset(
     issues: IssueLog,
     form_files: Mapping[str, str] | None = None,
     datasets: Mapping[str, pd.DataFrame] | None = None,
+    lineage: Mapping[str, pd.DataFrame] | None = None,
 ) -> Built:
     """Evaluate every variable over each source form's rows and stack the records.
 
     `form_files` names the file each form came from (for listings); `datasets` holds the
-    SDTM datasets built before this one (DM), for ``{dm: VAR}`` rules.
+    SDTM datasets built before this one (DM, and those the spec reads), for ``{dm: VAR}``
+    rules and the subjects' visits; `lineage` DM's (form and row of each record), for the
+    subjects' elements.
     """
     if spec.rows:
         table = pd.DataFrame(list(spec.rows), dtype="string")
         rows = {ROWS_FORM: table.assign(__ROW=range(1, len(table) + 1))}
         forms = ChainMap(rows, cast(MutableMapping[str, pd.DataFrame], forms))  # read-only use
+    if {b.source for b in spec.blocks} & set(trial.COLUMNS):
+        tables = _trial_tables(
+            spec, study, forms, issues, form_files or study.form_files, datasets or {},
+            lineage or {},
+        )  # fmt: skip
+        forms = ChainMap(tables, cast(MutableMapping[str, pd.DataFrame], forms))
     parts, quals = [], []
     for block in spec.blocks:
         ctx = Context(

@@ -15,16 +15,21 @@ joins); :mod:`.base` holds what they share, the registry and the argument declar
 
 from transforms.sdtm.algorithms.base import (
     ALGORITHMS,
+    CONDITION,
+    KEY,
     SHORTHANDS,
+    VALUE,
     Codelist,
     Context,
     Design,
+    Read,
     Rule,
     Scope,
     SpecError,
     nodes,
     normalise,
     parse_rule,
+    reads,
     registered,
 )
 from transforms.sdtm.algorithms.cases import Case, holds, parse_condition
@@ -52,8 +57,11 @@ from transforms.sdtm.algorithms.visits_epochs import Epoch, Visit
 
 __all__ = [
     "ALGORITHMS",
+    "CONDITION",
+    "KEY",
     "PARTICIPATION_DATES",
     "SHORTHANDS",
+    "VALUE",
     "Aggregate",
     "Case",
     "Coalesce",
@@ -77,6 +85,7 @@ __all__ = [
     "NormalRange",
     "Number",
     "ParticipationEnd",
+    "Read",
     "Recode",
     "Rule",
     "Scope",
@@ -95,6 +104,7 @@ __all__ = [
     "parse_condition",
     "parse_rule",
     "raise_to",
+    "reads",
     "registered",
     "to_iso8601",
 ]

@@ -6,6 +6,11 @@ arguments is a field declared with :func:`arg` (the spec keyword, how its value 
 its default). :func:`parse_rule` checks a spec's keys against those declarations (missing
 or unknown arguments name the file and entry), reads each argument in field order and
 builds the object; an algorithm whose arguments constrain each other adds a ``check``.
+
+The same declarations say which raw fields a parsed rule reads (:func:`reads`): a nested
+rule or condition is walked, and a plain argument that names raw columns or another form
+says so (``Arg(..., names=COLUMN)``); a column read without an argument naming it (the
+SUBJID a ``{dm: X}`` is joined on) is returned by the algorithm's ``implicit_keys()``.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from typing import Any, Protocol, TypeVar, cast
 
 import pandas as pd
 
+from transforms.conditions import Condition, leaves
 from transforms.errors import SpecError
 from transforms.issues import IssueLog
 from transforms.sdtm import dates
@@ -34,6 +40,7 @@ class Design:
     planned: Mapping[str, Any] = field(default_factory=dict)  # raw visit name -> number
     unscheduled: tuple[str, ...] = ()  # raw names of unscheduled visits
     arms: Mapping[str, str] = field(default_factory=dict)  # ARMCD -> ARM
+    days: Mapping[float, int] = field(default_factory=dict)  # VISITNUM -> planned VISITDY
 
 
 class _FromDesign:
@@ -196,11 +203,17 @@ class Arg:
     ``Annotated[<type>, Arg(read, key=..., default=...)]``: how the spec value is read into
     the field (by default as a nested rule), its spec keyword (by default the field's name)
     and its default (REQUIRED: none; None: the field is None when the spec leaves it out;
-    any other default is read as if the spec wrote it)."""
+    any other default is read as if the spec wrote it).
+
+    For :func:`reads`: `names` says what a plain (not rule) argument names (COLUMN, FORM or
+    KEYS); `other_form` that a rule or condition argument runs over the rows of the form
+    the FORM argument names rather than the rule's own."""
 
     read: Reader | None = None
     key: str = ""
     default: Any = REQUIRED
+    names: str = ""
+    other_form: bool = False
 
 
 def arguments(cls: type) -> dict[str, Arg]:
@@ -252,6 +265,7 @@ class Registered:
 
 ALGORITHMS: dict[str, Registered] = {}  # spec keyword of `algorithm:` -> algorithm
 SHORTHANDS: dict[str, Registered] = {}  # key of a shorthand rule ({column: X}) -> algorithm
+BY_CLASS: dict[type, Registered] = {}  # the algorithm of a parsed rule, by its class
 
 T = TypeVar("T", bound=type)
 
@@ -278,6 +292,7 @@ def _register(cls: T, name: str, keyword: bool, shorthand: str | None) -> T:
         if key in table:
             raise ValueError(f"algorithm {key!r} registered twice")
         table[key] = entry
+    BY_CLASS[cls] = entry
     return cls
 
 
@@ -345,3 +360,54 @@ def choice(*choices: str) -> Reader:
 
     read.__name__ = f"choice{choices}"
     return read
+
+
+# --- what a rule reads ---------------------------------------------------------------------
+
+# What a plain argument names (``Arg(names=...)``): a raw column of the form the rule runs
+# over; another form (the ``other_form`` arguments run over its rows); raw columns of both
+# forms that join them.
+COLUMN, FORM, KEYS = "column", "form", "keys"
+
+# How a raw column is read: its value reaches the target; it is the key the target's value
+# is looked up by (a join, the subject of {dm: X}); or it only decides (a condition: which
+# records, which case), its value reaching nothing.
+VALUE, KEY, CONDITION = "value", "key", "condition"
+
+
+@dataclass(frozen=True)
+class Read:
+    """One raw column a rule reads, and how."""
+
+    form: str
+    column: str
+    how: str  # VALUE | KEY | CONDITION
+
+
+def reads(node: Any, form: str, how: str = VALUE) -> set[Read]:
+    """The raw columns a parsed rule (or condition, or a tuple of them) reads when it runs
+    over the rows of `form`, walked through the algorithms' declared arguments. Inside a
+    condition every read is a CONDITION; a key read in a CONDITION stays one."""
+    found: set[Read] = set()
+    if isinstance(node, Condition):
+        for leaf in leaves(node):
+            for subject in (leaf.subject, leaf.other):
+                found |= reads(subject, form, CONDITION)
+    elif isinstance(node, tuple | list):
+        for item in node:
+            found |= reads(item, form, how)
+    elif type(node) in BY_CLASS:
+        entry = BY_CLASS[type(node)]
+        key = KEY if how == VALUE else how
+        other = next((getattr(node, n) for n, a in entry.args.items() if a.names == FORM), form)
+        for name, arg in entry.args.items():
+            value = getattr(node, name)
+            if arg.names == COLUMN:
+                found.add(Read(form, value, how))
+            elif arg.names == KEYS:
+                found |= {Read(f, k, key) for k in value for f in (form, other)}
+            elif arg.names != FORM:
+                found |= reads(value, other if arg.other_form else form, how)
+        implicit = getattr(node, "implicit_keys", None)
+        found |= {Read(form, k, key) for k in (implicit() if implicit else ())}
+    return found

@@ -11,6 +11,8 @@ import pandas as pd
 
 from transforms.conditions import Condition
 from transforms.sdtm.algorithms.base import (
+    FORM,
+    KEYS,
     Arg,
     Context,
     Parsing,
@@ -59,40 +61,48 @@ class Merge:
 
     ``value`` is evaluated over the other form's rows (optionally ``where`` a condition
     holds); ``pick`` takes the ``only`` row per key (more than one is an error), or the
-    ``min``/``max`` value.
+    ``min``/``max`` value. ``by: []`` joins on nothing: every row gets the other form's one
+    value (a study-level fact of ``_STUDY``, such as the data cut-off DCUTDTC).
     """
 
-    form: Annotated[str, Arg(_form)]
-    by: Annotated[tuple[str, ...], Arg(_keys, default=["SUBJID"])]
+    form: Annotated[str, Arg(_form, names=FORM)]
+    by: Annotated[tuple[str, ...], Arg(_keys, default=["SUBJID"], names=KEYS)]
     pick: Annotated[str, Arg(choice("only", "min", "max"), default="only")]
-    where: Annotated[Condition | None, Arg(_inner_condition, default=None)]
-    value: Annotated[Rule, Arg(_inner_rule)]
+    where: Annotated[Condition | None, Arg(_inner_condition, default=None, other_form=True)]
+    value: Annotated[Rule, Arg(_inner_rule, other_form=True)]
 
     def evaluate(self, ctx: Context) -> pd.Series:
         other = ctx.forms[self.form]
         inner = replace(ctx, frame=other, form=self.form, vars={})
-        keys = [trimmed(other[k]) for k in self.by]
         values = self.value.evaluate(inner)
-        table = pd.DataFrame({f"k{i}": k for i, k in enumerate(keys)} | {"v": values})
+        table = self._keys(other).assign(v=values)
         if self.where is not None:
             table = table[holds(self.where, inner)]
-        kcols = [f"k{i}" for i in range(len(keys))]
+        kcols = [c for c in table.columns if c != "v"]
         if self.pick == "only":
             dup = table.duplicated(kcols, keep=False)
+            same = f" for the same {'/'.join(self.by)}" if self.by else ""
             inner.report(
                 pd.Series(dup, index=table.index).reindex(other.index, fill_value=False),
                 values,
                 "MERGE",
-                f"more than one {self.form} record for the same {'/'.join(self.by)}",
+                f"more than one {self.form} record{same}",
             )
             table = table[~dup]
         table = table.dropna(subset=["v"])
         grouped = table.groupby(kcols, dropna=False)["v"]
         picked = grouped.max() if self.pick == "max" else grouped.min()
-        left = pd.DataFrame({f"k{i}": trimmed(ctx.frame[k]) for i, k in enumerate(self.by)})
+        left = self._keys(ctx.frame)
         index = pd.MultiIndex.from_frame(left) if len(kcols) > 1 else pd.Index(left["k0"])
         result = picked.reindex(index)
         return pd.Series(result.to_numpy(), index=ctx.frame.index, dtype=picked.dtype)
+
+    def _keys(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The join key columns of `frame` (k0, k1, ...): its `by` columns trimmed, or with
+        ``by: []`` one constant key, so every row gets the form's one value."""
+        if not self.by:
+            return pd.DataFrame({"k0": pd.Series("*", index=frame.index, dtype="string")})
+        return pd.DataFrame({f"k{i}": trimmed(frame[k]) for i, k in enumerate(self.by)})
 
 
 def _dm_variable(value: Any, p: Parsing) -> str:
@@ -118,6 +128,10 @@ class DmValue:
     name: Annotated[str, Arg(_dm_variable, key="dm")]
     # a variable of DM and of this dataset (derived before) to join on, for SUBJID
     by: Annotated[str | None, Arg(_dm_key, default=None)]
+
+    def implicit_keys(self) -> tuple[str, ...]:
+        """Without `by`, the form's SUBJID is the key the DM value is looked up by."""
+        return () if self.by else ("SUBJID",)
 
     def check(self, p: Parsing) -> None:
         if self.by is None and "SUBJID" not in p.scope.form_columns:

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import pandas as pd
 
 from transforms.sdtm.algorithms.base import (
+    COLUMN,
     Arg,
     Context,
     Parsing,
@@ -48,7 +49,7 @@ def _constant(value: Any, p: Parsing) -> str | float | None:
 class Column:
     """A raw column of the current form, trimmed; optionally upper-cased."""
 
-    name: Annotated[str, Arg(_form_column, key="column")]
+    name: Annotated[str, Arg(_form_column, key="column", names=COLUMN)]
     upper: Annotated[bool, Arg(flag, default=False)]
 
     def evaluate(self, ctx: Context) -> pd.Series:

@@ -135,10 +135,26 @@ def _visit_names(value: Any, p: Parsing) -> frozenset[str]:
     return frozenset(normalise(pd.Series(list(value), dtype="string")).tolist())
 
 
+def _days(value: Any, p: Parsing) -> tuple[tuple[float, int], ...]:
+    """Planned study days by visit number: the rule's own, else the study design's."""
+    if value is FROM_DESIGN:
+        value = p.scope.design.days if p.scope.design is not None else {}
+    if not isinstance(value, Mapping) or not all(
+        isinstance(d, int) and not isinstance(d, bool) for d in value.values()
+    ):
+        raise p.fail(f"days must map visit numbers to whole study days: {value!r}")
+    try:
+        return tuple((float(n), int(d)) for n, d in value.items())
+    except (TypeError, ValueError) as exc:
+        raise p.fail(f"days must map visit numbers to whole study days: {value!r}") from exc
+
+
 @algorithm("visit")
 @dataclass(frozen=True)
 class Visit:
-    """VISITNUM (``output: number``) or VISIT (``output: label``) from the raw visit name.
+    """VISITNUM (``output: number``), VISIT (``output: label``) or VISITDY (``output:
+    day``: the planned study day of the visit number, null for an unscheduled visit) from
+    the raw visit name.
 
     ``planned`` maps raw visit names to their number; a ``{n}`` in a name matches a whole
     number and may be used in the value (``"Cycle {n} Day 1": "{n}"``), a ``{x}`` a decimal
@@ -146,15 +162,21 @@ class Visit:
     ``unscheduled`` gets the number of the subject's last planned visit on or before its
     date plus .01, .02, ... per distinct date (SDTMIG: unscheduled as decimals), and the
     label ``UNSCHEDULED <number>``. Planned labels are the raw names upper-cased. Both
-    default to the study design's (``planned: [name, ...]`` takes those of its visits).
+    default to the study design's (``planned: [name, ...]`` takes those of its visits), and
+    so do the planned days (``days``, VISITNUM -> VISITDY: the design's TV visits).
     """
 
-    output: Annotated[str, Arg(choice("number", "label"))]
+    output: Annotated[str, Arg(choice("number", "label", "day"))]
     # regex, number template
     planned: Annotated[tuple[tuple[str, str], ...], Arg(_planned, default=FROM_DESIGN)]
     unscheduled: Annotated[frozenset[str], Arg(_visit_names, default=FROM_DESIGN)]
     visit: Annotated[Rule, Arg()]
     date: Annotated[Rule, Arg()]
+    days: Annotated[tuple[tuple[float, int], ...], Arg(_days, default=FROM_DESIGN)]
+
+    def implicit_keys(self) -> tuple[str, ...]:
+        """Unscheduled visits are numbered per subject: by the form's SUBJID."""
+        return ("SUBJID",) if self.unscheduled else ()
 
     def _numbers(self, names: pd.Series) -> pd.Series:
         """The planned number of each (normalised) visit name; NaN if none matches."""
@@ -192,4 +214,7 @@ class Visit:
             raw.notna() & number.isna(), raw, "VISIT",
             "not a planned visit of the spec, or an unscheduled visit without a complete date",
         )  # fmt: skip
+        if self.output == "day":
+            days = dict(self.days)
+            return number.map(days).where(number.isin(list(days))).astype("float64")
         return number.astype("float64") if self.output == "number" else label.astype("string")

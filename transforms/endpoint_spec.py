@@ -1,0 +1,312 @@
+"""The endpoint declaration of a study: study.yaml's ``endpoints:``, read as the SAP lists
+its endpoints (the format is documented in sdtm_specs/README.md, "Endpoints").
+
+It names the analysis populations (the ADSL flag of the efficacy and of the safety
+population, how the report names each, the treatment variable each is counted by), the
+time-to-event endpoints (dataset, PARAMCD, landmark days, days of the risk table), the
+rates (dataset, PARAMCD, responder condition in the one condition language), the
+adverse-event incidence (dataset, treatment-emergent condition, grade and high-grade
+threshold) and, optionally, the arms every endpoint is also summarised by. The engine
+(:mod:`transforms.adam.endpoints`) computes what this names and nothing else; the job
+graph (:mod:`transforms.jobs.plan`) runs the summary after the datasets it reads.
+
+Cheap on purpose (the standard library, PyYAML through :mod:`transforms.yamlfile` and the
+condition parser): the DAG file reads it while Airflow parses it. Every problem is a
+:class:`~transforms.errors.SpecError` naming the file, the entry and the key.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from transforms import conditions, yamlfile
+from transforms.conditions import Condition
+from transforms.yamlfile import Entry
+
+# A variable or PARAMCD name (ADaMIG: up to 8 characters, a letter first).
+VARIABLE = re.compile(r"^[A-Z][A-Z0-9_]{0,7}$")
+PARAMCD = re.compile(r"^[A-Z][A-Z0-9]{0,7}$")
+# An endpoint's key in endpoints.json: upper case, so never one of its lower-case sections.
+KEY = re.compile(r"^[A-Z][A-Z0-9_]*$")
+# How the report names a population (its JSON keys are this in lower case: itt, itt_by_arm).
+POPULATION_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]*$")
+ROLES = ("efficacy", "safety")
+
+
+@dataclass(frozen=True)
+class Population:
+    """An analysis population: the subjects whose ADSL ``flag`` is "Y"."""
+
+    role: str  # efficacy (time-to-event endpoints and rates) | safety (adverse events)
+    flag: str
+    name: str  # how the report's text names it: "ITT", "safety"
+    label: str  # its row in the populations table
+    arm: str | None  # the ADSL treatment variable its subjects are counted (and compared) by
+
+    @property
+    def key(self) -> str:
+        """Its key in endpoints.json (``itt``, ``itt_by_arm``)."""
+        return self.name.lower()
+
+
+@dataclass(frozen=True)
+class Landmark:
+    """A day at which the Kaplan-Meier estimate is reported (``km_<day>``)."""
+
+    day: int
+    label: str  # "2 years"
+
+    @property
+    def key(self) -> str:
+        return f"km_{self.day}"
+
+
+@dataclass(frozen=True)
+class TimeToEvent:
+    """A time-to-event endpoint: the records of ``paramcd`` in ``dataset`` (AVAL, CNSR)."""
+
+    key: str
+    dataset: str
+    paramcd: str
+    label: str | None  # None: the dataset's PARAM names it
+    landmarks: tuple[Landmark, ...]
+    risk_table: tuple[int, ...]  # days of the numbers at risk under the plot
+    where: str  # the spec entry, for messages
+
+
+@dataclass(frozen=True)
+class Rate:
+    """A rate: subjects whose ``paramcd`` record meets ``responder``, among those with one."""
+
+    key: str
+    dataset: str
+    paramcd: str
+    label: str
+    responder: Condition
+    where: str
+
+
+@dataclass(frozen=True)
+class Rates:
+    title: str  # the report's heading of the rates
+    method: str | None  # who counts, in words (None: said from the declaration)
+    endpoints: tuple[Rate, ...]
+
+
+@dataclass(frozen=True)
+class Grade:
+    """The grade of an adverse event, and the grade from which it counts as high."""
+
+    var: str
+    at_least: int
+    label: str  # what the grade is, in words: "toxicity grade"
+
+
+@dataclass(frozen=True)
+class AdverseEvents:
+    dataset: str
+    treatment_emergent: Condition
+    grade: Grade | None
+
+
+@dataclass(frozen=True)
+class EndpointSpec:
+    """The endpoints of a study, as its study.yaml declares them."""
+
+    where: str  # "<study.yaml>: endpoints"
+    subjects: str  # the subject-level dataset (ADSL) the populations come from
+    efficacy: Population
+    safety: Population
+    by_arm: tuple[str, ...]  # arms every endpoint is also summarised by, in table order
+    time_to_event: tuple[TimeToEvent, ...]
+    rates: Rates | None
+    adverse_events: AdverseEvents | None
+
+    @property
+    def datasets(self) -> tuple[str, ...]:
+        """The ADaM datasets the summary reads, each once, subject-level first."""
+        named = [self.subjects, *(t.dataset for t in self.time_to_event)]
+        named += [r.dataset for r in self.rates.endpoints] if self.rates else []
+        named += [self.adverse_events.dataset] if self.adverse_events else []
+        return tuple(dict.fromkeys(named))
+
+    @property
+    def landmarks(self) -> tuple[Landmark, ...]:
+        """Every landmark of the time-to-event endpoints, each once, in declaration order."""
+        return tuple(dict.fromkeys(lm for t in self.time_to_event for lm in t.landmarks))
+
+
+def read_endpoint_spec(meta: Mapping[str, Any], doc: Entry) -> EndpointSpec | None:
+    """The ``endpoints:`` of a study.yaml read by :func:`transforms.yamlfile.load` (``doc``
+    names that file); None when it declares none."""
+    if meta.get("endpoints") is None:
+        return None
+    where = doc / "endpoints"
+    raw = yamlfile.mapping(meta["endpoints"], where)
+    yamlfile.keys(
+        raw, where, {"subjects", "populations"},
+        {"by_arm", "time_to_event", "rates", "adverse_events"},
+    )  # fmt: skip
+    adam = [str(d) for d in yamlfile.sequence(meta.get("adam") or [], doc / "adam")]
+    if not any(raw.get(k) for k in ("time_to_event", "rates", "adverse_events")):
+        raise where.error("declares no endpoint: give time_to_event, rates or adverse_events")
+    pops = yamlfile.mapping(raw["populations"], where / "populations")
+    yamlfile.keys(pops, where / "populations", set(ROLES), set())
+    efficacy, safety = (_population(pops[r], where / "populations" / r, r) for r in ROLES)
+    if efficacy.key == safety.key:
+        raise (where / "populations").error(
+            f"the efficacy and safety populations need different names, not {efficacy.name!r}"
+        )
+    by_arm = _by_arm(raw.get("by_arm"), where / "by_arm", (efficacy, safety))
+    rates = raw.get("rates")
+    events = raw.get("adverse_events")
+    return EndpointSpec(
+        where=str(where),
+        subjects=_dataset(raw["subjects"], where / "subjects", adam),
+        efficacy=efficacy,
+        safety=safety,
+        by_arm=by_arm,
+        time_to_event=tuple(_tte(raw.get("time_to_event"), where / "time_to_event", adam)),
+        rates=None if rates is None else _rates(rates, where / "rates", adam),
+        adverse_events=None if events is None else _events(events, where / "adverse_events", adam),
+    )
+
+
+# --- the entries ------------------------------------------------------------------------------
+
+
+def _text(raw: Any, where: Entry) -> str:
+    if not isinstance(raw, str) or not raw.strip():
+        raise where.error(f"must be text, not {raw!r}")
+    return raw
+
+
+def _name(raw: Any, where: Entry, pattern: re.Pattern[str], what: str) -> str:
+    if not isinstance(raw, str) or not pattern.fullmatch(raw):
+        raise where.error(f"{raw!r} is not {what} ({pattern.pattern})")
+    return raw
+
+
+def _dataset(raw: Any, where: Entry, adam: list[str]) -> str:
+    if raw not in adam:
+        raise where.error(f"{raw!r} is not a dataset of the study's adam: list {adam}")
+    return str(raw)
+
+
+def _condition(raw: Any, where: Entry) -> Condition:
+    return conditions.parse(raw, str(where), conditions.named("var"))
+
+
+def _population(raw: Any, where: Entry, role: str) -> Population:
+    yamlfile.keys(yamlfile.mapping(raw, where), where, {"flag", "name"}, {"label", "arm"})
+    name = _name(raw["name"], where / "name", POPULATION_NAME, "a name of letters and digits")
+    arm = raw.get("arm")
+    return Population(
+        role=role,
+        flag=_name(raw["flag"], where / "flag", VARIABLE, "a variable name"),
+        name=name,
+        label=_text(raw["label"], where / "label") if "label" in raw else name,
+        arm=None if arm is None else _name(arm, where / "arm", VARIABLE, "a variable name"),
+    )
+
+
+def _by_arm(raw: Any, where: Entry, populations: tuple[Population, ...]) -> tuple[str, ...]:
+    if raw is None:
+        return ()
+    arms = [_text(a, where / i) for i, a in enumerate(yamlfile.sequence(raw, where))]
+    if not arms or len(set(arms)) != len(arms):
+        raise where.error("must list the arms, each once")
+    for pop in populations:
+        if pop.arm is None:
+            raise where.error(f"needs the {pop.role} population's arm: (its treatment variable)")
+    return tuple(arms)
+
+
+def _entries(raw: Any, where: Entry) -> Iterator[tuple[str, Mapping[str, Any], Entry]]:
+    """The endpoints of a section, keyed as endpoints.json keys them."""
+    given = yamlfile.mapping(raw, where)
+    if not given:
+        raise where.error("names no endpoint")
+    for key, entry in given.items():
+        at = where / str(key)
+        _name(key, at, KEY, "an endpoint key")
+        yield str(key), yamlfile.mapping(entry, at), at
+
+
+def _tte(raw: Any, where: Entry, adam: list[str]) -> Iterator[TimeToEvent]:
+    if raw is None:
+        return
+    for key, entry, at in _entries(raw, where):
+        yamlfile.keys(entry, at, {"dataset", "paramcd", "risk_table"}, {"label", "landmarks"})
+        marks = yamlfile.mapping(entry.get("landmarks") or {}, at / "landmarks")
+        for day in marks:
+            if isinstance(day, bool) or not isinstance(day, int) or day <= 0:
+                raise (at / "landmarks").error(f"{day!r} is not a whole number of days above 0")
+        days = yamlfile.sequence(entry["risk_table"], at / "risk_table")
+        if (
+            not days
+            or any(isinstance(d, bool) or not isinstance(d, int) or d < 0 for d in days)
+            or any(b <= a for a, b in itertools.pairwise(days))
+        ):
+            raise (at / "risk_table").error(f"must list whole days from 0 up, ascending: {days}")
+        yield TimeToEvent(
+            key=key,
+            dataset=_dataset(entry["dataset"], at / "dataset", adam),
+            paramcd=_name(entry["paramcd"], at / "paramcd", PARAMCD, "a PARAMCD"),
+            label=_text(entry["label"], at / "label") if "label" in entry else None,
+            landmarks=tuple(
+                Landmark(int(day), _text(text, at / "landmarks" / str(day)))
+                for day, text in marks.items()
+            ),
+            risk_table=tuple(days),
+            where=str(at),
+        )
+
+
+def _rates(raw: Any, where: Entry, adam: list[str]) -> Rates:
+    yamlfile.keys(yamlfile.mapping(raw, where), where, {"endpoints"}, {"title", "method"})
+    rates = []
+    for key, entry, at in _entries(raw["endpoints"], where / "endpoints"):
+        yamlfile.keys(entry, at, {"dataset", "paramcd", "label", "responder"}, set())
+        rates.append(
+            Rate(
+                key=key,
+                dataset=_dataset(entry["dataset"], at / "dataset", adam),
+                paramcd=_name(entry["paramcd"], at / "paramcd", PARAMCD, "a PARAMCD"),
+                label=_text(entry["label"], at / "label"),
+                responder=_condition(entry["responder"], at / "responder"),
+                where=str(at),
+            )
+        )
+    return Rates(
+        title=_text(raw["title"], where / "title") if "title" in raw else "Rates",
+        method=_text(raw["method"], where / "method") if "method" in raw else None,
+        endpoints=tuple(rates),
+    )
+
+
+def _events(raw: Any, where: Entry, adam: list[str]) -> AdverseEvents:
+    yamlfile.keys(yamlfile.mapping(raw, where), where, {"dataset", "treatment_emergent"},
+                  {"grade"})  # fmt: skip
+    grade = None
+    if raw.get("grade") is not None:
+        at = where / "grade"
+        yamlfile.keys(yamlfile.mapping(raw["grade"], at), at, {"var", "at_least"}, {"label"})
+        high = raw["grade"]["at_least"]
+        if isinstance(high, bool) or not isinstance(high, int):
+            raise (at / "at_least").error(f"must be a whole grade, not {high!r}")
+        label = raw["grade"].get("label", "grade")
+        grade = Grade(
+            var=_name(raw["grade"]["var"], at / "var", VARIABLE, "a variable name"),
+            at_least=high,
+            label=_text(label, at / "label"),
+        )
+    return AdverseEvents(
+        dataset=_dataset(raw["dataset"], where / "dataset", adam),
+        treatment_emergent=_condition(raw["treatment_emergent"], where / "treatment_emergent"),
+        grade=grade,
+    )
