@@ -303,6 +303,10 @@ def test_cdisc_run_publishes_every_domain(pilot_run: Path) -> None:
     dm = pd.read_parquet(pilot_run / "sdtm" / "dm.parquet")
     assert ts.loc["SSTDTC", "TSVAL"] == dm["RFICDTC"].min() == "2012-07-02"
     assert ts.loc["ACTSUB", "TSVAL"] == "306" and ts.loc["TPHASE", "TSVALCD"] == "C15601"
+    # The indication in SNOMED CT (26929004 |Alzheimer's disease|); the model's version.
+    assert list(ts.loc["INDIC", ["TSVAL", "TSVALCD", "TSVCDREF"]]) == [
+        "Alzheimer's disease", "26929004", "SNOMED"]  # fmt: skip
+    assert list(ts.loc["SDTMVER", ["TSVAL", "TSVALCD"]]) == ["2.0", "C189639"]
     # No export.json, so no data cutoff: the parameter is kept with a null flavour.
     assert ts.loc[["DCUTDTC"], "TSVAL"].isna().all() and ts.loc["DCUTDTC", "TSVALNF"] == "UNK"
     assert ts.loc["SSTDTC", ["TSVALNF"]].isna().all()
@@ -410,6 +414,89 @@ def test_a_subject_traced_from_raw_to_sdtm(pilot_run: Path) -> None:
     assert temp[["VSORRES", "VSORRESU", "VSSTRESC", "VSSTRESN", "VSSTRESU", "VSLOC",
                  "VSLOBXFL", "VSDY"]].tolist() == [
         "97.2", "F", "36.22", 36.22, "C", "ORAL CAVITY", "Y", 1.0]  # fmt: skip
+
+
+def test_epoch_of_every_observation(pilot_run: Path) -> None:
+    # 701-1015: consent and Screening 1 on 26 DEC 2013 (dm_raw IC_DT, vs_raw), first patch
+    # 02 JAN 2014 (ec_raw, also the randomisation date in ds_raw), diarrhoea from 01/09/2014.
+    # 701-1057, a screen failure: no consent date in the export, demographics collected at
+    # Screening 1 on 12/20/2013, screen failure that day. 701-1111: an AE from 07/08/2012,
+    # weeks before its first screening contact (08/25/2012): before the study, no epoch.
+    def epochs(name: str, usubjid: str, by: str) -> dict[str, str | None]:
+        data = read_xpt(pilot_run / "sdtm" / f"{name}.xpt")
+        rows = data[data["USUBJID"] == usubjid]
+        pairs = zip(rows[by], rows["EPOCH"], strict=True)
+        return {str(k): (None if pd.isna(v) else v) for k, v in pairs}
+
+    vs = read_xpt(pilot_run / "sdtm" / "vs.xpt")
+    vs = vs[vs["USUBJID"] == "01-701-1015"]
+    first = vs[vs["VISIT"] == "SCREENING 1"]
+    assert set(first["VSDTC"]) == {"2013-12-26"} and set(first["EPOCH"]) == {"SCREENING"}
+    assert set(vs.loc[vs["VSDTC"] >= "2014-01-02", "EPOCH"]) == {"TREATMENT"}
+    assert epochs("ae", "01-701-1015", "AEDECOD")["DIARRHOEA"] == "TREATMENT"
+    assert epochs("ds", "01-701-1015", "DSDECOD")["RANDOMIZED"] == "TREATMENT"
+    assert set(epochs("ex", "01-701-1015", "EXSTDTC").values()) == {"TREATMENT"}
+    assert epochs("ds", "01-701-1057", "DSDECOD") == {"SCREEN FAILURE": "SCREENING"}
+    assert epochs("ae", "01-701-1111", "AESTDTC")["2012-07-08"] is None
+    conformance = pd.read_csv(pilot_run / "reports" / "conformance.csv", dtype=str)
+    assert not conformance["rule"].isin(["SD1077", "SD1015"]).any()  # EPOCH present, valid
+
+
+def test_results_in_the_other_unit_system_are_not_converted_into_impossible_values(
+    pilot_run: Path,
+) -> None:
+    # vs_raw 704-1008 Screening 1 (06-Jan-2013): height "148.0" on a CRF printing inches
+    # (148 in = 375.92 cm; 148 cm is plausible) and weight "104.5" (LB: 47.4 kg, plausible).
+    # 706-1041 Week 12 (01-Apr-2014): temperature "036.2" on a CRF printing F (2.33 C; 36.2 C
+    # is plausible); at Screening 1 the same subject's "098.0" F is 36.67 C.
+    cols = ["VSORRES", "VSORRESU", "VSSTRESC", "VSSTRESN", "VSSTRESU"]
+    vs = read_xpt(pilot_run / "sdtm" / "vs.xpt").set_index(["USUBJID", "VSTESTCD", "VISIT"])
+    assert list(vs.loc[("01-704-1008", "HEIGHT", "SCREENING 1"), cols]) == [
+        "148.0", "cm", "148", 148.0, "cm"]  # fmt: skip
+    assert list(vs.loc[("01-704-1008", "WEIGHT", "SCREENING 1"), cols]) == [
+        "104.5", "LB", "47.4", 47.4, "kg"]  # fmt: skip
+    assert list(vs.loc[("01-706-1041", "TEMP", "WEEK 12"), cols]) == [
+        "036.2", "C", "36.2", 36.2, "C"]  # fmt: skip
+    assert list(vs.loc[("01-706-1041", "TEMP", "SCREENING 1"), cols]) == [
+        "098.0", "F", "36.67", 36.67, "C"]  # fmt: skip
+    # Every standardised result is plausible; the 17 taken in the metric unit are listed.
+    ranges = {"HEIGHT": (120, 220), "WEIGHT": (30, 250), "TEMP": (32, 43)}
+    for test, (low, high) in ranges.items():
+        assert vs.xs(test, level="VSTESTCD")["VSSTRESN"].dropna().between(low, high).all()
+    issues = pd.read_csv(pilot_run / "reports" / "issues_vs.csv")
+    plausible = issues[issues["rule"] == "PLAUSIBLE"]
+    assert len(plausible) == 17 and set(plausible["severity"]) == {"warning"}
+    assert "148.0 in, taken as cm" in set(plausible["value"])
+
+
+def test_study_day_beside_every_collection_date(pilot_run: Path) -> None:
+    # ae_raw 701-1015 "Diarrhoea": collected 01/16/2014, onset 01/09/2014; ds_raw: randomised
+    # 01-02-2014 (the first patch, RFSTDTC), "Final Lab Visit" collected 07-02-2014 11:45.
+    ae = read_xpt(pilot_run / "sdtm" / "ae.xpt")
+    diarrhoea = ae[(ae["USUBJID"] == "01-701-1015") & (ae["AEDECOD"] == "DIARRHOEA")].iloc[0]
+    assert diarrhoea[["AEDTC", "AEDY", "AESTDTC", "AESTDY"]].tolist() == [
+        "2014-01-16", 15.0, "2014-01-09", 8.0]  # fmt: skip
+    ds = read_xpt(pilot_run / "sdtm" / "ds.xpt").set_index(["USUBJID", "DSDECOD"])
+    assert list(ds.loc[("01-701-1015", "FINAL LAB VISIT"), ["DSDTC", "DSDY"]]) == [
+        "2014-07-02T11:45", 182.0]  # fmt: skip
+    assert list(ds.loc[("01-701-1015", "RANDOMIZED"), ["DSDTC", "DSDY"]]) == ["2014-01-02", 1.0]
+    conformance = pd.read_csv(pilot_run / "reports" / "conformance.csv", dtype=str)
+    assert not conformance["rule"].isin(["CORE-000321", "CORE-000328", "CORE-000776"]).any()
+
+
+def test_every_variable_in_define_carries_its_role(pilot_run: Path) -> None:
+    # AEDTC, VISITNUM, VISIT and VISITDY are not in their domains' SDTMIG tables: their role
+    # is the one the IG gives the same general-observation-class variable (CORE-001081).
+    from lxml import etree
+
+    ns = {"odm": "http://www.cdisc.org/ns/odm/v1.3"}
+    root = etree.parse(str(pilot_run / "sdtm" / "define.xml")).getroot()
+    refs = root.xpath("//odm:ItemGroupDef/odm:ItemRef", namespaces=ns)
+    assert len(refs) > 130 and all(r.get("Role") for r in refs)
+    role = {r.get("ItemOID"): r.get("Role") for r in refs}
+    assert [role[f"IT.{oid}"] for oid in ("AE.AEDTC", "DS.VISITNUM", "DS.VISIT", "EX.VISIT",
+                                          "EX.VISITDY", "AE.AETERM")] == [
+        "Timing", "Timing", "Timing", "Timing", "Timing", "Topic"]  # fmt: skip
 
 
 def read_xpt(path: Path) -> pd.DataFrame:

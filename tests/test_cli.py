@@ -37,10 +37,11 @@ def test_sample_then_run_with_progress_lines(tmp_path: Path) -> None:
     )  # fmt: skip
     progress = [line for line in run.stderr.splitlines() if " rows in " in line]
     stages = [line.split()[1] for line in progress]
+    # DM first; once the other datasets are mapped, DM is completed (RFPENDTC) and written,
+    # and SE (its last element ends at RFPENDTC) mapped; SV after the datasets with visits.
     assert stages == [
-        "extract", "reconcile", "validate", *["map", "xpt"] * 17, "reconcile", "validate",
-        "define",
-        "conformance", "publish",
+        "extract", "reconcile", "validate", "map", *["map", "xpt"] * 14, "map", "complete",
+        "xpt", "map", "xpt", "xpt", "reconcile", "validate", "define", "conformance", "publish",
         *["adam"] * 4, "endpoints", "define", "conformance", "publish",
     ]  # fmt: skip
     assert "rows in" in run.stderr and " s wall" in run.stderr

@@ -182,6 +182,9 @@ def _plant(run: Path) -> dict[str, Expect]:
     for column, value in {"AEOUT": "FATAL", "AESDTH": "Y", "AEENDTC": later}.items():
         _set(ae, r, column, value)
     add("fatal AE ends after death", "PIPE-005", "AE", "AEENDTC", subj["1003"], [r])
+    # Death is also the end of 1003's participation (RFPENDTC).
+    add("AE ends after the end of participation", "CORE-000952", "AE", "AEENDTC",
+        subj["1003"], [r])  # fmt: skip
 
     r = _first(ae, of["1009"])
     _set(ae, r, "AEOUT", "FATAL")
@@ -222,6 +225,11 @@ def _plant(run: Path) -> dict[str, Expect]:
     r = _first(lb, numeric)
     _set(lb, r, "LBSTRESN", _get(lb, r, "LBSTRESN") + 1)
     add("LBSTRESN differs from LBSTRESC", "SD1212", "LB", "LBSTRESN", subj["1004"], [r])
+    end = dm.loc[dm["SUBJID"] == "1002", "RFPENDTC"].iloc[0]
+    r = _rows(lb, lb["USUBJID"] == subj["1002"])[-1]
+    _set(lb, r, "LBDTC", (pd.Timestamp(end) + pd.Timedelta(days=30)).strftime("%Y-%m-%d"))
+    add("lab sample after the end of participation", "CORE-000720", "LB", "LBDTC",
+        subj["1002"], [r])  # fmt: skip
     r = _first(lb, (lb["USUBJID"] == subj["1006"]) & lb["EPOCH"].notna())
     _set(lb, r, "EPOCH", "RUN-OUT")
     add("EPOCH not an epoch of the study", "SD1015", "LB", "EPOCH", subj["1006"], [r])
@@ -281,6 +289,10 @@ def _plant(run: Path) -> dict[str, Expect]:
         [r1, r2],
     )
     ex.to_parquet(sdtm / "ex.parquet", index=False)
+
+    rs = pd.read_parquet(sdtm / "rs.parquet")
+    rs.drop(columns=["RSDY"]).to_parquet(sdtm / "rs.parquet", index=False)
+    add("--DY missing beside --DTC", "CORE-000321", "RS", "RSDY", None, [])
 
     ts = pd.read_parquet(sdtm / "ts.parquet")
     ts = ts[~ts["TSPARMCD"].isin(["SSTDTC", "SDTIGVER"])].reset_index(drop=True)
@@ -368,12 +380,13 @@ def planted(
 
 PLANTED = [
     "duplicate AESEQ", "subject not in DM", "value outside a non-extensible codelist",
-    "fatal AE ends after death", "fatal AE of a living subject (AEOUT)",
+    "fatal AE ends after death", "AE ends after the end of participation",
+    "lab sample after the end of participation", "fatal AE of a living subject (AEOUT)",
     "fatal AE of a living subject (AESDTH)", "recovered AE without end date",
     "ongoing AE with end date", "AESTDY off by one", "non-ASCII character",
     "value over 200 bytes", "Required value null", "--DTC not ISO 8601",
     "LBSTRESN differs from LBSTRESC", "EPOCH not an epoch of the study", "study day 0",
-    "natural key not unique", "TS without SSTDTC", "TS without SDTIGVER",
+    "natural key not unique", "--DY missing beside --DTC", "TS without SSTDTC", "TS without SDTIGVER",
     "variable label over 40", "Required variable missing", "variable name over 8",
     "variable not in define.xml", "define.xml variable not in the data",
     "define.xml length differs", "define.xml dataset without a file", "unreadable file",

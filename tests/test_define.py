@@ -197,6 +197,14 @@ def test_origins_methods_and_comments(root: etree._Element) -> None:
 # --- controlled terminology ------------------------------------------------------------------
 
 
+def test_every_dataset_variable_has_its_role(root: etree._Element) -> None:
+    refs = _xpath(root, f"{MDV}/odm:ItemGroupDef/odm:ItemRef")
+    assert len(refs) > 200 and all(r.get("Role") for r in refs)
+    roles = {r.get("ItemOID"): r.get("Role") for r in refs}
+    assert (roles["IT.LB.LBDTC"], roles["IT.SUPPAE.QVAL"], roles["IT.AE.AETERM"]) == (
+        "Timing", "Result Qualifier", "Topic")  # fmt: skip
+
+
 def test_codelist_terms_carry_their_nci_codes(run: Path, root: etree._Element) -> None:
     sex = _codelist_of(root, "IT.DM.SEX")
     assert _str(sex, "odm:Alias[@Context='nci:ExtCodeID']/@Name") == "C66731"

@@ -102,3 +102,42 @@ def test_arm_null_reasons(published: Path) -> None:
     assert untreated["ARMNRS"] == "ASSIGNED, NOT TREATED"
     assert untreated["ARMCD"] == "TI" and pd.isna(untreated["ACTARMCD"])
     assert pd.isna(untreated["RFXSTDTC"]) and pd.isna(untreated["RFSTDTC"])
+
+
+def test_end_of_participation_is_the_latest_date_in_any_domain(
+    published: Path, tmp_path: Path
+) -> None:
+    """RFPENDTC once every dataset is mapped: raised to a later date of any domain."""
+    from tests.conftest import copy_store
+    from transforms.jobs.sdtm import complete_reference
+    from transforms.store import RunFolder
+
+    run = RunFolder(copy_store(published, tmp_path / "store").resolve())
+    sdtm = run.path / "sdtm"
+    # The sample's DM: 1010 alive, last known 2026-10-05 (a survival contact); 1011
+    # 2026-11-07; 1012 2026-11-03 (its latest lab). Plant, as an EDC could send them at a
+    # data cut: an AE of 1011 that ended 2026-11-20, a survival contact of 1010 on
+    # 2026-10-09 at 10:00, a new therapy of 1012 from "2026-11" (partial: not surely after
+    # 3 November).
+    ae = pd.read_parquet(sdtm / "ae.parquet")
+    ae.loc[ae.index[ae["USUBJID"] == "POMMAINT-01-1011"][-1], "AEENDTC"] = "2026-11-20"
+    ae.to_parquet(sdtm / "ae.parquet", index=False)
+    ss = pd.read_parquet(sdtm / "ss.parquet")
+    ss.loc[ss.index[ss["USUBJID"] == "POMMAINT-01-1010"][-1], "SSDTC"] = "2026-10-09T10:00"
+    ss.to_parquet(sdtm / "ss.parquet", index=False)
+    cm = pd.read_parquet(sdtm / "cm.parquet")
+    row = cm.iloc[[0]].assign(USUBJID="POMMAINT-01-1012", CMSTDTC="2026-11")
+    pd.concat([cm, row], ignore_index=True).to_parquet(sdtm / "cm.parquet", index=False)
+    before = pd.read_parquet(sdtm / "dm.parquet").set_index("USUBJID")["RFPENDTC"]
+    assert before[["POMMAINT-01-1010", "POMMAINT-01-1011", "POMMAINT-01-1012"]].tolist() == [
+        "2026-10-05", "2026-11-07", "2026-11-03"]  # fmt: skip
+
+    moved = complete_reference(run, load_study("POMMAINT"))
+    after = pd.read_parquet(sdtm / "dm.parquet").set_index("USUBJID")["RFPENDTC"]
+    assert moved == 2
+    assert after[["POMMAINT-01-1010", "POMMAINT-01-1011", "POMMAINT-01-1012"]].tolist() == [
+        "2026-10-09T10:00", "2026-11-20", "2026-11-03"]  # fmt: skip
+    others = after.drop(["POMMAINT-01-1010", "POMMAINT-01-1011"])
+    assert others.equals(before.drop(["POMMAINT-01-1010", "POMMAINT-01-1011"]))
+    # Run again (a retried task): nothing moves.
+    assert complete_reference(run, load_study("POMMAINT")) == 0

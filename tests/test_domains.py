@@ -279,7 +279,8 @@ def test_rs_not_done(published: Path) -> None:
 
 def test_lb_conventional_units_become_si(published: Path) -> None:
     # lb.csv 1003 Screening 16 JAN 2024: Creatinine 0.85 mg/dL (0.46-0.92); x 88.42 umol/L
-    # per mg/dL -> 75.157 (40.6732-81.3464). M-protein "<0.05" g/dL -> "<0.5" g/L, no number.
+    # per mg/dL -> 75.157 (40.6732-81.3464), reported as the lab reports umol/L, to 0
+    # decimals: 75 (41-81). M-protein "<0.05" g/dL -> "<0.5" g/L, no number.
     records = _records(published, "lb", "POMMAINT-01-1003")
     screening = {r["LBTESTCD"]: r for r in records if r["VISIT"] == "SCREENING"}
     cols = ["LBTEST", "LBCAT", "LBORRES", "LBORRESU", "LBORNRLO", "LBORNRHI", "LBSTRESC",
@@ -287,9 +288,8 @@ def test_lb_conventional_units_become_si(published: Path) -> None:
             "EPOCH", "LBDTC", "LBDY", "LBLOBXFL"]  # fmt: skip
     assert _pick(screening["CREAT"], cols) == {
         "LBTEST": "Creatinine", "LBCAT": "CHEMISTRY", "LBORRES": "0.85", "LBORRESU": "mg/dL",
-        "LBORNRLO": "0.46", "LBORNRHI": "0.92", "LBSTRESC": "75.157",
-        "LBSTRESN": pytest.approx(75.157), "LBSTRESU": "umol/L",
-        "LBSTNRLO": pytest.approx(40.6732), "LBSTNRHI": pytest.approx(81.3464),
+        "LBORNRLO": "0.46", "LBORNRHI": "0.92", "LBSTRESC": "75",
+        "LBSTRESN": 75.0, "LBSTRESU": "umol/L", "LBSTNRLO": 41.0, "LBSTNRHI": 81.0,
         "LBNRIND": "NORMAL", "LBSPEC": "SERUM", "VISITNUM": 0.0, "EPOCH": "SCREENING",
         "LBDTC": "2024-01-16", "LBDY": -7.0, "LBLOBXFL": None,
     }  # fmt: skip
@@ -299,7 +299,56 @@ def test_lb_conventional_units_become_si(published: Path) -> None:
     }  # fmt: skip
     # The day-1 sample (23 JAN 2024, the first-dose date) is the last before exposure.
     day1 = next(r for r in records if r["LBTESTCD"] == "CREAT" and r["LBDTC"] == "2024-01-23")
-    assert (day1["LBLOBXFL"], day1["LBSTRESC"], day1["VISIT"]) == ("Y", "76.0412", "CYCLE 1 DAY 1")
+    # 0.86 mg/dL x 88.42 = 76.0412 umol/L, reported 76.
+    assert (day1["LBLOBXFL"], day1["LBSTRESC"], day1["VISIT"]) == ("Y", "76", "CYCLE 1 DAY 1")
+
+
+def test_lb_ratio_has_its_unit_and_a_test_not_done_has_no_range(published: Path) -> None:
+    # lb.csv 1003 Screening 16 JAN 2024: Kappa/lambda ratio 0.54, range 0.26-1.65, no unit on
+    # the form: CT's unit for a ratio is RATIO (C44256).
+    cols = ["LBORRES", "LBORRESU", "LBORNRLO", "LBORNRHI", "LBSTRESC", "LBSTRESN", "LBSTRESU",
+            "LBSTNRLO", "LBSTNRHI", "LBNRIND", "LBSTAT", "LBREASND"]  # fmt: skip
+    ratio = next(r for r in _records(published, "lb", "POMMAINT-01-1003")
+                 if r["LBTESTCD"] == "KLCLLCFR" and r["VISIT"] == "SCREENING")  # fmt: skip
+    assert _pick(ratio, cols) == {
+        "LBORRES": "0.54", "LBORRESU": "RATIO", "LBORNRLO": "0.26", "LBORNRHI": "1.65",
+        "LBSTRESC": "0.54", "LBSTRESN": 0.54, "LBSTRESU": "RATIO", "LBSTNRLO": 0.26,
+        "LBSTNRHI": 1.65, "LBNRIND": "NORMAL", "LBSTAT": None, "LBREASND": None,
+    }  # fmt: skip
+    # 1005 Cycle 11 Day 1, 10 MAR 2025: the disease panel not done ("Sample not collected");
+    # the form still prints the ratio's range 0.26-1.65, which belongs to no result.
+    nd = next(r for r in _records(published, "lb", "POMMAINT-01-1005")
+              if r["LBTESTCD"] == "KLCLLCFR" and r["LBDTC"] == "2025-03-10")  # fmt: skip
+    assert _pick(nd, cols) == {
+        "LBORRES": None, "LBORRESU": None, "LBORNRLO": None, "LBORNRHI": None,
+        "LBSTRESC": None, "LBSTRESN": None, "LBSTRESU": None, "LBSTNRLO": None,
+        "LBSTNRHI": None, "LBNRIND": None, "LBSTAT": "NOT DONE",
+        "LBREASND": "Sample not collected",
+    }  # fmt: skip
+    lb = pd.read_parquet(published / "sdtm" / "lb.parquet")
+    not_done = lb[lb["LBSTAT"] == "NOT DONE"]
+    ranges = ["LBORNRLO", "LBORNRHI", "LBSTNRLO", "LBSTNRHI"]
+    assert len(not_done) > 10 and not_done[ranges].isna().all().all()
+    assert set(lb.loc[lb["LBTESTCD"] == "KLCLLCFR", "LBSTRESU"].dropna()) == {"RATIO"}
+
+
+def test_lb_immunofixation_holds_the_isotype(published: Path) -> None:
+    # lb.csv 1001 Screening 15 OCT 2023: Immunofixation "IgG kappa"; 1003 Screening 16 JAN
+    # 2024: "Negative". MPIGISO is the monoclonal protein's isotype, not positive/negative.
+    cols = ["LBTEST", "LBORRES", "LBORRESU", "LBSTRESC", "LBSTRESN", "LBMETHOD", "LBORNRLO"]
+    first = {s: next(r for r in _records(published, "lb", f"POMMAINT-01-{s}")
+                     if r["LBTESTCD"] == "MPIGISO" and r["VISIT"] == "SCREENING")
+             for s in ("1001", "1003")}  # fmt: skip
+    assert _pick(first["1001"], cols) == {
+        "LBTEST": "Monoclonal Prot Immunoglobulin Isotype", "LBORRES": "IgG kappa",
+        "LBORRESU": None, "LBSTRESC": "IGG KAPPA", "LBSTRESN": None,
+        "LBMETHOD": "IMMUNOFIXATION ELECTROPHORESIS", "LBORNRLO": None,
+    }  # fmt: skip
+    assert (first["1003"]["LBORRES"], first["1003"]["LBSTRESC"]) == ("Negative", "NEGATIVE")
+    lb = pd.read_parquet(published / "sdtm" / "lb.parquet")
+    results = set(lb.loc[lb["LBTESTCD"] == "MPIGISO", "LBSTRESC"].dropna())
+    assert results <= {"NEGATIVE", "IGG KAPPA", "IGG LAMBDA", "IGA KAPPA", "IGA LAMBDA"}
+    assert "POSITIVE" not in results and len(results) > 2
 
 
 def test_lb_one_standard_unit_per_test_and_one_baseline(published: Path) -> None:
@@ -357,8 +406,25 @@ def test_ts_has_every_parameter_fda_checks(published: Path) -> None:
     def row(code: str, seq: float = 1.0) -> dict[str, object]:
         return {k: (None if pd.isna(v) else v) for k, v in rows[(code, seq)].items() if k in cols}
 
-    assert row("TPHASE") == {"TSPARM": "Trial Phase Classification", "TSVAL": "NOT APPLICABLE",
-        "TSVALNF": None, "TSVALCD": "C48660", "TSVCDREF": "CDISC CT", "TSVCDVER": "2025-03-28"}  # fmt: skip
+    # An interventional efficacy study of a drug in a limited number of patients: phase II.
+    assert row("TPHASE") == {"TSPARM": "Trial Phase Classification", "TSVAL": "PHASE II TRIAL",
+        "TSVALNF": None, "TSVALCD": "C15601", "TSVCDREF": "CDISC CT", "TSVCDVER": "2025-03-28"}  # fmt: skip
+    # Indication and diagnosis group: SNOMED CT's preferred term and concept id; the
+    # pharmacological class: MED-RT's name for it (its id not verifiable offline).
+    for code in ("INDIC", "TDIGRP"):
+        assert row(code) == {"TSPARM": row(code)["TSPARM"], "TSVAL": "Multiple myeloma",
+            "TSVALNF": None, "TSVALCD": "109989006", "TSVCDREF": "SNOMED", "TSVCDVER": None}  # fmt: skip
+    assert (row("PCLAS")["TSVAL"], row("PCLAS")["TSVCDREF"]) == (
+        "Thalidomide Analog [EPC]",
+        "MED-RT",
+    )
+    assert row("SDTIGVER")["TSVALCD"] == "C189638" and row("SDTMVER")["TSVAL"] == "2.0"
+    assert row("SDTMVER")["TSVALCD"] == "C189639"
+    # Planned subjects from the protocol beside the actual count; every secondary objective
+    # and outcome measure; the registry identifier not known (but one exists): UNK.
+    assert (row("PLANSUB")["TSVAL"], row("ACTSUB")["TSVAL"]) == ("15", "15")
+    assert (ts["TSPARMCD"] == "OBJSEC").sum() == 4 and (ts["TSPARMCD"] == "OUTMSSEC").sum() == 5
+    assert (row("REGID")["TSVAL"], row("REGID")["TSVALNF"]) == (None, "UNK")
     assert row("TTYPE", 2.0)["TSVAL"] == "SAFETY"
     assert row("TRT") == {"TSPARM": "Investigational Therapy or Treatment", "TSVAL": "POMALIDOMIDE",
         "TSVALNF": None, "TSVALCD": "D2UX06XLB5", "TSVCDREF": "UNII", "TSVCDVER": None}  # fmt: skip
@@ -379,6 +445,17 @@ def test_ss_one_record_per_survival_contact(published: Path) -> None:
         {"SSSEQ": 2.0, "SSTESTCD": "SURVSTAT", "SSORRES": "Dead", "SSSTRESC": "DEAD",
          "SSDTC": "2025-06-11", "EPOCH": "FOLLOW-UP"},
     ]  # fmt: skip
+
+
+def test_epoch_of_partial_dates_inside_one_epoch(published: Path) -> None:
+    # ae.csv 1001: "Upper respiratory tract infection" from "UN NOV 2023"; consent 12 OCT
+    # 2023, first dose 28 OCT 2023, end of treatment 24 FEB 2025: November 2023 lies wholly
+    # in TREATMENT. sfu.csv 1015: new therapy "UN APR 2026", after the end of treatment on
+    # 17 MAR 2026 (follow-up from the 18th): all of April 2026 is FOLLOW-UP.
+    ae = next(r for r in _records(published, "ae", "POMMAINT-01-1001") if r["AESTDTC"] == "2023-11")
+    assert (ae["AEDECOD"], ae["EPOCH"]) == ("UPPER RESPIRATORY TRACT INFECTION", "TREATMENT")
+    [cm] = _records(published, "cm", "POMMAINT-01-1015")
+    assert (cm["CMSTDTC"], cm["EPOCH"]) == ("2026-04", "FOLLOW-UP")
 
 
 def test_cm_new_therapy_once_though_every_contact_repeats_it(published: Path) -> None:

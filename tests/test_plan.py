@@ -31,7 +31,9 @@ def test_sdtm_steps_of_pommaint_in_order_with_their_dependencies() -> None:
                                  "pr", "ta", "te", "tv", "ti", "se", "sv")]  # fmt: skip
     assert ids[:4] == ["extract", "reconcile_fields", "validate_raw", "dm.map"]
     assert ids[-5:] == ["reconcile", "validate_sdtm", "define", "conformance", "publish"]
-    assert [i for i in ids if i.endswith(".map")] == maps
+    # SE after DM's completion (below), the only one out of the specs' order.
+    assert [i for i in ids if i.endswith(".map")] == [m for m in maps if m != "se.map"] + [
+        "se.map"]  # fmt: skip
     after = {s.id: set(s.after) for s in job.steps}
     # The export's fields are accounted for before anything is checked or mapped.
     assert after["reconcile_fields"] == {"extract"}
@@ -41,6 +43,13 @@ def test_sdtm_steps_of_pommaint_in_order_with_their_dependencies() -> None:
     # The subjects' visits: after every dataset with VISITNUM (its spec's reads).
     assert after["sv.map"] == {"validate_raw", "dm.map", "rs.map", "lb.map", "ss.map", "tv.map"}
     assert after["lb.xpt"] == {"lb.map"}
+    # DM is completed (RFPENDTC: the latest date in any domain) once the other datasets are
+    # mapped, and written after that; SE (reads: [DM], its last element ends at RFPENDTC)
+    # is mapped after the completion instead.
+    assert after["dm.complete"] == set(maps) - {"se.map"}
+    assert after["dm.xpt"] == {"dm.complete"}
+    assert after["se.map"] == {"validate_raw", "dm.complete"}
+    assert job.step("dm.complete").call == "transforms.jobs.sdtm:complete_reference"
     assert after["reconcile"] == {"validate_raw", *(m.replace(".map", ".xpt") for m in maps)}
     assert job.step("lb.map").call == "transforms.jobs.sdtm:map_dataset"
     assert job.step("lb.map").args == ("LB",) and job.step("lb.map").group == "lb"

@@ -339,6 +339,10 @@ def test_coded_sets_come_from_the_mapping_specs() -> None:
     assert cohort.kwargs["value_set"] == ["transplant eligible", "transplant ineligible"]
     visit = _by_rule(suites["LB"].checks, "VISIT")
     assert len(visit) == 1  # VISITNUM and VISIT read it the same way: one check
+    # Every lab unit the form can hold is checked (LBORRESU reads it on every row, the
+    # ratio's RATIO only filling in where the form has none).
+    assert [c.field for c in _by_rule(suites["LB"].checks, "CT")] == [
+        "LBORRESU", "LBSPEC", "LBMETHOD"]  # fmt: skip
     # Written by hand: only what the specs cannot say.
     written = [c for c in suites["AE"].checks if c.source.startswith("expectations/")]
     assert {c.rule for c in written} >= {"AE-BEFORE-CONSENT", "AE-GRADE"}

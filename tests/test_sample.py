@@ -257,7 +257,11 @@ def test_value_sets(data: dict[str, Rows]) -> None:
     assert values("RS", "RSND") == {"", "Not done"}
     assert values("LB", "LBCAT") == {"Hematology", "Chemistry", "Disease assessment"}
     assert len(values("LB", "LBTEST")) == 18
-    assert {"<0.05", "Negative", "Positive"} <= values("LB", "LBORRES")
+    assert {"<0.05", "Negative"} <= values("LB", "LBORRES")
+    # Immunofixation gives the monoclonal protein's isotype (heavy and light chain).
+    isotypes = {r["LBORRES"].strip() for r in data["LB"] if r["LBTEST"] == "Immunofixation"}
+    assert isotypes - {""} <= {"Negative", "IgG kappa", "IgG lambda", "IgA kappa", "IgA lambda"}
+    assert len(isotypes - {"", "Negative"}) >= 2 and "Negative" in isotypes
     assert values("LB", "LBND") == {"", "Not done"}
     units = {(r["LBTEST"], r["LBORRESU"]) for r in data["LB"] if r["LBORRESU"]}
     assert {("Creatinine", "mg/dL"), ("Creatinine", "umol/L")} <= units

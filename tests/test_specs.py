@@ -83,6 +83,33 @@ def _var(spec: dict, name: str) -> dict:
     return next(v for v in spec["variables"] if _name(v) == name)
 
 
+def test_no_dataset_reads_a_dm_variable_completed_after_it(tmp_path: Path) -> None:
+    # RFPENDTC is raised to the latest date in every dataset once they are mapped: a rule of
+    # another dataset would read it before that.
+    def read_rfpendtc(spec: dict) -> None:
+        _var(spec, "AEENDTC")["rule"] = {"algorithm": "coalesce", "of": [
+            {"algorithm": "iso8601", "date": {"column": "AEENDAT"}}, {"dm": "RFPENDTC"}]}  # fmt: skip
+
+    msg = _broken(tmp_path, read_rfpendtc, "sdtm/ae.yaml")
+    assert msg.endswith("ae.yaml: AE.AEENDTC: reads DM.RFPENDTC, which is completed only once "
+                        "the other datasets are mapped (participation_end): give the spec "
+                        "reads: [DM]")  # fmt: skip
+
+
+def test_se_reads_the_completed_dm_or_its_spec_is_refused(tmp_path: Path) -> None:
+    # The pilot's design ends the last element at DM.RFPENDTC: SE must be mapped after DM's
+    # completion (reads: [DM]); a spec that forgets it is refused, naming the design rule.
+    root = tmp_path / "specs"
+    copy_study_specs(root, "CDISCPILOT01")
+    path = root / "_common" / "sdtm" / "se.yaml"
+    spec = yaml.safe_load(path.read_text())
+    assert spec.pop("reads") == ["DM"]
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    with pytest.raises(SpecError, match=r"se.yaml: SE.\(design end\): reads DM.RFPENDTC, which "
+                       r"is completed only once the other datasets are mapped"):  # fmt: skip
+        load_study.__wrapped__("CDISCPILOT01", root)
+
+
 def test_unknown_algorithm_names_file_and_variable(tmp_path: Path) -> None:
     msg = _broken(tmp_path, lambda s: _var(s, "AGE")["rule"].update(algorithm="numbr"))
     assert "POMMAINT/sdtm/dm.yaml" in msg

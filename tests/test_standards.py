@@ -101,6 +101,22 @@ def test_ig_datasets() -> None:
     assert standards.ig_variables_of("XX") == ()
 
 
+def test_ig_role_falls_back_to_the_general_observation_class_role() -> None:
+    # The domain table's role where it has the variable.
+    assert standards.ig_role("AE", "AETERM") == "Topic"
+    assert standards.ig_role("SUPPAE", "QVAL") == "Result Qualifier"
+    # AEDTC and AEDY are not in the IG's AE table, VISITNUM/VISIT not in DS's, VISITDY not
+    # in EX's: every domain table that has --DTC, --DY, VISITNUM, VISIT or VISITDY makes it
+    # a Timing variable.
+    assert standards.ig_variable("AE", "AEDTC") is None
+    for domain, name in [("AE", "AEDTC"), ("AE", "AEDY"), ("DS", "VISITNUM"), ("DS", "VISIT"),
+                         ("EX", "VISITDY")]:  # fmt: skip
+        assert standards.ig_role(domain, name) == "Timing", name
+    # --ORRES is a Result Qualifier in every Findings table; a name the IG never uses has none.
+    assert standards.ig_role("XX", "XXORRES") == "Result Qualifier"
+    assert standards.ig_role("XX", "XXFOO") is None
+
+
 def test_ig_variable_tables() -> None:
     sdtm = standards.ig_variables("SDTMIG")
     assert sdtm["Variable Order"].dtype == "int64"
@@ -204,7 +220,7 @@ def test_committed_subset_holds_exactly_the_codelists_the_script_selects(
     subset = pd.read_csv(STANDARDS / standards.SDTM_CT, dtype=str, keep_default_na=False)
     assert tuple(subset.columns) == TERM_COLUMNS
     assert set(subset["codelist_code"]) == wanted
-    assert len(wanted) == 82  # DD and PR (issue 17.2): DTHDXCD, DTHDX, PROCEDUR
+    assert len(wanted) == 83  # DD and PR (issue 17.2): DTHDXCD, DTHDX, PROCEDUR; SDTMVRS
     short = subset.drop_duplicates("codelist_code").set_index("codelist_code")[
         "codelist_submission_value"
     ]
@@ -389,7 +405,7 @@ def test_loader_reads_the_script_output(
     assert [v.name for v in standards.ig_variables_of("DS")] == ["DSDECOD"]
     assert standards.controlled_terms("ADaM").codelist("C81223").lookup("D") is not None
     monkeypatch.delenv("CDISC_SPECS_DIR")
-    assert len(standards.controlled_terms().codelists) == 82
+    assert len(standards.controlled_terms().codelists) == 83
 
 
 def test_script_refuses_unknown_or_misnamed_codes(

@@ -26,12 +26,16 @@ from transforms.endpoint_spec import EndpointSpec, read_endpoint_spec
 from transforms.sdtm import trial
 from transforms.sdtm.algorithms import (
     CONDITION,
+    Aggregate,
     Codelist,
     Design,
+    DmValue,
+    ParticipationEnd,
     Read,
     Rule,
     Scope,
     SpecError,
+    nodes,
     normalise,
     parse_condition,
     parse_rule,
@@ -147,7 +151,7 @@ class DatasetSpec:
     variables: tuple[VariableSpec, ...]  # evaluation order (as written in the spec)
     supplemental: tuple[SuppSpec, ...]
     path: Path
-    reads: tuple[str, ...] = ()  # other SDTM datasets its sources read (besides DM)
+    reads: tuple[str, ...] = ()  # other SDTM datasets its sources read (DM: completed)
 
     @property
     def sources(self) -> list[str]:
@@ -591,6 +595,44 @@ def _schedule(
     return trial.schedule(planned, scope)
 
 
+def _check_completed_reads(
+    datasets: Mapping[str, DatasetSpec], schedule: trial.Schedule | None
+) -> None:
+    """No dataset reads a DM variable that is final only once the other datasets are mapped
+    (a participation_end: RFPENDTC), unless its spec says it does (``reads: [DM]``: it is
+    then mapped after DM's completion); it would read DM's value before its completion.
+    SE reads, besides its own rules, the design's transition and end rules."""
+    dm = datasets[REFERENCE_DATASET]
+    completed = {
+        v.name
+        for v in dm.variables
+        if any(isinstance(b.rules.get(v.name), ParticipationEnd) for b in dm.blocks)
+    }
+    before = [s for s in list(datasets.values())[1:] if REFERENCE_DATASET not in s.reads]
+    for spec in before if completed else ():
+        rules: dict[str, object] = {}
+        for block in spec.blocks:
+            rules |= {**block.rules, **block.supplemental}
+            if block.source == trial.SUBJECT_ELEMENTS and schedule is not None:
+                rules["(design end)"] = schedule.end
+                rules |= {f"(design {t.etcd})": t.rule for t in schedule.transitions}
+        for target, rule in rules.items():
+            for node in nodes(rule):
+                read = (
+                    node.name
+                    if isinstance(node, DmValue)
+                    else node.variable
+                    if isinstance(node, Aggregate)
+                    else None
+                )
+                if read in completed:
+                    raise SpecError(
+                        f"{spec.path}: {spec.name}.{target}: reads DM.{read}, which is "
+                        "completed only once the other datasets are mapped "
+                        "(participation_end): give the spec reads: [DM]"
+                    )
+
+
 @cache
 def load_study(study: str, root: Path | None = None) -> StudySpec:
     """Load, check and return the specs of one study."""
@@ -656,6 +698,7 @@ def load_study(study: str, root: Path | None = None) -> StudySpec:
     transitions = None
     if planned is not None and design is not None and planned.arms:
         transitions = _schedule(planned, design, datasets[REFERENCE_DATASET], forms)
+    _check_completed_reads(datasets, transitions)
     loaded = StudySpec(
         id=study,
         title=str(meta["title"]),

@@ -199,6 +199,43 @@ def ig_variable(domain: str, name: str) -> IgVariable | None:
     return _sdtmig_index(standards_dir()).get((_ig_name(domain), name.upper()))
 
 
+def _generic(domain: str, name: str) -> str:
+    """A variable named as the SDTM model does across domains: AEDTC is --DTC in AE."""
+    return "--" + name[len(domain) :] if len(domain) == 2 and name.startswith(domain) else name
+
+
+@cache
+def _sdtmig_roles(root: Path) -> Mapping[tuple[str, str], frozenset[str]]:
+    """Per (class, generic variable), and per ("", generic variable) over every class, the
+    roles the SDTMIG domain tables give it (--DTC: Timing in every Events domain)."""
+    classes = {name: d.class_ for name, d in _sdtmig_datasets(root).items()}
+    roles: dict[tuple[str, str], set[str]] = {}
+    for domain, variables in _sdtmig_variables(root).items():
+        for v in variables:
+            generic = _generic(domain, v.name)
+            for key in ((classes.get(domain, ""), generic), ("", generic)):
+                roles.setdefault(key, set()).add(v.role)
+    return MappingProxyType({k: frozenset(r) for k, r in roles.items()})
+
+
+def ig_role(domain: str, name: str) -> str | None:
+    """The SDTM role of a variable in a dataset: the domain table's, else, for a variable the
+    table lacks (AEDTC, VISITNUM in DS), the one role the IG gives the same general-
+    observation-class variable (--DTC, VISITNUM) in the domains of the dataset's class, or
+    failing that in every domain; None when the IG does not settle it."""
+    variable = ig_variable(domain, name)
+    if variable is not None and variable.role:
+        return variable.role
+    root = standards_dir()
+    dataset = ig_dataset(domain)
+    generic = _generic(_ig_name(domain), name.upper())
+    for key in ((dataset.class_ if dataset else "", generic), ("", generic)):
+        found = _sdtmig_roles(root).get(key, frozenset())
+        if len(found) == 1:
+            return next(iter(found))
+    return None
+
+
 def ig_dataset(name: str) -> IgDataset | None:
     """An SDTMIG dataset (SUPPDM etc. read as SUPPQUAL), or None if not in the IG."""
     return _sdtmig_datasets(standards_dir()).get(_ig_name(name))

@@ -95,7 +95,8 @@ def sdtm_reads(
     study: str, datasets: tuple[str, ...], root: Path | None = None
 ) -> dict[str, tuple[str, ...]]:
     """Per SDTM dataset of a study, the study's other SDTM datasets its spec's ``reads:``
-    names (besides DM, which every other dataset reads): a list of datasets, or
+    names (besides DM, which every other dataset reads; DM named here is the completed
+    DM, see transforms.jobs.plan): a list of datasets, or
     ``{variable: X}``, every other dataset whose spec has the variable X (the subjects'
     visits read every dataset with VISITNUM). Unknown names are a spec error."""
     root = root or specs_dir()

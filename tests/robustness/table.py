@@ -81,8 +81,8 @@ FUZZ = {
     "test_standardise_converts_exactly_or_lists_the_unit": (
         "any result text (numbers, `<0.05`, `1,5`, `2 mg`, Unicode) with known, unknown "
         "and missing units",
-        "converted by exactly the spec's factor and offset (inverts back), or listed UNIT "
-        "with its row; text results kept as text",
+        "converted by the spec's factor and offset to the declared decimals, the number "
+        "equal to the text shown, or listed UNIT with its row; text results kept as text",
     ),
     "test_xpt_accepts_and_reads_back_exactly_or_names_every_refusal": (
         "any frame of text (Unicode, control characters, 200+ bytes) and numbers (NaN, "

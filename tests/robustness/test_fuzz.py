@@ -80,8 +80,8 @@ def test_any_text_is_read_as_a_real_date_or_flagged(raw: str, layout: str) -> No
 # --- the unit converter (standardise) -------------------------------------------------------
 
 UNITS = {
-    "GLUC": {"unit": "mmol/L", "from": {"mg/dL": "1/18", "mmol/L": 1}},
-    "TEMP": {"unit": "C", "from": {"F": {"factor": "5/9", "offset": "-160/9"}, "C": 1}},
+    "GLUC": {"unit": "mmol/L", "from": {"mg/dL": "1/18", "mmol/L": 1}, "round": 3},
+    "TEMP": {"unit": "C", "from": {"F": {"factor": "5/9", "offset": "-160/9"}, "C": 1}, "round": 3},
 }
 FACTORS = {("GLUC", "mg/dL"): (1 / 18, 0.0), ("GLUC", "mmol/L"): (1.0, 0.0),
            ("TEMP", "F"): (5 / 9, -160 / 9), ("TEMP", "C"): (1.0, 0.0)}  # fmt: skip
@@ -138,9 +138,11 @@ def test_standardise_converts_exactly_or_lists_the_unit(rows: list[tuple[str, st
             assert refused["value"].iloc[0] == (unit or "(no unit)")
         elif plain and conversion is not None:
             factor, offset = conversion
-            assert number[i] == float(raw) * factor + offset
-            back = (number[i] - offset) / factor  # the original value, to float precision
-            assert math.isclose(back, float(raw), rel_tol=1e-12, abs_tol=1e-9)
+            exact = float(raw) * factor + offset
+            # To the declared 3 decimals, shown with at most 8 significant digits: the
+            # number is the one the text shows, close to the exact conversion.
+            assert number[i] == float(f"{round(exact, 3):.8g}") == float(text[i])
+            assert math.isclose(number[i], exact, rel_tol=1e-7, abs_tol=5e-4)
             assert refused.empty
         elif not re.match(r"^[<>]=?", raw.strip()):  # text results: kept as text, no number
             assert pd.isna(number[i])

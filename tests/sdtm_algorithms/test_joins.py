@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from tests.sdtm_algorithms.frames import Env, text, values
-from transforms.sdtm.algorithms import SpecError
+from transforms.sdtm.algorithms import SpecError, latest_dates, raise_to
 
 
 def test_merge_min_max_and_only() -> None:
@@ -87,3 +87,26 @@ def test_aggregate_min_max_count_over_dm() -> None:
     empty = Env(datasets={"DM": DM_BUILT.iloc[:0]})
     assert values(empty.run(rule)) == [None] * 3
     assert values(empty.run({**rule, "func": "count"})) == ["0"] * 3
+
+
+def test_participation_end_takes_the_latest_then_every_dataset_raises_it() -> None:
+    # At DM's mapping: the latest of what DM's own forms say, ISO dates compared as text.
+    env = Env(vars={"IC": text("2024-01-15", "2024-02-01", None),
+                    "LAST": text("2024-12-24", None, None),
+                    "DTH": text("2025-03-11", None, None)})  # fmt: skip
+    rule = {
+        "algorithm": "participation_end",
+        "of": [{"var": "IC"}, {"var": "LAST"}, {"var": "DTH"}],
+    }
+    assert values(env.run(rule)) == ["2025-03-11", "2024-02-01", None]
+    # Once every other dataset is mapped: each subject's latest --DTC/--STDTC/--ENDTC.
+    ae = pd.DataFrame({"USUBJID": ["A", "A", "B"], "AESTDTC": ["2025-01", "2025-02-01", None],
+                       "AEENDTC": ["2025-04-02", None, "2024"], "AETERM": ["x", "y", "z"]})  # fmt: skip
+    lb = pd.DataFrame({"USUBJID": ["B", "C"], "LBDTC": ["2023-12-31T10:00", "2024-05-05"]})
+    ts = pd.DataFrame({"TSPARMCD": ["SSTDTC"], "TSVAL": ["2020-01-01"]})  # not about subjects
+    latest = latest_dates({"AE": ae, "LB": lb, "TS": ts})
+    assert latest.to_dict() == {"A": "2025-04-02", "B": "2024", "C": "2024-05-05"}
+    # Raised where later (a partial date only where surely later: "2024" < "2024-02-01").
+    dm = pd.Series(["2025-03-11", "2024-02-01", None, "2024-06-01"], dtype="string")
+    later = pd.Series(["2025-04-02", "2024", "2024-05-05", None], dtype="string")
+    assert values(raise_to(dm, later)) == ["2025-04-02", "2024-02-01", "2024-05-05", "2024-06-01"]

@@ -68,9 +68,30 @@ def test_epoch_is_never_imputed() -> None:
     env = Env(vars={"D": text("2023-12-31", "2024-01", "2024-02-11T08:00"),
                     "SCR": text(*["2024-01-01"] * 3), "TRT": text("2024-01-10", "2024-01-10", None),
                     "LAST": text(*["2024-02-10"] * 3)})  # fmt: skip
-    # Before the first start; a partial date; a missing boundary does not block later ones.
+    # Before the first start; a partial date whose month spans screening (from 1 January)
+    # and treatment (from 10 January); a missing boundary does not block later ones.
     out = env.run({"algorithm": "epoch", "date": {"var": "D"}, "epochs": EPOCHS})
     assert values(out) == [None, None, "FOLLOW-UP"]
+
+
+def test_epoch_of_a_partial_date_whose_whole_period_lies_in_one_epoch() -> None:
+    # Screening from 1 JAN 2024, treatment from 10 JAN, follow-up from 11 FEB (day after
+    # the last dose, 10 FEB): March 2024 is all follow-up; February spans treatment and
+    # follow-up; 2024 (and a day in an unknown month of 2024) spans all three; 2025 is all
+    # follow-up; December 2023 is before screening; a time on a complete date is ignored.
+    dates = ["2024-03", "2024-02", "2024", "2024---15", "2025", "2023-12", "2024-01-05T10:00"]
+    n = len(dates)
+    rows = pd.DataFrame({"__ROW": range(2, n + 2), "SUBJID": ["1"] * n}).astype(
+        {"SUBJID": "string"}
+    )
+    env = Env(frame=rows, vars={"D": text(*dates), "SCR": text(*["2024-01-01"] * n),
+              "TRT": text(*["2024-01-10"] * n), "LAST": text(*["2024-02-10"] * n)})  # fmt: skip
+    out = env.run({"algorithm": "epoch", "date": {"var": "D"}, "epochs": EPOCHS})
+    assert values(out) == ["FOLLOW-UP", None, None, None, "FOLLOW-UP", None, "SCREENING"]
+    # Follow-up not begun (no last dose yet): all of February and March are treatment.
+    env.vars["LAST"] = text(*[None] * n)
+    out = env.run({"algorithm": "epoch", "date": {"var": "D"}, "epochs": EPOCHS})
+    assert values(out) == ["TREATMENT", "TREATMENT", None, None, "TREATMENT", None, "SCREENING"]
 
 
 DESIGN = Design(

@@ -3,8 +3,7 @@ loaded first, and what earlier datasets left in the :class:`SdtmContext`)."""
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -15,7 +14,7 @@ from transforms.conformance import schedule
 from transforms.conformance.dates import after, study_day, valid_iso8601
 from transforms.conformance.findings import Dataset, Findings, as_text, isin
 from transforms.conformance.rules import TS_DATES, TS_PARAMETERS
-from transforms.sdtm.algorithms import Epoch, Hardcode
+from transforms.sdtm.algorithms import Epoch, Hardcode, nodes
 from transforms.sdtm.dates import by_unique
 from transforms.specs import DatasetSpec, StudySpec
 
@@ -60,26 +59,14 @@ class SdtmContext:
         return by_unique(ds["USUBJID"], lambda subjects: subjects.map(lookup))
 
 
-def _rules(value: object) -> Iterator[object]:
-    """The rules in a parsed spec rule (frozen dataclasses, nested directly or in tuples);
-    an Epoch's own date rules are not walked (their constants are dates, not epochs)."""
-    if isinstance(value, tuple | list):
-        for item in value:
-            yield from _rules(item)
-    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
-        yield value
-        if not isinstance(value, Epoch):
-            for f in dataclasses.fields(value):
-                yield from _rules(getattr(value, f.name))
-
-
 def spec_epochs(study: StudySpec) -> frozenset[str]:
     """The epochs the study spec's EPOCH rules can give: the protocol's epochs."""
     names: set[str] = set()
     for spec in study.datasets.values():
         for block in spec.blocks:
             rule = block.rules.get("EPOCH")
-            for node in _rules(rule) if rule is not None else ():
+            # An Epoch's own date rules are not walked: their constants are dates.
+            for node in nodes(rule, skip=(Epoch,)) if rule is not None else ():
                 if isinstance(node, Epoch):
                     names.update(name for name, _, _ in node.epochs)
                 elif isinstance(node, Hardcode) and isinstance(node.value, str):
@@ -153,8 +140,17 @@ def check_terminology(ds: Dataset, ctx: SdtmContext, findings: Findings) -> None
         )
 
 
+# A date of the general observation classes, the study day FDA expects beside it, and the
+# rule that reports the study day missing (FDAB032).
+STUDY_DAYS = {"DTC": ("DY", "CORE-000321"), "STDTC": ("STDY", "CORE-000328"),
+              "ENDTC": ("ENDY", "CORE-000776")}  # fmt: skip
+# Dates that must not fall after the end of participation, with their rule (FDAB034).
+PARTICIPATION = {"DTC": "CORE-000720", "ENDTC": "CORE-000952"}
+
+
 def check_dates(ds: Dataset, ctx: SdtmContext, findings: Findings) -> None:
-    """--DTC in ISO 8601; --DY, --STDY, --ENDY against the date and DM.RFSTDTC."""
+    """--DTC in ISO 8601; --DY beside every --DTC (--STDY, --ENDY likewise); --DY, --STDY,
+    --ENDY against the date and DM.RFSTDTC; --DTC and --ENDTC not after DM.RFPENDTC."""
     for column in (c for c in ds.variables if c.endswith("DTC")):
         findings.rows(
             "SD0003",
@@ -163,6 +159,20 @@ def check_dates(ds: Dataset, ctx: SdtmContext, findings: Findings) -> None:
             column,
             f"{column} is not an ISO 8601 date/time",
         )
+    prefix = ds.name if len(ds.name) == 2 else None  # a domain's --variables
+    for suffix, (dy_suffix, dy_rule) in STUDY_DAYS.items():
+        dated, dy = f"{prefix}{suffix}", f"{prefix}{dy_suffix}"
+        if prefix and dated in ds.variables and dy not in ds.variables:
+            findings.one(dy_rule, ds.name, dy, f"{dated} is in {ds.name} but {dy} is not")
+    end = ctx.dm_value(ds, "RFPENDTC")
+    for suffix, end_rule in PARTICIPATION.items():
+        dated = f"{prefix}{suffix}"
+        if not prefix or dated not in ds.variables or end.isna().all():
+            continue
+        late = after(ds[dated], end)
+        if late.any():
+            text = ds[dated].astype("string").where(late)
+            findings.rows(end_rule, ds, late, dated, f"{dated} " + text + " after RFPENDTC " + end)
     reference = ctx.dm_value(ds, "RFSTDTC")
     for column in (c for c in ds.variables if c.endswith("DY") and c != "VISITDY"):
         values = ds[column]

@@ -75,6 +75,14 @@ class Describer:
                 return f"{self.rule(source)} as a number"
             case alg.Coalesce(sources=sources):
                 return "the first non-missing of: " + "; ".join(self.rule(s) for s in sources)
+            case alg.ParticipationEnd(sources=sources):
+                return (
+                    "the latest (largest) of: "
+                    + "; ".join(self.rule(s) for s in sources)
+                    + "; then, once every other dataset is mapped, of the subject's --DTC, "
+                    "--STDTC and --ENDTC in each of them (the latest date of participation in "
+                    "any domain; ISO 8601 dates compared as text)"
+                )
             case alg.Extreme(sources=sources, pick=pick):
                 word = "latest (largest)" if pick == "max" else "earliest (smallest)"
                 return f"the {word} of: " + "; ".join(self.rule(s) for s in sources)
@@ -90,7 +98,8 @@ class Describer:
                 )
                 return (
                     f"the epoch of {self.rule(date)}: the last of ({starts}) that starts on or "
-                    "before it; complete dates only, never imputed"
+                    "before it; a partial date gets the epoch its whole period (month, year) "
+                    "lies in, null when the period spans two epochs (never imputed)"
                 )
             case alg.Visit():
                 return self._visit(rule)
@@ -173,16 +182,28 @@ class Describer:
                 f"the standard unit of the test {test} when {value} is numeric "
                 f"(standard units and factors: {conversions})"
             )
+        if rule.output == "original_unit":
+            return (
+                f"the collected unit {unit}, or the other unit of the test {test} a numeric "
+                f"{value} is taken in when only that one gives a plausible value (standard "
+                f"units, factors and plausible ranges: {conversions})"
+            )
         what = "the number" if rule.output == "number" else "the text"
         tail = (
             "; a result with < or > has no number"
             if rule.output == "number"
             else ", keeping a < or > operator; a text result is upper-cased"
         )
+        plausible = (
+            "; a value outside the test's plausible range is taken in the one other unit that "
+            "gives a plausible value, or not standardised"
+            if rule.units.plausible
+            else ""
+        )
         return (
             f"{what} of {value} converted to the standard unit of the test {test} by the "
-            f"factor of the collected unit {unit}{tail} (standard units and factors: "
-            f"{conversions})"
+            f"factor of the collected unit {unit}, to the test's decimals{tail}{plausible} "
+            f"(standard units, factors and decimals: {conversions})"
         )
 
 
@@ -200,8 +221,13 @@ def _conversions(rule: alg.Standardise) -> Iterator[str]:
         if factor != 1 or unit != (standard or ""):
             by_test.setdefault(test, []).append(f"{unit or 'no unit'} x {_number(factor)}")
     for test, standard in rule.units.standard.items():
-        factors = by_test.get(test)
-        yield f"{test} {standard or 'no unit'}" + (f" ({', '.join(factors)})" if factors else "")
+        notes = list(by_test.get(test, []))
+        if test in rule.units.decimals:
+            notes.append(f"{rule.units.decimals[test]} decimals")
+        if test in rule.units.plausible:
+            low, high = rule.units.plausible[test]
+            notes.append(f"plausible {_number(low)}-{_number(high)}")
+        yield f"{test} {standard or 'no unit'}" + (f" ({', '.join(notes)})" if notes else "")
 
 
 def describe_blocks(

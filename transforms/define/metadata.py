@@ -77,7 +77,6 @@ def _rule_text(spec: DatasetSpec, name: str) -> tuple[str, bool]:
 
 
 def _sdtm_variable(spec: DatasetSpec, var: VariableSpec) -> VariableMeta:
-    ig = standards.ig_variable(spec.name, var.name)
     text, copy = _rule_text(spec, var.name)
     method = comment = None
     if var.origin == "Derived":
@@ -94,7 +93,7 @@ def _sdtm_variable(spec: DatasetSpec, var: VariableSpec) -> VariableMeta:
         origin=var.origin,
         mandatory=var.core == "Req",
         codelist=var.codelist,
-        role=ig.role if ig and ig.role else None,
+        role=standards.ig_role(spec.name, var.name),
         format=var.format,
         method=method,
         comment=comment,
@@ -155,7 +154,7 @@ def supp_dataset(spec: DatasetSpec) -> DatasetMeta:
                 origin=origin,
                 mandatory=bool(ig and ig.core == "Req"),
                 codelist="; ".join(ig.codelists) if ig and ig.codelists else None,
-                role=ig.role if ig and ig.role else None,
+                role=standards.ig_role(name, column),
                 comment=comment,
                 predecessor=predecessors.get(column) if origin == "Predecessor" else None,
             )

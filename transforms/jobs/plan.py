@@ -8,8 +8,9 @@ holds a stage name of its own, so the two cannot drift, and a new dataset spec i
 step with no code change.
 
 SDTM: extract -> reconcile_fields -> validate_raw -> map the reference dataset (DM) -> map
-and write every other dataset -> reconcile -> validate_sdtm -> define -> conformance ->
-publish.
+and write every other dataset -> complete and write DM (what it reads of them; a dataset
+whose spec reads the completed DM after that) -> reconcile -> validate_sdtm -> define ->
+conformance -> publish.
 ADaM: start -> build each dataset after the ADaM datasets its spec reads (ADSL first)
 -> endpoints (when study.yaml declares endpoints; after the datasets they read) -> define
 -> conformance -> publish.
@@ -106,15 +107,33 @@ def sdtm_job(study: StudyInfo, root: Path | None = None) -> Job:
     ]
     written = []
     declared = sdtm_reads(study.id, study.sdtm, root)
+    reference = REFERENCE_DATASET.lower()
+    # What DM reads of every other dataset (RFPENDTC: the latest date of the subject in any
+    # domain) is completed once they are mapped (dm.complete, before dm.xpt). A dataset
+    # whose spec reads DM (`reads: [DM]`: SE, whose last element ends at RFPENDTC), or one
+    # that reads such a dataset, is mapped after that instead.
+    late: set[str] = set()
+    while grown := {n for n, r in declared.items()
+                    if n not in late and (REFERENCE_DATASET in r or late & set(r))}:  # fmt: skip
+        late |= grown
     for name in _reference_first(study.sdtm):
         group = name.lower()
         reads = [] if name == REFERENCE_DATASET or REFERENCE_DATASET not in study.sdtm else [
             REFERENCE_DATASET
         ]  # fmt: skip
         reads += [d for d in declared[name] if d not in reads]
-        after = ("validate_raw", *(f"{d.lower()}.map" for d in reads))
+        after = ("validate_raw", *(
+            f"{reference}.complete" if d == REFERENCE_DATASET and name in late
+            else f"{d.lower()}.map" for d in reads
+        ))  # fmt: skip
         steps.append(Step(f"{group}.map", f"{SDTM}:map_dataset", (name,), after))
-        steps.append(Step(f"{group}.xpt", f"{SDTM}:write_xpt", (name,), (f"{group}.map",)))
+        mapped = f"{group}.map"
+        if name == REFERENCE_DATASET:
+            before = [f"{n.lower()}.map" for n in study.sdtm if n != name and n not in late]
+            steps.append(Step(f"{group}.complete", f"{SDTM}:complete_reference",
+                              after=(mapped, *before)))  # fmt: skip
+            mapped = f"{group}.complete"
+        steps.append(Step(f"{group}.xpt", f"{SDTM}:write_xpt", (name,), (mapped,)))
         written.append(f"{group}.xpt")
     steps += [
         Step("reconcile", f"{SDTM}:reconcile", after=("validate_raw", *written)),

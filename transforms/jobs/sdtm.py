@@ -283,6 +283,52 @@ def map_dataset(run: RunFolder, study: StudySpec, dataset: str) -> int:
     return len(built.data)
 
 
+def _completed_variables(study: StudySpec) -> list[str]:
+    """The reference dataset's variables that read every other dataset (participation_end:
+    RFPENDTC), to be completed once those are mapped."""
+    from transforms.sdtm.algorithms import ParticipationEnd
+
+    spec = study.datasets.get(REFERENCE_DATASET)
+    if spec is None:
+        return []
+    return [
+        v.name
+        for v in spec.variables
+        if any(isinstance(b.rules.get(v.name), ParticipationEnd) for b in spec.blocks)
+    ]
+
+
+def complete_reference(run: RunFolder, study: StudySpec) -> int:
+    """Once every dataset is mapped, raise the reference dataset's participation_end
+    variables (RFPENDTC) to the latest date of each subject in any other dataset; return
+    the subjects whose value moved."""
+    from transforms.sdtm.algorithms import PARTICIPATION_DATES, latest_dates, raise_to
+
+    names = _completed_variables(study)
+    if not names:
+        return 0
+    with stage(f"complete {REFERENCE_DATASET}", run) as s:
+        path = run.sdtm_table(REFERENCE_DATASET)
+        data = pd.read_parquet(path)
+        others = {}
+        for name in study.datasets:
+            table = run.sdtm_table(name)
+            if name == REFERENCE_DATASET or not table.exists():
+                continue
+            wanted = {"USUBJID", *(f"{name}{suffix}" for suffix in PARTICIPATION_DATES)}
+            columns = [c for c in pq.read_schema(table).names if c in wanted]
+            others[name] = pd.read_parquet(table, columns=columns)
+        latest = data["USUBJID"].map(latest_dates(others))
+        moved = 0
+        for name in names:
+            raised = raise_to(data[name], latest)
+            moved += int((raised.fillna("") != data[name].astype("string").fillna("")).sum())
+            data[name] = raised
+        data.to_parquet(path, index=False)
+        s.rows_in = s.rows_out = len(data)
+    return moved
+
+
 # --- write -----------------------------------------------------------------------------
 
 

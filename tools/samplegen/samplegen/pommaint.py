@@ -41,8 +41,10 @@ Raw value sets (exact spellings, including the deliberate mess):
   immunofixation). Creatinine is in "mg/dL" before the lab's switch date and "umol/L" after
   it; haemoglobin, bilirubin, calcium and albumin units vary by subject. Normal ranges are in
   the unit of the result (empty for M-protein, immunofixation and BM plasma cells).
-- LB.LBORRES: numbers as text, "<0.05" (M-protein below detection), "Negative"/"Positive"
-  (immunofixation), a few with a trailing space, empty when not done
+- LB.LBORRES: numbers as text, "<0.05" (M-protein below detection), for immunofixation
+  the isotype of the monoclonal protein ("IgG kappa", "IgG lambda", "IgA kappa", "IgA
+  lambda": the subject's heavy and light chain) or "Negative", a few with a trailing space,
+  empty when not done
 - LB.LBND: "", "Not done"; LB.LBREASND: "Sample not collected" (whole disease panel),
   "Sample haemolysed", "Sample clotted", "Insufficient sample"
 - RS.RSORRES: "sCR", "CR", "VGPR", "PR", "MR", "SD", "PD", "NE", plus lower-case
@@ -1035,6 +1037,9 @@ def _lb(
     alb0, b2m0 = np.clip(rng.normal(41, 3, n), 33, 50)[sv], np.exp(rng.normal(0.8, 0.3, n))[sv]
     m0, depth = rng.uniform(1.5, 5.0, n)[sv], rng.random(n)[sv]
     kappa = (rng.random(n) < 0.65)[sv]
+    # The heavy chain of the myeloma protein, from a child stream: drawing it from `rng`
+    # would move every value drawn after it (IgG about 70 %, IgA the rest).
+    heavy = np.where(rng.spawn(1)[0].random(n) < 0.7, "IgG", "IgA")[sv]
     normal_kappa, normal_lambda = np.exp(rng.normal(np.log([[10.0], [14.0]]), 0.25, (2, n)))
     hb_gdl, bili_mg, ca_mg, alb_gdl = rng.random((4, n)) < [[0.2], [0.15], [0.25], [0.2]]
     creat_si = when >= cutoff - FIRST_CONSENT + _CREATININE_SI
@@ -1106,7 +1111,8 @@ def _lb(
          pick(alb_gdl[sv], "5.5", "55")),
         (_number(b2m0 * noise(0.1) * np.where(progressing, 1.6, 1.0), 1), "mg/L", "1.0", "3.0"),
         (m_text, "g/dL", "", ""),
-        (pick((state >= _CR) & ~progressing, "Negative", "Positive"), "", "", ""),
+        (pick((state >= _CR) & ~progressing, "Negative",
+              np.strings.add(heavy, np.where(kappa, " kappa", " lambda"))), "", "", ""),
         (_number(free_kappa, 1), "mg/L", "3.3", "19.4"),
         (_number(free_lambda, 1), "mg/L", "5.7", "26.3"),
         (_number(free_kappa / free_lambda, 2), "", "0.26", "1.65"),

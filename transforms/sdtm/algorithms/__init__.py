@@ -26,6 +26,7 @@ from transforms.sdtm.algorithms.base import (
     Rule,
     Scope,
     SpecError,
+    nodes,
     normalise,
     parse_rule,
     reads,
@@ -39,7 +40,15 @@ from transforms.sdtm.algorithms.iso_dates import (
     StudyDay,
     to_iso8601,
 )
-from transforms.sdtm.algorithms.joins import Aggregate, DmValue, Merge
+from transforms.sdtm.algorithms.joins import (
+    PARTICIPATION_DATES,
+    Aggregate,
+    DmValue,
+    Merge,
+    ParticipationEnd,
+    latest_dates,
+    raise_to,
+)
 from transforms.sdtm.algorithms.numbers_units import NormalRange, Number, Standardise, Units
 from transforms.sdtm.algorithms.records import Coalesce, Concat, Extract, Extreme, Seq
 from transforms.sdtm.algorithms.sources import Column, Hardcode, Var
@@ -50,6 +59,7 @@ __all__ = [
     "ALGORITHMS",
     "CONDITION",
     "KEY",
+    "PARTICIPATION_DATES",
     "SHORTHANDS",
     "VALUE",
     "Aggregate",
@@ -74,6 +84,7 @@ __all__ = [
     "Merge",
     "NormalRange",
     "Number",
+    "ParticipationEnd",
     "Read",
     "Recode",
     "Rule",
@@ -87,9 +98,12 @@ __all__ = [
     "Var",
     "Visit",
     "holds",
+    "latest_dates",
+    "nodes",
     "normalise",
     "parse_condition",
     "parse_rule",
+    "raise_to",
     "reads",
     "registered",
     "to_iso8601",

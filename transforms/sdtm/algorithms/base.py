@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any, Protocol, TypeVar, cast
@@ -154,6 +154,19 @@ def complete_day(iso: pd.Series) -> pd.Series:
     return pd.to_datetime(
         text.str.slice(0, 10).where(dates.is_complete_date(text)), format="%Y-%m-%d"
     )
+
+
+def nodes(rule: object, *, skip: tuple[type, ...] = ()) -> Iterator[object]:
+    """Every rule in a parsed rule, itself first (frozen dataclasses, nested directly or in
+    tuples); the arguments of a rule of a type in ``skip`` are not walked."""
+    if isinstance(rule, tuple | list):
+        for item in rule:
+            yield from nodes(item, skip=skip)
+    elif dataclasses.is_dataclass(rule) and not isinstance(rule, type):
+        yield rule
+        if not isinstance(rule, skip):
+            for f in dataclasses.fields(rule):
+                yield from nodes(getattr(rule, f.name), skip=skip)
 
 
 # --- declaring and reading arguments -------------------------------------------------------

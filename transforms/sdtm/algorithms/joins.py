@@ -1,8 +1,9 @@
 """Values from elsewhere: another form joined on the subject, the subject's DM record, a
-study-level figure of DM."""
+study-level figure of DM, the subject's latest date in every other dataset."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Annotated, Any
 
@@ -20,11 +21,13 @@ from transforms.sdtm.algorithms.base import (
     algorithm,
     choice,
     parse_rule,
+    rules,
     shorthand,
     text,
     trimmed,
 )
 from transforms.sdtm.algorithms.cases import holds, parse_condition
+from transforms.sdtm.algorithms.records import Extreme
 
 
 def _form(value: Any, p: Parsing) -> str:
@@ -169,3 +172,50 @@ class Aggregate:
         result = {"min": values.min, "max": values.max, "count": values.count}[self.func]()
         text = str(result) if len(values) or self.func == "count" else None
         return pd.Series(text, index=ctx.frame.index, dtype="string")
+
+
+# The dates of the general observation classes a subject's participation is read from: a
+# dataset XX's XXDTC, XXSTDTC and XXENDTC.
+PARTICIPATION_DATES = ("DTC", "STDTC", "ENDTC")
+
+
+@algorithm("participation_end")
+@dataclass(frozen=True)
+class ParticipationEnd:
+    """RFPENDTC: the latest date of the subject's participation in any domain.
+
+    At DM's mapping, the latest of ``of`` (what DM's own forms say: consent, last dose,
+    death...); once every other dataset of the study is mapped, the run raises it to the
+    subject's latest --DTC, --STDTC or --ENDTC in any of them (:func:`latest_dates`). ISO
+    8601 dates compare as text: a partial date counts where it is surely later. No rule of
+    another dataset may read the variable, which is final only after them.
+    """
+
+    sources: Annotated[tuple[Rule, ...], Arg(rules, key="of")]
+
+    def evaluate(self, ctx: Context) -> pd.Series:
+        return Extreme("max", self.sources).evaluate(ctx)
+
+
+def latest_dates(datasets: Mapping[str, pd.DataFrame]) -> pd.Series:
+    """Per USUBJID, the latest --DTC, --STDTC or --ENDTC of the subject in ``datasets``
+    (name -> records; a dataset without USUBJID is not about subjects)."""
+    parts = []
+    for name, data in datasets.items():
+        columns = [f"{name}{suffix}" for suffix in PARTICIPATION_DATES]
+        present = [c for c in columns if c in data.columns]
+        if "USUBJID" not in data.columns or not present:
+            continue
+        long = data.melt(id_vars=["USUBJID"], value_vars=present, value_name="DATE")
+        parts.append(long[["USUBJID", "DATE"]].dropna())
+    if not parts:
+        return pd.Series(dtype="string")
+    stacked = pd.concat(parts, ignore_index=True)
+    dates = stacked["DATE"].astype("string")
+    return dates.groupby(stacked["USUBJID"]).max().astype("string")
+
+
+def raise_to(values: pd.Series, later: pd.Series) -> pd.Series:
+    """Each value, or the later of it and ``later`` (ISO 8601 text, aligned)."""
+    both = pd.concat([values.astype("string"), later.astype("string")], axis=1)
+    return both.max(axis=1, skipna=True).astype("string").where(both.notna().any(axis=1))

@@ -60,12 +60,14 @@ def _looked_up(keys: pd.Series, table: Mapping[str, Any]) -> pd.Series:
 @dataclass(frozen=True)
 class Units:
     """The ``units`` of a standardise rule: per test code its standard unit, and per (test,
-    collected unit) the factor and offset to it; per test the decimals kept, if given."""
+    collected unit) the factor and offset to it; per test the decimals kept (its reporting
+    precision) and the range of plausible values in the standard unit, if given."""
 
     table: Mapping[tuple[str, str], float]  # (test, collected unit) -> factor
     standard: Mapping[str, str | None]  # test -> standard unit
     offsets: Mapping[tuple[str, str], float] = field(default_factory=dict)
     decimals: Mapping[str, int] = field(default_factory=dict)  # test -> decimals kept
+    plausible: Mapping[str, tuple[float, float]] = field(default_factory=dict)  # test -> lo, hi
 
 
 def _ratio(value: Any, where: str, p: Parsing) -> float:
@@ -78,21 +80,38 @@ def _ratio(value: Any, where: str, p: Parsing) -> float:
     return float(found.group(1)) / float(found.group(2))
 
 
+def _plausible(value: Any, test: str, p: Parsing) -> tuple[float, float]:
+    """A test's plausible range ``[low, high]`` in its standard unit."""
+    if (
+        not isinstance(value, list)
+        or len(value) != 2
+        or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
+        or value[0] >= value[1]
+    ):
+        raise p.fail(f"units.{test}.plausible must be [low, high] numbers, low < high")
+    return float(value[0]), float(value[1])
+
+
 def _units(value: Any, p: Parsing) -> Units:
     table: dict[tuple[str, str], float] = {}
     offsets: dict[tuple[str, str], float] = {}
     standard: dict[str, str | None] = {}
     decimals: dict[str, int] = {}
+    plausible: dict[str, tuple[float, float]] = {}
     for test, entry in dict(value).items():
         if not isinstance(entry, Mapping) or not {"unit", "from"} <= set(entry) <= {
-            "unit", "from", "round"
+            "unit", "from", "round", "plausible"
         }:  # fmt: skip
-            raise p.fail(f"units.{test} needs 'unit' and 'from' (and may give 'round')")
+            raise p.fail(
+                f"units.{test} needs 'unit' and 'from' (and may give 'round', 'plausible')"
+            )
         standard[str(test)] = None if entry["unit"] is None else str(entry["unit"])
         if "round" in entry:
             if not isinstance(entry["round"], int) or entry["round"] < 0:
                 raise p.fail(f"units.{test}.round must be a whole number")
             decimals[str(test)] = entry["round"]
+        if "plausible" in entry:
+            plausible[str(test)] = _plausible(entry["plausible"], str(test), p)
         for unit, conversion in dict(entry["from"]).items():
             key = (str(test), "" if unit is None else str(unit))
             where = f"{p.name}: units.{test}.from.{unit}"
@@ -105,8 +124,15 @@ def _units(value: Any, p: Parsing) -> Units:
                 factor = _ratio(conversion, where, p)
             if factor <= 0:
                 raise p.fail(f"factor for {test} {unit} must be > 0")
+            # A converted result carries the digits of the arithmetic (1.22 mg/dL x 88.42 =
+            # 107.8724 umol/L): the test must say to what precision it is reported.
+            if (factor != 1 or offsets.get(key, 0.0) != 0) and str(test) not in decimals:
+                raise p.fail(
+                    f"units.{test} converts {unit!r} (x {factor:g}): give its reporting "
+                    "precision, round: <decimals>"
+                )
             table[key] = factor
-    return Units(table, standard, offsets, decimals)
+    return Units(table, standard, offsets, decimals, plausible)
 
 
 @algorithm("standardise")
@@ -115,51 +141,125 @@ class Standardise:
     """A result in the standard unit of its test (--STRESC/--STRESN/--STRESU).
 
     ``units`` maps each test code to ``{unit: <standard unit or null>, from: {<collected
-    unit>: factor}, round: <decimals>}`` (a missing collected unit is written ``""``;
-    ``round`` is optional). Numeric results, also ``<0.05``-style ones, are multiplied by the
+    unit>: factor}, round: <decimals>, plausible: [low, high]}`` (a missing collected unit
+    is written ``""``). Numeric results, also ``<0.05``-style ones, are multiplied by the
     factor; a conversion that is not a plain factor is ``{factor: f, offset: o}`` (result
     x f + o: Fahrenheit to Celsius is ``{factor: 5/9, offset: -160/9}``; a factor or offset
-    may be written as a ratio ``a/b``). ``output: number`` gives the value (null for a result
-    with ``<``/``>``), ``text`` the standardised text (``<0.5``, or a text result
-    upper-cased), ``unit`` the standard unit. A numeric result whose unit has no factor is
-    listed, never guessed.
+    may be written as a ratio ``a/b``). A test with a conversion must give ``round``, its
+    reporting precision. ``output: number`` gives the value (null for a result with
+    ``<``/``>``), always the number the text shows; ``text`` the standardised text
+    (``<0.5``, or a text result upper-cased); ``unit`` the standard unit;
+    ``original_unit`` the collected unit, or the unit the result was taken in (below). A
+    numeric result whose unit has no factor is listed, never guessed.
+
+    ``plausible`` (in the standard unit) catches a result recorded in the other unit system
+    than its collected unit says (a height of 148 "in"): converted from its collected unit
+    it falls outside the range; if exactly one other collected unit of the test gives a
+    plausible value, the result is taken in that unit, else it is not standardised (no
+    text, number or unit). Either way the ``text`` output lists it as a warning.
     """
 
-    output: Annotated[str, Arg(choice("number", "text", "unit"))]
+    output: Annotated[str, Arg(choice("number", "text", "unit", "original_unit"))]
     units: Annotated[Units, Arg(_units)]
     test: Annotated[Rule, Arg()]
     value: Annotated[Rule, Arg()]
     unit: Annotated[Rule, Arg()]
 
+    def _conversion(self, key: pd.Series, number: pd.Series) -> pd.Series:
+        """`number` converted by the factor (and offset) of each (test, unit) `key`."""
+        table = {f"{t}\x1f{u}": f for (t, u), f in self.units.table.items()}
+        converted = number * _looked_up(key, table).astype("float64")
+        if self.units.offsets:
+            offsets = {f"{t}\x1f{u}": o for (t, u), o in self.units.offsets.items()}
+            converted = converted + _looked_up(key, offsets).astype("float64").fillna(0.0)
+        return converted
+
+    def _plausible(
+        self, ctx: Context, test: pd.Series, raw: pd.Series, unit: pd.Series, number: pd.Series,
+        report: bool,
+    ) -> tuple[pd.Series, pd.Series, pd.Series]:  # fmt: skip
+        """The converted numbers, the unit each was taken in, and where a number could not
+        be standardised (outside the plausible range, and inside it in no single other
+        collected unit of its test)."""
+        key = test.fillna("") + "\x1f" + unit
+        converted = self._conversion(key, number)
+        taken = unit.copy()
+        failed = pd.Series(False, index=number.index)
+        if not self.units.plausible:
+            return converted, taken, failed
+        ranges = self.units.plausible
+        low = _looked_up(test, {t: lo for t, (lo, _) in ranges.items()}).astype("float64")
+        high = _looked_up(test, {t: hi for t, (_, hi) in ranges.items()}).astype("float64")
+        outside = (converted.notna() & ((converted < low) | (converted > high))).fillna(False)
+        if not outside.any():
+            return converted, taken, failed
+        fits = pd.Series(0, index=number.index)
+        other_unit = pd.Series(pd.NA, index=number.index, dtype="string")
+        other_value = pd.Series(float("nan"), index=number.index)
+        for t, u in self.units.table:
+            rows = outside & (test == t).fillna(False) & (unit != u)
+            if not rows.any():
+                continue
+            value = self._conversion(pd.Series(f"{t}\x1f{u}", index=number.index), number)
+            fit = rows & (value >= low) & (value <= high)
+            fits = fits + fit.astype(int)
+            other_unit = other_unit.mask(fit, u)
+            other_value = other_value.mask(fit, value)
+        retaken = outside & (fits == 1)
+        failed = outside & (fits != 1)
+        if report:
+            shown = raw.fillna("") + " " + unit.mask(unit == "", "(no unit)")
+            ctx.report(
+                retaken,
+                shown + ", taken as " + other_unit.fillna(""),
+                "PLAUSIBLE",
+                "outside the test's plausible range in its collected unit, inside it in "
+                "the other unit of the spec: taken in that unit",
+                severity="warning",
+            )
+            ctx.report(
+                failed,
+                shown,
+                "PLAUSIBLE",
+                "outside the test's plausible range, and plausible in no single other unit of "
+                "the spec: not standardised",
+                severity="warning",
+            )
+        converted = converted.mask(retaken, other_value).mask(failed)
+        return converted, taken.mask(retaken, other_unit), failed
+
     def evaluate(self, ctx: Context) -> pd.Series:
         test = self.test.evaluate(ctx).astype("string")
-        if self.output == "unit":
-            out = _looked_up(test, self.units.standard)
-            value = self.value.evaluate(ctx).astype("string")
-            has_number = dates.by_unique(value, lambda v: v.str.match(_RESULT).fillna(False))
-            return out.astype("string").where(has_number.astype(bool))
         raw = self.value.evaluate(ctx).astype("string").str.strip()
         unit = self.unit.evaluate(ctx).astype("string").fillna("")
         parts = dates.by_unique(raw, _result)
         number = parts["number"]
-        key = test.fillna("") + "\x1f" + unit
+        converted, taken, failed = self._plausible(
+            ctx, test, raw, unit, number, self.output == "text"
+        )
+        if self.output == "original_unit":
+            return taken.mask(taken == "").astype("string").where(raw.notna())
+        if self.output == "unit":
+            out = _looked_up(test, self.units.standard)
+            has_number = dates.by_unique(raw, lambda v: v.str.match(_RESULT).fillna(False))
+            return out.astype("string").where(has_number.astype(bool) & ~failed)
+        key = test.fillna("") + "\x1f" + taken
         table = {f"{t}\x1f{u}": f for (t, u), f in self.units.table.items()}
-        factor = _looked_up(key, table).astype("float64")
-        missing = number.notna() & factor.isna()
+        missing = number.notna() & _looked_up(key, table).isna() & ~failed
         ctx.report(missing, unit.mask(unit == "", "(no unit)"), "UNIT",
                    "no conversion factor in the spec for this test and unit")  # fmt: skip
-        converted = number * factor
-        if self.units.offsets:
-            offsets = {f"{t}\x1f{u}": o for (t, u), o in self.units.offsets.items()}
-            converted = converted + _looked_up(key, offsets).astype("float64").fillna(0.0)
         decimals = self.units.decimals
         for digits in set(decimals.values()):
             tests = [t for t, d in decimals.items() if d == digits]
             converted = converted.mask(test.isin(tests).fillna(False), converted.round(digits))
+        # The number is the one the text shows (8 significant digits at most): no floating
+        # point residue (0.81 x 88.42 is 71.62020000000001 in binary, reported 71.6202).
+        shown = _number_text(converted)
         if self.output == "number":
-            return converted.where(parts["op"].isna())
-        text = parts["op"].fillna("") + _number_text(converted)
-        return text.where(number.notna(), raw.str.upper()).where(~missing)
+            value = pd.to_numeric(shown.astype("object"), errors="coerce").astype("float64")
+            return value.where(parts["op"].isna())
+        text = parts["op"].fillna("") + shown
+        return text.where(number.notna(), raw.str.upper()).where(~missing & ~failed)
 
 
 @algorithm("nrind")

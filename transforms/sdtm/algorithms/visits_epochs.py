@@ -48,28 +48,57 @@ def _epochs(value: Any, p: Parsing) -> tuple[tuple[str, Rule, bool], ...]:
     return tuple(epochs)
 
 
+def _period(iso: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """The first and the last calendar day of each ISO 8601 date (datetime64): the day of a
+    complete date, the month of ``YYYY-MM``, the year of ``YYYY`` (and of ``YYYY---DD``,
+    whose month is unknown); NaT for none."""
+
+    def bounds(text: pd.Series) -> pd.DataFrame:
+        first = complete_day(text)
+        month = text.str.fullmatch(r"[0-9]{4}-[0-9]{2}").fillna(False).astype(bool)
+        year = text.str.fullmatch(r"[0-9]{4}(?:---[0-9]{2})?").fillna(False).astype(bool)
+        start = text.str.slice(0, 4) + "-" + text.str.slice(5, 7).where(month, "01") + "-01"
+        first = first.mask(
+            month | year, pd.to_datetime(start.where(month | year), format="%Y-%m-%d")
+        )
+        last = first.mask(month, first + pd.offsets.MonthEnd(0))
+        last = last.mask(year, first + pd.offsets.YearEnd(0))
+        return pd.DataFrame({"first": first, "last": last})
+
+    both = dates.by_unique(iso.astype("string").str.slice(0, 10), bounds)
+    return both["first"], both["last"]
+
+
 @algorithm("epoch")
 @dataclass(frozen=True)
 class Epoch:
-    """EPOCH of a date: the last epoch whose start is on or before it (complete dates only).
+    """EPOCH of a date: the last epoch whose start is on or before it.
 
     ``epochs`` lists ``{name, start, after}`` in time order (by default the study design's);
     ``after: true`` makes an epoch start the day after its date (e.g. FOLLOW-UP after the
-    last dose). A date before the first start, a partial date or a missing boundary gives
-    null: EPOCH is never imputed.
+    last dose). A partial date (``2025-01``) gets the epoch its whole period lies in (first
+    and last day in the same epoch); one whose period spans two epochs, a date before the
+    first start or a missing boundary gives null: EPOCH is never imputed.
     """
 
     epochs: Annotated[tuple[tuple[str, Rule, bool], ...], Arg(_epochs, default=FROM_DESIGN)]
     date: Annotated[Rule, Arg()]
 
     def evaluate(self, ctx: Context) -> pd.Series:
-        when = complete_day(self.date.evaluate(ctx))
-        out = pd.Series(pd.NA, index=ctx.frame.index, dtype="string")
-        for name, start_rule, after in self.epochs:
-            start = complete_day(start_rule.evaluate(ctx))
-            begun = (when > start) if after else (when >= start)
-            out = out.mask(begun.fillna(False).astype(bool), name)
-        return out.where(when.notna())
+        first, last = _period(self.date.evaluate(ctx))
+        starts = [
+            (name, complete_day(rule.evaluate(ctx)), after) for name, rule, after in self.epochs
+        ]
+
+        def epoch_of(when: pd.Series) -> pd.Series:
+            out = pd.Series(pd.NA, index=ctx.frame.index, dtype="string")
+            for name, start, after in starts:
+                begun = (when > start) if after else (when >= start)
+                out = out.mask(begun.fillna(False).astype(bool), name)
+            return out.where(when.notna())
+
+        at_first, at_last = epoch_of(first), epoch_of(last)
+        return at_first.where((at_first == at_last).fillna(False).astype(bool))
 
 
 def _planned(value: Any, p: Parsing) -> tuple[tuple[str, str], ...]:
