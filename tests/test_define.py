@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,12 +22,13 @@ from transforms.define import (
     DefineError,
     adam_metadata,
     check_define,
+    render_stylesheet,
     sdtm_metadata,
     validate_define,
     write_define,
     write_submission_manifest,
 )
-from transforms.define.xml import NS, SCHEMA_PATH
+from transforms.define.xml import NS, SCHEMA_PATH, STYLESHEET
 from transforms.extract.exports import sha256_file
 from transforms.specs import load_study
 
@@ -668,3 +670,54 @@ def test_visit_methods_say_the_visit_names_in_words(root: etree._Element) -> Non
     ]
     assert texts and "screening -> 0; cycle n day 1 -> n;" in texts[0]
     assert "?P<" not in "".join(texts)
+
+
+# --- the stylesheet --------------------------------------------------------------------------
+
+
+def _rows(page: html.HtmlElement) -> dict[str, list[str]]:
+    """Every table row with an id (variables, value-level entries, methods, comments): the
+    text of its cells, blanks collapsed."""
+    return {
+        str(row.get("id")): [" ".join(cell.text_content().split()) for cell in row.xpath("td")]
+        for row in page.xpath("//tr[@id]")
+    }
+
+
+def test_the_stylesheet_renders_define_xml_as_define_html(
+    define_path: Path, root: etree._Element
+) -> None:
+    head = define_path.read_bytes()[:200].decode("utf-8")
+    assert '<?xml-stylesheet type="text/xsl" href="define.xsl"?>' in head
+    assert (define_path.parent / "define.xsl").read_bytes() == STYLESHEET.read_bytes()
+    ours = html.fromstring(render_stylesheet(define_path))
+    theirs = html.parse(str(define_path.parent / "define.html")).getroot()
+
+    # the same sections, in the same order, and every internal link lands
+    assert ours.xpath("//h2/text()") == [
+        "Datasets", "Documents", *theirs.xpath("//h2/text()")[1:]
+    ]  # fmt: skip
+    ids = set(ours.xpath("//@id"))
+    assert {h[1:] for h in ours.xpath("//a/@href") if h.startswith("#")} <= ids
+    # the datasets' table of contents: name, label, class, structure, purpose, keys, file
+    toc = [[" ".join(c.text_content().split()) for c in r.xpath("td")] for r in
+           ours.xpath("//nav/table/tr[td]")]  # fmt: skip
+    expected = [[" ".join(c.text_content().split()) for c in r.xpath("td")] for r in
+                theirs.xpath("//nav/table/tr[td]")]  # fmt: skip
+    assert toc == [row[:6] + row[7:] for row in expected]  # define.xml holds no record count
+    assert toc[0][:2] == ["DM", "Demographics"]
+
+    # every variable, value-level entry, method and comment: the same cells as define.html,
+    # but the XPT width define.html gives (in brackets) an ISO 8601 variable, which has no
+    # Length in define.xml
+    mine, html_rows = _rows(ours), _rows(theirs)
+    assert mine.keys() == html_rows.keys()
+    for oid, cells in html_rows.items():
+        assert mine[oid] == [re.sub(r"^\(\d+\)$", "", cell) for cell in cells], oid
+    assert mine["IT.DM.SEX"][1:4] == ["SEX", "Sex", "text"]
+    assert mine["IT.LB.LBORRES.NEUT"][:2] == ["LBTESTCD EQ NEUT", "Neutrophils"]
+
+    # the codelists: the same headings and terms (a term a reviewer looks up)
+    assert ours.xpath("//h3/text()") == theirs.xpath("//h3/text()")
+    sex = ours.xpath("//h3[@id='CL.SEX']/following-sibling::table[1]//td[1]/text()")
+    assert "F" in sex and "M" in sex

@@ -15,7 +15,7 @@ from transforms.define.manifest import write_submission_manifest
 from transforms.define.metadata import adam_metadata, sdtm_metadata
 from transforms.define.model import DatasetMeta, ValueListMeta, VariableMeta
 from transforms.define.writer import write_define
-from transforms.define.xml import check_define, validate_define
+from transforms.define.xml import check_define, render_stylesheet, validate_define
 
 __all__ = [
     "DatasetMeta",
@@ -25,6 +25,7 @@ __all__ = [
     "adam_metadata",
     "build_define",
     "check_define",
+    "render_stylesheet",
     "sdtm_metadata",
     "validate_define",
     "write_define",

@@ -13,7 +13,13 @@ from transforms.define.build import DefineError, build_define
 from transforms.define.html import render_html
 from transforms.define.metadata import sdtm_metadata
 from transforms.define.model import DatasetMeta, Layer
-from transforms.define.xml import check_define, define_tree, to_bytes, validate_define
+from transforms.define.xml import (
+    STYLESHEET,
+    check_define,
+    define_tree,
+    to_bytes,
+    validate_define,
+)
 from transforms.errors import PipelineError
 from transforms.store import RunFolder
 
@@ -41,7 +47,8 @@ def write_define(
     dictionaries: Mapping[str, str] | None = None,
     study: StudySpec | None = None,
 ) -> Path:
-    """Write ``<run>/<layer>/define.xml`` and ``define.html`` for the XPT files there.
+    """Write ``<run>/<layer>/define.xml``, ``define.html`` and the stylesheet ``define.xsl``
+    that define.xml names (a browser renders define.xml with it) for the XPT files there.
 
     ``datasets`` describes them (SDTM default: the study's specs, SUPP-- included; ADaM:
     give :func:`transforms.define.metadata.adam_metadata` of the ADaM specs). ``created``
@@ -79,6 +86,7 @@ def write_define(
             + "; ".join(errors[:10])
         )
     target = folder / "define.xml"
+    _write_atomic(folder / STYLESHEET.name, STYLESHEET.read_bytes())
     staged = folder / f".define.{secrets.token_hex(6)}.xml"
     try:
         staged.write_bytes(to_bytes(tree))

@@ -34,6 +34,9 @@ XML_NS: Final = "http://www.w3.org/XML/1998/namespace"
 NSMAP: Final = {None: ODM_NS, "def": DEF_NS, "xlink": XLINK_NS}
 NS: Final = {"odm": ODM_NS, "def": DEF_NS, "xlink": XLINK_NS}
 DEFINE_VERSION: Final = "2.1.0"
+STYLESHEET: Final = Path(__file__).resolve().with_name("define.xsl")
+"""The project's own XSLT 1.0 rendering of define.xml (the sections of define.html); written
+beside every define.xml, which names it in its ``xml-stylesheet`` instruction."""
 SCHEMA_PATH: Final = (
     Path(__file__).resolve().parents[1]
     / "schemas"
@@ -252,6 +255,10 @@ def define_tree(define: Define) -> etree._ElementTree:
     for comment in define.comments:
         element = _set(etree.SubElement(mdv, _def("CommentDef")), OID=comment.oid)
         _text(element, _odm("Description"), comment.text)
+    # A browser opening define.xml renders it with the stylesheet written beside it.
+    root.addprevious(
+        etree.ProcessingInstruction("xml-stylesheet", f'type="text/xsl" href="{STYLESHEET.name}"')
+    )
     return etree.ElementTree(root)
 
 
@@ -300,8 +307,8 @@ def check_define(path: Path) -> list[str]:
     """What the XSD cannot check; returns the problems found ([] when none):
     OID references (ItemRef, CodeListRef, MethodOID, CommentOID, ValueListRef,
     WhereClauseRef, RangeCheck def:ItemOID, def:StandardOID) resolve, every ItemDef is used,
-    every def:leaf file exists beside define.xml, and each dataset's variables (names, order),
-    label and character lengths are those of its XPT file."""
+    every def:leaf file and the xml-stylesheet exist beside define.xml, and each dataset's
+    variables (names, order), label and character lengths are those of its XPT file."""
     path = Path(path)
     root = _parse(path).getroot()
     mdv = "/odm:ODM/odm:Study/odm:MetaDataVersion"
@@ -329,7 +336,18 @@ def check_define(path: Path) -> list[str]:
             problems.append(f"{oid}: derived, but no ItemRef names its method")
     for group in root.xpath(f"{mdv}/odm:ItemGroupDef", namespaces=NS):
         problems += _check_group(root, group, path.parent)
+    for instruction in root.xpath("preceding-sibling::processing-instruction('xml-stylesheet')"):
+        href = instruction.get("href")
+        if not href or not (path.parent / href).is_file():
+            problems.append(f"xml-stylesheet {href!r} does not exist beside define.xml")
     return problems
+
+
+def render_stylesheet(document: Path | etree._ElementTree) -> str:
+    """The HTML page the project's stylesheet makes of a define.xml, as a browser shows it."""
+    parser = etree.XMLParser(no_network=True, resolve_entities=False)
+    transform = etree.XSLT(etree.parse(str(STYLESHEET), parser))
+    return str(transform(_parse(document)))
 
 
 def _check_group(root: etree._Element, group: etree._Element, folder: Path) -> list[str]:
