@@ -156,6 +156,41 @@ def test_adam_run_is_published_beside_its_sdtm(adam_published: Path) -> None:
     assert not any((source / "adam").iterdir())
 
 
+def test_the_published_submission_holds_sdtm_and_adam_as_ectd_lays_them_out(
+    adam_published: Path,
+) -> None:
+    import csv
+
+    from transforms.extract.exports import sha256_file
+
+    study = adam_published / "submission" / "m5" / "datasets" / "pommaint"
+    sdtm, adam = study / "tabulations" / "sdtm", study / "analysis" / "adam" / "datasets"
+    for folder, layer in ((sdtm, "sdtm"), (adam, "adam")):
+        xpts = sorted(p.name for p in (adam_published / layer).glob("*.xpt"))
+        assert sorted(p.name for p in folder.iterdir()) == sorted(
+            [*xpts, "define.xml", "define.xsl"]
+        )
+    assert {p.name for p in study.iterdir()} == {"tabulations", "analysis"}
+    assert (adam / "adtte.xpt").stat().st_ino == (
+        adam_published / "adam" / "adtte.xpt"
+    ).stat().st_ino
+    with (adam_published / "reports" / "submission_manifest.csv").open(encoding="utf-8") as fh:
+        rows = {r["file"]: r for r in csv.DictReader(fh)}
+    files = {p.relative_to(adam_published / "submission").as_posix()
+             for p in (adam_published / "submission").rglob("*") if p.is_file()}  # fmt: skip
+    assert set(rows) == files
+    row = rows["m5/datasets/pommaint/analysis/adam/datasets/adsl.xpt"]
+    assert row["sha256"] == sha256_file(adam / "adsl.xpt") and row["records"] == "15"
+    manifest = json.loads((adam_published / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["outputs"]["submission/m5/datasets/pommaint/tabulations/sdtm/dm.xpt"][
+        "sha256"
+    ] == sha256_file(sdtm / "dm.xpt")
+    # The SDTM run keeps its own (SDTM only) submission; the ADaM run's is built anew.
+    source = adam_published.parent / "runs" / manifest["sdtm_run"]
+    assert not (source / "submission" / "m5" / "datasets" / "pommaint" / "analysis").exists()
+    assert (source / "submission" / "m5" / "datasets" / "pommaint" / "tabulations").is_dir()
+
+
 def test_an_edited_endpoint_declaration_is_a_new_adam_run(
     adam_published: Path, tmp_path: Path
 ) -> None:

@@ -567,30 +567,59 @@ def test_submission_manifest_lists_every_file(run: Path, define_path: Path) -> N
     assert path == run / "reports" / "submission_manifest.csv"
     with path.open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
-    files = sorted(
-        p.relative_to(run).as_posix()
-        for layer in ("sdtm", "adam")
-        for p in (run / layer).rglob("*")
-        if p.is_file()
-    )
+    # eCTD module 5: the XPT files, define.xml and its stylesheet, nothing else
+    sdtm = run / "submission" / "m5" / "datasets" / "pommaint" / "tabulations" / "sdtm"
+    xpts = sorted(p.name for p in (run / "sdtm").glob("*.xpt"))
+    assert sorted(p.name for p in sdtm.iterdir()) == sorted([*xpts, "define.xml", "define.xsl"])
+    files = sorted(p.relative_to(run / "submission").as_posix()
+                   for p in (run / "submission").rglob("*") if p.is_file())  # fmt: skip
     assert [r["file"] for r in rows] == files
-    assert "sdtm/define.xml" in files
+    assert "m5/datasets/pommaint/tabulations/sdtm/define.xml" in files
+    assert not (run / "submission" / "m5" / "datasets" / "pommaint" / "analysis").exists()
+    for name in ("lb.xpt", "define.xml"):  # hard links: no bytes copied
+        assert (sdtm / name).stat().st_ino == (run / "sdtm" / name).stat().st_ino
     for row in rows:
-        file = run / row["file"]
+        file = run / "submission" / row["file"]
         assert int(row["bytes"]) == file.stat().st_size
         assert row["sha256"] == sha256_file(file)
         if file.suffix == ".xpt":
             assert row["dataset"] == file.stem.upper()
             assert int(row["records"]) == len(_read(run, file.stem))
-        elif file.suffix == ".json":
-            document = json.loads(file.read_text(encoding="utf-8"))
-            assert row["dataset"] == document["name"]
-            assert int(row["records"]) == document["records"]
         else:
             assert row["records"] == ""
     markdown = (run / "reports" / "submission_manifest.md").read_text(encoding="utf-8")
-    assert markdown.count("\n| `sdtm/") == len(rows)
+    assert markdown.count("\n| `m5/") == len(rows)
     assert sha256_file(run / "sdtm" / "lb.xpt") in markdown
+
+
+def test_the_submission_is_rebuilt_whole(run: Path, tmp_path: Path) -> None:
+    """A second assembly replaces the folder (a document gone is gone); one that fails
+    leaves the folder as it was and no staging folder behind."""
+    from transforms import store
+
+    copy = _copy_run(run, tmp_path / "run")
+    (copy / "sdtm" / "csdrg.pdf").write_bytes(b"%PDF-1.4 guide")
+    (copy / "adam" / "adsl.xpt").write_bytes((copy / "sdtm" / "dm.xpt").read_bytes())
+    folder = store.RunFolder(copy)
+    first = store.assemble_submission(folder)
+    names = {p.relative_to(copy / "submission").as_posix() for p in first}
+    assert "m5/datasets/pommaint/tabulations/sdtm/csdrg.pdf" in names
+    assert "m5/datasets/pommaint/analysis/adam/datasets/adsl.xpt" in names
+    assert not any(n.endswith((".json", ".parquet", ".html")) for n in names)
+
+    (copy / "sdtm" / "csdrg.pdf").unlink()
+    second = store.assemble_submission(folder)
+    assert len(second) == len(first) - 1
+
+    def broken(source: Path, target: Path) -> None:
+        raise OSError("disk full")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(store, "link_or_copy", broken)
+        with pytest.raises(OSError, match="disk full"):
+            store.assemble_submission(folder)
+    assert sorted(p for p in (copy / "submission").rglob("*") if p.is_file()) == second
+    assert not list(copy.glob(".submission.*"))
 
 
 # --- building blocks -------------------------------------------------------------------------
