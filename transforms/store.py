@@ -111,6 +111,15 @@ class RunFolder:
         why."""
         return self.reports / "reconciliation_fields.csv"
 
+    def quality_listings(self) -> list[Path]:
+        """The quality gates' listings written so far (``quality_raw.csv``, ...)."""
+        return sorted(self.reports.glob("quality_*.csv"))
+
+    @property
+    def findings_workbook(self) -> Path:
+        """The conformance and quality findings as a Pinnacle 21 style Excel workbook."""
+        return self.reports / "findings.xlsx"
+
     def issues(self, name: str) -> Path:
         """The issue listing of a stage (``RAW``, a dataset, ``AE_xpt``)."""
         return self.reports / f"issues_{name.lower()}.csv"

@@ -33,7 +33,9 @@ from transforms.store import (
 )
 
 # Report files an ADaM run writes itself (never hard-linked from the SDTM run).
-ADAM_REPORTS = ("endpoints.", "km_", "unassigned_", "submission_manifest.", "conformance.")
+ADAM_REPORTS = (
+    "endpoints.", "km_", "unassigned_", "submission_manifest.", "conformance.", "findings.",
+)  # fmt: skip
 SAS_EPOCH = pd.Timestamp("1960-01-01")
 
 
