@@ -191,6 +191,50 @@ def test_the_published_submission_holds_sdtm_and_adam_as_ectd_lays_them_out(
     assert (source / "submission" / "m5" / "datasets" / "pommaint" / "tabulations").is_dir()
 
 
+def test_adam_define_describes_the_primary_endpoint_and_the_parameters(
+    adam_published: Path,
+) -> None:
+    """study.yaml's PFS is the primary endpoint: the ADaM define.xml's Analysis Results
+    Metadata describe its analysis; each BDS dataset's parameters have their codelist and
+    their value-level metadata; ADTTE's spec comments are CommentDefs."""
+    from lxml import etree
+
+    from transforms.define import check_define, validate_define
+    from transforms.define.xml import NS
+
+    path = adam_published / "adam" / "define.xml"
+    assert validate_define(path) == [] and check_define(path) == []
+    root = etree.parse(str(path)).getroot()
+
+    def texts(xpath: str) -> list[str]:
+        return [str(v) for v in root.xpath(xpath, namespaces=NS)]
+
+    result = "//arm:ResultDisplay[@OID='RD.PFS']/arm:AnalysisResult"
+    assert texts(f"{result}/@AnalysisPurpose") == ["PRIMARY OUTCOME MEASURE"]
+    assert texts(f"{result}//def:WhereClauseRef/@WhereClauseOID") == ["WC.ADTTE.PARAMCD.PFS"]
+    assert texts(f"{result}//arm:AnalysisVariable/@ItemOID") == [
+        "IT.ADTTE.AVAL", "IT.ADTTE.CNSR", "IT.ADTTE.ITTFL",
+    ]  # fmt: skip
+    assert "2 years (day 730)" in texts(f"{result}/odm:Description/odm:TranslatedText/text()")[0]
+    assert len(texts("//arm:AnalysisResult")) == 1  # OS declares no purpose
+    decode = "//odm:CodeList[@OID='CL.ADTTE.PARAMCD']/odm:CodeListItem[@CodedValue='PFS']"
+    assert texts(f"{decode}/odm:Decode/odm:TranslatedText/text()") == [
+        "Progression-Free Survival (days)"
+    ]
+    assert "OVR" in texts("//odm:CodeList[@OID='CL.ADRS.PARAMCD']/odm:CodeListItem/@CodedValue")
+    for dataset in ("ADRS", "ADTTE"):  # value-level metadata per parameter
+        where = texts(
+            f"//def:ValueListDef[@OID='VL.{dataset}.AVAL']//def:WhereClauseRef/@WhereClauseOID"
+        )
+        assert where and all(w.startswith(f"WC.{dataset}.PARAMCD.") for w in where)
+    assert "WC.ADTTE.PARAMCD.OS" in where
+    assert texts("//odm:ItemGroupDef[@Name='ADTTE']/@def:CommentOID") == ["COM.ADTTE"]
+    assert (
+        "FDA guidance" in texts("//def:CommentDef[@OID='COM.ADTTE']//odm:TranslatedText/text()")[0]
+    )
+    assert texts("//odm:ItemDef[@OID='IT.ADTTE.AVALU']/@def:CommentOID") == ["COM.ADTTE.AVALU"]
+
+
 def test_an_edited_endpoint_declaration_is_a_new_adam_run(
     adam_published: Path, tmp_path: Path
 ) -> None:

@@ -6,7 +6,7 @@ import csv
 import json
 import re
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ from lxml import etree, html
 from tests.conftest import FIXTURES
 from transforms import standards
 from transforms.define import (
+    AnalysisMeta,
     DefineError,
     adam_metadata,
     check_define,
@@ -28,7 +29,7 @@ from transforms.define import (
     write_define,
     write_submission_manifest,
 )
-from transforms.define.xml import NS, SCHEMA_PATH, STYLESHEET
+from transforms.define.xml import ARM_NS, NS, SCHEMA_PATH, STYLESHEET
 from transforms.extract.exports import sha256_file
 from transforms.specs import load_study
 
@@ -404,6 +405,7 @@ class _AdamVar:
     source: str | None = None
     method: str | None = None
     codelist: str | None = None
+    comment: str | None = None
 
     @property
     def data_type(self) -> str:
@@ -420,6 +422,7 @@ class _AdamSpec:
     class_: str
     keys: tuple[str, ...]
     variables: tuple[_AdamVar, ...]
+    comment: str | None = None
 
 
 _ADTTE = _AdamSpec(
@@ -443,29 +446,8 @@ _ADTTE = _AdamSpec(
 
 
 def test_adam_time_to_event_metadata(run: Path, tmp_path: Path) -> None:
-    from transforms.xpt import XptColumn, write_xport
-
-    copy = _copy_run(run, tmp_path / "run")
+    copy = _adtte_run(run, tmp_path / "run")
     spec = _ADTTE
-    data = pd.DataFrame(
-        {
-            "STUDYID": ["POMMAINT"] * 4,
-            "USUBJID": ["S-1", "S-1", "S-2", "S-2"],
-            "PARAMCD": ["PFS", "OS", "PFS", "OS"],
-            "PARAM": ["Progression-Free Survival (Days)", "Overall Survival (Days)"] * 2,
-            "AVAL": [120.0, 400.0, 35.5, 90.0],
-            "CNSR": [0.0, 1.0, 0.0, 1.0],
-            "STARTDT": [23000.0, 23000.0, 23010.0, 23010.0],
-        }
-    )
-    columns = [
-        XptColumn(v.name, v.label, "Char" if v.type == "Char" else "Num", None, v.format)
-        for v in spec.variables
-    ]
-    write_xport(
-        data, copy / "adam" / "adtte.xpt", dataset="ADTTE", label=spec.label, columns=columns,
-        created=datetime(2026, 11, 23, tzinfo=UTC),
-    )  # fmt: skip
     path = write_define(copy, "adam", adam_metadata([spec]))
     assert validate_define(path) == [] and check_define(path) == []
     tree = etree.parse(str(path))
@@ -486,6 +468,104 @@ def test_adam_time_to_event_metadata(run: Path, tmp_path: Path) -> None:
     origin = tree.xpath("//odm:ItemDef[@OID='IT.ADTTE.USUBJID']/def:Origin", namespaces=NS)[0]
     assert origin.get("Type") == "Predecessor"
     assert _str(origin, "odm:Description/odm:TranslatedText") == "ADSL.USUBJID"
+
+
+_PFS = AnalysisMeta(
+    key="PFS", display="Table 14.2.1", description="Progression-free survival",
+    result="Kaplan-Meier estimate at 2 years", dataset="ADTTE", paramcd="PFS",
+    variables=("AVAL", "CNSR"), purpose="PRIMARY OUTCOME MEASURE",
+    reason="SPECIFIED IN PROTOCOL", documentation="ITT subjects; Kaplan-Meier",
+    context="Python 3.11", code="transforms.adam.endpoints",
+)  # fmt: skip
+
+
+def _adtte_run(run: Path, target: Path) -> Path:
+    """A copy of the run with a small ADTTE of two parameters (PFS, OS) in adam/."""
+    from transforms.xpt import XptColumn, write_xport
+
+    copy = _copy_run(run, target)
+    data = pd.DataFrame(
+        {
+            "STUDYID": ["POMMAINT"] * 4,
+            "USUBJID": ["S-1", "S-1", "S-2", "S-2"],
+            "PARAMCD": ["PFS", "OS", "PFS", "OS"],
+            "PARAM": ["Progression-Free Survival (Days)", "Overall Survival (Days)"] * 2,
+            "AVAL": [120.0, 400.0, 35.5, 90.0],
+            "CNSR": [0.0, 1.0, 0.0, 1.0],
+            "STARTDT": [23000.0, 23000.0, 23010.0, 23010.0],
+        }
+    )
+    columns = [
+        XptColumn(v.name, v.label, "Char" if v.type == "Char" else "Num", None, v.format)
+        for v in _ADTTE.variables
+    ]
+    write_xport(
+        data, copy / "adam" / "adtte.xpt", dataset="ADTTE", label=_ADTTE.label, columns=columns,
+        created=datetime(2026, 11, 23, tzinfo=UTC),
+    )  # fmt: skip
+    return copy
+
+
+def test_adam_parameters_analysis_results_and_comments(run: Path, tmp_path: Path) -> None:
+    """ADaM define.xml: a sponsor codelist of each dataset's parameters (PARAMCD decoded by
+    its PARAM), the Analysis Results Metadata of an endpoint and the spec's comments."""
+    copy = _adtte_run(run, tmp_path / "run")
+    spec = replace(
+        _ADTTE,
+        variables=tuple(
+            replace(v, comment="Unit: days") if v.name == "AVAL" else v for v in _ADTTE.variables
+        ),
+        comment="From the first dose.",
+    )
+    path = write_define(copy, "adam", adam_metadata([spec]), analyses=[_PFS])
+    assert validate_define(path) == [] and check_define(path) == []
+    tree = etree.parse(str(path))
+    ns = {**NS, "arm": ARM_NS}
+
+    paramcd = tree.xpath("//odm:CodeList[@OID='CL.ADTTE.PARAMCD']", namespaces=ns)[0]
+    assert paramcd.get("Name") == "Parameter Code (ADTTE)"
+    assert [
+        (i.get("CodedValue"), _str(i, "odm:Decode/odm:TranslatedText"))
+        for i in paramcd.xpath("odm:CodeListItem", namespaces=ns)
+    ] == [("OS", "Overall Survival (Days)"), ("PFS", "Progression-Free Survival (Days)")]
+    assert tree.xpath("//odm:ItemDef[@OID='IT.ADTTE.PARAM']/odm:CodeListRef/@CodeListOID",
+                      namespaces=ns) == ["CL.ADTTE.PARAM"]  # fmt: skip
+    assert tree.xpath("//odm:CodeList[@OID='CL.ADTTE.PARAM']/odm:EnumeratedItem/@CodedValue",
+                      namespaces=ns) == ["Overall Survival (Days)",
+                                         "Progression-Free Survival (Days)"]  # fmt: skip
+
+    result = tree.xpath("//arm:AnalysisResultDisplays/arm:ResultDisplay/arm:AnalysisResult",
+                        namespaces=ns)  # fmt: skip
+    assert len(result) == 1
+    assert result[0].get("ParameterOID") == "IT.ADTTE.PARAMCD"
+    assert result[0].get("AnalysisPurpose") == "PRIMARY OUTCOME MEASURE"
+    dataset = result[0].xpath("arm:AnalysisDatasets/arm:AnalysisDataset", namespaces=ns)[0]
+    assert dataset.get("ItemGroupOID") == "IG.ADTTE"
+    clause = _str(dataset, "def:WhereClauseRef/@WhereClauseOID")
+    assert tree.xpath(f"//def:WhereClauseDef[@OID='{clause}']/odm:RangeCheck/odm:CheckValue/text()",
+                      namespaces=ns) == ["PFS"]  # fmt: skip
+    assert dataset.xpath("arm:AnalysisVariable/@ItemOID", namespaces=ns) == [
+        "IT.ADTTE.AVAL", "IT.ADTTE.CNSR"
+    ]  # fmt: skip
+    assert _str(result[0], "arm:ProgrammingCode/arm:Code") == "transforms.adam.endpoints"
+    # ARM comes last in the MetaDataVersion (after the def:CommentDef elements)
+    assert (
+        tree.xpath(f"{MDV}/*[last()]", namespaces=ns)[0].tag
+        == f"{{{ARM_NS}}}AnalysisResultDisplays"
+    )
+
+    assert _str(tree.getroot(), f"{MDV}/def:CommentDef[@OID=//odm:ItemDef[@OID='IT.ADTTE.AVAL']"
+                "/@def:CommentOID]/odm:Description/odm:TranslatedText") == "Unit: days"  # fmt: skip
+    group_comment = _str(tree.getroot(), f"{MDV}/odm:ItemGroupDef[@Name='ADTTE']/@def:CommentOID")
+    assert _str(tree.getroot(), f"{MDV}/def:CommentDef[@OID='{group_comment}']"
+                "/odm:Description/odm:TranslatedText") == "From the first dose."  # fmt: skip
+
+    # a dangling ARM reference is found; an analysis of a parameter the data lack refused
+    broken = tmp_path / "broken.xml"
+    broken.write_bytes(path.read_bytes().replace(b'ItemOID="IT.ADTTE.CNSR"/>', b'ItemOID="IT.X"/>'))
+    assert "ARM variable 'IT.X' does not resolve" in check_define(broken)
+    with pytest.raises(DefineError, match="analysis result PFS: ADTTE holds no PARAMCD EFS"):
+        write_define(copy, "adam", adam_metadata([spec]), analyses=[replace(_PFS, paramcd="EFS")])
 
 
 def test_adam_needs_its_metadata(run: Path) -> None:
@@ -723,9 +803,8 @@ def test_the_stylesheet_renders_define_xml_as_define_html(
     theirs = html.parse(str(define_path.parent / "define.html")).getroot()
 
     # the same sections, in the same order, and every internal link lands
-    assert ours.xpath("//h2/text()") == [
-        "Datasets", "Documents", *theirs.xpath("//h2/text()")[1:]
-    ]  # fmt: skip
+    assert ours.xpath("//h2/text()") == theirs.xpath("//h2/text()")
+    assert ours.xpath("//h2/text()")[:3] == ["Datasets", "Documents", "DM: Demographics"]
     ids = set(ours.xpath("//@id"))
     assert {h[1:] for h in ours.xpath("//a/@href") if h.startswith("#")} <= ids
     # the datasets' table of contents: name, label, class, structure, purpose, keys, file

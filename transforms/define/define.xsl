@@ -257,7 +257,7 @@ nav ul { columns: 2; } code { font-size: 12px; }
     <xsl:if test="@MethodOID">
       <a href="#{@MethodOID}"><xsl:call-template name="text">
         <xsl:with-param name="of" select="key('method', @MethodOID)/odm:Description"/></xsl:call-template></a>
-      <br/>
+      <br/><xsl:text> </xsl:text>
     </xsl:if>
     <xsl:if test="$i/@def:CommentOID">
       <a href="#{$i/@def:CommentOID}"><xsl:call-template name="text">

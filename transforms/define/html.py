@@ -55,12 +55,17 @@ nav ul { columns: 2; } code { font-size: 12px; }
 {% endfor %}
 </table>
 <ul>
+<li><a href="#documents">Documents</a></li>
+{% if d.analysis_results %}<li><a href="#analysis-results">Analysis results</a></li>{% endif %}
 <li><a href="#value-level">Value-level metadata</a></li>
 <li><a href="#codelists">Controlled terminology and dictionaries</a></li>
 <li><a href="#methods">Methods</a></li>
 <li><a href="#comments">Comments</a></li>
 </ul>
 </nav>
+
+<h2 id="documents">Documents</h2>
+<p class="muted">None.</p>
 
 {% for g in d.groups %}
 <h2 id="{{ g.oid }}">{{ g.name }}: {{ g.label }}</h2>
@@ -94,6 +99,25 @@ nav ul { columns: 2; } code { font-size: 12px; }
 {% endfor %}
 </table>
 {% endfor %}
+
+{% if d.analysis_results %}
+<h2 id="analysis-results">Analysis results</h2>
+{% for a in d.analysis_results %}
+<h3 id="{{ a.display_oid }}">{{ a.display }}: {{ a.description }}</h3>
+<table id="{{ a.result_oid }}">
+<tr><th>Analysis result</th><td>{{ a.result }}</td></tr>
+<tr><th>Analysis parameter</th><td>{{ items[a.parameter_oid].name }}</td></tr>
+<tr><th>Reason</th><td>{{ a.reason }}</td></tr>
+<tr><th>Purpose</th><td>{{ a.purpose }}</td></tr>
+<tr><th>Datasets</th><td><a href="#{{ a.group_oid }}">{{ groups[a.group_oid].name }}</a>
+where {{ where[a.where_oid].text }}:
+{% for o in a.variable_oids %}{{ items[o].name }}{% if not loop.last %}, {% endif %}{% endfor %}
+</td></tr>
+<tr><th>Documentation</th><td>{{ a.documentation }}</td></tr>
+<tr><th>Programming code</th><td>{{ a.context }}: <code>{{ a.code }}</code></td></tr>
+</table>
+{% endfor %}
+{% endif %}
 
 <h2 id="value-level">Value-level metadata</h2>
 {% for vl in d.value_lists %}
@@ -205,6 +229,8 @@ def render_html(define: Define) -> str:
         codelists={c.oid: c for c in define.codelists},
         methods={m.oid: m for m in define.methods},
         comments={c.oid: c for c in define.comments},
+        groups={g.oid: g for g in define.groups},
+        where={w.oid: w for w in define.where_clauses},
         length=_length,
         origin=_origin,
     )

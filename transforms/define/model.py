@@ -109,6 +109,25 @@ class DatasetMeta:
         raise KeyError(f"{self.name} has no variable {name}")
 
 
+@dataclass(frozen=True)
+class AnalysisMeta:
+    """One analysis result for the Analysis Results Metadata (ARM 1.0): an endpoint's
+    result as the study declares it, on one parameter of one ADaM dataset."""
+
+    key: str  # the endpoint's key (PFS): OIDs RD.<key>, AR.<key>
+    display: str  # the result display's name ("Table 14.2.1 Progression-Free Survival")
+    description: str  # what the display shows
+    result: str  # the result, in words ("Kaplan-Meier estimate at 2 years, ...")
+    dataset: str  # ADTTE
+    paramcd: str  # PFS: the where-clause PARAMCD EQ PFS
+    variables: tuple[str, ...]  # analysis variables (AVAL, CNSR)
+    purpose: str  # ARM AnalysisPurpose: PRIMARY OUTCOME MEASURE, ...
+    reason: str  # ARM AnalysisReason: SPECIFIED IN PROTOCOL, ...
+    documentation: str  # the method in words (population, estimator, CI)
+    context: str  # the programming language / system of the code
+    code: str  # where the code is, or the code itself
+
+
 # --- the document ------------------------------------------------------------------------
 
 
@@ -238,6 +257,26 @@ class Comment:
 
 
 @dataclass(frozen=True)
+class AnalysisResult:
+    """An ARM result display with its one analysis result, OIDs resolved."""
+
+    display_oid: str
+    display: str
+    description: str
+    result_oid: str
+    result: str
+    parameter_oid: str  # the PARAMCD ItemDef
+    reason: str
+    purpose: str
+    group_oid: str
+    where_oid: str
+    variable_oids: tuple[str, ...]
+    documentation: str
+    context: str
+    code: str
+
+
+@dataclass(frozen=True)
 class Define:
     """One define.xml: a study's datasets of one layer, everything resolved."""
 
@@ -260,3 +299,4 @@ class Define:
     comments: tuple[Comment, ...]
     originator: str = "cdisc-pipeline"
     version: str = ""  # of the software that wrote it
+    analysis_results: tuple[AnalysisResult, ...] = ()  # ARM 1.0 (ADaM only)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from transforms.define.build import DefineError, build_define
 from transforms.define.html import render_html
 from transforms.define.metadata import sdtm_metadata
-from transforms.define.model import DatasetMeta, Layer
+from transforms.define.model import AnalysisMeta, DatasetMeta, Layer
 from transforms.define.xml import (
     STYLESHEET,
     check_define,
@@ -46,6 +46,7 @@ def write_define(
     created: datetime | None = None,
     dictionaries: Mapping[str, str] | None = None,
     study: StudySpec | None = None,
+    analyses: Sequence[AnalysisMeta] = (),
 ) -> Path:
     """Write ``<run>/<layer>/define.xml``, ``define.html`` and the stylesheet ``define.xsl``
     that define.xml names (a browser renders define.xml with it) for the XPT files there.
@@ -54,7 +55,8 @@ def write_define(
     give :func:`transforms.define.metadata.adam_metadata` of the ADaM specs). ``created``
     defaults to the export's creation time (so a rerun gives the same bytes);
     ``dictionaries`` names external dictionary versions, e.g. ``{"MedDRA": "27.1"}``;
-    ``study``: the run's study spec, when the caller has it loaded.
+    ``study``: the run's study spec, when the caller has it loaded; ``analyses``: the
+    Analysis Results Metadata (ADaM; :func:`transforms.define.metadata.endpoint_analyses`).
     The document is checked against the Define-XML 2.1 XSD and by :func:`check_define`
     before it replaces any earlier one; a problem raises :class:`DefineError` and leaves
     no define.xml behind. Returns the define.xml path.
@@ -77,7 +79,7 @@ def write_define(
     folder = run.path / layer
     model = build_define(
         datasets, folder, layer=layer, study_id=study.id, study_title=study.title,
-        created=created, dictionaries=dictionaries,
+        created=created, dictionaries=dictionaries, analyses=analyses,
     )  # fmt: skip
     tree = define_tree(model)
     if errors := validate_define(tree):

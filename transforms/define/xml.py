@@ -8,6 +8,7 @@ character lengths are those of the XPT files.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
@@ -17,6 +18,7 @@ import pyreadstat
 from lxml import etree
 
 from transforms.define.model import (
+    AnalysisResult,
     CodeList,
     Define,
     Item,
@@ -31,8 +33,9 @@ ODM_NS: Final = "http://www.cdisc.org/ns/odm/v1.3"
 DEF_NS: Final = "http://www.cdisc.org/ns/def/v2.1"
 XLINK_NS: Final = "http://www.w3.org/1999/xlink"
 XML_NS: Final = "http://www.w3.org/XML/1998/namespace"
+ARM_NS: Final = "http://www.cdisc.org/ns/arm/v1.0"
 NSMAP: Final = {None: ODM_NS, "def": DEF_NS, "xlink": XLINK_NS}
-NS: Final = {"odm": ODM_NS, "def": DEF_NS, "xlink": XLINK_NS}
+NS: Final = {"odm": ODM_NS, "def": DEF_NS, "xlink": XLINK_NS, "arm": ARM_NS}
 DEFINE_VERSION: Final = "2.1.0"
 STYLESHEET: Final = Path(__file__).resolve().with_name("define.xsl")
 """The project's own XSLT 1.0 rendering of define.xml (the sections of define.html); written
@@ -175,6 +178,37 @@ def _item(parent: etree._Element, item: Item) -> None:
         _set(etree.SubElement(element, _def("ValueListRef")), ValueListOID=item.value_list_oid)
 
 
+def _arm(tag: str) -> str:
+    return f"{{{ARM_NS}}}{tag}"
+
+
+def _analysis_results(parent: etree._Element, results: Iterable[AnalysisResult]) -> None:
+    """Analysis Results Metadata 1.0: one result display per analysis result."""
+    displays = etree.SubElement(parent, _arm("AnalysisResultDisplays"))
+    for r in results:
+        display = _set(etree.SubElement(displays, _arm("ResultDisplay")), OID=r.display_oid,
+                       Name=r.display)  # fmt: skip
+        _text(display, _odm("Description"), r.description)
+        result = _set(
+            etree.SubElement(display, _arm("AnalysisResult")),
+            OID=r.result_oid,
+            ParameterOID=r.parameter_oid,
+            AnalysisReason=r.reason,
+            AnalysisPurpose=r.purpose,
+        )
+        _text(result, _odm("Description"), r.result)
+        datasets = etree.SubElement(result, _arm("AnalysisDatasets"))
+        dataset = _set(etree.SubElement(datasets, _arm("AnalysisDataset")),
+                       ItemGroupOID=r.group_oid)  # fmt: skip
+        _set(etree.SubElement(dataset, _def("WhereClauseRef")), WhereClauseOID=r.where_oid)
+        for oid in r.variable_oids:
+            _set(etree.SubElement(dataset, _arm("AnalysisVariable")), ItemOID=oid)
+        documentation = etree.SubElement(result, _arm("Documentation"))
+        _text(documentation, _odm("Description"), r.documentation)
+        code = _set(etree.SubElement(result, _arm("ProgrammingCode")), Context=r.context)
+        etree.SubElement(code, _arm("Code")).text = r.code
+
+
 def _codelist(parent: etree._Element, codelist: CodeList) -> None:
     element = _set(
         etree.SubElement(parent, _odm("CodeList")),
@@ -211,8 +245,9 @@ def _codelist(parent: etree._Element, codelist: CodeList) -> None:
 
 def define_tree(define: Define) -> etree._ElementTree:
     """The define.xml document of the model."""
+    nsmap = {**NSMAP, "arm": ARM_NS} if define.analysis_results else NSMAP
     root = _set(
-        etree.Element(_odm("ODM"), nsmap=NSMAP),
+        etree.Element(_odm("ODM"), nsmap=nsmap),
         FileType="Snapshot",
         FileOID=define.file_oid,
         CreationDateTime=define.created.isoformat(timespec="seconds"),
@@ -255,6 +290,8 @@ def define_tree(define: Define) -> etree._ElementTree:
     for comment in define.comments:
         element = _set(etree.SubElement(mdv, _def("CommentDef")), OID=comment.oid)
         _text(element, _odm("Description"), comment.text)
+    if define.analysis_results:
+        _analysis_results(mdv, define.analysis_results)
     # A browser opening define.xml renders it with the stylesheet written beside it.
     root.addprevious(
         etree.ProcessingInstruction("xml-stylesheet", f'type="text/xsl" href="{STYLESHEET.name}"')
@@ -284,9 +321,17 @@ def _parse(document: Path | etree._ElementTree) -> etree._ElementTree:
 
 
 def validate_define(document: Path | etree._ElementTree) -> list[str]:
-    """XSD errors of a define.xml (a path or a parsed tree): "line N: message"; [] if valid."""
+    """XSD errors of a define.xml (a path or a parsed tree): "line N: message"; [] if valid.
+    The repo holds no ARM 1.0 schema: the Analysis Results Metadata are left out of the
+    XSD validation (:func:`check_define` resolves their references)."""
     xsd = schema()
-    if xsd.validate(_parse(document)):
+    tree = _parse(document)
+    displays = tree.getroot().findall(f".//{_arm('AnalysisResultDisplays')}")
+    if displays:
+        tree = copy.deepcopy(tree)
+        for element in tree.getroot().findall(f".//{_arm('AnalysisResultDisplays')}"):
+            element.getparent().remove(element)
+    if xsd.validate(tree):
         return []
     return [f"line {e.line}: {e.message}" for e in xsd.error_log]
 
@@ -322,6 +367,9 @@ def check_define(path: Path) -> list[str]:
         ("//def:WhereClauseRef/@WhereClauseOID", f"{mdv}/def:WhereClauseDef/@OID", "WhereClause"),
         ("//odm:RangeCheck/@def:ItemOID", f"{mdv}/odm:ItemDef/@OID", "RangeCheck def:ItemOID"),
         ("//@def:StandardOID", f"{mdv}/def:Standards/def:Standard/@OID", "StandardOID"),
+        ("//arm:AnalysisResult/@ParameterOID", f"{mdv}/odm:ItemDef/@OID", "ARM ParameterOID"),
+        ("//arm:AnalysisDataset/@ItemGroupOID", f"{mdv}/odm:ItemGroupDef/@OID", "ARM dataset"),
+        ("//arm:AnalysisVariable/@ItemOID", f"{mdv}/odm:ItemDef/@OID", "ARM variable"),
     )
     for refs, targets, what in checks:
         problems += _dangling(root, refs, targets, what)

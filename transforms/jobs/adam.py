@@ -138,9 +138,10 @@ def endpoints(run: RunFolder, study: StudySpec) -> list[Path]:
 
 
 def define(run: RunFolder, study: StudySpec) -> Path:
-    """Define-XML 2.1 (+ its stylesheet and HTML) for the ADaM written."""
+    """Define-XML 2.1 (+ its stylesheet and HTML) for the ADaM written, with the Analysis
+    Results Metadata of the endpoints study.yaml gives a ``purpose``."""
     from transforms.adam.spec import load_adam_spec
-    from transforms.define import DefineError, adam_metadata, write_define
+    from transforms.define import DefineError, adam_metadata, endpoint_analyses, write_define
 
     specs = [load_adam_spec(study.adam_spec_path(name)) for name in study.adam]
     with stage("define adam", run) as s:
@@ -151,6 +152,7 @@ def define(run: RunFolder, study: StudySpec) -> Path:
                 adam_metadata(specs),
                 dictionaries=study.dictionaries,
                 study=study,
+                analyses=endpoint_analyses(study),
             )
         except DefineError as exc:
             raise PipelineError(f"{run.adam / 'define.xml'}: {exc}") from exc
