@@ -165,10 +165,11 @@ def test_the_published_submission_holds_sdtm_and_adam_as_ectd_lays_them_out(
 
     study = adam_published / "submission" / "m5" / "datasets" / "pommaint"
     sdtm, adam = study / "tabulations" / "sdtm", study / "analysis" / "adam" / "datasets"
+    documents = {"sdtm": ["acrf.pdf", "csdrg.pdf"], "adam": ["adrg.pdf"]}
     for folder, layer in ((sdtm, "sdtm"), (adam, "adam")):
         xpts = sorted(p.name for p in (adam_published / layer).glob("*.xpt"))
         assert sorted(p.name for p in folder.iterdir()) == sorted(
-            [*xpts, "define.xml", "define.xsl"]
+            [*xpts, "define.xml", "define.xsl", *documents[layer]]
         )
     assert {p.name for p in study.iterdir()} == {"tabulations", "analysis"}
     assert (adam / "adtte.xpt").stat().st_ino == (
@@ -189,6 +190,44 @@ def test_the_published_submission_holds_sdtm_and_adam_as_ectd_lays_them_out(
     source = adam_published.parent / "runs" / manifest["sdtm_run"]
     assert not (source / "submission" / "m5" / "datasets" / "pommaint" / "analysis").exists()
     assert (source / "submission" / "m5" / "datasets" / "pommaint" / "tabulations").is_dir()
+
+
+def test_the_reviewers_documents_read_back(adam_published: Path, tmp_path: Path) -> None:
+    """acrf.pdf annotates each form's fields with their SDTM targets; csdrg.pdf and
+    adrg.pdf have the PHUSE sections, filled from the run; the same run gives the same
+    bytes."""
+    from pypdf import PdfReader
+
+    from transforms.define.documents import write_documents
+    from transforms.specs import load_study
+    from transforms.store import RunFolder
+
+    def text(path: Path) -> str:
+        return "\n".join(page.extract_text() for page in PdfReader(path).pages)
+
+    acrf = text(adam_published / "sdtm" / "acrf.pdf")
+    assert "Form DM: Demographics" in acrf and "BRTHDAT mapped DM.BRTHDTC" in acrf
+    assert "Form RS:" in acrf and "RS.RSORRES" in acrf
+    csdrg = text(adam_published / "sdtm" / "csdrg.pdf")
+    for section in ("1. Introduction", "1.2 Study data standards and dictionary inventory",
+                    "2. Protocol description", "3. Subject data description",
+                    "4. Data conformance summary", "Appendix: Trial summary (TS)"):  # fmt: skip
+        assert section in csdrg
+    assert "SDTMIG 3.4" in csdrg and "MedDRA 27.1" in csdrg and "SUPPDM" in csdrg
+    adrg = text(adam_published / "adam" / "adrg.pdf")
+    assert "5. Analysis dataset descriptions" in adrg and "7. Submission of programs" in adrg
+    assert "PFS ADTTE PFS primary" in adrg and "ADSL.ITTFL = Y" in adrg
+    rows = len(pd.read_parquet(adam_published / "adam" / "adsl.parquet"))
+    assert "ADSL Subject-Level Analysis Dataset" in adrg and f" {rows} STUDYID, USUBJID" in adrg
+
+    copy = tmp_path / "run"
+    shutil.copytree(adam_published.resolve(), copy)
+    run, study = RunFolder(copy), load_study("POMMAINT")
+    for layer, names in (("sdtm", ["acrf.pdf", "csdrg.pdf"]), ("adam", ["adrg.pdf"])):
+        written = write_documents(run, study, layer)
+        assert [p.name for p in written] == names
+        for path in written:
+            assert path.read_bytes() == (adam_published / layer / path.name).read_bytes()
 
 
 def test_adam_define_describes_the_primary_endpoint_and_the_parameters(

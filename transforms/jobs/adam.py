@@ -168,9 +168,10 @@ def conformance(run: RunFolder, study: StudySpec) -> None:
 
 
 def publish_run(run: RunFolder, study: StudySpec) -> Path:
-    """Build the submission folder (SDTM and ADaM) and its manifest, and switch ``current``
-    to the ADaM run, if its SDTM run is still the published one."""
+    """Write the ADRG, build the submission folder (SDTM and ADaM) and its manifest, and
+    switch ``current`` to the ADaM run, if its SDTM run is still the published one."""
     from transforms.define import write_submission_manifest
+    from transforms.define.documents import write_documents
 
     info = run.adam_info
     with stage("publish adam", run) as s, study_lock(run.store, study.id):
@@ -180,6 +181,7 @@ def publish_run(run: RunFolder, study: StudySpec) -> Path:
                 f"run {info['from_run']} is no longer the published one "
                 f"({published.name if published else 'none'}): ADaM not published"
             )
+        write_documents(run, study, "adam")
         write_submission_manifest(run.path)
         manifest = {
             k: v for k, v in RunFolder(published).manifest().items() if k not in ("outputs",)

@@ -494,16 +494,19 @@ def _refuse_older(previous: Path | None, export_id: str) -> None:
 
 
 def publish_run(run: RunFolder, study: StudySpec) -> Path:
-    """Build the submission folder (eCTD module 5) and its manifest, record the run's
-    manifest and switch ``current`` to this run."""
+    """Write the reviewer's documents (acrf.pdf, csdrg.pdf), build the submission folder
+    (eCTD module 5) and its manifest, record the run's manifest and switch ``current`` to
+    this run."""
     import importlib.metadata as md
 
     from transforms.define import write_submission_manifest
+    from transforms.define.documents import write_documents
 
     info = run.info
     with stage("publish", run) as s, study_lock(run.store, study.id):
         previous = current(run.store, study.id)
         _refuse_older(previous, info["export_id"])
+        write_documents(run, study, "sdtm")
         write_submission_manifest(run.path)
         packages = {
             name: md.version(name)
