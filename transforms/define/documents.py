@@ -75,6 +75,11 @@ class _Document(FPDF):
         self.multi_cell(0, 5, _latin1(text), new_x="LMARGIN", new_y="NEXT")
         self.ln(2)
 
+    def topic(self, title: str, text: str, level: int = 2) -> None:
+        """A heading and its paragraph."""
+        self.heading(title, level)
+        self.para(text)
+
     def grid(
         self, headings: Sequence[str], rows: Iterable[Sequence[object]], widths: Sequence[int]
     ) -> None:
@@ -174,10 +179,10 @@ def write_csdrg(run: RunFolder, study: StudySpec) -> Path:
          for n, p in tables.items()],
         [30, 120, 30],
     )  # fmt: skip
-    doc.heading("3.2 Annotated CRF", 2)
-    doc.para(
+    doc.topic(
+        "3.2 Annotated CRF",
         "acrf.pdf, beside the datasets, gives each field of each eCRF form with the SDTM "
-        "variables it reaches, or why it is not submitted."
+        "variables it reaches, or why it is not submitted.",
     )
     doc.heading("3.3 Supplemental qualifiers", 2)
     doc.grid(
@@ -238,10 +243,10 @@ def write_adrg(run: RunFolder, study: StudySpec) -> Path:
              for p in (endpoints.efficacy, endpoints.safety)],
             [70, 60, 50],
         )  # fmt: skip
-    doc.heading("3.2 Dates", 2)
-    doc.para(
+    doc.topic(
+        "3.2 Dates",
         "Analysis dates (*DT) are SAS dates (days since 1960-01-01, format DATE9.); an "
-        "imputed date has its imputation flag (*DTF, D/M/Y)."
+        "imputed date has its imputation flag (*DTF, D/M/Y).",
     )
     doc.heading("4. Data creation and processing")
     doc.para(
@@ -263,11 +268,12 @@ def write_adrg(run: RunFolder, study: StudySpec) -> Path:
         _conformance(run, {s.name for s in specs}),
         [20, 20, 20, 15, 105],
     )
-    doc.heading("7. Submission of programs")
-    doc.para(
+    doc.topic(
+        "7. Submission of programs",
         "The datasets are made by cdisc-pipeline from the specifications named above; the "
         "analysis of each endpoint with a purpose is described in define.xml's Analysis "
-        "Results Metadata."
+        "Results Metadata.",
+        level=1,
     )
     target = run.adam / "adrg.pdf"
     doc.output(str(target))
