@@ -198,7 +198,7 @@ def test_the_reviewers_documents_read_back(adam_published: Path, tmp_path: Path)
     bytes."""
     from pypdf import PdfReader
 
-    from transforms.define.documents import write_documents
+    from transforms.define.documents import write_acrf, write_documents
     from transforms.specs import load_study
     from transforms.store import RunFolder
 
@@ -223,11 +223,21 @@ def test_the_reviewers_documents_read_back(adam_published: Path, tmp_path: Path)
     copy = tmp_path / "run"
     shutil.copytree(adam_published.resolve(), copy)
     run, study = RunFolder(copy), load_study("POMMAINT")
-    for layer, names in (("sdtm", ["acrf.pdf", "csdrg.pdf"]), ("adam", ["adrg.pdf"])):
-        written = write_documents(run, study, layer)
-        assert [p.name for p in written] == names
-        for path in written:
-            assert path.read_bytes() == (adam_published / layer / path.name).read_bytes()
+    crf = write_acrf(run, study)
+    assert crf.href == "acrf.pdf" and crf.pages["DM.SEX"] == (1,)
+    assert "DM.ARMCD" not in crf.pages or crf.pages["DM.ARMCD"]  # a key target is no origin
+    written = [run.sdtm / crf.href]
+    for layer, names in (("sdtm", ["csdrg.pdf"]), ("adam", ["adrg.pdf"])):
+        documents = write_documents(run, study, layer)
+        assert [p.name for p in documents] == names
+        written += documents
+    for path in written:
+        layer = path.parent.name
+        assert path.read_bytes() == (adam_published / layer / path.name).read_bytes()
+    # define.xml points each collected variable at its page of the annotated CRF
+    define = (adam_published / "sdtm" / "define.xml").read_text(encoding="utf-8")
+    assert '<def:AnnotatedCRF>\n        <def:DocumentRef leafID="LF.ACRF"/>' in define
+    assert 'xlink:href="acrf.pdf"' in define and 'PageRefs="1" Type="PhysicalRef"' in define
 
 
 def test_adam_define_describes_the_primary_endpoint_and_the_parameters(

@@ -392,6 +392,41 @@ def test_html_rendering(define_path: Path, root: etree._Element) -> None:
     assert "Laboratory Test Results" in text and "MedDRA" in text
 
 
+def test_collected_variables_point_at_the_annotated_crf(
+    published: Path, run: Path, tmp_path: Path
+) -> None:
+    from pypdf import PdfReader
+
+    from transforms.define.documents import write_acrf
+    from transforms.store import RunFolder
+
+    copy = _copy_run(run, tmp_path / "run")
+    shutil.copy2(published / "reports" / "reconciliation_fields.csv", copy / "reports")
+    crf = write_acrf(RunFolder(copy), load_study("POMMAINT"))
+    path = write_define(copy, "sdtm", annotated_crf=crf)
+    assert validate_define(path) == [] and check_define(path) == []
+    root = etree.parse(str(path)).getroot()
+    assert _xpath(root, f"{MDV}/def:AnnotatedCRF/def:DocumentRef/@leafID") == ["LF.ACRF"]
+    assert _xpath(root, f"{MDV}/def:leaf[@ID='LF.ACRF']/@xlink:href") == ["acrf.pdf"]
+    sex = _xpath(root, f"{MDV}/odm:ItemDef[@OID='IT.DM.SEX']/def:Origin/def:DocumentRef")[0]
+    page = int(_str(sex, "def:PDFPageRef/@PageRefs"))
+    assert (
+        "Form DM: Demographics"
+        in PdfReader(copy / "sdtm" / "acrf.pdf").pages[page - 1].extract_text()
+    )
+    # derived and assigned variables point at no page
+    assert not _xpath(root, f"{MDV}/odm:ItemDef[@OID='IT.DM.AGEU' or @OID='IT.DM.DOMAIN']"
+                            "/def:Origin/def:DocumentRef")  # fmt: skip
+    # the stylesheet and define.html show the same document and the same pages
+    ours = _rows(html.fromstring(render_stylesheet(path)))
+    theirs = _rows(html.parse(str(path.parent / "define.html")).getroot())
+    assert ours["LF.ACRF"] == theirs["LF.ACRF"] == ["Annotated CRF", "Annotated CRF", "acrf.pdf"]
+    assert ours["IT.DM.SEX"] == [re.sub(r"^\(\d+\)$", "", c) for c in theirs["IT.DM.SEX"]]
+    assert f"Annotated CRF p. {page}" in ours["IT.DM.SEX"][7]
+    (copy / "sdtm" / "acrf.pdf").unlink()
+    assert "def:leaf acrf.pdf does not exist beside define.xml" in check_define(path)
+
+
 # --- ADaM ------------------------------------------------------------------------------------
 
 

@@ -29,6 +29,7 @@ from transforms.define.model import (
     NUMBER_TYPES,
     AnalysisMeta,
     AnalysisResult,
+    AnnotatedCrf,
     CodeList,
     Comment,
     DatasetMeta,
@@ -271,6 +272,13 @@ class _Builder:
     packages: set[str] = field(default_factory=set)
     oids: set[str] = field(default_factory=set)
     sponsor_codelists: list[CodeList] = field(default_factory=list)
+    crf: AnnotatedCrf | None = None
+
+    def pages(self, origin: str, key: str) -> tuple[int, ...]:
+        """The annotated CRF's pages of a collected variable (``DM.SEX``)."""
+        if origin != "Collected" or self.crf is None:
+            return ()
+        return tuple(self.crf.pages.get(key, ()))
 
     def unique(self, oid: str) -> str:
         candidate, n = oid, 1
@@ -487,6 +495,7 @@ class _Builder:
                     comment_oid=comment_oid,
                     xpt_length=widths.get(var.name),
                     dataset=meta.name,
+                    pages=self.pages(var.origin, f"{meta.name}.{var.name}"),
                 )
             )
             refs.append(
@@ -604,6 +613,7 @@ class _Builder:
                         xpt_length=parent_item.xpt_length,
                         dataset=meta.name,
                         where_text=self.where_clauses[where_oids[value]].text,
+                        pages=self.pages(origin, f"{meta.name}.{value}"),
                     )
                 )
                 vl_refs.append(
@@ -666,13 +676,15 @@ def build_define(
     created: datetime,
     dictionaries: Mapping[str, str] | None = None,
     analyses: Sequence[AnalysisMeta] = (),
+    annotated_crf: AnnotatedCrf | None = None,
 ) -> Define:
     """The Define-XML model of the datasets written to ``folder`` (one ``<name>.xpt`` each,
     its values read from the ``<name>.parquet`` beside it when there is one), described by
     ``metas``. Every XPT file in the folder needs metadata; metadata without a
     file is left out (a dataset the run did not write). ``dictionaries`` gives external
     dictionary versions, e.g. ``{"MedDRA": "27.1"}``; ``analyses`` the analysis results of
-    the Analysis Results Metadata (ADaM)."""
+    the Analysis Results Metadata (ADaM); ``annotated_crf`` the annotated CRF beside
+    define.xml, whose pages each collected variable's origin points at."""
     folder = Path(folder)
     files = {p.stem.upper(): p for p in sorted(folder.glob("*.xpt"))}
     by_name = {m.name: m for m in metas}
@@ -682,7 +694,7 @@ def build_define(
         raise DefineError(f"{folder}: no .xpt files to describe")
     if skipped := [m.name for m in metas if m.name not in files]:
         log.info("define: no file for %s: not described", ", ".join(skipped))
-    builder = _Builder(dict(dictionaries or {}))
+    builder = _Builder(dict(dictionaries or {}), crf=annotated_crf)
     for meta in metas:
         if meta.name in files:
             builder.dataset(meta, files[meta.name])
@@ -715,6 +727,7 @@ def build_define(
         comments=tuple(builder.comments),
         version=__version__,
         analysis_results=tuple(_analysis_result(builder, a) for a in analyses),
+        annotated_crf=annotated_crf,
     )
 
 

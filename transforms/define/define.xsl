@@ -244,7 +244,7 @@ nav ul { columns: 2; } code { font-size: 12px; }
     <xsl:if test="$o/odm:Description">: <xsl:call-template name="text">
       <xsl:with-param name="of" select="$o/odm:Description"/></xsl:call-template></xsl:if>
     <xsl:for-each select="$o/def:DocumentRef">
-      <xsl:text> </xsl:text><a href="{key('leaf', @leafID)/@xlink:href}#page={def:PDFPageRef/@PageRefs}">
+      <xsl:text> </xsl:text><a href="{key('leaf', @leafID)/@xlink:href}#page={substring-before(concat(def:PDFPageRef/@PageRefs, ' '), ' ')}">
         <xsl:value-of select="key('leaf', @leafID)/def:title"/>
         <xsl:if test="def:PDFPageRef"> p. <xsl:value-of select="def:PDFPageRef/@PageRefs"/></xsl:if>
       </a>

@@ -27,6 +27,7 @@ from fpdf import FPDF
 from fpdf.fonts import FontFace
 
 from transforms.define.build import CT_VERSIONS, IG_VERSIONS
+from transforms.define.model import AnnotatedCrf
 from transforms.define.xml import DEFINE_VERSION
 from transforms.store import RunFolder
 
@@ -281,14 +282,17 @@ def write_adrg(run: RunFolder, study: StudySpec) -> Path:
 
 
 def write_documents(run: RunFolder, study: StudySpec, layer: str) -> list[Path]:
-    """The documents of a layer: the annotated CRF and the cSDRG (sdtm), the ADRG (adam)."""
+    """The documents a layer writes at publication (after its conformance report): the
+    cSDRG (sdtm), the ADRG (adam). The annotated CRF comes before, with define.xml."""
     if layer == "sdtm":
-        return [write_acrf(run, study), write_csdrg(run, study)]
+        return [write_csdrg(run, study)]
     return [write_adrg(run, study)]
 
 
-def write_acrf(run: RunFolder, study: StudySpec) -> Path:
-    """``sdtm/acrf.pdf``: each eCRF form's fields with their SDTM targets."""
+def write_acrf(run: RunFolder, study: StudySpec) -> AnnotatedCrf:
+    """``sdtm/acrf.pdf``: each eCRF form's fields with their SDTM targets. Returns what
+    define.xml says of it: each variable a field reaches (not as a key) with the pages of
+    the field's form."""
     fields = _read_csv(run.field_reconciliation)
     doc = _Document(f"{study.id} Annotated CRF", run.export_created)
     doc.add_page()
@@ -297,14 +301,23 @@ def write_acrf(run: RunFolder, study: StudySpec) -> Path:
         "Each eCRF form of the study, each field with the SDTM variables its value reaches "
         "(a (key) target: the field identifies the record), or the reason it is not submitted."
     )
+    pages: dict[str, set[int]] = {}
     for oid, form in study.forms.items():
         rows = [f for f in fields if f["form"] == oid]
         doc.heading(f"Form {oid}: {form.label}", 1)
+        first = doc.page_no()
         doc.grid(
             ["Field", "Status", "SDTM annotation"],
             [[f["field"], f["status"], f["targets"] or f["reason"]] for f in rows],
             [35, 25, 120],
         )
-    target = run.sdtm / "acrf.pdf"
-    doc.output(str(target))
-    return target
+        shown = set(range(first, doc.page_no() + 1))
+        for row in rows:
+            for variable in filter(None, (t.strip() for t in row["targets"].split(";"))):
+                if not variable.endswith("(key)"):
+                    pages.setdefault(variable, set()).update(shown)
+    path = run.sdtm / "acrf.pdf"
+    doc.output(str(path))
+    return AnnotatedCrf(
+        path.name, "Annotated CRF", {k: tuple(sorted(v)) for k, v in sorted(pages.items())}
+    )

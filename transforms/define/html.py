@@ -8,9 +8,11 @@ dictionaries, the methods and the comments, all cross-linked by OID anchors.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 
 import jinja2
+from markupsafe import Markup
 
 from transforms.define.model import Define, Item
 
@@ -65,7 +67,14 @@ nav ul { columns: 2; } code { font-size: 12px; }
 </nav>
 
 <h2 id="documents">Documents</h2>
-<p class="muted">None.</p>
+{% if d.annotated_crf %}{% set crf = d.annotated_crf %}
+<table>
+<tr><th>Document</th><th>Title</th><th>File</th></tr>
+<tr id="{{ crf.leaf_id }}"><td>Annotated CRF</td><td>{{ crf.title }}</td>
+<td><a href="{{ crf.href }}">{{ crf.href }}</a></td></tr>
+</table>
+{% else %}<p class="muted">None.</p>
+{% endif %}
 
 {% for g in d.groups %}
 <h2 id="{{ g.oid }}">{{ g.name }}: {{ g.label }}</h2>
@@ -86,7 +95,7 @@ nav ul { columns: 2; } code { font-size: 12px; }
 {% endif %}
 {% if i.value_list_oid %}<a href="#{{ i.value_list_oid }}">value-level metadata</a>{% endif %}
 </td>
-<td>{{ origin(i) }}</td>
+<td>{{ origin(i) }}{{ crf_link(i) }}</td>
 <td>{% if r.method_oid %}
 <a href="#{{ r.method_oid }}">{{ methods[r.method_oid].text }}</a><br>
 {% endif %}
@@ -131,7 +140,7 @@ where {{ where[a.where_oid].text }}:
 <td>{% if i.codelist_oid %}
 <a href="#{{ i.codelist_oid }}">{{ codelists[i.codelist_oid].name }}</a>
 {% endif %}</td>
-<td>{{ origin(i) }}</td>
+<td>{{ origin(i) }}{{ crf_link(i) }}</td>
 <td>{% if r.method_oid %}
 <a href="#{{ r.method_oid }}">{{ methods[r.method_oid].text }}</a><br>
 {% endif %}
@@ -207,6 +216,21 @@ def _origin(item: Item) -> str:
     return text + (f": {item.origin_text}" if item.origin_text else "")
 
 
+def _crf_link(define: Define) -> Callable[[Item], Markup]:
+    """The link of a collected item to its pages of the annotated CRF (empty without)."""
+
+    def link(item: Item) -> Markup:
+        crf = define.annotated_crf
+        if crf is None or not item.pages:
+            return Markup("")
+        pages = " ".join(map(str, item.pages))
+        return Markup(' <a href="{}#page={}">{} p. {}</a>').format(
+            crf.href, item.pages[0], crf.title, pages
+        )
+
+    return link
+
+
 def render_html(define: Define) -> str:
     """The HTML page of a Define-XML model."""
     from transforms.define.xml import DEFINE_VERSION
@@ -233,4 +257,5 @@ def render_html(define: Define) -> str:
         where={w.oid: w for w in define.where_clauses},
         length=_length,
         origin=_origin,
+        crf_link=_crf_link(define),
     )

@@ -191,6 +191,7 @@ class Item:
     xpt_length: int | None  # the XPT storage width of a character variable
     dataset: str
     where_text: str | None = None  # value-level items: "LBTESTCD EQ NEUT"
+    pages: tuple[int, ...] = ()  # Collected: the annotated CRF's pages showing the field
 
 
 @dataclass(frozen=True)
@@ -257,6 +258,17 @@ class Comment:
 
 
 @dataclass(frozen=True)
+class AnnotatedCrf:
+    """The annotated CRF beside define.xml: its file, title, and the pages of each
+    collected variable (``DM.SEX``; a supplemental qualifier ``SUPPDM.RACEOTH``)."""
+
+    href: str
+    title: str
+    pages: Mapping[str, tuple[int, ...]]
+    leaf_id: str = "LF.ACRF"
+
+
+@dataclass(frozen=True)
 class AnalysisResult:
     """An ARM result display with its one analysis result, OIDs resolved."""
 
@@ -300,3 +312,4 @@ class Define:
     originator: str = "cdisc-pipeline"
     version: str = ""  # of the software that wrote it
     analysis_results: tuple[AnalysisResult, ...] = ()  # ARM 1.0 (ADaM only)
+    annotated_crf: AnnotatedCrf | None = None

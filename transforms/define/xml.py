@@ -19,6 +19,7 @@ from lxml import etree
 
 from transforms.define.model import (
     AnalysisResult,
+    AnnotatedCrf,
     CodeList,
     Define,
     Item,
@@ -156,7 +157,7 @@ def _group(parent: etree._Element, group: ItemGroup) -> None:
     etree.SubElement(leaf, _def("title")).text = group.href
 
 
-def _item(parent: etree._Element, item: Item) -> None:
+def _item(parent: etree._Element, item: Item, crf: AnnotatedCrf | None) -> None:
     element = _set(
         etree.SubElement(parent, _odm("ItemDef")),
         OID=item.oid,
@@ -174,6 +175,13 @@ def _item(parent: etree._Element, item: Item) -> None:
     origin = _set(etree.SubElement(element, _def("Origin")), Type=item.origin, Source=item.source)
     if item.origin_text:
         _text(origin, _odm("Description"), item.origin_text)
+    if item.pages and crf is not None:
+        ref = _set(etree.SubElement(origin, _def("DocumentRef")), leafID=crf.leaf_id)
+        _set(
+            etree.SubElement(ref, _def("PDFPageRef")),
+            PageRefs=" ".join(map(str, item.pages)),
+            Type="PhysicalRef",
+        )
     if item.value_list_oid is not None:
         _set(etree.SubElement(element, _def("ValueListRef")), ValueListOID=item.value_list_oid)
 
@@ -271,6 +279,9 @@ def define_tree(define: Define) -> etree._ElementTree:
     standards = etree.SubElement(mdv, _def("Standards"))
     for std in define.standards:
         _standard(standards, std)
+    if define.annotated_crf is not None:
+        crf = etree.SubElement(mdv, _def("AnnotatedCRF"))
+        _set(etree.SubElement(crf, _def("DocumentRef")), leafID=define.annotated_crf.leaf_id)
     for vl in define.value_lists:
         _value_list(mdv, vl)
     for wc in define.where_clauses:
@@ -278,7 +289,7 @@ def define_tree(define: Define) -> etree._ElementTree:
     for group in define.groups:
         _group(mdv, group)
     for item in define.items:
-        _item(mdv, item)
+        _item(mdv, item, define.annotated_crf)
     for codelist in define.codelists:
         _codelist(mdv, codelist)
     for method in define.methods:
@@ -290,6 +301,10 @@ def define_tree(define: Define) -> etree._ElementTree:
     for comment in define.comments:
         element = _set(etree.SubElement(mdv, _def("CommentDef")), OID=comment.oid)
         _text(element, _odm("Description"), comment.text)
+    if define.annotated_crf is not None:
+        leaf = _set(etree.SubElement(mdv, _def("leaf")), ID=define.annotated_crf.leaf_id)
+        leaf.set(f"{{{XLINK_NS}}}href", define.annotated_crf.href)
+        etree.SubElement(leaf, _def("title")).text = define.annotated_crf.title
     if define.analysis_results:
         _analysis_results(mdv, define.analysis_results)
     # A browser opening define.xml renders it with the stylesheet written beside it.
@@ -367,6 +382,7 @@ def check_define(path: Path) -> list[str]:
         ("//def:WhereClauseRef/@WhereClauseOID", f"{mdv}/def:WhereClauseDef/@OID", "WhereClause"),
         ("//odm:RangeCheck/@def:ItemOID", f"{mdv}/odm:ItemDef/@OID", "RangeCheck def:ItemOID"),
         ("//@def:StandardOID", f"{mdv}/def:Standards/def:Standard/@OID", "StandardOID"),
+        ("//def:DocumentRef/@leafID", f"{mdv}/def:leaf/@ID", "DocumentRef leafID"),
         ("//arm:AnalysisResult/@ParameterOID", f"{mdv}/odm:ItemDef/@OID", "ARM ParameterOID"),
         ("//arm:AnalysisDataset/@ItemGroupOID", f"{mdv}/odm:ItemGroupDef/@OID", "ARM dataset"),
         ("//arm:AnalysisVariable/@ItemOID", f"{mdv}/odm:ItemDef/@OID", "ARM variable"),
@@ -384,6 +400,9 @@ def check_define(path: Path) -> list[str]:
             problems.append(f"{oid}: derived, but no ItemRef names its method")
     for group in root.xpath(f"{mdv}/odm:ItemGroupDef", namespaces=NS):
         problems += _check_group(root, group, path.parent)
+    for href in root.xpath(f"{mdv}/def:leaf/@xlink:href", namespaces=NS):
+        if not (path.parent / str(href)).is_file():
+            problems.append(f"def:leaf {href} does not exist beside define.xml")
     for instruction in root.xpath("preceding-sibling::processing-instruction('xml-stylesheet')"):
         href = instruction.get("href")
         if not href or not (path.parent / href).is_file():

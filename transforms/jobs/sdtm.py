@@ -420,12 +420,17 @@ def reconcile(run: RunFolder, study: StudySpec) -> int:
 
 
 def define(run: RunFolder, study: StudySpec) -> Path:
-    """Define-XML 2.1 (+ its stylesheet and HTML) for the SDTM written."""
+    """The annotated CRF, and Define-XML 2.1 (+ its stylesheet and HTML) for the SDTM
+    written, each collected variable's origin pointing at its pages of the CRF."""
     from transforms.define import DefineError, write_define
+    from transforms.define.documents import write_acrf
 
     with stage("define", run) as s:
+        crf = write_acrf(run, study)
         try:
-            written = write_define(run.path, "sdtm", dictionaries=study.dictionaries, study=study)
+            written = write_define(
+                run.path, "sdtm", dictionaries=study.dictionaries, study=study, annotated_crf=crf
+            )
         except DefineError as exc:
             raise PipelineError(f"{run.sdtm / 'define.xml'}: {exc}") from exc
         s.rows_out = len(list(run.sdtm.glob("*.xpt")))
@@ -494,7 +499,7 @@ def _refuse_older(previous: Path | None, export_id: str) -> None:
 
 
 def publish_run(run: RunFolder, study: StudySpec) -> Path:
-    """Write the reviewer's documents (acrf.pdf, csdrg.pdf), build the submission folder
+    """Write the reviewer's guide (csdrg.pdf), build the submission folder
     (eCTD module 5) and its manifest, record the run's manifest and switch ``current`` to
     this run."""
     import importlib.metadata as md
