@@ -156,6 +156,134 @@ def test_adam_run_is_published_beside_its_sdtm(adam_published: Path) -> None:
     assert not any((source / "adam").iterdir())
 
 
+def test_the_published_submission_holds_sdtm_and_adam_as_ectd_lays_them_out(
+    adam_published: Path,
+) -> None:
+    import csv
+
+    from transforms.extract.exports import sha256_file
+
+    study = adam_published / "submission" / "m5" / "datasets" / "pommaint"
+    sdtm, adam = study / "tabulations" / "sdtm", study / "analysis" / "adam" / "datasets"
+    documents = {"sdtm": ["acrf.pdf", "csdrg.pdf"], "adam": ["adrg.pdf"]}
+    for folder, layer in ((sdtm, "sdtm"), (adam, "adam")):
+        xpts = sorted(p.name for p in (adam_published / layer).glob("*.xpt"))
+        assert sorted(p.name for p in folder.iterdir()) == sorted(
+            [*xpts, "define.xml", "define.xsl", *documents[layer]]
+        )
+    assert {p.name for p in study.iterdir()} == {"tabulations", "analysis"}
+    assert (adam / "adtte.xpt").stat().st_ino == (
+        adam_published / "adam" / "adtte.xpt"
+    ).stat().st_ino
+    with (adam_published / "reports" / "submission_manifest.csv").open(encoding="utf-8") as fh:
+        rows = {r["file"]: r for r in csv.DictReader(fh)}
+    files = {p.relative_to(adam_published / "submission").as_posix()
+             for p in (adam_published / "submission").rglob("*") if p.is_file()}  # fmt: skip
+    assert set(rows) == files
+    row = rows["m5/datasets/pommaint/analysis/adam/datasets/adsl.xpt"]
+    assert row["sha256"] == sha256_file(adam / "adsl.xpt") and row["records"] == "15"
+    manifest = json.loads((adam_published / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["outputs"]["submission/m5/datasets/pommaint/tabulations/sdtm/dm.xpt"][
+        "sha256"
+    ] == sha256_file(sdtm / "dm.xpt")
+    # The SDTM run keeps its own (SDTM only) submission; the ADaM run's is built anew.
+    source = adam_published.parent / "runs" / manifest["sdtm_run"]
+    assert not (source / "submission" / "m5" / "datasets" / "pommaint" / "analysis").exists()
+    assert (source / "submission" / "m5" / "datasets" / "pommaint" / "tabulations").is_dir()
+
+
+def test_the_reviewers_documents_read_back(adam_published: Path, tmp_path: Path) -> None:
+    """acrf.pdf annotates each form's fields with their SDTM targets; csdrg.pdf and
+    adrg.pdf have the PHUSE sections, filled from the run; the same run gives the same
+    bytes."""
+    from pypdf import PdfReader
+
+    from transforms.define.documents import write_acrf, write_documents
+    from transforms.specs import load_study
+    from transforms.store import RunFolder
+
+    def text(path: Path) -> str:
+        return "\n".join(page.extract_text() for page in PdfReader(path).pages)
+
+    acrf = text(adam_published / "sdtm" / "acrf.pdf")
+    assert "Form DM: Demographics" in acrf and "BRTHDAT mapped DM.BRTHDTC" in acrf
+    assert "Form RS:" in acrf and "RS.RSORRES" in acrf
+    csdrg = text(adam_published / "sdtm" / "csdrg.pdf")
+    for section in ("1. Introduction", "1.2 Study data standards and dictionary inventory",
+                    "2. Protocol description", "3. Subject data description",
+                    "4. Data conformance summary", "Appendix: Trial summary (TS)"):  # fmt: skip
+        assert section in csdrg
+    assert "SDTMIG 3.4" in csdrg and "MedDRA 27.1" in csdrg and "SUPPDM" in csdrg
+    adrg = text(adam_published / "adam" / "adrg.pdf")
+    assert "5. Analysis dataset descriptions" in adrg and "7. Submission of programs" in adrg
+    assert "PFS ADTTE PFS primary" in adrg and "ADSL.ITTFL = Y" in adrg
+    rows = len(pd.read_parquet(adam_published / "adam" / "adsl.parquet"))
+    assert "ADSL Subject-Level Analysis Dataset" in adrg and f" {rows} STUDYID, USUBJID" in adrg
+
+    copy = tmp_path / "run"
+    shutil.copytree(adam_published.resolve(), copy)
+    run, study = RunFolder(copy), load_study("POMMAINT")
+    crf = write_acrf(run, study)
+    assert crf.href == "acrf.pdf" and crf.pages["DM.SEX"] == (1,)
+    assert "DM.ARMCD" not in crf.pages or crf.pages["DM.ARMCD"]  # a key target is no origin
+    written = [run.sdtm / crf.href]
+    for layer, names in (("sdtm", ["csdrg.pdf"]), ("adam", ["adrg.pdf"])):
+        documents = write_documents(run, study, layer)
+        assert [p.name for p in documents] == names
+        written += documents
+    for path in written:
+        layer = path.parent.name
+        assert path.read_bytes() == (adam_published / layer / path.name).read_bytes()
+    # define.xml points each collected variable at its page of the annotated CRF
+    define = (adam_published / "sdtm" / "define.xml").read_text(encoding="utf-8")
+    assert '<def:AnnotatedCRF>\n        <def:DocumentRef leafID="LF.ACRF"/>' in define
+    assert 'xlink:href="acrf.pdf"' in define and 'PageRefs="1" Type="PhysicalRef"' in define
+
+
+def test_adam_define_describes_the_primary_endpoint_and_the_parameters(
+    adam_published: Path,
+) -> None:
+    """study.yaml's PFS is the primary endpoint: the ADaM define.xml's Analysis Results
+    Metadata describe its analysis; each BDS dataset's parameters have their codelist and
+    their value-level metadata; ADTTE's spec comments are CommentDefs."""
+    from lxml import etree
+
+    from transforms.define import check_define, validate_define
+    from transforms.define.xml import NS
+
+    path = adam_published / "adam" / "define.xml"
+    assert validate_define(path) == [] and check_define(path) == []
+    root = etree.parse(str(path)).getroot()
+
+    def texts(xpath: str) -> list[str]:
+        return [str(v) for v in root.xpath(xpath, namespaces=NS)]
+
+    result = "//arm:ResultDisplay[@OID='RD.PFS']/arm:AnalysisResult"
+    assert texts(f"{result}/@AnalysisPurpose") == ["PRIMARY OUTCOME MEASURE"]
+    assert texts(f"{result}//def:WhereClauseRef/@WhereClauseOID") == ["WC.ADTTE.PARAMCD.PFS"]
+    assert texts(f"{result}//arm:AnalysisVariable/@ItemOID") == [
+        "IT.ADTTE.AVAL", "IT.ADTTE.CNSR", "IT.ADTTE.ITTFL",
+    ]  # fmt: skip
+    assert "2 years (day 730)" in texts(f"{result}/odm:Description/odm:TranslatedText/text()")[0]
+    assert len(texts("//arm:AnalysisResult")) == 1  # OS declares no purpose
+    decode = "//odm:CodeList[@OID='CL.ADTTE.PARAMCD']/odm:CodeListItem[@CodedValue='PFS']"
+    assert texts(f"{decode}/odm:Decode/odm:TranslatedText/text()") == [
+        "Progression-Free Survival (days)"
+    ]
+    assert "OVR" in texts("//odm:CodeList[@OID='CL.ADRS.PARAMCD']/odm:CodeListItem/@CodedValue")
+    for dataset in ("ADRS", "ADTTE"):  # value-level metadata per parameter
+        where = texts(
+            f"//def:ValueListDef[@OID='VL.{dataset}.AVAL']//def:WhereClauseRef/@WhereClauseOID"
+        )
+        assert where and all(w.startswith(f"WC.{dataset}.PARAMCD.") for w in where)
+    assert "WC.ADTTE.PARAMCD.OS" in where
+    assert texts("//odm:ItemGroupDef[@Name='ADTTE']/@def:CommentOID") == ["COM.ADTTE"]
+    assert (
+        "FDA guidance" in texts("//def:CommentDef[@OID='COM.ADTTE']//odm:TranslatedText/text()")[0]
+    )
+    assert texts("//odm:ItemDef[@OID='IT.ADTTE.AVALU']/@def:CommentOID") == ["COM.ADTTE.AVALU"]
+
+
 def test_an_edited_endpoint_declaration_is_a_new_adam_run(
     adam_published: Path, tmp_path: Path
 ) -> None:

@@ -13,6 +13,7 @@ import re
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +83,7 @@ def test_rerun_is_deterministic_and_replaces_linked_reports(
     ADaM run links the SDTM run's) is replaced, not written through the link."""
     run = clean.csv.parent.parent
     before = clean.csv.read_bytes()
+    workbook = (run / "reports" / "findings.xlsx").read_bytes()
     other = tmp_path / "published_conformance.csv"
     clean.csv.rename(other)
     os.link(other, clean.csv)
@@ -89,6 +91,7 @@ def test_rerun_is_deterministic_and_replaces_linked_reports(
     assert again.csv.read_bytes() == before
     assert other.read_bytes() == before
     assert other.stat().st_ino != again.csv.stat().st_ino
+    assert (run / "reports" / "findings.xlsx").read_bytes() == workbook
 
 
 def test_xpt_only_run_gives_the_same_findings(
@@ -544,3 +547,104 @@ def test_study_day_has_no_day_zero_and_compares_at_common_precision() -> None:
         pd.Series(["2026-02", "2026-01-16", "2026-01", None]), pd.Series(["2026-01-16"] * 4)
     )
     assert later.tolist() == [True, False, False, False]
+
+
+# --- the Pinnacle 21 style workbook ----------------------------------------------------------
+
+
+def _sheet_rows(path: Path, sheet: str) -> list[tuple[Any, ...]]:
+    import openpyxl
+
+    book = openpyxl.load_workbook(path, read_only=True)
+    return [tuple(row) for row in book[sheet].iter_rows(values_only=True)]
+
+
+def test_workbook_lists_the_planted_findings(
+    planted: tuple[ConformanceResult, dict[str, Expect]],
+) -> None:
+    import openpyxl
+
+    result, _ = planted
+    path = result.csv.parent / "findings.xlsx"
+    book = openpyxl.load_workbook(path)
+    assert book.sheetnames == ["Dataset Summary", "Issue Summary", "Details", "Rules"]
+    for sheet in book.worksheets:  # header frozen, filter over every column and row
+        assert sheet.freeze_panes == "A2", sheet.title
+        assert sheet.auto_filter.ref == f"A1:{sheet.cell(1, sheet.max_column).column_letter}" + (
+            f"{max(sheet.max_row, 2)}"
+        ), sheet.title
+    assert book.properties.creator == "cdisc-pipeline"
+    assert book.properties.created == datetime(2026, 11, 23, 2, 0)  # the export's time
+
+    details = _sheet_rows(path, "Details")
+    assert details[0][:9] == ("Dataset", "Rule", "Severity", "Record", "Subject", "Seq",
+                              "Variables", "Values", "Message")  # fmt: skip
+    assert len(details) - 1 == len(result.findings)
+    dup = _hits(result, "SD0005", "AE", "AESEQ").iloc[0]
+    row = next(r for r in details if r[1] == "SD0005" and r[3] == int(dup["row"]))
+    assert row[:7] == (
+        "AE",
+        "SD0005",
+        "Error",
+        int(dup["row"]),
+        dup["USUBJID"],
+        dup["SEQ"],
+        "AESEQ",
+    )
+    assert row[9] == "conformance"
+
+    summary = {r[0]: r for r in _sheet_rows(path, "Dataset Summary")[1:]}
+    f = result.findings
+    ae = f[f["dataset"] == "AE"]
+    assert summary["AE"][1] == len(pd.read_parquet(path.parents[1] / "sdtm" / "ae.parquet"))
+    assert summary["AE"][2:6] == tuple(int((ae["severity"] == s).sum()) for s in SEVERITIES)
+    assert summary["AE"][6] == len(ae)
+
+    issues = _sheet_rows(path, "Issue Summary")
+    sd0005 = next(r for r in issues if r[1:3] == ("AE", "SD0005"))
+    assert sd0005 == ("conformance", "AE", "SD0005", "Error", RULES["SD0005"].description,
+                      int(((f["rule_id"] == "SD0005") & (f["dataset"] == "AE")).sum()))  # fmt: skip
+    assert [r[3] for r in issues[1:]] == sorted(
+        (r[3] for r in issues[1:]), key=list(SEVERITIES).index
+    )  # Reject first
+    rules = {r[0]: r for r in _sheet_rows(path, "Rules")[1:]}
+    assert set(RULES) <= set(rules)
+    assert rules["SD0005"][2:4] == ("Error", RULES["SD0005"].description)
+
+
+def test_workbook_holds_quality_findings_as_text_and_is_reproducible(tmp_path: Path) -> None:
+    from datetime import datetime as dt
+
+    from transforms import listing
+    from transforms.conformance.workbook import write_workbook
+
+    conformance = listing.conform(
+        pd.DataFrame([{"source": "conformance", "severity": "Warning", "rule": "CT2002",
+                       "dataset": "DS", "row": 3, "seq": "3", "subject": "01-701-1015",
+                       "variable": "DSDECOD", "value": "FINAL LAB VISIT", "message": "m"}])
+    )  # fmt: skip
+    quality = listing.conform(
+        pd.DataFrame([{"source": "sdtm-gate", "severity": "warning", "rule": "KEY",
+                       "dataset": "AE", "row": 7, "subject": "01-701-1023",
+                       "value": "=HYPERLINK(1)", "message": "duplicate key"}])
+    )  # fmt: skip
+    created = dt(2026, 1, 2, 3, 4, 5)
+    first = write_workbook(tmp_path / "a.xlsx", conformance, quality, {"DM": 306, "DS": 850},
+                           created=created, title="t")  # fmt: skip
+    again = write_workbook(tmp_path / "b.xlsx", conformance, quality, {"DM": 306, "DS": 850},
+                           created=created, title="t")  # fmt: skip
+    assert first.read_bytes() == again.read_bytes()
+    assert _sheet_rows(first, "Dataset Summary")[1:] == [
+        ("DM", 306, 0, 0, 0, 0, 0), ("DS", 850, 0, 0, 1, 0, 1), ("AE", None, 0, 0, 1, 0, 1),
+    ]  # fmt: skip
+    details = _sheet_rows(first, "Details")
+    assert details[2][:8] == ("AE", "KEY", "warning", 7, "01-701-1023", None, None,
+                              "=HYPERLINK(1)")  # a value, never a formula  # fmt: skip
+    issues = _sheet_rows(first, "Issue Summary")[1:]
+    assert issues == [
+        ("conformance", "DS", "CT2002", "Warning", RULES["CT2002"].description, 1),
+        ("sdtm-gate", "AE", "KEY", "Warning", "duplicate key", 1),
+    ]
+    rules = {r[0]: r for r in _sheet_rows(first, "Rules")[1:]}
+    assert rules["KEY"] == ("KEY", "sdtm-gate", "Warning", "duplicate key", None, 1)
+    assert rules["CT2002"][5] == 1

@@ -22,6 +22,7 @@ from transforms.datasetjson import (
     SCHEMA_PATH,
     DatasetJsonError,
     JsonColumn,
+    text_data_type,
     write_dataset_json,
     xpt_to_dataset_json,
 )
@@ -45,8 +46,6 @@ DATASET_LABELS = {
     "adtte": ("", "AE Time To 1st Derm. Event Analysis"),  # the XPT has no dataset label
 }
 COLUMN_DIFFERENCES = {
-    # BRTHDTC holds years only ("1928"): not a complete ISO 8601 date, so text for us.
-    ("dm", "BRTHDTC", "dataType"): ("string", "date"),
     # Every CUMDOSE value is whole: without Define-XML nothing says "float".
     ("adsl", "CUMDOSE", "dataType"): ("integer", "float"),
     # Dates only ("2014-01-02"), declared datetime in the Define-XML.
@@ -227,6 +226,28 @@ def test_sas_formats_map_to_data_types(tmp_path: Path) -> None:
         ["2020-01-02T03:04:05", "12:34:56", 90000, 2.0, -2, 2.0, "2020-01-02T03:04", None],
         [None] * 8,
     ]
+
+
+@pytest.mark.parametrize(
+    ("name", "values", "expected"),
+    [
+        # CDISC's pilot DM types BRTHDTC "1928" (the year only) as a date.
+        ("BRTHDTC", ["1928", "1947", None], "date"),
+        ("AESTDTC", ["2014-03", "2014-03-02", "2014", ""], "date"),
+        ("LBDTC", ["2014-03-02T10", "2014-03-02", "2014-03-02T10:15:30"], "datetime"),
+        ("DTHDTC", [None, ""], "string"),  # nothing present: nothing says date
+        ("AESTDTC", ["2014-03-02", "UNK"], "string"),
+        ("AESTDTC", ["2003-12-15T-:15"], "string"),  # a missing middle part: not a datetime
+        # reduced precision only in a --DTC: elsewhere "1928" may be any number as text
+        ("BIRTHYR", ["1928", "1947"], "string"),
+        ("VISITDAT", ["2014-03-02", "2014-03-04"], "date"),
+        ("TIME", ["10:15", "23:59:59"], "time"),
+    ],
+)
+def test_partial_iso_dates_of_a_dtc_are_dates(
+    name: str, values: list[str | None], expected: str
+) -> None:
+    assert text_data_type(pd.Series(values, name=name, dtype="string")) == expected
 
 
 # --- the writer ---------------------------------------------------------------------------------

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,15 +19,17 @@ from lxml import etree, html
 from tests.conftest import FIXTURES
 from transforms import standards
 from transforms.define import (
+    AnalysisMeta,
     DefineError,
     adam_metadata,
     check_define,
+    render_stylesheet,
     sdtm_metadata,
     validate_define,
     write_define,
     write_submission_manifest,
 )
-from transforms.define.xml import NS, SCHEMA_PATH
+from transforms.define.xml import ARM_NS, NS, SCHEMA_PATH, STYLESHEET
 from transforms.extract.exports import sha256_file
 from transforms.specs import load_study
 
@@ -389,6 +392,41 @@ def test_html_rendering(define_path: Path, root: etree._Element) -> None:
     assert "Laboratory Test Results" in text and "MedDRA" in text
 
 
+def test_collected_variables_point_at_the_annotated_crf(
+    published: Path, run: Path, tmp_path: Path
+) -> None:
+    from pypdf import PdfReader
+
+    from transforms.define.documents import write_acrf
+    from transforms.store import RunFolder
+
+    copy = _copy_run(run, tmp_path / "run")
+    shutil.copy2(published / "reports" / "reconciliation_fields.csv", copy / "reports")
+    crf = write_acrf(RunFolder(copy), load_study("POMMAINT"))
+    path = write_define(copy, "sdtm", annotated_crf=crf)
+    assert validate_define(path) == [] and check_define(path) == []
+    root = etree.parse(str(path)).getroot()
+    assert _xpath(root, f"{MDV}/def:AnnotatedCRF/def:DocumentRef/@leafID") == ["LF.ACRF"]
+    assert _xpath(root, f"{MDV}/def:leaf[@ID='LF.ACRF']/@xlink:href") == ["acrf.pdf"]
+    sex = _xpath(root, f"{MDV}/odm:ItemDef[@OID='IT.DM.SEX']/def:Origin/def:DocumentRef")[0]
+    page = int(_str(sex, "def:PDFPageRef/@PageRefs"))
+    assert (
+        "Form DM: Demographics"
+        in PdfReader(copy / "sdtm" / "acrf.pdf").pages[page - 1].extract_text()
+    )
+    # derived and assigned variables point at no page
+    assert not _xpath(root, f"{MDV}/odm:ItemDef[@OID='IT.DM.AGEU' or @OID='IT.DM.DOMAIN']"
+                            "/def:Origin/def:DocumentRef")  # fmt: skip
+    # the stylesheet and define.html show the same document and the same pages
+    ours = _rows(html.fromstring(render_stylesheet(path)))
+    theirs = _rows(html.parse(str(path.parent / "define.html")).getroot())
+    assert ours["LF.ACRF"] == theirs["LF.ACRF"] == ["Annotated CRF", "Annotated CRF", "acrf.pdf"]
+    assert ours["IT.DM.SEX"] == [re.sub(r"^\(\d+\)$", "", c) for c in theirs["IT.DM.SEX"]]
+    assert f"Annotated CRF p. {page}" in ours["IT.DM.SEX"][7]
+    (copy / "sdtm" / "acrf.pdf").unlink()
+    assert "def:leaf acrf.pdf does not exist beside define.xml" in check_define(path)
+
+
 # --- ADaM ------------------------------------------------------------------------------------
 
 
@@ -402,6 +440,7 @@ class _AdamVar:
     source: str | None = None
     method: str | None = None
     codelist: str | None = None
+    comment: str | None = None
 
     @property
     def data_type(self) -> str:
@@ -418,6 +457,7 @@ class _AdamSpec:
     class_: str
     keys: tuple[str, ...]
     variables: tuple[_AdamVar, ...]
+    comment: str | None = None
 
 
 _ADTTE = _AdamSpec(
@@ -441,29 +481,8 @@ _ADTTE = _AdamSpec(
 
 
 def test_adam_time_to_event_metadata(run: Path, tmp_path: Path) -> None:
-    from transforms.xpt import XptColumn, write_xport
-
-    copy = _copy_run(run, tmp_path / "run")
+    copy = _adtte_run(run, tmp_path / "run")
     spec = _ADTTE
-    data = pd.DataFrame(
-        {
-            "STUDYID": ["POMMAINT"] * 4,
-            "USUBJID": ["S-1", "S-1", "S-2", "S-2"],
-            "PARAMCD": ["PFS", "OS", "PFS", "OS"],
-            "PARAM": ["Progression-Free Survival (Days)", "Overall Survival (Days)"] * 2,
-            "AVAL": [120.0, 400.0, 35.5, 90.0],
-            "CNSR": [0.0, 1.0, 0.0, 1.0],
-            "STARTDT": [23000.0, 23000.0, 23010.0, 23010.0],
-        }
-    )
-    columns = [
-        XptColumn(v.name, v.label, "Char" if v.type == "Char" else "Num", None, v.format)
-        for v in spec.variables
-    ]
-    write_xport(
-        data, copy / "adam" / "adtte.xpt", dataset="ADTTE", label=spec.label, columns=columns,
-        created=datetime(2026, 11, 23, tzinfo=UTC),
-    )  # fmt: skip
     path = write_define(copy, "adam", adam_metadata([spec]))
     assert validate_define(path) == [] and check_define(path) == []
     tree = etree.parse(str(path))
@@ -484,6 +503,104 @@ def test_adam_time_to_event_metadata(run: Path, tmp_path: Path) -> None:
     origin = tree.xpath("//odm:ItemDef[@OID='IT.ADTTE.USUBJID']/def:Origin", namespaces=NS)[0]
     assert origin.get("Type") == "Predecessor"
     assert _str(origin, "odm:Description/odm:TranslatedText") == "ADSL.USUBJID"
+
+
+_PFS = AnalysisMeta(
+    key="PFS", display="Table 14.2.1", description="Progression-free survival",
+    result="Kaplan-Meier estimate at 2 years", dataset="ADTTE", paramcd="PFS",
+    variables=("AVAL", "CNSR"), purpose="PRIMARY OUTCOME MEASURE",
+    reason="SPECIFIED IN PROTOCOL", documentation="ITT subjects; Kaplan-Meier",
+    context="Python 3.11", code="transforms.adam.endpoints",
+)  # fmt: skip
+
+
+def _adtte_run(run: Path, target: Path) -> Path:
+    """A copy of the run with a small ADTTE of two parameters (PFS, OS) in adam/."""
+    from transforms.xpt import XptColumn, write_xport
+
+    copy = _copy_run(run, target)
+    data = pd.DataFrame(
+        {
+            "STUDYID": ["POMMAINT"] * 4,
+            "USUBJID": ["S-1", "S-1", "S-2", "S-2"],
+            "PARAMCD": ["PFS", "OS", "PFS", "OS"],
+            "PARAM": ["Progression-Free Survival (Days)", "Overall Survival (Days)"] * 2,
+            "AVAL": [120.0, 400.0, 35.5, 90.0],
+            "CNSR": [0.0, 1.0, 0.0, 1.0],
+            "STARTDT": [23000.0, 23000.0, 23010.0, 23010.0],
+        }
+    )
+    columns = [
+        XptColumn(v.name, v.label, "Char" if v.type == "Char" else "Num", None, v.format)
+        for v in _ADTTE.variables
+    ]
+    write_xport(
+        data, copy / "adam" / "adtte.xpt", dataset="ADTTE", label=_ADTTE.label, columns=columns,
+        created=datetime(2026, 11, 23, tzinfo=UTC),
+    )  # fmt: skip
+    return copy
+
+
+def test_adam_parameters_analysis_results_and_comments(run: Path, tmp_path: Path) -> None:
+    """ADaM define.xml: a sponsor codelist of each dataset's parameters (PARAMCD decoded by
+    its PARAM), the Analysis Results Metadata of an endpoint and the spec's comments."""
+    copy = _adtte_run(run, tmp_path / "run")
+    spec = replace(
+        _ADTTE,
+        variables=tuple(
+            replace(v, comment="Unit: days") if v.name == "AVAL" else v for v in _ADTTE.variables
+        ),
+        comment="From the first dose.",
+    )
+    path = write_define(copy, "adam", adam_metadata([spec]), analyses=[_PFS])
+    assert validate_define(path) == [] and check_define(path) == []
+    tree = etree.parse(str(path))
+    ns = {**NS, "arm": ARM_NS}
+
+    paramcd = tree.xpath("//odm:CodeList[@OID='CL.ADTTE.PARAMCD']", namespaces=ns)[0]
+    assert paramcd.get("Name") == "Parameter Code (ADTTE)"
+    assert [
+        (i.get("CodedValue"), _str(i, "odm:Decode/odm:TranslatedText"))
+        for i in paramcd.xpath("odm:CodeListItem", namespaces=ns)
+    ] == [("OS", "Overall Survival (Days)"), ("PFS", "Progression-Free Survival (Days)")]
+    assert tree.xpath("//odm:ItemDef[@OID='IT.ADTTE.PARAM']/odm:CodeListRef/@CodeListOID",
+                      namespaces=ns) == ["CL.ADTTE.PARAM"]  # fmt: skip
+    assert tree.xpath("//odm:CodeList[@OID='CL.ADTTE.PARAM']/odm:EnumeratedItem/@CodedValue",
+                      namespaces=ns) == ["Overall Survival (Days)",
+                                         "Progression-Free Survival (Days)"]  # fmt: skip
+
+    result = tree.xpath("//arm:AnalysisResultDisplays/arm:ResultDisplay/arm:AnalysisResult",
+                        namespaces=ns)  # fmt: skip
+    assert len(result) == 1
+    assert result[0].get("ParameterOID") == "IT.ADTTE.PARAMCD"
+    assert result[0].get("AnalysisPurpose") == "PRIMARY OUTCOME MEASURE"
+    dataset = result[0].xpath("arm:AnalysisDatasets/arm:AnalysisDataset", namespaces=ns)[0]
+    assert dataset.get("ItemGroupOID") == "IG.ADTTE"
+    clause = _str(dataset, "def:WhereClauseRef/@WhereClauseOID")
+    assert tree.xpath(f"//def:WhereClauseDef[@OID='{clause}']/odm:RangeCheck/odm:CheckValue/text()",
+                      namespaces=ns) == ["PFS"]  # fmt: skip
+    assert dataset.xpath("arm:AnalysisVariable/@ItemOID", namespaces=ns) == [
+        "IT.ADTTE.AVAL", "IT.ADTTE.CNSR"
+    ]  # fmt: skip
+    assert _str(result[0], "arm:ProgrammingCode/arm:Code") == "transforms.adam.endpoints"
+    # ARM comes last in the MetaDataVersion (after the def:CommentDef elements)
+    assert (
+        tree.xpath(f"{MDV}/*[last()]", namespaces=ns)[0].tag
+        == f"{{{ARM_NS}}}AnalysisResultDisplays"
+    )
+
+    assert _str(tree.getroot(), f"{MDV}/def:CommentDef[@OID=//odm:ItemDef[@OID='IT.ADTTE.AVAL']"
+                "/@def:CommentOID]/odm:Description/odm:TranslatedText") == "Unit: days"  # fmt: skip
+    group_comment = _str(tree.getroot(), f"{MDV}/odm:ItemGroupDef[@Name='ADTTE']/@def:CommentOID")
+    assert _str(tree.getroot(), f"{MDV}/def:CommentDef[@OID='{group_comment}']"
+                "/odm:Description/odm:TranslatedText") == "From the first dose."  # fmt: skip
+
+    # a dangling ARM reference is found; an analysis of a parameter the data lack refused
+    broken = tmp_path / "broken.xml"
+    broken.write_bytes(path.read_bytes().replace(b'ItemOID="IT.ADTTE.CNSR"/>', b'ItemOID="IT.X"/>'))
+    assert "ARM variable 'IT.X' does not resolve" in check_define(broken)
+    with pytest.raises(DefineError, match="analysis result PFS: ADTTE holds no PARAMCD EFS"):
+        write_define(copy, "adam", adam_metadata([spec]), analyses=[replace(_PFS, paramcd="EFS")])
 
 
 def test_adam_needs_its_metadata(run: Path) -> None:
@@ -565,30 +682,59 @@ def test_submission_manifest_lists_every_file(run: Path, define_path: Path) -> N
     assert path == run / "reports" / "submission_manifest.csv"
     with path.open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
-    files = sorted(
-        p.relative_to(run).as_posix()
-        for layer in ("sdtm", "adam")
-        for p in (run / layer).rglob("*")
-        if p.is_file()
-    )
+    # eCTD module 5: the XPT files, define.xml and its stylesheet, nothing else
+    sdtm = run / "submission" / "m5" / "datasets" / "pommaint" / "tabulations" / "sdtm"
+    xpts = sorted(p.name for p in (run / "sdtm").glob("*.xpt"))
+    assert sorted(p.name for p in sdtm.iterdir()) == sorted([*xpts, "define.xml", "define.xsl"])
+    files = sorted(p.relative_to(run / "submission").as_posix()
+                   for p in (run / "submission").rglob("*") if p.is_file())  # fmt: skip
     assert [r["file"] for r in rows] == files
-    assert "sdtm/define.xml" in files
+    assert "m5/datasets/pommaint/tabulations/sdtm/define.xml" in files
+    assert not (run / "submission" / "m5" / "datasets" / "pommaint" / "analysis").exists()
+    for name in ("lb.xpt", "define.xml"):  # hard links: no bytes copied
+        assert (sdtm / name).stat().st_ino == (run / "sdtm" / name).stat().st_ino
     for row in rows:
-        file = run / row["file"]
+        file = run / "submission" / row["file"]
         assert int(row["bytes"]) == file.stat().st_size
         assert row["sha256"] == sha256_file(file)
         if file.suffix == ".xpt":
             assert row["dataset"] == file.stem.upper()
             assert int(row["records"]) == len(_read(run, file.stem))
-        elif file.suffix == ".json":
-            document = json.loads(file.read_text(encoding="utf-8"))
-            assert row["dataset"] == document["name"]
-            assert int(row["records"]) == document["records"]
         else:
             assert row["records"] == ""
     markdown = (run / "reports" / "submission_manifest.md").read_text(encoding="utf-8")
-    assert markdown.count("\n| `sdtm/") == len(rows)
+    assert markdown.count("\n| `m5/") == len(rows)
     assert sha256_file(run / "sdtm" / "lb.xpt") in markdown
+
+
+def test_the_submission_is_rebuilt_whole(run: Path, tmp_path: Path) -> None:
+    """A second assembly replaces the folder (a document gone is gone); one that fails
+    leaves the folder as it was and no staging folder behind."""
+    from transforms import store
+
+    copy = _copy_run(run, tmp_path / "run")
+    (copy / "sdtm" / "csdrg.pdf").write_bytes(b"%PDF-1.4 guide")
+    (copy / "adam" / "adsl.xpt").write_bytes((copy / "sdtm" / "dm.xpt").read_bytes())
+    folder = store.RunFolder(copy)
+    first = store.assemble_submission(folder)
+    names = {p.relative_to(copy / "submission").as_posix() for p in first}
+    assert "m5/datasets/pommaint/tabulations/sdtm/csdrg.pdf" in names
+    assert "m5/datasets/pommaint/analysis/adam/datasets/adsl.xpt" in names
+    assert not any(n.endswith((".json", ".parquet", ".html")) for n in names)
+
+    (copy / "sdtm" / "csdrg.pdf").unlink()
+    second = store.assemble_submission(folder)
+    assert len(second) == len(first) - 1
+
+    def broken(source: Path, target: Path) -> None:
+        raise OSError("disk full")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(store, "link_or_copy", broken)
+        with pytest.raises(OSError, match="disk full"):
+            store.assemble_submission(folder)
+    assert sorted(p for p in (copy / "submission").rglob("*") if p.is_file()) == second
+    assert not list(copy.glob(".submission.*"))
 
 
 # --- building blocks -------------------------------------------------------------------------
@@ -668,3 +814,53 @@ def test_visit_methods_say_the_visit_names_in_words(root: etree._Element) -> Non
     ]
     assert texts and "screening -> 0; cycle n day 1 -> n;" in texts[0]
     assert "?P<" not in "".join(texts)
+
+
+# --- the stylesheet --------------------------------------------------------------------------
+
+
+def _rows(page: html.HtmlElement) -> dict[str, list[str]]:
+    """Every table row with an id (variables, value-level entries, methods, comments): the
+    text of its cells, blanks collapsed."""
+    return {
+        str(row.get("id")): [" ".join(cell.text_content().split()) for cell in row.xpath("td")]
+        for row in page.xpath("//tr[@id]")
+    }
+
+
+def test_the_stylesheet_renders_define_xml_as_define_html(
+    define_path: Path, root: etree._Element
+) -> None:
+    head = define_path.read_bytes()[:200].decode("utf-8")
+    assert '<?xml-stylesheet type="text/xsl" href="define.xsl"?>' in head
+    assert (define_path.parent / "define.xsl").read_bytes() == STYLESHEET.read_bytes()
+    ours = html.fromstring(render_stylesheet(define_path))
+    theirs = html.parse(str(define_path.parent / "define.html")).getroot()
+
+    # the same sections, in the same order, and every internal link lands
+    assert ours.xpath("//h2/text()") == theirs.xpath("//h2/text()")
+    assert ours.xpath("//h2/text()")[:3] == ["Datasets", "Documents", "DM: Demographics"]
+    ids = set(ours.xpath("//@id"))
+    assert {h[1:] for h in ours.xpath("//a/@href") if h.startswith("#")} <= ids
+    # the datasets' table of contents: name, label, class, structure, purpose, keys, file
+    toc = [[" ".join(c.text_content().split()) for c in r.xpath("td")] for r in
+           ours.xpath("//nav/table/tr[td]")]  # fmt: skip
+    expected = [[" ".join(c.text_content().split()) for c in r.xpath("td")] for r in
+                theirs.xpath("//nav/table/tr[td]")]  # fmt: skip
+    assert toc == [row[:6] + row[7:] for row in expected]  # define.xml holds no record count
+    assert toc[0][:2] == ["DM", "Demographics"]
+
+    # every variable, value-level entry, method and comment: the same cells as define.html,
+    # but the XPT width define.html gives (in brackets) an ISO 8601 variable, which has no
+    # Length in define.xml
+    mine, html_rows = _rows(ours), _rows(theirs)
+    assert mine.keys() == html_rows.keys()
+    for oid, cells in html_rows.items():
+        assert mine[oid] == [re.sub(r"^\(\d+\)$", "", cell) for cell in cells], oid
+    assert mine["IT.DM.SEX"][1:4] == ["SEX", "Sex", "text"]
+    assert mine["IT.LB.LBORRES.NEUT"][:2] == ["LBTESTCD EQ NEUT", "Neutrophils"]
+
+    # the codelists: the same headings and terms (a term a reviewer looks up)
+    assert ours.xpath("//h3/text()") == theirs.xpath("//h3/text()")
+    sex = ours.xpath("//h3[@id='CL.SEX']/following-sibling::table[1]//td[1]/text()")
+    assert "F" in sex and "M" in sex

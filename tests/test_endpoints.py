@@ -543,6 +543,11 @@ BAD = {
         lambda e: e["adverse_events"]["grade"].update(at_least="3"),
         r"endpoints\.adverse_events\.grade\.at_least: must be a whole grade, not '3'",
     ),
+    "purpose": (
+        lambda e: e["time_to_event"]["PFS"].update(purpose="main"),
+        r"endpoints\.time_to_event\.PFS\.purpose: 'main' is not one of primary, secondary, "
+        "exploratory",
+    ),
     "same population name": (
         lambda e: e["populations"]["safety"].update(name="itt"),
         r"endpoints\.populations: the efficacy and safety populations need different names",

@@ -31,10 +31,16 @@ def test_publishes_dm_and_suppdm(published: Path, landing: Path) -> None:
          for name in ("dm", "suppdm", "ex", "suppex", "ae", "suppae", "cm", "ds", "rs", "supprs", "lb", "ss", "ts",
                       "dd", "pr", "ta", "te", "tv", "ti", "se", "sv")
          for ext in ("xpt", "parquet", "json")]
-        + ["define.html", "define.xml"]
+        + ["define.html", "define.xml", "define.xsl", "acrf.pdf", "csdrg.pdf"]
     )  # fmt: skip
     for sub in ("adam", "reports"):
         assert (published / sub).is_dir()
+    # the submission (eCTD module 5): the XPT files, define.xml and its stylesheet
+    study = published / "submission" / "m5" / "datasets" / "pommaint"
+    assert sorted(p.name for p in (study / "tabulations" / "sdtm").iterdir()) == sorted(
+        [p.name for p in sdtm.glob("*.xpt")] + ["define.xml", "define.xsl", "acrf.pdf", "csdrg.pdf"]
+    )
+    assert [p.name for p in study.iterdir()] == ["tabulations"]  # no ADaM built yet
     # Two independent readers agree with the Parquet copy.
     parquet = pd.read_parquet(sdtm / "dm.parquet")
     by_pandas = pd.read_sas(sdtm / "dm.xpt", format="xport", encoding="ascii")

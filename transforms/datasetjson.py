@@ -70,6 +70,13 @@ _ISO_TEXT: Final = {
     "time": r"\d{2}:\d{2}(:\d{2}(\.\d+)?)?",
 }
 """Complete ISO 8601 values a character column must hold throughout to be typed date/time."""
+_ISO_REDUCED: Final[dict[Literal["date", "datetime"], str]] = {
+    "date": r"\d{4}(-\d{2}(-\d{2})?)?",
+    "datetime": r"\d{4}(-\d{2}(-\d{2}(T\d{2}(:\d{2}(:\d{2}(\.\d+)?)?)?)?)?)?",
+}
+"""ISO 8601 values of reduced precision ("1928", "2014-03", "2014-03-02T10"), as SDTM --DTC
+variables hold them when a part is unknown: a --DTC column of them is still a date (every
+value a date) or a datetime (some value has a time), as CDISC's pilot files type BRTHDTC."""
 _EXACT_INT: Final = 2.0**53
 _PIPELINE: Final = ("cdisc-pipeline", __version__)
 CHUNK_ROWS: Final = 65_536
@@ -260,10 +267,7 @@ def _xpt_column(
     """The column of one XPT variable: character when it has a `length`, else numeric."""
     name = str(values.name)
     if length is not None:
-        text = values.astype("string")
-        present = text[text.notna() & (text != "")]
-        kinds = [k for k in _TIMING if len(present) and present.str.fullmatch(_ISO_TEXT[k]).all()]
-        return JsonColumn(item_oid, name, label, kinds[0] if kinds else "string", length=length)
+        return JsonColumn(item_oid, name, label, text_data_type(values), length=length)
     numbers = values.to_numpy(dtype=np.float64, na_value=np.nan)
     present_numbers = numbers[~np.isnan(numbers)]
     whole = bool(np.all(present_numbers == np.trunc(present_numbers)))
@@ -280,6 +284,25 @@ def _xpt_column(
     if whole and not has_decimals and np.all(np.abs(present_numbers) < _EXACT_INT):
         return JsonColumn(item_oid, name, label, "integer")
     return JsonColumn(item_oid, name, label, "float", display_format=display)
+
+
+def text_data_type(values: pd.Series) -> Literal["string", "date", "datetime", "time"]:
+    """The Dataset-JSON dataType of a character column: date, datetime or time when every
+    present value is a complete ISO 8601 one of that kind; in a --DTC column (named so)
+    reduced precision counts too ("1928" is a date, "2014-03-02T10" a datetime); else
+    string."""
+    text = values.astype("string")
+    present = text[text.notna() & (text != "")]
+    if not len(present):
+        return "string"
+    for kind in _TIMING:
+        if present.str.fullmatch(_ISO_TEXT[kind]).all():
+            return kind
+    if str(values.name).endswith("DTC"):
+        for kind, pattern in _ISO_REDUCED.items():
+            if present.str.fullmatch(pattern).all():
+                return kind
+    return "string"
 
 
 def _format_kind(base: str) -> Literal["date", "datetime", "time"] | None:

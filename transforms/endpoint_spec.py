@@ -21,7 +21,7 @@ import itertools
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from transforms import conditions, yamlfile
 from transforms.conditions import Condition
@@ -76,6 +76,15 @@ class TimeToEvent:
     landmarks: tuple[Landmark, ...]
     risk_table: tuple[int, ...]  # days of the numbers at risk under the plot
     where: str  # the spec entry, for messages
+    purpose: str | None = None  # primary | secondary | exploratory (Define-XML ARM)
+
+
+PURPOSES: Final = {
+    "primary": "PRIMARY OUTCOME MEASURE",
+    "secondary": "SECONDARY OUTCOME MEASURE",
+    "exploratory": "EXPLORATORY OUTCOME MEASURE",
+}
+"""An endpoint's ``purpose`` and its ARM AnalysisPurpose term."""
 
 
 @dataclass(frozen=True)
@@ -241,7 +250,12 @@ def _tte(raw: Any, where: Entry, adam: list[str]) -> Iterator[TimeToEvent]:
     if raw is None:
         return
     for key, entry, at in _entries(raw, where):
-        yamlfile.keys(entry, at, {"dataset", "paramcd", "risk_table"}, {"label", "landmarks"})
+        yamlfile.keys(
+            entry, at, {"dataset", "paramcd", "risk_table"}, {"label", "landmarks", "purpose"}
+        )
+        purpose = entry.get("purpose")
+        if purpose is not None and purpose not in PURPOSES:
+            raise (at / "purpose").error(f"{purpose!r} is not one of {', '.join(PURPOSES)}")
         marks = yamlfile.mapping(entry.get("landmarks") or {}, at / "landmarks")
         for day in marks:
             if isinstance(day, bool) or not isinstance(day, int) or day <= 0:
@@ -264,6 +278,7 @@ def _tte(raw: Any, where: Entry, adam: list[str]) -> Iterator[TimeToEvent]:
             ),
             risk_table=tuple(days),
             where=str(at),
+            purpose=purpose,
         )
 
 

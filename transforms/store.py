@@ -1,6 +1,7 @@
 """The store: one folder per run, and an atomic ``current`` pointer to the last good one.
 
     <store>/<STUDY>/runs/<run-id>/{raw,sdtm,adam,reports}/ + manifest.json
+    <store>/<STUDY>/runs/<run-id>/submission/m5/datasets/<study>/...   (eCTD module 5)
     <store>/<STUDY>/current -> runs/<run-id>
 
 A run writes only inside its own folder; ``current`` moves (one ``rename`` of a symlink,
@@ -12,6 +13,8 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
+import shutil
 import socket
 import time
 from collections.abc import Iterator
@@ -26,6 +29,13 @@ from transforms.errors import PipelineError, UserError
 from transforms.extract.exports import sha256_file
 
 SUBFOLDERS = ("raw", "sdtm", "adam", "reports")
+SUBMITTED: dict[str, tuple[str, ...]] = {
+    "sdtm": ("define.xml", "define.xsl", "acrf.pdf", "csdrg.pdf"),
+    "adam": ("define.xml", "define.xsl", "adrg.pdf"),
+}
+"""Besides every XPT file, what a layer submits (those of its files the run holds): its
+Define-XML with the stylesheet it names, and the documents (FDA Study Data TCG: annotated
+CRF and cSDRG beside the SDTM, ADRG beside the ADaM)."""
 
 
 @dataclass(frozen=True)
@@ -101,6 +111,15 @@ class RunFolder:
         why."""
         return self.reports / "reconciliation_fields.csv"
 
+    def quality_listings(self) -> list[Path]:
+        """The quality gates' listings written so far (``quality_raw.csv``, ...)."""
+        return sorted(self.reports.glob("quality_*.csv"))
+
+    @property
+    def findings_workbook(self) -> Path:
+        """The conformance and quality findings as a Pinnacle 21 style Excel workbook."""
+        return self.reports / "findings.xlsx"
+
     def issues(self, name: str) -> Path:
         """The issue listing of a stage (``RAW``, a dataset, ``AE_xpt``)."""
         return self.reports / f"issues_{name.lower()}.csv"
@@ -117,6 +136,30 @@ class RunFolder:
     @property
     def manifest_path(self) -> Path:
         return self.path / "manifest.json"
+
+    # --- the submission (eCTD module 5) ---------------------------------------------------
+
+    @property
+    def submission(self) -> Path:
+        """The package a reviewer opens: ``m5/datasets/<study>/...`` as eCTD lays it out."""
+        return self.path / "submission"
+
+    def submission_folder(self, layer: str) -> Path:
+        """``m5/datasets/<study, lower case>/tabulations/sdtm`` (SDTM) or
+        ``.../analysis/adam/datasets`` (ADaM), inside :attr:`submission`."""
+        study = self.submission / "m5" / "datasets" / self.study_id.lower()
+        if layer == "sdtm":
+            return study / "tabulations" / "sdtm"
+        if layer == "adam":
+            return study / "analysis" / "adam" / "datasets"
+        raise ValueError(f"layer must be sdtm or adam, not {layer!r}")
+
+    def submitted(self, layer: str) -> list[Path]:
+        """The files of the run's ``sdtm/`` or ``adam/`` that the submission holds: every
+        XPT, then those of :data:`SUBMITTED` that exist."""
+        folder = self.path / layer
+        documents = [folder / name for name in SUBMITTED[layer] if (folder / name).is_file()]
+        return sorted(folder.glob("*.xpt")) + documents
 
     # --- facts ----------------------------------------------------------------------------
 
@@ -196,8 +239,40 @@ def current(store: Path, study: str) -> Path | None:
     return link.resolve() if link.is_symlink() else None
 
 
+def link_or_copy(source: Path, target: Path) -> None:
+    """`target` as a hard link to `source` (no bytes copied), or a copy where the file system
+    cannot link. Safe because a run's files are never rewritten in place once written."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
+
+
+def assemble_submission(run: RunFolder) -> list[Path]:
+    """(Re)build the run's :attr:`~RunFolder.submission` folder from its sdtm/ and adam/
+    (:meth:`~RunFolder.submitted`), by hard links. Built beside it and renamed into place:
+    never half there. Returns the files, sorted."""
+    staging = run.path / f".submission.{secrets.token_hex(6)}.tmp"
+    try:
+        staging.mkdir()
+        for layer in ("sdtm", "adam"):
+            files = run.submitted(layer)
+            if not files:
+                continue
+            folder = staging / run.submission_folder(layer).relative_to(run.submission)
+            folder.mkdir(parents=True)
+            for path in files:
+                link_or_copy(path, folder / path.name)
+        if run.submission.exists():
+            shutil.rmtree(run.submission)
+        staging.rename(run.submission)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return sorted(p for p in run.submission.rglob("*") if p.is_file())
+
+
 def _outputs(run: RunFolder) -> Iterator[Path]:
-    for sub in ("sdtm", "adam", "reports"):
+    for sub in ("sdtm", "adam", "reports", "submission"):
         yield from sorted(p for p in (run.path / sub).rglob("*") if p.is_file())
 
 
@@ -222,8 +297,6 @@ def publish(run: RunFolder, manifest: dict[str, Any]) -> Path:
 
 def prune(store: Path, study: str, keep: int) -> list[str]:
     """Delete the oldest run folders beyond the newest `keep`; never the published one."""
-    import shutil
-
     runs = sorted(p for p in (store / study / "runs").iterdir() if p.is_dir())
     published = current(store, study)
     doomed = [p for p in runs[: max(len(runs) - keep, 0)] if p != published]

@@ -61,6 +61,7 @@ class AdamVariable:
     method: str | None = None  # Derived: the derivation in words (Define-XML MethodDef)
     codelist: str | None = None  # an NCI C-code
     integer: bool = False  # a Num that only holds whole numbers
+    comment: str | None = None  # what a reviewer needs beyond the method (Define CommentDef)
 
     @property
     def data_type(self) -> str:
@@ -82,6 +83,7 @@ class AdamSpec:
     variables: tuple[AdamVariable, ...]
     derivations: tuple[Verb, ...]
     path: Path
+    comment: str | None = None  # about the dataset as a whole (Define CommentDef)
 
     def names(self) -> list[str]:
         return [v.name for v in self.variables]
@@ -129,8 +131,11 @@ def _variable(
         raw,
         entry,
         {"name", "origin"},
-        {"label", "type", "format", "length", "source", "method", "codelist", "data_type"},
-    )
+        {
+            "label", "type", "format", "length", "source", "method", "codelist", "data_type",
+            "comment",
+        },
+    )  # fmt: skip
     name = str(raw["name"])
     if not NAME.match(name):
         raise (entry / "name").error(
@@ -181,6 +186,7 @@ def _variable(
         method=method,
         codelist=raw.get("codelist"),
         integer=data_type == "integer",
+        comment=None if raw.get("comment") is None else str(raw["comment"]),
     )
 
 
@@ -189,7 +195,10 @@ def load_adam_spec(path: Path) -> AdamSpec:
     doc = Entry(path)
     raw = yamlfile.load(path)
     yamlfile.keys(
-        raw, doc, {"dataset", "label", "structure", "keys", "variables", "derivations"}, {"reads"}
+        raw,
+        doc,
+        {"dataset", "label", "structure", "keys", "variables", "derivations"},
+        {"reads", "comment"},
     )
     name = str(raw["dataset"])
     if not NAME.match(name) or not name.startswith("AD"):
@@ -225,6 +234,7 @@ def load_adam_spec(path: Path) -> AdamSpec:
         variables=variables,
         derivations=steps,
         path=path,
+        comment=None if raw.get("comment") is None else str(raw["comment"]),
     )
 
 

@@ -6,6 +6,7 @@ import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -13,13 +14,15 @@ from typing import Any
 import pandas as pd
 import pyarrow.parquet as pq
 
+from transforms import listing as layout
 from transforms import standards
 from transforms.adam.spec import AdamSpec, load_adam_spec
 from transforms.conformance import adam, metadata, schedule, sdtm
-from transforms.conformance.findings import Findings, XptMeta
+from transforms.conformance.findings import Findings, XptMeta, as_listing
 from transforms.conformance.load import READ_ERRORS, datasets, read_xpt_rows
 from transforms.conformance.report import write_csv, write_html
 from transforms.conformance.rules import BLOCKING, SEVERITIES
+from transforms.conformance.workbook import write_workbook
 from transforms.specs import SpecError, StudySpec, load_study
 from transforms.store import RunFolder
 
@@ -77,6 +80,16 @@ def _study_id(run: RunFolder) -> str | None:
     return None
 
 
+def _created(run: RunFolder) -> datetime:
+    """The export's creation time (UTC, as the workbook records it): the same export gives
+    the same workbook; 2000-01-01 for a folder without extract facts."""
+    text = _json(run.info_path).get("export_created")
+    if not text:
+        return datetime(2000, 1, 1)
+    stamp = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    return stamp.astimezone(UTC).replace(tzinfo=None) if stamp.tzinfo else stamp
+
+
 def _sdtm_label(dataset: str, column: str) -> str | None:
     variable = standards.ig_variable(dataset, column)
     return variable.label if variable else None
@@ -129,7 +142,8 @@ def check_run(
 ) -> ConformanceResult:
     """Check the SDTM (``sdtm/``) and ADaM (``adam/``) of a run folder against the rules
     of :mod:`transforms.conformance.rules`; write ``reports/conformance.csv`` and
-    ``reports/conformance.html``. Never raises on findings (nor on an unreadable file,
+    ``reports/conformance.html``, and with the quality gates' listings the workbook
+    ``reports/findings.xlsx``. Never raises on findings (nor on an unreadable file,
     which is itself a finding); the caller decides from :attr:`ConformanceResult.blocking`.
 
     ``sdtm_checked``: the conformance.csv of the SDTM-only run whose ``sdtm/`` this run
@@ -193,6 +207,12 @@ def check_run(
     write_html(
         table, result.html, title=title, counts=counts, datasets=rows,
         study=study_id or "unknown", run=run.run_id,
+    )  # fmt: skip
+    quality = [layout.read_csv(path) for path in run.quality_listings()]
+    write_workbook(
+        run.findings_workbook, as_listing(table),
+        pd.concat(quality, ignore_index=True) if quality else layout.empty(), rows,
+        created=_created(run), title=f"Findings: {study_id or 'unknown study'}, run {run.run_id}",
     )  # fmt: skip
     log.info(
         "conformance: %s findings (%s); report %s",

@@ -12,12 +12,13 @@ and define.html (:mod:`~transforms.define.html`) are both rendered from it.
 
 from transforms.define.build import DefineError, build_define
 from transforms.define.manifest import write_submission_manifest
-from transforms.define.metadata import adam_metadata, sdtm_metadata
-from transforms.define.model import DatasetMeta, ValueListMeta, VariableMeta
+from transforms.define.metadata import adam_metadata, endpoint_analyses, sdtm_metadata
+from transforms.define.model import AnalysisMeta, DatasetMeta, ValueListMeta, VariableMeta
 from transforms.define.writer import write_define
-from transforms.define.xml import check_define, validate_define
+from transforms.define.xml import check_define, render_stylesheet, validate_define
 
 __all__ = [
+    "AnalysisMeta",
     "DatasetMeta",
     "DefineError",
     "ValueListMeta",
@@ -25,6 +26,8 @@ __all__ = [
     "adam_metadata",
     "build_define",
     "check_define",
+    "endpoint_analyses",
+    "render_stylesheet",
     "sdtm_metadata",
     "validate_define",
     "write_define",

@@ -27,6 +27,9 @@ from transforms import __version__, standards
 from transforms.define.model import (
     ISO8601_TYPES,
     NUMBER_TYPES,
+    AnalysisMeta,
+    AnalysisResult,
+    AnnotatedCrf,
     CodeList,
     Comment,
     DatasetMeta,
@@ -268,6 +271,14 @@ class _Builder:
     dictionary_uses: dict[tuple[str, str], list[str]] = field(default_factory=dict)
     packages: set[str] = field(default_factory=set)
     oids: set[str] = field(default_factory=set)
+    sponsor_codelists: list[CodeList] = field(default_factory=list)
+    crf: AnnotatedCrf | None = None
+
+    def pages(self, origin: str, key: str) -> tuple[int, ...]:
+        """The annotated CRF's pages of a collected variable (``DM.SEX``)."""
+        if origin != "Collected" or self.crf is None:
+            return ()
+        return tuple(self.crf.pages.get(key, ()))
 
     def unique(self, oid: str) -> str:
         candidate, n = oid, 1
@@ -331,6 +342,27 @@ class _Builder:
         shorts = ".".join(_oid_part(_terminology(c)[0].short_name) for c in codes)
         return f"CL.{shorts}" + (f".{kind}" if kind != "text" else "")
 
+    def parameter_codelist(self, meta: DatasetMeta, name: str, source: DatasetValues) -> str:
+        """The sponsor codelist of an ADaM dataset's parameters: PARAMCD's codes each decoded
+        by its PARAM, or PARAM's values; returns its OID."""
+        pairs = source.first("PARAMCD", "PARAM") if "PARAM" in source.columns else None
+        if name == "PARAMCD" and pairs is not None:
+            pairs = pairs.dropna(subset=["PARAMCD"]).astype("string")
+            terms = [
+                Term(code, None, None if pd.isna(param) else param, False)
+                for code, param in sorted(zip(pairs["PARAMCD"], pairs["PARAM"], strict=True))
+                if code.strip()
+            ]
+        else:
+            values = _present(source.distinct(name)).astype("string")
+            terms = [Term(v, None, None, False) for v in sorted(set(values))]
+        oid = self.unique(f"CL.{meta.name}.{name}")
+        label = "Parameter Code" if name == "PARAMCD" else "Parameter"
+        self.sponsor_codelists.append(
+            CodeList(oid, f"{label} ({meta.name})", "text", None, tuple(terms), None)
+        )
+        return oid
+
     def codelists(self) -> list[CodeList]:
         out = []
         for (codes, kind), use in self.uses.items():
@@ -367,6 +399,7 @@ class _Builder:
                     + ", ".join(f"{cl.code} ({cl.short_name})" for cl in lists),
                 )
             )
+        out += self.sponsor_codelists
         for (dictionary, kind), _users in self.dictionary_uses.items():
             version = self.dictionaries.get(dictionary)
             if version is None:
@@ -428,6 +461,9 @@ class _Builder:
             key = self.use_codelist(
                 f"{meta.name}.{var.name}", var, shape.data_type, texts, decodes, decode_codelist
             )
+            codelist_oid = self.codelist_oid(key) if key else None
+            if codelist_oid is None and _is_parameter(meta, var) and not values.empty:
+                codelist_oid = self.parameter_codelist(meta, var.name, source)
             item_oid = self.unique(f"IT.{meta.name}.{var.name}")
             method_oid = None
             if var.origin == "Derived":
@@ -454,11 +490,12 @@ class _Builder:
                     origin=var.origin,
                     source=var.source or _DEFAULT_SOURCE.get(var.origin),
                     origin_text=var.predecessor,
-                    codelist_oid=self.codelist_oid(key) if key else None,
+                    codelist_oid=codelist_oid,
                     value_list_oid=vl_oid,
                     comment_oid=comment_oid,
                     xpt_length=widths.get(var.name),
                     dataset=meta.name,
+                    pages=self.pages(var.origin, f"{meta.name}.{var.name}"),
                 )
             )
             refs.append(
@@ -576,6 +613,7 @@ class _Builder:
                         xpt_length=parent_item.xpt_length,
                         dataset=meta.name,
                         where_text=self.where_clauses[where_oids[value]].text,
+                        pages=self.pages(origin, f"{meta.name}.{value}"),
                     )
                 )
                 vl_refs.append(
@@ -592,6 +630,17 @@ class _Builder:
                 self.value_lists.append(ValueList(vl_oid, meta.name, name, tuple(vl_refs)))
             else:  # nothing to describe: drop the reference from the parent item
                 self.items = [i if i.oid != parent_item.oid else _replace_vl(i) for i in self.items]
+
+
+def _is_parameter(meta: DatasetMeta, var: VariableMeta) -> bool:
+    """PARAMCD or PARAM of an ADaM dataset without a codelist of its own: the sponsor's
+    parameters (ADaMIG 1.3 section 3.3.4), a codelist per dataset."""
+    return (
+        meta.standard == "ADaMIG"
+        and var.name in ("PARAMCD", "PARAM")
+        and var.codelist is None
+        and var.dictionary is None
+    )
 
 
 def _most_frequent(source: DatasetValues, by: str, decode: str) -> dict[str, str]:
@@ -626,12 +675,16 @@ def build_define(
     study_title: str,
     created: datetime,
     dictionaries: Mapping[str, str] | None = None,
+    analyses: Sequence[AnalysisMeta] = (),
+    annotated_crf: AnnotatedCrf | None = None,
 ) -> Define:
     """The Define-XML model of the datasets written to ``folder`` (one ``<name>.xpt`` each,
     its values read from the ``<name>.parquet`` beside it when there is one), described by
     ``metas``. Every XPT file in the folder needs metadata; metadata without a
     file is left out (a dataset the run did not write). ``dictionaries`` gives external
-    dictionary versions, e.g. ``{"MedDRA": "27.1"}``."""
+    dictionary versions, e.g. ``{"MedDRA": "27.1"}``; ``analyses`` the analysis results of
+    the Analysis Results Metadata (ADaM); ``annotated_crf`` the annotated CRF beside
+    define.xml, whose pages each collected variable's origin points at."""
     folder = Path(folder)
     files = {p.stem.upper(): p for p in sorted(folder.glob("*.xpt"))}
     by_name = {m.name: m for m in metas}
@@ -641,7 +694,7 @@ def build_define(
         raise DefineError(f"{folder}: no .xpt files to describe")
     if skipped := [m.name for m in metas if m.name not in files]:
         log.info("define: no file for %s: not described", ", ".join(skipped))
-    builder = _Builder(dict(dictionaries or {}))
+    builder = _Builder(dict(dictionaries or {}), crf=annotated_crf)
     for meta in metas:
         if meta.name in files:
             builder.dataset(meta, files[meta.name])
@@ -673,4 +726,47 @@ def build_define(
         methods=tuple(builder.methods),
         comments=tuple(builder.comments),
         version=__version__,
+        analysis_results=tuple(_analysis_result(builder, a) for a in analyses),
+        annotated_crf=annotated_crf,
+    )
+
+
+def _analysis_result(builder: _Builder, analysis: AnalysisMeta) -> AnalysisResult:
+    """The ARM entry of one analysis, its dataset, parameter, where-clause and variables
+    resolved to the OIDs of the datasets just described; DefineError if any is missing."""
+    where = f"analysis result {analysis.key}"
+    group = next((g for g in builder.groups if g.name == analysis.dataset), None)
+    if group is None:
+        raise DefineError(f"{where}: dataset {analysis.dataset} is not described")
+    items = {i.name: i.oid for i in builder.items if i.dataset == group.name and not i.where_text}
+    missing = [v for v in ("PARAMCD", *analysis.variables) if v not in items]
+    if missing:
+        raise DefineError(f"{where}: {analysis.dataset} has no {', '.join(missing)}")
+    clause = next(
+        (
+            w.oid
+            for w in builder.where_clauses.values()
+            if w.item_oid == items["PARAMCD"] and w.comparator == "EQ"
+            and w.values == (analysis.paramcd,)
+        ),
+        None,
+    )  # fmt: skip
+    if clause is None:
+        raise DefineError(f"{where}: {analysis.dataset} holds no PARAMCD {analysis.paramcd}")
+    key = _oid_part(analysis.key)
+    return AnalysisResult(
+        display_oid=builder.unique(f"RD.{key}"),
+        display=analysis.display,
+        description=analysis.description,
+        result_oid=builder.unique(f"AR.{key}"),
+        result=analysis.result,
+        parameter_oid=items["PARAMCD"],
+        reason=analysis.reason,
+        purpose=analysis.purpose,
+        group_oid=group.oid,
+        where_oid=clause,
+        variable_oids=tuple(items[v] for v in analysis.variables),
+        documentation=analysis.documentation,
+        context=analysis.context,
+        code=analysis.code,
     )

@@ -8,9 +8,11 @@ dictionaries, the methods and the comments, all cross-linked by OID anchors.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 
 import jinja2
+from markupsafe import Markup
 
 from transforms.define.model import Define, Item
 
@@ -55,12 +57,24 @@ nav ul { columns: 2; } code { font-size: 12px; }
 {% endfor %}
 </table>
 <ul>
+<li><a href="#documents">Documents</a></li>
+{% if d.analysis_results %}<li><a href="#analysis-results">Analysis results</a></li>{% endif %}
 <li><a href="#value-level">Value-level metadata</a></li>
 <li><a href="#codelists">Controlled terminology and dictionaries</a></li>
 <li><a href="#methods">Methods</a></li>
 <li><a href="#comments">Comments</a></li>
 </ul>
 </nav>
+
+<h2 id="documents">Documents</h2>
+{% if d.annotated_crf %}{% set crf = d.annotated_crf %}
+<table>
+<tr><th>Document</th><th>Title</th><th>File</th></tr>
+<tr id="{{ crf.leaf_id }}"><td>Annotated CRF</td><td>{{ crf.title }}</td>
+<td><a href="{{ crf.href }}">{{ crf.href }}</a></td></tr>
+</table>
+{% else %}<p class="muted">None.</p>
+{% endif %}
 
 {% for g in d.groups %}
 <h2 id="{{ g.oid }}">{{ g.name }}: {{ g.label }}</h2>
@@ -81,7 +95,7 @@ nav ul { columns: 2; } code { font-size: 12px; }
 {% endif %}
 {% if i.value_list_oid %}<a href="#{{ i.value_list_oid }}">value-level metadata</a>{% endif %}
 </td>
-<td>{{ origin(i) }}</td>
+<td>{{ origin(i) }}{{ crf_link(i) }}</td>
 <td>{% if r.method_oid %}
 <a href="#{{ r.method_oid }}">{{ methods[r.method_oid].text }}</a><br>
 {% endif %}
@@ -95,6 +109,25 @@ nav ul { columns: 2; } code { font-size: 12px; }
 </table>
 {% endfor %}
 
+{% if d.analysis_results %}
+<h2 id="analysis-results">Analysis results</h2>
+{% for a in d.analysis_results %}
+<h3 id="{{ a.display_oid }}">{{ a.display }}: {{ a.description }}</h3>
+<table id="{{ a.result_oid }}">
+<tr><th>Analysis result</th><td>{{ a.result }}</td></tr>
+<tr><th>Analysis parameter</th><td>{{ items[a.parameter_oid].name }}</td></tr>
+<tr><th>Reason</th><td>{{ a.reason }}</td></tr>
+<tr><th>Purpose</th><td>{{ a.purpose }}</td></tr>
+<tr><th>Datasets</th><td><a href="#{{ a.group_oid }}">{{ groups[a.group_oid].name }}</a>
+where {{ where[a.where_oid].text }}:
+{% for o in a.variable_oids %}{{ items[o].name }}{% if not loop.last %}, {% endif %}{% endfor %}
+</td></tr>
+<tr><th>Documentation</th><td>{{ a.documentation }}</td></tr>
+<tr><th>Programming code</th><td>{{ a.context }}: <code>{{ a.code }}</code></td></tr>
+</table>
+{% endfor %}
+{% endif %}
+
 <h2 id="value-level">Value-level metadata</h2>
 {% for vl in d.value_lists %}
 <h3 id="{{ vl.oid }}">{{ vl.dataset }}.{{ vl.variable }}</h3>
@@ -107,7 +140,7 @@ nav ul { columns: 2; } code { font-size: 12px; }
 <td>{% if i.codelist_oid %}
 <a href="#{{ i.codelist_oid }}">{{ codelists[i.codelist_oid].name }}</a>
 {% endif %}</td>
-<td>{{ origin(i) }}</td>
+<td>{{ origin(i) }}{{ crf_link(i) }}</td>
 <td>{% if r.method_oid %}
 <a href="#{{ r.method_oid }}">{{ methods[r.method_oid].text }}</a><br>
 {% endif %}
@@ -183,6 +216,21 @@ def _origin(item: Item) -> str:
     return text + (f": {item.origin_text}" if item.origin_text else "")
 
 
+def _crf_link(define: Define) -> Callable[[Item], Markup]:
+    """The link of a collected item to its pages of the annotated CRF (empty without)."""
+
+    def link(item: Item) -> Markup:
+        crf = define.annotated_crf
+        if crf is None or not item.pages:
+            return Markup("")
+        pages = " ".join(map(str, item.pages))
+        return Markup(' <a href="{}#page={}">{} p. {}</a>').format(
+            crf.href, item.pages[0], crf.title, pages
+        )
+
+    return link
+
+
 def render_html(define: Define) -> str:
     """The HTML page of a Define-XML model."""
     from transforms.define.xml import DEFINE_VERSION
@@ -205,6 +253,9 @@ def render_html(define: Define) -> str:
         codelists={c.oid: c for c in define.codelists},
         methods={m.oid: m for m in define.methods},
         comments={c.oid: c for c in define.comments},
+        groups={g.oid: g for g in define.groups},
+        where={w.oid: w for w in define.where_clauses},
         length=_length,
         origin=_origin,
+        crf_link=_crf_link(define),
     )

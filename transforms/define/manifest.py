@@ -1,8 +1,13 @@
-"""The submission manifest: every file of a run's sdtm/ and adam/ folders, with its checksum.
+"""The submission and its manifest: every file of the run's eCTD module 5 folder, with its
+checksum.
 
+:func:`write_submission_manifest` builds ``<run>/submission/m5/datasets/<study>/...``
+(:func:`transforms.store.assemble_submission`: the XPT files, define.xml, its stylesheet and
+the documents, hard-linked) and lists exactly its files in
 ``<run>/reports/submission_manifest.csv`` and ``.md`` (a table to paste into a reviewer's
-guide): file (relative to the run folder), size in bytes, SHA-256, dataset name, dataset
-label and number of records for datasets (.xpt, Dataset-JSON .json, .parquet).
+guide): file (relative to the submission folder, ``m5/...``), size in bytes, SHA-256,
+dataset name, dataset label and number of records for datasets (.xpt; Dataset-JSON .json
+and .parquet too, when :func:`manifest_entries` lists another folder).
 """
 
 from __future__ import annotations
@@ -18,10 +23,9 @@ from pathlib import Path
 import pyreadstat
 
 from transforms.extract.exports import sha256_file
-from transforms.store import RunFolder
+from transforms.store import RunFolder, assemble_submission
 
 COLUMNS = ("file", "bytes", "sha256", "dataset", "label", "records")
-LAYERS = ("sdtm", "adam")
 _HEAD_BYTES = 1 << 20
 
 
@@ -139,7 +143,7 @@ def _parquet(path: Path) -> tuple[str, str, int]:
     return path.stem.upper(), "", int(pq.read_metadata(path).num_rows)
 
 
-def _entry(run_dir: Path, path: Path) -> Entry:
+def _entry(root: Path, path: Path) -> Entry:
     described: tuple[str, str, int] | None = None
     suffix = path.suffix.lower()
     if suffix == ".xpt":
@@ -150,7 +154,7 @@ def _entry(run_dir: Path, path: Path) -> Entry:
         described = _parquet(path)
     name, label, records = described if described else (None, None, None)
     return Entry(
-        file=path.relative_to(run_dir).as_posix(),
+        file=path.relative_to(root).as_posix(),
         bytes=path.stat().st_size,
         sha256=sha256_file(path),
         dataset=name,
@@ -159,21 +163,16 @@ def _entry(run_dir: Path, path: Path) -> Entry:
     )
 
 
-def manifest_entries(run_dir: Path) -> list[Entry]:
-    """One entry per file under sdtm/ and adam/ (hidden files left out), sorted by path."""
-    run_dir = Path(run_dir)
-    files = [
-        p
-        for layer in LAYERS
-        for p in sorted((run_dir / layer).rglob("*"))
-        if p.is_file() and not p.name.startswith(".")
-    ]
-    return [_entry(run_dir, p) for p in files]
+def manifest_entries(root: Path) -> list[Entry]:
+    """One entry per file under `root` (hidden files left out), sorted by path."""
+    root = Path(root)
+    files = sorted(p for p in root.rglob("*") if p.is_file() and not p.name.startswith("."))
+    return [_entry(root, p) for p in files]
 
 
-def _markdown(entries: list[Entry], run_dir: Path) -> str:
+def _markdown(entries: list[Entry], run: RunFolder) -> str:
     lines = [
-        f"# Submission files of run {run_dir.name}",
+        f"# Submission files of run {run.run_id}",
         "",
         "| File | Dataset | Label | Records | Size (bytes) | SHA-256 |",
         "| --- | --- | --- | ---: | ---: | --- |",
@@ -197,15 +196,17 @@ def _replace(path: Path, text: str) -> None:
 
 
 def write_submission_manifest(run_dir: Path) -> Path:
-    """Write ``<run>/reports/submission_manifest.csv`` (and ``.md``); returns the CSV path."""
+    """Build the run's submission folder and write ``<run>/reports/submission_manifest.csv``
+    (and ``.md``) of exactly its files; returns the CSV path."""
     run = RunFolder(Path(run_dir))
     run.reports.mkdir(exist_ok=True)
-    entries = manifest_entries(run.path)
+    assemble_submission(run)
+    entries = manifest_entries(run.submission)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(COLUMNS)
     writer.writerows(e.row() for e in entries)
     target = run.report("submission_manifest.csv")
     _replace(target, buffer.getvalue())
-    _replace(run.report("submission_manifest.md"), _markdown(entries, run.path))
+    _replace(run.report("submission_manifest.md"), _markdown(entries, run))
     return target

@@ -14,7 +14,13 @@ from typing import Protocol
 
 from transforms import standards
 from transforms.define.describe import describe_blocks, is_copy, literal_values
-from transforms.define.model import ORIGIN_TYPES, DatasetMeta, ValueListMeta, VariableMeta
+from transforms.define.model import (
+    ORIGIN_TYPES,
+    AnalysisMeta,
+    DatasetMeta,
+    ValueListMeta,
+    VariableMeta,
+)
 from transforms.specs import DatasetSpec, StudySpec, VariableSpec
 
 # MedDRA-coded variables of the SDTM events domains (and ADaM OCCDS copies of them): the
@@ -279,7 +285,7 @@ def adam_dataset(spec: AdamSpecLike, structure: str | None = None) -> DatasetMet
                 format=var.format,
                 method=var.method,
                 predecessor=var.source if var.origin == "Predecessor" else None,
-                comment=var.method if var.origin not in ("Derived", "Predecessor") else None,
+                comment=_adam_comment(var),
                 dictionary="MedDRA" if meddra(var.name) else None,
             )
         )
@@ -296,9 +302,70 @@ def adam_dataset(spec: AdamSpecLike, structure: str | None = None) -> DatasetMet
         subclass="TIME-TO-EVENT" if spec.structure == "TTE" else None,
         repeating=spec.structure != "ADSL",
         value_lists=default_value_lists(names),
+        comment=getattr(spec, "comment", None),  # a spec may say nothing of the dataset
     )
+
+
+def _adam_comment(var: AdamVariableLike) -> str | None:
+    """The CommentDef of an ADaM variable: what its spec says a reviewer needs (``comment``),
+    and the method of a variable neither derived nor copied (an assigned value's rule)."""
+    parts = [
+        var.method if var.origin not in ("Derived", "Predecessor") else None,
+        getattr(var, "comment", None),  # a spec may give no comment field
+    ]
+    return " ".join(p for p in parts if p) or None
 
 
 def adam_metadata(specs: Iterable[AdamSpecLike]) -> list[DatasetMeta]:
     """Define-XML metadata of ADaM dataset specs, in the order given."""
     return [adam_dataset(spec) for spec in specs]
+
+
+# --- Analysis Results Metadata -----------------------------------------------------------
+
+
+def endpoint_analyses(study: StudySpec) -> list[AnalysisMeta]:
+    """The analysis results of the study's endpoint declaration that say their ``purpose``
+    (the primary endpoint, ...): each time-to-event endpoint's Kaplan-Meier estimates at its
+    landmarks, as ``transforms.adam.endpoints`` computes them."""
+    from transforms import __version__
+    from transforms.endpoint_spec import PURPOSES
+
+    spec = study.endpoints
+    if spec is None:
+        return []
+    population = spec.efficacy
+    out = []
+    for tte in spec.time_to_event:
+        if tte.purpose is None:
+            continue
+        name = tte.label or tte.paramcd
+        marks = ", ".join(f"{m.label} (day {m.day})" for m in tte.landmarks) or "its median"
+        out.append(
+            AnalysisMeta(
+                key=tte.key,
+                display=f"{name}: Kaplan-Meier estimates ({population.name})",
+                description=f"Kaplan-Meier analysis of {name} ({tte.dataset} PARAMCD "
+                f"{tte.paramcd}) in the {population.label} population",
+                result=f"Kaplan-Meier estimate of {name} at {marks}, with its 95% CI",
+                dataset=tte.dataset,
+                paramcd=tte.paramcd,
+                variables=("AVAL", "CNSR", population.flag),
+                purpose=PURPOSES[tte.purpose],
+                reason="SPECIFIED IN PROTOCOL",
+                documentation=(
+                    f"Subjects of the {population.label} population ({population.flag} = Y) "
+                    f"with a {tte.paramcd} record of {tte.dataset}; AVAL is the time in days, "
+                    "an event when CNSR = 0 (censored otherwise). Kaplan-Meier estimator with "
+                    "Greenwood's variance; pointwise 95% confidence interval on log(-log S) "
+                    f"at {marks}; the median with its 95% CI. Reported in "
+                    "reports/endpoints.json and endpoints.html of the ADaM run."
+                ),
+                context=f"Python 3.11, cdisc-pipeline {__version__}",
+                code=(
+                    "transforms.adam.endpoints.write_endpoints (Kaplan-Meier: statsmodels "
+                    f"SurvfuncRight), study.yaml endpoints: time_to_event: {tte.key}"
+                ),
+            )
+        )
+    return out

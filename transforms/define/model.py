@@ -109,6 +109,25 @@ class DatasetMeta:
         raise KeyError(f"{self.name} has no variable {name}")
 
 
+@dataclass(frozen=True)
+class AnalysisMeta:
+    """One analysis result for the Analysis Results Metadata (ARM 1.0): an endpoint's
+    result as the study declares it, on one parameter of one ADaM dataset."""
+
+    key: str  # the endpoint's key (PFS): OIDs RD.<key>, AR.<key>
+    display: str  # the result display's name ("Table 14.2.1 Progression-Free Survival")
+    description: str  # what the display shows
+    result: str  # the result, in words ("Kaplan-Meier estimate at 2 years, ...")
+    dataset: str  # ADTTE
+    paramcd: str  # PFS: the where-clause PARAMCD EQ PFS
+    variables: tuple[str, ...]  # analysis variables (AVAL, CNSR)
+    purpose: str  # ARM AnalysisPurpose: PRIMARY OUTCOME MEASURE, ...
+    reason: str  # ARM AnalysisReason: SPECIFIED IN PROTOCOL, ...
+    documentation: str  # the method in words (population, estimator, CI)
+    context: str  # the programming language / system of the code
+    code: str  # where the code is, or the code itself
+
+
 # --- the document ------------------------------------------------------------------------
 
 
@@ -172,6 +191,7 @@ class Item:
     xpt_length: int | None  # the XPT storage width of a character variable
     dataset: str
     where_text: str | None = None  # value-level items: "LBTESTCD EQ NEUT"
+    pages: tuple[int, ...] = ()  # Collected: the annotated CRF's pages showing the field
 
 
 @dataclass(frozen=True)
@@ -238,6 +258,37 @@ class Comment:
 
 
 @dataclass(frozen=True)
+class AnnotatedCrf:
+    """The annotated CRF beside define.xml: its file, title, and the pages of each
+    collected variable (``DM.SEX``; a supplemental qualifier ``SUPPDM.RACEOTH``)."""
+
+    href: str
+    title: str
+    pages: Mapping[str, tuple[int, ...]]
+    leaf_id: str = "LF.ACRF"
+
+
+@dataclass(frozen=True)
+class AnalysisResult:
+    """An ARM result display with its one analysis result, OIDs resolved."""
+
+    display_oid: str
+    display: str
+    description: str
+    result_oid: str
+    result: str
+    parameter_oid: str  # the PARAMCD ItemDef
+    reason: str
+    purpose: str
+    group_oid: str
+    where_oid: str
+    variable_oids: tuple[str, ...]
+    documentation: str
+    context: str
+    code: str
+
+
+@dataclass(frozen=True)
 class Define:
     """One define.xml: a study's datasets of one layer, everything resolved."""
 
@@ -260,3 +311,5 @@ class Define:
     comments: tuple[Comment, ...]
     originator: str = "cdisc-pipeline"
     version: str = ""  # of the software that wrote it
+    analysis_results: tuple[AnalysisResult, ...] = ()  # ARM 1.0 (ADaM only)
+    annotated_crf: AnnotatedCrf | None = None

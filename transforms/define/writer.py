@@ -12,8 +12,14 @@ from typing import TYPE_CHECKING
 from transforms.define.build import DefineError, build_define
 from transforms.define.html import render_html
 from transforms.define.metadata import sdtm_metadata
-from transforms.define.model import DatasetMeta, Layer
-from transforms.define.xml import check_define, define_tree, to_bytes, validate_define
+from transforms.define.model import AnalysisMeta, AnnotatedCrf, DatasetMeta, Layer
+from transforms.define.xml import (
+    STYLESHEET,
+    check_define,
+    define_tree,
+    to_bytes,
+    validate_define,
+)
 from transforms.errors import PipelineError
 from transforms.store import RunFolder
 
@@ -40,14 +46,20 @@ def write_define(
     created: datetime | None = None,
     dictionaries: Mapping[str, str] | None = None,
     study: StudySpec | None = None,
+    analyses: Sequence[AnalysisMeta] = (),
+    annotated_crf: AnnotatedCrf | None = None,
 ) -> Path:
-    """Write ``<run>/<layer>/define.xml`` and ``define.html`` for the XPT files there.
+    """Write ``<run>/<layer>/define.xml``, ``define.html`` and the stylesheet ``define.xsl``
+    that define.xml names (a browser renders define.xml with it) for the XPT files there.
 
     ``datasets`` describes them (SDTM default: the study's specs, SUPP-- included; ADaM:
     give :func:`transforms.define.metadata.adam_metadata` of the ADaM specs). ``created``
     defaults to the export's creation time (so a rerun gives the same bytes);
     ``dictionaries`` names external dictionary versions, e.g. ``{"MedDRA": "27.1"}``;
-    ``study``: the run's study spec, when the caller has it loaded.
+    ``study``: the run's study spec, when the caller has it loaded; ``analyses``: the
+    Analysis Results Metadata (ADaM; :func:`transforms.define.metadata.endpoint_analyses`);
+    ``annotated_crf``: the annotated CRF already written beside define.xml (SDTM;
+    :func:`transforms.define.documents.write_acrf`).
     The document is checked against the Define-XML 2.1 XSD and by :func:`check_define`
     before it replaces any earlier one; a problem raises :class:`DefineError` and leaves
     no define.xml behind. Returns the define.xml path.
@@ -70,7 +82,8 @@ def write_define(
     folder = run.path / layer
     model = build_define(
         datasets, folder, layer=layer, study_id=study.id, study_title=study.title,
-        created=created, dictionaries=dictionaries,
+        created=created, dictionaries=dictionaries, analyses=analyses,
+        annotated_crf=annotated_crf,
     )  # fmt: skip
     tree = define_tree(model)
     if errors := validate_define(tree):
@@ -79,6 +92,7 @@ def write_define(
             + "; ".join(errors[:10])
         )
     target = folder / "define.xml"
+    _write_atomic(folder / STYLESHEET.name, STYLESHEET.read_bytes())
     staged = folder / f".define.{secrets.token_hex(6)}.xml"
     try:
         staged.write_bytes(to_bytes(tree))

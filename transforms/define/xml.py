@@ -8,6 +8,7 @@ character lengths are those of the XPT files.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
@@ -17,6 +18,8 @@ import pyreadstat
 from lxml import etree
 
 from transforms.define.model import (
+    AnalysisResult,
+    AnnotatedCrf,
     CodeList,
     Define,
     Item,
@@ -31,9 +34,13 @@ ODM_NS: Final = "http://www.cdisc.org/ns/odm/v1.3"
 DEF_NS: Final = "http://www.cdisc.org/ns/def/v2.1"
 XLINK_NS: Final = "http://www.w3.org/1999/xlink"
 XML_NS: Final = "http://www.w3.org/XML/1998/namespace"
+ARM_NS: Final = "http://www.cdisc.org/ns/arm/v1.0"
 NSMAP: Final = {None: ODM_NS, "def": DEF_NS, "xlink": XLINK_NS}
-NS: Final = {"odm": ODM_NS, "def": DEF_NS, "xlink": XLINK_NS}
+NS: Final = {"odm": ODM_NS, "def": DEF_NS, "xlink": XLINK_NS, "arm": ARM_NS}
 DEFINE_VERSION: Final = "2.1.0"
+STYLESHEET: Final = Path(__file__).resolve().with_name("define.xsl")
+"""The project's own XSLT 1.0 rendering of define.xml (the sections of define.html); written
+beside every define.xml, which names it in its ``xml-stylesheet`` instruction."""
 SCHEMA_PATH: Final = (
     Path(__file__).resolve().parents[1]
     / "schemas"
@@ -150,7 +157,7 @@ def _group(parent: etree._Element, group: ItemGroup) -> None:
     etree.SubElement(leaf, _def("title")).text = group.href
 
 
-def _item(parent: etree._Element, item: Item) -> None:
+def _item(parent: etree._Element, item: Item, crf: AnnotatedCrf | None) -> None:
     element = _set(
         etree.SubElement(parent, _odm("ItemDef")),
         OID=item.oid,
@@ -168,8 +175,46 @@ def _item(parent: etree._Element, item: Item) -> None:
     origin = _set(etree.SubElement(element, _def("Origin")), Type=item.origin, Source=item.source)
     if item.origin_text:
         _text(origin, _odm("Description"), item.origin_text)
+    if item.pages and crf is not None:
+        ref = _set(etree.SubElement(origin, _def("DocumentRef")), leafID=crf.leaf_id)
+        _set(
+            etree.SubElement(ref, _def("PDFPageRef")),
+            PageRefs=" ".join(map(str, item.pages)),
+            Type="PhysicalRef",
+        )
     if item.value_list_oid is not None:
         _set(etree.SubElement(element, _def("ValueListRef")), ValueListOID=item.value_list_oid)
+
+
+def _arm(tag: str) -> str:
+    return f"{{{ARM_NS}}}{tag}"
+
+
+def _analysis_results(parent: etree._Element, results: Iterable[AnalysisResult]) -> None:
+    """Analysis Results Metadata 1.0: one result display per analysis result."""
+    displays = etree.SubElement(parent, _arm("AnalysisResultDisplays"))
+    for r in results:
+        display = _set(etree.SubElement(displays, _arm("ResultDisplay")), OID=r.display_oid,
+                       Name=r.display)  # fmt: skip
+        _text(display, _odm("Description"), r.description)
+        result = _set(
+            etree.SubElement(display, _arm("AnalysisResult")),
+            OID=r.result_oid,
+            ParameterOID=r.parameter_oid,
+            AnalysisReason=r.reason,
+            AnalysisPurpose=r.purpose,
+        )
+        _text(result, _odm("Description"), r.result)
+        datasets = etree.SubElement(result, _arm("AnalysisDatasets"))
+        dataset = _set(etree.SubElement(datasets, _arm("AnalysisDataset")),
+                       ItemGroupOID=r.group_oid)  # fmt: skip
+        _set(etree.SubElement(dataset, _def("WhereClauseRef")), WhereClauseOID=r.where_oid)
+        for oid in r.variable_oids:
+            _set(etree.SubElement(dataset, _arm("AnalysisVariable")), ItemOID=oid)
+        documentation = etree.SubElement(result, _arm("Documentation"))
+        _text(documentation, _odm("Description"), r.documentation)
+        code = _set(etree.SubElement(result, _arm("ProgrammingCode")), Context=r.context)
+        etree.SubElement(code, _arm("Code")).text = r.code
 
 
 def _codelist(parent: etree._Element, codelist: CodeList) -> None:
@@ -208,8 +253,9 @@ def _codelist(parent: etree._Element, codelist: CodeList) -> None:
 
 def define_tree(define: Define) -> etree._ElementTree:
     """The define.xml document of the model."""
+    nsmap = {**NSMAP, "arm": ARM_NS} if define.analysis_results else NSMAP
     root = _set(
-        etree.Element(_odm("ODM"), nsmap=NSMAP),
+        etree.Element(_odm("ODM"), nsmap=nsmap),
         FileType="Snapshot",
         FileOID=define.file_oid,
         CreationDateTime=define.created.isoformat(timespec="seconds"),
@@ -233,6 +279,9 @@ def define_tree(define: Define) -> etree._ElementTree:
     standards = etree.SubElement(mdv, _def("Standards"))
     for std in define.standards:
         _standard(standards, std)
+    if define.annotated_crf is not None:
+        crf = etree.SubElement(mdv, _def("AnnotatedCRF"))
+        _set(etree.SubElement(crf, _def("DocumentRef")), leafID=define.annotated_crf.leaf_id)
     for vl in define.value_lists:
         _value_list(mdv, vl)
     for wc in define.where_clauses:
@@ -240,7 +289,7 @@ def define_tree(define: Define) -> etree._ElementTree:
     for group in define.groups:
         _group(mdv, group)
     for item in define.items:
-        _item(mdv, item)
+        _item(mdv, item, define.annotated_crf)
     for codelist in define.codelists:
         _codelist(mdv, codelist)
     for method in define.methods:
@@ -252,6 +301,16 @@ def define_tree(define: Define) -> etree._ElementTree:
     for comment in define.comments:
         element = _set(etree.SubElement(mdv, _def("CommentDef")), OID=comment.oid)
         _text(element, _odm("Description"), comment.text)
+    if define.annotated_crf is not None:
+        leaf = _set(etree.SubElement(mdv, _def("leaf")), ID=define.annotated_crf.leaf_id)
+        leaf.set(f"{{{XLINK_NS}}}href", define.annotated_crf.href)
+        etree.SubElement(leaf, _def("title")).text = define.annotated_crf.title
+    if define.analysis_results:
+        _analysis_results(mdv, define.analysis_results)
+    # A browser opening define.xml renders it with the stylesheet written beside it.
+    root.addprevious(
+        etree.ProcessingInstruction("xml-stylesheet", f'type="text/xsl" href="{STYLESHEET.name}"')
+    )
     return etree.ElementTree(root)
 
 
@@ -277,9 +336,17 @@ def _parse(document: Path | etree._ElementTree) -> etree._ElementTree:
 
 
 def validate_define(document: Path | etree._ElementTree) -> list[str]:
-    """XSD errors of a define.xml (a path or a parsed tree): "line N: message"; [] if valid."""
+    """XSD errors of a define.xml (a path or a parsed tree): "line N: message"; [] if valid.
+    The repo holds no ARM 1.0 schema: the Analysis Results Metadata are left out of the
+    XSD validation (:func:`check_define` resolves their references)."""
     xsd = schema()
-    if xsd.validate(_parse(document)):
+    tree = _parse(document)
+    displays = tree.getroot().findall(f".//{_arm('AnalysisResultDisplays')}")
+    if displays:
+        tree = copy.deepcopy(tree)
+        for element in tree.getroot().findall(f".//{_arm('AnalysisResultDisplays')}"):
+            element.getparent().remove(element)
+    if xsd.validate(tree):
         return []
     return [f"line {e.line}: {e.message}" for e in xsd.error_log]
 
@@ -300,8 +367,8 @@ def check_define(path: Path) -> list[str]:
     """What the XSD cannot check; returns the problems found ([] when none):
     OID references (ItemRef, CodeListRef, MethodOID, CommentOID, ValueListRef,
     WhereClauseRef, RangeCheck def:ItemOID, def:StandardOID) resolve, every ItemDef is used,
-    every def:leaf file exists beside define.xml, and each dataset's variables (names, order),
-    label and character lengths are those of its XPT file."""
+    every def:leaf file and the xml-stylesheet exist beside define.xml, and each dataset's
+    variables (names, order), label and character lengths are those of its XPT file."""
     path = Path(path)
     root = _parse(path).getroot()
     mdv = "/odm:ODM/odm:Study/odm:MetaDataVersion"
@@ -315,6 +382,10 @@ def check_define(path: Path) -> list[str]:
         ("//def:WhereClauseRef/@WhereClauseOID", f"{mdv}/def:WhereClauseDef/@OID", "WhereClause"),
         ("//odm:RangeCheck/@def:ItemOID", f"{mdv}/odm:ItemDef/@OID", "RangeCheck def:ItemOID"),
         ("//@def:StandardOID", f"{mdv}/def:Standards/def:Standard/@OID", "StandardOID"),
+        ("//def:DocumentRef/@leafID", f"{mdv}/def:leaf/@ID", "DocumentRef leafID"),
+        ("//arm:AnalysisResult/@ParameterOID", f"{mdv}/odm:ItemDef/@OID", "ARM ParameterOID"),
+        ("//arm:AnalysisDataset/@ItemGroupOID", f"{mdv}/odm:ItemGroupDef/@OID", "ARM dataset"),
+        ("//arm:AnalysisVariable/@ItemOID", f"{mdv}/odm:ItemDef/@OID", "ARM variable"),
     )
     for refs, targets, what in checks:
         problems += _dangling(root, refs, targets, what)
@@ -329,7 +400,21 @@ def check_define(path: Path) -> list[str]:
             problems.append(f"{oid}: derived, but no ItemRef names its method")
     for group in root.xpath(f"{mdv}/odm:ItemGroupDef", namespaces=NS):
         problems += _check_group(root, group, path.parent)
+    for href in root.xpath(f"{mdv}/def:leaf/@xlink:href", namespaces=NS):
+        if not (path.parent / str(href)).is_file():
+            problems.append(f"def:leaf {href} does not exist beside define.xml")
+    for instruction in root.xpath("preceding-sibling::processing-instruction('xml-stylesheet')"):
+        href = instruction.get("href")
+        if not href or not (path.parent / href).is_file():
+            problems.append(f"xml-stylesheet {href!r} does not exist beside define.xml")
     return problems
+
+
+def render_stylesheet(document: Path | etree._ElementTree) -> str:
+    """The HTML page the project's stylesheet makes of a define.xml, as a browser shows it."""
+    parser = etree.XMLParser(no_network=True, resolve_entities=False)
+    transform = etree.XSLT(etree.parse(str(STYLESHEET), parser))
+    return str(transform(_parse(document)))
 
 
 def _check_group(root: etree._Element, group: etree._Element, folder: Path) -> list[str]:

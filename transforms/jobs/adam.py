@@ -11,8 +11,6 @@ the published one.
 
 from __future__ import annotations
 
-import os
-import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,10 +22,20 @@ from transforms.jobs.kit import Column, TableReader, log, spec_digests, stage, w
 from transforms.jobs.plan import Place
 from transforms.jobs.sdtm import check_conformance
 from transforms.specs import StudySpec
-from transforms.store import RunFolder, current, new_run, prune, publish, study_lock
+from transforms.store import (
+    RunFolder,
+    current,
+    link_or_copy,
+    new_run,
+    prune,
+    publish,
+    study_lock,
+)
 
 # Report files an ADaM run writes itself (never hard-linked from the SDTM run).
-ADAM_REPORTS = ("endpoints.", "km_", "unassigned_", "submission_manifest.", "conformance.")
+ADAM_REPORTS = (
+    "endpoints.", "km_", "unassigned_", "submission_manifest.", "conformance.", "findings.",
+)  # fmt: skip
 SAS_EPOCH = pd.Timestamp("1960-01-01")
 
 
@@ -56,10 +64,7 @@ def start(study: StudySpec, place: Place) -> RunFolder:
                 continue
             target = run.path / sub / path.relative_to(published / sub)
             target.parent.mkdir(parents=True, exist_ok=True)
-            try:  # published files are never rewritten in place, so a hard link is safe
-                os.link(path, target)
-            except OSError:
-                shutil.copy2(path, target)
+            link_or_copy(path, target)
     run.write_adam_info(
         {
             "study": study.id,
@@ -133,14 +138,10 @@ def endpoints(run: RunFolder, study: StudySpec) -> list[Path]:
 
 
 def define(run: RunFolder, study: StudySpec) -> Path:
-    """Define-XML 2.1 (+ HTML) for the ADaM written, and the submission manifest."""
+    """Define-XML 2.1 (+ its stylesheet and HTML) for the ADaM written, with the Analysis
+    Results Metadata of the endpoints study.yaml gives a ``purpose``."""
     from transforms.adam.spec import load_adam_spec
-    from transforms.define import (
-        DefineError,
-        adam_metadata,
-        write_define,
-        write_submission_manifest,
-    )
+    from transforms.define import DefineError, adam_metadata, endpoint_analyses, write_define
 
     specs = [load_adam_spec(study.adam_spec_path(name)) for name in study.adam]
     with stage("define adam", run) as s:
@@ -151,10 +152,10 @@ def define(run: RunFolder, study: StudySpec) -> Path:
                 adam_metadata(specs),
                 dictionaries=study.dictionaries,
                 study=study,
+                analyses=endpoint_analyses(study),
             )
         except DefineError as exc:
             raise PipelineError(f"{run.adam / 'define.xml'}: {exc}") from exc
-        write_submission_manifest(run.path)
         s.rows_out = len(specs)
     return written
 
@@ -167,7 +168,11 @@ def conformance(run: RunFolder, study: StudySpec) -> None:
 
 
 def publish_run(run: RunFolder, study: StudySpec) -> Path:
-    """Switch ``current`` to the ADaM run, if its SDTM run is still the published one."""
+    """Write the ADRG, build the submission folder (SDTM and ADaM) and its manifest, and
+    switch ``current`` to the ADaM run, if its SDTM run is still the published one."""
+    from transforms.define import write_submission_manifest
+    from transforms.define.documents import write_documents
+
     info = run.adam_info
     with stage("publish adam", run) as s, study_lock(run.store, study.id):
         published = current(run.store, study.id)
@@ -176,6 +181,8 @@ def publish_run(run: RunFolder, study: StudySpec) -> Path:
                 f"run {info['from_run']} is no longer the published one "
                 f"({published.name if published else 'none'}): ADaM not published"
             )
+        write_documents(run, study, "adam")
+        write_submission_manifest(run.path)
         manifest = {
             k: v for k, v in RunFolder(published).manifest().items() if k not in ("outputs",)
         }

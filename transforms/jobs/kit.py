@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import pandas as pd
 import pyarrow as pa
@@ -23,6 +23,9 @@ from transforms.errors import PipelineError
 from transforms.extract.exports import sha256_file
 from transforms.specs import StudySpec
 from transforms.store import RunFolder
+
+if TYPE_CHECKING:
+    from transforms.datasetjson import DataType
 
 log = logging.getLogger("cdisc")
 
@@ -126,6 +129,16 @@ class TableReader(Mapping[str, pd.DataFrame]):
 Column = tuple[str, str, Literal["Char", "Num"], int | None, str | None, str]
 
 
+def _json_type(data: pd.DataFrame, name: str, data_type: str) -> DataType:
+    """A column's Dataset-JSON dataType from its Define data type: text is a string, except
+    the ISO 8601 text of a --DTC, a date or datetime even when partial ("1928")."""
+    from transforms.datasetjson import text_data_type
+
+    if data_type != "text":
+        return data_type  # type: ignore[return-value]
+    return text_data_type(data[name]) if name.endswith("DTC") else "string"
+
+
 def write_outputs(
     data: pd.DataFrame,
     folder: Path,
@@ -149,7 +162,7 @@ def write_outputs(
             item_oid=f"IT.{name}.{n}",
             name=n,
             label=lab,
-            data_type="string" if dtype == "text" else dtype,  # type: ignore[arg-type]
+            data_type=_json_type(data, n, dtype),
             length=result.lengths[n] if t == "Char" else None,
             # A numeric (ADaM) date is a SAS day count: ISO text in JSON, typed back.
             display_format=fmt if t == "Num" and dtype == "date" else None,

@@ -420,15 +420,19 @@ def reconcile(run: RunFolder, study: StudySpec) -> int:
 
 
 def define(run: RunFolder, study: StudySpec) -> Path:
-    """Define-XML 2.1 (+ HTML) for the SDTM written, and the submission manifest."""
-    from transforms.define import DefineError, write_define, write_submission_manifest
+    """The annotated CRF, and Define-XML 2.1 (+ its stylesheet and HTML) for the SDTM
+    written, each collected variable's origin pointing at its pages of the CRF."""
+    from transforms.define import DefineError, write_define
+    from transforms.define.documents import write_acrf
 
     with stage("define", run) as s:
+        crf = write_acrf(run, study)
         try:
-            written = write_define(run.path, "sdtm", dictionaries=study.dictionaries, study=study)
+            written = write_define(
+                run.path, "sdtm", dictionaries=study.dictionaries, study=study, annotated_crf=crf
+            )
         except DefineError as exc:
             raise PipelineError(f"{run.sdtm / 'define.xml'}: {exc}") from exc
-        write_submission_manifest(run.path)
         s.rows_out = len(list(run.sdtm.glob("*.xpt")))
     return written
 
@@ -495,13 +499,20 @@ def _refuse_older(previous: Path | None, export_id: str) -> None:
 
 
 def publish_run(run: RunFolder, study: StudySpec) -> Path:
-    """Record the manifest and switch ``current`` to this run."""
+    """Write the reviewer's guide (csdrg.pdf), build the submission folder
+    (eCTD module 5) and its manifest, record the run's manifest and switch ``current`` to
+    this run."""
     import importlib.metadata as md
+
+    from transforms.define import write_submission_manifest
+    from transforms.define.documents import write_documents
 
     info = run.info
     with stage("publish", run) as s, study_lock(run.store, study.id):
         previous = current(run.store, study.id)
         _refuse_older(previous, info["export_id"])
+        write_documents(run, study, "sdtm")
+        write_submission_manifest(run.path)
         packages = {
             name: md.version(name)
             for name in ("apache-airflow", "great-expectations", "pandas", "pyarrow", "pyreadstat")
