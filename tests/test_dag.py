@@ -52,6 +52,53 @@ def test_parsing_imports_nothing_heavy(tmp_path: Path) -> None:
     ]
 
 
+RETRY = """
+import runpy
+import transforms.jobs.runner as runner
+from transforms.errors import NothingNew, PipelineError, SpecError
+from transforms.extract.exports import ExportNotReady, NoExportError
+from transforms.quality.gates import QualityGateError
+from transforms.store import LockTimeout
+task = runpy.run_path("dags/study_pipelines.py")["run_step"].function
+for error in (
+    QualityGateError("raw gate: 3 errors", None), SpecError("dm.yaml: bad"),
+    PipelineError("conformance: 2 Reject"), NoExportError("export.json: SHA-256 differs"),
+    OSError(28, "No space left on device"), ExportNotReady("no export yet"),
+    LockTimeout("busy"), NothingNew("already published"),
+):
+    def fail(*args, error=error):
+        raise error
+    runner.run_step = fail
+    try:
+        task("POMMAINT", "sdtm", "extract")
+    except BaseException as raised:
+        print(type(error).__name__, type(raised).__name__, raised)
+"""
+
+
+def test_data_errors_fail_at_once_and_infrastructure_errors_retry(tmp_path: Path) -> None:
+    """The task body: a data rejection becomes AirflowFailException (no retry), an OSError
+    or an export still arriving is raised as is (retried), nothing new is a skip."""
+    out = subprocess.run(
+        [sys.executable, "-c", RETRY],
+        cwd=ROOT,
+        env=airflow_env(tmp_path, tmp_path, tmp_path),
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    assert out == [
+        "QualityGateError AirflowFailException QualityGateError: raw gate: 3 errors",
+        "SpecError AirflowFailException SpecError: dm.yaml: bad",
+        "PipelineError AirflowFailException PipelineError: conformance: 2 Reject",
+        "NoExportError AirflowFailException NoExportError: export.json: SHA-256 differs",
+        "OSError OSError [Errno 28] No space left on device",
+        "ExportNotReady ExportNotReady no export yet",
+        "LockTimeout LockTimeout busy",
+        "NothingNew AirflowSkipException nothing new: already published",
+    ]
+
+
 @pytest.mark.airflow
 def test_airflow_dags_test_publishes_sdtm_then_adam(landing: Path, tmp_path: Path) -> None:
     """`airflow dags test` on the sample: SQLite metadata, real task runs, published XPT."""

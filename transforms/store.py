@@ -22,7 +22,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from transforms.errors import PipelineError, UserError
+from transforms.errors import NotReady, PipelineError
 from transforms.extract.exports import sha256_file
 
 SUBFOLDERS = ("raw", "sdtm", "adam", "reports")
@@ -232,7 +232,7 @@ def prune(store: Path, study: str, keep: int) -> list[str]:
     return [p.name for p in doomed]
 
 
-class LockTimeout(UserError, RuntimeError):
+class LockTimeout(NotReady, RuntimeError):
     """Another run of the study holds the publication lock."""
 
 
