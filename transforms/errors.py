@@ -13,6 +13,9 @@ busy, and the same run a few minutes later may pass.
 
 from __future__ import annotations
 
+# The note a stage adds to an error it wrote down in its run's reports/failure.json.
+RECORDED = "failure recorded in"
+
 
 class UserError(Exception):
     """Bad input, a bad spec or a busy store: the message says what and where."""

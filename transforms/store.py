@@ -17,7 +17,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -194,6 +194,21 @@ def current(store: Path, study: str) -> Path | None:
     """The published run folder, or None before the first publish."""
     link = store / study / "current"
     return link.resolve() if link.is_symlink() else None
+
+
+def nights_log(store: Path, study: str) -> Path:
+    """One JSON line per job that ended without a run folder: nothing new to do, or an
+    error before the folder was made (no complete export). ``cdisc status`` reads it."""
+    return store / study / "nights.jsonl"
+
+
+def record_night(store: Path, study: str, entry: dict[str, Any]) -> None:
+    """Append `entry` (with the time now) to the study's :func:`nights_log`."""
+    entry = {"at": datetime.now(UTC).isoformat(), **entry}
+    path = nights_log(store, study)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as fh:  # one short write: whole lines only
+        fh.write(json.dumps(entry, sort_keys=True) + "\n")
 
 
 def _outputs(run: RunFolder) -> Iterator[Path]:
