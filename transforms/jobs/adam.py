@@ -155,7 +155,7 @@ def define(run: RunFolder, study: StudySpec) -> Path:
         except DefineError as exc:
             raise PipelineError(f"{run.adam / 'define.xml'}: {exc}") from exc
         write_submission_manifest(run.path)
-        s.rows_out = len(specs)
+        s.unit, s.rows_out = "datasets", len(specs)
     return written
 
 

@@ -25,7 +25,15 @@ from transforms.errors import NothingNew, PipelineError
 from transforms.extract.exports import Export, find_newest_complete, sha256_file
 from transforms.extract.readers import RawFileError, read_form
 from transforms.issues import IssueLog, describe
-from transforms.jobs.kit import Column, TableReader, log, spec_digests, stage, write_outputs
+from transforms.jobs.kit import (
+    Column,
+    TableReader,
+    log,
+    spec_digests,
+    stage,
+    summary_log,
+    write_outputs,
+)
 from transforms.jobs.plan import REFERENCE_DATASET, Place
 from transforms.listing import XPT
 from transforms.specs import ROW_KEY, StudySpec
@@ -231,12 +239,14 @@ def _gate(run: RunFolder, study: StudySpec, gate: str) -> str:
 
     with stage(f"validate {gate}", run) as s:
         check = gates.validate_raw if gate == "raw" else gates.validate_sdtm
+        s.unit, s.out = "expectations", "passed"
         try:
             result = check(run, study)
         except gates.QualityGateError as failed:
             log.error("%s", failed.result.summary)
             raise
-        log.info("%s", result.summary)
+        # the task log's copy; `cdisc` silences it and shows the summaries once, at the end
+        summary_log.info("%s", result.summary)
         s.rows_in = result.expectations
         s.rows_out = result.passed
     return result.summary
@@ -429,7 +439,7 @@ def define(run: RunFolder, study: StudySpec) -> Path:
         except DefineError as exc:
             raise PipelineError(f"{run.sdtm / 'define.xml'}: {exc}") from exc
         write_submission_manifest(run.path)
-        s.rows_out = len(list(run.sdtm.glob("*.xpt")))
+        s.unit, s.rows_out = "datasets", len(list(run.sdtm.glob("*.xpt")))
     return written
 
 
@@ -443,7 +453,7 @@ def check_conformance(
 
     with stage("conformance", run) as s:
         result = check_run(run.path, sdtm_checked=sdtm_checked, spec=study)
-        s.rows_out = len(result.findings)
+        s.unit, s.rows_out = "findings", len(result.findings)
         if result.blocking:
             raise PipelineError(
                 f"{result.csv}: {result.blocking} conformance finding(s) block publishing:\n"
