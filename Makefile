@@ -45,6 +45,7 @@ demo: $(STAMP)
 	$(BIN)/airflow dags test $(shell echo $(STUDY) | tr A-Z a-z)_sdtm_nightly
 	$(BIN)/airflow dags test $(shell echo $(STUDY) | tr A-Z a-z)_adam
 	$(BIN)/cdisc where --study $(STUDY) --store $(CDISC_STORE)
+	@echo "The Airflow UI of these runs: make ui (http://localhost:8080)"
 
 # The Airflow UI of the demo's embedded Airflow (the same AIRFLOW_HOME, SQLite metadata and
 # DAGs: `make demo`'s runs are there): `airflow standalone` runs the API server (the UI, on
