@@ -55,14 +55,15 @@ def test_parsing_imports_nothing_heavy(tmp_path: Path) -> None:
 def test_make_ui_starts_the_demo_airflow_on_the_chosen_port() -> None:
     """`make ui PORT=9999` (printed, not run): Airflow standalone with the demo's exported
     settings (one AIRFLOW_HOME and SQLite database for both), its API server and the tasks'
-    execution API on that port."""
+    execution API on that port, the venv's `airflow` first on PATH (standalone starts its
+    components by that name)."""
     out = subprocess.run(
         ["make", "-n", "-p", "ui", "PORT=9999"], cwd=ROOT, capture_output=True, text=True,
         check=True,
     ).stdout.splitlines()  # fmt: skip
     assert (
-        "AIRFLOW__API__PORT=9999 AIRFLOW__API__BASE_URL=http://localhost:9999 "
-        ".venv/bin/airflow standalone"
+        f"PATH={ROOT}/.venv/bin:$PATH AIRFLOW__API__PORT=9999 "
+        "AIRFLOW__API__BASE_URL=http://localhost:9999 .venv/bin/airflow standalone"
     ) in out
     assert f"mkdir -p {ROOT}/.airflow" in out
     assert f"AIRFLOW_HOME := {ROOT}/.airflow" in out
