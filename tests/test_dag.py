@@ -26,15 +26,20 @@ for name, d in sorted(dags.items()):
 """
 
 
-def test_parsing_imports_nothing_heavy(tmp_path: Path) -> None:
-    out = subprocess.run(
-        [sys.executable, "-c", PARSE],
+def _python(code: str, home: Path) -> list[str]:
+    """The lines `code` prints, run by this Python in the repo with Airflow at `home`."""
+    return subprocess.run(
+        [sys.executable, "-c", code],
         cwd=ROOT,
-        env=airflow_env(tmp_path, tmp_path, tmp_path),
+        env=airflow_env(home, home, home),
         capture_output=True,
         text=True,
         check=True,
     ).stdout.splitlines()
+
+
+def test_parsing_imports_nothing_heavy(tmp_path: Path) -> None:
+    out = _python(PARSE, tmp_path)
     assert out[0] == "[]", f"DAG parsing imported {out[0]}"
     assert out[1].startswith("pommaint_adam [Asset(name='pommaint_sdtm_published'")
     assert out[1].endswith(
@@ -98,15 +103,7 @@ for error in (
 def test_data_errors_fail_at_once_and_infrastructure_errors_retry(tmp_path: Path) -> None:
     """The task body: a data rejection becomes AirflowFailException (no retry), an OSError
     or an export still arriving is raised as is (retried), nothing new is a skip."""
-    out = subprocess.run(
-        [sys.executable, "-c", RETRY],
-        cwd=ROOT,
-        env=airflow_env(tmp_path, tmp_path, tmp_path),
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.splitlines()
-    assert out == [
+    assert _python(RETRY, tmp_path) == [
         "QualityGateError AirflowFailException QualityGateError: raw gate: 3 errors",
         "SpecError AirflowFailException SpecError: dm.yaml: bad",
         "PipelineError AirflowFailException PipelineError: conformance: 2 Reject",

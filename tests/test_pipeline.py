@@ -314,6 +314,15 @@ def test_change_report_shows_the_late_correction(
     ]  # fmt: skip
     manifest = json.loads((published / "manifest.json").read_text())
     assert manifest["changes"]["datasets"] == {"AE": {"changed": 1}, "LB": {"changed": 1}}
+    # each changed value (the ADaM's follow in the ADaM run: tests/test_adam.py)
+    cells = pd.read_csv(published / "reports" / "changes_cells.csv", dtype=str,
+                        keep_default_na=False)  # fmt: skip
+    assert cells[["dataset", "variable"]].values.tolist() == [
+        ["AE", "AEOUT"], ["AE", "AEENDTC"], ["AE", "AEENDY"], ["AE", "AEENRTPT"], ["AE", "AEENTPT"],
+        ["LB", "LBORRES"], ["LB", "LBSTRESC"], ["LB", "LBSTRESN"], ["LB", "LBNRIND"],
+    ]  # fmt: skip
+    assert list(cells[["old", "new"]].to_numpy()[5]) == ["100", "10.0"]
+    assert (published / "reports" / "changes_cells.html").is_file()
 
 
 def test_retention_keeps_the_newest_runs_and_the_published_one(tmp_path: Path) -> None:

@@ -14,9 +14,8 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
-from transforms.store import RunFolder, current, nights_log
+from transforms.store import RunFolder, current, nights_log, read_json
 
 ADAM_MARK = "-adam-"  # an ADaM run's id: <SDTM run id>-adam-<started>
 
@@ -34,14 +33,6 @@ class Night:
     reason: str = ""
 
 
-def _json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
 def _started(run_id: str) -> str:
     """When a run began, from its id (for a run killed before it wrote its facts)."""
     stamp = run_id.split(ADAM_MARK)[-1][:15]
@@ -54,13 +45,13 @@ def _started(run_id: str) -> str:
 def _run_night(folder: Path) -> Night:
     run = RunFolder(folder)
     adam = ADAM_MARK in run.run_id
-    facts = _json(run.adam_info_path if adam else run.info_path)
+    facts = read_json(run.adam_info_path if adam else run.info_path)
     sdtm_run = run.run_id.split(ADAM_MARK)[0]
     export = sdtm_run.partition("-")[2] if adam else str(facts.get("export_id", ""))
     started = str(facts.get("started") or _started(run.run_id))
     night = {"started": started, "job": "ADaM" if adam else "SDTM", "run": run.run_id,
              "export": export.split(".")[0]}  # fmt: skip
-    failure = _json(run.failure)
+    failure = read_json(run.failure)
     if run.manifest_path.exists():
         return Night(state="published", **night)
     if failure:

@@ -172,6 +172,16 @@ class RunFolder:
         return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
 
 
+def read_json(path: Path) -> dict[str, Any]:
+    """A JSON object file of a run (``extract.json``, ``failure.json``...), or {} when it is
+    missing, unreadable or not an object: for reports that show what there is."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
 def new_run(store: Path, study: str, run_id: str) -> RunFolder:
     """Create an empty run folder, never reusing one: when `run_id` exists (a rerun within
     the same second after a crash) the new folder is ``<run_id>.2``, ``.3``, ..."""

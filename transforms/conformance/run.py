@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 import pyarrow.parquet as pq
@@ -21,7 +19,7 @@ from transforms.conformance.load import READ_ERRORS, datasets, read_xpt_rows
 from transforms.conformance.report import write_csv, write_html
 from transforms.conformance.rules import BLOCKING, SEVERITIES
 from transforms.specs import SpecError, StudySpec, load_study
-from transforms.store import RunFolder
+from transforms.store import RunFolder, read_json
 
 log = logging.getLogger("cdisc.conformance")
 
@@ -62,17 +60,9 @@ class ConformanceResult:
         return "\n".join(lines)
 
 
-def _json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
 def _study_id(run: RunFolder) -> str | None:
     for path in (run.info_path, run.adam_info_path, run.manifest_path):
-        if study := _json(path).get("study"):
+        if study := read_json(path).get("study"):
             return str(study)
     return None
 

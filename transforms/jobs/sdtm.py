@@ -16,8 +16,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-import pyarrow as pa
-import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from transforms import __version__
@@ -470,8 +468,9 @@ def conformance(run: RunFolder, study: StudySpec) -> None:
 
 
 def _change_report(run: RunFolder, study: StudySpec, previous: Path | None) -> dict[str, Any]:
-    """reports/changes.csv against the published run; per dataset counts for the manifest."""
-    from transforms.changes import COLUMNS, compare
+    """reports/changes.csv and changes_cells.csv/.html against the published run; per
+    dataset counts for the manifest."""
+    from transforms.changes import compare, write_report
     from transforms.sdtm.build import SUPP_COLUMNS
 
     parts = []
@@ -485,14 +484,8 @@ def _change_report(run: RunFolder, study: StudySpec, previous: Path | None) -> d
         old = RunFolder(previous).sdtm_table(name) if previous else None
         before = old if old is not None and old.exists() else None
         parts.append(compare(name, before, path, keys, ignore))
-    report = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=COLUMNS)
-    # pyarrow's writer: a first publication lists every record (a million lines or more).
-    pa_csv.write_csv(pa.Table.from_pandas(report, preserve_index=False), run.report("changes.csv"))
-    counts = report.groupby(["dataset", "change"]).size().unstack(fill_value=0)
-    return {
-        "against": previous.name if previous else None,
-        "datasets": {ds: {k: int(v) for k, v in row.items()} for ds, row in counts.iterrows()},
-    }
+    against = previous.name if previous else None
+    return write_report(run.reports, parts, against, study.id, run.run_id)
 
 
 def _refuse_older(previous: Path | None, export_id: str) -> None:
