@@ -22,7 +22,7 @@ export CDISC_LANDING := $(ROOT)/data/landing
 export CDISC_STORE := $(ROOT)/data/store
 export GX_ANALYTICS_ENABLED := False
 
-.PHONY: demo test env lock clean bench
+.PHONY: demo ui test env lock clean bench
 
 # The engine, and beside it the sample generator (`cdisc-sample`), a distribution of its own.
 # Installed packages are compiled to bytecode once here: this machine (and CI) sets
@@ -45,6 +45,19 @@ demo: $(STAMP)
 	$(BIN)/airflow dags test $(shell echo $(STUDY) | tr A-Z a-z)_sdtm_nightly
 	$(BIN)/airflow dags test $(shell echo $(STUDY) | tr A-Z a-z)_adam
 	$(BIN)/cdisc where --study $(STUDY) --store $(CDISC_STORE)
+	@echo "The Airflow UI of these runs: make ui (http://localhost:8080)"
+
+# The Airflow UI of the demo's embedded Airflow (the same AIRFLOW_HOME, SQLite metadata and
+# DAGs: `make demo`'s runs are there): `airflow standalone` runs the API server (the UI, on
+# PORT) with a scheduler, DAG processor and triggerer, so DAGs can be triggered from the UI
+# (it starts them as `airflow` from PATH: the venv's, put first).
+# Log in as admin; Airflow 3's simple auth manager generates the password once, into
+# $(AIRFLOW_HOME)/simple_auth_manager_passwords.json.generated. Ctrl-C stops it all.
+PORT ?= 8080
+ui: $(STAMP)
+	@mkdir -p $(AIRFLOW_HOME)
+	@echo "Airflow UI: http://localhost:$(PORT)  user admin, password in $(AIRFLOW_HOME)/simple_auth_manager_passwords.json.generated"
+	PATH=$(ROOT)/$(BIN):$$PATH AIRFLOW__API__PORT=$(PORT) AIRFLOW__API__BASE_URL=http://localhost:$(PORT) $(BIN)/airflow standalone
 
 # pytest on one worker per core (pytest-xdist); tests/conftest.py groups and orders the
 # tests (one file per worker, a few spread) so fixtures are built once. TEST_WORKERS=0: serial.

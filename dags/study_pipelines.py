@@ -80,10 +80,15 @@ def _on_failure(study: str, context: Any) -> None:
 @task
 def run_step(study_id: str, kind: str, step_id: str, run_dir: str | None = None) -> str:
     """One step of a study's job; returns the run folder the next steps work in. A job
-    with nothing to do (its input already published, or superseded) ends as skipped."""
-    from airflow.sdk.exceptions import AirflowSkipException
+    with nothing to do (its input already published, or superseded) ends as skipped.
 
-    from transforms.errors import NothingNew
+    Bad data or a bad spec (a gate's errors, conformance Reject/Error, a spec error, a
+    broken export) fails the task at once: a retry would read the same input and fail the
+    same way, only later. Anything else (the store's disk, the database, the network, an
+    export still arriving) is retried as ``DEFAULT_ARGS`` say."""
+    from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+
+    from transforms.errors import NothingNew, retry_helps
     from transforms.jobs.runner import run_step as run
     from transforms.jobs.runner import study_job
     from transforms.specs import load_study
@@ -96,6 +101,10 @@ def run_step(study_id: str, kind: str, step_id: str, run_dir: str | None = None)
         return str(run(plan, plan.step(step_id), study, _place(), folder).path)
     except NothingNew as done:
         raise AirflowSkipException(f"nothing new: {done}") from done
+    except Exception as exc:
+        if retry_helps(exc):
+            raise
+        raise AirflowFailException(f"{type(exc).__name__}: {exc}") from exc
 
 
 def build_dag(study: StudyInfo, job: Job) -> object:

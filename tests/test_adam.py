@@ -5,18 +5,21 @@ from __future__ import annotations
 
 import json
 import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
 import pyreadstat
 import pytest
 
+from samplegen import generate_export
 from tests.conftest import ROOT, copy_store
 from transforms.adam.spec import AdamSpec, SpecError, conform, load_adam_spec
 from transforms.adam.vocabulary import Inputs, build
 from transforms.errors import NothingNew
 from transforms.jobs.adam import start
 from transforms.jobs.plan import Place
+from transforms.jobs.runner import run_adam, run_sdtm
 from transforms.specs import load_study
 
 ADAM = ROOT / "sdtm_specs" / "POMMAINT" / "adam"
@@ -303,6 +306,63 @@ def test_an_edited_endpoint_declaration_is_a_new_adam_run(
     ]  # fmt: skip
     run = start(study, Place(store=store))
     assert run.adam_info["from_run"] == adam_published.resolve().name
+
+
+def test_night_two_corrections_are_listed_cell_by_cell_in_sdtm_and_adam(
+    adam_published: Path, landing: Path, tmp_path: Path
+) -> None:
+    """Night 2 holds the site's two corrections (samplegen pommaint.as_entered): subject
+    1001's haemoglobin keyed as 112 is 11.2 g/dL, and their first AE with an end date, left
+    open on night 1, is closed. The ADaM publication lists every changed value of SDTM and
+    ADaM since night 1 in reports/changes_cells.csv (and .html)."""
+    store = copy_store(adam_published, tmp_path / "store").parents[1]
+    root = tmp_path / "landing"
+    shutil.copytree(landing / "POMMAINT", root / "POMMAINT")
+    generate_export("POMMAINT", out=root, night=2,
+                    export_time=datetime(2026, 11, 24, 2, tzinfo=UTC))  # fmt: skip
+    run_sdtm("POMMAINT", root, store)
+    current = run_adam(store, "POMMAINT")
+    cells = pd.read_csv(current / "reports" / "changes_cells.csv", dtype=str,
+                        keep_default_na=False)  # fmt: skip
+    assert list(cells.columns) == ["dataset", "key", "variable", "old", "new"]
+    ae = (
+        "STUDYID=POMMAINT; USUBJID=POMMAINT-01-1001; AEDECOD=UPPER RESPIRATORY TRACT "
+        "INFECTION; AESTDTC=2023-11"
+    )
+    lb = (
+        "STUDYID=POMMAINT; USUBJID=POMMAINT-01-1001; LBTESTCD=HGB; LBSPEC=BLOOD; "
+        "VISITNUM=1.0; LBDTC=2023-10-28"
+    )
+    adae = "STUDYID=POMMAINT; USUBJID=POMMAINT-01-1001; AESEQ=1.0"
+    assert cells.values.tolist() == [
+        # the AE closed on 2023-12-10: study day 44 from the first dose on 2023-10-28
+        ["AE", ae, "AEOUT", "RECOVERING/RESOLVING", "RECOVERED/RESOLVED"],
+        ["AE", ae, "AEENDTC", "", "2023-12-10"],
+        ["AE", ae, "AEENDY", "", "44.0"],
+        ["AE", ae, "AEENRTPT", "ONGOING", ""],  # ongoing at the cut-off: no longer
+        ["AE", ae, "AEENTPT", "2026-11-15", ""],
+        # haemoglobin 10.0 g/dL keyed as 100: 100 g/L, below the range, not 1000 g/L above
+        ["LB", lb, "LBORRES", "100", "10.0"],
+        ["LB", lb, "LBSTRESC", "1000", "100"],
+        ["LB", lb, "LBSTRESN", "1000.0", "100.0"],
+        ["LB", lb, "LBNRIND", "HIGH", "LOW"],
+        # ADAE follows its AE: the end date, its study day, and a duration from the start
+        # imputed to 2023-11-01 (2023-11-01 to 2023-12-10: 40 days)
+        ["ADAE", adae, "AEOUT", "RECOVERING/RESOLVING", "RECOVERED/RESOLVED"],
+        ["ADAE", adae, "AEENDTC", "", "2023-12-10"],
+        ["ADAE", adae, "AENDT", "", "2023-12-10"],
+        ["ADAE", adae, "AENDY", "", "44.0"],
+        ["ADAE", adae, "ADURN", "", "40.0"],
+        ["ADAE", adae, "ADURU", "", "DAYS"],
+    ]  # fmt: skip
+    records = pd.read_csv(current / "reports" / "changes.csv", dtype=str)
+    assert records[["dataset", "change"]].values.tolist() == [
+        ["AE", "changed"], ["LB", "changed"], ["ADAE", "changed"]
+    ]  # fmt: skip
+    manifest = json.loads((current / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["adam"]["changes"]["datasets"] == {"ADAE": {"changed": 1}}
+    page = (current / "reports" / "changes_cells.html").read_text(encoding="utf-8")
+    assert "15 changed value(s) since run" in page and "RECOVERED/RESOLVED" in page
 
 
 # --- response rules on hand-made records -------------------------------------------------

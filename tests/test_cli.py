@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from transforms import __version__
 from transforms.cli import main
 
 CDISC = Path(sys.executable).parent / "cdisc"
 CDISC_SAMPLE = Path(sys.executable).parent / "cdisc-sample"
 
 
-@pytest.mark.parametrize("args", [[], ["run"], ["where"], ["to-dataset-json"]])
+@pytest.mark.parametrize("args", [[], ["run"], ["where"], ["status"], ["to-dataset-json"]])
 def test_help_everywhere(args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_:
         main([*args, "--help"])
@@ -35,7 +37,7 @@ def test_sample_then_run_with_progress_lines(tmp_path: Path) -> None:
         [CDISC, "run", "--study", "POMMAINT", "--landing", landing, "--store", store],
         capture_output=True, text=True, check=True,
     )  # fmt: skip
-    progress = [line for line in run.stderr.splitlines() if " rows in " in line]
+    progress = [line for line in run.stderr.splitlines() if " s wall " in line]
     stages = [line.split()[1] for line in progress]
     # DM first; once the other datasets are mapped, DM is completed (RFPENDTC) and written,
     # and SE (its last element ends at RFPENDTC) mapped; SV after the datasets with visits.
@@ -44,8 +46,15 @@ def test_sample_then_run_with_progress_lines(tmp_path: Path) -> None:
         "xpt", "map", "xpt", "xpt", "reconcile", "validate", "define", "conformance", "publish",
         *["adam"] * 4, "endpoints", "define", "conformance", "publish",
     ]  # fmt: skip
-    assert "rows in" in run.stderr and " s wall" in run.stderr
+    # each line says what it counts: records for datasets, expectations for the gates
+    assert " map AE       records      in " in run.stderr
+    assert re.search(r" validate raw expectations in +\d+  passed +\d+ ", run.stderr)
     assert f"published: {store / 'POMMAINT' / 'current'}" in run.stdout
+    # each gate's summary once: at the end, after where the outputs are
+    for gate in ("raw", "sdtm"):
+        assert run.stdout.count(f"Quality gate {gate} - POMMAINT") == 1
+        assert f"Quality gate {gate} - POMMAINT" not in run.stderr
+    assert run.stdout.rstrip().endswith("gx_docs/sdtm/index.html")
     where = subprocess.run(
         [CDISC, "where", "--study", "POMMAINT", "--store", store],
         capture_output=True, text=True, check=True,
@@ -70,7 +79,65 @@ def test_where_before_any_publication(tmp_path: Path, capsys: pytest.CaptureFixt
     assert "nothing published yet" in capsys.readouterr().err
 
 
-def test_unknown_study_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["run", "--study", "NOPE", "--landing", str(tmp_path), "--store", str(tmp_path)])
-    assert code == 2
-    assert "no specs for study NOPE" in capsys.readouterr().err
+@pytest.mark.parametrize("command", ["run", "where", "status"])
+def test_unknown_study_lists_the_known_ones(
+    command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([command, "--study", "NOPE", "--store", str(tmp_path)]) == 2
+    assert capsys.readouterr().err == (
+        f"cdisc {command}: error: no specs for study NOPE (known: CDISCPILOT01, POMMAINT)\n"
+    )
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out == f"cdisc {__version__}\n"
+
+
+def test_an_unknown_flag_after_the_command_is_named_by_it(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["status", "--study", "POMMAINT", "--colour"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith("usage: cdisc status ")
+    assert err[-1] == "cdisc status: error: unrecognized arguments: --colour"
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        ([CDISC_SAMPLE, "--study", "POMMAINT", "--subjects", "0", "--out", "x"],
+         "cdisc-sample: error: argument --subjects: must be at least 1, got 0"),
+        ([CDISC_SAMPLE, "--study", "POMMAINT", "--night", "two", "--out", "x"],
+         "cdisc-sample: error: argument --night: 'two' is not a whole number"),
+        ([CDISC_SAMPLE, "--study", "POMMAINT", "--subjects", "1", "--out", "/dev/null/x"],
+         "cdisc-sample: error: [Errno 20] Not a directory: '/dev/null/x/POMMAINT'"),
+        ([CDISC, "run", "--study", "POMMAINT", "--force", "--verbose"],
+         "cdisc run: error: unrecognized arguments: --verbose"),
+    ],
+)  # fmt: skip
+def test_bad_arguments_are_one_line_never_a_traceback(argv: list[str], message: str) -> None:
+    run = subprocess.run(argv, capture_output=True, text=True)
+    assert run.returncode == 2
+    assert run.stderr.splitlines()[-1] == message
+    assert "Traceback" not in run.stderr
+
+
+@pytest.mark.parametrize("argv, code", [([CDISC, "status", "--study", "POMMAINT"], 1),
+                                        ([CDISC, "--help"], 0), ([CDISC_SAMPLE, "--help"], 0)])  # fmt: skip
+def test_output_into_a_closed_pipe_ends_quietly(argv: list[str], code: int, tmp_path: Path) -> None:
+    """`cdisc ... | head -0`: the reader is gone before the first line is written (argparse
+    itself ignores a closed pipe when it prints help)."""
+    proc = subprocess.Popen(
+        [*argv, "--store", tmp_path] if "status" in argv else argv,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait() == code
+    assert err == ""

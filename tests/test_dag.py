@@ -26,15 +26,20 @@ for name, d in sorted(dags.items()):
 """
 
 
-def test_parsing_imports_nothing_heavy(tmp_path: Path) -> None:
-    out = subprocess.run(
-        [sys.executable, "-c", PARSE],
+def _python(code: str, home: Path) -> list[str]:
+    """The lines `code` prints, run by this Python in the repo with Airflow at `home`."""
+    return subprocess.run(
+        [sys.executable, "-c", code],
         cwd=ROOT,
-        env=airflow_env(tmp_path, tmp_path, tmp_path),
+        env=airflow_env(home, home, home),
         capture_output=True,
         text=True,
         check=True,
     ).stdout.splitlines()
+
+
+def test_parsing_imports_nothing_heavy(tmp_path: Path) -> None:
+    out = _python(PARSE, tmp_path)
     assert out[0] == "[]", f"DAG parsing imported {out[0]}"
     assert out[1].startswith("pommaint_adam [Asset(name='pommaint_sdtm_published'")
     assert out[1].endswith(
@@ -49,6 +54,64 @@ def test_parsing_imports_nothing_heavy(tmp_path: Path) -> None:
         "'se.xpt', 'ss.map', 'ss.xpt', 'sv.map', 'sv.xpt', 'ta.map', 'ta.xpt', 'te.map', "
         "'te.xpt', 'ti.map', 'ti.xpt', 'ts.map', 'ts.xpt', 'tv.map', 'tv.xpt', 'validate_raw', "
         "'validate_sdtm']"
+    ]
+
+
+def test_make_ui_starts_the_demo_airflow_on_the_chosen_port() -> None:
+    """`make ui PORT=9999` (printed, not run): Airflow standalone with the demo's exported
+    settings (one AIRFLOW_HOME and SQLite database for both), its API server and the tasks'
+    execution API on that port, the venv's `airflow` first on PATH (standalone starts its
+    components by that name)."""
+    out = subprocess.run(
+        ["make", "-n", "-p", "ui", "PORT=9999"], cwd=ROOT, capture_output=True, text=True,
+        check=True,
+    ).stdout.splitlines()  # fmt: skip
+    assert (
+        f"PATH={ROOT}/.venv/bin:$PATH AIRFLOW__API__PORT=9999 "
+        "AIRFLOW__API__BASE_URL=http://localhost:9999 .venv/bin/airflow standalone"
+    ) in out
+    assert f"mkdir -p {ROOT}/.airflow" in out
+    assert f"AIRFLOW_HOME := {ROOT}/.airflow" in out
+    assert f"AIRFLOW__DATABASE__SQL_ALCHEMY_CONN := sqlite:///{ROOT}/.airflow/airflow.db" in out
+    assert "AIRFLOW__CORE__EXECUTOR := LocalExecutor" in out
+
+
+RETRY = """
+import runpy
+import transforms.jobs.runner as runner
+from transforms.errors import NothingNew, PipelineError, SpecError
+from transforms.extract.exports import ExportNotReady, NoExportError
+from transforms.quality.gates import QualityGateError
+from transforms.store import LockTimeout
+task = runpy.run_path("dags/study_pipelines.py")["run_step"].function
+for error in (
+    QualityGateError("raw gate: 3 errors", None), SpecError("dm.yaml: bad"),
+    PipelineError("conformance: 2 Reject"), NoExportError("export.json: SHA-256 differs"),
+    OSError(28, "No space left on device"), ExportNotReady("no export yet"),
+    LockTimeout("busy"), NothingNew("already published"),
+):
+    def fail(*args, error=error):
+        raise error
+    runner.run_step = fail
+    try:
+        task("POMMAINT", "sdtm", "extract")
+    except BaseException as raised:
+        print(type(error).__name__, type(raised).__name__, raised)
+"""
+
+
+def test_data_errors_fail_at_once_and_infrastructure_errors_retry(tmp_path: Path) -> None:
+    """The task body: a data rejection becomes AirflowFailException (no retry), an OSError
+    or an export still arriving is raised as is (retried), nothing new is a skip."""
+    assert _python(RETRY, tmp_path) == [
+        "QualityGateError AirflowFailException QualityGateError: raw gate: 3 errors",
+        "SpecError AirflowFailException SpecError: dm.yaml: bad",
+        "PipelineError AirflowFailException PipelineError: conformance: 2 Reject",
+        "NoExportError AirflowFailException NoExportError: export.json: SHA-256 differs",
+        "OSError OSError [Errno 28] No space left on device",
+        "ExportNotReady ExportNotReady no export yet",
+        "LockTimeout LockTimeout busy",
+        "NothingNew AirflowSkipException nothing new: already published",
     ]
 
 

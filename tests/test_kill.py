@@ -124,7 +124,7 @@ def test_killed_run_then_rerun(
             line = next(progress, None)
             if line is None:
                 break  # the run ended before the kill point
-            seen += " rows in " in line
+            seen += " s wall " in line
         time.sleep(delay)
         if proc.is_alive():
             os.kill(proc.pid, signal.SIGKILL)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -142,6 +144,35 @@ def test_failed_night_keeps_the_last_good_publication(
     ]
     failure = json.loads(next(runs.glob("*20261124T020000Z/reports/failure.json")).read_text())
     assert failure["stage"] == "validate raw" and failure["error"] == "QualityGateError"
+    # `cdisc status`: the publication, the failed night with stage and reason, and a night
+    # with nothing new (no run folder: the night log)
+    with pytest.raises(NothingNew):
+        run_all("POMMAINT", landing, store)
+    shown = _status(store)
+    failed = next(runs.glob("*20261124T020000Z")).name
+    assert shown[0].startswith(
+        f"POMMAINT: published run {target.name} (SDTM, export {EXPORT}, started 20"
+    )
+    assert shown[1] == "2 job(s) since:"
+    assert shown[2].endswith(f"  SDTM  failed      {failed}")
+    assert shown[3].startswith(
+        "      at validate raw: QualityGateError: quality gate raw: 1 error expectation(s) failed"
+    )
+    assert shown[4].endswith("  SDTM  skipped     (no run folder)")
+    assert shown[5] == (
+        f"      at extract: NothingNew: export {EXPORT} is already published as run {target.name}"
+    )
+    assert len(shown) == 6
+
+
+def _status(store: Path) -> list[str]:
+    """What `cdisc status` prints for POMMAINT in `store`, line by line."""
+    out = subprocess.run(
+        [Path(sys.executable).parent / "cdisc", "status", "--study", "POMMAINT", "--store", store],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert out.stderr == ""
+    return out.stdout.splitlines()
 
 
 def test_missing_column_is_named(landing: Path, tmp_path: Path) -> None:
@@ -289,6 +320,15 @@ def test_change_report_shows_the_late_correction(
     ]  # fmt: skip
     manifest = json.loads((published / "manifest.json").read_text())
     assert manifest["changes"]["datasets"] == {"AE": {"changed": 1}, "LB": {"changed": 1}}
+    # each changed value (the ADaM's follow in the ADaM run: tests/test_adam.py)
+    cells = pd.read_csv(published / "reports" / "changes_cells.csv", dtype=str,
+                        keep_default_na=False)  # fmt: skip
+    assert cells[["dataset", "variable"]].values.tolist() == [
+        ["AE", "AEOUT"], ["AE", "AEENDTC"], ["AE", "AEENDY"], ["AE", "AEENRTPT"], ["AE", "AEENTPT"],
+        ["LB", "LBORRES"], ["LB", "LBSTRESC"], ["LB", "LBSTRESN"], ["LB", "LBNRIND"],
+    ]  # fmt: skip
+    assert list(cells[["old", "new"]].to_numpy()[5]) == ["100", "10.0"]
+    assert (published / "reports" / "changes_cells.html").is_file()
 
 
 def test_retention_keeps_the_newest_runs_and_the_published_one(tmp_path: Path) -> None:

@@ -8,6 +8,8 @@ GX import is paid once per test process.
 from __future__ import annotations
 
 import json
+import os
+import re
 import shutil
 import subprocess
 import sys
@@ -145,6 +147,32 @@ def test_reports_are_written_into_the_run(clean_run: Path, clean_raw: GateResult
     assert "<input" in html and "LB-RANGE" in html and "haemoglobin" in html
     assert list(_listing(clean_raw).columns) == LISTING_COLUMNS
     assert set(_listing(clean_raw)["source"]) == {"raw-gate"}
+
+
+# an asset the browser fetches: a script or style sheet, an image, a CSS url(...)
+REMOTE_ASSET = re.compile(r"""(?:src=|<link[^>]*href=|url\()\s*["']?https?://""", re.I)
+
+
+def test_data_docs_work_offline(clean_run: Path, clean_raw: GateResult) -> None:
+    """No page of the Data Docs fetches anything from the internet: GX's CDN scripts and
+    style sheets are replaced by the site's own copies, its logo by the local one."""
+    site = clean_run / "reports" / "gx_docs" / "raw"
+    pages = sorted(site.rglob("*.html"))
+    assert len(pages) > 11  # the index, and each form's suite and validation
+    for path in [*pages, *site.rglob("*.css")]:
+        text = path.read_text(encoding="utf-8")
+        assert not REMOTE_ASSET.search(text), f"{path} fetches {REMOTE_ASSET.search(text)}"
+    index = (site / "index.html").read_text(encoding="utf-8")
+    assert '<script src="static/offline/datadocs.js"></script>' in index
+    assert '<link rel="stylesheet" href="static/offline/datadocs.css">' in index
+    assert "bootstrapTable(" in index  # the page's own call, which the local script serves
+    page = next(site.glob("validations/**/raw-LB.html"))  # four folders below the site
+    static = Path(os.path.relpath(site / "static", page.parent)).as_posix()
+    text = page.read_text(encoding="utf-8")
+    assert f'src="{static}/offline/datadocs.js"' in text
+    assert f'src="{static}/images/logo-long.png"' in text
+    for name in ("offline/datadocs.js", "offline/datadocs.css", "images/logo-long.png"):
+        assert (site / "static" / name).is_file()
 
 
 def test_summary_fits_one_screen(clean_raw: GateResult) -> None:

@@ -1,5 +1,6 @@
 """What changed since the last published run: records added, removed and changed, per
-dataset, matched by natural keys (the data manager's morning question).
+dataset, matched by natural keys, and each changed cell with its old and new value (the
+data manager's morning question).
 
 Datasets are read from their Parquet files a column at a time: the keys first to match the
 records, then each other column to compare the matched pairs, so memory stays near one
@@ -8,15 +9,19 @@ column of the largest domain however large the study."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 COLUMNS = ["dataset", "change", "key", "columns"]
+CELL_COLUMNS = ["dataset", "key", "variable", "old", "new"]
 
 
 def _column(path: Path, name: str, rows: np.ndarray) -> pd.Series:
@@ -34,16 +39,31 @@ def _differs(old: pd.Series, new: pd.Series) -> np.ndarray:
     return ~same.to_numpy(dtype=bool)
 
 
+@dataclass(frozen=True)
+class Changes:
+    """What changed in one dataset: one row per record added, removed or changed
+    (:data:`COLUMNS`), and one per changed cell of a changed record (:data:`CELL_COLUMNS`)."""
+
+    records: pd.DataFrame
+    cells: pd.DataFrame
+
+
+def _text(values: pd.Series) -> pd.Series:
+    """Values as a person reads them in a listing: text, a missing value empty."""
+    return values.astype("string").fillna("").reset_index(drop=True)
+
+
 def compare(
     dataset: str,
     before: Path | None,
     after: Path,
     keys: Sequence[str],
     ignore: Sequence[str] = (),
-) -> pd.DataFrame:
-    """One row per added, removed or changed record between two Parquet files; `ignore`
-    names columns (such as --SEQ) whose renumbering alone is not a change. Records sharing a
-    key are matched in order."""
+) -> Changes:
+    """The records added, removed or changed between two Parquet files, and each changed
+    cell with its old and new value as text (a missing value that became an empty text, or
+    back, changes the record but shows no cell); `ignore` names columns (such as --SEQ)
+    whose renumbering alone is not a change. Records sharing a key are matched in order."""
     keys = list(keys)
     right = pd.read_parquet(after, columns=keys)
     left = pd.read_parquet(before, columns=keys) if before is not None else right.iloc[0:0]
@@ -55,13 +75,22 @@ def compare(
     # Each matched record points at its pattern of changed columns: a few distinct texts.
     texts, pattern = [""], np.zeros(len(both), dtype=np.int32)
     names = [c for c in pq.read_schema(after).names if c not in keys and c not in ignore]
+    cells: list[tuple[int, str, np.ndarray, pd.Series, pd.Series]] = []
     if before is not None and matched.any() and names:
         old_rows = both["__OLD"].to_numpy()[matched].astype(np.int64)
         new_rows = both["__NEW"].to_numpy()[matched].astype(np.int64)
-        flags = np.column_stack(
-            [_differs(_column(before, c, old_rows), _column(after, c, new_rows)) for c in names]
-        )
-        differ = flags.any(axis=1)  # most nights: a handful of the matched records
+        hits = []
+        for i, c in enumerate(names):  # one column of each file at a time
+            old, new = _column(before, c, old_rows), _column(after, c, new_rows)
+            hit = _differs(old, new)
+            hits.append(hit)
+            if hit.any():  # most nights: a handful of the matched records
+                at = np.flatnonzero(hit)
+                was, now = _text(old.take(at)), _text(new.take(at))
+                shown = (was != now).to_numpy(dtype=bool)  # missing and empty read the same
+                cells.append((i, c, at[shown], was[shown], now[shown]))
+        flags = np.column_stack(hits)
+        differ = flags.any(axis=1)
         patterns, which = np.unique(flags[differ], axis=0, return_inverse=True)
         texts += [", ".join(n for n, hit in zip(names, p, strict=True) if hit) for p in patterns]
         pattern[np.flatnonzero(matched)[differ]] = which.ravel() + 1
@@ -78,7 +107,7 @@ def compare(
         pa.scalar("; ", text),
     )
     changed = pa.DictionaryArray.from_arrays(pattern[keep], pa.array(texts, text)).cast(text)
-    out = pd.DataFrame(
+    records = pd.DataFrame(
         {
             "dataset": dataset,
             "change": kind[keep],
@@ -86,5 +115,105 @@ def compare(
             "columns": pd.array(changed, dtype="string"),
         },
         columns=COLUMNS,
+    ).reset_index(drop=True)
+    return Changes(records, _cells(dataset, cells, records["key"], np.flatnonzero(matched), keep))
+
+
+def _cells(
+    dataset: str,
+    found: list[tuple[int, str, np.ndarray, pd.Series, pd.Series]],
+    labels: pd.Series,
+    matched: np.ndarray,
+    keep: np.ndarray,
+) -> pd.DataFrame:
+    """The changed cells, record by record in the records' order, columns in file order.
+    `found`: per changed column its position, name, the matched records (positions among
+    `matched`, the rows of the outer join) that differ there, and their old and new values;
+    `labels`: the key text of each kept row of the join."""
+    if not found:
+        return pd.DataFrame(columns=CELL_COLUMNS, dtype="string")
+    at_label = np.cumsum(keep) - 1  # a kept row of the join -> its row in `labels`
+    record = np.concatenate([at_label[matched[at]] for _, _, at, _, _ in found])
+    column = np.concatenate([np.full(len(at), i) for i, _, at, _, _ in found])
+    order = np.lexsort((column, record))
+    out = pd.DataFrame(
+        {
+            "dataset": dataset,
+            "key": labels.to_numpy()[record],
+            "variable": np.concatenate(
+                [np.full(len(at), c, dtype=object) for _, c, at, _, _ in found]
+            ),
+            "old": pd.concat([old for *_, old, _ in found], ignore_index=True),
+            "new": pd.concat([new for *_, new in found], ignore_index=True),
+        },
+        columns=CELL_COLUMNS,
     )
-    return out.reset_index(drop=True)
+    return out.iloc[order].reset_index(drop=True).astype("string")
+
+
+HTML_MAX_CELLS = 10_000  # the page shows the first ones; the CSV holds them all
+_TEXT = pa.string()
+
+
+def _table(frame: pd.DataFrame, columns: Sequence[str]) -> pa.Table:
+    return pa.table({c: pa.array(frame[c].astype("string"), _TEXT) for c in columns})
+
+
+def _read(path: Path, columns: Sequence[str]) -> pa.Table:
+    """A report written by :func:`write_report`, every column text, empty cells empty."""
+    convert = pa_csv.ConvertOptions(column_types=dict.fromkeys(columns, _TEXT),
+                                    strings_can_be_null=False)  # fmt: skip
+    return pa_csv.read_csv(path, convert_options=convert).select(list(columns))
+
+
+def _write(table: pa.Table, path: Path) -> None:
+    """pyarrow's writer (a first publication lists every record: a million lines or more),
+    into a new file renamed into place: a report hard-linked from another run is replaced,
+    never written through."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    pa_csv.write_csv(table, tmp)
+    tmp.replace(path)
+
+
+def write_report(
+    reports: Path,
+    parts: Sequence[Changes],
+    against: str | None,
+    study: str,
+    run: str,
+    before: Path | None = None,
+) -> dict[str, Any]:
+    """``changes.csv`` (records), ``changes_cells.csv`` and its page ``changes_cells.html``
+    (cells) into `reports`; `before`: a reports folder whose changes come first (the ADaM
+    run lists its SDTM run's, then its own). Returns the manifest's per-dataset counts of
+    `parts` and the run compared against."""
+    from transforms import pages
+    from transforms.listing import write_atomic
+
+    records = pd.concat([p.records for p in parts], ignore_index=True) if parts else None
+    cells = pd.concat([p.cells for p in parts], ignore_index=True) if parts else None
+    records = records if records is not None else pd.DataFrame(columns=COLUMNS, dtype="string")
+    cells = cells if cells is not None else pd.DataFrame(columns=CELL_COLUMNS, dtype="string")
+    record_table, cell_table = _table(records, COLUMNS), _table(cells, CELL_COLUMNS)
+    if before is not None:
+        record_table = pa.concat_tables([_read(before / "changes.csv", COLUMNS), record_table])
+        cell_table = pa.concat_tables([_read(before / "changes_cells.csv", CELL_COLUMNS),
+                                       cell_table])  # fmt: skip
+    _write(record_table, reports / "changes.csv")
+    _write(cell_table, reports / "changes_cells.csv")
+    shown = cell_table.slice(0, HTML_MAX_CELLS).to_pandas()
+    note = "The first publication: no earlier values to compare with."
+    if against:
+        note = (f"{cell_table.num_rows} changed value(s) since run {against}; the CSV "
+                "changes_cells.csv holds them all, changes.csv the records added and "
+                "removed.")  # fmt: skip
+    if cell_table.num_rows > HTML_MAX_CELLS:
+        note += f" This page shows the first {HTML_MAX_CELLS}."
+    page = pages.render("quality.html", title="Changed values", study=study, run=run, note=note,
+                        columns=CELL_COLUMNS, rows=pages.cells(shown, CELL_COLUMNS))  # fmt: skip
+    write_atomic(reports / "changes_cells.html", page)
+    counts = records.groupby(["dataset", "change"]).size().unstack(fill_value=0)
+    return {
+        "against": against,
+        "datasets": {ds: {k: int(v) for k, v in row.items()} for ds, row in counts.iterrows()},
+    }

@@ -6,9 +6,11 @@ import argparse
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
+
+from transforms import __version__
 
 log = logging.getLogger("cdisc")
 
@@ -22,7 +24,6 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from transforms.jobs.plan import Place
     from transforms.jobs.runner import run_job, study_job
     from transforms.specs import load_study
-    from transforms.store import RunFolder
 
     study = load_study(args.study)
     place = Place(args.store, args.landing, args.force)
@@ -33,11 +34,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             print(f"{kind.upper() if kind == 'sdtm' else 'ADaM'}: nothing new: {done}")
     current = args.store / args.study / "current"
     if current.is_symlink():
-        _print_outputs(current)
-        for gate in ("raw", "sdtm"):  # the quality gates' one-screen summaries
-            summary = RunFolder(current).report(f"quality_{gate}.txt")
-            if summary.exists():
-                print(summary.read_text(encoding="utf-8").rstrip())
+        _show(current)
     return 0
 
 
@@ -48,7 +45,14 @@ def _cmd_where(args: argparse.Namespace) -> int:
     if target is None:
         print(f"{args.study}: nothing published yet under {args.store}", file=sys.stderr)
         return 1
-    _print_outputs(args.store / args.study / "current")
+    _show(args.store / args.study / "current")
+    return 0
+
+
+def _cmd_status(args: argparse.Namespace) -> int:
+    from transforms.status import describe
+
+    print(describe(args.study, args.store))
     return 0
 
 
@@ -68,11 +72,19 @@ def _cmd_to_dataset_json(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_outputs(link: Path) -> None:
+def _show(link: Path) -> None:
+    """The published outputs, then the quality gates' one-screen summaries (each once:
+    the run's own progress lines do not repeat them)."""
+    from transforms.store import RunFolder
+
     print(f"published: {link} -> {link.resolve()}")
     for sub in ("sdtm", "adam", "reports"):
         files = sorted(p.name for p in (link / sub).iterdir() if p.is_file())
         print(f"  {sub}/: {', '.join(files) if files else '(empty)'}")
+    for gate in ("raw", "sdtm"):
+        summary = RunFolder(link).report(f"quality_{gate}.txt")
+        if summary.exists():
+            print(summary.read_text(encoding="utf-8").rstrip())
 
 
 def _timestamp(text: str) -> datetime:
@@ -84,6 +96,7 @@ def parser() -> argparse.ArgumentParser:
         prog="cdisc", description="Raw EDC exports to CDISC SDTM / XPT v5, without Airflow."
     )
     top.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    top.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("run", help="run the pipeline on the newest complete export and publish")
@@ -94,13 +107,20 @@ def parser() -> argparse.ArgumentParser:
                    help="output store (default $CDISC_STORE or data/store)")  # fmt: skip
     p.add_argument("--force", action="store_true",
                    help="run even if the newest export is already published")  # fmt: skip
-    p.set_defaults(func=_cmd_run)
+    p.set_defaults(func=_cmd_run, parser=p)  # parser: names the sub-command in later errors
 
     p = sub.add_parser("where", help="show the published outputs of a study")
     p.add_argument("--study", required=True, help="study id")
     p.add_argument("--store", type=Path, default=_default("CDISC_STORE", "data/store"),
                    help="output store (default $CDISC_STORE or data/store)")  # fmt: skip
-    p.set_defaults(func=_cmd_where)
+    p.set_defaults(func=_cmd_where, parser=p)
+
+    p = sub.add_parser("status", help="the publication, and every night since: published, "
+                       "failed (stage and reason) or skipped")  # fmt: skip
+    p.add_argument("--study", required=True, help="study id")
+    p.add_argument("--store", type=Path, default=_default("CDISC_STORE", "data/store"),
+                   help="output store (default $CDISC_STORE or data/store)")  # fmt: skip
+    p.set_defaults(func=_cmd_status, parser=p)
 
     p = sub.add_parser("to-dataset-json", help="convert a SAS XPT file to CDISC Dataset-JSON v1.1")
     p.add_argument("xpt", type=Path, metavar="IN.xpt", help="SAS transport file (XPT v5 or v8)")
@@ -109,22 +129,50 @@ def parser() -> argparse.ArgumentParser:
                    help="creation time to record (default: the XPT header's)")  # fmt: skip
     p.add_argument("--encoding", default=None,
                    help="text encoding of the XPT file, e.g. latin1 (default UTF-8)")  # fmt: skip
-    p.set_defaults(func=_cmd_to_dataset_json)
+    p.set_defaults(func=_cmd_to_dataset_json, parser=p)
     return top
 
 
+def guarded(body: Callable[[], int], prog: str) -> int:
+    """Run a command's body for a person: its output piped into a reader that stops early
+    (``| head``) ends it quietly, Ctrl-C is one line; never a traceback for either."""
+    try:
+        try:
+            return body()
+        finally:
+            sys.stdout.flush()  # here, not at exit, where a closed pipe could not be caught
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # exit flushes nothing
+        return 1
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return 130
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parser().parse_args(argv)
-    # Our progress lines at INFO; other libraries' (Great Expectations is chatty) warnings only.
+    return guarded(lambda: _main(argv), "cdisc")
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    args, extra = parser().parse_known_args(argv)
+    if extra:  # said by the sub-command's parser: its usage line, not the top one's
+        args.parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    # Our progress lines at INFO; other libraries' (Great Expectations is chatty) warnings
+    # only; the gates' summaries are shown once, at the end (``_show``), not as they pass.
     logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s", stream=sys.stderr)
     logging.getLogger("cdisc").setLevel(logging.WARNING if args.quiet else logging.INFO)
+    logging.getLogger("cdisc.summary").setLevel(logging.WARNING)
     from transforms.errors import UserError
-    from transforms.studies import STUDY_ID
+    from transforms.studies import STUDY_ID, unknown_study
 
     study = getattr(args, "study", None)
     if study is not None and not STUDY_ID.fullmatch(study):  # never a path into the store
         print(f"cdisc {args.command}: error: study id {study!r} refused: it must match "
               f"{STUDY_ID.pattern}", file=sys.stderr)  # fmt: skip
+        return 2
+    unknown = unknown_study(study) if study is not None else None
+    if unknown:
+        print(f"cdisc {args.command}: error: {unknown}", file=sys.stderr)
         return 2
     try:
         return int(args.func(args))

@@ -49,6 +49,7 @@ from transforms.studies import (
     sdtm_reads,
     sdtm_spec_path,
     specs_dir,
+    unknown_study,
 )
 from transforms.yamlfile import Entry
 
@@ -640,7 +641,7 @@ def load_study(study: str, root: Path | None = None) -> StudySpec:
         raise SpecError(f"study id {study!r} must match {STUDY_ID.pattern}")
     folder = (root or specs_dir()) / study
     if not folder.is_dir():
-        raise SpecError(f"{folder}: no specs for study {study}")
+        raise SpecError(f"{folder}: {unknown_study(study, root)}")
     where = Entry(folder / "study.yaml")
     meta = yamlfile.load(where.file)
     yamlfile.keys(

@@ -20,12 +20,12 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from transforms.errors import PipelineError, UserError
+from transforms.errors import NotReady, PipelineError
 from transforms.extract.exports import sha256_file
 
 SUBFOLDERS = ("raw", "sdtm", "adam", "reports")
@@ -215,6 +215,16 @@ class RunFolder:
         return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
 
 
+def read_json(path: Path) -> dict[str, Any]:
+    """A JSON object file of a run (``extract.json``, ``failure.json``...), or {} when it is
+    missing, unreadable or not an object: for reports that show what there is."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
 def new_run(store: Path, study: str, run_id: str) -> RunFolder:
     """Create an empty run folder, never reusing one: when `run_id` exists (a rerun within
     the same second after a crash) the new folder is ``<run_id>.2``, ``.3``, ..."""
@@ -271,6 +281,21 @@ def assemble_submission(run: RunFolder) -> list[Path]:
     return sorted(p for p in run.submission.rglob("*") if p.is_file())
 
 
+def nights_log(store: Path, study: str) -> Path:
+    """One JSON line per job that ended without a run folder: nothing new to do, or an
+    error before the folder was made (no complete export). ``cdisc status`` reads it."""
+    return store / study / "nights.jsonl"
+
+
+def record_night(store: Path, study: str, entry: dict[str, Any]) -> None:
+    """Append `entry` (with the time now) to the study's :func:`nights_log`."""
+    entry = {"at": datetime.now(UTC).isoformat(), **entry}
+    path = nights_log(store, study)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as fh:  # one short write: whole lines only
+        fh.write(json.dumps(entry, sort_keys=True) + "\n")
+
+
 def _outputs(run: RunFolder) -> Iterator[Path]:
     for sub in ("sdtm", "adam", "reports", "submission"):
         yield from sorted(p for p in (run.path / sub).rglob("*") if p.is_file())
@@ -305,7 +330,7 @@ def prune(store: Path, study: str, keep: int) -> list[str]:
     return [p.name for p in doomed]
 
 
-class LockTimeout(UserError, RuntimeError):
+class LockTimeout(NotReady, RuntimeError):
     """Another run of the study holds the publication lock."""
 
 

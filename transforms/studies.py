@@ -74,6 +74,16 @@ def list_studies(root: Path | None = None) -> list[StudyInfo]:
     ]
 
 
+def unknown_study(study: str, root: Path | None = None) -> str | None:
+    """Why `study` is not a study of the specs folder (naming the known ones), or None.
+    Reads folder names only: another study's broken spec does not stop this one."""
+    folders = sorted((root or specs_dir()).glob("*/study.yaml"))
+    known = [p.parent.name for p in folders if not p.parent.name.startswith("_")]
+    if study in known:
+        return None
+    return f"no specs for study {study} (known: {', '.join(known) or 'none'})"
+
+
 def sdtm_spec_path(root: Path, study: str, dataset: str) -> Path:
     """The spec file of one of a study's SDTM datasets: the study's own
     ``sdtm/<ds>.yaml``, else the shared ``_common/sdtm/<ds>.yaml`` when there is one."""

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 import pyarrow.parquet as pq
@@ -24,7 +22,7 @@ from transforms.conformance.report import write_csv, write_html
 from transforms.conformance.rules import BLOCKING, SEVERITIES
 from transforms.conformance.workbook import write_workbook
 from transforms.specs import SpecError, StudySpec, load_study
-from transforms.store import RunFolder
+from transforms.store import RunFolder, read_json
 
 log = logging.getLogger("cdisc.conformance")
 
@@ -65,17 +63,9 @@ class ConformanceResult:
         return "\n".join(lines)
 
 
-def _json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
 def _study_id(run: RunFolder) -> str | None:
     for path in (run.info_path, run.adam_info_path, run.manifest_path):
-        if study := _json(path).get("study"):
+        if study := read_json(path).get("study"):
             return str(study)
     return None
 
@@ -83,7 +73,7 @@ def _study_id(run: RunFolder) -> str | None:
 def _created(run: RunFolder) -> datetime:
     """The export's creation time (UTC, as the workbook records it): the same export gives
     the same workbook; 2000-01-01 for a folder without extract facts."""
-    text = _json(run.info_path).get("export_created")
+    text = read_json(run.info_path).get("export_created")
     if not text:
         return datetime(2000, 1, 1)
     stamp = datetime.fromisoformat(str(text).replace("Z", "+00:00"))

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from transforms.errors import UserError
+from transforms.errors import NotReady, UserError
 from transforms.extract.readers import FORM_SUFFIXES
 
 log = logging.getLogger("cdisc.extract")
@@ -36,6 +36,11 @@ MANIFEST = "export.json"
 
 class NoExportError(UserError, LookupError):
     """No export of the study is complete; the message says what each candidate lacked."""
+
+
+class ExportNotReady(NoExportError, NotReady):
+    """No export has arrived yet, or the newest is still being written: a later try may
+    find it complete (a broken export alone is a :class:`NoExportError`, not retried)."""
 
 
 @dataclass(frozen=True)
@@ -153,7 +158,7 @@ def find_newest_complete(
     folder = _study_folder(landing, study)
     exports = list_exports(landing, study)
     if not exports:
-        raise NoExportError(
+        raise ExportNotReady(
             f"no export of {study} in {folder} (expected folders named like 20261123T020000Z)"
         )
     lacks: list[str] = []  # newer exports that are broken: the caller must not pass quietly
@@ -175,7 +180,7 @@ def find_newest_complete(
             return Export(study, path.name, path, files, manifest, tuple(lacks))
         log.warning("%s export %s skipped: %s", study, path, "; ".join(problems))
         lacks.append(f"{path.name}: {'; '.join(problems)}")
-    raise NoExportError(
+    raise (ExportNotReady if waiting else NoExportError)(
         f"no complete export of {study} in {folder}:\n"
         + "\n".join(f"  {x}" for x in [*waiting, *lacks])
     )

@@ -156,7 +156,7 @@ def define(run: RunFolder, study: StudySpec) -> Path:
             )
         except DefineError as exc:
             raise PipelineError(f"{run.adam / 'define.xml'}: {exc}") from exc
-        s.rows_out = len(specs)
+        s.unit, s.rows_out = "datasets", len(specs)
     return written
 
 
@@ -165,6 +165,28 @@ def conformance(run: RunFolder, study: StudySpec) -> None:
     over (its SDTM is here hard-linked: its checks stand, if that run is kept)."""
     sdtm_report = RunFolder(run.path.parent / run.adam_info["sdtm_run"]).report("conformance.csv")
     check_conformance(run, study, sdtm_report if sdtm_report.is_file() else None)
+
+
+def _change_report(run: RunFolder, study: StudySpec) -> dict[str, Any]:
+    """reports/changes.csv and changes_cells.csv/.html: the SDTM run's changes, then the
+    ADaM's against the ADaM of the publication that SDTM run was compared with (its
+    ``against``; every record added when that run held no ADaM). Per dataset counts."""
+    from transforms.adam.spec import load_adam_spec
+    from transforms.changes import compare, write_report
+
+    sdtm = RunFolder(run.path.parent / run.adam_info["sdtm_run"])
+    against = sdtm.manifest().get("changes", {}).get("against")
+    previous = RunFolder(run.path.parent / against) if against else None
+    parts = []
+    for name, path in run.adam_tables().items():
+        spec = load_adam_spec(study.adam_spec_path(name))
+        keys = list(spec.keys)
+        ignore = [v.name for v in spec.variables if v.name.endswith("SEQ") and v.name not in keys]
+        old = previous.adam_table(name) if previous is not None else None
+        before = old if old is not None and old.exists() else None
+        parts.append(compare(name, before, path, keys, ignore))
+    listed = sdtm.reports if sdtm.report("changes_cells.csv").is_file() else None
+    return write_report(run.reports, parts, against, study.id, run.run_id, before=listed)
 
 
 def publish_run(run: RunFolder, study: StudySpec) -> Path:
@@ -189,6 +211,7 @@ def publish_run(run: RunFolder, study: StudySpec) -> Path:
         rows = {name: len(pd.read_parquet(path)) for name, path in run.adam_tables().items()}
         manifest["sdtm_run"] = info["sdtm_run"]
         manifest["adam"] = {
+            "changes": _change_report(run, study),
             "started": info["started"],
             "finished": datetime.now(UTC).isoformat(),
             "specs": adam_specs(study),

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Literal
 import pandas as pd
 import pyarrow as pa
 
-from transforms.errors import PipelineError
+from transforms.errors import RECORDED, PipelineError
 from transforms.extract.exports import sha256_file
 from transforms.specs import StudySpec
 from transforms.store import RunFolder
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from transforms.datasetjson import DataType
 
 log = logging.getLogger("cdisc")
+summary_log = logging.getLogger("cdisc.summary")  # the gates' one-screen summaries
 
 
 @dataclass
@@ -36,6 +37,8 @@ class Stage:
     run: RunFolder | None = None  # where a failure is recorded (set once the run exists)
     rows_in: int = 0
     rows_out: int = 0
+    unit: str = "records"  # what rows_in counts, for the progress line ("expectations")
+    out: str = "out"  # and rows_out ("passed")
 
 
 def _libc_malloc_trim() -> Callable[[int], int] | None:
@@ -70,15 +73,18 @@ def stage(name: str, run: RunFolder | None = None) -> Iterator[Stage]:
             failure = {"stage": name, "error": type(exc).__name__, "message": str(exc),
                        "at": datetime.now(UTC).isoformat()}  # fmt: skip
             s.run.failure.write_text(json.dumps(failure, indent=2) + "\n", encoding="utf-8")
+            exc.add_note(f"{RECORDED} {s.run.failure}")
         raise
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     # The record carries the numbers too (``record.cdisc_stage``), for the benchmark's handler.
     numbers = {"name": s.name, "rows_in": s.rows_in, "rows_out": s.rows_out, "wall": wall,
                "cpu": cpu}  # fmt: skip
     log.info(
-        "%-12s rows in %8d  rows out %8d  %7.2f s wall  %7.2f s cpu",
+        "%-12s %-12s in %8d  %-6s %8d  %7.2f s wall  %7.2f s cpu",
         s.name,
+        s.unit,
         s.rows_in,
+        s.out,
         s.rows_out,
         wall,
         cpu,

@@ -9,9 +9,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from transforms.errors import RECORDED, NothingNew, UserError
 from transforms.jobs.plan import Job, JobKind, Place, Step, job
 from transforms.specs import StudySpec, load_study
-from transforms.store import RunFolder
+from transforms.store import RunFolder, record_night
 from transforms.studies import read_study_info
 
 
@@ -19,6 +20,12 @@ def _callable(step: Step) -> Callable[..., Any]:
     module, _, name = step.call.partition(":")
     fn: Callable[..., Any] = getattr(importlib.import_module(module), name)
     return fn
+
+
+def _record(plan: Job, step: Step, place: Place, exc: Exception) -> None:
+    state = "skipped" if isinstance(exc, NothingNew) else "failed"
+    record_night(place.store, plan.study, {"job": plan.kind, "state": state, "stage": step.id,
+                 "error": type(exc).__name__, "message": str(exc)})  # fmt: skip
 
 
 def run_step(
@@ -30,7 +37,12 @@ def run_step(
     if step is plan.first:
         if place is None:
             raise ValueError(f"{plan.dag_id}: the first step {step.id} needs a Place")
-        made: RunFolder = fn(study, place)
+        try:
+            made: RunFolder = fn(study, place)
+        except (NothingNew, UserError) as exc:
+            if not any(note.startswith(RECORDED) for note in getattr(exc, "__notes__", ())):
+                _record(plan, step, place, exc)  # no run folder says why: the night log does
+            raise
         return made
     if run is None:
         raise ValueError(f"{plan.dag_id}: step {step.id} needs the run folder")

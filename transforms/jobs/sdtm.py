@@ -16,8 +16,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-import pyarrow as pa
-import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from transforms import __version__
@@ -25,7 +23,15 @@ from transforms.errors import NothingNew, PipelineError
 from transforms.extract.exports import Export, find_newest_complete, sha256_file
 from transforms.extract.readers import RawFileError, read_form
 from transforms.issues import IssueLog, describe
-from transforms.jobs.kit import Column, TableReader, log, spec_digests, stage, write_outputs
+from transforms.jobs.kit import (
+    Column,
+    TableReader,
+    log,
+    spec_digests,
+    stage,
+    summary_log,
+    write_outputs,
+)
 from transforms.jobs.plan import REFERENCE_DATASET, Place
 from transforms.listing import XPT
 from transforms.specs import ROW_KEY, StudySpec
@@ -231,12 +237,14 @@ def _gate(run: RunFolder, study: StudySpec, gate: str) -> str:
 
     with stage(f"validate {gate}", run) as s:
         check = gates.validate_raw if gate == "raw" else gates.validate_sdtm
+        s.unit, s.out = "expectations", "passed"
         try:
             result = check(run, study)
         except gates.QualityGateError as failed:
             log.error("%s", failed.result.summary)
             raise
-        log.info("%s", result.summary)
+        # the task log's copy; `cdisc` silences it and shows the summaries once, at the end
+        summary_log.info("%s", result.summary)
         s.rows_in = result.expectations
         s.rows_out = result.passed
     return result.summary
@@ -433,7 +441,7 @@ def define(run: RunFolder, study: StudySpec) -> Path:
             )
         except DefineError as exc:
             raise PipelineError(f"{run.sdtm / 'define.xml'}: {exc}") from exc
-        s.rows_out = len(list(run.sdtm.glob("*.xpt")))
+        s.unit, s.rows_out = "datasets", len(list(run.sdtm.glob("*.xpt")))
     return written
 
 
@@ -447,7 +455,7 @@ def check_conformance(
 
     with stage("conformance", run) as s:
         result = check_run(run.path, sdtm_checked=sdtm_checked, spec=study)
-        s.rows_out = len(result.findings)
+        s.unit, s.rows_out = "findings", len(result.findings)
         if result.blocking:
             raise PipelineError(
                 f"{result.csv}: {result.blocking} conformance finding(s) block publishing:\n"
@@ -464,8 +472,9 @@ def conformance(run: RunFolder, study: StudySpec) -> None:
 
 
 def _change_report(run: RunFolder, study: StudySpec, previous: Path | None) -> dict[str, Any]:
-    """reports/changes.csv against the published run; per dataset counts for the manifest."""
-    from transforms.changes import COLUMNS, compare
+    """reports/changes.csv and changes_cells.csv/.html against the published run; per
+    dataset counts for the manifest."""
+    from transforms.changes import compare, write_report
     from transforms.sdtm.build import SUPP_COLUMNS
 
     parts = []
@@ -479,14 +488,8 @@ def _change_report(run: RunFolder, study: StudySpec, previous: Path | None) -> d
         old = RunFolder(previous).sdtm_table(name) if previous else None
         before = old if old is not None and old.exists() else None
         parts.append(compare(name, before, path, keys, ignore))
-    report = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=COLUMNS)
-    # pyarrow's writer: a first publication lists every record (a million lines or more).
-    pa_csv.write_csv(pa.Table.from_pandas(report, preserve_index=False), run.report("changes.csv"))
-    counts = report.groupby(["dataset", "change"]).size().unstack(fill_value=0)
-    return {
-        "against": previous.name if previous else None,
-        "datasets": {ds: {k: int(v) for k, v in row.items()} for ds, row in counts.iterrows()},
-    }
+    against = previous.name if previous else None
+    return write_report(run.reports, parts, against, study.id, run.run_id)
 
 
 def _refuse_older(previous: Path | None, export_id: str) -> None:

@@ -4,8 +4,8 @@
 seconds); Python keeps it imported for the rest of the process, so the cost is paid once
 per worker. Each gate call gets its own ephemeral (in-memory) GX context, which takes
 milliseconds: no GX project folder is written, nothing of another run can appear in the
-Data Docs, and the Data Docs are written into the given folder of the run. Analytics and
-progress bars are off.
+Data Docs, and the Data Docs are written into the given folder of the run, made readable
+offline (:mod:`transforms.quality.datadocs`). Analytics, progress bars and INFO logs are off.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ import pandas as pd
 
 from transforms.conditions import gx_row_condition
 from transforms.quality.checks import GX_SEVERITY, Check, Suite, check_meta
+from transforms.quality.datadocs import make_offline
 
 log = logging.getLogger("cdisc.quality")
 
@@ -51,12 +53,20 @@ class SuiteRun:
     outcomes: tuple[Outcome, ...]
 
 
+@cache
 def _gx() -> Any:
-    """The great_expectations module, imported on first use with analytics off."""
+    """The great_expectations module, imported on first use with analytics off and its
+    INFO lines silenced (in Airflow's task logs and ``cdisc``'s output alike)."""
     os.environ["GX_ANALYTICS_ENABLED"] = "False"
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
     import great_expectations
 
+    # Some of its modules set a level of their own (INFO), which overrides the one above.
+    for name, logger in list(logging.root.manager.loggerDict.items()):
+        if not name.startswith("great_expectations.") or not isinstance(logger, logging.Logger):
+            continue
+        if logging.NOTSET < logger.level < logging.WARNING:
+            logger.setLevel(logging.NOTSET)
     return great_expectations
 
 
@@ -176,6 +186,7 @@ def run_suites(
     are none (half the time on large frames): each suite runs with pass/fail results only,
     then its failed expectations run again as the suite ``<name>.failed`` with every
     failing row. Both are in the Data Docs."""
+    _gx()  # first: silenced before anything of GX is imported
     from great_expectations.core.run_identifier import RunIdentifier
     from great_expectations.data_context.data_context.context_factory import project_manager
 
@@ -214,6 +225,7 @@ def run_suites(
                   len(suite.checks), len(failed), time.process_time() - t0)  # fmt: skip
     t0 = time.process_time()
     context.build_data_docs(site_names=[DOCS_SITE])
+    make_offline(docs)
     _drop_unused_images(docs)
     log.debug("data docs: %.2f s cpu", time.process_time() - t0)
     # GX keeps the last context process-wide, and with it every frame validated: let go.

@@ -10,9 +10,21 @@ from datetime import date, datetime
 from pathlib import Path
 
 from samplegen import STUDIES, generate_export
+from transforms.cli import guarded
 from transforms.studies import STUDY_ID
 
 PROG = "cdisc-sample"
+
+
+def _at_least_one(text: str) -> int:
+    """An argument that counts something: a whole number, 1 or more."""
+    try:
+        number = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {number}")
+    return number
 
 
 def parser() -> argparse.ArgumentParser:
@@ -20,7 +32,8 @@ def parser() -> argparse.ArgumentParser:
         prog=PROG, description="Write a seeded sample EDC export of a study (CSV or ODM)."
     )
     p.add_argument("--study", required=True, help="study id, e.g. POMMAINT")
-    p.add_argument("--subjects", type=int, default=15, help="number of subjects (default 15)")
+    p.add_argument("--subjects", type=_at_least_one, default=15,
+                   help="number of subjects (default 15)")  # fmt: skip
     p.add_argument("--seed", type=int, default=20261123, help="random seed (default 20261123)")
     p.add_argument("--out", type=Path, required=True, help="landing root: writes OUT/STUDY/<id>/")
     p.add_argument("--format", choices=("csv", "odm"), default="csv", help="file format")
@@ -35,7 +48,7 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--night",
-        type=int,
+        type=_at_least_one,
         default=1,
         help="1: data as first entered; 2+: with the site's late corrections (default 1)",
     )
@@ -55,6 +68,10 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    return guarded(lambda: _main(argv), PROG)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = parser().parse_args(argv)
     if not STUDY_ID.fullmatch(args.study):  # never a path out of the landing root
         print(f"{PROG}: error: study id {args.study!r} refused: it must match "
@@ -65,7 +82,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{PROG}: error: no sample generator for study {args.study!r} (known: {known})",
               file=sys.stderr)  # fmt: skip
         return 2
-    path = generate_export(
+    try:
+        path = _write(args)
+    except (ValueError, OSError) as exc:  # a bad value for this study, an unwritable --out
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    print(f"sample export written: {path}")
+    if args.dirty:
+        print("defects planted (also listed in its export.json under 'defects'):")
+        for d in json.loads((path / "export.json").read_text(encoding="utf-8"))["defects"]:
+            print(f"  {d['kind']:<18} {d['form']:<4} subject {d['subject']:<6} "
+                  f"{d['field']:<10} {d['value']!r}: {d['what']}")  # fmt: skip
+    return 0
+
+
+def _write(args: argparse.Namespace) -> Path:
+    return generate_export(
         args.study,
         subjects=args.subjects,
         seed=args.seed,
@@ -77,13 +109,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         dirty=args.dirty,
         profile=args.profile,
     )
-    print(f"sample export written: {path}")
-    if args.dirty:
-        print("defects planted (also listed in its export.json under 'defects'):")
-        for d in json.loads((path / "export.json").read_text(encoding="utf-8"))["defects"]:
-            print(f"  {d['kind']:<18} {d['form']:<4} subject {d['subject']:<6} "
-                  f"{d['field']:<10} {d['value']!r}: {d['what']}")  # fmt: skip
-    return 0
 
 
 if __name__ == "__main__":
