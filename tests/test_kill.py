@@ -8,8 +8,11 @@ so a kill during publishing must leave night 1 (or, after the switch, night 2) w
 Cost: the killed run is a process of its own (it has to be, to be killed), forked from a
 server that imported the engine once per worker (tests/killable.py); the reruns and the
 uninterrupted reference run call the same CLI entry point in the test process. Night 1 is
-the session's published sample. The kill points are independent tests: pytest-xdist
-spreads them over the workers.
+the session's published sample. A kill point in the ADaM job starts from the store as the
+ADaM job finds it (night 2's SDTM published, night 1's ADaM): `cdisc run` then has no SDTM
+work and goes straight to the ADaM job, as after any published SDTM night, so neither the
+killed run nor the rerun repeats the SDTM job first. The kill points are independent
+tests: pytest-xdist spreads them over the workers.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import random
 import shutil
 import signal
 import time
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -68,55 +72,66 @@ def _run(landing: Path, store: Path) -> None:
     assert main(["-q", *_argv(landing, store)]) == 0
 
 
-@pytest.fixture(scope="module")
-def nights(
-    landing: Path, adam_published: Path, tmp_path_factory: pytest.TempPathFactory
-) -> tuple[Path, Path, dict[str, str]]:
-    """(landing with nights 1 and 2, a store with night 1 published, night 2's outputs).
+@dataclass(frozen=True)
+class Nights:
+    landing: Path  # nights 1 and 2
+    baseline: Path  # a store with night 1 published (SDTM and ADaM)
+    sdtm_done: Path  # that store after night 2's SDTM job: what the ADaM job starts from
+    expected: dict[str, str]  # night 2's published outputs, uninterrupted
 
-    Night 1 is the session's sample and its SDTM + ADaM publication (what `cdisc run` makes
-    of it), shared read-only; night 2's uninterrupted outputs are computed once per session.
-    """
+
+@pytest.fixture(scope="module")
+def nights(landing: Path, adam_published: Path, tmp_path_factory: pytest.TempPathFactory) -> Nights:
+    """Night 1 is the session's sample and its SDTM + ADaM publication (what `cdisc run`
+    makes of it), shared read-only; night 2's SDTM job and uninterrupted outputs are
+    computed once per session."""
     from samplegen import generate_export
+    from transforms.jobs.runner import run_sdtm
 
     baseline = adam_published.parent.parent
 
     def build(root: Path) -> Path:
-        nights, clean = root / "landing", root / "clean"
+        nights, sdtm_done, clean = root / "landing", root / "sdtm_done", root / "clean"
         shutil.copytree(landing, nights)
         generate_export(
             "POMMAINT", subjects=15, out=nights, night=2,
             export_time=EXPORT_TIME + timedelta(days=1),
         )  # fmt: skip
-        shutil.copytree(baseline, clean, symlinks=True)
-        _run(nights, clean)
+        shutil.copytree(baseline, sdtm_done, symlinks=True)
+        run_sdtm("POMMAINT", nights, sdtm_done)
+        shutil.copytree(sdtm_done, clean, symlinks=True)
+        _run(nights, clean)  # the SDTM job has nothing new: the ADaM job
         (root / "expected.json").write_text(json.dumps(_outputs(clean)), encoding="utf-8")
         return root
 
     root = built_once(tmp_path_factory, "kill_nights", build)
     expected = json.loads((root / "expected.json").read_text(encoding="utf-8"))
-    return root / "landing", baseline, expected
+    return Nights(root / "landing", baseline, root / "sdtm_done", expected)
 
 
-def _kill_points() -> list[tuple[int, float]]:
-    """(progress lines to wait for, then seconds before SIGKILL): every step of the study's
-    SDTM and ADaM jobs (one progress line each) that is not one dataset's map, xpt or build,
-    then seeded per-dataset steps up to KILLS points."""
-    steps = [s for j in jobs(read_study_info(SPECS / "study.yaml"), SPECS.parent) for s in j.steps]
-    per_dataset = [i for i, s in enumerate(steps) if s.group is not None]
-    stages = [i for i, s in enumerate(steps) if s.group is None]
+def _kill_points() -> list[tuple[str, int, float]]:
+    """(job, its progress lines to wait for, then seconds before SIGKILL): every step of
+    the study's SDTM and ADaM jobs (one progress line each) that is not one dataset's map,
+    xpt or build, then seeded per-dataset steps up to KILLS points."""
+    plans = jobs(read_study_info(SPECS / "study.yaml"), SPECS.parent)
+    steps = [(j.kind, i, s) for j in plans for i, s in enumerate(j.steps)]
+    per_dataset = [(kind, i) for kind, i, s in steps if s.group is not None]
+    stages = [(kind, i) for kind, i, s in steps if s.group is None]
     rng = random.Random(SEED)
     points = stages + rng.sample(per_dataset, KILLS - len(stages))
-    return [(n, rng.uniform(0.0, 0.15)) for n in sorted(points)]
+    return [
+        (kind, n, rng.uniform(0.0, 0.15))
+        for kind, n in sorted(points, key=lambda p: (p[0] != "sdtm", p[1]))
+    ]
 
 
-@pytest.mark.parametrize("lines, delay", _kill_points())
+@pytest.mark.parametrize("job, lines, delay", _kill_points())
 def test_killed_run_then_rerun(
-    nights: tuple[Path, Path, dict[str, str]], tmp_path: Path, lines: int, delay: float
+    nights: Nights, tmp_path: Path, job: str, lines: int, delay: float
 ) -> None:
-    landing, baseline, expected = nights
+    landing, expected = nights.landing, nights.expected
     store = tmp_path / "store"
-    shutil.copytree(baseline, store, symlinks=True)
+    shutil.copytree(nights.baseline if job == "sdtm" else nights.sdtm_done, store, symlinks=True)
     log = tmp_path / "killed.log"
     with killable.launched(killable.cdisc, _argv(landing, store), log=log) as proc:
         progress, seen = killable.lines(proc, log), 0
@@ -136,7 +151,7 @@ def test_killed_run_then_rerun(
 
 
 def test_a_task_retried_after_a_crash_neither_duplicates_nor_loses(
-    nights: tuple[Path, Path, dict[str, str]], tmp_path: Path
+    nights: Nights, tmp_path: Path
 ) -> None:
     """The DAG's tasks, run as Airflow would retry them: map LB killed mid-task, then
     retried; publish run twice (a retry after the switch). The outputs equal a clean run's."""
@@ -145,9 +160,9 @@ def test_a_task_retried_after_a_crash_neither_duplicates_nor_loses(
     from transforms.jobs.runner import run_adam
     from transforms.specs import load_study
 
-    landing, baseline, expected = nights
+    landing, expected = nights.landing, nights.expected
     store = tmp_path / "store"
-    shutil.copytree(baseline, store, symlinks=True)
+    shutil.copytree(nights.baseline, store, symlinks=True)
     study = load_study("POMMAINT")
     run = sdtm.extract(study, Place(store, landing))
     run_dir = run.path

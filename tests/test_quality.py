@@ -24,7 +24,7 @@ from tests.conftest import ROOT
 from transforms.jobs import sdtm
 from transforms.jobs.plan import Place
 from transforms.listing import COLUMNS as LISTING_COLUMNS
-from transforms.quality.checks import Check, SuiteError
+from transforms.quality.checks import Check, Suite, SuiteError
 from transforms.quality.gates import GateResult, QualityGateError, validate_raw, validate_sdtm
 from transforms.quality.prepare import date_bounds
 from transforms.quality.suites import ISO8601, raw_suites, sdtm_suites
@@ -522,3 +522,30 @@ def test_suites_can_be_printed_without_running(capsys: pytest.CaptureFixture[str
     printed = json.loads(capsys.readouterr().out)
     assert [s["name"] for s in printed] == [f"{STUDY}.sdtm.TS"]
     assert main([STUDY, "raw", "NOPE"]) == 2
+
+
+def test_gx_runs_with_each_configuration_computed_once_and_the_same_outcome(
+    tmp_path: Path,
+) -> None:
+    """The engine's memoised ``Expectation.configuration`` (GX rebuilds it per argument
+    read) holds only inside a validation; outcomes are those of plain GX: a 2,000-term
+    value set, one unexpected value at row 2, a null at row 3 (in-set ignores nulls)."""
+    from transforms.quality import engine
+
+    terms = [f"T{i:04d}" for i in range(2000)]
+    check = Check("CT", "error", "X", "not in the codelist", "ExpectColumnValuesToBeInSet",
+                  {"column": "X", "value_set": terms}, "test")  # fmt: skip
+    expectation = engine.expectation(check, 0)
+    assert expectation.configuration is not expectation.configuration  # GX as it is
+    with engine.configurations_memoised():
+        assert expectation.configuration is expectation.configuration
+    assert expectation.configuration.kwargs["value_set"] == terms
+
+    frame = pd.DataFrame({"X": ["T0001", "T1999", "BAD", None]})
+    suite = Suite("S", "raw", "F", (check,))
+    (run,) = engine.run_suites([suite], {"F": frame}, {}, tmp_path / "docs", "r",
+                               datetime(2026, 1, 1, tzinfo=UTC))  # fmt: skip
+    (outcome,) = run.outcomes
+    assert not outcome.success
+    assert outcome.positions.tolist() == [2]
+    assert (tmp_path / "docs" / "index.html").exists()

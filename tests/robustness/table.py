@@ -128,16 +128,19 @@ def _kills() -> list[str]:
 
     lines = [
         f"`tests/test_kill.py` runs `cdisc run` on night 2 with night 1 published and sends "
-        f"SIGKILL at {KILLS} points drawn with seed {SEED} (after N progress lines, then a "
-        "delay), then reruns. Expected every time: `current` is a complete run whose "
+        f"SIGKILL at {KILLS} points drawn with seed {SEED} (after N progress lines of the "
+        "job, then a delay), then reruns; a point in the ADaM job starts from night 2's "
+        "published SDTM. Expected every time: `current` is a complete run whose "
         "manifest matches every file, and the rerun's SDTM and ADaM equal an uninterrupted "
         "run's byte for byte.",
         "",
-        "| kill point | after progress lines | then wait (s) | expected outcome |",
-        "| --- | --- | --- | --- |",
+        "| kill point | job | after progress lines | then wait (s) | expected outcome |",
+        "| --- | --- | --- | --- | --- |",
     ]
-    for i, (count, delay) in enumerate(_kill_points(), start=1):
-        lines.append(f"| {i} | {count} | {delay:.3f} | current complete; rerun byte-identical |")
+    for i, (job, count, delay) in enumerate(_kill_points(), start=1):
+        lines.append(
+            f"| {i} | {job} | {count} | {delay:.3f} | current complete; rerun byte-identical |"
+        )
     lines.append(
         "| retry | map LB killed mid-task, publish retried after the switch "
         "(`test_a_task_retried_after_a_crash_neither_duplicates_nor_loses`) | - | "

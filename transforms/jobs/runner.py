@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from transforms.errors import RECORDED, NothingNew, UserError
+from transforms.jobs.kit import thaw
 from transforms.jobs.plan import Job, JobKind, Place, Step, job
 from transforms.specs import StudySpec, load_study
 from transforms.store import RunFolder, record_night
@@ -55,8 +56,11 @@ def run_job(plan: Job, place: Place, study: StudySpec | None = None) -> Path:
     NothingNew (from the first step) when there is nothing to do."""
     study = study or load_study(plan.study)
     run: RunFolder | None = None
-    for step in plan.steps:
-        run = run_step(plan, step, study, place, run)
+    try:
+        for step in plan.steps:
+            run = run_step(plan, step, study, place, run)
+    finally:
+        thaw()
     assert run is not None
     return run.study_dir / "current"
 

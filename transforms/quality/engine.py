@@ -14,7 +14,9 @@ import logging
 import os
 import shutil
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -53,6 +55,52 @@ class SuiteRun:
     outcomes: tuple[Outcome, ...]
 
 
+# Expectation configurations computed during one validation, per expectation object (see
+# _memoise_configurations); None outside a validation.
+_CONFIGURATIONS: ContextVar[dict[int, tuple[Any, Any]] | None] = ContextVar(
+    "gx_configurations", default=None
+)
+
+
+def _memoise_configurations(expectation_class: Any) -> None:
+    """Make GX's ``Expectation.configuration`` computed once per expectation object while a
+    validation of ours runs (:func:`_validate`), and as before everywhere else.
+
+    GX 1.x rebuilds that configuration (a pydantic ``.dict()`` of the whole expectation,
+    value set included) each time it reads one argument: about 80 times per expectation
+    while it plans the metrics. With CT codelists of up to 2,438 terms as value sets, that
+    copying was half of each gate's CPU (the SDTM gate of the 15-subject sample: 13.1 s ->
+    8.9 s of CPU with this, the same results and Data Docs). The expectations of a
+    validation are not changed while it runs; the cache lives only as long as the run."""
+    original = expectation_class.__dict__["configuration"]
+    if getattr(original.fget, "memoised", False):
+        return
+
+    def configuration(self: Any) -> Any:
+        cache = _CONFIGURATIONS.get()
+        if cache is None:
+            return original.fget(self)
+        hit = cache.get(id(self))
+        if hit is None or hit[0] is not self:  # keeps self alive: its id is not reused
+            hit = cache[id(self)] = (self, original.fget(self))
+        return hit[1]
+
+    configuration.memoised = True  # type: ignore[attr-defined]
+    expectation_class.configuration = property(configuration, doc=original.__doc__)
+
+
+@contextmanager
+def configurations_memoised() -> Iterator[None]:
+    """Within: each GX expectation's configuration is computed once (see
+    :func:`_memoise_configurations`); the cache is dropped on leaving."""
+    _gx()
+    token = _CONFIGURATIONS.set({})
+    try:
+        yield
+    finally:
+        _CONFIGURATIONS.reset(token)
+
+
 @cache
 def _gx() -> Any:
     """The great_expectations module, imported on first use with analytics off and its
@@ -60,6 +108,7 @@ def _gx() -> Any:
     os.environ["GX_ANALYTICS_ENABLED"] = "False"
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
     import great_expectations
+    from great_expectations.expectations.expectation import Expectation
 
     # Some of its modules set a level of their own (INFO), which overrides the one above.
     for name, logger in list(logging.root.manager.loggerDict.items()):
@@ -67,6 +116,7 @@ def _gx() -> Any:
             continue
         if logging.NOTSET < logger.level < logging.WARNING:
             logger.setLevel(logging.NOTSET)
+    _memoise_configurations(Expectation)
     return great_expectations
 
 
@@ -114,12 +164,18 @@ def expectation(check: Check, index: int) -> Any:
 
 
 def gx_suite(name: str, checks: Sequence[tuple[int, Check]], notes: str = "") -> Any:
-    """A GX ExpectationSuite of (index, check) pairs; the index goes into each meta."""
+    """A GX ExpectationSuite of (index, check) pairs; the index goes into each meta.
+
+    The expectations are given to the constructor: ``add_expectation`` compares each new
+    one with every one before it through pydantic ``.dict()`` copies (value sets included),
+    0.8 s of CPU for the SDTM suites of the sample, to drop duplicates the suites' own
+    CheckList has already dropped (a check stated twice is kept once, by its rule)."""
     gx = _gx()
-    out = gx.ExpectationSuite(name=name, meta={"notes": notes} if notes else {})
-    for i, check in checks:
-        out.add_expectation(expectation(check, i))
-    return out
+    return gx.ExpectationSuite(
+        name=name,
+        expectations=[expectation(check, i) for i, check in checks],
+        meta={"notes": notes} if notes else {},
+    )
 
 
 def _messages(info: Any) -> list[str]:
@@ -162,12 +218,13 @@ def _validate(
             name=name, data=batch, suite=context.suites.add(gx_suite(name, checks, notes))
         )
     )
-    result = definition.run(
-        batch_parameters={"dataframe": frame},
-        expectation_parameters=dict(parameters),
-        result_format=dict(result_format),
-        run_id=run_id,
-    )
+    with configurations_memoised():
+        result = definition.run(
+            batch_parameters={"dataframe": frame},
+            expectation_parameters=dict(parameters),
+            result_format=dict(result_format),
+            run_id=run_id,
+        )
     return list(result.results)
 
 
