@@ -792,7 +792,7 @@ def generate(
     no_marrow = ~visits["marrow"].to_numpy() & (visits["state"].to_numpy() != _PD)
     missed = np.zeros(len(visits), dtype=bool)
     missed[_pick(rng, np.flatnonzero(assessed & no_marrow), 0.01)] = True
-    return {
+    frames = {
         "DM": _dm(rng, sub),
         "IC": _ic(sub, cut),
         "COH": _coh(rng, sub),
@@ -821,12 +821,20 @@ def generate(
         ),
         "SFU": _sfu(rng, ids, tables, cut),
     }  # fmt: skip
+    # History, medications, ECOG and vital signs: read from the forms above, drawn from a
+    # stream of their own (imported here: that module builds on this one).
+    from samplegen.pommaint_history import history_forms
+
+    return {**frames, **history_forms(frames, seed, cut)}
 
 
 def _frame(columns: dict[str, object]) -> pd.DataFrame:
     """A text frame led by SITEID; every value a str ("" for missing)."""
     n = len(next(iter(columns.values())))  # type: ignore[arg-type]
     return pd.DataFrame({"SITEID": [SITE] * n, **columns}, dtype="str")
+
+
+text_frame = _frame  # public: the history forms (pommaint_history) are built with it too
 
 
 def _dm(rng: np.random.Generator, sub: _Subjects) -> pd.DataFrame:
