@@ -8,7 +8,8 @@ subject consents ~3.1 years before the data cut-off, the last ~14 months before 
 
 Every value is text. Missing is the empty string. Dates are ``DD MON YYYY`` (``05 JAN 2025``);
 partial dates use ``UN`` for an unknown day and ``UNK`` for an unknown month (``UN JAN 2025``,
-``UN UNK 1958``) and occur only in DM.BRTHDAT, AE.AESTDAT, AE.AEENDAT and SFU.NEWTHDAT.
+``UN UNK 1958``) and occur only in DM.BRTHDAT, AE.AESTDAT, AE.AEENDAT and SFU.NEWTHDAT (and in
+the history forms of ``pommaint_history``: MH.MHSTDAT, MH.MHENDAT, NT.NTSTDAT).
 Nothing is dated after the cut-off.
 
 Raw value sets (exact spellings, including the deliberate mess):

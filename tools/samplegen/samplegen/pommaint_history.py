@@ -19,7 +19,7 @@ Raw value sets (exact spellings, including the deliberate mess):
 - MH.MHCAT: "Medical history", "Prior malignancy"; MHTERM verbatim, MHDECOD / MHSOC the
   MedDRA preferred term and system organ class as coded; MHSTDAT may be partial
   (``UN MAR 2019``, ``UN UNK 2012``); MHONGO "Yes" (no end date) / "No"; MHTOXGR "1" or
-  "2" (CTCAE) for peripheral neuropathy only
+  "2" (CTCAE) for a peripheral neuropathy ongoing at screening only
 - PRT.PTLINE: "Induction", "Consolidation", "Conditioning"; PTREG: see ``INDUCTION`` etc.;
   PTDRUG: generic or brand names, mixed case, a few with a trailing space
 - NT.NTREG / NTDRUG: see ``SUBSEQUENT``; NTSTDAT is SFU.NEWTHDAT as written (may be partial)
@@ -225,9 +225,9 @@ def history_forms(
             onset = induction_start + int(rng.integers(40, 100))
             grade = "1" if rng.random() < 0.7 else "2"
             resolved = rng.random() < 0.3 and onset + 120 < start
-            history.append(("Medical history", *_NEUROPATHY, _one(onset),
-                            _one(onset + 120) if resolved else "", "No" if resolved else "Yes",
-                            grade))  # fmt: skip
+            ended = _partial(_one(onset + 120), rng) if resolved else ""
+            history.append(("Medical history", *_NEUROPATHY, _one(onset), ended,
+                            "No" if resolved else "Yes", "" if resolved else grade))  # fmt: skip
         if rng.random() < 0.05:
             term, pt = _PRIOR_CANCERS[int(rng.integers(0, 3 if female else 2))]
             onset = diagnosis - int(rng.integers(5 * 365, 15 * 365))
@@ -264,8 +264,8 @@ def history_forms(
             )
         meds.sort(key=lambda m: (m[1], m[0]))
         for i, (drug, on, off) in enumerate(meds, 1):
-            if off == NO_DATE and horizon < cutoff:
-                off = horizon  # the end of study ends what is still taken
+            if horizon < cutoff and (off == NO_DATE or off > horizon):
+                off = horizon  # nothing is known after the end of study
             off = NO_DATE if off > cutoff else off
             trt, indication, dose, unit, frequency, route = _CONMEDS[drug]
             ongoing = "Yes" if off == NO_DATE else "No"
@@ -310,7 +310,9 @@ def _visit_forms(
     at = pd.Index(subjects).get_indexer(visits["SUBJID"])
     nv = len(visits)
     screening = (visits["VISIT"] == "Screening").to_numpy()
-    number = np.where(screening, 0, visits["VISIT"].str.extract(r"(\d+)")[0].fillna(0).astype(int))
+    number = np.where(
+        screening, 0, visits["VISIT"].str.extract(r"(\d+)")[0].fillna("0").astype(int)
+    )
     # ECOG drifts by a grade now and then, and worsens at progression (never below 0).
     step = rng.choice([-1, 0, 1], size=nv, p=[0.05, 0.88, 0.07])
     step[screening] = 0
