@@ -56,7 +56,7 @@ def test_manifest_records_inputs_and_outputs(published: Path, landing: Path) -> 
     assert manifest["data_cutoff"] == "2026-11-15"
     export = landing / "POMMAINT" / EXPORT
     assert manifest["inputs"]["dm.csv"]["sha256"] == sha256_file(export / "dm.csv")
-    assert len(manifest["inputs"]) == 11
+    assert len(manifest["inputs"]) == 18  # the forms (issue 18: DX, MH, PRT, NT, CMED, ECOG, VS)
     assert manifest["outputs"]["sdtm/dm.xpt"]["sha256"] == sha256_file(
         published / "sdtm" / "dm.xpt"
     )
