@@ -147,7 +147,7 @@ def history_forms(
     ife = lb[(lb["LBTEST"] == "Immunofixation") & lb["LBORRES"].str.strip().str.startswith("Ig")]
     isotype = ife.groupby("SUBJID")["LBORRES"].first().str.strip().to_dict()
     visits = lb.loc[
-        lb["VISIT"].str.match(r"Screening|Cycle \d+ Day 1"), ["SUBJID", "VISIT", "LBDAT"]
+        lb["VISIT"].str.fullmatch(r"Screening|Cycle \d+ Day 1"), ["SUBJID", "VISIT", "LBDAT"]
     ]
     visits = visits.drop_duplicates(["SUBJID", "VISIT"])
     rs = frames["RS"]
