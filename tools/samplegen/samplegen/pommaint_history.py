@@ -17,7 +17,7 @@ Raw value sets (exact spellings, including the deliberate mess):
   "I", "II", "III" (R-ISS III only with ISS III and a raised LDH: high-risk cytogenetics
   are excluded by the protocol)
 - MH.MHCAT: "Medical history", "Prior malignancy"; MHTERM verbatim, MHDECOD / MHSOC the
-  MedDRA preferred term and system organ class as coded; MHSTDAT may be partial
+  MedDRA preferred term and system organ class as coded; MHSTDAT, MHENDAT may be partial
   (``UN MAR 2019``, ``UN UNK 2012``); MHONGO "Yes" (no end date) / "No"; MHTOXGR "1" or
   "2" (CTCAE) for a peripheral neuropathy ongoing at screening only
 - PRT.PTLINE: "Induction", "Consolidation", "Conditioning"; PTREG: see ``INDUCTION`` etc.;
