@@ -32,14 +32,16 @@ Raw value sets (exact spellings, including the deliberate mess):
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Final
 
 import numpy as np
 import pandas as pd
 
-from samplegen.pommaint import NO_DATE, format_dates, text_frame
+from samplegen.pommaint import NO_DATE, text_frame
 
 STREAM: Final = 18  # the child stream of these forms: default_rng([seed, STREAM])
+_EPOCH: Final = date(1970, 1, 1)  # day 0 of the day numbers
 
 # Regimens: name as the site writes it, cycle length (days), drugs as written.
 Regimen = tuple[str, int, tuple[str, ...]]
@@ -128,7 +130,11 @@ def _partial(text: str, rng: np.random.Generator) -> str:
 
 
 def _one(days: int) -> str:
-    return str(format_dates(np.array([days], dtype=np.int64))[0])
+    """One day number as ``DD MON YYYY`` (empty for NO_DATE), as ``format_dates`` writes it
+    but without its array set-up, which dominated this module's time."""
+    if days == NO_DATE:
+        return ""
+    return (_EPOCH + timedelta(days=int(days))).strftime("%d %b %Y").upper()
 
 
 def history_forms(
@@ -159,8 +165,9 @@ def history_forms(
     ae = frames["AE"].assign(day=_days(frames["AE"]["AESTDAT"]), end=_days(frames["AE"]["AEENDAT"]))
     treated_aes = ae[(ae["day"] != NO_DATE) & ae["AETOXGR"].isin(["3", "4"])
                      & ae["AEDECOD"].isin(["Neutropenia", "Pneumonia"])]  # fmt: skip
-    severe = {s: list(g[["AEDECOD", "day", "end"]].itertuples(index=False, name=None))
-              for s, g in treated_aes.groupby("SUBJID")}  # fmt: skip
+    severe: dict[str, list[tuple[str, int, int]]] = {}
+    for s, *event in treated_aes[["SUBJID", "AEDECOD", "day", "end"]].itertuples(index=False):
+        severe.setdefault(s, []).append(tuple(event))
 
     rows: dict[str, list[tuple[str, ...]]] = {f: [] for f in ("DX", "MH", "PRT", "NT", "CMED")}
     for subject, sex, age in zip(dm["SUBJID"], dm["SEX"], dm["AGE"].astype(int), strict=True):
@@ -255,13 +262,11 @@ def history_forms(
         meds.append((prophylaxis, first_dose - int(rng.integers(0, 3)), stop))
         if rng.random() < 0.6:
             meds.append((_ZOLEDRONIC, first_dose + int(rng.integers(0, 15)), stop))
-        for decod, onset, resolved in severe.get(subject, []):
+        for decod, onset, healed in severe.get(subject, []):
             drug = _FILGRASTIM if decod == "Neutropenia" else _LEVOFLOXACIN
             length = int(rng.integers(3, 7) if drug == _FILGRASTIM else rng.integers(7, 15))
             last = int(onset) + length - 1
-            meds.append(
-                (drug, int(onset), last if resolved == NO_DATE else min(int(resolved), last))
-            )
+            meds.append((drug, int(onset), last if healed == NO_DATE else min(int(healed), last)))
         meds.sort(key=lambda m: (m[1], m[0]))
         for i, (drug, on, off) in enumerate(meds, 1):
             if horizon < cutoff and (off == NO_DATE or off > horizon):
