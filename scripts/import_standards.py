@@ -101,6 +101,12 @@ EXTRA_CODELISTS = {
     "C96785": "ONCRSR",
     "C124298": "ONCRSCAT",
     "C78735": "EVAL",
+    # ECOG performance status as an RS clinical classification (RSTESTCD/RSTEST, the
+    # original and standard results of ECOG101)
+    "C101815": "ECOG1TC",
+    "C101816": "ECOG1TN",
+    "C179943": "ECOG101OR",
+    "C179944": "ECOG101STR",
     "C96777": "MEDEVAL",
     "C66738": "TSPARMCD",
     "C67152": "TSPARM",

@@ -57,8 +57,14 @@ def clean(adam_published: Path, tmp_path_factory: pytest.TempPathFactory) -> Con
 def test_clean_sample_has_no_blocking_finding(clean: ConformanceResult) -> None:
     assert clean.blocking == 0, clean.describe()
     assert clean.passed
-    # The clean sample is clean: a finding here is a defect of the specs or of a rule.
-    assert clean.findings.empty, clean.findings.to_dict("records")
+    # The clean sample is clean: a finding here is a defect of the specs or of a rule. But
+    # for the sponsor terms the RS spec declares (issue 18: ISS and R-ISS staging, which NCI
+    # CT does not have): CT2002 warnings on those values of RS alone.
+    f = clean.findings
+    sponsor = (f["rule_id"] == "CT2002") & (f["dataset"] == "RS")
+    assert set(f.loc[sponsor, "value"]) <= {"ISS", "R-ISS", "ISS01", "RISS01", "ISS01-Stage",
+                                            "RISS01-Stage", "I", "II", "III"}  # fmt: skip
+    assert f[~sponsor].empty, f[~sponsor].to_dict("records")
 
 
 def test_counts_and_files(clean: ConformanceResult) -> None:

@@ -244,6 +244,7 @@ def test_codelists_hold_only_terms_used(run: Path, root: etree._Element) -> None
         assert decode == decodes.get(item.get("CodedValue"), decode) and decode
     units = _codelist_of(root, "IT.LB.LBSTRESU")
     used = set(lb["LBSTRESU"]) | set(lb["LBORRESU"]) | set(_read(run, "EX")["EXDOSU"])
+    used |= set(_read(run, "CM")["CMDOSU"].dropna())  # one UNIT codelist for all (issue 18)
     values = {i.get("CodedValue") for i in _xpath(units, "odm:EnumeratedItem")}
     assert values <= used - {""}
     assert len(values) < 30  # not the 900-odd terms of the whole UNIT codelist

@@ -212,21 +212,26 @@ def test_pr_transplant_before_the_study(published: Path) -> None:
 def test_cm_prior_induction_and_ds_assignment(published: Path) -> None:
     # coh.csv: 01,1002,Transplant ineligible,09 DEC 2023,,27 NOV 2023,Age > 65 years; consent
     # 06 DEC 2023, first dose 27 DEC 2023: induction ended on day -30, the assignment on -18.
-    keys = ["CMSEQ", "CMTRT", "CMCAT", "EPOCH", "CMSTDTC", "CMENDTC", "CMSTDY", "CMENDY"]
-    assert [_pick(r, keys) for r in _records(published, "cm", "POMMAINT-01-1002")] == [
-        {"CMSEQ": 1.0, "CMTRT": "INDUCTION/CONSOLIDATION THERAPY",
-         "CMCAT": "PRIOR ANTICANCER THERAPY", "EPOCH": None, "CMSTDTC": None,
-         "CMENDTC": "2023-11-27", "CMSTDY": None, "CMENDY": -30.0},
-    ]  # fmt: skip
+    # prt.csv 1002 (issue 18): the last line, VCd consolidation, ends on the cohort form's
+    # date: 01,1002,6,Consolidation,VCd,Dexamethasone,05 SEP 2023,27 NOV 2023.
+    keys = ["CMTRT", "CMSCAT", "EPOCH", "CMSTDTC", "CMENDTC", "CMSTDY", "CMENDY"]
+    prior = [r for r in _records(published, "cm", "POMMAINT-01-1002")
+             if r["CMCAT"] == "PRIOR ANTICANCER THERAPY"]  # fmt: skip
+    assert _pick(prior[-1], keys) == {
+        "CMTRT": "Dexamethasone", "CMSCAT": "CONSOLIDATION", "EPOCH": None,
+        "CMSTDTC": "2023-09-05", "CMENDTC": "2023-11-27", "CMSTDY": -113.0, "CMENDY": -30.0,
+    }  # fmt: skip
     assigned = [r for r in _records(published, "ds", "POMMAINT-01-1002")
                 if r["DSDECOD"] == "ENTERED INTO TRIAL"]  # fmt: skip
     assert [_pick(r, ["DSSEQ", "DSSTDTC", "DSSTDY", "EPOCH"]) for r in assigned] == [
         {"DSSEQ": 2.0, "DSSTDTC": "2023-12-09", "DSSTDY": -18.0, "EPOCH": "SCREENING"}
     ]
     # 1010: prior induction (ended 18 NOV 2024) then new therapy: CMSEQ in time order.
-    assert [r["CMCAT"] for r in _records(published, "cm", "POMMAINT-01-1010")] == [
-        "PRIOR ANTICANCER THERAPY", "SUBSEQUENT ANTICANCER THERAPY"
-    ]  # fmt: skip
+    cm = _records(published, "cm", "POMMAINT-01-1010")
+    assert [r["CMSEQ"] for r in cm] == [float(n) for n in range(1, len(cm) + 1)]
+    assert [r["CMSTDTC"] for r in cm] == sorted(str(r["CMSTDTC"]) for r in cm)
+    anticancer = [r["CMCAT"] for r in cm if r["CMCAT"] != "CONCOMITANT MEDICATION"]
+    assert anticancer == ["PRIOR ANTICANCER THERAPY"] * 6 + ["SUBSEQUENT ANTICANCER THERAPY"] * 3
 
 
 @pytest.mark.parametrize("name", ["ex", "ae", "cm", "ds", "rs", "lb", "dd", "pr"])
@@ -270,7 +275,7 @@ def test_rs_overall_response_and_mrd(published: Path) -> None:
 def test_rs_not_done(published: Path) -> None:
     # rs.csv 1007: "Cycle 8 Day 1", 12 MAR 2025, result empty, Not done, "Assessment not performed".
     records = _records(published, "rs", "POMMAINT-01-1007")
-    nd = next(r for r in records if r["RSDTC"] == "2025-03-12")
+    nd = next(r for r in records if r["RSDTC"] == "2025-03-12" and r["RSTESTCD"] == "OVRLRESP")
     assert _pick(nd, ["RSORRES", "RSSTRESC", "RSSTAT", "RSREASND", "VISITNUM"]) == {
         "RSORRES": None, "RSSTRESC": None, "RSSTAT": "NOT DONE",
         "RSREASND": "Assessment not performed", "VISITNUM": 8.0,
@@ -454,20 +459,27 @@ def test_epoch_of_partial_dates_inside_one_epoch(published: Path) -> None:
     # 17 MAR 2026 (follow-up from the 18th): all of April 2026 is FOLLOW-UP.
     ae = next(r for r in _records(published, "ae", "POMMAINT-01-1001") if r["AESTDTC"] == "2023-11")
     assert (ae["AEDECOD"], ae["EPOCH"]) == ("UPPER RESPIRATORY TRACT INFECTION", "TREATMENT")
-    [cm] = _records(published, "cm", "POMMAINT-01-1015")
-    assert (cm["CMSTDTC"], cm["EPOCH"]) == ("2026-04", "FOLLOW-UP")
+    # nt.csv 1015: KCd, its three drugs from "UN APR 2026" (the date SFU reports).
+    cm = _records(published, "cm", "POMMAINT-01-1015")
+    new = [(r["CMSTDTC"], r["EPOCH"]) for r in cm if r["CMCAT"] == "SUBSEQUENT ANTICANCER THERAPY"]
+    assert new == [("2026-04", "FOLLOW-UP")] * 3
 
 
 def test_cm_new_therapy_once_though_every_contact_repeats_it(published: Path) -> None:
-    # sfu.csv 1001: six contacts, each "Yes, 28 MAR 2025"; 1015: "UN APR 2026" twice;
-    # 1004 answered "No" at every contact.
-    keys = ["CMSEQ", "CMTRT", "CMCAT", "CMSTDTC"]
-    assert [_pick(r, keys) for r in _records(published, "cm", "POMMAINT-01-1001")] == [
-        {"CMSEQ": 1.0, "CMTRT": "NEW ANTICANCER THERAPY", "CMCAT": "SUBSEQUENT ANTICANCER THERAPY",
-         "CMSTDTC": "2025-03-28"},
-    ]  # fmt: skip
-    assert [r["CMSTDTC"] for r in _records(published, "cm", "POMMAINT-01-1015")] == ["2026-04"]
-    assert _records(published, "cm", "POMMAINT-01-1004") == []
+    # sfu.csv 1001: six contacts, each "Yes, 28 MAR 2025", nt.csv: KCd (carfilzomib,
+    # cyclophosphamide, dexamethasone) from 28 MAR 2025: one record per drug (issue 18);
+    # 1015: "UN APR 2026" twice; 1004 answered "No" at every contact.
+    def new(subject: str) -> list[dict[str, object]]:
+        return [_pick(r, ["CMTRT", "CMDECOD", "CMSTDTC"]) for r in _records(published, "cm", subject)
+                if r["CMCAT"] == "SUBSEQUENT ANTICANCER THERAPY"]  # fmt: skip
+
+    assert new("POMMAINT-01-1001") == [
+        {"CMTRT": "Carfilzomib", "CMDECOD": "CARFILZOMIB", "CMSTDTC": "2025-03-28"},
+        {"CMTRT": "Cyclophosphamide", "CMDECOD": "CYCLOPHOSPHAMIDE", "CMSTDTC": "2025-03-28"},
+        {"CMTRT": "Dexamethasone", "CMDECOD": "DEXAMETHASONE", "CMSTDTC": "2025-03-28"},
+    ]
+    assert [r["CMSTDTC"] for r in new("POMMAINT-01-1015")] == ["2026-04"] * 3
+    assert new("POMMAINT-01-1004") == []
 
 
 def test_se_elements_of_a_subject_who_progressed_and_died(published: Path) -> None:

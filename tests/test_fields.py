@@ -83,13 +83,19 @@ def test_the_pommaint_specs_map_what_the_issue_found_lost_or_only_deciding() -> 
         ("DD", CONDITION), ("DD.DDORRES", VALUE), ("DD.DDSTRESC", VALUE)
     }  # fmt: skip
     assert of[("COH", "ASCTDAT")] == {("PR", CONDITION), ("PR.PRSTDTC", VALUE)}
-    assert of[("COH", "INDENDAT")] == {("CM", CONDITION), ("CM.CMENDTC", VALUE)}
+    # Issue 18: CM is per drug, from the prior and new therapy forms; the cohort form's end
+    # of induction and the follow-up's new-therapy question and date only repeat them.
+    assert of[("PRT", "PTENDAT")] == {("CM.CMENDTC", VALUE)}
+    assert of[("NT", "NTSTDAT")] == {("CM.CMSTDTC", VALUE)}
+    assert not {("COH", "INDENDAT"), ("SFU", "NEWTHER"), ("SFU", "NEWTHDAT")} & set(of)
+    assert of[("CMED", "CMONGO")] == {("CM.CMENRTPT", CONDITION)}
+    assert of[("DX", "DXISO")] == {("SUPPMH.MHISOTYP", VALUE)}
+    assert of[("DX", "ISS")] == {("RS.RSORRES", VALUE), ("RS.RSSTRESC", VALUE)}
     assert of[("COH", "ASSIGNDAT")] == {("DS.DSSTDTC", VALUE)}
     assert of[("AE", "AEONGO")] == {("AE.AEENRTPT", VALUE)}
     # AEENTPT: the subject's end of study (the data cut-off comes from the run, not a form).
     assert ("AE.AEENTPT", VALUE) in of[("EOS", "EOSDAT")]
     assert ("AE.AEENTPT", KEY) in of[("EOS", "SUBJID")]
-    assert of[("SFU", "NEWTHER")] == {("CM", CONDITION)}  # selects CM's records
     assert ("SUPPRS.MRDMETH", VALUE) in of[("MRD", "MRDMETH")]
     assert {("DM.ARMCD", KEY), ("SUPPDM.TRNSINRS", KEY), ("PR.USUBJID", KEY)} <= of[
         ("COH", "SUBJID")
@@ -177,7 +183,7 @@ def _export_of(study: StudySpec) -> dict[str, list[str]]:
 
 
 @pytest.mark.parametrize(
-    ("study", "mapped", "not_submitted"), [("POMMAINT", 90, 17), ("CDISCPILOT01", 70, 17)]
+    ("study", "mapped", "not_submitted"), [("POMMAINT", 142, 28), ("CDISCPILOT01", 70, 17)]
 )
 def test_every_field_of_the_studies_is_mapped_or_declared(
     study: str, mapped: int, not_submitted: int
@@ -227,10 +233,10 @@ def test_a_field_both_mapped_and_declared_is_a_spec_error(tmp_path: Path) -> Non
         "AE.AETERM (a field is mapped or not submitted, not both)"
     )
     # A key counts as mapped: the record the value lands on is the one it names (the first
-    # target in name order is named: COH's SUBJID is the key of CM, DM, DS, PR and SUPPDM).
+    # target in name order is named: COH's SUBJID is the key of DM, DS, PR and SUPPDM).
     message = _declared(tmp_path, lambda d: d["COH"].update(SUBJID="not wanted"))
     assert (
-        "not_submitted.COH.SUBJID: declared not submitted, but the specs map it to CM.CMENDY"
+        "not_submitted.COH.SUBJID: declared not submitted, but the specs map it to DM.ARMCD"
         in message
     )
 
@@ -267,7 +273,7 @@ def test_the_published_run_accounts_for_every_field_of_the_export(published: Pat
     assert report[["form", "field"]].values.tolist() == [
         [oid, c] for oid, frame in export.items() for c in frame.columns if c != "__ROW"
     ]
-    assert report["status"].value_counts().to_dict() == {"mapped": 90, "not_submitted": 17}
+    assert report["status"].value_counts().to_dict() == {"mapped": 142, "not_submitted": 28}
     row = _rows(report)
     # Issue 17.2: the six fields declared pending are mapped, none is left pending.
     assert not report["reason"].str.startswith("pending").any()
@@ -279,7 +285,7 @@ def test_the_published_run_accounts_for_every_field_of_the_export(published: Pat
         ("EOS", "DTHCAUS"): ["mapped", "DD.DDORRES; DD.DDSTRESC", "DD"],
         ("COH", "ASSIGNDAT"): ["mapped", "DS.DSSTDTC", ""],
         ("COH", "ASCTDAT"): ["mapped", "PR.PRSTDTC", "PR"],
-        ("COH", "INDENDAT"): ["mapped", "CM.CMENDTC", "CM"],
+        ("COH", "INDENDAT"): ["not_submitted", "", ""],  # repeats PRT.PTENDAT (issue 18)
         ("AE", "AEONGO"): ["mapped", "AE.AEENRTPT", ""],
         ("EX", "EXACN"): ["mapped", "SUPPEX.EXACN", "EX.EXADJ"],
     }  # fmt: skip

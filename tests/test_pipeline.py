@@ -30,8 +30,8 @@ def test_publishes_dm_and_suppdm(published: Path, landing: Path) -> None:
     sdtm = published / "sdtm"
     assert sorted(p.name for p in sdtm.iterdir()) == sorted(
         [f"{name}.{ext}"
-         for name in ("dm", "suppdm", "ex", "suppex", "ae", "suppae", "cm", "ds", "rs", "supprs", "lb", "ss", "ts",
-                      "dd", "pr", "ta", "te", "tv", "ti", "se", "sv")
+         for name in ("dm", "suppdm", "ex", "suppex", "ae", "suppae", "cm", "suppcm", "ds", "rs", "supprs", "lb",
+                      "ss", "ts", "dd", "pr", "mh", "suppmh", "vs", "ta", "te", "tv", "ti", "se", "sv")
          for ext in ("xpt", "parquet", "json")]
         + ["define.html", "define.xml", "define.xsl", "acrf.pdf", "csdrg.pdf"]
     )  # fmt: skip
@@ -64,7 +64,7 @@ def test_manifest_records_inputs_and_outputs(published: Path, landing: Path) -> 
     assert manifest["data_cutoff"] == "2026-11-15"
     export = landing / "POMMAINT" / EXPORT
     assert manifest["inputs"]["dm.csv"]["sha256"] == sha256_file(export / "dm.csv")
-    assert len(manifest["inputs"]) == 11
+    assert len(manifest["inputs"]) == 18  # the forms (issue 18: DX, MH, PRT, NT, CMED, ECOG, VS)
     assert manifest["outputs"]["sdtm/dm.xpt"]["sha256"] == sha256_file(
         published / "sdtm" / "dm.xpt"
     )
@@ -215,13 +215,26 @@ def test_reconciliation_accounts_for_every_raw_record(published: Path, landing: 
     assert counts["ae.csv"]["mapped_AE"] == counts["ae.csv"]["records_in"] == 70
     assert counts["ic.csv"]["mapped_DS"] == 15
     assert counts["lb.csv"]["mapped_LB"] == counts["lb.csv"]["records_in"] == 5353
-    # Every survival contact is an SS record; the repeated new-therapy answer one CM record.
+    # Every survival contact is an SS record; the new therapy's drugs are CM records of the
+    # new anticancer therapy form (issue 18), not of the repeated answer.
     assert counts["sfu.csv"]["mapped_SS"] == counts["sfu.csv"]["records_in"] == 18
-    assert 0 < counts["sfu.csv"]["mapped_CM"] < 18
+    assert counts["sfu.csv"]["mapped_CM"] == 0
     # The cohort form: every record the DS assignment milestone; the transplant-eligible
-    # cohort's also a PR record (the transplant), the ineligible's a CM record (induction).
+    # cohort's also a PR record (the transplant); prior drug therapy is CM from the PRT form.
     assert counts["coh.csv"]["mapped_DS"] == 15 and counts["coh.csv"]["not_mapped"] == 0
-    assert counts["coh.csv"]["mapped_PR"] + counts["coh.csv"]["mapped_CM"] == 15
+    assert counts["coh.csv"]["mapped_PR"] == 9 and counts["coh.csv"]["mapped_CM"] == 0
+    # Issue 18: the diagnosis is an MH record and two RS records (ISS, R-ISS); each drug
+    # line a CM record; ECOG visits RS records; each vital-signs row gives VS records.
+    assert counts["dx.csv"]["mapped_MH"] == counts["dx.csv"]["mapped_RS"] == 15
+    for form, dataset in [
+        ("mh.csv", "MH"),
+        ("prt.csv", "CM"),
+        ("nt.csv", "CM"),
+        ("cmed.csv", "CM"),
+        ("ecog.csv", "RS"),
+        ("vs.csv", "VS"),
+    ]:
+        assert counts[form][f"mapped_{dataset}"] == counts[form]["records_in"] > 0, form
     assert counts["eos.csv"]["mapped_DD"] == 4  # the deaths with a cause
 
 

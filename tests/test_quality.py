@@ -130,8 +130,16 @@ def test_night_two_raw_passes_without_warnings(tmp_path: Path) -> None:
 def test_clean_sdtm_has_no_errors_and_justified_warnings(
     clean_run: Path, clean_sdtm: GateResult
 ) -> None:
-    assert clean_sdtm.ok and clean_sdtm.errors == 0 and clean_sdtm.warnings == 0
-    assert _listing(clean_sdtm).empty
+    assert clean_sdtm.ok and clean_sdtm.errors == 0 and clean_sdtm.warnings == 4
+    # The four: RS's CT expectations, for the declared sponsor terms of the ISS and R-ISS
+    # staging at diagnosis alone (issue 18: NCI CT has no such classification yet).
+    listing = _listing(clean_sdtm)
+    assert set(zip(listing["rule"], listing["dataset"], listing["severity"], strict=True)) == {
+        ("CT", "RS", "warning")
+    }
+    assert set(listing["variable"]) == {"RSCAT", "RSTEST", "RSTESTCD", "RSSTRESC"}
+    assert set(listing["value"]) <= {"ISS", "R-ISS", "ISS01", "RISS01", "ISS01-Stage",
+                                     "RISS01-Stage", "I", "II", "III"}  # fmt: skip
 
 
 def test_reports_are_written_into_the_run(clean_run: Path, clean_raw: GateResult) -> None:

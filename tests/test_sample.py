@@ -30,7 +30,8 @@ EXPORT_ID = "20261116T023005Z"
 CUTOFF = date(2026, 11, 15)
 ODM = "{http://www.cdisc.org/ns/odm/v1.3}"
 PARTIAL = re.compile(r"^UN (?:[A-Z]{3}|UNK) \d{4}$")
-PARTIAL_COLUMNS = {("DM", "BRTHDAT"), ("AE", "AESTDAT"), ("AE", "AEENDAT"), ("SFU", "NEWTHDAT")}
+PARTIAL_COLUMNS = {("DM", "BRTHDAT"), ("AE", "AESTDAT"), ("AE", "AEENDAT"), ("SFU", "NEWTHDAT"),
+                   ("MH", "MHSTDAT"), ("MH", "MHENDAT"), ("NT", "NTSTDAT")}  # fmt: skip
 Rows = list[dict[str, str]]
 
 

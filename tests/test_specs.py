@@ -17,7 +17,7 @@ from transforms.studies import list_studies
 def test_pommaint_loads_with_ig_metadata() -> None:
     study = load_study("POMMAINT")
     assert list(study.datasets) == [
-        "DM", "EX", "AE", "CM", "DS", "RS", "LB", "SS", "TS", "DD", "PR",
+        "DM", "EX", "AE", "CM", "DS", "RS", "LB", "SS", "TS", "DD", "PR", "MH", "VS",
         "TA", "TE", "TV", "TI", "SE", "SV",
     ]  # fmt: skip
     assert study.datasets["DS"].sources == ["IC", "COH", "EOT", "EOS"]

@@ -203,7 +203,7 @@ def test_a_study_spec_of_its_own_wins_over_the_shared_one(tmp_path: Path) -> Non
 
 def test_reads_names_datasets_or_those_with_a_variable(tmp_path: Path) -> None:
     reads = sdtm_reads("POMMAINT", tuple(load_study("POMMAINT").datasets))
-    assert reads["SV"] == ("RS", "LB", "SS", "TV")  # every dataset with VISITNUM
+    assert reads["SV"] == ("RS", "LB", "SS", "VS", "TV")  # every dataset with VISITNUM
     assert reads["LB"] == () and reads["SE"] == ("DM",)  # SE ends at the completed RFPENDTC
     root = copy_study_specs(tmp_path / "specs", "POMMAINT")
     sv = root / "_common" / "sdtm" / "sv.yaml"

@@ -106,6 +106,7 @@ class VariableSpec:
     length: int | None  # None: longest value present
     format: str | None
     data_type: str  # Define-XML / Dataset-JSON: text, integer or float
+    dictionary: str | None = None  # the external dictionary of its values (study.yaml)
 
 
 @dataclass(frozen=True)
@@ -319,7 +320,8 @@ def _variable(raw: Mapping[str, Any], domain: str, entry: Entry) -> VariableSpec
         raw,
         entry,
         {"name", "origin"},
-        {"rule", "label", "type", "core", "codelist", "length", "format", "order", "datatype"},
+        {"rule", "label", "type", "core", "codelist", "length", "format", "order", "datatype"}
+        | {"dictionary"},
     )
     name = str(raw["name"])
     if not NAME.match(name):
@@ -359,6 +361,7 @@ def _variable(raw: Mapping[str, Any], domain: str, entry: Entry) -> VariableSpec
         length=length,
         format=raw.get("format"),
         data_type=str(raw.get("datatype", _data_type(name, vtype))),
+        dictionary=str(raw["dictionary"]) if raw.get("dictionary") else None,
     )
 
 
@@ -726,6 +729,13 @@ def load_study(study: str, root: Path | None = None) -> StudySpec:
         not_submitted=not_submitted,
     )
     _check_not_submitted(loaded, where / "not_submitted")
+    for spec in datasets.values():
+        for var in spec.variables:
+            if var.dictionary is not None and var.dictionary not in loaded.dictionaries:
+                raise (where / "dictionaries").error(
+                    f"{spec.path}: {spec.name}.{var.name}: dictionary {var.dictionary!r} has "
+                    f"no version here (dictionaries: {sorted(loaded.dictionaries)})"
+                )
     return loaded
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.sdtm_algorithms.frames import SEX, Env, text, values
+from tests.sdtm_algorithms.frames import SEX, Env, FakeCodelist, text, values
 from transforms.sdtm.algorithms import SpecError
 
 
@@ -40,3 +40,16 @@ def test_hardcode_refuses_a_value_outside_the_codelist_or_a_list() -> None:
         Env().run({"value": "MALE"}, SEX)
     with pytest.raises(SpecError, match="hardcode value must be text or a number"):
         Env().run({"value": ["M"]})
+
+
+def test_hardcode_sponsor_term_only_of_an_extensible_codelist() -> None:
+    # ISS has no NCI test code (issue 18): a declared sponsor term of the extensible
+    # ONCRTSCD passes; the same word undeclared, or in a closed codelist, stops loading.
+    tests = FakeCodelist("C96782", {"OVRLRESP"}, extensible=True)
+    out = Env().run({"value": "ISS01", "sponsor": True}, tests)
+    assert values(out) == ["ISS01", "ISS01", "ISS01"]
+    assert values(Env().run({"value": "OVRLRESP", "sponsor": True}, tests)) == ["OVRLRESP"] * 3
+    with pytest.raises(SpecError, match="value 'ISS01' is not in codelist C96782"):
+        Env().run({"value": "ISS01"}, tests)
+    with pytest.raises(SpecError, match="codelist C66731 is not extensible"):
+        Env().run({"value": "MALE", "sponsor": True}, SEX)

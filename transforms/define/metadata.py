@@ -103,7 +103,7 @@ def _sdtm_variable(spec: DatasetSpec, var: VariableSpec) -> VariableMeta:
         format=var.format,
         method=method,
         comment=comment,
-        dictionary="MedDRA" if meddra(var.name) else None,
+        dictionary=var.dictionary or ("MedDRA" if meddra(var.name) else None),
     )
 
 

@@ -8,7 +8,8 @@ subject consents ~3.1 years before the data cut-off, the last ~14 months before 
 
 Every value is text. Missing is the empty string. Dates are ``DD MON YYYY`` (``05 JAN 2025``);
 partial dates use ``UN`` for an unknown day and ``UNK`` for an unknown month (``UN JAN 2025``,
-``UN UNK 1958``) and occur only in DM.BRTHDAT, AE.AESTDAT, AE.AEENDAT and SFU.NEWTHDAT.
+``UN UNK 1958``) and occur only in DM.BRTHDAT, AE.AESTDAT, AE.AEENDAT and SFU.NEWTHDAT (and in
+the history forms of ``pommaint_history``: MH.MHSTDAT, MH.MHENDAT, NT.NTSTDAT).
 Nothing is dated after the cut-off.
 
 Raw value sets (exact spellings, including the deliberate mess):
@@ -792,7 +793,7 @@ def generate(
     no_marrow = ~visits["marrow"].to_numpy() & (visits["state"].to_numpy() != _PD)
     missed = np.zeros(len(visits), dtype=bool)
     missed[_pick(rng, np.flatnonzero(assessed & no_marrow), 0.01)] = True
-    return {
+    frames = {
         "DM": _dm(rng, sub),
         "IC": _ic(sub, cut),
         "COH": _coh(rng, sub),
@@ -821,12 +822,20 @@ def generate(
         ),
         "SFU": _sfu(rng, ids, tables, cut),
     }  # fmt: skip
+    # History, medications, ECOG and vital signs: read from the forms above, drawn from a
+    # stream of their own (imported here: that module builds on this one).
+    from samplegen.pommaint_history import history_forms
+
+    return {**frames, **history_forms(frames, seed, cut)}
 
 
 def _frame(columns: dict[str, object]) -> pd.DataFrame:
     """A text frame led by SITEID; every value a str ("" for missing)."""
     n = len(next(iter(columns.values())))  # type: ignore[arg-type]
     return pd.DataFrame({"SITEID": [SITE] * n, **columns}, dtype="str")
+
+
+text_frame = _frame  # public: the history forms (pommaint_history) are built with it too
 
 
 def _dm(rng: np.random.Generator, sub: _Subjects) -> pd.DataFrame:

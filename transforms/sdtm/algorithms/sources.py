@@ -36,12 +36,24 @@ def _known_var(value: Any, p: Parsing) -> str:
 
 
 def _constant(value: Any, p: Parsing) -> str | float | None:
-    codelist = p.scope.codelist
-    if isinstance(value, str) and codelist is not None and codelist.lookup(value) is None:
-        raise p.scope.fail(f"value {value!r} is not in codelist {codelist.code}")
     if value is not None and not isinstance(value, str | int | float):
         raise p.scope.fail(f"hardcode value must be text or a number, not {value!r}")
     return value
+
+
+def _sponsor(raw: Any, p: Parsing) -> bool:
+    """Whether the constant (read before) is a sponsor term; a text outside the target's
+    codelist must be one, and the codelist extensible."""
+    sponsor = bool(flag(raw, p))
+    value, codelist = p.so_far.get("value"), p.scope.codelist
+    if isinstance(value, str) and codelist is not None and codelist.lookup(value) is None:
+        if not sponsor:
+            raise p.scope.fail(f"value {value!r} is not in codelist {codelist.code}")
+        if not codelist.extensible:
+            raise p.scope.fail(
+                f"value {value!r}: codelist {codelist.code} is not extensible (no sponsor term)"
+            )
+    return sponsor
 
 
 @shorthand("column")
@@ -71,9 +83,12 @@ class Var:
 @algorithm("hardcode", shorthand="value")
 @dataclass(frozen=True)
 class Hardcode:
-    """A constant (``value: null`` gives an empty Expected variable)."""
+    """A constant (``value: null`` gives an empty Expected variable); ``sponsor: true``
+    lets a text outside the variable's codelist through when that codelist is extensible
+    (a sponsor-defined term, declared as such)."""
 
     value: Annotated[str | float | None, Arg(_constant)]
+    sponsor: Annotated[bool, Arg(_sponsor, default=False)] = False
 
     def evaluate(self, ctx: Context) -> pd.Series:
         if isinstance(self.value, str):
