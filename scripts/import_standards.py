@@ -68,6 +68,11 @@ SDTM_DOMAINS = (
     "RELREC",
     "DD",
     "PR",
+    "IE",
+    "MB",
+    "IS",
+    "GF",
+    "RP",
 )
 # Codelists used through value-level metadata (DSDECOD by DSCAT, LB/RS tests and results)
 # or TS parameter values, whether or not the IG table names them: C-code -> short name

@@ -16,7 +16,8 @@ Raw value sets (exact spellings, including the deliberate mess):
 - DM.SEX: "Male", "Female", "male", "FEMALE " (trailing space)
 - DM.RACE: "Asian", "Other"; DM.RACEOTH: "Hui Chinese", "Uyghur" (only with RACE "Other")
 - DM.ETHNIC: "Not Hispanic or Latino"; DM.COUNTRY: "China"
-- IC.ICVER: "1.0", "1.1"; IC.ELIGYN: "Yes"; IC.IENOTMET: always empty
+- IC.ICVER: "1.0", "1.1"; IC.ELIGYN: "Yes" (enrolled), "No" (screen failures, see
+  ``pommaint_screening``); IC.IENOTMET, IC.SFDAT: empty unless ELIGYN is "No"
 - COH.COHORT: "Transplant eligible", "Transplant ineligible", "transplant eligible"
 - COH.TRNSINRS: "Age > 65 years", "Comorbidities", "Patient preference" (ineligible only)
 - EX.EXDOSE: "2", "1"; EX.EXDOSEU: "mg", "MG"
@@ -792,7 +793,7 @@ def generate(
     no_marrow = ~visits["marrow"].to_numpy() & (visits["state"].to_numpy() != _PD)
     missed = np.zeros(len(visits), dtype=bool)
     missed[_pick(rng, np.flatnonzero(assessed & no_marrow), 0.01)] = True
-    return {
+    frames = {
         "DM": _dm(rng, sub),
         "IC": _ic(sub, cut),
         "COH": _coh(rng, sub),
@@ -821,6 +822,11 @@ def generate(
         ),
         "SFU": _sfu(rng, ids, tables, cut),
     }  # fmt: skip
+    # Screen failures and the screening-only forms, from a child stream of their own
+    # (imported here: that module reads this one's public names).
+    from samplegen.pommaint_screening import add_screening
+
+    return add_screening(frames, subjects, seed, cut)
 
 
 def _frame(columns: dict[str, object]) -> pd.DataFrame:
