@@ -56,11 +56,11 @@ def test_manifest_records_inputs_and_outputs(published: Path, landing: Path) -> 
     assert manifest["data_cutoff"] == "2026-11-15"
     export = landing / "POMMAINT" / EXPORT
     assert manifest["inputs"]["dm.csv"]["sha256"] == sha256_file(export / "dm.csv")
-    assert len(manifest["inputs"]) == 11
+    assert len(manifest["inputs"]) == 15  # issue 18: ser, cyto, cbp, preg
     assert manifest["outputs"]["sdtm/dm.xpt"]["sha256"] == sha256_file(
         published / "sdtm" / "dm.xpt"
     )
-    assert manifest["rows"]["DM"] == 15
+    assert manifest["rows"]["DM"] == 18  # 15 enrolled, 3 screen failures
     assert manifest["packages"]["apache-airflow"] == "3.3.2"
     assert "POMMAINT/sdtm/dm.yaml" in manifest["specs"]
     assert "_common/sdtm/sv.yaml" in manifest["specs"]  # the shared specs it lists
@@ -176,8 +176,9 @@ def test_reconciliation_accounts_for_every_raw_record(published: Path, landing: 
     assert (summary["unaccounted"] == 0).all()
     counts = summary.to_dict("index")
     assert counts["ae.csv"]["mapped_AE"] == counts["ae.csv"]["records_in"] == 70
-    assert counts["ic.csv"]["mapped_DS"] == 15
-    assert counts["lb.csv"]["mapped_LB"] == counts["lb.csv"]["records_in"] == 5353
+    assert counts["ic.csv"]["mapped_DS"] == 18  # consent; the screen failures' too
+    # 5353 of the enrolled, 36 screening results of the 3 screen failures (issue 18).
+    assert counts["lb.csv"]["mapped_LB"] == counts["lb.csv"]["records_in"] == 5389
     # Every survival contact is an SS record; the repeated new-therapy answer one CM record.
     assert counts["sfu.csv"]["mapped_SS"] == counts["sfu.csv"]["records_in"] == 18
     assert 0 < counts["sfu.csv"]["mapped_CM"] < 18

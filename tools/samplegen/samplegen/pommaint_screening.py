@@ -104,7 +104,7 @@ def add_screening(
     # The screen failures: consent within the enrolment window, demographics, the criterion.
     start = cutoff - FIRST_CONSENT
     consent = np.sort(start + rng.integers(0, FIRST_CONSENT - LAST_CONSENT, n_fail))
-    age = np.clip(np.rint(rng.normal(64, 9, n_fail)), 38, 84).astype(np.int64)
+    age = np.clip(np.rint(rng.normal(64, 9, n_fail)), 38, 80).astype(np.int64)
     female = rng.random(n_fail) < 0.45
     bounds = np.array([b for _, b in FAILURES])
     strata = (rng.permutation(n_fail) + rng.random(n_fail)) / max(n_fail, 1)
@@ -116,10 +116,12 @@ def add_screening(
     screening = consent + rng.integers(0, 4, n_fail)
     failed_on = screening + rng.integers(3, 15, n_fail)
     birth = consent - np.floor((age + rng.random(n_fail)) * 365.25).astype(np.int64)
-    years = (pd.to_datetime(consent, unit="D") - pd.to_datetime(birth, unit="D")).days / 365.25
+    born, signed = pd.to_datetime(birth, unit="D"), pd.to_datetime(consent, unit="D")
+    before_birthday = (signed.month * 100 + signed.day) < (born.month * 100 + born.day)
+    years = signed.year - born.year - before_birthday.astype(np.int64)
     fail_dm = _frame(
         {"SUBJID": fail_ids, "BRTHDAT": format_dates(birth),
-         "AGE": np.floor(years).astype(np.int64).astype(str),
+         "AGE": np.asarray(years, dtype=np.int64).astype(str),
          "SEX": np.where(female, "Female", "Male"), "RACE": ["Asian"] * n_fail,
          "RACEOTH": [""] * n_fail, "ETHNIC": ["Not Hispanic or Latino"] * n_fail,
          "COUNTRY": ["China"] * n_fail, "DMDAT": format_dates(consent)}
