@@ -212,12 +212,22 @@ def _pregnancy(
     """Serum hCG at screening, urine hCG at every cycle's Day 1 visit (from LB's visits)."""
     women = pd.DataFrame({"SUBJID": ids[childpot], "day": screening[childpot],
                           "fail": fails[childpot]})  # fmt: skip
-    first = women.assign(VISIT="Screening", PGSPEC="Serum",
-                         PGRES=np.where(women["fail"] == "INCL07", "Positive", "Negative"))
+    first = women.assign(
+        VISIT="Screening",
+        PGSPEC="Serum",
+        PGRES=np.where(women["fail"] == "INCL07", "Positive", "Negative"),
+    )
     cycles = lb.loc[lb["SUBJID"].isin(women["SUBJID"]) & lb["VISIT"].str.startswith("Cycle"),
                     ["SUBJID", "VISIT", "LBDAT"]].drop_duplicates(["SUBJID", "VISIT"])  # fmt: skip
-    monthly = pd.DataFrame({"SUBJID": cycles["SUBJID"], "day": _days(cycles["LBDAT"]),
-                            "VISIT": cycles["VISIT"], "PGSPEC": "Urine", "PGRES": "Negative"})
+    monthly = pd.DataFrame(
+        {
+            "SUBJID": cycles["SUBJID"],
+            "day": _days(cycles["LBDAT"]),
+            "VISIT": cycles["VISIT"],
+            "PGSPEC": "Urine",
+            "PGRES": "Negative",
+        }
+    )
     rows = pd.concat([first.drop(columns="fail"), monthly], ignore_index=True)
     rows = rows.sort_values(["SUBJID", "day"], kind="stable")
     return _frame(
@@ -277,4 +287,3 @@ def _screening_labs(
          "LBORRES": results, "LBORRESU": units, "LBORNRLO": low, "LBORNRHI": high,
          "LBND": [""] * (n * k), "LBREASND": [""] * (n * k)}
     )  # fmt: skip
-

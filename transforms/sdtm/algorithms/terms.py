@@ -89,7 +89,8 @@ def _recode_table(value: Any, p: Parsing) -> Mapping[str, str]:
             raise p.fail(f"map: {value} needs the {section} of a design: section in study.yaml")
         value = table
     if not isinstance(value, Mapping):
-        raise p.fail(f"map must be a table (or one of the words {', '.join(tables)}), not {value!r}")
+        words = ", ".join(tables)
+        raise p.fail(f"map must be a table (or one of the words {words}), not {value!r}")
     table = {str(k): str(v) for k, v in dict(value).items()}
     keys = normalise(pd.Series(list(table), dtype="string"))
     if keys.duplicated().any():
