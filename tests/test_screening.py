@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from lxml import etree
 
 from samplegen import pommaint, pommaint_screening
 
@@ -279,6 +280,22 @@ def test_every_new_field_is_accounted_for(published: Path) -> None:
         assert {k: counts[form][k] for k in cells} == cells, form
     preg = records.loc["preg.csv"]
     assert preg["records_in"] == preg["mapped_LB"] > 0
+
+
+def test_define_and_conformance_cover_the_new_datasets(published: Path) -> None:
+    ns = {"odm": "http://www.cdisc.org/ns/odm/v1.3", "def": "http://www.cdisc.org/ns/def/v2.1"}
+    root = etree.parse(str(published / "sdtm" / "define.xml")).getroot()
+    classes = {
+        g.get("Name"): g.find("def:Class", ns).get("Name")  # type: ignore[union-attr]
+        for g in root.iterfind(".//odm:ItemGroupDef", ns)
+    }
+    assert {n: classes[n] for n in ("IE", "MB", "IS", "GF", "RP")} == dict.fromkeys(
+        ("IE", "MB", "IS", "GF", "RP"), "FINDINGS"
+    )
+    assert "SUPPDS" in classes
+    report = pd.read_csv(published / "reports" / "conformance.csv")
+    new = report[report["dataset"].isin(["IE", "MB", "IS", "GF", "RP"])]
+    assert new.empty, new[["rule", "dataset", "variable", "message"]].to_string()
 
 
 # --- ADaM -----------------------------------------------------------------------------------
