@@ -224,14 +224,14 @@ def test_cytogenetics_record(published: Path) -> None:
 
 
 def test_childbearing_potential_and_pregnancy_test(published: Path) -> None:
-    """CBP 1001: CBPDAT 12 OCT 2023, CHILDPOT Yes; PREG 1001: Screening, 15 OCT 2023, Serum,
+    """CBP 1001: CBPDAT 15 OCT 2023, CHILDPOT Yes; PREG 1001: Screening, 15 OCT 2023, Serum,
     Negative; first dose 28 OCT 2023 (study day 1)."""
     rp = _table(published, "rp")
     assert len(rp) == 7  # the 7 women screened
     _has(
         _record(rp, USUBJID="POMMAINT-01-1001"),
         {"RPTESTCD": "CHILDPOT", "RPTEST": "Childbearing Potential", "RPORRES": "Yes",
-         "RPSTRESC": "Y", "VISITNUM": 0.0, "RPDTC": "2023-10-12", "RPDY": -16.0},
+         "RPSTRESC": "Y", "VISITNUM": 0.0, "RPDTC": "2023-10-15", "RPDY": -13.0},
     )  # fmt: skip
     lb = _table(published, "lb")
     _has(

@@ -24,7 +24,7 @@ failures are extra rows at the end of DM, IC and LB.
 - CYTO (one row per screened subject): FISH on the diagnostic marrow (before consent) for
   DEL17P, GAIN1Q21, T0414, T1416, T1420, T1114 and TP53 mutation by sequencing: "Not
   detected" / "Detected", a few TP53 "" (not done: TP53ND "Not done").
-- CBP (one row per woman): CHILDPOT "Yes" / "No" at consent.
+- CBP (one row per woman): CHILDPOT "Yes" / "No" at the screening visit.
 - PREG (women of childbearing potential): a serum hCG test at screening and a urine test at
   every Cycle N Day 1 visit (the protocol's monthly test): "Negative" / "Positive".
 """
@@ -150,7 +150,7 @@ def add_screening(
     # Childbearing potential until menopause (age at menopause about 50 +/- 4 years).
     childpot = sex & (ages < rng.normal(50, 4, n))
     childpot |= fails == "INCL07"
-    cbp = _frame({"SUBJID": ids[sex], "CBPDAT": format_dates(consents[sex]),
+    cbp = _frame({"SUBJID": ids[sex], "CBPDAT": format_dates(screen_days[sex]),
                   "CHILDPOT": np.where(childpot[sex], "Yes", "No")})  # fmt: skip
     preg = _pregnancy(ids, screen_days, childpot, fails, lb)
     fail_lb = _screening_labs(rng, fail_ids, screening, female, criterion, cutoff)
