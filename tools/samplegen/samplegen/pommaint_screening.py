@@ -126,7 +126,7 @@ def add_screening(
          "RACEOTH": [""] * n_fail, "ETHNIC": ["Not Hispanic or Latino"] * n_fail,
          "COUNTRY": ["China"] * n_fail, "DMDAT": format_dates(consent)}
     )  # fmt: skip
-    amendment = cutoff - FIRST_CONSENT + 300
+    amendment = cutoff - FIRST_CONSENT + 300  # protocol amendment 1.1, as in pommaint
     fail_ic = _frame(
         {"SUBJID": fail_ids, "ICDAT": format_dates(consent),
          "ICVER": np.where(consent >= amendment, "1.1", "1.0"), "ELIGYN": ["No"] * n_fail,
@@ -140,9 +140,9 @@ def add_screening(
     consents = np.concatenate([_days(ic["ICDAT"]), consent])
     lb_screen = lb[lb["VISIT"] == "Screening"].drop_duplicates("SUBJID")
     enrolled_screen = pd.Series(_days(lb_screen["LBDAT"]), index=lb_screen["SUBJID"].to_numpy())
-    screen_days = np.concatenate(
-        [enrolled_screen.reindex(dm["SUBJID"]).fillna(0).to_numpy(np.int64), screening]
-    )
+    enrolled_days = enrolled_screen.reindex(dm["SUBJID"]).to_numpy(np.float64)
+    enrolled_days = np.where(np.isnan(enrolled_days), consents[: len(dm)], enrolled_days)
+    screen_days = np.concatenate([enrolled_days.astype(np.int64), screening])
     fails = np.concatenate([np.full(len(dm), "", dtype=object), criterion])
     n = ids.size
     ser = _serology(rng, ids, screen_days, fails)
