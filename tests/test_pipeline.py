@@ -28,8 +28,8 @@ def test_publishes_dm_and_suppdm(published: Path, landing: Path) -> None:
     sdtm = published / "sdtm"
     assert sorted(p.name for p in sdtm.iterdir()) == sorted(
         [f"{name}.{ext}"
-         for name in ("dm", "suppdm", "ex", "suppex", "ae", "suppae", "cm", "ds", "rs", "supprs", "lb", "ss", "ts",
-                      "dd", "pr", "ta", "te", "tv", "ti", "se", "sv")
+         for name in ("dm", "suppdm", "ex", "suppex", "ae", "suppae", "cm", "ds", "suppds", "rs", "supprs", "lb",
+                      "ss", "ts", "dd", "pr", "ie", "mb", "is", "gf", "rp", "ta", "te", "tv", "ti", "se", "sv")
          for ext in ("xpt", "parquet", "json")]
         + ["define.html", "define.xml"]
     )  # fmt: skip
