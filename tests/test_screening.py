@@ -286,7 +286,7 @@ def test_define_and_conformance_cover_the_new_datasets(published: Path) -> None:
     ns = {"odm": "http://www.cdisc.org/ns/odm/v1.3", "def": "http://www.cdisc.org/ns/def/v2.1"}
     root = etree.parse(str(published / "sdtm" / "define.xml")).getroot()
     classes = {
-        g.get("Name"): g.find("def:Class", ns).get("Name")  # type: ignore[union-attr]
+        g.get("Name"): g.find("def:Class", ns).get("Name")
         for g in root.iterfind(".//odm:ItemGroupDef", ns)
     }
     assert {n: classes[n] for n in ("IE", "MB", "IS", "GF", "RP")} == dict.fromkeys(
