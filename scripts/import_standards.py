@@ -68,7 +68,18 @@ SDTM_DOMAINS = (
     "RELREC",
     "DD",
     "PR",
+    "IE",
+    "MB",
+    "IS",
+    "GF",
+    "RP",
 )
+# Codelists an IG variable of those datasets names that no spec uses, left out because of
+# their size: C-code -> why.
+SKIPPED_CODELISTS = {
+    "C85491": "MICROORG (1685 terms): one of IS.ISBDAGNT's two codelists; the spec gives "
+    "ISBDAGNT no codelist",
+}
 # Codelists used through value-level metadata (DSDECOD by DSCAT, LB/RS tests and results)
 # or TS parameter values, whether or not the IG table names them: C-code -> short name
 # (the NCI submission value of the codelist, checked against the NCI file).
@@ -144,9 +155,10 @@ def read_nci_tsv(path: Path) -> pd.DataFrame:
 
 
 def referenced_codelists(variables: pd.DataFrame, domains: Sequence[str]) -> set[str]:
-    """C-codes in "CDISC CT Codelist Code(s)" (one or several, "; "-separated) of ``domains``."""
+    """C-codes in "CDISC CT Codelist Code(s)" (one or several, "; "-separated) of ``domains``,
+    less ``SKIPPED_CODELISTS``."""
     cells = variables.loc[variables["Dataset Name"].isin(domains), "CDISC CT Codelist Code(s)"]
-    return set(cells.str.findall(r"C\d+").explode().dropna())
+    return set(cells.str.findall(r"C\d+").explode().dropna()) - set(SKIPPED_CODELISTS)
 
 
 def ct_subset(nci: pd.DataFrame, codes: set[str], short_names: Mapping[str, str]) -> pd.DataFrame:
@@ -189,7 +201,9 @@ def _ct_readme(subset: pd.DataFrame, source_sum: str) -> str:
         "",
         "It holds every codelist, with all its terms, that the SDTMIG 3.4 variables of "
         f"{', '.join(SDTM_DOMAINS)} reference (column `CDISC CT Codelist Code(s)`), plus the "
-        f"codelists used through value-level metadata or TS values: {extra}.",
+        f"codelists used through value-level metadata or TS values: {extra}; less "
+        + ", ".join(f"{c} {why}" for c, why in SKIPPED_CODELISTS.items())
+        + ".",
         "",
         f"{len(codelists)} codelists, {len(subset)} terms; one row per term, sorted by "
         "codelist_code then submission_value. Columns: " + ", ".join(TERM_COLUMNS) + " "

@@ -367,12 +367,16 @@ def test_lb_one_standard_unit_per_test_and_one_baseline(published: Path) -> None
     assert set(methods["MCPROT"]) == {"ELECTROPHORESIS"}
     assert set(methods["MPIGISO"]) == {"IMMUNOFIXATION ELECTROPHORESIS"}
     assert "ANC" not in set(lb["LBTESTCD"])
-    flags = lb[lb["LBLOBXFL"] == "Y"].groupby(["USUBJID", "LBTESTCD"]).size()
+    flags = lb[lb["LBLOBXFL"] == "Y"].groupby(["USUBJID", "LBTESTCD", "LBSPEC"]).size()
     dm = pd.read_parquet(published / "sdtm" / "dm.parquet").set_index("USUBJID")
     mrd = lb[lb["LBTESTCD"] == "PLSNCE"]
     mrd_before = mrd[mrd["LBDTC"] <= mrd["USUBJID"].map(dm["RFXSTDTC"])]["USUBJID"].nunique()
-    # Every subject has all 18 local tests before the first dose; some a baseline MRD too.
-    assert (flags == 1).all() and len(flags) == 15 * 18 + mrd_before and mrd_before > 0
+    # Every treated subject has all 18 local tests before the first dose; some a baseline MRD
+    # too; 1001, of childbearing potential, her serum and urine pregnancy tests (issue 18).
+    # Screen failures, never dosed, have none.
+    hcg = 2
+    assert (flags == 1).all() and len(flags) == 15 * 18 + mrd_before + hcg and mrd_before > 0
+    assert not flags.index.get_level_values("USUBJID").str.startswith("POMMAINT-01-2").any()
     not_done = lb[lb["LBSTAT"] == "NOT DONE"]
     assert len(not_done) and not_done["LBORRES"].isna().all() and not_done["LBREASND"].notna().all()
     numeric = lb["LBSTRESN"].notna()
@@ -433,7 +437,8 @@ def test_ts_has_every_parameter_fda_checks(published: Path) -> None:
     assert row("TTYPE", 2.0)["TSVAL"] == "SAFETY"
     assert row("TRT") == {"TSPARM": "Investigational Therapy or Treatment", "TSVAL": "POMALIDOMIDE",
         "TSVALNF": None, "TSVALCD": "D2UX06XLB5", "TSVCDREF": "UNII", "TSVCDVER": None}  # fmt: skip
-    # From the run: the export's cut-off, the first consent (1001, 12 OCT 2023), 15 subjects.
+    # From the run: the export's cut-off, the first consent (1001, 12 OCT 2023), 15 subjects
+    # enrolled (assigned a cohort; the 3 screen failures are not).
     assert row("DCUTDTC")["TSVAL"] == "2026-11-15" and row("DCUTDTC")["TSVALNF"] is None
     assert row("SSTDTC")["TSVAL"] == "2023-10-12"
     assert row("ACTSUB")["TSVAL"] == "15"

@@ -30,8 +30,8 @@ def test_publishes_dm_and_suppdm(published: Path, landing: Path) -> None:
     sdtm = published / "sdtm"
     assert sorted(p.name for p in sdtm.iterdir()) == sorted(
         [f"{name}.{ext}"
-         for name in ("dm", "suppdm", "ex", "suppex", "ae", "suppae", "cm", "suppcm", "ds", "rs", "supprs", "lb",
-                      "ss", "ts", "dd", "pr", "mh", "suppmh", "vs", "ta", "te", "tv", "ti", "se", "sv")
+         for name in ("dm", "suppdm", "ex", "suppex", "ae", "suppae", "cm", "suppcm", "ds", "suppds", "rs", "supprs", "lb",
+                      "ss", "ts", "dd", "pr", "mh", "suppmh", "vs", "ie", "mb", "is", "gf", "rp", "ta", "te", "tv", "ti", "se", "sv")
          for ext in ("xpt", "parquet", "json")]
         + ["define.html", "define.xml", "define.xsl", "acrf.pdf", "csdrg.pdf"]
     )  # fmt: skip
@@ -64,11 +64,13 @@ def test_manifest_records_inputs_and_outputs(published: Path, landing: Path) -> 
     assert manifest["data_cutoff"] == "2026-11-15"
     export = landing / "POMMAINT" / EXPORT
     assert manifest["inputs"]["dm.csv"]["sha256"] == sha256_file(export / "dm.csv")
-    assert len(manifest["inputs"]) == 18  # the forms (issue 18: DX, MH, PRT, NT, CMED, ECOG, VS)
+    assert (
+        len(manifest["inputs"]) == 22
+    )  # the forms (issue 18: DX, MH, PRT, NT, CMED, ECOG, VS; SER, CYTO, CBP, PREG)
     assert manifest["outputs"]["sdtm/dm.xpt"]["sha256"] == sha256_file(
         published / "sdtm" / "dm.xpt"
     )
-    assert manifest["rows"]["DM"] == 15
+    assert manifest["rows"]["DM"] == 18  # 15 enrolled, 3 screen failures
     assert manifest["packages"]["apache-airflow"] == "3.3.2"
     assert "POMMAINT/sdtm/dm.yaml" in manifest["specs"]
     assert "_common/sdtm/sv.yaml" in manifest["specs"]  # the shared specs it lists
@@ -213,8 +215,9 @@ def test_reconciliation_accounts_for_every_raw_record(published: Path, landing: 
     assert (summary["unaccounted"] == 0).all()
     counts = summary.to_dict("index")
     assert counts["ae.csv"]["mapped_AE"] == counts["ae.csv"]["records_in"] == 70
-    assert counts["ic.csv"]["mapped_DS"] == 15
-    assert counts["lb.csv"]["mapped_LB"] == counts["lb.csv"]["records_in"] == 5353
+    assert counts["ic.csv"]["mapped_DS"] == 18  # consent; the screen failures' too
+    # 5353 of the enrolled, 36 screening results of the 3 screen failures (issue 18).
+    assert counts["lb.csv"]["mapped_LB"] == counts["lb.csv"]["records_in"] == 5389
     # Every survival contact is an SS record; the new therapy's drugs are CM records of the
     # new anticancer therapy form (issue 18), not of the repeated answer.
     assert counts["sfu.csv"]["mapped_SS"] == counts["sfu.csv"]["records_in"] == 18

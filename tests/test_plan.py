@@ -28,7 +28,8 @@ def test_sdtm_steps_of_pommaint_in_order_with_their_dependencies() -> None:
     job = sdtm_job(_pommaint())
     ids = [s.id for s in job.steps]
     maps = [f"{d}.map" for d in ("dm", "ex", "ae", "cm", "ds", "rs", "lb", "ss", "ts", "dd",
-                                 "pr", "mh", "vs", "ta", "te", "tv", "ti", "se", "sv")]  # fmt: skip
+                                 "pr", "mh", "vs", "ie", "mb", "is", "gf", "rp", "ta", "te",
+                                 "tv", "ti", "se", "sv")]  # fmt: skip
     assert ids[:4] == ["extract", "reconcile_fields", "validate_raw", "dm.map"]
     assert ids[-5:] == ["reconcile", "validate_sdtm", "define", "conformance", "publish"]
     # SE after DM's completion (below), the only one out of the specs' order.
@@ -41,9 +42,9 @@ def test_sdtm_steps_of_pommaint_in_order_with_their_dependencies() -> None:
     assert after["dm.map"] == {"validate_raw"}
     assert after["lb.map"] == {"validate_raw", "dm.map"}  # DM's reference dates
     # The subjects' visits: after every dataset with VISITNUM (its spec's reads).
-    assert after["sv.map"] == {
-        "validate_raw", "dm.map", "rs.map", "lb.map", "ss.map", "vs.map", "tv.map"
-    }  # fmt: skip
+    assert after["sv.map"] == {"validate_raw", "dm.map", "rs.map", "lb.map", "ss.map", "vs.map",
+                               "ie.map", "mb.map", "is.map", "gf.map", "rp.map",
+                               "tv.map"}  # fmt: skip
     assert after["lb.xpt"] == {"lb.map"}
     # DM is completed (RFPENDTC: the latest date in any domain) once the other datasets are
     # mapped, and written after that; SE (reads: [DM], its last element ends at RFPENDTC)

@@ -125,7 +125,7 @@ def test_manifest(csv_export: Path) -> None:
         raw = (csv_export / name).read_bytes()
         assert entry["sha256"] == hashlib.sha256(raw).hexdigest()
         assert entry["rows"] == len(read_csv(csv_export / name))
-    assert files["dm.csv"]["rows"] == 15
+    assert files["dm.csv"]["rows"] == 18  # 15 enrolled, 3 screen failures (issue 18)
 
 
 def test_csv_format_and_columns(csv_export: Path, data: dict[str, Rows]) -> None:
@@ -172,7 +172,8 @@ def test_dates_valid_and_not_after_cutoff(data: dict[str, Rows]) -> None:
 
 def test_subject_ids_and_demographics(data: dict[str, Rows]) -> None:
     ids = [row["SUBJID"] for row in data["DM"]]
-    assert ids == [str(1000 + i) for i in range(1, 16)]
+    # 15 enrolled, then the screen failures (issue 18: about 17 % of those screened).
+    assert ids == [str(1000 + i) for i in range(1, 16)] + ["2001", "2002", "2003"]
     assert {row["SITEID"] for form in data.values() for row in form} == {"01"}
     for row in data["DM"]:
         age = int(row["AGE"])
@@ -184,7 +185,8 @@ def test_subject_ids_and_demographics(data: dict[str, Rows]) -> None:
     assert {row["SEX"] for row in data["DM"]} == {"Male", "Female", "male", "FEMALE "}
     assert {row["COUNTRY"] for row in data["DM"]} == {"China"}
     consents = [parse_date(row["ICDAT"]) for row in data["IC"]]
-    assert consents == sorted(consents) and consents[0] < date(2023, 11, 1)
+    assert consents[:15] == sorted(consents[:15]) and min(consents) < date(2023, 11, 1)
+    assert consents[15:] == sorted(consents[15:])
     cohorts = Counter(row["COHORT"].lower() for row in data["COH"])
     assert cohorts == {"transplant eligible": 9, "transplant ineligible": 6}
 
@@ -344,7 +346,8 @@ def test_rejects_unknown_study_and_format(tmp_path: Path) -> None:
 def test_scaled_subject_ids() -> None:
     forms = sample.STUDIES["POMMAINT"][0](1000, 1, CUTOFF)
     ids = forms["DM"]["SUBJID"].tolist()
-    assert ids[0] == "10001" and ids[-1] == "11000" and ids == sorted(set(ids))
+    assert ids[0] == "10001" and ids[999] == "11000" and ids == sorted(set(ids))
+    assert ids[1000] == "20001" and ids[-1] == "20200"  # the 200 screen failures
 
 
 def test_odm_escapes_values(tmp_path: Path) -> None:

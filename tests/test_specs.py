@@ -18,9 +18,10 @@ def test_pommaint_loads_with_ig_metadata() -> None:
     study = load_study("POMMAINT")
     assert list(study.datasets) == [
         "DM", "EX", "AE", "CM", "DS", "RS", "LB", "SS", "TS", "DD", "PR", "MH", "VS",
-        "TA", "TE", "TV", "TI", "SE", "SV",
+        "IE", "MB", "IS", "GF", "RP", "TA", "TE", "TV", "TI", "SE", "SV",
     ]  # fmt: skip
-    assert study.datasets["DS"].sources == ["IC", "COH", "EOT", "EOS"]
+    # IC twice: the consent of every subject, the screen failure of some.
+    assert study.datasets["DS"].sources == ["IC", "IC", "COH", "EOT", "EOS"]
     dm = study.datasets["DM"]
     assert dm.label == "Demographics"
     assert dm.keys == ("STUDYID", "USUBJID")

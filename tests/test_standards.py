@@ -220,7 +220,7 @@ def test_committed_subset_holds_exactly_the_codelists_the_script_selects(
     subset = pd.read_csv(STANDARDS / standards.SDTM_CT, dtype=str, keep_default_na=False)
     assert tuple(subset.columns) == TERM_COLUMNS
     assert set(subset["codelist_code"]) == wanted
-    assert len(wanted) == 87  # DD and PR (issue 17.2): DTHDXCD, DTHDX, PROCEDUR; SDTMVRS; ECOG (18)
+    assert len(wanted) == 102  # DD and PR (issue 17.2); ECOG; IE, MB, IS, GF, RP (issue 18)
     short = subset.drop_duplicates("codelist_code").set_index("codelist_code")[
         "codelist_submission_value"
     ]
@@ -405,7 +405,7 @@ def test_loader_reads_the_script_output(
     assert [v.name for v in standards.ig_variables_of("DS")] == ["DSDECOD"]
     assert standards.controlled_terms("ADaM").codelist("C81223").lookup("D") is not None
     monkeypatch.delenv("CDISC_SPECS_DIR")
-    assert len(standards.controlled_terms().codelists) == 87
+    assert len(standards.controlled_terms().codelists) == 102
 
 
 def test_script_refuses_unknown_or_misnamed_codes(

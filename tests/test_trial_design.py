@@ -178,6 +178,8 @@ def test_a_design_table_without_its_design_part_names_the_spec(tmp_path: Path) -
     path = root / "POMMAINT" / "study.yaml"
     meta = yaml.safe_load(path.read_text(encoding="utf-8"))
     del meta["design"]["criteria"]
+    # IE's rules read the criteria too (recode map: criteria; its own message, test_terms.py).
+    meta["sdtm"].remove("IE")
     path.write_text(yaml.safe_dump(meta, sort_keys=False), encoding="utf-8")
     with pytest.raises(SpecError) as err:
         load_study.__wrapped__("POMMAINT", root)
@@ -203,7 +205,8 @@ def test_a_study_spec_of_its_own_wins_over_the_shared_one(tmp_path: Path) -> Non
 
 def test_reads_names_datasets_or_those_with_a_variable(tmp_path: Path) -> None:
     reads = sdtm_reads("POMMAINT", tuple(load_study("POMMAINT").datasets))
-    assert reads["SV"] == ("RS", "LB", "SS", "VS", "TV")  # every dataset with VISITNUM
+    # Every dataset with VISITNUM.
+    assert reads["SV"] == ("RS", "LB", "SS", "VS", "IE", "MB", "IS", "GF", "RP", "TV")
     assert reads["LB"] == () and reads["SE"] == ("DM",)  # SE ends at the completed RFPENDTC
     root = copy_study_specs(tmp_path / "specs", "POMMAINT")
     sv = root / "_common" / "sdtm" / "sv.yaml"

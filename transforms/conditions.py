@@ -333,6 +333,10 @@ def gx_row_condition_json(cond: Condition) -> dict[str, Any]:
                 "parameter": parameter, "type": "comparison"}  # fmt: skip
 
     def join(kind: str) -> Callable[[Any, Any], dict[str, Any]]:
-        return lambda a, b: {"conditions": [a, b], "type": kind}
+        # GX serialises a chain of the same operator flat: (a & b) & c is and[a, b, c].
+        def flat(part: dict[str, Any]) -> list[dict[str, Any]]:
+            return list(part["conditions"]) if part.get("type") == kind else [part]
+
+        return lambda a, b: {"conditions": [*flat(a), *flat(b)], "type": kind}
 
     return _gx_fold(cond, test, join("and"), join("or"))

@@ -278,14 +278,19 @@ def load_design(raw: Any, where: Entry) -> tuple[Design, TrialDesign]:
         raise (where / "elements").error("elements need arms that list them by epoch")
     planned, unscheduled, tv, unplanned = _visits(raw.get("visits") or {}, where / "visits")
     days = {v.visitnum: v.visitdy for v in tv if v.visitdy is not None}
-    design = Design(str(where), tuple(epochs), planned, unscheduled, arm_names, days)
+    criteria = _criteria(raw.get("criteria") or {}, where / "criteria")
+    design = Design(
+        str(where), tuple(epochs), planned, unscheduled, arm_names, days,
+        criteria={c.ietestcd: c.ietest for c in criteria},
+        categories={c.ietestcd: c.iecat for c in criteria},
+    )  # fmt: skip
     trial = TrialDesign(
         where=str(where),
         arms=planned_arms,
         elements=elements,
         visits=tv,
         unplanned=unplanned,
-        criteria=_criteria(raw.get("criteria") or {}, where / "criteria"),
+        criteria=criteria,
         epochs=tuple(epochs),
         end=raw.get("end"),
     )

@@ -98,3 +98,21 @@ def test_recode_map_arms_is_the_design_arm_table() -> None:
         Env(vars={"A": text("TE", None, None)}).run(
             {"algorithm": "recode", "source": {"var": "A"}, "map": "arms"}
         )
+
+
+def test_recode_map_criteria_is_the_design_criteria_table() -> None:
+    design = Design(
+        "study.yaml: design",
+        criteria={"INCL06": "Platelets above 75 x10^9/L", "EXCL05": "Active hepatitis B"},
+        categories={"INCL06": "INCLUSION", "EXCL05": "EXCLUSION"},
+    )
+    env = Env(vars={"A": text("INCL06", "excl05", "INCL99")}, design=design)
+    out = env.run({"algorithm": "recode", "source": {"var": "A"}, "map": "criteria"})
+    assert values(out) == ["Platelets above 75 x10^9/L", "Active hepatitis B", None]
+    assert env.listed("value") == [["INCL99"]]
+    cat = env.run({"algorithm": "recode", "source": {"var": "A"}, "map": "criteria_categories"})
+    assert values(cat) == ["INCLUSION", "EXCLUSION", None]
+    with pytest.raises(SpecError, match="map: criteria needs the criteria of a design"):
+        Env(vars={"A": text("INCL06", None, None)}).run(
+            {"algorithm": "recode", "source": {"var": "A"}, "map": "criteria"}
+        )

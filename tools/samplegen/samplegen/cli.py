@@ -32,8 +32,12 @@ def parser() -> argparse.ArgumentParser:
         prog=PROG, description="Write a seeded sample EDC export of a study (CSV or ODM)."
     )
     p.add_argument("--study", required=True, help="study id, e.g. POMMAINT")
-    p.add_argument("--subjects", type=_at_least_one, default=15,
-                   help="number of subjects (default 15)")  # fmt: skip
+    p.add_argument(
+        "--subjects",
+        type=_at_least_one,
+        default=15,
+        help="number of subjects enrolled (default 15); screen failures come on top",
+    )
     p.add_argument("--seed", type=int, default=20261123, help="random seed (default 20261123)")
     p.add_argument("--out", type=Path, required=True, help="landing root: writes OUT/STUDY/<id>/")
     p.add_argument("--format", choices=("csv", "odm"), default="csv", help="file format")

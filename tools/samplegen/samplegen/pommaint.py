@@ -17,7 +17,8 @@ Raw value sets (exact spellings, including the deliberate mess):
 - DM.SEX: "Male", "Female", "male", "FEMALE " (trailing space)
 - DM.RACE: "Asian", "Other"; DM.RACEOTH: "Hui Chinese", "Uyghur" (only with RACE "Other")
 - DM.ETHNIC: "Not Hispanic or Latino"; DM.COUNTRY: "China"
-- IC.ICVER: "1.0", "1.1"; IC.ELIGYN: "Yes"; IC.IENOTMET: always empty
+- IC.ICVER: "1.0", "1.1"; IC.ELIGYN: "Yes" (enrolled), "No" (screen failures, see
+  ``pommaint_screening``); IC.IENOTMET, IC.SFDAT: empty unless ELIGYN is "No"
 - COH.COHORT: "Transplant eligible", "Transplant ineligible", "transplant eligible"
 - COH.TRNSINRS: "Age > 65 years", "Comorbidities", "Patient preference" (ineligible only)
 - EX.EXDOSE: "2", "1"; EX.EXDOSEU: "mg", "MG"
@@ -823,10 +824,14 @@ def generate(
         "SFU": _sfu(rng, ids, tables, cut),
     }  # fmt: skip
     # History, medications, ECOG and vital signs: read from the forms above, drawn from a
-    # stream of their own (imported here: that module builds on this one).
+    # stream of their own (imported here: that module builds on this one). Then the screen
+    # failures and the screening-only forms, from a child stream of their own (imported
+    # here: that module reads this one's public names).
     from samplegen.pommaint_history import history_forms
+    from samplegen.pommaint_screening import add_screening
 
-    return {**frames, **history_forms(frames, seed, cut)}
+    frames = {**frames, **history_forms(frames, seed, cut)}
+    return add_screening(frames, subjects, seed, cut)
 
 
 def _frame(columns: dict[str, object]) -> pd.DataFrame:

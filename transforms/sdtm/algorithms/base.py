@@ -41,6 +41,8 @@ class Design:
     unscheduled: tuple[str, ...] = ()  # raw names of unscheduled visits
     arms: Mapping[str, str] = field(default_factory=dict)  # ARMCD -> ARM
     days: Mapping[float, int] = field(default_factory=dict)  # VISITNUM -> planned VISITDY
+    criteria: Mapping[str, str] = field(default_factory=dict)  # IETESTCD -> IETEST
+    categories: Mapping[str, str] = field(default_factory=dict)  # IETESTCD -> IECAT
 
 
 class _FromDesign:

@@ -75,13 +75,22 @@ class ControlledTerm:
 def _recode_table(value: Any, p: Parsing) -> Mapping[str, str]:
     """The table keyed by normalised raw text; keys must stay distinct once normalised and
     values be terms of the target's codelist. ``map: arms`` is the study design's arm table
-    (ARMCD -> ARM)."""
-    if value == "arms":
-        if p.scope.design is None or not p.scope.design.arms:
-            raise p.fail("map: arms needs the arms of a design: section in study.yaml")
-        value = p.scope.design.arms
+    (ARMCD -> ARM), ``map: criteria`` its eligibility criteria (IETESTCD -> IETEST) and
+    ``map: criteria_categories`` their categories (IETESTCD -> IECAT)."""
+    design = p.scope.design
+    tables = {
+        "arms": ("arms", design.arms if design else {}),
+        "criteria": ("criteria", design.criteria if design else {}),
+        "criteria_categories": ("criteria", design.categories if design else {}),
+    }
+    if isinstance(value, str) and value in tables:
+        section, table = tables[value]
+        if not table:
+            raise p.fail(f"map: {value} needs the {section} of a design: section in study.yaml")
+        value = table
     if not isinstance(value, Mapping):
-        raise p.fail(f"map must be a table (or the word arms), not {value!r}")
+        words = ", ".join(tables)
+        raise p.fail(f"map must be a table (or one of the words {words}), not {value!r}")
     table = {str(k): str(v) for k, v in dict(value).items()}
     keys = normalise(pd.Series(list(table), dtype="string"))
     if keys.duplicated().any():
