@@ -49,11 +49,12 @@ def test_parsing_imports_nothing_heavy(tmp_path: Path) -> None:
     assert out[2:] == [
         "pommaint_sdtm_nightly 0 2 * * * 1 False ['ae.map', 'ae.xpt', 'cm.map', 'cm.xpt', "
         "'conformance', 'dd.map', 'dd.xpt', 'define', 'dm.complete', 'dm.map', 'dm.xpt', "
-        "'ds.map', 'ds.xpt', 'ex.map', 'ex.xpt', 'extract', 'lb.map', 'lb.xpt', 'mh.map', "
-        "'mh.xpt', 'pr.map', 'pr.xpt', 'publish', 'reconcile', 'reconcile_fields', 'rs.map', "
-        "'rs.xpt', 'se.map', 'se.xpt', 'ss.map', 'ss.xpt', 'sv.map', 'sv.xpt', 'ta.map', "
-        "'ta.xpt', 'te.map', 'te.xpt', 'ti.map', 'ti.xpt', 'ts.map', 'ts.xpt', 'tv.map', "
-        "'tv.xpt', 'validate_raw', 'validate_sdtm', 'vs.map', 'vs.xpt']"
+        "'ds.map', 'ds.xpt', 'ex.map', 'ex.xpt', 'extract', 'gf.map', 'gf.xpt', 'ie.map', "
+        "'ie.xpt', 'is.map', 'is.xpt', 'lb.map', 'lb.xpt', 'mb.map', 'mb.xpt', 'mh.map', "
+        "'mh.xpt', 'pr.map', 'pr.xpt', 'publish', 'reconcile', 'reconcile_fields', 'rp.map', "
+        "'rp.xpt', 'rs.map', 'rs.xpt', 'se.map', 'se.xpt', 'ss.map', 'ss.xpt', 'sv.map', "
+        "'sv.xpt', 'ta.map', 'ta.xpt', 'te.map', 'te.xpt', 'ti.map', 'ti.xpt', 'ts.map', "
+        "'ts.xpt', 'tv.map', 'tv.xpt', 'validate_raw', 'validate_sdtm', 'vs.map', 'vs.xpt']"
     ]
 
 
