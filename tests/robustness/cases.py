@@ -185,7 +185,7 @@ def _cut_mid_row(export: Path, _: Sources) -> None:
 
 
 def _cut_xpt(export: Path, _: Sources) -> None:
-    """dm as a SAS transport file (the EDC's SAS export) cut after 3 of its 80-byte records
+    """dm as a SAS transport file (the EDC's SAS export) cut by 10 of its 80-byte records
     of observations: the header is intact, records are missing."""
     import pandas as pd
     import pyreadstat
@@ -287,7 +287,8 @@ def _huge(export: Path, _: Sources) -> None:
 
 # gate night: each mutation on rows of its own
 def _duplicate_subject(export: Path, _: Sources) -> None:
-    append_copy(export, "dm.csv", 14)  # a second record of subject 1015 (line 17)
+    append_copy(export, "dm.csv", 14)  # a second record of subject 1015 (line 20: the
+    # 15 enrolled and 3 screen failures before it)
 
 
 def _duplicate_key(export: Path, _: Sources) -> None:
@@ -384,8 +385,8 @@ CASES: tuple[Case, ...] = (
     Case("truncated-xpt", "dm.xpt (SAS transport) cut short by whole 80-byte records; "
          "export.json says how many records the EDC wrote",
          _cut_xpt, "edc-rows", "extract", "fails",
-         ("dm.xpt, record 6", "5 record(s) read where export.json says 15", "rule RAW-ROWS"),
-         fix="pyreadstat read the 5 whole records left without a word: records lost in "
+         ("dm.xpt, record 9", "8 record(s) read where export.json says 18", "rule RAW-ROWS"),
+         fix="pyreadstat read the 8 whole records left without a word: records lost in "
          "silence. extract now checks the record count of every file against export.json"),
     Case("truncated-xpt-mid-record", "dm.xpt cut in the middle of an 80-byte record; "
          "export.json gives no record count", _cut_xpt_mid_record, "regenerated", "extract",
@@ -422,8 +423,8 @@ CASES: tuple[Case, ...] = (
     # --- decided at the raw gate: one night holds them all --------------------------------
     Case("duplicate-subject", "dm.csv holds subject 1015 twice",
          _duplicate_subject, "regenerated", "raw gate", "fails",
-         listing=(Listed("quality_raw.csv", "dm.csv", 17, "SUBJID", "KEY"),
-                  Listed("issues_raw.csv", "dm.csv", 17, "SUBJID", "KEY"))),
+         listing=(Listed("quality_raw.csv", "dm.csv", 20, "SUBJID", "KEY"),
+                  Listed("issues_raw.csv", "dm.csv", 20, "SUBJID", "KEY"))),
     Case("duplicate-record-key", "ae.csv holds AE line 1004/1 twice (different terms)",
          _duplicate_key, "regenerated", "raw gate", "fails",
          listing=(Listed("issues_raw.csv", "ae.csv", 72, "SUBJID/AESPID", "KEY"),)),
