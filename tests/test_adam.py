@@ -184,7 +184,7 @@ def test_the_published_submission_holds_sdtm_and_adam_as_ectd_lays_them_out(
              for p in (adam_published / "submission").rglob("*") if p.is_file()}  # fmt: skip
     assert set(rows) == files
     row = rows["m5/datasets/pommaint/analysis/adam/datasets/adsl.xpt"]
-    assert row["sha256"] == sha256_file(adam / "adsl.xpt") and row["records"] == "15"
+    assert row["sha256"] == sha256_file(adam / "adsl.xpt") and row["records"] == "18"
     manifest = json.loads((adam_published / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["outputs"]["submission/m5/datasets/pommaint/tabulations/sdtm/dm.xpt"][
         "sha256"

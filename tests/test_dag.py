@@ -136,8 +136,9 @@ def test_airflow_dags_test_publishes_sdtm_then_adam(landing: Path, tmp_path: Pat
     current = store / "POMMAINT" / "current"
     assert current.is_symlink()
     dm = pd.read_sas(current / "sdtm" / "dm.xpt", format="xport", encoding="ascii")
-    assert len(dm) == 15
-    assert set(dm["ARMCD"]) == {"TE", "TI"}
+    assert len(dm) == 18  # 15 enrolled, 3 screen failures
+    assert set(dm["ARMCD"].fillna("")) == {"TE", "TI", ""}  # a screen failure has no arm
+    assert (dm["ARMNRS"] == "SCREEN FAILURE").sum() == 3
     assert (current / "manifest.json").exists()
     # The ADaM DAG (scheduled by the SDTM DAG's Asset) builds on that publication.
     sdtm_run = current.resolve().name

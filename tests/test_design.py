@@ -144,7 +144,7 @@ def test_an_unknown_epoch_start_names_the_design_and_the_dataset(tmp_path: Path)
     assert msg.startswith(
         f"{root}/POMMAINT/study.yaml: design.epochs (for {root}/POMMAINT/sdtm/ex.yaml:"
     )
-    assert ".rule: EPOCH): unknown form 'EOX' (forms: AE, CBP, COH, CYTO, DM," in msg
+    assert ".rule: EPOCH): unknown form 'EOX' (forms: AE, CBP, CMED, COH, CYTO, DM," in msg
 
 
 def test_an_epoch_outside_the_epoch_codelist_is_refused(tmp_path: Path) -> None:

@@ -59,7 +59,10 @@ def _supp(published: Path, name: str) -> dict[tuple[str, str], object]:
 def test_history_comes_before_the_study_in_order(raw: dict[str, Rows]) -> None:
     # Diagnosis, then induction, then (transplant: conditioning two days before the ASCT)
     # or the end of induction/consolidation on the cohort form's date; all before consent.
-    consent = {r["SUBJID"]: _day(r["ICDAT"]) for r in raw["IC"]}
+    # The history forms are the enrolled subjects' (those given a cohort), not the screen
+    # failures'.
+    enrolled = {r["SUBJID"] for r in raw["COH"]}
+    consent = {r["SUBJID"]: _day(r["ICDAT"]) for r in raw["IC"] if r["SUBJID"] in enrolled}
     first_dose = {r["SUBJID"]: _day(r["EXSTDAT"]) for r in reversed(raw["EX"])}
     diagnosis = {r["SUBJID"]: _day(r["DXDAT"]) for r in raw["DX"]}
     assert set(diagnosis) == set(consent)
@@ -82,8 +85,9 @@ def test_history_comes_before_the_study_in_order(raw: dict[str, Rows]) -> None:
 def test_visit_forms_follow_the_visits_that_took_place(raw: dict[str, Rows]) -> None:
     # ECOG and vital signs at every screening and cycle day 1 visit of the lab form, and
     # none other; height at screening only; ECOG 0-3 at entry (inclusion 3).
-    visits = {(r["SUBJID"], r["VISIT"], r["LBDAT"]) for r in raw["LB"]
-              if r["VISIT"] == "Screening" or r["VISIT"].endswith("Day 1")}  # fmt: skip
+    enrolled = {r["SUBJID"] for r in raw["COH"]}  # the screen failures have no history forms
+    visits = {(r["SUBJID"], r["VISIT"], r["LBDAT"]) for r in raw["LB"] if r["SUBJID"] in enrolled
+              and (r["VISIT"] == "Screening" or r["VISIT"].endswith("Day 1"))}  # fmt: skip
     assert {(r["SUBJID"], r["VISIT"], r["ECOGDAT"]) for r in raw["ECOG"]} == visits
     assert {(r["SUBJID"], r["VISIT"], r["VSDAT"]) for r in raw["VS"]} == visits
     assert all(bool(r["HEIGHT"]) == (r["VISIT"] == "Screening") for r in raw["VS"])

@@ -147,14 +147,19 @@ def test_every_listing_of_a_run_has_the_one_layout(
         assert path.read_text(encoding="utf-8").splitlines()[0] == HEADER, path.name
         frame = listing.read_csv(path)
         assert set(frame["source"]) <= sources[path.stem.split("_")[0]], path.name
-    # The sample's one known finding (night 1: a haemoglobin keyed without its decimal
-    # point), as the raw gate lists it.
+    # The sample's known findings, as the raw gate lists them: night 1's haemoglobin keyed
+    # without its decimal point, and the screening value of each screen failure that breaks
+    # the criterion it failed (warnings by design, issue 18).
     raw = listing.records(listing.read_csv(run / "reports" / "quality_raw.csv"))
-    assert [(f.source, f.severity, f.rule, f.dataset, f.file, f.subject, f.variable)
-            for f in raw] == [
-        ("raw-gate", "warning", "LB-RANGE", "LB", "lb.csv", "1001", "LBORRES")
+    assert sorted((f.source, f.severity, f.rule, f.dataset, f.file, f.subject, f.variable)
+                  for f in raw) == [
+        ("raw-gate", "warning", "CYTO-ELIGIBILITY", "CYTO", "cyto.csv", "2001", "GAIN1Q21"),
+        ("raw-gate", "warning", "LB-ELIGIBILITY", "LB", "lb.csv", "2003", "LBORRES"),
+        ("raw-gate", "warning", "LB-RANGE", "LB", "lb.csv", "1001", "LBORRES"),
+        ("raw-gate", "warning", "SER-ELIGIBILITY", "SER", "ser.csv", "2002", "HIVAGAB"),
     ]  # fmt: skip
-    assert raw[0].row is not None and raw[0].suite == "POMMAINT.raw.LB"
+    haemoglobin = next(f for f in raw if f.rule == "LB-RANGE")
+    assert haemoglobin.row is not None and haemoglobin.suite == "POMMAINT.raw.LB"
 
 
 # --- the HTML pages ----------------------------------------------------------------------------

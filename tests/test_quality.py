@@ -195,7 +195,7 @@ def test_data_docs_work_offline(clean_run: Path, clean_raw: GateResult) -> None:
 
 def test_summary_fits_one_screen(clean_raw: GateResult) -> None:
     lines = clean_raw.summary.splitlines()
-    assert len(lines) <= 30
+    assert len(lines) <= 40  # a line per form: 22 of them since issue 18
     assert lines[0] == f"Quality gate raw - {STUDY} run clean"
     assert lines[1].startswith("PASSED: 0 error and 4 warning expectation(s) failed")
     assert all(len(x) <= 100 for x in lines[1:] if not x.startswith(("listing:", "data docs:")))

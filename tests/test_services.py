@@ -443,7 +443,7 @@ def test_celery_topology_runs_the_nightly_dag(database: str, tmp_path: Path) -> 
         manifest = json.loads((current / "manifest.json").read_text(encoding="utf-8"))
         assert isinstance(manifest, dict) and manifest
         dm = pd.read_sas(current / "sdtm" / "dm.xpt", format="xport", encoding="ascii")
-        assert len(dm) == 15
+        assert len(dm) == 18  # 15 enrolled, 3 screen failures
 
         # the compose health checks, run against the live components
         checks = svc.compose_healthchecks()

@@ -29,7 +29,7 @@ from transforms.sdtm.algorithms import SpecError, parse_rule
         ({"algorithm": "iso8601"}, "iso8601: missing argument(s) ['date']"),
         ({"algorithm": "iso8601", "date": {"column": "BRTHDAT"}, "format": "MM/DD"}, "unknown format"),
         ({"value": "MALE"}, "not in codelist C66731"),
-        ({"value": "M", "upper": True}, "hardcode: unknown argument(s) ['upper']; allowed ['value']"),
+        ({"value": "M", "upper": True}, "hardcode: unknown argument(s) ['upper']; allowed ['sponsor', 'value']"),
         ({"algorithm": "recode", "source": {"column": "SEX"}, "map": {"a": "X"}}, "not in codelist C66731"),
         ({"algorithm": "extreme", "pick": "last", "of": []}, "extreme: pick must be min or max"),
         ({"algorithm": "date_add", "date": {"column": "BRTHDAT"}, "days": 1.5},
