@@ -18,6 +18,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import shlex
 import subprocess
 import time
@@ -195,6 +196,56 @@ def test_dockerfile_extends_the_official_image_with_the_project() -> None:
     # the store and landing the image points at are the compose volumes' mount points
     assert "CDISC_LANDING=/data/landing" in text
     assert "CDISC_STORE=/data/store" in text
+
+
+def _image_env(name: str) -> str:
+    """The value the Dockerfile's ENV gives `name`."""
+    found = re.search(rf"\b{name}=(\S+)", svc.DOCKERFILE.read_text(encoding="utf-8"))
+    assert found, f"the Dockerfile sets no {name}"
+    return found.group(1)
+
+
+def test_compose_mounts_specs_and_expectations_read_only(rendered: dict[str, Any]) -> None:
+    """Every Airflow container reads the checkout's specs and expectations through
+    read-only binds on the folders the image's CDISC_SPECS_DIR / CDISC_EXPECTATIONS_DIR
+    name: a new study or a spec change needs no image rebuild (issue 21.8)."""
+    wanted = {
+        (str(ROOT / "sdtm_specs"), _image_env("CDISC_SPECS_DIR")),
+        (str(ROOT / "expectations"), _image_env("CDISC_EXPECTATIONS_DIR")),
+    }
+    for name in sorted(AIRFLOW_SERVICES):
+        binds = {
+            (v["source"], v["target"])
+            for v in rendered["services"][name]["volumes"]
+            if v["type"] == "bind" and v.get("read_only")
+        }
+        assert wanted <= binds, (name, binds)
+        # and no service overrides where the engine looks
+        env = rendered["services"][name]["environment"]
+        assert "CDISC_SPECS_DIR" not in env and "CDISC_EXPECTATIONS_DIR" not in env, name
+
+
+def test_engine_reads_specs_and_expectations_from_the_env_folders(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """What the mounts rely on: the engine lists the studies and reads the expectations of
+    the folders the two variables name, not the copies beside the package."""
+    from transforms.quality.suites import expectations_dir
+    from transforms.studies import list_studies, specs_dir, unknown_study
+
+    specs = tmp_path / "specs"
+    shutil.copytree(ROOT / "sdtm_specs" / "POMMAINT", specs / "NEWSTUDY")
+    study_yaml = specs / "NEWSTUDY" / "study.yaml"
+    study_yaml.write_text(
+        study_yaml.read_text(encoding="utf-8").replace("study: POMMAINT", "study: NEWSTUDY"),
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("CDISC_SPECS_DIR", str(specs))
+    monkeypatch.setenv("CDISC_EXPECTATIONS_DIR", str(tmp_path / "expectations"))
+    assert specs_dir() == specs
+    assert [s.id for s in list_studies()] == ["NEWSTUDY"]
+    assert unknown_study("POMMAINT") == "no specs for study POMMAINT (known: NEWSTUDY)"
+    assert expectations_dir() == tmp_path / "expectations"
 
 
 # --------------------------------------------------------------------------- real services
