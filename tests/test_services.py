@@ -18,8 +18,8 @@ import json
 import os
 import re
 import secrets
-import shutil
 import shlex
+import shutil
 import subprocess
 import time
 from collections.abc import Iterator
@@ -45,6 +45,12 @@ LONG_RUNNING = (AIRFLOW_SERVICES - {"airflow-init"}) | {"postgres", "redis"}
 STUDY = "POMMAINT"
 SDTM_DAG = "pommaint_sdtm_nightly"
 ADAM_DAG = "pommaint_adam"
+ALERT_SETTINGS = (
+    "CDISC_ALERT_EMAIL_TO",
+    "CDISC_ALERT_EMAIL_FROM",
+    "CDISC_ALERT_SMTP_CONN_ID",
+    "CDISC_ALERT_SLACK_CONN_ID",
+)
 TIMEOUT = float(os.environ.get("CDISC_SERVICES_TIMEOUT", "600"))
 
 
@@ -225,6 +231,32 @@ def test_compose_mounts_specs_and_expectations_read_only(rendered: dict[str, Any
         assert "CDISC_SPECS_DIR" not in env and "CDISC_EXPECTATIONS_DIR" not in env, name
 
 
+def test_compose_passes_the_alert_settings_of_env(
+    compose: list[str], env_values: dict[str, str], tmp_path: Path
+) -> None:
+    """Every Airflow container gets the alert channels .env names (issue 21.3); an .env
+    without them renders them empty: no alert, and no error."""
+    settings = {
+        "CDISC_ALERT_EMAIL_TO": "dm@example.org,lead@example.org",
+        "CDISC_ALERT_EMAIL_FROM": "pipeline@example.org",
+        "CDISC_ALERT_SMTP_CONN_ID": "cdisc_smtp",
+        "CDISC_ALERT_SLACK_CONN_ID": "cdisc_slack",
+    }
+    assert tuple(settings) == ALERT_SETTINGS
+    for given in ({}, settings):
+        env_file = tmp_path / ".env"
+        lines = {**env_values, **given}.items()
+        env_file.write_text("".join(f"{k}={v}\n" for k, v in lines), encoding="utf-8")
+        out = svc.compose_config(compose, env_file)
+        assert out.returncode == 0, out.stderr
+        services = json.loads(out.stdout)["services"]
+        for name in sorted(AIRFLOW_SERVICES):
+            env = services[name]["environment"]
+            assert {k: env[k] for k in ALERT_SETTINGS} == {
+                k: given.get(k, "") for k in ALERT_SETTINGS
+            }
+
+
 def test_engine_reads_specs_and_expectations_from_the_env_folders(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
@@ -286,6 +318,8 @@ def _local_env(
         "AIRFLOW__CELERY__RESULT_BACKEND": svc.postgres_url(database, "db+postgresql+psycopg2"),
         "AIRFLOW__API__SECRET_KEY": secrets.token_urlsafe(32),
         "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(32),
+        # no alert channel, as compose has it with an .env that names none
+        **dict.fromkeys(ALERT_SETTINGS, ""),
     }
     unknown = sorted(set(overrides) - set(compose_env))
     assert not unknown, f"not set in docker-compose.yaml {svc.AIRFLOW_ENV_ANCHOR}: {unknown}"
