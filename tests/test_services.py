@@ -21,6 +21,7 @@ import secrets
 import shlex
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -116,21 +117,26 @@ def test_compose_renders_the_celery_topology(
             assert deps["airflow-init"]["condition"] == "service_completed_successfully", name
     # one image for every Airflow component, built once from this checkout
     assert len({services[n]["image"] for n in AIRFLOW_SERVICES}) == 1
-    assert services["airflow-init"]["command"] == ["db", "migrate"]
+    assert services["airflow-init"]["command"][-1] == (
+        "airflow db migrate && python /opt/cdisc/scripts/roles.py /opt/cdisc/deploy/roles.yaml"
+    )
     assert services["airflow-scheduler"]["command"] == ["scheduler"]
     assert services["airflow-dag-processor"]["command"] == ["dag-processor"]
     assert services["airflow-triggerer"]["command"] == ["triggerer"]
     assert services["airflow-worker"]["command"] == ["celery", "worker"]
-    assert "exec airflow api-server" in services["airflow-apiserver"]["command"][-1]
+    assert services["airflow-apiserver"]["command"] == ["api-server", "--port", "8080"]
     for dependent in ("airflow-worker", "airflow-triggerer"):
         assert services[dependent]["depends_on"]["airflow-apiserver"]["condition"] == (
             "service_healthy"
         )
     assert services["postgres"]["environment"]["POSTGRES_PASSWORD"] == pw
     assert (
-        services["airflow-apiserver"]["environment"]["AIRFLOW_ADMIN_PASSWORD"]
+        services["airflow-init"]["environment"]["AIRFLOW_ADMIN_PASSWORD"]
         == (env_values["AIRFLOW_ADMIN_PASSWORD"])
     )
+    # the password reaches the init step only, not the long-running containers
+    assert not any("AIRFLOW_ADMIN_PASSWORD" in services[n]["environment"]
+                   for n in AIRFLOW_SERVICES - {"airflow-init"})  # fmt: skip
     assert {"landing", "store", "pgdata"} <= set(rendered["volumes"])
 
 
@@ -257,6 +263,26 @@ def test_compose_passes_the_alert_settings_of_env(
             }
 
 
+def test_compose_authenticates_people_with_roles(rendered: dict[str, Any]) -> None:
+    """The FAB auth manager in every Airflow container (issue 21.6); the init step makes the
+    roles of deploy/roles.yaml, mounted read-only; the image holds the script and the
+    plugin that serves the published outputs behind the same login."""
+    services = rendered["services"]
+    fab = "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager"
+    for name in sorted(AIRFLOW_SERVICES):
+        env = services[name]["environment"]
+        assert env["AIRFLOW__CORE__AUTH_MANAGER"] == fab, name
+        assert not any(k.startswith("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER") for k in env), name
+        binds = {(v["source"], v["target"], v.get("read_only")) for v in services[name]["volumes"]}
+        assert (str(ROOT / "deploy" / "roles.yaml"), "/opt/cdisc/deploy/roles.yaml", True) in binds
+    init = services["airflow-init"]["command"][-1]
+    assert "python /opt/cdisc/scripts/roles.py /opt/cdisc/deploy/roles.yaml" in init
+    docker = svc.DOCKERFILE.read_text(encoding="utf-8")
+    for copied in ("plugins /opt/airflow/plugins", "scripts/roles.py /opt/cdisc/scripts/roles.py"):
+        assert re.search(rf"^COPY .*\b{copied}$", docker, re.M), copied
+    assert svc.lock_version("apache-airflow-providers-fab")
+
+
 def test_engine_reads_specs_and_expectations_from_the_env_folders(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
@@ -312,7 +338,6 @@ def _local_env(
         "AIRFLOW__CORE__PARALLELISM": "2",
         "AIRFLOW__CORE__FERNET_KEY": svc.fernet_key(),
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{api_port}/execution/",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "passwords.json"),
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": svc.postgres_url(database, "postgresql+psycopg2"),
         "AIRFLOW__CELERY__BROKER_URL": f"redis://{svc.REDIS_HOST}:{svc.REDIS_PORT}/{svc.REDIS_DB}",
         "AIRFLOW__CELERY__RESULT_BACKEND": svc.postgres_url(database, "db+postgresql+psycopg2"),
@@ -469,11 +494,18 @@ def test_celery_topology_runs_the_nightly_dag(database: str, tmp_path: Path) -> 
     assert migrate.returncode == 0, (
         f"airflow db migrate failed:\n{migrate.stdout[-2000:]}\n{migrate.stderr[-3000:]}"
     )
-    # what the compose api-server command writes from AIRFLOW_ADMIN_PASSWORD
+    # what the compose init step does next: the roles and the admin of AIRFLOW_ADMIN_PASSWORD
     password = secrets.token_urlsafe(18)
-    passwords = Path(env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"])
-    passwords.write_text(json.dumps({"admin": password}), encoding="utf-8")
-    passwords.chmod(0o600)
+    roles = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "roles.py"), str(ROOT / "deploy" / "roles.yaml")],
+        env={**env, "AIRFLOW_ADMIN_PASSWORD": password},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
+    assert roles.returncode == 0, f"roles failed:\n{roles.stdout[-2000:]}\n{roles.stderr[-3000:]}"
+    assert "user admin (Admin) created" in roles.stdout
 
     airflow = str(svc.BIN / "airflow")
     worker_host = f"cdisc-services-{token}"
