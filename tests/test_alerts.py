@@ -198,6 +198,13 @@ def test_the_deadline_alert_says_by_when(outbox: dict[str, list[Any]], tmp_path:
     text = outbox["slack"][0]["text"]
     assert "*[cdisc] POMMAINT: no export by 12:00 Asia/Shanghai*" in text
     assert "by 12:00 Asia/Shanghai (2026-11-23 04:00 UTC)" in text
+    # the wait failing otherwise (the landing's disk) is not reported as a missed deadline
+    ti = SimpleNamespace(dag_id="pommaint_sdtm_nightly", task_id="wait_for_export", run_id="r")
+    context = {"data_interval_end": night, "ti": ti, "exception": OSError(5, "I/O error")}
+    StudyAlert(STUDY, "deadline", deadline).notify(context)
+    assert outbox["slack"][1]["text"].startswith(
+        "*[cdisc] POMMAINT: pommaint_sdtm_nightly failed at wait_for_export*"
+    )
 
 
 def test_nothing_configured_nothing_sent(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -201,13 +201,22 @@ def send(alert: Alert, context: Mapping[str, Any] | None = None) -> list[str]:
     return sent
 
 
+def _timed_out(context: Mapping[str, Any]) -> bool:
+    """Whether the failure is the wait's deadline passing (not, say, the store's disk)."""
+    from airflow.sdk.exceptions import AirflowSensorTimeout
+
+    error = context.get("exception")
+    return error is None or isinstance(error, AirflowSensorTimeout)
+
+
 # --- the Airflow notifier ----------------------------------------------------------------
 
 
 class StudyAlert(BaseNotifier):
     """Airflow's notifier of a study's alerts, for a task's callbacks: ``failure`` (on
     failure), ``warnings`` (on the publishing task's success: sent only when the published
-    run has warnings), ``deadline`` (on failure of the wait for the night's export). The
+    run has warnings), ``deadline`` (on failure of the wait for the night's export: its
+    deadline passed; any other error of the wait is a failure alert). The
     store is $CDISC_STORE, read when the alert is sent."""
 
     def __init__(self, study: str, kind: str, deadline: Deadline | None = None) -> None:
@@ -226,7 +235,7 @@ class StudyAlert(BaseNotifier):
         if self.kind == "warnings":
             run_dir = ti.xcom_pull(task_ids=ti.task_id) if ti is not None else None
             return warnings_alert(self.study, Path(run_dir)) if run_dir else None
-        if self.kind == "deadline" and self.deadline is not None:
+        if self.kind == "deadline" and self.deadline is not None and _timed_out(context):
             due = self.deadline.after(night_start(context))
             return deadline_alert(self.study, self.deadline, due, store)
         return failure_alert(
