@@ -164,6 +164,17 @@ def export_arrived(study: StudySpec, place: Place) -> bool:
     return True
 
 
+def published_since(study: StudySpec, place: Place, since: datetime) -> bool:
+    """Whether the current publication finished at or after `since`: a night whose export
+    another run (one triggered by hand, say) has already published has had its export."""
+    published = current(place.store, study.id)
+    finished = RunFolder(published).manifest().get("finished") if published else None
+    try:
+        return isinstance(finished, str) and datetime.fromisoformat(finished) >= since
+    except ValueError:  # a manifest not written by this engine: no claim either way
+        return False
+
+
 def extract(study: StudySpec, place: Place, run_id: str | None = None) -> RunFolder:
     """Snapshot the newest complete export into a new run folder; return the folder.
 
