@@ -56,8 +56,6 @@ log = logging.getLogger("cdisc.extract")
 
 NS = "{http://www.cdisc.org/ns/odm/v1.3}"
 TRANSACTIONS = ("Insert", "Update", "Remove", "Upsert", "Context")
-STRUCTURE = ("subject", "site", "visit")
-"""The roles forms.yaml's ``odm:`` may give a column: SubjectKey, SiteRef, StudyEvent."""
 
 _PARENT = {
     "SubjectData": "ClinicalData",
@@ -91,10 +89,9 @@ class OdmData:
     removed: int = 0
 
 
-def read_odm_form(path: Path, limit: int, study_oid: str | None = None) -> pd.DataFrame:
-    """The one form (item group) of an ODM form file."""
-    data = _read(path, limit, study_oid, None)
-    return next(iter(data.frames.values()))
+def read_odm_form(path: Path, limit: int, study_oid: str | None = None) -> OdmData:
+    """The one form (item group) of an ODM form file (``frames`` holds it alone)."""
+    return _read(path, limit, study_oid, None)
 
 
 def read_odm_study(path: Path, limit: int, layout: StudyLayout) -> OdmData:
@@ -297,14 +294,14 @@ class _Reader:
                 "RAW-ODM-STUDY",
             )
 
-    def transaction(self, elem: Element, element: str) -> str | None:
+    def transaction(self, elem: Element, element: str, record: int | None = None) -> str | None:
         kind = elem.get("TransactionType")
         if kind is not None and kind not in TRANSACTIONS:
             raise self.error(
                 f"element {element}, attribute TransactionType: {kind!r} is not one of "
                 f"{', '.join(TRANSACTIONS)} (ODM 1.3.2)",
                 "RAW-ODM-TRANSACTION",
-                record=self.count + 1 if element in ("ItemGroupData", "ItemData") else None,
+                record=record,
             )
         return kind
 
@@ -394,13 +391,13 @@ class _Reader:
                 + ("" if self.layout else f"; this file defines {next(iter(groups))!r}"),
                 record=record,
             )
-        transaction = self.transaction(elem, "ItemGroupData")
+        transaction = self.transaction(elem, "ItemGroupData", record)
         key = (*(k for _, k, _ in self.path_keys), oid, elem.get("ItemGroupRepeatKey") or "")
+        given = self.values(elem, group, record, subject)  # checked even if removed
         if transaction == "Remove" or any(t == "Remove" for _, _, t in self.path_keys):
             self.remove_under(key)
             self.removed += 1
             return
-        given = self.values(elem, group, record, subject)
         row = group.rows.get(key)
         if row is None:
             if transaction in ("Update", "Context"):
@@ -454,7 +451,10 @@ class _Reader:
                     record=record,
                     column=group.names[slot],
                 )
-            removed = self.transaction(item, "ItemData") == "Remove" or item.get("IsNull") == "Yes"
+            removed = (
+                self.transaction(item, "ItemData", record) == "Remove"
+                or item.get("IsNull") == "Yes"
+            )
             given[slot] = None if removed else (item.get("Value") or None)
         return given
 

@@ -68,7 +68,7 @@ def read_form(path: Path, study_oid: str | None = None) -> pd.DataFrame:
     if suffix == ".csv":
         return _read_csv(path)
     if suffix == ".xml":
-        return read_odm_form(path, limit, study_oid)
+        return next(iter(read_odm_form(path, limit, study_oid).frames.values()))
     if suffix in (".sas7bdat", ".xpt"):
         return _read_sas(path)
     raise RawFileError(
