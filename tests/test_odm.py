@@ -345,3 +345,29 @@ def test_an_export_of_one_odm_file_is_found_with_or_without_manifest(tmp_path: P
         Exception, match=r"2 ODM files \(other.xml, pommaint.xml\) and no form file"
     ):
         find_newest_complete(tmp_path, "POMMAINT", ["dm", "lb"])
+
+
+@pytest.mark.parametrize(
+    ("odm_block", "error"),
+    [
+        ("odm: {subject: PATIENT}", r"forms.yaml: odm.subject: 'PATIENT' is a column of no form"),
+        ("odm: {patient: SUBJID}", r"forms.yaml: odm: unknown key\(s\) \['patient'\]"),
+    ],
+)
+def test_forms_yaml_odm_names_roles_and_real_columns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, odm_block: str, error: str
+) -> None:
+    from tests.conftest import copy_study_specs
+    from transforms.specs import SpecError, load_study
+
+    specs = copy_study_specs(tmp_path / "specs", "POMMAINT")
+    forms = specs / "POMMAINT" / "forms.yaml"
+    text = forms.read_text(encoding="utf-8")
+    forms.write_text(text.replace("odm: {subject: SUBJID, site: SITEID, visit: VISIT}", odm_block))
+    monkeypatch.setenv("CDISC_SPECS_DIR", str(specs))
+    load_study.cache_clear()
+    try:
+        with pytest.raises(SpecError, match=error):
+            load_study("POMMAINT")
+    finally:
+        load_study.cache_clear()

@@ -39,7 +39,7 @@ records. Typed ItemData (ItemDataString, ...) is refused; so is any other nestin
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from xml.etree.ElementTree import Element, ParseError
@@ -136,30 +136,29 @@ class _Chunks:
         return data
 
 
-def _events(path: Path, source: BoundedReader) -> Iterator[tuple[str, Element]]:
-    chunks = _Chunks(path, source)
-    try:
-        for event, elem in iterparse(chunks, events=("start", "end"), forbid_dtd=True):
-            chunks.moved = True
-            yield event, elem
-    except DefusedXmlException as exc:
-        raise RawFileError(
-            path,
-            f"forbidden XML construct {exc!r}: ODM files must not declare a DTD or entities",
-            "RAW-XML",
-        ) from exc
-    except ParseError as exc:
-        raise RawFileError(
-            path, f"not well-formed XML: {exc}", "RAW-XML", line=exc.position[0]
-        ) from exc
-
-
 def _read(path: Path, limit: int, study_oid: str | None, layout: StudyLayout | None) -> OdmData:
+    reader = _Reader(path, study_oid, layout)
+    handle, item = reader.handle, NS + "ItemData"
     with open_regular_file(path, limit) as source:
-        reader = _Reader(path, study_oid, layout)
-        for event, elem in _events(path, source):
-            reader.handle(event, elem)
-        return reader.finish()
+        chunks = _Chunks(path, source)
+        try:
+            for event, elem in iterparse(chunks, events=("start", "end"), forbid_dtd=True):
+                chunks.moved = True
+                if elem.tag == item and event == "end" and reader.stack[-1] == "ItemData":
+                    reader.stack.pop()  # the most frequent event: nothing more to do
+                else:
+                    handle(event, elem)
+        except DefusedXmlException as exc:
+            raise RawFileError(
+                path,
+                f"forbidden XML construct {exc!r}: ODM files must not declare a DTD or entities",
+                "RAW-XML",
+            ) from exc
+        except ParseError as exc:
+            raise RawFileError(
+                path, f"not well-formed XML: {exc}", "RAW-XML", line=exc.position[0]
+            ) from exc
+    return reader.finish()
 
 
 # --- the document ---------------------------------------------------------------------
