@@ -371,3 +371,9 @@ def test_forms_yaml_odm_names_roles_and_real_columns(
             load_study("POMMAINT")
     finally:
         load_study.cache_clear()
+
+
+def test_a_record_inside_an_audit_record_is_refused(tmp_path: Path) -> None:
+    audit = f"<AuditRecords><AuditRecord>{lb(1, 'Hb', '1')}</AuditRecord></AuditRecords>"
+    with pytest.raises(RawFileError, match=r"record 1: ItemGroupData inside AuditRecord: ODM"):
+        read(study_file(tmp_path, audit))

@@ -192,7 +192,6 @@ class _Reader:
         self.removed = 0
         self.by_subject: dict[str, set[tuple[str, tuple[str, ...]]]] = {}
         self.root_seen = False
-        self.skipping = 0  # AuditRecords, Signatures, Annotations open around this point
         self.in_group = False
 
     # errors name the file, the record (ItemGroupData position) or element, and the rule
@@ -215,16 +214,14 @@ class _Reader:
                 self.root_seen = True
             self.start(name, elem)
             self.stack.append(name)
-            self.skipping += name in _SKIPPED
             self.in_group |= name == "ItemGroupData"
             return
         self.stack.pop()
-        self.skipping -= name in _SKIPPED
         self.in_group &= name != "ItemGroupData"
         self.end(name, elem)
 
     def start(self, name: str, elem: Element) -> None:
-        if name in _PARENT and not self.skipping:
+        if name in _PARENT:
             parent = self.stack[-1] if self.stack else None
             if parent != _PARENT[name]:
                 raise self.error(
