@@ -257,7 +257,9 @@ odm_record = st.fixed_dictionaries(
         "items": st.lists(odm_item, max_size=3),
         "subject_removed": st.sampled_from([False] * 7 + [True]),
         "hazard": st.sampled_from(
-            [None] * 12 + ["group", "nesting", "typed", "transaction", "subject key", "event"]
+            [None] * 14
+            + ["group", "no group oid", "no item oid", "nesting", "typed", "transaction"]
+            + ["subject key", "event", "audit"]
         ),
     }
 )
@@ -282,13 +284,18 @@ def _odm_document(study: str, records: list[dict[str, object]]) -> str:
     for r in records:
         hazard = r["hazard"]
         items = "".join(
-            f'<{"ItemDataString" if hazard == "typed" else "ItemData"} ItemOID="{oid}" '
+            f"<{'ItemDataString' if hazard == 'typed' else 'ItemData'}"
+            + ("" if hazard == "no item oid" else f' ItemOID="{oid}"')
+            + f" "
             f'Value="{_xml_attr(value)}"' + (f' TransactionType="{kind}"' if kind else "") + "/>"
             for oid, value, kind in r["items"]  # type: ignore[attr-defined]
         )
         kind = "Delete" if hazard == "transaction" else r["transaction"]
         group = (
-            f'<ItemGroupData ItemGroupOID="{"IG.NOPE" if hazard == "group" else "IG.LB"}"'
+            "<ItemGroupData"
+            + {"group": ' ItemGroupOID="IG.NOPE"', "no group oid": ""}.get(
+                str(hazard), ' ItemGroupOID="IG.LB"'
+            )
             + (f' ItemGroupRepeatKey="{r["repeat"]}"' if r["repeat"] else "")
             + (f' TransactionType="{kind}"' if kind else "")
             + f">{items}</ItemGroupData>"
@@ -296,6 +303,8 @@ def _odm_document(study: str, records: list[dict[str, object]]) -> str:
         key = "" if hazard == "subject key" else f' SubjectKey="{r["subject"]}"'
         removed = ' TransactionType="Remove"' if r["subject_removed"] else ""
         event = "SE.NOPE" if hazard == "event" else r["event"]
+        if hazard == "audit":  # the record inside an AuditRecord of its FormData
+            group = f"<AuditRecord>{group}</AuditRecord>"
         inner = (
             group
             if hazard == "nesting"
@@ -312,6 +321,11 @@ def _odm_model(records: list[dict[str, object]]) -> list[list[str | None]] | str
     rows: dict[tuple[str, ...], list[str | None]] = {}
     for r in records:
         subject, event = str(r["subject"]), str(r["event"])
+        given: dict[int, str | None] = {}
+        for oid, value, kind in r["items"]:  # type: ignore[attr-defined]
+            if ODM_ITEMS[oid] in given:  # checked in a removed record too
+                return "RAW-ODM-KEY"
+            given[ODM_ITEMS[oid]] = None if kind == "Remove" or value == "" else value
         if r["subject_removed"]:
             rows = {k: v for k, v in rows.items() if k[0] != subject}
             continue
@@ -319,11 +333,6 @@ def _odm_model(records: list[dict[str, object]]) -> list[list[str | None]] | str
         if r["transaction"] == "Remove":
             rows.pop(key, None)
             continue
-        given: dict[int, str | None] = {}
-        for oid, value, kind in r["items"]:  # type: ignore[attr-defined]
-            if ODM_ITEMS[oid] in given:
-                return "RAW-ODM-KEY"
-            given[ODM_ITEMS[oid]] = None if kind == "Remove" or value == "" else value
         if key not in rows:
             if r["transaction"] in ("Update", "Context"):
                 return "RAW-ODM-TRANSACTION"
@@ -353,7 +362,10 @@ def test_a_hostile_odm_document_is_read_exactly_or_refused_by_name(
     values = [v for r in records for _, v, _ in r["items"]]  # type: ignore[attr-defined]
     valid = (
         study == "POMMAINT"
-        and not {r["hazard"] for r in records} - {None}
+        and not any(  # a hazard on items counts where there are items
+            r["hazard"] and (r["items"] or r["hazard"] not in ("typed", "no item oid"))
+            for r in records
+        )
         and all(_xml_char(c) for v in values for c in v)
         and not any(oid in ("I.NOPE", "I.SEX") for r in records for oid, _, _ in r["items"])  # type: ignore[attr-defined]
         and not (encoding == "mismatch" and any("\x80" <= c <= "\xff" for v in values for c in v))
