@@ -132,7 +132,8 @@ def test_unreadable_manifest_refused(tmp_path: Path) -> None:
     newest = make_export(tmp_path, "20261122T020000Z")
     (newest / "export.json").write_text('{"study": "POMMAINT", "files": {')  # cut short
     with pytest.raises(
-        NoExportError, match=r"20261122T020000Z: export\.json is unreadable or not JSON"
+        NoExportError,
+        match=r"20261122T020000Z: export\.json is not valid JSON .* \(rule EXPORT-MANIFEST\)",
     ):
         find_newest_complete(tmp_path, STUDY, FORMS)
 

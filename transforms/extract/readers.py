@@ -16,8 +16,11 @@ date, datetime or time format become ISO 8601 text ("2018-05-06", "2018-05-06T10
 "10:10:10"); special missing values (.A-.Z, ._) become <NA> like the plain missing value.
 
 A file that breaks a rule raises :class:`RawFileError` naming the file, the line or record
-and column where known, and the rule. A file larger than ``CDISC_MAX_FORM_BYTES`` (default
+and column where known, and the rule. Only regular files are read (a FIFO or device would
+block or never end: RAW-FILE), and a file larger than ``CDISC_MAX_FORM_BYTES`` (default
 1 GiB; reading takes a few times the file's size in memory) is refused unread (RAW-SIZE).
+A CSV field (a header name too) longer than :data:`MAX_FIELD_CHARS` is refused
+(RAW-FIELD-SIZE): such a "form" is an HTML error page or another file, not an eCRF form.
 """
 
 from __future__ import annotations
@@ -27,9 +30,10 @@ import io
 import logging
 import os
 import re
+import stat
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
+from typing import BinaryIO, Literal
 from xml.etree.ElementTree import Element, ParseError
 
 import numpy as np
@@ -59,6 +63,10 @@ _ODM = "{http://www.cdisc.org/ns/odm/v1.3}"
 
 MAX_FORM_BYTES = 1 << 30
 """Default size limit of one form file (``CDISC_MAX_FORM_BYTES`` overrides it)."""
+
+MAX_FIELD_CHARS = 131_072
+"""Longest CSV field read (characters; Python's csv module default): a longer one is no
+eCRF value (an XPT text holds 200 bytes) but a web page or a file of another kind."""
 
 
 class RawFileError(UserError, ValueError):
@@ -101,19 +109,54 @@ def max_form_bytes() -> int:
     return int(setting)
 
 
+def open_regular(path: Path, limit: int, what: str = "file") -> BinaryIO:
+    """`path` opened for binary reading, refused unless it is a regular file of at most
+    `limit` bytes (RawFileError, rules RAW-FILE and RAW-SIZE). Opened without blocking, so a
+    FIFO (whose open would wait for a writer forever) or a device is refused at once, and
+    checked on the open descriptor (the file that is read is the file that was checked).
+    Read at most ``limit + 1`` bytes from it: a file growing meanwhile stays bounded. `what`
+    names the file's role in the message ("form file", "manifest")."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        raise RawFileError(path, f"cannot open: {exc.strerror}", "RAW-FILE") from exc
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            kind = "a FIFO (named pipe)" if stat.S_ISFIFO(info.st_mode) else "not a regular file"
+            raise RawFileError(path, f"{kind}: only regular files are read", "RAW-FILE")
+        if info.st_size > limit:
+            raise RawFileError(
+                path,
+                f"{info.st_size} bytes, over the limit of {limit} bytes per {what}",
+                "RAW-SIZE",
+            )
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def read_regular(path: Path, limit: int, what: str = "file") -> bytes:
+    """The bytes of a regular file of at most `limit` bytes (:func:`open_regular`)."""
+    with open_regular(path, limit, what) as handle:
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise RawFileError(path, f"grew over the limit of {limit} bytes per {what}", "RAW-SIZE")
+    return data
+
+
+_SIZE_HINT = "form file (CDISC_MAX_FORM_BYTES raises it; memory needed is a few times the size)"
+
+
 def read_form(path: Path) -> pd.DataFrame:
     """Read one raw form file into text columns, dispatching on its suffix."""
-    size, limit = path.stat().st_size, max_form_bytes()
-    if size > limit:
-        raise RawFileError(
-            path,
-            f"{size} bytes, over the limit of {limit} bytes per form file "
-            "(CDISC_MAX_FORM_BYTES raises it; memory needed is a few times the size)",
-            "RAW-SIZE",
-        )
+    limit = max_form_bytes()
+    open_regular(path, limit, _SIZE_HINT).close()  # SAS and ODM files: checked here, read below
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        return _read_csv(path)
+        return _read_csv(path, read_regular(path, limit, _SIZE_HINT))
     if suffix == ".xml":
         return _read_odm(path)
     if suffix in (".sas7bdat", ".xpt"):
@@ -156,9 +199,8 @@ def _frame(names: list[str], columns: Sequence[pd.Series], rows: np.ndarray) -> 
 # --- CSV -------------------------------------------------------------------------------
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
+def _read_csv(path: Path, data: bytes) -> pd.DataFrame:
     """Comma-delimited, double-quoted, UTF-8 (BOM allowed) CSV with a header line."""
-    data = path.read_bytes()
     body = data[len(_BOM) :] if data.startswith(_BOM) else data
     try:
         text = body.decode("utf-8")
@@ -170,7 +212,12 @@ def _read_csv(path: Path) -> pd.DataFrame:
             line=body.count(b"\n", 0, exc.start) + 1,
             column=_column_at(body, exc.start),
         ) from exc
-    header = next(csv.reader(io.StringIO(text, newline="")), [])
+    try:
+        header = next(csv.reader(io.StringIO(text, newline="")), [])
+    except csv.Error as exc:  # a field over the csv module's limit (MAX_FIELD_CHARS)
+        raise _long_field(path, text) or RawFileError(
+            path, f"the header line cannot be read ({exc})", "RAW-HEADER", line=1
+        ) from exc
     if not header:
         raise RawFileError(path, "empty file: no header line", "RAW-EMPTY", line=1)
     if len(header) == 1:
@@ -214,7 +261,57 @@ def _read_csv(path: Path) -> pd.DataFrame:
         raise RawFileError(path, "the header could not be read; check its quoting", "RAW-HEADER")
     if body and not body.endswith(b"\n"):
         log.warning("%s: no line break after the last record; was the file cut short?", path)
-    return _csv_frame(table, names, header)
+    frame = _csv_frame(table, names, header)
+    _refuse_long_values(path, frame, names)
+    return frame
+
+
+def _field_size(path: Path, size: int, line: int, column: str) -> RawFileError:
+    return RawFileError(
+        path,
+        f"a field of {size} characters, over the limit of {MAX_FIELD_CHARS}: not an eCRF "
+        "form (an HTML error page or a file of another kind?)",
+        "RAW-FIELD-SIZE",
+        line=line,
+        column=column,
+    )
+
+
+_CSV_TOKEN = re.compile(r'"(?:[^"]+|"")*"?|[^,\n"]+|[,\n"]')
+
+
+def _long_field(path: Path, text: str) -> RawFileError | None:
+    """The first field longer than MAX_FIELD_CHARS: the line its record starts on and its
+    column (the header's name, else its position). Error path only: a walk field by field."""
+    try:
+        names = next(csv.reader(io.StringIO(text, newline="")), [])
+    except csv.Error:  # the header itself holds the long field
+        names = []
+    line, start, position, length = 1, 1, 1, 0
+    for token in _CSV_TOKEN.finditer(text):
+        piece = token.group()
+        if piece == ",":
+            position, length = position + 1, 0
+        elif piece == "\n":
+            line, position, length = line + 1, 1, 0
+            start = line
+        else:
+            length += len(piece)
+            line += piece.count("\n")
+            if length > MAX_FIELD_CHARS:
+                column = names[position - 1] if position <= len(names) else f"#{position}"
+                return _field_size(path, length, start, column.upper())
+    return None
+
+
+def _refuse_long_values(path: Path, frame: pd.DataFrame, names: list[str]) -> None:
+    """Refuse a value longer than MAX_FIELD_CHARS, naming its line and column."""
+    for name in names:
+        lengths = frame[name].str.len()
+        over = (lengths > MAX_FIELD_CHARS).fillna(False).to_numpy()
+        if over.any():
+            at = int(np.argmax(over))
+            raise _field_size(path, int(lengths.iloc[at]), int(frame[ROW].iloc[at]), name)
 
 
 def _column_at(body: bytes, offset: int) -> str | None:
@@ -259,6 +356,8 @@ def _locate_csv_error(path: Path, text: str, header: list[str]) -> RawFileError 
                 )
             start = reader.line_num + 1
     except csv.Error as exc:
+        if "field larger than field limit" in str(exc):
+            return _long_field(path, text)
         return RawFileError(
             path,
             f"bad quoting in the record starting on this line ({exc}): quote a whole value, "
