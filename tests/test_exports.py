@@ -177,7 +177,9 @@ def test_no_complete_export_lists_what_each_lacked(tmp_path: Path) -> None:
     with pytest.raises(NoExportError) as caught:
         find_newest_complete(tmp_path, STUDY, FORMS)
     lines = str(caught.value).splitlines()
-    assert lines[0] == f"no complete export of POMMAINT in {tmp_path / STUDY}:"
+    assert (
+        lines[0] == f"no complete export of POMMAINT in {tmp_path / STUDY} (rule EXPORT-COMPLETE):"
+    )
     assert lines[1:] == [
         "  20261122T020000Z: dm.csv SHA-256 differs from export.json (corrupt or partial copy)",
         "  20261121T020000Z: no ae file",

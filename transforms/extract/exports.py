@@ -347,7 +347,7 @@ def find_newest_complete(
         files, problems = _form_files(landing, path, expected_files)
         manifest, manifest_problems = _manifest_problems(landing, path, study)
         problems += manifest_problems
-        if manifest is None and settle_seconds > 0:
+        if manifest is None and not manifest_problems and settle_seconds > 0:
             age = time.time() - max(p.stat().st_mtime for p in (path, *path.iterdir()))
             if age < settle_seconds:
                 log.info("%s export %s is still being written: not read yet", study, path)
@@ -361,6 +361,6 @@ def find_newest_complete(
         log.warning("%s export %s skipped: %s", study, path, "; ".join(problems))
         lacks.append(f"{path.name}: {'; '.join(problems)}")
     raise (ExportNotReady if waiting else NoExportError)(
-        f"no complete export of {study} in {folder}:\n"
+        f"no complete export of {study} in {folder} (rule EXPORT-COMPLETE):\n"
         + "\n".join(f"  {x}" for x in [*waiting, *lacks, *passed])
     )
