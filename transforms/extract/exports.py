@@ -166,21 +166,12 @@ def _plain_name(name: str) -> bool:
     return name not in ("", ".", "..") and "\0" not in name and Path(name).name == name
 
 
-def _is_datetime(value: Any) -> bool:
-    if not isinstance(value, str) or not _DATETIME.fullmatch(value):
+def _is_iso(value: Any, form: re.Pattern[str], kind: type[date]) -> bool:
+    """`value` is text of the ISO 8601 `form` naming a real date (or date-time)."""
+    if not isinstance(value, str) or not form.fullmatch(value):
         return False
     try:
-        datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return False
-    return True
-
-
-def _is_date(value: Any) -> bool:
-    if not isinstance(value, str) or not _DATE.fullmatch(value):
-        return False
-    try:
-        date.fromisoformat(value)
+        kind.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return False
     return True
@@ -208,11 +199,11 @@ def manifest_problems(manifest: Any, study: str, export_id: str) -> list[str]:
             f"{MANIFEST} field export_id: {_text(manifest['export_id'])}, expected the "
             f"folder's name {export_id!r} (rule {MANIFEST_RULE})"
         )
-    if "created" in manifest and not _is_datetime(manifest["created"]):
+    if "created" in manifest and not _is_iso(manifest["created"], _DATETIME, datetime):
         problems.append(_field("created", manifest["created"],
                                "an ISO 8601 date-time with Z or an offset, "
                                "e.g. 2026-11-23T02:00:00Z"))  # fmt: skip
-    if "data_cutoff" in manifest and not _is_date(manifest["data_cutoff"]):
+    if "data_cutoff" in manifest and not _is_iso(manifest["data_cutoff"], _DATE, date):
         problems.append(_field("data_cutoff", manifest["data_cutoff"],
                                "an ISO 8601 date, e.g. 2026-11-15 (leave the field out "
                                "when there is no cut-off)"))  # fmt: skip
