@@ -40,8 +40,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def _cmd_where(args: argparse.Namespace) -> int:
     from transforms.status import landing_notes
-    from transforms.store import current
+    from transforms.store import check_layout, current
 
+    check_layout(args.store, args.study)  # a file where `current` should be: said, not hidden
     target = current(args.store, args.study)
     notes = landing_notes(args.study, args.store, args.landing)
     if target is None:

@@ -64,7 +64,7 @@ def _run_night(folder: Path) -> Night:
 
 def _logged(store: Path, study: str) -> list[Night]:
     path = nights_log(store, study)
-    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+    lines = path.read_text(encoding="utf-8").splitlines() if path.is_file() else []
     out = []
     for line in lines:
         try:

@@ -311,8 +311,9 @@ def test_something_unexpected_where_the_store_keeps_its_folders_is_named(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """A file where ``runs/`` should be, a file or folder where ``current`` should be, a
-    file where the study's folder should be: exit 2, one message naming the path and what
-    is there, the thing left as it is; once moved away the night reads its export."""
+    file where the study's folder should be: `cdisc run` (and `cdisc where`) exit 2, one
+    message naming the path and what is there, the thing left as it is; once moved away
+    the night reads its export."""
     root, store = _night(landing, published, tmp_path)
     path = (store / "POMMAINT" / where).resolve() if where == "." else store / "POMMAINT" / where
     aside = tmp_path / "aside"
@@ -325,6 +326,8 @@ def test_something_unexpected_where_the_store_keeps_its_folders_is_named(
     assert exit_code == 2
     line = _error(err)
     assert f"{path}: {kind} where the store keeps" in line and "rule FILE-SYSTEM" in line, line
+    assert main(["where", "--study", "POMMAINT", "--store", str(store)]) == 2
+    assert f"{path}: {kind} where the store keeps" in capsys.readouterr().err
     assert path.read_text(encoding="utf-8") if thing == "file" else path.is_dir()
     if thing == "file":
         path.unlink()
