@@ -44,13 +44,15 @@ PERSON_NEEDED = frozenset(
     {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOTDIR,
      errno.EISDIR, errno.EEXIST, errno.EFBIG, errno.ENOTEMPTY, errno.ELOOP, errno.EMLINK}
 )  # fmt: skip
-"""File-system faults that stay until a person acts (free space, remount, fix the path):
-reported as a :class:`StoreFault`, not retried. Others (an NFS hiccup) stay OSErrors."""
+"""File-system faults a person must see (free space, remount, fix the path): reported as
+a :class:`StoreFault` naming path and fault. Others (an NFS hiccup) stay OSErrors."""
 
 
-class StoreFault(PipelineError):
+class StoreFault(NotReady, PipelineError):
     """The store cannot be written, or holds something unexpected where its folders and
-    links should be: the message names the path and the fault."""
+    links should be: the message names the path and the fault. Retried by a scheduler like
+    the OSError it stands for (space freed, the store remounted: a later try may pass);
+    ``cdisc`` shows the message alone."""
 
 
 def store_fault(exc: OSError) -> StoreFault | None:

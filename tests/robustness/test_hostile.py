@@ -22,6 +22,7 @@ from samplegen.cli import main as sample_main
 from tests.conftest import copy_study_specs
 from tests.robustness.test_corpus import published_tree
 from transforms.cli import main
+from transforms.errors import retry_helps
 from transforms.extract.exports import NoExportError, find_newest_complete
 from transforms.jobs import sdtm
 from transforms.jobs.plan import Place
@@ -287,6 +288,7 @@ def test_a_full_disk_at_publish_leaves_nothing_half_written(
         publish(run, {"study": "POMMAINT"})
     fault = store_fault(caught.value)
     assert fault is not None and "No space left on device (ENOSPC)" in str(fault)
+    assert retry_helps(fault)  # a scheduler retries it, as it did the OSError
     assert f"-> {run.study_dir / at if at == 'current' else run.manifest_path}" in str(fault)
     assert published_tree(store) == before
     assert not run.manifest_path.exists()
