@@ -110,6 +110,9 @@ def land(cases: list[Case], where: Path, landing: Path, published: Path, sources
     for case in cases:
         case.mutate(export, sources)
     finish_manifest(export, cases[0].manifest)
+    for case in cases:
+        if case.after is not None:
+            case.after(export)
     shutil.copytree(published.parent.parent, store, symlinks=True)
     return Night(root, store, export, published_tree(store))
 
