@@ -411,3 +411,19 @@ def test_sas_dates_are_read_by_the_mapping_in_the_form_format() -> None:
         assert not bad.any()
         iso, bad = to_iso8601(df["VISDTM"], fmt)
         assert iso.tolist()[:5] == MOMENTS and not bad.any()
+
+
+def test_sas_dates_outside_years_0001_9999_stay_numbers() -> None:
+    """No ISO 8601 text for a count outside years 0001-9999 (nor a silent NaT or missing
+    value): the number itself, which the raw gate lists as not a date."""
+    from transforms.extract.readers import sas_number_text
+
+    days = np.array([3e6, -3e6, np.inf, 23411.0, np.nan])
+    assert values(pd.DataFrame({"x": sas_number_text(days, "DATE9.")}), "x") == [
+        "3000000", "-3000000", "inf", "2024-02-05", NA,
+    ]  # fmt: skip
+    seconds = np.array([3e11, 23411 * 86400 + 1.5])
+    assert sas_number_text(seconds, "DATETIME20.").tolist() == [
+        "300000000000", "2024-02-05T00:00:01.500",
+    ]  # fmt: skip
+    assert sas_number_text(np.array([1e300, 37800.0]), "TIME8.").tolist() == ["1e+300", "10:30:00"]
