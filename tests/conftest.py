@@ -29,7 +29,7 @@ def copy_study_specs(root: Path, *studies: str) -> Path:
 
 
 # Property tests draw the same examples on every run: a failure in CI is reproducible.
-settings.register_profile("repeatable", derandomize=True)
+settings.register_profile("repeatable", derandomize=True, deadline=None)  # no timed tests
 settings.load_profile("repeatable")
 
 

@@ -100,6 +100,7 @@ class MappingFacts:
 
     date_formats: dict[tuple[str, str], str] = field(default_factory=dict)
     coded: dict[str, CheckList] = field(default_factory=dict)  # form -> checks
+    birth: str | None = None  # the demographics column DM.BRTHDTC is read from
 
     def date_format(self, form: str, column: str) -> str:
         return self.date_formats.get((form, column), DEFAULT_DATE_FORMAT)
@@ -235,6 +236,10 @@ def mapping_facts(study: StudySpec) -> MappingFacts:
                 _walk(block.where, block.source, block, False, _where(spec), study, facts)
             for name, rule in rules:
                 _walk(rule, block.source, block, False, f"{_where(spec)} {name}", study, facts)
+    dm = study.datasets.get("DM")
+    birth = dm.blocks[0].rules.get("BRTHDTC") if dm else None
+    if dm and isinstance(birth, Iso8601):
+        facts.birth = _column_of(birth.date, dm.blocks[0])
     return facts
 
 
@@ -283,6 +288,7 @@ def _contract_checks(form: FormSpec, study: StudySpec, facts: MappingFacts) -> I
                 "ExpectColumnValuesToBeBetween",
                 {"column": lo.name, "max_value": {"$PARAMETER": "cutoff"}}, src, derived=(lo,),
             )  # fmt: skip
+            yield from _birth_check(form, col.name, study, facts)
     keys = "/".join(form.keys)
     kind, kwargs = _unique(form.keys)
     yield Check("KEY", "error", keys, f"duplicate record key {keys}", kind, kwargs, src)
@@ -303,6 +309,31 @@ def _contract_checks(form: FormSpec, study: StudySpec, facts: MappingFacts) -> I
                  "ignore_row_if": "either_value_is_missing"},
                 src, compare=site.name, derived=(site,),
             )  # fmt: skip
+
+
+def _birth_check(
+    form: FormSpec, column: str, study: StudySpec, facts: MappingFacts
+) -> Iterator[Check]:
+    """DATE-BEFORE-BIRTH: a date of the subject (a typing slip such as 1663 for 2023) is on
+    or after the birth date DM.BRTHDTC is mapped from; partial dates pass when any day
+    they stand for does. None for the birth date itself or a form without SUBJID."""
+    dm = subject_form(study)
+    if (
+        facts.birth is None
+        or SUBJECT not in form.columns
+        or (form.oid, column) == (dm, facts.birth)
+    ):
+        return
+    mine = Derived.named("hi", column, fmt=facts.date_format(form.oid, column))
+    born = _date_bound({"form": dm, "column": facts.birth}, form, study, facts, "lo", "forms.yaml")
+    yield Check(
+        "DATE-BEFORE-BIRTH", "warning", column,
+        f"{form.columns[column].label} is before the subject's birth date",
+        "ExpectColumnPairValuesAToBeGreaterThanB",
+        {"column_A": mine.name, "column_B": born.name, "or_equal": True,
+         "ignore_row_if": "either_value_is_missing"},
+        "forms.yaml", compare=born.name, derived=(mine, born),
+    )  # fmt: skip
 
 
 def _unique(keys: Sequence[str]) -> tuple[str, dict[str, Any]]:
