@@ -34,6 +34,7 @@ import pandas as pd
 
 from transforms import conditions, standards, yamlfile
 from transforms.conditions import Condition
+from transforms.quality.library import LIBRARY
 from transforms.quality.checks import (
     SEVERITIES,
     Check,
@@ -73,7 +74,9 @@ _TIME = r"(?:T(?:[01][0-9]|2[0-3])(?::[0-5][0-9](?::[0-5][0-9](?:\.[0-9]+)?)?)?)
 ISO8601 = rf"^[0-9]{{4}}(?:-{_MONTH}-{_DAY}{_TIME}|-{_MONTH}|---{_DAY})?$"
 XPT_MAX_CHARS = 200
 _RULE_NAME = re.compile(r"^[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)*$")
-_CHECK_KINDS = ("in_set", "between", "matches", "not_null", "on_or_after", "on_or_before")
+_CHECK_KINDS = (
+    "in_set", "between", "matches", "not_null", "on_or_after", "on_or_before", "agrees_with"
+)
 
 
 def expectations_dir() -> Path:
@@ -414,6 +417,16 @@ def _written_check(
             raise _fail(where, f"matches: not a regular expression: {exc}") from exc
         expectation = "ExpectColumnValuesToMatchRegex"
         kwargs = {"column": column, "regex": f"^(?:{arg})$"}
+    elif kind == "agrees_with":  # the value is what a library derivation gives, if any
+        if arg not in LIBRARY:
+            raise _fail(where, f"agrees_with: one of {sorted(LIBRARY)}, not {arg!r}")
+        mine = Derived.named("norm", column)
+        other = Derived(f"{str(arg).upper()}:derived", "library", str(arg))
+        expectation = "ExpectColumnPairValuesToBeEqual"
+        kwargs = {"column_A": mine.name, "column_B": other.name,
+                  "ignore_row_if": "either_value_is_missing"}  # fmt: skip
+        compare = other.name
+        derived += [mine, other]
     elif kind == "not_null":
         if arg is not True:
             raise _fail(where, "not_null takes true")

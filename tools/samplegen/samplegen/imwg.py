@@ -82,12 +82,19 @@ def _schedule(course: Course, cutoff: int) -> pd.DataFrame:
     rows = []
     for s, group in course.visits.groupby("subj", sort=True):
         dates, states = group["date"].tolist(), group["state"].tolist()
-        rows += [(s, v, d, st, i == 0, True) for i, (v, d, st) in
-                 enumerate(zip(group["VISIT"], dates, states, strict=True))]  # fmt: skip
         reason = course.eot_reason[s]
-        stops = [cutoff + 1, int(course.followed_until[s]) + 1]
+        stops = [cutoff, int(course.followed_until[s]) + 1]
         stops += [int(d) for d in (course.death[s], course.new_therapy[s]) if d != NO_DATE]
         stop = min(stops)  # the first day no assessment is made
+        # An assessment on the cut-off day is still pending (its 24-hour urine ends after).
+        kept = [d < cutoff for d in dates]
+        dates = [d for d, k in zip(dates, kept, strict=True) if k]
+        states = [st for st, k in zip(states, kept, strict=True) if k]
+        visits = [v for v, k in zip(group["VISIT"], kept, strict=True) if k]
+        rows += [(s, v, d, st, i == 0, True) for i, (v, d, st) in
+                 enumerate(zip(visits, dates, states, strict=True))]  # fmt: skip
+        if not dates:
+            continue
         if reason == "Progressive disease" and states[-1] == _PD:
             day = dates[-1] + CONFIRM_AFTER
             if course.new_therapy[s] != NO_DATE:

@@ -45,6 +45,8 @@ MARROW: Final = "BM plasma cells"
 CATEGORIES: Final = ("SD", "MR", "PR", "VGPR", "CR", "sCR", "PD")
 RATIO_RANGE: Final = (0.26, 1.65)
 _DATE_FORMAT: Final = "%d %b %Y"
+_LB_COLUMNS: Final = ("SUBJID", "LBDAT", "LBTEST", "LBORRES", "LBORRESU")
+_DX_COLUMNS: Final = ("SUBJID", "DXMPROT", "DXUPROT")
 _TO_G_PER_L: Final = {"g/dl": 10.0, "g/l": 1.0}
 
 
@@ -142,9 +144,13 @@ def categories(values: pd.DataFrame) -> pd.Series:
 def derive(forms: Mapping[str, pd.DataFrame], form: str) -> pd.Series:
     """The IMWG category of the assessment each row of `form` (RS: SUBJID, RSDAT) reports,
     from LB and DX; null where the subject has no complete assessment on that date."""
+    target = forms[form]
+    needs = {"LB": _LB_COLUMNS, "DX": _DX_COLUMNS, form: ("SUBJID", "RSDAT")}
+    if any(f not in forms or not set(c) <= set(forms[f].columns) for f, c in needs.items()):
+        # a form or column missing: FORM-COLUMNS lists it; nothing to compare with here
+        return pd.Series(None, index=target.index, dtype="object")
     values = assessments(forms["LB"], forms["DX"])
     values["category"] = categories(values)
-    target = forms[form]
     when = pd.to_datetime(target["RSDAT"], format=_DATE_FORMAT, errors="coerce")
     keys = pd.MultiIndex.from_arrays([target["SUBJID"].astype("string").str.strip(), when])
     found = values.set_index(["SUBJID", "date"])["category"]
