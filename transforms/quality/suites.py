@@ -34,7 +34,6 @@ import pandas as pd
 
 from transforms import conditions, standards, yamlfile
 from transforms.conditions import Condition
-from transforms.quality.library import LIBRARY
 from transforms.quality.checks import (
     SEVERITIES,
     Check,
@@ -44,6 +43,7 @@ from transforms.quality.checks import (
     Suite,
     SuiteError,
 )
+from transforms.quality.library import LIBRARY
 from transforms.sdtm.algorithms import (
     Case,
     Column,
@@ -75,7 +75,13 @@ ISO8601 = rf"^[0-9]{{4}}(?:-{_MONTH}-{_DAY}{_TIME}|-{_MONTH}|---{_DAY})?$"
 XPT_MAX_CHARS = 200
 _RULE_NAME = re.compile(r"^[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)*$")
 _CHECK_KINDS = (
-    "in_set", "between", "matches", "not_null", "on_or_after", "on_or_before", "agrees_with"
+    "in_set",
+    "between",
+    "matches",
+    "not_null",
+    "on_or_after",
+    "on_or_before",
+    "agrees_with",
 )
 
 
@@ -420,13 +426,13 @@ def _written_check(
     elif kind == "agrees_with":  # the value is what a library derivation gives, if any
         if arg not in LIBRARY:
             raise _fail(where, f"agrees_with: one of {sorted(LIBRARY)}, not {arg!r}")
-        mine = Derived.named("norm", column)
-        other = Derived(f"{str(arg).upper()}:derived", "library", str(arg))
+        given = Derived.named("norm", column)
+        library = Derived(f"{str(arg).upper()}:derived", "library", str(arg))
         expectation = "ExpectColumnPairValuesToBeEqual"
-        kwargs = {"column_A": mine.name, "column_B": other.name,
+        kwargs = {"column_A": given.name, "column_B": library.name,
                   "ignore_row_if": "either_value_is_missing"}  # fmt: skip
-        compare = other.name
-        derived += [mine, other]
+        compare = library.name
+        derived += [given, library]
     elif kind == "not_null":
         if arg is not True:
             raise _fail(where, "not_null takes true")

@@ -80,7 +80,8 @@ class Course:
 def _schedule(course: Course, cutoff: int) -> pd.DataFrame:
     """Every assessment: subj, VISIT, date, state, first (entry), on (on treatment)."""
     rows = []
-    for s, group in course.visits.groupby("subj", sort=True):
+    for key, group in course.visits.groupby("subj", sort=True):
+        s = int(key)  # type: ignore[arg-type]
         dates, states = group["date"].tolist(), group["state"].tolist()
         reason = course.eot_reason[s]
         stops = [cutoff, int(course.followed_until[s]) + 1]
@@ -148,7 +149,9 @@ def disease_assessments(
         [0.6 + 0.35 * where, np.where(measured, 0.15 + 0.3 * where, 0.3 + 0.5 * where),
          np.where(measured, 0.02 + 0.06 * where, 0.1 + 0.4 * where), 0.3 * where], 0.0)  # fmt: skip
     urine = dx_urine[sv] * urine_fraction * np.exp(rng.normal(0, 0.03, na))
-    urine = np.where(band == 3, np.minimum(urine, 90.0), np.where(band == 2, np.minimum(urine, 190.0), urine))
+    urine = np.where(
+        band == 3, np.minimum(urine, 90.0), np.where(band == 2, np.minimum(urine, 190.0), urine)
+    )
     # Progression: up from the lowest earlier value, by more than IMWG's thresholds.
     progressing = state == _PD
     earlier = pd.Series(np.where(progressing, np.inf, serum)).groupby(sv).cummin().to_numpy()
@@ -157,7 +160,9 @@ def disease_assessments(
     serum = np.where(progressing, nadir + rise, serum)
     urine = np.where(progressing, urine * 1.2 + dx_urine[sv] * 0.1, urine)
 
-    involved = np.array(_FLC[0])[state] + (np.array(_FLC[1]) - np.array(_FLC[0]))[state] * rng.random(na)
+    involved = np.array(_FLC[0])[state] + (np.array(_FLC[1]) - np.array(_FLC[0]))[
+        state
+    ] * rng.random(na)
     uninvolved = np.where(state >= _CR, 1.0, 0.7) * np.exp(rng.normal(0, 0.1, na))
     k = np.rint(normal_k[sv] * np.where(kappa[sv], involved, uninvolved) * 10) / 10
     lam = np.rint(normal_l[sv] * np.where(kappa[sv], uninvolved, involved) * 10) / 10
@@ -172,13 +177,17 @@ def disease_assessments(
     ig = {}
     for name, normal in ig_normal.items():
         own = heavy[sv] == name
-        ig[name] = np.where(own, serum + normal[sv] * 0.6, normal[sv] * (recovery + 0.1 * rng.random(na)))
+        ig[name] = np.where(
+            own, serum + normal[sv] * 0.6, normal[sv] * (recovery + 0.1 * rng.random(na))
+        )
 
     on = a["on"].to_numpy()
     missed = np.zeros(na, dtype=bool)
     candidates = np.flatnonzero(on & ~first & ~took_marrow & ~progressing)
     if candidates.size:
-        missed[rng.choice(candidates, size=max(1, round(0.01 * candidates.size)), replace=False)] = True
+        missed[
+            rng.choice(candidates, size=max(1, round(0.01 * candidates.size)), replace=False)
+        ] = True
 
     lb = _lb_rows(a, ids, iso, kappa, serum, urine, k, lam, ig, marrow, took_marrow, missed)
     dx_new = dx.copy()
@@ -211,14 +220,16 @@ def _lb_rows(
     cleared = (state >= _CR) & (state < _PD)
     light = np.where(kappa[sv], "Kappa light chain", "Lambda light chain")
     urine_positive = ~cleared & ((state < 3) | (state == _PD) | (urine >= 10))
+    serum_ife = np.where(cleared, "Negative", iso[sv])
+    urine_ife = np.where(urine_positive, light, "Negative")
     tests = [  # (LBTEST, LBSPEC, LBMETHOD, result, unit, low, high)
         (imwg.SERUM_M, "Serum", "Electrophoresis", serum_text, "g/dL", "", ""),
-        (imwg.SERUM_IFE, "Serum", "Immunofixation", np.where(cleared, "Negative", iso[sv]), "", "", ""),
+        (imwg.SERUM_IFE, "Serum", "Immunofixation", serum_ife, "", "", ""),
         ("Free kappa", "Serum", "", _text(k, 1), "mg/L", "3.3", "19.4"),
         ("Free lambda", "Serum", "", _text(lam, 1), "mg/L", "5.7", "26.3"),
         (imwg.RATIO, "Serum", "", _text(k / lam, 2), "", "0.26", "1.65"),
         (imwg.URINE_M, "Urine", "Electrophoresis", urine_text, "mg/24h", "", ""),
-        (imwg.URINE_IFE, "Urine", "Immunofixation", np.where(urine_positive, light, "Negative"), "", "", ""),
+        (imwg.URINE_IFE, "Urine", "Immunofixation", urine_ife, "", "", ""),
         *((name, "Serum", "", _text(ig[name], 2), "g/L", f"{lo:.1f}", f"{hi:.1f}")
           for name, (lo, hi) in _IG_NORMAL.items()),
         (imwg.MARROW, "Bone marrow", "", _text(marrow, 1), "%", "", ""),
@@ -250,13 +261,17 @@ def _rs_rows(
     """The investigator's response per assessment: the IMWG category of its values, NE
     where the samples were missed; planted discordance, not done, messy spellings."""
     day_text = format_dates(a["date"].to_numpy())
-    key = pd.MultiIndex.from_arrays([ids[a["subj"].to_numpy()], pd.to_datetime(day_text, format="%d %b %Y")])
+    key = pd.MultiIndex.from_arrays(
+        [ids[a["subj"].to_numpy()], pd.to_datetime(pd.Series(day_text), format="%d %b %Y")]
+    )
     found = values.set_index(["SUBJID", "date"])["category"]
     result = found.reindex(key).to_numpy(dtype=object)
     result = np.where(missed | pd.isna(result), "NE", result).astype(object)
     order = list(imwg.CATEGORIES)
     eligible = np.flatnonzero(np.isin(result, order[:-1]))
-    planted = np.sort(rng.choice(eligible, size=max(1, round(DISCORDANT * eligible.size)), replace=False))
+    planted = np.sort(
+        rng.choice(eligible, size=max(1, round(DISCORDANT * eligible.size)), replace=False)
+    )
     for i in planted.tolist():
         level = order.index(result[i])
         step = 1 if level == 0 or (level < _SCR and rng.random() < 0.5) else -1
@@ -278,7 +293,8 @@ def _rs_rows(
          "RSREASND": np.where(not_done, "Assessment not performed", "")}
     )  # fmt: skip
     frame.attrs["discordant"] = [
-        (frame.at[i, "SUBJID"], frame.at[i, "VISIT"], frame.at[i, "RSDAT"]) for i in planted.tolist()
+        (frame.at[i, "SUBJID"], frame.at[i, "VISIT"], frame.at[i, "RSDAT"])
+        for i in planted.tolist()
     ]
     return frame
 

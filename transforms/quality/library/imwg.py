@@ -70,7 +70,8 @@ def assessments(lb: pd.DataFrame, dx: pd.DataFrame) -> pd.DataFrame:
     tests = (SERUM_M, SERUM_IFE, URINE_M, URINE_IFE, RATIO, MARROW)
     name = lb["LBTEST"].astype("string").str.strip()
     rows = lb[name.isin(tests).fillna(False)]
-    result = rows["LBORRES"].astype("string").str.strip().replace("", pd.NA)
+    result = rows["LBORRES"].astype("string").str.strip()
+    result = result.mask(result == "")
     long = pd.DataFrame(
         {"SUBJID": rows["SUBJID"].astype("string").str.strip(),
          "date": pd.to_datetime(rows["LBDAT"], format=_DATE_FORMAT, errors="coerce"),
