@@ -48,7 +48,11 @@ def source(raw: Any, where: Where) -> Source:
     cond = (
         base.condition(raw["where"], where.at(arg=f"{where.arg}.where")) if "where" in raw else None
     )
-    steps = raw.get("derive") or []
+    # A list among the steps is spliced in: shared steps written once (a YAML anchor) and
+    # followed by steps of this source's own.
+    steps = [
+        s for item in raw.get("derive") or [] for s in (item if isinstance(item, list) else [item])
+    ]
     derive = tuple(
         base.parse_step(s, where.at(arg=f"{where.arg}.derive[{i}]")) for i, s in enumerate(steps)
     )
