@@ -137,7 +137,7 @@ class Grade(Verb):
             grade = grade.mask(rows, found)
             term = term.mask(rows, c.term)
         data[self.code] = grade
-        data[self.var] = grade.map(lambda g: pd.NA if pd.isna(g) else str(int(g))).astype("string")
+        data[self.var] = grade.astype("Int64").astype("string")
         data[self.term] = term
         return data
 
