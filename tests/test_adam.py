@@ -564,8 +564,9 @@ def test_adlb_ctcae_grades_baseline_and_worst_post_baseline(adam_published: Path
     # (21 APR) and 0.5 (23 APR: "<1.0-0.5", grade 3, not 4) are grade 3; the worst
     # post-baseline grade flags the earliest of them.
     anc = _lab(adam_published, "1011", "NEUT")
-    assert anc.loc[_day("2025-03-21"), ["ABLFL", "ATOXGRL", "BTOXGRL"]].tolist() == ["Y", "0", "0"]
-    assert anc.loc[_day("2026-04-23"), ["AVAL", "ATOXGRL"]].tolist() == [0.5, "3"]
+    baseline, low = anc.loc[_day("2025-03-21")], anc.loc[_day("2026-04-23")]
+    assert (baseline["ABLFL"], baseline["ATOXGRL"], baseline["BTOXGRL"]) == ("Y", "0", "0")
+    assert (low["AVAL"], low["ATOXGRL"]) == (0.5, "3")
     assert anc.loc[_day("2026-04-23"), "ATOXDSCL"] == "Neutrophil count decreased"
     assert anc.index[anc["WGRLOFL"] == "Y"].tolist() == [_day("2026-02-10")]
     # 1007 platelets (LLN 125): 258 at baseline, 20 on 01 FEB 2026: grade 4 (< 25).
