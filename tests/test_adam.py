@@ -607,23 +607,23 @@ def test_adex_exposure_of_a_subject_with_interruptions_and_a_reduction(
 def test_adae_action_taken_outcome_and_special_interest_flags(adam_published: Path) -> None:
     ae = pd.read_parquet(adam_published / "adam" / "adae.parquet")
 
-    def flags(usubjid: str, term: str) -> dict[str, object]:
-        (row,) = ae[(ae["USUBJID"] == f"POMMAINT-01-{usubjid}") & (ae["AETERM"] == term)].to_dict(
-            "records"
-        )
+    def flags(usubjid: str, term: str, start: str) -> dict[str, object]:
+        hit = (ae["USUBJID"] == f"POMMAINT-01-{usubjid}") & (ae["AETERM"] == term)
+        (row,) = ae[hit & (ae["AESTDTC"] == start)].to_dict("records")
         names = ("AEDISFL", "AEINTFL", "AEREDFL", "AEFATFL", "CQ01NAM", "CQ03NAM", "AESIFL")
         return {k: row[k] for k in names if not pd.isna(row[k])}
 
-    # 1006 pneumonia: drug withdrawn, fatal (AEOUT Fatal, AESDTH Yes), an infection.
-    assert flags("1006", "Pneumonia") == {
+    # 1006 pneumonia of 10 JAN 2026: drug withdrawn, fatal (AEOUT Fatal, AESDTH Yes), an
+    # infection.
+    assert flags("1006", "Pneumonia", "2026-01-10") == {
         "AEDISFL": "Y", "AEFATFL": "Y", "CQ03NAM": "INFECTION", "AESIFL": "Y",
     }  # fmt: skip
     # 1007 DVT: drug interrupted, venous thromboembolism.
-    assert flags("1007", "DVT left leg") == {
+    assert flags("1007", "DVT left leg", "2025-04-22") == {
         "AEINTFL": "Y", "CQ01NAM": "VENOUS THROMBOEMBOLISM", "AESIFL": "Y",
     }  # fmt: skip
     # 1004 fatigue: drug withdrawn, of no special interest.
-    assert flags("1004", "fatigue") == {"AEDISFL": "Y"}
+    assert flags("1004", "fatigue", "2025-03-09") == {"AEDISFL": "Y"}
 
 
 def test_adam_define_and_conformance_cover_adlb_adex_and_the_adae_flags(
