@@ -30,6 +30,11 @@ same figures):
   reached 0.5; ``quantile.survfit`` would report the midpoint to the last follow-up time: this
   module follows ``print.survfit``.)
 - Rates: exact Clopper–Pearson 95% CI, ``scipy.stats.binomtest(k, n).proportion_ci("exact")``.
+- Adverse-event summary rows (``ae_summary``): subjects of the safety population with at
+  least one treatment-emergent event meeting the row's condition, n and % of the
+  population. Exposure (``exposure``): n, mean, median (pandas, the mean of the two middle
+  values for an even n, as R's ``median``), min and max of AVAL per parameter over the
+  safety population's subjects with a record.
 - Populations come from the subject-level dataset's flags (= "Y"); a dataset row counts only
   when its subject is in the population: the efficacy population for time-to-event
   endpoints and rates, the safety population for adverse events. By arm, a subject counts
