@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
 from tests.adam_verbs.frames import dates, described, run, values
+from transforms.adam.spec import load_adam_spec
 from transforms.errors import SpecError
 
 # Subject 1: M-protein at screening, day 1 (baseline) and three later samples; subject 2:
@@ -138,3 +141,39 @@ def test_parameters_turns_variables_into_records_and_drops_nulls() -> None:
         "AVAL": [168.0, 42.0, 30.0],
     }
     assert described(steps)["AVAL"] == "CUMDOSE: CUMDOSE; TTFRED: TTFRED"
+
+
+def test_parameters_method_says_how_each_value_was_derived(tmp_path: Path) -> None:
+    """The loader gives `parameters` what the steps before it derived: AVAL's method names
+    each parameter's derivation, a source's filter included."""
+    spec = tmp_path / "adxx.yaml"
+    spec.write_text(
+        """
+dataset: ADXX
+label: Test
+structure: BDS
+keys: [USUBJID, PARAMCD]
+derivations:
+  - {verb: records, from: {dataset: S}}
+  - verb: merge_summary
+    var: NDOSED
+    function: count
+    from: {dataset: EX, derive: [{verb: filter, where: {var: EXDOSE, gt: 0}}]}
+  - {verb: compute, var: HALF, expr: NDOSED / 2}
+  - verb: parameters
+    keep: [USUBJID]
+    parameters:
+      - {paramcd: NDOSED, param: Doses, from: NDOSED}
+      - {paramcd: HALF, param: Half, from: HALF}
+variables:
+  - {name: USUBJID, origin: Predecessor, source: SUBJ.USUBJID}
+  - {name: PARAMCD, origin: Derived}
+  - {name: AVAL, origin: Derived}
+""",
+        encoding="utf-8",
+    )
+    (aval,) = [v.method for v in load_adam_spec(spec).variables if v.name == "AVAL"]
+    assert aval == (
+        "NDOSED: NDOSED (Number of records of EX, kept where EXDOSE > 0, by USUBJID); "
+        "HALF: HALF (NDOSED / 2)"
+    )

@@ -7,6 +7,7 @@ summary as BDS, as admiral derive_param_exposure gives one)."""
 from __future__ import annotations
 
 import ast
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -200,7 +201,13 @@ class Parameters(Verb):
         return pd.concat(parts, ignore_index=True)
 
     def describe(self) -> dict[str, str]:
+        return self.describe_after({})
+
+    def describe_after(self, earlier: Mapping[str, str]) -> dict[str, str]:
+        def how(source: str) -> str:
+            return f"{source} ({earlier[source]})" if source in earlier else source
+
         return {
-            "AVAL": "; ".join(f"{code}: {source}" for code, _, source in self.parameters),
+            "AVAL": "; ".join(f"{code}: {how(source)}" for code, _, source in self.parameters),
             "PARAMCD": ", ".join(code for code, _, _ in self.parameters),
         }

@@ -29,7 +29,12 @@ class Source:
         return base.run_steps(self.derive, frame, inputs)
 
     def words(self) -> str:
-        return self.dataset + (f" where {base.words(self.where_)}" if self.where_ else "")
+        kept = [base.words(s.where_) for s in self.derive if isinstance(s, Filter)]
+        return (
+            self.dataset
+            + (f" where {base.words(self.where_)}" if self.where_ else "")
+            + "".join(f", kept where {k}" for k in kept)
+        )
 
     def derived(self) -> dict[str, str]:
         """What the source's own steps derive, in words, per variable."""
