@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from transforms.extract.exports import MANIFEST, sha256_file
 
@@ -39,9 +39,11 @@ Outcome = Literal["fails", "publishes"]
 
 @dataclass(frozen=True)
 class Sources:
-    """Clean inputs a mutation may draw on: an ODM export of the same sample."""
+    """Clean inputs a mutation may draw on: ODM exports of the same sample, a file per form
+    and one file of the whole study (``pommaint.xml``)."""
 
     odm: Path
+    odm_study: Path
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,7 @@ class Case:
     listing: tuple[Listed, ...] = ()
     env: dict[str, str] = field(default_factory=dict)
     fix: str = ""  # the engine fix the case found, if any
+    after: Callable[[Path], None] | None = None  # edits the export once export.json is written
 
     @property
     def expected(self) -> str:
@@ -111,9 +114,13 @@ def append_copy(export: Path, name: str, index: int, **changes: str) -> None:
 
 
 def records(path: Path) -> int:
-    """Data records of a CSV form (blank lines not counted), as the EDC counts them."""
+    """Data records of a CSV form (blank lines not counted), as the EDC counts them (a form
+    the csv module cannot read, one with a field over its limit: its lines but the first)."""
     with path.open(encoding="utf-8", errors="replace", newline="") as fh:
-        rows = list(csv.reader(fh))
+        try:
+            rows = list(csv.reader(fh))
+        except csv.Error:
+            return max(path.read_bytes().count(b"\n") - 1, 0)
     return sum(1 for row in rows[1:] if any(row))
 
 
@@ -158,6 +165,10 @@ def finish_manifest(export: Path, mode: Manifest) -> None:
 
 
 # --- the mutations -----------------------------------------------------------------------
+
+
+def _no_change(export: Path, _: Sources) -> None:
+    """The forms as the EDC wrote them (the case is in export.json)."""
 
 
 def _empty_folder(export: Path, _: Sources) -> None:
@@ -273,6 +284,75 @@ def _laughs(text: str) -> str:
     return head + "\n" + declaration + body.replace('Value="China"', 'Value="&lol9;"', 1)
 
 
+def _other_study(text: str) -> str:
+    return text.replace('<ClinicalData StudyOID="POMMAINT"', '<ClinicalData StudyOID="OTHER01"')
+
+
+def _update_absent(text: str) -> str:
+    first = '<ItemGroupData ItemGroupOID="IG.DM" ItemGroupRepeatKey="1">'
+    return text.replace(first, first[:-1] + ' TransactionType="Update">', 1)
+
+
+def _huge_token(text: str) -> str:
+    """A 20 MB comment (one XML token) inside the clinical data, on one line."""
+    return text.replace("<SubjectData", f"<!-- {'x' * 20_000_000} --><SubjectData", 1)
+
+
+def _study_file(transform: Callable[[str], str]) -> Callable[[Path, Sources], None]:
+    """The export as one whole-study ODM file (every form file removed), `transform`ed."""
+
+    def mutate(export: Path, sources: Sources) -> None:
+        for child in export.iterdir():
+            if child.name != MANIFEST:
+                child.unlink()
+        text = (sources.odm_study / "pommaint.xml").read_text(encoding="utf-8")
+        (export / "pommaint.xml").write_text(transform(text), encoding="utf-8")
+
+    return mutate
+
+
+def _another_study(text: str) -> str:
+    return text.replace('<Study OID="POMMAINT">', '<Study OID="OTHER01">')
+
+
+def _fifo(export: Path, _: Sources) -> None:
+    """dm.xml is a FIFO (named pipe) with no writer: a read of it would never end."""
+    (export / "dm.csv").unlink()
+    os.mkfifo(export / "dm.xml")
+
+
+def _ae_xml(export: Path, sources: Sources) -> Path:
+    """ae.csv replaced by ae.xml (the ODM file of the same sample), once."""
+    path = export / "ae.xml"
+    if not path.exists():
+        (export / "ae.csv").unlink()
+        shutil.copyfile(sources.odm / "ae.xml", path)
+    return path
+
+
+AE_GROUP = '<ItemGroupData ItemGroupOID="IG.AE" ItemGroupRepeatKey="{}">'
+
+
+def _remove_ae(export: Path, sources: Sources) -> None:
+    """The first AE record of ae.xml carries TransactionType="Remove" (the EDC deleted it)."""
+    path = _ae_xml(export, sources)
+    first = AE_GROUP.format(1)
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace(first, first[:-1] + ' TransactionType="Remove">', 1))
+
+
+def _upsert_ae(export: Path, sources: Sources) -> None:
+    """After the first subject's second AE record, an Upsert of it giving a new AETERM."""
+    path = _ae_xml(export, sources)
+    text = path.read_text(encoding="utf-8")
+    end = text.index("</ItemGroupData>", text.index(AE_GROUP.format(2))) + len("</ItemGroupData>")
+    upsert = (
+        AE_GROUP.format(2)[:-1] + ' TransactionType="Upsert">'
+        '<ItemData ItemOID="IT.AE.AETERM" Value="Upserted term" /></ItemGroupData>'
+    )
+    path.write_text(text[:end] + upsert + text[end:], encoding="utf-8")
+
+
 def _symlink_out(export: Path, _: Sources) -> None:
     """ae.csv replaced by a symbolic link to a file outside the landing folder."""
     outside = export.parents[2] / "outside"
@@ -283,6 +363,58 @@ def _symlink_out(export: Path, _: Sources) -> None:
 
 def _huge(export: Path, _: Sources) -> None:
     """lb.csv is bigger than the form size limit the case sets (CDISC_MAX_FORM_BYTES)."""
+
+
+def _short_lb(export: Path, _: Sources) -> None:
+    """lb.csv 100 records short of what the EDC meant to write."""
+    header, rows = read_rows(export / "lb.csv")
+    write_rows(export / "lb.csv", header, rows[:-100])
+
+
+def _manifest_edit(edit: Callable[[dict[str, Any]], None]) -> Callable[[Path], None]:
+    """Edit the written export.json (as a careless EDC would write it)."""
+
+    def after(export: Path) -> None:
+        path = export / MANIFEST
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+        edit(manifest)
+        path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+
+    return after
+
+
+def _rows_as_text(manifest: dict[str, Any]) -> None:
+    entry = manifest["files"]["lb.csv"]
+    entry["rows"] = str(entry["rows"])
+
+
+def _manifest_fifo(export: Path) -> None:
+    """export.json replaced by a named pipe no one writes to: open() would wait forever."""
+    (export / MANIFEST).unlink()
+    os.mkfifo(export / MANIFEST)
+
+
+def _manifest_nested(export: Path) -> None:
+    (export / MANIFEST).write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+
+
+def _html_page(export: Path, _: Sources) -> None:
+    """lb.csv is the web server's error page: one line of 200 kB."""
+    filler = "<p>The service is temporarily unavailable. Please retry later.</p>" * 3000
+    page = f"<!DOCTYPE html><html><head><title>503</title></head><body>{filler}</body></html>"
+    (export / "lb.csv").write_text(page + "\n", encoding="utf-8")
+
+
+def _published_moved_out(export: Path, _: Sources) -> None:
+    """The published export (night 1) moved out of the landing; an export older than it
+    and a folder that is no export left in; tonight's export lacks lb.csv."""
+    study = export.parent
+    (published,) = [p for p in study.iterdir() if p.name < export.name]
+    older = new_night(published, study.parent, "20261122T020000Z")
+    shutil.move(published, study.parent.parent / "moved-away")
+    assert older.is_dir()
+    (study / "backup").mkdir()
+    (export / "lb.csv").unlink()
 
 
 # gate night: each mutation on rows of its own
@@ -408,10 +540,86 @@ CASES: tuple[Case, ...] = (
          env={"CDISC_MAX_FORM_BYTES": "100000"},
          fix="no limit: a form was read whole into memory whatever its size; now refused "
          "unread above CDISC_MAX_FORM_BYTES (default 1 GiB)"),
+    Case("odm-other-study", "dm.xml (CDISC ODM) whose ClinicalData StudyOID is OTHER01",
+         _odm(_other_study), "regenerated", "extract", "fails",
+         ("dm.xml", "element ClinicalData, attribute StudyOID: 'OTHER01' is another study's "
+          "data, not 'POMMAINT'", "rule RAW-ODM-STUDY"),
+         fix="read and published as this study's data; now refused naming file and StudyOID"),
+    Case("odm-study-other-study", "the export is one whole-study ODM file (pommaint.xml) "
+         "whose Study OID is OTHER01", _study_file(_another_study), "regenerated", "extract",
+         "fails", ("pommaint.xml", "element Study, attribute OID: 'OTHER01'",
+                   "rule RAW-ODM-STUDY")),
+    Case("odm-update-absent", "dm.xml: an ItemGroupData with TransactionType Update of a "
+         "record the file does not hold", _odm(_update_absent), "regenerated", "extract",
+         "fails", ("dm.xml, record 1", "TransactionType Update: changes a record this file "
+                   "does not hold", "rule RAW-ODM-TRANSACTION")),
+    Case("odm-huge-token", "dm.xml holding one 20 MB token (a comment) on one line",
+         _odm(_huge_token), "regenerated", "extract", "fails",
+         ("dm.xml", "no element starts or ends in the 16777217 bytes", "rule RAW-XML-TOKEN"),
+         fix="parsed in quadratic time by the bundled expat 2.5 (CVE-2023-52425; 32 MB took "
+         "22 s, 200 MB hours): now fed in chunks that double inside a token, and a token over "
+         "16 MiB refused"),
+    Case("odm-fifo", "dm.xml is a FIFO (named pipe) with no writer",
+         _fifo, "regenerated", "extract", "fails",
+         ("dm.xml is not a regular file inside the landing folder", "rule EXPORT-COMPLETE")),
+    Case("odm-study-over-limit", "the whole-study ODM file is bigger than the form size limit "
+         "(a 1 MB limit in the test)", _study_file(lambda text: text), "regenerated",
+         "extract", "fails", ("pommaint.xml", "CDISC_MAX_FORM_BYTES", "rule RAW-SIZE"),
+         env={"CDISC_MAX_FORM_BYTES": "1000000"}),
     Case("symlink-out-of-landing", "ae.csv is a symbolic link to a file outside the landing "
          "folder", _symlink_out, "regenerated", "extract", "fails",
          ("ae.csv is not a regular file inside the landing folder", "rule EXPORT-COMPLETE"),
          fix=SKIPPED),
+    Case("manifest-rows-as-text", "lb.csv 100 records short; export.json gives its record "
+         'count as text ("rows": "1234")', _short_lb, "edc-rows", "extract", "fails",
+         ("20261124T020000Z: export.json field files.lb.csv.rows:", "(text), expected a "
+          "whole number >= 0 (rule EXPORT-MANIFEST)", "rule EXPORT-COMPLETE"),
+         after=_manifest_edit(_rows_as_text),
+         fix="a record count given as text disabled the count check: LB was published 100 "
+         "records short. Every field of export.json is now type-checked"),
+    Case("manifest-created-not-iso", "export.json created '23/11/2026 02:00'",
+         _no_change, "regenerated", "extract", "fails",
+         ('export.json field created: "23/11/2026 02:00" (text), expected an ISO 8601 '
+          "date-time", "rule EXPORT-MANIFEST"),
+         after=_manifest_edit(lambda m: m.update(created="23/11/2026 02:00")),
+         fix="ValueError traceback; now refused naming the field"),
+    Case("manifest-cutoff-na", "export.json data_cutoff 'N/A'",
+         _no_change, "regenerated", "extract", "fails",
+         ('export.json field data_cutoff: "N/A" (text), expected an ISO 8601 date',
+          "rule EXPORT-MANIFEST"),
+         after=_manifest_edit(lambda m: m.update(data_cutoff="N/A")),
+         fix="DateParseError traceback; now refused naming the field"),
+    Case("manifest-cutoff-datetime", "export.json data_cutoff a date-time "
+         "('2026-11-15T00:00:00Z')", _no_change, "regenerated", "extract", "fails",
+         ('export.json field data_cutoff: "2026-11-15T00:00:00Z" (text), expected an ISO 8601 '
+          "date", "rule EXPORT-MANIFEST"),
+         after=_manifest_edit(lambda m: m.update(data_cutoff="2026-11-15T00:00:00Z")),
+         fix="a conformance failure that never named data_cutoff; now refused at extract"),
+    Case("manifest-fifo", "export.json replaced by a FIFO (named pipe) no one writes to",
+         _no_change, "regenerated", "extract", "fails",
+         ("export.json refused: a FIFO (named pipe), not a regular file: only regular files "
+          "are read", "rule RAW-FILE"), after=_manifest_fifo,
+         fix="the run blocked forever opening it; only regular files are now read, opened "
+         "without blocking, every read bounded"),
+    Case("manifest-nested", "export.json nested 100,000 levels deep",
+         _no_change, "regenerated", "extract", "fails",
+         ("20261124T020000Z: export.json nests too deep", "rule EXPORT-MANIFEST"),
+         after=_manifest_nested, fix="RecursionError traceback; now refused naming the file"),
+    Case("html-error-page", "lb.csv is a web server's HTML error page (one line of 200 kB)",
+         _html_page, "regenerated", "extract", "fails",
+         ("lb.csv, line 1, column #1: a field of", "over the limit of 131072",
+          "rule RAW-FIELD-SIZE"),
+         fix="_csv.Error traceback (field larger than field limit); now refused naming "
+         "file, line and column"),
+    Case("published-export-moved-out", "the published export moved out of the landing, an "
+         "older export and a folder 'backup' left in it, tonight's export lacks lb.csv",
+         _published_moved_out, "regenerated", "extract", "fails",
+         ("20261124T020000Z: no lb file", "rule EXPORT-COMPLETE",
+          "20261122T020000Z: older than the published export 20261123T020000Z: not read",
+          "backup: not an export id"),
+         fix="the older export was run instead and the error named it, not tonight's "
+         "broken one; exports older than the published one are now never read, and what "
+         "the landing holds unread is logged and shown by cdisc where/status"),
     # --- decided when accounting for the export's fields: the whole job, one run ---------
     Case("extra-column", "eot.csv has an extra column QUERYSTATUS the specs do not know",
          _extra_column, "regenerated", "reconcile fields", "fails",
@@ -446,6 +654,12 @@ CASES: tuple[Case, ...] = (
     Case("number-with-comma", "ex.csv EXDOSE '1,5' (decimal comma)",
          _set("ex.csv", 150, "EXDOSE", "1,5"), "regenerated", "raw gate", "fails",
          listing=(Listed("quality_raw.csv", "ex.csv", 152, "EXDOSE", "TYPE"),)),
+    Case("lb-decimal-comma", "lb.csv LBORRES '2,2' (decimal comma in a lab result)",
+         _set("lb.csv", 30, "LBORRES", "2,2"), "regenerated", "raw gate", "fails",
+         listing=(Listed("quality_raw.csv", "lb.csv", 32, "LBORRES", "TYPE"),),
+         fix="published with LBSTRESN empty and nothing listed (a result is text: '<0.05', "
+         "'IgG kappa'); a result column is now of type result, which refuses a number "
+         "written with a comma"),
     Case("unknown-code", "ae.csv AESER 'Perhaps' (not a term of its codelist)",
          _set("ae.csv", 50, "AESER", "Perhaps"), "regenerated", "raw gate", "fails",
          listing=(Listed("quality_raw.csv", "ae.csv", 52, "AESER", "CT"),)),
@@ -457,6 +671,12 @@ CASES: tuple[Case, ...] = (
          _bom, "regenerated", "publish", "publishes"),
     Case("header-only-form", "mrd.csv holds its header and no record",
          _header_only, "regenerated", "publish", "publishes"),
+    Case("odm-remove", "ae.xml (CDISC ODM): the first AE's ItemGroupData has "
+         'TransactionType="Remove"', _remove_ae, "regenerated", "publish", "publishes",
+         fix="the removed AE was published; now removed (ODM 1.3.2 Remove applied)"),
+    Case("odm-upsert", "ae.xml: a second ItemGroupData of an AE, TransactionType=\"Upsert\", "
+         "giving a new AETERM", _upsert_ae, "regenerated", "publish", "publishes",
+         fix="refused as an ItemGroupData given twice; now its values replace the record's"),
     # --- decided when writing XPT: one night holds them all -------------------------------
     Case("chinese-free-text", f"ae.csv AETERM in Chinese ('{CHINESE}'); XPT v5 is ASCII",
          _set("ae.csv", 60, "AETERM", CHINESE), "regenerated", "write XPT", "fails",

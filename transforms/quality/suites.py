@@ -2,7 +2,7 @@
 
 Raw suites (one per eCRF form). From ``forms.yaml``: the columns (FORM-COLUMNS, and a
 warning for unknown ones), required values (REQUIRED), unique keys (KEY), types (TYPE:
-integer, decimal, time), readable dates (DATE, partial dates such as ``UN JAN 2025``
+integer, decimal, result, time), readable dates (DATE, partial dates such as ``UN JAN 2025``
 allowed), no date after the data cut-off (DATE-AFTER-CUTOFF, warning), subjects known to
 the demographics form (SUBJECT-NOT-IN-DM) and their site (SITE). From the SDTM mapping specs:
 the raw values the mapping can code (CT, RECODE, VISIT: a raw column read by a ``ct``,
@@ -65,6 +65,14 @@ TYPE_PATTERNS: Mapping[str, tuple[str, str]] = {
     "integer": (r"^[-+]?[0-9]+$", "not a whole number"),
     "decimal": (r"^[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)$", "not a number"),
     "time": (r"^(?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9])?$", "not a time HH:MM[:SS]"),
+    # A lab-style result: a number (decimal point), a number behind a comparison (<0.05) or
+    # a text result (IgG kappa); never a number with a decimal comma or thousands separator
+    # (1,23 / 1,234): ambiguous, and read as text it would leave --STRESN empty in silence.
+    "result": (
+        r"^(?!\s*(?:[<>]=?|=)?\s*[-+]?[0-9]*,[0-9]+(?:,[0-9]+)*\s*$)",
+        "a number written with a comma (decimal comma or thousands separator): write it "
+        "with a decimal point and no separator",
+    ),
 }
 # ISO 8601 as SDTM writes it: a complete date with optional time, or a partial date
 # (year, year-month, or year and day with the month unknown: 2025---05).
