@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import pandas as pd
+
 from transforms.extract.exports import MANIFEST, sha256_file
 
 Manifest = Literal["regenerated", "stale", "edc-rows", "absent"]
@@ -321,12 +323,20 @@ def _fifo(export: Path, _: Sources) -> None:
     os.mkfifo(export / "dm.xml")
 
 
-def _ae_xml(export: Path, sources: Sources) -> Path:
-    """ae.csv replaced by ae.xml (the ODM file of the same sample), once."""
+def _ae_xml(export: Path, _: Sources) -> Path:
+    """ae.csv replaced by ae.xml, once: its records (with what earlier cases of the night
+    changed in them) written as CDISC ODM by the sample generator's writer."""
+    from samplegen import load_forms
+    from samplegen.writers import write_odm
+
     path = export / "ae.xml"
     if not path.exists():
+        header, rows = read_rows(export / "ae.csv")
+        frame = pd.DataFrame(rows, columns=header)
+        write_odm(frame, path, form="AE", spec=load_forms("POMMAINT")["AE"], study="POMMAINT",
+                  description="corpus", file_oid="POMMAINT.corpus.AE",
+                  created="2026-11-24T02:00:00Z")  # fmt: skip
         (export / "ae.csv").unlink()
-        shutil.copyfile(sources.odm / "ae.xml", path)
     return path
 
 
@@ -456,6 +466,25 @@ def _header_only(export: Path, _: Sources) -> None:
 
 def _bom(export: Path, _: Sources) -> None:
     (export / "dm.csv").write_bytes(b"\xef\xbb\xbf" + (export / "dm.csv").read_bytes())
+
+
+def _sas_dated_xpt(export: Path, _: Sources) -> None:
+    """ex as the SAS transport file a SAS-based EDC writes: the dates SAS date numbers
+    (EXSTDAT formatted DATE9., EXENDAT YYMMDD10.), cycle and dose numbers, the rest text."""
+    import pandas as pd
+    import pyreadstat
+
+    frame = pd.read_csv(export / "ex.csv", dtype=str, keep_default_na=False)
+    (export / "ex.csv").unlink()
+    for column in ("EXSTDAT", "EXENDAT"):
+        day = pd.to_datetime(frame[column], format="%d %b %Y", errors="raise")
+        frame[column] = (day - pd.Timestamp("1960-01-01")).dt.days.astype("float64")
+    for column in ("CYCLE", "EXDOSE"):
+        frame[column] = pd.to_numeric(frame[column]).astype("float64")
+    pyreadstat.write_xport(
+        frame, export / "ex.xpt", table_name="EX", file_format_version=5,
+        variable_format={"EXSTDAT": "DATE9.", "EXENDAT": "YYMMDD10.", "EXDOSE": "BEST12."},
+    )  # fmt: skip
 
 
 LONG = (
@@ -671,12 +700,31 @@ CASES: tuple[Case, ...] = (
          _bom, "regenerated", "publish", "publishes"),
     Case("header-only-form", "mrd.csv holds its header and no record",
          _header_only, "regenerated", "publish", "publishes"),
+    Case("year-3025", "ae AEENDAT '26 FEB 3025' (a typing slip for 2025); AE then goes as "
+         "ae.xml (the odm- cases below), so the listing names ae.xml's record 2",
+         _set("ae.csv", 1, "AEENDAT", "26 FEB 3025"), "regenerated", "publish", "publishes",
+         listing=(Listed("quality_raw.csv", "ae.xml", 2, "AEENDAT", "DATE-AFTER-CUTOFF"),),
+         fix="pandas' nanosecond timestamps ended in 2262: the raw gate failed the whole "
+         "night with OutOfBoundsDatetime. Dates now take any year 0001-9999 and the date is "
+         "listed as after the data cut-off; AEENDTC, AEENDY and ADAE AENDT keep the year"),
+    Case("year-1663", "mh.csv MHSTDAT '11 MAY 1663' (a typing slip for 2023)",
+         _set("mh.csv", 1, "MHSTDAT", "11 MAY 1663"), "regenerated", "publish", "publishes",
+         listing=(Listed("quality_raw.csv", "mh.csv", 3, "MHSTDAT", "DATE-BEFORE-BIRTH"),),
+         fix="the raw gate failed the whole night with OutOfBoundsDatetime (nanosecond "
+         "timestamps begin in 1677), and nothing checked a date against the birth date: now "
+         "DATE-BEFORE-BIRTH, generated for every date of a subject, lists it"),
     Case("odm-remove", "ae.xml (CDISC ODM): the first AE's ItemGroupData has "
          'TransactionType="Remove"', _remove_ae, "regenerated", "publish", "publishes",
          fix="the removed AE was published; now removed (ODM 1.3.2 Remove applied)"),
     Case("odm-upsert", "ae.xml: a second ItemGroupData of an AE, TransactionType=\"Upsert\", "
          "giving a new AETERM", _upsert_ae, "regenerated", "publish", "publishes",
          fix="refused as an ItemGroupData given twice; now its values replace the record's"),
+    Case("sas-dated-xpt", "ex.xpt written by SAS: EXSTDAT and EXENDAT SAS date numbers "
+         "(DATE9., YYMMDD10.), CYCLE and EXDOSE numbers",
+         _sas_dated_xpt, "regenerated", "publish", "publishes",
+         fix="the raw gate refused every SAS date (read as 2024-02-05, not in the form's "
+         "format 'DD MON YYYY'): a complete ISO 8601 date is now read in every format; EX "
+         "is published as from the CSV form, value for value"),
     # --- decided when writing XPT: one night holds them all -------------------------------
     Case("chinese-free-text", f"ae.csv AETERM in Chinese ('{CHINESE}'); XPT v5 is ASCII",
          _set("ae.csv", 60, "AETERM", CHINESE), "regenerated", "write XPT", "fails",

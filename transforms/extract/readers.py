@@ -30,7 +30,7 @@ import io
 import logging
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Final, Literal
 
 import numpy as np
 import pandas as pd
@@ -282,6 +282,12 @@ TIME_FORMATS = frozenset(
 FORMAT_WIDTH = re.compile(r"\d*(\.\d*)?$")
 _SAS_EPOCH_DAY = np.datetime64("1960-01-01", "D")
 _SAS_EPOCH_MS = np.datetime64("1960-01-01T00:00:00", "ms")
+ISO_SAS_DAYS: Final = (
+    int((np.datetime64("0001-01-01", "D") - _SAS_EPOCH_DAY).astype(np.int64)),
+    int((np.datetime64("10000-01-01", "D") - _SAS_EPOCH_DAY).astype(np.int64)),
+)
+"""SAS day counts of 0001-01-01 and 10000-01-01: the years a 4-digit ISO 8601 date can hold."""
+SECONDS_A_DAY: Final = 86_400
 
 
 def _read_sas(path: Path) -> pd.DataFrame:
@@ -330,6 +336,16 @@ def sas_number_text(
     (give `unit`, from `sas_seconds_unit` of all values, to render a part alike)."""
     base = FORMAT_WIDTH.sub("", (fmt or "").upper(), count=1)
     missing = np.isnan(values)
+    # A count outside years 0001-9999 (a time beyond int64 milliseconds) is no ISO 8601
+    # value: it stays the number it is, which the raw gate then lists as not a date.
+    scale = SECONDS_A_DAY if base in DATETIME_FORMATS else 1
+    low, high = float(ISO_SAS_DAYS[0] * scale), float(ISO_SAS_DAYS[1] * scale)
+    if base in TIME_FORMATS:
+        low, high = -(2.0**53) / 1000, 2.0**53 / 1000
+    outside = ~missing & ((values < low) | (values >= high))
+    if base in DATE_FORMATS | DATETIME_FORMATS | TIME_FORMATS and outside.any():
+        inside = sas_number_text(np.where(outside, np.nan, values), fmt, unit=unit)
+        return inside.mask(outside, sas_number_text(values, None))
     v = np.where(missing, 0.0, values)
     if base in DATE_FORMATS:
         days = np.floor(v).astype(np.int64).astype("timedelta64[D]")

@@ -504,16 +504,18 @@ def reconcile(run: RunFolder, study: StudySpec) -> int:
 
 def define(run: RunFolder, study: StudySpec) -> Path:
     """The annotated CRF, and Define-XML 2.1 (+ its stylesheet and HTML) for the SDTM
-    written, each collected variable's origin pointing at its pages of the CRF."""
+    written, each collected variable's origin pointing at its pages of the CRF, the cSDRG
+    (written at publication) its supplemental document."""
     from transforms.define import DefineError, write_define
-    from transforms.define.documents import write_acrf
+    from transforms.define.documents import GUIDES, write_acrf
 
     with stage("define", run) as s:
         crf = write_acrf(run, study)
         try:
             written = write_define(
-                run.path, "sdtm", dictionaries=study.dictionaries, study=study, annotated_crf=crf
-            )
+                run.path, "sdtm", dictionaries=study.dictionaries, study=study, annotated_crf=crf,
+                supplemental=[GUIDES["sdtm"]],
+            )  # fmt: skip
         except DefineError as exc:
             raise PipelineError(f"{run.sdtm / 'define.xml'}: {exc}") from exc
         s.unit, s.rows_out = "datasets", len(list(run.sdtm.glob("*.xpt")))

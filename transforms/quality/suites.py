@@ -43,6 +43,7 @@ from transforms.quality.checks import (
     Suite,
     SuiteError,
 )
+from transforms.quality.library import LIBRARY
 from transforms.sdtm.algorithms import (
     Case,
     Column,
@@ -81,7 +82,15 @@ _TIME = r"(?:T(?:[01][0-9]|2[0-3])(?::[0-5][0-9](?::[0-5][0-9](?:\.[0-9]+)?)?)?)
 ISO8601 = rf"^[0-9]{{4}}(?:-{_MONTH}-{_DAY}{_TIME}|-{_MONTH}|---{_DAY})?$"
 XPT_MAX_CHARS = 200
 _RULE_NAME = re.compile(r"^[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)*$")
-_CHECK_KINDS = ("in_set", "between", "matches", "not_null", "on_or_after", "on_or_before")
+_CHECK_KINDS = (
+    "in_set",
+    "between",
+    "matches",
+    "not_null",
+    "on_or_after",
+    "on_or_before",
+    "agrees_with",
+)
 
 
 def expectations_dir() -> Path:
@@ -100,6 +109,7 @@ class MappingFacts:
 
     date_formats: dict[tuple[str, str], str] = field(default_factory=dict)
     coded: dict[str, CheckList] = field(default_factory=dict)  # form -> checks
+    birth: str | None = None  # the demographics column DM.BRTHDTC is read from
 
     def date_format(self, form: str, column: str) -> str:
         return self.date_formats.get((form, column), DEFAULT_DATE_FORMAT)
@@ -235,6 +245,10 @@ def mapping_facts(study: StudySpec) -> MappingFacts:
                 _walk(block.where, block.source, block, False, _where(spec), study, facts)
             for name, rule in rules:
                 _walk(rule, block.source, block, False, f"{_where(spec)} {name}", study, facts)
+    dm = study.datasets.get("DM")
+    birth = dm.blocks[0].rules.get("BRTHDTC") if dm else None
+    if dm and isinstance(birth, Iso8601):
+        facts.birth = _column_of(birth.date, dm.blocks[0])
     return facts
 
 
@@ -283,6 +297,7 @@ def _contract_checks(form: FormSpec, study: StudySpec, facts: MappingFacts) -> I
                 "ExpectColumnValuesToBeBetween",
                 {"column": lo.name, "max_value": {"$PARAMETER": "cutoff"}}, src, derived=(lo,),
             )  # fmt: skip
+            yield from _birth_check(form, col.name, study, facts)
     keys = "/".join(form.keys)
     kind, kwargs = _unique(form.keys)
     yield Check("KEY", "error", keys, f"duplicate record key {keys}", kind, kwargs, src)
@@ -303,6 +318,31 @@ def _contract_checks(form: FormSpec, study: StudySpec, facts: MappingFacts) -> I
                  "ignore_row_if": "either_value_is_missing"},
                 src, compare=site.name, derived=(site,),
             )  # fmt: skip
+
+
+def _birth_check(
+    form: FormSpec, column: str, study: StudySpec, facts: MappingFacts
+) -> Iterator[Check]:
+    """DATE-BEFORE-BIRTH: a date of the subject (a typing slip such as 1663 for 2023) is on
+    or after the birth date DM.BRTHDTC is mapped from; partial dates pass when any day
+    they stand for does. None for the birth date itself or a form without SUBJID."""
+    dm = subject_form(study)
+    if (
+        facts.birth is None
+        or SUBJECT not in form.columns
+        or (form.oid, column) == (dm, facts.birth)
+    ):
+        return
+    mine = Derived.named("hi", column, fmt=facts.date_format(form.oid, column))
+    born = _date_bound({"form": dm, "column": facts.birth}, form, study, facts, "lo", "forms.yaml")
+    yield Check(
+        "DATE-BEFORE-BIRTH", "warning", column,
+        f"{form.columns[column].label} is before the subject's birth date",
+        "ExpectColumnPairValuesAToBeGreaterThanB",
+        {"column_A": mine.name, "column_B": born.name, "or_equal": True,
+         "ignore_row_if": "either_value_is_missing"},
+        "forms.yaml", compare=born.name, derived=(mine, born),
+    )  # fmt: skip
 
 
 def _unique(keys: Sequence[str]) -> tuple[str, dict[str, Any]]:
@@ -422,6 +462,16 @@ def _written_check(
             raise _fail(where, f"matches: not a regular expression: {exc}") from exc
         expectation = "ExpectColumnValuesToMatchRegex"
         kwargs = {"column": column, "regex": f"^(?:{arg})$"}
+    elif kind == "agrees_with":  # the value is what a library derivation gives, if any
+        if arg not in LIBRARY:
+            raise _fail(where, f"agrees_with: one of {sorted(LIBRARY)}, not {arg!r}")
+        given = Derived.named("norm", column)
+        library = Derived(f"{str(arg).upper()}:derived", "library", str(arg))
+        expectation = "ExpectColumnPairValuesToBeEqual"
+        kwargs = {"column_A": given.name, "column_B": library.name,
+                  "ignore_row_if": "either_value_is_missing"}  # fmt: skip
+        compare = library.name
+        derived += [given, library]
     elif kind == "not_null":
         if arg is not True:
             raise _fail(where, "not_null takes true")
