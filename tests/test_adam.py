@@ -576,25 +576,29 @@ def _lab(folder: Path, usubjid: str, paramcd: str) -> pd.DataFrame:
 
 
 def test_adlb_m_protein_and_dflc_change_from_baseline_and_nadir(adam_published: Path) -> None:
-    # 1008 (lb.csv): M-protein 0.73, 0.77, 0.66, 0.79, 1.52 g/dL at screening (12 SEP 2024,
-    # the last sample before the first dose of 18 SEP: baseline) and cycles 2-5 -> g/L x 10.
+    # 1008: M-protein 5.23 g/dL at diagnosis (dx.csv, 05 DEC 2023: before induction, not
+    # the baseline); then (lb.csv, serum) 1.75, 1.70, 1.84, 1.80, 2.75 g/dL at screening (12
+    # SEP 2024, the last sample before the first dose of 18 SEP: baseline) and cycles 2-5,
+    # and 2.83 at the disease follow-up of 22 JAN 2025 -> g/L x 10.
     mp = _lab(adam_published, "1008", "MCPROT")
-    assert list(mp["AVAL"]) == [7.3, 7.7, 6.6, 7.9, 15.2]
-    assert list(mp["ABLFL"].fillna("")) == ["Y", "", "", "", ""]
-    assert mp.loc[_day("2025-01-08"), "CHG"] == pytest.approx(7.9)
-    assert mp.loc[_day("2025-01-08"), "PCHG"] == pytest.approx(7.9 / 7.3 * 100)
-    # Nadir: the lowest of the baseline and the earlier post-baseline values: 7.3 at cycle 2
-    # and 3, 6.6 (13 NOV) from cycle 4; 15.2 is 8.6 g/L (130.3%) above it.
-    assert [None if pd.isna(v) else v for v in mp["NADIR"]] == [None, 7.3, 7.3, 6.6, 6.6]
-    assert mp.loc[_day("2025-01-08"), "CHGNAD"] == pytest.approx(8.6)
-    assert mp.loc[_day("2025-01-08"), "PCHGNAD"] == pytest.approx(8.6 / 6.6 * 100)
-    # dFLC: kappa involved (baseline ratio 6.34 > 1): kappa - lambda = 65.3 - 10.3 = 55.0 at
-    # baseline, 126.2 - 11.5 = 114.7 at progression; nadir 49.6 (60.6 - 11.0, 13 NOV).
+    assert list(mp["AVAL"]) == pytest.approx([52.3, 17.5, 17.0, 18.4, 18.0, 27.5, 28.3])
+    assert list(mp["ABLFL"].fillna("")) == ["", "Y", "", "", "", "", ""]
+    assert mp.loc[_day("2025-01-08"), "CHG"] == pytest.approx(10.0)
+    assert mp.loc[_day("2025-01-08"), "PCHG"] == pytest.approx(10.0 / 17.5 * 100)
+    # Nadir: the lowest of the baseline and the earlier post-baseline values (never the
+    # diagnosis value): 17.5 at cycle 2, 17.0 (16 OCT) from cycle 3 on; 27.5 on 08 JAN is
+    # 10.5 g/L (61.8%) above it.
+    nadir = [None if pd.isna(v) else v for v in mp["NADIR"]]
+    assert nadir == [None, None, 17.5, 17.0, 17.0, 17.0, 17.0]
+    assert mp.loc[_day("2025-01-08"), "CHGNAD"] == pytest.approx(10.5)
+    assert mp.loc[_day("2025-01-08"), "PCHGNAD"] == pytest.approx(10.5 / 17.0 * 100)
+    # dFLC: kappa involved (baseline ratio 5.93 > 1): kappa - lambda = 48.6 - 8.2 = 40.4 at
+    # baseline, then 18.7, 36.2, 26.1, 113.5 (124.8 - 11.3) and 163.1; nadir 18.7 (16 OCT).
     dflc = _lab(adam_published, "1008", "DFLC")
-    assert list(dflc["AVAL"]) == pytest.approx([55.0, 57.7, 49.6, 59.5, 114.7])
-    assert set(dflc["FLCINV"]) == {"KAPPA"} and dflc["BASE"].iloc[0] == pytest.approx(55.0)
-    assert dflc.loc[_day("2025-01-08"), "NADIR"] == pytest.approx(49.6)
-    assert dflc.loc[_day("2025-01-08"), "CHGNAD"] == pytest.approx(65.1)
+    assert list(dflc["AVAL"]) == pytest.approx([40.4, 18.7, 36.2, 26.1, 113.5, 163.1])
+    assert set(dflc["FLCINV"]) == {"KAPPA"} and dflc["BASE"].iloc[0] == pytest.approx(40.4)
+    assert dflc.loc[_day("2025-01-08"), "NADIR"] == pytest.approx(18.7)
+    assert dflc.loc[_day("2025-01-08"), "CHGNAD"] == pytest.approx(94.8)
 
 
 def test_adlb_ctcae_grades_baseline_and_worst_post_baseline(adam_published: Path) -> None:
