@@ -372,7 +372,8 @@ def test_night_two_corrections_are_listed_cell_by_cell_in_sdtm_and_adam(
         "VISITNUM=1.0; LBDTC=2023-10-28"
     )
     adae = "STUDYID=POMMAINT; USUBJID=POMMAINT-01-1001; AESEQ=1.0"
-    assert cells.values.tolist() == [
+    adlb = cells[cells["dataset"] == "ADLB"]
+    assert cells[cells["dataset"] != "ADLB"].values.tolist() == [
         # the AE closed on 2023-12-10: study day 44 from the first dose on 2023-10-28
         ["AE", ae, "AEOUT", "RECOVERING/RESOLVING", "RECOVERED/RESOLVED"],
         ["AE", ae, "AEENDTC", "", "2023-12-10"],
@@ -393,14 +394,34 @@ def test_night_two_corrections_are_listed_cell_by_cell_in_sdtm_and_adam(
         ["ADAE", adae, "ADURN", "", "40.0"],
         ["ADAE", adae, "ADURU", "", "DAYS"],
     ]  # fmt: skip
+    # ADLB follows its LB: the corrected sample (cycle 1 day 1, 28 OCT 2023) is 1001's
+    # haemoglobin baseline, so all 20 of their HGB records get the new BASE (100 g/L, below
+    # the LLN: baseline grade 1, "<LLN-100"), the 18 post-baseline ones a new CHG and PCHG;
+    # 1001's other parameters are untouched.
+    hgb = "STUDYID=POMMAINT; USUBJID=POMMAINT-01-1001; PARAMCD=HGB; "
+    assert set(adlb["key"].str.slice(0, len(hgb))) == {hgb}
+    assert adlb["variable"].value_counts().to_dict() == {
+        "BASE": 20, "BASEC": 20, "BNRIND": 20, "BTOXGRL": 20, "BTOXGRLN": 20, "CHG": 18,
+        "PCHG": 18, "AVAL": 1, "AVALC": 1, "ATOXGRL": 1, "ATOXGRLN": 1,
+    }  # fmt: skip
+    day1 = adlb[adlb["key"] == hgb + "ADT=2023-10-28; AVISITN=1.0"]
+    assert day1[["variable", "old", "new"]].values.tolist() == [
+        ["AVAL", "1000.0", "100.0"], ["AVALC", "1000", "100"], ["BASE", "1000.0", "100.0"],
+        ["BASEC", "1000", "100"], ["BNRIND", "HIGH", "LOW"], ["ATOXGRL", "0", "1"],
+        ["ATOXGRLN", "0.0", "1.0"], ["BTOXGRL", "0", "1"], ["BTOXGRLN", "0.0", "1.0"],
+    ]  # fmt: skip
+    cycle2 = adlb[adlb["key"] == hgb + "ADT=2023-11-25; AVISITN=2.0"].set_index("variable")
+    assert cycle2.loc[["CHG", "PCHG"], "new"].tolist() == ["3.0", "3.0"]  # 103 g/L
     records = pd.read_csv(current / "reports" / "changes.csv", dtype=str)
     assert records[["dataset", "change"]].values.tolist() == [
-        ["AE", "changed"], ["LB", "changed"], ["ADAE", "changed"]
+        ["AE", "changed"], ["LB", "changed"], ["ADAE", "changed"], *[["ADLB", "changed"]] * 20
     ]  # fmt: skip
     manifest = json.loads((current / "manifest.json").read_text(encoding="utf-8"))
-    assert manifest["adam"]["changes"]["datasets"] == {"ADAE": {"changed": 1}}
+    assert manifest["adam"]["changes"]["datasets"] == {
+        "ADAE": {"changed": 1}, "ADLB": {"changed": 20},
+    }  # fmt: skip
     page = (current / "reports" / "changes_cells.html").read_text(encoding="utf-8")
-    assert "15 changed value(s) since run" in page and "RECOVERED/RESOLVED" in page
+    assert "155 changed value(s) since run" in page and "RECOVERED/RESOLVED" in page
 
 
 # --- response rules on hand-made records -------------------------------------------------
@@ -543,3 +564,142 @@ def test_endpoint_summary_is_published_with_the_adam(adam_published: Path) -> No
     assert html.count("data:image/png;base64,") == 2
     # The ADaM Define-XML sits beside the datasets it describes.
     assert (adam_published / "adam" / "define.xml").exists()
+
+
+# --- ADLB, ADEX, ADAE flags: hand-derived from the raw pages (lb.csv, ex.csv, ae.csv) ------
+
+
+def _lab(folder: Path, usubjid: str, paramcd: str) -> pd.DataFrame:
+    data = pd.read_parquet(folder / "adam" / "adlb.parquet")
+    hit = (data["USUBJID"] == f"POMMAINT-01-{usubjid}") & (data["PARAMCD"] == paramcd)
+    return data[hit].set_index("ADT")
+
+
+def test_adlb_m_protein_and_dflc_change_from_baseline_and_nadir(adam_published: Path) -> None:
+    # 1008: M-protein 5.23 g/dL at diagnosis (dx.csv, 05 DEC 2023: before induction, not
+    # the baseline); then (lb.csv, serum) 1.75, 1.70, 1.84, 1.80, 2.75 g/dL at screening (12
+    # SEP 2024, the last sample before the first dose of 18 SEP: baseline) and cycles 2-5,
+    # and 2.83 at the disease follow-up of 22 JAN 2025 -> g/L x 10.
+    mp = _lab(adam_published, "1008", "MCPROT")
+    assert list(mp["AVAL"]) == pytest.approx([52.3, 17.5, 17.0, 18.4, 18.0, 27.5, 28.3])
+    assert list(mp["ABLFL"].fillna("")) == ["", "Y", "", "", "", "", ""]
+    assert mp.loc[_day("2025-01-08"), "CHG"] == pytest.approx(10.0)
+    assert mp.loc[_day("2025-01-08"), "PCHG"] == pytest.approx(10.0 / 17.5 * 100)
+    # Nadir: the lowest of the baseline and the earlier post-baseline values (never the
+    # diagnosis value): 17.5 at cycle 2, 17.0 (16 OCT) from cycle 3 on; 27.5 on 08 JAN is
+    # 10.5 g/L (61.8%) above it.
+    nadir = [None if pd.isna(v) else v for v in mp["NADIR"]]
+    assert nadir == [None, None, 17.5, 17.0, 17.0, 17.0, 17.0]
+    assert mp.loc[_day("2025-01-08"), "CHGNAD"] == pytest.approx(10.5)
+    assert mp.loc[_day("2025-01-08"), "PCHGNAD"] == pytest.approx(10.5 / 17.0 * 100)
+    # dFLC: kappa involved (baseline ratio 5.93 > 1): kappa - lambda = 48.6 - 8.2 = 40.4 at
+    # baseline, then 18.7, 36.2, 26.1, 113.5 (124.8 - 11.3) and 163.1; nadir 18.7 (16 OCT).
+    dflc = _lab(adam_published, "1008", "DFLC")
+    assert list(dflc["AVAL"]) == pytest.approx([40.4, 18.7, 36.2, 26.1, 113.5, 163.1])
+    assert set(dflc["FLCINV"]) == {"KAPPA"} and dflc["BASE"].iloc[0] == pytest.approx(40.4)
+    assert dflc.loc[_day("2025-01-08"), "NADIR"] == pytest.approx(18.7)
+    assert dflc.loc[_day("2025-01-08"), "CHGNAD"] == pytest.approx(94.8)
+
+
+def test_adlb_ctcae_grades_baseline_and_worst_post_baseline(adam_published: Path) -> None:
+    # 1011 ANC (LLN 2.0): 2.0 on cycle 1 day 1 (baseline, grade 0); 0.9 (10 FEB 2026), 0.6
+    # (21 APR) and 0.5 (23 APR: "<1.0-0.5", grade 3, not 4) are grade 3; the worst
+    # post-baseline grade flags the earliest of them.
+    anc = _lab(adam_published, "1011", "NEUT")
+    baseline, low = anc.loc[_day("2025-03-21")], anc.loc[_day("2026-04-23")]
+    assert (baseline["ABLFL"], baseline["ATOXGRL"], baseline["BTOXGRL"]) == ("Y", "0", "0")
+    assert (low["AVAL"], low["ATOXGRL"]) == (0.5, "3")
+    assert anc.loc[_day("2026-04-23"), "ATOXDSCL"] == "Neutrophil count decreased"
+    assert anc.index[anc["WGRLOFL"] == "Y"].tolist() == [_day("2026-02-10")]
+    # 1007 platelets (LLN 125): 258 at baseline, 20 on 01 FEB 2026: grade 4 (< 25).
+    plt = _lab(adam_published, "1007", "PLAT")
+    worst = plt[plt["WGRLOFL"] == "Y"]
+    assert worst[["AVAL", "ATOXGRL", "BTOXGRL"]].values.tolist() == [[20.0, "4", "0"]]
+    # 1003 creatinine 0.97 mg/dL (09 OCT 2024) = 86 umol/L, ULN 0.92 mg/dL = 81: > ULN and
+    # <= 1.5 x ULN: grade 1 (baseline 0.86 mg/dL = 76: 3 x 76 is far above).
+    creat = _lab(adam_published, "1003", "CREAT")
+    row = creat.loc[_day("2024-10-09")]
+    assert (row["AVAL"], row["ANRHI"], row["BASE"], row["ATOXGRH"]) == (86.0, 81.0, 76.0, "1")
+    assert row["ATOXDSCH"] == "Creatinine increased" and pd.isna(row["ATOXGRL"])
+
+
+def test_adex_exposure_of_a_subject_with_interruptions_and_a_reduction(
+    adam_published: Path,
+) -> None:
+    ex = pd.read_parquet(adam_published / "adam" / "adex.parquet")
+    aval = ex[ex["USUBJID"] == "POMMAINT-01-1007"].set_index("PARAMCD")["AVAL"].to_dict()
+    # 1007 (ex.csv): 29 cycles from 20 AUG 2024; 2 mg x 21 days in cycles 1-8 and 10-18
+    # (17 x 42 = 714), 13 days in the interrupted cycles 9 and 19 (2 x 26 = 52), 1 mg x 21
+    # days in cycles 20-28 (189), cycle 29 ongoing since 27 OCT 2026 (1 day, 1 mg): 956 mg.
+    # The last cycle starts on day 799; exposure to its day 28: 826 days = 29.5 cycles;
+    # 956 / 826 x 28 = 32.41 mg per cycle, 77.2% of the planned 42. Reduced from 16 FEB 2026
+    # (day 546); interrupted in cycles 9 and 19.
+    assert aval["NCYCLES"] == 29 and aval["CUMDOSE"] == 956
+    assert aval["TRTDURD"] == 799 and aval["TTFRED"] == 546
+    assert aval["DOSEINT"] == pytest.approx(956 / 826 * 28)
+    assert aval["RDI"] == pytest.approx(956 / 826 * 28 / 42 * 100)
+    assert (aval["NREDUC"], aval["NINTERR"]) == (1, 2)
+    # 1008: 4 full cycles (18 SEP - 31 DEC 2024): 168 mg over 4 x 28 days: RDI 100%; no
+    # reduction, so no time to first reduction.
+    aval = ex[ex["USUBJID"] == "POMMAINT-01-1008"].set_index("PARAMCD")["AVAL"].to_dict()
+    assert (aval["CUMDOSE"], aval["DOSEINT"], aval["RDI"]) == (168, 42, 100)
+    assert "TTFRED" not in aval
+
+
+def test_adae_action_taken_outcome_and_special_interest_flags(adam_published: Path) -> None:
+    ae = pd.read_parquet(adam_published / "adam" / "adae.parquet")
+
+    def flags(usubjid: str, term: str, start: str) -> dict[str, object]:
+        hit = (ae["USUBJID"] == f"POMMAINT-01-{usubjid}") & (ae["AETERM"] == term)
+        (row,) = ae[hit & (ae["AESTDTC"] == start)].to_dict("records")
+        names = ("AEDISFL", "AEINTFL", "AEREDFL", "AEFATFL", "CQ01NAM", "CQ03NAM", "AESIFL")
+        return {k: row[k] for k in names if not pd.isna(row[k])}
+
+    # 1006 pneumonia of 10 JAN 2026: drug withdrawn, fatal (AEOUT Fatal, AESDTH Yes), an
+    # infection.
+    assert flags("1006", "Pneumonia", "2026-01-10") == {
+        "AEDISFL": "Y", "AEFATFL": "Y", "CQ03NAM": "INFECTION", "AESIFL": "Y",
+    }  # fmt: skip
+    # 1007 DVT: drug interrupted, venous thromboembolism.
+    assert flags("1007", "DVT left leg", "2025-04-22") == {
+        "AEINTFL": "Y", "CQ01NAM": "VENOUS THROMBOEMBOLISM", "AESIFL": "Y",
+    }  # fmt: skip
+    # 1004 fatigue: drug withdrawn, of no special interest.
+    assert flags("1004", "fatigue", "2025-03-09") == {"AEDISFL": "Y"}
+
+
+def test_adam_define_and_conformance_cover_adlb_adex_and_the_adae_flags(
+    adam_published: Path,
+) -> None:
+    """The new datasets are in the ADaM define.xml with their parameters (value-level
+    metadata), the CTCAE grade table as ATOXGRL's method, the AESI queries' comment; the
+    conformance report of the run has no finding on them."""
+    from lxml import etree
+
+    from transforms.define.xml import NS
+
+    root = etree.parse(str(adam_published / "adam" / "define.xml")).getroot()
+
+    def texts(xpath: str) -> list[str]:
+        return [str(v) for v in root.xpath(xpath, namespaces=NS)]
+
+    assert texts("//odm:ItemGroupDef/@Name")[-2:] == ["ADLB", "ADEX"]
+    lb_params = texts("//odm:CodeList[@OID='CL.ADLB.PARAMCD']/odm:CodeListItem/@CodedValue")
+    assert set(lb_params) == {
+        "CREAT", "DFLC", "HGB", "KLCFR", "KLCLLCFR", "LLCFR", "MCPROT", "NEUT", "PLAT",
+    }  # fmt: skip
+    assert "WC.ADLB.PARAMCD.DFLC" in texts(
+        "//def:ValueListDef[@OID='VL.ADLB.AVAL']//def:WhereClauseRef/@WhereClauseOID"
+    )
+    ex_params = texts("//odm:CodeList[@OID='CL.ADEX.PARAMCD']/odm:CodeListItem/@CodedValue")
+    assert {"RDI", "DOSEINT", "NCYCLES", "NREDUC", "NINTERR", "TTFRED"} <= set(ex_params)
+    (method,) = texts("//odm:MethodDef[@OID='MT.ADLB.ATOXGRL']//odm:TranslatedText/text()")
+    assert "CTCAE v5.0: NEUT (Neutrophil count decreased): 4 if AVAL < 0.5;" in method
+    (creat,) = texts("//odm:MethodDef[@OID='MT.ADLB.ATOXGRH']//odm:TranslatedText/text()")
+    assert "3 if AVAL > 3 x BASE (where BASE is given)" in creat
+    (nadir,) = texts("//odm:MethodDef[@OID='MT.ADLB.NADIR']//odm:TranslatedText/text()")
+    assert nadir.startswith("Lowest AVAL of the earlier records (by ADT, AVISITN)")
+    (comment,) = texts("//def:CommentDef[@OID='COM.ADAE.CQ01NAM']//odm:TranslatedText/text()")
+    assert "not an SMQ" in comment
+    findings = pd.read_csv(adam_published / "reports" / "conformance.csv", dtype=str)
+    assert not findings["dataset"].isin(["ADLB", "ADEX"]).any()

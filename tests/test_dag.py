@@ -45,8 +45,8 @@ def test_parsing_imports_nothing_heavy(tmp_path: Path) -> None:
     assert out[0] == "[]", f"DAG parsing imported {out[0]}"
     assert out[1].startswith("pommaint_adam [Asset(name='pommaint_sdtm_published'")
     assert out[1].endswith(
-        "1 False ['adae.build', 'adrs.build', 'adsl.build', 'adtte.build', 'conformance', "
-        "'define', 'endpoints', 'publish', 'start']"
+        "1 False ['adae.build', 'adex.build', 'adlb.build', 'adrs.build', 'adsl.build', "
+        "'adtte.build', 'conformance', 'define', 'endpoints', 'publish', 'start']"
     )
     assert out[2:] == [
         "pommaint_sdtm_nightly 0 2 * * * 1 False ['ae.map', 'ae.xpt', 'cm.map', 'cm.xpt', "

@@ -12,6 +12,7 @@ import json
 import math
 import re
 import shutil
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -306,12 +307,51 @@ def _study() -> dict[str, pd.DataFrame]:
     adae = pd.DataFrame(ae, columns=["USUBJID", "AEBODSYS", "AEDECOD", "ATOXGRN", "TRTEMFL"])
     adae["TRTEMFL"] = adae["TRTEMFL"].astype("string")
     adae["SAFFL"] = "Y"
-    return {
-        "ADSL": adsl,
-        "ADTTE": pd.DataFrame(tte),
-        "ADRS": pd.DataFrame(adrs_rows),
-        "ADAE": adae,
-    }
+    return _with_safety_summary(
+        {"ADSL": adsl, "ADTTE": pd.DataFrame(tte), "ADRS": pd.DataFrame(adrs_rows), "ADAE": adae}
+    )
+
+
+# The AE summary rows' flags per AE record of _study (in its order) and the exposure
+# parameters per subject S-1..S-6: S-4 has no ADEX record, S-5 is not in the safety
+# population (its values must not count).
+AE_FLAGS = {
+    "AESER": [None, None, "Y", None, None, "Y", None, None, "Y", None],
+    "AEFATFL": [None, None, None, None, None, None, "Y", None, "Y", None],  # neither counts
+    "AEDISFL": [None, None, None, None, None, "Y", None, None, None, None],
+    "AEINTFL": [None] * 10,
+    "AEREDFL": [None] * 9 + ["Y"],
+    "CQ01NAM": [None] * 10,
+    "CQ02NAM": [None] * 10,
+    "CQ03NAM": [None] * 5 + ["INFECTION", None, None, "INFECTION", None],
+    "CQ04NAM": ["NEUTROPENIA"] * 3 + [None, "NEUTROPENIA"] + [None] * 5,
+    "CQ05NAM": [None] * 10,
+}
+EXPOSURE = {  # PARAMCD: AVAL of S-1, S-2, S-3, S-4 (no record), S-5 (not safety), S-6
+    "TRTDURD": [100.0, 200.0, 300.0, None, 5000.0, 60.0],
+    "NCYCLES": [4.0, 8.0, 11.0, None, 99.0, 3.0],
+    "CUMDOSE": [168.0, 300.0, 462.0, None, 9999.0, 126.0],
+    "DOSEINT": [42.0, 37.5, 42.0, None, 1.0, 42.0],
+    "RDI": [100.0, 89.2857, 100.0, None, 1.0, 100.0],
+    "NREDUC": [0.0, 1.0, 0.0, None, 5.0, 0.0],
+    "NINTERR": [0.0, 2.0, 1.0, None, 5.0, 0.0],
+}
+
+
+def _with_safety_summary(data: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """_study's datasets with ADAE's summary-row flags and an ADEX."""
+    adae = data["ADAE"]
+    for var, flags in AE_FLAGS.items():
+        adae[var] = pd.Series(flags, dtype="string", index=adae.index)
+    adex = pd.DataFrame(
+        [
+            {"USUBJID": f"S-{i}", "PARAMCD": code, "PARAM": code.title(), "AVAL": value}
+            for code, values in EXPOSURE.items()
+            for i, value in enumerate(values, start=1)
+            if value is not None
+        ]
+    )
+    return {**data, "ADEX": adex}
 
 
 def test_summary_json_is_keyed_as_specified() -> None:
@@ -658,7 +698,9 @@ def test_a_subject_of_no_declared_arm_is_an_error_naming_it() -> None:
 
 
 def test_a_summary_of_adverse_events_alone() -> None:
-    spec = _spec(_edited(lambda e: [e.pop("time_to_event"), e.pop("rates")]))
+    spec = _spec(_edited(lambda e: [e.pop(k) for k in ("time_to_event", "rates", "exposure")]))
+    assert spec.adverse_events is not None
+    spec = replace(spec, adverse_events=replace(spec.adverse_events, rows=()))
     assert spec.datasets == ("ADSL", "ADAE")
     data = {name: frame for name, frame in _study().items() if name in spec.datasets}
     s = summarise(spec, data)
@@ -667,3 +709,68 @@ def test_a_summary_of_adverse_events_alone() -> None:
     page = render_html(spec, s)
     assert "Time-to-event" not in page and "base64" not in page and "Rates" not in page
     assert "Any treatment-emergent adverse event" in page
+
+
+# --- adverse-event summary rows and exposure ------------------------------------------------
+
+
+def test_ae_summary_rows_count_treatment_emergent_safety_subjects() -> None:
+    rows = summarise(SPEC, _study())["ae_summary"]
+    counts = {key: (row["subjects"], row["pct"]) for key, row in rows.items()}
+    # Safety subjects S-1, S-2, S-3, S-4, S-6 (5). Serious: S-1 (neutropenia grade 4), S-2
+    # (pneumonia); S-5's serious fatal pneumonia is not safety, S-2's fatal rash not emergent.
+    assert counts == {
+        "SERIOUS": (2, pytest.approx(40.0)),
+        "FATAL": (0, 0.0),
+        "DISCONTINUED": (1, pytest.approx(20.0)),
+        "INTERRUPTED": (0, 0.0),
+        "REDUCED": (1, pytest.approx(20.0)),  # S-6's rash
+        "AESI_VTE": (0, 0.0),
+        "AESI_SPM": (0, 0.0),
+        "AESI_INFECTION": (1, pytest.approx(20.0)),  # S-2 (S-5 is not safety)
+        "AESI_NEUTROPENIA": (2, pytest.approx(40.0)),  # S-1 (three events) and S-2
+        "AESI_NEUROPATHY": (0, 0.0),
+    }
+    assert rows["FATAL"]["label"] == "Fatal adverse event"
+
+
+def test_exposure_summary_over_the_safety_subjects_with_a_record() -> None:
+    exposure = summarise(SPEC, _study())["exposure"]
+    # S-1, S-2, S-3, S-6: 100, 200, 300, 60 days (S-4 has none, S-5 is not safety).
+    assert exposure["DURATION"] == {
+        "paramcd": "TRTDURD", "label": "Trtdurd", "n": 4, "mean": 165.0, "median": 150.0,
+        "min": 60.0, "max": 300.0,
+    }  # fmt: skip
+    assert (exposure["RDI"]["median"], exposure["RDI"]["min"]) == (100.0, 89.2857)
+    assert exposure["INTERRUPTIONS"]["mean"] == pytest.approx(0.75)
+    html = render_html(SPEC, summarise(SPEC, _study()))
+    assert '<td>Trtdurd</td><td class="num">n=4; median 150.0 (60.0-300.0)</td>' in html
+    assert '<td>Serious adverse event</td><td class="num">2 (40.0%)</td>' in html
+
+
+def test_ae_summary_rows_and_exposure_by_arm() -> None:
+    meta = _meta()
+    meta["endpoints"]["by_arm"] = ["A", "B"]
+    data = _study()
+    data["ADSL"]["TRT01A"] = ["A", "A", "B", "B", "B", "B"]
+    s = summarise(_spec(meta), data)
+    # Arm A: S-1, S-2 (both serious); arm B safety: S-3, S-4, S-6 (none serious).
+    assert s["ae_summary"]["SERIOUS"]["by_arm"] == {
+        "A": {"subjects": 2, "pct": 100.0}, "B": {"subjects": 0, "pct": 0.0},
+    }  # fmt: skip
+    assert s["exposure"]["DURATION"]["by_arm"]["B"]["median"] == 180.0  # S-3 300, S-6 60
+
+
+def test_a_bad_ae_row_or_exposure_declaration_names_the_entry() -> None:
+    meta = _meta()
+    meta["endpoints"]["adverse_events"]["rows"]["SERIOUS"] = {"label": "x"}
+    with pytest.raises(SpecError, match=r"endpoints\.adverse_events\.rows\.SERIOUS"):
+        _spec(meta)
+    meta = _meta()
+    meta["endpoints"]["exposure"]["dataset"] = "ADXX"
+    with pytest.raises(SpecError, match=r"endpoints\.exposure\.dataset: 'ADXX' is not a dataset"):
+        _spec(meta)
+    data = _study()
+    data["ADEX"] = data["ADEX"][data["ADEX"]["PARAMCD"] != "RDI"]
+    with pytest.raises(EndpointDataError, match=r"ADEX: no records of PARAMCD RDI"):
+        summarise(SPEC, data)

@@ -66,40 +66,46 @@ def test_adam_order_comes_from_what_each_spec_reads() -> None:
         "ADRS": ("ADSL",),  # merge_vars from: {dataset: ADSL}
         "ADAE": ("ADSL",),
         "ADTTE": ("ADRS", "ADSL"),  # derivations[0].sources.*.dataset
+        "ADLB": ("ADSL",),  # a new dataset spec is a step of its own, no code change
+        "ADEX": ("ADSL",),
     }
     job = adam_job(study)
     assert [s.id for s in job.steps] == [
-        "start", "adsl.build", "adrs.build", "adae.build", "adtte.build", "endpoints",
-        "define", "conformance", "publish",
+        "start", "adsl.build", "adrs.build", "adae.build", "adtte.build", "adlb.build",
+        "adex.build", "endpoints", "define", "conformance", "publish",
     ]  # fmt: skip
+    assert set(job.step("adlb.build").after) == {"start", "adsl.build"}
     assert set(job.step("adtte.build").after) == {"start", "adrs.build", "adsl.build"}
     assert job.trigger == "pommaint_sdtm_published" and job.schedule is None
-    assert job.step("define").after == ("endpoints",)
+    assert job.step("define").after == ("endpoints", "adlb.build")  # no endpoint reads ADLB
 
 
 def test_the_endpoints_step_reads_the_datasets_the_declaration_names(tmp_path: Path) -> None:
     root = _copy_specs(tmp_path)
     path = root / "POMMAINT" / "study.yaml"
     meta = yaml.safe_load(path.read_text())
-    # POMMAINT's endpoints read all four datasets (ADSL, ADTTE, ADRS, ADAE).
+    # POMMAINT's endpoints read ADSL, ADTTE, ADRS, ADAE and (exposure) ADEX, not ADLB.
     full = adam_job(read_study_info(path), root)
     assert set(full.step("endpoints").after) == {
-        f"{d}.build" for d in ("adsl", "adrs", "adae", "adtte")
+        f"{d}.build" for d in ("adsl", "adrs", "adae", "adtte", "adex")
     }
-    # Without its rates and adverse events, only ADSL and ADTTE: the summary may run while
-    # ADRS and ADAE are still building, and Define-XML still waits for every dataset.
+    # Without its rates, adverse events and exposure, only ADSL and ADTTE: the summary may
+    # run while the others are still building, and Define-XML still waits for every dataset.
     del meta["endpoints"]["rates"], meta["endpoints"]["adverse_events"]
+    del meta["endpoints"]["exposure"]
     path.write_text(yaml.safe_dump(meta))
     job = adam_job(read_study_info(path), root)
     assert job.step("endpoints").after == ("adsl.build", "adtte.build")
-    assert job.step("define").after == ("endpoints", "adrs.build", "adae.build")
+    assert job.step("define").after == (
+        "endpoints", "adrs.build", "adae.build", "adlb.build", "adex.build",
+    )  # fmt: skip
     # No endpoints: no step.
     del meta["endpoints"]
     path.write_text(yaml.safe_dump(meta))
     job = adam_job(read_study_info(path), root)
     assert "endpoints" not in [s.id for s in job.steps]
     assert set(job.step("define").after) == {
-        f"{d}.build" for d in ("adsl", "adrs", "adae", "adtte")
+        f"{d}.build" for d in ("adsl", "adrs", "adae", "adtte", "adlb", "adex")
     }
 
 

@@ -309,6 +309,6 @@ def test_screen_failures_are_outside_the_analysis_populations(adam_published: Pa
     assert (adsl.loc[~failed, "ITTFL"] == "Y").all() and (adsl["SAFFL"] == "Y").sum() == 15
     assert adsl.loc[failed, "DCSREAS"].eq("SCREEN FAILURE").all()
     assert adsl.loc[failed, "EOTSTT"].isna().all()  # never treated
-    for name in ("adtte", "adrs", "adae"):
+    for name in ("adtte", "adrs", "adae", "adlb", "adex"):
         frame = _table(adam_published, name, "adam")
         assert not frame["USUBJID"].str.startswith("POMMAINT-01-2").any(), name

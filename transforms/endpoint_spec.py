@@ -116,10 +116,39 @@ class Grade:
 
 
 @dataclass(frozen=True)
+class AeRow:
+    """A row of the adverse-event summary: subjects with >= 1 treatment-emergent event
+    where `where` holds (serious, fatal, leading to discontinuation, of special interest)."""
+
+    key: str
+    label: str
+    where: Condition
+
+
+@dataclass(frozen=True)
 class AdverseEvents:
     dataset: str
     treatment_emergent: Condition
     grade: Grade | None
+    rows: tuple[AeRow, ...] = ()
+    rows_title: str = "Adverse events by category"
+
+
+@dataclass(frozen=True)
+class ExposureParameter:
+    key: str
+    paramcd: str
+    label: str | None  # default: the dataset's PARAM
+
+
+@dataclass(frozen=True)
+class Exposure:
+    """Descriptive statistics (n, mean, median, min, max) of AVAL per parameter of a BDS
+    dataset among the safety population: treatment duration, cycles, dose intensity."""
+
+    dataset: str
+    title: str
+    parameters: tuple[ExposureParameter, ...]
 
 
 @dataclass(frozen=True)
@@ -134,6 +163,7 @@ class EndpointSpec:
     time_to_event: tuple[TimeToEvent, ...]
     rates: Rates | None
     adverse_events: AdverseEvents | None
+    exposure: Exposure | None = None
 
     @property
     def datasets(self) -> tuple[str, ...]:
@@ -141,6 +171,7 @@ class EndpointSpec:
         named = [self.subjects, *(t.dataset for t in self.time_to_event)]
         named += [r.dataset for r in self.rates.endpoints] if self.rates else []
         named += [self.adverse_events.dataset] if self.adverse_events else []
+        named += [self.exposure.dataset] if self.exposure else []
         return tuple(dict.fromkeys(named))
 
     @property
@@ -158,7 +189,7 @@ def read_endpoint_spec(meta: Mapping[str, Any], doc: Entry) -> EndpointSpec | No
     raw = yamlfile.mapping(meta["endpoints"], where)
     yamlfile.keys(
         raw, where, {"subjects", "populations"},
-        {"by_arm", "time_to_event", "rates", "adverse_events"},
+        {"by_arm", "time_to_event", "rates", "adverse_events", "exposure"},
     )  # fmt: skip
     adam = [str(d) for d in yamlfile.sequence(meta.get("adam") or [], doc / "adam")]
     if not any(raw.get(k) for k in ("time_to_event", "rates", "adverse_events")):
@@ -182,6 +213,7 @@ def read_endpoint_spec(meta: Mapping[str, Any], doc: Entry) -> EndpointSpec | No
         time_to_event=tuple(_tte(raw.get("time_to_event"), where / "time_to_event", adam)),
         rates=None if rates is None else _rates(rates, where / "rates", adam),
         adverse_events=None if events is None else _events(events, where / "adverse_events", adam),
+        exposure=_exposure(raw.get("exposure"), where / "exposure", adam),
     )
 
 
@@ -306,7 +338,7 @@ def _rates(raw: Any, where: Entry, adam: list[str]) -> Rates:
 
 def _events(raw: Any, where: Entry, adam: list[str]) -> AdverseEvents:
     yamlfile.keys(yamlfile.mapping(raw, where), where, {"dataset", "treatment_emergent"},
-                  {"grade"})  # fmt: skip
+                  {"grade", "rows", "rows_title"})  # fmt: skip
     grade = None
     if raw.get("grade") is not None:
         at = where / "grade"
@@ -324,4 +356,33 @@ def _events(raw: Any, where: Entry, adam: list[str]) -> AdverseEvents:
         dataset=_dataset(raw["dataset"], where / "dataset", adam),
         treatment_emergent=_condition(raw["treatment_emergent"], where / "treatment_emergent"),
         grade=grade,
+        rows=tuple(_ae_rows(raw.get("rows"), where / "rows")),
+        rows_title=_text(raw["rows_title"], where / "rows_title")
+        if "rows_title" in raw
+        else AdverseEvents.rows_title,
     )
+
+
+def _ae_rows(raw: Any, where: Entry) -> Iterator[AeRow]:
+    for key, item, at in _entries(raw, where) if raw is not None else ():
+        yamlfile.keys(item, at, {"label", "where"}, set())
+        yield AeRow(
+            key, _text(item["label"], at / "label"), _condition(item["where"], at / "where")
+        )
+
+
+def _exposure(raw: Any, where: Entry, adam: list[str]) -> Exposure | None:
+    if raw is None:
+        return None
+    yamlfile.keys(yamlfile.mapping(raw, where), where, {"dataset", "parameters"}, {"title"})
+    params = []
+    for key, item, at in _entries(raw["parameters"], where / "parameters"):
+        yamlfile.keys(item, at, {"paramcd"}, {"label"})
+        label = _text(item["label"], at / "label") if "label" in item else None
+        params.append(
+            ExposureParameter(
+                key, _name(item["paramcd"], at / "paramcd", PARAMCD, "a PARAMCD"), label
+            )
+        )
+    title = _text(raw["title"], where / "title") if "title" in raw else "Exposure"
+    return Exposure(_dataset(raw["dataset"], where / "dataset", adam), title, tuple(params))

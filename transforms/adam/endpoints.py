@@ -30,6 +30,11 @@ same figures):
   reached 0.5; ``quantile.survfit`` would report the midpoint to the last follow-up time: this
   module follows ``print.survfit``.)
 - Rates: exact Clopper–Pearson 95% CI, ``scipy.stats.binomtest(k, n).proportion_ci("exact")``.
+- Adverse-event summary rows (``ae_summary``): subjects of the safety population with at
+  least one treatment-emergent event meeting the row's condition, n and % of the
+  population. Exposure (``exposure``): n, mean, median (pandas, the mean of the two middle
+  values for an even n, as R's ``median``), min and max of AVAL per parameter over the
+  safety population's subjects with a record.
 - Populations come from the subject-level dataset's flags (= "Y"); a dataset row counts only
   when its subject is in the population: the efficacy population for time-to-event
   endpoints and rates, the safety population for adverse events. By arm, a subject counts
@@ -61,6 +66,7 @@ from transforms import conditions, pages
 from transforms.endpoint_spec import (
     AdverseEvents,
     EndpointSpec,
+    Exposure,
     Landmark,
     Population,
     Rate,
@@ -281,6 +287,8 @@ def _inputs(spec: EndpointSpec, data: Mapping[str, pd.DataFrame]) -> None:
             ]
             + ([events.grade.var] if events.grade else [])
         )
+    for name, columns in _safety_needs(spec).items():
+        needs.setdefault(name, []).extend(columns)
     for name, columns in needs.items():
         if name not in data:
             raise EndpointDataError(f"{name}: not given to the endpoint summary ({spec.where})")
@@ -506,6 +514,105 @@ def ae_incidence(
     return rows
 
 
+# --- safety summary: adverse-event rows, exposure -------------------------------------------
+
+
+def _safety_needs(spec: EndpointSpec) -> dict[str, list[str]]:
+    """The variables the adverse-event rows and the exposure summary read, per dataset."""
+    needs: dict[str, list[str]] = {}
+    if (events := spec.adverse_events) and events.rows:
+        needs[events.dataset] = sorted(
+            {v for r in events.rows for v in conditions.subjects(r.where)}
+        )
+    if exposure := spec.exposure:
+        needs.setdefault(exposure.dataset, []).extend(["USUBJID", "PARAMCD", "PARAM", "AVAL"])
+    return needs
+
+
+def ae_rows(
+    events: AdverseEvents,
+    adae: pd.DataFrame,
+    members: set[str],
+    groups: Mapping[str, set[str]] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Per declared row (serious, fatal, leading to discontinuation, of special interest):
+    subjects of the safety population (``members``) with >= 1 treatment-emergent event
+    where the row's condition holds, n and % of the population (and per arm of ``groups``)."""
+    te = adae[conditions.frame_mask(events.treatment_emergent, adae).to_numpy(dtype=bool)]
+    te = te[te["USUBJID"].astype(str).isin(members)]
+    out: dict[str, dict[str, Any]] = {}
+    for row in events.rows:
+        hit = conditions.frame_mask(row.where, te).to_numpy(dtype=bool)
+        subjects = set(te.loc[hit, "USUBJID"].astype(str))
+        result: dict[str, Any] = {
+            "label": row.label,
+            "subjects": len(subjects),
+            "pct": _pct(len(subjects), len(members)),
+        }
+        if groups:
+            result["by_arm"] = {
+                arm: {"subjects": len(subjects & g), "pct": _pct(len(subjects & g), len(g))}
+                for arm, g in groups.items()
+            }
+        out[row.key] = result
+    return out
+
+
+def _describe(values: pd.Series) -> dict[str, Any]:
+    numbers = values.dropna().astype(float)
+    if numbers.empty:
+        return {"n": 0, "mean": None, "median": None, "min": None, "max": None}
+    return {
+        "n": len(numbers),
+        "mean": float(numbers.mean()),
+        "median": float(numbers.median()),
+        "min": float(numbers.min()),
+        "max": float(numbers.max()),
+    }
+
+
+def exposure_summary(
+    exposure: Exposure,
+    frame: pd.DataFrame,
+    members: set[str],
+    groups: Mapping[str, set[str]] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Per declared parameter: n, mean, median, min and max of AVAL over the safety
+    population's subjects with a record (a subject without one is not counted in n)."""
+    out: dict[str, dict[str, Any]] = {}
+    for p in exposure.parameters:
+        rows = _parameter(frame, exposure.dataset, p.paramcd, members, f"exposure.{p.key}")
+        params = rows["PARAM"].dropna().astype(str)
+        label = p.label or (str(params.iloc[0]) if len(params) else p.paramcd)
+        values = pd.to_numeric(rows["AVAL"], errors="coerce")
+        result: dict[str, Any] = {"paramcd": p.paramcd, "label": label, **_describe(values)}
+        if groups:
+            subject = rows["USUBJID"].astype(str)
+            result["by_arm"] = {
+                arm: _describe(values[subject.isin(g)]) for arm, g in groups.items()
+            }
+        out[p.key] = result
+    return out
+
+
+def _safety_conventions(spec: EndpointSpec) -> dict[str, Any]:
+    """The conventions of the adverse-event rows and the exposure summary, when declared."""
+    out: dict[str, Any] = {}
+    saf = spec.safety
+    if (events := spec.adverse_events) and events.rows:
+        rows = "; ".join(f"{r.key}: {_words(r.where)}" for r in events.rows)
+        out["ae_summary"] = (
+            f"subjects with >= 1 treatment-emergent AE meeting the row's condition ({rows}) "
+            f"among {saf.name} subjects"
+        )
+    if exposure := spec.exposure:
+        out["exposure"] = (
+            f"n, mean, median, min, max of {exposure.dataset} AVAL per PARAMCD among {saf.name} "
+            "subjects with a record"
+        )
+    return out
+
+
 def _iso(day: date | None) -> str | None:
     if day is None:
         return None
@@ -559,6 +666,7 @@ def conventions(spec: EndpointSpec) -> dict[str, Any]:
             + (f"grade {grade.at_least}+ = {grade.var} >= {grade.at_least}; " if grade else "")
             + "ordered by descending any-grade frequency within level, ties alphabetical"
         )
+    out |= _safety_conventions(spec)
     out["populations"] = (
         f"{eff.name} and {saf.name} subjects from {spec.subjects} {eff.flag} / {saf.flag} = Y"
     )
@@ -609,6 +717,10 @@ def summarise(
         }
     if events := spec.adverse_events:
         out["ae_incidence"] = ae_incidence(events, data[events.dataset], safety, safety_groups)
+        if events.rows:
+            out["ae_summary"] = ae_rows(events, data[events.dataset], safety, safety_groups)
+    if exposure := spec.exposure:
+        out["exposure"] = exposure_summary(exposure, data[exposure.dataset], safety, safety_groups)
     if curves:
         out["km_curves"] = curves
     out["conventions"] = conventions(spec)
@@ -815,12 +927,58 @@ def _methods(spec: EndpointSpec) -> list[str]:
             + (f"; grade {grade.at_least} or higher by the recorded {grade.label}" if grade else "")
             + "."
         )
+    out += _safety_methods(spec)
     if spec.by_arm:
         out.append(
             f"By arm: {eff.name} subjects by {spec.subjects} {eff.arm}, {saf.name} subjects by "
             f"{spec.subjects} {saf.arm}; percentages are of the arm's subjects."
         )
     return out
+
+
+def _safety_methods(spec: EndpointSpec) -> list[str]:
+    out = []
+    if (events := spec.adverse_events) and events.rows:
+        out.append(
+            "Adverse-event summary rows: subjects with at least one treatment-emergent event "
+            "meeting the row's condition ("
+            + "; ".join(f"{r.label}: {_words(r.where)}" for r in events.rows)
+            + ")."
+        )
+    if exposure := spec.exposure:
+        out.append(
+            f"{exposure.title}: number of {spec.safety.name} subjects with a value, mean, "
+            "median and range of each parameter."
+        )
+    return out
+
+
+def _safety_tables(spec: EndpointSpec, summary: Mapping[str, Any]) -> dict[str, Any]:
+    """The rows of the adverse-event summary and exposure tables (empty when undeclared):
+    (css, name, cells) with the cells per arm then overall when the summary is by arm."""
+    saf, pop = spec.safety, summary["population"]
+    arms = list(pop[f"{saf.key}_by_arm"]) if spec.by_arm else []
+    ae, exposure = [], []
+    for row in summary.get("ae_summary", {}).values():
+        parts = [*(row["by_arm"][arm] for arm in arms), row]
+        ae.append(("", row["label"], [_n_pct(p["subjects"], p["pct"]) for p in parts]))
+    for item in summary.get("exposure", {}).values():
+        parts = [*(item["by_arm"][arm] for arm in arms), item]
+        exposure.append(("", item["label"], [_stats(p) for p in parts]))
+    heads = [*arms, "All arms"] if arms else ["All subjects"]
+    return {
+        "ae_rows": ae,
+        "exposure": exposure,
+        "exposure_title": spec.exposure.title if spec.exposure else "",
+        "ae_rows_title": spec.adverse_events.rows_title if spec.adverse_events else "",
+        "safety_heads": heads,
+    }
+
+
+def _stats(part: Mapping[str, Any]) -> str:
+    if not part["n"]:
+        return "n=0"
+    return f"n={part['n']}; median {part['median']:.1f} ({part['min']:.1f}-{part['max']:.1f})"
 
 
 def _km_cells(tte: TimeToEvent, result: Mapping[str, Any], spec: EndpointSpec) -> list[str]:
@@ -951,6 +1109,7 @@ def render_html(spec: EndpointSpec, summary: Mapping[str, Any], *, run: str = ""
         ae_heads=ae_heads,
         events=events,
         methods=_methods(spec),
+        **_safety_tables(spec, summary),
     )
 
 

@@ -211,7 +211,7 @@ def load_adam_spec(path: Path) -> AdamSpec:
     steps = vocabulary.parse_steps(raw["derivations"], Where(str(path), name))
     described: dict[str, str] = {}
     for step in steps:
-        for var, text in step.describe().items():
+        for var, text in step.describe_after(described).items():
             described[var] = f"{described[var]}; {text}" if var in described else text
     variables = tuple(
         _variable(

@@ -92,6 +92,11 @@ class Verb:
         """Per variable it derives, the derivation in words."""
         raise NotImplementedError
 
+    def describe_after(self, earlier: Mapping[str, str]) -> dict[str, str]:
+        """:meth:`describe`, given what the steps before it derived (a verb that moves
+        values into another variable says how they were derived)."""
+        return self.describe()
+
     def need(
         self,
         frame: pd.DataFrame,

@@ -29,7 +29,12 @@ class Source:
         return base.run_steps(self.derive, frame, inputs)
 
     def words(self) -> str:
-        return self.dataset + (f" where {base.words(self.where_)}" if self.where_ else "")
+        kept = [base.words(s.where_) for s in self.derive if isinstance(s, Filter)]
+        return (
+            self.dataset
+            + (f" where {base.words(self.where_)}" if self.where_ else "")
+            + "".join(f", kept where {k}" for k in kept)
+        )
 
     def derived(self) -> dict[str, str]:
         """What the source's own steps derive, in words, per variable."""
@@ -48,7 +53,11 @@ def source(raw: Any, where: Where) -> Source:
     cond = (
         base.condition(raw["where"], where.at(arg=f"{where.arg}.where")) if "where" in raw else None
     )
-    steps = raw.get("derive") or []
+    # A list among the steps is spliced in: shared steps written once (a YAML anchor) and
+    # followed by steps of this source's own.
+    steps = [
+        s for item in raw.get("derive") or [] for s in (item if isinstance(item, list) else [item])
+    ]
     derive = tuple(
         base.parse_step(s, where.at(arg=f"{where.arg}.derive[{i}]")) for i, s in enumerate(steps)
     )
