@@ -548,11 +548,11 @@ def _parameter_rows(
         listings.append(_listing(adsl[~inside], keys, param.paramcd, "not in the population"))
     if param.if_any:
         kept = _with_markers(subjects, param.if_any, (), sources, adsl, keys)
-        names = ", ".join(m.name for m in param.if_any)
+        wanted = ", ".join(m.name for m in param.if_any)
         out = subjects.merge(kept[keys], on=keys, how="left", indicator=True)["_merge"]
         listings.append(
             _listing(
-                subjects[(out != "both").to_numpy()], keys, param.paramcd, f"no record of {names}"
+                subjects[(out != "both").to_numpy()], keys, param.paramcd, f"no record of {wanted}"
             )
         )
         subjects = kept
