@@ -255,10 +255,10 @@ def test_if_any_and_unless_any_choose_the_censoring_reason_by_subject() -> None:
     applies wins. S1-1 had new therapy (if_any nact: CNSR 3); S1-2 a progression that
     did not count (unless_any would drop it; if_any late: CNSR 2); S1-3 neither (CNSR 1)."""
     adsl = make_adsl(NACTDT=["2024-04-01", None, None])
-    adrs = make_adrs(
-        [(s, "LSTA", "2024-03-01") for s in ("S1-1", "S1-2", "S1-3")]
-        + [("S1-2", "LATE", "2024-09-01")]
-    )
+    records: list[tuple[str, str, str | None]] = [
+        (s, "LSTA", "2024-03-01") for s in ("S1-1", "S1-2", "S1-3")
+    ]
+    adrs = make_adrs([*records, ("S1-2", "LATE", "2024-09-01")])
     named = {
         "nact": adsl_src("NACTDT", "New therapy"),
         "late": src("LATE", "Late progression"),
