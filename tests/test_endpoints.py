@@ -760,7 +760,9 @@ def test_censoring_table_by_reason() -> None:
     # assessment (CNSR 1); S-6 is not ITT.
     tte = data["ADTTE"]
     pfs = tte["PARAMCD"] == "PFS"
-    tte.loc[pfs & (tte["USUBJID"] == "S-3"), ["CNSR", "EVNTDESC"]] = [4.0, "New therapy"]
+    s3 = pfs & (tte["USUBJID"] == "S-3")
+    tte.loc[s3, "CNSR"] = 4.0
+    tte.loc[s3, "EVNTDESC"] = "New therapy"
     tte.loc[pfs & (tte["USUBJID"] == "S-5"), "EVNTDESC"] = "Last assessment"
     s = summarise(SPEC, data)
     assert s["PFS"]["censoring"] == [
