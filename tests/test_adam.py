@@ -152,6 +152,20 @@ def test_adtte_source_sequence_points_at_the_adrs_record(adam_published: Path) -
     assert ((tte["ADT"] - tte["STARTDT"]).dt.days + 1 == tte["AVAL"]).all()
 
 
+def test_adtte_time_to_next_treatment_goldens(adam_published: Path) -> None:
+    # 1008: first dose 18 SEP 2024 (ex.csv), new therapy from 09 FEB 2025 (nt.csv): 145
+    # days, the event. 1015: first dose 19 SEP 2025, new therapy "UN APR 2026" -> 1 Apr
+    # 2026 (ADSL.NACTDT, day imputed): 195 days. 1006 died 16 JAN 2026 without new
+    # therapy: death is the event (551 days from 15 JUL 2024).
+    ttnt = _row(adam_published, "adtte", "1008", PARAMCD="TTNT")
+    assert (ttnt["ADT"], ttnt["AVAL"], ttnt["CNSR"], ttnt["EVNTDESC"]) == (
+        _day("2025-02-09"), 145.0, 0.0, "Start of New Anticancer Therapy",
+    )  # fmt: skip
+    assert _row(adam_published, "adtte", "1015", PARAMCD="TTNT")["AVAL"] == 195.0
+    ttnt = _row(adam_published, "adtte", "1006", PARAMCD="TTNT")
+    assert (ttnt["AVAL"], ttnt["EVNTDESC"]) == (551.0, "Death")
+
+
 def test_adae_imputation_and_treatment_emergence(adam_published: Path) -> None:
     # 1001 AE 1 (upper respiratory tract infection) started "UN NOV 2023"; the first dose
     # was 28 OCT 2023: 1 Nov 2023, day imputed.
