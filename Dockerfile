@@ -15,6 +15,10 @@ COPY --chown=airflow:root transforms /opt/cdisc/transforms
 COPY --chown=airflow:root sdtm_specs /opt/cdisc/sdtm_specs
 COPY --chown=airflow:root expectations /opt/cdisc/expectations
 COPY --chown=airflow:root dags /opt/airflow/dags
+# The plugin serving the published outputs at /cdisc/; the roles the init step makes.
+COPY --chown=airflow:root plugins /opt/airflow/plugins
+COPY --chown=airflow:root deploy /opt/cdisc/deploy
+COPY --chown=airflow:root scripts/roles.py /opt/cdisc/scripts/roles.py
 # The runtime dependencies only (no dev tools), each at its requirements.lock version, and
 # the Airflow version of the image held in place.
 RUN pip install --no-cache-dir --constraint /opt/cdisc/requirements.lock \

@@ -12,6 +12,8 @@ SEED ?= 20261123
 # Embedded Airflow: SQLite metadata and logs in an ignored folder of this checkout.
 export AIRFLOW_HOME := $(ROOT)/.airflow
 export AIRFLOW__CORE__DAGS_FOLDER := $(ROOT)/dags
+# the plugin serving the published outputs at /cdisc/ (make ui)
+export AIRFLOW__CORE__PLUGINS_FOLDER := $(ROOT)/plugins
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export AIRFLOW__CORE__EXECUTOR := LocalExecutor
 export AIRFLOW__CORE__PARALLELISM := 2

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import os
 from datetime import UTC, datetime, timedelta
-from functools import partial
 from pathlib import Path
 from typing import Any
 
-from airflow.sdk import Asset, TaskGroup, dag, task
+from airflow.sdk import Asset, BaseSensorOperator, TaskGroup, dag, task
 
+from transforms.alerts import StudyAlert, night_start
 from transforms.jobs.plan import Job, jobs
-from transforms.studies import StudyInfo, list_studies
+from transforms.studies import Deadline, StudyInfo, list_studies
 
 DOC = {
     "sdtm": """
@@ -27,7 +27,7 @@ DOC = {
 
 {title}
 
-Picks the newest complete EDC export under `$CDISC_LANDING/{study}/`, snapshots it, maps
+{wait}Picks the newest complete EDC export under `$CDISC_LANDING/{study}/`, snapshots it, maps
 {datasets} ({first} first), writes verified XPT v5 files and publishes the run to
 `$CDISC_STORE/{study}/current` only when every step has passed. A failed run leaves the
 last good publication untouched; its listings are in the run folder's `reports/`.
@@ -61,20 +61,31 @@ def _place() -> Any:
     )
 
 
-def _on_failure(study: str, context: Any) -> None:
-    """Task failure callback: hand the essentials to the user's hook (CDISC_ON_FAILURE)."""
-    from transforms.notify import notify_failure
+class WaitForExport(BaseSensorOperator):
+    """The night waits for a new complete export until the study's deadline (study.yaml
+    ``deadline:``), then fails at once (no retry) and its notifier alerts: no export came.
+    Rescheduled between pokes, so it holds no worker slot while it waits."""
 
-    ti = context.get("ti")
-    notify_failure(
-        {
-            "study": study,
-            "dag_id": getattr(ti, "dag_id", None),
-            "task_id": getattr(ti, "task_id", None),
-            "run_id": getattr(ti, "run_id", None),
-            "error": str(context.get("exception")),
-        }
-    )
+    def __init__(self, *, study_id: str, deadline: Deadline, **kwargs: Any) -> None:
+        kwargs.setdefault("mode", "reschedule")
+        kwargs.setdefault("poke_interval", timedelta(minutes=5))
+        kwargs.setdefault("timeout", timedelta(hours=24))
+        super().__init__(**kwargs)
+        self.study_id, self.deadline = study_id, deadline
+
+    def poke(self, context: Any) -> bool:
+        from airflow.sdk.exceptions import AirflowSensorTimeout
+
+        from transforms.jobs.sdtm import export_arrived
+        from transforms.specs import load_study
+
+        if export_arrived(load_study(self.study_id), _place()):
+            return True
+        due = self.deadline.after(night_start(context))
+        if datetime.now(UTC) >= due:
+            when = f"{self.deadline} ({due:%Y-%m-%d %H:%M} UTC)"
+            raise AirflowSensorTimeout(f"{self.study_id}: no new complete export by {when}")
+        return False
 
 
 @task
@@ -122,8 +133,15 @@ def build_dag(study: StudyInfo, job: Job) -> object:
             first=job.datasets[0] if job.datasets else "-",
             emits=job.emits,
             trigger=job.trigger,
+            wait=(
+                f"Waits for a new complete export until {study.deadline} (`wait_for_export`), "
+                "then fails and alerts.\n"
+                if study.deadline
+                else ""
+            ),
         ),
-        default_args={**DEFAULT_ARGS, "on_failure_callback": partial(_on_failure, study.id)},
+        # Alerts (transforms.alerts): on a failed task, and on a publication with warnings.
+        default_args={**DEFAULT_ARGS, "on_failure_callback": StudyAlert(study.id, "failure")},
     )
     def render() -> None:
         groups: dict[str, TaskGroup] = {}
@@ -135,11 +153,18 @@ def build_dag(study: StudyInfo, job: Job) -> object:
                 if step.group not in groups:
                     groups[step.group] = TaskGroup(group_id=step.group)
                 options["task_group"] = groups[step.group]
-            if step.id == job.publishing and job.emits:
-                options["outlets"] = [Asset(job.emits)]
+            if step.id == job.publishing:
+                options["on_success_callback"] = StudyAlert(study.id, "warnings")
+                if job.emits:
+                    options["outlets"] = [Asset(job.emits)]
             tasks[step.id] = run_step.override(**options)(study.id, job.kind, step.id, run_dir)
             if run_dir is None:  # the first step makes the run folder every other step uses
                 run_dir = tasks[step.id]
+                if job.kind == "sdtm" and study.deadline is not None:
+                    WaitForExport(
+                        task_id="wait_for_export", study_id=study.id, deadline=study.deadline,
+                        on_failure_callback=StudyAlert(study.id, "deadline", study.deadline),
+                    ) >> tasks[step.id]  # fmt: skip
             for upstream in step.after:
                 tasks[upstream] >> tasks[step.id]
 

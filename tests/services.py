@@ -315,7 +315,7 @@ def _signal_group(pgid: int, sig: signal.Signals) -> None:
 
 # --------------------------------------------------------------------------- REST API
 class Api:
-    """The Airflow 3 public REST API (v2) with a token from the simple auth manager."""
+    """The Airflow 3 public REST API (v2) with a token from the auth manager (/auth/token)."""
 
     def __init__(self, base: str) -> None:
         self.base = base.rstrip("/")

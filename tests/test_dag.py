@@ -54,7 +54,8 @@ def test_parsing_imports_nothing_heavy(tmp_path: Path) -> None:
         "'mh.xpt', 'pr.map', 'pr.xpt', 'publish', 'reconcile', 'reconcile_fields', 'rp.map', "
         "'rp.xpt', 'rs.map', 'rs.xpt', 'se.map', 'se.xpt', 'ss.map', 'ss.xpt', 'sv.map', "
         "'sv.xpt', 'ta.map', 'ta.xpt', 'te.map', 'te.xpt', 'ti.map', 'ti.xpt', 'ts.map', "
-        "'ts.xpt', 'tv.map', 'tv.xpt', 'validate_raw', 'validate_sdtm', 'vs.map', 'vs.xpt']"
+        "'ts.xpt', 'tv.map', 'tv.xpt', 'validate_raw', 'validate_sdtm', 'vs.map', 'vs.xpt', "
+        "'wait_for_export']"
     ]
 
 
@@ -75,6 +76,64 @@ def test_make_ui_starts_the_demo_airflow_on_the_chosen_port() -> None:
     assert f"AIRFLOW_HOME := {ROOT}/.airflow" in out
     assert f"AIRFLOW__DATABASE__SQL_ALCHEMY_CONN := sqlite:///{ROOT}/.airflow/airflow.db" in out
     assert "AIRFLOW__CORE__EXECUTOR := LocalExecutor" in out
+
+
+WIRING = """
+import runpy
+ns = runpy.run_path("dags/study_pipelines.py")
+nightly, adam = ns["pommaint_sdtm_nightly"], ns["pommaint_adam"]
+wait = nightly.task_dict["wait_for_export"]
+print(wait.deadline, wait.mode, wait.poke_interval, sorted(wait.downstream_task_ids),
+      sorted(wait.upstream_task_ids), wait.on_failure_callback)
+print(nightly.task_dict["extract"].on_failure_callback,
+      nightly.task_dict["publish"].on_success_callback, adam.task_dict["publish"].on_success_callback)
+print("wait_for_export" in adam.task_dict)
+"""
+
+
+def test_the_deadline_of_the_spec_is_wired_into_the_dag(tmp_path: Path) -> None:
+    """study.yaml's deadline (12:00 Asia/Shanghai) becomes the nightly DAG's first task, a
+    rescheduling sensor with the deadline alert; every task alerts on failure and the
+    publishing tasks on warnings; the ADaM DAG (started by the publication) waits for
+    nothing."""
+    assert _python(WIRING, tmp_path) == [
+        "12:00 Asia/Shanghai reschedule 300.0 ['extract'] [] [StudyAlert(POMMAINT, deadline)]",
+        "[StudyAlert(POMMAINT, failure)] [StudyAlert(POMMAINT, warnings)] "
+        "[StudyAlert(POMMAINT, warnings)]",
+        "False",
+    ]
+
+
+POKE = """
+import runpy
+from datetime import UTC, datetime, timedelta
+from airflow.sdk.exceptions import AirflowSensorTimeout
+wait = runpy.run_path("dags/study_pipelines.py")["pommaint_sdtm_nightly"].task_dict["wait_for_export"]
+now = datetime.now(UTC)
+print(wait.poke({"data_interval_end": now}))
+try:
+    print(wait.poke({"data_interval_end": now - timedelta(days=2)}))
+except AirflowSensorTimeout as late:
+    print(late)
+"""
+
+
+def test_the_night_waits_for_an_export_until_its_deadline(landing: Path, tmp_path: Path) -> None:
+    """No export: the sensor waits (False) before the deadline, and past it fails with
+    the reason its alert gives; a new complete export lets the night go on at once."""
+    empty, store = tmp_path / "landing", tmp_path / "store"
+    (empty / "POMMAINT").mkdir(parents=True)
+    waiting = subprocess.run(
+        [sys.executable, "-c", POKE], cwd=ROOT, env=airflow_env(tmp_path, empty, store),
+        capture_output=True, text=True, check=True,
+    ).stdout.splitlines()  # fmt: skip
+    assert waiting[0] == "False"
+    assert waiting[1].startswith("POMMAINT: no new complete export by 12:00 Asia/Shanghai (")
+    arrived = subprocess.run(
+        [sys.executable, "-c", POKE], cwd=ROOT, env=airflow_env(tmp_path, landing, store),
+        capture_output=True, text=True, check=True,
+    ).stdout.splitlines()  # fmt: skip
+    assert arrived == ["True", "True"]
 
 
 RETRY = """

@@ -19,7 +19,9 @@ import os
 import re
 import secrets
 import shlex
+import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -44,6 +46,12 @@ LONG_RUNNING = (AIRFLOW_SERVICES - {"airflow-init"}) | {"postgres", "redis"}
 STUDY = "POMMAINT"
 SDTM_DAG = "pommaint_sdtm_nightly"
 ADAM_DAG = "pommaint_adam"
+ALERT_SETTINGS = (
+    "CDISC_ALERT_EMAIL_TO",
+    "CDISC_ALERT_EMAIL_FROM",
+    "CDISC_ALERT_SMTP_CONN_ID",
+    "CDISC_ALERT_SLACK_CONN_ID",
+)
 TIMEOUT = float(os.environ.get("CDISC_SERVICES_TIMEOUT", "600"))
 
 
@@ -109,21 +117,26 @@ def test_compose_renders_the_celery_topology(
             assert deps["airflow-init"]["condition"] == "service_completed_successfully", name
     # one image for every Airflow component, built once from this checkout
     assert len({services[n]["image"] for n in AIRFLOW_SERVICES}) == 1
-    assert services["airflow-init"]["command"] == ["db", "migrate"]
+    assert services["airflow-init"]["command"][-1] == (
+        "airflow db migrate && python /opt/cdisc/scripts/roles.py /opt/cdisc/deploy/roles.yaml"
+    )
     assert services["airflow-scheduler"]["command"] == ["scheduler"]
     assert services["airflow-dag-processor"]["command"] == ["dag-processor"]
     assert services["airflow-triggerer"]["command"] == ["triggerer"]
     assert services["airflow-worker"]["command"] == ["celery", "worker"]
-    assert "exec airflow api-server" in services["airflow-apiserver"]["command"][-1]
+    assert services["airflow-apiserver"]["command"] == ["api-server", "--port", "8080"]
     for dependent in ("airflow-worker", "airflow-triggerer"):
         assert services[dependent]["depends_on"]["airflow-apiserver"]["condition"] == (
             "service_healthy"
         )
     assert services["postgres"]["environment"]["POSTGRES_PASSWORD"] == pw
     assert (
-        services["airflow-apiserver"]["environment"]["AIRFLOW_ADMIN_PASSWORD"]
+        services["airflow-init"]["environment"]["AIRFLOW_ADMIN_PASSWORD"]
         == (env_values["AIRFLOW_ADMIN_PASSWORD"])
     )
+    # the password reaches the init step only, not the long-running containers
+    assert not any("AIRFLOW_ADMIN_PASSWORD" in services[n]["environment"]
+                   for n in AIRFLOW_SERVICES - {"airflow-init"})  # fmt: skip
     assert {"landing", "store", "pgdata"} <= set(rendered["volumes"])
 
 
@@ -197,6 +210,102 @@ def test_dockerfile_extends_the_official_image_with_the_project() -> None:
     assert "CDISC_STORE=/data/store" in text
 
 
+def _image_env(name: str) -> str:
+    """The value the Dockerfile's ENV gives `name`."""
+    found = re.search(rf"\b{name}=(\S+)", svc.DOCKERFILE.read_text(encoding="utf-8"))
+    assert found, f"the Dockerfile sets no {name}"
+    return found.group(1)
+
+
+def test_compose_mounts_specs_and_expectations_read_only(rendered: dict[str, Any]) -> None:
+    """Every Airflow container reads the checkout's specs and expectations through
+    read-only binds on the folders the image's CDISC_SPECS_DIR / CDISC_EXPECTATIONS_DIR
+    name: a new study or a spec change needs no image rebuild (issue 21.8)."""
+    wanted = {
+        (str(ROOT / "sdtm_specs"), _image_env("CDISC_SPECS_DIR")),
+        (str(ROOT / "expectations"), _image_env("CDISC_EXPECTATIONS_DIR")),
+    }
+    for name in sorted(AIRFLOW_SERVICES):
+        binds = {
+            (v["source"], v["target"])
+            for v in rendered["services"][name]["volumes"]
+            if v["type"] == "bind" and v.get("read_only")
+        }
+        assert wanted <= binds, (name, binds)
+        # and no service overrides where the engine looks
+        env = rendered["services"][name]["environment"]
+        assert "CDISC_SPECS_DIR" not in env and "CDISC_EXPECTATIONS_DIR" not in env, name
+
+
+def test_compose_passes_the_alert_settings_of_env(
+    compose: list[str], env_values: dict[str, str], tmp_path: Path
+) -> None:
+    """Every Airflow container gets the alert channels .env names (issue 21.3); an .env
+    without them renders them empty: no alert, and no error."""
+    settings = {
+        "CDISC_ALERT_EMAIL_TO": "dm@example.org,lead@example.org",
+        "CDISC_ALERT_EMAIL_FROM": "pipeline@example.org",
+        "CDISC_ALERT_SMTP_CONN_ID": "cdisc_smtp",
+        "CDISC_ALERT_SLACK_CONN_ID": "cdisc_slack",
+    }
+    assert tuple(settings) == ALERT_SETTINGS
+    for given in ({}, settings):
+        env_file = tmp_path / ".env"
+        lines = {**env_values, **given}.items()
+        env_file.write_text("".join(f"{k}={v}\n" for k, v in lines), encoding="utf-8")
+        out = svc.compose_config(compose, env_file)
+        assert out.returncode == 0, out.stderr
+        services = json.loads(out.stdout)["services"]
+        for name in sorted(AIRFLOW_SERVICES):
+            env = services[name]["environment"]
+            assert {k: env[k] for k in ALERT_SETTINGS} == {
+                k: given.get(k, "") for k in ALERT_SETTINGS
+            }
+
+
+def test_compose_authenticates_people_with_roles(rendered: dict[str, Any]) -> None:
+    """The FAB auth manager in every Airflow container (issue 21.6); the init step makes the
+    roles of deploy/roles.yaml, mounted read-only; the image holds the script and the
+    plugin that serves the published outputs behind the same login."""
+    services = rendered["services"]
+    fab = "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager"
+    for name in sorted(AIRFLOW_SERVICES):
+        env = services[name]["environment"]
+        assert env["AIRFLOW__CORE__AUTH_MANAGER"] == fab, name
+        assert not any(k.startswith("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER") for k in env), name
+        binds = {(v["source"], v["target"], v.get("read_only")) for v in services[name]["volumes"]}
+        assert (str(ROOT / "deploy" / "roles.yaml"), "/opt/cdisc/deploy/roles.yaml", True) in binds
+    init = services["airflow-init"]["command"][-1]
+    assert "python /opt/cdisc/scripts/roles.py /opt/cdisc/deploy/roles.yaml" in init
+    docker = svc.DOCKERFILE.read_text(encoding="utf-8")
+    for copied in ("plugins /opt/airflow/plugins", "scripts/roles.py /opt/cdisc/scripts/roles.py"):
+        assert re.search(rf"^COPY .*\b{copied}$", docker, re.M), copied
+    assert svc.lock_version("apache-airflow-providers-fab")
+
+
+def test_engine_reads_specs_and_expectations_from_the_env_folders(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """What the mounts rely on: the engine lists the studies and reads the expectations of
+    the folders the two variables name, not the copies beside the package."""
+    from transforms.quality.suites import expectations_dir
+    from transforms.studies import list_studies, specs_dir, unknown_study
+
+    specs = tmp_path / "specs"
+    shutil.copytree(ROOT / "sdtm_specs" / "POMMAINT", specs / "NEWSTUDY")
+    study_yaml = specs / "NEWSTUDY" / "study.yaml"
+    study_yaml.write_text(
+        study_yaml.read_text(encoding="utf-8").replace("study: POMMAINT", "study: NEWSTUDY"),
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("CDISC_SPECS_DIR", str(specs))
+    monkeypatch.setenv("CDISC_EXPECTATIONS_DIR", str(tmp_path / "expectations"))
+    assert specs_dir() == specs
+    assert [s.id for s in list_studies()] == ["NEWSTUDY"]
+    assert unknown_study("POMMAINT") == "no specs for study POMMAINT (known: NEWSTUDY)"
+    assert expectations_dir() == tmp_path / "expectations"
+
+
 # --------------------------------------------------------------------------- real services
 @pytest.fixture
 def service_problem() -> None:
@@ -229,12 +338,13 @@ def _local_env(
         "AIRFLOW__CORE__PARALLELISM": "2",
         "AIRFLOW__CORE__FERNET_KEY": svc.fernet_key(),
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{api_port}/execution/",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "passwords.json"),
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": svc.postgres_url(database, "postgresql+psycopg2"),
         "AIRFLOW__CELERY__BROKER_URL": f"redis://{svc.REDIS_HOST}:{svc.REDIS_PORT}/{svc.REDIS_DB}",
         "AIRFLOW__CELERY__RESULT_BACKEND": svc.postgres_url(database, "db+postgresql+psycopg2"),
         "AIRFLOW__API__SECRET_KEY": secrets.token_urlsafe(32),
         "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(32),
+        # no alert channel, as compose has it with an .env that names none
+        **dict.fromkeys(ALERT_SETTINGS, ""),
     }
     unknown = sorted(set(overrides) - set(compose_env))
     assert not unknown, f"not set in docker-compose.yaml {svc.AIRFLOW_ENV_ANCHOR}: {unknown}"
@@ -384,11 +494,18 @@ def test_celery_topology_runs_the_nightly_dag(database: str, tmp_path: Path) -> 
     assert migrate.returncode == 0, (
         f"airflow db migrate failed:\n{migrate.stdout[-2000:]}\n{migrate.stderr[-3000:]}"
     )
-    # what the compose api-server command writes from AIRFLOW_ADMIN_PASSWORD
+    # what the compose init step does next: the roles and the admin of AIRFLOW_ADMIN_PASSWORD
     password = secrets.token_urlsafe(18)
-    passwords = Path(env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"])
-    passwords.write_text(json.dumps({"admin": password}), encoding="utf-8")
-    passwords.chmod(0o600)
+    roles = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "roles.py"), str(ROOT / "deploy" / "roles.yaml")],
+        env={**env, "AIRFLOW_ADMIN_PASSWORD": password},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
+    assert roles.returncode == 0, f"roles failed:\n{roles.stdout[-2000:]}\n{roles.stderr[-3000:]}"
+    assert "user admin (Admin) created" in roles.stdout
 
     airflow = str(svc.BIN / "airflow")
     worker_host = f"cdisc-services-{token}"

@@ -46,6 +46,7 @@ from transforms.specs_design import load_design, require
 from transforms.studies import (
     REFERENCE_DATASET,
     STUDY_ID,
+    read_deadline,
     sdtm_reads,
     sdtm_spec_path,
     specs_dir,
@@ -653,6 +654,7 @@ def load_study(study: str, root: Path | None = None) -> StudySpec:
         {"study", "title", "sponsor", "sdtm"},
         {
             "schedule",
+            "deadline",
             "not_mapped",
             "retention",
             "settle_seconds",
@@ -663,6 +665,7 @@ def load_study(study: str, root: Path | None = None) -> StudySpec:
             "not_submitted",
         },
     )
+    read_deadline(meta.get("deadline"), where / "deadline")  # checked here too: cdisc run
     settle = meta.get("settle_seconds", 120)
     if not isinstance(settle, int | float) or settle < 0:
         raise (where / "settle_seconds").error("must be a number of seconds, at least 0")

@@ -11,7 +11,9 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from transforms import yamlfile
 from transforms.endpoint_spec import EndpointSpec, read_endpoint_spec
@@ -36,6 +38,50 @@ def sdtm_asset(study: str) -> str:
     return f"{study.lower()}_sdtm_published"
 
 
+CLOCK = re.compile(r"^(?:[01][0-9]|2[0-3]):[0-5][0-9]$")
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """By when a night's export must have arrived (study.yaml ``deadline:``): a wall-clock
+    time in the data manager's time zone (IANA name, so summer time is followed)."""
+
+    at: time
+    timezone: str
+
+    def after(self, moment: datetime) -> datetime:
+        """The first deadline at or after `moment` (an aware time), in UTC."""
+        zone = ZoneInfo(self.timezone)
+        local = moment.astimezone(zone)
+        due = datetime.combine(local.date(), self.at, tzinfo=zone)
+        if due < local:
+            due = datetime.combine(local.date() + timedelta(days=1), self.at, tzinfo=zone)
+        return due.astimezone(UTC)
+
+    def __str__(self) -> str:
+        return f"{self.at:%H:%M} {self.timezone}"
+
+
+def read_deadline(value: object, where: yamlfile.Entry) -> Deadline | None:
+    """``deadline: {time: "06:00", timezone: Europe/Paris}`` (absent: no deadline)."""
+    if value is None:
+        return None
+    given = yamlfile.mapping(value, where)
+    yamlfile.keys(given, where, {"time", "timezone"}, set())
+    clock = given["time"]
+    if not isinstance(clock, str) or not CLOCK.fullmatch(clock):
+        raise (where / "time").error(f'{clock!r} must be a quoted time of day HH:MM, e.g. "06:00"')
+    zone = given["timezone"]
+    try:
+        ZoneInfo(str(zone))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise (where / "timezone").error(
+            f"{zone!r} is not an IANA time zone name (e.g. Europe/Paris, UTC)"
+        ) from None
+    hours, minutes = (int(part) for part in clock.split(":"))
+    return Deadline(time(hours, minutes), str(zone))
+
+
 @dataclass(frozen=True)
 class StudyInfo:
     id: str
@@ -45,6 +91,8 @@ class StudyInfo:
     adam: tuple[str, ...]
     # the endpoints the ADaM job summarises (None: it writes no endpoint summary)
     endpoints: EndpointSpec | None = None
+    # by when the night's export must have arrived (None: the night waits for nothing)
+    deadline: Deadline | None = None
 
 
 def read_study_info(path: Path) -> StudyInfo:
@@ -61,6 +109,7 @@ def read_study_info(path: Path) -> StudyInfo:
         sdtm=tuple(str(d) for d in yamlfile.sequence(meta.get("sdtm", []), doc / "sdtm")),
         adam=tuple(str(d) for d in yamlfile.sequence(meta.get("adam") or [], doc / "adam")),
         endpoints=read_endpoint_spec(meta, doc),
+        deadline=read_deadline(meta.get("deadline"), doc / "deadline"),
     )
 
 

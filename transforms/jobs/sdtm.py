@@ -19,7 +19,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from transforms import __version__
-from transforms.errors import NothingNew, PipelineError
+from transforms.errors import NothingNew, NotReady, PipelineError, UserError
 from transforms.extract.exports import Export, find_newest_complete, sha256_file
 from transforms.extract.readers import RawFileError, read_form
 from transforms.issues import IssueLog, describe
@@ -137,25 +137,40 @@ def _already_published(
         )
 
 
+def _newest_unpublished(study: StudySpec, place: Place) -> tuple[Export, dict[str, str]]:
+    """The newest complete export and its files' SHA-256; NothingNew when it is published
+    already (unless `place.force`)."""
+    if place.landing is None:
+        raise PipelineError(f"{study.id}: extract needs the landing folder of the exports")
+    stems = [f.file for f in study.forms.values()]
+    export: Export = find_newest_complete(place.landing, study.id, stems, study.settle_seconds)
+    digests = {export.files[stem].name: sha256_file(export.files[stem]) for stem in stems}
+    if not place.force:
+        published = current(place.store, study.id)
+        _already_published(RunFolder(published) if published else None, study.id, export, digests)
+    return export, digests
+
+
+def export_arrived(study: StudySpec, place: Place) -> bool:
+    """Whether extract has something to take now: False while no complete export is there
+    (or one is still being written) and while the newest is already published. A broken
+    export counts as arrived: extract then fails on it with its message."""
+    try:
+        _newest_unpublished(study, place)
+    except (NotReady, NothingNew):
+        return False
+    except UserError:  # a broken export: extract fails on it, with its message
+        pass
+    return True
+
+
 def extract(study: StudySpec, place: Place, run_id: str | None = None) -> RunFolder:
     """Snapshot the newest complete export into a new run folder; return the folder.
 
     Raises NothingNew when that export is already published (unless `place.force`)."""
-    if place.landing is None:
-        raise PipelineError(f"{study.id}: extract needs the landing folder of the exports")
     with stage("extract") as s:
         files = {oid: f.file for oid, f in study.forms.items()}
-        export: Export = find_newest_complete(
-            place.landing, study.id, list(files.values()), study.settle_seconds
-        )
-        digests = {
-            export.files[stem].name: sha256_file(export.files[stem]) for stem in files.values()
-        }
-        if not place.force:
-            published = current(place.store, study.id)
-            _already_published(
-                RunFolder(published) if published else None, study.id, export, digests
-            )
+        export, digests = _newest_unpublished(study, place)
         started = datetime.now(UTC)
         run = new_run(
             place.store, study.id, run_id or f"{started:%Y%m%dT%H%M%S}Z-{export.export_id}"
