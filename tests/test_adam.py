@@ -331,7 +331,13 @@ def test_adam_define_describes_the_primary_endpoint_and_the_parameters(
         "IT.ADTTE.AVAL", "IT.ADTTE.CNSR", "IT.ADTTE.ITTFL",
     ]  # fmt: skip
     assert "2 years (day 730)" in texts(f"{result}/odm:Description/odm:TranslatedText/text()")[0]
-    assert len(texts("//arm:AnalysisResult")) == 1  # OS declares no purpose
+    # OS declares no purpose; the PFS sensitivity analyses are secondary, DOR, TTNT and
+    # PFS2 exploratory.
+    purposes = texts("//arm:AnalysisResult/@AnalysisPurpose")
+    assert sorted(purposes) == sorted(
+        ["PRIMARY OUTCOME MEASURE", *["SECONDARY OUTCOME MEASURE"] * 2,
+         *["EXPLORATORY OUTCOME MEASURE"] * 3]
+    )  # fmt: skip
     decode = "//odm:CodeList[@OID='CL.ADTTE.PARAMCD']/odm:CodeListItem[@CodedValue='PFS']"
     assert texts(f"{decode}/odm:Decode/odm:TranslatedText/text()") == [
         "Progression-Free Survival (days)"
@@ -561,10 +567,19 @@ def test_endpoint_summary_is_published_with_the_adam(adam_published: Path) -> No
         rows = tte[tte["PARAMCD"] == code]
         assert summary[code]["n"] == len(rows) == 15
         assert summary[code]["events"] == int((rows["CNSR"] == 0).sum())
+        # per cohort, and the censoring table by reason adds up to the subjects
+        cohorts = summary[code]["by_cohort"]
+        assert sum(part["n"] for part in cohorts.values()) == 15
+        for value, part in cohorts.items():
+            mine = rows[rows["COHORT"] == value]
+            assert part["events"] == int((mine["CNSR"] == 0).sum())
+        assert sum(row["n"] for row in summary[code]["censoring"]) == 15
+    assert summary["median_followup"]["endpoint"] == "OS"
     adrs = pd.read_parquet(adam_published / "adam" / "adrs.parquet")
     cr = adrs[adrs["PARAMCD"] == "CRRSP"]
     assert summary["rates"]["CR"]["count"] == int((cr["AVALC"] == "Y").sum())
     html = (adam_published / "reports" / "endpoints.html").read_text(encoding="utf-8")
-    assert html.count("data:image/png;base64,") == 2
+    # seven time-to-event endpoints, each overall and by cohort
+    assert html.count("data:image/png;base64,") == 14
     # The ADaM Define-XML sits beside the datasets it describes.
     assert (adam_published / "adam" / "define.xml").exists()
