@@ -64,6 +64,8 @@ def _place() -> Any:
 class WaitForExport(BaseSensorOperator):
     """The night waits for a new complete export until the study's deadline (study.yaml
     ``deadline:``), then fails at once (no retry) and its notifier alerts: no export came.
+    A night whose export another run published after the night began (a run triggered by
+    hand before the scheduled one ran) has had its export: it goes on, and ends skipped.
     Rescheduled between pokes, so it holds no worker slot while it waits."""
 
     def __init__(self, *, study_id: str, deadline: Deadline, **kwargs: Any) -> None:
@@ -76,12 +78,13 @@ class WaitForExport(BaseSensorOperator):
     def poke(self, context: Any) -> bool:
         from airflow.sdk.exceptions import AirflowSensorTimeout
 
-        from transforms.jobs.sdtm import export_arrived
+        from transforms.jobs.sdtm import export_arrived, published_since
         from transforms.specs import load_study
 
-        if export_arrived(load_study(self.study_id), _place()):
-            return True
-        due = self.deadline.after(night_start(context))
+        study, place, start = load_study(self.study_id), _place(), night_start(context)
+        if export_arrived(study, place) or published_since(study, place, start):
+            return True  # (the latter: extract then ends as skipped, nothing new)
+        due = self.deadline.after(start)
         if datetime.now(UTC) >= due:
             when = f"{self.deadline} ({due:%Y-%m-%d %H:%M} UTC)"
             raise AirflowSensorTimeout(f"{self.study_id}: no new complete export by {when}")

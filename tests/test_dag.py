@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -134,6 +136,32 @@ def test_the_night_waits_for_an_export_until_its_deadline(landing: Path, tmp_pat
         capture_output=True, text=True, check=True,
     ).stdout.splitlines()  # fmt: skip
     assert arrived == ["True", "True"]
+
+
+def test_a_night_whose_export_was_published_by_another_run_has_had_it(tmp_path: Path) -> None:
+    """The scheduled night comes after a run triggered by hand took the export: nothing
+    new in the landing, but a publication finished after the night began, so the sensor
+    lets the night go on (extract then ends skipped) instead of alerting past the deadline.
+    A publication from before the night does not count."""
+    empty, store = tmp_path / "landing", tmp_path / "store"
+    (empty / "POMMAINT").mkdir(parents=True)
+    run = store / "POMMAINT" / "runs" / "r1"
+    run.mkdir(parents=True)
+    (store / "POMMAINT" / "current").symlink_to(Path("runs") / "r1")
+    env = airflow_env(tmp_path, empty, store)
+    seen = []
+    for finished in (datetime.now(UTC) - timedelta(days=1), datetime.now(UTC) - timedelta(days=3)):
+        (run / "manifest.json").write_text(json.dumps({"finished": finished.isoformat()}))
+        poked = subprocess.run(
+            [sys.executable, "-c", POKE], cwd=ROOT, env=env,
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        seen.append(poked.stdout.splitlines())
+    # night now: published a day before it -> waits; night two days ago: published after it
+    assert seen[0] == ["False", "True"]
+    # published three days ago: before both nights -> waits, then past the deadline
+    assert seen[1][0] == "False"
+    assert seen[1][1].startswith("POMMAINT: no new complete export by 12:00 Asia/Shanghai (")
 
 
 RETRY = """

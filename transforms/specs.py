@@ -206,6 +206,8 @@ class StudySpec:
     endpoints: EndpointSpec | None = None
     # form -> field -> why the field's value reaches no SDTM variable (study.yaml)
     not_submitted: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    # role (ODM_ROLES) -> the column a whole-study ODM export's structure fills (forms.yaml)
+    odm_structure: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def form_files(self) -> dict[str, str]:
@@ -229,10 +231,16 @@ def _codelist(code: str, where: Entry | str) -> Codelist:
         raise SpecError(f"{where}: unknown codelist {code!r}") from exc
 
 
-def _load_forms(path: Path) -> dict[str, FormSpec]:
+ODM_ROLES = ("subject", "site", "visit")
+"""What forms.yaml's ``odm:`` may name a column for, in a whole-study ODM export: the
+SubjectData's SubjectKey, its SiteRef's LocationOID, the StudyEventDef Name of the visit."""
+
+
+def _load_forms(path: Path) -> tuple[dict[str, FormSpec], dict[str, str]]:
+    """The forms by id, and the columns the structure of a whole-study ODM file fills."""
     doc = Entry(path)
     raw = yamlfile.load(path)
-    yamlfile.keys(raw, doc, {"forms"}, set())
+    yamlfile.keys(raw, doc, {"forms"}, {"odm"})
     forms: dict[str, FormSpec] = {}
     for oid, body in yamlfile.mapping(raw["forms"], doc / "forms").items():
         where = doc / "forms" / str(oid)
@@ -260,7 +268,15 @@ def _load_forms(path: Path) -> dict[str, FormSpec]:
         if not re.fullmatch(r"[a-z][a-z0-9_]*", str(body["file"])):
             raise (where / "file").error(f"{body['file']!r} must be a lowercase file stem")
         forms[str(oid)] = FormSpec(str(oid), str(body["file"]), str(body["label"]), keys, columns)
-    return forms
+    odm = {
+        str(k): str(v).upper()
+        for k, v in yamlfile.mapping(raw.get("odm") or {}, doc / "odm").items()
+    }
+    yamlfile.keys(odm, doc / "odm", set(), set(ODM_ROLES))
+    for role, column in odm.items():
+        if not any(column in form.columns for form in forms.values()):
+            raise (doc / "odm" / role).error(f"{column!r} is a column of no form")
+    return forms, odm
 
 
 def _load_ct_map(path: Path) -> dict[str, dict[str, str]]:
@@ -674,7 +690,7 @@ def load_study(study: str, root: Path | None = None) -> StudySpec:
         raise (where / "retention").error("must be a whole number of runs, at least 1")
     if meta["study"] != study:
         raise (where / "study").error(f"{meta['study']!r} does not match its folder {study!r}")
-    forms = _load_forms(folder / "forms.yaml")
+    forms, odm_structure = _load_forms(folder / "forms.yaml")
     not_mapped = {
         str(k): str(v)
         for k, v in yamlfile.mapping(meta.get("not_mapped") or {}, where / "not_mapped").items()
@@ -730,6 +746,7 @@ def load_study(study: str, root: Path | None = None) -> StudySpec:
         transitions=transitions,
         endpoints=read_endpoint_spec(meta, where),
         not_submitted=not_submitted,
+        odm_structure=odm_structure,
     )
     _check_not_submitted(loaded, where / "not_submitted")
     for spec in datasets.values():

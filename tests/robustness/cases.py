@@ -39,9 +39,11 @@ Outcome = Literal["fails", "publishes"]
 
 @dataclass(frozen=True)
 class Sources:
-    """Clean inputs a mutation may draw on: an ODM export of the same sample."""
+    """Clean inputs a mutation may draw on: ODM exports of the same sample, a file per form
+    and one file of the whole study (``pommaint.xml``)."""
 
     odm: Path
+    odm_study: Path
 
 
 @dataclass(frozen=True)
@@ -273,6 +275,75 @@ def _laughs(text: str) -> str:
     return head + "\n" + declaration + body.replace('Value="China"', 'Value="&lol9;"', 1)
 
 
+def _other_study(text: str) -> str:
+    return text.replace('<ClinicalData StudyOID="POMMAINT"', '<ClinicalData StudyOID="OTHER01"')
+
+
+def _update_absent(text: str) -> str:
+    first = '<ItemGroupData ItemGroupOID="IG.DM" ItemGroupRepeatKey="1">'
+    return text.replace(first, first[:-1] + ' TransactionType="Update">', 1)
+
+
+def _huge_token(text: str) -> str:
+    """A 20 MB comment (one XML token) inside the clinical data, on one line."""
+    return text.replace("<SubjectData", f"<!-- {'x' * 20_000_000} --><SubjectData", 1)
+
+
+def _study_file(transform: Callable[[str], str]) -> Callable[[Path, Sources], None]:
+    """The export as one whole-study ODM file (every form file removed), `transform`ed."""
+
+    def mutate(export: Path, sources: Sources) -> None:
+        for child in export.iterdir():
+            if child.name != MANIFEST:
+                child.unlink()
+        text = (sources.odm_study / "pommaint.xml").read_text(encoding="utf-8")
+        (export / "pommaint.xml").write_text(transform(text), encoding="utf-8")
+
+    return mutate
+
+
+def _another_study(text: str) -> str:
+    return text.replace('<Study OID="POMMAINT">', '<Study OID="OTHER01">')
+
+
+def _fifo(export: Path, _: Sources) -> None:
+    """dm.xml is a FIFO (named pipe) with no writer: a read of it would never end."""
+    (export / "dm.csv").unlink()
+    os.mkfifo(export / "dm.xml")
+
+
+def _ae_xml(export: Path, sources: Sources) -> Path:
+    """ae.csv replaced by ae.xml (the ODM file of the same sample), once."""
+    path = export / "ae.xml"
+    if not path.exists():
+        (export / "ae.csv").unlink()
+        shutil.copyfile(sources.odm / "ae.xml", path)
+    return path
+
+
+AE_GROUP = '<ItemGroupData ItemGroupOID="IG.AE" ItemGroupRepeatKey="{}">'
+
+
+def _remove_ae(export: Path, sources: Sources) -> None:
+    """The first AE record of ae.xml carries TransactionType="Remove" (the EDC deleted it)."""
+    path = _ae_xml(export, sources)
+    first = AE_GROUP.format(1)
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace(first, first[:-1] + ' TransactionType="Remove">', 1))
+
+
+def _upsert_ae(export: Path, sources: Sources) -> None:
+    """After the first subject's second AE record, an Upsert of it giving a new AETERM."""
+    path = _ae_xml(export, sources)
+    text = path.read_text(encoding="utf-8")
+    end = text.index("</ItemGroupData>", text.index(AE_GROUP.format(2))) + len("</ItemGroupData>")
+    upsert = (
+        AE_GROUP.format(2)[:-1] + ' TransactionType="Upsert">'
+        '<ItemData ItemOID="IT.AE.AETERM" Value="Upserted term" /></ItemGroupData>'
+    )
+    path.write_text(text[:end] + upsert + text[end:], encoding="utf-8")
+
+
 def _symlink_out(export: Path, _: Sources) -> None:
     """ae.csv replaced by a symbolic link to a file outside the landing folder."""
     outside = export.parents[2] / "outside"
@@ -408,6 +479,32 @@ CASES: tuple[Case, ...] = (
          env={"CDISC_MAX_FORM_BYTES": "100000"},
          fix="no limit: a form was read whole into memory whatever its size; now refused "
          "unread above CDISC_MAX_FORM_BYTES (default 1 GiB)"),
+    Case("odm-other-study", "dm.xml (CDISC ODM) whose ClinicalData StudyOID is OTHER01",
+         _odm(_other_study), "regenerated", "extract", "fails",
+         ("dm.xml", "element ClinicalData, attribute StudyOID: 'OTHER01' is another study's "
+          "data, not 'POMMAINT'", "rule RAW-ODM-STUDY"),
+         fix="read and published as this study's data; now refused naming file and StudyOID"),
+    Case("odm-study-other-study", "the export is one whole-study ODM file (pommaint.xml) "
+         "whose Study OID is OTHER01", _study_file(_another_study), "regenerated", "extract",
+         "fails", ("pommaint.xml", "element Study, attribute OID: 'OTHER01'",
+                   "rule RAW-ODM-STUDY")),
+    Case("odm-update-absent", "dm.xml: an ItemGroupData with TransactionType Update of a "
+         "record the file does not hold", _odm(_update_absent), "regenerated", "extract",
+         "fails", ("dm.xml, record 1", "TransactionType Update: changes a record this file "
+                   "does not hold", "rule RAW-ODM-TRANSACTION")),
+    Case("odm-huge-token", "dm.xml holding one 20 MB token (a comment) on one line",
+         _odm(_huge_token), "regenerated", "extract", "fails",
+         ("dm.xml", "no element starts or ends in the 16777217 bytes", "rule RAW-XML-TOKEN"),
+         fix="parsed in quadratic time by the bundled expat 2.5 (CVE-2023-52425; 32 MB took "
+         "22 s, 200 MB hours): now fed in chunks that double inside a token, and a token over "
+         "16 MiB refused"),
+    Case("odm-fifo", "dm.xml is a FIFO (named pipe) with no writer",
+         _fifo, "regenerated", "extract", "fails",
+         ("dm.xml is not a regular file inside the landing folder", "rule EXPORT-COMPLETE")),
+    Case("odm-study-over-limit", "the whole-study ODM file is bigger than the form size limit "
+         "(a 1 MB limit in the test)", _study_file(lambda text: text), "regenerated",
+         "extract", "fails", ("pommaint.xml", "CDISC_MAX_FORM_BYTES", "rule RAW-SIZE"),
+         env={"CDISC_MAX_FORM_BYTES": "1000000"}),
     Case("symlink-out-of-landing", "ae.csv is a symbolic link to a file outside the landing "
          "folder", _symlink_out, "regenerated", "extract", "fails",
          ("ae.csv is not a regular file inside the landing folder", "rule EXPORT-COMPLETE"),
@@ -457,6 +554,12 @@ CASES: tuple[Case, ...] = (
          _bom, "regenerated", "publish", "publishes"),
     Case("header-only-form", "mrd.csv holds its header and no record",
          _header_only, "regenerated", "publish", "publishes"),
+    Case("odm-remove", "ae.xml (CDISC ODM): the first AE's ItemGroupData has "
+         'TransactionType="Remove"', _remove_ae, "regenerated", "publish", "publishes",
+         fix="the removed AE was published; now removed (ODM 1.3.2 Remove applied)"),
+    Case("odm-upsert", "ae.xml: a second ItemGroupData of an AE, TransactionType=\"Upsert\", "
+         "giving a new AETERM", _upsert_ae, "regenerated", "publish", "publishes",
+         fix="refused as an ItemGroupData given twice; now its values replace the record's"),
     # --- decided when writing XPT: one night holds them all -------------------------------
     Case("chinese-free-text", f"ae.csv AETERM in Chinese ('{CHINESE}'); XPT v5 is ASCII",
          _set("ae.csv", 60, "AETERM", CHINESE), "regenerated", "write XPT", "fails",

@@ -90,6 +90,17 @@ FUZZ = {
         "written and read back by pyreadstat value for value, or XptError naming each "
         "variable, rule and row (and nothing written)",
     ),
+    "test_a_hostile_odm_document_is_read_exactly_or_refused_by_name": (
+        "any CDISC ODM document of LB records (parse level): another or empty StudyOID, "
+        "UTF-8, UTF-16, Latin-1 or a mismatched encoding, any Unicode value (control "
+        "characters too), every TransactionType on records, items and subjects, an unknown "
+        "one, repeated keys and items, missing SubjectKey, ItemGroupOID or ItemOID, "
+        "undefined item groups, items and visits, typed ItemData, records outside their "
+        "FormData or inside an AuditRecord (150 examples; 3,000 passed once)",
+        "read exactly as ODM 1.3.2's transactions give (a model of the rule), nothing lost; "
+        "or refused with one message naming the file, record, item and rule (a valid "
+        "document only by the rule the model names); never another exception",
+    ),
 }
 
 

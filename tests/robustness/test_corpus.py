@@ -75,7 +75,12 @@ def sources(tmp_path_factory: pytest.TempPathFactory) -> Sources:
     from samplegen import generate_export
 
     root = tmp_path_factory.mktemp("odm")
-    return Sources(odm=generate_export(STUDY, out=root, fmt="odm", export_time=EXPORT_TIME))
+    return Sources(
+        odm=generate_export(STUDY, out=root, fmt="odm", export_time=EXPORT_TIME),
+        odm_study=generate_export(
+            STUDY, out=root / "study", fmt="odm-study", export_time=EXPORT_TIME
+        ),
+    )
 
 
 @dataclass(frozen=True)
@@ -355,6 +360,15 @@ def test_published_with_the_problem_listed(
             pd.read_parquet(current / "sdtm" / "dm.parquet"),
             pd.read_parquet(published / "sdtm" / "dm.parquet"),
         )
+    if case.id in ("odm-remove", "odm-upsert"):  # both applied to the one ae.xml
+        ae = pd.read_parquet(current / "sdtm" / "ae.parquet")
+        before = pd.read_parquet(published / "sdtm" / "ae.parquet")
+        assert len(ae) == len(before) - 1  # the removed AE
+        first = pd.read_parquet(published / "raw" / "ae.parquet").iloc[0]
+        gone = (ae["USUBJID"].str.endswith("-" + first["SUBJID"])) & (
+            ae["AESPID"] == first["AESPID"]
+        )
+        assert not gone.any() and (ae["AETERM"] == "Upserted term").sum() == 1
     if case.id == "header-only-form":
         summary = pd.read_csv(current / "reports" / "reconciliation.csv").set_index("form")
         assert summary.loc["mrd.csv", "records_in"] == 0

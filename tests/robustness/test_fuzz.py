@@ -1,7 +1,8 @@
-"""Property-based fuzzing (hypothesis) of the date reader, the unit converter and the XPT
-writer's checks: anything accepted round-trips exactly, anything refused is refused with a
-message naming where. Example counts are bounded (100 per property, 60 for the XPT writer,
-which writes and reads back a file per example; about 15 s in all). The properties of the
+"""Property-based fuzzing (hypothesis) of the date reader, the unit converter, the XPT
+writer's checks and the ODM reader: anything accepted round-trips exactly, anything refused
+is refused with a message naming where. Example counts are bounded (100 per property, 60 for
+the XPT writer, which writes and reads back a file per example, 150 small ODM documents;
+about 25 s in all). The properties of the
 standard date format alone are in tests/test_dates_properties.py."""
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import pyreadstat
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from transforms.extract.frames import RawFileError
+from transforms.extract.odm import StudyLayout, read_odm_study
 from transforms.issues import IssueLog
 from transforms.sdtm.algorithms import Context, Scope, parse_rule, to_iso8601
 from transforms.sdtm.dates import MONTHS
@@ -215,3 +218,171 @@ def _breaks(value: str | float | int | None) -> bool:
     return math.isinf(number) or (
         number != 0 and not math.isnan(number) and not 16.0**-65 <= abs(number) < 16.0**63
     )
+
+
+# --- hostile CDISC ODM documents (issue 23.6): parse level, no pipeline run -----------------
+
+ODM_FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+ODM_LAYOUT = StudyLayout(
+    "POMMAINT",
+    {"DM": ["SITEID", "SUBJID", "SEX"], "LB": ["SITEID", "SUBJID", "VISIT", "LBTEST", "LBORRES"]},
+    {"subject": "SUBJID", "site": "SITEID", "visit": "VISIT"},
+)
+ODM_EVENTS = {"SE.C1D1": "Cycle 1 Day 1", "SE.UNS": "Unscheduled"}
+ODM_ITEMS = {"I.TEST": 3, "I.RES": 4}  # ItemOID -> column of the LB row (after the structure)
+ODM_META = (
+    '<ODM xmlns="http://www.cdisc.org/ns/odm/v1.3" ODMVersion="1.3.2" FileType="Transactional"'
+    ' FileOID="F" CreationDateTime="2026-11-23T02:00:00Z"><Study OID="{study}">'
+    '<MetaDataVersion OID="MDV.1" Name="v1">'
+    '<StudyEventDef OID="SE.C1D1" Name="Cycle 1 Day 1" Repeating="No" Type="Common"/>'
+    '<StudyEventDef OID="SE.UNS" Name="Unscheduled" Repeating="Yes" Type="Common"/>'
+    '<ItemGroupDef OID="IG.DM" Name="DM" Repeating="No"><ItemRef ItemOID="I.SEX"/></ItemGroupDef>'
+    '<ItemGroupDef OID="IG.LB" Name="LB" Repeating="Yes"><ItemRef ItemOID="I.TEST"/>'
+    '<ItemRef ItemOID="I.RES"/></ItemGroupDef><ItemDef OID="I.SEX" Name="SEX" DataType="text"/>'
+    '<ItemDef OID="I.TEST" Name="LBTEST" DataType="text"/>'
+    '<ItemDef OID="I.RES" Name="LBORRES" DataType="text"/></MetaDataVersion></Study>'
+    '<ClinicalData StudyOID="{study}" MetaDataVersionOID="MDV.1">'
+)
+TRANSACTION = st.sampled_from([None, None, "Insert", "Update", "Remove", "Upsert", "Context"])
+odm_value = st.text(st.characters(codec="utf-8"), max_size=12)  # any but surrogates
+odm_item = st.tuples(
+    st.sampled_from(["I.TEST", "I.RES", "I.RES", "I.NOPE", "I.SEX"]), odm_value, TRANSACTION
+)
+odm_record = st.fixed_dictionaries(
+    {
+        "subject": st.sampled_from(["1001", "1002", "1003"]),
+        "event": st.sampled_from(["SE.C1D1", "SE.UNS"]),
+        "repeat": st.sampled_from(["1", "2", ""]),
+        "transaction": TRANSACTION,
+        "items": st.lists(odm_item, max_size=3),
+        "subject_removed": st.sampled_from([False] * 7 + [True]),
+        "hazard": st.sampled_from(
+            [None] * 14
+            + ["group", "no group oid", "no item oid", "nesting", "typed", "transaction"]
+            + ["subject key", "event", "audit"]
+        ),
+    }
+)
+
+
+def _xml_attr(text: str) -> str:
+    """Escaped for an attribute value, line breaks and tabs as character references."""
+    for old, new in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&quot;"),
+                     ("\t", "&#9;"), ("\n", "&#10;"), ("\r", "&#13;")):  # fmt: skip
+        text = text.replace(old, new)
+    return text
+
+
+def _xml_char(c: str) -> bool:
+    """Whether XML 1.0 allows the character at all (escaped or not)."""
+    n = ord(c)
+    return n in (9, 10, 13) or 0x20 <= n <= 0xD7FF or 0xE000 <= n <= 0xFFFD or n >= 0x10000
+
+
+def _odm_document(study: str, records: list[dict[str, object]]) -> str:
+    parts = [ODM_META.format(study=study)]
+    for r in records:
+        hazard = r["hazard"]
+        items = "".join(
+            f"<{'ItemDataString' if hazard == 'typed' else 'ItemData'}"
+            + ("" if hazard == "no item oid" else f' ItemOID="{oid}"')
+            + f" "
+            f'Value="{_xml_attr(value)}"' + (f' TransactionType="{kind}"' if kind else "") + "/>"
+            for oid, value, kind in r["items"]  # type: ignore[attr-defined]
+        )
+        kind = "Delete" if hazard == "transaction" else r["transaction"]
+        group = (
+            "<ItemGroupData"
+            + {"group": ' ItemGroupOID="IG.NOPE"', "no group oid": ""}.get(
+                str(hazard), ' ItemGroupOID="IG.LB"'
+            )
+            + (f' ItemGroupRepeatKey="{r["repeat"]}"' if r["repeat"] else "")
+            + (f' TransactionType="{kind}"' if kind else "")
+            + f">{items}</ItemGroupData>"
+        )
+        key = "" if hazard == "subject key" else f' SubjectKey="{r["subject"]}"'
+        removed = ' TransactionType="Remove"' if r["subject_removed"] else ""
+        event = "SE.NOPE" if hazard == "event" else r["event"]
+        if hazard == "audit":  # the record inside an AuditRecord of its FormData
+            group = f"<AuditRecord>{group}</AuditRecord>"
+        inner = (
+            group
+            if hazard == "nesting"
+            else f'<StudyEventData StudyEventOID="{event}"><FormData FormOID="F.LB">{group}'
+            "</FormData></StudyEventData>"
+        )
+        parts.append(f'<SubjectData{key}{removed}><SiteRef LocationOID="01"/>{inner}</SubjectData>')
+    return "".join(parts) + "</ClinicalData></ODM>"
+
+
+def _odm_model(records: list[dict[str, object]]) -> list[list[str | None]] | str:
+    """The LB rows ODM 1.3.2's transactions give (module transforms.extract.odm's rule), or
+    the rule a valid document breaks (RAW-ODM-KEY, RAW-ODM-TRANSACTION)."""
+    rows: dict[tuple[str, ...], list[str | None]] = {}
+    for r in records:
+        subject, event = str(r["subject"]), str(r["event"])
+        given: dict[int, str | None] = {}
+        for oid, value, kind in r["items"]:  # type: ignore[attr-defined]
+            if ODM_ITEMS[oid] in given:  # checked in a removed record too
+                return "RAW-ODM-KEY"
+            given[ODM_ITEMS[oid]] = None if kind == "Remove" or value == "" else value
+        if r["subject_removed"]:
+            rows = {k: v for k, v in rows.items() if k[0] != subject}
+            continue
+        key = (subject, event, str(r["repeat"]))
+        if r["transaction"] == "Remove":
+            rows.pop(key, None)
+            continue
+        if key not in rows:
+            if r["transaction"] in ("Update", "Context"):
+                return "RAW-ODM-TRANSACTION"
+            rows[key] = ["01", subject, ODM_EVENTS[event], None, None]
+        elif r["transaction"] not in ("Upsert", "Update", "Context"):
+            return "RAW-ODM-KEY"
+        for slot, value in given.items():
+            rows[key][slot] = value
+    return list(rows.values())
+
+
+@ODM_FUZZ
+@given(
+    st.sampled_from(["POMMAINT", "POMMAINT", "OTHER01", ""]),
+    st.lists(odm_record, max_size=6),
+    st.sampled_from(["utf-8", "utf-16", "iso-8859-1", "mismatch"]),
+)
+def test_a_hostile_odm_document_is_read_exactly_or_refused_by_name(
+    study: str, records: list[dict[str, object]], encoding: str
+) -> None:
+    text = _odm_document(study, records)
+    declared = "utf-8" if encoding == "mismatch" else encoding
+    document = f'<?xml version="1.0" encoding="{declared}"?>\n' + text
+    data = document.encode(
+        "iso-8859-1" if encoding == "mismatch" else encoding, "xmlcharrefreplace"
+    )
+    values = [v for r in records for _, v, _ in r["items"]]  # type: ignore[attr-defined]
+    valid = (
+        study == "POMMAINT"
+        and not any(  # a hazard on items counts where there are items
+            r["hazard"] and (r["items"] or r["hazard"] not in ("typed", "no item oid"))
+            for r in records
+        )
+        and all(_xml_char(c) for v in values for c in v)
+        and not any(oid in ("I.NOPE", "I.SEX") for r in records for oid, _, _ in r["items"])  # type: ignore[attr-defined]
+        and not (encoding == "mismatch" and any("\x80" <= c <= "\xff" for v in values for c in v))
+    )
+    expected = _odm_model(records) if valid else None
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "pommaint.xml"
+        path.write_bytes(data)
+        try:
+            read = read_odm_study(path, 1 << 20, ODM_LAYOUT)
+        except RawFileError as refused:  # one message: the file, where, the rule
+            assert str(refused).startswith(f"{path}") and str(refused).endswith(
+                f"(rule {refused.rule})"
+            )
+            assert not valid or refused.rule == expected, (refused, expected)
+            return
+    assert valid and not isinstance(expected, str), f"read, where it should be refused ({expected})"
+    lab = read.frames["LB"].drop(columns="__ROW")
+    assert lab.astype(object).where(lab.notna(), None).values.tolist() == expected  # no loss
+    assert read.frames["DM"].empty and read.item_groups == len(records)

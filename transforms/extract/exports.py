@@ -2,8 +2,9 @@
 
 An export is a folder ``<landing>/<STUDY>/<export-id>/`` whose id is a UTC timestamp such
 as ``20261123T020000Z`` (so names sort in time order). It holds one file per eCRF form,
-``<stem>.csv|.xml|.sas7bdat|.xpt``, and optionally ``export.json``, the manifest the EDC
-writes last::
+``<stem>.csv|.xml|.sas7bdat|.xpt``, or else one CDISC ODM 1.3.2 file holding every form
+(any name ending ``.xml`` that is no form's stem: the only file of the export besides the
+manifest), and optionally ``export.json``, the manifest the EDC writes last::
 
     {"study": "POMMAINT", "export_id": "20261123T020000Z", "created": "...",
      "data_cutoff": "2026-11-15", "files": {"dm.csv": {"sha256": "<hex>", "rows": 15}}}
@@ -53,6 +54,13 @@ class Export:
     files: dict[str, Path]
     manifest: dict[str, Any] | None
     skipped: tuple[str, ...] = ()  # newer exports passed over, each with what it lacked
+    study_file: Path | None = None  # the whole-study ODM file every form is read from
+
+    def source(self, stem: str, form: str) -> str:
+        """How listings name the source of a form: its file's name, and for a whole-study
+        ODM file the form too (``pommaint.xml#AE``)."""
+        name = self.files[stem].name
+        return f"{name}#{form}" if self.study_file is not None else name
 
 
 def sha256_file(path: Path) -> str:
@@ -92,13 +100,25 @@ def list_exports(landing: Path, study: str) -> list[Path]:
 
 def _form_files(
     landing: Path, folder: Path, expected: Sequence[str]
-) -> tuple[dict[str, Path], list[str]]:
-    """The expected form files by stem, and what is wrong with them (empty if nothing)."""
+) -> tuple[dict[str, Path], list[str], Path | None]:
+    """The expected form files by stem, what is wrong with them (empty if nothing), and the
+    whole-study ODM file if the export is one (then every stem is that file)."""
     found: dict[str, list[Path]] = {stem: [] for stem in expected}
+    others: list[Path] = []
     for child in sorted(folder.iterdir()):
         if child.suffix.lower() in FORM_SUFFIXES and child.stem in found:
             found[child.stem].append(child)
+        elif child.suffix.lower() == ".xml":
+            others.append(child)
     problems: list[str] = []
+    if others and not any(found.values()):
+        listed = ", ".join(p.name for p in others)
+        if len(others) > 1:
+            return {}, [f"{len(others)} ODM files ({listed}) and no form file: a whole-study "
+                        "export holds one"], None  # fmt: skip
+        if not others[0].is_file() or not _inside(others[0], landing):
+            return {}, [f"{listed} is not a regular file inside the landing folder"], None
+        return dict.fromkeys(expected, others[0]), [], others[0]
     files: dict[str, Path] = {}
     for stem, paths in found.items():
         names = [p.name for p in paths]
@@ -110,7 +130,7 @@ def _form_files(
             problems.append(f"{names[0]} is not a regular file inside the landing folder")
         else:
             files[stem] = paths[0]
-    return files, problems
+    return files, problems, None
 
 
 def _manifest_problems(
@@ -150,10 +170,11 @@ def find_newest_complete(
     """The newest export holding every expected form file and agreeing with its manifest.
 
     ``expected_files`` are form-file stems (``dm``, ``ae``): each must match exactly one
-    ``<stem>.<csv|xml|sas7bdat|xpt>``. An export without ``export.json`` (written last by
-    the EDC, so it marks a finished export) counts only once none of its form files has
-    changed for ``settle_seconds``: a copy still in progress is passed over quietly. Newer
-    exports that fail are skipped with a warning and named in ``Export.skipped``.
+    ``<stem>.<csv|xml|sas7bdat|xpt>``, unless the export is one whole-study ODM file. An
+    export without ``export.json`` (written last by the EDC, so it marks a finished export)
+    counts only once none of its form files has changed for ``settle_seconds``: a copy
+    still in progress is passed over quietly. Newer exports that fail are skipped with a
+    warning and named in ``Export.skipped``.
     """
     folder = _study_folder(landing, study)
     exports = list_exports(landing, study)
@@ -164,7 +185,7 @@ def find_newest_complete(
     lacks: list[str] = []  # newer exports that are broken: the caller must not pass quietly
     waiting: list[str] = []  # newer copies still being written: read on a later run
     for path in reversed(exports):
-        files, problems = _form_files(landing, path, expected_files)
+        files, problems, study_file = _form_files(landing, path, expected_files)
         manifest, manifest_problems = _manifest_problems(landing, path, study)
         problems += manifest_problems
         if manifest is None and settle_seconds > 0:
@@ -177,7 +198,7 @@ def find_newest_complete(
                 )
                 continue
         if not problems:
-            return Export(study, path.name, path, files, manifest, tuple(lacks))
+            return Export(study, path.name, path, files, manifest, tuple(lacks), study_file)
         log.warning("%s export %s skipped: %s", study, path, "; ".join(problems))
         lacks.append(f"{path.name}: {'; '.join(problems)}")
     raise (ExportNotReady if waiting else NoExportError)(

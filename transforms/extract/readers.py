@@ -25,12 +25,9 @@ from __future__ import annotations
 import csv
 import io
 import logging
-import os
 import re
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
-from xml.etree.ElementTree import Element, ParseError
 
 import numpy as np
 import pandas as pd
@@ -38,119 +35,45 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyreadstat
-from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import iterparse
 
-from transforms.errors import UserError
+from transforms.extract.frames import (
+    ROW,
+    TEXT,
+    RawFileError,
+    column_names,
+    make_frame,
+    max_form_bytes,
+)
+from transforms.extract.odm import read_odm_form
+from transforms.extract.regular import open_regular_file
+
+__all__ = ["FORM_SUFFIXES", "ROW", "TEXT", "RawFileError", "max_form_bytes", "read_form"]
 
 log = logging.getLogger("cdisc.extract")
-
-ROW = "__ROW"
-"""Name of the source-position column that opens every frame read."""
 
 FORM_SUFFIXES = (".csv", ".xml", ".sas7bdat", ".xpt")
 """File suffixes :func:`read_form` understands (compared case-insensitively)."""
 
-TEXT = pd.StringDtype()
-"""The dtype of every value column: pandas ``string`` with ``<NA>`` for missing."""
-
 _BOM = b"\xef\xbb\xbf"
-_ODM = "{http://www.cdisc.org/ns/odm/v1.3}"
-
-MAX_FORM_BYTES = 1 << 30
-"""Default size limit of one form file (``CDISC_MAX_FORM_BYTES`` overrides it)."""
 
 
-class RawFileError(UserError, ValueError):
-    """A raw form file breaks a reading rule; the message names file, place and rule."""
-
-    def __init__(
-        self,
-        path: Path,
-        problem: str,
-        rule: str,
-        *,
-        line: int | None = None,
-        record: int | None = None,
-        column: str | None = None,
-    ) -> None:
-        self.path, self.rule, self.line, self.record, self.column = (
-            path,
-            rule,
-            line,
-            record,
-            column,
-        )
-        where = "".join(
-            [
-                f", line {line}" if line is not None else "",
-                f", record {record}" if record is not None else "",
-                f", column {column}" if column is not None else "",
-            ]
-        )
-        super().__init__(f"{path}{where}: {problem} (rule {rule})")
-
-
-def max_form_bytes() -> int:
-    """The form size limit: ``CDISC_MAX_FORM_BYTES`` (bytes) if set, else 1 GiB."""
-    setting = os.environ.get("CDISC_MAX_FORM_BYTES", "").strip()
-    if not setting:
-        return MAX_FORM_BYTES
-    if not setting.isdigit() or int(setting) < 1:
-        raise ValueError(f"CDISC_MAX_FORM_BYTES={setting!r}: expected a number of bytes")
-    return int(setting)
-
-
-def read_form(path: Path) -> pd.DataFrame:
-    """Read one raw form file into text columns, dispatching on its suffix."""
-    size, limit = path.stat().st_size, max_form_bytes()
-    if size > limit:
-        raise RawFileError(
-            path,
-            f"{size} bytes, over the limit of {limit} bytes per form file "
-            "(CDISC_MAX_FORM_BYTES raises it; memory needed is a few times the size)",
-            "RAW-SIZE",
-        )
+def read_form(path: Path, study_oid: str | None = None) -> pd.DataFrame:
+    """Read one raw form file into text columns, dispatching on its suffix. Only a regular
+    file is read (a FIFO or device is refused at once) and only up to the size limit; an
+    ODM file must hold the clinical data of `study_oid` (if given)."""
+    limit = max_form_bytes()
+    with open_regular_file(path, limit):
+        pass  # refused here if not a regular file or over the limit, before any reader
     suffix = path.suffix.lower()
     if suffix == ".csv":
         return _read_csv(path)
     if suffix == ".xml":
-        return _read_odm(path)
+        return next(iter(read_odm_form(path, limit, study_oid).frames.values()))
     if suffix in (".sas7bdat", ".xpt"):
         return _read_sas(path)
     raise RawFileError(
         path, f"unsupported file type {path.suffix!r}; expected one of {FORM_SUFFIXES}", "RAW-TYPE"
     )
-
-
-def _column_names(path: Path, raw: Sequence[str], line: int | None = None) -> list[str]:
-    """Upper-case the column names; refuse empty, reserved and duplicate names."""
-    seen: dict[str, str] = {}
-    for position, original in enumerate(raw, start=1):
-        name = original.upper()
-        if not name:
-            raise RawFileError(path, f"column {position} has no name", "RAW-HEADER", line=line)
-        if name == ROW:
-            raise RawFileError(path, f"column name {ROW} is reserved", "RAW-HEADER", line=line)
-        if name in seen:
-            raise RawFileError(
-                path,
-                f"duplicate column name {original!r} (same as {seen[name]!r} once upper-cased)",
-                "RAW-HEADER",
-                line=line,
-                column=name,
-            )
-        seen[name] = original
-    return list(seen)
-
-
-def _frame(names: list[str], columns: Sequence[pd.Series], rows: np.ndarray) -> pd.DataFrame:
-    """Assemble ``__ROW`` and the text columns into one frame."""
-    frame = pd.DataFrame(
-        {name: col.reset_index(drop=True) for name, col in zip(names, columns, strict=True)}
-    )
-    frame.insert(0, ROW, np.asarray(rows, dtype=np.int64))
-    return frame
 
 
 # --- CSV -------------------------------------------------------------------------------
@@ -183,7 +106,7 @@ def _read_csv(path: Path) -> pd.DataFrame:
                     "RAW-DELIMITER",
                     line=1,
                 )
-    names = _column_names(path, header, line=1)
+    names = column_names(path, header, line=1)
     try:
         table = pacsv.read_csv(
             pa.BufferReader(body),
@@ -269,150 +192,6 @@ def _locate_csv_error(path: Path, text: str, header: list[str]) -> RawFileError 
     return None
 
 
-# --- CDISC ODM 1.3 ---------------------------------------------------------------------
-
-
-def _read_odm(path: Path) -> pd.DataFrame:
-    """One row per ItemGroupData; DTDs and entities are refused (no XXE, no expansion)."""
-    try:
-        with path.open("rb") as source:
-            return _parse_odm(path, source)
-    except DefusedXmlException as exc:
-        raise RawFileError(
-            path,
-            f"forbidden XML construct {exc!r}: ODM files must not declare a DTD or entities",
-            "RAW-XML",
-        ) from exc
-    except ParseError as exc:
-        raise RawFileError(
-            path, f"not well-formed XML: {exc}", "RAW-XML", line=exc.position[0]
-        ) from exc
-
-
-class _OdmForm:
-    """The one ItemGroupDef of an ODM form file and the rows read so far."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.item_names: dict[str, str] = {}
-        self.group: str | None = None
-        self.refs: list[str] = []
-        self.names: list[str] = []
-        self.slots: dict[str, int] | None = None
-        self.rows: list[list[str | None]] = []
-
-    def define_item(self, elem: Element) -> None:
-        oid, name = elem.get("OID"), elem.get("Name")
-        if not oid or not name:
-            raise RawFileError(self.path, "an ItemDef lacks its OID or Name", "RAW-ODM")
-        self.item_names[oid] = name
-
-    def define_group(self, elem: Element) -> None:
-        if self.group is not None:
-            raise RawFileError(
-                self.path,
-                f"second ItemGroupDef {elem.get('OID')!r}: one form (item group) per file",
-                "RAW-ODM",
-            )
-        self.group = elem.get("OID") or ""
-        self.refs = [ref.get("ItemOID") or "" for ref in elem.iter(_ODM + "ItemRef")]
-
-    def resolve(self) -> dict[str, int]:
-        """ItemOID -> column position in ItemRef order; checks the metadata on first use."""
-        if self.slots is None:
-            if self.group is None:
-                raise RawFileError(self.path, "no ItemGroupDef before the clinical data", "RAW-ODM")
-            undefined = [oid for oid in self.refs if oid not in self.item_names]
-            if undefined:
-                raise RawFileError(
-                    self.path, f"ItemRef(s) {undefined} have no ItemDef in the metadata", "RAW-ODM"
-                )
-            self.names = _column_names(self.path, [self.item_names[oid] for oid in self.refs])
-            self.slots = {oid: i for i, oid in enumerate(self.refs)}
-        return self.slots
-
-    def add_row(self, elem: Element, subject: str | None) -> None:
-        """Append one ItemGroupData as a row; absent items stay missing."""
-        slots = self.resolve()
-        record = len(self.rows) + 1
-        if elem.get("ItemGroupOID") != self.group:
-            raise RawFileError(
-                self.path,
-                f"ItemGroupData of {elem.get('ItemGroupOID')!r} (SubjectKey {subject}); "
-                f"this file defines {self.group!r}",
-                "RAW-ODM",
-                record=record,
-            )
-        row: list[str | None] = [None] * len(slots)
-        seen: set[int] = set()
-        for item in elem:
-            if item.tag != _ODM + "ItemData":
-                if item.tag.startswith(_ODM + "ItemData"):
-                    raise RawFileError(
-                        self.path,
-                        f"typed {item.tag.removeprefix(_ODM)} is not supported; use ItemData",
-                        "RAW-ODM",
-                        record=record,
-                    )
-                continue
-            oid = item.get("ItemOID") or ""
-            slot = slots.get(oid)
-            if slot is None:
-                why = (
-                    f"not an item of ItemGroupDef {self.group!r}"
-                    if oid in self.item_names
-                    else "not defined in the metadata"
-                )
-                raise RawFileError(
-                    self.path,
-                    f"ItemData {oid!r} (SubjectKey {subject}) is {why}",
-                    "RAW-ODM",
-                    record=record,
-                    column=oid,
-                )
-            if slot in seen:
-                raise RawFileError(
-                    self.path,
-                    f"ItemData {oid!r} given twice (SubjectKey {subject})",
-                    "RAW-ODM",
-                    record=record,
-                    column=oid,
-                )
-            seen.add(slot)
-            row[slot] = item.get("Value") or None
-        self.rows.append(row)
-
-
-def _parse_odm(path: Path, source: io.BufferedReader) -> pd.DataFrame:
-    """Stream the ODM document: metadata first, then one row per ItemGroupData."""
-    events = iterparse(source, events=("start", "end"), forbid_dtd=True)
-    _, root = next(events)
-    if root.tag != _ODM + "ODM":
-        raise RawFileError(
-            path, f"root element {root.tag!r} is not a CDISC ODM 1.3 <ODM>", "RAW-ODM"
-        )
-    form = _OdmForm(path)
-    subject: str | None = None
-    for event, elem in events:
-        tag = elem.tag
-        if event == "start":
-            if tag == _ODM + "SubjectData":
-                subject = elem.get("SubjectKey")
-        elif tag == _ODM + "ItemDef":
-            form.define_item(elem)
-        elif tag == _ODM + "ItemGroupDef":
-            form.define_group(elem)
-        elif tag == _ODM + "ItemGroupData":
-            form.add_row(elem, subject)
-            elem.clear()
-        elif tag == _ODM + "SubjectData":
-            elem.clear()
-    slots = form.resolve()
-    values = list(zip(*form.rows, strict=True)) if form.rows else [()] * len(slots)
-    columns = [pd.Series(list(v), dtype=TEXT) for v in values]
-    return _frame(form.names, columns, np.arange(1, len(form.rows) + 1))
-
-
 # --- SAS7BDAT / XPT --------------------------------------------------------------------
 
 _SEPARATED = ("DDMMYY", "MMDDYY", "YYMMDD", "MMYY", "YYMM", "YYQ")
@@ -457,7 +236,7 @@ def _read_sas(path: Path) -> pd.DataFrame:
         raw, meta = reader(path, disable_datetime_conversion=True)
     except (pyreadstat.ReadstatError, pyreadstat.PyreadstatError) as exc:
         raise RawFileError(path, f"unreadable SAS file: {exc}", "RAW-SAS") from exc
-    names = _column_names(path, list(raw.columns))
+    names = column_names(path, list(raw.columns))
     columns = []
     for name in raw.columns:
         if meta.readstat_variable_types[name] == "string":
@@ -466,7 +245,7 @@ def _read_sas(path: Path) -> pd.DataFrame:
         else:
             fmt = meta.original_variable_types.get(name)
             columns.append(sas_number_text(raw[name].to_numpy(dtype=np.float64), fmt))
-    return _frame(names, columns, np.arange(1, len(raw) + 1))
+    return make_frame(names, columns, np.arange(1, len(raw) + 1))
 
 
 def _time_unit(ms: np.ndarray) -> Literal["s", "ms"]:

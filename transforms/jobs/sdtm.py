@@ -11,6 +11,7 @@ raises :class:`~transforms.errors.PipelineError` with a readable message on bad 
 from __future__ import annotations
 
 import platform
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,7 +22,8 @@ import pyarrow.parquet as pq
 from transforms import __version__
 from transforms.errors import NothingNew, NotReady, PipelineError, UserError
 from transforms.extract.exports import Export, find_newest_complete, sha256_file
-from transforms.extract.readers import RawFileError, read_form
+from transforms.extract.odm import StudyLayout, read_odm_form, read_odm_study
+from transforms.extract.readers import RawFileError, max_form_bytes, read_form
 from transforms.issues import IssueLog, describe
 from transforms.jobs.kit import (
     Column,
@@ -103,6 +105,39 @@ def _check_form(
     )
 
 
+def _read_forms(export: Export, study: StudySpec) -> Iterator[tuple[str, str, pd.DataFrame]]:
+    """Each form's id, source name and records: from its own file (one at a time), or all
+    from the export's one whole-study ODM file (its ItemGroupData counted against the
+    manifest)."""
+    path = export.study_file
+    if path is None:
+        for oid, form in study.forms.items():
+            file = export.files[form.file]
+            if file.suffix.lower() == ".xml":  # the EDC counts ItemGroupData, removed ones too
+                data = read_odm_form(file, max_form_bytes(), study.id)
+                df, written = next(iter(data.frames.values())), data.item_groups
+            else:
+                df = read_form(file)
+                written = len(df)
+            _check_rows(file, written, export.manifest)
+            yield oid, export.source(form.file, oid), df
+        return
+    if not study.odm_structure:
+        raise RawFileError(
+            path,
+            f"a whole-study ODM export, but {study.path / 'forms.yaml'} has no odm: naming the "
+            "columns its subject, site and visit fill",
+            "RAW-ODM",
+        )
+    layout = StudyLayout(
+        study.id, {oid: list(f.columns) for oid, f in study.forms.items()}, study.odm_structure
+    )
+    data = read_odm_study(path, max_form_bytes(), layout)
+    _check_rows(path, data.item_groups, export.manifest)
+    for oid, form in study.forms.items():
+        yield oid, export.source(form.file, oid), data.frames.pop(oid)
+
+
 def _check_rows(path: Path, rows: int, manifest: dict[str, Any] | None) -> None:
     """The records read must be as many as the EDC's manifest says it wrote (if it says)."""
     entry = (manifest or {}).get("files", {}).get(path.name)
@@ -142,9 +177,12 @@ def _newest_unpublished(study: StudySpec, place: Place) -> tuple[Export, dict[st
     already (unless `place.force`)."""
     if place.landing is None:
         raise PipelineError(f"{study.id}: extract needs the landing folder of the exports")
-    stems = [f.file for f in study.forms.values()]
-    export: Export = find_newest_complete(place.landing, study.id, stems, study.settle_seconds)
-    digests = {export.files[stem].name: sha256_file(export.files[stem]) for stem in stems}
+    files = {oid: f.file for oid, f in study.forms.items()}
+    export: Export = find_newest_complete(
+        place.landing, study.id, list(files.values()), study.settle_seconds
+    )
+    sums = {path: sha256_file(path) for path in set(export.files.values())}
+    digests = {export.source(stem, oid): sums[export.files[stem]] for oid, stem in files.items()}
     if not place.force:
         published = current(place.store, study.id)
         _already_published(RunFolder(published) if published else None, study.id, export, digests)
@@ -164,12 +202,22 @@ def export_arrived(study: StudySpec, place: Place) -> bool:
     return True
 
 
+def published_since(study: StudySpec, place: Place, since: datetime) -> bool:
+    """Whether the current publication finished at or after `since`: a night whose export
+    another run (one triggered by hand, say) has already published has had its export."""
+    published = current(place.store, study.id)
+    finished = RunFolder(published).manifest().get("finished") if published else None
+    try:
+        return isinstance(finished, str) and datetime.fromisoformat(finished) >= since
+    except ValueError:  # a manifest not written by this engine: no claim either way
+        return False
+
+
 def extract(study: StudySpec, place: Place, run_id: str | None = None) -> RunFolder:
     """Snapshot the newest complete export into a new run folder; return the folder.
 
     Raises NothingNew when that export is already published (unless `place.force`)."""
     with stage("extract") as s:
-        files = {oid: f.file for oid, f in study.forms.items()}
         export, digests = _newest_unpublished(study, place)
         started = datetime.now(UTC)
         run = new_run(
@@ -178,13 +226,10 @@ def extract(study: StudySpec, place: Place, run_id: str | None = None) -> RunFol
         s.run = run
         issues = IssueLog()
         inputs: dict[str, Any] = {}
-        for oid, stem in files.items():
-            path = export.files[stem]
-            df = read_form(path)
-            _check_rows(path, len(df), export.manifest)
-            _check_form(oid, df, study, path.name, issues)
+        for oid, source, df in _read_forms(export, study):
+            _check_form(oid, df, study, source, issues)
             df.to_parquet(run.raw_form(oid), index=False)
-            inputs[path.name] = {"form": oid, "rows": len(df), "sha256": digests[path.name]}
+            inputs[source] = {"form": oid, "rows": len(df), "sha256": digests[source]}
             s.rows_in += len(df)
         s.rows_out = s.rows_in
         manifest = export.manifest or {}

@@ -1,4 +1,5 @@
-"""Seeded sample EDC exports (CSV or CDISC ODM 1.3.2), one file per raw eCRF form.
+"""Seeded sample EDC exports (CSV or CDISC ODM 1.3.2), one file per raw eCRF form, or
+(``odm-study``) one ODM file holding every form of the study.
 
 A development tool beside the engine, not part of it: `transforms` never imports this
 package and its distribution does not ship it (tests/test_samplegen_boundary.py). It uses
@@ -21,11 +22,13 @@ import pandas as pd
 import yaml
 
 from samplegen import pommaint
-from samplegen.writers import write_csv, write_manifest, write_odm
+from samplegen.writers import write_csv, write_manifest, write_odm, write_odm_study
 from transforms.extract.exports import sha256_file
 from transforms.studies import specs_dir
 
 SOURCE_SYSTEM: Final = "cdisc-pipeline sample generator"
+FORMATS: Final = ("csv", "odm", "odm-study")
+"""CSV or ODM files per form, or one ODM file of the whole study (``<study>.xml``)."""
 
 
 class Generator(Protocol):
@@ -71,7 +74,7 @@ def generate_export(
     subjects: int = 15,
     seed: int = 20261123,
     out: Path,
-    fmt: Literal["csv", "odm"] = "csv",
+    fmt: Literal["csv", "odm", "odm-study"] = "csv",
     export_time: datetime | None = None,
     cutoff: date = date(2026, 11, 15),
     night: int = 1,
@@ -90,8 +93,8 @@ def generate_export(
     """
     if study not in STUDIES:
         raise ValueError(f"unknown study {study!r}; known studies: {', '.join(sorted(STUDIES))}")
-    if fmt not in ("csv", "odm"):
-        raise ValueError(f"unknown format {fmt!r}; use 'csv' or 'odm'")
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
     moment = _utc(export_time or datetime.now(UTC))
     ident = export_id(moment)
     created = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -121,7 +124,15 @@ def generate_export(
         ) from None
     try:
         files: dict[str, dict[str, Any]] = {}
-        for form, spec in forms.items():
+        if fmt == "odm-study":
+            path = staging / f"{study.lower()}.xml"
+            rows = write_odm_study(
+                {form: frames[form][list(spec["columns"])] for form, spec in forms.items()},
+                forms, path, study=study, description=description,
+                file_oid=f"{study}.{ident}", created=created,
+            )  # fmt: skip
+            files[path.name] = {"sha256": sha256_file(path), "rows": rows}
+        for form, spec in forms.items() if fmt != "odm-study" else ():
             frame = frames[form][list(spec["columns"])]
             name = f"{spec['file']}.{'csv' if fmt == 'csv' else 'xml'}"
             path = staging / name

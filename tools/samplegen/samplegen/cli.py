@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
 
-from samplegen import STUDIES, generate_export
+from samplegen import FORMATS, STUDIES, generate_export
 from transforms.cli import guarded
 from transforms.studies import STUDY_ID
 
@@ -40,7 +40,13 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--seed", type=int, default=20261123, help="random seed (default 20261123)")
     p.add_argument("--out", type=Path, required=True, help="landing root: writes OUT/STUDY/<id>/")
-    p.add_argument("--format", choices=("csv", "odm"), default="csv", help="file format")
+    p.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="csv",
+        help="csv or odm: a file per form; odm-study: one CDISC ODM 1.3.2 file holding every "
+        "form (subject, site and visit in its structure)",
+    )
     p.add_argument(
         "--export-time",
         type=datetime.fromisoformat,
