@@ -94,7 +94,7 @@ def test_evaluable_populations() -> None:
         {
             "USUBJID": ["EVAL", "MRD", "NE", "BASE", "SCRF"],
             "ITTFL": ["Y", "Y", "Y", "Y", "N"],
-            "TRTSDT": pd.to_datetime(["2025-01-01"] * 4 + [None]),
+            "TRTSDT": pd.to_datetime(pd.Series(["2025-01-01"] * 4 + [None])),
         }
     )
     rs = pd.DataFrame(
@@ -124,7 +124,9 @@ def test_cause_of_death_groups_and_days() -> None:
             "DTHCAUS": ["PROGRESSIVE DISEASE", "PNEUMONIA", "ACCIDENT", None, None],
             "TRTSDT": pd.to_datetime(["2025-01-01"] * 5),
             "TRTEDT": pd.to_datetime(["2025-03-01"] * 5),
-            "DTHDT": pd.to_datetime(["2025-03-11", "2025-03-01", "2025-06-01", None, None]),
+            "DTHDT": pd.to_datetime(
+                pd.Series(["2025-03-11", "2025-03-01", "2025-06-01", None, None])
+            ),
         }
     )
     ae = pd.DataFrame({"USUBJID": ["AE", "OTHER"], "AESDTH": ["Y", "N"]})
