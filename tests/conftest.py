@@ -29,7 +29,7 @@ def copy_study_specs(root: Path, *studies: str) -> Path:
 
 
 # Property tests draw the same examples on every run: a failure in CI is reproducible.
-settings.register_profile("repeatable", derandomize=True)
+settings.register_profile("repeatable", derandomize=True, deadline=None)  # no timed tests
 settings.load_profile("repeatable")
 
 
@@ -101,6 +101,27 @@ def copy_store(current: Path, store: Path) -> Path:
     returns (`published`, `adam_published`), to run more nights on; its `current`."""
     shutil.copytree(current.parent.parent, store, symlinks=True)
     return store / current.parent.name / current.name
+
+
+def defined_documents(current: Path) -> dict[str, dict[str, str]]:
+    """Per define.xml of a published run (``sdtm/``, ``adam/`` and their copies in the
+    submission, by path relative to the run), the documents it names that are not datasets:
+    def:leaf ID -> href. Asserts every def:leaf (datasets too) names a file beside it."""
+    from lxml import etree
+
+    from transforms.define.xml import NS
+
+    found: dict[str, dict[str, str]] = {}
+    for path in sorted(current.glob("*/define.xml")) + sorted(current.rglob("m5/**/define.xml")):
+        root = etree.parse(str(path)).getroot()
+        leaves = root.xpath("//def:leaf", namespaces=NS)
+        hrefs = {str(leaf.get("ID")): str(leaf.get(f"{{{NS['xlink']}}}href")) for leaf in leaves}
+        missing = [h for h in hrefs.values() if not (path.parent / h).is_file()]
+        assert not missing, f"{path}: def:leaf files not beside it: {missing}"
+        found[path.relative_to(current).as_posix()] = {
+            i: h for i, h in hrefs.items() if not h.endswith(".xpt")
+        }
+    return found
 
 
 # How the suite is spread over pytest-xdist workers (`make test`: -n auto): a file's tests

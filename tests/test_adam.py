@@ -13,7 +13,7 @@ import pyreadstat
 import pytest
 
 from samplegen import generate_export
-from tests.conftest import ROOT, copy_store
+from tests.conftest import ROOT, copy_store, defined_documents
 from transforms.adam.spec import AdamSpec, SpecError, conform, load_adam_spec
 from transforms.adam.vocabulary import Inputs, build
 from transforms.errors import NothingNew
@@ -271,8 +271,20 @@ def test_the_reviewers_documents_read_back(adam_published: Path, tmp_path: Path)
     def text(path: Path) -> str:
         return "\n".join(page.extract_text() for page in PdfReader(path).pages)
 
+    # The blank CRF, a page per form (bookmarked): label, field, entry box (a date's hint),
+    # annotation beside it; a field left out says NOT SUBMITTED and why.
+    reader = PdfReader(adam_published / "sdtm" / "acrf.pdf")
+    study_forms = load_study("POMMAINT").forms
+    bookmarks = [o.title for o in reader.outline if not isinstance(o, list)]
+    assert bookmarks == [f"{k}: {f.label}" for k, f in study_forms.items()]
+    dm = reader.pages[1].extract_text()
+    assert dm.startswith("POMMAINT Annotated CRF\nForm DM: Demographics\nDM = Demographics\n")
+    assert "Date of birth\nBRTHDAT\nDD MON YYYY DM.BRTHDTC\n" in dm
+    assert "Race, other specify\nRACEOTH\nSUPPDM.RACEOTH\n" in dm
+    ic = reader.pages[2].extract_text()
+    assert "Form IC: Informed consent and eligibility" in ic
+    assert "Site number\nSITEID\nNOT SUBMITTED\nthe subject's site, repeated on every form" in ic
     acrf = text(adam_published / "sdtm" / "acrf.pdf")
-    assert "Form DM: Demographics" in acrf and "BRTHDAT mapped DM.BRTHDTC" in acrf
     assert "Form RS:" in acrf and "RS.RSORRES" in acrf
     csdrg = text(adam_published / "sdtm" / "csdrg.pdf")
     for section in ("1. Introduction", "1.2 Study data standards and dictionary inventory",
@@ -290,7 +302,7 @@ def test_the_reviewers_documents_read_back(adam_published: Path, tmp_path: Path)
     shutil.copytree(adam_published.resolve(), copy)
     run, study = RunFolder(copy), load_study("POMMAINT")
     crf = write_acrf(run, study)
-    assert crf.href == "acrf.pdf" and crf.pages["DM.SEX"] == (1,)
+    assert crf.href == "acrf.pdf" and crf.pages["DM.SEX"] == (2,)  # page 1: the title
     assert "DM.ARMCD" not in crf.pages or crf.pages["DM.ARMCD"]  # a key target is no origin
     written = [run.sdtm / crf.href]
     for layer, names in (("sdtm", ["csdrg.pdf"]), ("adam", ["adrg.pdf"])):
@@ -303,7 +315,30 @@ def test_the_reviewers_documents_read_back(adam_published: Path, tmp_path: Path)
     # define.xml points each collected variable at its page of the annotated CRF
     define = (adam_published / "sdtm" / "define.xml").read_text(encoding="utf-8")
     assert '<def:AnnotatedCRF>\n        <def:DocumentRef leafID="LF.ACRF"/>' in define
-    assert 'xlink:href="acrf.pdf"' in define and 'PageRefs="1" Type="PhysicalRef"' in define
+    assert 'xlink:href="acrf.pdf"' in define and 'PageRefs="2" Type="PhysicalRef"' in define
+    for variable, pages in crf.pages.items():  # each page named shows the variable
+        for page in pages:
+            assert variable in reader.pages[page - 1].extract_text().replace("\n", " "), variable
+
+
+def test_define_names_the_documents_beside_it(adam_published: Path) -> None:
+    """Each define.xml, in the run and in the submission, names the annotated CRF (SDTM) and
+    its reviewer's guide (def:SupplementalDoc), each a def:leaf whose file is beside it."""
+    from lxml import etree
+
+    from transforms.define.xml import NS
+
+    sdtm = {"LF.ACRF": "acrf.pdf", "LF.CSDRG": "csdrg.pdf"}
+    adam = {"LF.ADRG": "adrg.pdf"}
+    assert defined_documents(adam_published) == {
+        "sdtm/define.xml": sdtm, "adam/define.xml": adam,
+        "submission/m5/datasets/pommaint/tabulations/sdtm/define.xml": sdtm,
+        "submission/m5/datasets/pommaint/analysis/adam/datasets/define.xml": adam,
+    }  # fmt: skip
+    for layer, leaf in (("sdtm", "LF.CSDRG"), ("adam", "LF.ADRG")):
+        root = etree.parse(str(adam_published / layer / "define.xml")).getroot()
+        refs = root.xpath("//def:SupplementalDoc/def:DocumentRef/@leafID", namespaces=NS)
+        assert refs == [leaf]
 
 
 def test_adam_define_describes_the_primary_endpoint_and_the_parameters(

@@ -364,6 +364,19 @@ def test_date_objects_and_datetimes_agree() -> None:
         ]
 
 
+def test_dates_of_any_year() -> None:
+    """No nanosecond-timestamp limits (1677-2262): a year typed 3025 or 1663 is counted."""
+    adrs = make_adrs([("S1-1", "PD", None), ("S1-2", "PD", None)])
+    adrs["ADT"] = pd.Series([date(3025, 2, 26), date(1663, 5, 11)], dtype=object)
+    adsl = make_adsl(X=[1, 2])
+    adsl["RANDDT"] = pd.Series([date(2024, 2, 5), date(1663, 5, 1)], dtype=object)
+    result = build_tte(one_param([src("PD", "PD")]), {"ADSL": adsl, "ADRS": adrs})
+    assert [(s, str(a.date()), v) for s, a, v in rows_of(result, "ADT", "AVAL")] == [
+        ("S1-1", "3025-02-26", 365_630),
+        ("S1-2", "1663-05-11", 11),
+    ]
+
+
 def test_text_dates_are_refused() -> None:
     adrs = make_adrs([("S1-1", "PD", "2024-02-01")]).astype({"ADT": "str"})
     with pytest.raises(TteDataError, match=r"events\[0\]: ADRS.ADT: expected dates"):

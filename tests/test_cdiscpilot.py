@@ -31,7 +31,7 @@ import pyreadstat
 import pytest
 import yaml
 
-from tests.conftest import FIXTURES, ROOT, built_once, copy_study_specs
+from tests.conftest import FIXTURES, ROOT, built_once, copy_study_specs, defined_documents
 from transforms.issues import IssueLog
 from transforms.sdtm.algorithms import Context, Scope, SpecError, parse_rule
 from transforms.specs import SpecError as SpecsError
@@ -320,6 +320,51 @@ def _subject(pilot_run: Path, name: str, usubjid: str) -> list[dict[str, object]
     return [
         {str(k): (None if pd.isna(v) else v) for k, v in r.items()} for r in rows.to_dict("records")
     ]
+
+
+def test_the_submission_a_reviewer_opens(pilot_run: Path) -> None:
+    """Issue 20 for the second study: the eCTD module 5 folders hold exactly the XPT files,
+    define.xml, its stylesheet and the documents, listed with their SHA-256; each define.xml
+    names its documents (def:leaf beside it) and renders with the stylesheet; the findings
+    workbook has the Pinnacle 21 sheets with filters and frozen headers; the conformance
+    report has no Reject or Error finding (issue 17.8)."""
+    import csv
+
+    import openpyxl
+    from lxml import html
+
+    from transforms.define import render_stylesheet
+    from transforms.extract.exports import sha256_file
+
+    study = pilot_run / "submission" / "m5" / "datasets" / "cdiscpilot01"
+    folders = {"sdtm": study / "tabulations" / "sdtm",
+               "adam": study / "analysis" / "adam" / "datasets"}  # fmt: skip
+    documents = {"sdtm": ["acrf.pdf", "csdrg.pdf"], "adam": ["adrg.pdf"]}
+    for layer, folder in folders.items():
+        xpts = sorted(p.name for p in (pilot_run / layer).glob("*.xpt"))
+        assert xpts and sorted(p.name for p in folder.iterdir()) == sorted(
+            [*xpts, "define.xml", "define.xsl", *documents[layer]]
+        )
+    with (pilot_run / "reports" / "submission_manifest.csv").open(encoding="utf-8") as fh:
+        rows = {r["file"]: r["sha256"] for r in csv.DictReader(fh)}
+    files = [p for p in (pilot_run / "submission").rglob("*") if p.is_file()]
+    assert rows == {p.relative_to(pilot_run / "submission").as_posix(): sha256_file(p)
+                    for p in files}  # fmt: skip
+    sdtm = {"LF.ACRF": "acrf.pdf", "LF.CSDRG": "csdrg.pdf"}
+    assert defined_documents(pilot_run) == {
+        "sdtm/define.xml": sdtm, "adam/define.xml": {"LF.ADRG": "adrg.pdf"},
+        "submission/m5/datasets/cdiscpilot01/tabulations/sdtm/define.xml": sdtm,
+        "submission/m5/datasets/cdiscpilot01/analysis/adam/datasets/define.xml":
+            {"LF.ADRG": "adrg.pdf"},
+    }  # fmt: skip
+    page = html.fromstring(render_stylesheet(folders["sdtm"] / "define.xml"))
+    assert [a.get("href") for a in page.xpath("//tr[@id='LF.CSDRG']//a")] == ["csdrg.pdf"]
+    assert page.xpath("//h2[starts-with(., 'DM:')]") and page.xpath("//h2[starts-with(., 'TS:')]")
+    book = openpyxl.load_workbook(pilot_run / "reports" / "findings.xlsx")
+    assert book.sheetnames == ["Dataset Summary", "Issue Summary", "Details", "Rules"]
+    assert all(s.freeze_panes == "A2" and s.auto_filter.ref for s in book.worksheets)
+    conformance = pd.read_csv(pilot_run / "reports" / "conformance.csv", dtype=str)
+    assert not conformance["severity"].isin(["Reject", "Error"]).any()
 
 
 def test_subject_elements_follow_the_titration_of_the_high_dose(pilot_run: Path) -> None:

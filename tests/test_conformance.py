@@ -308,8 +308,32 @@ def _plant(run: Path) -> dict[str, Expect]:
     r = _first(ts, ts["TSPARMCD"] == "NARMS")
     _set(ts, r, "TSVAL", "3")
     add("TS NARMS not TA's arms", "PIPE-013", "TS", "TSVAL", None, [r])
+    r = _first(ts, ts["TSPARMCD"] == "TPHASE")
+    _set(ts, r, "TSPARM", "Trial Phase")
+    add("TSPARM not the decode of TSPARMCD", "CT2003", "TS", "TSPARM", None, [r])
+    r = _first(ts, ts["TSPARMCD"] == "TBLIND")
+    _set(ts, r, "TSVAL", "HALF BLIND")  # TSVALCD stays OPEN LABEL's C49659
+    add("TS value outside its parameter's codelist", "CT2002", "TS", "TSVAL", None, [r])
+    add("TSVALCD not the CT code of TSVAL", "PIPE-015", "TS", "TSVALCD", None, [r])
+    r = _first(ts, ts["TSPARMCD"] == "SPONSOR")
+    _set(ts, r, "TSVAL", None)
+    add("TSVAL null without a null flavour", "PIPE-014", "TS", "TSVAL", None, [r])
+    r = _first(ts, ts["TSVALNF"].notna())
+    _set(ts, r, "TSVAL", "NCT00000000")
+    add("TSVAL beside a null flavour", "PIPE-014", "TS", "TSVALNF", None, [r])
     ts.to_parquet(sdtm / "ts.parquet", index=False)
     add("TS without SSTDTC", "SD2232", "TS", "TSPARMCD", None, [])
+
+    # An element more in an arm, at a place no subject's SE record names: only TA's own check.
+    ta = pd.read_parquet(sdtm / "ta.parquet")
+    ta = pd.concat([ta, ta.iloc[[0]].assign(TAETORD=99, ETCD="XXX")], ignore_index=True)
+    add("TA element not in TE", "PIPE-016", "TA", "ETCD", None, [len(ta) - 1])
+    ta.to_parquet(sdtm / "ta.parquet", index=False)
+
+    ie = pd.read_parquet(sdtm / "ie.parquet")
+    _set(ie, 0, "IETESTCD", "EXCL99")
+    add("IE criterion not in TI", "PIPE-017", "IE", "IETESTCD", str(_get(ie, 0, "USUBJID")), [0])
+    ie.to_parquet(sdtm / "ie.parquet", index=False)
     add("TS without SDTIGVER", "PIPE-008", "TS", "TSPARMCD", None, [])
 
     def long_label(data: pd.DataFrame, labels: dict[str, str]) -> pd.DataFrame:
@@ -404,6 +428,9 @@ PLANTED = [
     "visit not in SV", "VISIT not TV's", "SE element not in TE", "SE element not in TA",
     "SV planned visit not in TV", "SV planned study day not TV's",
     "SV unplanned visit with a VISITDY", "actual arm not in TA", "TS NARMS not TA's arms",
+    "TSPARM not the decode of TSPARMCD", "TS value outside its parameter's codelist",
+    "TSVALCD not the CT code of TSVAL", "TSVAL null without a null flavour",
+    "TSVAL beside a null flavour", "TA element not in TE", "IE criterion not in TI",
 ]  # fmt: skip
 
 

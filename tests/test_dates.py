@@ -20,8 +20,24 @@ CASES = [
     ("30 FEB 2025", None, True),
     ("31 APR 2025", None, True),
     ("05 XYZ 2025", None, True),
-    ("2025-01-05", None, True),
+    # A complete ISO 8601 date or date-time (how the SAS reader writes SAS date and datetime
+    # numerics) is read as itself in every format; a partial or impossible one is not.
+    ("2025-01-05", "2025-01-05", False),
+    ("2025-01-05T10:30:00", "2025-01-05T10:30:00", False),
+    ("2025-01-05T10:30:00.250", "2025-01-05T10:30:00.250", False),
+    ("2025-01", None, True),
+    ("2025-02-30", None, True),
+    ("2025-01-05T25:00", None, True),
     ("05/01/2025", None, True),
+    # Every year ISO 8601 allows, 0001-9999 (typing slips included); there is no year 0.
+    ("26 FEB 3025", "3025-02-26", False),
+    ("11 MAY 1663", "1663-05-11", False),
+    ("01 JAN 0001", "0001-01-01", False),
+    ("31 DEC 9999", "9999-12-31", False),
+    ("29 FEB 1600", "1600-02-29", False),
+    ("29 FEB 1700", None, True),
+    ("01 JAN 0000", None, True),
+    ("UN UNK 0000", None, True),
     ("", None, False),
     (None, None, False),
 ]
@@ -70,6 +86,13 @@ def test_study_day_has_no_day_zero() -> None:
     assert got[:4] == [1.0, 2.0, -1.0, -30.0]
     assert pd.isna(got[4])
     assert got[5] == 3.0
+
+
+def test_study_day_over_the_whole_year_range() -> None:
+    """No nanosecond-timestamp limits (1677-2262): days counted for any year 0001-9999."""
+    dtc = pd.Series(["3025-02-26", "1663-05-11", "0001-01-01", "9999-12-31"], dtype="string")
+    ref = pd.Series(["2024-02-05", "2024-02-05", "9999-12-31", "0001-01-01"], dtype="string")
+    assert study_day(dtc, ref).tolist() == [365_630.0, -131_757.0, -3_652_058.0, 3_652_059.0]
 
 
 def test_study_day_needs_a_complete_reference() -> None:

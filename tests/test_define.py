@@ -6,6 +6,7 @@ import csv
 import json
 import re
 import shutil
+from copy import deepcopy
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,7 +30,7 @@ from transforms.define import (
     write_define,
     write_submission_manifest,
 )
-from transforms.define.xml import ARM_NS, NS, SCHEMA_PATH, STYLESHEET
+from transforms.define.xml import ARM_NS, NS, SCHEMA_PATH, STYLESHEET, check_analysis_results
 from transforms.extract.exports import sha256_file
 from transforms.specs import load_study
 
@@ -398,16 +399,21 @@ def test_collected_variables_point_at_the_annotated_crf(
 ) -> None:
     from pypdf import PdfReader
 
-    from transforms.define.documents import write_acrf
+    from transforms.define.documents import GUIDES, write_acrf
+    from transforms.errors import PipelineError
     from transforms.store import RunFolder
 
     copy = _copy_run(run, tmp_path / "run")
     shutil.copy2(published / "reports" / "reconciliation_fields.csv", copy / "reports")
     crf = write_acrf(RunFolder(copy), load_study("POMMAINT"))
-    path = write_define(copy, "sdtm", annotated_crf=crf)
-    assert validate_define(path) == [] and check_define(path) == []
+    guide = GUIDES["sdtm"]  # written at publication: not there yet
+    path = write_define(copy, "sdtm", annotated_crf=crf, supplemental=[guide])
+    assert validate_define(path) == [] and check_define(path, later=["csdrg.pdf"]) == []
+    assert check_define(path) == ["def:leaf csdrg.pdf does not exist beside define.xml"]
     root = etree.parse(str(path)).getroot()
     assert _xpath(root, f"{MDV}/def:AnnotatedCRF/def:DocumentRef/@leafID") == ["LF.ACRF"]
+    assert _xpath(root, f"{MDV}/def:SupplementalDoc/def:DocumentRef/@leafID") == ["LF.CSDRG"]
+    assert _xpath(root, f"{MDV}/def:leaf/@xlink:href") == ["acrf.pdf", "csdrg.pdf"]
     assert _xpath(root, f"{MDV}/def:leaf[@ID='LF.ACRF']/@xlink:href") == ["acrf.pdf"]
     sex = _xpath(root, f"{MDV}/odm:ItemDef[@OID='IT.DM.SEX']/def:Origin/def:DocumentRef")[0]
     page = int(_str(sex, "def:PDFPageRef/@PageRefs"))
@@ -422,10 +428,21 @@ def test_collected_variables_point_at_the_annotated_crf(
     ours = _rows(html.fromstring(render_stylesheet(path)))
     theirs = _rows(html.parse(str(path.parent / "define.html")).getroot())
     assert ours["LF.ACRF"] == theirs["LF.ACRF"] == ["Annotated CRF", "Annotated CRF", "acrf.pdf"]
+    assert ours["LF.CSDRG"] == theirs["LF.CSDRG"] == [
+        "Supplemental document", "Clinical Study Data Reviewer's Guide", "csdrg.pdf"]  # fmt: skip
     assert ours["IT.DM.SEX"] == [re.sub(r"^\(\d+\)$", "", c) for c in theirs["IT.DM.SEX"]]
     assert f"Annotated CRF p. {page}" in ours["IT.DM.SEX"][7]
     (copy / "sdtm" / "acrf.pdf").unlink()
     assert "def:leaf acrf.pdf does not exist beside define.xml" in check_define(path)
+    # The publication's submission manifest refuses a define.xml whose document is missing,
+    # in the run and in the submission built from it.
+    (copy / "sdtm" / "csdrg.pdf").write_bytes(b"%PDF-1.4 guide")
+    with pytest.raises(
+        PipelineError,
+        match=r"2 document\(s\) missing: .*/run/sdtm/define.xml: "
+        r"def:leaf acrf.pdf .*/tabulations/sdtm/define.xml: def:leaf acrf.pdf",
+    ):
+        write_submission_manifest(copy)
 
 
 # --- ADaM ------------------------------------------------------------------------------------
@@ -600,6 +617,27 @@ def test_adam_parameters_analysis_results_and_comments(run: Path, tmp_path: Path
     broken = tmp_path / "broken.xml"
     broken.write_bytes(path.read_bytes().replace(b'ItemOID="IT.ADTTE.CNSR"/>', b'ItemOID="IT.X"/>'))
     assert "ARM variable 'IT.X' does not resolve" in check_define(broken)
+    # ARM 1.0's content model (no ARM schema to validate against): what is checked, each
+    # planted once in the written document
+    good = etree.parse(str(path)).getroot()
+    assert check_analysis_results(good) == []
+    for edit, problem in (
+        (lambda r: r.attrib.pop("AnalysisReason"), "arm:AnalysisResult AR.PFS: no AnalysisReason"),
+        (lambda r: r.set("AnalysisPurpose", "MAIN"),
+         "arm:AnalysisResult AR.PFS: AnalysisPurpose 'MAIN' is not a term of C117745"),
+        (lambda r: r.remove(r.find("arm:AnalysisDatasets", ns)),
+         "arm:AnalysisResult AR.PFS: 0 arm:AnalysisDatasets, ARM 1.0 wants 1 to 1"),
+        (lambda r: r.append(r.find("arm:AnalysisDatasets", ns)),  # moved last: out of order
+         "arm:AnalysisResult AR.PFS: arm:AnalysisDatasets is not allowed there"),
+        (lambda r: [r.find("arm:AnalysisDatasets/arm:AnalysisDataset", ns).remove(v)
+                    for v in r.findall(".//arm:AnalysisVariable", ns)],
+         "arm:AnalysisDataset: 0 arm:AnalysisVariable, ARM 1.0 wants 1 to 1073741824"),
+        (lambda r: etree.SubElement(r, f"{{{ARM_NS}}}Results"),
+         "arm:Results is not an ARM 1.0 element"),
+    ):  # fmt: skip
+        copy_root = deepcopy(good)
+        edit(copy_root.xpath("//arm:AnalysisResult", namespaces=ns)[0])
+        assert any(problem in p for p in check_analysis_results(copy_root)), problem
     with pytest.raises(DefineError, match="analysis result PFS: ADTTE holds no PARAMCD EFS"):
         write_define(copy, "adam", adam_metadata([spec]), analyses=[replace(_PFS, paramcd="EFS")])
 

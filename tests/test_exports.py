@@ -15,6 +15,7 @@ from transforms.extract.exports import (
     NoExportError,
     find_newest_complete,
     list_exports,
+    load_manifest,
     sha256_file,
 )
 
@@ -132,7 +133,8 @@ def test_unreadable_manifest_refused(tmp_path: Path) -> None:
     newest = make_export(tmp_path, "20261122T020000Z")
     (newest / "export.json").write_text('{"study": "POMMAINT", "files": {')  # cut short
     with pytest.raises(
-        NoExportError, match=r"20261122T020000Z: export\.json is unreadable or not JSON"
+        NoExportError,
+        match=r"20261122T020000Z: export\.json is not valid JSON .* \(rule EXPORT-MANIFEST\)",
     ):
         find_newest_complete(tmp_path, STUDY, FORMS)
 
@@ -176,8 +178,61 @@ def test_no_complete_export_lists_what_each_lacked(tmp_path: Path) -> None:
     with pytest.raises(NoExportError) as caught:
         find_newest_complete(tmp_path, STUDY, FORMS)
     lines = str(caught.value).splitlines()
-    assert lines[0] == f"no complete export of POMMAINT in {tmp_path / STUDY}:"
+    assert (
+        lines[0] == f"no complete export of POMMAINT in {tmp_path / STUDY} (rule EXPORT-COMPLETE):"
+    )
     assert lines[1:] == [
         "  20261122T020000Z: dm.csv SHA-256 differs from export.json (corrupt or partial copy)",
         "  20261121T020000Z: no ae file",
     ]
+
+
+def _manifest_text(tmp_path: Path, text: str) -> list[str]:
+    path = tmp_path / "export.json"
+    path.write_text(text, encoding="utf-8")
+    return load_manifest(path, STUDY, "20261124T020000Z")[1]
+
+
+def test_manifest_key_given_twice_is_refused(tmp_path: Path) -> None:
+    """JSON keeps the last of two equal keys: a manifest saying rows twice is ambiguous."""
+    text = '{"study": "POMMAINT", "files": {"dm.csv": {"rows": 5, "rows": 6}}}'
+    (problem,) = _manifest_text(tmp_path, text)
+    assert "key(s) ['rows'] given twice" in problem and "rule EXPORT-MANIFEST" in problem
+
+
+def test_manifest_number_too_long_is_refused(tmp_path: Path) -> None:
+    text = '{"study": "POMMAINT", "files": {"dm.csv": {"rows": ' + "9" * 5000 + "}}}"
+    (problem,) = _manifest_text(tmp_path, text)
+    assert problem.startswith("export.json is not valid JSON") and "4300" in problem
+
+
+@pytest.mark.parametrize(
+    ("entry", "field", "shown"),
+    [({"rows": "5281"}, "files.dm.csv.rows", '"5281" (text)'),
+     ({"rows": -1}, "files.dm.csv.rows", "-1 (a number)"),
+     ({"rows": True}, "files.dm.csv.rows", "true (true/false)"),
+     ({"rows": 1.0}, "files.dm.csv.rows", "1.0 (a number)"),
+     ({"sha256": "abc"}, "files.dm.csv.sha256", '"abc" (text)'),
+     ({"records": 5}, "files.dm.csv", "unknown key(s) ['records']")],
+)  # fmt: skip
+def test_manifest_file_entries_are_type_checked(
+    tmp_path: Path, entry: dict[str, object], field: str, shown: str
+) -> None:
+    text = json.dumps({"study": STUDY, "files": {"dm.csv": entry}})
+    (problem,) = _manifest_text(tmp_path, text)
+    assert problem.startswith(f"export.json field {field}: {shown}"), problem
+
+
+def test_an_older_export_is_never_read_once_a_newer_is_published(tmp_path: Path) -> None:
+    """The published export gone from the landing, tonight's broken: the error names
+    tonight's export and the older one left unread, never running on the older one."""
+    make_export(tmp_path, "20261121T020000Z")
+    (make_export(tmp_path, "20261123T020000Z") / "ae.csv").unlink()
+    with pytest.raises(NoExportError) as caught:
+        find_newest_complete(tmp_path, STUDY, FORMS, published="20261122T020000Z")
+    assert str(caught.value).splitlines()[1:] == [
+        "  20261123T020000Z: no ae file; ae.csv listed in export.json is missing",
+        "  20261121T020000Z: older than the published export 20261122T020000Z: not read",
+    ]
+    with pytest.raises(NoExportError, match="not older than the published 20261124T020000Z"):
+        find_newest_complete(tmp_path, STUDY, FORMS, published="20261124T020000Z")

@@ -369,7 +369,9 @@ def test_raw_suites_are_generated_from_the_form_contract() -> None:
         assert {c.field for c in _by_rule(checks, "REQUIRED")} == required
         dated = {c.name for c in form.columns.values() if c.type == "date"}
         assert {c.field for c in _by_rule(checks, "DATE")} == dated
-        typed = {c.name for c in form.columns.values() if c.type in ("integer", "decimal")}
+        typed = {
+            c.name for c in form.columns.values() if c.type in ("integer", "decimal", "result")
+        }
         assert {c.field for c in _by_rule(checks, "TYPE")} == typed
         assert [c.field for c in _by_rule(checks, "KEY")] == ["/".join(form.keys)]
         assert len(_by_rule(checks, "SUBJECT-NOT-IN-DM")) == (oid != "DM")
@@ -568,3 +570,19 @@ def test_gx_runs_with_each_configuration_computed_once_and_the_same_outcome(
     assert not outcome.success
     assert outcome.positions.tolist() == [2]
     assert (tmp_path / "docs" / "index.html").exists()
+
+
+@pytest.mark.parametrize(
+    ("value", "ok"),
+    [("2.2", True), ("<0.05", True), (">= 10", True), ("IgG kappa", True), ("Negative", True),
+     ("-1", True), ("5, 6 mg", True), ("2,2", False), ("<0,05", False), ("1,234", False),
+     ("1,234,567", False), (" 2,2 ", False), (",5", False)],
+)  # fmt: skip
+def test_a_result_with_a_comma_number_is_a_type_error(value: str, ok: bool) -> None:
+    """Type ``result``: numbers, compared numbers and text results pass; a number written
+    with a comma (decimal comma or thousands separator) does not: read as text it would
+    leave --STRESN empty in silence."""
+    from transforms.quality.suites import TYPE_PATTERNS
+
+    pattern, _ = TYPE_PATTERNS["result"]
+    assert bool(re.match(pattern, value)) is ok

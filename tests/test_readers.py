@@ -363,3 +363,67 @@ def test_odm_wrong_root_refused(tmp_path: Path) -> None:
     path = write(tmp_path, "eos.xml", b"<ODM><ClinicalData/></ODM>")
     with pytest.raises(RawFileError, match=r"root element 'ODM' is not a CDISC ODM 1\.3"):
         read_form(path)
+
+
+# --- SAS dates in transport files (tests/fixtures/sas_dates, written by its script) --------
+
+SAS_DATES = FIXTURES / "sas_dates"
+MOMENTS = [
+    "2024-02-05T10:30:00",
+    "3025-02-26T23:59:59",
+    "1663-05-11T00:00:00",
+    "0001-01-01T00:00:01",
+    "9999-12-31T12:00:00",
+]
+
+
+@pytest.mark.parametrize("version", [5, 8])
+def test_sas_dated_xpt_read_as_dates_by_their_formats(version: int) -> None:
+    """DATE9., YYMMDD10., E8601DA10., MMDDYY10. -> ISO dates; DATETIME20., E8601DT19. ->
+    ISO date-times; TIME8., HHMM5. -> times; over the whole ISO 8601 year range."""
+    df = read_form(SAS_DATES / f"dates_v{version}.xpt")
+    assert_text_frame(df)
+    for column in ("VISDAT", "BRTHDAT", "ISODAT", "MDYDAT"):
+        assert values(df, column) == [m[:10] for m in MOMENTS] + [NA], column
+    for column in ("VISDTM", "ISODTM"):
+        assert values(df, column) == [*MOMENTS, NA], column
+    for column in ("VISTIM", "HHMM"):
+        assert values(df, column) == [m[11:] for m in MOMENTS] + [NA], column
+    assert values(df, "EXDOSE") == ["2", "1.5", NA, "4", "10", "0"]
+
+
+def test_sas_dated_fixtures_are_what_their_script_writes(tmp_path: Path) -> None:
+    from tests.fixtures.sas_dates.make_fixtures import write
+
+    for path in write(tmp_path):
+        pd.testing.assert_frame_equal(read_form(path), read_form(SAS_DATES / path.name))
+
+
+def test_sas_dates_are_read_by_the_mapping_in_the_form_format() -> None:
+    """The ISO text of a SAS date is what the form's format would have given: DD MON YYYY
+    and the layouts read it as itself; a datetime keeps its time."""
+    from transforms.sdtm.algorithms import to_iso8601
+
+    df = read_form(SAS_DATES / "dates_v5.xpt")
+    for fmt in ("DD MON YYYY", "MM/DD/YYYY", "ISO"):
+        iso, bad = to_iso8601(df["VISDAT"], fmt)
+        assert values(pd.DataFrame({"x": iso}), "x") == [m[:10] for m in MOMENTS] + [NA]
+        assert not bad.any()
+        iso, bad = to_iso8601(df["VISDTM"], fmt)
+        assert iso.tolist()[:5] == MOMENTS and not bad.any()
+
+
+def test_sas_dates_outside_years_0001_9999_stay_numbers() -> None:
+    """No ISO 8601 text for a count outside years 0001-9999 (nor a silent NaT or missing
+    value): the number itself, which the raw gate lists as not a date."""
+    from transforms.extract.readers import sas_number_text
+
+    days = np.array([3e6, -3e6, np.inf, 23411.0, np.nan])
+    assert values(pd.DataFrame({"x": sas_number_text(days, "DATE9.")}), "x") == [
+        "3000000", "-3000000", "inf", "2024-02-05", NA,
+    ]  # fmt: skip
+    seconds = np.array([3e11, 23411 * 86400 + 1.5])
+    assert sas_number_text(seconds, "DATETIME20.").tolist() == [
+        "300000000000", "2024-02-05T00:00:01.500",
+    ]  # fmt: skip
+    assert sas_number_text(np.array([1e300, 37800.0]), "TIME8.").tolist() == ["1e+300", "10:30:00"]

@@ -340,3 +340,21 @@ def test_planned_tables_are_text_in_the_design_order() -> None:
     ]
     assert trial.planned_table(design, trial.CRITERIA)["IECAT"].tolist() == ["INCLUSION"]
     assert (ROOT / "sdtm_specs" / "_common" / "sdtm" / "ta.yaml").exists()
+
+
+def test_subject_visits_of_any_year() -> None:
+    """No nanosecond-timestamp limits (1677-2262): a visit dated by a slip (3025, 1663)
+    spans the dates its records give."""
+    design = trial.TrialDesign(
+        where="study.yaml: design",
+        visits=(trial.PlannedVisit(1.0, "BASELINE", 1, "Day 1", None),),
+    )
+    data = {
+        "LB": pd.DataFrame({"USUBJID": ["S1", "S1", "S2"], "VISITNUM": [1.0, 1.0, 1.0],
+                            "VISIT": ["BASELINE"] * 3,
+                            "LBDTC": ["1663-05-11", "3025-02-26T08:00", "0001-01-01"]}),
+    }  # fmt: skip
+    variables = {name: list(frame.columns) for name, frame in data.items()}
+    table = trial.subject_visits(design, variables, lambda n, c: data[n][c])
+    got = table[["USUBJID", "SVSTDTC", "SVENDTC"]].astype(object).values.tolist()
+    assert got == [["S1", "1663-05-11", "3025-02-26"], ["S2", "0001-01-01", "0001-01-01"]]

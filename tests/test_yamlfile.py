@@ -126,7 +126,7 @@ def test_wrong_type_in_forms_names_file_and_entry(tmp_path: Path) -> None:
     )
     assert _error_once_edited(root, path, sex, sex.replace("type: text", "type: txt")) == (
         f"{path}: forms.DM.columns.SEX.type: 'txt' not one of "
-        "('text', 'integer', 'decimal', 'date', 'time')"
+        "('text', 'integer', 'decimal', 'result', 'date', 'time')"
     )
 
 

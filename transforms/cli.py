@@ -39,20 +39,25 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_where(args: argparse.Namespace) -> int:
-    from transforms.store import current
+    from transforms.status import landing_notes
+    from transforms.store import check_layout, current
 
+    check_layout(args.store, args.study)  # a file where `current` should be: said, not hidden
     target = current(args.store, args.study)
+    notes = landing_notes(args.study, args.store, args.landing)
     if target is None:
         print(f"{args.study}: nothing published yet under {args.store}", file=sys.stderr)
+        print("\n".join(notes), file=sys.stderr, end="\n" if notes else "")
         return 1
     _show(args.store / args.study / "current")
+    print("\n".join(notes), end="\n" if notes else "")
     return 0
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
     from transforms.status import describe
 
-    print(describe(args.study, args.store))
+    print(describe(args.study, args.store, args.landing))
     return 0
 
 
@@ -113,6 +118,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--study", required=True, help="study id")
     p.add_argument("--store", type=Path, default=_default("CDISC_STORE", "data/store"),
                    help="output store (default $CDISC_STORE or data/store)")  # fmt: skip
+    p.add_argument("--landing", type=Path, default=_default("CDISC_LANDING", "data/landing"),
+                   help="landing root, for what it holds that is not read "
+                   "(default $CDISC_LANDING or data/landing)")  # fmt: skip
     p.set_defaults(func=_cmd_where, parser=p)
 
     p = sub.add_parser("status", help="the publication, and every night since: published, "
@@ -120,6 +128,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--study", required=True, help="study id")
     p.add_argument("--store", type=Path, default=_default("CDISC_STORE", "data/store"),
                    help="output store (default $CDISC_STORE or data/store)")  # fmt: skip
+    p.add_argument("--landing", type=Path, default=_default("CDISC_LANDING", "data/landing"),
+                   help="landing root, for what it holds that is not read "
+                   "(default $CDISC_LANDING or data/landing)")  # fmt: skip
     p.set_defaults(func=_cmd_status, parser=p)
 
     p = sub.add_parser("to-dataset-json", help="convert a SAS XPT file to CDISC Dataset-JSON v1.1")

@@ -39,6 +39,8 @@ from transforms.extract.readers import (
     DATE_FORMATS,
     DATETIME_FORMATS,
     FORMAT_WIDTH,
+    ISO_SAS_DAYS,
+    SECONDS_A_DAY,
     TIME_FORMATS,
     sas_number_text,
     sas_seconds_unit,
@@ -57,13 +59,6 @@ _TIMING: Final[tuple[Literal["date", "datetime", "time"], ...]] = ("date", "date
 _NUMBERS: Final = ("integer", "float", "double")
 _ISO_FORMAT: Final = {"date": "E8601DA", "datetime": "E8601DT", "time": "E8601TM"}
 """The SAS format that renders a day (date) or second (datetime, time) count as ISO 8601."""
-_SAS_EPOCH: Final = np.datetime64("1960-01-01", "D")
-_ISO_DAYS: Final = (
-    int((np.datetime64("0001-01-01", "D") - _SAS_EPOCH).astype(np.int64)),
-    int((np.datetime64("10000-01-01", "D") - _SAS_EPOCH).astype(np.int64)),
-)
-"""SAS day counts of 0001-01-01 and 10000-01-01: the years a 4-digit ISO 8601 date can hold."""
-_SECONDS_A_DAY: Final = 86_400
 _ISO_TEXT: Final = {
     "date": r"\d{4}-\d{2}-\d{2}",
     "datetime": r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?",
@@ -319,10 +314,10 @@ def _format_kind(base: str) -> Literal["date", "datetime", "time"] | None:
 def _iso_problem(kind: str, counts: np.ndarray) -> str | None:
     """Why SAS day/second `counts` (no NaN) cannot all be ISO 8601 `kind` values, or None."""
     if kind == "time":
-        low, high, unit = 0, _SECONDS_A_DAY, "seconds (00:00:00 to 23:59:59)"
+        low, high, unit = 0, SECONDS_A_DAY, "seconds (00:00:00 to 23:59:59)"
     else:
-        scale = 1 if kind == "date" else _SECONDS_A_DAY
-        low, high = _ISO_DAYS[0] * scale, _ISO_DAYS[1] * scale
+        scale = 1 if kind == "date" else SECONDS_A_DAY
+        low, high = ISO_SAS_DAYS[0] * scale, ISO_SAS_DAYS[1] * scale
         unit = "days" if kind == "date" else "seconds"
         unit += " since 1960-01-01 (years 0001 to 9999)"
     outside = counts[(counts < low) | (counts >= high)]

@@ -72,7 +72,7 @@ STUDY_COLUMNS = frozenset({"__ROW", "STUDYID", "DCUTDTC", "EXPORTID"})
 ROWS_FORM = "_ROWS"
 ROW_KEY = "__ROW"  # a form's key when it has no natural one: the record's place in the file
 ORIGINS = ("Collected", "Derived", "Assigned", "Protocol", "Predecessor", "Not Available")
-COLUMN_TYPES = ("text", "integer", "decimal", "date", "time")
+COLUMN_TYPES = ("text", "integer", "decimal", "result", "date", "time")
 NAME = re.compile(r"^[A-Z][A-Z0-9_]{0,7}$")
 
 

@@ -333,6 +333,18 @@ class Terminology:
         except KeyError:
             raise UnknownCodelistError(code, self.package) from None
 
+    def by_code(self, code: str) -> tuple[Term, ...]:
+        """The terms with this NCI code, in any codelist of the package (() if none)."""
+        return self._by_code.get(code, ())
+
+    @cached_property
+    def _by_code(self) -> dict[str, tuple[Term, ...]]:
+        found: dict[str, list[Term]] = {}
+        for codelist in self.codelists.values():
+            for term in codelist.terms.values():
+                found.setdefault(term.code, []).append(term)
+        return {code: tuple(terms) for code, terms in found.items()}
+
     def _union(self, codes: tuple[str, ...]) -> Codelist:
         """Several codelists as one (IG variables such as DSDECOD name several)."""
         parts = [self.codelist(c) for c in codes]

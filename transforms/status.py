@@ -64,7 +64,7 @@ def _run_night(folder: Path) -> Night:
 
 def _logged(store: Path, study: str) -> list[Night]:
     path = nights_log(store, study)
-    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+    lines = path.read_text(encoding="utf-8").splitlines() if path.is_file() else []
     out = []
     for line in lines:
         try:
@@ -100,8 +100,24 @@ def _first_line(text: str, width: int = 160) -> str:
     return line if len(line) <= width else line[: width - 3] + "..."
 
 
-def describe(study: str, store: Path) -> str:
-    """The status screen: the publication, then one line per night since."""
+def landing_notes(study: str, store: Path, landing: Path | None) -> list[str]:
+    """What the study's landing folder holds that no run reads, and why (folders that are
+    not exports, exports older than the published one): lines for ``cdisc where|status``."""
+    from transforms.extract.exports import ignored
+
+    if landing is None:
+        return []
+    published = current(store, study)
+    export = str(RunFolder(published).manifest().get("export_id", "")) if published else ""
+    passed = ignored(landing, study, export)
+    if not passed:
+        return []
+    return [f"landing {landing / study}: {len(passed)} not read:"] + [f"  {x}" for x in passed]
+
+
+def describe(study: str, store: Path, landing: Path | None = None) -> str:
+    """The status screen: the publication, then one line per night since, then what the
+    landing folder holds that is not read (given `landing`)."""
     now, later = nights(store, study)
     if now is None:
         lines = [f"{study}: nothing published yet under {store}"]
@@ -116,4 +132,4 @@ def describe(study: str, store: Path) -> str:
             at = f"at {n.stage}: " if n.stage else ""
             line += f"\n      {at}{_first_line(n.reason)}"
         lines.append(line)
-    return "\n".join(lines)
+    return "\n".join(lines + landing_notes(study, store, landing))

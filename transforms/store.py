@@ -7,15 +7,24 @@
 A run writes only inside its own folder; ``current`` moves (one ``rename`` of a symlink,
 atomic on POSIX) only after every stage has passed, so a failed night leaves the last
 good output untouched.
+
+A store that cannot be written (read-only, full, not writable to us) or that holds
+something unexpected where its folders and link should be (a file named ``runs``, a
+folder named ``current``) stops the night with one :class:`StoreFault` naming the path and
+the fault (:func:`store_fault`, :func:`check_layout`); nothing is published, and a rerun
+once the fault is fixed publishes.
 """
 
 from __future__ import annotations
 
+import errno
 import json
+import logging
 import os
 import secrets
 import shutil
 import socket
+import stat
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,6 +36,72 @@ from typing import Any
 
 from transforms.errors import NotReady, PipelineError
 from transforms.extract.exports import sha256_file
+
+log = logging.getLogger("cdisc.store")
+
+STORE_RULE = "FILE-SYSTEM"
+PERSON_NEEDED = frozenset(
+    {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOTDIR,
+     errno.EISDIR, errno.EEXIST, errno.EFBIG, errno.ENOTEMPTY, errno.ELOOP, errno.EMLINK}
+)  # fmt: skip
+"""File-system faults a person must see (free space, remount, fix the path): reported as
+a :class:`StoreFault` naming path and fault. Others (an NFS hiccup) stay OSErrors."""
+
+
+class StoreFault(NotReady, PipelineError):
+    """The store cannot be written, or holds something unexpected where its folders and
+    links should be: the message names the path and the fault. Retried by a scheduler like
+    the OSError it stands for (space freed, the store remounted: a later try may pass);
+    ``cdisc`` shows the message alone."""
+
+
+def store_fault(exc: OSError) -> StoreFault | None:
+    """The :class:`StoreFault` an OSError of :data:`PERSON_NEEDED` stands for, else None."""
+    if exc.errno not in PERSON_NEEDED:
+        return None
+    paths = " -> ".join(str(p) for p in (exc.filename, exc.filename2) if p is not None)
+    name = errno.errorcode.get(exc.errno or 0, "")
+    return StoreFault(
+        f"{paths or '(path not known)'}: {exc.strerror or exc} ({name}); nothing was "
+        f"published, the last publication is untouched: fix it and run again (rule {STORE_RULE})"
+    )
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISREG(mode):
+        return "a file"
+    if stat.S_ISLNK(mode):
+        return "a symbolic link"
+    return "a special file"
+
+
+def check_layout(store: Path, study: str) -> None:
+    """Refuse (StoreFault) a store whose study folder, ``runs/`` or ``current`` is not
+    what it must be: folders (or absent), and ``current`` a symbolic link (or absent)."""
+    study_dir = store / study
+    expect = [(store, "a folder"), (study_dir, "a folder"), (study_dir / "runs", "a folder"),
+              (study_dir / "current", "a symbolic link")]  # fmt: skip
+    for path, wanted in expect:
+        try:
+            mode = path.lstat().st_mode
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            fault = store_fault(exc)
+            if fault is None:
+                raise
+            raise fault from exc
+        kind = _kind(mode)
+        if wanted == "a folder" and stat.S_ISLNK(mode) and path.is_dir():
+            continue  # a store or study folder may be a link to a folder
+        if kind != wanted:
+            raise StoreFault(
+                f"{path}: {kind} where the store keeps {wanted}; move it away (nothing was "
+                f"published, the last publication is untouched) (rule {STORE_RULE})"
+            )
+
 
 SUBFOLDERS = ("raw", "sdtm", "adam", "reports")
 SUBMITTED: dict[str, tuple[str, ...]] = {
@@ -228,6 +303,7 @@ def read_json(path: Path) -> dict[str, Any]:
 def new_run(store: Path, study: str, run_id: str) -> RunFolder:
     """Create an empty run folder, never reusing one: when `run_id` exists (a rerun within
     the same second after a crash) the new folder is ``<run_id>.2``, ``.3``, ..."""
+    check_layout(store, study)
     runs = store / study / "runs"
     runs.mkdir(parents=True, exist_ok=True)
     path, n = runs / run_id, 1
@@ -291,9 +367,12 @@ def record_night(store: Path, study: str, entry: dict[str, Any]) -> None:
     """Append `entry` (with the time now) to the study's :func:`nights_log`."""
     entry = {"at": datetime.now(UTC).isoformat(), **entry}
     path = nights_log(store, study)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a", encoding="utf-8") as fh:  # one short write: whole lines only
-        fh.write(json.dumps(entry, sort_keys=True) + "\n")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8") as fh:  # one short write: whole lines only
+            fh.write(json.dumps(entry, sort_keys=True) + "\n")
+    except OSError as exc:  # the store's fault is the night's error; never mask it
+        log.error("%s: night not recorded: %s", path, exc)
 
 
 def _outputs(run: RunFolder) -> Iterator[Path]:
@@ -302,21 +381,33 @@ def _outputs(run: RunFolder) -> Iterator[Path]:
 
 
 def publish(run: RunFolder, manifest: dict[str, Any]) -> Path:
-    """Write manifest.json (with the SHA-256 of every output), then switch ``current``."""
+    """Write manifest.json (with the SHA-256 of every output), then switch ``current``.
+    Either both happen or neither: a fault (a full disk, a read-only store) leaves no
+    manifest.json, no temporary file and the old ``current``."""
+    check_layout(run.store, run.study_dir.name)
     outputs = {
         str(p.relative_to(run.path)): {"sha256": sha256_file(p), "bytes": p.stat().st_size}
         for p in _outputs(run)
     }
     body = {**manifest, "run_id": run.run_id, "outputs": outputs}
     tmp = run.path / "manifest.json.tmp"
-    tmp.write_text(json.dumps(body, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    tmp.replace(run.manifest_path)
-
     link = run.study_dir / "current"
     staging = run.study_dir / f".current.{run.run_id}.tmp"
-    staging.unlink(missing_ok=True)
-    staging.symlink_to(Path("runs") / run.run_id)
-    staging.replace(link)
+    placed = False
+    try:
+        tmp.write_text(json.dumps(body, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        staging.unlink(missing_ok=True)
+        staging.symlink_to(Path("runs") / run.run_id)
+        tmp.replace(run.manifest_path)
+        placed = True
+        staging.replace(link)
+    except BaseException:
+        for path in (tmp, staging, *([run.manifest_path] if placed else [])):
+            try:
+                path.unlink(missing_ok=True)
+            except OSError as exc:
+                log.error("%s: could not remove after a failed publish: %s", path, exc)
+        raise
     return link
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from tests.adam_verbs.frames import ADSL, AE, day, described, run, values
@@ -87,3 +88,26 @@ def test_duration_without_add_one_gives_elapsed_days() -> None:
     assert described(steps)["ELAPSED"] == "TRTEDT - TRTSDT"
     with pytest.raises(SpecError, match="add_one: expected true or false, not 'no'"):
         run(steps.replace("false", "'no'"), adam={"ADSL": ADSL})
+
+
+def test_dates_study_days_and_durations_of_any_year() -> None:
+    """No nanosecond-timestamp limits (1677-2262): a year typed 3025 or 1663 is a date,
+    imputed and counted like any other."""
+    ae = AE.assign(
+        AESTDTC=pd.Series(["1663-05-11", "3025-02", "2025-01-05", "1663"], dtype="string"),
+        AEENDTC=pd.Series(["3025-02-26", None, "3025", "2025-03-03"], dtype="string"),
+    )
+    steps = AE_ADSL + (
+        "- {verb: date, var: ASTDT, dtc: AESTDTC, impute: first, flag: ASTDTF}\n"
+        "- {verb: date, var: AENDT, dtc: AEENDTC, impute: last}\n"
+        "- {verb: study_day, var: ASTDY, date: ASTDT}\n"
+        "- {verb: duration, var: ADURN, start: ASTDT, end: AENDT}\n"
+    )
+    out = run(steps, sdtm={"AE": ae}, adam={"ADSL": ADSL})
+    assert values(out, "ASTDT") == [
+        day("1663-05-11"), day("3025-02-01"), day("2025-01-05"), day("1663-01-01")
+    ]  # fmt: skip
+    assert values(out, "AENDT") == [day("3025-02-26"), None, day("3025-12-31"), day("2025-03-03")]
+    # first doses 2025-01-03 (subject 1) and 2025-02-10 (subject 2); no day 0
+    assert values(out, "ASTDY") == [-132_090.0, 365_272.0, 3.0, -132_258.0]
+    assert values(out, "ADURN") == [497_387.0, None, 365_603.0, 132_280.0]

@@ -28,7 +28,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
+
+import pandas as pd
 
 from transforms.extract.exports import MANIFEST, sha256_file
 
@@ -69,6 +71,7 @@ class Case:
     listing: tuple[Listed, ...] = ()
     env: dict[str, str] = field(default_factory=dict)
     fix: str = ""  # the engine fix the case found, if any
+    after: Callable[[Path], None] | None = None  # edits the export once export.json is written
 
     @property
     def expected(self) -> str:
@@ -113,9 +116,13 @@ def append_copy(export: Path, name: str, index: int, **changes: str) -> None:
 
 
 def records(path: Path) -> int:
-    """Data records of a CSV form (blank lines not counted), as the EDC counts them."""
+    """Data records of a CSV form (blank lines not counted), as the EDC counts them (a form
+    the csv module cannot read, one with a field over its limit: its lines but the first)."""
     with path.open(encoding="utf-8", errors="replace", newline="") as fh:
-        rows = list(csv.reader(fh))
+        try:
+            rows = list(csv.reader(fh))
+        except csv.Error:
+            return max(path.read_bytes().count(b"\n") - 1, 0)
     return sum(1 for row in rows[1:] if any(row))
 
 
@@ -160,6 +167,10 @@ def finish_manifest(export: Path, mode: Manifest) -> None:
 
 
 # --- the mutations -----------------------------------------------------------------------
+
+
+def _no_change(export: Path, _: Sources) -> None:
+    """The forms as the EDC wrote them (the case is in export.json)."""
 
 
 def _empty_folder(export: Path, _: Sources) -> None:
@@ -312,12 +323,20 @@ def _fifo(export: Path, _: Sources) -> None:
     os.mkfifo(export / "dm.xml")
 
 
-def _ae_xml(export: Path, sources: Sources) -> Path:
-    """ae.csv replaced by ae.xml (the ODM file of the same sample), once."""
+def _ae_xml(export: Path, _: Sources) -> Path:
+    """ae.csv replaced by ae.xml, once: its records (with what earlier cases of the night
+    changed in them) written as CDISC ODM by the sample generator's writer."""
+    from samplegen import load_forms
+    from samplegen.writers import write_odm
+
     path = export / "ae.xml"
     if not path.exists():
+        header, rows = read_rows(export / "ae.csv")
+        frame = pd.DataFrame(rows, columns=header)
+        write_odm(frame, path, form="AE", spec=load_forms("POMMAINT")["AE"], study="POMMAINT",
+                  description="corpus", file_oid="POMMAINT.corpus.AE",
+                  created="2026-11-24T02:00:00Z")  # fmt: skip
         (export / "ae.csv").unlink()
-        shutil.copyfile(sources.odm / "ae.xml", path)
     return path
 
 
@@ -354,6 +373,58 @@ def _symlink_out(export: Path, _: Sources) -> None:
 
 def _huge(export: Path, _: Sources) -> None:
     """lb.csv is bigger than the form size limit the case sets (CDISC_MAX_FORM_BYTES)."""
+
+
+def _short_lb(export: Path, _: Sources) -> None:
+    """lb.csv 100 records short of what the EDC meant to write."""
+    header, rows = read_rows(export / "lb.csv")
+    write_rows(export / "lb.csv", header, rows[:-100])
+
+
+def _manifest_edit(edit: Callable[[dict[str, Any]], None]) -> Callable[[Path], None]:
+    """Edit the written export.json (as a careless EDC would write it)."""
+
+    def after(export: Path) -> None:
+        path = export / MANIFEST
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+        edit(manifest)
+        path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+
+    return after
+
+
+def _rows_as_text(manifest: dict[str, Any]) -> None:
+    entry = manifest["files"]["lb.csv"]
+    entry["rows"] = str(entry["rows"])
+
+
+def _manifest_fifo(export: Path) -> None:
+    """export.json replaced by a named pipe no one writes to: open() would wait forever."""
+    (export / MANIFEST).unlink()
+    os.mkfifo(export / MANIFEST)
+
+
+def _manifest_nested(export: Path) -> None:
+    (export / MANIFEST).write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+
+
+def _html_page(export: Path, _: Sources) -> None:
+    """lb.csv is the web server's error page: one line of 200 kB."""
+    filler = "<p>The service is temporarily unavailable. Please retry later.</p>" * 3000
+    page = f"<!DOCTYPE html><html><head><title>503</title></head><body>{filler}</body></html>"
+    (export / "lb.csv").write_text(page + "\n", encoding="utf-8")
+
+
+def _published_moved_out(export: Path, _: Sources) -> None:
+    """The published export (night 1) moved out of the landing; an export older than it
+    and a folder that is no export left in; tonight's export lacks lb.csv."""
+    study = export.parent
+    (published,) = [p for p in study.iterdir() if p.name < export.name]
+    older = new_night(published, study.parent, "20261122T020000Z")
+    shutil.move(published, study.parent.parent / "moved-away")
+    assert older.is_dir()
+    (study / "backup").mkdir()
+    (export / "lb.csv").unlink()
 
 
 # gate night: each mutation on rows of its own
@@ -395,6 +466,25 @@ def _header_only(export: Path, _: Sources) -> None:
 
 def _bom(export: Path, _: Sources) -> None:
     (export / "dm.csv").write_bytes(b"\xef\xbb\xbf" + (export / "dm.csv").read_bytes())
+
+
+def _sas_dated_xpt(export: Path, _: Sources) -> None:
+    """ex as the SAS transport file a SAS-based EDC writes: the dates SAS date numbers
+    (EXSTDAT formatted DATE9., EXENDAT YYMMDD10.), cycle and dose numbers, the rest text."""
+    import pandas as pd
+    import pyreadstat
+
+    frame = pd.read_csv(export / "ex.csv", dtype=str, keep_default_na=False)
+    (export / "ex.csv").unlink()
+    for column in ("EXSTDAT", "EXENDAT"):
+        day = pd.to_datetime(frame[column], format="%d %b %Y", errors="raise")
+        frame[column] = (day - pd.Timestamp("1960-01-01")).dt.days.astype("float64")
+    for column in ("CYCLE", "EXDOSE"):
+        frame[column] = pd.to_numeric(frame[column]).astype("float64")
+    pyreadstat.write_xport(
+        frame, export / "ex.xpt", table_name="EX", file_format_version=5,
+        variable_format={"EXSTDAT": "DATE9.", "EXENDAT": "YYMMDD10.", "EXDOSE": "BEST12."},
+    )  # fmt: skip
 
 
 LONG = (
@@ -509,6 +599,56 @@ CASES: tuple[Case, ...] = (
          "folder", _symlink_out, "regenerated", "extract", "fails",
          ("ae.csv is not a regular file inside the landing folder", "rule EXPORT-COMPLETE"),
          fix=SKIPPED),
+    Case("manifest-rows-as-text", "lb.csv 100 records short; export.json gives its record "
+         'count as text ("rows": "1234")', _short_lb, "edc-rows", "extract", "fails",
+         ("20261124T020000Z: export.json field files.lb.csv.rows:", "(text), expected a "
+          "whole number >= 0 (rule EXPORT-MANIFEST)", "rule EXPORT-COMPLETE"),
+         after=_manifest_edit(_rows_as_text),
+         fix="a record count given as text disabled the count check: LB was published 100 "
+         "records short. Every field of export.json is now type-checked"),
+    Case("manifest-created-not-iso", "export.json created '23/11/2026 02:00'",
+         _no_change, "regenerated", "extract", "fails",
+         ('export.json field created: "23/11/2026 02:00" (text), expected an ISO 8601 '
+          "date-time", "rule EXPORT-MANIFEST"),
+         after=_manifest_edit(lambda m: m.update(created="23/11/2026 02:00")),
+         fix="ValueError traceback; now refused naming the field"),
+    Case("manifest-cutoff-na", "export.json data_cutoff 'N/A'",
+         _no_change, "regenerated", "extract", "fails",
+         ('export.json field data_cutoff: "N/A" (text), expected an ISO 8601 date',
+          "rule EXPORT-MANIFEST"),
+         after=_manifest_edit(lambda m: m.update(data_cutoff="N/A")),
+         fix="DateParseError traceback; now refused naming the field"),
+    Case("manifest-cutoff-datetime", "export.json data_cutoff a date-time "
+         "('2026-11-15T00:00:00Z')", _no_change, "regenerated", "extract", "fails",
+         ('export.json field data_cutoff: "2026-11-15T00:00:00Z" (text), expected an ISO 8601 '
+          "date", "rule EXPORT-MANIFEST"),
+         after=_manifest_edit(lambda m: m.update(data_cutoff="2026-11-15T00:00:00Z")),
+         fix="a conformance failure that never named data_cutoff; now refused at extract"),
+    Case("manifest-fifo", "export.json replaced by a FIFO (named pipe) no one writes to",
+         _no_change, "regenerated", "extract", "fails",
+         ("export.json refused: a FIFO (named pipe), not a regular file: only regular files "
+          "are read", "rule RAW-FILE"), after=_manifest_fifo,
+         fix="the run blocked forever opening it; only regular files are now read, opened "
+         "without blocking, every read bounded"),
+    Case("manifest-nested", "export.json nested 100,000 levels deep",
+         _no_change, "regenerated", "extract", "fails",
+         ("20261124T020000Z: export.json nests too deep", "rule EXPORT-MANIFEST"),
+         after=_manifest_nested, fix="RecursionError traceback; now refused naming the file"),
+    Case("html-error-page", "lb.csv is a web server's HTML error page (one line of 200 kB)",
+         _html_page, "regenerated", "extract", "fails",
+         ("lb.csv, line 1, column #1: a field of", "over the limit of 131072",
+          "rule RAW-FIELD-SIZE"),
+         fix="_csv.Error traceback (field larger than field limit); now refused naming "
+         "file, line and column"),
+    Case("published-export-moved-out", "the published export moved out of the landing, an "
+         "older export and a folder 'backup' left in it, tonight's export lacks lb.csv",
+         _published_moved_out, "regenerated", "extract", "fails",
+         ("20261124T020000Z: no lb file", "rule EXPORT-COMPLETE",
+          "20261122T020000Z: older than the published export 20261123T020000Z: not read",
+          "backup: not an export id"),
+         fix="the older export was run instead and the error named it, not tonight's "
+         "broken one; exports older than the published one are now never read, and what "
+         "the landing holds unread is logged and shown by cdisc where/status"),
     # --- decided when accounting for the export's fields: the whole job, one run ---------
     Case("extra-column", "eot.csv has an extra column QUERYSTATUS the specs do not know",
          _extra_column, "regenerated", "reconcile fields", "fails",
@@ -543,6 +683,12 @@ CASES: tuple[Case, ...] = (
     Case("number-with-comma", "ex.csv EXDOSE '1,5' (decimal comma)",
          _set("ex.csv", 150, "EXDOSE", "1,5"), "regenerated", "raw gate", "fails",
          listing=(Listed("quality_raw.csv", "ex.csv", 152, "EXDOSE", "TYPE"),)),
+    Case("lb-decimal-comma", "lb.csv LBORRES '2,2' (decimal comma in a lab result)",
+         _set("lb.csv", 30, "LBORRES", "2,2"), "regenerated", "raw gate", "fails",
+         listing=(Listed("quality_raw.csv", "lb.csv", 32, "LBORRES", "TYPE"),),
+         fix="published with LBSTRESN empty and nothing listed (a result is text: '<0.05', "
+         "'IgG kappa'); a result column is now of type result, which refuses a number "
+         "written with a comma"),
     Case("unknown-code", "ae.csv AESER 'Perhaps' (not a term of its codelist)",
          _set("ae.csv", 50, "AESER", "Perhaps"), "regenerated", "raw gate", "fails",
          listing=(Listed("quality_raw.csv", "ae.csv", 52, "AESER", "CT"),)),
@@ -554,12 +700,31 @@ CASES: tuple[Case, ...] = (
          _bom, "regenerated", "publish", "publishes"),
     Case("header-only-form", "mrd.csv holds its header and no record",
          _header_only, "regenerated", "publish", "publishes"),
+    Case("year-3025", "ae AEENDAT '26 FEB 3025' (a typing slip for 2025); AE then goes as "
+         "ae.xml (the odm- cases below), so the listing names ae.xml's record 2",
+         _set("ae.csv", 1, "AEENDAT", "26 FEB 3025"), "regenerated", "publish", "publishes",
+         listing=(Listed("quality_raw.csv", "ae.xml", 2, "AEENDAT", "DATE-AFTER-CUTOFF"),),
+         fix="pandas' nanosecond timestamps ended in 2262: the raw gate failed the whole "
+         "night with OutOfBoundsDatetime. Dates now take any year 0001-9999 and the date is "
+         "listed as after the data cut-off; AEENDTC, AEENDY and ADAE AENDT keep the year"),
+    Case("year-1663", "mh.csv MHSTDAT '11 MAY 1663' (a typing slip for 2023)",
+         _set("mh.csv", 1, "MHSTDAT", "11 MAY 1663"), "regenerated", "publish", "publishes",
+         listing=(Listed("quality_raw.csv", "mh.csv", 3, "MHSTDAT", "DATE-BEFORE-BIRTH"),),
+         fix="the raw gate failed the whole night with OutOfBoundsDatetime (nanosecond "
+         "timestamps begin in 1677), and nothing checked a date against the birth date: now "
+         "DATE-BEFORE-BIRTH, generated for every date of a subject, lists it"),
     Case("odm-remove", "ae.xml (CDISC ODM): the first AE's ItemGroupData has "
          'TransactionType="Remove"', _remove_ae, "regenerated", "publish", "publishes",
          fix="the removed AE was published; now removed (ODM 1.3.2 Remove applied)"),
     Case("odm-upsert", "ae.xml: a second ItemGroupData of an AE, TransactionType=\"Upsert\", "
          "giving a new AETERM", _upsert_ae, "regenerated", "publish", "publishes",
          fix="refused as an ItemGroupData given twice; now its values replace the record's"),
+    Case("sas-dated-xpt", "ex.xpt written by SAS: EXSTDAT and EXENDAT SAS date numbers "
+         "(DATE9., YYMMDD10.), CYCLE and EXDOSE numbers",
+         _sas_dated_xpt, "regenerated", "publish", "publishes",
+         fix="the raw gate refused every SAS date (read as 2024-02-05, not in the form's "
+         "format 'DD MON YYYY'): a complete ISO 8601 date is now read in every format; EX "
+         "is published as from the CSV form, value for value"),
     # --- decided when writing XPT: one night holds them all -------------------------------
     Case("chinese-free-text", f"ae.csv AETERM in Chinese ('{CHINESE}'); XPT v5 is ASCII",
          _set("ae.csv", 60, "AETERM", CHINESE), "regenerated", "write XPT", "fails",

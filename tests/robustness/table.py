@@ -56,6 +56,34 @@ HOSTILE = {
         "the failure hook raises an error quoting a database URL with its password",
         "logged with the credentials masked; the run's own error still raised",
     ),
+    "test_a_store_that_cannot_be_written_fails_the_night_in_one_message": (
+        "the run folder cannot be made: read-only store (EROFS), full disk (ENOSPC), no "
+        "permission (EACCES); injected into os.mkdir",
+        "`cdisc run` exits 2 with one message naming the path and the fault (rule "
+        "FILE-SYSTEM); `current` unchanged; once fixed the night reads its export",
+    ),
+    "test_a_full_disk_while_writing_the_snapshot_is_named": (
+        "ENOSPC while extract writes the raw snapshot (lb.parquet)",
+        "exit 2, one message naming raw/lb.parquet and ENOSPC, reports/failure.json says "
+        "extract; `current` unchanged",
+    ),
+    "test_a_full_disk_at_publish_leaves_nothing_half_written": (
+        "ENOSPC as publish puts manifest.json, or the new `current` link, in place",
+        "the fault names both paths; no manifest.json and no temporary file left, `current` "
+        "as it was; publishing again once there is room switches `current`",
+    ),
+    "test_something_unexpected_where_the_store_keeps_its_folders_is_named": (
+        "a file where `runs/` should be, a file or a folder where `current` should be, a "
+        "file where the study's folder should be",
+        "exit 2, one message naming the path and what is there (rule FILE-SYSTEM), the "
+        "thing left as it is; once moved away the night reads its export",
+    ),
+    "test_exports_not_read_are_logged_and_shown_by_where_and_status": (
+        "an export older than the published one and a folder `backup` in the landing (a "
+        "hidden `.<id>.tmp` copy in progress too)",
+        "each logged as a warning with why it is not read, and listed by `cdisc where` and "
+        "`cdisc status`; the copy in progress is not",
+    ),
     "test_cli_failure_is_one_message_without_secrets": (
         "`cdisc run` (failing night) with passwords in AIRFLOW__DATABASE__SQL_ALCHEMY_CONN "
         "and AIRFLOW__CELERY__BROKER_URL",
@@ -100,6 +128,13 @@ FUZZ = {
         "read exactly as ODM 1.3.2's transactions give (a model of the rule), nothing lost; "
         "or refused with one message naming the file, record, item and rule (a valid "
         "document only by the rule the model names); never another exception",
+    ),
+    "test_any_manifest_is_read_as_written_or_refused_naming_its_cause": (
+        "any export.json: generated manifests (wrong types, huge and non-finite numbers, "
+        "bad file names, missing and extra keys), any JSON, any bytes; UTF-8, UTF-16, "
+        "Latin-1; nested up to 100,000 deep",
+        "read key for key exactly when the contract holds, else refused naming export.json, "
+        "field and rule; never a traceback",
     ),
 }
 

@@ -7,6 +7,7 @@ standard date format alone are in tests/test_dates_properties.py."""
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import tempfile
@@ -19,6 +20,7 @@ import pyreadstat
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from transforms.extract.exports import load_manifest
 from transforms.extract.frames import RawFileError
 from transforms.extract.odm import StudyLayout, read_odm_study
 from transforms.issues import IssueLog
@@ -386,3 +388,154 @@ def test_a_hostile_odm_document_is_read_exactly_or_refused_by_name(
     lab = read.frames["LB"].drop(columns="__ROW")
     assert lab.astype(object).where(lab.notna(), None).values.tolist() == expected  # no loss
     assert read.frames["DM"].empty and read.item_groups == len(records)
+
+
+# --- export.json manifests (issue 23.6) ------------------------------------------------------
+
+EXPORT = "20261124T020000Z"
+json_leaf = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(10**30), max_value=10**30),
+    st.integers(min_value=10**4000, max_value=10**4400),  # beyond Python's 4300-digit parse
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=12),
+    st.sampled_from(["5281", "", "N/A", "2026-11-15", "2026-11-15T00:00:00Z", "0" * 64]),
+)
+json_value = st.recursive(
+    json_leaf,
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=12,
+)
+file_name = st.one_of(
+    st.sampled_from(["dm.csv", "lb.csv", "../dm.csv", "a/b.csv", ".", "", "x\x00.csv", "\ud800"]),
+    st.text(max_size=10),
+)
+file_entry = st.one_of(
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "sha256": st.one_of(
+                st.text(alphabet="0123456789abcdefABCDEF", min_size=64, max_size=64), json_value
+            ),
+            "rows": st.one_of(st.integers(min_value=-5, max_value=10**20), json_value),
+            "records": json_value,
+        },
+    ),
+    json_value,
+)
+created = st.one_of(
+    st.datetimes(timezones=st.just(UTC)).map(lambda d: d.isoformat().replace("+00:00", "Z")),
+    st.datetimes().map(lambda d: d.isoformat()),
+    json_value,
+)
+cutoff = st.one_of(
+    st.dates().map(date.isoformat), st.datetimes().map(datetime.isoformat), json_value
+)
+manifest = st.fixed_dictionaries(
+    {"study": st.one_of(st.just("POMMAINT"), json_value)},
+    optional={
+        "export_id": st.one_of(st.just(EXPORT), json_value),
+        "created": created,
+        "data_cutoff": cutoff,
+        "files": st.one_of(st.dictionaries(file_name, file_entry, max_size=3), json_value),
+        "source_system": json_value,  # the EDC's own keys: not read
+    },
+)
+
+
+def _encoded(value: object, encoding: str, depth: int, indent: int | None) -> bytes:
+    """`value` as export.json bytes: JSON (ASCII-escaped or not) in an encoding, perhaps
+    wrapped `depth` lists deep."""
+    text = json.dumps(value, indent=indent, ensure_ascii=encoding == "ascii")
+    text = "[" * depth + text + "]" * depth
+    return text.encode("utf-8" if encoding == "ascii" else encoding, errors="surrogatepass")
+
+
+def _real(value: object, pattern: str) -> bool:
+    """`value` is text of the ISO 8601 form `pattern` (year, month, day, then hour, minute,
+    second groups) naming a real date and time."""
+    found = re.fullmatch(pattern, value) if isinstance(value, str) else None
+    if found is None:
+        return False
+    y, mo, d, h, mi, sec = (int(g or 0) for g in [*found.groups(), None, None, None][:6])
+    try:
+        datetime(y, mo, d, h, mi, sec)
+    except ValueError:
+        return False
+    return True
+
+
+def _accepted(value: object) -> bool:
+    """The contract, independently: what export.json must be to be read."""
+    if not isinstance(value, dict) or value.get("study") != "POMMAINT":
+        return False
+    if value.get("export_id", EXPORT) != EXPORT:
+        return False
+    stamp = r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d)(?::(\d\d)(?:\.\d{1,6})?)?(?:Z|[+-]\d\d:\d\d)"
+    if "created" in value and not _real(value["created"], stamp):
+        return False
+    if "data_cutoff" in value and not _real(value["data_cutoff"], r"(\d{4})-(\d\d)-(\d\d)"):
+        return False
+    files = value.get("files", {})
+    if not isinstance(files, dict):
+        return False
+    for name, entry in files.items():
+        if name in ("", ".", "..") or "/" in name or "\x00" in name or not isinstance(entry, dict):
+            return False
+        if any(0xD800 <= ord(c) <= 0xDFFF for c in name) or set(entry) - {"sha256", "rows"}:
+            return False
+        rows, digest = entry.get("rows", 0), entry.get("sha256", "0" * 64)
+        if not isinstance(rows, int) or isinstance(rows, bool) or rows < 0:
+            return False
+        if not isinstance(digest, str) or not re.fullmatch(r"[0-9a-fA-F]{64}", digest):
+            return False
+    return True
+
+
+def _parsed(data: bytes) -> object:
+    """export.json bytes as the contract reads them (UTF-8, BOM allowed), else None."""
+    try:
+        return json.loads(data.decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return None
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.one_of(manifest, json_value, st.binary(max_size=80)),
+    st.sampled_from(["utf-8", "ascii", "utf-8-sig", "utf-16", "latin-1"]),
+    st.one_of(st.just(0), st.integers(min_value=1, max_value=3), st.just(100_000)),
+    st.sampled_from([None, 2]),
+)
+def test_any_manifest_is_read_as_written_or_refused_naming_its_cause(
+    value: object, encoding: str, depth: int, indent: int | None
+) -> None:
+    """Never a traceback, a hang or a silent loss: accepted exactly when the contract holds
+    (and then as written, key for key), else refused naming export.json, field and rule."""
+    try:
+        data = value if isinstance(value, bytes) else _encoded(value, encoding, depth, indent)
+    except (UnicodeEncodeError, ValueError):  # latin-1 cannot hold it; a too-long integer
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "export.json"
+        path.write_bytes(data)
+        read, problems = load_manifest(path, "POMMAINT", EXPORT)
+    for problem in problems:
+        assert problem.startswith("export.json ") and "(rule " in problem, problem
+    parsed = _parsed(data)
+    if _accepted(parsed):
+        assert problems == [], problems
+        assert json.dumps(read, sort_keys=True) == json.dumps(parsed, sort_keys=True)  # all kept
+    else:
+        assert problems, (value, encoding, depth)
+
+
+def _leaves(value: object) -> list[object]:
+    if isinstance(value, dict):
+        return [leaf for v in value.values() for leaf in _leaves(v)]
+    if isinstance(value, list):
+        return [leaf for v in value for leaf in _leaves(v)]
+    return [value]

@@ -40,6 +40,9 @@ def test_date_add_moves_complete_dates_only() -> None:
         "2024-02-01", None, "2025-01-01"]  # fmt: skip
     assert values(env.run({"algorithm": "date_add", "date": {"var": "D"}, "days": -31})) == [
         "2023-12-31", None, "2024-11-30"]  # fmt: skip
+    env = Env(vars={"D": text("3025-02-26", "1663-05-11", "0001-01-31")})  # any year 0001-9999
+    assert values(env.run({"algorithm": "date_add", "date": {"var": "D"}, "days": -30})) == [
+        "3025-01-27", "1663-04-11", "0001-01-01"]  # fmt: skip
 
 
 def test_last_before_flags_the_last_record_with_a_value_per_group() -> None:

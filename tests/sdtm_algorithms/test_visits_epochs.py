@@ -192,3 +192,16 @@ def test_visit_unscheduled_defaults_to_the_design() -> None:
     rule = {"algorithm": "visit", "visit": {"column": "VISIT"}, "date": {"column": "D"}}
     assert values(env.run({**rule, "output": "number"})) == [1.0, 1.01]
     assert values(env.run({**rule, "output": "label"})) == ["CYCLE 1 DAY 1", "UNSCHEDULED 1.01"]
+
+
+def test_epoch_over_the_whole_year_range() -> None:
+    """No nanosecond-timestamp limits (1677-2262): a year typed 1663 or 3025 gets the epoch
+    its date lies in, a partial date as well (3025-02: follow-up; 1663: screening)."""
+    scr, trt, last = text(*["1600-01-01"] * 3), text(*["2024-01-10"] * 3), text(*["2025-01-31"] * 3)
+    for dates, epochs in (
+        (("1663-05-11", "3025-02-26", "3025-02"), ["SCREENING", "FOLLOW-UP", "FOLLOW-UP"]),
+        (("1663", "0001-01-01", "9999-12-31"), ["SCREENING", None, "FOLLOW-UP"]),
+    ):
+        env = Env(vars={"D": text(*dates), "SCR": scr, "TRT": trt, "LAST": last})
+        out = env.run({"algorithm": "epoch", "date": {"var": "D"}, "epochs": EPOCHS})
+        assert values(out) == epochs

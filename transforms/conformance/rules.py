@@ -59,6 +59,21 @@ TS_DATES: Mapping[str, str] = MappingProxyType(
 )
 
 
+# The codelist each coded TS parameter's TSVAL is taken from (CDISC CT's Trial Summary
+# codetable, SDTM CT 2025-03-28: the TSPARMCD -> value codelist pairs; SDTMIG 3.4 TS
+# assumption 6: coded TSVAL values come from CT). A value outside it is CT2001/CT2002 on
+# TSVAL, as for any variable with a codelist.
+TS_VALUE_CODELISTS: Mapping[str, str] = MappingProxyType(
+    {
+        "TPHASE": "C66737", "TBLIND": "C66735", "TCNTRL": "C66785", "TTYPE": "C66739",
+        "TINDTP": "C66736", "INTMODEL": "C99076", "INTTYPE": "C99078", "STYPE": "C99077",
+        "SEXPOP": "C66732", "ADDON": "C66742", "ADAPT": "C66742", "RANDOM": "C66742",
+        "HLTSUBJI": "C66742", "ROUTE": "C66729", "DOSU": "C71620", "DOSFRQ": "C71113",
+        "SDTIGVER": "C160924", "SDTMVER": "C160923",
+    }
+)  # fmt: skip
+
+
 def _ts_rules() -> list[RuleDef]:
     out = []
     for parm, rule_id in TS_PARAMETERS.items():
@@ -223,6 +238,21 @@ _RULES = [
     *_ts_rules(),
     RuleDef("PIPE-008", "Warning", "TS has no SDTIGVER parameter record",
             f"{PROJECT} (FDA expects SDTIGVER in TS; no validator rule number)"),
+    RuleDef("CT2003", "Error",
+            "Coded and decoded values do not have the same code in CDISC CT (TSPARM is not "
+            "the decode of TSPARMCD: codelists C66738/C67152 pair by NCI code)", FDA_VR),
+    RuleDef("PIPE-014", "Error",
+            "TSVAL is null without a null flavour in TSVALNF, or both are given",
+            f"{PROJECT} (SDTMIG 3.4 TS assumptions: TSVAL may be null only when TSVALNF "
+            "holds the ISO 21090 null flavour; TSVALNF is null when TSVAL is given)"),
+    RuleDef("PIPE-015", "Error",
+            "TSVCDREF is CDISC CT but TSVALCD is not the NCI code of TSVAL in SDTM CT",
+            f"{PROJECT} (SDTMIG 3.4 TS: TSVALCD is the code of TSVAL in the reference "
+            "terminology TSVCDREF names)"),
+    RuleDef("PIPE-016", "Error", "TA.ETCD is not an element of TE",
+            f"{PROJECT} (SDTMIG 3.4 TA/TE: every element of an arm is defined in TE)"),
+    RuleDef("PIPE-017", "Error", "IE.IETESTCD is not a criterion of TI",
+            f"{PROJECT} (SDTMIG 3.4 IE: IETESTCD is the short name of a TI criterion)"),
     # --- Define-XML against the data --------------------------------------------------------
     RuleDef("SD0061", "Error", "Dataset described in define.xml has no data file",
             f"{FDA_VR}; FDA Business Rule FDAB035"),

@@ -23,6 +23,7 @@ WANTED = {
     "TA": ["ARMCD", "ARM", "TAETORD", "ETCD", "EPOCH"],
     "TE": ["ETCD"],
     "TV": ["VISITNUM", "VISIT", "VISITDY"],
+    "TI": ["IETESTCD"],
     "SE": ["USUBJID", "ETCD", "TAETORD", "EPOCH", "SESTDTC", "SEENDTC"],
     "SV": ["USUBJID", "VISITNUM", "VISIT", "SVUPDES"],
 }
@@ -209,8 +210,9 @@ def check_subject_visits(ds: Dataset, schedule: Schedule, findings: Findings) ->
 
 
 def check_arms(ds: Dataset, schedule: Schedule, findings: Findings) -> None:
-    """DM's arms are TA's (SD0066 ARMCD, SD2002 ACTARMCD); SE's elements are TE's (SD0067)
-    and in TA's place for them (SD1014: ETCD, TAETORD and EPOCH of a TA record)."""
+    """DM's arms are TA's (SD0066 ARMCD, SD2002 ACTARMCD); TA's elements are TE's
+    (PIPE-016); SE's elements are TE's (SD0067) and in TA's place for them (SD1014: ETCD,
+    TAETORD and EPOCH of a TA record)."""
     ta, te = schedule.get("TA"), schedule.get("TE")
     if ds.name == "DM" and ta is not None:
         arms = ta["ARMCD"].astype("string").dropna().unique().tolist()
@@ -221,6 +223,13 @@ def check_arms(ds: Dataset, schedule: Schedule, findings: Findings) -> None:
                     rule, ds, values.notna() & ~isin(values, arms), column,
                     f"{column} is not an arm of TA ({', '.join(arms)})",
                 )  # fmt: skip
+    if ds.name == "TA" and te is not None and "ETCD" in ds.variables:
+        codes = te["ETCD"].astype("string").dropna().unique().tolist()
+        etcd = ds["ETCD"].astype("string")
+        findings.rows(
+            "PIPE-016", ds, etcd.notna() & ~isin(etcd, codes), "ETCD",
+            f"ETCD is not an element of TE ({', '.join(codes)})",
+        )  # fmt: skip
     if ds.name != "SE" or "ETCD" not in ds.variables:
         return
     etcd = ds["ETCD"].astype("string")
@@ -262,8 +271,22 @@ def check_trial_summary(ds: Dataset, schedule: Schedule, findings: Findings) -> 
     )  # fmt: skip
 
 
+def check_criteria(ds: Dataset, schedule: Schedule, findings: Findings) -> None:
+    """PIPE-017: each IE record's criterion (IETESTCD) is one of TI."""
+    ti = schedule.get("TI")
+    if ds.name != "IE" or ti is None or "IETESTCD" not in ds.variables:
+        return
+    codes = ti["IETESTCD"].astype("string").dropna().unique().tolist()
+    testcd = ds["IETESTCD"].astype("string")
+    findings.rows(
+        "PIPE-017", ds, testcd.notna() & ~isin(testcd, codes), "IETESTCD",
+        "IETESTCD is not a criterion of TI",
+    )  # fmt: skip
+
+
 def check_dataset(ds: Dataset, schedule: Schedule, findings: Findings) -> None:
     """Every trial design check of one dataset."""
+    check_criteria(ds, schedule, findings)
     check_trial_summary(ds, schedule, findings)
     check_epochs(ds, schedule, findings)
     check_visits(ds, schedule, findings)

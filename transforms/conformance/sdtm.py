@@ -13,7 +13,7 @@ from transforms import standards
 from transforms.conformance import schedule
 from transforms.conformance.dates import after, study_day, valid_iso8601
 from transforms.conformance.findings import Dataset, Findings, as_text, isin
-from transforms.conformance.rules import TS_DATES, TS_PARAMETERS
+from transforms.conformance.rules import TS_DATES, TS_PARAMETERS, TS_VALUE_CODELISTS
 from transforms.sdtm.algorithms import Epoch, Hardcode, nodes
 from transforms.sdtm.dates import by_unique
 from transforms.specs import DatasetSpec, StudySpec
@@ -113,31 +113,42 @@ def check_presence(ds: Dataset, ctx: SdtmContext, findings: Findings) -> None:
         findings.one("SD0001", ds.name, None, f"{ds.name} has no records")
 
 
+def _outside_codelist(
+    ds: Dataset, findings: Findings, column: str, values: pd.Series, code: str,
+    rows: pd.Series | None = None, what: str = "",
+) -> None:  # fmt: skip
+    """CT2001 (non-extensible) / CT2002 (extensible): a value of ``column`` (of the `rows`
+    given, else every row) that is no term of codelist ``code``. A codelist outside the CT
+    subset the project holds cannot be checked here."""
+    try:
+        codelist = standards.controlled_terms().codelist(code)
+    except KeyError:
+        return
+    bad = values.notna() & ~isin(values, list(codelist.terms))
+    if rows is not None:
+        bad &= rows
+    kind = "extensible" if codelist.extensible else "non-extensible"
+    findings.rows(
+        "CT2002" if codelist.extensible else "CT2001",
+        ds,
+        bad,
+        column,
+        f"{what}not a term of {kind} codelist {code} ({codelist.short_name})",
+        values,
+    )
+
+
 def check_terminology(ds: Dataset, ctx: SdtmContext, findings: Findings) -> None:
     """Values in the variable's codelist: CT2001 (non-extensible), CT2002 (extensible)."""
     spec = ctx.spec(ds.name)
-    terms = standards.controlled_terms()
     for column in ds.variables:
         code = _codelist_code(ds, spec, column)
         if not code:
             continue
-        try:
-            codelist = terms.codelist(code)
-        except KeyError:  # not in the CT subset the project holds: cannot be checked here
-            continue
         values = as_text(ds[column])
-        bad = values.notna() & ~isin(values, list(codelist.terms))
-        if column == "RACE":  # CG0020: MULTIPLE stands for several races (SUPPDM holds them)
-            bad &= values != "MULTIPLE"
-        kind = "extensible" if codelist.extensible else "non-extensible"
-        findings.rows(
-            "CT2002" if codelist.extensible else "CT2001",
-            ds,
-            bad,
-            column,
-            f"not a term of {kind} codelist {code} ({codelist.short_name})",
-            values,
-        )
+        # CG0020: RACE MULTIPLE stands for several races (SUPPDM holds them)
+        rows = values != "MULTIPLE" if column == "RACE" else None
+        _outside_codelist(ds, findings, column, values, code, rows)
 
 
 # A date of the general observation classes, the study day FDA expects beside it, and the
@@ -400,20 +411,61 @@ def check_death(ds: Dataset, ctx: SdtmContext, findings: Findings) -> None:
             )
 
 
+TS_COLUMNS = ("TSPARMCD", "TSPARM", "TSVAL", "TSVALNF", "TSVALCD", "TSVCDREF")
+
+
 def check_trial_summary(ds: Dataset, findings: Findings) -> None:
-    """TS holds every parameter FDA expects; its date parameters are ISO 8601."""
+    """TS holds every parameter FDA expects; its date parameters are ISO 8601; TSPARM is
+    the decode of TSPARMCD (CT2003); TSVAL is given or its null flavour, not both
+    (PIPE-014); a coded parameter's TSVAL is a term of its codelist (CT2001/CT2002) and,
+    coded by CDISC CT, TSVALCD is that term's code (PIPE-015)."""
     if ds.name != "TS" or "TSPARMCD" not in ds.variables:
         return
-    data = ds.frame([c for c in ("TSPARMCD", "TSVAL") if c in ds.variables])
-    present = set(data["TSPARMCD"].dropna())
+    data = ds.frame([c for c in TS_COLUMNS if c in ds.variables]).astype("string")
+    parmcd = data["TSPARMCD"]
+    present = set(parmcd.dropna())
     for parm, rule in TS_PARAMETERS.items():
         if parm not in present:
             findings.one(rule, "TS", "TSPARMCD", f"no TS record with TSPARMCD {parm}", parm)
-    if "TSVAL" in data.columns:
-        for parm, rule in TS_DATES.items():
-            mine = data["TSPARMCD"] == parm
-            bad = mine & data["TSVAL"].notna() & ~valid_iso8601(data["TSVAL"])
-            findings.rows(rule, ds, bad, "TSVAL", f"TSVAL of {parm} is not ISO 8601")
+    terms = standards.controlled_terms()
+    if "TSPARM" in data.columns:
+        codes = {v: t.code for v, t in terms.codelist("C66738").terms.items()}
+        names = {t.code: v for v, t in terms.codelist("C67152").terms.items()}
+        expected = parmcd.map(codes).map(names).astype("string")
+        wrong = expected.notna() & data["TSPARM"].ne(expected).fillna(True)
+        message = "TSPARM of TSPARMCD " + parmcd + " is " + expected
+        findings.rows("CT2003", ds, wrong, "TSPARM", message, data["TSPARM"])
+    if "TSVAL" not in data.columns:
+        return
+    value = data["TSVAL"]
+    for parm, rule in TS_DATES.items():
+        bad = (parmcd == parm) & value.notna() & ~valid_iso8601(value)
+        findings.rows(rule, ds, bad, "TSVAL", f"TSVAL of {parm} is not ISO 8601")
+    flavour = data["TSVALNF"] if "TSVALNF" in data.columns else pd.Series(pd.NA, index=ds.index)
+    findings.rows(
+        "PIPE-014", ds, value.isna() & flavour.isna(), "TSVAL",
+        "TSVAL of " + parmcd.fillna("") + " is null and TSVALNF gives no null flavour",
+    )  # fmt: skip
+    findings.rows(
+        "PIPE-014", ds, value.notna() & flavour.notna(), "TSVALNF",
+        "TSVALNF " + flavour + " beside TSVAL " + value,
+    )  # fmt: skip
+    for parm, code in TS_VALUE_CODELISTS.items():
+        _outside_codelist(ds, findings, "TSVAL", value, code, parmcd == parm, f"{parm}: ")
+    if {"TSVALCD", "TSVCDREF"} <= set(data.columns):
+        coded = (data["TSVCDREF"] == "CDISC CT").fillna(False) & value.notna()
+        known = pd.Series([
+            {t.submission_value for t in terms.by_code(c)} if isinstance(c, str) else set()
+            for c in data["TSVALCD"]
+        ], index=ds.index)  # fmt: skip
+        wrong = coded & ~pd.Series(
+            [v in k for v, k in zip(value, known, strict=True)], index=ds.index
+        )
+        findings.rows(
+            "PIPE-015", ds, wrong, "TSVALCD",
+            "TSVALCD " + data["TSVALCD"].fillna("null") + " is not the CDISC CT code of "
+            + value,
+        )  # fmt: skip
 
 
 def remember_parent(ds: Dataset, ctx: SdtmContext) -> None:

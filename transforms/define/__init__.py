@@ -15,7 +15,7 @@ from transforms.define.manifest import write_submission_manifest
 from transforms.define.metadata import adam_metadata, endpoint_analyses, sdtm_metadata
 from transforms.define.model import AnalysisMeta, DatasetMeta, ValueListMeta, VariableMeta
 from transforms.define.writer import write_define
-from transforms.define.xml import check_define, render_stylesheet, validate_define
+from transforms.define.xml import check_define, check_documents, render_stylesheet, validate_define
 
 __all__ = [
     "AnalysisMeta",
@@ -26,6 +26,7 @@ __all__ = [
     "adam_metadata",
     "build_define",
     "check_define",
+    "check_documents",
     "endpoint_analyses",
     "render_stylesheet",
     "sdtm_metadata",

@@ -34,6 +34,7 @@ from transforms.define.model import (
     Comment,
     DatasetMeta,
     Define,
+    Document,
     Item,
     ItemGroup,
     ItemRef,
@@ -677,6 +678,7 @@ def build_define(
     dictionaries: Mapping[str, str] | None = None,
     analyses: Sequence[AnalysisMeta] = (),
     annotated_crf: AnnotatedCrf | None = None,
+    supplemental: Sequence[Document] = (),
 ) -> Define:
     """The Define-XML model of the datasets written to ``folder`` (one ``<name>.xpt`` each,
     its values read from the ``<name>.parquet`` beside it when there is one), described by
@@ -684,7 +686,8 @@ def build_define(
     file is left out (a dataset the run did not write). ``dictionaries`` gives external
     dictionary versions, e.g. ``{"MedDRA": "27.1"}``; ``analyses`` the analysis results of
     the Analysis Results Metadata (ADaM); ``annotated_crf`` the annotated CRF beside
-    define.xml, whose pages each collected variable's origin points at."""
+    define.xml, whose pages each collected variable's origin points at; ``supplemental``
+    the documents it names as def:SupplementalDoc (the reviewer's guide)."""
     folder = Path(folder)
     files = {p.stem.upper(): p for p in sorted(folder.glob("*.xpt"))}
     by_name = {m.name: m for m in metas}
@@ -728,6 +731,7 @@ def build_define(
         version=__version__,
         analysis_results=tuple(_analysis_result(builder, a) for a in analyses),
         annotated_crf=annotated_crf,
+        supplemental=tuple(supplemental),
     )
 
 

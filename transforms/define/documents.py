@@ -2,9 +2,12 @@
 SDTM data reviewer's guide beside the SDTM (``sdtm/acrf.pdf``, ``sdtm/csdrg.pdf``), the
 analysis data reviewer's guide beside the ADaM (``adam/adrg.pdf``).
 
-- **acrf.pdf**: one section per eCRF form of forms.yaml; each field with the SDTM variables
-  it reaches (the field reconciliation, ``reports/reconciliation_fields.csv``, which knows
-  every raw field's targets from the mapping specs), or why it is not submitted.
+- **acrf.pdf**: the blank CRF, a bookmarked page (or more) per eCRF form of forms.yaml, in
+  the usual aCRF style (CDISC Metadata Submission Guidelines): the datasets the form
+  reaches in boxes at its top, then each field's label, its name, an empty entry box and
+  beside it the annotation: the SDTM variables it reaches (the field reconciliation,
+  ``reports/reconciliation_fields.csv``, which knows every raw field's targets from the
+  mapping specs), or NOT SUBMITTED and why.
 - **csdrg.pdf** / **adrg.pdf**: the PHUSE templates' sections (introduction with the
   standards and dictionaries, protocol description, the data description, the data
   conformance summary), filled from the study specs and what the run wrote.
@@ -27,12 +30,19 @@ from fpdf import FPDF
 from fpdf.fonts import FontFace
 
 from transforms.define.build import CT_VERSIONS, IG_VERSIONS
-from transforms.define.model import AnnotatedCrf
+from transforms.define.model import AnnotatedCrf, Document
 from transforms.define.xml import DEFINE_VERSION
 from transforms.store import RunFolder
 
 if TYPE_CHECKING:
-    from transforms.specs import StudySpec
+    from transforms.specs import ColumnSpec, StudySpec
+
+GUIDES: dict[str, Document] = {
+    "sdtm": Document("csdrg.pdf", "Clinical Study Data Reviewer's Guide", "LF.CSDRG"),
+    "adam": Document("adrg.pdf", "Analysis Data Reviewer's Guide", "LF.ADRG"),
+}
+"""The reviewer's guide of each layer: written at publication (it summarises the conformance
+report, which checks define.xml), named before that by define.xml as its def:SupplementalDoc."""
 
 _SPELLED = str.maketrans({"–": "-", "—": "-", "≥": ">=", "≤": "<=", "’": "'", "“": '"', "”": '"'})
 
@@ -160,9 +170,10 @@ def _introduction(doc: _Document, study: StudySpec, run: RunFolder, standard: st
 
 def write_csdrg(run: RunFolder, study: StudySpec) -> Path:
     """``sdtm/csdrg.pdf``: the clinical SDTM data reviewer's guide (PHUSE sections)."""
-    doc = _Document(f"{study.id} Clinical Study Data Reviewer's Guide", run.export_created)
+    guide = GUIDES["sdtm"]
+    doc = _Document(f"{study.id} {guide.title}", run.export_created)
     doc.add_page()
-    doc.heading(f"{study.id}: Clinical Study Data Reviewer's Guide", 0)
+    doc.heading(f"{study.id}: {guide.title}", 0)
     _introduction(doc, study, run, "SDTMIG")
     tables = run.sdtm_tables()
     doc.heading("2. Protocol description")
@@ -207,7 +218,7 @@ def write_csdrg(run: RunFolder, study: StudySpec) -> Path:
         ts = pd.read_parquet(tables["TS"], columns=["TSPARMCD", "TSVAL"])
         doc.heading("Appendix: Trial summary (TS)")
         doc.grid(["TSPARMCD", "TSVAL"], ts.itertuples(index=False, name=None), [30, 150])
-    target = run.sdtm / "csdrg.pdf"
+    target = run.sdtm / guide.href
     doc.output(str(target))
     return target
 
@@ -218,9 +229,10 @@ def write_adrg(run: RunFolder, study: StudySpec) -> Path:
 
     specs = [load_adam_spec(study.adam_spec_path(name)) for name in study.adam]
     tables = run.adam_tables()
-    doc = _Document(f"{study.id} Analysis Data Reviewer's Guide", run.export_created)
+    guide = GUIDES["adam"]
+    doc = _Document(f"{study.id} {guide.title}", run.export_created)
     doc.add_page()
-    doc.heading(f"{study.id}: Analysis Data Reviewer's Guide", 0)
+    doc.heading(f"{study.id}: {guide.title}", 0)
     _introduction(doc, study, run, "ADaMIG")
     doc.heading("2. Protocol description")
     doc.para(f"Protocol {study.id}: {study.title}")
@@ -276,7 +288,7 @@ def write_adrg(run: RunFolder, study: StudySpec) -> Path:
         "Results Metadata.",
         level=1,
     )
-    target = run.adam / "adrg.pdf"
+    target = run.adam / guide.href
     doc.output(str(target))
     return target
 
@@ -289,33 +301,114 @@ def write_documents(run: RunFolder, study: StudySpec, layer: str) -> list[Path]:
     return [write_adrg(run, study)]
 
 
+_ENTRY_HINT = {"date": "DD MON YYYY", "time": "HH:MM", "integer": "#", "decimal": "#.#"}
+_ANNOTATION = (214, 234, 248)  # the pale blue of the usual aCRF annotation box
+_NOT_SUBMITTED = (235, 235, 235)
+
+
+def _field_row(doc: _Document, column: ColumnSpec | None, field: str, row: dict[str, str]) -> None:
+    """One field as a CRF line: its label and name, an empty entry box, and beside it the
+    annotation (the SDTM variables it reaches, its record keys in smaller type) or NOT
+    SUBMITTED with the reason."""
+    label = _latin1(column.label if column else field)
+    targets = [t.strip() for t in row.get("targets", "").split(";") if t.strip()]
+    values = [t for t in targets if not t.endswith("(key)")]
+    keys = [t.removesuffix(" (key)") for t in targets if t.endswith("(key)")]
+    submitted = row.get("status") == "mapped"
+    note = (
+        ("keys: " + ", ".join(keys) if keys and values else "") if submitted
+        else row.get("reason", "")
+    )  # fmt: skip
+    annotation = (
+        (", ".join(values or [f"{k} (key)" for k in keys])) if submitted else "NOT SUBMITTED"
+    )
+    doc.set_font("Helvetica", "", 8)
+    lines = max(
+        len(doc.multi_cell(62, 4, label, dry_run=True, output="LINES")) + 1,
+        len(doc.multi_cell(70, 4, _latin1(annotation), dry_run=True, output="LINES"))
+        + len(doc.multi_cell(70, 3.5, _latin1(note), dry_run=True, output="LINES")) * (note != ""),
+        2,
+    )
+    height = lines * 4 + 3
+    if doc.get_y() + height > doc.h - 18:
+        doc.add_page()
+    top = doc.get_y()
+    doc.set_xy(15, top)
+    doc.set_font("Helvetica", "", 9)
+    doc.multi_cell(62, 4, label, align="L", new_x="LMARGIN", new_y="NEXT")
+    doc.set_x(15)
+    doc.set_font("Helvetica", "I", 7)
+    doc.cell(62, 3.5, _latin1(field))
+    doc.set_draw_color(90, 90, 90)
+    doc.rect(80, top, 42, 6)
+    hint = _ENTRY_HINT.get(column.type if column else "", "")
+    if hint:
+        doc.set_text_color(160, 160, 160)
+        doc.set_xy(81, top + 1)
+        doc.cell(40, 4, hint)
+        doc.set_text_color(0, 0, 0)
+    doc.set_xy(125, top)
+    doc.set_fill_color(*(_ANNOTATION if submitted else _NOT_SUBMITTED))
+    doc.set_font("Helvetica", "B" if submitted else "BI", 8)
+    doc.multi_cell(
+        70, 4, _latin1(annotation), border=1, fill=True, align="L", new_x="LEFT", new_y="NEXT"
+    )
+    if note:
+        doc.set_font("Helvetica", "I", 7)
+        doc.set_text_color(80, 80, 80)
+        doc.multi_cell(70, 3.5, _latin1(note), align="L", new_x="LMARGIN", new_y="NEXT")
+        doc.set_text_color(0, 0, 0)
+    doc.set_y(top + height)
+    doc.set_draw_color(210, 210, 210)
+    doc.line(15, top + height - 1.5, 195, top + height - 1.5)
+
+
+def _domains(rows: list[dict[str, str]], study: StudySpec) -> list[str]:
+    """The datasets a form's fields reach with a value, as the aCRF's domain boxes say them
+    ("DM = Demographics"), in the order first reached."""
+    names: dict[str, None] = {}
+    for row in rows:
+        for target in row.get("targets", "").split(";"):
+            target = target.strip()
+            if target and not target.endswith("(key)"):
+                names.setdefault(target.split(".", 1)[0], None)
+    labels = {name: spec.label for name, spec in study.datasets.items()}
+    return [f"{n} = {labels.get(n) or f'Supplemental Qualifiers for {n[4:]}'}" for n in names]
+
+
 def write_acrf(run: RunFolder, study: StudySpec) -> AnnotatedCrf:
-    """``sdtm/acrf.pdf``: each eCRF form's fields with their SDTM targets. Returns what
-    define.xml says of it: each variable a field reaches (not as a key) with the pages of
-    the field's form."""
+    """``sdtm/acrf.pdf``: the study's blank CRF, one page (or more) per eCRF form of
+    forms.yaml, bookmarked; each field with its label, an empty entry box and, beside it,
+    the SDTM variables it reaches (the field reconciliation) or NOT SUBMITTED and why; the
+    domains the form reaches at its top. Returns what define.xml says of it: each variable
+    a field reaches (not as a key) with the pages the field is on."""
     fields = _read_csv(run.field_reconciliation)
     doc = _Document(f"{study.id} Annotated CRF", run.export_created)
     doc.add_page()
     doc.heading(f"{study.id}: Annotated case report form", 0)
     doc.para(
-        "Each eCRF form of the study, each field with the SDTM variables its value reaches "
-        "(a (key) target: the field identifies the record), or the reason it is not submitted."
+        "The blank eCRF of the study, a page per form (see the bookmarks), each field "
+        "annotated with the SDTM variables its value reaches (dataset.variable, or "
+        "SUPP--.QNAM for a supplemental qualifier), the variables it only identifies the "
+        "records of in smaller type, or NOT SUBMITTED with the reason. The datasets a form "
+        "reaches are named at its top."
     )
     pages: dict[str, set[int]] = {}
     for oid, form in study.forms.items():
         rows = [f for f in fields if f["form"] == oid]
+        doc.add_page()
+        doc.start_section(_latin1(f"{oid}: {form.label}"))
         doc.heading(f"Form {oid}: {form.label}", 1)
-        first = doc.page_no()
-        doc.grid(
-            ["Field", "Status", "SDTM annotation"],
-            [[f["field"], f["status"], f["targets"] or f["reason"]] for f in rows],
-            [35, 25, 120],
-        )
-        shown = set(range(first, doc.page_no() + 1))
+        for domain in _domains(rows, study):
+            doc.set_font("Helvetica", "B", 9)
+            doc.set_fill_color(*_ANNOTATION)
+            doc.cell(0, 6, _latin1(domain), border=1, fill=True, new_x="LMARGIN", new_y="NEXT")
+        doc.ln(3)
         for row in rows:
+            _field_row(doc, form.columns.get(row["field"]), row["field"], row)
             for variable in filter(None, (t.strip() for t in row["targets"].split(";"))):
                 if not variable.endswith("(key)"):
-                    pages.setdefault(variable, set()).update(shown)
+                    pages.setdefault(variable, set()).add(doc.page_no())
     path = run.sdtm / "acrf.pdf"
     doc.output(str(path))
     return AnnotatedCrf(

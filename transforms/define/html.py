@@ -67,11 +67,16 @@ nav ul { columns: 2; } code { font-size: 12px; }
 </nav>
 
 <h2 id="documents">Documents</h2>
-{% if d.annotated_crf %}{% set crf = d.annotated_crf %}
+{% if d.annotated_crf or d.supplemental %}
 <table>
 <tr><th>Document</th><th>Title</th><th>File</th></tr>
+{% if d.annotated_crf %}{% set crf = d.annotated_crf %}
 <tr id="{{ crf.leaf_id }}"><td>Annotated CRF</td><td>{{ crf.title }}</td>
 <td><a href="{{ crf.href }}">{{ crf.href }}</a></td></tr>
+{% endif %}{% for doc in d.supplemental %}
+<tr id="{{ doc.leaf_id }}"><td>Supplemental document</td><td>{{ doc.title }}</td>
+<td><a href="{{ doc.href }}">{{ doc.href }}</a></td></tr>
+{% endfor %}
 </table>
 {% else %}<p class="muted">None.</p>
 {% endif %}

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import pyreadstat
 
+from transforms.define.xml import check_documents
+from transforms.errors import PipelineError
 from transforms.extract.exports import sha256_file
 from transforms.store import RunFolder, assemble_submission
 
@@ -197,10 +199,21 @@ def _replace(path: Path, text: str) -> None:
 
 def write_submission_manifest(run_dir: Path) -> Path:
     """Build the run's submission folder and write ``<run>/reports/submission_manifest.csv``
-    (and ``.md``) of exactly its files; returns the CSV path."""
+    (and ``.md``) of exactly its files; returns the CSV path. A define.xml naming a document
+    (def:leaf) or stylesheet that is not beside it, in the run or the submission, is a
+    PipelineError."""
     run = RunFolder(Path(run_dir))
     run.reports.mkdir(exist_ok=True)
     assemble_submission(run)
+    # Every document a define.xml names is beside it, in the run and in the submission.
+    defines = [run.path / layer / "define.xml" for layer in ("sdtm", "adam")]
+    problems = [
+        f"{path}: {problem}"
+        for path in [*filter(Path.is_file, defines), *sorted(run.submission.rglob("define.xml"))]
+        for problem in check_documents(path)
+    ]
+    if problems:
+        raise PipelineError(f"{len(problems)} document(s) missing: " + "; ".join(problems[:10]))
     entries = manifest_entries(run.submission)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")

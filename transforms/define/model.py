@@ -269,6 +269,16 @@ class AnnotatedCrf:
 
 
 @dataclass(frozen=True)
+class Document:
+    """A document beside define.xml that it names as a ``def:SupplementalDoc`` (a
+    reviewer's guide): its file, title and the ID of its ``def:leaf``."""
+
+    href: str
+    title: str
+    leaf_id: str
+
+
+@dataclass(frozen=True)
 class AnalysisResult:
     """An ARM result display with its one analysis result, OIDs resolved."""
 
@@ -313,3 +323,4 @@ class Define:
     version: str = ""  # of the software that wrote it
     analysis_results: tuple[AnalysisResult, ...] = ()  # ARM 1.0 (ADaM only)
     annotated_crf: AnnotatedCrf | None = None
+    supplemental: tuple[Document, ...] = ()  # def:SupplementalDoc, each with its def:leaf

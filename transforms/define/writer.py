@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from transforms.define.build import DefineError, build_define
 from transforms.define.html import render_html
 from transforms.define.metadata import sdtm_metadata
-from transforms.define.model import AnalysisMeta, AnnotatedCrf, DatasetMeta, Layer
+from transforms.define.model import AnalysisMeta, AnnotatedCrf, DatasetMeta, Document, Layer
 from transforms.define.xml import (
     STYLESHEET,
     check_define,
@@ -48,6 +48,7 @@ def write_define(
     study: StudySpec | None = None,
     analyses: Sequence[AnalysisMeta] = (),
     annotated_crf: AnnotatedCrf | None = None,
+    supplemental: Sequence[Document] = (),
 ) -> Path:
     """Write ``<run>/<layer>/define.xml``, ``define.html`` and the stylesheet ``define.xsl``
     that define.xml names (a browser renders define.xml with it) for the XPT files there.
@@ -59,7 +60,10 @@ def write_define(
     ``study``: the run's study spec, when the caller has it loaded; ``analyses``: the
     Analysis Results Metadata (ADaM; :func:`transforms.define.metadata.endpoint_analyses`);
     ``annotated_crf``: the annotated CRF already written beside define.xml (SDTM;
-    :func:`transforms.define.documents.write_acrf`).
+    :func:`transforms.define.documents.write_acrf`); ``supplemental``: the documents
+    define.xml names as def:SupplementalDoc, written beside it at publication (the
+    reviewer's guide, :data:`transforms.define.documents.GUIDES`): not there yet, they are
+    not looked for now (publication checks them, :func:`~transforms.define.xml.check_documents`).
     The document is checked against the Define-XML 2.1 XSD and by :func:`check_define`
     before it replaces any earlier one; a problem raises :class:`DefineError` and leaves
     no define.xml behind. Returns the define.xml path.
@@ -83,7 +87,7 @@ def write_define(
     model = build_define(
         datasets, folder, layer=layer, study_id=study.id, study_title=study.title,
         created=created, dictionaries=dictionaries, analyses=analyses,
-        annotated_crf=annotated_crf,
+        annotated_crf=annotated_crf, supplemental=supplemental,
     )  # fmt: skip
     tree = define_tree(model)
     if errors := validate_define(tree):
@@ -96,7 +100,7 @@ def write_define(
     staged = folder / f".define.{secrets.token_hex(6)}.xml"
     try:
         staged.write_bytes(to_bytes(tree))
-        problems = check_define(staged)
+        problems = check_define(staged, later=[d.href for d in supplemental])
         if problems:
             raise DefineError(f"{target}: {len(problems)} problem(s): " + "; ".join(problems[:10]))
         staged.replace(target)

@@ -9,7 +9,7 @@ character lengths are those of the XPT files.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from functools import cache
 from pathlib import Path
 from typing import Final
@@ -22,6 +22,7 @@ from transforms.define.model import (
     AnnotatedCrf,
     CodeList,
     Define,
+    Document,
     Item,
     ItemGroup,
     ItemRef,
@@ -282,6 +283,10 @@ def define_tree(define: Define) -> etree._ElementTree:
     if define.annotated_crf is not None:
         crf = etree.SubElement(mdv, _def("AnnotatedCRF"))
         _set(etree.SubElement(crf, _def("DocumentRef")), leafID=define.annotated_crf.leaf_id)
+    if define.supplemental:
+        documents = etree.SubElement(mdv, _def("SupplementalDoc"))
+        for document in define.supplemental:
+            _set(etree.SubElement(documents, _def("DocumentRef")), leafID=document.leaf_id)
     for vl in define.value_lists:
         _value_list(mdv, vl)
     for wc in define.where_clauses:
@@ -301,10 +306,13 @@ def define_tree(define: Define) -> etree._ElementTree:
     for comment in define.comments:
         element = _set(etree.SubElement(mdv, _def("CommentDef")), OID=comment.oid)
         _text(element, _odm("Description"), comment.text)
-    if define.annotated_crf is not None:
-        leaf = _set(etree.SubElement(mdv, _def("leaf")), ID=define.annotated_crf.leaf_id)
-        leaf.set(f"{{{XLINK_NS}}}href", define.annotated_crf.href)
-        etree.SubElement(leaf, _def("title")).text = define.annotated_crf.title
+    crf = define.annotated_crf
+    for document in ([Document(crf.href, crf.title, crf.leaf_id)] if crf else []) + list(
+        define.supplemental
+    ):
+        leaf = _set(etree.SubElement(mdv, _def("leaf")), ID=document.leaf_id)
+        leaf.set(f"{{{XLINK_NS}}}href", document.href)
+        etree.SubElement(leaf, _def("title")).text = document.title
     if define.analysis_results:
         _analysis_results(mdv, define.analysis_results)
     # A browser opening define.xml renders it with the stylesheet written beside it.
@@ -337,8 +345,9 @@ def _parse(document: Path | etree._ElementTree) -> etree._ElementTree:
 
 def validate_define(document: Path | etree._ElementTree) -> list[str]:
     """XSD errors of a define.xml (a path or a parsed tree): "line N: message"; [] if valid.
-    The repo holds no ARM 1.0 schema: the Analysis Results Metadata are left out of the
-    XSD validation (:func:`check_define` resolves their references)."""
+    The repo holds no ARM 1.0 schema (nor do the shared standards): the Analysis Results
+    Metadata are left out of the XSD validation; :func:`check_define` checks them against
+    the ARM 1.0 content model (:func:`check_analysis_results`) and resolves their references."""
     xsd = schema()
     tree = _parse(document)
     displays = tree.getroot().findall(f".//{_arm('AnalysisResultDisplays')}")
@@ -363,12 +372,98 @@ def _dangling(root: etree._Element, refs: str, targets: str, what: str) -> Itera
             yield f"{what} {value!r} does not resolve"
 
 
-def check_define(path: Path) -> list[str]:
+# Analysis Results Metadata 1.0 for Define-XML 2.x (CDISC, 2015-01-27; the repo holds no
+# ARM schema to validate against, so its content model is checked here): per element, the
+# attributes it requires and its children in order, each (tag, at least, at most).
+_MANY = 1 << 30
+ARM_MODEL: Final[dict[str, tuple[tuple[str, ...], tuple[tuple[str, int, int], ...]]]] = {
+    "arm:AnalysisResultDisplays": ((), (("arm:ResultDisplay", 1, _MANY),)),
+    "arm:ResultDisplay": (("OID", "Name"), (
+        ("odm:Description", 0, 1), ("def:DocumentRef", 0, _MANY), ("arm:AnalysisResult", 1, _MANY),
+    )),
+    "arm:AnalysisResult": (("OID", "AnalysisReason", "AnalysisPurpose"), (
+        ("odm:Description", 0, 1), ("def:DocumentRef", 0, _MANY), ("arm:AnalysisDatasets", 1, 1),
+        ("arm:Documentation", 0, 1), ("arm:ProgrammingCode", 0, 1),
+    )),
+    "arm:AnalysisDatasets": ((), (("arm:AnalysisDataset", 1, _MANY),)),
+    "arm:AnalysisDataset": (("ItemGroupOID",), (
+        ("def:WhereClauseRef", 0, _MANY), ("arm:AnalysisVariable", 1, _MANY),
+    )),
+    "arm:AnalysisVariable": (("ItemOID",), ()),
+    "arm:Documentation": ((), (("odm:Description", 0, 1), ("def:DocumentRef", 0, _MANY))),
+    "arm:ProgrammingCode": ((), (("arm:Code", 0, 1), ("def:DocumentRef", 0, _MANY))),
+}  # fmt: skip
+# The attributes whose values are Define-XML CT terms (Analysis Reason, Analysis Purpose).
+ARM_TERMS: Final = {"AnalysisReason": "C117744", "AnalysisPurpose": "C117745"}
+
+
+def _prefixed(tag: str) -> str:
+    prefix = {v: k for k, v in NS.items()}
+    namespace, _, local = tag[1:].partition("}")
+    return f"{prefix.get(namespace, namespace)}:{local}"
+
+
+def check_analysis_results(root: etree._Element) -> list[str]:
+    """The Analysis Results Metadata of a define.xml against the ARM 1.0 content model
+    (:data:`ARM_MODEL`: required attributes, children in order and number, nothing else
+    inside) and its Define-XML CT (:data:`ARM_TERMS`); [] when it holds none or all is well."""
+    from transforms.standards import controlled_terms
+
+    problems: list[str] = []
+    terms = controlled_terms("Define-XML")
+    for element in root.iter(f"{{{ARM_NS}}}*"):
+        name = _prefixed(element.tag)
+        if name not in ARM_MODEL:
+            if name != "arm:Code":
+                problems.append(f"line {element.sourceline}: {name} is not an ARM 1.0 element")
+            continue
+        where = f"{name} {element.get('OID') or ''}".rstrip()
+        required, children = ARM_MODEL[name]
+        problems += [f"{where}: no {a}" for a in required if not element.get(a)]
+        for attribute, code in ARM_TERMS.items():
+            value = element.get(attribute)
+            if value is not None and value not in terms.codelist(code).terms:
+                problems.append(f"{where}: {attribute} {value!r} is not a term of {code}")
+        tags = [_prefixed(c.tag) for c in element if isinstance(c.tag, str)]
+        position = 0
+        for tag, least, most in children:
+            count = 0
+            while position < len(tags) and tags[position] == tag:
+                position, count = position + 1, count + 1
+            if not least <= count <= most:
+                problems.append(f"{where}: {count} {tag}, ARM 1.0 wants {least} to {most}")
+        if position < len(tags):
+            problems.append(f"{where}: {tags[position]} is not allowed there")
+    return problems
+
+
+def check_documents(path: Path, later: Collection[str] = ()) -> list[str]:
+    """The documents a define.xml names that are not beside it: each MetaDataVersion
+    def:leaf (annotated CRF, supplemental documents) but those in `later` (files a later
+    step writes: the reviewer's guides, at publication), and the xml-stylesheet."""
+    path = Path(path)
+    root = _parse(path).getroot()
+    mdv = "/odm:ODM/odm:Study/odm:MetaDataVersion"
+    problems = [
+        f"def:leaf {href} does not exist beside define.xml"
+        for href in map(str, root.xpath(f"{mdv}/def:leaf/@xlink:href", namespaces=NS))
+        if href not in later and not (path.parent / href).is_file()
+    ]
+    for instruction in root.xpath("preceding-sibling::processing-instruction('xml-stylesheet')"):
+        href = instruction.get("href")
+        if not href or not (path.parent / href).is_file():
+            problems.append(f"xml-stylesheet {href!r} does not exist beside define.xml")
+    return problems
+
+
+def check_define(path: Path, later: Collection[str] = ()) -> list[str]:
     """What the XSD cannot check; returns the problems found ([] when none):
     OID references (ItemRef, CodeListRef, MethodOID, CommentOID, ValueListRef,
     WhereClauseRef, RangeCheck def:ItemOID, def:StandardOID) resolve, every ItemDef is used,
-    every def:leaf file and the xml-stylesheet exist beside define.xml, and each dataset's
-    variables (names, order), label and character lengths are those of its XPT file."""
+    the Analysis Results Metadata follow ARM 1.0 (:func:`check_analysis_results`),
+    every def:leaf file and the xml-stylesheet exist beside define.xml (:func:`check_documents`;
+    `later`: documents written after define.xml), and each dataset's variables (names,
+    order), label and character lengths are those of its XPT file."""
     path = Path(path)
     root = _parse(path).getroot()
     mdv = "/odm:ODM/odm:Study/odm:MetaDataVersion"
@@ -400,14 +495,7 @@ def check_define(path: Path) -> list[str]:
             problems.append(f"{oid}: derived, but no ItemRef names its method")
     for group in root.xpath(f"{mdv}/odm:ItemGroupDef", namespaces=NS):
         problems += _check_group(root, group, path.parent)
-    for href in root.xpath(f"{mdv}/def:leaf/@xlink:href", namespaces=NS):
-        if not (path.parent / str(href)).is_file():
-            problems.append(f"def:leaf {href} does not exist beside define.xml")
-    for instruction in root.xpath("preceding-sibling::processing-instruction('xml-stylesheet')"):
-        href = instruction.get("href")
-        if not href or not (path.parent / href).is_file():
-            problems.append(f"xml-stylesheet {href!r} does not exist beside define.xml")
-    return problems
+    return problems + check_analysis_results(root) + check_documents(path, later)
 
 
 def render_stylesheet(document: Path | etree._ElementTree) -> str:

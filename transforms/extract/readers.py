@@ -16,8 +16,11 @@ date, datetime or time format become ISO 8601 text ("2018-05-06", "2018-05-06T10
 "10:10:10"); special missing values (.A-.Z, ._) become <NA> like the plain missing value.
 
 A file that breaks a rule raises :class:`RawFileError` naming the file, the line or record
-and column where known, and the rule. A file larger than ``CDISC_MAX_FORM_BYTES`` (default
+and column where known, and the rule. Only regular files are read (a FIFO or device would
+block or never end: RAW-FILE), and a file larger than ``CDISC_MAX_FORM_BYTES`` (default
 1 GiB; reading takes a few times the file's size in memory) is refused unread (RAW-SIZE).
+A CSV field (a header name too) longer than :data:`MAX_FIELD_CHARS` is refused
+(RAW-FIELD-SIZE): such a "form" is an HTML error page or another file, not an eCRF form.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import io
 import logging
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Final, Literal
 
 import numpy as np
 import pandas as pd
@@ -45,7 +48,7 @@ from transforms.extract.frames import (
     max_form_bytes,
 )
 from transforms.extract.odm import read_odm_form
-from transforms.extract.regular import open_regular_file
+from transforms.extract.regular import open_regular_file, read_regular
 
 __all__ = ["FORM_SUFFIXES", "ROW", "TEXT", "RawFileError", "max_form_bytes", "read_form"]
 
@@ -55,6 +58,10 @@ FORM_SUFFIXES = (".csv", ".xml", ".sas7bdat", ".xpt")
 """File suffixes :func:`read_form` understands (compared case-insensitively)."""
 
 _BOM = b"\xef\xbb\xbf"
+
+MAX_FIELD_CHARS = 131_072
+"""Longest CSV field read (characters; Python's csv module default): a longer one is no
+eCRF value (an XPT text holds 200 bytes) but a web page or a file of another kind."""
 
 
 def read_form(path: Path, study_oid: str | None = None) -> pd.DataFrame:
@@ -66,7 +73,7 @@ def read_form(path: Path, study_oid: str | None = None) -> pd.DataFrame:
         pass  # refused here if not a regular file or over the limit, before any reader
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        return _read_csv(path)
+        return _read_csv(path, read_regular(path, limit))
     if suffix == ".xml":
         return next(iter(read_odm_form(path, limit, study_oid).frames.values()))
     if suffix in (".sas7bdat", ".xpt"):
@@ -79,9 +86,8 @@ def read_form(path: Path, study_oid: str | None = None) -> pd.DataFrame:
 # --- CSV -------------------------------------------------------------------------------
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
+def _read_csv(path: Path, data: bytes) -> pd.DataFrame:
     """Comma-delimited, double-quoted, UTF-8 (BOM allowed) CSV with a header line."""
-    data = path.read_bytes()
     body = data[len(_BOM) :] if data.startswith(_BOM) else data
     try:
         text = body.decode("utf-8")
@@ -93,7 +99,12 @@ def _read_csv(path: Path) -> pd.DataFrame:
             line=body.count(b"\n", 0, exc.start) + 1,
             column=_column_at(body, exc.start),
         ) from exc
-    header = next(csv.reader(io.StringIO(text, newline="")), [])
+    try:
+        header = next(csv.reader(io.StringIO(text, newline="")), [])
+    except csv.Error as exc:  # a field over the csv module's limit (MAX_FIELD_CHARS)
+        raise _long_field(path, text) or RawFileError(
+            path, f"the header line cannot be read ({exc})", "RAW-HEADER", line=1
+        ) from exc
     if not header:
         raise RawFileError(path, "empty file: no header line", "RAW-EMPTY", line=1)
     if len(header) == 1:
@@ -137,7 +148,57 @@ def _read_csv(path: Path) -> pd.DataFrame:
         raise RawFileError(path, "the header could not be read; check its quoting", "RAW-HEADER")
     if body and not body.endswith(b"\n"):
         log.warning("%s: no line break after the last record; was the file cut short?", path)
-    return _csv_frame(table, names, header)
+    frame = _csv_frame(table, names, header)
+    _refuse_long_values(path, frame, names)
+    return frame
+
+
+def _field_size(path: Path, size: int, line: int, column: str) -> RawFileError:
+    return RawFileError(
+        path,
+        f"a field of {size} characters, over the limit of {MAX_FIELD_CHARS}: not an eCRF "
+        "form (an HTML error page or a file of another kind?)",
+        "RAW-FIELD-SIZE",
+        line=line,
+        column=column,
+    )
+
+
+_CSV_TOKEN = re.compile(r'"(?:[^"]+|"")*"?|[^,\n"]+|[,\n"]')
+
+
+def _long_field(path: Path, text: str) -> RawFileError | None:
+    """The first field longer than MAX_FIELD_CHARS: the line its record starts on and its
+    column (the header's name, else its position). Error path only: a walk field by field."""
+    try:
+        names = next(csv.reader(io.StringIO(text, newline="")), [])
+    except csv.Error:  # the header itself holds the long field
+        names = []
+    line, start, position, length = 1, 1, 1, 0
+    for token in _CSV_TOKEN.finditer(text):
+        piece = token.group()
+        if piece == ",":
+            position, length = position + 1, 0
+        elif piece == "\n":
+            line, position, length = line + 1, 1, 0
+            start = line
+        else:
+            length += len(piece)
+            line += piece.count("\n")
+            if length > MAX_FIELD_CHARS:
+                column = names[position - 1] if position <= len(names) else f"#{position}"
+                return _field_size(path, length, start, column.upper())
+    return None
+
+
+def _refuse_long_values(path: Path, frame: pd.DataFrame, names: list[str]) -> None:
+    """Refuse a value longer than MAX_FIELD_CHARS, naming its line and column."""
+    for name in names:
+        lengths = frame[name].str.len()
+        over = (lengths > MAX_FIELD_CHARS).fillna(False).to_numpy()
+        if over.any():
+            at = int(np.argmax(over))
+            raise _field_size(path, int(lengths.iloc[at]), int(frame[ROW].iloc[at]), name)
 
 
 def _column_at(body: bytes, offset: int) -> str | None:
@@ -182,6 +243,8 @@ def _locate_csv_error(path: Path, text: str, header: list[str]) -> RawFileError 
                 )
             start = reader.line_num + 1
     except csv.Error as exc:
+        if "field larger than field limit" in str(exc):
+            return _long_field(path, text)
         return RawFileError(
             path,
             f"bad quoting in the record starting on this line ({exc}): quote a whole value, "
@@ -219,6 +282,12 @@ TIME_FORMATS = frozenset(
 FORMAT_WIDTH = re.compile(r"\d*(\.\d*)?$")
 _SAS_EPOCH_DAY = np.datetime64("1960-01-01", "D")
 _SAS_EPOCH_MS = np.datetime64("1960-01-01T00:00:00", "ms")
+ISO_SAS_DAYS: Final = (
+    int((np.datetime64("0001-01-01", "D") - _SAS_EPOCH_DAY).astype(np.int64)),
+    int((np.datetime64("10000-01-01", "D") - _SAS_EPOCH_DAY).astype(np.int64)),
+)
+"""SAS day counts of 0001-01-01 and 10000-01-01: the years a 4-digit ISO 8601 date can hold."""
+SECONDS_A_DAY: Final = 86_400
 
 
 def _read_sas(path: Path) -> pd.DataFrame:
@@ -267,6 +336,16 @@ def sas_number_text(
     (give `unit`, from `sas_seconds_unit` of all values, to render a part alike)."""
     base = FORMAT_WIDTH.sub("", (fmt or "").upper(), count=1)
     missing = np.isnan(values)
+    # A count outside years 0001-9999 (a time beyond int64 milliseconds) is no ISO 8601
+    # value: it stays the number it is, which the raw gate then lists as not a date.
+    scale = SECONDS_A_DAY if base in DATETIME_FORMATS else 1
+    low, high = float(ISO_SAS_DAYS[0] * scale), float(ISO_SAS_DAYS[1] * scale)
+    if base in TIME_FORMATS:
+        low, high = -(2.0**53) / 1000, 2.0**53 / 1000
+    outside = ~missing & ((values < low) | (values >= high))
+    if base in DATE_FORMATS | DATETIME_FORMATS | TIME_FORMATS and outside.any():
+        inside = sas_number_text(np.where(outside, np.nan, values), fmt, unit=unit)
+        return inside.mask(outside, sas_number_text(values, None))
     v = np.where(missing, 0.0, values)
     if base in DATE_FORMATS:
         days = np.floor(v).astype(np.int64).astype("timedelta64[D]")

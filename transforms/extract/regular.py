@@ -16,10 +16,14 @@ from typing import BinaryIO
 
 from transforms.extract.frames import RawFileError
 
+FORM_FILE = "form file (CDISC_MAX_FORM_BYTES raises it; memory needed is a few times the size)"
+"""How a size refusal names a form file; a manifest says "manifest"."""
 
-def open_regular_file(path: Path, limit: int | None = None) -> BoundedReader:
+
+def open_regular_file(path: Path, limit: int | None = None, what: str = FORM_FILE) -> BoundedReader:
     """`path` opened for binary reading if it is a regular file (symbolic links followed)
     of at most `limit` bytes; raises :class:`RawFileError` (rule RAW-FILE or RAW-SIZE) otherwise.
+    `what` names the file's role in a size refusal ("... bytes per <what>").
 
     Opened non-blocking, so that a FIFO with no writer cannot block the open itself; a
     regular file ignores the flag. The size is checked here and, through
@@ -36,13 +40,13 @@ def open_regular_file(path: Path, limit: int | None = None) -> BoundedReader:
                 path, f"{kind}, not a regular file: only regular files are read", "RAW-FILE"
             )
         if limit is not None and info.st_size > limit:
-            raise _too_large(path, info.st_size, limit)
+            raise _too_large(path, info.st_size, limit, what)
         os.set_blocking(fd, True)
         handle = os.fdopen(fd, "rb")
     except BaseException:
         os.close(fd)
         raise
-    return BoundedReader(handle, path, limit)
+    return BoundedReader(handle, path, limit, what)
 
 
 def _kind(mode: int) -> str:
@@ -58,12 +62,15 @@ def _kind(mode: int) -> str:
     return "not a regular file"
 
 
-def _too_large(path: Path, size: int, limit: int) -> RawFileError:
+def read_regular(path: Path, limit: int, what: str = FORM_FILE) -> bytes:
+    """The bytes of a regular file of at most `limit` bytes (:func:`open_regular_file`)."""
+    with open_regular_file(path, limit, what) as handle:
+        return handle.read()
+
+
+def _too_large(path: Path, size: int, limit: int, what: str) -> RawFileError:
     return RawFileError(
-        path,
-        f"{size} bytes or more, over the limit of {limit} bytes per form file "
-        "(CDISC_MAX_FORM_BYTES raises it; memory needed is a few times the size)",
-        "RAW-SIZE",
+        path, f"{size} bytes or more, over the limit of {limit} bytes per {what}", "RAW-SIZE"
     )
 
 
@@ -71,9 +78,11 @@ class BoundedReader(io.RawIOBase):
     """A binary file read through `read`, refused once more than `limit` bytes came
     (None: no limit)."""
 
-    def __init__(self, handle: BinaryIO, path: Path, limit: int | None) -> None:
+    def __init__(
+        self, handle: BinaryIO, path: Path, limit: int | None, what: str = FORM_FILE
+    ) -> None:
         super().__init__()
-        self.handle, self.path, self.count = handle, path, 0
+        self.handle, self.path, self.count, self.what = handle, path, 0, what
         self.limit = (1 << 62) if limit is None else limit
 
     def readable(self) -> bool:
@@ -84,7 +93,7 @@ class BoundedReader(io.RawIOBase):
         data = self.handle.read(min(want, self.limit + 1 - self.count))
         self.count += len(data)
         if self.count > self.limit:
-            raise _too_large(self.path, self.count, self.limit)
+            raise _too_large(self.path, self.count, self.limit, self.what)
         return data
 
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]

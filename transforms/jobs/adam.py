@@ -139,9 +139,11 @@ def endpoints(run: RunFolder, study: StudySpec) -> list[Path]:
 
 def define(run: RunFolder, study: StudySpec) -> Path:
     """Define-XML 2.1 (+ its stylesheet and HTML) for the ADaM written, with the Analysis
-    Results Metadata of the endpoints study.yaml gives a ``purpose``."""
+    Results Metadata of the endpoints study.yaml gives a ``purpose``; the ADRG (written at
+    publication) its supplemental document."""
     from transforms.adam.spec import load_adam_spec
     from transforms.define import DefineError, adam_metadata, endpoint_analyses, write_define
+    from transforms.define.documents import GUIDES
 
     specs = [load_adam_spec(study.adam_spec_path(name)) for name in study.adam]
     with stage("define adam", run) as s:
@@ -153,6 +155,7 @@ def define(run: RunFolder, study: StudySpec) -> Path:
                 dictionaries=study.dictionaries,
                 study=study,
                 analyses=endpoint_analyses(study),
+                supplemental=[GUIDES["adam"]],
             )
         except DefineError as exc:
             raise PipelineError(f"{run.adam / 'define.xml'}: {exc}") from exc

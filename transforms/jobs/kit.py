@@ -22,7 +22,7 @@ import pyarrow as pa
 from transforms.errors import RECORDED, PipelineError
 from transforms.extract.exports import sha256_file
 from transforms.specs import StudySpec
-from transforms.store import RunFolder
+from transforms.store import RunFolder, store_fault
 
 if TYPE_CHECKING:
     from transforms.datasetjson import DataType
@@ -83,11 +83,18 @@ def stage(name: str, run: RunFolder | None = None) -> Iterator[Stage]:
     try:
         yield s
     except Exception as exc:
+        fault = store_fault(exc) if isinstance(exc, OSError) else None
         if s.run is not None and s.run.reports.is_dir():
-            failure = {"stage": name, "error": type(exc).__name__, "message": str(exc),
+            shown = fault or exc
+            failure = {"stage": name, "error": type(shown).__name__, "message": str(shown),
                        "at": datetime.now(UTC).isoformat()}  # fmt: skip
-            s.run.failure.write_text(json.dumps(failure, indent=2) + "\n", encoding="utf-8")
-            exc.add_note(f"{RECORDED} {s.run.failure}")
+            try:
+                s.run.failure.write_text(json.dumps(failure, indent=2) + "\n", encoding="utf-8")
+                (fault or exc).add_note(f"{RECORDED} {s.run.failure}")
+            except OSError as unwritten:  # the store's own fault: the night's error says it
+                log.error("%s: failure not recorded: %s", s.run.failure, unwritten)
+        if fault is not None:
+            raise fault from exc
         raise
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     # The record carries the numbers too (``record.cdisc_stage``), for the benchmark's handler.

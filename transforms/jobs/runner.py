@@ -13,7 +13,7 @@ from transforms.errors import RECORDED, NothingNew, UserError
 from transforms.jobs.kit import thaw
 from transforms.jobs.plan import Job, JobKind, Place, Step, job
 from transforms.specs import StudySpec, load_study
-from transforms.store import RunFolder, record_night
+from transforms.store import RunFolder, record_night, store_fault
 from transforms.studies import read_study_info
 
 
@@ -39,7 +39,7 @@ def run_step(
         if place is None:
             raise ValueError(f"{plan.dag_id}: the first step {step.id} needs a Place")
         try:
-            made: RunFolder = fn(study, place)
+            made: RunFolder = _faults_named(fn, study, place)
         except (NothingNew, UserError) as exc:
             if not any(note.startswith(RECORDED) for note in getattr(exc, "__notes__", ())):
                 _record(plan, step, place, exc)  # no run folder says why: the night log does
@@ -47,8 +47,20 @@ def run_step(
         return made
     if run is None:
         raise ValueError(f"{plan.dag_id}: step {step.id} needs the run folder")
-    fn(run, study, *step.args)
+    _faults_named(fn, run, study, *step.args)
     return run
+
+
+def _faults_named(fn: Callable[..., Any], *args: Any) -> Any:
+    """Call `fn`; a file-system fault a person must fix (full, read-only: outside any stage,
+    as when a run folder is made) becomes the StoreFault naming path and fault."""
+    try:
+        return fn(*args)
+    except OSError as exc:
+        fault = store_fault(exc)
+        if fault is None:
+            raise
+        raise fault from exc
 
 
 def run_job(plan: Job, place: Place, study: StudySpec | None = None) -> Path:

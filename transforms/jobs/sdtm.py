@@ -37,7 +37,15 @@ from transforms.jobs.kit import (
 from transforms.jobs.plan import REFERENCE_DATASET, Place
 from transforms.listing import XPT
 from transforms.specs import ROW_KEY, StudySpec
-from transforms.store import RunFolder, current, new_run, prune, publish, study_lock
+from transforms.store import (
+    RunFolder,
+    check_layout,
+    current,
+    new_run,
+    prune,
+    publish,
+    study_lock,
+)
 
 if TYPE_CHECKING:
     from transforms.xpt import XptError
@@ -178,14 +186,20 @@ def _newest_unpublished(study: StudySpec, place: Place) -> tuple[Export, dict[st
     if place.landing is None:
         raise PipelineError(f"{study.id}: extract needs the landing folder of the exports")
     files = {oid: f.file for oid, f in study.forms.items()}
+    check_layout(place.store, study.id)
+    published = current(place.store, study.id)
+    previous = RunFolder(published) if published else None
     export: Export = find_newest_complete(
-        place.landing, study.id, list(files.values()), study.settle_seconds
+        place.landing,
+        study.id,
+        list(files.values()),
+        study.settle_seconds,
+        str(previous.manifest().get("export_id", "")) if previous else "",
     )
     sums = {path: sha256_file(path) for path in set(export.files.values())}
     digests = {export.source(stem, oid): sums[export.files[stem]] for oid, stem in files.items()}
     if not place.force:
-        published = current(place.store, study.id)
-        _already_published(RunFolder(published) if published else None, study.id, export, digests)
+        _already_published(previous, study.id, export, digests)
     return export, digests
 
 
@@ -245,6 +259,7 @@ def extract(study: StudySpec, place: Place, run_id: str | None = None) -> RunFol
                 "data_cutoff": manifest.get("data_cutoff"),
                 "started": started.isoformat(),
                 "inputs": inputs,
+                **({"ignored": list(export.ignored)} if export.ignored else {}),
             }
         )
         # Listed here; the raw quality gate (same rules, same rows) stops the run, so a data
@@ -489,16 +504,18 @@ def reconcile(run: RunFolder, study: StudySpec) -> int:
 
 def define(run: RunFolder, study: StudySpec) -> Path:
     """The annotated CRF, and Define-XML 2.1 (+ its stylesheet and HTML) for the SDTM
-    written, each collected variable's origin pointing at its pages of the CRF."""
+    written, each collected variable's origin pointing at its pages of the CRF, the cSDRG
+    (written at publication) its supplemental document."""
     from transforms.define import DefineError, write_define
-    from transforms.define.documents import write_acrf
+    from transforms.define.documents import GUIDES, write_acrf
 
     with stage("define", run) as s:
         crf = write_acrf(run, study)
         try:
             written = write_define(
-                run.path, "sdtm", dictionaries=study.dictionaries, study=study, annotated_crf=crf
-            )
+                run.path, "sdtm", dictionaries=study.dictionaries, study=study, annotated_crf=crf,
+                supplemental=[GUIDES["sdtm"]],
+            )  # fmt: skip
         except DefineError as exc:
             raise PipelineError(f"{run.sdtm / 'define.xml'}: {exc}") from exc
         s.unit, s.rows_out = "datasets", len(list(run.sdtm.glob("*.xpt")))

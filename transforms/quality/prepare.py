@@ -20,7 +20,7 @@ from transforms.sdtm.algorithms import normalise, to_iso8601
 
 ROW = "__ROW"
 SUBJECT = "SUBJID"
-DATETIME = "datetime64[ns]"
+DATETIME = "datetime64[s]"  # whole days, any year 0001-9999 (no nanosecond limits)
 
 
 def text(values: pd.Series) -> pd.Series:

@@ -2,7 +2,7 @@
 
 Raw suites (one per eCRF form). From ``forms.yaml``: the columns (FORM-COLUMNS, and a
 warning for unknown ones), required values (REQUIRED), unique keys (KEY), types (TYPE:
-integer, decimal, time), readable dates (DATE, partial dates such as ``UN JAN 2025``
+integer, decimal, result, time), readable dates (DATE, partial dates such as ``UN JAN 2025``
 allowed), no date after the data cut-off (DATE-AFTER-CUTOFF, warning), subjects known to
 the demographics form (SUBJECT-NOT-IN-DM) and their site (SITE). From the SDTM mapping specs:
 the raw values the mapping can code (CT, RECODE, VISIT: a raw column read by a ``ct``,
@@ -65,6 +65,14 @@ TYPE_PATTERNS: Mapping[str, tuple[str, str]] = {
     "integer": (r"^[-+]?[0-9]+$", "not a whole number"),
     "decimal": (r"^[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)$", "not a number"),
     "time": (r"^(?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9])?$", "not a time HH:MM[:SS]"),
+    # A lab-style result: a number (decimal point), a number behind a comparison (<0.05) or
+    # a text result (IgG kappa); never a number with a decimal comma or thousands separator
+    # (1,23 / 1,234): ambiguous, and read as text it would leave --STRESN empty in silence.
+    "result": (
+        r"^(?!\s*(?:[<>]=?|=)?\s*[-+]?[0-9]*,[0-9]+(?:,[0-9]+)*\s*$)",
+        "a number written with a comma (decimal comma or thousands separator): write it "
+        "with a decimal point and no separator",
+    ),
 }
 # ISO 8601 as SDTM writes it: a complete date with optional time, or a partial date
 # (year, year-month, or year and day with the month unknown: 2025---05).
@@ -92,6 +100,7 @@ class MappingFacts:
 
     date_formats: dict[tuple[str, str], str] = field(default_factory=dict)
     coded: dict[str, CheckList] = field(default_factory=dict)  # form -> checks
+    birth: str | None = None  # the demographics column DM.BRTHDTC is read from
 
     def date_format(self, form: str, column: str) -> str:
         return self.date_formats.get((form, column), DEFAULT_DATE_FORMAT)
@@ -227,6 +236,10 @@ def mapping_facts(study: StudySpec) -> MappingFacts:
                 _walk(block.where, block.source, block, False, _where(spec), study, facts)
             for name, rule in rules:
                 _walk(rule, block.source, block, False, f"{_where(spec)} {name}", study, facts)
+    dm = study.datasets.get("DM")
+    birth = dm.blocks[0].rules.get("BRTHDTC") if dm else None
+    if dm and isinstance(birth, Iso8601):
+        facts.birth = _column_of(birth.date, dm.blocks[0])
     return facts
 
 
@@ -275,6 +288,7 @@ def _contract_checks(form: FormSpec, study: StudySpec, facts: MappingFacts) -> I
                 "ExpectColumnValuesToBeBetween",
                 {"column": lo.name, "max_value": {"$PARAMETER": "cutoff"}}, src, derived=(lo,),
             )  # fmt: skip
+            yield from _birth_check(form, col.name, study, facts)
     keys = "/".join(form.keys)
     kind, kwargs = _unique(form.keys)
     yield Check("KEY", "error", keys, f"duplicate record key {keys}", kind, kwargs, src)
@@ -295,6 +309,31 @@ def _contract_checks(form: FormSpec, study: StudySpec, facts: MappingFacts) -> I
                  "ignore_row_if": "either_value_is_missing"},
                 src, compare=site.name, derived=(site,),
             )  # fmt: skip
+
+
+def _birth_check(
+    form: FormSpec, column: str, study: StudySpec, facts: MappingFacts
+) -> Iterator[Check]:
+    """DATE-BEFORE-BIRTH: a date of the subject (a typing slip such as 1663 for 2023) is on
+    or after the birth date DM.BRTHDTC is mapped from; partial dates pass when any day
+    they stand for does. None for the birth date itself or a form without SUBJID."""
+    dm = subject_form(study)
+    if (
+        facts.birth is None
+        or SUBJECT not in form.columns
+        or (form.oid, column) == (dm, facts.birth)
+    ):
+        return
+    mine = Derived.named("hi", column, fmt=facts.date_format(form.oid, column))
+    born = _date_bound({"form": dm, "column": facts.birth}, form, study, facts, "lo", "forms.yaml")
+    yield Check(
+        "DATE-BEFORE-BIRTH", "warning", column,
+        f"{form.columns[column].label} is before the subject's birth date",
+        "ExpectColumnPairValuesAToBeGreaterThanB",
+        {"column_A": mine.name, "column_B": born.name, "or_equal": True,
+         "ignore_row_if": "either_value_is_missing"},
+        "forms.yaml", compare=born.name, derived=(mine, born),
+    )  # fmt: skip
 
 
 def _unique(keys: Sequence[str]) -> tuple[str, dict[str, Any]]:

@@ -6,6 +6,14 @@ Raw formats (named in the specs):
   (SDTMIG: a missing middle part is written as a hyphen).
 - ``ISO``: ``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD`` as sent.
 Times (``HH:MM`` or ``HH:MM:SS``) are appended only to complete dates.
+
+Whatever the format, a complete ISO 8601 date or date-time (``2025-01-05``,
+``2025-01-05T10:30:00``) is read as itself: it cannot be mistaken for another date, and it
+is how the SAS reader writes SAS date and datetime numerics (DATE9., DATETIME20., ...), so a
+SAS export is read against the same specs as the EDC's text export. A date-time keeps its
+own time (a time column beside it is not appended).
+Any year 0001-9999 is a date (no nanosecond-timestamp limits): a year typed 3025 for 2025
+is listed by the raw gate (DATE-AFTER-CUTOFF, DATE-BEFORE-BIRTH), not a crash.
 """
 
 from __future__ import annotations
@@ -33,6 +41,10 @@ _PATTERNS: Final = {
     "ISO": r"^(?P<y>[0-9]{4})(?:-(?P<m>[0-9]{2})(?:-(?P<d>[0-9]{2}))?)?$",
 }
 _TIME = r"^(?P<h>[01][0-9]|2[0-3]):(?P<mi>[0-5][0-9])(?::(?P<s>[0-5][0-9]))?$"
+ISO_STAMP = (
+    r"^(?P<y>[0-9]{4})-(?P<m>[0-9]{2})-(?P<d>[0-9]{2})"
+    r"(?P<t>T(?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:\.[0-9]+)?)?)?$"
+)
 
 
 def by_unique(values: pd.Series, func: Callable[[pd.Series], T]) -> T:
@@ -85,6 +97,13 @@ def _to_iso8601(raw: pd.Series, fmt: str, time: pd.Series | None) -> tuple[pd.Se
     bad_month = parts["m"].notna() & month.isna()
     if fmt != "ISO":
         bad_month &= ~parts["m"].str.fullmatch(_UNKNOWN).fillna(False)
+    # A complete ISO 8601 date (or date-time), as the SAS reader writes SAS dates.
+    stamp = text.str.extract(ISO_STAMP)
+    stamped = year.isna() & stamp["y"].notna()
+    year = year.mask(stamped, stamp["y"])
+    month = month.mask(stamped, stamp["m"])
+    day = day.mask(stamped, stamp["d"])
+    own_time = stamped & stamp["t"].notna()
     matched = year.notna() & ~bad_month
 
     full = matched & month.notna() & day.notna()
@@ -101,8 +120,11 @@ def _to_iso8601(raw: pd.Series, fmt: str, time: pd.Series | None) -> tuple[pd.Se
     impossible = full & real.isna()
     month_num = pd.to_numeric(month, errors="coerce")
     impossible |= ym & ((month_num < 1) | (month_num > 12)).fillna(False)
+    impossible |= matched & (year == "0000").fillna(False)  # years run 0001-9999
     iso[impossible] = pd.NA
     bad = present & (~matched | impossible)
+    timed = own_time & full & ~impossible
+    iso[timed] = iso[timed] + stamp["t"][timed]
 
     if time is not None:
         t = time.astype("string").str.strip()
@@ -110,7 +132,7 @@ def _to_iso8601(raw: pd.Series, fmt: str, time: pd.Series | None) -> tuple[pd.Se
         good_t = tparts["h"].notna()
         hhmm = tparts["h"] + ":" + tparts["mi"]
         hhmm = hhmm.where(tparts["s"].isna(), hhmm + ":" + tparts["s"])
-        with_time = full & ~impossible & good_t
+        with_time = full & ~impossible & good_t & ~own_time
         iso[with_time] = iso[with_time] + "T" + hhmm[with_time]
         bad |= t.notna() & (t != "") & ~good_t
     return iso, bad

@@ -17,6 +17,7 @@ ODM_TYPES: Final = {
     "text": "text",
     "integer": "integer",
     "decimal": "float",
+    "result": "text",  # a number, <0.05 or a text result
     "date": "text",
     "time": "text",
 }

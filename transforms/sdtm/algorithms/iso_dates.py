@@ -96,7 +96,8 @@ def _layout_patterns(fmt: str) -> tuple[str, ...] | None:
 
 def _from_layout(raw: pd.Series, patterns: tuple[str, ...]) -> pd.Series:
     """Dates in a layout rewritten as ``DD MON YYYY`` text (unknown or missing parts as
-    ``UN``/``UNK``), so one reader checks them all; text that does not fit stays unreadable."""
+    ``UN``/``UNK``), so one reader checks them all; a complete ISO 8601 date(-time) stays as
+    it is (read as such in every format); other text that does not fit stays unreadable."""
     text = raw.str.strip().str.upper()
     parts = text.str.extract(patterns[0])
     for pattern in patterns[1:]:
@@ -109,6 +110,7 @@ def _from_layout(raw: pd.Series, patterns: tuple[str, ...]) -> pd.Series:
     unknown = month.str.fullmatch(_UNKNOWN_PART).fillna(False).astype(bool)
     month = month.mask(unknown | month.isna(), "UNK")
     out = parts["d"].fillna("UN") + " " + month + " " + parts["y"]
+    out = out.mask(text.str.fullmatch(dates.ISO_STAMP).fillna(False).astype(bool), text)
     return out.mask(text.notna() & (text != "") & out.isna(), "?").astype("string")
 
 
