@@ -100,9 +100,10 @@ def test_adsl_death_variables(adam_published: Path) -> None:
 
 
 def test_adsl_last_alive_and_imputed_therapy_date(adam_published: Path) -> None:
-    # 1003: no "Alive" contact; the end-of-treatment visit (04 JAN 2025) is the last day
+    # 1003: no "Alive" contact; the assessment confirming the progression of 01 JAN 2025,
+    # 15 JAN 2025 (after the end-of-treatment visit of 04 JAN; issue 18), is the last day
     # known alive (the death on 11 MAR 2025 is not an alive record).
-    assert _row(adam_published, "adsl", "1003")["LSTALVDT"] == _day("2025-01-04")
+    assert _row(adam_published, "adsl", "1003")["LSTALVDT"] == _day("2025-01-15")
     # 1015: new therapy "UN APR 2026" -> 1 April 2026, day imputed.
     row = _row(adam_published, "adsl", "1015")
     assert (row["NACTDT"], row["NACTDTF"]) == (_day("2026-04-01"), "D")
@@ -124,11 +125,13 @@ def test_adtte_pfs_and_os_goldens(adam_published: Path) -> None:
     assert (pfs["ADT"], pfs["AVAL"], pfs["CNSR"], pfs["EVNTDESC"]) == (
         _day("2026-01-16"), 551.0, 0.0, "Death",
     )  # fmt: skip
-    # 1004 stopped for an adverse event, no progression: censored at the last adequate
-    # assessment (27 FEB 2025).
+    # 1004 stopped for an adverse event (EOT 13 MAR 2025) and is assessed every 28 days
+    # after it (issue 18), never progressing: censored at the last adequate assessment,
+    # the follow-up one of 22 OCT 2026 (27 MAR 2024 .. 22 OCT 2026: 940 days), no longer
+    # at the last one on treatment.
     pfs = _row(adam_published, "adtte", "1004", PARAMCD="PFS")
     assert (pfs["ADT"], pfs["AVAL"], pfs["CNSR"], pfs["CNSDTDSC"]) == (
-        _day("2025-02-27"), 338.0, 1.0, "Last Adequate Response Assessment",
+        _day("2026-10-22"), 940.0, 1.0, "Last Adequate Response Assessment",
     )  # fmt: skip
 
 

@@ -125,7 +125,7 @@ class Expect:
 
 
 def _rows(frame: pd.DataFrame, mask: pd.Series) -> list[int]:
-    return [int(i) for i in frame.index[mask.to_numpy()]]
+    return [int(i) for i in frame.index[mask.fillna(False).to_numpy(dtype=bool)]]
 
 
 def _first(frame: pd.DataFrame, mask: pd.Series) -> int:

@@ -243,17 +243,27 @@ def test_seq_is_one_to_n_per_subject(published: Path, name: str) -> None:
 
 
 def test_rs_overall_response_and_mrd(published: Path) -> None:
-    # rs.csv 1003: "Cycle 13 Day 1", 01 JAN 2025, PD (first dose 23 JAN 2024: day 345).
+    # rs.csv 1003: "Cycle 13 Day 1", 01 JAN 2025, PD (first dose 23 JAN 2024: day 345),
+    # confirmed 14 days later (15 JAN 2025, "Disease follow-up" after EOT 04 JAN 2025:
+    # UNSCHEDULED 13.01, FOLLOW-UP epoch, day 359; issue 18).
     # mrd.csv 1003: Screening, 16 JAN 2024, Flow cytometry, 10^-5, Negative (day -7, after
     # consent on 15 JAN 2024: SCREENING epoch).
     records = _records(published, "rs", "POMMAINT-01-1003")
     cols = ["RSTESTCD", "RSTEST", "RSCAT", "RSORRES", "RSSTRESC", "RSSTAT", "RSEVAL",
             "VISITNUM", "VISIT", "EPOCH", "RSDTC", "RSDY"]  # fmt: skip
-    assert _pick(records[-1], cols) == {
+    first_pd = next(
+        r for r in records if r["RSDTC"] == "2025-01-01" and r["RSTESTCD"] == "OVRLRESP"
+    )
+    assert _pick(first_pd, cols) == {
         "RSTESTCD": "OVRLRESP", "RSTEST": "Overall Response", "RSCAT": "KUMAR IMWG 2016",
         "RSORRES": "PD", "RSSTRESC": "PD", "RSSTAT": None, "RSEVAL": "INVESTIGATOR",
         "VISITNUM": 13.0, "VISIT": "CYCLE 13 DAY 1", "EPOCH": "TREATMENT",
         "RSDTC": "2025-01-01", "RSDY": 345.0,
+    }  # fmt: skip
+    confirmation = [r for r in records if r["RSTESTCD"] == "OVRLRESP"][-1]
+    assert _pick(confirmation, ["RSSTRESC", "VISITNUM", "VISIT", "EPOCH", "RSDTC", "RSDY"]) == {
+        "RSSTRESC": "PD", "VISITNUM": 13.01, "VISIT": "UNSCHEDULED 13.01", "EPOCH": "FOLLOW-UP",
+        "RSDTC": "2025-01-15", "RSDY": 359.0,
     }  # fmt: skip
     mrd = next(r for r in records if r["RSTESTCD"] == "MRDIND")
     assert _pick(mrd, cols) == {
@@ -273,12 +283,13 @@ def test_rs_overall_response_and_mrd(published: Path) -> None:
 
 
 def test_rs_not_done(published: Path) -> None:
-    # rs.csv 1007: "Cycle 8 Day 1", 12 MAR 2025, result empty, Not done, "Assessment not performed".
-    records = _records(published, "rs", "POMMAINT-01-1007")
-    nd = next(r for r in records if r["RSDTC"] == "2025-03-12" and r["RSTESTCD"] == "OVRLRESP")
+    # rs.csv 1001: "Cycle 4 Day 1", 19 JAN 2024, result empty, Not done, "Assessment not
+    # performed" (samplegen.imwg: ~0.8 % of the assessments).
+    records = _records(published, "rs", "POMMAINT-01-1001")
+    nd = next(r for r in records if r["RSDTC"] == "2024-01-19" and r["RSTESTCD"] == "OVRLRESP")
     assert _pick(nd, ["RSORRES", "RSSTRESC", "RSSTAT", "RSREASND", "VISITNUM"]) == {
         "RSORRES": None, "RSSTRESC": None, "RSSTAT": "NOT DONE",
-        "RSREASND": "Assessment not performed", "VISITNUM": 8.0,
+        "RSREASND": "Assessment not performed", "VISITNUM": 4.0,
     }  # fmt: skip
 
 
@@ -287,7 +298,8 @@ def test_lb_conventional_units_become_si(published: Path) -> None:
     # per mg/dL -> 75.157 (40.6732-81.3464), reported as the lab reports umol/L, to 0
     # decimals: 75 (41-81). M-protein "<0.05" g/dL -> "<0.5" g/L, no number.
     records = _records(published, "lb", "POMMAINT-01-1003")
-    screening = {r["LBTESTCD"]: r for r in records if r["VISIT"] == "SCREENING"}
+    screening = {r["LBTESTCD"]: r for r in records
+                 if r["VISIT"] == "SCREENING" and r["LBSPEC"] != "URINE"}  # fmt: skip
     cols = ["LBTEST", "LBCAT", "LBORRES", "LBORRESU", "LBORNRLO", "LBORNRHI", "LBSTRESC",
             "LBSTRESN", "LBSTRESU", "LBSTNRLO", "LBSTNRHI", "LBNRIND", "LBSPEC", "VISITNUM",
             "EPOCH", "LBDTC", "LBDY", "LBLOBXFL"]  # fmt: skip
@@ -309,21 +321,22 @@ def test_lb_conventional_units_become_si(published: Path) -> None:
 
 
 def test_lb_ratio_has_its_unit_and_a_test_not_done_has_no_range(published: Path) -> None:
-    # lb.csv 1003 Screening 16 JAN 2024: Kappa/lambda ratio 0.54, range 0.26-1.65, no unit on
-    # the form: CT's unit for a ratio is RATIO (C44256).
+    # lb.csv 1003 Screening 16 JAN 2024: Kappa/lambda ratio 0.18, range 0.26-1.65 (a CR
+    # with an abnormal ratio: not stringent), no unit on the form: CT's unit for a ratio is
+    # RATIO (C44256).
     cols = ["LBORRES", "LBORRESU", "LBORNRLO", "LBORNRHI", "LBSTRESC", "LBSTRESN", "LBSTRESU",
             "LBSTNRLO", "LBSTNRHI", "LBNRIND", "LBSTAT", "LBREASND"]  # fmt: skip
     ratio = next(r for r in _records(published, "lb", "POMMAINT-01-1003")
                  if r["LBTESTCD"] == "KLCLLCFR" and r["VISIT"] == "SCREENING")  # fmt: skip
     assert _pick(ratio, cols) == {
-        "LBORRES": "0.54", "LBORRESU": "RATIO", "LBORNRLO": "0.26", "LBORNRHI": "1.65",
-        "LBSTRESC": "0.54", "LBSTRESN": 0.54, "LBSTRESU": "RATIO", "LBSTNRLO": 0.26,
-        "LBSTNRHI": 1.65, "LBNRIND": "NORMAL", "LBSTAT": None, "LBREASND": None,
+        "LBORRES": "0.18", "LBORRESU": "RATIO", "LBORNRLO": "0.26", "LBORNRHI": "1.65",
+        "LBSTRESC": "0.18", "LBSTRESN": 0.18, "LBSTRESU": "RATIO", "LBSTNRLO": 0.26,
+        "LBSTNRHI": 1.65, "LBNRIND": "LOW", "LBSTAT": None, "LBREASND": None,
     }  # fmt: skip
-    # 1005 Cycle 11 Day 1, 10 MAR 2025: the disease panel not done ("Sample not collected");
+    # 1010 Cycle 14 Day 1, 06 JAN 2026: the disease panel not done ("Sample not collected");
     # the form still prints the ratio's range 0.26-1.65, which belongs to no result.
-    nd = next(r for r in _records(published, "lb", "POMMAINT-01-1005")
-              if r["LBTESTCD"] == "KLCLLCFR" and r["LBDTC"] == "2025-03-10")  # fmt: skip
+    nd = next(r for r in _records(published, "lb", "POMMAINT-01-1010")
+              if r["LBTESTCD"] == "KLCLLCFR" and r["LBDTC"] == "2026-01-06")  # fmt: skip
     assert _pick(nd, cols) == {
         "LBORRES": None, "LBORRESU": None, "LBORNRLO": None, "LBORNRHI": None,
         "LBSTRESC": None, "LBSTRESN": None, "LBSTRESU": None, "LBSTNRLO": None,
@@ -342,7 +355,8 @@ def test_lb_immunofixation_holds_the_isotype(published: Path) -> None:
     # 2024: "Negative". MPIGISO is the monoclonal protein's isotype, not positive/negative.
     cols = ["LBTEST", "LBORRES", "LBORRESU", "LBSTRESC", "LBSTRESN", "LBMETHOD", "LBORNRLO"]
     first = {s: next(r for r in _records(published, "lb", f"POMMAINT-01-{s}")
-                     if r["LBTESTCD"] == "MPIGISO" and r["VISIT"] == "SCREENING")
+                     if r["LBTESTCD"] == "MPIGISO" and r["VISIT"] == "SCREENING"
+                     and r["LBSPEC"] == "SERUM")
              for s in ("1001", "1003")}  # fmt: skip
     assert _pick(first["1001"], cols) == {
         "LBTEST": "Monoclonal Prot Immunoglobulin Isotype", "LBORRES": "IgG kappa",
@@ -352,13 +366,16 @@ def test_lb_immunofixation_holds_the_isotype(published: Path) -> None:
     assert (first["1003"]["LBORRES"], first["1003"]["LBSTRESC"]) == ("Negative", "NEGATIVE")
     lb = pd.read_parquet(published / "sdtm" / "lb.parquet")
     results = set(lb.loc[lb["LBTESTCD"] == "MPIGISO", "LBSTRESC"].dropna())
-    assert results <= {"NEGATIVE", "IGG KAPPA", "IGG LAMBDA", "IGA KAPPA", "IGA LAMBDA"}
+    # serum: the isotype; urine (issue 18): the free light chain (Bence Jones protein)
+    assert results <= {"NEGATIVE", "IGG KAPPA", "IGG LAMBDA", "IGA KAPPA", "IGA LAMBDA",
+                       "KAPPA LIGHT CHAIN", "LAMBDA LIGHT CHAIN"}  # fmt: skip
     assert "POSITIVE" not in results and len(results) > 2
 
 
 def test_lb_one_standard_unit_per_test_and_one_baseline(published: Path) -> None:
     lb = pd.read_parquet(published / "sdtm" / "lb.parquet")
-    units = lb.dropna(subset=["LBSTRESU"]).groupby("LBTESTCD")["LBSTRESU"].nunique()
+    # one per test and specimen: 24-hour urine M-protein is mg/day, serum g/L
+    units = lb.dropna(subset=["LBSTRESU"]).groupby(["LBTESTCD", "LBSPEC"])["LBSTRESU"].nunique()
     assert (units == 1).all()
     assert set(lb["LBTESTCD"]) >= {"NEUT", "MCPROT", "KLCFR", "LLCFR", "KLCLLCFR", "PLSMCECE"}
     methods = lb.groupby("LBTESTCD")["LBMETHOD"].unique()
@@ -371,11 +388,13 @@ def test_lb_one_standard_unit_per_test_and_one_baseline(published: Path) -> None
     dm = pd.read_parquet(published / "sdtm" / "dm.parquet").set_index("USUBJID")
     mrd = lb[lb["LBTESTCD"] == "PLSNCE"]
     mrd_before = mrd[mrd["LBDTC"] <= mrd["USUBJID"].map(dm["RFXSTDTC"])]["USUBJID"].nunique()
-    # Every treated subject has all 18 local tests before the first dose; some a baseline MRD
+    # Every treated subject has all 23 local tests (by code and specimen) before the first
+    # dose: 18, and urine M-protein and immunofixation and IgG/IgA/IgM (issue 18; the
+    # diagnosis M-protein is earlier, the screening one the last before); some a baseline MRD
     # too; 1001, of childbearing potential, her serum and urine pregnancy tests (issue 18).
     # Screen failures, never dosed, have none.
     hcg = 2
-    assert (flags == 1).all() and len(flags) == 15 * 18 + mrd_before + hcg and mrd_before > 0
+    assert (flags == 1).all() and len(flags) == 15 * 23 + mrd_before + hcg and mrd_before > 0
     assert not flags.index.get_level_values("USUBJID").str.startswith("POMMAINT-01-2").any()
     not_done = lb[lb["LBSTAT"] == "NOT DONE"]
     assert len(not_done) and not_done["LBORRES"].isna().all() and not_done["LBREASND"].notna().all()
@@ -513,9 +532,10 @@ def test_sv_visits_of_a_subject(published: Path) -> None:
     # 1003's visits in lb.csv, rs.csv and mrd.csv: Screening 16 JAN 2024 (no planned day),
     # Cycle n Day 1 for n = 1..13 (planned day 1 + 28 (n - 1): 337 for cycle 13, made on
     # 01 JAN 2025, study day 345), and two unscheduled haematology draws: 07 AUG 2024 after
-    # Cycle 7 Day 1 (17 JUL 2024) is 7.01, 06 OCT 2024 after Cycle 9 Day 1 is 9.01.
+    # Cycle 7 Day 1 (17 JUL 2024) is 7.01, 06 OCT 2024 after Cycle 9 Day 1 is 9.01; and the
+    # confirmation of the progression of cycle 13, 15 JAN 2025 ("Disease follow-up"), 13.01.
     visits = {r["VISITNUM"]: r for r in _records(published, "sv", "POMMAINT-01-1003")}
-    assert list(visits) == [0.0, *range(1, 8), 7.01, 8.0, 9.0, 9.01, *range(10, 14)]
+    assert list(visits) == [0.0, *range(1, 8), 7.01, 8.0, 9.0, 9.01, *range(10, 14), 13.01]
     keys = ["VISIT", "VISITDY", "SVPRESP", "SVOCCUR", "SVSTDTC", "SVENDTC", "SVSTDY", "SVUPDES"]
     assert _pick(visits[0.0], keys) == {
         "VISIT": "SCREENING", "VISITDY": None, "SVPRESP": "Y", "SVOCCUR": "Y",
@@ -525,10 +545,14 @@ def test_sv_visits_of_a_subject(published: Path) -> None:
         "VISIT": "CYCLE 13 DAY 1", "VISITDY": 337.0, "SVPRESP": "Y", "SVOCCUR": "Y",
         "SVSTDTC": "2025-01-01", "SVENDTC": "2025-01-01", "SVSTDY": 345.0, "SVUPDES": None,
     }  # fmt: skip
-    unscheduled = "Unscheduled haematology and chemistry (e.g. at the onset of an adverse event)"
+    unscheduled = (
+        "Unscheduled haematology and chemistry (e.g. at the onset of an adverse event), or an "
+        "IMWG disease assessment after the end of treatment"
+    )
     assert _pick(visits[7.01], keys) == {
         "VISIT": "UNSCHEDULED 7.01", "VISITDY": None, "SVPRESP": None, "SVOCCUR": None,
         "SVSTDTC": "2024-08-07", "SVENDTC": "2024-08-07", "SVSTDY": 198.0,
         "SVUPDES": unscheduled,
     }  # fmt: skip
     assert visits[9.01]["SVSTDTC"] == "2024-10-06" and visits[9.01]["SVUPDES"] == unscheduled
+    assert visits[13.01]["SVSTDTC"] == "2025-01-15" and visits[13.01]["SVUPDES"] == unscheduled

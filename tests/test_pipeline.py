@@ -216,8 +216,9 @@ def test_reconciliation_accounts_for_every_raw_record(published: Path, landing: 
     counts = summary.to_dict("index")
     assert counts["ae.csv"]["mapped_AE"] == counts["ae.csv"]["records_in"] == 70
     assert counts["ic.csv"]["mapped_DS"] == 18  # consent; the screen failures' too
-    # 5353 of the enrolled, 36 screening results of the 3 screen failures (issue 18).
-    assert counts["lb.csv"]["mapped_LB"] == counts["lb.csv"]["records_in"] == 5389
+    # 7083 of the enrolled (with the IMWG assessments' urine, immunoglobulin and follow-up
+    # results, issue 18.2), 36 screening results of the 3 screen failures (issue 18).
+    assert counts["lb.csv"]["mapped_LB"] == counts["lb.csv"]["records_in"] == 7119
     # Every survival contact is an SS record; the new therapy's drugs are CM records of the
     # new anticancer therapy form (issue 18), not of the repeated answer.
     assert counts["sfu.csv"]["mapped_SS"] == counts["sfu.csv"]["records_in"] == 18

@@ -259,7 +259,13 @@ def test_value_sets(data: dict[str, Rows]) -> None:
     assert any(r["RSORRES"] != r["RSORRES"].strip() for r in data["RS"])
     assert values("RS", "RSND") == {"", "Not done"}
     assert values("LB", "LBCAT") == {"Hematology", "Chemistry", "Disease assessment"}
-    assert len(values("LB", "LBTEST")) == 18
+    # 18 tests plus the IMWG assessment's urine M-protein and immunofixation and the three
+    # immunoglobulins (issue 18).
+    assert len(values("LB", "LBTEST")) == 23
+    urine = {r["LBORRES"].strip() for r in data["LB"] if r["LBTEST"] == "Urine immunofixation"}
+    assert urine - {""} <= {"Negative", "Kappa light chain", "Lambda light chain"}
+    ends = {r["LBTEST"] for r in data["LB"] if r["LBENDAT"]}
+    assert ends == {"Urine M-protein", "Urine immunofixation"}  # 24-hour collections only
     assert {"<0.05", "Negative"} <= values("LB", "LBORRES")
     # Immunofixation gives the monoclonal protein's isotype (heavy and light chain).
     isotypes = {r["LBORRES"].strip() for r in data["LB"] if r["LBTEST"] == "Immunofixation"}

@@ -131,3 +131,26 @@ def test_imwg_pfs_sources_params_rename_the_records() -> None:
     assert set(out["PARAMCD"]) == {"OVR", "PD", "DEATH", "LASTA"}
     assert values(_param(out, "LASTA"), "PARAM") == ["Last assessment"]
     assert described(steps)["SRCSEQ"] == "PD, LASTA: RS.RSSEQ"
+
+
+def test_imwg_pfs_sources_confirm_next_needs_a_second_progression() -> None:
+    # PD on 1 Mar is followed by PR on 1 Apr: not confirmed (IMWG needs two consecutive
+    # assessments); PD on 1 May is the last adequate assessment (the one on 1 Jun is after
+    # new therapy): nothing refutes it, so it is the progression. Without confirm, 1 Mar.
+    rs = _rs(
+        ("OVRLRESP", "2025-02-01", "PR"),
+        ("OVRLRESP", "2025-03-01", "PD"),
+        ("OVRLRESP", "2025-04-01", "PR"),
+        ("OVRLRESP", "2025-05-01", "PD"),
+        ("OVRLRESP", "2025-06-01", "PD"),
+    )
+    plain = OVR + "- {verb: imwg.pfs_sources, missed_assessment_days: 63}\n"
+    confirmed = OVR + "- {verb: imwg.pfs_sources, missed_assessment_days: 63, confirm: next}\n"
+    out = run(plain, sdtm={"RS": rs}, adam={"ADSL": ADSL})
+    assert values(_param(out, "PD"), "ADT") == [pd.Timestamp("2025-03-01")]
+    out = run(confirmed, sdtm={"RS": rs}, adam={"ADSL": ADSL})
+    assert values(_param(out, "PD"), "ADT") == [pd.Timestamp("2025-05-01")]
+    # the last adequate assessment before the (confirmed) progression: PR on 1 Apr
+    assert values(_param(out, "LSTA"), "ADT") == [pd.Timestamp("2025-04-01")]
+    assert values(_param(out, "LSTA"), "AVALC") == ["PR"]
+    assert "confirms" in described(confirmed)["ADT"]

@@ -209,6 +209,11 @@ _RULES = [
             f"{FDA_VR}; CDISC CG0216"),
     RuleDef("PIPE-013", "Warning", "TS NARMS is not the number of arms in TA",
             f"{PROJECT} (SDTMIG 3.4 TS: NARMS, the planned number of arms, which TA lists)"),
+    RuleDef("PIPE-014", "Error",
+            "--LNKGRP of a record links to no record of another dataset of the subject",
+            f"{PROJECT} (SDTMIG 3.4 section 8.3: a link group relates the records of "
+            "datasets that share its value within USUBJID, e.g. RS responses and the LB "
+            "results they rest on)"),
     # --- death and adverse-event outcome ----------------------------------------------------
     RuleDef("SD1254", "Error", "AEOUT is FATAL but DM.DTHFL is not Y",
             f"{FDA_VR}; CDISC CG0134 / CORE-000254"),

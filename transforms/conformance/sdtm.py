@@ -46,6 +46,8 @@ class SdtmContext:
     dm: pd.DataFrame | None = None
     # Parent datasets, for the SUPP-- reference check.
     parents: dict[str, Parent] = field(default_factory=dict)
+    # Datasets with a --LNKGRP, for the link group check once all are read.
+    linked: dict[str, Dataset] = field(default_factory=dict)
     seen: set[str] = field(default_factory=set)
 
     def spec(self, name: str) -> DatasetSpec | None:
@@ -523,10 +525,33 @@ def check_dataset(ds: Dataset, ctx: SdtmContext, findings: Findings) -> None:
     check_supp_parents(ds, ctx, findings)
     schedule.check_dataset(ds, ctx.design, findings)
     remember_parent(ds, ctx)
+    if f"{ds.name}LNKGRP" in ds.variables and "USUBJID" in ds.variables:
+        ctx.linked[ds.name] = ds
+
+
+def check_link_groups(ctx: SdtmContext, findings: Findings) -> None:
+    """Every --LNKGRP value of a subject is shared by a record of another dataset."""
+    groups = {
+        name: pd.MultiIndex.from_arrays([as_text(ds["USUBJID"]), as_text(ds[f"{name}LNKGRP"])])
+        for name, ds in ctx.linked.items()
+    }
+    for name, ds in ctx.linked.items():
+        own = groups[name]
+        others = [g for other, g in groups.items() if other != name]
+        found = np.zeros(len(own), dtype=bool)
+        for g in others:
+            found |= own.isin(g)
+        value = as_text(ds[f"{name}LNKGRP"])
+        findings.rows(
+            "PIPE-014", ds, value.notna() & ~pd.Series(found, index=value.index),
+            f"{name}LNKGRP", "no record of another dataset of the subject has this link group",
+            value,
+        )  # fmt: skip
 
 
 def check_study(ctx: SdtmContext, findings: Findings) -> None:
     """What can only be said once every dataset was read."""
+    check_link_groups(ctx, findings)
     if ctx.seen and "DM" not in ctx.seen:
         findings.one("SD1020", "DM", None, "the SDTM has no DM dataset")
     if ctx.seen and "TS" not in ctx.seen:

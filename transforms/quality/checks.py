@@ -24,7 +24,7 @@ Severity = Literal["error", "warning"]
 SEVERITIES: tuple[Severity, ...] = ("error", "warning")
 GX_SEVERITY: Mapping[str, str] = {"error": "critical", "warning": "warning"}
 
-Kind = Literal["text", "num", "lo", "hi", "norm", "ct"]
+Kind = Literal["text", "num", "lo", "hi", "norm", "ct", "library"]
 
 
 class SuiteError(SpecError):
@@ -40,7 +40,9 @@ class Derived:
     (the earliest/latest day a possibly partial date may stand for, else null), ``norm``
     (trimmed, inner blanks collapsed, case-folded), ``ct`` (the ``norm`` value where it is a
     key of the study CT map for the codelist, else the trimmed text: what the mapping's
-    ``ct`` algorithm looks up). With ``form``, the value comes from that form, joined on
+    ``ct`` algorithm looks up), ``library`` (the derivation of
+    :mod:`transforms.quality.library` named by ``column``, read from all the forms, folded
+    as ``norm``; named ``<NAME>:derived``). With ``form``, the value comes from that form, joined on
     SUBJID (several rows per subject: the earliest ``lo``, the latest ``hi``, the first
     ``text``).
     """

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from transforms.quality.checks import Derived
+from transforms.quality.library import LIBRARY
 from transforms.sdtm import dates
 from transforms.sdtm.algorithms import normalise, to_iso8601
 
@@ -78,6 +79,8 @@ class _Columns:
 
     def derive(self, d: Derived, form: str) -> pd.Series:
         """The derived column over the rows of `form` (d.form is ignored here)."""
+        if d.kind == "library":
+            return normalise(LIBRARY[d.column](self.forms, form).astype("string"))
         values = self.text(form, d.column)
         if d.kind == "text":
             return values

@@ -43,6 +43,7 @@ from transforms.quality.checks import (
     Suite,
     SuiteError,
 )
+from transforms.quality.library import LIBRARY
 from transforms.sdtm.algorithms import (
     Case,
     Column,
@@ -81,7 +82,15 @@ _TIME = r"(?:T(?:[01][0-9]|2[0-3])(?::[0-5][0-9](?::[0-5][0-9](?:\.[0-9]+)?)?)?)
 ISO8601 = rf"^[0-9]{{4}}(?:-{_MONTH}-{_DAY}{_TIME}|-{_MONTH}|---{_DAY})?$"
 XPT_MAX_CHARS = 200
 _RULE_NAME = re.compile(r"^[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)*$")
-_CHECK_KINDS = ("in_set", "between", "matches", "not_null", "on_or_after", "on_or_before")
+_CHECK_KINDS = (
+    "in_set",
+    "between",
+    "matches",
+    "not_null",
+    "on_or_after",
+    "on_or_before",
+    "agrees_with",
+)
 
 
 def expectations_dir() -> Path:
@@ -453,6 +462,16 @@ def _written_check(
             raise _fail(where, f"matches: not a regular expression: {exc}") from exc
         expectation = "ExpectColumnValuesToMatchRegex"
         kwargs = {"column": column, "regex": f"^(?:{arg})$"}
+    elif kind == "agrees_with":  # the value is what a library derivation gives, if any
+        if arg not in LIBRARY:
+            raise _fail(where, f"agrees_with: one of {sorted(LIBRARY)}, not {arg!r}")
+        given = Derived.named("norm", column)
+        library = Derived(f"{str(arg).upper()}:derived", "library", str(arg))
+        expectation = "ExpectColumnPairValuesToBeEqual"
+        kwargs = {"column_A": given.name, "column_B": library.name,
+                  "ignore_row_if": "either_value_is_missing"}  # fmt: skip
+        compare = library.name
+        derived += [given, library]
     elif kind == "not_null":
         if arg is not True:
             raise _fail(where, "not_null takes true")

@@ -831,7 +831,29 @@ def generate(
     from samplegen.pommaint_screening import add_screening
 
     frames = {**frames, **history_forms(frames, seed, cut)}
-    return add_screening(frames, subjects, seed, cut)
+    frames = add_screening(frames, subjects, seed, cut)
+    # The IMWG disease assessments (LB's disease tests, RS, DX's diagnosis values) anew,
+    # from a child stream of their own, read from the course simulated above.
+    from samplegen.imwg import Course, disease_assessments
+
+    therapy = np.full(subjects, NO_DATE, dtype=np.int64)
+    death = np.full(subjects, NO_DATE, dtype=np.int64)
+    eot = np.full(subjects, NO_DATE, dtype=np.int64)
+    reason = [""] * subjects
+    for s, _, _, _, _, started in tables.sfu:
+        therapy[s] = max(therapy[s], started)
+    for s, _, _, _, died, _ in tables.eos:
+        death[s] = died
+    for s, day, _, why in tables.eot:
+        eot[s], reason[s] = day, why
+    entry = visits["kind"].to_numpy() == _SCREENING
+    course = Course(
+        visits=visits.loc[entry | assessed, ["subj", "VISIT", "date", "state"]],
+        progression=sub.c1d1 + sub.ttp,
+        followed_until=np.array(tables.followed_until, dtype=np.int64),
+        new_therapy=therapy, death=death, eot=eot, eot_reason=reason,
+    )  # fmt: skip
+    return disease_assessments(frames, ids, course, seed, cut)
 
 
 def _frame(columns: dict[str, object]) -> pd.DataFrame:

@@ -306,21 +306,30 @@ class PfsSources(SubjectDates):
     `missed_assessment_days` after the last adequate assessment (else `start`) and not
     after `stop`, ANL02FL when within that window whatever `stop` (for the sensitivity
     analysis without censoring at `stop`). `params` names the three (default PD, DEATH,
-    LSTA)."""
+    LSTA). `confirm: next` (IMWG 2016: progression needs two consecutive assessments): a
+    progression counts only when the next adequate assessment, if there is one, is a
+    progression too (the first of the two dates it); the default, `none`, takes the first
+    progression as it is."""
 
     missed_assessment_days: Annotated[int, Arg(base.integer)]
     progression: Annotated[str, Arg(base.text, "PD")]
     params: Annotated[Mapping[str, tuple[str, str]], Arg(_params, PFS_PARAMS)]
     from_param: Annotated[str, Arg(base.name, "OVR")]
+    confirm: Annotated[str, Arg(base.choice("none", "next"), "none")]
 
     def run(self, data: pd.DataFrame, inputs: Inputs) -> pd.DataFrame:
         self.need(data, ["PARAMCD", "ANL01FL", "ADT"], "from_param")
         adequate = data[(data["PARAMCD"] == self.from_param) & (data["ANL01FL"] == "Y")]
+        adequate = adequate.sort_values(["USUBJID", "ADT"], kind="stable")
         adsl = inputs.dataset(self.subjects, self.where)
         self.need(adsl, ["USUBJID", "DTHDT", self.start, self.stop], "start", self.subjects)
         window = pd.Timedelta(days=self.missed_assessment_days)
         subjects = adsl.set_index("USUBJID")
-        pd_records = adequate[adequate["AVALC"] == self.progression].sort_values("ADT")
+        progressed = adequate["AVALC"] == self.progression
+        if self.confirm == "next":
+            following = adequate.groupby("USUBJID")["AVALC"].shift(-1)
+            progressed &= following.isna() | (following == self.progression)
+        pd_records = adequate[progressed].sort_values("ADT")
         first_pd = pd_records.groupby("USUBJID").first()
         before_pd = adequate.merge(
             first_pd["ADT"].rename("PDDT"), left_on="USUBJID", right_index=True, how="left"
@@ -397,7 +406,9 @@ class PfsSources(SubjectDates):
             f"assessment (else {self.start}) and not after {self.stop}",
             "ANL02FL": f"{pd_}/{death}: at most {days} days after the last adequate "
             f"assessment (else {self.start}), whether or not after {self.stop}",
-            "ADT": f"{pd_}: the first adequate {self.progression}; {death}: "
+            "ADT": f"{pd_}: the first adequate {self.progression}"
+            + (" the next adequate assessment, if any, confirms" if self.confirm == "next" else "")
+            + f"; {death}: "
             f"{self.subjects}.DTHDT; {last}: the last adequate {self.from_param} after the "
             f"{self.start} day and before {pd_}",
             "AVALC": f"{pd_}, {death}: Y; {last}: AVALC of that {self.from_param}",
