@@ -300,6 +300,9 @@ def _plant(run: Path) -> dict[str, Expect]:
     ex.to_parquet(sdtm / "ex.parquet", index=False)
 
     rs = pd.read_parquet(sdtm / "rs.parquet")
+    r = _first(rs, rs["RSLNKGRP"].notna())
+    _set(rs, r, "RSLNKGRP", "IMWG-1900-01-01")  # no LB record of the subject has it
+    add("RS link group without LB", "PIPE-018", "RS", "RSLNKGRP", str(_get(rs, r, "USUBJID")), [r])
     rs.drop(columns=["RSDY"]).to_parquet(sdtm / "rs.parquet", index=False)
     add("--DY missing beside --DTC", "CORE-000321", "RS", "RSDY", None, [])
 
@@ -431,6 +434,7 @@ PLANTED = [
     "TSPARM not the decode of TSPARMCD", "TS value outside its parameter's codelist",
     "TSVALCD not the CT code of TSVAL", "TSVAL null without a null flavour",
     "TSVAL beside a null flavour", "TA element not in TE", "IE criterion not in TI",
+    "RS link group without LB",
 ]  # fmt: skip
 
 

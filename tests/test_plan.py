@@ -164,6 +164,11 @@ def _plan_graph(root: Path) -> dict[str, dict[str, list[str]]]:
                 s.id: sorted({*s.after, *([job.first.id] if s is not job.first else [])})
                 for s in job.steps
             }
+            if job.kind == "sdtm" and study.deadline is not None:
+                # the one task not of the plan: the sensor of the study's deadline before
+                # the first step (it waits for an export; dags/study_pipelines.py)
+                graph[job.dag_id]["wait_for_export"] = []
+                graph[job.dag_id][job.first.id] = ["wait_for_export"]
     return graph
 
 

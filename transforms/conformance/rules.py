@@ -209,11 +209,6 @@ _RULES = [
             f"{FDA_VR}; CDISC CG0216"),
     RuleDef("PIPE-013", "Warning", "TS NARMS is not the number of arms in TA",
             f"{PROJECT} (SDTMIG 3.4 TS: NARMS, the planned number of arms, which TA lists)"),
-    RuleDef("PIPE-014", "Error",
-            "--LNKGRP of a record links to no record of another dataset of the subject",
-            f"{PROJECT} (SDTMIG 3.4 section 8.3: a link group relates the records of "
-            "datasets that share its value within USUBJID, e.g. RS responses and the LB "
-            "results they rest on)"),
     # --- death and adverse-event outcome ----------------------------------------------------
     RuleDef("SD1254", "Error", "AEOUT is FATAL but DM.DTHFL is not Y",
             f"{FDA_VR}; CDISC CG0134 / CORE-000254"),
@@ -258,6 +253,11 @@ _RULES = [
             f"{PROJECT} (SDTMIG 3.4 TA/TE: every element of an arm is defined in TE)"),
     RuleDef("PIPE-017", "Error", "IE.IETESTCD is not a criterion of TI",
             f"{PROJECT} (SDTMIG 3.4 IE: IETESTCD is the short name of a TI criterion)"),
+    RuleDef("PIPE-018", "Error",
+            "--LNKGRP of a record links to no record of another dataset of the subject",
+            f"{PROJECT} (SDTMIG 3.4 section 8.3: a link group relates the records of "
+            "datasets that share its value within USUBJID, e.g. RS responses and the LB "
+            "results they rest on)"),
     # --- Define-XML against the data --------------------------------------------------------
     RuleDef("SD0061", "Error", "Dataset described in define.xml has no data file",
             f"{FDA_VR}; FDA Business Rule FDAB035"),

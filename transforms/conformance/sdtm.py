@@ -543,7 +543,7 @@ def check_link_groups(ctx: SdtmContext, findings: Findings) -> None:
             found |= own.isin(g)
         value = as_text(ds[f"{name}LNKGRP"])
         findings.rows(
-            "PIPE-014", ds, value.notna() & ~pd.Series(found, index=value.index),
+            "PIPE-018", ds, value.notna() & ~pd.Series(found, index=value.index),
             f"{name}LNKGRP", "no record of another dataset of the subject has this link group",
             value,
         )  # fmt: skip
