@@ -56,6 +56,49 @@ def test_adsl_subject_who_progressed_and_died(adam_published: Path) -> None:
     assert (row["DTHFL"], row["SAFFL"], row["ITTFL"], row["TRTDURD"]) == ("Y", "Y", "Y", 105.0)
 
 
+def test_adsl_baseline_characteristics_of_one_subject(adam_published: Path) -> None:
+    # 1001 (dm.csv: female, 51; coh.csv: transplant eligible): diagnosed 16 JAN 2023, IgG
+    # kappa, ISS I, R-ISS I (dx.csv); FISH on 23 MAR 2023 found none of the protocol's
+    # high-risk abnormalities (cyto.csv); first dose 28 OCT 2023: 285 days after diagnosis
+    # = 9.36 months of 30.4375 days. Baseline (cycle 1 day 1, 28 OCT 2023): ECOG 2
+    # (ecog.csv), weight 62.5 kg (vs.csv), creatinine 0.66 mg/dL = 58 umol/L as LB
+    # standardises it (lb.csv); Cockcroft-Gault (140 - 51) x 62.5 x 0.85 / (72 x 58 / 88.4)
+    # = 100.09 mL/min.
+    row = _row(adam_published, "adsl", "1001")
+    assert {k: row[k] for k in ("COHORT", "COHORTN", "AGEGR2", "AGEGR3", "ISOTYPE")} == {
+        "COHORT": "Transplant eligible",
+        "COHORTN": 1.0,
+        "AGEGR2": "<65",
+        "AGEGR3": "<=65",
+        "ISOTYPE": "IGG KAPPA",
+    }
+    assert (row["DIAGDT"], row["DIAGDURM"], row["ISSDIAG"], row["RISSDIAG"]) == (
+        _day("2023-01-16"), 9.4, "I", "I",
+    )  # fmt: skip
+    assert (row["HRCYTN"], row["CYTORISK"], row["ECOGBL"]) == (0.0, "Standard risk", 2.0)
+    assert (row["WEIGHTBL"], row["CREATBL"], row["CRCLBL"]) == (62.5, 58.0, 100.1)
+    # 1011 is 74 (FDA 65-74), 1002 71: older than the protocol's transplant limit of 65.
+    assert _row(adam_published, "adsl", "1011")["AGEGR2"] == "65-74"
+    assert _row(adam_published, "adsl", "1002")["AGEGR3"] == ">65"
+    # Screen failure 2001: 1q21 gain detected (cyto.csv), the protocol's exclusion.
+    failed = _row(adam_published, "adsl", "2001")
+    assert (failed["HRCYTN"], failed["CYTORISK"], failed["COHORT"]) == (1.0, "High risk", None)
+    assert (failed["EFFFL"], failed["MRDEVFL"]) == ("N", "N")
+
+
+def test_adsl_death_variables(adam_published: Path) -> None:
+    # 1003: last dose 24 DEC 2024, death 11 MAR 2025 of progressive disease (eos.csv):
+    # 77 days after the last dose; day 414 from the first dose (23 JAN 2024).
+    row = _row(adam_published, "adsl", "1003")
+    assert (row["DTHCGR1"], row["LDDTHELD"], row["DTHADY"]) == ("DISEASE PROGRESSION", 77.0, 414.0)
+    # 1006: pneumonia, with a fatal AE (AESDTH Y) of pneumonia: an adverse event; last
+    # dose 09 JAN 2026, death 16 JAN 2026: 7 days.
+    row = _row(adam_published, "adsl", "1006")
+    assert (row["DTHCAUS"], row["DTHCGR1"], row["LDDTHELD"]) == ("PNEUMONIA", "ADVERSE EVENT", 7.0)
+    alive = _row(adam_published, "adsl", "1001")
+    assert (alive["DTHCGR1"], alive["DTHADY"], alive["LDDTHELD"]) == (None, None, None)
+
+
 def test_adsl_last_alive_and_imputed_therapy_date(adam_published: Path) -> None:
     # 1003: no "Alive" contact; the assessment confirming the progression of 01 JAN 2025,
     # 15 JAN 2025 (after the end-of-treatment visit of 04 JAN; issue 18), is the last day
@@ -101,9 +144,29 @@ def test_adtte_source_sequence_points_at_the_adrs_record(adam_published: Path) -
     assert len(traced) == (tte["SRCDOM"] == "ADRS").sum() > 0
     assert (traced["ADT"] == traced["ADT_R"]).all()
     assert set(traced["PARAMCD_R"]) <= {"PD", "DEATH", "LSTA"}
-    # One PFS and one OS row per ITT subject, AVAL = ADT - STARTDT + 1.
-    assert tte.groupby("PARAMCD")["USUBJID"].nunique().to_dict() == {"OS": 15, "PFS": 15}
+    # One row per ITT subject and parameter (DOR: per confirmed responder, BOR PR or
+    # better), AVAL = ADT - STARTDT + 1.
+    counts = tte.groupby("PARAMCD")["USUBJID"].nunique().to_dict()
+    bor = adrs[adrs["PARAMCD"] == "BOR"]
+    responders = bor["AVALC"].isin(["sCR", "CR", "VGPR", "PR"]).sum()
+    assert counts.pop("DOR") == responders
+    assert counts == dict.fromkeys(["OS", "PFS", "PFS2", "PFSMA", "PFSNT", "TTNT"], 15)
+    assert (tte.groupby(["USUBJID", "PARAMCD"]).size() == 1).all()
     assert ((tte["ADT"] - tte["STARTDT"]).dt.days + 1 == tte["AVAL"]).all()
+
+
+def test_adtte_time_to_next_treatment_goldens(adam_published: Path) -> None:
+    # 1008: first dose 18 SEP 2024 (ex.csv), new therapy from 09 FEB 2025 (nt.csv): 145
+    # days, the event. 1015: first dose 19 SEP 2025, new therapy "UN APR 2026" -> 1 Apr
+    # 2026 (ADSL.NACTDT, day imputed): 195 days. 1006 died 16 JAN 2026 without new
+    # therapy: death is the event (551 days from 15 JUL 2024).
+    ttnt = _row(adam_published, "adtte", "1008", PARAMCD="TTNT")
+    assert (ttnt["ADT"], ttnt["AVAL"], ttnt["CNSR"], ttnt["EVNTDESC"]) == (
+        _day("2025-02-09"), 145.0, 0.0, "Start of New Anticancer Therapy",
+    )  # fmt: skip
+    assert _row(adam_published, "adtte", "1015", PARAMCD="TTNT")["AVAL"] == 195.0
+    ttnt = _row(adam_published, "adtte", "1006", PARAMCD="TTNT")
+    assert (ttnt["AVAL"], ttnt["EVNTDESC"]) == (551.0, "Death")
 
 
 def test_adae_imputation_and_treatment_emergence(adam_published: Path) -> None:
@@ -306,7 +369,13 @@ def test_adam_define_describes_the_primary_endpoint_and_the_parameters(
         "IT.ADTTE.AVAL", "IT.ADTTE.CNSR", "IT.ADTTE.ITTFL",
     ]  # fmt: skip
     assert "2 years (day 730)" in texts(f"{result}/odm:Description/odm:TranslatedText/text()")[0]
-    assert len(texts("//arm:AnalysisResult")) == 1  # OS declares no purpose
+    # OS declares no purpose; the PFS sensitivity analyses are secondary, DOR, TTNT and
+    # PFS2 exploratory.
+    purposes = texts("//arm:AnalysisResult/@AnalysisPurpose")
+    assert sorted(purposes) == sorted(
+        ["PRIMARY OUTCOME MEASURE", *["SECONDARY OUTCOME MEASURE"] * 2,
+         *["EXPLORATORY OUTCOME MEASURE"] * 3]
+    )  # fmt: skip
     decode = "//odm:CodeList[@OID='CL.ADTTE.PARAMCD']/odm:CodeListItem[@CodedValue='PFS']"
     assert texts(f"{decode}/odm:Decode/odm:TranslatedText/text()") == [
         "Progression-Free Survival (days)"
@@ -429,8 +498,8 @@ def test_night_two_corrections_are_listed_cell_by_cell_in_sdtm_and_adam(
 
 def _adsl(**dates: str | None) -> pd.DataFrame:
     base = {"STUDYID": "S", "USUBJID": "S-1", "SUBJID": "1", "SITEID": "01", "TRT01P": "T",
-            "TRT01A": "T", "ITTFL": "Y", "SAFFL": "Y", "AGE": 70.0, "AGEGR1": ">=65",
-            "SEX": "F"}  # fmt: skip
+            "TRT01A": "T", "COHORT": "C", "COHORTN": 1.0, "ITTFL": "Y", "SAFFL": "Y",
+            "EFFFL": "Y", "AGE": 70.0, "AGEGR1": ">=65", "SEX": "F"}  # fmt: skip
     frame = pd.DataFrame([base])
     for var in ("TRTSDT", "NACTDT", "DTHDT", "LSTALVDT"):
         frame[var] = pd.to_datetime(pd.Series([dates.get(var)])).astype("datetime64[s]")
@@ -557,11 +626,20 @@ def test_endpoint_summary_is_published_with_the_adam(adam_published: Path) -> No
         rows = tte[tte["PARAMCD"] == code]
         assert summary[code]["n"] == len(rows) == 15
         assert summary[code]["events"] == int((rows["CNSR"] == 0).sum())
+        # per cohort, and the censoring table by reason adds up to the subjects
+        cohorts = summary[code]["by_cohort"]
+        assert sum(part["n"] for part in cohorts.values()) == 15
+        for value, part in cohorts.items():
+            mine = rows[rows["COHORT"] == value]
+            assert part["events"] == int((mine["CNSR"] == 0).sum())
+        assert sum(row["n"] for row in summary[code]["censoring"]) == 15
+    assert summary["median_followup"]["endpoint"] == "OS"
     adrs = pd.read_parquet(adam_published / "adam" / "adrs.parquet")
     cr = adrs[adrs["PARAMCD"] == "CRRSP"]
     assert summary["rates"]["CR"]["count"] == int((cr["AVALC"] == "Y").sum())
     html = (adam_published / "reports" / "endpoints.html").read_text(encoding="utf-8")
-    assert html.count("data:image/png;base64,") == 2
+    # seven time-to-event endpoints, each overall and by cohort
+    assert html.count("data:image/png;base64,") == 14
     # The ADaM Define-XML sits beside the datasets it describes.
     assert (adam_published / "adam" / "define.xml").exists()
 

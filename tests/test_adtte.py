@@ -250,6 +250,48 @@ def test_upper_bound_keeps_records_before_the_adsl_date(
     assert result.data["ADT"].tolist() == [d(day) for day in expected]
 
 
+def test_if_any_and_unless_any_choose_the_censoring_reason_by_subject() -> None:
+    """Three censorings on the same date (the last assessment): the first listed that
+    applies wins. S1-1 had new therapy (if_any nact: CNSR 3); S1-2 a progression that
+    did not count (unless_any would drop it; if_any late: CNSR 2); S1-3 neither (CNSR 1)."""
+    adsl = make_adsl(NACTDT=["2024-04-01", None, None])
+    records: list[tuple[str, str, str | None]] = [
+        (s, "LSTA", "2024-03-01") for s in ("S1-1", "S1-2", "S1-3")
+    ]
+    adrs = make_adrs([*records, ("S1-2", "LATE", "2024-09-01")])
+    named = {
+        "nact": adsl_src("NACTDT", "New therapy"),
+        "late": src("LATE", "Late progression"),
+        "therapy": {**src("LSTA", "Therapy", cnsr=3), "if_any": ["nact"]},
+        "missed": {**src("LSTA", "Missed", cnsr=2), "if_any": ["late"], "unless_any": ["nact"]},
+        "last": src("LSTA", "Last", cnsr=1),
+    }
+    spec = {"sources": named, **one_param([src("PD", "PD")], ["therapy", "missed", "last"])}
+    result = build_tte(spec, {"ADSL": adsl, "ADRS": adrs})
+    assert rows_of(result, "ADT", "CNSR", "EVNTDESC") == [
+        ("S1-1", d("2024-03-01"), 3, "Therapy"),
+        ("S1-2", d("2024-03-01"), 2, "Missed"),
+        ("S1-3", d("2024-03-01"), 1, "Last"),
+    ]
+    # listed after `last`, the specific reasons never win the tie
+    spec = {"sources": named, **one_param([src("PD", "PD")], ["last", "therapy", "missed"])}
+    assert set(build_tte(spec, {"ADSL": adsl, "ADRS": adrs}).data["CNSR"]) == {1}
+
+
+def test_parameter_if_any_limits_its_subjects_and_lists_the_others() -> None:
+    adrs = make_adrs([("S1-1", "RESP", "2024-02-01"), ("S1-1", "PD", "2024-05-01")])
+    adrs = pd.concat([adrs, make_adrs([("S1-2", "PD", "2024-03-01")])], ignore_index=True)
+    spec = {
+        "sources": {"resp": src("RESP", "Response")},
+        **one_param([src("PD", "PD")], if_any=["resp"]),
+    }
+    result = build_tte(spec, {"ADSL": make_adsl(X=[1, 2]), "ADRS": adrs})
+    assert rows_of(result, "ADT") == [("S1-1", d("2024-05-01"))]
+    assert result.unassigned[["USUBJID", "REASON"]].values.tolist() == [
+        ["S1-2", "no record of resp"]
+    ]
+
+
 def test_unassigned_listing_names_every_subject_without_a_row() -> None:
     adsl = make_adsl(ITTFL=["Y", "Y", "Y", "N"])
     adsl.loc[1, "RANDDT"] = pd.NaT
@@ -403,6 +445,21 @@ def _spec_with(path: list[str | int], value: Any, delete: bool = False) -> dict[
             "takes no 'where'",
         ),
         (_spec_with(["adsl_vars"], ["AVAL"]), r"adsl_vars \['AVAL'\]"),
+        (
+            _spec_with(["parameters", 0, "events", 0, "if_any"], ["nact"]),
+            r"PFS: events\[0\]: if_any: unknown source 'nact'",
+        ),
+        (
+            _spec_with(["parameters", 0, "events", 0, "unless_any"], "pd"),
+            "unless_any must be a non-empty list of source names",
+        ),
+        (
+            {
+                "sources": {"loop": {**src("PD", "PD"), "if_any": ["loop"]}},
+                **one_param(["loop"]),
+            },
+            "if_any: source 'loop' refers back to itself",
+        ),
         ({"parameters": []}, "parameters must be a non-empty list"),
     ],
 )

@@ -260,6 +260,9 @@ def _study() -> dict[str, pd.DataFrame]:
             "ITTFL": ["Y", "Y", "Y", "Y", "Y", "N"],
             "SAFFL": pd.array(["Y", "Y", "Y", "Y", pd.NA, "Y"], dtype="string"),
             "TRT01A": "Pomalidomide <maintenance>",
+            "COHORT": ["Transplant eligible"] * 3 + ["Transplant ineligible"] * 3,
+            # against a best response of CR: better, same, worse, none, worse, (not ITT)
+            "RSPENTRY": pd.array(["VGPR", "CR", "PR", pd.NA, "sCR", "PR"], dtype="string"),
         }
     )
     pfs = [(100.0, 0.0), (200.0, 0.0), (300.0, 1.0), (800.0, 0.0), (900.0, 1.0), (50.0, 0.0)]
@@ -277,6 +280,8 @@ def _study() -> dict[str, pd.DataFrame]:
         for code, label, values in (
             ("PFS", "Progression Free Survival", pfs),
             ("OS", "Overall Survival", os_),
+            # the declaration's other parameters, as PFS (their own checks are elsewhere)
+            *((code, code, pfs) for code in ("PFSNT", "PFSMA", "DOR", "TTNT", "PFS2")),
         )
         for u, (aval, cnsr) in zip(ids, values, strict=True)
     ]
@@ -358,12 +363,20 @@ def test_summary_json_is_keyed_as_specified() -> None:
     s = summarise(SPEC, _study())
     assert {"PFS", "OS", "rates", "ae_incidence"} <= set(s)
     for key in ("PFS", "OS"):
-        assert set(s[key]) == {"n", "events", "censored", "km_730", "median"}
+        assert set(s[key]) == {
+            "n",
+            "events",
+            "censored",
+            "km_730",
+            "median",
+            "censoring",
+            "by_cohort",
+        }
         assert set(s[key]["km_730"]) == {"estimate", "lower", "upper"}
         assert set(s[key]["median"]) == {"estimate", "lower", "upper"}
-    assert set(s["rates"]) == {"CR", "VGPR_OR_BETTER", "MRD_NEGATIVE"}
+    assert set(s["rates"]) == {"CR", "VGPR_OR_BETTER", "MRD_NEGATIVE_CR", "MRD_NEGATIVE"}
     for rate in s["rates"].values():
-        assert set(rate) == {"count", "denominator", "rate", "lower", "upper"}
+        assert set(rate) == {"count", "denominator", "rate", "lower", "upper", "by_cohort"}
     for row in s["ae_incidence"]:
         assert set(row) == {
             "soc",
@@ -465,7 +478,8 @@ def test_write_endpoints_writes_json_and_self_contained_html(tmp_path: Path) -> 
 
     page = paths[1].read_text(encoding="utf-8")
     images = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
-    assert len(images) == 2  # PFS and OS
+    # Seven time-to-event endpoints, each overall and by cohort.
+    assert len(images) == 14
     for image in images:
         assert base64.b64decode(image).startswith(b"\x89PNG\r\n\x1a\n")
     # No external resources: no links, scripts or remote addresses.
@@ -520,8 +534,12 @@ def test_a_new_rate_and_landmark_by_a_spec_edit_alone(tmp_path: Path) -> None:
     assert spec is not None
     summary = summarise(spec, _study())
     # CRRSP of the 5 ITT subjects: Y, N, N, N, Y -> 3 of 5 are "N".
-    assert summary["rates"]["NOT_CR"] == exact_rate(3, 5)
-    assert list(summary["rates"]) == ["CR", "VGPR_OR_BETTER", "MRD_NEGATIVE", "NOT_CR"]
+    assert {k: v for k, v in summary["rates"]["NOT_CR"].items() if k != "by_cohort"} == exact_rate(
+        3, 5
+    )
+    assert list(summary["rates"]) == [
+        "CR", "VGPR_OR_BETTER", "MRD_NEGATIVE_CR", "MRD_NEGATIVE", "NOT_CR",
+    ]  # fmt: skip
     assert summary["conventions"]["rate_parameters"]["NOT_CR"] == "CRRSP"
     # PFS at 365 days: events at 100 and 200 of 5 -> 3/5; OS has no such landmark.
     assert summary["PFS"]["km_365"]["estimate"] == pytest.approx(0.6)
@@ -588,6 +606,30 @@ BAD = {
         r"endpoints\.time_to_event\.PFS\.purpose: 'main' is not one of primary, secondary, "
         "exploratory",
     ),
+    "follow-up endpoint": (
+        lambda e: e.update(median_followup="EFS"),
+        r"endpoints\.median_followup: 'EFS' is not a time_to_event endpoint",
+    ),
+    "subgroup name": (
+        lambda e: e["subgroups"].update(Cohort=e["subgroups"].pop("cohort")),
+        r"endpoints\.subgroups\.Cohort: 'Cohort' is not a lower-case name",
+    ),
+    "subgroup values": (
+        lambda e: e["subgroups"]["cohort"].update(values=["A", "A"]),
+        r"endpoints\.subgroups\.cohort\.values: must list the values, each once",
+    ),
+    "censoring flag": (
+        lambda e: e["time_to_event"]["PFS"].update(censoring="yes"),
+        r"endpoints\.time_to_event\.PFS\.censoring: must be true or false, not 'yes'",
+    ),
+    "also": (
+        lambda e: e["rates"]["endpoints"]["MRD_NEGATIVE_CR"]["also"].pop("responder"),
+        r"endpoints\.rates\.endpoints\.MRD_NEGATIVE_CR\.also: missing \['responder'\]",
+    ),
+    "shift scale": (
+        lambda e: e["shifts"]["RESPONSE_IMPROVEMENT"].update(scale=["CR"]),
+        r"endpoints\.shifts\.RESPONSE_IMPROVEMENT\.scale: must list at least two categories",
+    ),
     "same population name": (
         lambda e: e["populations"]["safety"].update(name="itt"),
         r"endpoints\.populations: the efficacy and safety populations need different names",
@@ -627,7 +669,8 @@ def test_a_paramcd_absent_from_the_data_names_dataset_and_paramcd() -> None:
     data = _study()
     data["ADTTE"] = data["ADTTE"][data["ADTTE"]["PARAMCD"] != "OS"]
     with pytest.raises(EndpointDataError, match=r"^ADTTE: no records of PARAMCD OS, which "
-                       r".*study\.yaml: endpoints\.time_to_event\.OS reads \(it holds \['PFS'\]\)"):  # fmt: skip
+                       r".*study\.yaml: endpoints\.time_to_event\.OS reads \(it holds \['DOR', 'PFS', "
+                       r"'PFS2', 'PFSMA', 'PFSNT', 'TTNT'\]\)"):  # fmt: skip
         summarise(SPEC, data)
     spec = _spec(_edited(lambda e: e["rates"]["endpoints"]["CR"].update(paramcd="CRRSPX")))
     with pytest.raises(EndpointDataError, match=r"^ADRS: no records of PARAMCD CRRSPX"):
@@ -686,7 +729,8 @@ def test_every_endpoint_by_arm_when_the_declaration_lists_arms() -> None:
     assert re.search(r"<th>A \(N=3\): any grade</th>\s*<th>A \(N=3\): grade 3 or higher</th>", page)
     assert '<tr><td class="pt">A</td><td class="num">3</td><td class="num">2</td>' in page
     assert '<td class="pt">B</td><td class="num">1 / 2</td>' in page
-    assert len(re.findall(r"data:image/png;base64,", page)) == 2  # one plot per endpoint
+    # a plot per endpoint (the arms' curves in it) and one of its cohorts
+    assert len(re.findall(r"data:image/png;base64,", page)) == 14
 
 
 def test_a_subject_of_no_declared_arm_is_an_error_naming_it() -> None:
@@ -698,7 +742,14 @@ def test_a_subject_of_no_declared_arm_is_an_error_naming_it() -> None:
 
 
 def test_a_summary_of_adverse_events_alone() -> None:
-    spec = _spec(_edited(lambda e: [e.pop(k) for k in ("time_to_event", "rates", "exposure")]))
+    spec = _spec(
+        _edited(
+            lambda e: [
+                e.pop(k)
+                for k in ("time_to_event", "rates", "exposure", "median_followup", "shifts")
+            ]
+        )
+    )
     assert spec.adverse_events is not None
     spec = replace(spec, adverse_events=replace(spec.adverse_events, rows=()))
     assert spec.datasets == ("ADSL", "ADAE")
@@ -774,3 +825,106 @@ def test_a_bad_ae_row_or_exposure_declaration_names_the_entry() -> None:
     data["ADEX"] = data["ADEX"][data["ADEX"]["PARAMCD"] != "RDI"]
     with pytest.raises(EndpointDataError, match=r"ADEX: no records of PARAMCD RDI"):
         summarise(SPEC, data)
+
+
+# --- by cohort, follow-up, censoring, MRD-negative CR, response improvement ------------------
+
+
+def test_every_efficacy_result_by_cohort() -> None:
+    s = summarise(SPEC, _study())
+    # ITT S-1..S-5: S-1..S-3 transplant eligible, S-4 and S-5 ineligible (S-6 not ITT).
+    assert s["population"]["itt_by_cohort"] == {"Transplant eligible": 3,
+                                                "Transplant ineligible": 2}  # fmt: skip
+    # PFS eligible: events 100, 200, censored 300: S = 2/3, 1/3, median 200, no 2-year
+    # value (follow-up ends at 300); ineligible: event 800, censored 900: S = 1/2 flat,
+    # median 800 (print.survfit), S(730) = 1.
+    te, ti = (s["PFS"]["by_cohort"][c] for c in ("Transplant eligible", "Transplant ineligible"))
+    assert (te["n"], te["events"], te["median"]["estimate"]) == (3, 2, 200.0)
+    assert te["km_730"]["estimate"] is None
+    assert (ti["n"], ti["events"], ti["median"]["estimate"], ti["km_730"]["estimate"]) == (
+        2, 1, 800.0, 1.0,
+    )  # fmt: skip
+    assert s["km_curves"]["PFS"]["by_cohort"]["Transplant ineligible"]["at_risk"][:2] == [
+        {"day": 0, "n": 2}, {"day": 180, "n": 2},
+    ]  # fmt: skip
+    # CR: S-1 of the eligible three, S-5 of the ineligible two.
+    assert s["rates"]["CR"]["by_cohort"] == {
+        "Transplant eligible": exact_rate(1, 3), "Transplant ineligible": exact_rate(1, 2),
+    }  # fmt: skip
+    page = render_html(SPEC, s)
+    assert '<td class="pt">Cohort: Transplant eligible</td><td class="num">1 / 3</td>' in page
+    assert "by cohort</h3>" in page
+
+
+def test_a_subject_of_no_declared_cohort_is_an_error_naming_it() -> None:
+    data = _study()
+    data["ADSL"].loc[1, "COHORT"] = "Other"
+    with pytest.raises(EndpointDataError, match=r"^ADSL: COHORT of subject\(s\) S-2 is none of"):
+        summarise(SPEC, data)
+
+
+def test_censoring_table_by_reason() -> None:
+    data = _study()
+    # PFS: S-1, S-2, S-4 events; S-3 censored for new therapy (CNSR 4), S-5 at the last
+    # assessment (CNSR 1); S-6 is not ITT.
+    tte = data["ADTTE"]
+    pfs = tte["PARAMCD"] == "PFS"
+    s3 = pfs & (tte["USUBJID"] == "S-3")
+    tte.loc[s3, "CNSR"] = 4.0
+    tte.loc[s3, "EVNTDESC"] = "New therapy"
+    tte.loc[pfs & (tte["USUBJID"] == "S-5"), "EVNTDESC"] = "Last assessment"
+    s = summarise(SPEC, data)
+    assert s["PFS"]["censoring"] == [
+        {"cnsr": 0, "outcome": "event", "reason": "event", "n": 3, "pct": 60.0},
+        {"cnsr": 1, "outcome": "censored", "reason": "Last assessment", "n": 1, "pct": 20.0},
+        {"cnsr": 4, "outcome": "censored", "reason": "New therapy", "n": 1, "pct": 20.0},
+    ]
+    assert s["PFS"]["by_cohort"]["Transplant ineligible"]["censoring"] == [
+        {"cnsr": 0, "outcome": "event", "reason": "event", "n": 1, "pct": 50.0},
+        {"cnsr": 1, "outcome": "censored", "reason": "Last assessment", "n": 1, "pct": 50.0},
+    ]
+    page = render_html(SPEC, s)
+    assert ("<td>censored</td><td class=\"num\">4</td><td>New therapy</td>"
+            "<td class=\"num\">1 (20.0%)</td><td class=\"num\">1 (33.3%)</td>"
+            "<td class=\"num\">0</td>") in page  # fmt: skip
+
+
+def test_median_follow_up_by_reverse_kaplan_meier() -> None:
+    # OS of the ITT subjects: censored at 1000, 1100, 1200, 1300 (S-1, S-2, S-4, S-5), an
+    # event at 300 (S-3). Reversed, the censorings are the events and 300 censors: at risk
+    # 4 at 1000 -> 3/4; 3 at 1100 -> 1/2; 2 at 1200 -> 1/4; 1 at 1300 -> 0. S is exactly
+    # 1/2 from 1100 and drops at 1200: median (1100 + 1200) / 2 = 1150 (print.survfit).
+    s = summarise(SPEC, _study())
+    follow = s["median_followup"]
+    assert (follow["endpoint"], follow["n"], follow["censored"], follow["estimate"]) == (
+        "OS", 5, 4, 1150.0,
+    )  # fmt: skip
+    # Eligible: 1000, 1100 censored, 300 event: reversed S = 1/2 at 1000, 0 at 1100 -> 1050.
+    assert follow["by_cohort"]["Transplant eligible"]["estimate"] == 1050.0
+    assert "Median follow-up (reverse Kaplan-Meier, OS)" in render_html(SPEC, s)
+
+
+def test_mrd_negative_cr_needs_both_responses() -> None:
+    # MRD negative among ITT: S-4 only, who is not in CR; CR: S-1, S-5. No subject has both.
+    s = summarise(SPEC, _study())
+    assert s["rates"]["MRD_NEGATIVE"]["count"] == 1
+    assert s["rates"]["MRD_NEGATIVE_CR"]["count"] == 0
+    data = _study()
+    adrs = data["ADRS"]
+    adrs.loc[(adrs["USUBJID"] == "S-1") & (adrs["PARAMCD"] == "MRDNEG"), "AVALC"] = "Y"
+    rate = summarise(SPEC, data)["rates"]["MRD_NEGATIVE_CR"]
+    assert {k: rate[k] for k in ("count", "denominator")} == {"count": 1, "denominator": 5}
+
+
+def test_response_improvement_from_entry_to_best() -> None:
+    # Best confirmed response CR for all; at entry S-1 VGPR (improved), S-2 CR (unchanged),
+    # S-3 PR (improved), S-4 none (not assessable), S-5 sCR (worse); S-6 is not ITT.
+    shift = summarise(SPEC, _study())["shifts"]["RESPONSE_IMPROVEMENT"]
+    assert (shift["n"], shift["unchanged"], shift["worse"], shift["not_assessable"]) == (
+        4, 1, 1, 1,
+    )  # fmt: skip
+    assert shift["improved"] == exact_rate(2, 4)
+    assert shift["table"]["VGPR"]["CR"] == shift["table"]["PR"]["CR"] == 1
+    assert sum(sum(row.values()) for row in shift["table"].values()) == 4
+    ineligible = shift["by_cohort"]["Transplant ineligible"]
+    assert (ineligible["n"], ineligible["worse"], ineligible["improved"]["count"]) == (1, 1, 0)

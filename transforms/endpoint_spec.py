@@ -35,6 +35,8 @@ KEY = re.compile(r"^[A-Z][A-Z0-9_]*$")
 # How the report names a population (its JSON keys are this in lower case: itt, itt_by_arm).
 POPULATION_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]*$")
 ROLES = ("efficacy", "safety")
+# Optional sections of efficacy results beside time_to_event and rates.
+EFFICACY_EXTRAS = ("subgroups", "median_followup", "shifts")
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,7 @@ class TimeToEvent:
     risk_table: tuple[int, ...]  # days of the numbers at risk under the plot
     where: str  # the spec entry, for messages
     purpose: str | None = None  # primary | secondary | exploratory (Define-XML ARM)
+    censoring: bool = False  # a table of events and censorings by reason (EVNTDESC, CNSR)
 
 
 PURPOSES: Final = {
@@ -96,6 +99,44 @@ class Rate:
     paramcd: str
     label: str
     responder: Condition
+    where: str
+    also: Also | None = None  # a response the subject must also have (MRD-negative CR)
+
+
+@dataclass(frozen=True)
+class Also:
+    """A second parameter of the same dataset the responder must also respond on."""
+
+    paramcd: str
+    responder: Condition
+
+
+@dataclass(frozen=True)
+class Subgroup:
+    """Subjects grouped by an ADSL variable (a cohort): every efficacy endpoint is also
+    given per value, under ``by_<name>`` in endpoints.json."""
+
+    name: str  # "cohort": the JSON key by_cohort
+    var: str
+    values: tuple[str, ...]  # in table order
+    label: str  # how the report names the grouping: "Cohort"
+
+    @property
+    def key(self) -> str:
+        return f"by_{self.name}"
+
+
+@dataclass(frozen=True)
+class Shift:
+    """A subject's category at entry (an ADSL variable) against a parameter's result, on an
+    ordered scale (best first): how many improved, stayed, worsened."""
+
+    key: str
+    dataset: str
+    paramcd: str
+    label: str
+    baseline: str  # the subject-level variable of the entry category
+    scale: tuple[str, ...]  # best first
     where: str
 
 
@@ -164,6 +205,9 @@ class EndpointSpec:
     rates: Rates | None
     adverse_events: AdverseEvents | None
     exposure: Exposure | None = None
+    subgroups: tuple[Subgroup, ...] = ()
+    median_followup: str | None = None  # the time-to-event endpoint whose reverse KM gives it
+    shifts: tuple[Shift, ...] = ()
 
     @property
     def datasets(self) -> tuple[str, ...]:
@@ -172,6 +216,7 @@ class EndpointSpec:
         named += [r.dataset for r in self.rates.endpoints] if self.rates else []
         named += [self.adverse_events.dataset] if self.adverse_events else []
         named += [self.exposure.dataset] if self.exposure else []
+        named += [s.dataset for s in self.shifts]
         return tuple(dict.fromkeys(named))
 
     @property
@@ -189,7 +234,7 @@ def read_endpoint_spec(meta: Mapping[str, Any], doc: Entry) -> EndpointSpec | No
     raw = yamlfile.mapping(meta["endpoints"], where)
     yamlfile.keys(
         raw, where, {"subjects", "populations"},
-        {"by_arm", "time_to_event", "rates", "adverse_events", "exposure"},
+        {"by_arm", "time_to_event", "rates", "adverse_events", "exposure", *EFFICACY_EXTRAS},
     )  # fmt: skip
     adam = [str(d) for d in yamlfile.sequence(meta.get("adam") or [], doc / "adam")]
     if not any(raw.get(k) for k in ("time_to_event", "rates", "adverse_events")):
@@ -204,16 +249,25 @@ def read_endpoint_spec(meta: Mapping[str, Any], doc: Entry) -> EndpointSpec | No
     by_arm = _by_arm(raw.get("by_arm"), where / "by_arm", (efficacy, safety))
     rates = raw.get("rates")
     events = raw.get("adverse_events")
+    time_to_event = tuple(_tte(raw.get("time_to_event"), where / "time_to_event", adam))
+    followup = raw.get("median_followup")
+    if followup is not None and followup not in {t.key for t in time_to_event}:
+        raise (where / "median_followup").error(
+            f"{followup!r} is not a time_to_event endpoint {[t.key for t in time_to_event]}"
+        )
     return EndpointSpec(
         where=str(where),
         subjects=_dataset(raw["subjects"], where / "subjects", adam),
         efficacy=efficacy,
         safety=safety,
         by_arm=by_arm,
-        time_to_event=tuple(_tte(raw.get("time_to_event"), where / "time_to_event", adam)),
+        time_to_event=time_to_event,
         rates=None if rates is None else _rates(rates, where / "rates", adam),
         adverse_events=None if events is None else _events(events, where / "adverse_events", adam),
         exposure=_exposure(raw.get("exposure"), where / "exposure", adam),
+        subgroups=tuple(_subgroups(raw.get("subgroups"), where / "subgroups")),
+        median_followup=followup,
+        shifts=tuple(_shifts(raw.get("shifts"), where / "shifts", adam)),
     )
 
 
@@ -283,8 +337,14 @@ def _tte(raw: Any, where: Entry, adam: list[str]) -> Iterator[TimeToEvent]:
         return
     for key, entry, at in _entries(raw, where):
         yamlfile.keys(
-            entry, at, {"dataset", "paramcd", "risk_table"}, {"label", "landmarks", "purpose"}
+            entry,
+            at,
+            {"dataset", "paramcd", "risk_table"},
+            {"label", "landmarks", "purpose", "censoring"},
         )
+        censoring = entry.get("censoring", False)
+        if not isinstance(censoring, bool):
+            raise (at / "censoring").error(f"must be true or false, not {censoring!r}")
         purpose = entry.get("purpose")
         if purpose is not None and purpose not in PURPOSES:
             raise (at / "purpose").error(f"{purpose!r} is not one of {', '.join(PURPOSES)}")
@@ -311,6 +371,7 @@ def _tte(raw: Any, where: Entry, adam: list[str]) -> Iterator[TimeToEvent]:
             risk_table=tuple(days),
             where=str(at),
             purpose=purpose,
+            censoring=censoring,
         )
 
 
@@ -318,7 +379,15 @@ def _rates(raw: Any, where: Entry, adam: list[str]) -> Rates:
     yamlfile.keys(yamlfile.mapping(raw, where), where, {"endpoints"}, {"title", "method"})
     rates = []
     for key, entry, at in _entries(raw["endpoints"], where / "endpoints"):
-        yamlfile.keys(entry, at, {"dataset", "paramcd", "label", "responder"}, set())
+        yamlfile.keys(entry, at, {"dataset", "paramcd", "label", "responder"}, {"also"})
+        also = None
+        if entry.get("also") is not None:
+            given = yamlfile.mapping(entry["also"], at / "also")
+            yamlfile.keys(given, at / "also", {"paramcd", "responder"}, set())
+            also = Also(
+                paramcd=_name(given["paramcd"], at / "also" / "paramcd", PARAMCD, "a PARAMCD"),
+                responder=_condition(given["responder"], at / "also" / "responder"),
+            )
         rates.append(
             Rate(
                 key=key,
@@ -327,6 +396,7 @@ def _rates(raw: Any, where: Entry, adam: list[str]) -> Rates:
                 label=_text(entry["label"], at / "label"),
                 responder=_condition(entry["responder"], at / "responder"),
                 where=str(at),
+                also=also,
             )
         )
     return Rates(
@@ -386,3 +456,47 @@ def _exposure(raw: Any, where: Entry, adam: list[str]) -> Exposure | None:
         )
     title = _text(raw["title"], where / "title") if "title" in raw else "Exposure"
     return Exposure(_dataset(raw["dataset"], where / "dataset", adam), title, tuple(params))
+
+
+def _subgroups(raw: Any, where: Entry) -> Iterator[Subgroup]:
+    if raw is None:
+        return
+    for name, entry in yamlfile.mapping(raw, where).items():
+        at = where / str(name)
+        if not isinstance(name, str) or not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+            raise at.error(f"{name!r} is not a lower-case name (its JSON key is by_<name>)")
+        yamlfile.keys(yamlfile.mapping(entry, at), at, {"var", "values"}, {"label"})
+        values = [
+            _text(v, at / "values" / i)
+            for i, v in enumerate(yamlfile.sequence(entry["values"], at / "values"))
+        ]
+        if not values or len(set(values)) != len(values):
+            raise (at / "values").error("must list the values, each once")
+        yield Subgroup(
+            name=name,
+            var=_name(entry["var"], at / "var", VARIABLE, "a variable name"),
+            values=tuple(values),
+            label=_text(entry["label"], at / "label") if "label" in entry else name,
+        )
+
+
+def _shifts(raw: Any, where: Entry, adam: list[str]) -> Iterator[Shift]:
+    if raw is None:
+        return
+    for key, entry, at in _entries(raw, where):
+        yamlfile.keys(entry, at, {"dataset", "paramcd", "label", "baseline", "scale"}, set())
+        scale = [
+            _text(v, at / "scale" / i)
+            for i, v in enumerate(yamlfile.sequence(entry["scale"], at / "scale"))
+        ]
+        if len(scale) < 2 or len(set(scale)) != len(scale):
+            raise (at / "scale").error("must list at least two categories, best first, each once")
+        yield Shift(
+            key=key,
+            dataset=_dataset(entry["dataset"], at / "dataset", adam),
+            paramcd=_name(entry["paramcd"], at / "paramcd", PARAMCD, "a PARAMCD"),
+            label=_text(entry["label"], at / "label"),
+            baseline=_name(entry["baseline"], at / "baseline", VARIABLE, "a variable name"),
+            scale=tuple(scale),
+            where=str(at),
+        )

@@ -76,6 +76,20 @@ def test_duration_counts_both_ends() -> None:
     assert values(out, "TRTDURD") == [58.0, 11.0, None]
 
 
+def test_duration_without_add_one_gives_elapsed_days() -> None:
+    # admiral derive_vars_duration(add_one = FALSE): TRTSDT 2025-01-01 .. TRTEDT 2025-02-27
+    # is 57 elapsed days (58 counting both ends, as above); a missing end stays missing.
+    steps = (
+        "[{verb: records, from: {dataset: ADSL}}, "
+        "{verb: duration, var: ELAPSED, start: TRTSDT, end: TRTEDT, add_one: false}]"
+    )
+    out = run(steps, adam={"ADSL": ADSL})
+    assert values(out, "ELAPSED") == [57.0, 10.0, None]
+    assert described(steps)["ELAPSED"] == "TRTEDT - TRTSDT"
+    with pytest.raises(SpecError, match="add_one: expected true or false, not 'no'"):
+        run(steps.replace("false", "'no'"), adam={"ADSL": ADSL})
+
+
 def test_dates_study_days_and_durations_of_any_year() -> None:
     """No nanosecond-timestamp limits (1677-2262): a year typed 3025 or 1663 is a date,
     imputed and counted like any other."""

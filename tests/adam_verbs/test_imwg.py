@@ -104,6 +104,11 @@ def test_imwg_pfs_sources_progression_death_and_last_post_baseline_assessment() 
     # Death 1 Aug is after new therapy (15 May): not a PFS event.
     assert values(_param(out, "DEATH"), "ANL01FL") == [None]
     assert values(_param(out, "LSTA"), "ADT") == [pd.Timestamp("2025-04-01")]
+    # ANL02FL ignores new therapy, keeps the window: PD 30 days after 1 Apr is in it; death
+    # 1 Aug, 122 days after it (> 63), is not.
+    assert values(_param(out, "PD"), "ANL02FL") == ["Y"]
+    assert values(_param(out, "DEATH"), "ANL02FL") == [None]
+    assert "whether or not after NACTDT" in described(steps)["ANL02FL"]
 
 
 def test_imwg_pfs_sources_an_assessment_on_the_first_dose_day_is_baseline() -> None:

@@ -70,6 +70,8 @@ from transforms.endpoint_spec import (
     Landmark,
     Population,
     Rate,
+    Shift,
+    Subgroup,
     TimeToEvent,
 )
 from transforms.errors import UserError
@@ -372,6 +374,7 @@ def _tte_records(frame: pd.DataFrame, tte: TimeToEvent, members: set[str]) -> pd
             "aval": aval.to_numpy(),
             "cnsr": cnsr.to_numpy(),
             "param": rows["PARAM"].to_numpy() if "PARAM" in rows.columns else None,
+            "reason": rows["EVNTDESC"].to_numpy() if "EVNTDESC" in rows.columns else None,
         }
     )
 
@@ -418,9 +421,21 @@ def _tte(
     pop: Population,
     members: set[str],
     groups: Mapping[str, set[str]],
+    subgroups: Mapping[str, Mapping[str, set[str]]] | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     records = _tte_records(frame, tte, members)
     summary, detail = _km(records, members, tte, pop)
+    if tte.censoring:
+        summary["censoring"] = censoring_table(records)
+    for key, parts in (subgroups or {}).items():
+        results = {}
+        for value, group in parts.items():
+            mine = records[records["subject"].isin(group)]
+            results[value] = _km(mine, group, tte, pop)
+            if tte.censoring:
+                results[value][0]["censoring"] = censoring_table(mine)
+        summary[key] = {value: result[0] for value, result in results.items()}
+        detail[key] = {value: result[1] for value, result in results.items()}
     labels = records["param"].dropna()
     detail = {"param": tte.label or (str(labels.iloc[0]) if len(labels) else tte.key), **detail}
     if groups:
@@ -434,17 +449,158 @@ def _tte(
 
 
 def _rate(
-    frame: pd.DataFrame, rate: Rate, members: set[str], groups: Mapping[str, set[str]]
+    frame: pd.DataFrame,
+    rate: Rate,
+    members: set[str],
+    groups: Mapping[str, set[str]],
+    subgroups: Mapping[str, Mapping[str, set[str]]] | None = None,
 ) -> dict[str, Any]:
     rows = _parameter(frame, rate.dataset, rate.paramcd, members, rate.where)
     responder = conditions.frame_mask(rate.responder, rows).to_numpy(dtype=bool)
+    subject = rows["USUBJID"].astype(str)
+    if rate.also is not None:  # a response the subject must also have, on another parameter
+        other = _parameter(frame, rate.dataset, rate.also.paramcd, members, rate.where)
+        hit = conditions.frame_mask(rate.also.responder, other).to_numpy(dtype=bool)
+        also = subject.isin(set(other["USUBJID"].astype(str)[hit])).to_numpy(dtype=bool)
+        responder = responder & also
     out = exact_rate(int(responder.sum()), len(rows))
     if groups:
-        subject = rows["USUBJID"].astype(str)
         out["by_arm"] = {}
         for arm, group in groups.items():
             mine = subject.isin(group).to_numpy(dtype=bool)
             out["by_arm"][arm] = exact_rate(int(responder[mine].sum()), int(mine.sum()))
+    for key, parts in (subgroups or {}).items():
+        out[key] = {}
+        for value, group in parts.items():
+            mine = subject.isin(group).to_numpy(dtype=bool)
+            out[key][value] = exact_rate(int(responder[mine].sum()), int(mine.sum()))
+    return out
+
+
+# --- subgroups, follow-up, censoring, shifts --------------------------------------------------
+
+
+def _subgroup_members(
+    adsl: pd.DataFrame, subgroup: Subgroup, members: set[str], subjects: str
+) -> dict[str, set[str]]:
+    """The members per declared value of the subgroup's variable; a member with another
+    value (or none) is an error naming it."""
+    if subgroup.var not in adsl.columns:
+        raise EndpointDataError(f"{subjects}: missing variable(s) {subgroup.var}")
+    chosen = adsl[adsl["USUBJID"].astype(str).isin(members)]
+    value = chosen[subgroup.var].astype("string")
+    stray = chosen.loc[~value.isin(list(subgroup.values)).fillna(False).to_numpy(dtype=bool)]
+    if len(stray):
+        shown = ", ".join(sorted(stray["USUBJID"].astype(str))[:5])
+        raise EndpointDataError(
+            f"{subjects}: {subgroup.var} of subject(s) {shown} is none of "
+            f"{list(subgroup.values)} the summary is by"
+        )
+    ids = chosen["USUBJID"].astype(str)
+    return {v: set(ids[(value == v).fillna(False).to_numpy(dtype=bool)]) for v in subgroup.values}
+
+
+def censoring_table(records: pd.DataFrame) -> list[dict[str, Any]]:
+    """Subjects per outcome: each event description (CNSR 0) and each censoring reason (CNSR
+    and its description), events first, then censorings by CNSR; percentages of the
+    records with a time and a censoring value."""
+    usable = records[records["aval"].notna() & records["cnsr"].notna()]
+    total = len(usable)
+    reason = usable["reason"].astype("string").fillna("(not described)")
+    counts = (
+        pd.DataFrame({"cnsr": usable["cnsr"].astype(int), "reason": reason})
+        .value_counts()
+        .reset_index(name="n")
+        .sort_values(["cnsr", "n", "reason"], ascending=[True, False, True], kind="stable")
+    )
+    return [
+        {
+            "cnsr": int(cnsr),
+            "outcome": "event" if cnsr == 0 else "censored",
+            "reason": str(why),
+            "n": int(n),
+            "pct": _pct(int(n), total),
+        }
+        for cnsr, why, n in zip(counts["cnsr"], counts["reason"], counts["n"], strict=True)
+    ]
+
+
+def median_followup(records: pd.DataFrame) -> dict[str, Any]:
+    """Median follow-up by the reverse Kaplan–Meier method (Schemper and Smith 1996): the
+    censorings are the events and the events censor; R: ``survfit(Surv(AVAL, CNSR) ~ 1)``
+    with its median and log-log CI."""
+    usable = records["aval"].notna() & records["cnsr"].notna()
+    time = records.loc[usable, "aval"].to_numpy(dtype=float)
+    censored = (records.loc[usable, "cnsr"] != 0).to_numpy(dtype=bool)
+    curve = kaplan_meier(time, censored)
+    return {"n": int(time.size), "censored": int(censored.sum()), **median_survival(curve)}
+
+
+def _followup(
+    spec: EndpointSpec,
+    data: Mapping[str, pd.DataFrame],
+    members: set[str],
+    subgroups: Mapping[str, Mapping[str, set[str]]],
+) -> dict[str, Any]:
+    (tte,) = [t for t in spec.time_to_event if t.key == spec.median_followup]
+    records = _tte_records(data[tte.dataset], tte, members)
+    out: dict[str, Any] = {"endpoint": tte.key, **median_followup(records)}
+    for key, parts in subgroups.items():
+        out[key] = {
+            value: median_followup(records[records["subject"].isin(group)])
+            for value, group in parts.items()
+        }
+    return out
+
+
+def _shift_counts(entry: pd.Series, best: pd.Series, scale: Sequence[str]) -> dict[str, Any]:
+    """Improved / unchanged / worse (by scale position, best first) among the subjects with
+    both categories on the scale, the improved with an exact CI, and the shift table."""
+    rank = {v: i for i, v in enumerate(scale)}
+    a = entry.map(rank)
+    b = best.map(rank)
+    both = a.notna() & b.notna()
+    n = int(both.sum())
+    improved = int((b[both] < a[both]).sum())
+    worse = int((b[both] > a[both]).sum())
+    table = {e: {v: int(((entry == e) & (best == v) & both).sum()) for v in scale} for e in scale}
+    return {
+        "n": n,
+        "not_assessable": int((~both).sum()),
+        "improved": exact_rate(improved, n),
+        "unchanged": n - improved - worse,
+        "worse": worse,
+        "table": table,
+    }
+
+
+def _shift(
+    shift: Shift,
+    frame: pd.DataFrame,
+    adsl: pd.DataFrame,
+    members: set[str],
+    subgroups: Mapping[str, Mapping[str, set[str]]],
+    subjects: str,
+) -> dict[str, Any]:
+    if shift.baseline not in adsl.columns:
+        raise EndpointDataError(f"{subjects}: missing variable(s) {shift.baseline}")
+    rows = _parameter(frame, shift.dataset, shift.paramcd, members, shift.where)
+    _require(rows, shift.dataset, ["AVALC"])
+    entry = adsl.set_index(adsl["USUBJID"].astype(str))[shift.baseline].astype("string")
+    subject = rows["USUBJID"].astype(str)
+    pairs = pd.DataFrame(
+        {
+            "subject": subject.to_numpy(),
+            "entry": entry.reindex(subject).to_numpy(),
+            "best": rows["AVALC"].astype("string").to_numpy(),
+        }
+    )
+    out = _shift_counts(pairs["entry"], pairs["best"], shift.scale)
+    for key, parts in subgroups.items():
+        out[key] = {}
+        for value, group in parts.items():
+            mine = pairs[pairs["subject"].isin(group)]
+            out[key][value] = _shift_counts(mine["entry"], mine["best"], shift.scale)
     return out
 
 
@@ -696,6 +852,7 @@ def summarise(
     safety = _subjects(adsl, saf.flag)
     itt_groups = _groups(adsl, eff, itt, spec.by_arm, spec.subjects)
     safety_groups = _groups(adsl, saf, safety, spec.by_arm, spec.subjects)
+    subgroups = {sg.key: _subgroup_members(adsl, sg, itt, spec.subjects) for sg in spec.subgroups}
 
     out: dict[str, Any] = {
         "study": _study(adsl),
@@ -705,15 +862,28 @@ def summarise(
             saf.key: len(safety),
             f"{eff.key}_by_arm": _arms(adsl, eff, spec.by_arm),
             f"{saf.key}_by_arm": _arms(adsl, saf, spec.by_arm),
+            **{
+                f"{eff.key}_{key}": {v: len(group) for v, group in parts.items()}
+                for key, parts in subgroups.items()
+            },
         },
     }
     curves = {}
     for tte in spec.time_to_event:
-        out[tte.key], curves[tte.key] = _tte(data[tte.dataset], tte, eff, itt, itt_groups)
+        out[tte.key], curves[tte.key] = _tte(
+            data[tte.dataset], tte, eff, itt, itt_groups, subgroups
+        )
+    if spec.median_followup:
+        out["median_followup"] = _followup(spec, data, itt, subgroups)
     if spec.rates:
         out["rates"] = {
-            rate.key: _rate(data[rate.dataset], rate, itt, itt_groups)
+            rate.key: _rate(data[rate.dataset], rate, itt, itt_groups, subgroups)
             for rate in spec.rates.endpoints
+        }
+    if spec.shifts:
+        out["shifts"] = {
+            shift.key: _shift(shift, data[shift.dataset], adsl, itt, subgroups, spec.subjects)
+            for shift in spec.shifts
         }
     if events := spec.adverse_events:
         out["ae_incidence"] = ae_incidence(events, data[events.dataset], safety, safety_groups)
@@ -933,6 +1103,28 @@ def _methods(spec: EndpointSpec) -> list[str]:
             f"By arm: {eff.name} subjects by {spec.subjects} {eff.arm}, {saf.name} subjects by "
             f"{spec.subjects} {saf.arm}; percentages are of the arm's subjects."
         )
+    out += [
+        f"By {sg.label.lower()}: every efficacy result also for the {eff.name} subjects of each "
+        f"value of {spec.subjects} {sg.var} ({', '.join(sg.values)})."
+        for sg in spec.subgroups
+    ]
+    if spec.median_followup:
+        out.append(
+            f"Median follow-up: reverse Kaplan–Meier on the {spec.median_followup} records "
+            "(censorings counted as events and events as censorings), with its log-log "
+            "confidence interval."
+        )
+    if any(t.censoring for t in spec.time_to_event):
+        out.append(
+            "Censoring tables: subjects per event description and per censoring reason (the "
+            "CNSR value and its description), as percentages of the endpoint's subjects."
+        )
+    out += [
+        f"{s.label}: {s.paramcd} of {s.dataset} against {spec.subjects} {s.baseline} on the "
+        f"scale {', '.join(s.scale)} (best first); improved = a better category than at "
+        "entry, among subjects with both, with an exact (Clopper–Pearson) 95% CI."
+        for s in spec.shifts
+    ]
     return out
 
 
@@ -1047,6 +1239,65 @@ def _ae_table(
     return heads, rows
 
 
+def _columns(spec: EndpointSpec, result: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """A result overall and per subgroup value: (heading, part)."""
+    return [("All", result)] + [
+        (f"{sg.label}: {value}", part)
+        for sg in spec.subgroups
+        for value, part in result[sg.key].items()
+    ]
+
+
+def _efficacy_extras(spec: EndpointSpec, summary: Mapping[str, Any]) -> dict[str, Any]:
+    """The report's censoring tables, median follow-up and shift tables (none when the
+    declaration asks for none)."""
+    censoring = []
+    for tte in spec.time_to_event:
+        if not tte.censoring:
+            continue
+        columns = _columns(spec, summary[tte.key])
+        keys = dict.fromkeys(
+            (row["cnsr"], row["outcome"], row["reason"])
+            for _, part in columns
+            for row in part["censoring"]
+        )
+        rows = []
+        for cnsr, outcome, reason in sorted(keys, key=lambda k: k[0]):
+            cells = []
+            for _, part in columns:
+                hit = [r for r in part["censoring"] if (r["cnsr"], r["reason"]) == (cnsr, reason)]
+                cells.append(_n_pct(hit[0]["n"], hit[0]["pct"]) if hit else "0")
+            rows.append((outcome, cnsr, reason, cells))
+        title = f"{summary['km_curves'][tte.key]['param']} ({tte.key})"
+        censoring.append((title, [head for head, _ in columns], rows))
+    followup = []
+    if spec.median_followup:
+        for head, part in _columns(spec, summary["median_followup"]):
+            med = f"{_days(part['estimate'])} [{_days(part['lower'])} to {_days(part['upper'])}]"
+            followup.append((head, int(part["n"]), med))
+    shifts = []
+    for shift in spec.shifts:
+        result = summary["shifts"][shift.key]
+        lines = []
+        for head, part in _columns(spec, result):
+            imp = part["improved"]
+            lines.append(
+                (head, int(part["n"]), _n_pct(imp["count"], None if imp["rate"] is None
+                 else 100 * imp["rate"]), f"{_prob(imp['lower'])} to {_prob(imp['upper'])}",
+                 int(part["unchanged"]), int(part["worse"]), int(part["not_assessable"]))
+            )  # fmt: skip
+        table = [
+            (entry, [result["table"][entry][best] for best in shift.scale]) for entry in shift.scale
+        ]
+        shifts.append((shift.label, list(shift.scale), lines, table))
+    return {
+        "censoring": censoring,
+        "followup": followup,
+        "followup_endpoint": spec.median_followup or "",
+        "shifts": shifts,
+    }
+
+
 def render_html(spec: EndpointSpec, summary: Mapping[str, Any], *, run: str = "") -> str:
     """The report page of ``summary`` (made by :func:`summarise` from ``spec``):
     self-contained (CSS inline, plots as base64 PNG)."""
@@ -1059,6 +1310,8 @@ def render_html(spec: EndpointSpec, summary: Mapping[str, Any], *, run: str = ""
           for arm, n in pop.get(f"{eff.key}_by_arm", {}).items()),
         *((f"{_capital(saf.name)}, {arm}", int(n), "pt")
           for arm, n in pop.get(f"{saf.key}_by_arm", {}).items()),
+        *((f"{_capital(eff.name)}, {sg.label.lower()} {value}", int(n), "pt")
+          for sg in spec.subgroups for value, n in pop[f"{eff.key}_{sg.key}"].items()),
     ]  # fmt: skip
     endpoints, unanalysed, plots = [], [], []
     for tte in spec.time_to_event:
@@ -1067,6 +1320,10 @@ def render_html(spec: EndpointSpec, summary: Mapping[str, Any], *, run: str = ""
         endpoints.append(_tte_row(title, "", result, _km_cells(tte, result, spec)))
         for arm, part in result.get("by_arm", {}).items():
             endpoints.append(_tte_row(arm, "pt", part, _km_cells(tte, part, spec)))
+        for sg in spec.subgroups:
+            for value, part in result[sg.key].items():
+                name = f"{sg.label}: {value}"
+                endpoints.append(_tte_row(name, "pt", part, _km_cells(tte, part, spec)))
         lacking = int(detail.get(f"{eff.key}_subjects_without_record", 0))
         unusable = int(detail.get("records_missing_aval_or_cnsr", 0))
         if lacking or unusable:
@@ -1077,11 +1334,20 @@ def render_html(spec: EndpointSpec, summary: Mapping[str, Any], *, run: str = ""
         curves = detail.get("by_arm") or {None: detail}
         png = km_plot_png(title, curves, tte.landmarks, tte.risk_table)
         plots.append((title, base64.b64encode(png).decode("ascii")))
+        for sg in spec.subgroups:
+            by = f"{title} by {sg.label.lower()}"
+            png = km_plot_png(by, detail[sg.key], tte.landmarks, tte.risk_table)
+            plots.append((by, base64.b64encode(png).decode("ascii")))
     rates = []
     for rate in spec.rates.endpoints if spec.rates else ():
         result = summary["rates"][rate.key]
         rates.append(_rate_row(rate.label, "", result))
         rates.extend(_rate_row(arm, "pt", part) for arm, part in result.get("by_arm", {}).items())
+        rates.extend(
+            _rate_row(f"{sg.label}: {value}", "pt", part)
+            for sg in spec.subgroups
+            for value, part in result[sg.key].items()
+        )
     ae_heads, events = (
         _ae_table(spec.adverse_events, spec, summary) if spec.adverse_events else ([], [])
     )
@@ -1110,6 +1376,7 @@ def render_html(spec: EndpointSpec, summary: Mapping[str, Any], *, run: str = ""
         events=events,
         methods=_methods(spec),
         **_safety_tables(spec, summary),
+        **_efficacy_extras(spec, summary),
     )
 
 

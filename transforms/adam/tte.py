@@ -24,6 +24,9 @@ Spec format (YAML, read with a safe loader; every problem names the parameter an
         before: NACTDT               # optional ADSL date: keep records dated before it
                                      # (on_or_before: X keeps those on or before X); a
                                      # subject with no X keeps all records
+        if_any: [nact]               # optional: only subjects with a record of each of
+                                     # these named sources (their where and bound applied)
+        unless_any: [pd]             # optional: only subjects with a record of none of them
     parameters:
       - paramcd: PFS
         param: Progression Free Survival
@@ -36,10 +39,16 @@ Spec format (YAML, read with a safe loader; every problem names the parameter an
                                      # {dataset: ADRS, where: {...}, date: ADT}
         events: [pd, death]          # names from ``sources`` or inline source mappings
         censors: [rand, lasta]
+        if_any: [response]           # optional: the parameter's subjects are those with a
+                                     # record of each named source (e.g. responders)
 
 Rule, per subject and parameter: the earliest event wins; with no event, the latest
 censoring; an event always beats a censoring; equal dates go to the source listed first
 (then the lower SRCSEQ, then the earlier record). AVAL = ADT - STARTDT + 1 (days).
+Distinct censoring reasons are distinct censoring sources: sources sharing a date (the last
+adequate assessment) and told apart by ``if_any`` / ``unless_any`` (the subject has / has no
+record of another source, e.g. new anticancer therapy) get their own CNSR and CNSDTDSC, the
+first listed that applies winning the tie.
 ASEQ numbers each subject's rows in PARAMCD order. Dates (datetime64, or ``date`` objects
 as pyreadstat gives them) are taken as calendar days. Every ADSL subject without a row for a
 parameter, and every subject with source records but no ADSL row, is in the ``unassigned``
@@ -109,6 +118,8 @@ class Source:
     bound: str | None
     bound_inclusive: bool
     context: str
+    if_any: tuple[Source, ...] = ()
+    unless_any: tuple[Source, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -135,6 +146,7 @@ class Parameter:
     events: tuple[Source, ...]
     censors: tuple[Source, ...]
     context: str
+    if_any: tuple[Source, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -209,11 +221,42 @@ def _mask(condition: Condition, frame: pd.DataFrame) -> np.ndarray:
 
 
 _SOURCE_KEYS = {"dataset", "where", "date", "cnsr", "evntdesc", "cnsdtdsc", "srcdom", "srcvar"}
-_SOURCE_KEYS |= {"srcseq", "before", "on_or_before"}
+_SOURCE_KEYS |= {"srcseq", "before", "on_or_before", "if_any", "unless_any"}
 
 
-def _source(raw: Any, name: str, event: bool, where: str) -> Source:
+def _markers(
+    raw: Mapping[str, Any], key: str, named: Mapping[str, Any], where: str, seen: tuple[str, ...]
+) -> tuple[Source, ...]:
+    """The named sources of ``if_any`` / ``unless_any``: whose records say which subjects a
+    source (or parameter) applies to; an event or a censoring, as its ``cnsr`` says."""
+    items = raw.get(key)
+    if items is None:
+        return ()
+    if not isinstance(items, list) or not items or not all(isinstance(i, str) for i in items):
+        raise TteSpecError(f"{where}: {key} must be a non-empty list of source names")
+    out = []
+    for item in items:
+        if item not in named:
+            raise TteSpecError(f"{where}: {key}: unknown source {item!r}; defined: {sorted(named)}")
+        if item in seen:
+            raise TteSpecError(f"{where}: {key}: source {item!r} refers back to itself")
+        marker = named[item]
+        event = not (isinstance(marker, Mapping) and marker.get("cnsr", 0))
+        out.append(_source(marker, item, event, f"{where}: {key} {item!r}", named, (*seen, item)))
+    return tuple(out)
+
+
+def _source(
+    raw: Any,
+    name: str,
+    event: bool,
+    where: str,
+    named: Mapping[str, Any] | None = None,
+    seen: tuple[str, ...] = (),
+) -> Source:
     _keys(raw, where, {"dataset", "date", "evntdesc"}, _SOURCE_KEYS)
+    named = named or {}
+    seen = seen or (name,)
     dataset = _name(raw, "dataset", where)
     cnsr = raw.get("cnsr", 0 if event else 1)
     if isinstance(cnsr, bool) or not isinstance(cnsr, int) or (cnsr == 0) != event or cnsr < 0:
@@ -240,6 +283,8 @@ def _source(raw: Any, name: str, event: bool, where: str) -> Source:
         bound=_name(raw, bound_key, where) if bound_key else None,
         bound_inclusive=bound_key == "on_or_before",
         context=where,
+        if_any=_markers(raw, "if_any", named, where, seen),
+        unless_any=_markers(raw, "unless_any", named, where, seen),
     )
 
 
@@ -261,7 +306,7 @@ def _parameter(raw: Any, index: int, named: Mapping[str, Any], where: str) -> Pa
         raw,
         here,
         {"paramcd", "param", "start", "events"},
-        {"paramn", "avalu", "set", "population", "censors"},
+        {"paramn", "avalu", "set", "population", "censors", "if_any"},
     )
     paramcd = _name(raw, "paramcd", here)
     param = _text(raw, "param", here)
@@ -289,9 +334,9 @@ def _parameter(raw: Any, index: int, named: Mapping[str, Any], where: str) -> Pa
                     raise TteSpecError(
                         f"{here}: {key}[{i}]: unknown source {item!r}; defined: {sorted(named)}"
                     )
-                out.append(_source(named[item], item, event, f"{here}: {key}[{i}] {item!r}"))
+                out.append(_source(named[item], item, event, f"{here}: {key}[{i}] {item!r}", named))
             else:
-                out.append(_source(item, f"{key}[{i}]", event, f"{here}: {key}[{i}]"))
+                out.append(_source(item, f"{key}[{i}]", event, f"{here}: {key}[{i}]", named))
         return tuple(out)
 
     avalu = raw.get("avalu")
@@ -306,6 +351,7 @@ def _parameter(raw: Any, index: int, named: Mapping[str, Any], where: str) -> Pa
         events=sources("events", True),
         censors=sources("censors", False),
         context=here,
+        if_any=_markers(raw, "if_any", named, here, ()),
     )
 
 
@@ -423,6 +469,7 @@ def _candidates(
         out = out.merge(bound, on=keys, how="left")
         inside = out["ADT"] <= out["_bound"] if src.bound_inclusive else out["ADT"] < out["_bound"]
         out = out[inside | out["_bound"].isna()].drop(columns="_bound")
+    out = _with_markers(out, src.if_any, src.unless_any, sources, adsl, keys)
     out["CNSR"] = src.cnsr
     out["EVNTDESC"] = src.evntdesc
     out["CNSDTDSC"] = pd.Series(src.cnsdtdsc, index=out.index, dtype="str")
@@ -432,6 +479,34 @@ def _candidates(
     out["_censor"] = int(src.cnsr > 0)
     out["_rank"] = rank
     return out
+
+
+def _marked(
+    markers: tuple[Source, ...],
+    sources: Mapping[str, pd.DataFrame],
+    adsl: pd.DataFrame,
+    keys: list[str],
+) -> list[pd.DataFrame]:
+    """Per marker source, the subjects (keys) with at least one of its records."""
+    return [_candidates(m, 0, sources, adsl, keys)[keys].drop_duplicates() for m in markers]
+
+
+def _with_markers(
+    frame: pd.DataFrame,
+    if_any: tuple[Source, ...],
+    unless_any: tuple[Source, ...],
+    sources: Mapping[str, pd.DataFrame],
+    adsl: pd.DataFrame,
+    keys: list[str],
+) -> pd.DataFrame:
+    """The rows of subjects with a record of every ``if_any`` source and none of any
+    ``unless_any`` source."""
+    for subjects in _marked(if_any, sources, adsl, keys):
+        frame = frame.merge(subjects, on=keys, how="inner")
+    for subjects in _marked(unless_any, sources, adsl, keys):
+        hit = frame.merge(subjects, on=keys, how="left", indicator=True)["_merge"] == "both"
+        frame = frame[~hit.to_numpy()]
+    return frame
 
 
 def _origin_dates(
@@ -471,6 +546,16 @@ def _parameter_rows(
         inside = _mask(param.population, adsl)
         subjects = adsl[inside]
         listings.append(_listing(adsl[~inside], keys, param.paramcd, "not in the population"))
+    if param.if_any:
+        kept = _with_markers(subjects, param.if_any, (), sources, adsl, keys)
+        wanted = ", ".join(m.name for m in param.if_any)
+        out = subjects.merge(kept[keys], on=keys, how="left", indicator=True)["_merge"]
+        listings.append(
+            _listing(
+                subjects[(out != "both").to_numpy()], keys, param.paramcd, f"no record of {wanted}"
+            )
+        )
+        subjects = kept
     origin, no_origin = _origin_dates(param, sources, subjects, keys)
     listings.append(no_origin)
 

@@ -304,10 +304,12 @@ class PfsSources(SubjectDates):
     `death` (ADSL.DTHDT) and `last` (the last adequate assessment after the `start` day
     and before progression). Progression and death carry ANL01FL when at most
     `missed_assessment_days` after the last adequate assessment (else `start`) and not
-    after `stop`. `params` names the three (default PD, DEATH, LSTA). `confirm: next`
-    (IMWG 2016: progression needs two consecutive assessments): a progression counts only
-    when the next adequate assessment, if there is one, is a progression too (the first of
-    the two dates it); the default, `none`, takes the first progression as it is."""
+    after `stop`, ANL02FL when within that window whatever `stop` (for the sensitivity
+    analysis without censoring at `stop`). `params` names the three (default PD, DEATH,
+    LSTA). `confirm: next` (IMWG 2016: progression needs two consecutive assessments): a
+    progression counts only when the next adequate assessment, if there is one, is a
+    progression too (the first of the two dates it); the default, `none`, takes the first
+    progression as it is."""
 
     missed_assessment_days: Annotated[int, Arg(base.integer)]
     progression: Annotated[str, Arg(base.text, "PD")]
@@ -339,12 +341,14 @@ class PfsSources(SubjectDates):
         lsta = before_pd.sort_values("ADT").groupby("USUBJID").last()
         last_adequate = lsta["ADT"].reindex(subjects.index).fillna(subjects[self.start])
 
+        def in_window(date: pd.Series) -> pd.Series:
+            """Not after two or more missed assessments."""
+            return date - last_adequate.reindex(date.index) <= window
+
         def within(date: pd.Series) -> pd.Series:
             """Not after two or more missed assessments, nor after new anticancer therapy."""
-            subject = date.index
-            gap_ok = date - last_adequate.reindex(subject) <= window
-            stop = subjects[self.stop].reindex(subject)
-            return gap_ok & (stop.isna() | (date <= stop))
+            stop = subjects[self.stop].reindex(date.index)
+            return in_window(date) & (stop.isna() | (date <= stop))
 
         progression = pd.DataFrame(
             {
@@ -355,6 +359,7 @@ class PfsSources(SubjectDates):
                 "AVAL": 1.0,
                 "ADT": first_pd["ADT"].to_numpy(),
                 "ANL01FL": base.yes(within(first_pd["ADT"])).to_numpy(),
+                "ANL02FL": base.yes(in_window(first_pd["ADT"])).to_numpy(),
                 "SRCDOM": "RS",
                 "SRCVAR": "RSDTC",
                 "SRCSEQ": first_pd["SRCSEQ"].to_numpy(),
@@ -370,6 +375,7 @@ class PfsSources(SubjectDates):
                 "AVAL": 1.0,
                 "ADT": dead.to_numpy(),
                 "ANL01FL": base.yes(within(dead)).to_numpy(),
+                "ANL02FL": base.yes(in_window(dead)).to_numpy(),
                 "SRCDOM": self.subjects,
                 "SRCVAR": "DTHDT",
             }
@@ -398,6 +404,8 @@ class PfsSources(SubjectDates):
         return {
             "ANL01FL": f"{pd_}/{death}: at most {days} days after the last adequate "
             f"assessment (else {self.start}) and not after {self.stop}",
+            "ANL02FL": f"{pd_}/{death}: at most {days} days after the last adequate "
+            f"assessment (else {self.start}), whether or not after {self.stop}",
             "ADT": f"{pd_}: the first adequate {self.progression}"
             + (" the next adequate assessment, if any, confirms" if self.confirm == "next" else "")
             + f"; {death}: "

@@ -220,6 +220,12 @@ def integer(raw: Any, where: Where) -> int:
     return raw
 
 
+def boolean(raw: Any, where: Where) -> bool:
+    if not isinstance(raw, bool):
+        raise where.fail(f"expected true or false, not {raw!r}")
+    return raw
+
+
 def value(raw: Any, where: Where) -> str | int | float | None:
     if raw is not None and (isinstance(raw, bool) or not isinstance(raw, str | int | float)):
         raise where.fail(f"expected text or a number (quote yes/no), not {raw!r}")

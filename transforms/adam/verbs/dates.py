@@ -96,16 +96,18 @@ class StudyDay(Verb):
 @verb("duration")
 @dataclass(frozen=True)
 class Duration(Verb):
-    """`var` = `end` - `start` + 1 in days."""
+    """`var` = `end` - `start` + 1 in days; `add_one: false`: `end` - `start` (admiral's
+    `add_one`, e.g. the elapsed days LDDTHELD)."""
 
     var: Annotated[str, Arg(base.name)]
     start: Annotated[str, Arg(base.name)]
     end: Annotated[str, Arg(base.name)]
+    add_one: Annotated[bool, Arg(base.boolean, True)]
 
     def run(self, data: pd.DataFrame, inputs: Inputs) -> pd.DataFrame:
         self.need(data, [self.start, self.end], "start")
-        data[self.var] = (data[self.end] - data[self.start]).dt.days + 1.0
+        data[self.var] = (data[self.end] - data[self.start]).dt.days + float(self.add_one)
         return data
 
     def describe(self) -> dict[str, str]:
-        return {self.var: f"{self.end} - {self.start} + 1"}
+        return {self.var: f"{self.end} - {self.start}" + (" + 1" if self.add_one else "")}

@@ -3,17 +3,41 @@ the declarative builder of transforms/adam/tte.py as a verb."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 import pandas as pd
 
-from transforms.adam.tte import ADSL, TteSpec, build_tte, parse_tte_spec
+from transforms.adam.tte import ADSL, Parameter, Source, TteSpec, build_tte, parse_tte_spec
 from transforms.adam.verbs.base import Arg, Inputs, Verb, Where, verb
 
 
 def keep(raw: Any, where: Where) -> Any:
     return raw
+
+
+def _names(sources: tuple[Source, ...]) -> str:
+    return " and ".join((s.cnsdtdsc or s.evntdesc).lower() for s in sources)
+
+
+def _applies(source: Source) -> str:
+    """When a censoring applies, in words: its if_any / unless_any sources."""
+    parts = []
+    if source.if_any:
+        parts.append(f"with {_names(source.if_any)}")
+    if source.unless_any:
+        parts.append(f"without {_names(source.unless_any)}")
+    return f" ({'; '.join(parts)})" if parts else ""
+
+
+def _all_sources(param: Parameter) -> Iterator[Source]:
+    """Every source a parameter reads, the if_any / unless_any ones among them."""
+    todo = [*param.events, *param.censors, *param.if_any]
+    while todo:
+        source = todo.pop()
+        yield source
+        todo.extend((*source.if_any, *source.unless_any))
 
 
 @verb("tte")
@@ -38,7 +62,7 @@ class TimeToEvent(Verb):
 
     def run(self, data: pd.DataFrame, inputs: Inputs) -> pd.DataFrame:
         spec = self.spec
-        names = {ADSL, *(s.dataset for p in spec.parameters for s in (*p.events, *p.censors))}
+        names = {ADSL, *(s.dataset for p in spec.parameters for s in _all_sources(p))}
         names |= {p.start.dataset for p in spec.parameters}
         result = build_tte(spec, {n: inputs.dataset(n, self.where) for n in sorted(names)})
         if len(result.unassigned):
@@ -57,10 +81,12 @@ class TimeToEvent(Verb):
             cnsr.append(
                 f"{p.paramcd}: 0 for an event; "
                 + ", ".join(
-                    f"{s.cnsr} censored at {(s.cnsdtdsc or s.evntdesc).lower()}" for s in p.censors
+                    f"{s.cnsr} censored at {(s.cnsdtdsc or s.evntdesc).lower()}{_applies(s)}"
+                    for s in p.censors
                 )
             )
-            starts.append(f"{p.paramcd}: {p.start.dataset}.{p.start.date}")
+            whose = f" (subjects with {_names(p.if_any)})" if p.if_any else ""
+            starts.append(f"{p.paramcd}: {p.start.dataset}.{p.start.date}{whose}")
         return {
             "ASEQ": "1, 2, ... per subject in PARAMCD order",
             "STARTDT": "; ".join(starts),
