@@ -239,4 +239,6 @@ def test_airflow_dags_test_publishes_sdtm_then_adam(landing: Path, tmp_path: Pat
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     assert current.resolve().name.startswith(f"{sdtm_run}-adam-")
     adtte = pd.read_sas(current / "adam" / "adtte.xpt", format="xport", encoding="ascii")
-    assert sorted(set(adtte["PARAMCD"])) == ["OS", "PFS"] and len(adtte) == 30
+    # seven parameters, a record per subject each (every subject of the 15 responded: DOR)
+    assert sorted(set(adtte["PARAMCD"])) == ["DOR", "OS", "PFS", "PFS2", "PFSMA", "PFSNT", "TTNT"]
+    assert len(adtte) == 7 * 15

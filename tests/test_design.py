@@ -85,7 +85,8 @@ def test_the_design_gives_the_visit_rules_their_planned_visits() -> None:
         rule = _rule(pom, dataset, "VISITNUM", block)
         assert isinstance(rule, alg.Visit)
         assert [t for _, t in rule.planned] == ["0", "{n}"]
-        assert rule.unscheduled == frozenset({"unscheduled"})
+        # IMWG assessments after treatment are unscheduled visits too ("Disease follow-up")
+        assert rule.unscheduled == frozenset({"unscheduled", "disease follow-up"})
     pilot = load_study("CDISCPILOT01")
     # 21 planned visits (TV) and the numbered unscheduled ones (Unscheduled 3.1 is 3.1)
     assert pilot.design is not None and len(pilot.design.planned) == 22

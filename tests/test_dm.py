@@ -120,10 +120,11 @@ def test_end_of_participation_is_the_latest_date_in_any_domain(
     run = RunFolder(copy_store(published, tmp_path / "store").resolve())
     sdtm = run.path / "sdtm"
     # The sample's DM: 1010 alive, last known 2026-10-05 (a survival contact); 1011
-    # 2026-11-07; 1012 2026-11-03 (its latest lab). Plant, as an EDC could send them at a
+    # 2026-11-07; 1012 2026-11-04 (the end of its last 24-hour urine collection, LBENDTC,
+    # begun on 3 November with its latest blood sample). Plant, as an EDC could send them at a
     # data cut: an AE of 1011 that ended 2026-11-20, a survival contact of 1010 on
     # 2026-10-09 at 10:00, a new therapy of 1012 from "2026-11" (partial: not surely after
-    # 3 November).
+    # 4 November).
     ae = pd.read_parquet(sdtm / "ae.parquet")
     ae.loc[ae.index[ae["USUBJID"] == "POMMAINT-01-1011"][-1], "AEENDTC"] = "2026-11-20"
     ae.to_parquet(sdtm / "ae.parquet", index=False)
@@ -135,13 +136,13 @@ def test_end_of_participation_is_the_latest_date_in_any_domain(
     pd.concat([cm, row], ignore_index=True).to_parquet(sdtm / "cm.parquet", index=False)
     before = pd.read_parquet(sdtm / "dm.parquet").set_index("USUBJID")["RFPENDTC"]
     assert before[["POMMAINT-01-1010", "POMMAINT-01-1011", "POMMAINT-01-1012"]].tolist() == [
-        "2026-10-05", "2026-11-07", "2026-11-03"]  # fmt: skip
+        "2026-10-05", "2026-11-07", "2026-11-04"]  # fmt: skip
 
     moved = complete_reference(run, load_study("POMMAINT"))
     after = pd.read_parquet(sdtm / "dm.parquet").set_index("USUBJID")["RFPENDTC"]
     assert moved == 2
     assert after[["POMMAINT-01-1010", "POMMAINT-01-1011", "POMMAINT-01-1012"]].tolist() == [
-        "2026-10-09T10:00", "2026-11-20", "2026-11-03"]  # fmt: skip
+        "2026-10-09T10:00", "2026-11-20", "2026-11-04"]  # fmt: skip
     others = after.drop(["POMMAINT-01-1010", "POMMAINT-01-1011"])
     assert others.equals(before.drop(["POMMAINT-01-1010", "POMMAINT-01-1011"]))
     # Run again (a retried task): nothing moves.
