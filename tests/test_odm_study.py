@@ -62,8 +62,9 @@ def test_every_field_is_accounted_for_by_form_and_field(
     assert (fields["status"] != "unaccounted").all()
     records = pd.read_csv(current / "reports" / "reconciliation.csv").set_index("form")
     before = pd.read_csv(published / "reports" / "reconciliation.csv").set_index("form")
-    assert records.loc["pommaint.xml#LB", "records_in"] == before.loc["lb.csv", "records_in"]
-    assert before.loc["lb.csv", "records_in"] == 7119  # the sample's LB, IMWG tests included
+    lb = int(before.loc["lb.csv", "records_in"])
+    assert int(records.loc["pommaint.xml#LB", "records_in"]) == lb
+    assert lb == 7119  # the sample's LB, IMWG tests included
 
 
 def test_without_a_manifest_it_is_read_once_settled(tmp_path: Path) -> None:
