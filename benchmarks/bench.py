@@ -262,6 +262,7 @@ def run_size(
     result["ratio"] = round(result["engine_wall_s"] / result["floor"]["seconds"], 2)
     result["subjects"] = subjects
     result["raw_rows"] = result["floor"]["read_rows"]
+    result["raw_rows_per_subject"] = round(result["raw_rows"] / subjects, 1)  # the sample's volume
     result["process_wall_s"] = round(process_s, 3)
     result["load_average_before"] = [round(x, 2) for x in load_before]
     result["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
@@ -523,6 +524,9 @@ def markdown(report: dict[str, Any]) -> str:
         f"| subjects | {head} |",
         f"|{rule}|",
         "| raw rows | " + " | ".join(f"{s['raw_rows']:,}" for s in sizes) + " |",
+        "| raw rows per subject | "
+        + " | ".join(f"{s['raw_rows'] / s['subjects']:,.1f}" for s in sizes)
+        + " |",
         "| engine s (wall) | " + " | ".join(f"{s['engine_wall_s']:.1f}" for s in sizes) + " |",
         "| engine s (CPU) | " + " | ".join(f"{s['engine_cpu_s']:.1f}" for s in sizes) + " |",
         "| floor s | " + " | ".join(f"{s['floor']['seconds']:.2f}" for s in sizes) + " |",

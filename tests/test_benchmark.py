@@ -26,6 +26,7 @@ def test_benchmark_smallest_size(tmp_path: Path) -> None:
     assert {"cpus", "memory_mib", "packages", "load_average_start"} <= set(report["machine"])
     [size] = report["sizes"]
     assert size["subjects"] == 15 and size["raw_rows"] > 0
+    assert size["raw_rows_per_subject"] == round(size["raw_rows"] / 15, 1)
     names = [s["name"] for s in size["stages"]]
     assert set(names) >= STAGES and len(names) == len(set(names))
     fields = {
