@@ -34,9 +34,7 @@ PROBES: dict[str, list[dict[str, float | None]]] = {
     "NEUT": [{"LLN": 2.0, "ULN": 7.0, "BASELINE": None}],
     "PLAT": [{"LLN": 150.0, "ULN": 400.0, "BASELINE": None}],
     "HGB": [{"LLN": 120.0, "ULN": 160.0, "BASELINE": None}],
-    "CREAT": [
-        {"LLN": 50.0, "ULN": 100.0, "BASELINE": base} for base in (80.0, 60.0, 150.0, None)
-    ],
+    "CREAT": [{"LLN": 50.0, "ULN": 100.0, "BASELINE": base} for base in (80.0, 60.0, 150.0, None)],
 }
 
 
