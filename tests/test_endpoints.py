@@ -347,7 +347,7 @@ EXPOSURE = {  # PARAMCD: AVAL of S-1, S-2, S-3, S-4 (no record), S-5 (not safety
 # Neutrophils: S-1 0 -> 3 (worse; an earlier grade-0 record is not the worst), S-2 1 -> 1,
 # S-3 2 -> 0 (improved), S-4 only a baseline record (no worst: not counted), S-5 0 -> 4 (not
 # safety: must not count), S-6 no baseline grade -> 2 (not assessable).
-LAB_GRADES = {
+LAB_GRADES: dict[str, list[tuple[str, str | None, str, str | None]]] = {
     "S-1": [("NEUT", "0", "0", None), ("NEUT", "0", "3", "Y"), ("PLAT", "0", "1", "Y"),
             ("HGB", "1", "1", "Y"), ("CREAT", "0", "2", "Y")],
     "S-2": [("NEUT", "1", "1", "Y")],
