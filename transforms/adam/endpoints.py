@@ -35,6 +35,11 @@ same figures):
   population. Exposure (``exposure``): n, mean, median (pandas, the mean of the two middle
   values for an even n, as R's ``median``), min and max of AVAL per parameter over the
   safety population's subjects with a record.
+- Shifts (``shifts``): per subject, the category at entry against the result on an ordered
+  scale; the response at entry (a subject-level variable) against the best response, or a
+  record's own baseline CTCAE grade against its worst post-baseline grade (the record the
+  declaration's condition chooses, safety population): improved, unchanged, worse and
+  the table, overall and by subgroup.
 - Populations come from the subject-level dataset's flags (= "Y"); a dataset row counts only
   when its subject is in the population: the efficacy population for time-to-event
   endpoints and rates, the safety population for adverse events. By arm, a subject counts
