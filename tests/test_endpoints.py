@@ -662,6 +662,18 @@ BAD = {
         lambda e: e["shifts"]["RESPONSE_IMPROVEMENT"].update(scale=["CR"]),
         r"endpoints\.shifts\.RESPONSE_IMPROVEMENT\.scale: must list at least two categories",
     ),
+    "shift with both baselines": (
+        lambda e: e["shifts"]["NEUT_CTCAE_SHIFT"].update(baseline="RSPENTRY"),
+        r"endpoints\.shifts\.NEUT_CTCAE_SHIFT: give baseline .* or record",
+    ),
+    "shift record": (
+        lambda e: e["shifts"]["NEUT_CTCAE_SHIFT"]["record"].pop("where"),
+        r"endpoints\.shifts\.NEUT_CTCAE_SHIFT\.record: missing \['where'\]",
+    ),
+    "shift population": (
+        lambda e: e["shifts"]["NEUT_CTCAE_SHIFT"].update(population="treated"),
+        r"endpoints\.shifts\.NEUT_CTCAE_SHIFT\.population: 'treated' is none of",
+    ),
     "same population name": (
         lambda e: e["populations"]["safety"].update(name="itt"),
         r"endpoints\.populations: the efficacy and safety populations need different names",
