@@ -699,6 +699,35 @@ def test_adlb_ctcae_grades_baseline_and_worst_post_baseline(adam_published: Path
     row = creat.loc[_day("2024-10-09")]
     assert (row["AVAL"], row["ANRHI"], row["BASE"], row["ATOXGRH"]) == (86.0, 81.0, 76.0, "1")
     assert row["ATOXDSCH"] == "Creatinine increased" and pd.isna(row["ATOXGRL"])
+    # Parameter order and category: M-protein first of the disease markers, creatinine
+    # the chemistry.
+    mp = _lab(adam_published, "1003", "MCPROT")
+    assert set(mp["PARAMN"]) == {1} and set(mp["PARCAT1"]) == {"DISEASE MARKERS"}
+    assert set(creat["PARCAT1"]) == {"CHEMISTRY"} and set(plt["PARCAT1"]) == {"HEMATOLOGY"}
+
+
+def test_endpoint_ctcae_shift_tables_count_adlb_worst_grades(adam_published: Path) -> None:
+    """The summary's shift tables against a count made here from ADLB: per safety subject,
+    the baseline grade and the grade of the record flagged worst."""
+    summary = json.loads((adam_published / "reports" / "endpoints.json").read_text())
+    adlb = pd.read_parquet(adam_published / "adam" / "adlb.parquet")
+    adsl = pd.read_parquet(adam_published / "adam" / "adsl.parquet")
+    safety = set(adsl.loc[adsl["SAFFL"] == "Y", "USUBJID"])
+    for code, suffix, flag in (
+        ("NEUT", "L", "WGRLOFL"), ("PLAT", "L", "WGRLOFL"), ("HGB", "L", "WGRLOFL"),
+        ("CREAT", "H", "WGRHIFL"),
+    ):  # fmt: skip
+        worst = adlb[(adlb["PARAMCD"] == code) & (adlb[flag] == "Y")]
+        worst = worst[worst["USUBJID"].isin(safety)]
+        assert worst["USUBJID"].is_unique
+        pairs = list(zip(worst[f"BTOXGR{suffix}"], worst[f"ATOXGR{suffix}"], strict=True))
+        table = summary["shifts"][f"{code}_CTCAE_SHIFT"]["table"]
+        for base in table:
+            for grade in table[base]:
+                assert table[base][grade] == pairs.count((base, grade)), (code, base, grade)
+        assert summary["shifts"][f"{code}_CTCAE_SHIFT"]["n"] == sum(
+            1 for b, g in pairs if pd.notna(b) and pd.notna(g)
+        )
 
 
 def test_adex_exposure_of_a_subject_with_interruptions_and_a_reduction(
@@ -766,6 +795,8 @@ def test_adam_define_and_conformance_cover_adlb_adex_and_the_adae_flags(
     assert set(lb_params) == {
         "CREAT", "DFLC", "HGB", "KLCFR", "KLCLLCFR", "LLCFR", "MCPROT", "NEUT", "PLAT",
     }  # fmt: skip
+    adlb_items = texts("//odm:ItemGroupDef[@Name='ADLB']/odm:ItemRef/@ItemOID")
+    assert {"IT.ADLB.PARAMN", "IT.ADLB.PARCAT1"} <= set(adlb_items)
     assert "WC.ADLB.PARAMCD.DFLC" in texts(
         "//def:ValueListDef[@OID='VL.ADLB.AVAL']//def:WhereClauseRef/@WhereClauseOID"
     )
@@ -775,6 +806,7 @@ def test_adam_define_and_conformance_cover_adlb_adex_and_the_adae_flags(
     assert "CTCAE v5.0: NEUT (Neutrophil count decreased): 4 if AVAL < 0.5;" in method
     (creat,) = texts("//odm:MethodDef[@OID='MT.ADLB.ATOXGRH']//odm:TranslatedText/text()")
     assert "3 if AVAL > 3 x BASE (where BASE is given)" in creat
+    assert "2 if AVAL > 1.5 x BASE (where BASE is given)" in creat
     (nadir,) = texts("//odm:MethodDef[@OID='MT.ADLB.NADIR']//odm:TranslatedText/text()")
     assert nadir.startswith("Lowest AVAL of the earlier records (by ADT, AVISITN)")
     (comment,) = texts("//def:CommentDef[@OID='COM.ADAE.CQ01NAM']//odm:TranslatedText/text()")

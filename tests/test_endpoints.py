@@ -343,8 +343,40 @@ EXPOSURE = {  # PARAMCD: AVAL of S-1, S-2, S-3, S-4 (no record), S-5 (not safety
 }
 
 
+# ADLB's CTCAE grade records per subject: (PARAMCD, baseline grade, grade, worst flag).
+# Neutrophils: S-1 0 -> 3 (worse; an earlier grade-0 record is not the worst), S-2 1 -> 1,
+# S-3 2 -> 0 (improved), S-4 only a baseline record (no worst: not counted), S-5 0 -> 4 (not
+# safety: must not count), S-6 no baseline grade -> 2 (not assessable).
+LAB_GRADES: dict[str, list[tuple[str, str | None, str, str | None]]] = {
+    "S-1": [("NEUT", "0", "0", None), ("NEUT", "0", "3", "Y"), ("PLAT", "0", "1", "Y"),
+            ("HGB", "1", "1", "Y"), ("CREAT", "0", "2", "Y")],
+    "S-2": [("NEUT", "1", "1", "Y")],
+    "S-3": [("NEUT", "2", "0", "Y")],
+    "S-4": [("NEUT", "0", "0", None)],
+    "S-5": [("NEUT", "0", "4", "Y")],
+    "S-6": [("NEUT", None, "2", "Y")],
+}  # fmt: skip
+
+
+def _adlb() -> pd.DataFrame:
+    rows = []
+    for subject, records in LAB_GRADES.items():
+        for code, base, grade, worst in records:
+            high = code == "CREAT"  # creatinine is graded in the high direction
+            rows.append(
+                {
+                    "USUBJID": subject,
+                    "PARAMCD": code,
+                    "BTOXGRH" if high else "BTOXGRL": base,
+                    "ATOXGRH" if high else "ATOXGRL": grade,
+                    "WGRHIFL" if high else "WGRLOFL": worst,
+                }
+            )
+    return pd.DataFrame(rows).astype("string")
+
+
 def _with_safety_summary(data: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
-    """_study's datasets with ADAE's summary-row flags and an ADEX."""
+    """_study's datasets with ADAE's summary-row flags, an ADEX and an ADLB."""
     adae = data["ADAE"]
     for var, flags in AE_FLAGS.items():
         adae[var] = pd.Series(flags, dtype="string", index=adae.index)
@@ -356,7 +388,7 @@ def _with_safety_summary(data: dict[str, pd.DataFrame]) -> dict[str, pd.DataFram
             if value is not None
         ]
     )
-    return {**data, "ADEX": adex}
+    return {**data, "ADEX": adex, "ADLB": _adlb()}
 
 
 def test_summary_json_is_keyed_as_specified() -> None:
@@ -629,6 +661,18 @@ BAD = {
     "shift scale": (
         lambda e: e["shifts"]["RESPONSE_IMPROVEMENT"].update(scale=["CR"]),
         r"endpoints\.shifts\.RESPONSE_IMPROVEMENT\.scale: must list at least two categories",
+    ),
+    "shift with both baselines": (
+        lambda e: e["shifts"]["NEUT_CTCAE_SHIFT"].update(baseline="RSPENTRY"),
+        r"endpoints\.shifts\.NEUT_CTCAE_SHIFT: give baseline .* or record",
+    ),
+    "shift record": (
+        lambda e: e["shifts"]["NEUT_CTCAE_SHIFT"]["record"].pop("where"),
+        r"endpoints\.shifts\.NEUT_CTCAE_SHIFT\.record: missing \['where'\]",
+    ),
+    "shift population": (
+        lambda e: e["shifts"]["NEUT_CTCAE_SHIFT"].update(population="treated"),
+        r"endpoints\.shifts\.NEUT_CTCAE_SHIFT\.population: 'treated' is none of",
     ),
     "same population name": (
         lambda e: e["populations"]["safety"].update(name="itt"),
@@ -914,6 +958,29 @@ def test_mrd_negative_cr_needs_both_responses() -> None:
     adrs.loc[(adrs["USUBJID"] == "S-1") & (adrs["PARAMCD"] == "MRDNEG"), "AVALC"] = "Y"
     rate = summarise(SPEC, data)["rates"]["MRD_NEGATIVE_CR"]
     assert {k: rate[k] for k in ("count", "denominator")} == {"count": 1, "denominator": 5}
+
+
+def test_ctcae_shift_of_baseline_grade_against_worst_post_baseline_grade() -> None:
+    s = summarise(SPEC, _study())
+    shift = s["shifts"]["NEUT_CTCAE_SHIFT"]
+    # safety subjects S-1, S-2, S-3, S-4, S-6: S-1 worse, S-2 same, S-3 improved, S-4 has no
+    # worst record (not in the table), S-6 no baseline grade (not assessable)
+    assert (shift["n"], shift["unchanged"], shift["worse"], shift["not_assessable"]) == (
+        3, 1, 1, 1,
+    )  # fmt: skip
+    assert shift["improved"] == exact_rate(1, 3)
+    table = shift["table"]
+    assert (table["0"]["3"], table["1"]["1"], table["2"]["0"]) == (1, 1, 1)
+    assert table["0"]["4"] == 0  # S-5's grade 4 is not a safety subject's
+    assert sum(sum(row.values()) for row in table.values()) == 3
+    eligible = shift["by_cohort"]["Transplant eligible"]
+    ineligible = shift["by_cohort"]["Transplant ineligible"]
+    assert (eligible["n"], ineligible["n"], ineligible["not_assessable"]) == (3, 0, 1)
+    creat = s["shifts"]["CREAT_CTCAE_SHIFT"]  # the high direction's variables
+    assert creat["n"] == 1 and creat["table"]["0"]["2"] == 1
+    html = render_html(SPEC, s)
+    assert "CTCAE grade shift: neutrophil count decreased (safety)" in html
+    assert "Cohort: Transplant ineligible: Baseline \\ worst post-baseline" in html
 
 
 def test_response_improvement_from_entry_to_best() -> None:

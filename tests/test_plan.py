@@ -77,17 +77,19 @@ def test_adam_order_comes_from_what_each_spec_reads() -> None:
     assert set(job.step("adlb.build").after) == {"start", "adsl.build"}
     assert set(job.step("adtte.build").after) == {"start", "adrs.build", "adsl.build"}
     assert job.trigger == "pommaint_sdtm_published" and job.schedule is None
-    assert job.step("define").after == ("endpoints", "adlb.build")  # no endpoint reads ADLB
+    # every dataset is read by the endpoints (ADLB by the CTCAE shift tables)
+    assert job.step("define").after == ("endpoints",)
 
 
 def test_the_endpoints_step_reads_the_datasets_the_declaration_names(tmp_path: Path) -> None:
     root = _copy_specs(tmp_path)
     path = root / "POMMAINT" / "study.yaml"
     meta = yaml.safe_load(path.read_text())
-    # POMMAINT's endpoints read ADSL, ADTTE, ADRS, ADAE and (exposure) ADEX, not ADLB.
+    # POMMAINT's endpoints read ADSL, ADTTE, ADRS, ADAE, (exposure) ADEX and (CTCAE shift
+    # tables) ADLB.
     full = adam_job(read_study_info(path), root)
     assert set(full.step("endpoints").after) == {
-        f"{d}.build" for d in ("adsl", "adrs", "adae", "adtte", "adex")
+        f"{d}.build" for d in ("adsl", "adrs", "adae", "adtte", "adex", "adlb")
     }
     # Without its rates, adverse events, exposure and response shifts, only ADSL and ADTTE:
     # the summary may run while the others are still building, and Define-XML still waits

@@ -128,16 +128,24 @@ class Subgroup:
 
 @dataclass(frozen=True)
 class Shift:
-    """A subject's category at entry (an ADSL variable) against a parameter's result, on an
-    ordered scale (best first): how many improved, stayed, worsened."""
+    """A subject's category at entry against a parameter's result, on an ordered scale
+    (best first): how many improved, stayed, worsened, and the table of both. The entry
+    category is a subject-level variable (``baseline``: the response at entry), or, with
+    ``record``, a variable of the parameter's record itself (a CTCAE shift: BTOXGRL beside
+    the worst post-baseline ATOXGRL, the record ``select`` chooses)."""
 
     key: str
     dataset: str
     paramcd: str
     label: str
-    baseline: str  # the subject-level variable of the entry category
+    baseline: str  # the variable of the entry category (subject-level unless `on_record`)
     scale: tuple[str, ...]  # best first
     where: str
+    population: str = "efficacy"  # the role (efficacy | safety) whose subjects count
+    value: str = "AVALC"  # the record's variable of the result
+    on_record: bool = False  # `baseline` is a variable of the record, not of the subjects
+    select: Condition | None = None  # the one record per subject the result is read from
+    heads: tuple[str, str] = ("At entry", "best")  # the table's row and column headings
 
 
 @dataclass(frozen=True)
@@ -484,19 +492,44 @@ def _shifts(raw: Any, where: Entry, adam: list[str]) -> Iterator[Shift]:
     if raw is None:
         return
     for key, entry, at in _entries(raw, where):
-        yamlfile.keys(entry, at, {"dataset", "paramcd", "label", "baseline", "scale"}, set())
+        optional = {"baseline", "record", "population"}
+        yamlfile.keys(entry, at, {"dataset", "paramcd", "label", "scale"}, optional)
         scale = [
             _text(v, at / "scale" / i)
             for i, v in enumerate(yamlfile.sequence(entry["scale"], at / "scale"))
         ]
         if len(scale) < 2 or len(set(scale)) != len(scale):
             raise (at / "scale").error("must list at least two categories, best first, each once")
+        if ("baseline" in entry) == ("record" in entry):
+            raise at.error(
+                "give baseline (the subject-level variable of the category at entry) or record"
+                " ({baseline: VAR, value: VAR, where: condition} of the parameter's record)"
+            )
+        population = entry.get("population", "efficacy")
+        if population not in ROLES:
+            raise (at / "population").error(f"{population!r} is none of {list(ROLES)}")
+        if "baseline" in entry:
+            baseline = _name(entry["baseline"], at / "baseline", VARIABLE, "a variable name")
+            value, select, heads = "AVALC", None, ("At entry", "best")
+        else:
+            here = at / "record"
+            record = yamlfile.mapping(entry["record"], here)
+            yamlfile.keys(record, here, {"baseline", "value", "where"}, set())
+            baseline = _name(record["baseline"], here / "baseline", VARIABLE, "a variable name")
+            value = _name(record["value"], here / "value", VARIABLE, "a variable name")
+            select = _condition(record["where"], here / "where")
+            heads = ("Baseline", "worst post-baseline")
         yield Shift(
             key=key,
             dataset=_dataset(entry["dataset"], at / "dataset", adam),
             paramcd=_name(entry["paramcd"], at / "paramcd", PARAMCD, "a PARAMCD"),
             label=_text(entry["label"], at / "label"),
-            baseline=_name(entry["baseline"], at / "baseline", VARIABLE, "a variable name"),
+            baseline=baseline,
             scale=tuple(scale),
             where=str(at),
+            population=population,
+            value=value,
+            on_record="record" in entry,
+            select=select,
+            heads=heads,
         )

@@ -1,16 +1,15 @@
 """ctcae.grade: the verb on hand-made bounds, and POMMAINT's CTCAE v5.0 grade table (ADLB
-spec) at and around every boundary of the CTCAE v5.0 criteria.
-
-CTCAE v5.0 (NCI, 27 Nov 2017), as /work/shared/standards/SUBMISSION.md tabulates it:
-neutrophil count decreased <LLN-1.5 / <1.5-1.0 / <1.0-0.5 / <0.5 x10^9/L; platelet count
-decreased <LLN-75 / <75-50 / <50-25 / <25 x10^9/L; anemia <LLN-100 / <100-80 / <80 g/L
-(grade 4: life-threatening, no laboratory bound); creatinine increased >ULN-1.5xULN /
->1.5-3.0xULN / >3.0xbaseline or >3.0-6.0xULN / >6.0xULN. A grade's upper value belongs to
-it ("<LLN-1.5": 1.5 is grade 1, just below 1.5 grade 2).
+spec) against the NCI's CTCAE v5.0 grade cells, restated in tests/fixtures/ctcae_v5/
+lab_grades.yaml (the source is cited there): the spec's bounds are the fixture's, and the
+spec grades a value just below, at and just above every limit of every grade (the
+ULN-, LLN- and baseline-relative ones with the references given or missing) as the
+fixture's cells, read here independently, grade it. A cell's lower end belongs to it
+("<LLN - 1.5": 1.5 is grade 1, just below 1.5 grade 2).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pandas as pd
@@ -24,58 +23,136 @@ from transforms.adam.vocabulary import Where as At
 from transforms.errors import SpecError
 
 ADLB = ROOT / "sdtm_specs" / "POMMAINT" / "adam" / "adlb.yaml"
-
-# (PARAMCD, AVAL, ANRLO, ANRHI, BASE) -> the CTCAE v5.0 grade, by hand from the table.
-CASES: list[tuple[str, float | None, float | None, float | None, float | None, float | None]] = [
-    # Neutrophils, LLN 2.0 x10^9/L
-    ("NEUT", 2.0, 2.0, 7.0, None, 0), ("NEUT", 1.99, 2.0, 7.0, None, 1),
-    ("NEUT", 1.5, 2.0, 7.0, None, 1), ("NEUT", 1.49, 2.0, 7.0, None, 2),
-    ("NEUT", 1.0, 2.0, 7.0, None, 2), ("NEUT", 0.99, 2.0, 7.0, None, 3),
-    ("NEUT", 0.5, 2.0, 7.0, None, 3), ("NEUT", 0.49, 2.0, 7.0, None, 4),
-    ("NEUT", 1.4, None, None, None, 2),   # no LLN: grade 2 is still told
-    ("NEUT", 1.7, None, None, None, None),  # no LLN: 0 or 1 cannot be told
-    ("NEUT", None, 2.0, 7.0, None, None),
-    # Platelets, LLN 150 x10^9/L
-    ("PLAT", 150, 150, 400, None, 0), ("PLAT", 149, 150, 400, None, 1),
-    ("PLAT", 75, 150, 400, None, 1), ("PLAT", 74.9, 150, 400, None, 2),
-    ("PLAT", 50, 150, 400, None, 2), ("PLAT", 49.9, 150, 400, None, 3),
-    ("PLAT", 25, 150, 400, None, 3), ("PLAT", 24.9, 150, 400, None, 4),
-    # Haemoglobin, LLN 120 g/L; no grade 4 from the value
-    ("HGB", 120, 120, 160, None, 0), ("HGB", 119, 120, 160, None, 1),
-    ("HGB", 100, 120, 160, None, 1), ("HGB", 99, 120, 160, None, 2),
-    ("HGB", 80, 120, 160, None, 2), ("HGB", 79, 120, 160, None, 3),
-    ("HGB", 20, 120, 160, None, 3),
-    # Creatinine, ULN 100 umol/L, baseline 60 (3 x baseline = 180 lies inside grade 2)
-    ("CREAT", 100, 50, 100, 60, 0), ("CREAT", 100.1, 50, 100, 60, 1),
-    ("CREAT", 150, 50, 100, 60, 1), ("CREAT", 150.1, 50, 100, 60, 2),
-    ("CREAT", 180, 50, 100, 60, 2), ("CREAT", 180.1, 50, 100, 60, 3),  # > 3 x baseline
-    ("CREAT", 300, 50, 100, None, 2), ("CREAT", 300.1, 50, 100, None, 3),
-    ("CREAT", 600, 50, 100, None, 3), ("CREAT", 600.1, 50, 100, None, 4),
-    ("CREAT", 120, 50, 100, None, 1),  # no baseline: the ULN bounds alone
-    ("CREAT", 90, 50, None, 60, None),  # no ULN: unknown
-]  # fmt: skip
+FIXTURE = ROOT / "tests" / "fixtures" / "ctcae_v5" / "lab_grades.yaml"
+TABLE = yaml.safe_load(FIXTURE.read_text(encoding="utf-8"))
+TERMS = {t["paramcd"]: t for t in TABLE["terms"]}
+# The fixture's references and the ADLB variables holding them.
+REFERENCE = {"LLN": "ANRLO", "ULN": "ANRHI", "BASELINE": "BASE"}
+# Normal ranges and baselines the boundaries are probed with (creatinine: a baseline whose
+# 1.5 and 3 multiples fall inside the ULN grades, one below the ULN, one above it, none).
+PROBES: dict[str, list[dict[str, float | None]]] = {
+    "NEUT": [{"LLN": 2.0, "ULN": 7.0, "BASELINE": None}],
+    "PLAT": [{"LLN": 150.0, "ULN": 400.0, "BASELINE": None}],
+    "HGB": [{"LLN": 120.0, "ULN": 160.0, "BASELINE": None}],
+    "CREAT": [{"LLN": 50.0, "ULN": 100.0, "BASELINE": base} for base in (80.0, 60.0, 150.0, None)],
+}
 
 
-def _spec_steps(code: str) -> Any:
+def _limit(bound: Any, refs: dict[str, float | None]) -> float | None:
+    if isinstance(bound, dict):
+        ref = refs[bound["of"]]
+        return None if ref is None else ref * bound["times"]
+    return float(bound)
+
+
+def _fixture_grade(paramcd: str, value: float, refs: dict[str, float | None]) -> int:
+    """The CTCAE v5.0 grade of `value` as the fixture's cells read: the highest grade
+    with an alternative the value is strictly beyond (a limit whose reference is missing
+    does not apply); none: 0."""
+    grade = 0
+    for number, cell in TERMS[paramcd]["grades"].items():
+        for alternative in cell["bounds"]:
+            ((side, bound),) = alternative.items()
+            limit = _limit(bound, refs)
+            if limit is not None and (value < limit if side == "below" else value > limit):
+                grade = max(grade, int(number))
+    return grade
+
+
+def _boundaries() -> Iterator[tuple[str, float, dict[str, float | None]]]:
+    for paramcd, probes in PROBES.items():
+        for refs in probes:
+            for cell in TERMS[paramcd]["grades"].values():
+                for alternative in cell["bounds"]:
+                    (bound,) = alternative.values()
+                    limit = _limit(bound, refs)
+                    if limit is not None:
+                        for value in (limit * 0.999, limit, limit * 1.001):
+                            yield paramcd, value, refs
+
+
+def _grade_step(code: str) -> Any:
     """The ADLB spec's ctcae.grade step whose grade variable is `code`."""
     raw = yaml.safe_load(ADLB.read_text(encoding="utf-8"))["derivations"]
     (step,) = [s for s in raw if s.get("verb") == "ctcae.grade" and s["code"] == code]
-    return parse_steps([step], At(str(ADLB), "ADLB"))
+    (parsed,) = parse_steps([step], At(str(ADLB), "ADLB"))
+    return parsed
 
 
-@pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c[0]}-{c[1]}-{c[4]}")
-def test_ctcae_grade_of_the_adlb_spec_at_each_ctcae_v5_boundary(case: tuple[Any, ...]) -> None:
-    paramcd, aval, lo, hi, baseline, expected = case
-    frame = pd.DataFrame(
-        {"PARAMCD": [paramcd], "AVAL": [aval], "ANRLO": [lo], "ANRHI": [hi], "BASE": [baseline]},
-        dtype="object",
-    ).astype({"AVAL": "float64", "ANRLO": "float64", "ANRHI": "float64", "BASE": "float64"})
-    direction = "ATOXGRHN" if paramcd == "CREAT" else "ATOXGRLN"
-    out = _spec_steps(direction)[0].run(frame, Inputs(sdtm={}, adam={}))
-    grade = out[direction].iloc[0]
-    assert (None if pd.isna(grade) else grade) == expected
-    text = out[direction[:-1]].iloc[0]  # ATOXGRL / ATOXGRH
-    assert (None if pd.isna(text) else text) == (None if expected is None else str(expected))
+def _code(paramcd: str) -> str:
+    return "ATOXGRHN" if paramcd == "CREAT" else "ATOXGRLN"
+
+
+def _spec_grade(paramcd: str, value: float | None, refs: dict[str, float | None]) -> Any:
+    columns = {"PARAMCD": [paramcd], "AVAL": [value]}
+    columns |= {var: [refs.get(name)] for name, var in REFERENCE.items()}
+    frame = pd.DataFrame(columns, dtype="object")
+    frame = frame.astype({"AVAL": "float64", "ANRLO": "float64", "ANRHI": "float64"})
+    frame = frame.astype({"BASE": "float64"})
+    code = _code(paramcd)
+    out = _grade_step(code).run(frame, Inputs(sdtm={}, adam={}))
+    grade, text = out[code].iloc[0], out[code[:-1]].iloc[0]  # ATOXGRLN / ATOXGRL
+    assert (None if pd.isna(grade) else str(int(grade))) == (None if pd.isna(text) else text)
+    return None if pd.isna(grade) else int(grade)
+
+
+@pytest.mark.parametrize("paramcd", sorted(TERMS))
+def test_the_adlb_spec_grades_by_the_ctcae_v5_cells_of_the_fixture(paramcd: str) -> None:
+    (criteria,) = [c for c in _grade_step(_code(paramcd)).criteria if c.paramcd == paramcd]
+    assert criteria.term == TERMS[paramcd]["term"]
+    side = {"lt": "below", "gt": "above"}
+    name = {var: ref for ref, var in REFERENCE.items()}
+    spec = {
+        (b.grade, side[b.op], b.number if b.ref is None else (b.times, name[b.ref]))
+        for b in criteria.bounds
+    }
+    fixture = set()
+    for number, cell in TERMS[paramcd]["grades"].items():
+        for alternative in cell["bounds"]:
+            ((where, bound),) = alternative.items()
+            limit = float(bound) if not isinstance(bound, dict) else (bound["times"], bound["of"])
+            fixture.add((int(number), where, limit))
+    assert spec == fixture
+    # a baseline-relative bound counts only where the subject has a baseline
+    assert all(b.optional == (b.ref == "BASE") for b in criteria.bounds)
+
+
+@pytest.mark.parametrize(
+    "case",
+    list(_boundaries()),
+    ids=lambda c: f"{c[0]}-{c[1]:g}-base{c[2]['BASELINE']}" if isinstance(c, tuple) else "",
+)
+def test_ctcae_grade_of_the_adlb_spec_at_every_ctcae_v5_boundary(
+    case: tuple[str, float, dict[str, float | None]],
+) -> None:
+    paramcd, value, refs = case
+    assert _spec_grade(paramcd, value, refs) == _fixture_grade(paramcd, value, refs)
+
+
+# By hand from the CTCAE v5.0 cells: the boundaries' own grades (the fixture's reading
+# checked once more without it), and what a missing value or reference leaves unknown.
+HAND: list[tuple[str, float | None, dict[str, float | None], int | None]] = [
+    ("NEUT", 1.5, {"LLN": 2.0}, 1), ("NEUT", 1.49, {"LLN": 2.0}, 2),
+    ("NEUT", 0.5, {"LLN": 2.0}, 3), ("NEUT", 0.49, {"LLN": 2.0}, 4),
+    ("PLAT", 75, {"LLN": 150}, 1), ("PLAT", 24.9, {"LLN": 150}, 4),
+    ("HGB", 80, {"LLN": 120}, 2), ("HGB", 20, {"LLN": 120}, 3),  # no grade 4 from a value
+    ("NEUT", 1.4, {}, 2),  # no LLN: grade 2 is still told
+    ("NEUT", 1.7, {}, None),  # no LLN: 0 or 1 cannot be told
+    ("NEUT", None, {"LLN": 2.0}, None),
+    # creatinine, ULN 100: 120.1 is > 1.5 x a baseline of 80 (grade 2) though < 1.5 x ULN
+    ("CREAT", 120.1, {"ULN": 100, "BASELINE": 80}, 2),
+    ("CREAT", 120.1, {"ULN": 100}, 1),  # no baseline: the ULN bounds alone
+    ("CREAT", 240.1, {"ULN": 100, "BASELINE": 80}, 3),  # > 3 x baseline
+    ("CREAT", 250, {"BASELINE": 80}, 3),  # no ULN: 3 x baseline is still crossed
+    ("CREAT", 90, {"BASELINE": 60}, None),  # no ULN, 1.5 x baseline not crossed: unknown
+    ("CREAT", 600.1, {"ULN": 100, "BASELINE": 80}, 4),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("case", HAND, ids=lambda c: f"{c[0]}-{c[1]}-{sorted(c[2])}")
+def test_ctcae_grade_of_the_adlb_spec_by_hand(case: tuple[Any, ...]) -> None:
+    paramcd, value, refs, expected = case
+    assert _spec_grade(paramcd, value, refs) == expected
 
 
 def test_ctcae_grade_term_and_other_parameters() -> None:

@@ -35,6 +35,11 @@ same figures):
   population. Exposure (``exposure``): n, mean, median (pandas, the mean of the two middle
   values for an even n, as R's ``median``), min and max of AVAL per parameter over the
   safety population's subjects with a record.
+- Shifts (``shifts``): per subject, the category at entry against the result on an ordered
+  scale; the response at entry (a subject-level variable) against the best response, or a
+  record's own baseline CTCAE grade against its worst post-baseline grade (the record the
+  declaration's condition chooses, safety population): improved, unchanged, worse and
+  the table, overall and by subgroup.
 - Populations come from the subject-level dataset's flags (= "Y"); a dataset row counts only
   when its subject is in the population: the efficacy population for time-to-event
   endpoints and rates, the safety population for adverse events. By arm, a subject counts
@@ -582,17 +587,26 @@ def _shift(
     subgroups: Mapping[str, Mapping[str, set[str]]],
     subjects: str,
 ) -> dict[str, Any]:
-    if shift.baseline not in adsl.columns:
+    if not shift.on_record and shift.baseline not in adsl.columns:
         raise EndpointDataError(f"{subjects}: missing variable(s) {shift.baseline}")
+    if shift.select is not None:  # the one record per subject the result is read from
+        _require(frame, shift.dataset, sorted(conditions.subjects(shift.select)))
+        chosen = conditions.frame_mask(shift.select, frame).to_numpy(dtype=bool)
+        other = (frame["PARAMCD"].astype("string") != shift.paramcd).fillna(True)
+        frame = frame[chosen | other.to_numpy(dtype=bool)]
     rows = _parameter(frame, shift.dataset, shift.paramcd, members, shift.where)
-    _require(rows, shift.dataset, ["AVALC"])
-    entry = adsl.set_index(adsl["USUBJID"].astype(str))[shift.baseline].astype("string")
+    _require(rows, shift.dataset, [shift.value, *([shift.baseline] if shift.on_record else [])])
     subject = rows["USUBJID"].astype(str)
+    if shift.on_record:
+        entry = rows[shift.baseline].astype("string").to_numpy()
+    else:
+        by_subject = adsl.set_index(adsl["USUBJID"].astype(str))[shift.baseline]
+        entry = by_subject.astype("string").reindex(subject).to_numpy()
     pairs = pd.DataFrame(
         {
             "subject": subject.to_numpy(),
-            "entry": entry.reindex(subject).to_numpy(),
-            "best": rows["AVALC"].astype("string").to_numpy(),
+            "entry": entry,
+            "best": rows[shift.value].astype("string").to_numpy(),
         }
     )
     out = _shift_counts(pairs["entry"], pairs["best"], shift.scale)
@@ -881,10 +895,19 @@ def summarise(
             for rate in spec.rates.endpoints
         }
     if spec.shifts:
-        out["shifts"] = {
-            shift.key: _shift(shift, data[shift.dataset], adsl, itt, subgroups, spec.subjects)
-            for shift in spec.shifts
-        }
+        members = {eff.key: itt, saf.key: safety}
+        by_population = {eff.key: subgroups}
+        if any(s.population == "safety" for s in spec.shifts):
+            by_population[saf.key] = {
+                sg.key: _subgroup_members(adsl, sg, safety, spec.subjects) for sg in spec.subgroups
+            }
+        out["shifts"] = {}
+        for shift in spec.shifts:
+            pop = eff if shift.population == "efficacy" else saf
+            out["shifts"][shift.key] = _shift(
+                shift, data[shift.dataset], adsl, members[pop.key], by_population[pop.key],
+                spec.subjects,
+            )  # fmt: skip
     if events := spec.adverse_events:
         out["ae_incidence"] = ae_incidence(events, data[events.dataset], safety, safety_groups)
         if events.rows:
@@ -1119,13 +1142,24 @@ def _methods(spec: EndpointSpec) -> list[str]:
             "Censoring tables: subjects per event description and per censoring reason (the "
             "CNSR value and its description), as percentages of the endpoint's subjects."
         )
-    out += [
-        f"{s.label}: {s.paramcd} of {s.dataset} against {spec.subjects} {s.baseline} on the "
-        f"scale {', '.join(s.scale)} (best first); improved = a better category than at "
-        "entry, among subjects with both, with an exact (Clopper–Pearson) 95% CI."
-        for s in spec.shifts
-    ]
+    out += [_shift_method(spec, s) for s in spec.shifts]
     return out
+
+
+def _shift_method(spec: EndpointSpec, s: Shift) -> str:
+    pop = spec.efficacy if s.population == "efficacy" else spec.safety
+    if s.on_record:
+        read = (
+            f"{s.dataset} {s.baseline} against {s.value} of the {s.paramcd} record where "
+            f"{_words(s.select) if s.select else 'one record'} ({pop.name} subjects)"
+        )
+    else:
+        read = f"{s.paramcd} of {s.dataset} against {spec.subjects} {s.baseline}"
+    return (
+        f"{s.label}: {read} on the scale {', '.join(s.scale)} (best first); improved = a "
+        "better category than at entry, among subjects with both, with an exact "
+        "(Clopper–Pearson) 95% CI."
+    )
 
 
 def _safety_methods(spec: EndpointSpec) -> list[str]:
@@ -1286,10 +1320,13 @@ def _efficacy_extras(spec: EndpointSpec, summary: Mapping[str, Any]) -> dict[str
                  else 100 * imp["rate"]), f"{_prob(imp['lower'])} to {_prob(imp['upper'])}",
                  int(part["unchanged"]), int(part["worse"]), int(part["not_assessable"]))
             )  # fmt: skip
-        table = [
-            (entry, [result["table"][entry][best] for best in shift.scale]) for entry in shift.scale
+        tables = [
+            (head, [(e, [part["table"][e][b] for b in shift.scale]) for e in shift.scale])
+            for head, part in _columns(spec, result)
         ]
-        shifts.append((shift.label, list(shift.scale), lines, table))
+        pop = spec.efficacy if shift.population == "efficacy" else spec.safety
+        heading = f"{shift.heads[0]} \\ {shift.heads[1]}"
+        shifts.append((shift.label, pop.name, heading, list(shift.scale), lines, tables))
     return {
         "censoring": censoring,
         "followup": followup,
