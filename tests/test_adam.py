@@ -501,8 +501,9 @@ def _adsl(**dates: str | None) -> pd.DataFrame:
             "TRT01A": "T", "COHORT": "C", "COHORTN": 1.0, "ITTFL": "Y", "SAFFL": "Y",
             "EFFFL": "Y", "AGE": 70.0, "AGEGR1": ">=65", "SEX": "F"}  # fmt: skip
     frame = pd.DataFrame([base])
-    for var in ("TRTSDT", "NACTDT", "DTHDT", "LSTALVDT"):
+    for var in ("TRTSDT", "NACTDT", "DTHDT", "LSTALVDT", "EOSDT"):
         frame[var] = pd.to_datetime(pd.Series([dates.get(var)])).astype("datetime64[s]")
+    frame["DCSREAS"] = pd.Series([None], dtype="string")
     return frame
 
 
@@ -513,6 +514,14 @@ def _rs(*assessments: tuple[str, str]) -> dict[str, pd.DataFrame]:
         for i, (d, r) in enumerate(assessments, start=1)
     ]  # fmt: skip
     return {"RS": pd.DataFrame(rows)}
+
+
+def _screened(*assessments: tuple[str, str]) -> dict[str, pd.DataFrame]:
+    """``_rs`` after a screening assessment (PR, 20 Dec 2024): ADRS's baseline (ABLFL), which
+    PFS needs (without one it is censored at the first dose, CNSR 7)."""
+    rs = _rs(("2024-12-20", "PR"), *assessments)["RS"]
+    rs.loc[0, "VISIT"] = "SCREENING"
+    return {"RS": rs}
 
 
 def _param(adrs: pd.DataFrame, code: str) -> dict[str, object]:
@@ -537,8 +546,9 @@ def test_an_assessment_on_the_first_dose_day_is_not_post_baseline(adrs_spec: Ada
     dose (CNSR 2, "No Adequate Post-baseline Assessment"), day 1. Before the fix LSTA was
     1 Jan and PFS censored CNSR 1 "Last Adequate Response Assessment"."""
     adsl = _adsl(TRTSDT="2025-01-01", LSTALVDT="2025-01-01")
-    adrs = derive_adrs(_rs(("2025-01-01", "PR")), adsl, adrs_spec)
-    assert _param(adrs, "OVR")["ANL01FL"] == "Y"
+    adrs = derive_adrs(_screened(("2025-01-01", "PR")), adsl, adrs_spec)
+    day1 = adrs[(adrs["PARAMCD"] == "OVR") & (adrs["ADT"] == _day("2025-01-01"))]
+    assert day1["ANL01FL"].tolist() == ["Y"]
     assert "LSTA" not in set(adrs["PARAMCD"])
     adrs = conform(adrs, adrs_spec)
     adtte_spec = load_adam_spec(ADAM / "adtte.yaml")
@@ -556,7 +566,7 @@ def test_an_assessment_on_the_first_dose_day_is_not_post_baseline(adrs_spec: Ada
         "TRTSDT",
     )
     # One day later the same assessment is post-baseline: LSTA, censored there (CNSR 1).
-    adrs = derive_adrs(_rs(("2025-01-02", "PR")), adsl, adrs_spec)
+    adrs = derive_adrs(_screened(("2025-01-02", "PR")), adsl, adrs_spec)
     assert _param(adrs, "LSTA")["ADT"] == _day("2025-01-02")
     adtte = build(
         adtte_spec.derivations,

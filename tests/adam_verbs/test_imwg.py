@@ -61,8 +61,9 @@ def test_imwg_overall_response_marks_the_adequate_assessments() -> None:
     assert described(OVR)["ANL01FL"] == "OVR: evaluable, on or after TRTSDT and not after NACTDT"
 
 
-def test_imwg_best_response_needs_confirmation_and_gives_rates() -> None:
-    steps = (
+def _best_response(rates: str) -> str:
+    """OVR, then imwg.best_response (BOR) with these `rates` (YAML flow list)."""
+    return (
         OVR
         + f"""- verb: imwg.best_response
   paramcd: BOR
@@ -72,9 +73,13 @@ def test_imwg_best_response_needs_confirmation_and_gives_rates() -> None:
   stable: SD
   progression: PD
   population: {{var: ITTFL, eq: "Y"}}
-  rates: [{{paramcd: CRRSP, param: CR or better, values: [sCR, CR]}}]
+  rates: {rates}
 """
     )
+
+
+def test_imwg_best_response_needs_confirmation_and_gives_rates() -> None:
+    steps = _best_response("[{paramcd: CRRSP, param: CR or better, values: [sCR, CR]}]")
     out = run(steps, sdtm={"RS": RS}, adam={"ADSL": ADSL})
     # VGPR (1 Feb) confirmed by CR: VGPR; CR (1 Mar) confirmed by CR (1 Apr): CR, first
     # reached 1 Mar; CR (1 Apr) followed by PD: unconfirmed. Subject 2 is not ITT.
@@ -154,3 +159,17 @@ def test_imwg_pfs_sources_confirm_next_needs_a_second_progression() -> None:
     assert values(_param(out, "LSTA"), "ADT") == [pd.Timestamp("2025-04-01")]
     assert values(_param(out, "LSTA"), "AVALC") == ["PR"]
     assert "confirms" in described(confirmed)["ADT"]
+
+
+def test_imwg_rate_dated_at_the_first_confirmed_response() -> None:
+    pr_or_better = "values: [sCR, CR, VGPR, PR]"
+    steps = _best_response(
+        f"[{{paramcd: CRSP, param: PR+, {pr_or_better}, date: first}},"
+        f" {{paramcd: PRBEST, param: PR+, {pr_or_better}}}]"
+    )
+    out = run(steps, sdtm={"RS": RS}, adam={"ADSL": ADSL})
+    # The VGPR of 1 Feb is confirmed (by the CR of 1 Mar): the confirmed response starts
+    # then, while the best response (CR) was first reached on 1 Mar.
+    assert values(_param(out, "CRSP"), "AVALC") == ["Y"]
+    assert values(_param(out, "CRSP"), "ADT") == [pd.Timestamp("2025-02-01")]
+    assert values(_param(out, "PRBEST"), "ADT") == [pd.Timestamp("2025-03-01")]

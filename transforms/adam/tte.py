@@ -43,8 +43,9 @@ Spec format (YAML, read with a safe loader; every problem names the parameter an
                                      # record of each named source (e.g. responders)
 
 Rule, per subject and parameter: the earliest event wins; with no event, the latest
-censoring; an event always beats a censoring; equal dates go to the source listed first
-(then the lower SRCSEQ, then the earlier record). AVAL = ADT - STARTDT + 1 (days).
+censoring; an event always beats a censoring, even one on the same day; equal dates go to
+the source listed first (then the lower SRCSEQ, then the earlier record). An ADT before
+STARTDT becomes STARTDT (as in admiral). AVAL = ADT - STARTDT + 1 (days).
 Distinct censoring reasons are distinct censoring sources: sources sharing a date (the last
 adequate assessment) and told apart by ``if_any`` / ``unless_any`` (the subject has / has no
 record of another source, e.g. new anticancer therapy) get their own CNSR and CNSDTDSC, the
@@ -590,6 +591,8 @@ def _parameter_rows(
         rows["PARAMN"] = param.paramn
     for var, value in param.constants:
         rows[var] = value
+    # admiral: an event or censoring date before the origin date is the origin date.
+    rows["ADT"] = rows["ADT"].where(rows["ADT"] >= rows["STARTDT"], rows["STARTDT"])
     rows["AVAL"] = (rows["ADT"] - rows["STARTDT"]).dt.days + 1
     if param.avalu is not None:
         rows["AVALU"] = param.avalu

@@ -7,7 +7,8 @@
 - ``imwg.best_response``: the best confirmed overall response per subject (a response
   counts when the next adequate assessment is at least as good, the worse of the two being
   what is confirmed, up to the first progression; an unconfirmed response is stable disease
-  at best), and Y/N rate parameters of it (CR or better, ...).
+  at best), and Y/N rate parameters of it (CR or better, ...), dated at the best response
+  or at the start of the first confirmed one.
 - ``imwg.mrd_negativity``: Y/N per subject: a negative MRD result on or after the first dose.
 - ``imwg.pfs_sources``: the PFS event and censoring records (FDA conventions): the first
   progression and death, ANL01FL when not after two or more missed assessments nor after
@@ -110,28 +111,37 @@ class OverallResponse(SubjectDates):
         }
 
 
-def _rates(raw: Any, where: Where) -> tuple[tuple[str, str, tuple[str, ...]], ...]:
+Rate = tuple[str, str, tuple[str, ...], str]
+RATE_DATES = ("best", "first")
+
+
+def _rates(raw: Any, where: Where) -> tuple[Rate, ...]:
     if not isinstance(raw, list):
-        raise where.fail("expected a list of {paramcd, param, values}")
+        raise where.fail("expected a list of {paramcd, param, values[, date]}")
     out = []
     for i, item in enumerate(raw):
         here = where.at(arg=f"{where.arg}[{i}]")
-        if not isinstance(item, dict) or set(item) != {"paramcd", "param", "values"}:
-            raise here.fail(f"a rate is {{paramcd, param, values}}, not {item!r}")
+        keys = {"paramcd", "param", "values"}
+        if not isinstance(item, dict) or not keys <= set(item) <= keys | {"date"}:
+            raise here.fail(f"a rate is {{paramcd, param, values[, date]}}, not {item!r}")
         out.append(
             (
                 base.name(item["paramcd"], here),
                 base.text(item["param"], here),
                 base.values(item["values"], here),
+                base.choice(*RATE_DATES)(item.get("date", "best"), here),
             )
         )
     return tuple(out)
 
 
-def best_confirmed(
+def confirmed_assessments(
     adequate: pd.DataFrame, scale: list[str], confirm: list[str], stable: str, progression: str
 ) -> pd.DataFrame:
-    """Per subject: the best confirmed response (and the date it was first reached)."""
+    """The adequate assessments up to each subject's first progression, sorted by date, with
+    CONF: the scale position each one confirms (the worse of it and the next assessment
+    when it needs confirmation; with none next, or when that is worse than `stable`,
+    `stable` at best)."""
     seq = adequate.sort_values(["USUBJID", "ADT"]).copy()
     pd_rank = float(scale.index(progression) + 1)
     first_pd = seq[seq["AVAL"] == pd_rank].groupby("USUBJID")["ADT"].min()
@@ -146,11 +156,24 @@ def best_confirmed(
     confirmed = confirmed.where(~needs | nxt.notna(), stable_rank)
     confirmed = confirmed.where(~(needs & (confirmed > stable_rank)), stable_rank)
     seq["CONF"] = confirmed
+    return seq
+
+
+def best_confirmed(seq: pd.DataFrame, scale: list[str]) -> pd.DataFrame:
+    """Per subject of ``confirmed_assessments``: the best confirmed response and the date
+    it was first reached."""
     best = seq.sort_values(["USUBJID", "CONF", "ADT"]).groupby("USUBJID").first()
     labels = {float(n): value for n, value in enumerate(scale, start=1)}
     return pd.DataFrame(
         {"AVAL": best["CONF"], "AVALC": best["CONF"].map(labels), "ADT": best["ADT"]}
     )
+
+
+def first_confirmed(seq: pd.DataFrame, scale: list[str], values: tuple[str, ...]) -> pd.Series:
+    """Per subject of ``confirmed_assessments``: the first date of an assessment that
+    confirms one of `values` (the start of a confirmed response)."""
+    ranks = [float(scale.index(v) + 1) for v in values if v in scale]
+    return seq[seq["CONF"].isin(ranks)].groupby("USUBJID")["ADT"].min()
 
 
 def _population(adsl: pd.DataFrame, cond: Condition | None) -> pd.Index:
@@ -164,7 +187,10 @@ class BestResponse(Verb):
     `from_param` per subject of the `population`; NE without one. `confirm`: the responses
     that need a next adequate assessment at least as good; `stable`: the best an
     unconfirmed one gives; `progression` ends the search. `rates`: Y/N parameters, Y when
-    the best confirmed response is one of their `values` (ADT then its date)."""
+    the best confirmed response is one of their `values`; ADT then the date the best one
+    was first reached (`date: best`, the default) or, with `date: first`, the first
+    assessment that confirms any of `values` (the start of a confirmed response, e.g. the
+    origin of duration of response)."""
 
     paramcd: Annotated[str, Arg(base.name)]
     param: Annotated[str, Arg(base.text)]
@@ -173,7 +199,7 @@ class BestResponse(Verb):
     stable: Annotated[str, Arg(base.text)]
     progression: Annotated[str, Arg(base.text)]
     from_param: Annotated[str, Arg(base.name, "OVR")]
-    rates: Annotated[tuple[tuple[str, str, tuple[str, ...]], ...], Arg(_rates, ())]
+    rates: Annotated[tuple[Rate, ...], Arg(_rates, ())]
     population: Annotated[Condition | None, Arg(base.condition, None)]
     subjects: Annotated[str, Arg(base.name, "ADSL")]
 
@@ -187,9 +213,11 @@ class BestResponse(Verb):
         adequate = data[(data["PARAMCD"] == self.from_param) & (data["ANL01FL"] == "Y")]
         adsl = inputs.dataset(self.subjects, self.where)
         index = _population(adsl, self.population)
-        best = best_confirmed(
-            adequate, list(self.scale), list(self.confirm), self.stable, self.progression
-        ).reindex(index)
+        scale = list(self.scale)
+        seq = confirmed_assessments(
+            adequate, scale, list(self.confirm), self.stable, self.progression
+        )
+        best = best_confirmed(seq, scale).reindex(index)
         bor = pd.DataFrame(
             {
                 "USUBJID": index,
@@ -201,27 +229,34 @@ class BestResponse(Verb):
             }
         )
         rates = []
-        for code, label, values in self.rates:
+        for code, label, values, when in self.rates:
             hit = bor["AVALC"].isin(values)
+            dates = bor["ADT"]
+            if when == "first":
+                dates = pd.Series(first_confirmed(seq, scale, values).reindex(index).to_numpy())
             rates.append(
                 bor.assign(
                     PARAMCD=code,
                     PARAM=label,
                     AVALC=hit.map({True: "Y", False: "N"}),
                     AVAL=hit.astype("float64"),
-                    ADT=bor["ADT"].where(hit),
+                    ADT=dates.where(hit),
                 )
             )
         return _append(data, bor, *rates)
 
     def describe(self) -> dict[str, str]:
-        rates = "; ".join(f"{c}: Y when {self.paramcd} is {', '.join(v)}" for c, _, v in self.rates)
+        rates = "; ".join(
+            f"{c}: Y when {self.paramcd} is {', '.join(v)}"
+            + (" (ADT: the first assessment confirming one of them)" if d == "first" else "")
+            for c, _, v, d in self.rates
+        )
         return {
             "AVALC": f"{self.paramcd}: best confirmed response of the adequate {self.from_param} "
             f"records (a {', '.join(self.confirm)} confirmed by the next adequate assessment, "
             f"else {self.stable} at best), NE without one" + (f"; {rates}" if rates else ""),
             "AVAL": f"{self.paramcd}: position of AVALC in the scale"
-            + "".join(f"; {c}: 1 for Y, 0 for N" for c, _, _ in self.rates),
+            + "".join(f"; {c}: 1 for Y, 0 for N" for c, _, _, _ in self.rates),
             "ADT": f"{self.paramcd}: the date the best confirmed response was first reached",
         }
 

@@ -90,8 +90,8 @@ class TimeToEvent(Verb):
         return {
             "ASEQ": "1, 2, ... per subject in PARAMCD order",
             "STARTDT": "; ".join(starts),
-            "ADT": "; ".join(adt) + " (ties to the source listed first)",
-            "AVAL": "ADT - STARTDT + 1",
+            "ADT": "; ".join(adt) + " (ties to the source listed first; never before STARTDT)",
+            "AVAL": "ADT - STARTDT + 1 (an ADT before STARTDT is STARTDT)",
             "CNSR": "; ".join(cnsr),
             "EVNTDESC": "The description of the source that gave ADT",
             "CNSDTDSC": "The description of the censoring date's source",
