@@ -8,7 +8,7 @@ so a kill during publishing must leave night 1 (or, after the switch, night 2) w
 Cost: the killed run is a process of its own (it has to be, to be killed), forked from a
 server that imported the engine once per worker (tests/killable.py); the reruns and the
 uninterrupted reference run call the same CLI entry point in the test process. Night 1 is
-the session's published sample. A kill point in the ADaM job starts from the store as the
+the session's published sample, night 2 the session's `night_two`. A kill point in the ADaM job starts from the store as the
 ADaM job finds it (night 2's SDTM published, night 1's ADaM): `cdisc run` then has no SDTM
 work and goes straight to the ADaM job, as after any published SDTM night, so neither the
 killed run nor the rerun repeats the SDTM job first. The kill points are independent
@@ -24,14 +24,13 @@ import shutil
 import signal
 import time
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from tests import killable
-from tests.conftest import EXPORT_TIME, ROOT, built_once
+from tests.conftest import ROOT, NightTwo
 from transforms.cli import main
 from transforms.extract.exports import sha256_file
 from transforms.jobs.plan import jobs
@@ -81,32 +80,12 @@ class Nights:
 
 
 @pytest.fixture(scope="module")
-def nights(landing: Path, adam_published: Path, tmp_path_factory: pytest.TempPathFactory) -> Nights:
+def nights(night_two: NightTwo) -> Nights:
     """Night 1 is the session's sample and its SDTM + ADaM publication (what `cdisc run`
-    makes of it), shared read-only; night 2's SDTM job and uninterrupted outputs are
-    computed once per session."""
-    from samplegen import generate_export
-    from transforms.jobs.runner import run_sdtm
-
-    baseline = adam_published.parent.parent
-
-    def build(root: Path) -> Path:
-        nights, sdtm_done, clean = root / "landing", root / "sdtm_done", root / "clean"
-        shutil.copytree(landing, nights)
-        generate_export(
-            "POMMAINT", subjects=15, out=nights, night=2,
-            export_time=EXPORT_TIME + timedelta(days=1),
-        )  # fmt: skip
-        shutil.copytree(baseline, sdtm_done, symlinks=True)
-        run_sdtm("POMMAINT", nights, sdtm_done)
-        shutil.copytree(sdtm_done, clean, symlinks=True)
-        _run(nights, clean)  # the SDTM job has nothing new: the ADaM job
-        (root / "expected.json").write_text(json.dumps(_outputs(clean)), encoding="utf-8")
-        return root
-
-    root = built_once(tmp_path_factory, "kill_nights", build)
-    expected = json.loads((root / "expected.json").read_text(encoding="utf-8"))
-    return Nights(root / "landing", baseline, root / "sdtm_done", expected)
+    makes of it), night 2 the session's `night_two` (its SDTM job and uninterrupted outputs
+    computed once per session), all shared read-only."""
+    expected = _outputs(night_two.published.parent.parent)
+    return Nights(night_two.landing, night_two.baseline, night_two.sdtm_done, expected)
 
 
 def _kill_points() -> list[tuple[str, int, float]]:
