@@ -172,10 +172,11 @@ def defined_documents(current: Path) -> dict[str, dict[str, str]]:
 
 # How the suite is spread over pytest-xdist workers (`make test`: -n auto): a file's tests
 # go to one worker together, so its module fixtures are built once, except the files in
-# SPREAD, whose tests are independent and long (each kill point runs the pipeline). The
-# files whose tests start Airflow or the PostgreSQL/Redis-backed topology form one unit, so
-# those run one after another. Units start longest first (HEAVY, slowest first, as
-# measured), so no worker is left alone with a long file at the end.
+# SPREAD, whose tests are independent and long (each chain of kill points runs the pipeline
+# several times). The files whose tests start Airflow or the PostgreSQL/Redis-backed
+# topology form one unit, so those run one after another. Units start longest first (HEAVY,
+# slowest first as measured; the kill chains, several full nights each, right after the
+# services), so no worker is left alone with a long unit at the end.
 # (xdist's own --dist loadgroup cannot do this under pytest 9: it renames item._nodeid,
 # which pytest 9 no longer reads, so its groups are silently ignored.)
 SPREAD = ("tests/test_kill.py",)
@@ -183,6 +184,7 @@ SERVICES_UNIT = "airflow-and-services"
 SERVICES_FILES = ("tests/test_dag.py", "tests/test_services.py")
 HEAVY = (
     SERVICES_UNIT,
+    "tests/test_kill.py",
     "tests/test_cdiscpilot.py",
     "tests/test_cdiscpilot_adam.py",
     "tests/robustness/test_corpus.py",
@@ -193,7 +195,6 @@ HEAVY = (
     "tests/test_benchmark.py",
     "tests/test_cli.py",
     "tests/test_adam.py",
-    "tests/test_kill.py",
 )
 
 
