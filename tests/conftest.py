@@ -8,7 +8,8 @@ import os
 import shutil
 from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -85,20 +86,65 @@ def published(landing: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def adam_published(landing: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """SDTM then ADaM on the default sample, in a store of its own; the `current` folder."""
-    from transforms.jobs.runner import run_adam, run_sdtm
+def adam_published(published: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """SDTM then ADaM on the default sample, in a store of its own (a copy of `published`'s
+    store, whose SDTM run the ADaM job reads); the `current` folder."""
+    from transforms.jobs.runner import run_adam
 
     def build(store: Path) -> Path:
-        run_sdtm("POMMAINT", landing, store)
-        return run_adam(store, "POMMAINT")
+        copy_store(published, store / "store")
+        return run_adam(store / "store", "POMMAINT")
 
     return built_once(tmp_path_factory, "adam_store", build)
 
 
+@dataclass(frozen=True)
+class NightTwo:
+    """Night 2 (the site's late correction, samplegen ``night=2``) after the session's night 1
+    (`adam_published`): read-only stores, built once per session."""
+
+    landing: Path  # nights 1 and 2
+    baseline: Path  # a store with night 1 published (SDTM and ADaM): adam_published's
+    sdtm_done: Path  # a copy of it after night 2's SDTM job: what the ADaM job starts from
+    published: Path  # `current` of a copy of sdtm_done after night 2's ADaM job (`cdisc run`)
+
+
+@pytest.fixture(scope="session")
+def night_two(
+    landing: Path, adam_published: Path, tmp_path_factory: pytest.TempPathFactory
+) -> NightTwo:
+    """Night 2 after night 1, each job once per session (the kill tests' uninterrupted
+    reference, the change listings of SDTM and ADaM)."""
+    from samplegen import generate_export
+    from transforms.cli import main
+    from transforms.jobs.runner import run_sdtm
+
+    baseline = adam_published.parent.parent
+
+    def build(root: Path) -> Path:
+        nights, sdtm_done, clean = root / "landing", root / "sdtm_done", root / "clean"
+        shutil.copytree(landing, nights)
+        generate_export(
+            "POMMAINT", subjects=15, out=nights, night=2,
+            export_time=EXPORT_TIME + timedelta(days=1),
+        )  # fmt: skip
+        shutil.copytree(baseline, sdtm_done, symlinks=True)
+        run_sdtm("POMMAINT", nights, sdtm_done)
+        shutil.copytree(sdtm_done, clean, symlinks=True)
+        # the SDTM job has nothing new: `cdisc run` goes on to the ADaM job
+        argv = ["-q", "run", "--study", "POMMAINT", "--landing", str(nights)]
+        assert main([*argv, "--store", str(clean)]) == 0
+        return root
+
+    root = built_once(tmp_path_factory, "night_two", build)
+    current = Path("POMMAINT") / "current"
+    return NightTwo(root / "landing", baseline, root / "sdtm_done", root / "clean" / current)
+
+
 def copy_store(current: Path, store: Path) -> Path:
     """A private copy, at `store`, of the store whose `current` folder a session fixture
-    returns (`published`, `adam_published`), to run more nights on; its `current`."""
+    returns (`published`, `adam_published`, `night_two`), to run more nights on; its
+    `current`."""
     shutil.copytree(current.parent.parent, store, symlinks=True)
     return store / current.parent.name / current.name
 
@@ -126,10 +172,11 @@ def defined_documents(current: Path) -> dict[str, dict[str, str]]:
 
 # How the suite is spread over pytest-xdist workers (`make test`: -n auto): a file's tests
 # go to one worker together, so its module fixtures are built once, except the files in
-# SPREAD, whose tests are independent and long (each kill point runs the pipeline). The
-# files whose tests start Airflow or the PostgreSQL/Redis-backed topology form one unit, so
-# those run one after another. Units start longest first (HEAVY, slowest first, as
-# measured), so no worker is left alone with a long file at the end.
+# SPREAD, whose tests are independent and long (each chain of kill points runs the pipeline
+# several times). The files whose tests start Airflow or the PostgreSQL/Redis-backed
+# topology form one unit, so those run one after another. Units start longest first (HEAVY,
+# slowest first as measured; the kill chains, several full nights each, right after the
+# services), so no worker is left alone with a long unit at the end.
 # (xdist's own --dist loadgroup cannot do this under pytest 9: it renames item._nodeid,
 # which pytest 9 no longer reads, so its groups are silently ignored.)
 SPREAD = ("tests/test_kill.py",)
@@ -137,6 +184,7 @@ SERVICES_UNIT = "airflow-and-services"
 SERVICES_FILES = ("tests/test_dag.py", "tests/test_services.py")
 HEAVY = (
     SERVICES_UNIT,
+    "tests/test_kill.py",
     "tests/test_cdiscpilot.py",
     "tests/test_cdiscpilot_adam.py",
     "tests/robustness/test_corpus.py",
@@ -147,7 +195,6 @@ HEAVY = (
     "tests/test_benchmark.py",
     "tests/test_cli.py",
     "tests/test_adam.py",
-    "tests/test_kill.py",
 )
 
 

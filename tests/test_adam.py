@@ -5,21 +5,18 @@ from __future__ import annotations
 
 import json
 import shutil
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
 import pyreadstat
 import pytest
 
-from samplegen import generate_export
-from tests.conftest import ROOT, copy_store, defined_documents
+from tests.conftest import ROOT, NightTwo, copy_store, defined_documents
 from transforms.adam.spec import AdamSpec, SpecError, conform, load_adam_spec
 from transforms.adam.vocabulary import Inputs, build
 from transforms.errors import NothingNew
 from transforms.jobs.adam import start
 from transforms.jobs.plan import Place
-from transforms.jobs.runner import run_adam, run_sdtm
 from transforms.specs import load_study
 
 ADAM = ROOT / "sdtm_specs" / "POMMAINT" / "adam"
@@ -416,19 +413,14 @@ def test_an_edited_endpoint_declaration_is_a_new_adam_run(
 
 
 def test_night_two_corrections_are_listed_cell_by_cell_in_sdtm_and_adam(
-    adam_published: Path, landing: Path, tmp_path: Path
+    night_two: NightTwo,
 ) -> None:
     """Night 2 holds the site's two corrections (samplegen pommaint.as_entered): subject
     1001's haemoglobin keyed as 112 is 11.2 g/dL, and their first AE with an end date, left
     open on night 1, is closed. The ADaM publication lists every changed value of SDTM and
-    ADaM since night 1 in reports/changes_cells.csv (and .html)."""
-    store = copy_store(adam_published, tmp_path / "store").parents[1]
-    root = tmp_path / "landing"
-    shutil.copytree(landing / "POMMAINT", root / "POMMAINT")
-    generate_export("POMMAINT", out=root, night=2,
-                    export_time=datetime(2026, 11, 24, 2, tzinfo=UTC))  # fmt: skip
-    run_sdtm("POMMAINT", root, store)
-    current = run_adam(store, "POMMAINT")
+    ADaM since night 1 in reports/changes_cells.csv (and .html). (The session's night 2:
+    its SDTM job, then its ADaM job, on the store of night 1's SDTM and ADaM.)"""
+    current = night_two.published
     cells = pd.read_csv(current / "reports" / "changes_cells.csv", dtype=str,
                         keep_default_na=False)  # fmt: skip
     assert list(cells.columns) == ["dataset", "key", "variable", "old", "new"]

@@ -1,18 +1,26 @@
-"""SIGKILL of a real `cdisc run` at seeded points in every stage, each followed by a normal
-rerun: `current` is always a complete run, and the rerun's output equals an uninterrupted
-run's, byte for byte.
+"""SIGKILL of a real `cdisc run` at seeded points in every stage, then a normal rerun:
+`current` is always a complete run, and the rerun's output equals an uninterrupted run's,
+byte for byte.
 
 Night 1 is published first; night 2 (the site's late correction) is the run that is killed,
 so a kill during publishing must leave night 1 (or, after the switch, night 2) whole.
 
+The kill points form chains (three: the SDTM job's points dealt in turn to two, the ADaM
+job's in one), each in the order of its job: the run after a kill is the next point's run,
+a rerun that must get past the leftovers of every kill before it (a lock, half-written run
+folders) to reach its own point, where it is killed in turn; after each kill `current` is
+checked whole, and the last kill is followed by a complete rerun whose outputs must equal an
+uninterrupted night's. Every point is still a SIGKILL of a real `cdisc run` in its stage;
+a full rerun after every point (twenty full nights) cost more than half the suite's CPU.
+
 Cost: the killed run is a process of its own (it has to be, to be killed), forked from a
-server that imported the engine once per worker (tests/killable.py); the reruns and the
+server that imported the engine once per worker (tests/killable.py); the final rerun and the
 uninterrupted reference run call the same CLI entry point in the test process. Night 1 is
-the session's published sample. A kill point in the ADaM job starts from the store as the
-ADaM job finds it (night 2's SDTM published, night 1's ADaM): `cdisc run` then has no SDTM
-work and goes straight to the ADaM job, as after any published SDTM night, so neither the
-killed run nor the rerun repeats the SDTM job first. The kill points are independent
-tests: pytest-xdist spreads them over the workers.
+the session's published sample. A chain in the ADaM job starts from the store as the ADaM
+job finds it (night 2's SDTM published, night 1's ADaM): `cdisc run` then has no SDTM work
+and goes straight to the ADaM job, as after any published SDTM night, so neither the killed
+runs nor the rerun repeat the SDTM job first. The chains are independent tests: pytest-xdist
+spreads them over the workers.
 """
 
 from __future__ import annotations
@@ -24,20 +32,20 @@ import shutil
 import signal
 import time
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from tests import killable
-from tests.conftest import EXPORT_TIME, ROOT, built_once
+from tests.conftest import ROOT, NightTwo
 from transforms.cli import main
 from transforms.extract.exports import sha256_file
 from transforms.jobs.plan import jobs
 from transforms.studies import read_study_info
 
 KILLS = 20
+SDTM_CHAINS = 2  # the SDTM job's kill points, dealt in turn to this many chains
 SPECS = ROOT / "sdtm_specs" / "POMMAINT"
 SEED = 20261201
 
@@ -81,32 +89,12 @@ class Nights:
 
 
 @pytest.fixture(scope="module")
-def nights(landing: Path, adam_published: Path, tmp_path_factory: pytest.TempPathFactory) -> Nights:
+def nights(night_two: NightTwo) -> Nights:
     """Night 1 is the session's sample and its SDTM + ADaM publication (what `cdisc run`
-    makes of it), shared read-only; night 2's SDTM job and uninterrupted outputs are
-    computed once per session."""
-    from samplegen import generate_export
-    from transforms.jobs.runner import run_sdtm
-
-    baseline = adam_published.parent.parent
-
-    def build(root: Path) -> Path:
-        nights, sdtm_done, clean = root / "landing", root / "sdtm_done", root / "clean"
-        shutil.copytree(landing, nights)
-        generate_export(
-            "POMMAINT", subjects=15, out=nights, night=2,
-            export_time=EXPORT_TIME + timedelta(days=1),
-        )  # fmt: skip
-        shutil.copytree(baseline, sdtm_done, symlinks=True)
-        run_sdtm("POMMAINT", nights, sdtm_done)
-        shutil.copytree(sdtm_done, clean, symlinks=True)
-        _run(nights, clean)  # the SDTM job has nothing new: the ADaM job
-        (root / "expected.json").write_text(json.dumps(_outputs(clean)), encoding="utf-8")
-        return root
-
-    root = built_once(tmp_path_factory, "kill_nights", build)
-    expected = json.loads((root / "expected.json").read_text(encoding="utf-8"))
-    return Nights(root / "landing", baseline, root / "sdtm_done", expected)
+    makes of it), night 2 the session's `night_two` (its SDTM job and uninterrupted outputs
+    computed once per session), all shared read-only."""
+    expected = _outputs(night_two.published.parent.parent)
+    return Nights(night_two.landing, night_two.baseline, night_two.sdtm_done, expected)
 
 
 def _kill_points() -> list[tuple[str, int, float]]:
@@ -125,14 +113,24 @@ def _kill_points() -> list[tuple[str, int, float]]:
     ]
 
 
-@pytest.mark.parametrize("job, lines, delay", _kill_points())
-def test_killed_run_then_rerun(
-    nights: Nights, tmp_path: Path, job: str, lines: int, delay: float
-) -> None:
-    landing, expected = nights.landing, nights.expected
-    store = tmp_path / "store"
-    shutil.copytree(nights.baseline if job == "sdtm" else nights.sdtm_done, store, symlinks=True)
-    log = tmp_path / "killed.log"
+def kill_chains() -> dict[str, list[tuple[str, int, float]]]:
+    """The kill points (`_kill_points`, in their order) by chain: ``sdtm-1``, ``sdtm-2``, ...
+    (the SDTM job's points dealt in turn, so each chain has early, middle and late ones) and
+    ``adam``."""
+    chains: dict[str, list[tuple[str, int, float]]] = {}
+    sdtm = 0
+    for point in _kill_points():
+        if point[0] == "sdtm":
+            name, sdtm = f"sdtm-{sdtm % SDTM_CHAINS + 1}", sdtm + 1
+        else:
+            name = point[0]
+        chains.setdefault(name, []).append(point)
+    return chains
+
+
+def _kill(landing: Path, store: Path, lines: int, delay: float, log: Path) -> int | None:
+    """A `cdisc run` SIGKILLed after `lines` progress lines and `delay` seconds; its exit
+    code (``-SIGKILL`` when it was killed, else how it ended before its kill point)."""
     with killable.launched(killable.cdisc, _argv(landing, store), log=log) as proc:
         progress, seen = killable.lines(proc, log), 0
         while seen < lines:
@@ -143,7 +141,29 @@ def test_killed_run_then_rerun(
         time.sleep(delay)
         if proc.is_alive():
             os.kill(proc.pid, signal.SIGKILL)
-    _assert_complete(store)
+    code: int | None = proc.exitcode
+    return code
+
+
+@pytest.mark.parametrize("chain", sorted(kill_chains()))
+def test_killed_runs_then_rerun(nights: Nights, tmp_path: Path, chain: str) -> None:
+    """Each point of the chain kills a rerun after the kills before it; every run but the
+    last must live to its kill point (the last may end first: a kill after publishing's
+    switch, in that stage's last hundredths of a second); `current` is whole after each."""
+    landing, expected = nights.landing, nights.expected
+    points = kill_chains()[chain]
+    store = tmp_path / "store"
+    start = nights.baseline if points[0][0] == "sdtm" else nights.sdtm_done
+    shutil.copytree(start, store, symlinks=True)
+    for n, (_, lines, delay) in enumerate(points, start=1):
+        log = tmp_path / f"killed_{n}.log"
+        code = _kill(landing, store, lines, delay, log)
+        last = n == len(points)
+        assert code == -signal.SIGKILL or (last and code == 0), (
+            f"{chain} point {n} (after {lines} lines): the run ended before its kill point "
+            f"with exit code {code}: {log.read_text(encoding='utf-8')[-3000:]}"
+        )
+        _assert_complete(store)
 
     _run(landing, store)  # the rerun
     _assert_complete(store)

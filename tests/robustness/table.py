@@ -170,26 +170,33 @@ def _tests(table: dict[str, tuple[str, str]], module: str) -> list[str]:
 
 
 def _kills() -> list[str]:
-    from tests.test_kill import KILLS, SEED, _kill_points
+    from tests.test_kill import KILLS, SEED, kill_chains
 
+    chains = kill_chains()
     lines = [
         f"`tests/test_kill.py` runs `cdisc run` on night 2 with night 1 published and sends "
         f"SIGKILL at {KILLS} points drawn with seed {SEED} (after N progress lines of the "
-        "job, then a delay), then reruns; a point in the ADaM job starts from night 2's "
-        "published SDTM. Expected every time: `current` is a complete run whose "
-        "manifest matches every file, and the rerun's SDTM and ADaM equal an uninterrupted "
-        "run's byte for byte.",
+        "job, then a delay); a point in the ADaM job starts from night 2's published SDTM. "
+        f"The points form {len(chains)} chains ({', '.join(f'`{c}`' for c in chains)}), "
+        "each in the order of its job: the run after a kill is the next point's run, which "
+        "must get past every earlier kill's leftovers to its own point (all but a chain's "
+        "last point must find the run alive), and the chain's last kill is followed by a "
+        "complete rerun. Expected after every kill: `current` is a complete run whose "
+        "manifest matches every file; after the rerun, its SDTM and ADaM equal an "
+        "uninterrupted run's byte for byte.",
         "",
-        "| kill point | job | after progress lines | then wait (s) | expected outcome |",
-        "| --- | --- | --- | --- | --- |",
+        "| kill point | chain | job | after progress lines | then wait (s) | expected outcome |",
+        "| --- | --- | --- | --- | --- | --- |",
     ]
-    for i, (job, count, delay) in enumerate(_kill_points(), start=1):
-        lines.append(
-            f"| {i} | {job} | {count} | {delay:.3f} | current complete; rerun byte-identical |"
-        )
+    i = 0
+    for chain, points in chains.items():
+        for n, (job, count, delay) in enumerate(points, start=1):
+            i += 1
+            outcome = "current complete" + ("; rerun byte-identical" if n == len(points) else "")
+            lines.append(f"| {i} | {chain} | {job} | {count} | {delay:.3f} | {outcome} |")
     lines.append(
-        "| retry | map LB killed mid-task, publish retried after the switch "
-        "(`test_a_task_retried_after_a_crash_neither_duplicates_nor_loses`) | - | "
+        "| retry | - | map LB killed mid-task, publish retried after the switch "
+        "(`test_a_task_retried_after_a_crash_neither_duplicates_nor_loses`) | - | - | "
         "no duplicate or lost record; outputs equal a clean run's |"
     )
     return lines
