@@ -299,7 +299,7 @@ def _study() -> dict[str, pd.DataFrame]:
         )
         for u, (aval, cnsr) in zip(ids, values, strict=True)
     ]
-    adrs_rows = []
+    adrs_rows: list[dict[str, Any]] = []
     cr = ["Y", "N", "N", "N", "Y", "Y"]  # S-6's Y must not count (not ITT)
     vgpr = ["Y", "Y", "N", "Y", "Y", "Y"]
     mrd = ["N", "N", "N", "Y", "N", "Y"]
