@@ -225,7 +225,7 @@ def test_lab_derived_response_golden_of_one_subject(adam_published: Path) -> Non
         if day is not None:
             rows = rows[rows["ADT"] == pd.Timestamp(day)]
         (row,) = rows.to_dict("records")
-        return {k: (None if pd.isna(v) else v) for k, v in row.items()}
+        return {str(k): (None if pd.isna(v) else v) for k, v in row.items()}
 
     follow_up = record("1004", "LABOVR", "2025-04-10")
     assert (follow_up["AVALC"], follow_up["AVISIT"], follow_up["SRCDOM"]) == (
