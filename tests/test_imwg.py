@@ -203,11 +203,13 @@ def test_progression_is_confirmed_and_dates_pfs(adam_published: Path) -> None:
     # assessment (22 Oct 2026), no longer at its last one on treatment (before 13 Mar 2025).
     pfs = adtte[(adtte["USUBJID"] == "POMMAINT-01-1004") & (adtte["PARAMCD"] == "PFS")].iloc[0]
     assert (pfs["ADT"], pfs["CNSR"]) == (pd.Timestamp("2026-10-22"), 1.0)
-    # ADRS: the entry response is the baseline record (ABLFL), not an adequate one.
+    # ADRS: the entry response is the baseline record (ABLFL), not an adequate one; the
+    # investigator's and the lab-derived one (issue 19), which agree there.
     adrs = pd.read_parquet(adam_published / "adam" / "adrs.parquet")
     base = adrs[(adrs["USUBJID"] == "POMMAINT-01-1001") & (adrs["ABLFL"] == "Y")]
     assert base[["PARAMCD", "AVISIT", "AVALC"]].to_numpy().tolist() == [
-        ["OVR", "SCREENING", "VGPR"]
+        ["LABOVR", "SCREENING", "VGPR"],
+        ["OVR", "SCREENING", "VGPR"],
     ]
     assert base["ANL01FL"].isna().all()
 
