@@ -505,7 +505,10 @@ def _rs(*assessments: tuple[str, str]) -> dict[str, pd.DataFrame]:
          "VISIT": f"V{i}", "VISITNUM": float(i), "RSSEQ": float(i)}
         for i, (d, r) in enumerate(assessments, start=1)
     ]  # fmt: skip
-    return {"RS": pd.DataFrame(rows)}
+    # LB without disease assessments: no lab-derived response (LABOVR) to derive
+    lb = pd.DataFrame(columns=["USUBJID", "LBSEQ", "LBCAT", "LBTESTCD", "LBSPEC", "LBSTRESC",
+                               "LBSTRESN", "LBDTC", "VISIT", "VISITNUM"])  # fmt: skip
+    return {"RS": pd.DataFrame(rows), "LB": lb}
 
 
 def _screened(*assessments: tuple[str, str]) -> dict[str, pd.DataFrame]:

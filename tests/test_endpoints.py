@@ -27,6 +27,7 @@ from tests.conftest import ROOT
 from transforms import yamlfile
 from transforms.adam.endpoints import (
     EndpointDataError,
+    cohen_kappa,
     exact_rate,
     kaplan_meier,
     median_survival,
@@ -250,6 +251,19 @@ def _spec(meta: dict[str, Any] | None = None) -> EndpointSpec:
 SPEC = _spec()
 
 
+# The concordance of _study: (subject, visit, investigator's response, lab-derived one).
+# S-4's V2 has no investigator's response (NE): no pair; S-6 is not ITT.
+ASSESSMENTS = [
+    ("S-1", "V1", "CR", "CR"), ("S-1", "V2", "CR", "sCR"),
+    ("S-2", "V1", "VGPR", "VGPR"), ("S-2", "V2", "PR", "PR"),
+    ("S-3", "V1", "PR", "PR"), ("S-3", "V2", "PD", "PD"),
+    ("S-4", "V1", "VGPR", "PR"), ("S-4", "V2", "NE", "VGPR"),
+    ("S-5", "V1", "CR", "CR"), ("S-5", "V2", "SD", "SD"),
+    ("S-6", "V1", "PR", "SD"),
+]  # fmt: skip
+LABBOR = ["CR", "CR", "PR", "CR", "CR", "PR"]  # against BOR CR for all
+
+
 def _study() -> dict[str, pd.DataFrame]:
     """Six subjects: S-6 is not ITT and S-5 not in the safety population."""
     ids = [f"S-{i}" for i in range(1, 7)]
@@ -285,7 +299,7 @@ def _study() -> dict[str, pd.DataFrame]:
         )
         for u, (aval, cnsr) in zip(ids, values, strict=True)
     ]
-    adrs_rows = []
+    adrs_rows: list[dict[str, Any]] = []
     cr = ["Y", "N", "N", "N", "Y", "Y"]  # S-6's Y must not count (not ITT)
     vgpr = ["Y", "Y", "N", "Y", "Y", "Y"]
     mrd = ["N", "N", "N", "Y", "N", "Y"]
@@ -293,6 +307,14 @@ def _study() -> dict[str, pd.DataFrame]:
         for code, values in (("CRRSP", cr), ("VGPRRSP", vgpr), ("MRDNEG", mrd)):
             adrs_rows.append({"USUBJID": u, "PARAMCD": code, "AVALC": values[i], "ITTFL": "Y"})
         adrs_rows.append({"USUBJID": u, "PARAMCD": "BOR", "AVALC": "CR", "ITTFL": "Y"})
+        adrs_rows.append({"USUBJID": u, "PARAMCD": "LABBOR", "AVALC": LABBOR[i], "ITTFL": "Y"})
+    for u, visit, investigator, derived in ASSESSMENTS:
+        day = pd.Timestamp("2025-01-01") + pd.Timedelta(days=28 * int(visit[1:]))
+        for code, value in (("OVR", investigator), ("LABOVR", derived)):
+            adrs_rows.append(
+                {"USUBJID": u, "PARAMCD": code, "AVALC": value, "ITTFL": "Y", "ADT": day,
+                 "AVISIT": visit}
+            )  # fmt: skip
     ae = [
         # S-1: three neutropenia events (one grade 4) and anaemia grade 2
         ("S-1", "Blood and lymphatic system disorders", "Neutropenia", 1.0, "Y"),
@@ -790,7 +812,14 @@ def test_a_summary_of_adverse_events_alone() -> None:
         _edited(
             lambda e: [
                 e.pop(k)
-                for k in ("time_to_event", "rates", "exposure", "median_followup", "shifts")
+                for k in (
+                    "time_to_event",
+                    "rates",
+                    "exposure",
+                    "median_followup",
+                    "shifts",
+                    "concordance",
+                )
             ]
         )
     )
@@ -995,3 +1024,41 @@ def test_response_improvement_from_entry_to_best() -> None:
     assert sum(sum(row.values()) for row in shift["table"].values()) == 4
     ineligible = shift["by_cohort"]["Transplant ineligible"]
     assert (ineligible["n"], ineligible["worse"], ineligible["improved"]["count"]) == (1, 1, 0)
+
+
+def test_concordance_agreement_and_kappa_by_hand() -> None:
+    # Per assessment, ITT pairs with both on the scale: 9 (S-4 V2 has no investigator's
+    # response, S-6 is not ITT), 7 agree (S-1 V2 sCR against CR, S-4 V1 PR against VGPR).
+    # Margins, investigator / lab-derived: sCR 0/1, CR 3/2, VGPR 2/1, PR 2/3, SD 1/1,
+    # PD 1/1: chance agreement pe = (3*2 + 2*1 + 2*3 + 1*1 + 1*1) / 81 = 16/81; observed
+    # po = 7/9 = 63/81; kappa = (63 - 16) / (81 - 16) = 47/65.
+    result = summarise(SPEC, _study())["concordance"]
+    per = result["assessment"]
+    assert (per["n"], per["agree"]) == (9, 7)
+    assert per["percent_agreement"] == pytest.approx(100 * 7 / 9)
+    assert per["kappa"] == pytest.approx(47 / 65)
+    assert [(d["USUBJID"], d["AVISIT"], d["derived"], d["investigator"]) for d in
+            per["discordant"]] == [("S-1", "V2", "sCR", "CR"), ("S-4", "V1", "PR", "VGPR")]  # fmt: skip
+    assert per["discordant"][0]["ADT"] == "2025-02-26"  # 1 Jan 2025 + 2 x 28 days
+    # Per subject: BOR is CR for all, LABBOR CR but S-3's PR: 4 of 5 agree, yet the
+    # investigator's margin is one category (pe = 1 x 4/5 = po): kappa 0.
+    sub = result["subject"]
+    assert (sub["n"], sub["agree"], sub["kappa"]) == (5, 4, 0.0)
+    assert [d["USUBJID"] for d in sub["discordant"]] == ["S-3"]
+    # By cohort: S-1..S-3 eligible (6 pairs, S-1 V2 discordant), S-4, S-5 ineligible (3).
+    eligible = result["by_cohort"]["Transplant eligible"]["assessment"]
+    ineligible = result["by_cohort"]["Transplant ineligible"]["assessment"]
+    assert (eligible["n"], eligible["agree"], ineligible["n"], ineligible["agree"]) == (6, 5, 3, 2)
+    # One category everywhere on both sides: chance agreement 1, kappa not defined.
+    assert cohen_kappa(["CR", "CR"], ["CR", "CR"], ["CR", "PR"]) is None
+    assert cohen_kappa([], [], ["CR", "PR"]) is None
+
+
+def test_concordance_in_the_report() -> None:
+    spec, summary = SPEC, summarise(SPEC, _study())
+    html = render_html(spec, summary)
+    assert "Lab-derived (IMWG 2016) against investigator response" in html
+    assert "0.723" in html  # 47/65
+    assert "<td>S-4</td><td>V1</td><td>2025-01-29</td><td>PR</td><td>VGPR</td>" in html
+    assert "Cohen&#39;s unweighted kappa over those categories" in html  # the method text
+    assert "LABOVR against OVR per assessment" in summary["conventions"]["concordance"]

@@ -5,6 +5,7 @@ cut-off 15 Nov 2026) through LB, RS, the raw listing and ADaM."""
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from pathlib import Path
 
@@ -202,10 +203,82 @@ def test_progression_is_confirmed_and_dates_pfs(adam_published: Path) -> None:
     # assessment (22 Oct 2026), no longer at its last one on treatment (before 13 Mar 2025).
     pfs = adtte[(adtte["USUBJID"] == "POMMAINT-01-1004") & (adtte["PARAMCD"] == "PFS")].iloc[0]
     assert (pfs["ADT"], pfs["CNSR"]) == (pd.Timestamp("2026-10-22"), 1.0)
-    # ADRS: the entry response is the baseline record (ABLFL), not an adequate one.
+    # ADRS: the entry response is the baseline record (ABLFL), not an adequate one; the
+    # investigator's and the lab-derived one (issue 19), which agree there.
     adrs = pd.read_parquet(adam_published / "adam" / "adrs.parquet")
     base = adrs[(adrs["USUBJID"] == "POMMAINT-01-1001") & (adrs["ABLFL"] == "Y")]
     assert base[["PARAMCD", "AVISIT", "AVALC"]].to_numpy().tolist() == [
-        ["OVR", "SCREENING", "VGPR"]
+        ["LABOVR", "SCREENING", "VGPR"],
+        ["OVR", "SCREENING", "VGPR"],
     ]
     assert base["ANL01FL"].isna().all()
+
+
+def test_lab_derived_response_golden_of_one_subject(adam_published: Path) -> None:
+    # Issue 19: ADRS LABOVR, the IMWG 2016 category the engine derives from LB. Subject
+    # 1004's follow-up assessment of 10 Apr 2025 (above): serum 12.2 g/L, 65.5 % below the
+    # 35.4 g/L of diagnosis, urine 30 mg/day (< 200), immunofixation positive: PR, traced to
+    # that serum M-protein record (LB.LBSEQ 312).
+    adrs = pd.read_parquet(adam_published / "adam" / "adrs.parquet")
+    lb = _sdtm(adam_published, "lb")
+
+    def record(subject: str, code: str, day: str | None = None) -> dict[str, object]:
+        rows = adrs[(adrs["USUBJID"] == f"POMMAINT-01-{subject}") & (adrs["PARAMCD"] == code)]
+        if day is not None:
+            rows = rows[rows["ADT"] == pd.Timestamp(day)]
+        (row,) = rows.to_dict("records")
+        return {str(k): (None if pd.isna(v) else v) for k, v in row.items()}
+
+    follow_up = record("1004", "LABOVR", "2025-04-10")
+    assert (follow_up["AVALC"], follow_up["AVISIT"], follow_up["SRCDOM"]) == (
+        "PR",
+        "UNSCHEDULED 13.01",
+        "LB",
+    )
+    (serum,) = lb[(lb["USUBJID"] == "POMMAINT-01-1004") & (lb["LBSEQ"] == follow_up["SRCSEQ"])
+                  ].to_dict("records")  # fmt: skip
+    assert (serum["LBTESTCD"], serum["LBSPEC"], serum["LBSTRESN"]) == ("MCPROT", "SERUM", 12.2)
+    # 1011, cycle 13 (26 Feb 2026): immunofixations negative, marrow 2.7 % (2 Dec 2025),
+    # ratio 3.06 (abnormal): CR; the investigator reported sCR (planted). From cycle 17
+    # (17 Jun 2026) the ratio is normal: sCR, confirmed by cycle 18.
+    assert record("1011", "LABOVR", "2026-02-26")["AVALC"] == "CR"
+    assert record("1011", "OVR", "2026-02-26")["AVALC"] == "sCR"
+    # Unconfirmed best response: the investigator's planted sCR of 26 Feb counts, the
+    # lab-derived one is first reached on 17 Jun; confirmed: 17 Jun for both (the planted
+    # sCR is followed by CR: confirms CR only).
+    best = {code: record("1011", code) for code in ("BOR", "BORU", "LABBOR", "LABBORU")}
+    assert {code: (r["AVALC"], r["ADT"]) for code, r in best.items()} == {
+        "BOR": ("sCR", pd.Timestamp("2026-06-17")),
+        "BORU": ("sCR", pd.Timestamp("2026-02-26")),
+        "LABBOR": ("sCR", pd.Timestamp("2026-06-17")),
+        "LABBORU": ("sCR", pd.Timestamp("2026-06-17")),
+    }
+    assert (best["BORU"]["SRCDOM"], best["LABBOR"]["SRCDOM"]) == ("RS", "LB")
+    # Entry (screening, 12 Mar 2025) VGPR, both flagged ABLFL; sCR is better: RSPIMP Y.
+    # MRD negative on 26 Feb 2026 with a confirmed sCR: MRD-negative CR, dated by the later
+    # of the two (17 Jun 2026).
+    assert record("1011", "LABOVR", "2025-03-12")["ABLFL"] == "Y"
+    assert record("1011", "RSPIMP")["AVALC"] == "Y"
+    mrdncr = record("1011", "MRDNCR")
+    assert (mrdncr["AVALC"], mrdncr["ADT"]) == ("Y", pd.Timestamp("2026-06-17"))
+
+
+def test_concordance_names_the_planted_discordances(adam_published: Path) -> None:
+    from samplegen.pommaint import generate
+
+    planted = generate(15, 20261123, date(2026, 11, 15))["RS"].attrs["discordant"]
+    summary = json.loads((adam_published / "reports" / "endpoints.json").read_text())
+    per = summary["concordance"]["assessment"]
+    listed = {(d["USUBJID"], d["ADT"]) for d in per["discordant"]}
+    expected = {
+        (f"POMMAINT-01-{subject}", pd.Timestamp(day).strftime("%Y-%m-%d"))
+        for subject, _, day in planted
+    }
+    assert listed == expected and len(listed) == 6
+    # the other 312 of the 318 pairs agree; per subject the confirmed best responses all
+    # agree (each planted reading is one assessment, never confirmed on its own)
+    assert (per["n"], per["agree"]) == (318, 312)
+    assert (summary["concordance"]["subject"]["n"], summary["concordance"]["subject"]["agree"]) == (
+        15,
+        15,
+    )

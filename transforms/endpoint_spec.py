@@ -36,7 +36,7 @@ KEY = re.compile(r"^[A-Z][A-Z0-9_]*$")
 POPULATION_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]*$")
 ROLES = ("efficacy", "safety")
 # Optional sections of efficacy results beside time_to_event and rates.
-EFFICACY_EXTRAS = ("subgroups", "median_followup", "shifts")
+EFFICACY_EXTRAS = ("subgroups", "median_followup", "shifts", "concordance")
 
 
 @dataclass(frozen=True)
@@ -201,6 +201,22 @@ class Exposure:
 
 
 @dataclass(frozen=True)
+class Concordance:
+    """Agreement of two responses on one scale (a derived one against the investigator's),
+    per assessment (a parameter each, paired by subject and ADT) and per subject (a
+    best-response parameter each): percent agreement, Cohen's kappa, discordant records."""
+
+    dataset: str
+    label: str
+    scale: tuple[str, ...]  # the categories kappa is over
+    derived: str  # what the report calls the derived response ("lab-derived")
+    investigator: str  # ... and the other one ("investigator")
+    assessment: tuple[str, str]  # PARAMCD of the derived and of the investigator's response
+    subject: tuple[str, str]  # PARAMCD of their best responses per subject
+    where: str
+
+
+@dataclass(frozen=True)
 class EndpointSpec:
     """The endpoints of a study, as its study.yaml declares them."""
 
@@ -216,6 +232,7 @@ class EndpointSpec:
     subgroups: tuple[Subgroup, ...] = ()
     median_followup: str | None = None  # the time-to-event endpoint whose reverse KM gives it
     shifts: tuple[Shift, ...] = ()
+    concordance: Concordance | None = None
 
     @property
     def datasets(self) -> tuple[str, ...]:
@@ -225,6 +242,7 @@ class EndpointSpec:
         named += [self.adverse_events.dataset] if self.adverse_events else []
         named += [self.exposure.dataset] if self.exposure else []
         named += [s.dataset for s in self.shifts]
+        named += [self.concordance.dataset] if self.concordance else []
         return tuple(dict.fromkeys(named))
 
     @property
@@ -276,6 +294,7 @@ def read_endpoint_spec(meta: Mapping[str, Any], doc: Entry) -> EndpointSpec | No
         subgroups=tuple(_subgroups(raw.get("subgroups"), where / "subgroups")),
         median_followup=followup,
         shifts=tuple(_shifts(raw.get("shifts"), where / "shifts", adam)),
+        concordance=_concordance(raw.get("concordance"), where / "concordance", adam),
     )
 
 
@@ -488,18 +507,21 @@ def _subgroups(raw: Any, where: Entry) -> Iterator[Subgroup]:
         )
 
 
+def _categories(raw: Any, where: Entry) -> list[str]:
+    """An ordered scale of categories (best first): at least two, each once."""
+    scale = [_text(v, where / i) for i, v in enumerate(yamlfile.sequence(raw, where))]
+    if len(scale) < 2 or len(set(scale)) != len(scale):
+        raise where.error("must list at least two categories, best first, each once")
+    return scale
+
+
 def _shifts(raw: Any, where: Entry, adam: list[str]) -> Iterator[Shift]:
     if raw is None:
         return
     for key, entry, at in _entries(raw, where):
         optional = {"baseline", "record", "population"}
         yamlfile.keys(entry, at, {"dataset", "paramcd", "label", "scale"}, optional)
-        scale = [
-            _text(v, at / "scale" / i)
-            for i, v in enumerate(yamlfile.sequence(entry["scale"], at / "scale"))
-        ]
-        if len(scale) < 2 or len(set(scale)) != len(scale):
-            raise (at / "scale").error("must list at least two categories, best first, each once")
+        scale = _categories(entry["scale"], at / "scale")
         if ("baseline" in entry) == ("record" in entry):
             raise at.error(
                 "give baseline (the subject-level variable of the category at entry) or record"
@@ -533,3 +555,33 @@ def _shifts(raw: Any, where: Entry, adam: list[str]) -> Iterator[Shift]:
             select=select,
             heads=heads,
         )
+
+
+def _pair(raw: Any, where: Entry) -> tuple[str, str]:
+    entry = yamlfile.mapping(raw, where)
+    yamlfile.keys(entry, where, {"derived", "investigator"}, set())
+    derived, investigator = (
+        _name(entry[k], where / k, PARAMCD, "a PARAMCD") for k in ("derived", "investigator")
+    )
+    return derived, investigator
+
+
+def _concordance(raw: Any, where: Entry, adam: list[str]) -> Concordance | None:
+    if raw is None:
+        return None
+    entry = yamlfile.mapping(raw, where)
+    yamlfile.keys(
+        entry, where, {"dataset", "label", "scale", "assessment", "subject"},
+        {"derived", "investigator"},
+    )  # fmt: skip
+    scale = _categories(entry["scale"], where / "scale")
+    return Concordance(
+        dataset=_dataset(entry["dataset"], where / "dataset", adam),
+        label=_text(entry["label"], where / "label"),
+        scale=tuple(scale),
+        derived=_text(entry.get("derived", "derived"), where / "derived"),
+        investigator=_text(entry.get("investigator", "investigator"), where / "investigator"),
+        assessment=_pair(entry["assessment"], where / "assessment"),
+        subject=_pair(entry["subject"], where / "subject"),
+        where=str(where),
+    )

@@ -70,6 +70,7 @@ from statsmodels.duration.survfunc import SurvfuncRight
 from transforms import conditions, pages
 from transforms.endpoint_spec import (
     AdverseEvents,
+    Concordance,
     EndpointSpec,
     Exposure,
     Landmark,
@@ -842,12 +843,139 @@ def conventions(spec: EndpointSpec) -> dict[str, Any]:
     )
     if spec.rates:
         out["rate_parameters"] = {rate.key: rate.paramcd for rate in spec.rates.endpoints}
+    if con := spec.concordance:
+        out["concordance"] = (
+            f"{con.assessment[0]} against {con.assessment[1]} per assessment (same subject "
+            f"and ADT), {con.subject[0]} against {con.subject[1]} per subject; {eff.name} "
+            "subjects, pairs with both on the scale; Cohen's unweighted kappa = (po - pe) / "
+            "(1 - pe) over the scale's categories, null when pe = 1"
+        )
     if spec.by_arm:
         out["by_arm"] = (
             f"each endpoint also per arm ({', '.join(spec.by_arm)}): {eff.name} subjects by "
             f"{spec.subjects} {eff.arm}, {saf.name} subjects by {spec.subjects} {saf.arm}; "
             "percentages of the arm's subjects"
         )
+    return out
+
+
+# --- concordance of two responses -------------------------------------------------------------
+
+
+def cohen_kappa(first: Sequence[str], second: Sequence[str], scale: Sequence[str]) -> float | None:
+    """Cohen's unweighted kappa of paired categories over `scale`: (po - pe) / (1 - pe),
+    po the share of pairs that agree, pe the agreement expected by chance from the two
+    margins; None without pairs or when pe is 1 (both always give one same category)."""
+    n = len(first)
+    if n == 0:
+        return None
+    observed = sum(a == b for a, b in zip(first, second, strict=True)) / n
+    chance = sum((list(first).count(k) / n) * (list(second).count(k) / n) for k in scale)
+    return None if chance == 1 else (observed - chance) / (1 - chance)
+
+
+def _agreement(pairs: pd.DataFrame, scale: Sequence[str]) -> dict[str, Any]:
+    """n, agreeing pairs, percent agreement, kappa and the discordant pairs listed."""
+    derived, investigator = list(pairs["derived"]), list(pairs["investigator"])
+    agree = sum(a == b for a, b in zip(derived, investigator, strict=True))
+    n = len(pairs)
+    off = pairs[pairs["derived"] != pairs["investigator"]]
+    return {
+        "n": n,
+        "agree": agree,
+        "percent_agreement": _pct(agree, n),
+        "kappa": _value(k)
+        if (k := cohen_kappa(derived, investigator, scale)) is not None
+        else None,
+        "discordant": [
+            {
+                "USUBJID": str(subject),
+                "AVISIT": None if pd.isna(visit) else str(visit),
+                "ADT": None if pd.isna(day) else str(day)[:10],
+                "derived": str(ours),
+                "investigator": str(theirs),
+            }
+            for subject, visit, day, ours, theirs in zip(
+                off["subject"],
+                off["visit"],
+                off["date"].astype("string"),
+                off["derived"],
+                off["investigator"],
+                strict=True,
+            )
+        ],
+    }
+
+
+def _responses(
+    spec: Concordance, frame: pd.DataFrame, paramcd: str, members: set[str], level: str
+) -> pd.DataFrame:
+    """The population's records of `paramcd` (any number per subject; per assessment
+    with their ADT and AVISIT)."""
+    dated = ["ADT", "AVISIT"] if level == "assessment" else []
+    _require(frame, spec.dataset, ["PARAMCD", "USUBJID", "AVALC", *dated])
+    rows = frame[(frame["PARAMCD"].astype("string") == paramcd).fillna(False).to_numpy(dtype=bool)]
+    if rows.empty:
+        held = sorted(set(frame["PARAMCD"].dropna().astype(str)))
+        raise EndpointDataError(
+            f"{spec.dataset}: no records of PARAMCD {paramcd}, which {spec.where} reads "
+            f"(it holds {held})"
+        )
+    rows = rows[rows["USUBJID"].astype(str).isin(members)]
+    missing = pd.Series(pd.NaT, index=rows.index, dtype="datetime64[ns]")
+    return pd.DataFrame(
+        {
+            "subject": rows["USUBJID"].astype(str).to_numpy(),
+            "date": pd.to_datetime(rows["ADT"]).to_numpy() if "ADT" in rows else missing,
+            "visit": rows["AVISIT"].to_numpy() if "AVISIT" in rows else None,
+            "value": rows["AVALC"].astype("string").str.strip().to_numpy(),
+        }
+    )
+
+
+def concordance_pairs(
+    spec: Concordance, frame: pd.DataFrame, members: set[str], level: str
+) -> pd.DataFrame:
+    """The pairs compared at `level` (assessment: the two parameters' records of one subject
+    and ADT; subject: the two best responses of a subject), both on the scale; in subject
+    and date order, the investigator's visit."""
+    derived, investigator = getattr(spec, level)
+    ours, theirs = (_responses(spec, frame, p, members, level) for p in (derived, investigator))
+    on = ["subject", "date"] if level == "assessment" else ["subject"]
+    ours, theirs = (f.drop_duplicates(on) for f in (ours, theirs))
+    pairs = theirs.merge(ours.drop(columns=["visit"]), on=on, suffixes=("_inv", "_der"))
+    if level == "subject":
+        pairs = pairs.rename(columns={"date_inv": "date"})
+    pairs = pairs.rename(columns={"value_inv": "investigator", "value_der": "derived"})
+    scale = list(spec.scale)
+    pairs = pairs[pairs["investigator"].isin(scale) & pairs["derived"].isin(scale)]
+    return pairs.sort_values(["subject", "date"], kind="stable").reset_index(drop=True)
+
+
+def concordance(
+    spec: Concordance,
+    frame: pd.DataFrame,
+    members: set[str],
+    subgroups: Mapping[str, Mapping[str, set[str]]],
+) -> dict[str, Any]:
+    """Agreement of the derived and the investigator's response per assessment and per
+    subject (best response), overall and per subgroup value."""
+    levels = {
+        level: concordance_pairs(spec, frame, members, level) for level in ("assessment", "subject")
+    }
+    out: dict[str, Any] = {
+        "label": spec.label,
+        "scale": list(spec.scale),
+        **{level: _agreement(pairs, spec.scale) for level, pairs in levels.items()},
+    }
+    for key, parts in subgroups.items():
+        out[key] = {
+            value: {
+                level: _agreement(pairs[pairs["subject"].isin(group)], spec.scale)
+                for level, pairs in levels.items()
+            }
+            for value, group in parts.items()
+        }
     return out
 
 
@@ -908,6 +1036,10 @@ def summarise(
                 shift, data[shift.dataset], adsl, members[pop.key], by_population[pop.key],
                 spec.subjects,
             )  # fmt: skip
+    if spec.concordance:
+        out["concordance"] = concordance(
+            spec.concordance, data[spec.concordance.dataset], itt, subgroups
+        )
     if events := spec.adverse_events:
         out["ae_incidence"] = ae_incidence(events, data[events.dataset], safety, safety_groups)
         if events.rows:
@@ -1142,6 +1274,15 @@ def _methods(spec: EndpointSpec) -> list[str]:
             "Censoring tables: subjects per event description and per censoring reason (the "
             "CNSR value and its description), as percentages of the endpoint's subjects."
         )
+    if con := spec.concordance:
+        out.append(
+            f"{con.label}: the {con.derived} response ({con.dataset} {con.assessment[0]}) "
+            f"against the {con.investigator}'s ({con.assessment[1]}) at each assessment "
+            f"(same subject and date) and the best responses per subject ({con.subject[0]} "
+            f"against {con.subject[1]}), {eff.name} subjects, pairs with both on the scale "
+            f"{', '.join(con.scale)}: percent agreement and Cohen's unweighted kappa over "
+            "those categories ((observed - chance agreement) / (1 - chance agreement))."
+        )
     out += [_shift_method(spec, s) for s in spec.shifts]
     return out
 
@@ -1332,6 +1473,39 @@ def _efficacy_extras(spec: EndpointSpec, summary: Mapping[str, Any]) -> dict[str
         "followup": followup,
         "followup_endpoint": spec.median_followup or "",
         "shifts": shifts,
+        **_concordance_tables(spec, summary),
+    }
+
+
+def _concordance_tables(spec: EndpointSpec, summary: Mapping[str, Any]) -> dict[str, Any]:
+    """The concordance table (a row per level and column: n, agreement, kappa) and the
+    discordant pairs listed (overall)."""
+    con = spec.concordance
+    if con is None:
+        return {"concordance": None}
+    result = summary["concordance"]
+    levels = (("assessment", "Per assessment"), ("subject", "Per subject (best response)"))
+    rows = []
+    for level, name in levels:
+        for head, part in _columns(spec, result):
+            got = part[level]
+            kappa = "NE" if got["kappa"] is None else f"{got['kappa']:.3f}"
+            rows.append(
+                (name, head, int(got["n"]), _n_pct(got["agree"], got["percent_agreement"]), kappa)
+            )
+    listed = [
+        (name, d["USUBJID"], d["AVISIT"] or "", d["ADT"] or "", d["derived"], d["investigator"])
+        for level, name in levels
+        for d in result[level]["discordant"]
+    ]
+    return {
+        "concordance": {
+            "label": con.label,
+            "derived": con.derived,
+            "investigator": con.investigator,
+            "rows": rows,
+            "discordant": listed,
+        }
     }
 
 

@@ -9,7 +9,17 @@
   what is confirmed, up to the first progression; an unconfirmed response is stable disease
   at best), and Y/N rate parameters of it (CR or better, ...), dated at the best response
   or at the start of the first confirmed one.
+- ``imwg.lab_response``: one record per disease assessment of SDTM LB, the IMWG 2016
+  category the engine derives from its laboratory values (``transforms.imwg``, the rule the
+  raw quality suite checks the investigator's response with); ANL01FL as for
+  ``imwg.overall_response``.
 - ``imwg.mrd_negativity``: Y/N per subject: a negative MRD result on or after the first dose.
+- ``imwg.sustained_mrd_negativity``: Y/N per subject: two negative MRD results at least a
+  year apart with no positive one between.
+- ``imwg.mrd_negative_response``: Y/N per subject: MRD negative and a response parameter Y
+  (MRD-negative CR).
+- ``imwg.response_improvement``: Y/N per subject: the best response better than the
+  response at entry (the ABLFL record).
 - ``imwg.pfs_sources``: the PFS event and censoring records (FDA conventions): the first
   progression and death, ANL01FL when not after two or more missed assessments nor after
   new anticancer therapy, and the last adequate *post-baseline* assessment (after the first
@@ -22,8 +32,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any
 
+import numpy as np
 import pandas as pd
 
+from transforms import imwg as rule
 from transforms.adam.dates import iso_date
 from transforms.adam.verbs import base
 from transforms.adam.verbs.base import Arg, Inputs, Verb, Where, verb
@@ -52,6 +64,18 @@ class SubjectDates(Verb):
     subjects: Annotated[str, Arg(base.name, "ADSL")]
     start: Annotated[str, Arg(base.name, "TRTSDT")]
     stop: Annotated[str, Arg(base.name, "NACTDT")]
+
+
+def _adequate(out: pd.DataFrame, dates: pd.DataFrame, start: str, stop: str) -> pd.Series:
+    """Y where the record is evaluable (AVAL), on or after `start` and not after `stop`."""
+    end = dates[stop]
+    hit = out["AVAL"].notna() & (out["ADT"] >= dates[start]) & (end.isna() | (out["ADT"] <= end))
+    return base.yes(hit)
+
+
+def _ranked(out: pd.DataFrame, scale: tuple[str, ...]) -> pd.Series:
+    rank = {value: float(n) for n, value in enumerate(scale, start=1)}
+    return out["AVALC"].map(rank).astype("float64")
 
 
 @verb("imwg.overall_response")
@@ -87,15 +111,8 @@ class OverallResponse(SubjectDates):
                 "SRCSEQ": ovr["RSSEQ"],
             }
         )
-        rank = {value: float(n) for n, value in enumerate(self.scale, start=1)}
-        out["AVAL"] = out["AVALC"].map(rank).astype("float64")
-        stop = ovr[self.stop]
-        adequate = (
-            out["AVAL"].notna()
-            & (out["ADT"] >= ovr[self.start])
-            & (stop.isna() | (out["ADT"] <= stop))
-        )
-        out["ANL01FL"] = base.yes(adequate)
+        out["AVAL"] = _ranked(out, self.scale)
+        out["ANL01FL"] = _adequate(out, ovr, self.start, self.stop)
         return _append(data, out)
 
     def describe(self) -> dict[str, str]:
@@ -108,6 +125,135 @@ class OverallResponse(SubjectDates):
             "ANL01FL": f"{self.paramcd}: evaluable, on or after {self.start} "
             f"and not after {self.stop}",
             **_sources(self.paramcd, self.dataset, "RSSTRESC", "RSSEQ"),
+        }
+
+
+LAB_TESTS = ("serum", "serum_ife", "urine", "urine_ife", "ratio", "marrow", "kappa", "lambda")
+_OPTIONAL_TESTS = ("kappa", "lambda")
+
+
+def _tests(raw: Any, where: Where) -> Mapping[str, tuple[str, str | None]]:
+    """``{serum|serum_ife|urine|urine_ife|ratio|marrow[|kappa|lambda]: {testcd[, spec]}}``:
+    the LB test code (and specimen) of each value the IMWG rule reads."""
+    needed = set(LAB_TESTS) - set(_OPTIONAL_TESTS)
+    if not isinstance(raw, dict) or not needed <= set(raw) or set(raw) - set(LAB_TESTS):
+        raise where.fail(f"expected a mapping of {list(LAB_TESTS)} (kappa, lambda optional)")
+    out = {}
+    for key, item in raw.items():
+        here = where.at(arg=f"{where.arg}.{key}")
+        if not isinstance(item, dict) or "testcd" not in item or set(item) - {"testcd", "spec"}:
+            raise here.fail(f"expected {{testcd[, spec]}}, not {item!r}")
+        spec = item.get("spec")
+        out[key] = (
+            base.text(item["testcd"], here),
+            None if spec is None else base.text(spec, here),
+        )
+    return out
+
+
+@verb("imwg.lab_response")
+@dataclass(frozen=True, kw_only=True)
+class LabResponse(SubjectDates):
+    """Parameter `paramcd`: the IMWG 2016 category (``transforms.imwg``) of each disease
+    assessment of `dataset` (LB): its `tests` on one date (LBDTC) of a subject, reductions
+    measured from the records of the `diagnosis` condition (serum and urine M-protein at
+    diagnosis), progression from the nadir. Serum in LBSTRESU g/L, urine in mg/day; a
+    result below detection (LBSTRESC ``<x``) is 0; immunofixation LBSTRESC `negative` or
+    an isotype. AVALC the category (NE when a serum or urine result is missing), AVAL its
+    position in `scale`, ANL01FL as :class:`OverallResponse`; SRCSEQ the serum M-protein's
+    LBSEQ."""
+
+    paramcd: Annotated[str, Arg(base.name)]
+    param: Annotated[str, Arg(base.text)]
+    scale: Annotated[tuple[str, ...], Arg(_scale)]
+    tests: Annotated[Mapping[str, tuple[str, str | None]], Arg(_tests)]
+    diagnosis: Annotated[Condition, Arg(base.condition)]
+    negative: Annotated[str, Arg(base.text, "NEGATIVE")]
+    dataset: Annotated[str, Arg(base.name, "LB")]
+
+    def check(self) -> None:
+        missing = set(rule.CATEGORIES) - set(self.scale)
+        if missing:
+            raise self.where.at(arg="scale").fail(f"lacks the IMWG categories {sorted(missing)}")
+
+    def _rows(self, lb: pd.DataFrame, key: str) -> pd.DataFrame:
+        testcd, spec = self.tests[key]
+        hit = lb["LBTESTCD"] == testcd
+        if spec is not None:
+            hit &= lb["LBSPEC"] == spec
+        rows = lb[hit]
+        text = rows["LBSTRESC"].astype("string").str.strip()
+        if key.endswith("_ife"):
+            positive = text.str.upper().ne(self.negative.upper()).astype("boolean")
+            return rows.assign(VALUE=positive.mask(text.isna() | (text == "")), KEY=key)
+        number = pd.to_numeric(rows["LBSTRESN"], errors="coerce").astype("float64")
+        return rows.assign(VALUE=number.mask(text.str.startswith("<").fillna(False), 0.0), KEY=key)
+
+    def run(self, data: pd.DataFrame, inputs: Inputs) -> pd.DataFrame:
+        lb = inputs.dataset(self.dataset, self.where)
+        adsl = inputs.dataset(self.subjects, self.where)
+        self.need(adsl, ["USUBJID", self.start, self.stop], "start", self.subjects)
+        columns = ["USUBJID", "LBSEQ", "LBTESTCD", "LBSPEC", "LBSTRESC", "LBSTRESN", "LBDTC"]
+        self.need(lb, [*columns, "VISIT", "VISITNUM"], "tests", self.dataset)
+        diagnosis = base.mask(self.diagnosis, lb)
+        parts = [self._rows(lb, key) for key in self.tests]
+        long = pd.concat(parts, ignore_index=False).assign(ADT=lambda f: iso_date(f["LBDTC"]))
+        long = long[long["ADT"].notna()]
+        at_dx = diagnosis.reindex(long.index).to_numpy(dtype=bool)
+        first_dx = long[at_dx].sort_values("ADT").groupby(["USUBJID", "KEY"])["VALUE"].first()
+        dx = first_dx.unstack("KEY").reindex(columns=["serum", "urine"])
+        visits = long[~at_dx].reset_index(drop=True)
+        keys = ["USUBJID", "ADT"]
+        wide = visits.groupby([*keys, "KEY"])["VALUE"].first().unstack("KEY")
+        wide = wide.reindex(columns=list(LAB_TESTS)).reset_index().sort_values(keys)
+        for key in ("serum_ife", "urine_ife"):
+            wide[key] = wide[key].astype("boolean")
+        for key in set(LAB_TESTS) - {"serum_ife", "urine_ife"}:
+            wide[key] = wide[key].astype("float64")
+        if not {"kappa", "lambda"} <= set(self.tests):
+            wide = wide.drop(columns=["kappa", "lambda"])
+        wide["dx_serum"] = dx["serum"].reindex(wide["USUBJID"]).to_numpy(dtype="float64")
+        wide["dx_urine"] = dx["urine"].reindex(wide["USUBJID"]).to_numpy(dtype="float64")
+        wide = wide.reset_index(drop=True)
+        category = rule.categories(wide, by="USUBJID")
+        # The record's visit and source: the serum M-protein's (else any test's) that day.
+        first = visits.assign(SERUM=visits["KEY"] != "serum").sort_values(["SERUM", "LBSEQ"])
+        first = first.drop_duplicates(keys).set_index(keys)
+        at = pd.MultiIndex.from_frame(wide[keys])
+        out = pd.DataFrame(
+            {
+                "USUBJID": wide["USUBJID"],
+                "PARAMCD": self.paramcd,
+                "PARAM": self.param,
+                "AVALC": category.fillna("NE"),
+                "ADT": wide["ADT"],
+                "AVISIT": first["VISIT"].reindex(at).to_numpy(),
+                "AVISITN": first["VISITNUM"].reindex(at).to_numpy(),
+                "SRCDOM": self.dataset,
+                "SRCVAR": "LBSTRESN",
+                "SRCSEQ": first["LBSEQ"].reindex(at).to_numpy(),
+            }
+        )
+        out = out.merge(adsl[["USUBJID", self.start, self.stop]], on="USUBJID", how="inner")
+        out["AVAL"] = _ranked(out, self.scale)
+        out["ANL01FL"] = _adequate(out, out, self.start, self.stop)
+        return _append(data, out.drop(columns=[self.start, self.stop]))
+
+    def describe(self) -> dict[str, str]:
+        tests = ", ".join(
+            f"{key} {code}" + (f" ({spec})" if spec else "")
+            for key, (code, spec) in self.tests.items()
+        )
+        return {
+            "AVALC": f"{self.paramcd}: IMWG 2016 category of the {self.dataset} disease "
+            f"assessment of one date ({tests}); reductions from the records where "
+            f"{base.words(self.diagnosis)} (diagnosis), progression from the nadir; "
+            "NE when a serum or urine result is missing",
+            "AVAL": f"{self.paramcd}: position of AVALC in the IMWG scale",
+            "ADT": f"{self.paramcd}: {self.dataset}DTC of the assessment",
+            "ANL01FL": f"{self.paramcd}: evaluable, on or after {self.start} "
+            f"and not after {self.stop}",
+            **_sources(self.paramcd, self.dataset, "LBSTRESN (serum M-protein)", "LBSEQ"),
         }
 
 
@@ -135,16 +281,36 @@ def _rates(raw: Any, where: Where) -> tuple[Rate, ...]:
     return tuple(out)
 
 
+SOURCES = ("SRCDOM", "SRCVAR", "SRCSEQ")
+
+
+def confirmed_progression(adequate: pd.DataFrame, progression: str) -> pd.Series:
+    """Per record of `adequate` (by subject and date): a `progression` the next adequate
+    assessment, if there is one, confirms by being a progression too (IMWG 2016)."""
+    following = adequate.groupby("USUBJID")["AVALC"].shift(-1)
+    return (adequate["AVALC"] == progression) & (following.isna() | (following == progression))
+
+
 def confirmed_assessments(
-    adequate: pd.DataFrame, scale: list[str], confirm: list[str], stable: str, progression: str
+    adequate: pd.DataFrame,
+    scale: list[str],
+    confirm: list[str],
+    stable: str,
+    progression: str,
+    *,
+    confirm_progression: bool = False,
 ) -> pd.DataFrame:
-    """The adequate assessments up to each subject's first progression, sorted by date, with
-    CONF: the scale position each one confirms (the worse of it and the next assessment
-    when it needs confirmation; with none next, or when that is worse than `stable`,
-    `stable` at best)."""
-    seq = adequate.sort_values(["USUBJID", "ADT"]).copy()
+    """The adequate assessments up to each subject's first progression (the first confirmed
+    one with `confirm_progression`), sorted by date, with CONF: the scale position each
+    one confirms (the worse of it and the next assessment when it needs confirmation; with
+    none next, or when that is worse than `stable`, `stable` at best; `confirm` empty: the
+    response as assessed, unconfirmed)."""
+    seq = adequate.sort_values(["USUBJID", "ADT"], kind="stable").copy()
     pd_rank = float(scale.index(progression) + 1)
-    first_pd = seq[seq["AVAL"] == pd_rank].groupby("USUBJID")["ADT"].min()
+    is_pd = (
+        confirmed_progression(seq, progression) if confirm_progression else seq["AVAL"] == pd_rank
+    )
+    first_pd = seq[is_pd].groupby("USUBJID")["ADT"].min()
     # NaT: never progressed (reindex, not map: map fails on an empty datetime Series)
     limit = pd.Series(first_pd.reindex(seq["USUBJID"]).to_numpy(), index=seq.index)
     seq = seq[~(seq["ADT"] > limit)]  # up to the first progression
@@ -160,13 +326,14 @@ def confirmed_assessments(
 
 
 def best_confirmed(seq: pd.DataFrame, scale: list[str]) -> pd.DataFrame:
-    """Per subject of ``confirmed_assessments``: the best confirmed response and the date
-    it was first reached."""
+    """Per subject of ``confirmed_assessments``: the best confirmed response, the date it
+    was first reached and the sources of that record when the assessments name them."""
     best = seq.sort_values(["USUBJID", "CONF", "ADT"]).groupby("USUBJID").first()
     labels = {float(n): value for n, value in enumerate(scale, start=1)}
+    sources = [c for c in SOURCES if c in best.columns]
     return pd.DataFrame(
         {"AVAL": best["CONF"], "AVALC": best["CONF"].map(labels), "ADT": best["ADT"]}
-    )
+    ).join(best[sources])
 
 
 def first_confirmed(seq: pd.DataFrame, scale: list[str], values: tuple[str, ...]) -> pd.Series:
@@ -180,28 +347,35 @@ def _population(adsl: pd.DataFrame, cond: Condition | None) -> pd.Index:
     return pd.Index(adsl.loc[base.mask(cond, adsl), "USUBJID"], name="USUBJID")
 
 
+def _confirm(raw: Any, where: Where) -> tuple[str, ...]:
+    return () if raw == [] else base.values(raw, where)
+
+
 @verb("imwg.best_response")
 @dataclass(frozen=True)
 class BestResponse(Verb):
     """Parameter `paramcd`: the best confirmed response of the adequate (ANL01FL) records of
     `from_param` per subject of the `population`; NE without one. `confirm`: the responses
-    that need a next adequate assessment at least as good; `stable`: the best an
-    unconfirmed one gives; `progression` ends the search. `rates`: Y/N parameters, Y when
-    the best confirmed response is one of their `values`; ADT then the date the best one
-    was first reached (`date: best`, the default) or, with `date: first`, the first
-    assessment that confirms any of `values` (the start of a confirmed response, e.g. the
-    origin of duration of response)."""
+    that need a next adequate assessment at least as good (``[]``: none, the unconfirmed
+    best response); `stable`: the best an unconfirmed one gives; `progression` ends the
+    search (`confirm_progression: next`: only a progression the next adequate assessment,
+    if any, confirms). `rates`: Y/N parameters, Y when the best confirmed response is one
+    of their `values`; ADT then the date the best one was first reached (`date: best`, the
+    default) or, with `date: first`, the first assessment that confirms any of `values`
+    (the start of a confirmed response, e.g. the origin of duration of response).
+    SRCDOM/SRCVAR/SRCSEQ: those of the assessment the best response was first reached at."""
 
     paramcd: Annotated[str, Arg(base.name)]
     param: Annotated[str, Arg(base.text)]
     scale: Annotated[tuple[str, ...], Arg(_scale)]
-    confirm: Annotated[tuple[str, ...], Arg(base.values)]
+    confirm: Annotated[tuple[str, ...], Arg(_confirm)]
     stable: Annotated[str, Arg(base.text)]
     progression: Annotated[str, Arg(base.text)]
     from_param: Annotated[str, Arg(base.name, "OVR")]
     rates: Annotated[tuple[Rate, ...], Arg(_rates, ())]
     population: Annotated[Condition | None, Arg(base.condition, None)]
     subjects: Annotated[str, Arg(base.name, "ADSL")]
+    confirm_progression: Annotated[str, Arg(base.choice("none", "next"), "none")]
 
     def check(self) -> None:
         for arg in ("stable", "progression"):
@@ -215,7 +389,12 @@ class BestResponse(Verb):
         index = _population(adsl, self.population)
         scale = list(self.scale)
         seq = confirmed_assessments(
-            adequate, scale, list(self.confirm), self.stable, self.progression
+            adequate,
+            scale,
+            list(self.confirm),
+            self.stable,
+            self.progression,
+            confirm_progression=self.confirm_progression == "next",
         )
         best = best_confirmed(seq, scale).reindex(index)
         bor = pd.DataFrame(
@@ -226,6 +405,7 @@ class BestResponse(Verb):
                 "AVALC": best["AVALC"].fillna("NE").to_numpy(),
                 "AVAL": best["AVAL"].to_numpy(),
                 "ADT": best["ADT"].to_numpy(),
+                **{c: best[c].to_numpy() for c in SOURCES if c in best.columns},
             }
         )
         rates = []
@@ -251,21 +431,35 @@ class BestResponse(Verb):
             + (" (ADT: the first assessment confirming one of them)" if d == "first" else "")
             for c, _, v, d in self.rates
         )
+        codes = ", ".join([self.paramcd, *(c for c, _, _, _ in self.rates)])
+        upto = "first " + ("confirmed " if self.confirm_progression == "next" else "")
+        if self.confirm:
+            how = (
+                f"best confirmed response of the adequate {self.from_param} records up to the "
+                f"{upto}{self.progression} (a {', '.join(self.confirm)} confirmed by the next "
+                f"adequate assessment, else {self.stable} at best)"
+            )
+        else:
+            how = (
+                f"best response of the adequate {self.from_param} records up to the "
+                f"{upto}{self.progression}, unconfirmed"
+            )
         return {
-            "AVALC": f"{self.paramcd}: best confirmed response of the adequate {self.from_param} "
-            f"records (a {', '.join(self.confirm)} confirmed by the next adequate assessment, "
-            f"else {self.stable} at best), NE without one" + (f"; {rates}" if rates else ""),
+            "AVALC": f"{self.paramcd}: {how}, NE without one" + (f"; {rates}" if rates else ""),
             "AVAL": f"{self.paramcd}: position of AVALC in the scale"
             + "".join(f"; {c}: 1 for Y, 0 for N" for c, _, _, _ in self.rates),
-            "ADT": f"{self.paramcd}: the date the best confirmed response was first reached",
+            "ADT": f"{self.paramcd}: the date the best response was first reached",
+            "SRCSEQ": f"{codes}: the {self.from_param} record's SRCSEQ (the assessment the "
+            "best response was first reached at)",
+            "SRCDOM": f"{codes}: the {self.from_param} record's SRCDOM",
+            "SRCVAR": f"{codes}: the {self.from_param} record's SRCVAR",
         }
 
 
-@verb("imwg.mrd_negativity")
-@dataclass(frozen=True)
-class MrdNegativity(Verb):
-    """Parameter `paramcd`: Y/N per subject of the `population`: a `negative` result of
-    --TESTCD `testcd` in `dataset` on or after `start`; ADT the first such date."""
+@dataclass(frozen=True, kw_only=True)
+class MrdResults(Verb):
+    """The results of --TESTCD `testcd` in `dataset` on or after `start` of the subjects of
+    the `population` (`negative` the negative result)."""
 
     paramcd: Annotated[str, Arg(base.name)]
     param: Annotated[str, Arg(base.text)]
@@ -276,14 +470,27 @@ class MrdNegativity(Verb):
     subjects: Annotated[str, Arg(base.name, "ADSL")]
     start: Annotated[str, Arg(base.name, "TRTSDT")]
 
-    def run(self, data: pd.DataFrame, inputs: Inputs) -> pd.DataFrame:
+    def results(self, inputs: Inputs) -> tuple[pd.Index, pd.DataFrame]:
+        """The population, and its results (ADT the date) by subject and date."""
         rs = inputs.dataset(self.dataset, self.where)
         adsl = inputs.dataset(self.subjects, self.where)
         index = _population(adsl, self.population)
         mrd = rs[(rs["RSTESTCD"] == self.testcd) & rs["RSSTRESC"].notna()]
         mrd = mrd.merge(adsl[["USUBJID", self.start]], on="USUBJID")
         mrd = mrd.assign(ADT=iso_date(mrd["RSDTC"]))
-        negative = mrd[(mrd["RSSTRESC"] == self.negative) & (mrd["ADT"] >= mrd[self.start])]
+        mrd = mrd[mrd["ADT"] >= mrd[self.start]]
+        return index, mrd.sort_values(["USUBJID", "ADT"], kind="stable")
+
+
+@verb("imwg.mrd_negativity")
+@dataclass(frozen=True, kw_only=True)
+class MrdNegativity(MrdResults):
+    """Parameter `paramcd`: Y/N per subject of the `population`: a `negative` result of
+    --TESTCD `testcd` in `dataset` on or after `start`; ADT the first such date."""
+
+    def run(self, data: pd.DataFrame, inputs: Inputs) -> pd.DataFrame:
+        index, mrd = self.results(inputs)
+        negative = mrd[mrd["RSSTRESC"] == self.negative]
         neg = negative.sort_values("ADT").groupby("USUBJID").first().reindex(index)
         hit = pd.Series(neg["ADT"].notna().to_numpy())
         out = pd.DataFrame(
@@ -308,6 +515,136 @@ class MrdNegativity(Verb):
             "AVAL": f"{self.paramcd}: 1 for Y, 0 for N",
             "ADT": f"{self.paramcd}: the first such {self.testcd} date",
             **_sources(self.paramcd, self.dataset, "RSSTRESC", "RSSEQ"),
+        }
+
+
+def _yes_no(index: pd.Index, hit: pd.Series, code: str, label: str) -> pd.DataFrame:
+    """One Y/N record of parameter `code` per subject of `index` (`hit` by USUBJID)."""
+    yes = hit.reindex(index).fillna(False).astype(bool).to_numpy()
+    return pd.DataFrame(
+        {
+            "USUBJID": index,
+            "PARAMCD": code,
+            "PARAM": label,
+            "AVALC": np.where(yes, "Y", "N"),
+            "AVAL": yes.astype("float64"),
+        }
+    )
+
+
+@verb("imwg.sustained_mrd_negativity")
+@dataclass(frozen=True, kw_only=True)
+class SustainedMrdNegativity(MrdResults):
+    """Parameter `paramcd`: Y/N per subject of the `population`: two `negative` results of
+    --TESTCD `testcd` in `dataset`, on or after `start`, at least `days` apart with no
+    other result between (a positive or indeterminate one ends the run of negatives); ADT
+    and SRCSEQ those of the first negative result of the first such run."""
+
+    days: Annotated[int, Arg(base.integer, 365)]
+
+    def run(self, data: pd.DataFrame, inputs: Inputs) -> pd.DataFrame:
+        index, mrd = self.results(inputs)
+        negative = mrd["RSSTRESC"] == self.negative
+        run = (~negative).astype(int).groupby(mrd["USUBJID"]).cumsum()
+        spans = mrd[negative].assign(RUN=run[negative]).groupby(["USUBJID", "RUN"])
+        first = spans.first()
+        lasting = spans["ADT"].max() - first["ADT"] >= pd.Timedelta(days=self.days)
+        found = first[lasting].reset_index().groupby("USUBJID").first()
+        out = _yes_no(index, found["ADT"].notna(), self.paramcd, self.param)
+        out["ADT"] = found["ADT"].reindex(index).to_numpy()
+        out["SRCDOM"] = self.dataset
+        out["SRCVAR"] = "RSSTRESC"
+        out["SRCSEQ"] = found["RSSEQ"].reindex(index).to_numpy()
+        return _append(data, out)
+
+    def describe(self) -> dict[str, str]:
+        return {
+            "AVALC": f"{self.paramcd}: Y when two {self.testcd} results {self.negative} on "
+            f"or after {self.start} are at least {self.days} days apart with no other "
+            f"{self.testcd} result between, else N",
+            "AVAL": f"{self.paramcd}: 1 for Y, 0 for N",
+            "ADT": f"{self.paramcd}: the first {self.negative} result of that run",
+            **_sources(self.paramcd, self.dataset, "RSSTRESC", "RSSEQ"),
+        }
+
+
+@verb("imwg.mrd_negative_response")
+@dataclass(frozen=True)
+class MrdNegativeResponse(Verb):
+    """Parameter `paramcd`: Y/N per subject with a `mrd` record: Y when both the `mrd` and
+    the `response` parameter (Y/N parameters built before) are Y (IMWG 2016's MRD-negative
+    CR: MRD negative and a confirmed CR or better); ADT the later of their dates; the
+    sources those of the `mrd` record (the negative result)."""
+
+    paramcd: Annotated[str, Arg(base.name)]
+    param: Annotated[str, Arg(base.text)]
+    mrd: Annotated[str, Arg(base.name)]
+    response: Annotated[str, Arg(base.name)]
+
+    def run(self, data: pd.DataFrame, inputs: Inputs) -> pd.DataFrame:
+        self.need(data, ["PARAMCD", "AVALC", "ADT"], "mrd")
+        mrd, response = (
+            data[data["PARAMCD"] == code].drop_duplicates("USUBJID").set_index("USUBJID")
+            for code in (self.mrd, self.response)
+        )
+        if mrd.empty or response.empty:
+            missing = self.mrd if mrd.empty else self.response
+            raise self.where.at(arg="mrd").fail(f"no records of PARAMCD {missing} built before")
+        index = pd.Index(mrd.index, name="USUBJID")
+        both = (mrd["AVALC"] == "Y") & (response["AVALC"].reindex(index) == "Y")
+        out = _yes_no(index, both, self.paramcd, self.param)
+        later = pd.concat([mrd["ADT"], response["ADT"].reindex(index)], axis=1).max(axis=1)
+        out["ADT"] = later.where(both).to_numpy()
+        for column in (c for c in SOURCES if c in mrd.columns):
+            out[column] = mrd[column].to_numpy()
+        return _append(data, out)
+
+    def describe(self) -> dict[str, str]:
+        return {
+            "AVALC": f"{self.paramcd}: Y when {self.mrd} and {self.response} are both Y, else N",
+            "AVAL": f"{self.paramcd}: 1 for Y, 0 for N",
+            "ADT": f"{self.paramcd}: the later of the {self.mrd} and {self.response} dates",
+            "SRCSEQ": f"{self.paramcd}: the {self.mrd} record's SRCSEQ (the negative result)",
+        }
+
+
+@verb("imwg.response_improvement")
+@dataclass(frozen=True)
+class ResponseImprovement(Verb):
+    """Parameter `paramcd`: per subject with a `from_param` record (the best response): Y
+    when it is better (a lower AVAL) than the subject's `baseline_param` record flagged
+    ABLFL (the response at entry), N when not, NE when either is not evaluable; ADT the
+    best response's date when Y; the sources those of the entry record."""
+
+    paramcd: Annotated[str, Arg(base.name)]
+    param: Annotated[str, Arg(base.text)]
+    from_param: Annotated[str, Arg(base.name, "BOR")]
+    baseline_param: Annotated[str, Arg(base.name, "OVR")]
+
+    def run(self, data: pd.DataFrame, inputs: Inputs) -> pd.DataFrame:
+        self.need(data, ["PARAMCD", "AVAL", "ADT", "ABLFL"], "baseline_param")
+        best = data[data["PARAMCD"] == self.from_param].drop_duplicates("USUBJID")
+        best = best.set_index("USUBJID")
+        entry = data[(data["PARAMCD"] == self.baseline_param) & (data["ABLFL"] == "Y")]
+        entry = entry.drop_duplicates("USUBJID").set_index("USUBJID").reindex(best.index)
+        better = best["AVAL"] < entry["AVAL"]
+        known = best["AVAL"].notna() & entry["AVAL"].notna()
+        out = _yes_no(pd.Index(best.index, name="USUBJID"), better, self.paramcd, self.param)
+        out["AVALC"] = out["AVALC"].where(known.to_numpy(), "NE")
+        out["AVAL"] = out["AVAL"].where(known.to_numpy())
+        out["ADT"] = best["ADT"].where(better).to_numpy()
+        for column in (c for c in SOURCES if c in entry.columns):
+            out[column] = entry[column].to_numpy()
+        return _append(data, out)
+
+    def describe(self) -> dict[str, str]:
+        return {
+            "AVALC": f"{self.paramcd}: Y when {self.from_param} is better than the "
+            f"{self.baseline_param} record flagged ABLFL (entry), N when not, NE when "
+            "either is not evaluable",
+            "AVAL": f"{self.paramcd}: 1 for Y, 0 for N",
+            "ADT": f"{self.paramcd}: the {self.from_param} date when Y",
+            "SRCSEQ": f"{self.paramcd}: the entry record's SRCSEQ",
         }
 
 
@@ -362,8 +699,7 @@ class PfsSources(SubjectDates):
         subjects = adsl.set_index("USUBJID")
         progressed = adequate["AVALC"] == self.progression
         if self.confirm == "next":
-            following = adequate.groupby("USUBJID")["AVALC"].shift(-1)
-            progressed &= following.isna() | (following == self.progression)
+            progressed &= confirmed_progression(adequate, self.progression)
         pd_records = adequate[progressed].sort_values("ADT")
         first_pd = pd_records.groupby("USUBJID").first()
         before_pd = adequate.merge(

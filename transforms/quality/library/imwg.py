@@ -1,30 +1,13 @@
-"""The IMWG 2016 response category (Kumar et al., Lancet Oncol 2016) of each disease
-assessment, derived from its laboratory values as the raw export holds them.
+"""The IMWG 2016 response category of each disease assessment, derived from its laboratory
+values as the raw export holds them: the rule is ``transforms.imwg`` (shared with ADaM's
+lab-derived response); this module reads the raw forms into its frame.
 
 An assessment is the set of disease-assessment results of one subject on one sample date
 (LB.LBDAT): serum M-protein (electrophoresis, g/dL or g/L; ``<0.05`` is below detection,
 taken as 0), serum and urine immunofixation (``Negative`` or the isotype found), 24-hour
-urine M-protein (mg/24h), the serum free light chain ratio and, when a marrow was taken, the
-bone-marrow plasma cells (%). Reductions are from the values at diagnosis (DX.DXMPROT,
-DX.DXUPROT); progression from the lowest value at an earlier assessment of the study (the
-nadir). Categories, the first that holds:
-
-- PD: serum M-protein up >= 25 % from the nadir and by >= 5 g/L (>= 10 g/L if the nadir
-  was >= 50 g/L), or urine M-protein up >= 25 % and by >= 200 mg/24h;
-- sCR: CR and a normal free light chain ratio (0.26-1.65). Clonal plasma cells in the
-  marrow by immunohistochemistry or flow are not collected: the ratio decides;
-- CR: serum and urine immunofixation negative and the last marrow on or before the
-  assessment < 5 % plasma cells;
-- VGPR: serum M-protein undetectable by electrophoresis or >= 90 % below diagnosis, with
-  urine M-protein < 100 mg/24h;
-- PR: serum M-protein >= 50 % below diagnosis, urine >= 90 % below or < 200 mg/24h;
-- MR: serum M-protein 25-49 % below diagnosis and, when urine was measurable at diagnosis
-  (>= 200 mg/24h), urine 50-89 % below;
-- SD: none of the above.
-
-An assessment missing one of the serum or urine results (not done) has no category.
-Confirmation (two consecutive assessments) is a property of a sequence, not of one
-assessment: ADaM's PFS asks for it, not this derivation.
+urine M-protein (mg/24h), free kappa and lambda (mg/L) and their ratio and, when a marrow
+was taken, the bone-marrow plasma cells (%); the diagnosis values are DX.DXMPROT and
+DX.DXUPROT.
 """
 
 from __future__ import annotations
@@ -32,8 +15,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
-import numpy as np
 import pandas as pd
+
+from transforms.imwg import CATEGORIES, RATIO_RANGE, categories
 
 # Raw LB test names (LB.LBTEST) of the disease assessment, and the form's date format.
 SERUM_M: Final = "M-protein"
@@ -42,8 +26,8 @@ URINE_M: Final = "Urine M-protein"
 URINE_IFE: Final = "Urine immunofixation"
 RATIO: Final = "Kappa/lambda ratio"
 MARROW: Final = "BM plasma cells"
-CATEGORIES: Final = ("SD", "MR", "PR", "VGPR", "CR", "sCR", "PD")
-RATIO_RANGE: Final = (0.26, 1.65)
+KAPPA: Final = "Free kappa"
+LAMBDA: Final = "Free lambda"
 _DATE_FORMAT: Final = "%d %b %Y"
 _LB_COLUMNS: Final = ("SUBJID", "LBDAT", "LBTEST", "LBORRES", "LBORRESU")
 _DX_COLUMNS: Final = ("SUBJID", "DXMPROT", "DXUPROT")
@@ -67,7 +51,7 @@ def _positive(text: pd.Series) -> pd.Series:
 def assessments(lb: pd.DataFrame, dx: pd.DataFrame) -> pd.DataFrame:
     """One row per subject and disease-assessment date: the values the categories read
     (serum in g/L, urine in mg/24h), in date order per subject."""
-    tests = (SERUM_M, SERUM_IFE, URINE_M, URINE_IFE, RATIO, MARROW)
+    tests = (SERUM_M, SERUM_IFE, URINE_M, URINE_IFE, RATIO, MARROW, KAPPA, LAMBDA)
     name = lb["LBTEST"].astype("string").str.strip()
     rows = lb[name.isin(tests).fillna(False)]
     result = rows["LBORRES"].astype("string").str.strip()
@@ -90,56 +74,14 @@ def assessments(lb: pd.DataFrame, dx: pd.DataFrame) -> pd.DataFrame:
          "serum_ife": _positive(wide[SERUM_IFE]).to_numpy(),
          "urine": _number(wide[URINE_M]).to_numpy(),
          "urine_ife": _positive(wide[URINE_IFE]).to_numpy(),
-         "ratio": _number(wide[RATIO]).to_numpy(), "marrow": _number(wide[MARROW]).to_numpy()}
+         "ratio": _number(wide[RATIO]).to_numpy(), "marrow": _number(wide[MARROW]).to_numpy(),
+         "kappa": _number(wide[KAPPA]).to_numpy(), "lambda": _number(wide[LAMBDA]).to_numpy()}
     )  # fmt: skip
     base = dx.assign(SUBJID=dx["SUBJID"].astype("string").str.strip())
     base = base.drop_duplicates("SUBJID").set_index("SUBJID")
     out["dx_serum"] = (_number(base["DXMPROT"]) * 10.0).reindex(out["SUBJID"]).to_numpy()
     out["dx_urine"] = _number(base["DXUPROT"]).reindex(out["SUBJID"]).to_numpy()
     return out.reset_index(drop=True)
-
-
-def _nadir(value: pd.Series, by: pd.Series) -> pd.Series:
-    """The lowest value at an earlier assessment of the subject (missing ones skipped)."""
-    lowest = value.groupby(by).cummin().groupby(by).ffill()
-    return lowest.groupby(by).shift(1)
-
-
-def categories(values: pd.DataFrame) -> pd.Series:
-    """The IMWG category of each assessment of :func:`assessments` (null when a serum or
-    urine result is missing); rows in date order per subject."""
-    by = values["SUBJID"]
-    serum, urine = values["serum"], values["urine"]
-    nadir_s, nadir_u = (_nadir(v, by) for v in (serum, urine))
-    floor_s = np.where(nadir_s >= 50, 10.0, 5.0)
-    rise_s = serum - nadir_s >= np.maximum(0.25 * nadir_s, floor_s)
-    rise_u = urine - nadir_u >= np.maximum(0.25 * nadir_u, 200.0)
-    progressed = (rise_s.fillna(False) | rise_u.fillna(False)).to_numpy(dtype=bool)
-
-    fall_s = 1 - serum / values["dx_serum"]
-    fall_u = 1 - urine / values["dx_urine"]
-    serum_ife = values["serum_ife"].astype("boolean").fillna(True).to_numpy(dtype=bool)
-    urine_ife = values["urine_ife"].astype("boolean").fillna(True).to_numpy(dtype=bool)
-    marrow = values["marrow"].groupby(by).ffill()
-    low, high = RATIO_RANGE
-    normal_ratio = ((values["ratio"] >= low) & (values["ratio"] <= high)).to_numpy(dtype=bool)
-    complete = ~serum_ife & ~urine_ife & (marrow < 5).to_numpy(dtype=bool)
-    very_good = (((serum == 0) | (fall_s >= 0.9)) & (urine < 100)).to_numpy(dtype=bool)
-    partial = ((fall_s >= 0.5) & ((fall_u >= 0.9) | (urine < 200))).to_numpy(dtype=bool)
-    measurable_u = (values["dx_urine"] >= 200).to_numpy(dtype=bool)
-    minimal = (fall_s >= 0.25).to_numpy(dtype=bool) & (
-        ~measurable_u | (fall_u >= 0.5).to_numpy(dtype=bool)
-    )
-    category = np.select(
-        [progressed, complete & normal_ratio, complete, very_good, partial, minimal],
-        ["PD", "sCR", "CR", "VGPR", "PR", "MR"],
-        "SD",
-    ).astype(object)
-    missing = (
-        serum.isna() | urine.isna() | values["serum_ife"].isna() | values["urine_ife"].isna()
-    ).to_numpy(dtype=bool)
-    category[missing] = None
-    return pd.Series(category, index=values.index, dtype="object")
 
 
 def derive(forms: Mapping[str, pd.DataFrame], form: str) -> pd.Series:
@@ -157,3 +99,6 @@ def derive(forms: Mapping[str, pd.DataFrame], form: str) -> pd.Series:
     found = values.set_index(["SUBJID", "date"])["category"]
     found = found[~found.index.duplicated()]
     return pd.Series(found.reindex(keys).to_numpy(), index=target.index, dtype="object")
+
+
+__all__ = ["CATEGORIES", "RATIO_RANGE", "assessments", "categories", "derive"]
