@@ -306,6 +306,27 @@ def _plant(run: Path) -> dict[str, Expect]:
     rs.drop(columns=["RSDY"]).to_parquet(sdtm / "rs.parquet", index=False)
     add("--DY missing beside --DTC", "CORE-000321", "RS", "RSDY", None, [])
 
+    # RELREC: the RS-LB relationship (dataset level) now has an RS link group without LB
+    # records (above); a second relationship names a variable LB does not have; a record-
+    # level one names an AE record the subject does not have.
+    relrec = pd.read_parquet(sdtm / "relrec.parquet")
+    one = _first(relrec, relrec["RDOMAIN"] == "RS")
+    assert _get(relrec, one, "RELTYPE") == "ONE"
+    planted = pd.DataFrame(
+        [
+            {"RDOMAIN": "LB", "USUBJID": None, "IDVAR": "LBGRPID", "IDVARVAL": None,
+             "RELTYPE": "MANY", "RELID": "RSLB2"},
+            {"RDOMAIN": "AE", "USUBJID": subj["1004"], "IDVAR": "AESEQ", "IDVARVAL": "999",
+             "RELTYPE": None, "RELID": "AECM1"},
+        ]
+    ).assign(STUDYID="POMMAINT")[relrec.columns]  # fmt: skip
+    relrec = pd.concat([relrec, planted], ignore_index=True).astype(relrec.dtypes.to_dict())
+    relrec.to_parquet(sdtm / "relrec.parquet", index=False)
+    n = len(relrec)
+    add("RELREC IDVAR does not resolve", "PIPE-019", "RELREC", "IDVAR", None, [one, n - 2])
+    add("RELREC IDVARVAL names no record", "PIPE-019", "RELREC", "IDVARVAL", subj["1004"],
+        [n - 1])  # fmt: skip
+
     ts = pd.read_parquet(sdtm / "ts.parquet")
     ts = ts[~ts["TSPARMCD"].isin(["SSTDTC", "SDTIGVER"])].reset_index(drop=True)
     r = _first(ts, ts["TSPARMCD"] == "NARMS")
@@ -434,7 +455,8 @@ PLANTED = [
     "TSPARM not the decode of TSPARMCD", "TS value outside its parameter's codelist",
     "TSVALCD not the CT code of TSVAL", "TSVAL null without a null flavour",
     "TSVAL beside a null flavour", "TA element not in TE", "IE criterion not in TI",
-    "RS link group without LB",
+    "RS link group without LB", "RELREC IDVAR does not resolve",
+    "RELREC IDVARVAL names no record",
 ]  # fmt: skip
 
 

@@ -273,31 +273,66 @@ def test_dictionary_version_when_given(run: Path, tmp_path: Path) -> None:
 # --- value-level metadata --------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("dataset", "testcd"), [("LB", "LBTESTCD"), ("RS", "RSTESTCD")])
+@pytest.mark.parametrize(
+    ("dataset", "keys"), [("LB", ["LBTESTCD", "LBSPEC"]), ("RS", ["RSTESTCD"])]
+)
 def test_value_level_where_clauses_cover_every_test(
-    run: Path, root: etree._Element, dataset: str, testcd: str
+    run: Path, root: etree._Element, dataset: str, keys: list[str]
 ) -> None:
-    tests = set(_read(run, dataset)[testcd]) - {""}
+    """One entry per combination of the keys the spec states (POMMAINT's LB: test and
+    specimen; RS: the test alone), each a where-clause of one EQ range check per key."""
+    data = _read(run, dataset)
+    wanted = set(data[keys].itertuples(index=False, name=None))
     result = f"IT.{dataset}.{dataset}ORRES"
     vl_oid = _str(root, f"{MDV}/odm:ItemDef[@OID='{result}']/def:ValueListRef/@ValueListOID")
     refs = _xpath(root, f"{MDV}/def:ValueListDef[@OID='{vl_oid}']/odm:ItemRef")
     covered = set()
     for ref in refs:
         wc_oid = _str(ref, "def:WhereClauseRef/@WhereClauseOID")
-        check = _xpath(root, f"{MDV}/def:WhereClauseDef[@OID='{wc_oid}']/odm:RangeCheck")[0]
-        assert check.get(f"{{{NS['def']}}}ItemOID") == f"IT.{dataset}.{testcd}"
-        assert check.get("Comparator") == "EQ"
-        value = _str(check, "odm:CheckValue")
-        covered.add(value)
-        assert ref.get("ItemOID") == f"{result}.{value}"
-    assert covered == tests
+        checks = _xpath(root, f"{MDV}/def:WhereClauseDef[@OID='{wc_oid}']/odm:RangeCheck")
+        assert [c.get(f"{{{NS['def']}}}ItemOID") for c in checks] == [
+            f"IT.{dataset}.{k}" for k in keys
+        ]
+        assert {c.get("Comparator") for c in checks} == {"EQ"}
+        values = tuple(_str(c, "odm:CheckValue") for c in checks)
+        covered.add(values)
+        assert ref.get("ItemOID") == f"{result}." + ".".join(v.replace(" ", "_") for v in values)
+    assert covered == wanted
+    assert len(refs) == len(wanted)  # mutually exclusive: one entry per combination
+
+
+def test_lab_results_are_described_per_specimen(run: Path, root: etree._Element) -> None:
+    """M-protein is measured in serum (g/L, one decimal) and in 24-hour urine (mg/day, whole
+    numbers): two value-level entries of LBSTRESN, each typed by its own values and named by
+    a where-clause on LBTESTCD and LBSPEC."""
+    lb = _read(run, "LB")
+    mcprot = lb[lb["LBTESTCD"] == "MCPROT"]
+    assert set(mcprot["LBSPEC"]) == {"SERUM", "URINE"}
+    measured = mcprot[mcprot["LBSTRESN"].notna()]
+    assert set(measured.loc[measured["LBSPEC"] == "URINE", "LBSTRESU"]) == {"mg/day"}
+    serum = _xpath(root, f"{MDV}/odm:ItemDef[@OID='IT.LB.LBSTRESN.MCPROT.SERUM']")[0]
+    urine = _xpath(root, f"{MDV}/odm:ItemDef[@OID='IT.LB.LBSTRESN.MCPROT.URINE']")[0]
+    assert serum.get("DataType") == "float" and serum.get("SignificantDigits") == "1"
+    assert urine.get("DataType") == "integer"
+    assert not _xpath(root, f"{MDV}/odm:ItemDef[@OID='IT.LB.LBSTRESN.MCPROT']")
+    wc = _xpath(root, f"{MDV}/def:WhereClauseDef[@OID='WC.LB.LBTESTCD.MCPROT.URINE']")[0]
+    checks = [
+        (c.get(f"{{{NS['def']}}}ItemOID"), c.get("Comparator"), _str(c, "odm:CheckValue"))
+        for c in _xpath(wc, "odm:RangeCheck")
+    ]
+    assert checks == [("IT.LB.LBTESTCD", "EQ", "MCPROT"), ("IT.LB.LBSPEC", "EQ", "URINE")]
+    # A test measured in one specimen still names it (the spec keys every LB entry so).
+    hgb = _xpath(root, f"{MDV}/def:WhereClauseDef[@OID='WC.LB.LBTESTCD.HGB.BLOOD']")
+    assert len(hgb) == 1 and len(_xpath(hgb[0], "odm:RangeCheck")) == 2
+    page = (run / "sdtm" / "define.html").read_text(encoding="utf-8")
+    assert "LBTESTCD EQ MCPROT and LBSPEC EQ URINE" in page
 
 
 def test_value_level_items_are_typed_per_test(root: etree._Element) -> None:
-    item = _xpath(root, f"{MDV}/odm:ItemDef[@OID='IT.LB.LBORRES.HGB']")[0]
+    item = _xpath(root, f"{MDV}/odm:ItemDef[@OID='IT.LB.LBORRES.HGB.BLOOD']")[0]
     assert item.get("DataType") in ("float", "integer")
     assert _str(item, "odm:Description/odm:TranslatedText") == "Hemoglobin"
-    mpigiso = _xpath(root, f"{MDV}/odm:ItemDef[@OID='IT.LB.LBORRES.MPIGISO']")[0]
+    mpigiso = _xpath(root, f"{MDV}/odm:ItemDef[@OID='IT.LB.LBORRES.MPIGISO.SERUM']")[0]
     assert mpigiso.get("DataType") == "text"  # immunofixation: a text result
     parent = _xpath(root, f"{MDV}/odm:ItemDef[@OID='IT.LB.LBORRES']")[0]
     assert int(mpigiso.get("Length")) <= int(parent.get("Length"))
@@ -389,7 +424,7 @@ def test_html_rendering(define_path: Path, root: etree._Element) -> None:
         assert codelist in ids
     described = _xpath(root, f"{MDV}/odm:MethodDef/@OID|{MDV}/def:CommentDef/@OID")
     assert described and set(described) <= ids
-    assert "IT.LB.LBORRES.NEUT" in ids  # value-level row
+    assert "IT.LB.LBORRES.NEUT.BLOOD" in ids  # value-level row
     text = page.text_content()
     assert "Laboratory Test Results" in text and "MedDRA" in text
 
@@ -897,7 +932,11 @@ def test_the_stylesheet_renders_define_xml_as_define_html(
     for oid, cells in html_rows.items():
         assert mine[oid] == [re.sub(r"^\(\d+\)$", "", cell) for cell in cells], oid
     assert mine["IT.DM.SEX"][1:4] == ["SEX", "Sex", "text"]
-    assert mine["IT.LB.LBORRES.NEUT"][:2] == ["LBTESTCD EQ NEUT", "Neutrophils"]
+    assert mine["IT.LB.LBORRES.NEUT.BLOOD"][:2] == [
+        "LBTESTCD EQ NEUT and LBSPEC EQ BLOOD",
+        "Neutrophils",
+    ]
+    assert mine["IT.LB.LBORRES.MCPROT.URINE"][0] == "LBTESTCD EQ MCPROT and LBSPEC EQ URINE"
 
     # the codelists: the same headings and terms (a term a reviewer looks up)
     assert ours.xpath("//h3/text()") == theirs.xpath("//h3/text()")

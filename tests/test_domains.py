@@ -1,8 +1,9 @@
-"""EX, AE, DS, DD, PR and CM golden records, derived by hand from the raw sample pages
-(comments)."""
+"""EX, AE, DS, DD, PR, CM, RS, LB and RELREC golden records, derived by hand from the raw
+sample pages (comments)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -556,3 +557,62 @@ def test_sv_visits_of_a_subject(published: Path) -> None:
     }  # fmt: skip
     assert visits[9.01]["SVSTDTC"] == "2024-10-06" and visits[9.01]["SVUPDES"] == unscheduled
     assert visits[13.01]["SVSTDTC"] == "2025-01-15" and visits[13.01]["SVUPDES"] == unscheduled
+
+
+def test_relrec_relates_each_response_to_the_labs_it_rests_on(published: Path) -> None:
+    # sdtm/relrec.yaml: one dataset-level relationship (SDTMIG 3.4 section 8.3): RS's
+    # RSLNKGRP (ONE) and LB's LBLNKGRP (MANY), USUBJID and IDVARVAL null.
+    relrec = pd.read_parquet(published / "sdtm" / "relrec.parquet")
+    assert [{str(k): (None if pd.isna(v) else v) for k, v in r.items()}
+            for r in relrec.to_dict("records")] == [
+        {"STUDYID": "POMMAINT", "RDOMAIN": "LB", "USUBJID": None, "IDVAR": "LBLNKGRP",
+         "IDVARVAL": None, "RELTYPE": "MANY", "RELID": "RSLB"},
+        {"STUDYID": "POMMAINT", "RDOMAIN": "RS", "USUBJID": None, "IDVAR": "RSLNKGRP",
+         "IDVARVAL": None, "RELTYPE": "ONE", "RELID": "RSLB"},
+    ]  # fmt: skip
+    # Followed as a reviewer would: 1003's PD of 01 JAN 2025 (rs.csv "Cycle 13 Day 1") rests
+    # on the ten disease-assessment results of lb.csv sampled that day: serum M-protein
+    # 0.82 g/dL and IFE "IgG lambda", free kappa 8.3, lambda 226.7 mg/L, ratio 0.04, the
+    # 24-hour urine M-protein 10 mg/24h and urine IFE "Lambda light chain", IgG 15.25, IgA
+    # 0.73, IgM 0.42 g/L; none of the day's other labs (haematology, chemistry).
+    one = relrec[relrec["RELTYPE"] == "ONE"].iloc[0]
+    many = relrec[relrec["RELTYPE"] == "MANY"].iloc[0]
+    rs = _records(published, str(one["RDOMAIN"]).lower(), "POMMAINT-01-1003")
+    pd_record = next(r for r in rs if r["RSDTC"] == "2025-01-01" and r["RSTESTCD"] == "OVRLRESP")
+    assert pd_record["RSSTRESC"] == "PD"
+    group = pd_record[str(one["IDVAR"])]
+    lb = _records(published, str(many["RDOMAIN"]).lower(), "POMMAINT-01-1003")
+    linked = {(r["LBTESTCD"], r["LBSPEC"], r["LBORRES"]) for r in lb
+              if r[str(many["IDVAR"])] == group}  # fmt: skip
+    assert linked == {
+        ("MCPROT", "SERUM", "0.82"), ("MPIGISO", "SERUM", "IgG lambda"),
+        ("KLCFR", "SERUM", "8.3"), ("LLCFR", "SERUM", "226.7"), ("KLCLLCFR", "SERUM", "0.04"),
+        ("MCPROT", "URINE", "10"), ("MPIGISO", "URINE", "Lambda light chain"),
+        ("IGG", "SERUM", "15.25"), ("IGA", "SERUM", "0.73"), ("IGM", "SERUM", "0.42"),
+    }  # fmt: skip
+    same_day = [r for r in lb if r["LBDTC"] == "2025-01-01"]
+    assert len(same_day) > len(linked)  # the day's other labs are not in the group
+    # ONE: a single response of the subject per link group.
+    groups = [r[str(one["IDVAR"])] for r in rs if r[str(one["IDVAR"])] is not None]
+    assert len(groups) == len(set(groups))
+
+
+def test_relrec_is_described_and_submitted_like_every_dataset(published: Path) -> None:
+    """RELREC reaches the XPT, Dataset-JSON and define.xml (class RELATIONSHIP), and the
+    conformance report has nothing to say about it."""
+    from lxml import etree
+
+    sdtm = published / "sdtm"
+    assert (sdtm / "relrec.xpt").is_file()
+    document = json.loads((sdtm / "relrec.json").read_text(encoding="utf-8"))
+    assert document["itemGroupOID"] == "IG.RELREC" and document["records"] == 2
+    assert [c["name"] for c in document["columns"]] == [
+        "STUDYID", "RDOMAIN", "USUBJID", "IDVAR", "IDVARVAL", "RELTYPE", "RELID"
+    ]  # fmt: skip
+    ns = {"odm": "http://www.cdisc.org/ns/odm/v1.3", "def": "http://www.cdisc.org/ns/def/v2.1"}
+    root = etree.parse(str(sdtm / "define.xml")).getroot()
+    group = root.find(".//odm:ItemGroupDef[@Name='RELREC']", ns)
+    assert group is not None and group.find("def:Class", ns).get("Name") == "RELATIONSHIP"
+    assert group.get("IsReferenceData") == "No"
+    report = pd.read_csv(published / "reports" / "conformance.csv", dtype=str)
+    assert report[report["dataset"] == "RELREC"].empty

@@ -29,7 +29,7 @@ def test_sdtm_steps_of_pommaint_in_order_with_their_dependencies() -> None:
     ids = [s.id for s in job.steps]
     maps = [f"{d}.map" for d in ("dm", "ex", "ae", "cm", "ds", "rs", "lb", "ss", "ts", "dd",
                                  "pr", "mh", "vs", "ie", "mb", "is", "gf", "rp", "ta", "te",
-                                 "tv", "ti", "se", "sv")]  # fmt: skip
+                                 "tv", "ti", "se", "sv", "relrec")]  # fmt: skip
     assert ids[:4] == ["extract", "reconcile_fields", "validate_raw", "dm.map"]
     assert ids[-5:] == ["reconcile", "validate_sdtm", "define", "conformance", "publish"]
     # SE after DM's completion (below), the only one out of the specs' order.

@@ -106,12 +106,9 @@ def dirty_raw(dirty: tuple[Path, list[dict[str, str]]]) -> QualityGateError:
 
 
 # The screen failures' screening values breach the eligibility criterion each failed (issue
-# 18): warnings by design, as for a subject enrolled against a criterion.
-ELIGIBILITY = [
-    ["warning", "LB", "2003", "LBORRES", "LB-ELIGIBILITY"],
-    ["warning", "SER", "2002", "HIVAGAB", "SER-ELIGIBILITY"],
-    ["warning", "CYTO", "2001", "GAIN1Q21", "CYTO-ELIGIBILITY"],
-]
+# 18: 2001 high-risk cytogenetics, 2002 HIV, 2003 creatinine): expected, so not listed. The
+# eligibility checks read the subjects enrolled (IC.ELIGYN "Yes") only, and the sample
+# enrols none against a criterion (test_eligibility_warnings_are_for_enrolled_subjects_only).
 # The IMWG discordance planted by the generator (samplegen.imwg, 2 % of the evaluable
 # assessments: 6 at 15 subjects), listed by RS-IMWG-CONSISTENCY (issue 18; which ones and
 # why: tests/test_imwg.py).
@@ -130,22 +127,57 @@ def test_clean_raw_has_no_errors_and_justified_warnings(clean_raw: GateResult) -
     ) == sorted(
         [
             ["warning", "LB", "1001", "LBORRES", "LB-RANGE"],
-            *ELIGIBILITY,
             *IMWG,
         ]
     )
     assert "haemoglobin" in str(listing.loc[listing["rule"] == "LB-RANGE", "message"].iloc[0])
 
 
-def test_night_two_raw_passes_with_the_eligibility_warnings_only(tmp_path: Path) -> None:
+def test_night_two_raw_passes_with_the_imwg_warnings_only(tmp_path: Path) -> None:
     from samplegen import generate_export
 
     generate_export(STUDY, out=tmp_path / "landing", night=2,
                     export_time=datetime(2026, 11, 24, 2, tzinfo=UTC))  # fmt: skip
     result = _gate(validate_raw, _extract(tmp_path / "landing", tmp_path / "store", "night2"))
-    # the eligibility warnings and the 6 planted IMWG discordances (one expectation)
-    assert (result.errors, result.warnings, result.failing_rows) == (0, 4, 9)
-    assert result.passed == result.expectations - 4
+    # the 6 planted IMWG discordances (one expectation); no screen failure's eligibility
+    assert (result.errors, result.warnings, result.failing_rows) == (0, 1, 6)
+    assert result.passed == result.expectations - 1
+
+
+def test_eligibility_warnings_are_for_enrolled_subjects_only(landing: Path, tmp_path: Path) -> None:
+    """A screening value breaking an eligibility threshold is a warning for a subject
+    enrolled (IC.ELIGYN "Yes"), never for a screen failure, who failed on it: 2003's
+    creatinine (inclusion 5) is not listed; the same breach planted in enrolled subject 1004
+    is."""
+    from transforms.extract.exports import sha256_file
+
+    shutil.copytree(landing, tmp_path / "landing")
+    export = next((tmp_path / "landing" / STUDY).iterdir())
+    ic = pd.read_csv(export / "ic.csv", dtype=str, keep_default_na=False)
+    eligible = dict(zip(ic["SUBJID"], ic["ELIGYN"], strict=True))
+    assert (eligible["2003"], eligible["1004"]) == ("No", "Yes")
+    lb = pd.read_csv(export / "lb.csv", dtype=str, keep_default_na=False)
+    creatinine = (lb["VISIT"] == "Screening") & (lb["LBTEST"] == "Creatinine")
+    failed = lb[creatinine & (lb["SUBJID"] == "2003")].iloc[0]
+    assert failed["LBORRESU"] == "umol/L" and float(failed["LBORRES"]) >= 177  # fails INCL05
+    row = lb.index[creatinine & (lb["SUBJID"] == "1004")][0]
+    lb.loc[row, ["LBORRES", "LBORRESU", "LBORNRLO", "LBORNRHI"]] = ["240", "umol/L", "57", "111"]
+    lb.to_csv(export / "lb.csv", index=False)
+    manifest = json.loads((export / "export.json").read_text(encoding="utf-8"))
+    manifest["files"]["lb.csv"]["sha256"] = sha256_file(export / "lb.csv")
+    (export / "export.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+
+    result = _gate(validate_raw, _extract(tmp_path / "landing", tmp_path / "store", "planted"))
+    listing = _listing(result)
+    eligibility = listing[listing["rule"].str.endswith("-ELIGIBILITY")]
+    assert eligibility[["subject", "dataset", "variable", "value"]].values.tolist() == [
+        ["1004", "LB", "LBORRES", "240"]
+    ]
+    assert eligibility["row"].tolist() == [str(row + 2)]  # its line in lb.csv (header: 1)
+    assert "enrolled against the criterion" in eligibility["message"].iloc[0]
+    screen_failures = set(ic.loc[ic["ELIGYN"] == "No", "SUBJID"])
+    assert screen_failures == {"2001", "2002", "2003"}
+    assert not (set(listing["subject"]) & screen_failures)
 
 
 def test_clean_sdtm_has_no_errors_and_justified_warnings(
@@ -208,11 +240,13 @@ def test_summary_fits_one_screen(clean_raw: GateResult) -> None:
     lines = clean_raw.summary.splitlines()
     assert len(lines) <= 40  # a line per form: 22 of them since issue 18
     assert lines[0] == f"Quality gate raw - {STUDY} run clean"
-    assert lines[1].startswith("PASSED: 0 error and 5 warning expectation(s) failed")
+    # LB-RANGE (night 1's haemoglobin) and RS-IMWG-CONSISTENCY (6 rows): no eligibility
+    # warning, the sample enrols no subject against a criterion
+    assert lines[1].startswith("PASSED: 0 error and 2 warning expectation(s) failed")
     assert all(len(x) <= 100 for x in lines[1:] if not x.startswith(("listing:", "data docs:")))
     total = next(line for line in lines if line.startswith("total"))
     assert total.split()[1:] == [
-        str(clean_raw.expectations), str(clean_raw.passed), str(clean_raw.failed), "0", "5", "10"
+        str(clean_raw.expectations), str(clean_raw.passed), str(clean_raw.failed), "0", "2", "7"
     ]  # fmt: skip
     assert sum(line.startswith(f"{STUDY}.raw.") for line in lines) == clean_raw.suites
     assert clean_raw.summary_file.read_text(encoding="utf-8") == clean_raw.summary + "\n"
@@ -250,10 +284,10 @@ def test_each_defect_is_caught_by_its_rule(
             assert set(hit["value"]) == {d["value"]}
     # Nothing fails but the planted defects and the clean sample's known warning.
     explained = {(INTENDED[d["kind"]][0], d["subject"]) for d in defects} | {("LB-RANGE", "1001")}
-    explained |= {(rule, subject) for *_, subject, _, rule in ELIGIBILITY + IMWG}
+    explained |= {(rule, subject) for *_, subject, _, rule in IMWG}
     assert set(zip(listing["rule"], listing["subject"], strict=True)) == explained
     assert dirty_raw.result.errors == sum(s == "error" for _, s in INTENDED.values())
-    assert dirty_raw.result.warnings == 2 + len(ELIGIBILITY) + 1  # + RS-IMWG-CONSISTENCY
+    assert dirty_raw.result.warnings == 2 + 1  # + RS-IMWG-CONSISTENCY
 
 
 def test_gate_agrees_with_extract(

@@ -18,7 +18,7 @@ def test_pommaint_loads_with_ig_metadata() -> None:
     study = load_study("POMMAINT")
     assert list(study.datasets) == [
         "DM", "EX", "AE", "CM", "DS", "RS", "LB", "SS", "TS", "DD", "PR", "MH", "VS",
-        "IE", "MB", "IS", "GF", "RP", "TA", "TE", "TV", "TI", "SE", "SV",
+        "IE", "MB", "IS", "GF", "RP", "TA", "TE", "TV", "TI", "SE", "SV", "RELREC",
     ]  # fmt: skip
     # IC twice: the consent of every subject, the screen failure of some.
     assert study.datasets["DS"].sources == ["IC", "IC", "COH", "EOT", "EOS"]
@@ -121,6 +121,16 @@ def test_unknown_algorithm_names_file_and_variable(tmp_path: Path) -> None:
 def test_unknown_raw_column(tmp_path: Path) -> None:
     msg = _broken(tmp_path, lambda s: _var(s, "SITEID")["rule"].update(column="SITE"))
     assert "dm.yaml" in msg and "SITEID" in msg and "unknown raw column 'SITE' in form DM" in msg
+
+
+def test_value_level_keys_must_be_the_test_code_and_variables(tmp_path: Path) -> None:
+    assert load_study("POMMAINT").datasets["LB"].value_level == ("LBTESTCD", "LBSPEC")
+    msg = _broken(tmp_path, lambda s: s.update(value_level=["LBTESTCD", "LBSPECX"]),
+                  "sdtm/lb.yaml")  # fmt: skip
+    assert "lb.yaml" in msg and "value_level" in msg and "['LBSPECX'] are not variables" in msg
+    msg = _broken(tmp_path / "2", lambda s: s.update(value_level=["LBSPEC", "LBTESTCD"]),
+                  "sdtm/lb.yaml")  # fmt: skip
+    assert "the first key must be the dataset's test code (LBTESTCD), not LBSPEC" in msg
 
 
 def test_bad_codelist_reference(tmp_path: Path) -> None:

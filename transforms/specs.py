@@ -155,6 +155,9 @@ class DatasetSpec:
     supplemental: tuple[SuppSpec, ...]
     path: Path
     reads: tuple[str, ...] = ()  # other SDTM datasets its sources read (DM: completed)
+    # The keys of its value-level metadata: --TESTCD and further keys (LBSPEC); empty: the
+    # default (--TESTCD alone).
+    value_level: tuple[str, ...] = ()
 
     @property
     def sources(self) -> list[str]:
@@ -506,6 +509,7 @@ def _load_dataset(
             "tables",
             "rows",
             "reads",  # other datasets it reads (resolved by transforms.studies.sdtm_reads)
+            "value_level",  # the keys of its value-level metadata (Define-XML)
         },
     )
     name = str(raw["dataset"])
@@ -542,6 +546,16 @@ def _load_dataset(
     sort = tuple(str(k) for k in yamlfile.sequence(raw.get("sort", list(keys)), doc / "sort"))
     if bad := [k for k in sort if k not in names]:
         raise (doc / "sort").error(f"{bad} are not variables of the dataset")
+    value_level = tuple(
+        str(k) for k in yamlfile.sequence(raw.get("value_level") or [], doc / "value_level")
+    )
+    if bad := [k for k in value_level if k not in names]:
+        raise (doc / "value_level").error(f"{bad} are not variables of the dataset")
+    if value_level and not (value_level[0] == f"{name[:2]}TESTCD" or value_level[0] == "TSPARMCD"):
+        raise (doc / "value_level").error(
+            f"the first key must be the dataset's test code ({name[:2]}TESTCD), "
+            f"not {value_level[0]}"
+        )
 
     supp: list[SuppSpec] = []
     supp_defaults: dict[str, tuple[Any, Entry]] = {}
@@ -597,6 +611,7 @@ def _load_dataset(
         sort=sort,
         blocks=blocks,
         rows=rows,
+        value_level=value_level,
         variables=tuple(variables),
         supplemental=tuple(supp),
         path=path,

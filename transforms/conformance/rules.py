@@ -258,6 +258,14 @@ _RULES = [
             f"{PROJECT} (SDTMIG 3.4 section 8.3: a link group relates the records of "
             "datasets that share its value within USUBJID, e.g. RS responses and the LB "
             "results they rest on)"),
+    RuleDef("PIPE-019", "Error",
+            "RELREC does not resolve: RDOMAIN is no dataset of the run, IDVAR no variable "
+            "of it, IDVAR/IDVARVAL no record of the subject, or a dataset-level "
+            "relationship's ONE side repeats a value or has no record on its MANY side",
+            f"{PROJECT} (SDTMIG 3.4 sections 8.2 and 8.3: RELREC identifies records of "
+            "RDOMAIN by IDVAR and IDVARVAL within USUBJID; a relationship between datasets "
+            "names each dataset's key in IDVAR, USUBJID and IDVARVAL null, RELTYPE ONE or "
+            "MANY)"),
     # --- Define-XML against the data --------------------------------------------------------
     RuleDef("SD0061", "Error", "Dataset described in define.xml has no data file",
             f"{FDA_VR}; FDA Business Rule FDAB035"),

@@ -48,6 +48,8 @@ class SdtmContext:
     parents: dict[str, Parent] = field(default_factory=dict)
     # Datasets with a --LNKGRP, for the link group check once all are read.
     linked: dict[str, Dataset] = field(default_factory=dict)
+    # Every dataset but the SUPP--, for the RELREC check once all are read.
+    tables: dict[str, Dataset] = field(default_factory=dict)
     seen: set[str] = field(default_factory=set)
 
     def spec(self, name: str) -> DatasetSpec | None:
@@ -527,6 +529,8 @@ def check_dataset(ds: Dataset, ctx: SdtmContext, findings: Findings) -> None:
     remember_parent(ds, ctx)
     if f"{ds.name}LNKGRP" in ds.variables and "USUBJID" in ds.variables:
         ctx.linked[ds.name] = ds
+    if not ds.name.startswith("SUPP"):
+        ctx.tables[ds.name] = ds
 
 
 def check_link_groups(ctx: SdtmContext, findings: Findings) -> None:
@@ -549,9 +553,94 @@ def check_link_groups(ctx: SdtmContext, findings: Findings) -> None:
         )  # fmt: skip
 
 
+def _subject_values(ds: Dataset, idvar: str) -> pd.MultiIndex:
+    """(USUBJID, value of ``idvar`` as text) of the records where the value is given."""
+    value = as_text(ds[idvar])
+    subject = (
+        as_text(ds["USUBJID"])
+        if "USUBJID" in ds.variables
+        else pd.Series(pd.NA, index=value.index, dtype="string")
+    )
+    given = value.notna()
+    return pd.MultiIndex.from_arrays([subject[given], value[given]])
+
+
+def _first_of(keys: pd.MultiIndex) -> str:
+    subject, value = keys[0]
+    return f"{value} of {subject}" if isinstance(subject, str) else str(value)
+
+
+def check_related_records(ctx: SdtmContext, findings: Findings) -> None:
+    """Every RELREC record resolves (SDTMIG 3.4 sections 8.2, 8.3): RDOMAIN is a dataset of
+    the run and IDVAR a variable of it; a record-level one (IDVARVAL given) names a record of
+    the subject (USUBJID, IDVAR = IDVARVAL); a dataset-level one (USUBJID and IDVARVAL null)
+    names a variable with values, each value of a ONE side is one record of the subject and
+    has records of the subject in every MANY side of the same RELID."""
+    rel = ctx.tables.get("RELREC")
+    if rel is None or not {"RDOMAIN", "IDVAR", "RELID"} <= set(rel.variables):
+        return
+    columns = ["RDOMAIN", "USUBJID", "IDVAR", "IDVARVAL", "RELTYPE", "RELID"]
+    data = pd.DataFrame(
+        {c: as_text(rel[c]) if c in rel.variables else pd.NA for c in columns}, index=rel.index
+    ).astype("string")
+    problems: dict[str, pd.Series] = {
+        c: pd.Series(pd.NA, index=rel.index, dtype="string")
+        for c in ("RDOMAIN", "IDVAR", "IDVARVAL", "RELTYPE")
+    }
+    sides: dict[int, pd.MultiIndex] = {}  # dataset-level rows: their (USUBJID, value) keys
+    for i in range(len(data)):
+        row = data.iloc[i]
+        domain, idvar, value = row["RDOMAIN"], row["IDVAR"], row["IDVARVAL"]
+        target = ctx.tables.get(str(domain)) if pd.notna(domain) else None
+        if target is None:
+            problems["RDOMAIN"][i] = f"{domain} is not a dataset of the run"
+        elif pd.isna(idvar) or idvar not in target.variables:
+            problems["IDVAR"][i] = f"{idvar} is not a variable of {domain}"
+        elif pd.notna(value):
+            keys = _subject_values(target, str(idvar))
+            subject = row["USUBJID"]
+            found = (
+                keys.isin([(subject, value)]).any()
+                if pd.notna(subject)
+                else bool((keys.get_level_values(1) == value).any())
+            )
+            if not found:
+                problems["IDVARVAL"][i] = f"no {domain} record of the subject has {idvar} {value}"
+        else:
+            keys = _subject_values(target, str(idvar))
+            if keys.empty:
+                problems["IDVAR"][i] = f"{idvar} has no value in {domain}"
+            else:
+                sides[i] = keys
+    records = [{str(k): v for k, v in r.items()} for r in data.astype(object).to_dict("records")]
+    for relid in data["RELID"].dropna().unique():
+        rows = [i for i in sides if records[i]["RELID"] == relid]
+        many = [i for i in rows if records[i]["RELTYPE"] == "MANY"]
+        for i in (i for i in rows if records[i]["RELTYPE"] == "ONE"):
+            one = records[i]
+            repeated = sides[i][sides[i].duplicated()].unique()
+            if len(repeated):
+                problems["RELTYPE"][i] = (
+                    f"ONE, but {len(repeated)} value(s) of {one['IDVAR']} have several "
+                    f"{one['RDOMAIN']} records (first: {_first_of(repeated)})"
+                )
+            values = sides[i].unique()
+            text = [
+                f"{len(keys)} value(s) with no {records[j]['RDOMAIN']} record with "
+                f"{records[j]['IDVAR']} (first: {_first_of(keys)})"
+                for j, keys in ((j, values[~values.isin(sides[j])]) for j in many)
+                if len(keys)
+            ]
+            if text:
+                problems["IDVAR"][i] = "; ".join(text)
+    for column, message in problems.items():
+        findings.rows("PIPE-019", rel, message.notna(), column, message.fillna(""), data[column])
+
+
 def check_study(ctx: SdtmContext, findings: Findings) -> None:
     """What can only be said once every dataset was read."""
     check_link_groups(ctx, findings)
+    check_related_records(ctx, findings)
     if ctx.seen and "DM" not in ctx.seen:
         findings.one("SD1020", "DM", None, "the SDTM has no DM dataset")
     if ctx.seen and "TS" not in ctx.seen:

@@ -40,6 +40,7 @@ from transforms.define.model import (
     ItemRef,
     Layer,
     Method,
+    RangeCheck,
     Standard,
     Term,
     ValueList,
@@ -549,15 +550,22 @@ class _Builder:
     ) -> None:
         if vl.by not in source.columns:
             return
-        by_values = sorted(set(present[vl.by].astype("string").unique()))
-        by_oid = f"IT.{meta.name}.{vl.by}"
+        keys = [vl.by, *(k for k in vl.also if k in source.columns)]
+        combos = _combinations(source, keys, present[vl.by])
         where_oids = {}
-        for value in by_values:
-            oid = f"WC.{meta.name}.{vl.by}.{_oid_part(value)}"
+        for combo in combos:
+            oid = f"WC.{meta.name}." + ".".join([vl.by, *(_oid_part(v) for v in combo if v)])
             if oid not in self.where_clauses:
                 oid = self.unique(oid)
-                self.where_clauses[oid] = WhereClause(oid, by_oid, vl.by, "EQ", (value,))
-            where_oids[value] = oid
+                also = tuple(
+                    RangeCheck(f"IT.{meta.name}.{k}", k, "EQ", (v,))
+                    for k, v in zip(keys[1:], combo[1:], strict=True)
+                    if v  # a null further key: no check of it
+                )
+                self.where_clauses[oid] = WhereClause(
+                    oid, f"IT.{meta.name}.{vl.by}", vl.by, "EQ", (combo[0],), also
+                )
+            where_oids[combo] = oid
         decodes = _most_frequent(source, vl.by, vl.decode) if vl.decode in source.columns else {}
         parent_refs = {r.item_oid: r for r in refs}
         for position, name in enumerate(v for v in vl.variables if v in source.columns):
@@ -565,10 +573,14 @@ class _Builder:
             parent_item = next(i for i in self.items if i.oid == f"IT.{meta.name}.{name}")
             parent_ref = parent_refs[parent_item.oid]
             vl_refs: list[ItemRef] = []
-            pairs = source.counts(vl.by, name)
-            groups = dict(iter(pairs.groupby(pairs[vl.by].astype("string"))))
-            for value in by_values:
-                group = groups[value]  # the distinct values of name where by is value
+            pairs = source.counts(*keys, name)
+            columns = [pairs[k].astype("string").fillna("") for k in keys]
+            pairs["__key"] = list(zip(*columns, strict=True))
+            groups: dict[object, pd.DataFrame] = dict(iter(pairs.groupby("__key")))
+            for combo in combos:
+                value = combo[0]
+                part = ".".join(_oid_part(v) for v in combo if v)
+                group = groups[combo]  # the distinct values of name for this combination
                 values = _present(group[name])
                 records, filled = group["n"].sum(), group.loc[values.index, "n"].sum()
                 if values.empty and position > 0:
@@ -578,21 +590,24 @@ class _Builder:
                 if label is None:
                     label = decodes.get(value)
                 origin = vl.origins.get(value, parent.origin)
-                item_oid = self.unique(f"IT.{meta.name}.{name}.{_oid_part(value)}")
+                item_oid = self.unique(f"IT.{meta.name}.{name}.{part}")
                 method_oid = comment_oid = None
                 text = vl.methods.get(value)
+                condition = " and ".join(
+                    f"{k} = {v}" for k, v in zip(keys, combo, strict=True) if v
+                )
                 if origin == "Derived":
                     method_oid = (
                         self.method(
-                            f"MT.{meta.name}.{name}.{_oid_part(value)}",
-                            f"Algorithm for {meta.name}.{name} where {vl.by} = {value}",
+                            f"MT.{meta.name}.{name}.{part}",
+                            f"Algorithm for {meta.name}.{name} where {condition}",
                             text,
                         )
                         if text
                         else parent_ref.method_oid
                     )
                 elif text:
-                    comment_oid = self.comment(f"COM.{meta.name}.{name}.{_oid_part(value)}", text)
+                    comment_oid = self.comment(f"COM.{meta.name}.{name}.{part}", text)
                 codelist_oid = parent_item.codelist_oid if shape.data_type == "text" else None
                 self.items.append(
                     Item(
@@ -613,7 +628,7 @@ class _Builder:
                         comment_oid=comment_oid,
                         xpt_length=parent_item.xpt_length,
                         dataset=meta.name,
-                        where_text=self.where_clauses[where_oids[value]].text,
+                        where_text=self.where_clauses[where_oids[combo]].text,
                         pages=self.pages(origin, f"{meta.name}.{value}"),
                     )
                 )
@@ -623,7 +638,7 @@ class _Builder:
                         order=len(vl_refs) + 1,
                         mandatory=bool(filled == records),
                         method_oid=method_oid,
-                        where_oid=where_oids[value],
+                        where_oid=where_oids[combo],
                     )
                 )
             if vl_refs:
@@ -631,6 +646,20 @@ class _Builder:
                 self.value_lists.append(ValueList(vl_oid, meta.name, name, tuple(vl_refs)))
             else:  # nothing to describe: drop the reference from the parent item
                 self.items = [i if i.oid != parent_item.oid else _replace_vl(i) for i in self.items]
+
+
+def _combinations(
+    source: DatasetValues, keys: Sequence[str], first: pd.Series
+) -> list[tuple[str, ...]]:
+    """The value-level entries of ``keys``: each present value of the first key (``first``)
+    alone, or with the values of the further keys its records hold ("" where null)."""
+    values = sorted(set(first.astype("string").unique()))
+    if len(keys) == 1:
+        return [(v,) for v in values]
+    counts = source.counts(*keys)
+    text = counts[list(keys)].astype("string").fillna("")
+    wanted = set(values)
+    return sorted({tuple(row) for row in text.itertuples(index=False) if row[0] in wanted})
 
 
 def _is_parameter(meta: DatasetMeta, var: VariableMeta) -> bool:
@@ -751,7 +780,7 @@ def _analysis_result(builder: _Builder, analysis: AnalysisMeta) -> AnalysisResul
             w.oid
             for w in builder.where_clauses.values()
             if w.item_oid == items["PARAMCD"] and w.comparator == "EQ"
-            and w.values == (analysis.paramcd,)
+            and w.values == (analysis.paramcd,) and not w.also
         ),
         None,
     )  # fmt: skip

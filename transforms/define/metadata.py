@@ -10,6 +10,7 @@ in words. ADaM: :func:`adam_metadata` takes ADaM dataset specs (anything shaped 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from typing import Protocol
 
 from transforms import standards
@@ -122,8 +123,16 @@ def sdtm_dataset(spec: DatasetSpec) -> DatasetMeta:
         standard="SDTMIG",
         domain=spec.name,
         reference=spec.class_.upper() in ("TRIAL DESIGN", "STUDY REFERENCE"),
-        value_lists=default_value_lists(names),
+        value_lists=_keyed(default_value_lists(names), spec.value_level),
     )
+
+
+def _keyed(lists: tuple[ValueListMeta, ...], keys: tuple[str, ...]) -> tuple[ValueListMeta, ...]:
+    """The value lists with the further keys a spec states (``value_level: [LBTESTCD,
+    LBSPEC]``) on the one keyed by the first."""
+    if not keys:
+        return lists
+    return tuple(replace(vl, also=keys[1:]) if vl.by == keys[0] else vl for vl in lists)
 
 
 def supp_dataset(spec: DatasetSpec) -> DatasetMeta:

@@ -71,6 +71,8 @@ class ValueListMeta:
     ``decode`` names the variable that labels each value (LBTEST for LBTESTCD); ``labels``
     and ``origins`` give a label / origin type per value instead (SUPP-- QLABEL, QORIG),
     ``methods`` how the value is derived (a method when derived, else a comment).
+    ``also`` names further keys: an entry per combination of values present (LBTESTCD and
+    LBSPEC for a test measured in serum and urine), its where-clause a range check per key.
     The first of ``variables`` gets an entry for every value present in the data, the others
     only where they hold data, so the where-clauses cover every value.
     """
@@ -78,6 +80,7 @@ class ValueListMeta:
     by: str
     variables: tuple[str, ...]
     decode: str | None = None
+    also: tuple[str, ...] = ()  # further keys: one entry per combination present (LBSPEC)
     labels: Mapping[str, str] = field(default_factory=dict)
     origins: Mapping[str, str] = field(default_factory=dict)
     methods: Mapping[str, str] = field(default_factory=dict)
@@ -195,8 +198,7 @@ class Item:
 
 
 @dataclass(frozen=True)
-class WhereClause:
-    oid: str
+class RangeCheck:
     item_oid: str
     variable: str  # the name of item_oid's variable, for display
     comparator: str
@@ -205,6 +207,27 @@ class WhereClause:
     @property
     def text(self) -> str:
         return f"{self.variable} {self.comparator} {', '.join(self.values)}"
+
+
+@dataclass(frozen=True)
+class WhereClause:
+    """A where-clause: its first range check, and ``also`` those that must hold with it."""
+
+    oid: str
+    item_oid: str
+    variable: str  # the name of item_oid's variable, for display
+    comparator: str
+    values: tuple[str, ...]
+    also: tuple[RangeCheck, ...] = ()
+
+    @property
+    def checks(self) -> tuple[RangeCheck, ...]:
+        first = RangeCheck(self.item_oid, self.variable, self.comparator, self.values)
+        return (first, *self.also)
+
+    @property
+    def text(self) -> str:
+        return " and ".join(c.text for c in self.checks)
 
 
 @dataclass(frozen=True)

@@ -121,14 +121,15 @@ def _value_list(parent: etree._Element, vl: ValueList) -> None:
 
 def _where_clause(parent: etree._Element, wc: WhereClause) -> None:
     element = _set(etree.SubElement(parent, _def("WhereClauseDef")), OID=wc.oid)
-    check = _set(
-        etree.SubElement(element, _odm("RangeCheck")),
-        Comparator=wc.comparator,
-        SoftHard="Soft",
-        def_ItemOID=wc.item_oid,
-    )
-    for value in wc.values:
-        etree.SubElement(check, _odm("CheckValue")).text = value
+    for range_check in wc.checks:
+        check = _set(
+            etree.SubElement(element, _odm("RangeCheck")),
+            Comparator=range_check.comparator,
+            SoftHard="Soft",
+            def_ItemOID=range_check.item_oid,
+        )
+        for value in range_check.values:
+            etree.SubElement(check, _odm("CheckValue")).text = value
 
 
 def _group(parent: etree._Element, group: ItemGroup) -> None:

@@ -370,16 +370,31 @@ def _fail(where: str, problem: str) -> SuiteError:
     return SuiteError(f"{where}: {problem}")
 
 
-def _where_clause(raw: Any, form: FormSpec, where: str) -> tuple[Condition, list[Derived]]:
+def _where_clause(
+    raw: Any, form: FormSpec, where: str, study: StudySpec | None = None
+) -> tuple[Condition, list[Derived]]:
     """A check's ``where`` (:mod:`transforms.conditions`, subjects ``{column: X}`` of the
-    form, what a GX row condition can state), its text comparisons made on the columns'
+    form, or ``{form: F, column: X}`` of the subject's record in another form, joined on
+    SUBJID; what a GX row condition can state), its text comparisons made on the columns'
     ``:norm`` values with normalised values, as the mapping compares raw text."""
 
-    def column(subject: Mapping[str, Any], at: str) -> str:
-        name = conditions.named("column")(subject, at)
-        if name not in form.columns:
-            raise _fail(at, f"{name!r} is not a column of form {form.oid}")
-        return name
+    def column(subject: Mapping[str, Any], at: str) -> str | Derived:
+        if "form" not in subject:
+            name = conditions.named("column")(subject, at)
+            if name not in form.columns:
+                raise _fail(at, f"{name!r} is not a column of form {form.oid}")
+            return name
+        other = study.forms.get(str(subject["form"])) if study is not None else None
+        name = subject.get("column")
+        if set(subject) != {"form", "column"} or not isinstance(name, str):
+            raise _fail(at, f"a column of another form reads {{form: F, column: X}}: {subject}")
+        if other is None:
+            raise _fail(at, f"unknown form {subject['form']!r}")
+        if name not in other.columns:
+            raise _fail(at, f"{name!r} is not a column of form {other.oid}")
+        if SUBJECT not in other.columns or SUBJECT not in form.columns:
+            raise _fail(at, f"forms {form.oid} and {other.oid} need {SUBJECT} to be joined")
+        return Derived.named("text", name, form=other.oid)
 
     try:
         condition = conditions.parse(raw, f"{where}: where", column, conditions.GX_OPS)
@@ -388,9 +403,16 @@ def _where_clause(raw: Any, form: FormSpec, where: str) -> tuple[Condition, list
     derived: list[Derived] = []
 
     def normalised(test: Condition) -> Condition:
+        joined = test.subject if isinstance(test.subject, Derived) else None
         if test.op not in conditions.VALUE_OPS:
-            return test
-        d = Derived.named("norm", test.subject)
+            if joined is None:
+                return test
+            derived.append(joined)
+            return replace(test, subject=joined.name)
+        if joined is None:
+            d = Derived.named("norm", test.subject)
+        else:
+            d = Derived.named("norm", joined.column, form=joined.form)
         derived.append(d)
         values = normalise(pd.Series([str(v) for v in test.values], dtype="string"))
         return replace(test, subject=d.name, values=tuple(values))
@@ -434,7 +456,9 @@ def _written_check(
     severity = raw.get("severity", "error")
     if severity not in SEVERITIES:
         raise _fail(where, f"severity must be one of {list(SEVERITIES)}")
-    clause, derived = _where_clause(raw["where"], form, where) if "where" in raw else (None, [])
+    clause, derived = (
+        _where_clause(raw["where"], form, where, study) if "where" in raw else (None, [])
+    )
     compare = None
     if kind == "in_set":
         if not isinstance(arg, list) or not arg:
