@@ -59,13 +59,16 @@ def _supp(published: Path, name: str) -> dict[tuple[str, str], object]:
 def test_history_comes_before_the_study_in_order(raw: dict[str, Rows]) -> None:
     # Diagnosis, then induction, then (transplant: conditioning two days before the ASCT)
     # or the end of induction/consolidation on the cohort form's date; all before consent.
-    # The history forms are the enrolled subjects' (those given a cohort), not the screen
-    # failures'.
+    # Every screened subject has a diagnosis before consent; prior therapy is the enrolled
+    # subjects' (those given a cohort), not the screen failures'.
     enrolled = {r["SUBJID"] for r in raw["COH"]}
-    consent = {r["SUBJID"]: _day(r["ICDAT"]) for r in raw["IC"] if r["SUBJID"] in enrolled}
+    screened = {r["SUBJID"]: _day(r["ICDAT"]) for r in raw["IC"]}
+    consent = {s: day for s, day in screened.items() if s in enrolled}
     first_dose = {r["SUBJID"]: _day(r["EXSTDAT"]) for r in reversed(raw["EX"])}
     diagnosis = {r["SUBJID"]: _day(r["DXDAT"]) for r in raw["DX"]}
-    assert set(diagnosis) == set(consent)
+    assert set(diagnosis) == set(screened) and set(consent) < set(screened)
+    assert all(diagnosis[s] < day for s, day in screened.items())
+    assert {r["SUBJID"] for r in raw["PRT"]} <= enrolled
     for coh in raw["COH"]:
         s = coh["SUBJID"]
         lines = [r for r in raw["PRT"] if r["SUBJID"] == s]
