@@ -40,7 +40,9 @@ import pandas as pd
 
 from samplegen.pommaint import NO_DATE, text_frame
 
-STREAM: Final = 18  # the child stream of these forms: default_rng([seed, STREAM])
+# The child stream of these forms: default_rng([seed, STREAM]), the same as the screening
+# forms' (pommaint_screening.STREAM says why they are not split).
+STREAM: Final = 18
 _EPOCH: Final = date(1970, 1, 1)  # day 0 of the day numbers
 
 # Regimens: name as the site writes it, cycle length (days), drugs as written.

@@ -2,9 +2,9 @@
 forms of every screened subject (serology, cytogenetics at diagnosis, childbearing potential,
 pregnancy tests).
 
-Everything here is drawn from its own child random stream (``default_rng([seed, 188])``,
-issue 18; the history forms have ``[seed, 18]``, so neither shifts the other), after the
-enrolled subjects' forms are complete, and reads those forms only: the enrolled subjects'
+Everything here is drawn from the child random stream ``default_rng([seed, 18])`` (issue 18;
+the history forms seed a generator of their own from the same stream, see ``STREAM``), after
+the enrolled subjects' forms are complete, and reads those forms only: the enrolled subjects'
 values in the existing forms stay exactly what they were, and the screen failures are extra
 rows at the end of DM, IC, LB, DX, MH, ECOG and VS.
 
@@ -48,7 +48,12 @@ IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 StrArray = npt.NDArray[np.object_]
 
-STREAM: Final = 188  # the child stream of these draws: default_rng([seed, STREAM])
+# The child stream of these draws: default_rng([seed, STREAM]). The history forms
+# (pommaint_history.STREAM) seed their generator from the same [seed, 18]: the two were
+# drawn that way when the forms were added, and giving screening a stream of its own would
+# change every screening value of the sample (DM, IC, LB screening, SER, CYTO, CBP, PREG of
+# the enrolled subjects) and every test and golden pinned to them, so they are not split.
+STREAM: Final = 18
 # The screen failures' diagnosis, medical history, ECOG and vital signs: a stream of their own.
 HISTORY_STREAM: Final = 183
 SHARE: Final = 0.2  # screen failures per enrolled subject
