@@ -59,13 +59,16 @@ def _supp(published: Path, name: str) -> dict[tuple[str, str], object]:
 def test_history_comes_before_the_study_in_order(raw: dict[str, Rows]) -> None:
     # Diagnosis, then induction, then (transplant: conditioning two days before the ASCT)
     # or the end of induction/consolidation on the cohort form's date; all before consent.
-    # The history forms are the enrolled subjects' (those given a cohort), not the screen
-    # failures'.
+    # Every screened subject has a diagnosis before consent; prior therapy is the enrolled
+    # subjects' (those given a cohort), not the screen failures'.
     enrolled = {r["SUBJID"] for r in raw["COH"]}
-    consent = {r["SUBJID"]: _day(r["ICDAT"]) for r in raw["IC"] if r["SUBJID"] in enrolled}
+    screened = {r["SUBJID"]: _day(r["ICDAT"]) for r in raw["IC"]}
+    consent = {s: day for s, day in screened.items() if s in enrolled}
     first_dose = {r["SUBJID"]: _day(r["EXSTDAT"]) for r in reversed(raw["EX"])}
     diagnosis = {r["SUBJID"]: _day(r["DXDAT"]) for r in raw["DX"]}
-    assert set(diagnosis) == set(consent)
+    assert set(diagnosis) == set(screened) and set(consent) < set(screened)
+    assert all(diagnosis[s] < day for s, day in screened.items())
+    assert {r["SUBJID"] for r in raw["PRT"]} <= enrolled
     for coh in raw["COH"]:
         s = coh["SUBJID"]
         lines = [r for r in raw["PRT"] if r["SUBJID"] == s]
@@ -85,9 +88,13 @@ def test_history_comes_before_the_study_in_order(raw: dict[str, Rows]) -> None:
 def test_visit_forms_follow_the_visits_that_took_place(raw: dict[str, Rows]) -> None:
     # ECOG and vital signs at every screening and cycle day 1 visit of the lab form, and
     # none other; height at screening only; ECOG 0-3 at entry (inclusion 3).
-    enrolled = {r["SUBJID"] for r in raw["COH"]}  # the screen failures have no history forms
-    visits = {(r["SUBJID"], r["VISIT"], r["LBDAT"]) for r in raw["LB"] if r["SUBJID"] in enrolled
-              and (r["VISIT"] == "Screening" or r["VISIT"].endswith("Day 1"))}  # fmt: skip
+    # The screen failures too: ECOG and vital signs at their screening visit, nothing later.
+    visits = {(r["SUBJID"], r["VISIT"], r["LBDAT"]) for r in raw["LB"]
+              if r["VISIT"] == "Screening" or r["VISIT"].endswith("Day 1")}  # fmt: skip
+    failed = {r["SUBJID"] for r in raw["IC"] if r["ELIGYN"] == "No"}
+    assert failed and {(s, v) for s, v, _ in visits if s in failed} == {
+        (s, "Screening") for s in failed
+    }
     assert {(r["SUBJID"], r["VISIT"], r["ECOGDAT"]) for r in raw["ECOG"]} == visits
     assert {(r["SUBJID"], r["VISIT"], r["VSDAT"]) for r in raw["VS"]} == visits
     assert all(bool(r["HEIGHT"]) == (r["VISIT"] == "Screening") for r in raw["VS"])

@@ -6,9 +6,10 @@ is made, so the forms that are not disease assessments stay as they were. Per en
 subject, assessments at entry (the screening visit, before cycle 1 day 1), at each cycle's
 Day 1 visit from cycle 2 and, after the end of treatment:
 
-- for a subject who stopped for an adverse event or a physician's decision, every 28 days
-  (visit "Disease follow-up") until progression is confirmed, new anticancer therapy, death,
-  the end of follow-up or the data cut-off (a first PD is confirmed 14 days later);
+- for a subject who stopped without progression for any reason but death or withdrawal
+  (an adverse event, a physician's decision, completed treatment), every 28 days (visit
+  "Disease follow-up") until progression is confirmed, new anticancer therapy, death, the
+  end of follow-up or the data cut-off (a first PD is confirmed 14 days later);
 - for a subject who stopped for progression, one confirming assessment 14 days after the PD
   visit (before any new therapy: the day before it at the latest).
 
@@ -47,7 +48,9 @@ EVERY: Final = 28
 CONFIRM_AFTER: Final = 14
 DISCORDANT: Final = 0.02
 _SD, _CR, _SCR, _PD = 0, 4, 5, 6
-_FOLLOWED: Final = ("Adverse event", "Physician decision")
+# End-of-treatment reasons after which no disease follow-up is due (progression is confirmed
+# once, see _schedule); every other reason is followed (protocol: until progression).
+_NOT_FOLLOWED: Final = ("Progressive disease", "Death", "Withdrawal by subject", "")
 # Serum M-protein as a fraction of diagnosis, by state (SD..sCR): the band's low and high.
 _SERUM: Final = ((0.80, 0.56, 0.15, 0.0, 0.0, 0.0), (0.95, 0.70, 0.45, 0.07, 0.0, 0.0))
 # ... kept inside the IMWG limits of the state whatever the assay's variation.
@@ -102,7 +105,7 @@ def _schedule(course: Course, cutoff: int) -> pd.DataFrame:
                 day = min(day, int(course.new_therapy[s]) - 1)
             if dates[-1] + 4 <= day < stop:
                 rows.append((s, FOLLOW_UP, day, _PD, False, False))
-        elif reason in _FOLLOWED:
+        elif reason not in _NOT_FOLLOWED:
             day, state, pds = max(dates[-1], int(course.eot[s])), states[-1], 0
             while pds < 2:
                 day += CONFIRM_AFTER if pds else EVERY

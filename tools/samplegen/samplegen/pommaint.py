@@ -56,8 +56,9 @@ Raw value sets (exact spellings, including the deliberate mess):
   "Positive"
 - EOT.EOTREAS: "Progressive disease", "Adverse event", "Completed treatment", "Death",
   "Withdrawal by subject", "Physician decision"
-- EOS.EOSSTAT: "Completed", "Discontinued", "Death"; EOS.EOSREAS: "" (completed),
-  "Death", "Withdrawal by subject", "Lost to follow-up"; EOS.DTHCAUS: "Progressive disease",
+- EOS.EOSSTAT: "Discontinued", "Death" (a subject who completed treatment is followed for
+    survival and disease until the cut-off like the others); EOS.EOSREAS: "Death",
+  "Withdrawal by subject", "Lost to follow-up"; EOS.DTHCAUS: "Progressive disease",
   "Pneumonia"
 - SFU.SFUSTAT: "Alive", "Dead" (SFUDAT = DTHDAT on the "Dead" contact); SFU.NEWTHER: "Yes",
   "No" (once "Yes", later contacts repeat "Yes" and the same NEWTHDAT)
@@ -87,6 +88,8 @@ SITE: Final = "01"
 CYCLE_DAYS: Final = 28
 DOSING_DAYS: Final = 21
 MAX_CYCLES: Final = 39
+# The survival follow-up of the subjects who completed treatment: a child stream of its own.
+FOLLOW_UP_STREAM: Final = 184
 NO_DATE: Final = -(10**6)  # a missing date, in days since 1970-01-01
 # Enrolment window (days before the cut-off) and site events (days after its opening).
 FIRST_CONSENT: Final = 1133
@@ -335,6 +338,9 @@ class _Tables:
     eos: list[tuple[int, int, str, str, int, str]] = field(default_factory=list)
     sfu: list[tuple[int, int, str, int, str, int]] = field(default_factory=list)
     followed_until: list[int] = field(default_factory=list)  # per subject
+    # The last day of each subject's survival follow-up: followed_until, except a subject who
+    # completed treatment, followed after the end of study treatment (issue 18).
+    follow_up_end: list[int] = field(default_factory=list)
 
 
 def _subjects(rng: np.random.Generator, n: int, cutoff: int) -> _Subjects:
@@ -603,9 +609,12 @@ def _responses(rng: np.random.Generator, response0: int, n_visits: int, pd_at: i
 
 def _course(
     rng: np.random.Generator, sub: _Subjects, s: int, cutoff: int, tables: _Tables,
-    interim: bool = False,
+    follow_rng: np.random.Generator, interim: bool = False,
 ) -> None:  # fmt: skip
-    """Simulate one subject from consent to the cut-off and collect the form rows."""
+    """Simulate one subject from consent to the cut-off and collect the form rows.
+
+    `follow_rng` draws the survival follow-up of a subject who completed treatment (a stream
+    of its own, so the other subjects' draws stay as they were)."""
     consent, c1d1 = int(sub.consent[s]), int(sub.c1d1[s])
     starts, visit_dates = _schedule(rng, c1d1)
     end = _end(rng, sub, s, starts, visit_dates, cutoff)
@@ -623,7 +632,10 @@ def _course(
     last_dose = _dosing(s, starts, end, modifications, cutoff, tables)
     if end.kind != _ONGOING:
         tables.eot.append((s, end.eot, last_dose, _EOT_REASON[end.kind]))
-    followed_until = _follow_up(rng, s, end, study_end, cutoff, tables)
+    follow_up_end = _follow_up(rng, s, end, study_end, cutoff, tables, follow_rng)
+    tables.follow_up_end.append(follow_up_end)
+    # What the AEs know: up to the end of study treatment for a subject who completed it.
+    followed_until = min(follow_up_end, study_end)
     tables.followed_until.append(followed_until)
     unknown = end.kind == _WITHDRAW or followed_until < study_end
     _ae_rows(rng, s, aes, end, followed_until, unknown, tables)
@@ -718,11 +730,14 @@ def _visit_rows(
 
 
 def _follow_up(
-    rng: np.random.Generator, s: int, end: _End, study_end: int, cutoff: int, tables: _Tables
-) -> int:
+    rng: np.random.Generator, s: int, end: _End, study_end: int, cutoff: int, tables: _Tables,
+    follow_rng: np.random.Generator,
+) -> int:  # fmt: skip
     """Survival follow-up contacts (about every 3 months after EOT) and end of study.
 
-    Returns the last day the subject is followed (earlier than `study_end` when lost).
+    Returns the last day the subject is followed (earlier than `study_end` when lost). A
+    subject who completed treatment is followed like the others (until the cut-off), drawn
+    from `follow_rng`: the study no longer ends at the end of treatment (issue 18).
     """
     if end.kind == _FATAL:
         tables.eos.append((s, end.death, "Death", "Death", end.death, "Pneumonia"))
@@ -731,8 +746,7 @@ def _follow_up(
         tables.eos.append((s, end.event, "Discontinued", "Withdrawal by subject", NO_DATE, ""))
         return study_end
     if end.kind == _COMPLETED:
-        tables.eos.append((s, end.eot, "Completed", "", NO_DATE, ""))
-        return study_end
+        rng, study_end = follow_rng, cutoff
     if end.kind == _ONGOING:
         return study_end
     new_therapy = NO_DATE
@@ -779,11 +793,12 @@ def generate(
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; use one of {', '.join(PROFILES)}")
     rng = np.random.default_rng(seed)
+    follow_rng = np.random.default_rng([seed, FOLLOW_UP_STREAM])
     cut = day_number(cutoff)
     sub = _subjects(rng, subjects, cut)
     tables = _Tables()
     for s in range(subjects):
-        _course(rng, sub, s, cut, tables, interim=profile == "realistic")
+        _course(rng, sub, s, cut, tables, follow_rng, interim=profile == "realistic")
     ids = np.array(sub.ids, dtype=object)
     visits = pd.DataFrame(
         tables.visits,
@@ -850,7 +865,7 @@ def generate(
     course = Course(
         visits=visits.loc[entry | assessed, ["subj", "VISIT", "date", "state"]],
         progression=sub.c1d1 + sub.ttp,
-        followed_until=np.array(tables.followed_until, dtype=np.int64),
+        followed_until=np.array(tables.follow_up_end, dtype=np.int64),
         new_therapy=therapy, death=death, eot=eot, eot_reason=reason,
     )  # fmt: skip
     return disease_assessments(frames, ids, course, seed, cut)

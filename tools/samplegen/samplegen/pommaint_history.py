@@ -40,7 +40,9 @@ import pandas as pd
 
 from samplegen.pommaint import NO_DATE, text_frame
 
-STREAM: Final = 18  # the child stream of these forms: default_rng([seed, STREAM])
+# The child stream of these forms: default_rng([seed, STREAM]), the same as the screening
+# forms' (pommaint_screening.STREAM says why they are not split).
+STREAM: Final = 18
 _EPOCH: Final = date(1970, 1, 1)  # day 0 of the day numbers
 
 # Regimens: name as the site writes it, cycle length (days), drugs as written.
@@ -105,6 +107,9 @@ _CONMEDS: Final = (
 )
 _ASPIRIN, _ENOXAPARIN, _RIVAROXABAN, _ZOLEDRONIC, _FILGRASTIM, _LEVOFLOXACIN = range(4, 10)
 _BORTEZOMIB = ("bortezomib", "velcade")
+_DX_COLUMNS: Final = ["SUBJID", "DXDAT", "DXISO", "ISS", "RISS"]
+_MH_COLUMNS: Final = ["SUBJID", "MHSPID", "MHCAT", "MHTERM", "MHDECOD", "MHSOC", "MHSTDAT",
+                      "MHENDAT", "MHONGO", "MHTOXGR"]  # fmt: skip
 
 
 def _choose(rng: np.random.Generator, options: tuple[tuple[Regimen, float], ...]) -> Regimen:
@@ -205,51 +210,10 @@ def history_forms(
                 rows["PRT"].append((subject, str(spid), line, name, given, _one(first), _one(last)))
         bortezomib = any(d.strip().lower() in _BORTEZOMIB for _, r, _, _ in lines for d in r[2])
 
-        # Diagnosis: isotype as the serum immunofixation reports it; ISS and R-ISS.
-        heavy = "IgG" if rng.random() < 0.7 else "IgA"
-        light = " kappa" if rng.random() < 0.65 else " lambda"
-        iss = int(rng.choice(3, p=[0.30, 0.35, 0.35]))
-        high_ldh = rng.random() < 0.15
-        riss = 0 if iss == 0 and not high_ldh else (2 if iss == 2 and high_ldh else 1)
-        roman = ("I", "II", "III")
-        rows["DX"].append((subject, _one(diagnosis), isotype.get(subject, heavy + light),
-                           roman[iss], roman[riss]))  # fmt: skip
-
-        # Medical history: comorbidities, bone disease, neuropathy, prior malignancy.
-        history: list[tuple[str, ...]] = []
-        drugs_for: list[tuple[int, int]] = []  # (conmed index, start day)
-        for term, pt, soc, prevalence, medication in _HISTORY:
-            if rng.random() < prevalence * (1.3 if age >= 65 else 0.8):
-                onset = diagnosis - int(rng.integers(365, 15 * 365))
-                history.append(("Medical history", term, pt, soc, _partial(_one(onset), rng),
-                                "", "Yes", ""))  # fmt: skip
-                if medication >= 0:
-                    drugs_for.append((medication, onset + int(rng.integers(0, 60))))
-        if rng.random() < 0.25:
-            fracture = diagnosis - int(rng.integers(0, 30))
-            history.append(("Medical history", *_FRACTURE, _one(fracture), "", "Yes", ""))
-        if bortezomib and rng.random() < 0.35:
-            onset = induction_start + int(rng.integers(40, 100))
-            grade = "1" if rng.random() < 0.7 else "2"
-            resolved = rng.random() < 0.3 and onset + 120 < start
-            ended = _partial(_one(onset + 120), rng) if resolved else ""
-            history.append(("Medical history", *_NEUROPATHY, _one(onset), ended,
-                            "No" if resolved else "Yes", "" if resolved else grade))  # fmt: skip
-        if rng.random() < 0.05:
-            term, pt = _PRIOR_CANCERS[int(rng.integers(0, 3 if female else 2))]
-            onset = diagnosis - int(rng.integers(5 * 365, 15 * 365))
-            history.append(
-                (
-                    "Prior malignancy",
-                    term,
-                    pt,
-                    _NEOPLASMS,
-                    _partial(_one(onset), rng),
-                    _partial(_one(onset + int(rng.integers(30, 200))), rng),
-                    "No",
-                    "",
-                )
-            )
+        dx, history, drugs_for = _diagnosis_and_history(
+            rng, female, age, diagnosis, induction_start, bortezomib, start
+        )
+        rows["DX"].append((subject, dx[0], isotype.get(subject, dx[1]), *dx[2:]))
         for i, record in enumerate(history, 1):
             rows["MH"].append((subject, str(i), *record))
 
@@ -284,9 +248,8 @@ def history_forms(
                 rows["NT"].append((subject, str(i), name, given, new_therapy[subject]))
 
     frames_out = {
-        "DX": _frame(rows["DX"], ["SUBJID", "DXDAT", "DXISO", "ISS", "RISS"]),
-        "MH": _frame(rows["MH"], ["SUBJID", "MHSPID", "MHCAT", "MHTERM", "MHDECOD", "MHSOC",
-                                  "MHSTDAT", "MHENDAT", "MHONGO", "MHTOXGR"]),
+        "DX": _frame(rows["DX"], _DX_COLUMNS),
+        "MH": _frame(rows["MH"], _MH_COLUMNS),
         "PRT": _frame(rows["PRT"], ["SUBJID", "PTSPID", "PTLINE", "PTREG", "PTDRUG", "PTSTDAT",
                                     "PTENDAT"]),
         "NT": _frame(rows["NT"], ["SUBJID", "NTSPID", "NTREG", "NTDRUG", "NTSTDAT"]),
@@ -295,6 +258,80 @@ def history_forms(
     }  # fmt: skip
     frames_out.update(_visit_forms(rng, dm, visits, progressed, frames_out["MH"]))
     return frames_out
+
+
+def _diagnosis_and_history(
+    rng: np.random.Generator, female: bool, age: int, diagnosis: int, induction_start: int,
+    bortezomib: bool, consent: int,
+) -> tuple[tuple[str, ...], list[tuple[str, ...]], list[tuple[int, int]]]:  # fmt: skip
+    """One subject's DX values (DXDAT, isotype drawn, ISS, R-ISS), MH records and the
+    comorbidities' drugs (conmed index, start day), in the draws' fixed order."""
+    heavy = "IgG" if rng.random() < 0.7 else "IgA"
+    light = " kappa" if rng.random() < 0.65 else " lambda"
+    iss = int(rng.choice(3, p=[0.30, 0.35, 0.35]))
+    high_ldh = rng.random() < 0.15
+    riss = 0 if iss == 0 and not high_ldh else (2 if iss == 2 and high_ldh else 1)
+    roman = ("I", "II", "III")
+    dx = (_one(diagnosis), heavy + light, roman[iss], roman[riss])
+
+    # Medical history: comorbidities, bone disease, neuropathy, prior malignancy.
+    history: list[tuple[str, ...]] = []
+    drugs_for: list[tuple[int, int]] = []  # (conmed index, start day)
+    for term, pt, soc, prevalence, medication in _HISTORY:
+        if rng.random() < prevalence * (1.3 if age >= 65 else 0.8):
+            onset = diagnosis - int(rng.integers(365, 15 * 365))
+            history.append(("Medical history", term, pt, soc, _partial(_one(onset), rng),
+                            "", "Yes", ""))  # fmt: skip
+            if medication >= 0:
+                drugs_for.append((medication, onset + int(rng.integers(0, 60))))
+    if rng.random() < 0.25:
+        fracture = diagnosis - int(rng.integers(0, 30))
+        history.append(("Medical history", *_FRACTURE, _one(fracture), "", "Yes", ""))
+    if bortezomib and rng.random() < 0.35:
+        onset = induction_start + int(rng.integers(40, 100))
+        grade = "1" if rng.random() < 0.7 else "2"
+        resolved = rng.random() < 0.3 and onset + 120 < consent
+        ended = _partial(_one(onset + 120), rng) if resolved else ""
+        history.append(("Medical history", *_NEUROPATHY, _one(onset), ended,
+                        "No" if resolved else "Yes", "" if resolved else grade))  # fmt: skip
+    if rng.random() < 0.05:
+        term, pt = _PRIOR_CANCERS[int(rng.integers(0, 3 if female else 2))]
+        onset = diagnosis - int(rng.integers(5 * 365, 15 * 365))
+        began = _partial(_one(onset), rng)  # drawn before the end, as ever
+        ended = _partial(_one(onset + int(rng.integers(30, 200))), rng)
+        history.append(("Prior malignancy", term, pt, _NEOPLASMS, began, ended, "No", ""))
+    return dx, history, drugs_for
+
+
+def screening_history(
+    rng: np.random.Generator, dm: pd.DataFrame, consent: np.ndarray, screening: np.ndarray
+) -> dict[str, pd.DataFrame]:
+    """DX, MH, ECOG and VS of screen failures (`dm`'s subjects): what their screening visit
+    (day numbers `screening`; consent `consent`) collected, nothing later. Myeloma was
+    diagnosed 8 to 18 months before consent, induction (bortezomib-based for most) began a
+    week to a month later."""
+    rows: dict[str, list[tuple[str, ...]]] = {"DX": [], "MH": []}
+    for subject, sex, age, signed in zip(
+        dm["SUBJID"], dm["SEX"], dm["AGE"].astype(int), consent, strict=True
+    ):
+        female = str(sex).strip().lower().startswith("f")
+        diagnosis = int(signed) - int(rng.integers(240, 541))
+        induction_start = diagnosis + int(rng.integers(7, 31))
+        bortezomib = bool(rng.random() < 0.8)
+        dx, history, _ = _diagnosis_and_history(
+            rng, female, int(age), diagnosis, induction_start, bortezomib, int(signed)
+        )
+        rows["DX"].append((subject, *dx))
+        for i, record in enumerate(history, 1):
+            rows["MH"].append((subject, str(i), *record))
+    mh = _frame(rows["MH"], _MH_COLUMNS)
+    visits = pd.DataFrame({"SUBJID": dm["SUBJID"].to_numpy(), "VISIT": "Screening",
+                           "LBDAT": [_one(int(d)) for d in screening]})  # fmt: skip
+    return {
+        "DX": _frame(rows["DX"], _DX_COLUMNS),
+        "MH": mh,
+        **_visit_forms(rng, dm, visits, set(), mh),
+    }
 
 
 def _visit_forms(

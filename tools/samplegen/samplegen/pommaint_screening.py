@@ -2,10 +2,11 @@
 forms of every screened subject (serology, cytogenetics at diagnosis, childbearing potential,
 pregnancy tests).
 
-Everything here is drawn from its own child random stream (``default_rng([seed, 18])``,
-issue 18), after the enrolled subjects' forms are complete, and reads those forms only: the
-enrolled subjects' values in the existing forms stay exactly what they were, and the screen
-failures are extra rows at the end of DM, IC and LB.
+Everything here is drawn from the child random stream ``default_rng([seed, 18])`` (issue 18;
+the history forms seed a generator of their own from the same stream, see ``STREAM``), after
+the enrolled subjects' forms are complete, and reads those forms only: the enrolled subjects'
+values in the existing forms stay exactly what they were, and the screen failures are extra
+rows at the end of DM, IC, LB, DX, MH, ECOG and VS.
 
 - Screen failures: ``round(0.2 * N)`` extra screened subjects for N enrolled (about 17 % of
   those screened fail), numbered ``2`` + the enrolled subjects' digits (``2001``...), each
@@ -16,8 +17,11 @@ failures are extra rows at the end of DM, IC and LB.
   (INCL04), a positive serum pregnancy test (INCL07, a woman of childbearing potential), a
   high-risk abnormality at diagnosis (EXCL01), HBsAg (EXCL05), HCV RNA (EXCL06) or HIV
   antigen/antibody (EXCL07) positive. They have DM, IC, the screening haematology and
-  chemistry of LB, SER, CYTO, CBP (women) and PREG (women of childbearing potential), no COH,
-  EX or later forms. Enrolled subjects: IC.ELIGYN "Yes", IENOTMET and SFDAT empty.
+  chemistry of LB, SER, CYTO, CBP (women) and PREG (women of childbearing potential), and
+  what the screening visit collected before the failed criterion was found (from a stream of
+  their own, ``[seed, 183]``): DX (diagnosis date, isotype, ISS/R-ISS), MH, ECOG and vital
+  signs at the screening visit (``pommaint_history.screening_history``); no COH, EX or later
+  forms. Enrolled subjects: IC.ELIGYN "Yes", IENOTMET and SFDAT empty.
 - SER (one row per screened subject, at screening): HBSAG, HBCAB (anti-HBc; resolved
   hepatitis B is common and not an exclusion), HCVAB, HCVRNA (only when HCVAB is positive),
   HIVAGAB: "Negative" / "Positive".
@@ -38,12 +42,20 @@ import numpy.typing as npt
 import pandas as pd
 
 from samplegen.pommaint import FIRST_CONSENT, LAST_CONSENT, SITE, format_dates
+from samplegen.pommaint_history import screening_history
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 StrArray = npt.NDArray[np.object_]
 
-STREAM: Final = 18  # the child stream of these draws: default_rng([seed, STREAM])
+# The child stream of these draws: default_rng([seed, STREAM]). The history forms
+# (pommaint_history.STREAM) seed their generator from the same [seed, 18]: the two were
+# drawn that way when the forms were added, and giving screening a stream of its own would
+# change every screening value of the sample (DM, IC, LB screening, SER, CYTO, CBP, PREG of
+# the enrolled subjects) and every test and golden pinned to them, so they are not split.
+STREAM: Final = 18
+# The screen failures' diagnosis, medical history, ECOG and vital signs: a stream of their own.
+HISTORY_STREAM: Final = 183
 SHARE: Final = 0.2  # screen failures per enrolled subject
 # The criterion a screen failure fails, with its share among screen failures (cumulative
 # bounds, in this order: stratified draws give a small study a spread of them).
@@ -155,8 +167,12 @@ def add_screening(
     preg = _pregnancy(ids, screen_days, childpot, fails, lb)
     fail_lb = _screening_labs(rng, fail_ids, screening, female, criterion, cutoff)
     enrolled_ic = ic.assign(SFDAT="")
+    history = screening_history(
+        np.random.default_rng([seed, HISTORY_STREAM]), fail_dm, consent, screening
+    )
     return {
         **frames,
+        **{f: pd.concat([frames[f], history[f]], ignore_index=True) for f in history},
         "DM": pd.concat([dm, fail_dm], ignore_index=True),
         "IC": pd.concat([enrolled_ic, fail_ic], ignore_index=True),
         "LB": pd.concat([lb, fail_lb], ignore_index=True),
