@@ -91,11 +91,13 @@ def test_the_endpoints_step_reads_the_datasets_the_declaration_names(tmp_path: P
     assert set(full.step("endpoints").after) == {
         f"{d}.build" for d in ("adsl", "adrs", "adae", "adtte", "adex", "adlb")
     }
-    # Without its rates, adverse events, exposure and response shifts, only ADSL and ADTTE:
+    # Without its rates, adverse events, exposure, response shifts and the concordance of
+    # responses, only ADSL and ADTTE:
     # the summary may run while the others are still building, and Define-XML still waits
     # for every dataset.
     del meta["endpoints"]["rates"], meta["endpoints"]["adverse_events"]
     del meta["endpoints"]["exposure"], meta["endpoints"]["shifts"]
+    del meta["endpoints"]["concordance"]
     path.write_text(yaml.safe_dump(meta))
     job = adam_job(read_study_info(path), root)
     assert job.step("endpoints").after == ("adsl.build", "adtte.build")
