@@ -11,6 +11,10 @@ same run: the floor (pyarrow reads the raw files, one sequential write of as man
 the run wrote), the XPT writers on the largest size's LB (ours, pyreadstat, R haven when
 ``Rscript`` with haven is installed), the DAG files' parse time and ``airflow dags test``.
 
+After each size's engine run, each Great Expectations gate runs again on its run folder in
+a fresh process, with a CPU timer per part (``gx_parts`` of the size; see
+:mod:`benchmarks.gx_parts`), up to ``--gx-parts-max`` subjects.
+
 Results: ``--results`` (default ``benchmarks/results/``) gets ``latest.json``, ``latest.md``
 and ``latest.png`` (seconds vs subjects per stage, log-log). Nothing here asserts speed.
 """
@@ -32,6 +36,11 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+if __package__ in (None, ""):  # run as a script: benchmarks/ is sys.path[0]
+    from gx_parts import gx_parts
+else:
+    from benchmarks.gx_parts import gx_parts
 
 ROOT = Path(__file__).resolve().parents[1]
 STUDY = "POMMAINT"
@@ -219,7 +228,13 @@ class SizeFailed(RuntimeError):
 
 
 def run_size(
-    subjects: int, landing: Path, work: Path, *, max_rss_gib: float = 12.0
+    subjects: int,
+    landing: Path,
+    work: Path,
+    *,
+    max_rss_gib: float = 12.0,
+    gx_parts_max: int = 0,
+    gx_profile: bool = False,
 ) -> tuple[dict[str, Any], Path]:
     """One size: the engine in a fresh process, then the floor; returns (result, store)."""
     store = work / f"store-{subjects}"
@@ -264,6 +279,10 @@ def run_size(
     result["raw_rows"] = result["floor"]["read_rows"]
     result["raw_rows_per_subject"] = round(result["raw_rows"] / subjects, 1)  # the sample's volume
     result["process_wall_s"] = round(process_s, 3)
+    if subjects <= gx_parts_max:
+        print(f"  the GX gates per part on {subjects} subjects ...", flush=True)
+        sdtm_run = sorted((store / STUDY / "runs").glob("*"))[0]
+        result["gx_parts"] = gx_parts(sdtm_run, work, profile=gx_profile)
     result["load_average_before"] = [round(x, 2) for x in load_before]
     result["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
     print(
@@ -551,6 +570,7 @@ def markdown(report: dict[str, Any]) -> str:
                 rate = f"{stage['rows_per_s']:,.0f}" if stage["rows_per_s"] else ""
                 peak = f"{stage['peak_rss_mib']:.0f}"
         lines.append(f"| {name} | {' | '.join(cells)} | {rate} | {peak} |")
+    lines += _gx_parts_table(sizes)
     xpt = report.get("xpt")
     if xpt:
         lines += [
@@ -583,6 +603,25 @@ def markdown(report: dict[str, Any]) -> str:
             for name, a in report["aims"].items()
         )]  # fmt: skip
     return "\n".join(lines) + "\n"
+
+
+def _gx_parts_table(sizes: list[dict[str, Any]]) -> list[str]:
+    """The GX gates' CPU seconds per part, per gate and size (where measured)."""
+    measured = [(s["subjects"], gate, parts) for s in sizes
+                for gate, parts in s.get("gx_parts", {}).items() if "cpu_s" in parts]  # fmt: skip
+    if not measured:
+        return []
+    names = list(measured[0][2]["cpu_s"])
+    head = " | ".join(f"{gate} {n}" for n, gate, _ in measured)
+    lines = ["", "Great Expectations gates, CPU seconds per part (gx_parts):", "",
+             f"| part | {head} |", "|" + "|".join(["---"] * (len(measured) + 1)) + "|"]  # fmt: skip
+    for name in names:
+        cells = " | ".join(f"{parts['cpu_s'][name]:.2f}" for *_, parts in measured)
+        lines.append(f"| {name} | {cells} |")
+    for label, key in (("gate (no import)", "gate_cpu_s"), ("expectations", "expectations"),
+                       ("rows", "rows"), ("Data Docs pages", "docs_pages")):  # fmt: skip
+        lines.append(f"| {label} | " + " | ".join(str(p[key]) for *_, p in measured) + " |")
+    return lines
 
 
 def plot(report: dict[str, Any], path: Path) -> None:
@@ -644,6 +683,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--parse-repeats", type=int, default=10)
     p.add_argument("--max-rss", type=float, default=12.0,
                    help="stop a size's engine above this RSS, GiB (default 12)")  # fmt: skip
+    p.add_argument("--gx-parts-max", type=int, default=2000,
+                   help="measure the GX gates per part up to this size (default 2000)")  # fmt: skip
+    p.add_argument("--gx-profile", action="store_true",
+                   help="also profile each gate (cProfile: top functions in gx_parts)")  # fmt: skip
     p.add_argument("--no-r", action="store_true", help="skip R haven")
     p.add_argument("--no-airflow", action="store_true",
                    help="skip DAG parse time and airflow dags test")  # fmt: skip
@@ -673,7 +716,10 @@ def main(argv: list[str] | None = None) -> int:
         for subjects in sorted(set(args.sizes)):
             landing = ensure_export(cache, subjects, args.seed, args.profile)
             try:
-                result, size_store = run_size(subjects, landing, work, max_rss_gib=args.max_rss)
+                result, size_store = run_size(
+                    subjects, landing, work, max_rss_gib=args.max_rss,
+                    gx_parts_max=args.gx_parts_max, gx_profile=args.gx_profile,
+                )  # fmt: skip
             except (RuntimeError, OSError) as exc:  # recorded; the other sizes still count
                 print(f"  failed: {exc}", flush=True)
                 partial = exc.partial if isinstance(exc, SizeFailed) else {}

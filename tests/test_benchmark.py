@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import ROOT
 
 STAGES = {"extract", "validate raw", "map DM", "map LB", "xpt LB", "validate sdtm", "define",
@@ -45,6 +47,18 @@ def test_benchmark_smallest_size(tmp_path: Path) -> None:
     assert size["peak_rss_mib"] > 0 and size["engine_wall_s"] > 0
     assert size["floor"]["read_rows"] == size["raw_rows"] and size["floor"]["write_bytes"] > 0
     assert size["ratio"] > 0
+    parts = {"import", "context", "prepare", "per_expectation", "per_row", "results_store",
+             "data_docs", "listing", "other"}  # fmt: skip
+    for gate, suites in (("raw", 22), ("sdtm", 31)):  # the POMMAINT forms; datasets and SUPP--
+        gx = size["gx_parts"][gate]
+        assert set(gx["cpu_s"]) == parts and gx["suites"] == suites
+        assert gx["cpu_s"]["import"] > 0 and gx["cpu_s"]["per_row"] > 0
+        assert gx["gate_cpu_s"] == pytest.approx(sum(gx["cpu_s"].values()) - gx["cpu_s"]["import"],
+                                                 abs=0.01)  # fmt: skip
+        assert gx["expectations"] > gx["suites"] and gx["rows"] > 0 and gx["docs_pages"] > 0
+    assert "Great Expectations gates, CPU seconds per part" in (results / "latest.md").read_text(
+        encoding="utf-8"
+    )
     writers = report["xpt"]["writers"]
     assert writers["ours"]["mb_per_s"] > 0 and writers["pyreadstat"]["mb_per_s"] > 0
     assert "skipped" in writers["haven"]

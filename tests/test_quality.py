@@ -397,6 +397,40 @@ def test_sdtm_gate_catches_conformance_errors(broken_run: Path) -> None:
     assert "sdtm/dm.parquet row 2" in str(failed.value)
 
 
+@pytest.mark.parametrize("gate", ["raw", "sdtm"])
+def test_memoised_gx_lists_what_plain_gx_lists(
+    gate: str, broken_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The engine's memos inside GX (configurations, row-condition filters) change no
+    finding: the broken run (planted raw contradictions, row conditions, SDTM conformance
+    errors) gives byte-identical listings and summary counts, and the same Data Docs pages,
+    with plain GX (memos off) and as the pipeline runs it."""
+    from contextlib import nullcontext
+
+    from transforms.quality import engine
+
+    check = validate_raw if gate == "raw" else validate_sdtm
+    results = {}
+    for mode in ("plain", "memoised"):
+        run = tmp_path / mode / "run"  # the same run id: the pages' titles are the same
+        shutil.copytree(broken_run, run)
+        with monkeypatch.context() as patched:
+            if mode == "plain":
+                patched.setattr(engine, "configurations_memoised", nullcontext)
+            with pytest.raises(QualityGateError) as failed:
+                _gate(check, run)
+        docs = run / "reports" / "gx_docs" / gate
+        results[mode] = (
+            (run / "reports" / f"quality_{gate}.csv").read_bytes(),
+            (run / "reports" / f"quality_{gate}.html").read_bytes(),
+            # the summary without its seconds and with the run folder's path as a name
+            re.sub(r"\(\d+\.\d s\)", "", failed.value.result.summary).replace(str(run), "RUN"),
+            sorted(p.relative_to(docs).as_posix() for p in docs.rglob("*.html")),
+        )
+    assert len(_listing(failed.value.result)) > 5
+    assert results["plain"] == results["memoised"]
+
+
 # --- suites as data ------------------------------------------------------------------------------
 
 
