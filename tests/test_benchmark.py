@@ -9,10 +9,40 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.bench import aims
 from tests.conftest import ROOT
 
 STAGES = {"extract", "validate raw", "map DM", "map LB", "xpt LB", "validate sdtm", "define",
           "publish", "adam ADSL", "adam ADTTE", "endpoints", "publish adam"}  # fmt: skip
+
+
+ISSUE_AIMS = ("ratio_at_2000_le_10", "peak_rss_at_10000_le_3072_mib",
+              "peak_rss_at_50000_le_4096_mib", "growth_10000_to_50000_le_5_5")  # fmt: skip
+
+
+def _size(subjects: int, wall: float, rss: float, ratio: float) -> dict[str, float]:
+    return {"subjects": subjects, "engine_wall_s": wall, "peak_rss_mib": rss, "ratio": ratio}
+
+
+def test_aims_are_met_or_missed_by_how_much_or_null() -> None:
+    report = {
+        "sizes": [_size(2000, 80.0, 1500.0, 12.5), _size(10000, 300.0, 2900.0, 11.0)],
+        "failed": [{"subjects": 50000, "error": "engine above 12 GiB; last: map LB"}],
+    }
+    assert aims(report) == {
+        "ratio_at_2000_le_10": {"value": 12.5, "limit": 10.0, "met": False, "margin": -2.5},
+        "peak_rss_at_10000_le_3072_mib": {"value": 2900.0, "limit": 3072.0, "met": True,
+                                          "margin": 172.0},
+        "peak_rss_at_50000_le_4096_mib": {"value": None, "limit": 4096.0, "met": False,
+                                          "margin": None, "why": "engine above 12 GiB"},
+        "growth_10000_to_50000_le_5_5": {"value": None, "limit": 5.5, "met": False,
+                                         "margin": None, "why": "engine above 12 GiB"},
+    }  # fmt: skip
+    report = {"sizes": [_size(10000, 300.0, 2900.0, 11.0), _size(50000, 1500.0, 3000.0, 9.0)]}
+    found = aims(report)
+    assert found["ratio_at_2000_le_10"] is None
+    assert found["growth_10000_to_50000_le_5_5"] == {"value": 5.0, "limit": 5.5, "met": True,
+                                                     "margin": 0.5}  # fmt: skip
 
 
 def test_benchmark_smallest_size(tmp_path: Path) -> None:
@@ -63,5 +93,7 @@ def test_benchmark_smallest_size(tmp_path: Path) -> None:
     assert writers["ours"]["mb_per_s"] > 0 and writers["pyreadstat"]["mb_per_s"] > 0
     assert "skipped" in writers["haven"]
     assert report["dag_parse"] == {"skipped": "--no-airflow given"}
+    aims = report["aims"]  # issue 22's: none of their sizes ran, so each is null
+    assert {name: aims[name] for name in ISSUE_AIMS} == dict.fromkeys(ISSUE_AIMS)
     assert "| map LB |" in (results / "latest.md").read_text(encoding="utf-8")
     assert (results / "latest.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

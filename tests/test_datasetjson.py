@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +24,9 @@ from transforms.datasetjson import (
     SCHEMA_PATH,
     DatasetJsonError,
     JsonColumn,
+    kinds_data_type,
     text_data_type,
+    text_kinds,
     write_dataset_json,
     xpt_to_dataset_json,
 )
@@ -396,6 +400,70 @@ def test_chunk_boundaries_do_not_change_the_bytes(tmp_path: Path) -> None:
     assert floats == ["0.1", "null", "-0.0", "1e+16", "1e-05", "100.0", "2.5e-07",
                       "0.3333333333333333"]  # fmt: skip
     assert all(f",{f}," in text for f in floats if f != "null")
+
+
+def test_frames_give_the_bytes_of_the_whole_frame(tmp_path: Path) -> None:
+    rows = 9
+    seconds = np.arange(rows) * 86_400.0
+    seconds[-1] += 0.25  # a fraction in the last frame only: every datetime gets its ms
+    df = pd.DataFrame(
+        {
+            "S": pd.Series(["a", "", None, 'q"b', "头痛", "x", "y", "z", "w"], dtype="string"),
+            "W": [1.0, np.nan, -2.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0],
+            "DT": seconds,
+            "LBDTC": pd.Series(["2020-01-02", None, "2020", "", "2021-12", "2021-12-31"] * 1
+                               + ["2020-01-01"] * 3, dtype="str"),
+        }
+    )  # fmt: skip
+    columns = [
+        column("S", "string", length=8),
+        column("W", "integer"),
+        column("DT", "datetime", target_data_type="decimal"),
+        column("LBDTC", "date"),
+    ]
+    whole = write(df, columns, tmp_path / "whole.json")
+    cuts = [0, 2, 2, 5, 9]  # one frame is empty
+
+    def frames() -> Iterator[pd.DataFrame]:
+        for a, b in pairwise(cuts):
+            yield df.iloc[a:b].reset_index(drop=True)
+
+    for chunk_rows in (1, 2, 1000):
+        path = tmp_path / f"frames_{chunk_rows}.json"
+        write_dataset_json(
+            frames, path, name="T", label="Test", columns=columns, item_group_oid="IG.T",
+            created=CREATED, chunk_rows=chunk_rows,
+        )  # fmt: skip
+        assert path.read_bytes() == (tmp_path / "whole.json").read_bytes()
+    assert whole["rows"][0][2] == "1960-01-01T00:00:00.000"
+    with pytest.raises(ValueError, match="W: integer column has non-whole values"):
+        bad = df.assign(W=[1.0] * 8 + [1.5])
+        write_dataset_json(
+            lambda: (bad.iloc[:4], bad.iloc[4:]), tmp_path / "bad.json", name="T", label="T",
+            columns=columns, item_group_oid="IG.T", created=CREATED,
+        )  # fmt: skip
+    assert not (tmp_path / "bad.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        (["2020-01-02"], ["2014"]),  # complete and reduced dates: a date
+        (["2020-01-02T10:00"], ["2014-03"]),  # a datetime, reduced in part
+        (["2020-01-02T10:00Z"], ["2014-03"]),  # a zone is no reduced datetime: a string
+        (["10:00"], ["2020-01-02"]),  # a time and a date: a string
+        ([None, ""], ["2020-01-02T10:00:00"]),  # a frame without values says nothing
+        ([None], [""]),
+    ],
+)
+def test_text_kinds_of_frames_give_the_type_of_the_whole(
+    first: list[str | None], second: list[str | None]
+) -> None:
+    parts = [pd.Series(values, name="XXDTC", dtype="string") for values in (first, second)]
+    whole = text_data_type(pd.concat(parts, ignore_index=True))
+    kinds = [text_kinds(part) for part in parts]
+    shared = kinds[0] if kinds[1] is None else kinds[1] if kinds[0] is None else kinds[0] & kinds[1]
+    assert kinds_data_type(shared) == whole
 
 
 def test_floats_are_written_as_python_writes_them(tmp_path: Path) -> None:

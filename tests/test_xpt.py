@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal
 from fractions import Fraction
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -814,3 +815,95 @@ def test_large_file_cell_outside_the_sample_is_checked(
     assert f"variable {variable}: decoded value differs from the value written" in message
     assert f"1 row(s): row {row + 1}:" in message
     assert not target.exists() and list(tmp_path.iterdir()) == []
+
+
+# --- frame by frame ---------------------------------------------------------------------
+
+
+def _frames(df: pd.DataFrame, bounds: list[int]) -> xpt.Frames:
+    """`df` cut at the row numbers `bounds`, index restarting at 0 as a Parquet batch's."""
+    cuts = [0, *bounds, len(df)]
+    return lambda: (df.iloc[a:b].reset_index(drop=True) for a, b in pairwise(cuts))
+
+
+def write_frames(frames: xpt.Frames, folder: Path, columns: list[XptColumn]) -> xpt.XptResult:
+    return xpt.write_xport(
+        frames, folder / "lb.xpt", dataset="LB", label="Lab", columns=columns, created=CREATED
+    )
+
+
+@pytest.mark.parametrize(("rows", "verify_rows"), [(300, 20_000), (3_000, 60)])
+def test_frames_give_the_bytes_of_the_whole_frame(
+    rows: int, verify_rows: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(xpt, "VERIFY_ROWS", verify_rows)  # 3,000 rows: the large-file read-back
+    df, columns = _lb_like(rows, seed=11)
+    df.loc[rows - 2, "LBTEST"] = "Longest test name of all, in a later frame"
+    whole, chunked = tmp_path / "whole", tmp_path / "chunked"
+    whole.mkdir()
+    chunked.mkdir()
+    one = write_frames(lambda: (df,), whole, columns)
+    bounds = [1, rows // 3, rows // 3, rows - 1]  # a 1-row frame, an empty one, the last row
+    many = write_frames(_frames(df, bounds), chunked, columns)
+    assert (chunked / "lb.xpt").read_bytes() == (whole / "lb.xpt").read_bytes()
+    assert many == xpt.XptResult(chunked / "lb.xpt", rows, one.lengths, one.bytes, one.sha256)
+    assert many.lengths["LBTEST"] == len("Longest test name of all, in a later frame")
+    back, _ = read(chunked / "lb.xpt")
+    assert back["LBTEST"].tolist() == df["LBTEST"].tolist()
+
+
+def test_frames_issues_name_rows_of_the_whole_dataset_in_rule_order(tmp_path: Path) -> None:
+    df = pd.DataFrame({"A": ["ok", "ok", " lead", "x" * 201, " also"], "N": [1.0] * 5})
+    columns = [XptColumn("A", "a", "Char"), XptColumn("N", "n", "Num")]
+    whole = error_of(df, tmp_path, columns, dataset="LB")
+    with pytest.raises(XptError) as caught:
+        write_frames(_frames(df, [2, 4]), tmp_path, columns)  # [ok ok] [lead long] [also]
+    assert str(caught.value) == str(whole)
+    assert [(i.rule, i.rows) for i in caught.value.issues] == [
+        ("character value has leading spaces", (3, 5)),
+        ("character value longer than 200 bytes", (4,)),
+    ]
+    # a later frame's rule that a whole frame checks first still comes first
+    df = pd.DataFrame({"A": ["ok", " lead", "\u00e9"], "N": [1.0] * 3})
+    whole = error_of(df, tmp_path, columns, dataset="LB")
+    with pytest.raises(XptError) as caught:
+        write_frames(_frames(df, [2]), tmp_path, columns)
+    assert str(caught.value) == str(whole)
+    assert caught.value.issues[0].rule.startswith("character value must be printable ASCII")
+    assert caught.value.issues[0].rows == (3,)
+
+
+def test_frames_blank_trailing_rows_span_frames(tmp_path: Path) -> None:
+    df = pd.DataFrame({"A": ["x", "", None, ""], "B": ["y", None, "", ""]})
+    columns = [XptColumn("A", "a", "Char"), XptColumn("B", "b", "Char")]
+    with pytest.raises(XptError) as caught:
+        write_frames(_frames(df, [1, 3]), tmp_path, columns)
+    [issue] = caught.value.issues
+    assert issue.rule.startswith("trailing rows are blank") and issue.rows == (2, 3, 4)
+
+
+def test_frames_cell_damaged_in_a_later_frame_is_found(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(xpt, "VERIFY_ROWS", 60)
+    df, columns = _lb_like(3_000, seed=5)
+    encode = xpt._observation_blocks
+    calls = []
+
+    def damaged(prepared: list[Any], rows: int) -> Iterator[memoryview]:
+        calls.append(rows)
+        for block in encode(prepared, rows):
+            if len(calls) == 2:  # the second frame (rows 1,001-3,000): its row 235
+                cells = np.frombuffer(block, dtype=np.uint8).copy()
+                cells[234 * (len(cells) // rows) + 20] ^= 0x01  # inside USUBJID
+                block = cells.data
+            yield block
+
+    monkeypatch.setattr(xpt, "_observation_blocks", damaged)
+    with pytest.raises(XptError) as caught:
+        write_frames(_frames(df, [1_000]), tmp_path, columns)
+    assert calls == [1_000, 2_000]
+    message = str(caught.value)
+    assert "variable USUBJID: decoded value differs from the value written" in message
+    assert f"1 row(s): row 1235: {df['USUBJID'][1234]!r}" in message
+    assert list(tmp_path.iterdir()) == []

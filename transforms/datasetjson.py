@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -118,8 +118,13 @@ class JsonColumn:
         return {key: value for key, value in attributes.items() if value is not None}
 
 
+Frames = Callable[[], Iterable[pd.DataFrame]]
+"""A dataset's rows as frames in order (subject chunks, Parquet row groups), each call a new
+pass over them from the first."""
+
+
 def write_dataset_json(
-    df: pd.DataFrame,
+    data: pd.DataFrame | Frames,
     path: Path,
     *,
     name: str,
@@ -135,7 +140,10 @@ def write_dataset_json(
     source_system: tuple[str, str] | None = _PIPELINE,
     chunk_rows: int = CHUNK_ROWS,
 ) -> Path:
-    """Write `df` as the Dataset-JSON v1.1 file `path`, columns (all of df's) as listed.
+    """Write `data` as the Dataset-JSON v1.1 file `path`, columns (all of its) as listed:
+    a frame, or frames given frame after frame (the same bytes as their concatenation,
+    holding one frame at a time; every frame is checked first, the record count and a
+    datetime column's unit are those of all frames, then each is encoded and written).
 
     Values by dataType: string/URI/decimal as text; integer, float, double from numbers
     (integer ones must be whole); boolean; date/datetime/time as ISO 8601 text, or, with
@@ -144,11 +152,13 @@ def write_dataset_json(
     metadata that does not fit. Rows are encoded `chunk_rows` at a time (the bytes do not
     depend on it). The file is written beside `path`, synced, and renamed into place.
     """
+    frames = (lambda: (data,)) if isinstance(data, pd.DataFrame) else data
     if chunk_rows < 1:
         raise ValueError(f"chunk_rows must be at least 1, got {chunk_rows}")
-    _check_columns(df, columns)
     if db_last_modified is not None and db_last_modified > created:
         raise ValueError(f"db_last_modified {db_last_modified} is after created {created}")
+    # Every value is checked before anything is written; the encoders then take chunks.
+    checked = _check_frames(frames, columns)
     header: dict[str, object | None] = {
         "datasetJSONCreationDateTime": created.isoformat(),
         "datasetJSONVersion": DATASET_JSON_VERSION,
@@ -163,19 +173,17 @@ def write_dataset_json(
         "metaDataVersionOID": metadata_version_oid,
         "metaDataRef": metadata_ref,
         "itemGroupOID": item_group_oid,
-        "records": len(df),
+        "records": checked.records,
         "name": name,
         "label": label,
     }
-    # Every value is checked before anything is written; the encoders then take chunks.
-    encoders = [_encoder(df[column.name], column) for column in columns]
     encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
     head = "".join(
         [
             encode({key: value for key, value in header.items() if value is not None})[:-1],
             ',"columns":[\n',
             ",\n".join(encode(column.to_json()) for column in columns),
-            '\n],"rows":[\n' if len(df) else '\n],"rows":[',
+            '\n],"rows":[\n' if checked.records else '\n],"rows":[',
         ]
     )
     path = Path(path)
@@ -183,18 +191,61 @@ def write_dataset_json(
     try:
         with tmp.open("xb") as fh:
             fh.write(head.encode("utf-8"))
-            for start in range(0, len(df) if columns else 0, chunk_rows):
-                if start:
-                    fh.write(b",\n")
-                stop = start + chunk_rows
-                fh.write(_rows_text(df, columns, encoders, start, stop))
-            fh.write(b"\n]}\n" if len(df) else b"]}\n")
+            first = True
+            for frame in frames():
+                encoders = checked.encoders(frame, columns)
+                for start in range(0, len(frame) if columns else 0, chunk_rows):
+                    if not first:
+                        fh.write(b",\n")
+                    first = False
+                    stop = start + chunk_rows
+                    fh.write(_rows_text(frame, columns, encoders, start, stop))
+            fh.write(b"\n]}\n" if checked.records else b"]}\n")
             fh.flush()
             os.fsync(fh.fileno())
         tmp.replace(path)
     finally:
         tmp.unlink(missing_ok=True)
     return path
+
+
+@dataclass
+class _Checked:
+    """What the checking pass learnt: the records, each datetime/time column's unit over
+    all frames, and the encoders of the only frame when there was one."""
+
+    records: int
+    units: list[Literal["s", "ms"] | None]
+    only: tuple[pd.DataFrame, list[Encoder]] | None
+
+    def encoders(self, frame: pd.DataFrame, columns: Sequence[JsonColumn]) -> list[Encoder]:
+        if self.only is not None and self.only[0] is frame:
+            return self.only[1]
+        return [
+            _encoder(frame[column.name], column, unit)
+            for column, unit in zip(columns, self.units, strict=True)
+        ]
+
+
+def _check_frames(frames: Frames, columns: Sequence[JsonColumn]) -> _Checked:
+    """Check every value of every frame (ValueError on the first that does not fit)."""
+    records = 0
+    units: list[Literal["s", "ms"] | None] = [None] * len(columns)
+    only: tuple[pd.DataFrame, list[Encoder]] | None = None
+    seen = False
+    for frame in frames():
+        only = None
+        _check_columns(frame, columns)
+        encoders = [_encoder(frame[column.name], column) for column in columns]
+        for number, column in enumerate(columns):
+            unit = _seconds_unit(frame[column.name], column)
+            units[number] = "ms" if "ms" in (unit, units[number]) else unit or units[number]
+        only = (frame, encoders) if not seen else None
+        seen = True
+        records += len(frame)
+    if not seen:
+        raise ValueError("no frame given (an empty dataset is an empty frame)")
+    return _Checked(records, units, only)
 
 
 def xpt_to_dataset_json(
@@ -286,18 +337,38 @@ def text_data_type(values: pd.Series) -> Literal["string", "date", "datetime", "
     present value is a complete ISO 8601 one of that kind; in a --DTC column (named so)
     reduced precision counts too ("1928" is a date, "2014-03-02T10" a datetime); else
     string."""
+    return kinds_data_type(text_kinds(values))
+
+
+_TEXT_KINDS: Final = (
+    *((kind, kind, _ISO_TEXT[kind]) for kind in _TIMING),
+    *((f"reduced {kind}", kind, pattern) for kind, pattern in _ISO_REDUCED.items()),
+)
+"""(kind, its dataType, the pattern its values match), the dataType's order of preference."""
+
+
+def text_kinds(values: pd.Series) -> frozenset[str] | None:
+    """The kinds of ISO 8601 text (`_TEXT_KINDS`; the reduced ones in a --DTC column only)
+    that every present value of a character column is; None when no value is present. The
+    kinds of a column in frames are the kinds all its frames share."""
     text = values.astype("string")
     present = text[text.notna() & (text != "")]
     if not len(present):
-        return "string"
-    for kind in _TIMING:
-        if present.str.fullmatch(_ISO_TEXT[kind]).all():
-            return kind
-    if str(values.name).endswith("DTC"):
-        for kind, pattern in _ISO_REDUCED.items():
-            if present.str.fullmatch(pattern).all():
-                return kind
-    return "string"
+        return None
+    dtc = str(values.name).endswith("DTC")
+    return frozenset(
+        kind
+        for kind, _, pattern in _TEXT_KINDS
+        if (dtc or kind in _TIMING) and present.str.fullmatch(pattern).all()
+    )
+
+
+def kinds_data_type(
+    kinds: frozenset[str] | None,
+) -> Literal["string", "date", "datetime", "time"]:
+    """The dataType of a character column whose present values are all of `kinds`."""
+    preferred = (data_type for kind, data_type, _ in _TEXT_KINDS if kind in (kinds or ()))
+    return next(preferred, "string")
 
 
 def _format_kind(base: str) -> Literal["date", "datetime", "time"] | None:
@@ -375,11 +446,14 @@ def _large(text: str) -> pa.Scalar:
     return pa.scalar(text, pa.large_string())
 
 
-def _encoder(series: pd.Series, column: JsonColumn) -> Encoder:
+def _encoder(
+    series: pd.Series, column: JsonColumn, unit: Literal["s", "ms"] | None = None
+) -> Encoder:
     """The column's encoder, once every value of it has been checked (ValueError if one
-    does not fit its dataType)."""
+    does not fit its dataType); `unit`: a datetime or time column's, from all its frames
+    (by default from these values)."""
     if column.data_type in _TIMING:
-        return _timing_encoder(series, column)
+        return _timing_encoder(series, column, unit)
     if column.data_type in _NUMBERS:
         return _number_encoder(series, column)
     if column.data_type == "boolean":
@@ -484,7 +558,18 @@ def _with_nulls(text: pa.Array, series: pd.Series) -> pa.Array:
     return pc.if_else(pa.array(missing), "null", text) if missing.any() else text
 
 
-def _timing_encoder(series: pd.Series, column: JsonColumn) -> Encoder:
+def _seconds_unit(series: pd.Series, column: JsonColumn) -> Literal["s", "ms"] | None:
+    """The unit of a (checked) datetime or time column of SAS second counts, else None."""
+    if column.data_type == "date" or column.data_type not in _TIMING:
+        return None
+    if not pd.api.types.is_numeric_dtype(series):
+        return None
+    return sas_seconds_unit(series.to_numpy(dtype=np.float64, na_value=np.nan))
+
+
+def _timing_encoder(
+    series: pd.Series, column: JsonColumn, unit: Literal["s", "ms"] | None = None
+) -> Encoder:
     """ISO 8601 text as given, or SAS day/second counts (with targetDataType) made ISO."""
     if pd.api.types.is_datetime64_any_dtype(series):
         raise ValueError(
@@ -506,7 +591,7 @@ def _timing_encoder(series: pd.Series, column: JsonColumn) -> Encoder:
         raise ValueError(f"{column.name}: targetDataType integer but some counts have fractions")
     fmt = _ISO_FORMAT[column.data_type]
     # whole seconds unless some value of the column (not only of a chunk) has a fraction
-    unit = None if column.data_type == "date" else sas_seconds_unit(numbers)
+    unit = unit or _seconds_unit(series, column)
 
     def encode(chunk: pd.Series) -> pa.Array:
         counts = chunk.to_numpy(dtype=np.float64, na_value=np.nan)

@@ -28,12 +28,11 @@ import re
 import secrets
 import struct
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from itertools import chain
 from pathlib import Path
 from typing import Literal, cast
 
@@ -144,8 +143,14 @@ class _Prepared:
     values: pa.LargeStringArray | np.ndarray
 
 
+Frames = Callable[[], Iterable[pd.DataFrame]]
+"""A dataset's rows as frames in order (subject chunks, Parquet row groups), each call a new
+pass over them from the first: the writer checks every frame before it writes (a Char
+variable's length is its longest value in any frame), then encodes them in turn."""
+
+
 def write_xport(
-    df: pd.DataFrame,
+    data: pd.DataFrame | Frames,
     path: Path,
     *,
     dataset: str,
@@ -153,35 +158,25 @@ def write_xport(
     columns: Sequence[XptColumn],
     created: datetime,
 ) -> XptResult:
-    """Write `df` as the XPT v5 file `path` (named `<dataset lowercase>.xpt`).
+    """Write `data` as the XPT v5 file `path` (named `<dataset lowercase>.xpt`): a frame, or
+    frames given frame after frame (the same bytes as their concatenation, holding one
+    frame at a time).
 
     `created` fills the created/modified stamps, so the same input gives the same bytes.
-    Raises XptError, writing nothing, if a rule is broken or the read-back differs.
+    Raises XptError, writing nothing, if a rule is broken or the read-back differs. Two
+    passes over frames: every frame is checked (errors name rows of the whole dataset) and
+    the Char lengths found; then each is encoded, written and its cells decoded back.
     """
+    frames = _as_frames(data)
     path = Path(path)
     target = f"{path.name} (dataset {dataset})"
-    issues = _check_metadata(df, path, dataset, label, columns)
-    prepared: list[_Prepared] = []
-    for spec in columns:
-        if spec.type not in ("Char", "Num") or spec.name not in df.columns:
-            continue
-        if isinstance(df[spec.name], pd.DataFrame):  # duplicated column, reported above
-            continue
-        column, found = _prepare(spec, df[spec.name])
-        issues += found
-        if column is not None:
-            prepared.append(column)
-    if not issues:
-        issues += _check_trailing_blank_rows(prepared)
-    if issues:
-        raise XptError(target, issues)
-
-    header = _header(dataset, label, created, prepared)
-    size = len(header) + len(df) * sum(column.length for column in prepared)
-    padding = b" " * (-size % RECORD)
-    parts: Iterator[bytes | memoryview] = chain(
-        [header], _observation_blocks(prepared, len(df)), [padding]
-    )
+    checked = _check_frames(frames, path, dataset, label, columns)
+    if checked.issues:
+        raise XptError(target, checked.issues)
+    layout = [_Prepared(spec, checked.lengths[spec.name], _NO_VALUES) for spec in columns]
+    header = _header(dataset, label, created, layout)
+    rows = checked.rows
+    size = len(header) + rows * sum(column.length for column in layout)
     digest = hashlib.sha256()
     written = 0
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
@@ -190,16 +185,30 @@ def write_xport(
         # releases the GIL) keeps up with the encoding, the fsync runs while the file is
         # read back; it is moved into place only once all three have finished.
         with tmp.open("xb") as fh, ThreadPoolExecutor(max_workers=1) as pool:
-            for part in parts:
+
+            def put(part: bytes | memoryview) -> None:
+                nonlocal written
                 fh.write(part)
                 pool.submit(digest.update, part)
                 written += len(part)
+
+            put(header)
+            back = _ReadBack(tmp, header, layout, rows)
+            start = 0
+            for frame in frames():
+                prepared = checked.reuse(frame) or _prepared_frame(frame, layout, target, start)
+                for block in _observation_blocks(prepared, len(frame)):
+                    put(block)
+                fh.flush()
+                back.add(prepared, start, len(frame))
+                start += len(frame)
+            if start != rows:
+                rule = f"frames gave {start} rows on writing, {rows} when checked"
+                raise XptError(target, [XptIssue(None, rule)])
+            put(b" " * (-size % RECORD))
             fh.flush()
             synced = pool.submit(os.fsync, fh.fileno())
-            if len(df) <= VERIFY_ROWS:
-                mismatches = _verify(tmp, dataset, label, prepared, len(df))
-            else:
-                mismatches = _verify_large(tmp, header, dataset, label, prepared, len(df))
+            mismatches = back.issues(dataset, label)
             synced.result()
         if mismatches:
             raise XptError(target, mismatches)
@@ -208,11 +217,130 @@ def write_xport(
         tmp.unlink(missing_ok=True)
     return XptResult(
         path=path,
-        rows=len(df),
-        lengths={column.spec.name: column.length for column in prepared},
+        rows=rows,
+        lengths={column.spec.name: column.length for column in layout},
         bytes=written,
         sha256=digest.hexdigest(),
     )
+
+
+_NO_VALUES = np.empty(0)
+
+
+def _as_frames(data: pd.DataFrame | Frames) -> Frames:
+    return (lambda: (data,)) if isinstance(data, pd.DataFrame) else data
+
+
+@dataclass
+class _Checked:
+    """What the checking pass learnt: rows, storage lengths, every broken rule, and the
+    prepared columns of the only frame when there was one (not prepared twice)."""
+
+    rows: int
+    lengths: dict[str, int]
+    issues: list[XptIssue]
+    only: tuple[pd.DataFrame, list[_Prepared]] | None
+
+    def reuse(self, frame: pd.DataFrame) -> list[_Prepared] | None:
+        if self.only is None or self.only[0] is not frame:
+            return None
+        return [
+            _Prepared(column.spec, self.lengths[column.spec.name], column.values)
+            for column in self.only[1]
+        ]
+
+
+_RULE_ORDER = (
+    "Char value must be text",
+    "character value must be printable",
+    "character value has leading",
+    f"character value longer than {MAX_CHAR} bytes",
+    "character value longer than the variable's",
+    "Num value must be a number",
+    "integer beyond 2**53",
+    "infinite value",
+    _IBM_RANGE,
+)
+"""The order `_prepare` checks a column's rules in: a whole frame's issues come in this
+order, so the issues of several frames are put back into it."""
+
+
+def _rule_rank(rule: str) -> int:
+    return next((n for n, start in enumerate(_RULE_ORDER) if rule.startswith(start)), 0)
+
+
+def _check_frames(
+    frames: Frames, path: Path, dataset: str, label: str, columns: Sequence[XptColumn]
+) -> _Checked:
+    """Check every frame against every rule; the issues of a rule in several frames are
+    one issue naming the rows of the whole dataset, in the order a single frame gives."""
+    issues: list[XptIssue] = []
+    found: dict[tuple[int, str], XptIssue] = {}
+    lengths = {spec.name: spec.length or (8 if spec.type == "Num" else 1) for spec in columns}
+    rows = filled = 0
+    names: list[object] | None = None
+    only: tuple[pd.DataFrame, list[_Prepared]] | None = None
+    for number, frame in enumerate(frames()):
+        if names is None:
+            names = list(frame.columns)
+            issues = _check_metadata(frame, path, dataset, label, columns)
+        elif list(frame.columns) != names:
+            raise ValueError(f"{path.name}: frame {number + 1} has columns other than frame 1's")
+        only = None
+        prepared: list[_Prepared] = []
+        for position, spec in enumerate(columns):
+            if spec.type not in ("Char", "Num") or spec.name not in frame.columns:
+                continue
+            if isinstance(frame[spec.name], pd.DataFrame):  # duplicated column, reported
+                continue
+            column, broken = _prepare(spec, frame[spec.name])
+            for issue in broken:
+                _add_issue(found, position, issue, rows)
+            if column is not None:
+                prepared.append(column)
+                lengths[spec.name] = max(lengths[spec.name], column.length)
+        if prepared and all(column.spec.type == "Char" for column in prepared):
+            last = _last_filled(prepared)
+            filled = rows + last if last else filled
+        rows += len(frame)
+        only = (frame, prepared) if number == 0 else None
+    if names is None:
+        raise ValueError(f"{path.name}: no frame given (an empty dataset is an empty frame)")
+    ordered = sorted(found.items(), key=lambda item: (item[0][0], _rule_rank(item[0][1])))
+    issues += [issue for _, issue in ordered]
+    if not issues and all(spec.type == "Char" for spec in columns) and filled < rows:
+        rule = "trailing rows are blank in every variable; XPT readers drop them as padding"
+        blank = tuple(range(filled + 1, rows + 1))
+        issues.append(XptIssue(None, rule, blank, ("all blank",) * min(SHOWN, len(blank))))
+    return _Checked(rows, lengths, issues, None if issues else only)
+
+
+def _add_issue(
+    found: dict[tuple[int, str], XptIssue], position: int, issue: XptIssue, before: int
+) -> None:
+    """Add a frame's issue (rows counted from `before`) to those of the frames before."""
+    rows = tuple(row + before for row in issue.rows)
+    seen = found.get((position, issue.rule))
+    if seen is not None:
+        rows, values = seen.rows + rows, (seen.values + issue.values)[:SHOWN]
+    else:
+        values = issue.values
+    found[(position, issue.rule)] = XptIssue(issue.variable, issue.rule, rows, values)
+
+
+def _prepared_frame(
+    frame: pd.DataFrame, layout: list[_Prepared], target: str, start: int
+) -> list[_Prepared]:
+    """A checked frame's columns prepared again for writing, at the lengths of the whole."""
+    prepared = []
+    for column in layout:
+        again, broken = _prepare(column.spec, frame[column.spec.name])
+        if again is None:  # the frames changed between the passes
+            moved = [XptIssue(i.variable, i.rule, tuple(r + start for r in i.rows), i.values)
+                     for i in broken]  # fmt: skip
+            raise XptError(target, moved)
+        prepared.append(_Prepared(column.spec, column.length, again.values))
+    return prepared
 
 
 # --- checks ---------------------------------------------------------------------------------
@@ -465,19 +593,13 @@ def _prepare_num(spec: XptColumn, series: pd.Series) -> tuple[_Prepared | None, 
     return (None, issues) if issues else (_Prepared(spec, 8, values), [])
 
 
-def _check_trailing_blank_rows(prepared: list[_Prepared]) -> list[XptIssue]:
-    """Readers take blank rows at the end of an all-Char dataset for record padding."""
-    if not prepared or any(column.spec.type == "Num" for column in prepared):
-        return []
+def _last_filled(prepared: list[_Prepared]) -> int:
+    """The 1-based number of the last row with a value in some variable (0: none). Readers
+    take blank rows at the end of an all-Char dataset for record padding."""
     filled = np.zeros(len(prepared[0].values), dtype=bool)
     for column in prepared:
         filled |= np.diff(_offsets_and_bytes(column.values)[0]) > 0
-    last = int(np.flatnonzero(filled)[-1]) + 1 if filled.any() else 0
-    if last == len(filled):
-        return []
-    rows = tuple(range(last + 1, len(filled) + 1))
-    rule = "trailing rows are blank in every variable; XPT readers drop them as padding"
-    return [XptIssue(None, rule, rows, ("all blank",) * min(SHOWN, len(rows)))]
+    return int(np.flatnonzero(filled)[-1]) + 1 if filled.any() else 0
 
 
 # --- encoding -------------------------------------------------------------------------------
@@ -641,44 +763,92 @@ def _readstat_format(fmt: str | None) -> str | None:
     return f"{name}{width}" if width else name or None
 
 
-def _verify_large(
-    tmp: Path, header: bytes, dataset: str, label: str, prepared: list[_Prepared], rows: int
-) -> list[XptIssue]:
-    """Decode every cell of the written file with numpy, `CHUNK_ROWS` rows at a time, check
-    its header and padding bytes, then let pyreadstat read its header and a sample of its
-    records; list every difference from the input."""
-    width = sum(column.length for column in prepared)
-    size = len(header) + rows * width
-    expected_size = size + (-size % RECORD)
-    actual_size = tmp.stat().st_size
-    if actual_size != expected_size:
-        return [XptIssue(None, f"file is {actual_size} bytes, expected {expected_size}")]
-    issues = []
-    sample = _sample_rows(rows)
-    sampled: list[np.ndarray] = []
-    found: list[list[np.ndarray]] = [[] for _ in prepared]
-    with tmp.open("rb") as fh:
-        if fh.read(len(header)) != header:
-            issues.append(XptIssue(None, "header records read back differ from those written"))
-        for start in range(0, rows, CHUNK_ROWS):
-            count = min(CHUNK_ROWS, rows - start)
-            block = np.fromfile(fh, dtype=np.uint8, count=count * width).reshape(count, width)
-            _collect_differing(prepared, block, start, found)
-            sampled.append(block[sample[(sample >= start) & (sample < start + count)] - start])
-        if (np.frombuffer(fh.read(), dtype=np.uint8) != ord(" ")).any():
-            issues.append(XptIssue(None, "padding after the last observation is not blank"))
-    issues += _decode_issues(prepared, found)
-    records = np.concatenate(sampled).reshape(-1)
-    copy = tmp.with_name(f"{tmp.name}.sample")
-    try:
-        with copy.open("xb") as fh:
-            fh.write(header)
-            fh.write(records.data)
-            fh.write(b" " * (-records.size % RECORD))
-        issues += _verify(copy, dataset, label, prepared, sample.size, sample)
-    finally:
-        copy.unlink(missing_ok=True)
-    return issues
+class _ReadBack:
+    """The read-back of a file being written, frame by frame. A file of up to
+    `VERIFY_ROWS` rows is read whole by pyreadstat at the end (its frames' values are kept:
+    a small file). A larger one: each frame's records are decoded by numpy as soon as they
+    are written, the header and padding bytes checked at the end, and pyreadstat reads a
+    copy of the sampled records (their input values kept as the frames pass)."""
+
+    def __init__(self, tmp: Path, header: bytes, layout: list[_Prepared], rows: int) -> None:
+        self.tmp, self.header, self.layout, self.rows = tmp, header, layout, rows
+        self.width = sum(column.length for column in layout)
+        self.small = rows <= VERIFY_ROWS
+        self.sample = _NONE if self.small else _sample_rows(rows)
+        self.kept: list[list[pa.LargeStringArray | np.ndarray]] = [[] for _ in layout]
+        self.records: list[np.ndarray] = []
+        self.found: list[tuple[list[np.ndarray], list[str]]] = [([], []) for _ in layout]
+
+    def add(self, prepared: list[_Prepared], start: int, count: int) -> None:
+        """Rows start:start + count, `prepared`, were written (and flushed)."""
+        if self.small:
+            for kept, column in zip(self.kept, prepared, strict=True):
+                kept.append(column.values)
+            return
+        sampled = self.sample[(self.sample >= start) & (self.sample < start + count)] - start
+        for kept, column in zip(self.kept, prepared, strict=True):
+            if isinstance(column.values, np.ndarray):
+                kept.append(column.values[sampled])
+            else:
+                kept.append(column.values.take(pa.array(sampled)))
+        with self.tmp.open("rb") as fh:
+            fh.seek(len(self.header) + start * self.width)
+            for first in range(0, count, CHUNK_ROWS):
+                size = min(CHUNK_ROWS, count - first)
+                block = np.fromfile(fh, dtype=np.uint8, count=size * self.width)
+                block = block.reshape(-1, self.width)
+                _collect_differing(prepared, block, first, start, self.found)
+                part = sampled[(sampled >= first) & (sampled < first + size)] - first
+                self.records.append(block[part])
+
+    def _values(self) -> list[_Prepared]:
+        """The kept values (every row of a small file, the sampled rows of a large one)."""
+        return [
+            _Prepared(column.spec, column.length, _joined(column, parts))
+            for column, parts in zip(self.layout, self.kept, strict=True)
+        ]
+
+    def issues(self, dataset: str, label: str) -> list[XptIssue]:
+        """Every difference between the file written and its input."""
+        if self.small:
+            return _verify(self.tmp, dataset, label, self._values(), self.rows)
+        size = len(self.header) + self.rows * self.width
+        expected_size = size + (-size % RECORD)
+        actual_size = self.tmp.stat().st_size
+        if actual_size != expected_size:
+            return [XptIssue(None, f"file is {actual_size} bytes, expected {expected_size}")]
+        issues = []
+        with self.tmp.open("rb") as fh:
+            if fh.read(len(self.header)) != self.header:
+                issues.append(XptIssue(None, "header records read back differ from those written"))
+            fh.seek(size)
+            if (np.frombuffer(fh.read(), dtype=np.uint8) != ord(" ")).any():
+                issues.append(XptIssue(None, "padding after the last observation is not blank"))
+        issues += _decode_issues(self.layout, self.found)
+        records = np.concatenate(self.records).reshape(-1)
+        copy = self.tmp.with_name(f"{self.tmp.name}.sample")
+        try:
+            with copy.open("xb") as fh:
+                fh.write(self.header)
+                fh.write(records.data)
+                fh.write(b" " * (-records.size % RECORD))
+            issues += _verify(copy, dataset, label, self._values(), self.sample.size, self.sample)
+        finally:
+            copy.unlink(missing_ok=True)
+        return issues
+
+
+def _joined(
+    column: _Prepared, parts: list[pa.LargeStringArray | np.ndarray]
+) -> pa.LargeStringArray | np.ndarray:
+    """A column's values from its frames' parts, end to end."""
+    if len(parts) == 1:
+        return parts[0]
+    if column.spec.type == "Num":
+        return np.concatenate(parts) if parts else np.empty(0)
+    if not parts:
+        return pa.array([], type=pa.large_string())
+    return cast(pa.LargeStringArray, pa.concat_arrays(parts))
 
 
 def _sample_rows(rows: int) -> np.ndarray:
@@ -711,24 +881,35 @@ def ibm_to_ieee(words: np.ndarray) -> np.ndarray:
 
 
 def _collect_differing(
-    prepared: list[_Prepared], block: np.ndarray, start: int, found: list[list[np.ndarray]]
+    prepared: list[_Prepared],
+    block: np.ndarray,
+    first: int,
+    start: int,
+    found: list[tuple[list[np.ndarray], list[str]]],
 ) -> None:
-    """Decode every cell of `block` (rows start:start + len(block) read back) and add to
-    `found`, per variable, the rows whose decoded value differs from its input value."""
-    for field, column, positions in zip(_fields(block, prepared), prepared, found, strict=True):
-        differ = _differing(column, np.ascontiguousarray(field), start)
+    """Decode every cell of `block` (rows first:first + len(block) of the frame `prepared`,
+    whose first row is row `start` of the file) and add to `found`, per variable, the file
+    rows whose decoded value differs from its input value (and the first values shown)."""
+    for field, column, (rows, shown) in zip(_fields(block, prepared), prepared, found, strict=True):
+        differ = _differing(column, np.ascontiguousarray(field), first)
         if differ.size:
-            positions.append(differ + start)
+            rows.append(differ + first + start)
+            shown += [
+                _show(column.values[int(row) + first]) for row in differ[: SHOWN - len(shown)]
+            ]
 
 
-def _decode_issues(prepared: list[_Prepared], found: list[list[np.ndarray]]) -> list[XptIssue]:
+def _decode_issues(
+    layout: list[_Prepared], found: list[tuple[list[np.ndarray], list[str]]]
+) -> list[XptIssue]:
     issues = []
-    for column, parts in zip(prepared, found, strict=True):
+    for column, (parts, shown) in zip(layout, found, strict=True):
         if parts:
             rows = np.concatenate(parts)
-            shown = tuple(_show(column.values[int(row)]) for row in rows[:SHOWN])
             rule = "decoded value differs from the value written"
-            issues.append(XptIssue(column.spec.name, rule, tuple((rows + 1).tolist()), shown))
+            issues.append(
+                XptIssue(column.spec.name, rule, tuple((rows + 1).tolist()), tuple(shown))
+            )
     return issues
 
 
@@ -783,7 +964,8 @@ def _verify(
     sample: np.ndarray | None = None,
 ) -> list[XptIssue]:
     """Read the written file with pyreadstat and list every difference from the input
-    (`sample`: the file holds only these rows of the input, in order)."""
+    (`sample`: the file holds only these rows of the input, in order, and `prepared` their
+    values)."""
     try:
         back, meta = pyreadstat.read_xport(
             str(tmp), disable_datetime_conversion=True, output_format="dict"
@@ -841,16 +1023,15 @@ def _compare_values(
     column: _Prepared, back: list[object], sample: np.ndarray | None = None
 ) -> list[XptIssue]:
     """Rows whose read-back value differs: text after trailing-blank trim, numbers exactly
-    (`sample`: the input rows that were read back)."""
+    (`sample`: the input rows that were read back, whose values `column` holds)."""
     want: pa.LargeStringArray | np.ndarray
     got: pa.LargeStringArray | np.ndarray
     if column.spec.type == "Num":
         want = np.asarray(column.values, dtype=np.float64)
-        want = want if sample is None else want[sample]
         got = np.asarray(back, dtype=np.float64)
         same = (want == got) | (np.isnan(want) & np.isnan(got))
     else:
-        want = column.values if sample is None else column.values.take(pa.array(sample))
+        want = column.values
         got = _texts(back)
         same = pc.equal(want, got).to_numpy(zero_copy_only=False)
     rows = np.flatnonzero(~same)

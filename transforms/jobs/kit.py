@@ -8,8 +8,9 @@ import ctypes.util
 import gc
 import json
 import logging
+import os
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,8 +19,9 @@ from typing import TYPE_CHECKING, Literal
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 
-from transforms.errors import RECORDED, PipelineError
+from transforms.errors import RECORDED, PipelineError, UserError
 from transforms.extract.exports import sha256_file
 from transforms.specs import StudySpec
 from transforms.store import RunFolder, store_fault
@@ -155,33 +157,81 @@ class TableReader(Mapping[str, pd.DataFrame]):
 # An output column: name, label, Char|Num, length (None: longest value), format, data type.
 Column = tuple[str, str, Literal["Char", "Num"], int | None, str | None, str]
 
+Frames = Callable[[], Iterable[pd.DataFrame]]
+"""A table's rows as frames in order, each call a new pass (the writers' `Frames`)."""
 
-def _json_type(data: pd.DataFrame, name: str, data_type: str) -> DataType:
-    """A column's Dataset-JSON dataType from its Define data type: text is a string, except
-    the ISO 8601 text of a --DTC, a date or datetime even when partial ("1928")."""
-    from transforms.datasetjson import text_data_type
+FRAME_ROWS_ENV = "CDISC_FRAME_ROWS"
+FRAME_ROWS = 262_144
+"""Rows of a Parquet table read at a time by the stages that stream it (the XPT and
+Dataset-JSON writers): what they hold of a large dataset. `CDISC_FRAME_ROWS` sets it."""
 
-    if data_type != "text":
-        return data_type  # type: ignore[return-value]
-    return text_data_type(data[name]) if name.endswith("DTC") else "string"
+
+def frame_rows() -> int:
+    """The rows per frame: `CDISC_FRAME_ROWS` (a positive whole number) or `FRAME_ROWS`."""
+    text = os.environ.get(FRAME_ROWS_ENV, "").strip()
+    if not text:
+        return FRAME_ROWS
+    if not text.isdigit() or int(text) < 1:
+        raise UserError(f"{FRAME_ROWS_ENV}={text!r}: give a whole number of rows, at least 1")
+    return int(text)
+
+
+def parquet_frames(path: Path, rows: int | None = None) -> Frames:
+    """The Parquet table `path` as frames of `rows` rows (default `frame_rows()`), read a
+    batch at a time: the same columns, dtypes and values as ``pd.read_parquet`` of it, cut
+    into pieces (an empty table is one empty frame)."""
+    size = rows or frame_rows()
+
+    def frames() -> Iterator[pd.DataFrame]:
+        source = pq.ParquetFile(path)
+        schema = source.schema_arrow
+        empty = True
+        for batch in source.iter_batches(batch_size=size):
+            empty = False
+            yield pa.Table.from_batches([batch], schema=schema).to_pandas()
+        if empty:
+            yield schema.empty_table().to_pandas()
+
+    return frames
+
+
+def _json_types(frames: Frames, columns: list[Column]) -> list[DataType]:
+    """Each column's Dataset-JSON dataType from its Define data type: text is a string,
+    except the ISO 8601 text of a --DTC, a date or datetime even when partial ("1928");
+    one pass over the frames."""
+    from transforms.datasetjson import kinds_data_type, text_kinds
+
+    dtc = [n for n, _, _, _, _, dtype in columns if dtype == "text" and n.endswith("DTC")]
+    shared: dict[str, frozenset[str] | None] = dict.fromkeys(dtc)
+    for frame in frames() if dtc else ():
+        for n in dtc:
+            kinds, before = text_kinds(frame[n]), shared[n]
+            shared[n] = kinds if before is None else before if kinds is None else before & kinds
+    return [
+        kinds_data_type(shared[n]) if n in shared else "string" if dtype == "text" else dtype  # type: ignore[misc]
+        for n, _, _, _, _, dtype in columns
+    ]
 
 
 def write_outputs(
-    data: pd.DataFrame,
+    data: pd.DataFrame | Frames,
     folder: Path,
     name: str,
     label: str,
     columns: list[Column],
     created: datetime,
 ) -> list[str]:
-    """One dataset as verified XPT v5 and, beside it, Dataset-JSON v1.1 with the lengths
-    actually written; columns are (name, label, Char|Num, length, format, data type)."""
+    """One dataset, a frame or frames given frame after frame (one held at a time), as
+    verified XPT v5 and, beside it, Dataset-JSON v1.1 with the lengths actually written;
+    columns are (name, label, Char|Num, length, format, data type)."""
     from transforms.datasetjson import JsonColumn, write_dataset_json
     from transforms.xpt import XptColumn, write_xport
 
+    frames = (lambda: (data,)) if isinstance(data, pd.DataFrame) else data
+
     xpt = folder / f"{name.lower()}.xpt"
     result = write_xport(
-        data, xpt, dataset=name, label=label, created=created,
+        frames, xpt, dataset=name, label=label, created=created,
         columns=[XptColumn(n, lab, t, length, fmt) for n, lab, t, length, fmt, _ in columns],
     )  # fmt: skip
     json_columns = [
@@ -189,17 +239,19 @@ def write_outputs(
             item_oid=f"IT.{name}.{n}",
             name=n,
             label=lab,
-            data_type=_json_type(data, n, dtype),
+            data_type=data_type,
             length=result.lengths[n] if t == "Char" else None,
             # A numeric (ADaM) date is a SAS day count: ISO text in JSON, typed back.
             display_format=fmt if t == "Num" and dtype == "date" else None,
             target_data_type="integer" if t == "Num" and dtype == "date" else None,
         )
-        for n, lab, t, _, fmt, dtype in columns
+        for (n, lab, t, _, fmt, dtype), data_type in zip(
+            columns, _json_types(frames, columns), strict=True
+        )
     ]
     out = folder / f"{name.lower()}.json"
     write_dataset_json(
-        data, out, name=name, label=label, columns=json_columns, item_group_oid=f"IG.{name}",
+        frames, out, name=name, label=label, columns=json_columns, item_group_oid=f"IG.{name}",
         created=created,
     )  # fmt: skip
     return [xpt.name, out.name]

@@ -29,6 +29,7 @@ from transforms.jobs.kit import (
     Column,
     TableReader,
     log,
+    parquet_frames,
     spec_digests,
     stage,
     summary_log,
@@ -415,10 +416,14 @@ def complete_reference(run: RunFolder, study: StudySpec) -> int:
 # --- write -----------------------------------------------------------------------------
 
 
-def _xpt_sources(exc: XptError, run: RunFolder, dataset: str, data: pd.DataFrame) -> str:
+def _xpt_sources(exc: XptError, run: RunFolder, dataset: str) -> str:
     """The XPT writer's refusal with the raw file and row behind each offending record
     (from the dataset's lineage), listed in full in ``reports/issues_<dataset>_xpt.csv``."""
     lineage = pd.read_parquet(run.lineage(dataset))
+    table = run.sdtm_table(dataset)
+    offending = {issue.variable for issue in exc.issues if issue.variable and issue.rows}
+    present = set(pq.read_schema(table).names)
+    data = pd.read_parquet(table, columns=[c for c in present if c in {*offending, "USUBJID"}])
     found = []
     for issue in exc.issues:
         for row in issue.rows:
@@ -454,25 +459,27 @@ def write_xpt(run: RunFolder, study: StudySpec, dataset: str) -> list[str]:
     created = run.export_created
     written = []
     with stage(f"xpt {dataset}", run) as s:
-        data = pd.read_parquet(run.sdtm_table(dataset))
+        # Read a frame of rows at a time: the writers hold one, not the dataset.
+        table = run.sdtm_table(dataset)
         columns: list[Column] = [
             (v.name, v.label, "Num" if v.type == "Num" else "Char", v.length, v.format, v.data_type)
             for v in spec.output_variables()
         ]
+        frames = parquet_frames(table)
         try:
-            written += write_outputs(data, run.sdtm, dataset, spec.label, columns, created)
+            written += write_outputs(frames, run.sdtm, dataset, spec.label, columns, created)
         except XptError as exc:
-            raise PipelineError(_xpt_sources(exc, run, dataset, data)) from exc
-        s.rows_in = s.rows_out = len(data)
+            raise PipelineError(_xpt_sources(exc, run, dataset)) from exc
+        s.rows_in = s.rows_out = pq.ParquetFile(table).metadata.num_rows
         supp_path = run.sdtm_table(f"SUPP{dataset}")
         if supp_path.exists():
-            supp = pd.read_parquet(supp_path)
             supp_columns: list[Column] = [
                 (n, lab, "Char", None, None, "text") for n, lab in SUPP_COLUMNS
             ]
             label = f"Supplemental Qualifiers for {dataset}"
+            supp = parquet_frames(supp_path)
             written += write_outputs(supp, run.sdtm, f"SUPP{dataset}", label, supp_columns, created)
-            s.rows_out += len(supp)
+            s.rows_out += pq.ParquetFile(supp_path).metadata.num_rows
     return written
 
 
