@@ -514,9 +514,9 @@ def _rs(*assessments: tuple[str, str]) -> dict[str, pd.DataFrame]:
 def _screened(*assessments: tuple[str, str]) -> dict[str, pd.DataFrame]:
     """``_rs`` after a screening assessment (PR, 20 Dec 2024): ADRS's baseline (ABLFL), which
     PFS needs (without one it is censored at the first dose, CNSR 7)."""
-    rs = _rs(("2024-12-20", "PR"), *assessments)["RS"]
-    rs.loc[0, "VISIT"] = "SCREENING"
-    return {"RS": rs}
+    sdtm = _rs(("2024-12-20", "PR"), *assessments)
+    sdtm["RS"].loc[0, "VISIT"] = "SCREENING"
+    return sdtm
 
 
 def _param(adrs: pd.DataFrame, code: str) -> dict[str, object]:

@@ -42,7 +42,7 @@ def test_sample_then_run_with_progress_lines(tmp_path: Path) -> None:
     # DM first; once the other datasets are mapped, DM is completed (RFPENDTC) and written,
     # and SE (its last element ends at RFPENDTC) mapped; SV after the datasets with visits.
     assert stages == [
-        "extract", "reconcile", "validate", "map", *["map", "xpt"] * 21, "map", "complete",
+        "extract", "reconcile", "validate", "map", *["map", "xpt"] * 22, "map", "complete",
         "xpt", "map", "xpt", "xpt", "reconcile", "validate", "define", "conformance", "publish",
         *["adam"] * 6, "endpoints", "define", "conformance", "publish",
     ]  # fmt: skip

@@ -31,7 +31,8 @@ def test_publishes_dm_and_suppdm(published: Path, landing: Path) -> None:
     assert sorted(p.name for p in sdtm.iterdir()) == sorted(
         [f"{name}.{ext}"
          for name in ("dm", "suppdm", "ex", "suppex", "ae", "suppae", "cm", "suppcm", "ds", "suppds", "rs", "supprs", "lb",
-                      "ss", "ts", "dd", "pr", "mh", "suppmh", "vs", "ie", "mb", "is", "gf", "rp", "ta", "te", "tv", "ti", "se", "sv")
+                      "ss", "ts", "dd", "pr", "mh", "suppmh", "vs", "ie", "mb", "is", "gf", "rp", "ta", "te", "tv", "ti", "se", "sv",
+                          "relrec")
          for ext in ("xpt", "parquet", "json")]
         + ["define.html", "define.xml", "define.xsl", "acrf.pdf", "csdrg.pdf"]
     )  # fmt: skip
@@ -228,8 +229,9 @@ def test_reconciliation_accounts_for_every_raw_record(published: Path, landing: 
     assert counts["coh.csv"]["mapped_DS"] == 15 and counts["coh.csv"]["not_mapped"] == 0
     assert counts["coh.csv"]["mapped_PR"] == 9 and counts["coh.csv"]["mapped_CM"] == 0
     # Issue 18: the diagnosis is an MH record and two RS records (ISS, R-ISS); each drug
-    # line a CM record; ECOG visits RS records; each vital-signs row gives VS records.
-    assert counts["dx.csv"]["mapped_MH"] == counts["dx.csv"]["mapped_RS"] == 15
+    # line a CM record; ECOG visits RS records; each vital-signs row gives VS records. The 3
+    # screen failures' diagnoses too (their screening visit collected them).
+    assert counts["dx.csv"]["mapped_MH"] == counts["dx.csv"]["mapped_RS"] == 18
     for form, dataset in [
         ("mh.csv", "MH"),
         ("prt.csv", "CM"),

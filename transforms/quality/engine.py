@@ -178,7 +178,7 @@ def configurations_memoised() -> Iterator[None]:
     :func:`_memoise_configurations`), each row-condition filter applied once per frame
     (see :func:`_memoise_row_filters`) and each metric's arguments serialised once for
     its id (see :func:`_memoise_metric_ids`); the caches are dropped on leaving."""
-    _gx()
+    import_gx()
     token = _CONFIGURATIONS.set({})
     filters = _FILTERS.set({})
     ids = _METRIC_IDS.set({})
@@ -191,7 +191,7 @@ def configurations_memoised() -> Iterator[None]:
 
 
 @cache
-def _gx() -> Any:
+def import_gx() -> Any:
     """The great_expectations module, imported on first use with analytics off and its
     INFO lines silenced (in Airflow's task logs and ``cdisc``'s output alike)."""
     os.environ["GX_ANALYTICS_ENABLED"] = "False"
@@ -216,7 +216,7 @@ def _gx() -> Any:
 
 def _context(docs: Path) -> Any:
     """An in-memory GX context whose Data Docs site is the folder `docs`."""
-    gx = _gx()
+    gx = import_gx()
     from great_expectations.data_context.types.base import (
         DataContextConfig,
         InMemoryStoreBackendDefaults,
@@ -243,7 +243,7 @@ def _context(docs: Path) -> Any:
 
 def expectation(check: Check, index: int) -> Any:
     """The GX expectation of a check (its meta says how to list a failure)."""
-    gx = _gx()
+    gx = import_gx()
     cls = getattr(gx.expectations, check.expectation)
     extra: dict[str, Any] = {}
     if check.where is not None:
@@ -264,7 +264,7 @@ def gx_suite(name: str, checks: Sequence[tuple[int, Check]], notes: str = "") ->
     one with every one before it through pydantic ``.dict()`` copies (value sets included),
     0.8 s of CPU for the SDTM suites of the sample, to drop duplicates the suites' own
     CheckList has already dropped (a check stated twice is kept once, by its rule)."""
-    gx = _gx()
+    gx = import_gx()
     return gx.ExpectationSuite(
         name=name,
         expectations=[expectation(check, i) for i, check in checks],
@@ -306,7 +306,7 @@ def _validate(
     run_id: Any,
 ) -> list[Any]:
     """Run the checks as suite `name` on `frame`; the results (kept for the Data Docs)."""
-    gx = _gx()
+    gx = import_gx()
     definition = context.validation_definitions.add(
         gx.ValidationDefinition(
             name=name, data=batch, suite=context.suites.add(gx_suite(name, checks, notes))
@@ -337,7 +337,7 @@ def run_suites(
     are none (half the time on large frames): each suite runs with pass/fail results only,
     then its failed expectations run again as the suite ``<name>.failed`` with every
     failing row. Both are in the Data Docs."""
-    _gx()  # first: silenced before anything of GX is imported
+    import_gx()  # first: silenced before anything of GX is imported
     from great_expectations.core.run_identifier import RunIdentifier
     from great_expectations.data_context.data_context.context_factory import project_manager
 
