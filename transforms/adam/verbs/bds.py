@@ -147,9 +147,10 @@ class ParamComputed(Verb):
                 f"more than one record of a parameter per {list(self.by)}, e.g. {shown}"
             )
         by = list(self.by)
-        wide = rows.pivot_table(
-            index=by, columns="PARAMCD", values="AVAL", aggfunc="first", dropna=False
-        )
+        # One row per `by` that has records (pivot_table(dropna=False) would build the
+        # cartesian product of the `by` values: subjects x dates x visits, GiBs at 500
+        # subjects); rows with a missing key are left out, as the product left them out.
+        wide = rows.groupby([*by, "PARAMCD"])["AVAL"].first().unstack("PARAMCD")
         wide = wide.reindex(columns=list(self.parameters)).reset_index()
         wide = wide[wide[list(self.parameters)].notna().all(axis=1)]
         value = arithmetic(self.expr, wide)
