@@ -23,7 +23,9 @@
 - ``imwg.pfs_sources``: the PFS event and censoring records (FDA conventions): the first
   progression and death, ANL01FL when not after two or more missed assessments nor after
   new anticancer therapy, and the last adequate *post-baseline* assessment (after the first
-  dose day) before progression.
+  dose day) before progression; with ``after_stop: follow``, the same from every evaluable
+  assessment whether or not after new therapy (the sensitivity analysis without censoring
+  at new therapy).
 """
 
 from __future__ import annotations
@@ -66,10 +68,12 @@ class SubjectDates(Verb):
     stop: Annotated[str, Arg(base.name, "NACTDT")]
 
 
-def _adequate(out: pd.DataFrame, dates: pd.DataFrame, start: str, stop: str) -> pd.Series:
-    """Y where the record is evaluable (AVAL), on or after `start` and not after `stop`."""
-    end = dates[stop]
-    hit = out["AVAL"].notna() & (out["ADT"] >= dates[start]) & (end.isna() | (out["ADT"] <= end))
+def _adequate(out: pd.DataFrame, dates: pd.DataFrame, start: str, stop: str | None) -> pd.Series:
+    """Y where the record is evaluable (AVAL), on or after `start` and not after `stop`
+    (None: whether or not after it)."""
+    hit = out["AVAL"].notna() & (out["ADT"] >= dates[start])
+    if stop is not None:
+        hit &= dates[stop].isna() | (out["ADT"] <= dates[stop])
     return base.yes(hit)
 
 
@@ -676,27 +680,41 @@ class PfsSources(SubjectDates):
     `death` (ADSL.DTHDT) and `last` (the last adequate assessment after the `start` day
     and before progression). Progression and death carry ANL01FL when at most
     `missed_assessment_days` after the last adequate assessment (else `start`) and not
-    after `stop`, ANL02FL when within that window whatever `stop` (for the sensitivity
-    analysis without censoring at `stop`). `params` names the three (default PD, DEATH,
-    LSTA). `confirm: next` (IMWG 2016: progression needs two consecutive assessments): a
-    progression counts only when the next adequate assessment, if there is one, is a
-    progression too (the first of the two dates it); the default, `none`, takes the first
-    progression as it is."""
+    after `stop`. `params` names the three (default PD, DEATH, LSTA). `confirm: next`
+    (IMWG 2016: progression needs two consecutive assessments): a progression counts only
+    when the next adequate assessment, if there is one, is a progression too (the first of
+    the two dates it); the default, `none`, takes the first progression as it is.
+    `after_stop: follow` (the FDA 2018 sensitivity analysis without censoring at new
+    anticancer therapy): the assessments are every evaluable `from_param` record on or
+    after `start`, whether or not after `stop` (not only its ANL01FL ones), and ANL01FL
+    asks the missed-assessment window alone; the default, `censor`, ends them at `stop`."""
 
     missed_assessment_days: Annotated[int, Arg(base.integer)]
     progression: Annotated[str, Arg(base.text, "PD")]
     params: Annotated[Mapping[str, tuple[str, str]], Arg(_params, PFS_PARAMS)]
     from_param: Annotated[str, Arg(base.name, "OVR")]
     confirm: Annotated[str, Arg(base.choice("none", "next"), "none")]
+    after_stop: Annotated[str, Arg(base.choice("censor", "follow"), "censor")]
+
+    def _assessments(self, data: pd.DataFrame, subjects: pd.DataFrame) -> pd.DataFrame:
+        """The adequate `from_param` records by subject and date: ANL01FL (not after
+        `stop`), or with `after_stop: follow` every evaluable one on or after `start`."""
+        if self.after_stop == "censor":
+            self.need(data, ["PARAMCD", "ANL01FL", "ADT"], "from_param")
+            adequate = data[(data["PARAMCD"] == self.from_param) & (data["ANL01FL"] == "Y")]
+        else:
+            self.need(data, ["PARAMCD", "AVAL", "ADT"], "from_param")
+            records = data[data["PARAMCD"] == self.from_param]
+            dates = subjects[[self.start]].reindex(records["USUBJID"]).set_index(records.index)
+            adequate = records[_adequate(records, dates, self.start, None) == "Y"]
+        return adequate.sort_values(["USUBJID", "ADT"], kind="stable")
 
     def run(self, data: pd.DataFrame, inputs: Inputs) -> pd.DataFrame:
-        self.need(data, ["PARAMCD", "ANL01FL", "ADT"], "from_param")
-        adequate = data[(data["PARAMCD"] == self.from_param) & (data["ANL01FL"] == "Y")]
-        adequate = adequate.sort_values(["USUBJID", "ADT"], kind="stable")
         adsl = inputs.dataset(self.subjects, self.where)
         self.need(adsl, ["USUBJID", "DTHDT", self.start, self.stop], "start", self.subjects)
         window = pd.Timedelta(days=self.missed_assessment_days)
         subjects = adsl.set_index("USUBJID")
+        adequate = self._assessments(data, subjects)
         progressed = adequate["AVALC"] == self.progression
         if self.confirm == "next":
             progressed &= confirmed_progression(adequate, self.progression)
@@ -712,14 +730,14 @@ class PfsSources(SubjectDates):
         lsta = before_pd.sort_values("ADT").groupby("USUBJID").last()
         last_adequate = lsta["ADT"].reindex(subjects.index).fillna(subjects[self.start])
 
-        def in_window(date: pd.Series) -> pd.Series:
-            """Not after two or more missed assessments."""
-            return date - last_adequate.reindex(date.index) <= window
-
         def within(date: pd.Series) -> pd.Series:
-            """Not after two or more missed assessments, nor after new anticancer therapy."""
+            """Not after two or more missed assessments, nor after new anticancer therapy
+            (`stop`) unless the assessments follow it."""
+            hit = date - last_adequate.reindex(date.index) <= window
+            if self.after_stop == "follow":
+                return hit
             stop = subjects[self.stop].reindex(date.index)
-            return in_window(date) & (stop.isna() | (date <= stop))
+            return hit & (stop.isna() | (date <= stop))
 
         progression = pd.DataFrame(
             {
@@ -730,7 +748,6 @@ class PfsSources(SubjectDates):
                 "AVAL": 1.0,
                 "ADT": first_pd["ADT"].to_numpy(),
                 "ANL01FL": base.yes(within(first_pd["ADT"])).to_numpy(),
-                "ANL02FL": base.yes(in_window(first_pd["ADT"])).to_numpy(),
                 "SRCDOM": "RS",
                 "SRCVAR": "RSDTC",
                 "SRCSEQ": first_pd["SRCSEQ"].to_numpy(),
@@ -746,7 +763,6 @@ class PfsSources(SubjectDates):
                 "AVAL": 1.0,
                 "ADT": dead.to_numpy(),
                 "ANL01FL": base.yes(within(dead)).to_numpy(),
-                "ANL02FL": base.yes(in_window(dead)).to_numpy(),
                 "SRCDOM": self.subjects,
                 "SRCVAR": "DTHDT",
             }
@@ -772,15 +788,20 @@ class PfsSources(SubjectDates):
     def describe(self) -> dict[str, str]:
         days = self.missed_assessment_days
         pd_, death, last = (self.params[k][0] for k in ("progression", "death", "last"))
+        follow = self.after_stop == "follow"
+        adequate = (
+            f"evaluable {self.from_param} on or after {self.start}, whether or not after "
+            f"{self.stop}"
+            if follow
+            else f"adequate {self.from_param}"
+        )
         return {
-            "ANL01FL": f"{pd_}/{death}: at most {days} days after the last adequate "
-            f"assessment (else {self.start}) and not after {self.stop}",
-            "ANL02FL": f"{pd_}/{death}: at most {days} days after the last adequate "
-            f"assessment (else {self.start}), whether or not after {self.stop}",
-            "ADT": f"{pd_}: the first adequate {self.progression}"
-            + (" the next adequate assessment, if any, confirms" if self.confirm == "next" else "")
+            "ANL01FL": f"{pd_}/{death}: at most {days} days after the last {adequate} "
+            f"assessment (else {self.start})" + ("" if follow else f" and not after {self.stop}"),
+            "ADT": f"{pd_}: the first {self.progression} of the {adequate} assessments"
+            + (" the next one, if any, confirms" if self.confirm == "next" else "")
             + f"; {death}: "
-            f"{self.subjects}.DTHDT; {last}: the last adequate {self.from_param} after the "
+            f"{self.subjects}.DTHDT; {last}: the last {adequate} assessment after the "
             f"{self.start} day and before {pd_}",
             "AVALC": f"{pd_}, {death}: Y; {last}: AVALC of that {self.from_param}",
             "AVAL": f"{pd_}, {death}: 1; {last}: AVAL of that {self.from_param}",
