@@ -4,6 +4,7 @@ imwg.pfs_sources, on one hand-made subject (first dose 1 Jan 2025)."""
 from __future__ import annotations
 
 import pandas as pd
+import yaml
 
 from tests.adam_verbs.frames import dates, described, run, values
 
@@ -207,3 +208,35 @@ def test_imwg_rate_dated_at_the_first_confirmed_response() -> None:
     assert values(_param(out, "CRSP"), "AVALC") == ["Y"]
     assert values(_param(out, "CRSP"), "ADT") == [pd.Timestamp("2025-02-01")]
     assert values(_param(out, "PRBEST"), "ADT") == [pd.Timestamp("2025-03-01")]
+
+
+def test_pommaint_best_responses_all_end_at_a_confirmed_progression() -> None:
+    # POMMAINT's ADRS declaration (adrs.yaml) on one subject: PR 1 Feb and 1 Mar, PD 1 Apr
+    # not confirmed (VGPR next), VGPR 1 May and 1 Jun. IMWG 2016: progression needs two
+    # consecutive assessments, so the search goes on past 1 Apr: BOR is the confirmed VGPR
+    # first reached on 1 May (ending at the first PD, as BOR did before, it was PR), BORU
+    # the same unconfirmed.
+    from tests.conftest import ROOT
+    from transforms import yamlfile
+
+    spec = ROOT / "sdtm_specs" / "POMMAINT" / "adam" / "adrs.yaml"
+    raw = yamlfile.load(spec)["derivations"]
+    steps = yaml.safe_dump(
+        [s for s in raw if s["verb"] == "imwg.overall_response"]
+        + [s for s in raw if s["verb"] == "imwg.best_response" and s["paramcd"] in ("BOR", "BORU")]
+    )
+    rs = _rs(
+        ("OVRLRESP", "2025-02-01", "PR"),
+        ("OVRLRESP", "2025-03-01", "PR"),
+        ("OVRLRESP", "2025-04-01", "PD"),
+        ("OVRLRESP", "2025-05-01", "VGPR"),
+        ("OVRLRESP", "2025-06-01", "VGPR"),
+    )
+    adsl = ADSL.assign(ITTFL="Y", NACTDT=dates(None, None))
+    out = run(steps, sdtm={"RS": rs}, adam={"ADSL": adsl})
+    best = {code: _param(out, code).iloc[0] for code in ("BOR", "BORU", "VGPRRSP", "CRSP")}
+    assert (best["BOR"]["AVALC"], best["BOR"]["ADT"]) == ("VGPR", pd.Timestamp("2025-05-01"))
+    assert (best["BORU"]["AVALC"], best["BORU"]["ADT"]) == ("VGPR", pd.Timestamp("2025-05-01"))
+    assert best["VGPRRSP"]["AVALC"] == "Y"
+    # the confirmed response (PR or better) still starts on 1 Feb
+    assert best["CRSP"]["ADT"] == pd.Timestamp("2025-02-01")
