@@ -16,8 +16,8 @@
 - ``imwg.mrd_negativity``: Y/N per subject: a negative MRD result on or after the first dose.
 - ``imwg.sustained_mrd_negativity``: Y/N per subject: two negative MRD results at least a
   year apart with no positive one between.
-- ``imwg.mrd_negative_response``: Y/N per subject: MRD negative and a response parameter Y
-  (MRD-negative CR).
+- ``imwg.mrd_negative_response``: Y/N per subject: an MRD-negative result while in CR (on
+  or after the start of the confirmed CR, before progression; MRD-negative CR).
 - ``imwg.response_improvement``: Y/N per subject: the best response better than the
   response at entry (the ABLFL record).
 - ``imwg.pfs_sources``: the PFS event and censoring records (FDA conventions): the first
@@ -573,42 +573,67 @@ class SustainedMrdNegativity(MrdResults):
 
 
 @verb("imwg.mrd_negative_response")
-@dataclass(frozen=True)
-class MrdNegativeResponse(Verb):
-    """Parameter `paramcd`: Y/N per subject with a `mrd` record: Y when both the `mrd` and
-    the `response` parameter (Y/N parameters built before) are Y (IMWG 2016's MRD-negative
-    CR: MRD negative and a confirmed CR or better); ADT the later of their dates; the
-    sources those of the `mrd` record (the negative result)."""
+@dataclass(frozen=True, kw_only=True)
+class MrdNegativeResponse(MrdResults):
+    """Parameter `paramcd`: Y/N per subject of the `population`: Y when a `negative` result
+    of --TESTCD `testcd` in `dataset` lies within the subject's complete response: on or
+    after the ADT of its `response` record with AVALC Y (a Y/N parameter built before whose
+    ADT is the first assessment of the confirmed CR or better: ``imwg.best_response`` rate
+    with ``date: first``), before the ADT of its `progression` record if any (built before:
+    ``imwg.pfs_sources``) and not after `stop` (new anticancer therapy: the response
+    assessments end there). IMWG 2016 (Kumar et al., Lancet Oncol 2016): each of its MRD
+    response categories "requires a complete response", so an MRD-negative CR needs the
+    negative result while in CR, not a negative result and a CR at unrelated times. ADT
+    and the sources: the first such result's (N: the sources of the first negative result,
+    if any)."""
 
-    paramcd: Annotated[str, Arg(base.name)]
-    param: Annotated[str, Arg(base.text)]
-    mrd: Annotated[str, Arg(base.name)]
     response: Annotated[str, Arg(base.name)]
+    progression: Annotated[str, Arg(base.name, "PD")]
+    stop: Annotated[str, Arg(base.name, "NACTDT")]
 
     def run(self, data: pd.DataFrame, inputs: Inputs) -> pd.DataFrame:
-        self.need(data, ["PARAMCD", "AVALC", "ADT"], "mrd")
-        mrd, response = (
-            data[data["PARAMCD"] == code].drop_duplicates("USUBJID").set_index("USUBJID")
-            for code in (self.mrd, self.response)
+        self.need(data, ["PARAMCD", "AVALC", "ADT"], "response")
+        if not (data["PARAMCD"] == self.response).any():
+            raise self.where.at(arg="response").fail(
+                f"no records of PARAMCD {self.response} built before"
+            )
+        index, mrd = self.results(inputs)
+        adsl = inputs.dataset(self.subjects, self.where)
+        self.need(adsl, ["USUBJID", self.stop], "stop", self.subjects)
+        # Per subject: the start of the confirmed CR, the progression and the stop.
+        yes = data[data["AVALC"] == "Y"]
+        period = pd.DataFrame(
+            {
+                name: yes[yes["PARAMCD"] == code].groupby("USUBJID")["ADT"].min()
+                for name, code in (("FROM", self.response), ("UNTIL", self.progression))
+            }
+        ).join(adsl.drop_duplicates("USUBJID").set_index("USUBJID")[self.stop], how="outer")
+        negative = mrd[mrd["RSSTRESC"] == self.negative]
+        spans = negative.merge(period, left_on="USUBJID", right_index=True, how="left")
+        in_cr = (
+            (spans["ADT"] >= spans["FROM"])
+            & (spans["UNTIL"].isna() | (spans["ADT"] < spans["UNTIL"]))
+            & (spans[self.stop].isna() | (spans["ADT"] <= spans[self.stop]))
         )
-        if mrd.empty or response.empty:
-            missing = self.mrd if mrd.empty else self.response
-            raise self.where.at(arg="mrd").fail(f"no records of PARAMCD {missing} built before")
-        index = pd.Index(mrd.index, name="USUBJID")
-        both = (mrd["AVALC"] == "Y") & (response["AVALC"].reindex(index) == "Y")
-        out = _yes_no(index, both, self.paramcd, self.param)
-        later = pd.concat([mrd["ADT"], response["ADT"].reindex(index)], axis=1).max(axis=1)
-        out["ADT"] = later.where(both).to_numpy()
-        for column in (c for c in SOURCES if c in mrd.columns):
-            out[column] = mrd[column].to_numpy()
+        first = negative[in_cr].groupby("USUBJID").first().reindex(index)
+        any_negative = negative.groupby("USUBJID").first().reindex(index)
+        out = _yes_no(index, first["ADT"].notna(), self.paramcd, self.param)
+        out["ADT"] = first["ADT"].to_numpy()
+        out["SRCDOM"] = self.dataset
+        out["SRCVAR"] = "RSSTRESC"
+        out["SRCSEQ"] = first["RSSEQ"].fillna(any_negative["RSSEQ"]).to_numpy()
         return _append(data, out)
 
     def describe(self) -> dict[str, str]:
+        result = f"{self.testcd} {self.negative}"
         return {
-            "AVALC": f"{self.paramcd}: Y when {self.mrd} and {self.response} are both Y, else N",
+            "AVALC": f"{self.paramcd}: Y when a {result} result lies on or after the "
+            f"{self.response} date (the start of the confirmed CR or better), before the "
+            f"{self.progression} date and not after {self.stop} (IMWG 2016: MRD negative "
+            "while in CR), else N",
             "AVAL": f"{self.paramcd}: 1 for Y, 0 for N",
-            "ADT": f"{self.paramcd}: the later of the {self.mrd} and {self.response} dates",
-            "SRCSEQ": f"{self.paramcd}: the {self.mrd} record's SRCSEQ (the negative result)",
+            "ADT": f"{self.paramcd}: the date of the first such {result} result",
+            **_sources(self.paramcd, self.dataset, "RSSTRESC", "RSSEQ"),
         }
 
 
