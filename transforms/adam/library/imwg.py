@@ -814,20 +814,20 @@ class PfsSources(SubjectDates):
         days = self.missed_assessment_days
         pd_, death, last = (self.params[k][0] for k in ("progression", "death", "last"))
         follow = self.after_stop == "follow"
-        adequate = (
-            f"evaluable {self.from_param} on or after {self.start}, whether or not after "
-            f"{self.stop}"
+        assessments = (
+            f"{self.from_param} assessments evaluable on or after {self.start} (whether or not "
+            f"after {self.stop})"
             if follow
-            else f"adequate {self.from_param}"
+            else f"adequate {self.from_param} assessments"
         )
         return {
-            "ANL01FL": f"{pd_}/{death}: at most {days} days after the last {adequate} "
-            f"assessment (else {self.start})" + ("" if follow else f" and not after {self.stop}"),
-            "ADT": f"{pd_}: the first {self.progression} of the {adequate} assessments"
-            + (" the next one, if any, confirms" if self.confirm == "next" else "")
-            + f"; {death}: "
-            f"{self.subjects}.DTHDT; {last}: the last {adequate} assessment after the "
-            f"{self.start} day and before {pd_}",
+            "ANL01FL": f"{pd_}/{death}: at most {days} days after the last of the "
+            f"{assessments} (else {self.start})"
+            + ("" if follow else f" and not after {self.stop}"),
+            "ADT": f"{pd_}: the first {self.progression} of the {assessments}"
+            + (" that the next one, if any, confirms" if self.confirm == "next" else "")
+            + f"; {death}: {self.subjects}.DTHDT; {last}: the last of the {assessments} "
+            f"after the {self.start} day and before {pd_}",
             "AVALC": f"{pd_}, {death}: Y; {last}: AVALC of that {self.from_param}",
             "AVAL": f"{pd_}, {death}: 1; {last}: AVAL of that {self.from_param}",
             "SRCDOM": f"{pd_}, {last}: RS; {death}: {self.subjects}",
