@@ -140,7 +140,10 @@ def test_adtte_source_sequence_points_at_the_adrs_record(adam_published: Path) -
     )
     assert len(traced) == (tte["SRCDOM"] == "ADRS").sum() > 0
     assert (traced["ADT"] == traced["ADT_R"]).all()
-    assert set(traced["PARAMCD_R"]) <= {"PD", "DEATH", "LSTA"}
+    # PFSNT from the records that follow the subject past new therapy, the others from PFS's
+    nt = traced["PARAMCD"] == "PFSNT"
+    assert set(traced.loc[nt, "PARAMCD_R"]) <= {"PDNT", "DEATHNT", "LSTANT"}
+    assert set(traced.loc[~nt, "PARAMCD_R"]) <= {"PD", "DEATH", "LSTA"}
     # One row per ITT subject and parameter (DOR: per confirmed responder, BOR PR or
     # better), AVAL = ADT - STARTDT + 1.
     counts = tte.groupby("PARAMCD")["USUBJID"].nunique().to_dict()

@@ -13,10 +13,11 @@ and an ADT before it becomes STARTDT; AVAL = ADT - STARTDT + 1. ADT is never aft
 data cut-off because the sources hold only records up to the cut-off (this study's extract
 carries no later dates), which the last test checks on the constructed data.
 
-The ADRS records are given as imwg.pfs_sources and imwg.best_response write them (ANL01FL:
-not after missed assessments nor after new therapy; ANL02FL: not after missed assessments;
-LSTA: the last adequate assessment before progression; CRSP: the first assessment of the
-first confirmed response). The FDA table of PFS censoring conventions (Clinical Trial
+The ADRS records are given as imwg.pfs_sources and imwg.best_response write them (PD,
+DEATH: ANL01FL when not after missed assessments nor after new therapy; LSTA: the last
+adequate assessment before progression, never after new therapy; PDNT, DEATHNT, LSTANT:
+the same from the assessments whether or not after new therapy, ANL01FL when not after
+missed assessments; CRSP: the first assessment of the first confirmed response). The FDA table of PFS censoring conventions (Clinical Trial
 Endpoints for the Approval of Cancer Drugs and Biologics, 2018) gives the rules: no
 baseline assessment, censored at randomisation (here the first dose, CNSR 7); no adequate
 post-baseline assessment (CNSR 2); no progression, the last adequate assessment (CNSR 1);
@@ -34,8 +35,10 @@ import pytest
 from tests.conftest import ROOT
 from transforms import yamlfile
 from transforms.adam.tte import build_tte
+from transforms.adam.vocabulary import Inputs, Where, build, parse_steps
 
 SPEC = ROOT / "sdtm_specs" / "POMMAINT" / "adam" / "adtte.yaml"
+ADRS_SPEC = ROOT / "sdtm_specs" / "POMMAINT" / "adam" / "adrs.yaml"
 TRTSDT = "2025-01-01"
 BASELINE = "2024-12-20"
 CRSP = "2025-02-01"  # the first confirmed response of every responder but LATERESP
@@ -50,6 +53,7 @@ SUBJECTS: dict[str, tuple[str | None, str | None, str | None, str | None]] = {
     "MISSED": (None, "2025-09-01", None, None),  # progression 120 days after the last
     "NACTPD": ("2025-05-01", "2025-09-01", None, None),  # progression after new therapy
     "NACTONLY": ("2025-05-01", "2025-09-01", None, None),  # new therapy, no progression
+    "NACTDTH": ("2025-05-01", "2025-07-01", None, None),  # death after new therapy
     "MISSNACT": ("2025-10-01", "2025-12-01", None, None),  # late progression, then therapy
     "DEATH": (None, "2025-04-01", None, None),  # death in the window
     "TIE": (None, "2025-05-01", None, None),  # progression and death on one day
@@ -63,37 +67,59 @@ SUBJECTS: dict[str, tuple[str | None, str | None, str | None, str | None]] = {
     "LATERESP": (None, "2025-09-01", None, None),  # first PR unconfirmed, a later one is
     "NOALIVE": (None, None, None, None),  # no alive date after the first dose
 }
-# ADRS: subject, PARAMCD, ADT, AVALC, ANL01FL, ANL02FL
+# ADRS: subject, PARAMCD, ADT, AVALC, ANL01FL
 ADRS = [
-    ("EVENT", "LSTA", "2025-03-01", "VGPR", "Y", None),
-    ("EVENT", "PD", "2025-04-01", "Y", "Y", "Y"),
-    ("ONGOING", "LSTA", "2025-06-01", "CR", "Y", None),
-    ("MISSED", "LSTA", "2025-03-01", "PR", "Y", None),
-    ("MISSED", "PD", "2025-06-29", "Y", None, None),
-    ("NACTPD", "LSTA", "2025-04-01", "PR", "Y", None),
-    ("NACTPD", "PD", "2025-05-20", "Y", None, "Y"),
-    ("NACTONLY", "LSTA", "2025-04-15", "PR", "Y", None),
-    ("MISSNACT", "LSTA", "2025-03-01", "PR", "Y", None),
-    ("MISSNACT", "PD", "2025-07-01", "Y", None, None),
-    ("DEATH", "LSTA", "2025-02-15", "PR", "Y", None),
-    ("DEATH", "DEATH", "2025-04-01", "Y", "Y", "Y"),
-    ("TIE", "LSTA", "2025-03-01", "PR", "Y", None),
-    ("TIE", "PD", "2025-04-01", "Y", "Y", "Y"),
-    ("TIE", "DEATH", "2025-04-01", "Y", "Y", "Y"),
-    ("SAMEDAY", "LSTA", "2025-03-01", "PR", "Y", None),
-    ("SAMEDAY", "DEATH", "2025-03-01", "Y", "Y", "Y"),
-    ("WITHDRAWN", "LSTA", "2025-04-01", "PR", "Y", None),
-    ("LOST", "LSTA", "2025-06-01", "PR", "Y", None),
-    ("NACTWD", "LSTA", "2025-04-15", "PR", "Y", None),
-    ("NOBASE", "LSTA", "2025-03-01", "PR", "Y", None),
-    ("NOBASE", "PD", "2025-04-01", "Y", "Y", "Y"),
-    ("NOBASERESP", "LSTA", "2025-05-01", "CR", "Y", None),
-    ("NONRESP", "LSTA", "2025-06-01", "SD", "Y", None),
-    ("LATERESP", "OVR", "2025-02-01", "PR", "Y", None),  # not confirmed: SD next
-    ("LATERESP", "OVR", "2025-03-01", "SD", "Y", None),
-    ("LATERESP", "LSTA", "2025-06-01", "PR", "Y", None),
-    ("NOALIVE", "LSTA", "2025-03-01", "SD", "Y", None),
+    ("EVENT", "LSTA", "2025-03-01", "VGPR", "Y"),
+    ("EVENT", "PD", "2025-04-01", "Y", "Y"),
+    ("ONGOING", "LSTA", "2025-06-01", "CR", "Y"),
+    ("MISSED", "LSTA", "2025-03-01", "PR", "Y"),
+    ("MISSED", "PD", "2025-06-29", "Y", None),
+    # the progression on 20 May follows new therapy (1 May): PFS's records end before it
+    ("NACTPD", "LSTA", "2025-04-01", "PR", "Y"),
+    ("NACTONLY", "LSTA", "2025-04-15", "PR", "Y"),
+    ("NACTDTH", "LSTA", "2025-04-15", "PR", "Y"),
+    ("NACTDTH", "DEATH", "2025-07-01", "Y", None),  # after new therapy
+    ("MISSNACT", "LSTA", "2025-03-01", "PR", "Y"),
+    ("MISSNACT", "PD", "2025-07-01", "Y", None),
+    ("DEATH", "LSTA", "2025-02-15", "PR", "Y"),
+    ("DEATH", "DEATH", "2025-04-01", "Y", "Y"),
+    ("TIE", "LSTA", "2025-03-01", "PR", "Y"),
+    ("TIE", "PD", "2025-04-01", "Y", "Y"),
+    ("TIE", "DEATH", "2025-04-01", "Y", "Y"),
+    ("SAMEDAY", "LSTA", "2025-03-01", "PR", "Y"),
+    ("SAMEDAY", "DEATH", "2025-03-01", "Y", "Y"),
+    ("WITHDRAWN", "LSTA", "2025-04-01", "PR", "Y"),
+    ("LOST", "LSTA", "2025-06-01", "PR", "Y"),
+    ("NACTWD", "LSTA", "2025-04-15", "PR", "Y"),
+    ("NOBASE", "LSTA", "2025-03-01", "PR", "Y"),
+    ("NOBASE", "PD", "2025-04-01", "Y", "Y"),
+    ("NOBASERESP", "LSTA", "2025-05-01", "CR", "Y"),
+    ("NONRESP", "LSTA", "2025-06-01", "SD", "Y"),
+    ("LATERESP", "OVR", "2025-02-01", "PR", "Y"),  # not confirmed: SD next
+    ("LATERESP", "OVR", "2025-03-01", "SD", "Y"),
+    ("LATERESP", "LSTA", "2025-06-01", "PR", "Y"),
+    ("NOALIVE", "LSTA", "2025-03-01", "SD", "Y"),
 ]
+# The records that follow the subjects with new therapy past it (PDNT, DEATHNT, LSTANT;
+# ANL01FL: not after missed assessments). A subject without new therapy has the same
+# records as PFS's (the same assessments), renamed: _frames adds those.
+FOLLOWED = [
+    # assessed on 10 May after the therapy, progression 20 May (10 days later)
+    ("NACTPD", "LSTANT", "2025-05-10", "PR", "Y"),
+    ("NACTPD", "PDNT", "2025-05-20", "Y", "Y"),
+    # assessed until 15 Jun, after the therapy
+    ("NACTONLY", "LSTANT", "2025-06-15", "PR", "Y"),
+    # assessed on 1 Jun after the therapy, death 1 Jul: 30 days later, in the window (from
+    # 15 Apr, the last assessment before the therapy, it would be 77 days, past 63)
+    ("NACTDTH", "LSTANT", "2025-06-01", "SD", "Y"),
+    ("NACTDTH", "DEATHNT", "2025-07-01", "Y", "Y"),
+    # progression after missed assessments before the therapy: as PFS's
+    ("MISSNACT", "LSTANT", "2025-03-01", "PR", "Y"),
+    ("MISSNACT", "PDNT", "2025-07-01", "Y", None),
+    # withdrawn without an assessment after the therapy
+    ("NACTWD", "LSTANT", "2025-04-15", "PR", "Y"),
+]
+NT_CODES = {"PD": "PDNT", "DEATH": "DEATHNT", "LSTA": "LSTANT"}
 NO_RESPONSE = {"NOASSESS", "NOBASE", "NONRESP", "NOALIVE"}
 RESPONDERS = sorted(set(SUBJECTS) - NO_RESPONSE)
 
@@ -105,6 +131,10 @@ def _tte_step() -> dict[str, Any]:
 
 def _day(text: str | None) -> pd.Timestamp | None:
     return pd.Timestamp(text) if text else None
+
+
+def _days(*texts: str | None) -> pd.Series:
+    return pd.Series([_day(t) for t in texts], dtype="datetime64[ns]")
 
 
 def _frames() -> dict[str, pd.DataFrame]:
@@ -125,8 +155,12 @@ def _frames() -> dict[str, pd.DataFrame]:
     )
     for var in set(_tte_step()["adsl_vars"]) - set(adsl.columns):
         adsl[var] = "x"
-    names = ("USUBJID", "PARAMCD", "ADT", "AVALC", "ANL01FL", "ANL02FL")
-    rows = [dict(zip(names, r, strict=True)) for r in ADRS]
+    names = ("USUBJID", "PARAMCD", "ADT", "AVALC", "ANL01FL")
+    followed = {r[0] for r in FOLLOWED}
+    same = [
+        (r[0], NT_CODES[r[1]], *r[2:]) for r in ADRS if r[1] in NT_CODES and r[0] not in followed
+    ]
+    rows = [dict(zip(names, r, strict=True)) for r in [*ADRS, *FOLLOWED, *same]]
     for s in SUBJECTS:
         if s not in ("NOBASE", "NOBASERESP"):
             rows.append({"USUBJID": s, "PARAMCD": "OVR", "ADT": BASELINE, "ABLFL": "Y"})
@@ -140,7 +174,7 @@ def _frames() -> dict[str, pd.DataFrame]:
     adrs["STUDYID"] = "S"
     adrs["ADT"] = pd.to_datetime(adrs["ADT"])
     adrs["ASEQ"] = range(1, len(adrs) + 1)
-    adrs = adrs.astype({"ANL01FL": "string", "ANL02FL": "string", "ABLFL": "string"})
+    adrs = adrs.astype({"ANL01FL": "string", "ABLFL": "string"})
     return {"ADSL": adsl, "ADRS": adrs}
 
 
@@ -181,8 +215,9 @@ PFS = {
     "MISSED": ("2025-03-01", 3, *MISSED),
     # progression after new therapy: the last assessment before the therapy (CNSR 4) ...
     "NACTPD": ("2025-04-01", 4, *NACT),
-    # ... as is new therapy without progression
+    # ... as is new therapy without progression, or followed by death
     "NACTONLY": ("2025-04-15", 4, *NACT),
+    "NACTDTH": ("2025-04-15", 4, *NACT),
     # the missed assessments came first (progression before the therapy): 3, not 4
     "MISSNACT": ("2025-03-01", 3, *MISSED),
     # death: the event
@@ -203,11 +238,12 @@ PFS = {
 
 
 PFSNT = {
-    # no censoring at new therapy: the progression after it (in the window) counts
+    # no censoring at new therapy: the progression after it (in the window) counts ...
     "NACTPD": ("2025-05-20", 0, PD, None),
-    # new therapy alone censors nothing: the last adequate assessment, CNSR 1 (ADRS has no
-    # adequate assessment after new therapy, so it is the last one before it)
-    "NACTONLY": ("2025-04-15", 1, LAST, LAST),
+    # ... as does the death after it
+    "NACTDTH": ("2025-07-01", 0, "Death", None),
+    # new therapy alone censors nothing: the last assessment, after the therapy (CNSR 1)
+    "NACTONLY": ("2025-06-15", 1, LAST, LAST),
     # missed assessments still censor (CNSR 3), before or after therapy
     "MISSED": ("2025-03-01", 3, *MISSED),
     "MISSNACT": ("2025-03-01", 3, *MISSED),
@@ -226,6 +262,7 @@ PFSMA = {
     "MISSNACT": ("2025-07-01", 0, PD, None),
     # new therapy still censors (CNSR 4), before a withdrawal too
     "NACTPD": ("2025-04-01", 4, *NACT),
+    "NACTDTH": ("2025-04-15", 4, *NACT),
     "NACTWD": ("2025-04-15", 4, *NACT),
     # the other rules as PFS
     **{s: PFS[s] for s in ("WITHDRAWN", "LOST", "ONGOING", "NOASSESS", "NOBASE", "DEATH")},
@@ -238,6 +275,7 @@ ALIVE_LOST = ("Lost to Follow-up", "Last Known Alive Date Before Loss to Follow-
 NO_FOLLOW_UP = ("No Follow-up After First Dose", "First Dose")
 OS = {
     "DEATH": ("2025-04-01", 0, "Death", None),
+    "NACTDTH": ("2025-07-01", 0, "Death", None),  # after new therapy: OS counts it
     # death on the last known alive date: the event wins
     "SAMEDAY": ("2025-03-01", 0, "Death", None),
     # alive: the last known alive date (CNSR 1), whatever the progression or therapy
@@ -295,6 +333,7 @@ DOR = {
     "MISSED": ("2025-03-01", 3, *MISSED),
     "NACTPD": ("2025-04-01", 4, *NACT),
     "NACTONLY": ("2025-04-15", 4, *NACT),
+    "NACTDTH": ("2025-04-15", 4, *NACT),
     "WITHDRAWN": ("2025-04-01", 5, *WITHDRAWN),
     "LOST": ("2025-06-01", 6, *LOST),
     "LATERESP": ("2025-06-01", 1, LAST, LAST),
@@ -388,3 +427,63 @@ def test_no_adt_after_the_last_record_of_the_extract(
     adsl_dates = frames["ADSL"][["TRTSDT", "NACTDT", "LSTALVDT", "EOSDT"]].max().max()
     cutoff = max(adsl_dates, frames["ADRS"]["ADT"].max())
     assert built[0]["ADT"].max() <= cutoff
+
+
+def test_pfs_and_pfsnt_from_the_assessments_through_the_adrs_declaration() -> None:
+    # The same rule end to end: RS overall responses through ADRS's own imwg steps
+    # (adrs.yaml: OVR, the PFS records and those that follow past new therapy, the entry
+    # flag), then ADTTE. Both subjects start new therapy on 1 May and are assessed after it.
+    # PDAFTER: PR until 10 May, PD 20 May confirmed 17 Jun. DTHAFTER: PR 15 Apr, SD 1 Jun,
+    # death 1 Jul (30 days after 1 Jun, 77 after 15 Apr).
+    visits = {
+        "PDAFTER": [("2024-12-20", "PR"), ("2025-02-01", "PR"), ("2025-03-01", "PR"),
+                    ("2025-04-01", "PR"), ("2025-05-10", "PR"), ("2025-05-20", "PD"),
+                    ("2025-06-17", "PD")],
+        "DTHAFTER": [("2024-12-20", "PR"), ("2025-02-01", "PR"), ("2025-03-01", "PR"),
+                     ("2025-04-15", "PR"), ("2025-06-01", "SD")],
+    }  # fmt: skip
+    rs = pd.DataFrame(
+        [
+            {"USUBJID": s, "RSTESTCD": "OVRLRESP", "RSDTC": day, "RSSTRESC": result,
+             "VISIT": "SCREENING" if n == 1 else f"CYCLE {n}", "VISITNUM": float(n),
+             "RSSEQ": float(n)}
+            for s, rows in visits.items()
+            for n, (day, result) in enumerate(rows, 1)
+        ]
+    )  # fmt: skip
+    adsl = pd.DataFrame(
+        {
+            "STUDYID": "S",
+            "USUBJID": list(visits),
+            "ITTFL": "Y",
+            "TRTSDT": _days(TRTSDT, TRTSDT),
+            "NACTDT": _days("2025-05-01", "2025-05-01"),
+            "DTHDT": _days(None, "2025-07-01"),
+            "LSTALVDT": _days("2025-09-01", "2025-07-01"),
+            "DCSREAS": [None, None],
+            "EOSDT": _days(None, None),
+        }
+    )
+    for var in set(_tte_step()["adsl_vars"]) - set(adsl.columns):
+        adsl[var] = "x"
+    wanted = {"imwg.overall_response", "imwg.pfs_sources", "flag_extreme"}
+    raw = [s for s in yamlfile.load(ADRS_SPEC)["derivations"] if s["verb"] in wanted]
+    steps = parse_steps(raw, Where(str(ADRS_SPEC), "ADRS"))
+    adrs = build(steps, Inputs(sdtm={"RS": rs}, adam={"ADSL": adsl}))
+    adrs = adrs.assign(STUDYID="S", ASEQ=range(1, len(adrs) + 1))
+    data = build_tte(_tte_step(), {"ADSL": adsl, "ADRS": adrs}).data
+
+    def get(subject: str, paramcd: str) -> tuple[str, int, str]:
+        (row,) = data[(data["USUBJID"] == subject) & (data["PARAMCD"] == paramcd)].to_dict(
+            "records"
+        )
+        return (row["ADT"].strftime("%Y-%m-%d"), int(row["CNSR"]), row["EVNTDESC"])
+
+    # PFS: censored at the last adequate assessment before new therapy (CNSR 4); PFSNT:
+    # the progression of 20 May (confirmed) and the death of 1 Jul are events.
+    assert get("PDAFTER", "PFS") == ("2025-04-01", 4, NACT[0])
+    assert get("PDAFTER", "PFSNT") == ("2025-05-20", 0, PD)
+    assert get("DTHAFTER", "PFS") == ("2025-04-15", 4, NACT[0])
+    assert get("DTHAFTER", "PFSNT") == ("2025-07-01", 0, "Death")
+    # PFSMA keeps the censoring at new therapy
+    assert get("PDAFTER", "PFSMA") == ("2025-04-01", 4, NACT[0])

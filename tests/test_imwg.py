@@ -255,12 +255,15 @@ def test_lab_derived_response_golden_of_one_subject(adam_published: Path) -> Non
     }
     assert (best["BORU"]["SRCDOM"], best["LABBOR"]["SRCDOM"]) == ("RS", "LB")
     # Entry (screening, 12 Mar 2025) VGPR, both flagged ABLFL; sCR is better: RSPIMP Y.
-    # MRD negative on 26 Feb 2026 with a confirmed sCR: MRD-negative CR, dated by the later
-    # of the two (17 Jun 2026).
+    # The investigator's CR is confirmed from 2 Dec 2025 (CRRSP dated there, the start of
+    # the CR); MRD negative on 26 Feb 2026, in that CR and before any progression:
+    # MRD-negative CR on 26 Feb 2026, traced to that MRD result (RSSEQ 30).
     assert record("1011", "LABOVR", "2025-03-12")["ABLFL"] == "Y"
     assert record("1011", "RSPIMP")["AVALC"] == "Y"
+    assert record("1011", "CRRSP")["ADT"] == pd.Timestamp("2025-12-02")
     mrdncr = record("1011", "MRDNCR")
-    assert (mrdncr["AVALC"], mrdncr["ADT"]) == ("Y", pd.Timestamp("2026-06-17"))
+    assert (mrdncr["AVALC"], mrdncr["ADT"]) == ("Y", pd.Timestamp("2026-02-26"))
+    assert (mrdncr["SRCDOM"], mrdncr["SRCSEQ"]) == ("RS", 30.0)
 
 
 def test_concordance_names_the_planted_discordances(adam_published: Path) -> None:

@@ -4,6 +4,7 @@ imwg.pfs_sources, on one hand-made subject (first dose 1 Jan 2025)."""
 from __future__ import annotations
 
 import pandas as pd
+import yaml
 
 from tests.adam_verbs.frames import dates, described, run, values
 
@@ -109,11 +110,45 @@ def test_imwg_pfs_sources_progression_death_and_last_post_baseline_assessment() 
     # Death 1 Aug is after new therapy (15 May): not a PFS event.
     assert values(_param(out, "DEATH"), "ANL01FL") == [None]
     assert values(_param(out, "LSTA"), "ADT") == [pd.Timestamp("2025-04-01")]
-    # ANL02FL ignores new therapy, keeps the window: PD 30 days after 1 Apr is in it; death
-    # 1 Aug, 122 days after it (> 63), is not.
-    assert values(_param(out, "PD"), "ANL02FL") == ["Y"]
-    assert values(_param(out, "DEATH"), "ANL02FL") == [None]
-    assert "whether or not after NACTDT" in described(steps)["ANL02FL"]
+    assert "ANL02FL" not in out.columns
+
+
+def test_imwg_pfs_sources_after_stop_follow_keeps_the_assessments_after_new_therapy() -> None:
+    # New therapy 15 May, death 1 Aug. The assessments go on after the therapy: PR on 1 Jun,
+    # PD on 1 Jul confirmed by PD on 29 Jul.
+    rs = _rs(
+        ("OVRLRESP", "2025-02-01", "PR"),
+        ("OVRLRESP", "2025-04-01", "PR"),
+        ("OVRLRESP", "2025-05-10", "PR"),
+        ("OVRLRESP", "2025-06-01", "PR"),  # after new therapy
+        ("OVRLRESP", "2025-07-01", "PD"),
+        ("OVRLRESP", "2025-07-29", "PD"),
+    )
+    names = "params: {progression: {paramcd: PDNT, param: P}, death: {paramcd: DEATHNT,"
+    names += " param: D}, last: {paramcd: LSTANT, param: L}}"
+    pfs = "- {verb: imwg.pfs_sources, missed_assessment_days: 63, confirm: next}\n"
+    follow = (
+        "- {verb: imwg.pfs_sources, missed_assessment_days: 63, confirm: next,"
+        f" after_stop: follow, {names}}}\n"
+    )
+    out = run(OVR + pfs + follow, sdtm={"RS": rs}, adam={"ADSL": ADSL})
+    # PFS's records stop at new therapy: no progression among the adequate assessments,
+    # the last one 10 May; the death (after new therapy) without ANL01FL.
+    assert _param(out, "PD").empty
+    assert values(_param(out, "LSTA"), "ADT") == [pd.Timestamp("2025-05-10")]
+    assert values(_param(out, "DEATH"), "ANL01FL") == [None]
+    # Followed past new therapy: the confirmed progression of 1 Jul, 30 days after the
+    # last assessment before it (1 Jun): ANL01FL Y. The death, 61 days after 1 Jun, is in
+    # the 63-day window too (from 10 May, the last one before new therapy, it would be 83).
+    assert values(_param(out, "PDNT"), "ADT") == [pd.Timestamp("2025-07-01")]
+    assert values(_param(out, "PDNT"), "ANL01FL") == ["Y"]
+    assert values(_param(out, "PDNT"), "SRCSEQ") == [5.0]
+    assert values(_param(out, "LSTANT"), "ADT") == [pd.Timestamp("2025-06-01")]
+    assert values(_param(out, "LSTANT"), "AVALC") == ["PR"]
+    assert values(_param(out, "DEATHNT"), "ANL01FL") == ["Y"]
+    described_follow = described(OVR + follow)["ANL01FL"]
+    assert "whether or not after NACTDT" in described_follow
+    assert "and not after NACTDT" not in described_follow
 
 
 def test_imwg_pfs_sources_an_assessment_on_the_first_dose_day_is_baseline() -> None:
@@ -173,3 +208,35 @@ def test_imwg_rate_dated_at_the_first_confirmed_response() -> None:
     assert values(_param(out, "CRSP"), "AVALC") == ["Y"]
     assert values(_param(out, "CRSP"), "ADT") == [pd.Timestamp("2025-02-01")]
     assert values(_param(out, "PRBEST"), "ADT") == [pd.Timestamp("2025-03-01")]
+
+
+def test_pommaint_best_responses_all_end_at_a_confirmed_progression() -> None:
+    # POMMAINT's ADRS declaration (adrs.yaml) on one subject: PR 1 Feb and 1 Mar, PD 1 Apr
+    # not confirmed (VGPR next), VGPR 1 May and 1 Jun. IMWG 2016: progression needs two
+    # consecutive assessments, so the search goes on past 1 Apr: BOR is the confirmed VGPR
+    # first reached on 1 May (ending at the first PD, as BOR did before, it was PR), BORU
+    # the same unconfirmed.
+    from tests.conftest import ROOT
+    from transforms import yamlfile
+
+    spec = ROOT / "sdtm_specs" / "POMMAINT" / "adam" / "adrs.yaml"
+    raw = yamlfile.load(spec)["derivations"]
+    steps = yaml.safe_dump(
+        [s for s in raw if s["verb"] == "imwg.overall_response"]
+        + [s for s in raw if s["verb"] == "imwg.best_response" and s["paramcd"] in ("BOR", "BORU")]
+    )
+    rs = _rs(
+        ("OVRLRESP", "2025-02-01", "PR"),
+        ("OVRLRESP", "2025-03-01", "PR"),
+        ("OVRLRESP", "2025-04-01", "PD"),
+        ("OVRLRESP", "2025-05-01", "VGPR"),
+        ("OVRLRESP", "2025-06-01", "VGPR"),
+    )
+    adsl = ADSL.assign(ITTFL="Y", NACTDT=dates(None, None))
+    out = run(steps, sdtm={"RS": rs}, adam={"ADSL": adsl})
+    best = {code: _param(out, code).iloc[0] for code in ("BOR", "BORU", "VGPRRSP", "CRSP")}
+    assert (best["BOR"]["AVALC"], best["BOR"]["ADT"]) == ("VGPR", pd.Timestamp("2025-05-01"))
+    assert (best["BORU"]["AVALC"], best["BORU"]["ADT"]) == ("VGPR", pd.Timestamp("2025-05-01"))
+    assert best["VGPRRSP"]["AVALC"] == "Y"
+    # the confirmed response (PR or better) still starts on 1 Feb
+    assert best["CRSP"]["ADT"] == pd.Timestamp("2025-02-01")

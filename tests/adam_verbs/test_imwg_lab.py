@@ -344,21 +344,86 @@ RESPONSES = _rs(
 )
 
 
-def test_imwg_mrd_negative_response_needs_both() -> None:
+IN_CR = _rs(
+    [
+        *RESPONSES[["USUBJID", "RSTESTCD", "RSDTC", "RSSTRESC"]].itertuples(index=False),
+        # 4: MRD negative 15 Feb, before the confirmed CR (from 1 Mar; the VGPR of 1 Feb
+        # confirms VGPR only): N, though MRD negative and in CR (the old rule said Y)
+        ("4", "OVRLRESP", "2025-02-01", "VGPR"),
+        ("4", "MRDIND", "2025-02-15", "NEGATIVE"),
+        ("4", "OVRLRESP", "2025-03-01", "CR"),
+        ("4", "OVRLRESP", "2025-04-01", "CR"),
+        # 5: confirmed CR from 1 Feb, progression 1 Apr confirmed 1 May, MRD negative
+        # 15 May, after the progression: N
+        ("5", "OVRLRESP", "2025-02-01", "CR"),
+        ("5", "OVRLRESP", "2025-03-01", "CR"),
+        ("5", "OVRLRESP", "2025-04-01", "PD"),
+        ("5", "OVRLRESP", "2025-05-01", "PD"),
+        ("5", "MRDIND", "2025-05-15", "NEGATIVE"),
+        # 6: negative before the CR (15 Feb) and again in it (15 Apr): Y, from 15 Apr
+        ("6", "MRDIND", "2025-02-15", "NEGATIVE"),
+        ("6", "OVRLRESP", "2025-03-01", "CR"),
+        ("6", "OVRLRESP", "2025-04-01", "CR"),
+        ("6", "MRDIND", "2025-04-15", "NEGATIVE"),
+        # 7: confirmed CR, new anticancer therapy 20 Apr, MRD negative 1 May: N
+        ("7", "OVRLRESP", "2025-03-01", "CR"),
+        ("7", "OVRLRESP", "2025-04-01", "CR"),
+        ("7", "MRDIND", "2025-05-01", "NEGATIVE"),
+        # 8: CR confirmed from 1 Feb, MRD negative 15 Mar, sCR from 1 Apr (the best, first
+        # reached 1 Apr): in CR since 1 Feb, so Y on 15 Mar
+        ("8", "OVRLRESP", "2025-02-01", "CR"),
+        ("8", "OVRLRESP", "2025-03-01", "CR"),
+        ("8", "MRDIND", "2025-03-15", "NEGATIVE"),
+        ("8", "OVRLRESP", "2025-04-01", "sCR"),
+        ("8", "OVRLRESP", "2025-05-01", "sCR"),
+    ]
+)
+
+
+def test_imwg_mrd_negative_response_needs_the_negative_result_while_in_cr() -> None:
+    # IMWG 2016: MRD-negative CR is an MRD-negative result while in CR: from the first
+    # assessment of the confirmed CR or better (CRRSP dated `first`) to the (confirmed)
+    # progression, not after new anticancer therapy.
     steps = (
-        OVR + BOR + "- {verb: imwg.mrd_negativity, paramcd: MRDNEG, param: MRD, testcd: MRDIND,"
-        " negative: NEGATIVE}\n"
+        OVR + f"- {{verb: imwg.best_response, paramcd: BOR, param: Best, scale: {SCALE},"
+        " confirm: [sCR, CR, VGPR, PR, MR], stable: SD, progression: PD,"
+        " confirm_progression: next,"
+        " rates: [{paramcd: CRRSP, param: CR, values: [sCR, CR], date: first}]}\n"
+        "- {verb: imwg.pfs_sources, missed_assessment_days: 63, confirm: next}\n"
         "- {verb: imwg.mrd_negative_response, paramcd: MRDNCR, param: MRD-negative CR,"
-        " mrd: MRDNEG, response: CRRSP}\n"
+        " testcd: MRDIND, negative: NEGATIVE, response: CRRSP, progression: PD}\n"
     )
-    out = run(steps, sdtm={"RS": RESPONSES}, adam={"ADSL": _adsl("1", "2", "3")})
+    subjects = [str(n) for n in range(1, 9)]
+    adsl = _adsl(*subjects).assign(
+        NACTDT=pd.Series([None] * 6 + ["2025-04-20", None], dtype="datetime64[s]"),
+        DTHDT=pd.Series([pd.NaT] * 8, dtype="datetime64[s]"),
+    )
+    out = run(steps, sdtm={"RS": IN_CR}, adam={"ADSL": adsl})
+    assert values(out[out["PARAMCD"] == "CRRSP"], "ADT")[7] == pd.Timestamp("2025-02-01")
+    assert values(out[out["PARAMCD"] == "PD"], "ADT") == [pd.Timestamp("2025-04-01")]
     ncr = out[out["PARAMCD"] == "MRDNCR"]
-    assert values(ncr, "AVALC") == ["Y", "N", "N"]
-    # the later of CR (1 Mar) and MRD negativity (15 Apr); the MRD record's RSSEQ (4)
-    assert values(ncr, "ADT") == [pd.Timestamp("2025-04-15"), None, None]
-    assert values(ncr, "SRCSEQ") == [4.0, 4.0, None]
-    # the confirmed best response names the assessment it was first reached at (RSSEQ 2)
-    assert values(out[out["PARAMCD"] == "BOR"], "SRCSEQ") == [2.0, 2.0, 2.0]
+    assert values(ncr, "USUBJID") == subjects
+    assert values(ncr, "AVALC") == ["Y", "N", "N", "N", "N", "Y", "N", "Y"]
+    assert values(ncr, "AVAL") == [1.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 1.0]
+    # ADT and SRCSEQ: the negative result in the CR; N: the first negative result's RSSEQ
+    day = pd.Timestamp
+    assert values(ncr, "ADT") == [
+        day("2025-04-15"), None, None, None, None, day("2025-04-15"), None, day("2025-03-15"),
+    ]  # fmt: skip
+    assert values(ncr, "SRCSEQ") == [4.0, 4.0, None, 2.0, 5.0, 4.0, 3.0, 3.0]
+    text = described(steps)["AVALC"]
+    assert "on or after the CRRSP date" in text and "before the PD date" in text
+
+
+def test_imwg_mrd_negative_response_needs_the_response_built_before() -> None:
+    from transforms.errors import SpecError
+
+    steps = (
+        OVR + "- {verb: imwg.mrd_negative_response, paramcd: MRDNCR, param: MRD-negative CR,"
+        " testcd: MRDIND, negative: NEGATIVE, response: CRRSP}\n"
+    )
+    with pytest.raises(SpecError, match="no records of PARAMCD CRRSP"):
+        run(steps, sdtm={"RS": IN_CR}, adam={"ADSL": _adsl("1")})
 
 
 def test_imwg_response_improvement_against_the_entry_record() -> None:

@@ -16,14 +16,16 @@
 - ``imwg.mrd_negativity``: Y/N per subject: a negative MRD result on or after the first dose.
 - ``imwg.sustained_mrd_negativity``: Y/N per subject: two negative MRD results at least a
   year apart with no positive one between.
-- ``imwg.mrd_negative_response``: Y/N per subject: MRD negative and a response parameter Y
-  (MRD-negative CR).
+- ``imwg.mrd_negative_response``: Y/N per subject: an MRD-negative result while in CR (on
+  or after the start of the confirmed CR, before progression; MRD-negative CR).
 - ``imwg.response_improvement``: Y/N per subject: the best response better than the
   response at entry (the ABLFL record).
 - ``imwg.pfs_sources``: the PFS event and censoring records (FDA conventions): the first
   progression and death, ANL01FL when not after two or more missed assessments nor after
   new anticancer therapy, and the last adequate *post-baseline* assessment (after the first
-  dose day) before progression.
+  dose day) before progression; with ``after_stop: follow``, the same from every evaluable
+  assessment whether or not after new therapy (the sensitivity analysis without censoring
+  at new therapy).
 """
 
 from __future__ import annotations
@@ -66,10 +68,12 @@ class SubjectDates(Verb):
     stop: Annotated[str, Arg(base.name, "NACTDT")]
 
 
-def _adequate(out: pd.DataFrame, dates: pd.DataFrame, start: str, stop: str) -> pd.Series:
-    """Y where the record is evaluable (AVAL), on or after `start` and not after `stop`."""
-    end = dates[stop]
-    hit = out["AVAL"].notna() & (out["ADT"] >= dates[start]) & (end.isna() | (out["ADT"] <= end))
+def _adequate(out: pd.DataFrame, dates: pd.DataFrame, start: str, stop: str | None) -> pd.Series:
+    """Y where the record is evaluable (AVAL), on or after `start` and not after `stop`
+    (None: whether or not after it)."""
+    hit = out["AVAL"].notna() & (out["ADT"] >= dates[start])
+    if stop is not None:
+        hit &= dates[stop].isna() | (out["ADT"] <= dates[stop])
     return base.yes(hit)
 
 
@@ -569,42 +573,67 @@ class SustainedMrdNegativity(MrdResults):
 
 
 @verb("imwg.mrd_negative_response")
-@dataclass(frozen=True)
-class MrdNegativeResponse(Verb):
-    """Parameter `paramcd`: Y/N per subject with a `mrd` record: Y when both the `mrd` and
-    the `response` parameter (Y/N parameters built before) are Y (IMWG 2016's MRD-negative
-    CR: MRD negative and a confirmed CR or better); ADT the later of their dates; the
-    sources those of the `mrd` record (the negative result)."""
+@dataclass(frozen=True, kw_only=True)
+class MrdNegativeResponse(MrdResults):
+    """Parameter `paramcd`: Y/N per subject of the `population`: Y when a `negative` result
+    of --TESTCD `testcd` in `dataset` lies within the subject's complete response: on or
+    after the ADT of its `response` record with AVALC Y (a Y/N parameter built before whose
+    ADT is the first assessment of the confirmed CR or better: ``imwg.best_response`` rate
+    with ``date: first``), before the ADT of its `progression` record if any (built before:
+    ``imwg.pfs_sources``) and not after `stop` (new anticancer therapy: the response
+    assessments end there). IMWG 2016 (Kumar et al., Lancet Oncol 2016): each of its MRD
+    response categories "requires a complete response", so an MRD-negative CR needs the
+    negative result while in CR, not a negative result and a CR at unrelated times. ADT
+    and the sources: the first such result's (N: the sources of the first negative result,
+    if any)."""
 
-    paramcd: Annotated[str, Arg(base.name)]
-    param: Annotated[str, Arg(base.text)]
-    mrd: Annotated[str, Arg(base.name)]
     response: Annotated[str, Arg(base.name)]
+    progression: Annotated[str, Arg(base.name, "PD")]
+    stop: Annotated[str, Arg(base.name, "NACTDT")]
 
     def run(self, data: pd.DataFrame, inputs: Inputs) -> pd.DataFrame:
-        self.need(data, ["PARAMCD", "AVALC", "ADT"], "mrd")
-        mrd, response = (
-            data[data["PARAMCD"] == code].drop_duplicates("USUBJID").set_index("USUBJID")
-            for code in (self.mrd, self.response)
+        self.need(data, ["PARAMCD", "AVALC", "ADT"], "response")
+        if not (data["PARAMCD"] == self.response).any():
+            raise self.where.at(arg="response").fail(
+                f"no records of PARAMCD {self.response} built before"
+            )
+        index, mrd = self.results(inputs)
+        adsl = inputs.dataset(self.subjects, self.where)
+        self.need(adsl, ["USUBJID", self.stop], "stop", self.subjects)
+        # Per subject: the start of the confirmed CR, the progression and the stop.
+        yes = data[data["AVALC"] == "Y"]
+        period = pd.DataFrame(
+            {
+                name: yes[yes["PARAMCD"] == code].groupby("USUBJID")["ADT"].min()
+                for name, code in (("FROM", self.response), ("UNTIL", self.progression))
+            }
+        ).join(adsl.drop_duplicates("USUBJID").set_index("USUBJID")[self.stop], how="outer")
+        negative = mrd[mrd["RSSTRESC"] == self.negative]
+        spans = negative.merge(period, left_on="USUBJID", right_index=True, how="left")
+        in_cr = (
+            (spans["ADT"] >= spans["FROM"])
+            & (spans["UNTIL"].isna() | (spans["ADT"] < spans["UNTIL"]))
+            & (spans[self.stop].isna() | (spans["ADT"] <= spans[self.stop]))
         )
-        if mrd.empty or response.empty:
-            missing = self.mrd if mrd.empty else self.response
-            raise self.where.at(arg="mrd").fail(f"no records of PARAMCD {missing} built before")
-        index = pd.Index(mrd.index, name="USUBJID")
-        both = (mrd["AVALC"] == "Y") & (response["AVALC"].reindex(index) == "Y")
-        out = _yes_no(index, both, self.paramcd, self.param)
-        later = pd.concat([mrd["ADT"], response["ADT"].reindex(index)], axis=1).max(axis=1)
-        out["ADT"] = later.where(both).to_numpy()
-        for column in (c for c in SOURCES if c in mrd.columns):
-            out[column] = mrd[column].to_numpy()
+        first = negative[in_cr].groupby("USUBJID").first().reindex(index)
+        any_negative = negative.groupby("USUBJID").first().reindex(index)
+        out = _yes_no(index, first["ADT"].notna(), self.paramcd, self.param)
+        out["ADT"] = first["ADT"].to_numpy()
+        out["SRCDOM"] = self.dataset
+        out["SRCVAR"] = "RSSTRESC"
+        out["SRCSEQ"] = first["RSSEQ"].fillna(any_negative["RSSEQ"]).to_numpy()
         return _append(data, out)
 
     def describe(self) -> dict[str, str]:
+        result = f"{self.testcd} {self.negative}"
         return {
-            "AVALC": f"{self.paramcd}: Y when {self.mrd} and {self.response} are both Y, else N",
+            "AVALC": f"{self.paramcd}: Y when a {result} result lies on or after the "
+            f"{self.response} date (the start of the confirmed CR or better), before the "
+            f"{self.progression} date and not after {self.stop} (IMWG 2016: MRD negative "
+            "while in CR), else N",
             "AVAL": f"{self.paramcd}: 1 for Y, 0 for N",
-            "ADT": f"{self.paramcd}: the later of the {self.mrd} and {self.response} dates",
-            "SRCSEQ": f"{self.paramcd}: the {self.mrd} record's SRCSEQ (the negative result)",
+            "ADT": f"{self.paramcd}: the date of the first such {result} result",
+            **_sources(self.paramcd, self.dataset, "RSSTRESC", "RSSEQ"),
         }
 
 
@@ -676,27 +705,41 @@ class PfsSources(SubjectDates):
     `death` (ADSL.DTHDT) and `last` (the last adequate assessment after the `start` day
     and before progression). Progression and death carry ANL01FL when at most
     `missed_assessment_days` after the last adequate assessment (else `start`) and not
-    after `stop`, ANL02FL when within that window whatever `stop` (for the sensitivity
-    analysis without censoring at `stop`). `params` names the three (default PD, DEATH,
-    LSTA). `confirm: next` (IMWG 2016: progression needs two consecutive assessments): a
-    progression counts only when the next adequate assessment, if there is one, is a
-    progression too (the first of the two dates it); the default, `none`, takes the first
-    progression as it is."""
+    after `stop`. `params` names the three (default PD, DEATH, LSTA). `confirm: next`
+    (IMWG 2016: progression needs two consecutive assessments): a progression counts only
+    when the next adequate assessment, if there is one, is a progression too (the first of
+    the two dates it); the default, `none`, takes the first progression as it is.
+    `after_stop: follow` (the FDA 2018 sensitivity analysis without censoring at new
+    anticancer therapy): the assessments are every evaluable `from_param` record on or
+    after `start`, whether or not after `stop` (not only its ANL01FL ones), and ANL01FL
+    asks the missed-assessment window alone; the default, `censor`, ends them at `stop`."""
 
     missed_assessment_days: Annotated[int, Arg(base.integer)]
     progression: Annotated[str, Arg(base.text, "PD")]
     params: Annotated[Mapping[str, tuple[str, str]], Arg(_params, PFS_PARAMS)]
     from_param: Annotated[str, Arg(base.name, "OVR")]
     confirm: Annotated[str, Arg(base.choice("none", "next"), "none")]
+    after_stop: Annotated[str, Arg(base.choice("censor", "follow"), "censor")]
+
+    def _assessments(self, data: pd.DataFrame, subjects: pd.DataFrame) -> pd.DataFrame:
+        """The adequate `from_param` records by subject and date: ANL01FL (not after
+        `stop`), or with `after_stop: follow` every evaluable one on or after `start`."""
+        if self.after_stop == "censor":
+            self.need(data, ["PARAMCD", "ANL01FL", "ADT"], "from_param")
+            adequate = data[(data["PARAMCD"] == self.from_param) & (data["ANL01FL"] == "Y")]
+        else:
+            self.need(data, ["PARAMCD", "AVAL", "ADT"], "from_param")
+            records = data[data["PARAMCD"] == self.from_param]
+            dates = subjects[[self.start]].reindex(records["USUBJID"]).set_index(records.index)
+            adequate = records[_adequate(records, dates, self.start, None) == "Y"]
+        return adequate.sort_values(["USUBJID", "ADT"], kind="stable")
 
     def run(self, data: pd.DataFrame, inputs: Inputs) -> pd.DataFrame:
-        self.need(data, ["PARAMCD", "ANL01FL", "ADT"], "from_param")
-        adequate = data[(data["PARAMCD"] == self.from_param) & (data["ANL01FL"] == "Y")]
-        adequate = adequate.sort_values(["USUBJID", "ADT"], kind="stable")
         adsl = inputs.dataset(self.subjects, self.where)
         self.need(adsl, ["USUBJID", "DTHDT", self.start, self.stop], "start", self.subjects)
         window = pd.Timedelta(days=self.missed_assessment_days)
         subjects = adsl.set_index("USUBJID")
+        adequate = self._assessments(data, subjects)
         progressed = adequate["AVALC"] == self.progression
         if self.confirm == "next":
             progressed &= confirmed_progression(adequate, self.progression)
@@ -712,14 +755,14 @@ class PfsSources(SubjectDates):
         lsta = before_pd.sort_values("ADT").groupby("USUBJID").last()
         last_adequate = lsta["ADT"].reindex(subjects.index).fillna(subjects[self.start])
 
-        def in_window(date: pd.Series) -> pd.Series:
-            """Not after two or more missed assessments."""
-            return date - last_adequate.reindex(date.index) <= window
-
         def within(date: pd.Series) -> pd.Series:
-            """Not after two or more missed assessments, nor after new anticancer therapy."""
+            """Not after two or more missed assessments, nor after new anticancer therapy
+            (`stop`) unless the assessments follow it."""
+            hit = date - last_adequate.reindex(date.index) <= window
+            if self.after_stop == "follow":
+                return hit
             stop = subjects[self.stop].reindex(date.index)
-            return in_window(date) & (stop.isna() | (date <= stop))
+            return hit & (stop.isna() | (date <= stop))
 
         progression = pd.DataFrame(
             {
@@ -730,7 +773,6 @@ class PfsSources(SubjectDates):
                 "AVAL": 1.0,
                 "ADT": first_pd["ADT"].to_numpy(),
                 "ANL01FL": base.yes(within(first_pd["ADT"])).to_numpy(),
-                "ANL02FL": base.yes(in_window(first_pd["ADT"])).to_numpy(),
                 "SRCDOM": "RS",
                 "SRCVAR": "RSDTC",
                 "SRCSEQ": first_pd["SRCSEQ"].to_numpy(),
@@ -746,7 +788,6 @@ class PfsSources(SubjectDates):
                 "AVAL": 1.0,
                 "ADT": dead.to_numpy(),
                 "ANL01FL": base.yes(within(dead)).to_numpy(),
-                "ANL02FL": base.yes(in_window(dead)).to_numpy(),
                 "SRCDOM": self.subjects,
                 "SRCVAR": "DTHDT",
             }
@@ -772,16 +813,21 @@ class PfsSources(SubjectDates):
     def describe(self) -> dict[str, str]:
         days = self.missed_assessment_days
         pd_, death, last = (self.params[k][0] for k in ("progression", "death", "last"))
+        follow = self.after_stop == "follow"
+        assessments = (
+            f"{self.from_param} assessments evaluable on or after {self.start} (whether or not "
+            f"after {self.stop})"
+            if follow
+            else f"adequate {self.from_param} assessments"
+        )
         return {
-            "ANL01FL": f"{pd_}/{death}: at most {days} days after the last adequate "
-            f"assessment (else {self.start}) and not after {self.stop}",
-            "ANL02FL": f"{pd_}/{death}: at most {days} days after the last adequate "
-            f"assessment (else {self.start}), whether or not after {self.stop}",
-            "ADT": f"{pd_}: the first adequate {self.progression}"
-            + (" the next adequate assessment, if any, confirms" if self.confirm == "next" else "")
-            + f"; {death}: "
-            f"{self.subjects}.DTHDT; {last}: the last adequate {self.from_param} after the "
-            f"{self.start} day and before {pd_}",
+            "ANL01FL": f"{pd_}/{death}: at most {days} days after the last of the "
+            f"{assessments} (else {self.start})"
+            + ("" if follow else f" and not after {self.stop}"),
+            "ADT": f"{pd_}: the first {self.progression} of the {assessments}"
+            + (" that the next one, if any, confirms" if self.confirm == "next" else "")
+            + f"; {death}: {self.subjects}.DTHDT; {last}: the last of the {assessments} "
+            f"after the {self.start} day and before {pd_}",
             "AVALC": f"{pd_}, {death}: Y; {last}: AVALC of that {self.from_param}",
             "AVAL": f"{pd_}, {death}: 1; {last}: AVAL of that {self.from_param}",
             "SRCDOM": f"{pd_}, {last}: RS; {death}: {self.subjects}",
