@@ -100,15 +100,6 @@ class Rate:
     label: str
     responder: Condition
     where: str
-    also: Also | None = None  # a response the subject must also have (MRD-negative CR)
-
-
-@dataclass(frozen=True)
-class Also:
-    """A second parameter of the same dataset the responder must also respond on."""
-
-    paramcd: str
-    responder: Condition
 
 
 @dataclass(frozen=True)
@@ -406,15 +397,7 @@ def _rates(raw: Any, where: Entry, adam: list[str]) -> Rates:
     yamlfile.keys(yamlfile.mapping(raw, where), where, {"endpoints"}, {"title", "method"})
     rates = []
     for key, entry, at in _entries(raw["endpoints"], where / "endpoints"):
-        yamlfile.keys(entry, at, {"dataset", "paramcd", "label", "responder"}, {"also"})
-        also = None
-        if entry.get("also") is not None:
-            given = yamlfile.mapping(entry["also"], at / "also")
-            yamlfile.keys(given, at / "also", {"paramcd", "responder"}, set())
-            also = Also(
-                paramcd=_name(given["paramcd"], at / "also" / "paramcd", PARAMCD, "a PARAMCD"),
-                responder=_condition(given["responder"], at / "also" / "responder"),
-            )
+        yamlfile.keys(entry, at, {"dataset", "paramcd", "label", "responder"}, set())
         rates.append(
             Rate(
                 key=key,
@@ -423,7 +406,6 @@ def _rates(raw: Any, where: Entry, adam: list[str]) -> Rates:
                 label=_text(entry["label"], at / "label"),
                 responder=_condition(entry["responder"], at / "responder"),
                 where=str(at),
-                also=also,
             )
         )
     return Rates(

@@ -464,11 +464,6 @@ def _rate(
     rows = _parameter(frame, rate.dataset, rate.paramcd, members, rate.where)
     responder = conditions.frame_mask(rate.responder, rows).to_numpy(dtype=bool)
     subject = rows["USUBJID"].astype(str)
-    if rate.also is not None:  # a response the subject must also have, on another parameter
-        other = _parameter(frame, rate.dataset, rate.also.paramcd, members, rate.where)
-        hit = conditions.frame_mask(rate.also.responder, other).to_numpy(dtype=bool)
-        also = subject.isin(set(other["USUBJID"].astype(str)[hit])).to_numpy(dtype=bool)
-        responder = responder & also
     out = exact_rate(int(responder.sum()), len(rows))
     if groups:
         out["by_arm"] = {}
