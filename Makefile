@@ -72,9 +72,11 @@ test: $(STAMP)
 
 # Per-stage throughput at several study sizes, the I/O floor and the XPT writers side by side:
 # benchmarks/results/latest.{json,md,png}. Exports are cached in .bench/. Takes long at 10000.
+# BENCH_ARGS=--celery adds two studies' nights at once on the Celery topology.
 SIZES ?= 15 500 2000 10000
+BENCH_ARGS ?=
 bench: $(STAMP)
-	$(BIN)/python benchmarks/bench.py --sizes $(SIZES)
+	$(BIN)/python benchmarks/bench.py --sizes $(SIZES) $(BENCH_ARGS)
 
 # Re-pin the whole dependency tree after editing pyproject.toml.
 lock: $(STAMP)

@@ -15,6 +15,11 @@ After each size's engine run, each Great Expectations gate runs again on its run
 a fresh process, with a CPU timer per part (``gx_parts`` of the size; see
 :mod:`benchmarks.gx_parts`), up to ``--gx-parts-max`` subjects.
 
+With ``--celery`` (or alone: ``bench.py celery``), two studies' nights run at once on the
+compose topology with two Celery workers against the local PostgreSQL and Redis: wall
+time, each DAG run's, each worker's peak RSS and tasks, and the published outputs compared
+with ``cdisc run`` (:mod:`benchmarks.celery_two`).
+
 Results: ``--results`` (default ``benchmarks/results/``) gets ``latest.json``, ``latest.md``
 and ``latest.png`` (seconds vs subjects per stage, log-log). Nothing here asserts speed.
 """
@@ -38,8 +43,11 @@ from pathlib import Path
 from typing import Any
 
 if __package__ in (None, ""):  # run as a script: benchmarks/ is sys.path[0]
+    import celery_two
+    import topology
     from gx_parts import gx_parts
 else:
+    from benchmarks import celery_two, topology
     from benchmarks.gx_parts import gx_parts
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -468,6 +476,24 @@ def dags_test(cache: Path, seed: int) -> dict[str, Any]:
     return result
 
 
+def celery_night(cache: Path, subjects: int, seed: int, profile: str) -> dict[str, Any]:
+    """Two studies' nights at once on the Celery topology (the POMMAINT export of
+    `subjects`, and CDISCPILOT01), or why not (no local PostgreSQL or Redis)."""
+    problem = topology.postgres_problem() or topology.redis_problem()
+    if problem:
+        return {"skipped": problem}
+    landing = ensure_export(cache, subjects, seed, profile)
+    work = cache / "celery"
+    print(f"two studies on the Celery topology ({subjects} POMMAINT subjects) ...", flush=True)
+    load_before = os.getloadavg()
+    result = celery_two.two_studies(landing, work)
+    result["load_average_before"] = [round(x, 2) for x in load_before]
+    result["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
+    for data in ("landing", "store", "reference"):  # the components' logs stay in `work`
+        shutil.rmtree(work / data, ignore_errors=True)
+    return {"subjects": subjects, "profile": profile, **result}
+
+
 # --- report ---------------------------------------------------------------------------------
 
 
@@ -624,6 +650,7 @@ def markdown(report: dict[str, Any]) -> str:
     if test and "skipped" not in test:
         runs = [f"`{k}` {v['seconds']:.1f} s" for k, v in test.items() if isinstance(v, dict)]
         lines += ["", "`airflow dags test` (15 subjects): " + ", ".join(runs)]
+    lines += _celery_lines(report.get("celery"))
     for failed in report.get("failed", []):
         lines += ["", f"Not measured: {failed['error'].split('; last:')[0]}"]
     if report["aims"]:
@@ -631,6 +658,14 @@ def markdown(report: dict[str, Any]) -> str:
             _aim_text(name, a) for name, a in report["aims"].items()
         )]  # fmt: skip
     return "\n".join(lines) + "\n"
+
+
+def _celery_lines(celery: dict[str, Any] | None) -> list[str]:
+    if not celery:
+        return []
+    if "skipped" in celery:
+        return ["", f"Two studies on the Celery topology: not measured ({celery['skipped']})"]
+    return celery_two.markdown(celery)
 
 
 def _gx_parts_table(sizes: list[dict[str, Any]]) -> list[str]:
@@ -697,6 +732,8 @@ def parser() -> argparse.ArgumentParser:
     w.add_argument("--landing", type=Path, required=True)
     w.add_argument("--store", type=Path, required=True)
     w.add_argument("--out", type=Path, required=True)
+    c = sub.add_parser("celery", help="only the two-study Celery night (no sizes; JSON to --out)")
+    c.add_argument("--out", type=Path, help="write the measure's JSON here")
     p.add_argument("--sizes", type=int, nargs="+", default=list(DEFAULT_SIZES),
                    help="subjects per run (default 15 500 2000 10000)")  # fmt: skip
     p.add_argument("--seed", type=int, default=20261123)
@@ -718,6 +755,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--no-r", action="store_true", help="skip R haven")
     p.add_argument("--no-airflow", action="store_true",
                    help="skip DAG parse time and airflow dags test")  # fmt: skip
+    p.add_argument("--celery", action="store_true",
+                   help="also two studies' nights at once on the Celery topology")  # fmt: skip
+    p.add_argument("--celery-subjects", type=int, default=15,
+                   help="POMMAINT subjects for --celery (default 15)")  # fmt: skip
     return p
 
 
@@ -729,6 +770,12 @@ def main(argv: list[str] | None = None) -> int:
     started = datetime.now(UTC)
     cache: Path = args.cache.resolve()
     cache.mkdir(parents=True, exist_ok=True)
+    if args.command == "celery":
+        celery = celery_night(cache, args.celery_subjects, args.seed, args.profile)
+        if args.out:
+            args.out.write_text(json.dumps(celery, indent=2) + "\n", encoding="utf-8")
+        print("\n".join(_celery_lines(celery)))
+        return 0
     work = Path(tempfile.mkdtemp(prefix="run-", dir=cache))
     report: dict[str, Any] = {
         "schema": SCHEMA_VERSION,
@@ -777,6 +824,12 @@ def main(argv: list[str] | None = None) -> int:
                 except (subprocess.CalledProcessError, OSError, ValueError) as exc:
                     detail = getattr(exc, "stderr", "") or ""
                     report[key] = {"skipped": f"failed: {exc}", "stderr": detail[-2000:]}
+        if args.celery:
+            try:
+                report["celery"] = celery_night(cache, args.celery_subjects, args.seed,
+                                                args.profile)  # fmt: skip
+            except (AssertionError, subprocess.CalledProcessError, OSError) as exc:
+                report["celery"] = {"skipped": f"failed: {str(exc)[:300]} (logs: {cache})"}
     finally:
         shutil.rmtree(work, ignore_errors=True)
     report["finished"] = datetime.now(UTC).isoformat()

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 from benchmarks.bench import aims
+from benchmarks.celery_two import manifest_differences, workloads
+from benchmarks.celery_two import markdown as celery_markdown
 from tests.conftest import ROOT
 
 STAGES = {"extract", "validate raw", "map DM", "map LB", "xpt LB", "validate sdtm", "define",
@@ -100,3 +102,80 @@ def test_benchmark_smallest_size(tmp_path: Path) -> None:
     assert {name: aims[name] for name in ISSUE_AIMS} == dict.fromkeys(ISSUE_AIMS)
     assert "| map LB |" in (results / "latest.md").read_text(encoding="utf-8")
     assert (results / "latest.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# --- the two-study Celery night: its parts that need no services ------------------------
+
+WORKLOAD_LINE = (
+    "2026-12-05T21:21:04.209578Z [info     ] [1911fbf4-eccc-454c-a8d7-e7c601caed3a] Executing "
+    "workload in Celery: dag_rel_path=PurePosixPath('study_pipelines.py') bundle_info=BundleInfo("
+    "name='dags-folder', version=None) log_path='dag_id=pommaint_sdtm_nightly/run_id=bench_"
+    "pommaint/task_id=wait_for_export/attempt=1.log' ti=TaskInstanceDTO(id=UUID('01a24814-f056-"
+    "76eb-a843-d550b1cf568d'), task_id='{task}', dag_id='{dag}', run_id='{run}', try_number="
+    "{attempt}, dag_version_id=UUID('01a24814-c709-7dca-bf1d-61fadbdf0336'), map_index={index}, "
+    "hostname='', queue='cdisc_bench_1cd1d2e9_queue', pool_slots=1, priority_weight=60) "
+    "type='ExecuteTask' [airflow.providers.celery.executors.celery_executor_utils]"
+)
+
+
+def test_workloads_are_the_tasks_a_worker_log_says_it_executed() -> None:
+    log = "\n".join([
+        WORKLOAD_LINE.format(task="wait_for_export", dag="pommaint_sdtm_nightly",
+                             run="bench_pommaint", attempt=1, index=-1),
+        "2026-12-05T21:21:05Z [info     ] Task finished [celery.app.trace]",
+        WORKLOAD_LINE.format(task="lb.map", dag="cdiscpilot01_adam", run="asset_1",
+                             attempt=2, index=3),
+    ])  # fmt: skip
+    assert workloads(log) == [
+        ("pommaint_sdtm_nightly", "bench_pommaint", "wait_for_export", 1),
+        ("cdiscpilot01_adam", "asset_1", "lb.map[3]", 2),
+    ]
+
+
+def _published(outputs: dict[str, str], rows: int) -> dict[str, object]:
+    return {"outputs": {p: {"sha256": h, "bytes": 1} for p, h in outputs.items()},
+            "rows": {"DM": rows}, "adam": {"rows": {"ADSL": rows}}}  # fmt: skip
+
+
+def test_manifests_differ_only_where_a_run_stamp_does_not_explain_it() -> None:
+    ours = _published({"sdtm/dm.xpt": "a", "adam/adsl.xpt": "b", "reports/issues_dm.csv": "c",
+                       "reports/quality_sdtm.html": "x1", "reports/findings.xlsx": "y1",
+                       "reports/gx_docs/sdtm/index.html": "z1"}, 18)  # fmt: skip
+    same = _published({"sdtm/dm.xpt": "a", "adam/adsl.xpt": "b", "reports/issues_dm.csv": "c",
+                       "reports/quality_sdtm.html": "x2", "reports/findings.xlsx": "y2",
+                       "reports/gx_docs/sdtm/index.html": "z2"}, 18)  # fmt: skip
+    assert manifest_differences(ours, same) == []
+    other = _published({"sdtm/dm.xpt": "A", "adam/adsl.xpt": "b", "sdtm/ae.xpt": "d"}, 17)
+    assert manifest_differences(ours, other) == [
+        "reports/issues_dm.csv", "sdtm/ae.xpt", "sdtm/dm.xpt", "rows", "adam.rows"]  # fmt: skip
+
+
+def test_celery_markdown_names_each_worker_and_the_verdict_per_study() -> None:
+    worker = {"tasks": 55, "task_s": 507.2, "idle_tree_rss_mib": 460.9,
+              "peak_tree_rss_mib": 983.8, "peak_process_hwm_mib": 503.5,
+              "by_dag": {"pommaint_adam": 7, "pommaint_sdtm_nightly": 31}}  # fmt: skip
+    result = {
+        "studies": ["POMMAINT", "CDISCPILOT01"], "concurrency": 1, "parallelism": 2,
+        "wall_s": 730.4, "load_average_before": [7.96, 6.0, 4.0],
+        "runs": [{"dag_id": "pommaint_adam", "run_id": "r1", "run_type": "asset_triggered",
+                  "wall_s": 111.2, "tasks_run": 11, "tasks_skipped": 0}],
+        "workers": {"w1": worker},
+        "outputs": {"POMMAINT": {"differences": [], "compared": 229, "outputs": 386},
+                    "CDISCPILOT01": {"differences": ["sdtm/dm.xpt", "rows"], "compared": 114,
+                                     "outputs": 197}},
+    }  # fmt: skip
+    lines = celery_markdown(result)
+    assert lines[1] == (
+        "Two studies' nights at once on the Celery topology (POMMAINT and CDISCPILOT01, SDTM "
+        "then ADaM; 1 workers of concurrency 1, parallelism 2): 730 s from the triggers to the "
+        "end of the last DAG run (1-minute load average 8.0 before)."
+    )
+    assert "| pommaint_adam r1 | asset_triggered | 111 | 11 | 0 |" in lines
+    assert (
+        "| w1 | 55 | 507 | 461 | 984 | 504 | pommaint_adam 7, pommaint_sdtm_nightly 31 |" in lines
+    )
+    assert lines[-1] == (
+        "Published outputs against `cdisc run` on the same exports: POMMAINT identical (229 of "
+        "386 outputs compared); CDISCPILOT01 DIFFERS: sdtm/dm.xpt, rows (114 of 197 outputs "
+        "compared)."
+    )

@@ -16,10 +16,7 @@ a table generated from that file; after a deliberate change, rewrite both with::
 
 from __future__ import annotations
 
-import os
-import shutil
 import sys
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,17 +28,16 @@ import pyreadstat
 import pytest
 import yaml
 
+from benchmarks.celery_two import land_pilot_export
 from tests.conftest import FIXTURES, ROOT, built_once, copy_study_specs, defined_documents
 from transforms.issues import IssueLog
 from transforms.sdtm.algorithms import Context, Scope, SpecError, parse_rule
 from transforms.specs import SpecError as SpecsError
 from transforms.specs import load_study
 
-RAW = FIXTURES / "cdiscpilot01_raw"
 PUBLISHED = FIXTURES / "cdiscpilot01_sdtm"
 AGREEMENT = PUBLISHED / "agreement.yaml"
 REPORT = ROOT / "docs" / "cdiscpilot01_comparison.md"
-EXPORT_ID = "20240101T000000Z"
 TABLE_START, TABLE_END = "<!-- agreement table: start -->", "<!-- agreement table: end -->"
 
 # Natural keys that pair our records with the published ones (the published define.xml's).
@@ -258,11 +254,7 @@ def run_pilot(root: Path) -> Path:
     then the ADaM study.yaml lists); the `current` folder."""
     from transforms.cli import main
 
-    export = root / "landing" / "CDISCPILOT01" / EXPORT_ID
-    export.mkdir(parents=True)
-    for path in sorted(RAW.glob("*.csv")):
-        shutil.copyfile(path, export / path.name)
-        os.utime(export / path.name, (time.time() - 3600,) * 2)  # a finished copy
+    export = land_pilot_export(root / "landing")
     store = root / "store"
     args = ["-q", "run", "--study", "CDISCPILOT01", "--landing", str(export.parents[1])]
     assert main([*args, "--store", str(store)]) == 0

@@ -9,7 +9,8 @@ The services test needs no Docker: it runs the compose file's Airflow components
 server, scheduler, DAG processor, triggerer, one Celery worker) as processes with the
 compose file's own AIRFLOW__ settings, against the local PostgreSQL (a fresh database) and
 Redis (a database and queue of its own), triggers the study DAG through the REST API and
-waits for its published outputs.
+waits for its published outputs. That machinery is :mod:`benchmarks.topology`, shared with
+the benchmark's two-study night on two Celery workers.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ import secrets
 import shlex
 import shutil
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -31,6 +31,8 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from benchmarks import topology
+from benchmarks.topology import ALERT_SETTINGS
 from tests import services as svc
 from tests.conftest import EXPORT_TIME, ROOT
 
@@ -46,12 +48,6 @@ LONG_RUNNING = (AIRFLOW_SERVICES - {"airflow-init"}) | {"postgres", "redis"}
 STUDY = "POMMAINT"
 SDTM_DAG = "pommaint_sdtm_nightly"
 ADAM_DAG = "pommaint_adam"
-ALERT_SETTINGS = (
-    "CDISC_ALERT_EMAIL_TO",
-    "CDISC_ALERT_EMAIL_FROM",
-    "CDISC_ALERT_SMTP_CONN_ID",
-    "CDISC_ALERT_SLACK_CONN_ID",
-)
 TIMEOUT = float(os.environ.get("CDISC_SERVICES_TIMEOUT", "600"))
 
 
@@ -169,7 +165,7 @@ def test_compose_health_checks_every_long_running_service(rendered: dict[str, An
 
 
 def test_compose_secrets_come_only_from_env(compose: list[str], tmp_path: Path) -> None:
-    text = svc.COMPOSE_FILE.read_text(encoding="utf-8")
+    text = topology.COMPOSE_FILE.read_text(encoding="utf-8")
     code = "\n".join(ln for ln in text.splitlines() if not ln.lstrip().startswith("#"))
     required = svc.required_variables(text)
     assert required == set(svc.generated_secrets())
@@ -309,7 +305,7 @@ def test_engine_reads_specs_and_expectations_from_the_env_folders(
 # --------------------------------------------------------------------------- real services
 @pytest.fixture
 def service_problem() -> None:
-    for problem in (svc.postgres_problem(), svc.redis_problem()):
+    for problem in (topology.postgres_problem(), topology.redis_problem()):
         if problem:
             pytest.skip(problem)
 
@@ -317,148 +313,8 @@ def service_problem() -> None:
 @pytest.fixture
 def database(service_problem: None) -> Iterator[str]:
     """A fresh PostgreSQL database for the metadata and Celery results, dropped after."""
-    name = f"cdisc_services_{secrets.token_hex(4)}"
-    svc.create_database(name)
-    try:
+    with topology.fresh_database("cdisc_services") as name:
         yield name
-    finally:
-        svc.drop_database(name)
-
-
-def _local_env(
-    database: str, home: Path, landing: Path, store: Path, api_port: int, queue: str
-) -> dict[str, str]:
-    """The compose file's Airflow environment with local hosts and fresh secrets.
-
-    Only the values that name a host or hold a secret change (and parallelism, for the two
-    cores here); every name overridden must exist in compose, so the two cannot drift.
-    """
-    compose_env = svc.compose_airflow_env()
-    overrides = {
-        "AIRFLOW__CORE__PARALLELISM": "2",
-        "AIRFLOW__CORE__FERNET_KEY": svc.fernet_key(),
-        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{api_port}/execution/",
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": svc.postgres_url(database, "postgresql+psycopg2"),
-        "AIRFLOW__CELERY__BROKER_URL": f"redis://{svc.REDIS_HOST}:{svc.REDIS_PORT}/{svc.REDIS_DB}",
-        "AIRFLOW__CELERY__RESULT_BACKEND": svc.postgres_url(database, "db+postgresql+psycopg2"),
-        "AIRFLOW__API__SECRET_KEY": secrets.token_urlsafe(32),
-        "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(32),
-        # no alert channel, as compose has it with an .env that names none
-        **dict.fromkeys(ALERT_SETTINGS, ""),
-    }
-    unknown = sorted(set(overrides) - set(compose_env))
-    assert not unknown, f"not set in docker-compose.yaml {svc.AIRFLOW_ENV_ANCHOR}: {unknown}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "CDISC_", "PG"))}
-    for key, value in compose_env.items():
-        if key not in overrides:
-            assert "${" not in value, f"{key} needs a local value in this test: {value}"
-            env[key] = value
-    env.update(overrides)
-    env.update(
-        # local only: where things are on this machine, and ports and a queue of its own
-        AIRFLOW_HOME=str(home),
-        AIRFLOW__CORE__DAGS_FOLDER=str(ROOT / "dags"),
-        AIRFLOW__OPERATORS__DEFAULT_QUEUE=queue,
-        AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT=str(svc.free_port()),
-        AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT=str(svc.free_port()),
-        CDISC_LANDING=str(landing),
-        CDISC_STORE=str(store),
-        PATH=f"{svc.BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-    )
-    return env
-
-
-def _task_states(api: svc.Api, dag_id: str, run_id: str) -> dict[str, str]:
-    resp = api.get(f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances", limit=500)
-    if not resp.is_success:
-        return {"(task instances)": f"{resp.status_code} {resp.text[:200]}"}
-    states = {}
-    for ti in resp.json()["task_instances"]:
-        key = ti["task_id"] + (f"[{ti['map_index']}]" if ti.get("map_index", -1) >= 0 else "")
-        states[key] = f"{ti['state']} (try {ti.get('try_number')})"
-    return states
-
-
-def _task_log_tails(home: Path, dag_id: str, run_id: str, states: dict[str, str]) -> str:
-    parts = []
-    for task, state in sorted(states.items()):
-        if state.split()[0] not in ("failed", "up_for_retry", "upstream_failed"):
-            continue
-        folder = home / "logs" / f"dag_id={dag_id}" / f"run_id={run_id}" / f"task_id={task}"
-        for log in sorted(folder.glob("**/*.log")):
-            parts.append(f"--- task log {log.relative_to(home)}:\n{svc.tail(log, 30)}")
-    return "\n".join(parts)
-
-
-def _wait_for_runs(
-    api: svc.Api,
-    dag_id: str,
-    timeout: float,
-    components: list[svc.Component],
-    home: Path,
-    include: str | None = None,
-) -> dict[str, dict[str, str]]:
-    """Poll every run of a DAG until all succeeded (and `include` is among them).
-
-    Fails fast, with task states, failing task logs and component logs, when a run or a
-    task fails or goes up for retry, or a component exits; else after `timeout` seconds.
-    Returns the task states of each run.
-    """
-    deadline = time.monotonic() + timeout
-    while True:
-        runs = api.get(f"/dags/{dag_id}/dagRuns", limit=100).json()["dag_runs"]
-        run_states = {r["dag_run_id"]: r["state"] for r in runs}
-        tasks = {run_id: _task_states(api, dag_id, run_id) for run_id in run_states}
-        done = bool(run_states) and (include is None or include in run_states)
-        if done and all(state == "success" for state in run_states.values()):
-            return tasks
-        bad = {
-            (run_id, t): s
-            for run_id, states in tasks.items()
-            for t, s in states.items()
-            if s.split()[0] in ("failed", "up_for_retry")
-        }
-        dead = [c.name for c in components if c.proc.poll() is not None]
-        problem = ""
-        if "failed" in run_states.values() or bad:
-            problem = f"failing: runs {run_states}, tasks {bad}"
-        elif dead:
-            problem = f"components exited: {dead}"
-        elif time.monotonic() > deadline:
-            problem = f"not all runs succeeded after {timeout:.0f} s: {run_states}"
-        if problem:
-            break
-        time.sleep(5)
-    report = []
-    for run_id, states in tasks.items():
-        lines = "\n".join(f"  {t}: {s}" for t, s in sorted(states.items())) or "  (none)"
-        report.append(f"run {run_id} ({run_states[run_id]}), task states:\n{lines}")
-        report.append(_task_log_tails(home, dag_id, run_id, states))
-    logs = "\n".join(
-        c.describe(60) for c in components if c.name in ("worker", "scheduler") or c.name in dead
-    )
-    pytest.fail(f"{dag_id}: {problem}\n" + "\n".join(report) + f"\n{logs}", pytrace=False)
-
-
-def _wait_for_dags(api: svc.Api, components: list[svc.Component]) -> set[str]:
-    """Wait until the DAG processor has stored the study's DAG; fail on import errors."""
-
-    def stored() -> set[str] | None:
-        errors = api.get("/importErrors").json().get("import_errors", [])
-        if errors:
-            detail = "\n".join(f"{e['filename']}:\n{e['stack_trace'][-1500:]}" for e in errors)
-            raise AssertionError(f"DAG files fail to import:\n{detail}")
-        dags = api.get("/dags", dag_id_pattern="pommaint", limit=100).json()["dags"]
-        ids = {d["dag_id"] for d in dags}
-        return ids if SDTM_DAG in ids else None
-
-    def dead() -> str:
-        return "; ".join(c.describe() for c in components if c.proc.poll() is not None)
-
-    ids: set[str] = svc.wait_for(f"{SDTM_DAG} to be parsed", stored, 180, dead)
-    # the processor stores each file as it finishes: give the other DAG files a moment
-    time.sleep(10)
-    return ids | (stored() or set())
 
 
 def _ok(state: str | None) -> bool:
@@ -474,60 +330,15 @@ def test_celery_topology_runs_the_nightly_dag(database: str, tmp_path: Path) -> 
 
     started = time.monotonic()
     timings: dict[str, float] = {}
-    home, landing, store, logs = (tmp_path / d for d in ("airflow", "landing", "store", "logs"))
-    for folder in (home, landing, store, logs):
+    landing, store = tmp_path / "landing", tmp_path / "store"
+    for folder in (landing, store):
         folder.mkdir()
     generate_export(STUDY, subjects=15, seed=20261123, out=landing, export_time=EXPORT_TIME)
     token = secrets.token_hex(4)
-    queue = f"cdisc_services_{token}"
-    api_port = svc.free_port()
-    env = _local_env(database, home, landing, store, api_port, queue)
-
-    migrate = subprocess.run(
-        [str(svc.BIN / "airflow"), "db", "migrate"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=tmp_path,
-    )
-    assert migrate.returncode == 0, (
-        f"airflow db migrate failed:\n{migrate.stdout[-2000:]}\n{migrate.stderr[-3000:]}"
-    )
-    # what the compose init step does next: the roles and the admin of AIRFLOW_ADMIN_PASSWORD
-    password = secrets.token_urlsafe(18)
-    roles = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "roles.py"), str(ROOT / "deploy" / "roles.yaml")],
-        env={**env, "AIRFLOW_ADMIN_PASSWORD": password},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=tmp_path,
-    )
-    assert roles.returncode == 0, f"roles failed:\n{roles.stdout[-2000:]}\n{roles.stderr[-3000:]}"
-    assert "user admin (Admin) created" in roles.stdout
-
-    airflow = str(svc.BIN / "airflow")
     worker_host = f"cdisc-services-{token}"
-    commands = {
-        "api-server": [airflow, "api-server", "-H", "127.0.0.1", "-p", str(api_port), "-w", "1"],
-        "scheduler": [airflow, "scheduler"],
-        "dag-processor": [airflow, "dag-processor"],
-        "triggerer": [airflow, "triggerer"],
-        "worker": [airflow, "celery", "worker", "--celery-hostname", f"celery@{worker_host}"],
-    }
-    components: list[svc.Component] = []
-    api = svc.Api(f"http://127.0.0.1:{api_port}")
-    try:
-        for name, args in commands.items():
-            components.append(svc.start(name, args, env, logs))
-
-        def dead() -> str:
-            return "; ".join(c.describe() for c in components if c.proc.poll() is not None)
-
-        svc.wait_for("the API server", api.healthy, 180, dead)
-        api.login("admin", password)
-        dag_ids = _wait_for_dags(api, components)
+    with topology.running(database, tmp_path, landing, store, [worker_host]) as live:
+        api = live.api
+        topology.wait_for_dags(live, (SDTM_DAG, ADAM_DAG))
         timings["dags parsed"] = time.monotonic() - started
         run_id = f"services_{token}"
         # Unpausing also queues the latest missed nightly run (catchup=False); an earlier
@@ -538,22 +349,18 @@ def test_celery_topology_runs_the_nightly_dag(database: str, tmp_path: Path) -> 
             f"/dags/{SDTM_DAG}/dagRuns",
             {"dag_run_id": run_id, "logical_date": None, "run_after": run_after},
         )
-        for dag_id in sorted(dag_ids):
+        for dag_id in (SDTM_DAG, ADAM_DAG):
             api.json("PATCH", f"/dags/{dag_id}", {"is_paused": False})
-        sdtm = _wait_for_runs(api, SDTM_DAG, TIMEOUT, components, home, include=run_id)
+        sdtm = topology.wait_for_runs(live, SDTM_DAG, TIMEOUT, include=run_id)
         timings["sdtm"] = time.monotonic() - started
         published = sorted(r for r, states in sdtm.items() if _ok(states.get("publish")))
         assert published, f"no {SDTM_DAG} run published: {sdtm}"
         assert run_id in published, f"the triggered run did not publish: {sdtm}"
 
-        if ADAM_DAG in dag_ids:  # each SDTM publication emits the Asset that schedules it
-
-            def adam_runs() -> bool:
-                return bool(api.get(f"/dags/{ADAM_DAG}/dagRuns").json()["dag_runs"])
-
-            svc.wait_for(f"a {ADAM_DAG} run", adam_runs, 120, dead, every=5)
-            _wait_for_runs(api, ADAM_DAG, TIMEOUT, components, home)
-            timings["adam"] = time.monotonic() - started
+        # each SDTM publication emits the Asset that schedules the ADaM DAG
+        topology.wait_for_a_run(live, ADAM_DAG)
+        topology.wait_for_runs(live, ADAM_DAG, TIMEOUT)
+        timings["adam"] = time.monotonic() - started
 
         current = store / STUDY / "current"
         assert (current / "sdtm" / "dm.xpt").is_file(), sorted(store.rglob("*"))[:50]
@@ -568,10 +375,10 @@ def test_celery_topology_runs_the_nightly_dag(database: str, tmp_path: Path) -> 
         for service in sorted(LONG_RUNNING - {"postgres", "redis"}):
             kind, *test = checks[service]
             script = test[0].replace("$$", "$") if kind == "CMD-SHELL" else shlex.join(test)
-            script = script.replace("localhost:8080", f"127.0.0.1:{api_port}")
+            script = script.replace("localhost:8080", f"127.0.0.1:{live.api_port}")
             running[service] = subprocess.Popen(
                 ["bash", "-c", script],
-                env={**env, "HOSTNAME": worker_host},
+                env={**live.env, "HOSTNAME": worker_host},
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 text=True,
@@ -583,9 +390,5 @@ def test_celery_topology_runs_the_nightly_dag(database: str, tmp_path: Path) -> 
             if proc.returncode != 0:
                 failed[service] = out[-1500:]
         assert not failed, f"compose health checks failed on the live components: {failed}"
-    finally:
-        api.close()
-        svc.stop(components)
-        svc.delete_redis_keys(f"*{queue}*")
     timings["total"] = time.monotonic() - started
     print("services test seconds:", {k: round(v) for k, v in timings.items()})
