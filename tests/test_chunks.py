@@ -1,10 +1,11 @@
 """A dataset mapped a group of subjects at a time (issue 22): the same files as one mapping.
 
-The session's POMMAINT night (`published`, every dataset mapped in one group: 15 subjects
-are far fewer raw rows than a frame) is mapped again from its raw snapshot with frames of
-300 raw rows, so LB (about 90 rows a subject) is mapped in many groups of a few subjects
-each; every SDTM Parquet, XPT and Dataset-JSON file, lineage and issue listing must be the
-same bytes.
+The session's nights of both studies (POMMAINT's `published`, CDISCPILOT01's `pilot_run`:
+every dataset mapped in one group, the studies being far fewer raw rows than a frame) are
+mapped again from their raw snapshots with groups of 100 and 4,000 raw rows, so LB
+(POMMAINT, about 90 rows a subject) is mapped in 16 groups of one or two subjects and VS
+(the pilot) in 4; every SDTM Parquet, XPT and Dataset-JSON file, lineage and issue listing
+must be the same bytes.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests.test_cdiscpilot import pilot_run  # noqa: F401 (the pilot's night, a fixture)
 from transforms.issues import IssueLog
 from transforms.jobs.kit import FRAME_ROWS_ENV, ParquetAppender
 from transforms.jobs.runner import run_step, study_job
@@ -39,28 +41,32 @@ def _remap(current: Path, root: Path) -> RunFolder:
     return run
 
 
+# Per night: the raw rows a group holds, and the datasets then mapped in more than one
+# group (how many; a dataset's rows are those of every form it reads: the pilot's AE reads
+# VS's dates for its epochs).
+GROUPS = {
+    "published": (100, {"CM": 2, "EX": 3, "LB": 16, "RS": 7, "VS": 4}),  # POMMAINT, 15
+    "pilot_run": (4000, {"AE": 4, "DS": 4, "EX": 4, "VS": 4}),  # CDISCPILOT01, 306 subjects
+}
+
+
+@pytest.mark.parametrize("night", list(GROUPS))
 def test_groups_of_subjects_write_the_files_of_one_mapping(
-    published: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-    caplog: pytest.LogCaptureFixture,
+    night: str, request: pytest.FixtureRequest, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
 ) -> None:  # fmt: skip
-    monkeypatch.setenv(FRAME_ROWS_ENV, "300")
+    published = request.getfixturevalue(night)
+    rows, groups = GROUPS[night]
+    monkeypatch.setenv(FRAME_ROWS_ENV, str(rows))
     with caplog.at_level(logging.INFO, logger="cdisc"):
         run = _remap(published, tmp_path)
-    groups = {m.split(":")[0]: m for m in caplog.messages if "groups of subjects" in m}
-    # LB: 15 subjects' ~1,300 records, at most ~300 raw rows a group (whole subjects)
-    assert groups["LB"] == "LB: mapped in 14 groups of subjects"
-    assert {"RS", "VS"} <= set(groups)
-    written = sorted(p.name for p in [*run.sdtm.iterdir(), *run.reports.iterdir()])
-    assert {"lb.parquet", "lb.xpt", "lb.json", "issues_lb.csv", "lineage_lb.parquet"} <= set(
-        written
-    )
-    assert "issues_rs.csv" in written  # 144 warnings, in the order of one mapping
-    differ = [
-        name
-        for name in written
-        if (run.path / ("sdtm" if (run.sdtm / name).exists() else "reports") / name).read_bytes()
-        != (published / ("sdtm" if (run.sdtm / name).exists() else "reports") / name).read_bytes()
-    ]
+    found = [m.split(" ") for m in caplog.messages if m.endswith("groups of subjects")]
+    assert {m[0].rstrip(":"): int(m[3]) for m in found} == groups
+    written = sorted(p.relative_to(run.path) for p in run.path.glob("[rs]*/*") if p.is_file())
+    assert {"sdtm/vs.parquet", "sdtm/vs.xpt", "sdtm/vs.json", "reports/issues_vs.csv",
+            "reports/lineage_vs.parquet"} <= {str(p) for p in written}  # fmt: skip
+    differ = [p for p in written if p.parts[0] != "raw" and
+              (run.path / p).read_bytes() != (published / p).read_bytes()]  # fmt: skip
     assert differ == []
 
 

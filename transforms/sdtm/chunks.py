@@ -10,10 +10,11 @@ other keys, a ``last_before`` or --SEQ not per subject, one record per distinct 
 per subject) keeps the dataset in one group, as does a dataset of trial design tables or of
 rows written in its spec.
 
-A record's subject is the DM record its form's SUBJID names (the ``{dm: USUBJID}`` rule of
-USUBJID): a group holds every row of its subjects, and the rows whose subject is not in DM
-(no USUBJID, sorted last) all fall in the last group. The groups hold about as many raw
-rows as the caller asks (whole subjects: a subject is never split).
+A record's subject is its USUBJID, as the dataset's rule of it gives it from the row alone
+(``{dm: USUBJID}``, DM's record of the row's SUBJID; or text made of raw columns, such as
+``01-<PATNUM>``): a group holds every row of its subjects, and the rows of no subject (not
+in DM: no USUBJID, sorted last) all fall in the last group. The groups hold about as many
+raw rows as the caller asks (whole subjects: a subject is never split).
 """
 
 from __future__ import annotations
@@ -25,7 +26,23 @@ from typing import Protocol, cast
 import numpy as np
 import pandas as pd
 
-from transforms.sdtm.algorithms import DmValue, LastBefore, Merge, Seq, Var, nodes
+from transforms.issues import IssueLog
+from transforms.sdtm.algorithms import (
+    Column,
+    Concat,
+    Context,
+    DmValue,
+    Extract,
+    Hardcode,
+    LastBefore,
+    Merge,
+    Rule,
+    Seq,
+    Var,
+    Visit,
+    nodes,
+    reads,
+)
 from transforms.sdtm.algorithms.base import BY_CLASS, trimmed
 from transforms.specs import STUDY_FORM, DatasetSpec, StudySpec
 from transforms.studies import REFERENCE_DATASET
@@ -49,15 +66,29 @@ class Tables(Protocol):
     def read_rows(self, name: str, keep: np.ndarray) -> pd.DataFrame: ...
 
 
-def _per_subject_rule(node: object) -> bool:
+def _subject_rule(spec: DatasetSpec) -> Rule | None:
+    """The one rule of USUBJID of every block, if it reads the row's own raw columns only
+    (``{dm: USUBJID}`` joined on SUBJID, or text made of raw columns: ``01-<PATNUM>``)."""
+    rules = {block.rules.get("USUBJID") for block in spec.blocks}
+    rule = rules.pop() if len(rules) == 1 else None
+    if isinstance(rule, DmValue):
+        return rule if rule.name == "USUBJID" and not rule.by else None
+    kinds = (Column, Hardcode, Concat, Extract)
+    return rule if rule is not None and all(isinstance(n, kinds) for n in nodes(rule)) else None
+
+
+def _per_subject_rule(node: object, key: frozenset[str]) -> bool:
     """Whether a rule (one node of a parsed rule) gives each row a value from its own
-    subject's rows: every algorithm does but those that look at other rows."""
+    subject's rows: every algorithm does but those that look at other rows. `key`: the raw
+    columns the row's USUBJID is made from (SUBJID, PATNUM)."""
     if isinstance(node, Seq):
         return "USUBJID" in node.by
     if isinstance(node, LastBefore):  # the last record per group: a group of one subject
         return any(isinstance(b, Var) and b.name == "USUBJID" for b in node.by)
     if isinstance(node, Merge):  # joined on the subject, or the study's one row of facts
-        return SUBJECT in node.by or (node.form == STUDY_FORM and not node.by)
+        return (bool(key) and key <= set(node.by)) or (node.form == STUDY_FORM and not node.by)
+    if isinstance(node, Visit):  # unscheduled visits are numbered per SUBJID
+        return not node.unscheduled or key == {SUBJECT}
     return True
 
 
@@ -73,23 +104,37 @@ def _forms_read(spec: DatasetSpec) -> set[str]:
 def per_subject(spec: DatasetSpec, study: StudySpec) -> bool:
     """Whether the dataset may be mapped a group of subjects at a time (module doc)."""
     sort = list(spec.sort)
+    if spec.name == REFERENCE_DATASET:  # one record a subject, read whole by every other
+        return False
     if spec.rows or "USUBJID" not in spec.keys or "USUBJID" not in sort:
         return False
     if set(sort[: sort.index("USUBJID")]) - {"STUDYID"}:  # the study's one STUDYID first
         return False
-    for name in _forms_read(spec) - {STUDY_FORM}:
-        if name not in study.forms or SUBJECT not in study.forms[name].columns:
-            return False  # a trial design table, or a form not about subjects
+    subject = _subject_rule(spec)
+    if subject is None:
+        return False
+    if any(name not in study.forms for name in _forms_read(spec) - {STUDY_FORM}):
+        return False  # a trial design table, or rows the spec writes
     for block in spec.blocks:
-        if block.distinct and SUBJECT not in block.distinct:  # the first row of a subject's
-            return False
-        usubjid = block.rules.get("USUBJID")
-        if not (isinstance(usubjid, DmValue) and usubjid.name == "USUBJID" and not usubjid.by):
+        key = frozenset(r.column for r in reads(subject, block.source))
+        if block.distinct and not key <= set(block.distinct):  # a subject's first row
             return False
         rules = (block.where, tuple(block.rules.values()), tuple(block.supplemental.values()))
-        if not all(_per_subject_rule(n) for n in nodes(rules) if type(n) in BY_CLASS):
+        if not all(_per_subject_rule(n, key) for n in nodes(rules) if type(n) in BY_CLASS):
             return False
     return True
+
+
+def _subjects(
+    rule: Rule, spec: DatasetSpec, study: StudySpec, forms: Tables, name: str,
+    datasets: Mapping[str, pd.DataFrame],
+) -> pd.Series:  # fmt: skip
+    """The USUBJID of each row of form `name`, by the dataset's rule of it (null: none)."""
+    columns = sorted({r.column for r in reads(rule, name)})
+    frame = forms.read_columns(name, columns)
+    ctx = Context(frame=frame, form=name, dataset=spec.name, column="USUBJID", forms={},
+                  vars={}, ct_map=study.ct_map, issues=IssueLog(), datasets=datasets)  # fmt: skip
+    return trimmed(rule.evaluate(ctx))  # as the USUBJID written (its problems listed then)
 
 
 @dataclass(frozen=True)
@@ -119,17 +164,13 @@ def subject_chunks(
     """The groups of whole subjects, in USUBJID order, of about `rows` raw rows each (read
     by the dataset's rules) that the dataset is mapped in; one group when it may not be
     (:func:`per_subject`) or is small."""
-    if REFERENCE_DATASET not in datasets or not per_subject(spec, study):
+    subject = _subject_rule(spec)
+    if subject is None or REFERENCE_DATASET not in datasets or not per_subject(spec, study):
         return Chunks(1, {})
-    read = getattr(datasets, "read_columns", None)
-    columns = [SUBJECT, "USUBJID"]
-    dm = read(REFERENCE_DATASET, columns) if read else datasets[REFERENCE_DATASET][columns]
-    usubjid = dm.assign(**{SUBJECT: trimmed(dm[SUBJECT])}).set_index(SUBJECT)["USUBJID"]
     names = sorted(_forms_read(spec) - {STUDY_FORM})
-    subjects = {n: trimmed(forms.read_columns(n, [SUBJECT])[SUBJECT]) for n in names}
-    # Each row's subject; the rows of subjects not in DM (no USUBJID) sort last, together.
+    # Each row's subject; the rows of no subject (not in DM) sort last, together.
     unknown = "\uffff"  # after every USUBJID as text
-    keys = {n: s.map(usubjid).astype("string").fillna(unknown) for n, s in subjects.items()}
+    keys = {n: _subjects(subject, spec, study, forms, n, datasets).fillna(unknown) for n in names}
     sizes = pd.concat(keys.values(), ignore_index=True).value_counts().sort_index()
     if sizes.sum() <= rows:
         return Chunks(1, {})
