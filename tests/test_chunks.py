@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import shutil
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -20,7 +21,7 @@ import pytest
 
 from tests.test_cdiscpilot import pilot_run  # noqa: F401 (the pilot's night, a fixture)
 from transforms.issues import IssueLog
-from transforms.jobs.kit import FRAME_ROWS_ENV, ParquetAppender
+from transforms.jobs.kit import FRAME_ROWS_ENV, ParquetAppender, TableReader
 from transforms.jobs.runner import run_step, study_job
 from transforms.specs import load_study
 from transforms.store import RunFolder
@@ -114,3 +115,26 @@ def test_parquet_appender_cuts_row_groups_whatever_the_frames(
         outputs.append(path.read_bytes())
     assert outputs[0] == outputs[1] == outputs[2]
     assert pd.read_parquet(tmp_path / "0.parquet").equals(frame)
+
+
+def test_a_group_of_subjects_is_read_from_the_row_groups_holding_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pyarrow.parquet as pq
+
+    frame = pd.DataFrame({"SUBJID": list("aabbbccd"), "V": [f"v{i}" for i in range(8)]})
+    path = tmp_path / "form.parquet"
+    frame.to_parquet(path, index=False, row_group_size=3)  # a a b | b b c | c d
+    read: list[list[int]] = []
+    real = pq.ParquetFile.iter_batches
+
+    def iter_batches(self: pq.ParquetFile, *args: object, **kwargs: Any) -> Any:
+        read.append(kwargs["row_groups"])
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(pq.ParquetFile, "iter_batches", iter_batches)
+    keep = frame["SUBJID"].isin(["b"]).to_numpy()
+    rows = TableReader({"F": path}, "raw form").read_rows("F", keep)
+    assert read == [[0], [1]]  # not the third row group, which holds no b
+    assert rows.equals(pd.read_parquet(path)[keep])  # the same rows, types and positions
+    assert rows.index.tolist() == [2, 3, 4]

@@ -155,12 +155,19 @@ class TableReader(Mapping[str, pd.DataFrame]):
         if name in self._read or name not in self._paths:
             return self[name][keep]
         source = pq.ParquetFile(self._paths[name])
-        batches, at = [], 0
-        for batch in source.iter_batches(batch_size=frame_rows()):
-            wanted = keep[at : at + batch.num_rows]
-            at += batch.num_rows
-            if wanted.any():
-                batches.append(batch.filter(pa.array(wanted)))
+        batches = []
+        ends = np.cumsum(
+            [source.metadata.row_group(i).num_rows for i in range(source.num_row_groups)]
+        )
+        for group, end in enumerate(ends):
+            at = int(end) - source.metadata.row_group(group).num_rows
+            if not keep[at:end].any():  # a subject's rows lie together in an export: few
+                continue  # row groups hold a group of subjects' (ROW_GROUP_ROWS rows each)
+            for batch in source.iter_batches(batch_size=frame_rows(), row_groups=[group]):
+                wanted = keep[at : at + batch.num_rows]
+                at += batch.num_rows
+                if wanted.any():
+                    batches.append(batch.filter(pa.array(wanted)))
         rows = pa.Table.from_batches(batches, schema=source.schema_arrow).to_pandas()
         return rows.set_axis(pd.Index(np.flatnonzero(keep)))
 
@@ -213,8 +220,10 @@ def parquet_frames(path: Path, rows: int | None = None) -> Frames:
 
 
 ROW_GROUP_ROWS = FRAME_ROWS
-"""Rows per row group of the SDTM Parquet a stage writes a frame at a time
-(:class:`ParquetAppender`): fixed, so the file does not depend on the frames' sizes."""
+"""Rows per row group of the Parquet a stage writes: the raw snapshot (so that a group of
+subjects' rows is read from the row groups that hold them, :meth:`TableReader.read_rows`)
+and the SDTM written a frame at a time (:class:`ParquetAppender`): fixed, so a file does not
+depend on the frames' sizes."""
 
 
 class ParquetAppender:

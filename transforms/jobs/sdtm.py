@@ -26,6 +26,7 @@ from transforms.extract.odm import StudyLayout, read_odm_form, read_odm_study
 from transforms.extract.readers import RawFileError, max_form_bytes, read_form
 from transforms.issues import IssueLog, describe
 from transforms.jobs.kit import (
+    ROW_GROUP_ROWS,
     Column,
     ParquetAppender,
     TableReader,
@@ -245,7 +246,7 @@ def extract(study: StudySpec, place: Place, run_id: str | None = None) -> RunFol
         inputs: dict[str, Any] = {}
         for oid, source, df in _read_forms(export, study):
             _check_form(oid, df, study, source, issues)
-            df.to_parquet(run.raw_form(oid), index=False)
+            df.to_parquet(run.raw_form(oid), index=False, row_group_size=ROW_GROUP_ROWS)
             inputs[source] = {"form": oid, "rows": len(df), "sha256": digests[source]}
             s.rows_in += len(df)
         s.rows_out = s.rows_in
