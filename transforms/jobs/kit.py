@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -147,6 +148,29 @@ class TableReader(Mapping[str, pd.DataFrame]):
             return self[name][columns]
         return pd.read_parquet(self._paths[name], columns=columns)
 
+    def read_rows(self, name: str, keep: np.ndarray) -> pd.DataFrame:
+        """The rows of a table where `keep` (one flag per row) holds, indexed by their
+        positions in it: from memory if read already, else from its file a frame of rows at
+        a time (not kept: a group of subjects' rows of LB, not LB)."""
+        if name in self._read or name not in self._paths:
+            return self[name][keep]
+        source = pq.ParquetFile(self._paths[name])
+        batches = []
+        ends = np.cumsum(
+            [source.metadata.row_group(i).num_rows for i in range(source.num_row_groups)]
+        )
+        for group, end in enumerate(ends):
+            at = int(end) - source.metadata.row_group(group).num_rows
+            if not keep[at:end].any():  # a subject's rows lie together in an export: few
+                continue  # row groups hold a group of subjects' (ROW_GROUP_ROWS rows each)
+            for batch in source.iter_batches(batch_size=frame_rows(), row_groups=[group]):
+                wanted = keep[at : at + batch.num_rows]
+                at += batch.num_rows
+                if wanted.any():
+                    batches.append(batch.filter(pa.array(wanted)))
+        rows = pa.Table.from_batches(batches, schema=source.schema_arrow).to_pandas()
+        return rows.set_axis(pd.Index(np.flatnonzero(keep)))
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._names)
 
@@ -193,6 +217,54 @@ def parquet_frames(path: Path, rows: int | None = None) -> Frames:
             yield schema.empty_table().to_pandas()
 
     return frames
+
+
+ROW_GROUP_ROWS = FRAME_ROWS
+"""Rows per row group of the Parquet a stage writes: the raw snapshot (so that a group of
+subjects' rows is read from the row groups that hold them, :meth:`TableReader.read_rows`)
+and the SDTM written a frame at a time (:class:`ParquetAppender`): fixed, so a file does not
+depend on the frames' sizes."""
+
+
+class ParquetAppender:
+    """A Parquet table written frame after frame (a group of subjects' records at a time),
+    in row groups of `ROW_GROUP_ROWS` rows whatever the frames' sizes: the same file as
+    ``pd.DataFrame.to_parquet(index=False)`` of the frames concatenated, for a table of up
+    to that many rows (one row group), and of the same rows and types beyond. It holds less
+    than a row group besides the frame given."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.rows = 0
+        self._writer: pq.ParquetWriter | None = None
+        self._pending: pa.Table | None = None
+
+    def append(self, frame: pd.DataFrame) -> None:
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        if self._pending is None:
+            self._pending = table
+        elif len(table):
+            if not len(self._pending) and self._writer is None:  # types of the first records
+                self._pending = table
+            else:
+                schema = self._pending.schema
+                self._pending = pa.concat_tables([self._pending, table.cast(schema)])
+        self.rows += len(table)
+        while self._pending is not None and len(self._pending) >= ROW_GROUP_ROWS:
+            self._write(self._pending.slice(0, ROW_GROUP_ROWS))
+            self._pending = self._pending.slice(ROW_GROUP_ROWS)
+
+    def _write(self, table: pa.Table) -> None:
+        if self._writer is None:
+            self._writer = pq.ParquetWriter(self.path, table.schema, compression="snappy")
+        self._writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
+
+    def close(self) -> None:
+        """Write what is left (an empty table if no record came: its columns)."""
+        if self._pending is not None and (len(self._pending) or self._writer is None):
+            self._write(self._pending)
+        if self._writer is not None:
+            self._writer.close()
 
 
 def _json_types(frames: Frames, columns: list[Column]) -> list[DataType]:

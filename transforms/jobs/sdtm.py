@@ -26,8 +26,11 @@ from transforms.extract.odm import StudyLayout, read_odm_form, read_odm_study
 from transforms.extract.readers import RawFileError, max_form_bytes, read_form
 from transforms.issues import IssueLog, describe
 from transforms.jobs.kit import (
+    ROW_GROUP_ROWS,
     Column,
+    ParquetAppender,
     TableReader,
+    frame_rows,
     log,
     parquet_frames,
     spec_digests,
@@ -243,7 +246,7 @@ def extract(study: StudySpec, place: Place, run_id: str | None = None) -> RunFol
         inputs: dict[str, Any] = {}
         for oid, source, df in _read_forms(export, study):
             _check_form(oid, df, study, source, issues)
-            df.to_parquet(run.raw_form(oid), index=False)
+            df.to_parquet(run.raw_form(oid), index=False, row_group_size=ROW_GROUP_ROWS)
             inputs[source] = {"form": oid, "rows": len(df), "sha256": digests[source]}
             s.rows_in += len(df)
         s.rows_out = s.rows_in
@@ -340,8 +343,15 @@ def validate_sdtm(run: RunFolder, study: StudySpec) -> str:
 
 
 def map_dataset(run: RunFolder, study: StudySpec, dataset: str) -> int:
-    """Map one SDTM dataset (+ SUPP--) to Parquet in the run folder; return its rows."""
+    """Map one SDTM dataset (+ SUPP--) to Parquet in the run folder; return its rows.
+
+    A dataset whose records depend on their own subject's rows only is mapped a group of
+    subjects at a time (:mod:`transforms.sdtm.chunks`; about `frame_rows()` raw rows each),
+    each group's records appended to the dataset's Parquet: the stage holds one group's
+    rows, not the dataset's. The files and the issue listing are those of one mapping of
+    all the subjects (one group: the same code)."""
     from transforms.sdtm.build import build_dataset, study_facts
+    from transforms.sdtm.chunks import subject_chunks
     from transforms.specs import STUDY_FORM
 
     spec = study.datasets[dataset]
@@ -353,18 +363,33 @@ def map_dataset(run: RunFolder, study: StudySpec, dataset: str) -> int:
         before = [n for n in [*before, *spec.reads] if n in study.datasets]
         built_before = TableReader({n: run.sdtm_table(n) for n in before}, "SDTM dataset")
         lineage = TableReader({n: run.lineage(n) for n in before}, "lineage of")
-        issues = IssueLog()
         facts = study_facts(study.id, info["data_cutoff"], info["export_id"])
         raw = {oid: run.raw_form(oid) for oid in study.forms}
         forms = TableReader(raw, "raw form", given={STUDY_FORM: facts})
-        built = build_dataset(spec, study, forms, issues, run.forms_by_file, built_before, lineage)
-        built.sources.assign(DATASET=dataset).to_parquet(run.lineage(dataset), index=False)
-        built.data.to_parquet(run.sdtm_table(dataset), index=False)
-        if built.supp is not None:
-            built.supp.to_parquet(run.sdtm_table(f"SUPP{dataset}"), index=False)
-        s.rows_in, s.rows_out = built.source_rows, len(built.data)
-        _fail_on_errors(issues, run, dataset)
-    return len(built.data)
+        chunks = subject_chunks(spec, study, forms, built_before, frame_rows())
+        data = ParquetAppender(run.sdtm_table(dataset))
+        sources = ParquetAppender(run.lineage(dataset))
+        supp = ParquetAppender(run.sdtm_table(f"SUPP{dataset}")) if spec.supplemental else None
+        logs = []
+        for part in chunks.forms(forms):
+            logs.append(IssueLog())
+            built = build_dataset(
+                spec, study, part, logs[-1], run.forms_by_file, built_before, lineage, data.rows
+            )  # fmt: skip
+            sources.append(built.sources.assign(DATASET=dataset))
+            data.append(built.data)
+            if supp is not None and built.supp is not None:
+                supp.append(built.supp)
+            s.rows_in += built.source_rows
+            del built, part  # one group's records at a time
+        for table in (data, sources, supp):
+            if table is not None:
+                table.close()
+        s.rows_out = data.rows
+        if chunks.count > 1:
+            log.info("%s: mapped in %d groups of subjects", dataset, chunks.count)
+        _fail_on_errors(IssueLog.merged(logs), run, dataset)
+    return data.rows
 
 
 def _completed_variables(study: StudySpec) -> list[str]:

@@ -52,15 +52,15 @@ def _check_terms(ctx: Context, var: VariableSpec, values: pd.Series) -> None:
     codelist = standards.controlled_terms().codelist(var.codelist)
     present = values.dropna().unique()
     outside = {v for v in present if codelist.lookup(str(v)) is None}
-    if outside:
-        ctx.report(
-            values.isin(outside),
-            values,
-            "CT",
-            f"not a term of codelist {var.codelist}"
-            + (" (extensible: sponsor value)" if codelist.extensible else ""),
-            severity="warning" if codelist.extensible else "error",
-        )
+    # Listed even when nothing is outside: every group of subjects makes the same checks.
+    ctx.report(
+        values.isin(outside),
+        values,
+        "CT",
+        f"not a term of codelist {var.codelist}"
+        + (" (extensible: sponsor value)" if codelist.extensible else ""),
+        severity="warning" if codelist.extensible else "error",
+    )
 
 
 def _evaluate_block(
@@ -148,13 +148,15 @@ def build_dataset(
     form_files: Mapping[str, str] | None = None,
     datasets: Mapping[str, pd.DataFrame] | None = None,
     lineage: Mapping[str, pd.DataFrame] | None = None,
+    start: int = 0,
 ) -> Built:
     """Evaluate every variable over each source form's rows and stack the records.
 
     `form_files` names the file each form came from (for listings); `datasets` holds the
     SDTM datasets built before this one (DM, and those the spec reads), for ``{dm: VAR}``
     rules and the subjects' visits; `lineage` DM's (form and row of each record), for the
-    subjects' elements.
+    subjects' elements. `start`: the records of the dataset mapped before these (earlier
+    groups of subjects, :mod:`transforms.sdtm.chunks`), the first record's number (index).
     """
     if spec.rows:
         table = pd.DataFrame(list(spec.rows), dtype="string")
@@ -188,8 +190,9 @@ def build_dataset(
 
     # Deterministic order: natural keys, then the source form and row as tie-breakers.
     order = stacked.sort_values([*spec.sort, "__FORM", "__ROW"], kind="stable").index
-    stacked, qualifiers = stacked.loc[order].reset_index(drop=True), qualifiers.loc[order]
-    qualifiers = qualifiers.reset_index(drop=True)
+    numbers = pd.RangeIndex(start, start + len(order))
+    stacked, qualifiers = stacked.loc[order].set_axis(numbers), qualifiers.loc[order]
+    qualifiers = qualifiers.set_axis(numbers)
     seq: str | None = None
     for var in spec.variables:
         rule = spec.blocks[0].rules[var.name]
@@ -200,18 +203,17 @@ def build_dataset(
     sources = stacked[["__FORM", "__ROW"]].rename(columns={"__FORM": "FORM", "__ROW": "ROW"})
     data = stacked.drop(columns=["__FORM", "__ROW"])
     dup = data.duplicated(list(spec.keys), keep=False)
-    if dup.any():
-        issues.add(
-            stacked,
-            dup,
-            severity="error" if seq is None else "warning",
-            dataset=spec.name,
-            form="/".join(sorted(set(stacked.loc[dup, "__FORM"]))),
-            column="/".join(spec.keys),
-            values=data[spec.keys[-1]].astype("string"),
-            rule="KEY",
-            message="more than one record with the same natural key",
-        )
+    issues.add(
+        stacked,
+        dup,
+        severity="error" if seq is None else "warning",
+        dataset=spec.name,
+        form=stacked["__FORM"],  # each record's own raw file
+        column="/".join(spec.keys),
+        values=data[spec.keys[-1]].astype("string"),
+        rule="KEY",
+        message="more than one record with the same natural key",
+    )
     supp = _supplemental(spec, data, qualifiers, seq) if spec.supplemental else None
     return Built(data, supp, sources, sum(len(forms[b.source]) for b in spec.blocks))
 

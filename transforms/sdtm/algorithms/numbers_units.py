@@ -191,12 +191,12 @@ class Standardise:
         low = _looked_up(test, {t: lo for t, (lo, _) in ranges.items()}).astype("float64")
         high = _looked_up(test, {t: hi for t, (_, hi) in ranges.items()}).astype("float64")
         outside = (converted.notna() & ((converted < low) | (converted > high))).fillna(False)
-        if not outside.any():
-            return converted, taken, failed
+        # Listed below even when nothing is outside: every group of subjects makes the same
+        # checks (transforms.issues.IssueLog.merged).
         fits = pd.Series(0, index=number.index)
         other_unit = pd.Series(pd.NA, index=number.index, dtype="string")
         other_value = pd.Series(float("nan"), index=number.index)
-        for t, u in self.units.table:
+        for t, u in self.units.table if outside.any() else ():
             rows = outside & (test == t).fillna(False) & (unit != u)
             if not rows.any():
                 continue

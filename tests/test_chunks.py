@@ -1,0 +1,140 @@
+"""A dataset mapped a group of subjects at a time (issue 22): the same files as one mapping.
+
+The session's nights of both studies (POMMAINT's `published`, CDISCPILOT01's `pilot_run`:
+every dataset mapped in one group, the studies being far fewer raw rows than a frame) are
+mapped again from their raw snapshots with groups of 100 and 4,000 raw rows, so LB
+(POMMAINT, about 90 rows a subject) is mapped in 16 groups of one or two subjects and VS
+(the pilot) in 4; every SDTM Parquet, XPT and Dataset-JSON file, lineage and issue listing
+must be the same bytes.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.test_cdiscpilot import pilot_run  # noqa: F401 (the pilot's night, a fixture)
+from transforms.issues import IssueLog
+from transforms.jobs.kit import FRAME_ROWS_ENV, ParquetAppender, TableReader
+from transforms.jobs.runner import run_step, study_job
+from transforms.specs import load_study
+from transforms.store import RunFolder
+
+
+def _remap(current: Path, root: Path) -> RunFolder:
+    """The map, complete and xpt steps of the SDTM job again, on a copy of the raw
+    snapshot of the published run `current`."""
+    run = RunFolder(root / "S" / "runs" / "remap")
+    shutil.copytree(current / "raw", run.raw)
+    run.sdtm.mkdir()
+    run.reports.mkdir()
+    study = load_study(run.info["study"])
+    plan = study_job(study, "sdtm")
+    for step in plan.steps:
+        if step.name in ("map", "complete", "xpt"):
+            run_step(plan, step, study, None, run)
+    return run
+
+
+# Per night: the raw rows a group holds, and the datasets then mapped in more than one
+# group (how many; a dataset's rows are those of every form it reads: the pilot's AE reads
+# VS's dates for its epochs).
+GROUPS = {
+    "published": (100, {"CM": 2, "EX": 3, "LB": 16, "RS": 7, "VS": 4}),  # POMMAINT, 15
+    "pilot_run": (4000, {"AE": 4, "DS": 4, "EX": 4, "VS": 4}),  # CDISCPILOT01, 306 subjects
+}
+
+
+@pytest.mark.parametrize("night", list(GROUPS))
+def test_groups_of_subjects_write_the_files_of_one_mapping(
+    night: str, request: pytest.FixtureRequest, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    published = request.getfixturevalue(night)
+    rows, groups = GROUPS[night]
+    monkeypatch.setenv(FRAME_ROWS_ENV, str(rows))
+    with caplog.at_level(logging.INFO, logger="cdisc"):
+        run = _remap(published, tmp_path)
+    found = [m.split(" ") for m in caplog.messages if m.endswith("groups of subjects")]
+    assert {m[0].rstrip(":"): int(m[3]) for m in found} == groups
+    written = sorted(p.relative_to(run.path) for p in run.path.glob("[rs]*/*") if p.is_file())
+    assert {"sdtm/vs.parquet", "sdtm/vs.xpt", "sdtm/vs.json", "reports/issues_vs.csv",
+            "reports/lineage_vs.parquet"} <= {str(p) for p in written}  # fmt: skip
+    differ = [p for p in written if p.parts[0] != "raw" and
+              (run.path / p).read_bytes() != (published / p).read_bytes()]  # fmt: skip
+    assert differ == []
+
+
+def test_issue_logs_of_groups_merge_in_the_order_of_one_log() -> None:
+    frame = pd.DataFrame({"__ROW": [2, 3, 4, 5], "SUBJID": ["B", "A", "B", "A"]})
+    one = IssueLog()
+    kinds = {"severity": "error", "dataset": "XX", "form": "xx.csv", "rule": "R", "message": "m"}
+    one.add(frame, frame["SUBJID"] != "", column="V1", values=frame["SUBJID"], **kinds)
+    one.add(frame, frame["__ROW"] > 3, column="V2", values=frame["SUBJID"], **kinds)
+    groups = []
+    for subject in ("A", "B"):  # the rows of each subject, as a group is read: positions kept
+        rows = frame[frame["SUBJID"] == subject]
+        log = IssueLog()
+        log.add(rows, rows["SUBJID"] != "", column="V1", values=rows["SUBJID"], **kinds)
+        log.add(rows, rows["__ROW"] > 3, column="V2", values=rows["SUBJID"], **kinds)
+        groups.append(log)
+    merged = IssueLog.merged(groups).frame()
+    assert merged[["variable", "row"]].values.tolist() == [
+        ["V1", 2], ["V1", 3], ["V1", 4], ["V1", 5], ["V2", 4], ["V2", 5]
+    ]  # fmt: skip
+    assert merged.equals(one.frame())
+
+
+def test_parquet_appender_cuts_row_groups_whatever_the_frames(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pyarrow.parquet as pq
+
+    from transforms.jobs import kit
+
+    monkeypatch.setattr(kit, "ROW_GROUP_ROWS", 4)
+    frame = pd.DataFrame({"A": pd.array(list("abcdefghij"), dtype="string"),
+                          "N": np.arange(10, dtype="float64")})  # fmt: skip
+    outputs: list[bytes] = []
+    for cuts in ([10], [3, 3, 0, 4], [1, 9]):
+        path = tmp_path / f"{len(outputs)}.parquet"
+        table = ParquetAppender(path)
+        at = 0
+        for size in cuts:
+            table.append(frame.iloc[at : at + size])
+            at += size
+        table.close()
+        assert table.rows == 10
+        assert [pq.ParquetFile(path).metadata.row_group(i).num_rows for i in range(3)] == [4, 4, 2]
+        outputs.append(path.read_bytes())
+    assert outputs[0] == outputs[1] == outputs[2]
+    assert pd.read_parquet(tmp_path / "0.parquet").equals(frame)
+
+
+def test_a_group_of_subjects_is_read_from_the_row_groups_holding_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pyarrow.parquet as pq
+
+    frame = pd.DataFrame({"SUBJID": list("aabbbccd"), "V": [f"v{i}" for i in range(8)]})
+    path = tmp_path / "form.parquet"
+    frame.to_parquet(path, index=False, row_group_size=3)  # a a b | b b c | c d
+    read: list[list[int]] = []
+    real = pq.ParquetFile.iter_batches
+
+    def iter_batches(self: pq.ParquetFile, *args: object, **kwargs: Any) -> Any:
+        read.append(kwargs["row_groups"])
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(pq.ParquetFile, "iter_batches", iter_batches)
+    keep = frame["SUBJID"].isin(["b"]).to_numpy()
+    rows = TableReader({"F": path}, "raw form").read_rows("F", keep)
+    assert read == [[0], [1]]  # not the third row group, which holds no b
+    assert rows.equals(pd.read_parquet(path)[keep])  # the same rows, types and positions
+    assert rows.index.tolist() == [2, 3, 4]

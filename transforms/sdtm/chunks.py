@@ -1,0 +1,203 @@
+"""A large dataset mapped a group of subjects at a time (issue 22: memory bounded by design).
+
+A dataset sorted by subject first (STUDYID, USUBJID, ...) whose every record depends only on
+its own subject's raw rows (and on DM and the other datasets built before) is mapped one
+group of subjects at a time, the groups in USUBJID order: each group's records are then the
+next records of one mapping of all subjects, their --SEQ (numbered per subject) and their
+natural key checks (the keys hold USUBJID) the same. What such a dataset may use is checked
+on its parsed rules (:func:`per_subject`): a rule that looks across subjects (a ``merge`` on
+other keys, a ``last_before`` or --SEQ not per subject, one record per distinct value not
+per subject) keeps the dataset in one group, as does a dataset of trial design tables or of
+rows written in its spec.
+
+A record's subject is its USUBJID, as the dataset's rule of it gives it from the row alone
+(``{dm: USUBJID}``, DM's record of the row's SUBJID; or text made of raw columns, such as
+``01-<PATNUM>``): a group holds every row of its subjects, and the rows of no subject (not
+in DM: no USUBJID, sorted last) all fall in the last group. The groups hold about as many
+raw rows as the caller asks (whole subjects: a subject is never split).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Protocol, cast
+
+import numpy as np
+import pandas as pd
+
+from transforms.issues import IssueLog
+from transforms.sdtm.algorithms import (
+    Column,
+    Concat,
+    Context,
+    DmValue,
+    Extract,
+    Hardcode,
+    LastBefore,
+    Merge,
+    Rule,
+    Seq,
+    Var,
+    Visit,
+    nodes,
+    reads,
+)
+from transforms.sdtm.algorithms.base import BY_CLASS, trimmed
+from transforms.specs import STUDY_FORM, DatasetSpec, StudySpec
+from transforms.studies import REFERENCE_DATASET
+
+SUBJECT = "SUBJID"  # the raw column naming a record's subject, which DM is joined on
+
+
+class Tables(Protocol):
+    """The run's raw forms as the mapping reads them (transforms.jobs.kit.TableReader)."""
+
+    def __getitem__(self, name: str) -> pd.DataFrame: ...
+
+    def __contains__(self, name: object) -> bool: ...
+
+    def __iter__(self) -> Iterator[str]: ...
+
+    def __len__(self) -> int: ...
+
+    def read_columns(self, name: str, columns: list[str]) -> pd.DataFrame: ...
+
+    def read_rows(self, name: str, keep: np.ndarray) -> pd.DataFrame: ...
+
+
+def _subject_rule(spec: DatasetSpec) -> Rule | None:
+    """The one rule of USUBJID of every block, if it reads the row's own raw columns only
+    (``{dm: USUBJID}`` joined on SUBJID, or text made of raw columns: ``01-<PATNUM>``)."""
+    rules = {block.rules.get("USUBJID") for block in spec.blocks}
+    rule = rules.pop() if len(rules) == 1 else None
+    if isinstance(rule, DmValue):
+        return rule if rule.name == "USUBJID" and not rule.by else None
+    kinds = (Column, Hardcode, Concat, Extract)
+    return rule if rule is not None and all(isinstance(n, kinds) for n in nodes(rule)) else None
+
+
+def _per_subject_rule(node: object, key: frozenset[str]) -> bool:
+    """Whether a rule (one node of a parsed rule) gives each row a value from its own
+    subject's rows: every algorithm does but those that look at other rows. `key`: the raw
+    columns the row's USUBJID is made from (SUBJID, PATNUM)."""
+    if isinstance(node, Seq):
+        return "USUBJID" in node.by
+    if isinstance(node, LastBefore):  # the last record per group: a group of one subject
+        return any(isinstance(b, Var) and b.name == "USUBJID" for b in node.by)
+    if isinstance(node, Merge):  # joined on the subject, or the study's one row of facts
+        return (bool(key) and key <= set(node.by)) or (node.form == STUDY_FORM and not node.by)
+    if isinstance(node, Visit):  # unscheduled visits are numbered per SUBJID
+        return not node.unscheduled or key == {SUBJECT}
+    return True
+
+
+def _forms_read(spec: DatasetSpec) -> set[str]:
+    """The forms the dataset's rules read rows of: its blocks' and those merged in."""
+    found = {b.source for b in spec.blocks}
+    for block in spec.blocks:
+        rules = (block.where, tuple(block.rules.values()), tuple(block.supplemental.values()))
+        found |= {n.form for n in nodes(rules) if isinstance(n, Merge)}
+    return found
+
+
+def per_subject(spec: DatasetSpec, study: StudySpec) -> bool:
+    """Whether the dataset may be mapped a group of subjects at a time (module doc)."""
+    sort = list(spec.sort)
+    if spec.name == REFERENCE_DATASET:  # one record a subject, read whole by every other
+        return False
+    if spec.rows or "USUBJID" not in spec.keys or "USUBJID" not in sort:
+        return False
+    if set(sort[: sort.index("USUBJID")]) - {"STUDYID"}:  # the study's one STUDYID first
+        return False
+    subject = _subject_rule(spec)
+    if subject is None:
+        return False
+    if any(name not in study.forms for name in _forms_read(spec) - {STUDY_FORM}):
+        return False  # a trial design table, or rows the spec writes
+    for block in spec.blocks:
+        key = frozenset(r.column for r in reads(subject, block.source))
+        if block.distinct and not key <= set(block.distinct):  # a subject's first row
+            return False
+        rules = (block.where, tuple(block.rules.values()), tuple(block.supplemental.values()))
+        if not all(_per_subject_rule(n, key) for n in nodes(rules) if type(n) in BY_CLASS):
+            return False
+    return True
+
+
+def _subjects(
+    rule: Rule, spec: DatasetSpec, study: StudySpec, forms: Tables, name: str,
+    datasets: Mapping[str, pd.DataFrame],
+) -> pd.Series:  # fmt: skip
+    """The USUBJID of each row of form `name`, by the dataset's rule of it (null: none)."""
+    columns = sorted({r.column for r in reads(rule, name)})
+    frame = forms.read_columns(name, columns)
+    ctx = Context(frame=frame, form=name, dataset=spec.name, column="USUBJID", forms={},
+                  vars={}, ct_map=study.ct_map, issues=IssueLog(), datasets=datasets)  # fmt: skip
+    return trimmed(rule.evaluate(ctx))  # as the USUBJID written (its problems listed then)
+
+
+@dataclass(frozen=True)
+class Chunks:
+    """The groups of subjects a dataset is mapped in: per form read, each row's group."""
+
+    count: int
+    groups: Mapping[str, np.ndarray]  # form -> group number of each of its rows
+
+    def forms(self, forms: Tables) -> Iterator[Mapping[str, pd.DataFrame]]:
+        """Each group's forms in turn: the rows of its subjects (indexed by their positions
+        in the form), the other forms whole; one group: the forms as they are."""
+        if self.count == 1:
+            yield cast(Mapping[str, pd.DataFrame], forms)  # a TableReader: a Mapping
+            return
+        for number in range(self.count):
+            yield SubjectRows(forms, self.groups, number)
+
+
+def subject_chunks(
+    spec: DatasetSpec,
+    study: StudySpec,
+    forms: Tables,
+    datasets: Mapping[str, pd.DataFrame],
+    rows: int,
+) -> Chunks:
+    """The groups of whole subjects, in USUBJID order, of about `rows` raw rows each (read
+    by the dataset's rules) that the dataset is mapped in; one group when it may not be
+    (:func:`per_subject`) or is small."""
+    subject = _subject_rule(spec)
+    if subject is None or REFERENCE_DATASET not in datasets or not per_subject(spec, study):
+        return Chunks(1, {})
+    names = sorted(_forms_read(spec) - {STUDY_FORM})
+    # Each row's subject; the rows of no subject (not in DM) sort last, together.
+    unknown = "\uffff"  # after every USUBJID as text
+    keys = {n: _subjects(subject, spec, study, forms, n, datasets).fillna(unknown) for n in names}
+    sizes = pd.concat(keys.values(), ignore_index=True).value_counts().sort_index()
+    if sizes.sum() <= rows:
+        return Chunks(1, {})
+    # A subject goes in the group its first row falls in when the rows are cut every `rows`.
+    first = sizes.cumsum() - sizes
+    numbers = pd.Series(pd.factorize(first // max(rows, 1))[0], index=sizes.index)
+    groups = {n: numbers.reindex(k).to_numpy() for n, k in keys.items()}
+    return Chunks(int(numbers.max()) + 1, groups)
+
+
+class SubjectRows(Mapping[str, pd.DataFrame]):
+    """The forms for one group of subjects: of each form read by subject, the rows of the
+    group's subjects, read on first use (from the form's file a frame at a time)."""
+
+    def __init__(self, forms: Tables, groups: Mapping[str, np.ndarray], number: int) -> None:
+        self._forms, self._groups, self._number = forms, groups, number
+        self._read: dict[str, pd.DataFrame] = {}
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        if name not in self._groups:
+            return self._forms[name]
+        if name not in self._read:
+            self._read[name] = self._forms.read_rows(name, self._groups[name] == self._number)
+        return self._read[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._forms)
+
+    def __len__(self) -> int:
+        return len(self._forms)
