@@ -43,7 +43,9 @@ def test_a_line_cut_short_by_a_crash_does_not_swallow_the_next(
     path.write_text('{"stage": "s0"}\n{"stage": "s1', encoding="utf-8")
     record_night(tmp_path, STUDY, {"stage": "s2"})
     lines = path.read_text(encoding="utf-8").splitlines()
-    assert lines[:2] == ['{"stage": "s0"}', '{"stage": "s1'] and json.loads(lines[2])["stage"] == "s2"
+    assert (
+        lines[:2] == ['{"stage": "s0"}', '{"stage": "s1'] and json.loads(lines[2])["stage"] == "s2"
+    )
     record_night(tmp_path, STUDY, {"stage": "s3"})  # past the cap: rewritten, s0 dropped
     lines = path.read_text(encoding="utf-8").splitlines()
     assert lines[0] == '{"stage": "s1'
