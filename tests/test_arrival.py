@@ -122,3 +122,32 @@ def test_a_publication_without_sizes_is_hashed_as_before(
     hashed.clear()
     assert export_arrived(study, Place(tmp_path / "store", tmp_path / "landing")) is False
     assert sorted(hashed) == sorted(folder.iterdir())  # each file once
+
+
+def test_a_whole_study_odm_export_is_told_without_a_digest_too(
+    tmp_path: Path, hashed: list[Path]
+) -> None:
+    """One ODM file holding every form: each form's input names it (pommaint.xml#AE)."""
+    study = load_study(STUDY)
+    folder = tmp_path / "landing" / STUDY / EXPORT
+    folder.mkdir(parents=True)
+    odm = folder / "pommaint.xml"
+    odm.write_text("<ODM/>\n", encoding="utf-8")
+    _age(odm, 3600)
+    _age(folder, 3600)
+    run = tmp_path / "store" / STUDY / "runs" / "r1"
+    run.mkdir(parents=True)
+    entry = {"rows": 1, "sha256": sha256_file(odm), "bytes": 7}
+    inputs = {f"pommaint.xml#{oid}": {"form": oid, **entry} for oid in study.forms}
+    started = (datetime.now(UTC) - timedelta(minutes=30)).isoformat()
+    manifest = {"study": STUDY, "export_id": EXPORT, "started": started, "inputs": inputs}
+    (run / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    (tmp_path / "store" / STUDY / "current").symlink_to(Path("runs") / "r1")
+    place = Place(tmp_path / "store", tmp_path / "landing")
+    hashed.clear()
+    assert export_arrived(study, place) is False
+    assert hashed == []
+    odm.write_text("<ODM/>\n\n", encoding="utf-8")  # grew: changed, and still no digest
+    _age(odm, 3600)
+    assert export_arrived(study, place) is True
+    assert hashed == []
