@@ -17,8 +17,9 @@ from typing import Any
 
 from airflow.sdk import Asset, BaseSensorOperator, TaskGroup, dag, task
 
-from transforms.alerts import StudyAlert, night_start
+from transforms.alerts import night_start
 from transforms.jobs.plan import Job, jobs
+from transforms.notifier import StudyAlert
 from transforms.studies import Deadline, StudyInfo, list_studies
 
 DOC = {
@@ -143,7 +144,8 @@ def build_dag(study: StudyInfo, job: Job) -> object:
                 else ""
             ),
         ),
-        # Alerts (transforms.alerts): on a failed task, and on a publication with warnings.
+        # Alerts (transforms.notifier, transforms.alerts): on a failed task, and on a
+        # publication with warnings.
         default_args={**DEFAULT_ARGS, "on_failure_callback": StudyAlert(study.id, "failure")},
     )
     def render() -> None:

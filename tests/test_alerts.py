@@ -16,8 +16,9 @@ from typing import Any, ClassVar
 import pytest
 
 from tests.conftest import ROOT, copy_study_specs
-from transforms.alerts import StudyAlert, channels, send, warnings_alert
+from transforms.alerts import channels, send, warnings_alert
 from transforms.errors import SpecError
+from transforms.notifier import StudyAlert
 from transforms.studies import Deadline, list_studies, read_deadline
 from transforms.yamlfile import Entry
 

@@ -6,6 +6,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -141,3 +142,74 @@ def test_output_into_a_closed_pipe_ends_quietly(argv: list[str], code: int, tmp_
     err = proc.stderr.read().decode()
     assert proc.wait() == code
     assert err == ""
+
+
+@pytest.fixture
+def alerts(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """The alerts `cdisc run` sends, through a fake channel standing for those the
+    environment names (CDISC_ALERT_EMAIL_TO, CDISC_ALERT_SLACK_CONN_ID)."""
+    from transforms import alerts as module
+
+    sent: list[Any] = []
+    monkeypatch.setattr(module, "channels", lambda: {"fake": lambda a, _: sent.append(a)})
+    return sent
+
+
+def test_a_failing_run_sends_the_dags_failure_alert(
+    tmp_path: Path, alerts: list[Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "landing" / "POMMAINT").mkdir(parents=True)  # no export
+    code = main(["run", "--study", "POMMAINT", "--landing", str(tmp_path / "landing"),
+                 "--store", str(tmp_path / "store")])  # fmt: skip
+    assert code == 2 and capsys.readouterr().err.startswith("cdisc run: error: ")
+    [alert] = alerts
+    assert alert.subject == "[cdisc] POMMAINT: pommaint_sdtm_nightly failed at extract"
+    assert alert.text.startswith(
+        "POMMAINT: pommaint_sdtm_nightly failed at extract (DAG run cdisc run, no run folder). "
+        "The published outputs are untouched.\n\nreason:\nExportNotReady: no export of POMMAINT"
+    )
+    # the nights since the publication, as `cdisc status` (the night log's line of it)
+    assert "POMMAINT: nothing published yet under" in alert.text
+    assert "SDTM  failed      (no run folder)\n      at extract: ExportNotReady" in alert.text
+
+
+def _published_with_warnings(store: Path) -> Path:
+    run = store / "POMMAINT" / "runs" / "r1"
+    for sub in ("sdtm", "adam", "reports"):
+        (run / sub).mkdir(parents=True)
+    (run / "reports" / "conformance.csv").write_text(
+        "source,severity,rule\nconformance,Warning,CT2002\n", encoding="utf-8"
+    )
+    (store / "POMMAINT" / "current").symlink_to(Path("runs") / "r1")
+    return store / "POMMAINT" / "current"
+
+
+def test_a_publication_with_warnings_is_announced_only_when_alerts_are_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Each job's publication as the DAG's publishing task's callback says it; with no
+    alert setting, nothing is sent (nor looked at)."""
+    from transforms import alerts as module
+    from transforms.jobs import runner
+
+    link = _published_with_warnings(tmp_path / "store")
+    monkeypatch.setattr(runner, "run_job", lambda *args: link)  # each job publishes r1
+    for name in ("CDISC_ALERT_EMAIL_TO", "CDISC_ALERT_SLACK_CONN_ID", "CDISC_ON_FAILURE"):
+        monkeypatch.delenv(name, raising=False)
+    calls: list[Any] = []
+    real_send = module.send
+
+    def spy(*args: Any) -> list[str]:
+        calls.append(args)
+        return real_send(*args)
+
+    monkeypatch.setattr(module, "send", spy)
+    argv = ["run", "--study", "POMMAINT", "--store", str(tmp_path / "store")]
+    assert main(argv) == 0
+    assert calls == []
+    sent: list[Any] = []
+    monkeypatch.setattr(module, "channels", lambda: {"fake": lambda a, _: sent.append(a)})
+    assert main(argv) == 0
+    assert [a.subject for a in sent] == ["[cdisc] POMMAINT: published with warnings"] * 2
+    assert "run r1 is published with warnings (rows: conformance.csv 1)" in sent[0].text
+    capsys.readouterr()

@@ -65,6 +65,8 @@ def test_manifest_records_inputs_and_outputs(published: Path, landing: Path) -> 
     assert manifest["data_cutoff"] == "2026-11-15"
     export = landing / "POMMAINT" / EXPORT
     assert manifest["inputs"]["dm.csv"]["sha256"] == sha256_file(export / "dm.csv")
+    # its size too: the deadline sensor's wait tells the same export by it (export_arrived)
+    assert manifest["inputs"]["dm.csv"]["bytes"] == (export / "dm.csv").stat().st_size
     assert (
         len(manifest["inputs"]) == 22
     )  # the forms (issue 18: DX, MH, PRT, NT, CMED, ECOG, VS; SER, CYTO, CBP, PREG)

@@ -12,8 +12,12 @@ sent:
 - ``CDISC_ALERT_SLACK_CONN_ID``: Slack through the Slack provider's
   ``SlackWebhookNotifier`` over that incoming-webhook connection.
 
-Imports nothing heavy (no pandas, no provider, until an alert is written or sent): the DAG file
-builds its notifiers from it while it is parsed.
+Imports nothing heavy (no Airflow, no pandas, no provider until an alert is sent): the DAG
+file builds its notifiers (:class:`transforms.notifier.StudyAlert`) from it while it is
+parsed, and ``cdisc run`` (no Airflow) sends the same alerts through :func:`announce_failure`
+and :func:`announce_warnings`; the providers, and through them Airflow, are imported only to
+send, so their connections (``AIRFLOW_CONN_<ID>`` in the environment, or Airflow's database)
+serve the command too.
 """
 
 from __future__ import annotations
@@ -27,8 +31,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-
-from airflow.sdk import BaseNotifier
 
 from transforms.notify import notify_failure, redact
 from transforms.studies import Deadline
@@ -187,6 +189,11 @@ def channels() -> dict[str, Channel]:
     return found
 
 
+def configured() -> bool:
+    """Whether a failure is told anywhere: a channel, or the ``CDISC_ON_FAILURE`` hook."""
+    return bool(channels()) or bool(os.environ.get("CDISC_ON_FAILURE", "").strip())
+
+
 def send(alert: Alert, context: Mapping[str, Any] | None = None) -> list[str]:
     """Send `alert` through every configured channel; the names of those that took it. A
     channel that fails is logged (credentials masked), never raised: an alert must not
@@ -201,59 +208,33 @@ def send(alert: Alert, context: Mapping[str, Any] | None = None) -> list[str]:
     return sent
 
 
-def _timed_out(context: Mapping[str, Any]) -> bool:
-    """Whether the failure is the wait's deadline passing (not, say, the store's disk)."""
-    from airflow.sdk.exceptions import AirflowSensorTimeout
-
-    error = context.get("exception")
-    return error is None or isinstance(error, AirflowSensorTimeout)
-
-
-# --- the Airflow notifier ----------------------------------------------------------------
+def announce(alert: Alert, context: Mapping[str, Any] | None = None) -> list[str]:
+    """:func:`send`, and log through which channels."""
+    sent = send(alert, context)
+    log.info("alert %r sent through %s", alert.subject, ", ".join(sent) or "no channel")
+    return sent
 
 
-class StudyAlert(BaseNotifier):
-    """Airflow's notifier of a study's alerts, for a task's callbacks: ``failure`` (on
-    failure), ``warnings`` (on the publishing task's success: sent only when the published
-    run has warnings), ``deadline`` (on failure of the wait for the night's export: its
-    deadline passed; any other error of the wait is a failure alert). The
-    store is $CDISC_STORE, read when the alert is sent."""
+def announce_failure(
+    study: str, store: Path, *, dag_id: str, task_id: str, run_id: str, error: str,
+    context: Mapping[str, Any] | None = None,
+) -> Alert:  # fmt: skip
+    """A failed step: its :func:`failure_alert` through every channel, and the event (with
+    that text as ``summary``) to the ``CDISC_ON_FAILURE`` hook. Returns the alert."""
+    alert = failure_alert(study, store, dag_id=dag_id, task_id=task_id, run_id=run_id,
+                          error=error)  # fmt: skip
+    announce(alert, context)
+    notify_failure({"study": study, "dag_id": dag_id, "task_id": task_id, "run_id": run_id,
+                    "error": error, "summary": alert.text})  # fmt: skip
+    return alert
 
-    def __init__(self, study: str, kind: str, deadline: Deadline | None = None) -> None:
-        super().__init__()
-        if kind not in ("failure", "warnings", "deadline"):
-            raise ValueError(f"unknown alert kind {kind!r}")
-        self.study, self.kind, self.deadline = study, kind, deadline
 
-    def __repr__(self) -> str:
-        return f"StudyAlert({self.study}, {self.kind})"
-
-    def alert(self, context: Mapping[str, Any]) -> Alert | None:
-        """What this notifier says in `context` (None: nothing to say)."""
-        store = Path(os.environ.get("CDISC_STORE", "data/store"))
-        ti = context.get("ti")
-        if self.kind == "warnings":
-            run_dir = ti.xcom_pull(task_ids=ti.task_id) if ti is not None else None
-            return warnings_alert(self.study, Path(run_dir)) if run_dir else None
-        if self.kind == "deadline" and self.deadline is not None and _timed_out(context):
-            due = self.deadline.after(night_start(context))
-            return deadline_alert(self.study, self.deadline, due, store)
-        return failure_alert(
-            self.study, store, dag_id=str(getattr(ti, "dag_id", "")),
-            task_id=str(getattr(ti, "task_id", "")), run_id=str(getattr(ti, "run_id", "")),
-            error=str(context.get("exception") or ""),
-        )  # fmt: skip
-
-    def notify(self, context: Any) -> None:
-        alert = self.alert(context)
-        if alert is None:
-            return
-        sent = send(alert, context)
-        if self.kind == "failure":  # and the Python hook of CDISC_ON_FAILURE, if set
-            ti = context.get("ti")
-            notify_failure(
-                {"study": self.study, "dag_id": getattr(ti, "dag_id", None),
-                 "task_id": getattr(ti, "task_id", None), "run_id": getattr(ti, "run_id", None),
-                 "error": str(context.get("exception")), "summary": alert.text}
-            )  # fmt: skip
-        log.info("alert %r sent through %s", alert.subject, ", ".join(sent) or "no channel")
+def announce_warnings(
+    study: str, run_dir: Path, context: Mapping[str, Any] | None = None
+) -> Alert | None:
+    """A publication: its :func:`warnings_alert` through every channel, if it has
+    warnings. Returns the alert (None: none)."""
+    alert = warnings_alert(study, run_dir)
+    if alert is not None:
+        announce(alert, context)
+    return alert

@@ -9,8 +9,14 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from transforms import __version__
+
+if TYPE_CHECKING:
+    from transforms.jobs.plan import Job, Step
+    from transforms.jobs.runner import Failed
+    from transforms.store import RunFolder
 
 log = logging.getLogger("cdisc")
 
@@ -20,6 +26,7 @@ def _default(env: str, fallback: str) -> Path:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from transforms.alerts import announce_warnings, configured
     from transforms.errors import NothingNew
     from transforms.jobs.plan import Place
     from transforms.jobs.runner import run_job, study_job
@@ -27,15 +34,34 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     study = load_study(args.study)
     place = Place(args.store, args.landing, args.force)
+    alerts = configured()  # the DAGs' alerts, when the environment names where they go
     for kind in ("sdtm", "adam") if study.adam else ("sdtm",):
+        plan = study_job(study, kind)
         try:
-            run_job(study_job(study, kind), place, study)
+            link = run_job(plan, place, study, _alert_failure(plan, args.store) if alerts else None)
         except NothingNew as done:
             print(f"{kind.upper() if kind == 'sdtm' else 'ADaM'}: nothing new: {done}")
+        else:
+            if alerts:  # as the DAG's publishing task's callback: said only with warnings
+                announce_warnings(args.study, link.resolve())
     current = args.store / args.study / "current"
     if current.is_symlink():
         _show(current)
     return 0
+
+
+def _alert_failure(plan: Job, store: Path) -> Failed:
+    """What ``cdisc run`` does when a step fails: what the DAG's task does (its failure
+    alert through the channels the environment names, and CDISC_ON_FAILURE), the step in
+    the task's place and the run folder in the DAG run's."""
+    from transforms.alerts import announce_failure
+
+    def failed(step: Step, exc: Exception, run: RunFolder | None) -> None:
+        run_id = f"cdisc run, run folder {run.run_id}" if run else "cdisc run, no run folder"
+        announce_failure(plan.study, store, dag_id=plan.dag_id, task_id=step.id, run_id=run_id,
+                         error=f"{type(exc).__name__}: {exc}")  # fmt: skip
+
+    return failed
 
 
 def _cmd_where(args: argparse.Namespace) -> int:

@@ -357,6 +357,13 @@ def assemble_submission(run: RunFolder) -> list[Path]:
     return sorted(p for p in run.submission.rglob("*") if p.is_file())
 
 
+NIGHTS_KEPT = 1000
+"""Lines :func:`record_night` keeps in a night log (the newest): one line per job that made
+no run folder, so about one a night (an SDTM night with nothing new), some 2.7 years. ``cdisc
+status`` and the alerts list the nights since the publication, so only a study unpublished,
+or failing before its run folder, for longer than that loses lines from its listing."""
+
+
 def nights_log(store: Path, study: str) -> Path:
     """One JSON line per job that ended without a run folder: nothing new to do, or an
     error before the folder was made (no complete export). ``cdisc status`` reads it."""
@@ -364,13 +371,34 @@ def nights_log(store: Path, study: str) -> Path:
 
 
 def record_night(store: Path, study: str, entry: dict[str, Any]) -> None:
-    """Append `entry` (with the time now) to the study's :func:`nights_log`."""
+    """Append `entry` (with the time now) to the study's :func:`nights_log`, keeping its
+    newest :data:`NIGHTS_KEPT` lines: past that, the log is rewritten beside itself and
+    renamed into place (never half there), under an OS lock on ``.nights.lock`` so that two
+    jobs ending at once both keep their line."""
+    import fcntl
+
     entry = {"at": datetime.now(UTC).isoformat(), **entry}
     path = nights_log(store, study)
+    line = json.dumps(entry, sort_keys=True) + "\n"
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("a", encoding="utf-8") as fh:  # one short write: whole lines only
-            fh.write(json.dumps(entry, sort_keys=True) + "\n")
+        with (path.parent / ".nights.lock").open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released on close, or by the kernel on a kill
+            lines = path.read_text(encoding="utf-8").splitlines(True) if path.is_file() else []
+            if lines and not lines[-1].endswith("\n"):  # a line cut short by a crash
+                lines[-1] += "\n"
+                line = "\n" + line
+            if len(lines) < NIGHTS_KEPT:
+                with path.open("a", encoding="utf-8") as fh:  # one short write: whole lines
+                    fh.write(line)
+                return
+            kept = [*lines[len(lines) - NIGHTS_KEPT + 1 :], line.lstrip("\n")]
+            tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+            try:
+                tmp.write_text("".join(kept), encoding="utf-8")
+                tmp.replace(path)
+            finally:
+                tmp.unlink(missing_ok=True)
     except OSError as exc:  # the store's fault is the night's error; never mask it
         log.error("%s: night not recorded: %s", path, exc)
 

@@ -63,14 +63,29 @@ def _faults_named(fn: Callable[..., Any], *args: Any) -> Any:
         raise fault from exc
 
 
-def run_job(plan: Job, place: Place, study: StudySpec | None = None) -> Path:
+Failed = Callable[[Step, Exception, RunFolder | None], None]
+"""Told of a step that failed (not of NothingNew): the step, its error and the run folder
+(None when the first step failed before making it), after the run recorded the failure."""
+
+
+def run_job(
+    plan: Job, place: Place, study: StudySpec | None = None, failed: Failed | None = None
+) -> Path:
     """Every step of the job in order; returns the published ``current`` link. Raises
-    NothingNew (from the first step) when there is nothing to do."""
+    NothingNew (from the first step) when there is nothing to do, and any step's error
+    (`failed` told of it first)."""
     study = study or load_study(plan.study)
     run: RunFolder | None = None
     try:
         for step in plan.steps:
-            run = run_step(plan, step, study, place, run)
+            try:
+                run = run_step(plan, step, study, place, run)
+            except NothingNew:
+                raise
+            except Exception as exc:
+                if failed is not None:
+                    failed(step, exc, run)
+                raise
     finally:
         thaw()
     assert run is not None

@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 
 from transforms import __version__
 from transforms.errors import NothingNew, NotReady, PipelineError, UserError
-from transforms.extract.exports import Export, find_newest_complete, sha256_file
+from transforms.extract.exports import Export, find_newest_complete, list_exports, sha256_file
 from transforms.extract.odm import StudyLayout, read_odm_form, read_odm_study
 from transforms.extract.readers import RawFileError, max_form_bytes, read_form
 from transforms.issues import IssueLog, describe
@@ -184,35 +184,98 @@ def _already_published(
         )
 
 
-def _newest_unpublished(study: StudySpec, place: Place) -> tuple[Export, dict[str, str]]:
-    """The newest complete export and its files' SHA-256; NothingNew when it is published
-    already (unless `place.force`)."""
+def _newest(study: StudySpec, place: Place) -> tuple[Export, RunFolder | None]:
+    """The newest complete export, and the published run (None: nothing published)."""
     if place.landing is None:
         raise PipelineError(f"{study.id}: extract needs the landing folder of the exports")
-    files = {oid: f.file for oid, f in study.forms.items()}
     check_layout(place.store, study.id)
     published = current(place.store, study.id)
     previous = RunFolder(published) if published else None
     export: Export = find_newest_complete(
         place.landing,
         study.id,
-        list(files.values()),
+        [f.file for f in study.forms.values()],
         study.settle_seconds,
         str(previous.manifest().get("export_id", "")) if previous else "",
     )
+    return export, previous
+
+
+def _digests(study: StudySpec, export: Export) -> dict[str, str]:
+    """Each form's source (:meth:`Export.source`) and the SHA-256 of its file."""
     sums = {path: sha256_file(path) for path in set(export.files.values())}
-    digests = {export.source(stem, oid): sums[export.files[stem]] for oid, stem in files.items()}
+    return {
+        export.source(f.file, oid): sums[export.files[f.file]] for oid, f in study.forms.items()
+    }
+
+
+def _newest_unpublished(study: StudySpec, place: Place) -> tuple[Export, dict[str, str]]:
+    """The newest complete export and its files' SHA-256; NothingNew when it is published
+    already (unless `place.force`)."""
+    export, previous = _newest(study, place)
+    digests = _digests(study, export)
     if not place.force:
         _already_published(previous, study.id, export, digests)
     return export, digests
 
 
+def _as_read(study: StudySpec, folder: Path, manifest: dict[str, Any]) -> bool | None:
+    """Whether the export `folder` is, by its files' sizes and times alone (not a byte read),
+    still what the published run (its `manifest`) read: False when a form file's size
+    differs from the one recorded; True when the forms are the study's, every size agrees
+    and nothing in the folder (a file, an entry added, removed or renamed) was modified
+    after the run began reading it; None when that cannot be told so (a file modified
+    since, a publication that recorded no sizes): only the SHA-256 can tell then.
+
+    A file replaced by another of the very same size whose modification time is set back
+    to before that run (a copy keeping its times: ``cp -p``, ``rsync -t``) passes as read:
+    the wait does not see it, but extract, which always hashes, does (``cdisc run``)."""
+    inputs, started = manifest.get("inputs"), manifest.get("started")
+    if not isinstance(inputs, dict) or not isinstance(started, str):
+        return None
+    entries = [e for e in inputs.values() if isinstance(e, dict)]
+    if len(entries) != len(inputs) or {e.get("form") for e in entries} != set(study.forms):
+        return None  # the forms changed since (a new form in forms.yaml): digests decide
+    recorded = [e.get("bytes") for e in entries]
+    if not all(isinstance(n, int) for n in recorded):
+        return None
+    try:
+        since = datetime.fromisoformat(started).timestamp()
+        sizes = [(folder / name.partition("#")[0]).stat().st_size for name in inputs]
+        touched = max(p.stat().st_mtime for p in (folder, *folder.iterdir()))
+    except (OSError, ValueError):
+        return None
+    if sizes != recorded:
+        return False
+    return True if touched < since else None
+
+
 def export_arrived(study: StudySpec, place: Place) -> bool:
     """Whether extract has something to take now: False while no complete export is there
     (or one is still being written) and while the newest is already published. A broken
-    export counts as arrived: extract then fails on it with its message."""
+    export counts as arrived: extract then fails on it with its message.
+
+    Cheap while waiting (the sensor asks every 5 minutes): when the newest export folder
+    is the published one as its run read it (:func:`_as_read`), nothing is read or hashed;
+    a newer complete export has arrived (extract hashes it, once); only the published
+    export changed since (or a publication recording no sizes) is hashed here."""
     try:
-        _newest_unpublished(study, place)
+        if not place.force and place.landing is not None:
+            check_layout(place.store, study.id)
+            published = current(place.store, study.id)
+            manifest = RunFolder(published).manifest() if published else {}
+            exports = list_exports(place.landing, study.id)
+            newest = exports[-1] if exports else None
+            same = newest is not None and newest.name == manifest.get("export_id")
+            if same and newest is not None and _as_read(study, newest, manifest):
+                return False
+        export, previous = _newest(study, place)
+        manifest = previous.manifest() if previous is not None else {}
+        if place.force or export.export_id != manifest.get("export_id"):
+            return True  # a newer complete export (or nothing published yet)
+        if _as_read(study, export.path, manifest) is False and not export.skipped:
+            return True  # the published export's files changed size since it was read
+        _already_published(previous, study.id, export, _digests(study, export))
     except (NotReady, NothingNew):
         return False
     except UserError:  # a broken export: extract fails on it, with its message
@@ -247,7 +310,9 @@ def extract(study: StudySpec, place: Place, run_id: str | None = None) -> RunFol
         for oid, source, df in _read_forms(export, study):
             _check_form(oid, df, study, source, issues)
             df.to_parquet(run.raw_form(oid), index=False, row_group_size=ROW_GROUP_ROWS)
-            inputs[source] = {"form": oid, "rows": len(df), "sha256": digests[source]}
+            size = export.files[study.forms[oid].file].stat().st_size  # for export_arrived
+            inputs[source] = {"form": oid, "rows": len(df), "sha256": digests[source],
+                              "bytes": size}  # fmt: skip
             s.rows_in += len(df)
         s.rows_out = s.rows_in
         manifest = export.manifest or {}
