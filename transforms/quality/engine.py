@@ -89,9 +89,10 @@ def _memoise_configurations(expectation_class: Any) -> None:
     expectation_class.configuration = property(configuration, doc=original.__doc__)
 
 
-# Row-condition filters applied during one validation, per (frame, pandas query); None
-# outside a validation (see _memoise_row_filters).
-_FILTERS: ContextVar[dict[tuple[int, str], tuple[Any, Any]] | None] = ContextVar(
+# Row-condition filters applied during one validation, per (frame, pandas query): the frame,
+# its selected rows as packed bits and its length; None outside a validation (see
+# _memoise_row_filters).
+_FILTERS: ContextVar[dict[tuple[int, str], tuple[Any, np.ndarray, int]] | None] = ContextVar(
     "gx_row_filters", default=None
 )
 
