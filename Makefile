@@ -63,12 +63,17 @@ ui: $(STAMP)
 
 # pytest on one worker per core (pytest-xdist); tests/conftest.py groups and orders the
 # tests (one file per worker, a few spread) so fixtures are built once. TEST_WORKERS=0: serial.
+# mypy (a minute of one core from a clean clone) runs beside pytest, whose workers leave about
+# a fifth of the two cores idle while they wait for Airflow and for killed runs; its report
+# follows pytest's, and either failing fails the target.
 TEST_WORKERS ?= auto
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy
-	$(BIN)/pytest -n $(TEST_WORKERS)
+	@types=$$(mktemp); $(BIN)/mypy > $$types 2>&1 & mypy=$$!; \
+	$(BIN)/pytest -n $(TEST_WORKERS); tests=$$?; \
+	wait $$mypy; checked=$$?; echo "mypy:"; cat $$types; rm -f $$types; \
+	exit $$(( tests != 0 || checked != 0 ))
 
 # Per-stage throughput at several study sizes, the I/O floor and the XPT writers side by side:
 # benchmarks/results/latest.{json,md,png}. Exports are cached in .bench/. Takes long at 10000.
