@@ -8,7 +8,6 @@ import shutil
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -366,24 +365,30 @@ def test_retention_keeps_the_newest_runs_and_the_published_one(tmp_path: Path) -
     assert left == [runs[0].run_id, runs[3].run_id, runs[4].run_id]
 
 
-def test_an_older_export_never_replaces_a_newer_publication(landing: Path, tmp_path: Path) -> None:
+def test_an_older_export_never_replaces_a_newer_publication(
+    night_two: NightTwo, tmp_path: Path
+) -> None:
+    """Night 1's export is taken again (forced) and prepared first; night 2's run is
+    published meanwhile; finishing night 1's run must leave night 2's publication."""
     from transforms.jobs.plan import Place
-    from transforms.jobs.sdtm import extract, map_dataset, publish_run, write_xpt
+    from transforms.jobs.sdtm import extract, publish_run
+    from transforms.store import RunFolder, publish
 
-    root, store = tmp_path / "landing", tmp_path / "store"
-    shutil.copytree(landing / "POMMAINT" / EXPORT, root / "POMMAINT" / EXPORT)
+    store, root = tmp_path / "store", tmp_path / "landing"
+    copy_store(night_two.baseline / "POMMAINT" / "current", store)
+    shutil.copytree(night_two.landing / "POMMAINT" / EXPORT, root / "POMMAINT" / EXPORT)
     study = load_study("POMMAINT")
-    older = extract(study, Place(store, root))  # prepared first, published last
-    generate_export(
-        "POMMAINT", out=root, export_time=datetime(2026, 11, 24, 2, tzinfo=UTC), night=2
-    )
-    newer = run_all("POMMAINT", root, store).resolve()
-    for dataset in study.datasets:
-        map_dataset(older, study, dataset)
-        write_xpt(older, study, dataset)
+    older = extract(study, Place(store, root, force=True))  # prepared first, published last
+    night2 = (night_two.sdtm_done / "POMMAINT" / "current").resolve()
+    newer = store / "POMMAINT" / "runs" / night2.name
+    shutil.copytree(night2, newer)
+    manifest = RunFolder(newer).manifest()
+    publish(RunFolder(newer), {k: v for k, v in manifest.items() if k != "outputs"})
+    assert (store / "POMMAINT" / "current").resolve() == newer.resolve()
     with pytest.raises(PipelineError, match=f"export {EXPORT} is older than the published"):
         publish_run(older, study)
-    assert (store / "POMMAINT" / "current").resolve() == newer
+    assert (store / "POMMAINT" / "current").resolve() == newer.resolve()
+    assert not older.manifest()
 
 
 def test_a_run_id_taken_by_a_crashed_run_is_never_reused(tmp_path: Path) -> None:
