@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -10,8 +11,10 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import ROOT
 from transforms import __version__
 from transforms.cli import main
+from transforms.specs import load_study
 
 CDISC = Path(sys.executable).parent / "cdisc"
 CDISC_SAMPLE = Path(sys.executable).parent / "cdisc-sample"
@@ -171,6 +174,33 @@ def test_a_failing_run_sends_the_dags_failure_alert(
     # the nights since the publication, as `cdisc status` (the night log's line of it)
     assert "POMMAINT: nothing published yet under" in alert.text
     assert "SDTM  failed      (no run folder)\n      at extract: ExportNotReady" in alert.text
+
+
+def test_a_spec_that_cannot_be_read_sends_the_failure_alert(
+    tmp_path: Path,
+    alerts: list[Any],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A spec edit that breaks the study (here a dataset spec's YAML): `cdisc run` fails
+    before any step, and says so through the alerts, as the DAG's first task would."""
+    specs = tmp_path / "specs"
+    shutil.copytree(ROOT / "sdtm_specs", specs)
+    (specs / "POMMAINT" / "sdtm" / "ae.yaml").write_text("variables: [\n", encoding="utf-8")
+    monkeypatch.setenv("CDISC_SPECS_DIR", str(specs))
+    (tmp_path / "landing" / "POMMAINT").mkdir(parents=True)
+    load_study.cache_clear()
+    try:
+        code = main(["run", "--study", "POMMAINT", "--landing", str(tmp_path / "landing"),
+                     "--store", str(tmp_path / "store")])  # fmt: skip
+    finally:
+        load_study.cache_clear()
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("cdisc run: error: ") and "ae.yaml" in err
+    [alert] = alerts
+    assert alert.subject == "[cdisc] POMMAINT: pommaint_sdtm_nightly failed at extract"
+    reason = alert.text.split("reason:\n", 1)[1]
+    assert reason.startswith("SpecError: ") and "ae.yaml" in reason.splitlines()[0]
 
 
 def _published_with_warnings(store: Path) -> Path:

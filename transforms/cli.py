@@ -26,15 +26,22 @@ def _default(env: str, fallback: str) -> Path:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from transforms.alerts import announce_warnings, configured
-    from transforms.errors import NothingNew
-    from transforms.jobs.plan import Place
+    from transforms.alerts import announce_failure, announce_warnings, configured
+    from transforms.errors import NothingNew, UserError
+    from transforms.jobs.plan import FIRST_STEP, Place, dag_id
     from transforms.jobs.runner import run_job, study_job
     from transforms.specs import load_study
 
-    study = load_study(args.study)
-    place = Place(args.store, args.landing, args.force)
     alerts = configured()  # the DAGs' alerts, when the environment names where they go
+    try:
+        study = load_study(args.study)
+    except UserError as exc:  # a spec that cannot be read: the DAG's first task fails on it
+        if alerts:
+            announce_failure(args.study, args.store, dag_id=dag_id(args.study, "sdtm"),
+                             task_id=FIRST_STEP["sdtm"], run_id="cdisc run, no run folder",
+                             error=f"{type(exc).__name__}: {exc}")  # fmt: skip
+        raise
+    place = Place(args.store, args.landing, args.force)
     for kind in ("sdtm", "adam") if study.adam else ("sdtm",):
         plan = study_job(study, kind)
         try:

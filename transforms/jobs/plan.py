@@ -94,6 +94,17 @@ SDTM = "transforms.jobs.sdtm"
 ADAM = "transforms.jobs.adam"
 
 
+def dag_id(study: str, kind: JobKind) -> str:
+    """The id of the DAG of a study's job (``cdisc run`` names it in its alerts, as the
+    DAG's own do)."""
+    return f"{study.lower()}_sdtm_nightly" if kind == "sdtm" else f"{study.lower()}_adam"
+
+
+FIRST_STEP: dict[JobKind, str] = {"sdtm": "extract", "adam": "start"}
+"""Each job's first step: the one that makes the run folder (and the task that fails
+first when the study's specs cannot be read)."""
+
+
 def sdtm_job(study: StudyInfo, root: Path | None = None) -> Job:
     """The nightly SDTM load of a study: each dataset mapped after DM (its reference
     dates) and after the datasets its spec reads (the subjects' visits: every dataset
@@ -101,8 +112,8 @@ def sdtm_job(study: StudyInfo, root: Path | None = None) -> Job:
     # The export's fields are accounted for first: a column no spec maps or declares stops
     # the night before anything is checked or mapped.
     steps = [
-        Step("extract", f"{SDTM}:extract"),
-        Step("reconcile_fields", f"{SDTM}:reconcile_fields", after=("extract",)),
+        Step(FIRST_STEP["sdtm"], f"{SDTM}:extract"),
+        Step("reconcile_fields", f"{SDTM}:reconcile_fields", after=(FIRST_STEP["sdtm"],)),
         Step("validate_raw", f"{SDTM}:validate_raw", after=("reconcile_fields",)),
     ]
     written = []
@@ -144,7 +155,7 @@ def sdtm_job(study: StudyInfo, root: Path | None = None) -> Job:
     ]
     folder = (root or specs_dir()) / study.id / "sdtm"
     return Job(
-        study=study.id, kind="sdtm", dag_id=f"{study.id.lower()}_sdtm_nightly",
+        study=study.id, kind="sdtm", dag_id=dag_id(study.id, "sdtm"),
         steps=ordered(steps, where=str(folder)), datasets=study.sdtm, schedule=study.schedule,
         trigger=None, emits=sdtm_asset(study.id), publishing="publish",
     )  # fmt: skip
@@ -153,10 +164,10 @@ def sdtm_job(study: StudyInfo, root: Path | None = None) -> Job:
 def adam_job(study: StudyInfo, root: Path | None = None) -> Job:
     """The ADaM build of a study, started by each SDTM publication."""
     reads = adam_reads(study, root)
-    steps = [Step("start", f"{ADAM}:start")]
+    steps = [Step(FIRST_STEP["adam"], f"{ADAM}:start")]
     built = []
     for name in study.adam:
-        after = ("start", *(f"{r.lower()}.build" for r in reads[name]))
+        after = (FIRST_STEP["adam"], *(f"{r.lower()}.build" for r in reads[name]))
         steps.append(Step(f"{name.lower()}.build", f"{ADAM}:build", (name,), after))
         built.append(f"{name.lower()}.build")
     # The endpoint summary, when study.yaml declares endpoints: after the datasets they read.
@@ -172,7 +183,7 @@ def adam_job(study: StudyInfo, root: Path | None = None) -> Job:
     ]
     folder = (root or specs_dir()) / study.id / "adam"
     return Job(
-        study=study.id, kind="adam", dag_id=f"{study.id.lower()}_adam",
+        study=study.id, kind="adam", dag_id=dag_id(study.id, "adam"),
         steps=ordered(steps, where=str(folder)), datasets=study.adam, schedule=None,
         trigger=sdtm_asset(study.id), emits=None, publishing="publish",
     )  # fmt: skip
