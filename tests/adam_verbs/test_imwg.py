@@ -101,6 +101,31 @@ def test_imwg_mrd_negativity_is_the_first_negative_after_the_first_dose() -> Non
     assert values(out, "SRCSEQ") == [8.0, None]
 
 
+def test_imwg_mrd_negativity_ignores_results_after_new_therapy() -> None:
+    # Subject 1's new therapy starts 15 May 2025: a negative on 15 May still counts, one on
+    # 16 May (the new therapy's effect) does not; subject 2 has no new therapy.
+    rs = pd.concat(
+        [
+            _rs(("MRDIND", "2025-04-01", "POSITIVE"), ("MRDIND", "2025-05-16", "NEGATIVE")),
+            _rs(("MRDIND", "2025-05-16", "NEGATIVE")).assign(USUBJID="2"),
+        ],
+        ignore_index=True,
+    )
+    both = ADSL.assign(ITTFL="Y")
+    steps = (
+        "- {verb: imwg.mrd_negativity, paramcd: MRDNEG, param: MRD, testcd: MRDIND,"
+        " negative: NEGATIVE}\n"
+    )
+    out = run(steps, sdtm={"RS": rs}, adam={"ADSL": both})
+    assert values(out, "AVALC") == ["N", "Y"]
+    assert values(out, "ADT") == [None, pd.Timestamp("2025-05-16")]
+    on_the_day = rs.assign(RSDTC=rs["RSDTC"].replace("2025-05-16", "2025-05-15"))
+    assert values(run(steps, sdtm={"RS": on_the_day}, adam={"ADSL": both}), "AVALC") == ["Y", "Y"]
+    assert described(steps)["AVALC"] == (
+        "MRDNEG: Y when MRDIND is NEGATIVE on or after TRTSDT and not after NACTDT, else N"
+    )
+
+
 def test_imwg_pfs_sources_progression_death_and_last_post_baseline_assessment() -> None:
     steps = OVR + "- {verb: imwg.pfs_sources, missed_assessment_days: 63}\n"
     out = run(steps, sdtm={"RS": RS}, adam={"ADSL": ADSL})

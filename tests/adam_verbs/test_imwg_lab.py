@@ -406,11 +406,12 @@ def test_imwg_mrd_negative_response_needs_the_negative_result_while_in_cr() -> N
     assert values(ncr, "AVALC") == ["Y", "N", "N", "N", "N", "Y", "N", "Y"]
     assert values(ncr, "AVAL") == [1.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 1.0]
     # ADT and SRCSEQ: the negative result in the CR; N: the first negative result's RSSEQ
+    # (7's only negative result is after its new therapy: none counts)
     day = pd.Timestamp
     assert values(ncr, "ADT") == [
         day("2025-04-15"), None, None, None, None, day("2025-04-15"), None, day("2025-03-15"),
     ]  # fmt: skip
-    assert values(ncr, "SRCSEQ") == [4.0, 4.0, None, 2.0, 5.0, 4.0, 3.0, 3.0]
+    assert values(ncr, "SRCSEQ") == [4.0, 4.0, None, 2.0, 5.0, 4.0, None, 3.0]
     text = described(steps)["AVALC"]
     assert "on or after the CRRSP date" in text and "before the PD date" in text
 

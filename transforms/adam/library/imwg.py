@@ -13,7 +13,8 @@
   category the engine derives from its laboratory values (``transforms.imwg``, the rule the
   raw quality suite checks the investigator's response with); ANL01FL as for
   ``imwg.overall_response``.
-- ``imwg.mrd_negativity``: Y/N per subject: a negative MRD result on or after the first dose.
+- ``imwg.mrd_negativity``: Y/N per subject: a negative MRD result on or after the first dose
+  and not after new anticancer therapy.
 - ``imwg.sustained_mrd_negativity``: Y/N per subject: two negative MRD results at least a
   year apart with no positive one between.
 - ``imwg.mrd_negative_response``: Y/N per subject: an MRD-negative result while in CR (on
@@ -462,8 +463,12 @@ class BestResponse(Verb):
 
 @dataclass(frozen=True, kw_only=True)
 class MrdResults(Verb):
-    """The results of --TESTCD `testcd` in `dataset` on or after `start` of the subjects of
-    the `population` (`negative` the negative result)."""
+    """The results of --TESTCD `testcd` in `dataset` on or after `start` and not after
+    `stop` (new anticancer therapy: what is measured after it is that therapy's effect) of
+    the subjects of the `population` (`negative` the negative result). The MRD negativity
+    rate of myeloma trials counts negative results "after randomization and before
+    progression or subsequent anti-myeloma therapy" (e.g. the MAIA and CASSIOPEIA
+    protocols' definition, as FDA's reviews of them restate it)."""
 
     paramcd: Annotated[str, Arg(base.name)]
     param: Annotated[str, Arg(base.text)]
@@ -473,24 +478,28 @@ class MrdResults(Verb):
     population: Annotated[Condition | None, Arg(base.condition, None)]
     subjects: Annotated[str, Arg(base.name, "ADSL")]
     start: Annotated[str, Arg(base.name, "TRTSDT")]
+    stop: Annotated[str, Arg(base.name, "NACTDT")]
 
     def results(self, inputs: Inputs) -> tuple[pd.Index, pd.DataFrame]:
         """The population, and its results (ADT the date) by subject and date."""
         rs = inputs.dataset(self.dataset, self.where)
         adsl = inputs.dataset(self.subjects, self.where)
+        self.need(adsl, ["USUBJID", self.start], "start", self.subjects)
+        self.need(adsl, [self.stop], "stop", self.subjects)
         index = _population(adsl, self.population)
         mrd = rs[(rs["RSTESTCD"] == self.testcd) & rs["RSSTRESC"].notna()]
-        mrd = mrd.merge(adsl[["USUBJID", self.start]], on="USUBJID")
+        mrd = mrd.merge(adsl[["USUBJID", self.start, self.stop]], on="USUBJID")
         mrd = mrd.assign(ADT=iso_date(mrd["RSDTC"]))
-        mrd = mrd[mrd["ADT"] >= mrd[self.start]]
-        return index, mrd.sort_values(["USUBJID", "ADT"], kind="stable")
+        kept = (mrd["ADT"] >= mrd[self.start]) & ~(mrd["ADT"] > mrd[self.stop])
+        return index, mrd[kept].sort_values(["USUBJID", "ADT"], kind="stable")
 
 
 @verb("imwg.mrd_negativity")
 @dataclass(frozen=True, kw_only=True)
 class MrdNegativity(MrdResults):
     """Parameter `paramcd`: Y/N per subject of the `population`: a `negative` result of
-    --TESTCD `testcd` in `dataset` on or after `start`; ADT the first such date."""
+    --TESTCD `testcd` in `dataset` on or after `start` and not after `stop`; ADT the first
+    such date."""
 
     def run(self, data: pd.DataFrame, inputs: Inputs) -> pd.DataFrame:
         index, mrd = self.results(inputs)
@@ -515,7 +524,7 @@ class MrdNegativity(MrdResults):
     def describe(self) -> dict[str, str]:
         return {
             "AVALC": f"{self.paramcd}: Y when {self.testcd} is {self.negative} on or after "
-            f"{self.start}, else N",
+            f"{self.start} and not after {self.stop}, else N",
             "AVAL": f"{self.paramcd}: 1 for Y, 0 for N",
             "ADT": f"{self.paramcd}: the first such {self.testcd} date",
             **_sources(self.paramcd, self.dataset, "RSSTRESC", "RSSEQ"),
@@ -540,9 +549,9 @@ def _yes_no(index: pd.Index, hit: pd.Series, code: str, label: str) -> pd.DataFr
 @dataclass(frozen=True, kw_only=True)
 class SustainedMrdNegativity(MrdResults):
     """Parameter `paramcd`: Y/N per subject of the `population`: two `negative` results of
-    --TESTCD `testcd` in `dataset`, on or after `start`, at least `days` apart with no
-    other result between (a positive or indeterminate one ends the run of negatives); ADT
-    and SRCSEQ those of the first negative result of the first such run."""
+    --TESTCD `testcd` in `dataset`, on or after `start` and not after `stop`, at least
+    `days` apart with no other result between (a positive or indeterminate one ends the run
+    of negatives); ADT and SRCSEQ those of the first negative result of the first such run."""
 
     days: Annotated[int, Arg(base.integer, 365)]
 
@@ -564,8 +573,8 @@ class SustainedMrdNegativity(MrdResults):
     def describe(self) -> dict[str, str]:
         return {
             "AVALC": f"{self.paramcd}: Y when two {self.testcd} results {self.negative} on "
-            f"or after {self.start} are at least {self.days} days apart with no other "
-            f"{self.testcd} result between, else N",
+            f"or after {self.start} and not after {self.stop} are at least {self.days} days "
+            f"apart with no other {self.testcd} result between, else N",
             "AVAL": f"{self.paramcd}: 1 for Y, 0 for N",
             "ADT": f"{self.paramcd}: the first {self.negative} result of that run",
             **_sources(self.paramcd, self.dataset, "RSSTRESC", "RSSEQ"),
@@ -584,12 +593,11 @@ class MrdNegativeResponse(MrdResults):
     assessments end there). IMWG 2016 (Kumar et al., Lancet Oncol 2016): each of its MRD
     response categories "requires a complete response", so an MRD-negative CR needs the
     negative result while in CR, not a negative result and a CR at unrelated times. ADT
-    and the sources: the first such result's (N: the sources of the first negative result,
-    if any)."""
+    and the sources: the first such result's (N: the sources of the first negative result
+    not after `stop`, if any)."""
 
     response: Annotated[str, Arg(base.name)]
     progression: Annotated[str, Arg(base.name, "PD")]
-    stop: Annotated[str, Arg(base.name, "NACTDT")]
 
     def run(self, data: pd.DataFrame, inputs: Inputs) -> pd.DataFrame:
         self.need(data, ["PARAMCD", "AVALC", "ADT"], "response")
@@ -597,23 +605,19 @@ class MrdNegativeResponse(MrdResults):
             raise self.where.at(arg="response").fail(
                 f"no records of PARAMCD {self.response} built before"
             )
-        index, mrd = self.results(inputs)
-        adsl = inputs.dataset(self.subjects, self.where)
-        self.need(adsl, ["USUBJID", self.stop], "stop", self.subjects)
-        # Per subject: the start of the confirmed CR, the progression and the stop.
+        index, mrd = self.results(inputs)  # none after the stop
+        # Per subject: the start of the confirmed CR and the progression.
         yes = data[data["AVALC"] == "Y"]
         period = pd.DataFrame(
             {
                 name: yes[yes["PARAMCD"] == code].groupby("USUBJID")["ADT"].min()
                 for name, code in (("FROM", self.response), ("UNTIL", self.progression))
             }
-        ).join(adsl.drop_duplicates("USUBJID").set_index("USUBJID")[self.stop], how="outer")
+        )
         negative = mrd[mrd["RSSTRESC"] == self.negative]
         spans = negative.merge(period, left_on="USUBJID", right_index=True, how="left")
-        in_cr = (
-            (spans["ADT"] >= spans["FROM"])
-            & (spans["UNTIL"].isna() | (spans["ADT"] < spans["UNTIL"]))
-            & (spans[self.stop].isna() | (spans["ADT"] <= spans[self.stop]))
+        in_cr = (spans["ADT"] >= spans["FROM"]) & (
+            spans["UNTIL"].isna() | (spans["ADT"] < spans["UNTIL"])
         )
         first = negative[in_cr].groupby("USUBJID").first().reindex(index)
         any_negative = negative.groupby("USUBJID").first().reindex(index)
