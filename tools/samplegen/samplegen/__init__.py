@@ -22,6 +22,7 @@ import pandas as pd
 import yaml
 
 from samplegen import pommaint
+from samplegen.blocks import BLOCK_SUBJECTS, Block, blocks
 from samplegen.writers import write_csv, write_manifest, write_odm, write_odm_study
 from transforms.extract.exports import sha256_file
 from transforms.studies import specs_dir
@@ -32,10 +33,11 @@ FORMATS: Final = ("csv", "odm", "odm-study")
 
 
 class Generator(Protocol):
-    """A study's sample generator: (subjects, seed, cut-off[, volume profile]) -> forms."""
+    """A study's sample generator: (subjects, seed, cut-off[, volume profile][, block of the
+    subjects]) -> forms (of the block's subjects only, given one)."""
 
     def __call__(
-        self, subjects: int, seed: int, cutoff: date, profile: str = ...
+        self, subjects: int, seed: int, cutoff: date, profile: str = ..., part: Block | None = ...
     ) -> dict[str, pd.DataFrame]: ...
 
 
@@ -80,6 +82,7 @@ def generate_export(
     night: int = 1,
     dirty: bool = False,
     profile: str = "standard",
+    block_subjects: int = BLOCK_SUBJECTS,
 ) -> Path:
     """Write a sample export of `study` under `out` and return its folder.
 
@@ -90,11 +93,24 @@ def generate_export(
     manifest under ``defects`` (kind, form, subject, field, value, what).
     `profile` sets the volume: ``standard`` (the default), or ``realistic`` with denser lab
     sampling, for benchmarks; it is recorded in the manifest only when not the default.
+
+    The subjects are generated and written `block_subjects` at a time (see
+    ``samplegen.blocks``), so memory depends on the block size, not on the study size. The
+    night-1 state and the dirty defects are those of the first block's subjects. ODM needs
+    the whole study at once: it is refused for a study of more than one block.
     """
     if study not in STUDIES:
         raise ValueError(f"unknown study {study!r}; known studies: {', '.join(sorted(STUDIES))}")
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+    parts = blocks(subjects, block_subjects)
+    if fmt != "csv" and len(parts) > 1:
+        raise ValueError(
+            f"{fmt} is written from the whole study at once: at most {block_subjects} "
+            f"subjects (got {subjects}); use csv, which is written a block at a time"
+        )
+    if dirty and study not in DIRTY:
+        raise ValueError(f"no dirty mode for study {study!r}")
     moment = _utc(export_time or datetime.now(UTC))
     ident = export_id(moment)
     created = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -105,13 +121,6 @@ def generate_export(
 
     generate, as_entered, description = STUDIES[study]
     forms = load_forms(study)
-    frames = as_entered(generate(subjects, seed, cutoff, profile), night)
-    defects: list[dict[str, str]] = []
-    if dirty:
-        if study not in DIRTY:
-            raise ValueError(f"no dirty mode for study {study!r}")
-        frames, defects = DIRTY[study](frames, cutoff)
-    _check_contract(study, forms, frames)
 
     study_dir.mkdir(parents=True, exist_ok=True)
     staging = study_dir / f".{ident}.tmp"
@@ -123,27 +132,25 @@ def generate_export(
             "interrupted one left it behind (remove it once no writer is running)"
         ) from None
     try:
-        files: dict[str, dict[str, Any]] = {}
-        if fmt == "odm-study":
-            path = staging / f"{study.lower()}.xml"
-            rows = write_odm_study(
-                {form: frames[form][list(spec["columns"])] for form, spec in forms.items()},
-                forms, path, study=study, description=description,
-                file_oid=f"{study}.{ident}", created=created,
-            )  # fmt: skip
-            files[path.name] = {"sha256": sha256_file(path), "rows": rows}
-        for form, spec in forms.items() if fmt != "odm-study" else ():
-            frame = frames[form][list(spec["columns"])]
-            name = f"{spec['file']}.{'csv' if fmt == 'csv' else 'xml'}"
-            path = staging / name
-            if fmt == "csv":
-                rows = write_csv(frame, path)
-            else:
-                rows = write_odm(
-                    frame, path, form=form, spec=spec, study=study, description=description,
-                    file_oid=f"{study}.{ident}.{form}", created=created,
-                )  # fmt: skip
-            files[name] = {"sha256": sha256_file(path), "rows": rows}
+        rows: dict[str, int] = {}  # file name -> rows (item groups) written
+        odm = {"study": study, "description": description, "file_oid": f"{study}.{ident}",
+               "created": created}  # fmt: skip
+        defects: list[dict[str, str]] = []
+        for part in parts:
+            frames = generate(subjects, seed, cutoff, profile, part)
+            if part.number == 0:  # the first subject's correction, the defects: block 0's
+                frames = as_entered(frames, night)
+                if dirty:
+                    frames, defects = DIRTY[study](frames, cutoff)
+            _check_contract(study, forms, frames)
+            frames = {form: frames[form][list(spec["columns"])] for form, spec in forms.items()}
+            for name, written in _write_block(frames, forms, staging, fmt, odm).items():
+                rows[name] = rows.get(name, 0) + written
+            del frames  # before the next block is drawn
+        files = {
+            name: {"sha256": sha256_file(staging / name), "rows": count}
+            for name, count in rows.items()
+        }
         manifest = {
             "study": study,
             "export_id": ident,
@@ -168,6 +175,30 @@ def generate_export(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return final
+
+
+def _write_block(
+    frames: dict[str, pd.DataFrame], forms: dict[str, Any], staging: Path, fmt: str,
+    odm: dict[str, str],
+) -> dict[str, int]:  # fmt: skip
+    """Write one block's forms into `staging` (a CSV file already there: appended to);
+    return the rows (item groups) written per file name. `odm`: the study, description,
+    file OID and creation time an ODM file's header carries."""
+    if fmt == "odm-study":
+        path = staging / f"{odm['study'].lower()}.xml"
+        return {path.name: write_odm_study(frames, forms, path, **odm)}
+    written: dict[str, int] = {}
+    for form, spec in forms.items():
+        name = f"{spec['file']}.{'csv' if fmt == 'csv' else 'xml'}"
+        if fmt == "csv":
+            path = staging / name
+            written[name] = write_csv(frames[form], path, append=path.exists())
+        else:
+            oid = f"{odm['file_oid']}.{form}"
+            written[name] = write_odm(
+                frames[form], staging / name, form=form, spec=spec, **{**odm, "file_oid": oid}
+            )
+    return written
 
 
 def _check_contract(study: str, forms: dict[str, Any], frames: dict[str, pd.DataFrame]) -> None:

@@ -74,6 +74,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from samplegen.blocks import Block, block_seed
+
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -343,13 +345,17 @@ class _Tables:
     follow_up_end: list[int] = field(default_factory=list)
 
 
-def _subjects(rng: np.random.Generator, n: int, cutoff: int) -> _Subjects:
-    """Draw enrolment dates, cohorts, demographics and each subject's latent course."""
-    width = max(3, len(str(n)))
-    ids = [f"1{i:0{width}d}" for i in range(1, n + 1)]
+def _subjects(rng: np.random.Generator, part: Block, cutoff: int) -> _Subjects:
+    """Draw enrolment dates, cohorts, demographics and each subject's latent course for the
+    subjects of `part`: numbered and spread over the enrolment window within the whole study
+    (the study's first subject consents in its first week)."""
+    n, total = part.size, part.total
+    width = max(3, len(str(total)))
+    ids = [f"1{i:0{width}d}" for i in range(part.first + 1, part.first + n + 1)]
     start, span = cutoff - FIRST_CONSENT, FIRST_CONSENT - LAST_CONSENT
-    position = (np.arange(n) + rng.random(n)) / n
-    position[0] = rng.random() * min(1 / n, 7 / span)
+    position = (np.arange(part.first, part.first + n) + rng.random(n)) / total
+    if part.first == 0:
+        position[0] = rng.random() * min(1 / total, 7 / span)
     raw = (start + np.floor(position * span)).astype(np.int64).astype("datetime64[D]")
     consent = np.busday_offset(raw, 0, roll="forward").astype(np.int64)
     c1d1 = consent + rng.integers(7, 22, n)
@@ -782,22 +788,29 @@ def _follow_up(
 
 
 def generate(
-    subjects: int, seed: int, cutoff: date, profile: str = "standard"
+    subjects: int, seed: int, cutoff: date, profile: str = "standard", part: Block | None = None
 ) -> dict[str, pd.DataFrame]:
     """All POMMAINT forms, keyed by form name ("DM", "AE", ...), rows sorted by subject.
 
     Deterministic for (subjects, seed, cutoff, profile). Every column is text; missing is "".
+    `part` (a block of the `subjects`, see ``samplegen.blocks``) gives that block's subjects
+    only, with their screen failures, from the block's own random streams; without it, the
+    whole study as one block.
     """
     if subjects < 1:
         raise ValueError(f"subjects must be at least 1, got {subjects}")
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; use one of {', '.join(PROFILES)}")
+    part = part or Block(0, 0, subjects, subjects)
+    if part.total != subjects or part.size < 1 or part.first + part.size > subjects:
+        raise ValueError(f"{part} is not a block of a study of {subjects} subjects")
+    seed = block_seed(seed, part)
     rng = np.random.default_rng(seed)
     follow_rng = np.random.default_rng([seed, FOLLOW_UP_STREAM])
     cut = day_number(cutoff)
-    sub = _subjects(rng, subjects, cut)
+    sub = _subjects(rng, part, cut)
     tables = _Tables()
-    for s in range(subjects):
+    for s in range(part.size):
         _course(rng, sub, s, cut, tables, follow_rng, interim=profile == "realistic")
     ids = np.array(sub.ids, dtype=object)
     visits = pd.DataFrame(
@@ -846,15 +859,15 @@ def generate(
     from samplegen.pommaint_screening import add_screening
 
     frames = {**frames, **history_forms(frames, seed, cut)}
-    frames = add_screening(frames, subjects, seed, cut)
+    frames = add_screening(frames, part, seed, cut)
     # The IMWG disease assessments (LB's disease tests, RS, DX's diagnosis values) anew,
     # from a child stream of their own, read from the course simulated above.
     from samplegen.imwg import Course, disease_assessments
 
-    therapy = np.full(subjects, NO_DATE, dtype=np.int64)
-    death = np.full(subjects, NO_DATE, dtype=np.int64)
-    eot = np.full(subjects, NO_DATE, dtype=np.int64)
-    reason = [""] * subjects
+    therapy = np.full(part.size, NO_DATE, dtype=np.int64)
+    death = np.full(part.size, NO_DATE, dtype=np.int64)
+    eot = np.full(part.size, NO_DATE, dtype=np.int64)
+    reason = [""] * part.size
     for s, _, _, _, _, started in tables.sfu:
         therapy[s] = max(therapy[s], started)
     for s, _, _, _, died, _ in tables.eos:

@@ -9,7 +9,8 @@ values in the existing forms stay exactly what they were, and the screen failure
 rows at the end of DM, IC, LB, DX, MH, ECOG and VS.
 
 - Screen failures: ``round(0.2 * N)`` extra screened subjects for N enrolled (about 17 % of
-  those screened fail), numbered ``2`` + the enrolled subjects' digits (``2001``...), each
+  those screened fail), numbered ``2`` + the enrolled subjects' digits (``2001``...; a study
+  generated in blocks numbers each block's on from the previous blocks'), each
   failing one named criterion of the protocol (IC.ELIGYN "No", IC.IENOTMET its code as the
   EDC lists it, e.g. "INCL06", IC.SFDAT the day eligibility was found not met), with
   screening values that show it: a platelet count <= 75 or neutrophils <= 1.0 x10^9/L
@@ -41,6 +42,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from samplegen.blocks import Block
 from samplegen.pommaint import FIRST_CONSENT, LAST_CONSENT, SITE, format_dates
 from samplegen.pommaint_history import screening_history
 
@@ -104,14 +106,20 @@ def _frame(columns: dict[str, object]) -> pd.DataFrame:
 
 
 def add_screening(
-    frames: dict[str, pd.DataFrame], subjects: int, seed: int, cutoff: int
+    frames: dict[str, pd.DataFrame], part: Block, seed: int, cutoff: int
 ) -> dict[str, pd.DataFrame]:
-    """The forms with the screen failures added and the screening-only forms (see above)."""
+    """The forms of the subjects of block `part` (of the study's enrolled subjects) with
+    their screen failures added, and the screening-only forms (see above). The screen
+    failures are numbered on from the previous blocks' (``round(SHARE * N)`` for the whole
+    study)."""
     rng = np.random.default_rng([seed, STREAM])
     dm, ic, lb = frames["DM"], frames["IC"], frames["LB"]
-    n_fail = round(SHARE * subjects)
+    before = round(SHARE * part.first)
+    n_fail = round(SHARE * (part.first + part.size)) - before
     width = len(str(dm["SUBJID"].iloc[0])) - 1
-    fail_ids = np.array([f"2{i:0{width}d}" for i in range(1, n_fail + 1)], dtype=object)
+    fail_ids = np.array(
+        [f"2{i:0{width}d}" for i in range(before + 1, before + n_fail + 1)], dtype=object
+    )
 
     # The screen failures: consent within the enrolment window, demographics, the criterion.
     start = cutoff - FIRST_CONSENT

@@ -27,9 +27,13 @@ _CHUNK_ROWS: Final = 50_000
 _INDENT: Final = tuple(" " * level for level in range(7))
 
 
-def write_csv(frame: pd.DataFrame, path: Path) -> int:
-    """Write UTF-8 CSV (comma, minimal quoting, "\\n" line ends, "" = missing); return rows."""
-    frame.to_csv(path, index=False, lineterminator="\n", encoding="utf-8")
+def write_csv(frame: pd.DataFrame, path: Path, *, append: bool = False) -> int:
+    """Write UTF-8 CSV (comma, minimal quoting, "\\n" line ends, "" = missing); return rows.
+
+    `append`: add the rows to the end of the file, without the header (the next block of a
+    form written a block of subjects at a time)."""
+    frame.to_csv(path, index=False, lineterminator="\n", encoding="utf-8",
+                 mode="a" if append else "w", header=not append)  # fmt: skip
     return len(frame)
 
 
