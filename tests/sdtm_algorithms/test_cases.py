@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pandas as pd
+
 from tests.sdtm_algorithms.frames import Env, text, values
+from transforms.sdtm.algorithms.base import MaskedVars
 
 
 def test_condition_first_matching_case_wins() -> None:
@@ -43,3 +46,29 @@ def test_condition_dates_partial_dates_qualify_when_any_day_may() -> None:
                                           {"not": {"var": "D", "on_or_after": {"var": "REF"}}}]},
                          "then": {"value": "Y"}}]}  # fmt: skip
     assert values(env.run(before)) == ["N", "Y", "N"]
+
+
+def test_condition_branch_reads_earlier_variables_on_its_own_rows() -> None:
+    env = Env(vars={"A": text("x", "y", "z"), "B": text("1", "2", "3")})
+    rule = {"algorithm": "condition",
+            "cases": [{"when": {"var": "A", "ne": "y"},
+                       "then": {"algorithm": "condition", "else": {"var": "B"},
+                                "cases": [{"when": {"var": "A", "eq": "z"}, "then": {"var": "A"}}]}}]}  # fmt: skip
+    assert values(env.run(rule)) == ["1", None, "z"]
+
+
+def test_masked_variables_are_taken_when_read() -> None:
+    read: list[str] = []
+
+    class Recorded(dict[str, pd.Series]):
+        def __getitem__(self, name: str) -> pd.Series:
+            read.append(name)
+            return super().__getitem__(name)
+
+    of = Recorded(A=text("x", "y", "z"), B=text("1", "2", "3"))
+    masked = MaskedVars(of, pd.Series([True, False, True]))
+    assert list(masked) == ["A", "B"] and len(masked) == 2 and read == []
+    assert values(masked["B"]) == ["1", "3"] and list(masked["B"].index) == [0, 2]
+    assert masked["B"] is masked["B"] and read == ["B"]  # taken once, A never
+    inner = MaskedVars(masked, pd.Series([False, True], index=[0, 2]))
+    assert values(inner["A"]) == ["z"]

@@ -7,6 +7,7 @@ parts left off and an unknown inner part written ``-`` (``2003---15``, ``--12-15
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from transforms.sdtm.dates import by_unique
@@ -82,23 +83,28 @@ def study_day(dates: pd.Series, reference: pd.Series) -> pd.Series:
     return days + (days >= 0).astype("float64")
 
 
+def _precision(text: pd.Series) -> pd.Series:
+    """How many leading characters of each ISO date compare: 10 (a day), 7 (a month), 4 (a
+    year), else 0."""
+    day = text.str.contains(r"^\d{4}-\d{2}-\d{2}", regex=True)
+    month = text.str.contains(r"^\d{4}-\d{2}", regex=True)
+    year = text.str.contains(r"^\d{4}", regex=True)
+    out = year.astype("Int64") * 4
+    out = out.mask(month.fillna(False).astype(bool), 7)
+    return out.mask(day.fillna(False).astype(bool), 10).fillna(0)
+
+
 def after(first: pd.Series, second: pd.Series) -> pd.Series:
     """True where the ISO date ``first`` is surely later than ``second``, compared at the
     precision both give (year, month or day); False where either is missing or unknown."""
     a, b = first.astype("string"), second.astype("string")
-
-    def precision(text: pd.Series) -> pd.Series:
-        day = text.str.contains(r"^\d{4}-\d{2}-\d{2}", regex=True)
-        month = text.str.contains(r"^\d{4}-\d{2}", regex=True)
-        year = text.str.contains(r"^\d{4}", regex=True)
-        out = year.astype("Int64") * 4
-        out = out.mask(month.fillna(False).astype(bool), 7)
-        return out.mask(day.fillna(False).astype(bool), 10).fillna(0)
-
-    common = pd.concat([precision(a), precision(b)], axis=1).min(axis=1)
+    common = np.minimum(
+        by_unique(a, _precision).to_numpy(dtype="int64"),
+        by_unique(b, _precision).to_numpy(dtype="int64"),
+    )
     result = pd.Series(False, index=first.index)
     for width in (4, 7, 10):
-        at = (common == width).fillna(False).astype(bool)
+        at = common == width
         if at.any():
             later = a[at].str.slice(0, width) > b[at].str.slice(0, width)
             result[at] = later.fillna(False).astype(bool)

@@ -86,6 +86,11 @@ class Dataset:
                 self.held[column] = values
         return values
 
+    def release(self) -> None:
+        """Let go of the columns in memory once the dataset's own checks are made: the
+        checks of the study as a whole read the few they need from the file again."""
+        self.held = {}
+
     def frame(self, columns: list[str]) -> pd.DataFrame:
         """Some columns of the rows."""
         return pd.DataFrame({c: self[c] for c in columns}, index=self.index)
@@ -126,7 +131,10 @@ def _number_text(numbers: pd.Series) -> pd.Series:
 def as_text(values: pd.Series) -> pd.Series:
     """Values as text for the listing: whole numbers without ".0", missing as NA."""
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
-        return _number_text(pd.to_numeric(values, errors="coerce").astype("float64"))
+        # Numbers repeat over the rows: each distinct one written once.
+        codes, uniques = pd.factorize(pd.to_numeric(values, errors="coerce").astype("float64"))
+        written = _number_text(pd.Series(uniques, dtype="float64")).array
+        return pd.Series(written.take(codes, allow_fill=True), index=values.index)
     if pd.api.types.is_datetime64_any_dtype(values):
         return values.dt.strftime("%Y-%m-%d").astype("string")
     return values.astype("string")

@@ -93,22 +93,29 @@ def check_epochs(ds: Dataset, schedule: Schedule, findings: Findings) -> None:
     if not {"EPOCH", "USUBJID"} <= set(ds.variables):
         return
     elements = _elements(se)
+    # Subjects as numbers (SE's subjects; -1 for another): the records joined to the
+    # elements hold a number and a day each, not the dataset's text (LB: millions of rows).
+    subjects = pd.Index(elements["USUBJID"].unique())
     records = pd.DataFrame(
         {
-            "USUBJID": ds["USUBJID"].astype("string"),
+            "subject": subjects.get_indexer(ds["USUBJID"].astype("string")),
             "day": complete_date(ds[date]),
-            "EPOCH": ds["EPOCH"].astype("string"),
+            "i": np.arange(ds.length),
         }
     )
-    records["i"] = np.arange(len(records))
-    known = records["USUBJID"].isin(elements["USUBJID"].unique()) & records["day"].notna()
-    todo = records[known].sort_values("day", kind="stable")
+    todo = records[(records["subject"] >= 0) & records["day"].notna()]
+    del records
     if todo.empty:
         return
+    spans_of = elements.assign(subject=subjects.get_indexer(elements["USUBJID"]))
     found = pd.merge_asof(
-        todo, elements.sort_values("start", kind="stable"), left_on="day", right_on="start",
-        by="USUBJID", direction="backward", suffixes=("", "_se"),
+        todo.sort_values("day", kind="stable"),
+        spans_of.drop(columns="USUBJID").rename(columns={"EPOCH": "EPOCH_se"}).sort_values(
+            "start", kind="stable"
+        ),
+        left_on="day", right_on="start", by="subject", direction="backward",
     ).set_index("i")  # fmt: skip
+    found["EPOCH"] = ds["EPOCH"].astype("string").iloc[found.index.to_numpy()].set_axis(found.index)
     day = found["day"]
     spans = found["start"].notna() & (found["end"].isna() | (day <= found["end"]))
     expected = found["EPOCH_se"].where(spans)

@@ -531,6 +531,7 @@ def check_dataset(ds: Dataset, ctx: SdtmContext, findings: Findings) -> None:
         ctx.linked[ds.name] = ds
     if not ds.name.startswith("SUPP"):
         ctx.tables[ds.name] = ds
+    ds.release()  # kept for the study's checks, not its rows
 
 
 def check_link_groups(ctx: SdtmContext, findings: Findings) -> None:

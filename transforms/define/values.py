@@ -12,6 +12,7 @@ from the XPT, whole.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -60,36 +61,56 @@ class DatasetValues:
             records = self._table.num_rows
         self.records: int = records
 
-    def column(self, name: str) -> pa.ChunkedArray:
-        """One column as the XPT holds it: Char as text without trailing blanks, "" when
-        missing; Num as float64 (null when missing, 0.0 for -0.0), a date as its SAS day
-        count."""
-        if self._file is not None:
-            values = self._file.read([name]).column(0)
-        else:
-            assert self._table is not None
-            values = self._table.column(name)
+    def _as_xpt(self, name: str, values: pa.ChunkedArray) -> pa.ChunkedArray:
+        """Values of one column as the XPT holds them: Char as text without trailing blanks,
+        "" when missing; Num as float64 (null when missing, 0.0 for -0.0), a date as its SAS
+        day count."""
         if name in self.widths:
             return pc.utf8_rtrim(pc.fill_null(values.cast(pa.large_string()), ""), characters=" ")
         if pa.types.is_timestamp(values.type):
             values = pc.days_between(pa.scalar(SAS_EPOCH, values.type), values)
         return pc.add(values.cast(pa.float64()), 0.0)  # -0.0 + 0.0 is 0.0, as the XPT has it
 
+    def _parts(self, names: list[str]) -> Iterator[pa.Table]:
+        """The columns as the XPT holds them, a Parquet row group at a time (the stages write
+        row groups of a bounded number of rows); at least one table, maybe empty."""
+        if self._file is None:
+            assert self._table is not None
+            yield pa.table({n: self._as_xpt(n, self._table.column(n)) for n in names})
+            return
+        for group in range(max(self._file.num_row_groups, 1)):
+            part = (
+                self._file.read_row_group(group, columns=names)
+                if self._file.num_row_groups
+                else self._file.schema_arrow.empty_table().select(names)
+            )
+            yield pa.table({n: self._as_xpt(n, part.column(n)) for n in names})
+
     def distinct(self, name: str) -> pd.Series:
-        """The column's distinct values: Char as str, Num as float64 with NaN when missing."""
-        return pc.unique(self.column(name)).to_pandas().rename(name)
+        """The column's distinct values (in the order of their first record): Char as str,
+        Num as float64 with NaN when missing."""
+        parts = [pc.unique(part.column(0)) for part in self._parts([name])]
+        return pc.unique(pa.chunked_array(parts)).to_pandas().rename(name)
 
     def counts(self, *names: str) -> pd.DataFrame:
         """The distinct combinations of the columns' values, with the number of records
         holding each (``n``); Char values as str, Num as float64 with NaN when missing."""
-        table = pa.table({name: self.column(name) for name in names})
-        counted = table.group_by(list(names)).aggregate([([], "count_all")])
-        return counted.select([*names, "count_all"]).rename_columns([*names, "n"]).to_pandas()
+        keys = list(names)
+        parts = pa.concat_tables(
+            part.group_by(keys, use_threads=False).aggregate([([], "count_all")])
+            for part in self._parts(keys)
+        )
+        counted = parts.group_by(keys, use_threads=False).aggregate([("count_all", "sum")])
+        return counted.select([*keys, "count_all_sum"]).rename_columns([*keys, "n"]).to_pandas()
 
     def first(self, key: str, other: str) -> pd.DataFrame:
         """Each distinct value of ``key`` with the value of ``other`` in the first record
         holding it."""
-        table = pa.table({key: self.column(key), other: self.column(other)})
         first = pc.ScalarAggregateOptions(skip_nulls=False)
-        found = table.group_by(key, use_threads=False).aggregate([(other, "first", first)])
-        return found.select([key, f"{other}_first"]).rename_columns([key, other]).to_pandas()
+
+        def firsts(table: pa.Table, column: str) -> pa.Table:
+            found = table.group_by(key, use_threads=False).aggregate([(column, "first", first)])
+            return found.select([key, f"{column}_first"]).rename_columns([key, other])
+
+        parts = pa.concat_tables(firsts(part, other) for part in self._parts([key, other]))
+        return firsts(parts, other).to_pandas()

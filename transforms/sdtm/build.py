@@ -74,6 +74,7 @@ def _evaluate_block(
         # for through the datasets that map every row of the form (reconciliation checks).
         keys = ctx.frame[list(block.distinct)].apply(lambda c: c.astype("string").str.strip())
         ctx.frame = ctx.frame[~keys.duplicated()]
+    derived = ctx.vars = dict(ctx.vars)
     for var in spec.variables:
         ctx.column = var.name
         values = _typed(block.rules[var.name].evaluate(ctx), var)
@@ -82,8 +83,8 @@ def _evaluate_block(
             ctx.report(
                 values.isna(), values.astype("string"), "REQUIRED", "Required variable is null"
             )
-        ctx.vars[var.name] = values
-    data = pd.DataFrame({v.name: ctx.vars[v.name] for v in spec.output_variables()})
+        derived[var.name] = values
+    data = pd.DataFrame({v.name: derived[v.name] for v in spec.output_variables()})
     quals = {}
     for qnam, rule in block.supplemental.items():
         ctx.column = qnam

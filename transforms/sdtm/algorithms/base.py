@@ -86,6 +86,28 @@ class Codelist(Protocol):
     def lookup(self, value: str) -> object | None: ...
 
 
+class MaskedVars(Mapping[str, pd.Series]):
+    """The variables derived so far, on the rows of `mask` only: each one taken when a rule
+    first reads it (a condition's branch reads few of the dataset's variables, and taking
+    every one for every branch cost LB a tenth of its mapping)."""
+
+    def __init__(self, of: Mapping[str, pd.Series], mask: pd.Series) -> None:
+        self._of, self._mask = of, mask
+        self._taken: dict[str, pd.Series] = {}
+
+    def __getitem__(self, name: str) -> pd.Series:
+        values = self._taken.get(name)
+        if values is None:
+            values = self._taken[name] = self._of[name][self._mask]
+        return values
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._of)
+
+    def __len__(self) -> int:
+        return len(self._of)
+
+
 @dataclass
 class Context:
     """The rows a rule runs over, and what it may consult."""
@@ -95,7 +117,7 @@ class Context:
     dataset: str
     column: str  # the target variable, for issue listings
     forms: Mapping[str, pd.DataFrame]
-    vars: dict[str, pd.Series]
+    vars: Mapping[str, pd.Series]  # the variables derived before, on these rows
     ct_map: Mapping[str, Mapping[str, str]]  # codelist code -> normalised raw -> value
     issues: IssueLog
     form_files: Mapping[str, str] = field(default_factory=dict)
@@ -103,9 +125,7 @@ class Context:
 
     def subset(self, mask: pd.Series) -> Context:
         """The same context restricted to the rows where `mask` holds."""
-        return replace(
-            self, frame=self.frame[mask], vars={k: v[mask] for k, v in self.vars.items()}
-        )
+        return replace(self, frame=self.frame[mask], vars=MaskedVars(self.vars, mask))
 
     def report(
         self, mask: pd.Series, values: pd.Series, rule: str, message: str, severity: str = "error"
