@@ -17,13 +17,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from transforms import __version__
 from transforms.errors import NothingNew, NotReady, PipelineError, UserError
 from transforms.extract.exports import Export, find_newest_complete, list_exports, sha256_file
 from transforms.extract.odm import StudyLayout, read_odm_form, read_odm_study
-from transforms.extract.readers import RawFileError, max_form_bytes, read_form
+from transforms.extract.readers import ROW, RawFileError, max_form_bytes, read_form
 from transforms.issues import IssueLog, describe
 from transforms.jobs.kit import (
     ROW_GROUP_ROWS,
@@ -52,6 +53,7 @@ from transforms.store import (
 )
 
 if TYPE_CHECKING:
+    from transforms.changes import Changes
     from transforms.xpt import XptError
 
 
@@ -576,14 +578,30 @@ def write_xpt(run: RunFolder, study: StudySpec, dataset: str) -> list[str]:
 # --- account, document, check ----------------------------------------------------------
 
 
+def _read_present(path: Path, columns: list[str]) -> pd.DataFrame:
+    """The columns of a Parquet table that it has, in the order given."""
+    present = set(pq.read_schema(path).names)
+    return pd.read_parquet(path, columns=[c for c in columns if c in present])
+
+
+def _sources(run: RunFolder) -> pd.DataFrame:
+    """The (DATASET, FORM, ROW) of every record mapped, the texts as categories: a few
+    bytes a record, not a text object each."""
+    tables = [
+        pq.read_table(p, columns=["DATASET", "FORM", "ROW"], read_dictionary=["DATASET", "FORM"])
+        for p in run.lineages()
+    ]
+    return pa.concat_tables(tables).to_pandas()
+
+
 def reconcile(run: RunFolder, study: StudySpec) -> int:
     """Account for every raw record (reports/reconciliation.csv); fail if any is lost."""
     from transforms.reconcile import reconcile as account
 
     with stage("reconcile", run) as s:
-        raw = {oid: pd.read_parquet(run.raw_form(oid)) for oid in study.forms}
-        sources = pd.concat([pd.read_parquet(p) for p in run.lineages()], ignore_index=True)
-        summary, lost = account(raw, run.forms_by_file, sources, study.not_mapped)
+        # A form at a time, only what accounting reads: its rows' positions and subjects.
+        raw = ((oid, _read_present(run.raw_form(oid), [ROW, "SUBJID"])) for oid in study.forms)
+        summary, lost = account(raw, run.forms_by_file, _sources(run), study.not_mapped)
         summary.to_csv(run.report("reconciliation.csv"), index=False)
         s.rows_in = int(summary["records_in"].sum())
         s.rows_out = s.rows_in - len(lost)
@@ -646,24 +664,25 @@ def conformance(run: RunFolder, study: StudySpec) -> None:
 
 
 def _change_report(run: RunFolder, study: StudySpec, previous: Path | None) -> dict[str, Any]:
-    """reports/changes.csv and changes_cells.csv/.html against the published run; per
-    dataset counts for the manifest."""
+    """reports/changes.csv and changes_cells.csv/.html against the published run, a
+    dataset at a time; per dataset counts for the manifest."""
     from transforms.changes import compare, write_report
     from transforms.sdtm.build import SUPP_COLUMNS
 
-    parts = []
-    for name, path in run.sdtm_tables().items():
-        spec = study.datasets.get(name)
-        if spec is not None:
-            keys = list(spec.keys)
-            ignore = [v.name for v in spec.variables if v.name.endswith("SEQ")]
-        else:  # SUPP--: the parent is named by IDVARVAL, a --SEQ that may renumber
-            keys, ignore = [c for c, _ in SUPP_COLUMNS if c in ("USUBJID", "QNAM")], []
-        old = RunFolder(previous).sdtm_table(name) if previous else None
-        before = old if old is not None and old.exists() else None
-        parts.append(compare(name, before, path, keys, ignore))
+    def parts() -> Iterator[Changes]:
+        for name, path in run.sdtm_tables().items():
+            spec = study.datasets.get(name)
+            if spec is not None:
+                keys = list(spec.keys)
+                ignore = [v.name for v in spec.variables if v.name.endswith("SEQ")]
+            else:  # SUPP--: the parent is named by IDVARVAL, a --SEQ that may renumber
+                keys, ignore = [c for c, _ in SUPP_COLUMNS if c in ("USUBJID", "QNAM")], []
+            old = RunFolder(previous).sdtm_table(name) if previous else None
+            before = old if old is not None and old.exists() else None
+            yield compare(name, before, path, keys, ignore)
+
     against = previous.name if previous else None
-    return write_report(run.reports, parts, against, study.id, run.run_id)
+    return write_report(run.reports, parts(), against, study.id, run.run_id)
 
 
 def _refuse_older(previous: Path | None, export_id: str) -> None:
