@@ -18,7 +18,8 @@ date, datetime or time format become ISO 8601 text ("2018-05-06", "2018-05-06T10
 A file that breaks a rule raises :class:`RawFileError` naming the file, the line or record
 and column where known, and the rule. Only regular files are read (a FIFO or device would
 block or never end: RAW-FILE), and a file larger than ``CDISC_MAX_FORM_BYTES`` (default
-1 GiB; reading takes a few times the file's size in memory) is refused unread (RAW-SIZE).
+1 GiB; reading a file whole takes a few times its size in memory) is refused unread
+(RAW-SIZE). :func:`read_form_frames` reads a CSV file a block at a time instead (extract).
 A CSV field (a header name too) longer than :data:`MAX_FIELD_CHARS` is refused
 (RAW-FIELD-SIZE): such a "form" is an HTML error page or another file, not an eCRF form.
 """
