@@ -649,7 +649,7 @@ def _sources(run: RunFolder) -> pd.DataFrame:
         pq.read_table(p, columns=["DATASET", "FORM", "ROW"], read_dictionary=["DATASET", "FORM"])
         for p in run.lineages()
     ]
-    return pa.concat_tables(tables).to_pandas()
+    return pa.concat_tables(tables, promote_options="default").to_pandas()  # a null column too
 
 
 def reconcile(run: RunFolder, study: StudySpec) -> int:
