@@ -91,6 +91,27 @@ def test_issue_logs_of_groups_merge_in_the_order_of_one_log() -> None:
     assert merged.equals(one.frame())
 
 
+def test_issue_logs_chained_list_each_log_in_turn() -> None:
+    """Extract's listing: each form's log (merged from its frames) after the one before."""
+    frame = pd.DataFrame({"__ROW": [2, 3], "SUBJID": ["A", "B"]})
+    kinds = {"severity": "error", "dataset": "RAW", "rule": "R", "message": "m"}
+    logs = []
+    for form, column in (("ae.csv", "V1"), ("dm.csv", "V2"), ("lb.csv", "V3")):
+        log = IssueLog()
+        hit = frame["SUBJID"] == ("B" if form != "dm.csv" else "none")
+        log.add(frame, hit, column=column, values=frame["SUBJID"], form=form, **kinds)
+        log.add(frame, frame["__ROW"] > 0, column="W", values=frame["SUBJID"], form=form, **kinds)
+        logs.append(log)
+    chained = IssueLog.chained(logs)
+    assert chained.frame()[["file", "variable", "row"]].values.tolist() == [
+        ["ae.csv", "V1", 3], ["ae.csv", "W", 2], ["ae.csv", "W", 3], ["dm.csv", "W", 2],
+        ["dm.csv", "W", 3], ["lb.csv", "V3", 3], ["lb.csv", "W", 2], ["lb.csv", "W", 3],
+    ]  # fmt: skip
+    again = IssueLog.chained([chained, logs[0]]).frame()
+    assert again.equals(pd.concat([chained.frame(), logs[0].frame()], ignore_index=True))
+    assert IssueLog.chained([]).frame().empty
+
+
 def test_parquet_appender_cuts_row_groups_whatever_the_frames(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

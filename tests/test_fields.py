@@ -162,7 +162,7 @@ def test_reconcile_lists_records_declared_not_mapped_with_their_reason() -> None
     made the cohort form's records DS, PR and CM records)."""
     rows = pd.DataFrame({"__ROW": [2, 3], "SUBJID": ["1001", "1002"]})
     summary, lost = reconcile(
-        {"IC": rows, "COH": rows},
+        {"IC": rows, "COH": rows}.items(),
         {"IC": "ic.csv", "COH": "coh.csv"},
         pd.DataFrame({"DATASET": ["DS", "DS", "PR"], "FORM": ["ic.csv", "coh.csv", "coh.csv"],
                       "ROW": [2, 2, 2]}),

@@ -12,7 +12,14 @@ import pyreadstat
 import pytest
 
 from tests.conftest import FIXTURES
-from transforms.extract.readers import ROW, RawFileError, read_form
+from transforms.extract import readers
+from transforms.extract.readers import (
+    MAX_FIELD_CHARS,
+    ROW,
+    RawFileError,
+    read_form,
+    read_form_frames,
+)
 
 SAS = FIXTURES / "sas7bdat"
 NA = pd.NA
@@ -242,6 +249,53 @@ def test_csv_duplicate_column_names(tmp_path: Path) -> None:
 def test_csv_empty_file(tmp_path: Path, data: bytes) -> None:
     with pytest.raises(RawFileError, match=r"empty file: no header line \(rule RAW-EMPTY\)"):
         read_form(write(tmp_path, "dm.csv", data))
+
+
+# CSV files read a block and a frame at a time: each a few records, spanning blocks of 64
+# bytes. Good ones (line breaks in values, blank lines, a BOM, an odd quote, no last line
+# break, no record) and broken ones, the fault early or late in the file.
+_RECORDS = b"".join(b'%d,"AE %d\nline 2",%s\n' % (n, n, b"x" * (n % 7)) for n in range(1001, 1401))
+FRAMED_CSV = {
+    "line breaks": b"SUBJID,AETERM,AEOUT\n" + _RECORDS,
+    "blank lines, BOM, CRLF": b"\xef\xbb\xbfSUBJID,AETERM\r\n1,a\r\n\r\n,\r\n2,b\r\n" * 9,
+    "odd quote": b"SUBJID,HEIGHT\n" + b"1001,5'10\"\n" + b"1002,6\n" * 30,
+    "no last line break": b"SUBJID,AETERM,AEOUT\n" + _RECORDS + b"1401,a,b",
+    "header only": b"SUBJID,AETERM\n",
+    "blank only": b"SUBJID,AETERM\n,\n,\n",
+    "cut short late": b"SUBJID,AETERM,AEOUT\n" + _RECORDS + b"1401,a\n",
+    "not UTF-8 late": b"SUBJID,AETERM,AEOUT\n" + _RECORDS + b"1401,Espa\xf1a,b\n",
+    "cut in a quote late": b"SUBJID,AETERM,AEOUT\n" + _RECORDS + b'1401,a,"b\n',
+    "long value late": b"SUBJID,AETERM,AEOUT\n"
+    + _RECORDS
+    + b"1401,%s,b\n" % (b"y" * (MAX_FIELD_CHARS + 1)),
+    "long value before a bad byte": b"SUBJID,AETERM\n1,%s\n" % (b"y" * (MAX_FIELD_CHARS + 1))
+    + b"1002,a\n" * 40
+    + b"3,\xff\n",
+    "duplicate column": b"SUBJID,AETERM,subjid\n" + b"1,a,1\n" * 40,
+    "empty": b"",
+    "semicolons": b"SUBJID;AETERM\n1;a\n",
+}
+
+
+@pytest.mark.parametrize("case", list(FRAMED_CSV))
+def test_csv_read_in_frames_is_the_whole_reading(
+    case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Frames of 3 records, from blocks of 64 bytes: concatenated, they are the file read
+    whole (index: the records' positions); a broken file is refused with the same error."""
+    monkeypatch.setattr(readers, "CSV_BLOCK_BYTES", 64)
+    path = write(tmp_path, "ae.csv", FRAMED_CSV[case])
+    try:
+        whole = read_form(path)
+    except RawFileError as exc:
+        with pytest.raises(RawFileError) as caught:
+            list(read_form_frames(path, 3))
+        assert (str(caught.value), caught.value.rule) == (str(exc), exc.rule)
+        return
+    frames = list(read_form_frames(path, 3))
+    assert all(len(f) <= 3 for f in frames)
+    assert len(frames) >= max(1, len(whole) // 3)
+    pd.testing.assert_frame_equal(pd.concat(frames), whole)
 
 
 def test_unsupported_suffix(tmp_path: Path) -> None:

@@ -8,7 +8,8 @@ column of the largest domain however large the study."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -159,25 +160,42 @@ def _table(frame: pd.DataFrame, columns: Sequence[str]) -> pa.Table:
     return pa.table({c: pa.array(frame[c].astype("string"), _TEXT) for c in columns})
 
 
-def _read(path: Path, columns: Sequence[str]) -> pa.Table:
-    """A report written by :func:`write_report`, every column text, empty cells empty."""
+def _read(path: Path, columns: Sequence[str]) -> Iterator[pa.Table]:
+    """A report written by :func:`write_report`, every column text, empty cells empty: a
+    block of lines at a time."""
     convert = pa_csv.ConvertOptions(column_types=dict.fromkeys(columns, _TEXT),
                                     strings_can_be_null=False)  # fmt: skip
-    return pa_csv.read_csv(path, convert_options=convert).select(list(columns))
+    with pa_csv.open_csv(path, convert_options=convert) as reader:
+        for batch in reader:
+            yield pa.Table.from_batches([batch]).select(list(columns))
 
 
-def _write(table: pa.Table, path: Path) -> None:
-    """pyarrow's writer (a first publication lists every record: a million lines or more),
-    into a new file renamed into place: a report hard-linked from another run is replaced,
-    never written through."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    pa_csv.write_csv(table, tmp)
-    tmp.replace(path)
+class _Listing:
+    """A report CSV written a table at a time (pyarrow's writer: a first publication lists
+    every record, a million lines or more), into a new file renamed into place when done:
+    a report hard-linked from another run is replaced, never written through. It keeps its
+    first `shown` rows, for the page."""
+
+    def __init__(self, path: Path, columns: Sequence[str], shown: int = 0) -> None:
+        self.path, self.rows, self._shown = path, 0, shown
+        self._tmp = path.with_name(f".{path.name}.tmp")
+        self._writer = pa_csv.CSVWriter(self._tmp, pa.schema([(c, _TEXT) for c in columns]))
+        self.first: list[pa.Table] = []
+
+    def write(self, table: pa.Table) -> None:
+        self._writer.write_table(table)
+        if self.rows < self._shown:
+            self.first.append(table.slice(0, self._shown - self.rows))
+        self.rows += table.num_rows
+
+    def close(self) -> None:
+        self._writer.close()
+        self._tmp.replace(self.path)
 
 
 def write_report(
     reports: Path,
-    parts: Sequence[Changes],
+    parts: Iterable[Changes],
     against: str | None,
     study: str,
     run: str,
@@ -185,35 +203,43 @@ def write_report(
 ) -> dict[str, Any]:
     """``changes.csv`` (records), ``changes_cells.csv`` and its page ``changes_cells.html``
     (cells) into `reports`; `before`: a reports folder whose changes come first (the ADaM
-    run lists its SDTM run's, then its own). Returns the manifest's per-dataset counts of
-    `parts` and the run compared against."""
+    run lists its SDTM run's, then its own). `parts` are written as they come (one
+    dataset's changes held at a time). Returns the manifest's per-dataset counts of `parts`
+    and the run compared against."""
     from transforms import pages
     from transforms.listing import write_atomic
 
-    records = pd.concat([p.records for p in parts], ignore_index=True) if parts else None
-    cells = pd.concat([p.cells for p in parts], ignore_index=True) if parts else None
-    records = records if records is not None else pd.DataFrame(columns=COLUMNS, dtype="string")
-    cells = cells if cells is not None else pd.DataFrame(columns=CELL_COLUMNS, dtype="string")
-    record_table, cell_table = _table(records, COLUMNS), _table(cells, CELL_COLUMNS)
+    records = _Listing(reports / "changes.csv", COLUMNS)
+    cells = _Listing(reports / "changes_cells.csv", CELL_COLUMNS, HTML_MAX_CELLS)
     if before is not None:
-        record_table = pa.concat_tables([_read(before / "changes.csv", COLUMNS), record_table])
-        cell_table = pa.concat_tables([_read(before / "changes_cells.csv", CELL_COLUMNS),
-                                       cell_table])  # fmt: skip
-    _write(record_table, reports / "changes.csv")
-    _write(cell_table, reports / "changes_cells.csv")
-    shown = cell_table.slice(0, HTML_MAX_CELLS).to_pandas()
+        for table in _read(before / "changes.csv", COLUMNS):
+            records.write(table)
+        for table in _read(before / "changes_cells.csv", CELL_COLUMNS):
+            cells.write(table)
+    counts: Counter[tuple[str, str]] = Counter()
+    for part in parts:
+        records.write(_table(part.records, COLUMNS))
+        cells.write(_table(part.cells, CELL_COLUMNS))
+        counts.update(zip(part.records["dataset"], part.records["change"], strict=True))
+    records.close()
+    cells.close()
+    empty = pa.schema([(c, _TEXT) for c in CELL_COLUMNS]).empty_table()
+    shown = pa.concat_tables([empty, *cells.first]).to_pandas()
     note = "The first publication: no earlier values to compare with."
     if against:
-        note = (f"{cell_table.num_rows} changed value(s) since run {against}; the CSV "
+        note = (f"{cells.rows} changed value(s) since run {against}; the CSV "
                 "changes_cells.csv holds them all, changes.csv the records added and "
                 "removed.")  # fmt: skip
-    if cell_table.num_rows > HTML_MAX_CELLS:
+    if cells.rows > HTML_MAX_CELLS:
         note += f" This page shows the first {HTML_MAX_CELLS}."
     page = pages.render("quality.html", title="Changed values", study=study, run=run, note=note,
                         columns=CELL_COLUMNS, rows=pages.cells(shown, CELL_COLUMNS))  # fmt: skip
     write_atomic(reports / "changes_cells.html", page)
-    counts = records.groupby(["dataset", "change"]).size().unstack(fill_value=0)
+    # Per dataset, every kind of change any dataset has (0 where it has none), as the
+    # table of counts of all the records would give them.
+    kinds = sorted({change for _, change in counts})
+    datasets = sorted({dataset for dataset, _ in counts})
     return {
         "against": against,
-        "datasets": {ds: {k: int(v) for k, v in row.items()} for ds, row in counts.iterrows()},
+        "datasets": {ds: {k: counts[ds, k] for k in kinds} for ds in datasets},
     }

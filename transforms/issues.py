@@ -78,6 +78,16 @@ class IssueLog:
                 out._call_of.append(call)
         return out
 
+    @classmethod
+    def chained(cls, logs: list[IssueLog]) -> IssueLog:
+        """The logs one after another, as one log: each log's issues, in turn."""
+        out = cls(source=logs[0].source if logs else listing.MAPPING)
+        for log in logs:
+            out._call_of += [len(out._calls) + c for c in log._call_of]
+            out._calls += log._calls
+            out._parts += log._parts
+        return out
+
     def add(
         self,
         frame: pd.DataFrame,

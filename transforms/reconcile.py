@@ -18,20 +18,21 @@ MAPPED, NOT_SUBMITTED, UNACCOUNTED = "mapped", "not_submitted", "unaccounted"
 
 
 def reconcile(
-    raw: Mapping[str, pd.DataFrame],
+    raw: Iterable[tuple[str, pd.DataFrame]],
     form_files: Mapping[str, str],
     sources: pd.DataFrame,
     not_mapped: Mapping[str, str],
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Count, per raw form, the records in, mapped per dataset, and not mapped with a reason.
 
-    `raw` holds each form's rows (with ``__ROW``); `sources` the (DATASET, FORM, ROW) every
-    output record came from; `not_mapped` the study's reason for records of a form that feed
-    derivations only (or await a dataset). Returns the summary and the unaccounted records.
+    `raw` gives each form's id and rows (``__ROW``, and ``SUBJID`` if it has one), a form at
+    a time; `sources` the (DATASET, FORM, ROW) every output record came from; `not_mapped`
+    the study's reason for records of a form that feed derivations only (or await a
+    dataset). Returns the summary and the unaccounted records.
     """
     datasets = sorted(sources["DATASET"].unique())
     summary, lost = [], []
-    for oid, frame in raw.items():
+    for oid, frame in raw:
         file = form_files[oid]
         used = sources[sources["FORM"] == file]
         mapped = frame["__ROW"].isin(used["ROW"])

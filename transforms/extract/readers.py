@@ -18,17 +18,20 @@ date, datetime or time format become ISO 8601 text ("2018-05-06", "2018-05-06T10
 A file that breaks a rule raises :class:`RawFileError` naming the file, the line or record
 and column where known, and the rule. Only regular files are read (a FIFO or device would
 block or never end: RAW-FILE), and a file larger than ``CDISC_MAX_FORM_BYTES`` (default
-1 GiB; reading takes a few times the file's size in memory) is refused unread (RAW-SIZE).
+1 GiB; reading a file whole takes a few times its size in memory) is refused unread
+(RAW-SIZE). :func:`read_form_frames` reads a CSV file a block at a time instead (extract).
 A CSV field (a header name too) longer than :data:`MAX_FIELD_CHARS` is refused
 (RAW-FIELD-SIZE): such a "form" is an HTML error page or another file, not an eCRF form.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import logging
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Final, Literal
 
@@ -50,7 +53,15 @@ from transforms.extract.frames import (
 from transforms.extract.odm import read_odm_form
 from transforms.extract.regular import open_regular_file, read_regular
 
-__all__ = ["FORM_SUFFIXES", "ROW", "TEXT", "RawFileError", "max_form_bytes", "read_form"]
+__all__ = [
+    "FORM_SUFFIXES",
+    "ROW",
+    "TEXT",
+    "RawFileError",
+    "max_form_bytes",
+    "read_form",
+    "read_form_frames",
+]
 
 log = logging.getLogger("cdisc.extract")
 
@@ -58,6 +69,7 @@ FORM_SUFFIXES = (".csv", ".xml", ".sas7bdat", ".xpt")
 """File suffixes :func:`read_form` understands (compared case-insensitively)."""
 
 _BOM = b"\xef\xbb\xbf"
+NO_LAST_BREAK = "%s: no line break after the last record; was the file cut short?"
 
 MAX_FIELD_CHARS = 131_072
 """Longest CSV field read (characters; Python's csv module default): a longer one is no
@@ -84,6 +96,155 @@ def read_form(path: Path, study_oid: str | None = None) -> pd.DataFrame:
 
 
 # --- CSV -------------------------------------------------------------------------------
+
+
+def read_form_frames(path: Path, rows: int, study_oid: str | None = None) -> Iterator[pd.DataFrame]:
+    """The records of one raw form file as frames of at most `rows` records, in file order
+    (at least one frame, empty if the file holds no record), each indexed by its records'
+    positions in the form: the frames concatenated are :func:`read_form` of the file.
+
+    A CSV file is parsed a block at a time, never held whole (:func:`_csv_frames`); the
+    other formats are read whole, as one frame."""
+    if path.suffix.lower() != ".csv":
+        yield read_form(path, study_oid)
+        return
+    with open_regular_file(path, max_form_bytes()):
+        pass  # refused at once if not a regular file or over the limit
+    yield from _csv_frames(path, rows)
+
+
+class _Unsure(Exception):
+    """The block-wise CSV reader met what only a reading of the whole file can name."""
+
+
+CSV_BLOCK_BYTES = 16 << 20
+"""Bytes of a CSV file parsed at a time: far more than any record (a field is at most
+MAX_FIELD_CHARS), so a record never straddles more than two blocks."""
+
+
+def _parse_options() -> pacsv.ParseOptions:
+    """How a form CSV is parsed: comma-delimited, double-quoted, line breaks in values."""
+    return pacsv.ParseOptions(
+        delimiter=",",
+        quote_char='"',
+        double_quote=True,
+        escape_char=False,
+        newlines_in_values=True,
+        ignore_empty_lines=False,
+    )
+
+
+def _convert_options(header: list[str]) -> pacsv.ConvertOptions:
+    """Every column text, an empty value (quoted or not) missing."""
+    return pacsv.ConvertOptions(
+        column_types=dict.fromkeys(header, pa.string()),
+        strings_can_be_null=True,
+        quoted_strings_can_be_null=True,
+        null_values=[""],
+    )
+
+
+class _Scanned(io.RawIOBase):
+    """A file read through, its bytes checked on the way (the whole-file reader's checks of
+    the bytes themselves): valid UTF-8, the number of quote characters, the last byte."""
+
+    def __init__(self, handle: io.RawIOBase) -> None:
+        super().__init__()
+        self.handle, self.quotes, self.last, self.utf8 = handle, 0, b"", True
+        self._decoder = codecs.getincrementaldecoder("utf-8")()
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        data = self.handle.read(len(buffer)) or b""
+        buffer[: len(data)] = data
+        if data:
+            self.quotes += data.count(b'"')
+            self.last = data[-1:]
+            self._check(data, final=False)
+        return len(data)
+
+    def _check(self, data: bytes, final: bool) -> None:
+        if self.utf8:
+            try:
+                self._decoder.decode(data, final)
+            except UnicodeDecodeError:
+                self.utf8 = False
+
+    def finish(self) -> bool:
+        """Whether the bytes read pass: all UTF-8, an even number of quote characters."""
+        self._check(b"", final=True)
+        return self.utf8 and not self.quotes % 2
+
+
+def _csv_header(path: Path, limit: int) -> list[str]:
+    """The header line's names (the csv module's reading, as the whole-file reader's)."""
+    with open_regular_file(path, limit) as handle:
+        text = io.TextIOWrapper(io.BufferedReader(handle), encoding="utf-8-sig", newline="")
+        return next(csv.reader(text), [])
+
+
+def _csv_frames(path: Path, rows: int) -> Iterator[pd.DataFrame]:
+    """A CSV form a block at a time (:func:`read_form_frames`). A file the block-wise reading
+    finds fault with, or cannot vouch for, is read whole (:func:`_read_csv`) for the error
+    that reading names (the first in the file, as ever); should that reading find none
+    where the block-wise one stopped, the block-wise fault is the error (RAW-CSV)."""
+    limit = max_form_bytes()
+    try:
+        header = _csv_header(path, limit)
+        if not header or (len(header) == 1 and any(d in header[0] for d in ";\t|")):
+            raise _Unsure("no header, or one column")
+        names = column_names(path, header, line=1)
+        with open_regular_file(path, limit) as handle:
+            scanned = _Scanned(handle)
+            yield from _csv_blocks(path, scanned, header, names, rows)
+            if not scanned.finish():
+                raise _Unsure("not UTF-8, or an odd number of quotes")
+            if scanned.last not in (b"", b"\n"):
+                log.warning(NO_LAST_BREAK, path)
+    except _Unsure:
+        _read_csv(path, read_regular(path, limit))  # raises the error, if the file has one
+    except (RawFileError, pa.ArrowInvalid, UnicodeDecodeError, csv.Error) as exc:
+        _read_csv(path, read_regular(path, limit))
+        raise RawFileError(path, str(exc), "RAW-CSV") from exc
+
+
+def _csv_blocks(
+    path: Path, source: _Scanned, header: list[str], names: list[str], rows: int
+) -> Iterator[pd.DataFrame]:
+    """The records of a CSV file read through `source`, as frames of at most `rows`."""
+    reader = pacsv.open_csv(
+        source,
+        read_options=pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES),
+        parse_options=_parse_options(),
+        convert_options=_convert_options(header),
+    )
+    if reader.schema.names != header:
+        raise _Unsure("the header parsed otherwise")
+    line = 2 + sum(name.count("\n") for name in header)  # where the next record starts
+    at = 0  # the next record's position in the form
+    pending: list[pa.RecordBatch] = []
+    held, emitted, batches = 0, False, iter(reader)
+    while True:
+        batch = next(batches, None)
+        if batch is not None:
+            pending.append(batch)
+            held += batch.num_rows
+        if not source.utf8:
+            raise _Unsure("not UTF-8")
+        while held >= rows or (batch is None and (held or not emitted)):
+            table = pa.Table.from_batches(pending, schema=reader.schema)
+            rest = table.slice(rows)
+            pending, held = rest.to_batches(), rest.num_rows
+            frame, line = _csv_frame(table.slice(0, rows), names, header, line)
+            frame.index = pd.RangeIndex(at, at + len(frame))
+            at += len(frame)
+            _refuse_long_values(path, frame, names)
+            emitted = True
+            yield frame
+        if batch is None:
+            return
 
 
 def _read_csv(path: Path, data: bytes) -> pd.DataFrame:
@@ -121,20 +282,8 @@ def _read_csv(path: Path, data: bytes) -> pd.DataFrame:
     try:
         table = pacsv.read_csv(
             pa.BufferReader(body),
-            parse_options=pacsv.ParseOptions(
-                delimiter=",",
-                quote_char='"',
-                double_quote=True,
-                escape_char=False,
-                newlines_in_values=True,
-                ignore_empty_lines=False,
-            ),
-            convert_options=pacsv.ConvertOptions(
-                column_types=dict.fromkeys(header, pa.string()),
-                strings_can_be_null=True,
-                quoted_strings_can_be_null=True,
-                null_values=[""],
-            ),
+            parse_options=_parse_options(),
+            convert_options=_convert_options(header),
         )
     except pa.ArrowInvalid as exc:
         raise _locate_csv_error(path, text, header) or RawFileError(
@@ -147,8 +296,8 @@ def _read_csv(path: Path, data: bytes) -> pd.DataFrame:
     if table.column_names != header:
         raise RawFileError(path, "the header could not be read; check its quoting", "RAW-HEADER")
     if body and not body.endswith(b"\n"):
-        log.warning("%s: no line break after the last record; was the file cut short?", path)
-    frame = _csv_frame(table, names, header)
+        log.warning(NO_LAST_BREAK, path)
+    frame, _ = _csv_frame(table, names, header, 2 + sum(name.count("\n") for name in header))
     _refuse_long_values(path, frame, names)
     return frame
 
@@ -210,19 +359,21 @@ def _column_at(body: bytes, offset: int) -> str | None:
     return header[position].upper() if start and position < len(header) else None
 
 
-def _csv_frame(table: pa.Table, names: list[str], header: list[str]) -> pd.DataFrame:
-    """Number the records by start line and drop blank ones."""
+def _csv_frame(
+    table: pa.Table, names: list[str], header: list[str], line: int
+) -> tuple[pd.DataFrame, int]:
+    """Number the records by start line (the first starting on `line`) and drop blank
+    ones; and the line the next record starts on."""
     breaks = np.zeros(table.num_rows, dtype=np.int64)
     for column in table.columns:
         breaks += pc.fill_null(pc.count_substring(column, "\n"), 0).to_numpy().astype(np.int64)
-    first = 2 + sum(name.count("\n") for name in header)
-    starts = first + np.arange(table.num_rows, dtype=np.int64) + np.cumsum(breaks) - breaks
+    starts = line + np.arange(table.num_rows, dtype=np.int64) + np.cumsum(breaks) - breaks
     frame = table.rename_columns(names).to_pandas(
         types_mapper={pa.string(): TEXT, pa.large_string(): TEXT}.get
     )
     frame.insert(0, ROW, starts)
     blank = frame[names].isna().all(axis=1)
-    return frame.loc[~blank].reset_index(drop=True)
+    return frame.loc[~blank].reset_index(drop=True), line + table.num_rows + int(breaks.sum())
 
 
 def _locate_csv_error(path: Path, text: str, header: list[str]) -> RawFileError | None:

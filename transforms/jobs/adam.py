@@ -11,11 +11,13 @@ the published one.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+import pyarrow.parquet as pq
 
 from transforms.errors import NothingNew, PipelineError, Superseded
 from transforms.jobs.kit import Column, TableReader, log, spec_digests, stage, write_outputs
@@ -31,6 +33,9 @@ from transforms.store import (
     publish,
     study_lock,
 )
+
+if TYPE_CHECKING:
+    from transforms.changes import Changes
 
 # Report files an ADaM run writes itself (never hard-linked from the SDTM run).
 ADAM_REPORTS = (
@@ -180,16 +185,19 @@ def _change_report(run: RunFolder, study: StudySpec) -> dict[str, Any]:
     sdtm = RunFolder(run.path.parent / run.adam_info["sdtm_run"])
     against = sdtm.manifest().get("changes", {}).get("against")
     previous = RunFolder(run.path.parent / against) if against else None
-    parts = []
-    for name, path in run.adam_tables().items():
-        spec = load_adam_spec(study.adam_spec_path(name))
-        keys = list(spec.keys)
-        ignore = [v.name for v in spec.variables if v.name.endswith("SEQ") and v.name not in keys]
-        old = previous.adam_table(name) if previous is not None else None
-        before = old if old is not None and old.exists() else None
-        parts.append(compare(name, before, path, keys, ignore))
+
+    def parts() -> Iterator[Changes]:  # a dataset's changes at a time
+        for name, path in run.adam_tables().items():
+            spec = load_adam_spec(study.adam_spec_path(name))
+            keys = list(spec.keys)
+            ignore = [v.name for v in spec.variables
+                      if v.name.endswith("SEQ") and v.name not in keys]  # fmt: skip
+            old = previous.adam_table(name) if previous is not None else None
+            before = old if old is not None and old.exists() else None
+            yield compare(name, before, path, keys, ignore)
+
     listed = sdtm.reports if sdtm.report("changes_cells.csv").is_file() else None
-    return write_report(run.reports, parts, against, study.id, run.run_id, before=listed)
+    return write_report(run.reports, parts(), against, study.id, run.run_id, before=listed)
 
 
 def publish_run(run: RunFolder, study: StudySpec) -> Path:
@@ -211,7 +219,7 @@ def publish_run(run: RunFolder, study: StudySpec) -> Path:
         manifest = {
             k: v for k, v in RunFolder(published).manifest().items() if k not in ("outputs",)
         }
-        rows = {name: len(pd.read_parquet(path)) for name, path in run.adam_tables().items()}
+        rows = {name: pq.read_metadata(path).num_rows for name, path in run.adam_tables().items()}
         manifest["sdtm_run"] = info["sdtm_run"]
         manifest["adam"] = {
             "changes": _change_report(run, study),

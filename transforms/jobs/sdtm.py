@@ -11,22 +11,23 @@ raises :class:`~transforms.errors.PipelineError` with a readable message on bad 
 from __future__ import annotations
 
 import platform
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from transforms import __version__
 from transforms.errors import NothingNew, NotReady, PipelineError, UserError
 from transforms.extract.exports import Export, find_newest_complete, list_exports, sha256_file
 from transforms.extract.odm import StudyLayout, read_odm_form, read_odm_study
-from transforms.extract.readers import RawFileError, max_form_bytes, read_form
+from transforms.extract.readers import ROW, RawFileError, max_form_bytes, read_form_frames
 from transforms.issues import IssueLog, describe
 from transforms.jobs.kit import (
-    ROW_GROUP_ROWS,
     Column,
     ParquetAppender,
     TableReader,
@@ -40,7 +41,7 @@ from transforms.jobs.kit import (
 )
 from transforms.jobs.plan import REFERENCE_DATASET, Place
 from transforms.listing import XPT
-from transforms.specs import ROW_KEY, StudySpec
+from transforms.specs import ROW_KEY, FormSpec, StudySpec
 from transforms.store import (
     RunFolder,
     check_layout,
@@ -52,6 +53,7 @@ from transforms.store import (
 )
 
 if TYPE_CHECKING:
+    from transforms.changes import Changes
     from transforms.xpt import XptError
 
 
@@ -72,20 +74,14 @@ def _fail_on_errors(issues: IssueLog, run: RunFolder, name: str) -> None:
 # --- extract ---------------------------------------------------------------------------
 
 
-def _check_form(
-    form_oid: str, df: pd.DataFrame, study: StudySpec, file: str, issues: IssueLog
-) -> None:
-    spec = study.forms[form_oid]
-    columns = [c for c in df.columns if c != "__ROW"]
-    missing = [c for c in spec.columns if c not in columns]
-    if missing:
-        raise PipelineError(
-            f"{file}: column(s) {missing} missing from the header, line 1 "
-            f"(rule FORM-COLUMNS; expected {list(spec.columns)})"
-        )
-    extra = [c for c in columns if c not in spec.columns]
-    if extra:  # kept, so that reconcile_fields stops the run naming them
-        log.warning("%s: unknown column(s) %s kept in the raw snapshot, not mapped", file, extra)
+def _key_text(df: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
+    """A form's record key columns as compared: text, stripped."""
+    return df[list(keys)].apply(lambda s: s.astype("string").str.strip())
+
+
+def _check_frame(spec: FormSpec, df: pd.DataFrame, file: str) -> IssueLog:
+    """A frame of a form's records checked on its own: required values present."""
+    issues = IssueLog()
     for col in (c for c in spec.columns.values() if c.required):
         values = df[col.name].astype("string").str.strip()
         issues.add(
@@ -99,14 +95,24 @@ def _check_form(
             rule="REQUIRED",
             message=f"{col.label} is required",
         )
-    keys = df[list(spec.keys)].apply(lambda s: s.astype("string").str.strip())
-    dup = keys.duplicated(keep=False)
+    return issues
+
+
+def _check_keys(
+    spec: FormSpec, path: Path, hashes: np.ndarray, file: str, issues: IssueLog
+) -> None:
+    """Records sharing a key, found across the frames of a form from a hash of each key
+    (8 bytes a record): the records whose hash recurs, read back from the snapshot `path`,
+    are compared on the keys themselves."""
+    again = pd.Series(hashes).duplicated(keep=False).to_numpy()
+    df = TableReader({"form": path}, "raw form").read_rows("form", again)
+    keys = _key_text(df, spec.keys)
     label = keys.iloc[:, 0].fillna("")
     for col in keys.columns[1:]:
         label = label + "|" + keys[col].fillna("")
     issues.add(
         df,
-        dup,
+        keys.duplicated(keep=False),
         severity="error",
         dataset="RAW",
         form=file,
@@ -117,22 +123,68 @@ def _check_form(
     )
 
 
-def _read_forms(export: Export, study: StudySpec) -> Iterator[tuple[str, str, pd.DataFrame]]:
-    """Each form's id, source name and records: from its own file (one at a time), or all
-    from the export's one whole-study ODM file (its ItemGroupData counted against the
-    manifest)."""
+def _snapshot_form(
+    form_oid: str,
+    frames: Iterable[pd.DataFrame],
+    study: StudySpec,
+    file: str,
+    path: Path,
+    counted: Callable[[int], None],
+) -> tuple[int, IssueLog]:
+    """Check a form's records a frame at a time (:func:`_check_frame`, then the keys across
+    the frames) and write them to its raw snapshot `path`, in fixed row groups: the file
+    and the issues of the form read and checked whole. `counted` is given the number of
+    records read (before the keys are checked). Returns that number and the issues."""
+    spec = study.forms[form_oid]
+    table = ParquetAppender(path)
+    logs: list[IssueLog] = []
+    hashes: list[pd.Series] = []
+    pieces = iter(frames)
+    for df in pieces:
+        if not logs:
+            columns = [c for c in df.columns if c != ROW]
+            missing = [c for c in spec.columns if c not in columns]
+            if missing:
+                counted(len(df) + sum(len(rest) for rest in pieces))
+                raise PipelineError(
+                    f"{file}: column(s) {missing} missing from the header, line 1 "
+                    f"(rule FORM-COLUMNS; expected {list(spec.columns)})"
+                )
+            extra = [c for c in columns if c not in spec.columns]
+            if extra:  # kept, so that reconcile_fields stops the run naming them
+                log.warning(
+                    "%s: unknown column(s) %s kept in the raw snapshot, not mapped", file, extra
+                )
+        logs.append(_check_frame(spec, df, file))
+        hashes.append(pd.util.hash_pandas_object(_key_text(df, spec.keys), index=False))
+        table.append(df)
+        del df
+    table.close()
+    counted(table.rows)
+    issues = IssueLog.merged(logs)
+    _check_keys(spec, path, np.concatenate(hashes), file, issues)
+    return table.rows, issues
+
+
+def _read_forms(
+    export: Export, study: StudySpec
+) -> Iterator[tuple[str, str, Iterable[pd.DataFrame], Callable[[int], None]]]:
+    """Each form's id, source name, records (frames of about `frame_rows()`, a CSV file
+    read a block at a time) and the check of the number of records read: from its own file
+    (one at a time), or all from the export's one whole-study ODM file (its ItemGroupData
+    counted against the manifest)."""
     path = export.study_file
     if path is None:
         for oid, form in study.forms.items():
             file = export.files[form.file]
+            source = export.source(form.file, oid)
             if file.suffix.lower() == ".xml":  # the EDC counts ItemGroupData, removed ones too
                 data = read_odm_form(file, max_form_bytes(), study.id)
-                df, written = next(iter(data.frames.values())), data.item_groups
+                counted = _counted(file, export.manifest, data.item_groups)
+                yield oid, source, [next(iter(data.frames.values()))], counted
             else:
-                df = read_form(file)
-                written = len(df)
-            _check_rows(file, written, export.manifest)
-            yield oid, export.source(form.file, oid), df
+                frames = read_form_frames(file, frame_rows())
+                yield oid, source, frames, _counted(file, export.manifest)
         return
     if not study.odm_structure:
         raise RawFileError(
@@ -147,7 +199,15 @@ def _read_forms(export: Export, study: StudySpec) -> Iterator[tuple[str, str, pd
     data = read_odm_study(path, max_form_bytes(), layout)
     _check_rows(path, data.item_groups, export.manifest)
     for oid, form in study.forms.items():
-        yield oid, export.source(form.file, oid), data.frames.pop(oid)
+        yield oid, export.source(form.file, oid), [data.frames.pop(oid)], lambda _: None
+
+
+def _counted(
+    file: Path, manifest: dict[str, Any] | None, written: int | None = None
+) -> Callable[[int], None]:
+    """The check of the records read from `file` against the manifest's count: of those
+    the file says it holds (`written`: an ODM file's ItemGroupData), else of those read."""
+    return lambda rows: _check_rows(file, rows if written is None else written, manifest)
 
 
 def _check_rows(path: Path, rows: int, manifest: dict[str, Any] | None) -> None:
@@ -305,15 +365,15 @@ def extract(study: StudySpec, place: Place, run_id: str | None = None) -> RunFol
             place.store, study.id, run_id or f"{started:%Y%m%dT%H%M%S}Z-{export.export_id}"
         )
         s.run = run
-        issues = IssueLog()
+        logs = []
         inputs: dict[str, Any] = {}
-        for oid, source, df in _read_forms(export, study):
-            _check_form(oid, df, study, source, issues)
-            df.to_parquet(run.raw_form(oid), index=False, row_group_size=ROW_GROUP_ROWS)
+        for oid, source, frames, counted in _read_forms(export, study):
+            rows, checked = _snapshot_form(oid, frames, study, source, run.raw_form(oid), counted)
+            logs.append(checked)
             size = export.files[study.forms[oid].file].stat().st_size  # for export_arrived
-            inputs[source] = {"form": oid, "rows": len(df), "sha256": digests[source],
+            inputs[source] = {"form": oid, "rows": rows, "sha256": digests[source],
                               "bytes": size}  # fmt: skip
-            s.rows_in += len(df)
+            s.rows_in += rows
         s.rows_out = s.rows_in
         manifest = export.manifest or {}
         created = manifest.get("created") or datetime.strptime(
@@ -333,7 +393,7 @@ def extract(study: StudySpec, place: Place, run_id: str | None = None) -> RunFol
         )
         # Listed here; the raw quality gate (same rules, same rows) stops the run, so a data
         # manager sees every problem of the night in one listing, not the first kind only.
-        issues.write_csv(run.issues("RAW"))
+        IssueLog.chained(logs).write_csv(run.issues("RAW"))
     return run
 
 
@@ -576,14 +636,30 @@ def write_xpt(run: RunFolder, study: StudySpec, dataset: str) -> list[str]:
 # --- account, document, check ----------------------------------------------------------
 
 
+def _read_present(path: Path, columns: list[str]) -> pd.DataFrame:
+    """The columns of a Parquet table that it has, in the order given."""
+    present = set(pq.read_schema(path).names)
+    return pd.read_parquet(path, columns=[c for c in columns if c in present])
+
+
+def _sources(run: RunFolder) -> pd.DataFrame:
+    """The (DATASET, FORM, ROW) of every record mapped, the texts as categories: a few
+    bytes a record, not a text object each."""
+    tables = [
+        pq.read_table(p, columns=["DATASET", "FORM", "ROW"], read_dictionary=["DATASET", "FORM"])
+        for p in run.lineages()
+    ]
+    return pa.concat_tables(tables, promote_options="default").to_pandas()  # a null column too
+
+
 def reconcile(run: RunFolder, study: StudySpec) -> int:
     """Account for every raw record (reports/reconciliation.csv); fail if any is lost."""
     from transforms.reconcile import reconcile as account
 
     with stage("reconcile", run) as s:
-        raw = {oid: pd.read_parquet(run.raw_form(oid)) for oid in study.forms}
-        sources = pd.concat([pd.read_parquet(p) for p in run.lineages()], ignore_index=True)
-        summary, lost = account(raw, run.forms_by_file, sources, study.not_mapped)
+        # A form at a time, only what accounting reads: its rows' positions and subjects.
+        raw = ((oid, _read_present(run.raw_form(oid), [ROW, "SUBJID"])) for oid in study.forms)
+        summary, lost = account(raw, run.forms_by_file, _sources(run), study.not_mapped)
         summary.to_csv(run.report("reconciliation.csv"), index=False)
         s.rows_in = int(summary["records_in"].sum())
         s.rows_out = s.rows_in - len(lost)
@@ -646,24 +722,25 @@ def conformance(run: RunFolder, study: StudySpec) -> None:
 
 
 def _change_report(run: RunFolder, study: StudySpec, previous: Path | None) -> dict[str, Any]:
-    """reports/changes.csv and changes_cells.csv/.html against the published run; per
-    dataset counts for the manifest."""
+    """reports/changes.csv and changes_cells.csv/.html against the published run, a
+    dataset at a time; per dataset counts for the manifest."""
     from transforms.changes import compare, write_report
     from transforms.sdtm.build import SUPP_COLUMNS
 
-    parts = []
-    for name, path in run.sdtm_tables().items():
-        spec = study.datasets.get(name)
-        if spec is not None:
-            keys = list(spec.keys)
-            ignore = [v.name for v in spec.variables if v.name.endswith("SEQ")]
-        else:  # SUPP--: the parent is named by IDVARVAL, a --SEQ that may renumber
-            keys, ignore = [c for c, _ in SUPP_COLUMNS if c in ("USUBJID", "QNAM")], []
-        old = RunFolder(previous).sdtm_table(name) if previous else None
-        before = old if old is not None and old.exists() else None
-        parts.append(compare(name, before, path, keys, ignore))
+    def parts() -> Iterator[Changes]:
+        for name, path in run.sdtm_tables().items():
+            spec = study.datasets.get(name)
+            if spec is not None:
+                keys = list(spec.keys)
+                ignore = [v.name for v in spec.variables if v.name.endswith("SEQ")]
+            else:  # SUPP--: the parent is named by IDVARVAL, a --SEQ that may renumber
+                keys, ignore = [c for c, _ in SUPP_COLUMNS if c in ("USUBJID", "QNAM")], []
+            old = RunFolder(previous).sdtm_table(name) if previous else None
+            before = old if old is not None and old.exists() else None
+            yield compare(name, before, path, keys, ignore)
+
     against = previous.name if previous else None
-    return write_report(run.reports, parts, against, study.id, run.run_id)
+    return write_report(run.reports, parts(), against, study.id, run.run_id)
 
 
 def _refuse_older(previous: Path | None, export_id: str) -> None:
