@@ -42,6 +42,12 @@ def _remap(current: Path, root: Path) -> RunFolder:
     return run
 
 
+def logged_groups(messages: list[str]) -> dict[str, int]:
+    """The datasets a stage's log says were made in groups of subjects, and how many."""
+    found = [m.split(" ") for m in messages if m.endswith("groups of subjects")]
+    return {m[0].rstrip(":"): int(m[3]) for m in found}
+
+
 # Per night: the raw rows a group holds, and the datasets then mapped in more than one
 # group (how many; a dataset's rows are those of every form it reads: the pilot's AE reads
 # VS's dates for its epochs).
@@ -61,8 +67,7 @@ def test_groups_of_subjects_write_the_files_of_one_mapping(
     monkeypatch.setenv(FRAME_ROWS_ENV, str(rows))
     with caplog.at_level(logging.INFO, logger="cdisc"):
         run = _remap(published, tmp_path)
-    found = [m.split(" ") for m in caplog.messages if m.endswith("groups of subjects")]
-    assert {m[0].rstrip(":"): int(m[3]) for m in found} == groups
+    assert logged_groups(caplog.messages) == groups
     written = sorted(p.relative_to(run.path) for p in run.path.glob("[rs]*/*") if p.is_file())
     assert {"sdtm/vs.parquet", "sdtm/vs.xpt", "sdtm/vs.json", "reports/issues_vs.csv",
             "reports/lineage_vs.parquet"} <= {str(p) for p in written}  # fmt: skip

@@ -87,19 +87,23 @@ def _adam_columns(spec: Any) -> list[Column]:
 
 def sas_dates(data: pd.DataFrame) -> pd.DataFrame:
     """Datetime columns as SAS day counts (days since 1960-01-01), for XPT and JSON."""
-    out = data.copy()
-    for name in out.columns:
-        if pd.api.types.is_datetime64_any_dtype(out[name]):
-            out[name] = (out[name] - SAS_EPOCH).dt.days.astype("float64")
-    return out
+    dates = [n for n in data.columns if pd.api.types.is_datetime64_any_dtype(data[n])]
+    return data.assign(**{n: (data[n] - SAS_EPOCH).dt.days.astype("float64") for n in dates})
 
 
 def build(run: RunFolder, study: StudySpec, dataset: str) -> int:
     """Derive one ADaM dataset, by its spec's steps, into the run's adam/ as Parquet, XPT v5
-    and Dataset-JSON; a listing a step makes goes to reports/<listing>_<dataset>.csv."""
+    and Dataset-JSON; a listing a step makes goes to reports/<listing>_<dataset>.csv.
+
+    A dataset whose every step is per subject is derived a group of subjects at a time
+    (:mod:`transforms.adam.chunks`; about `frame_rows()` records of what its ``records``
+    steps read each), each group's records appended to its Parquet, and the XPT and JSON
+    written from that a frame at a time: the stage holds one group's records, not the
+    dataset's. The files are those of one derivation of all the subjects."""
+    from transforms.adam.chunks import subject_inputs
     from transforms.adam.spec import conform, load_adam_spec
-    from transforms.adam.vocabulary import Inputs
     from transforms.adam.vocabulary import build as derive
+    from transforms.jobs.kit import ParquetAppender, frame_rows, parquet_frames
 
     spec = load_adam_spec(study.adam_spec_path(dataset))
     sdtm = TableReader(run.sdtm_tables(), "SDTM")
@@ -107,18 +111,24 @@ def build(run: RunFolder, study: StudySpec, dataset: str) -> int:
         built = TableReader(
             {name: path for name, path in run.adam_tables().items() if name != dataset}, "ADaM"
         )
-        inputs = Inputs(sdtm=sdtm, adam=built)
-        data = conform(derive(spec.derivations, inputs), spec)
+        table = ParquetAppender(run.adam_table(dataset))
+        groups = 0
+        for inputs in subject_inputs(spec, sdtm, built, frame_rows()):
+            table.append(conform(derive(spec.derivations, inputs), spec))
+            groups += 1
+        table.close()
+        if groups > 1:
+            log.info("%s: derived in %d groups of subjects", dataset, groups)
         for listing, frame in inputs.reports.items():
             frame.to_csv(run.report(f"{listing}_{dataset.lower()}.csv"), index=False)
-        data.to_parquet(run.adam_table(dataset), index=False)
+        frames = parquet_frames(run.adam_table(dataset))
         # The export's time, as for SDTM: the same export gives the same bytes.
         write_outputs(
-            sas_dates(data), run.adam, dataset, spec.label, _adam_columns(spec),
-            run.export_created,
+            lambda: (sas_dates(frame) for frame in frames()), run.adam, dataset, spec.label,
+            _adam_columns(spec), run.export_created,
         )  # fmt: skip
-        s.rows_out = len(data)
-    return len(data)
+        s.rows_out = table.rows
+    return table.rows
 
 
 def endpoints(run: RunFolder, study: StudySpec) -> list[Path]:

@@ -148,13 +148,26 @@ class TableReader(Mapping[str, pd.DataFrame]):
             return self[name][columns]
         return pd.read_parquet(self._paths[name], columns=columns)
 
-    def read_rows(self, name: str, keep: np.ndarray) -> pd.DataFrame:
-        """The rows of a table where `keep` (one flag per row) holds, indexed by their
-        positions in it: from memory if read already, else from its file a frame of rows at
-        a time (not kept: a group of subjects' rows of LB, not LB)."""
+    def columns(self, name: str) -> list[str]:
+        """The names of a table's columns (from its file's schema: nothing read)."""
         if name in self._read or name not in self._paths:
-            return self[name][keep]
+            return list(self[name].columns)
+        return list(pq.ParquetFile(self._paths[name]).schema_arrow.names)
+
+    def read_rows(
+        self, name: str, keep: np.ndarray, columns: list[str] | None = None
+    ) -> pd.DataFrame:
+        """The rows of a table where `keep` (one flag per row) holds, indexed by their
+        positions in it, with its `columns` (None: all): from memory if read already, else
+        from its file a frame of rows at a time (not kept: a group of subjects' rows of LB,
+        not LB)."""
+        if name in self._read or name not in self._paths:
+            rows = self[name][keep]
+            return rows if columns is None else rows[columns]
         source = pq.ParquetFile(self._paths[name])
+        schema = source.schema_arrow
+        if columns is not None:
+            schema = pa.schema([schema.field(c) for c in columns], metadata=schema.metadata)
         batches = []
         ends = np.cumsum(
             [source.metadata.row_group(i).num_rows for i in range(source.num_row_groups)]
@@ -163,12 +176,14 @@ class TableReader(Mapping[str, pd.DataFrame]):
             at = int(end) - source.metadata.row_group(group).num_rows
             if not keep[at:end].any():  # a subject's rows lie together in an export: few
                 continue  # row groups hold a group of subjects' (ROW_GROUP_ROWS rows each)
-            for batch in source.iter_batches(batch_size=frame_rows(), row_groups=[group]):
+            for batch in source.iter_batches(
+                batch_size=frame_rows(), row_groups=[group], columns=columns
+            ):
                 wanted = keep[at : at + batch.num_rows]
                 at += batch.num_rows
                 if wanted.any():
                     batches.append(batch.filter(pa.array(wanted)))
-        rows = pa.Table.from_batches(batches, schema=source.schema_arrow).to_pandas()
+        rows = pa.Table.from_batches(batches, schema=schema).to_pandas()
         return rows.set_axis(pd.Index(np.flatnonzero(keep)))
 
     def __iter__(self) -> Iterator[str]:

@@ -19,7 +19,7 @@ raw rows as the caller asks (whole subjects: a subject is never split).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Protocol, cast
 
@@ -168,17 +168,34 @@ def subject_chunks(
     if subject is None or REFERENCE_DATASET not in datasets or not per_subject(spec, study):
         return Chunks(1, {})
     names = sorted(_forms_read(spec) - {STUDY_FORM})
-    # Each row's subject; the rows of no subject (not in DM) sort last, together.
-    unknown = "\uffff"  # after every USUBJID as text
-    keys = {n: _subjects(subject, spec, study, forms, n, datasets).fillna(unknown) for n in names}
-    sizes = pd.concat(keys.values(), ignore_index=True).value_counts().sort_index()
-    if sizes.sum() <= rows:
+    keys = {n: _subjects(subject, spec, study, forms, n, datasets) for n in names}
+    numbers = subject_groups(keys.values(), rows)
+    if numbers is None:
         return Chunks(1, {})
+    groups = {n: group_of(numbers, k) for n, k in keys.items()}
+    return Chunks(int(numbers.max()) + 1, groups)
+
+
+UNKNOWN = "\uffff"  # the subject of the rows of none (null USUBJID): after every USUBJID
+
+
+def subject_groups(subjects: Iterable[pd.Series], rows: int) -> pd.Series | None:
+    """The group number of each subject (USUBJID, the index; in USUBJID order) given the
+    subject of each row of the tables read (null: none, sorted last, together): groups of
+    whole subjects of about `rows` rows each. None when all the rows make one group."""
+    sizes = pd.concat([s.fillna(UNKNOWN) for s in subjects], ignore_index=True)
+    sizes = sizes.value_counts().sort_index()
+    if sizes.sum() <= rows:
+        return None
     # A subject goes in the group its first row falls in when the rows are cut every `rows`.
     first = sizes.cumsum() - sizes
-    numbers = pd.Series(pd.factorize(first // max(rows, 1))[0], index=sizes.index)
-    groups = {n: numbers.reindex(k).to_numpy() for n, k in keys.items()}
-    return Chunks(int(numbers.max()) + 1, groups)
+    return pd.Series(pd.factorize(first // max(rows, 1))[0], index=sizes.index)
+
+
+def group_of(numbers: pd.Series, subjects: pd.Series) -> np.ndarray:
+    """The group of each row given its subject (:func:`subject_groups`; NaN: a subject of
+    no group)."""
+    return numbers.reindex(subjects.fillna(UNKNOWN)).to_numpy()
 
 
 class SubjectRows(Mapping[str, pd.DataFrame]):
@@ -195,6 +212,9 @@ class SubjectRows(Mapping[str, pd.DataFrame]):
         if name not in self._read:
             self._read[name] = self._forms.read_rows(name, self._groups[name] == self._number)
         return self._read[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._forms
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._forms)

@@ -116,6 +116,8 @@ class Grade(Verb):
     by: Annotated[str, Arg(base.name, "PARAMCD")]
     version: Annotated[str, Arg(base.text, "5.0")]
 
+    per_subject = True  # each record's value from the record alone
+
     def run(self, data: pd.DataFrame, inputs: Inputs) -> pd.DataFrame:
         refs = {b.ref for c in self.criteria for b in c.bounds if b.ref}
         self.need(data, [self.value, self.by, *sorted(refs)], "criteria")

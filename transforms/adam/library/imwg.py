@@ -38,6 +38,7 @@ from typing import Annotated, Any
 import numpy as np
 import pandas as pd
 
+from transforms import conditions
 from transforms import imwg as rule
 from transforms.adam.dates import iso_date
 from transforms.adam.verbs import base
@@ -195,10 +196,14 @@ class LabResponse(SubjectDates):
         return rows.assign(VALUE=number.mask(text.str.startswith("<").fillna(False), 0.0), KEY=key)
 
     def run(self, data: pd.DataFrame, inputs: Inputs) -> pd.DataFrame:
-        lb = inputs.dataset(self.dataset, self.where)
         adsl = inputs.dataset(self.subjects, self.where)
         self.need(adsl, ["USUBJID", self.start, self.stop], "start", self.subjects)
         columns = ["USUBJID", "LBSEQ", "LBTESTCD", "LBSPEC", "LBSTRESC", "LBSTRESN", "LBDTC"]
+        # Of LB, the tests' records only, with what is read of them.
+        used = [*columns, "VISIT", "VISITNUM", *sorted(conditions.subjects(self.diagnosis))]
+        tested = {"var": "LBTESTCD", "in": sorted({testcd for testcd, _ in self.tests.values()})}
+        tests = conditions.parse(tested, str(self.where), conditions.named("var"))
+        lb = inputs.subset(self.dataset, self.where, used, tests)
         self.need(lb, [*columns, "VISIT", "VISITNUM"], "tests", self.dataset)
         diagnosis = base.mask(self.diagnosis, lb)
         parts = [self._rows(lb, key) for key in self.tests]

@@ -77,6 +77,37 @@ class Inputs:
                 return tables[name]
         raise where.fail(f"unknown dataset {name!r} (not built, not in the SDTM run)")
 
+    def subset(
+        self, name: str, where: Where, columns: typing.Iterable[str], cond: Condition | None
+    ) -> pd.DataFrame:
+        """Of a dataset, those of `columns` it has, of the rows where `cond` holds (over its
+        own variables), indexed by their positions in it: from its file only those columns
+        and rows when it is not in memory (a step that wants three tests of LB does not
+        hold LB), else from the frame."""
+        tables = self.adam if name in self.adam else self.sdtm
+        if not isinstance(tables, Readable) or name not in tables:
+            frame = self.dataset(name, where)
+            return frame.loc[mask(cond, frame), [c for c in dict.fromkeys(columns) if c in frame]]
+        have = tables.columns(name)
+        wanted = [c for c in dict.fromkeys(columns) if c in have]
+        if cond is None:
+            return tables.read_columns(name, wanted)
+        tested = tables.read_columns(name, [c for c in have if c in conditions.subjects(cond)])
+        keep = mask(cond, tested).to_numpy(dtype=bool)
+        del tested
+        return tables.read_rows(name, keep, wanted)
+
+
+@typing.runtime_checkable
+class Readable(Protocol):
+    """Tables read from their files a part at a time (transforms.jobs.kit.TableReader)."""
+
+    def columns(self, name: str) -> list[str]: ...
+
+    def read_columns(self, name: str, columns: list[str]) -> pd.DataFrame: ...
+
+    def read_rows(self, name: str, keep: Any, columns: list[str] | None = None) -> pd.DataFrame: ...
+
 
 class Verb:
     """A step of a derivation. Subclasses are frozen dataclasses registered with
@@ -87,6 +118,15 @@ class Verb:
 
     def run(self, data: pd.DataFrame, inputs: Inputs) -> pd.DataFrame:
         raise NotImplementedError
+
+    @property
+    def per_subject(self) -> bool:
+        """Whether what the verb derives for a record depends on its own subject's records
+        only (of the dataset and of the datasets it reads): a dataset whose every step is
+        may be derived a group of whole subjects at a time (:mod:`transforms.adam.chunks`).
+        A verb that looks across subjects (a group or a key without USUBJID, a numbering
+        over the dataset) is not; none is unless it says so."""
+        return False
 
     def describe(self) -> dict[str, str]:
         """Per variable it derives, the derivation in words."""
@@ -258,6 +298,12 @@ def mask(cond: Condition | None, frame: pd.DataFrame) -> pd.Series:
     if cond is None:
         return pd.Series(True, index=frame.index)
     return conditions.frame_mask(cond, frame)
+
+
+def by_subject(by: typing.Iterable[str]) -> bool:
+    """Whether groups by `by` are within a subject (USUBJID among them): a verb by them is
+    :attr:`Verb.per_subject`."""
+    return "USUBJID" in by
 
 
 def words(cond: Condition) -> str:

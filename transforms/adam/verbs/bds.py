@@ -42,6 +42,10 @@ class Base(Verb):
             return data["ABLFL"].astype("string").eq("Y").fillna(False).astype(bool)
         return base.mask(self.where_, data)
 
+    @property
+    def per_subject(self) -> bool:
+        return base.by_subject(self.by)
+
     def run(self, data: pd.DataFrame, inputs: Inputs) -> pd.DataFrame:
         self.need(data, [*self.by, self.from_], "from")
         chosen = data.loc[self._chosen(data), [*self.by, self.from_]]
@@ -75,6 +79,10 @@ class Nadir(Verb):
     among: Annotated[Condition | None, Arg(base.condition, None)]
     where_: Annotated[Condition | None, Arg(base.condition, None)]
     mode: Annotated[str, Arg(base.choice("min", "max"), "min")]
+
+    @property
+    def per_subject(self) -> bool:
+        return base.by_subject(self.by)
 
     def run(self, data: pd.DataFrame, inputs: Inputs) -> pd.DataFrame:
         self.need(data, [self.value], "value")
@@ -137,6 +145,10 @@ class ParamComputed(Verb):
                 f"{sorted(unknown)} are neither parameters nor by variables"
             )
 
+    @property
+    def per_subject(self) -> bool:
+        return base.by_subject(self.by)
+
     def run(self, data: pd.DataFrame, inputs: Inputs) -> pd.DataFrame:
         self.need(data, ["PARAMCD", "AVAL", *self.by, *self.keep], "by")
         rows = data[data["PARAMCD"].isin(self.parameters)]
@@ -191,6 +203,8 @@ class Parameters(Verb):
 
     parameters: Annotated[tuple[tuple[str, str, str], ...], Arg(_parameters)]
     keep: Annotated[tuple[str, ...], Arg(base.names)]
+
+    per_subject = True  # each record's value from the record alone
 
     def run(self, data: pd.DataFrame, inputs: Inputs) -> pd.DataFrame:
         self.need(data, [*self.keep, *(f for _, _, f in self.parameters)], "parameters")

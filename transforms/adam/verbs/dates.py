@@ -35,6 +35,8 @@ class Date(Verb):
         if self.impute == "none" and (self.flag or self.min_date):
             raise self.where.at(arg="flag").fail("flag and min_date need impute first or last")
 
+    per_subject = True  # each record's value from the record alone
+
     def run(self, data: pd.DataFrame, inputs: Inputs) -> pd.DataFrame:
         self.need(data, [*self.dtc, self.min_date, self.not_after], "dtc")
         dtc = data[self.dtc[0]]
@@ -83,6 +85,8 @@ class StudyDay(Verb):
     date: Annotated[str, Arg(base.name)]
     ref: Annotated[str, Arg(base.name, "TRTSDT")]
 
+    per_subject = True  # each record's value from the record alone
+
     def run(self, data: pd.DataFrame, inputs: Inputs) -> pd.DataFrame:
         self.need(data, [self.date, self.ref], "date")
         data[self.var] = study_day(data[self.date], data[self.ref])
@@ -103,6 +107,8 @@ class Duration(Verb):
     start: Annotated[str, Arg(base.name)]
     end: Annotated[str, Arg(base.name)]
     add_one: Annotated[bool, Arg(base.boolean, True)]
+
+    per_subject = True  # each record's value from the record alone
 
     def run(self, data: pd.DataFrame, inputs: Inputs) -> pd.DataFrame:
         self.need(data, [self.start, self.end], "start")

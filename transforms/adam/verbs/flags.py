@@ -26,6 +26,10 @@ class FlagExtreme(Verb):
     mode: Annotated[str, Arg(base.choice("first", "last"), "first")]
     where_: Annotated[Condition | None, Arg(base.condition, None)]
 
+    @property
+    def per_subject(self) -> bool:
+        return base.by_subject(self.by)
+
     def run(self, data: pd.DataFrame, inputs: Inputs) -> pd.DataFrame:
         self.need(data, self.by, "by")
         chosen = data[base.mask(self.where_, data)]
@@ -53,6 +57,8 @@ class TreatmentEmergent(Verb):
     trt_start: Annotated[str, Arg(base.name, "TRTSDT")]
     trt_end: Annotated[str, Arg(base.name, "TRTEDT")]
     end_window: Annotated[int, Arg(base.integer, 0)]
+
+    per_subject = True  # each record's value from the record alone
 
     def run(self, data: pd.DataFrame, inputs: Inputs) -> pd.DataFrame:
         self.need(data, [self.start, self.trt_start, self.trt_end], "start")

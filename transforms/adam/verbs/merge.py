@@ -45,8 +45,13 @@ class MergeVars(Verb):
     missing: Annotated[tuple[tuple[str, Any], ...], Arg(constants, ())]
     keep: Annotated[str, Arg(base.choice("all", "matched"), "all")]
 
+    @property
+    def per_subject(self) -> bool:
+        return base.by_subject(self.by) and self.from_.per_subject
+
     def run(self, data: pd.DataFrame, inputs: Inputs) -> pd.DataFrame:
-        added = self.from_.frame(inputs)
+        read = [*self.by, *(s for _, s in self.vars), *(n for n, _ in self.order)]
+        added = self.from_.frame(inputs, read)
         self.need(data, self.by, "by")
         self.need(added, self.by, "by", self.from_.dataset)
         self.need(added, [s for _, s in self.vars], "vars", self.from_.dataset)
@@ -115,10 +120,14 @@ class ExtremeDate(Verb):
     mode: Annotated[str, Arg(base.choice("first", "last"), "last")]
     not_after: Annotated[str | None, Arg(base.name, None)]
 
+    @property
+    def per_subject(self) -> bool:  # the date per USUBJID
+        return all(src.per_subject for src, _ in self.sources)
+
     def run(self, data: pd.DataFrame, inputs: Inputs) -> pd.DataFrame:
         parts = []
         for src, dates in self.sources:
-            frame = src.frame(inputs)
+            frame = src.frame(inputs, ["USUBJID", *dates])
             self.need(frame, ["USUBJID", *dates], "sources", src.dataset)
             parts += [
                 pd.DataFrame({"USUBJID": frame["USUBJID"], "D": iso_date(frame[d])}) for d in dates

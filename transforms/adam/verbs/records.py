@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -23,10 +24,19 @@ class Source:
     derive: tuple[Verb, ...]
     at: Where
 
-    def frame(self, inputs: Inputs) -> pd.DataFrame:
+    def frame(self, inputs: Inputs, columns: Iterable[str] | None = None) -> pd.DataFrame:
+        """The source's records; of their variables, `columns` (those the dataset has) and
+        no other when given and the source has no steps of its own (which may read any)."""
+        if columns is not None and not self.derive:
+            return inputs.subset(self.dataset, self.at, columns, self.where_)
         frame = inputs.dataset(self.dataset, self.at)
         frame = frame[base.mask(self.where_, frame)]
         return base.run_steps(self.derive, frame, inputs)
+
+    @property
+    def per_subject(self) -> bool:
+        """Whether its own steps are each :attr:`Verb.per_subject`."""
+        return all(step.per_subject for step in self.derive)
 
     def words(self) -> str:
         kept = [base.words(s.where_) for s in self.derive if isinstance(s, Filter)]
@@ -71,6 +81,10 @@ class Records(Verb):
 
     from_: Annotated[Source, Arg(source)]
 
+    @property
+    def per_subject(self) -> bool:
+        return self.from_.per_subject
+
     def run(self, data: pd.DataFrame, inputs: Inputs) -> pd.DataFrame:
         added = self.from_.frame(inputs)
         if data.empty and not len(data.columns):
@@ -87,6 +101,8 @@ class Filter(Verb):
     """Keep the records where the condition holds."""
 
     where_: Annotated[Condition, Arg(base.condition)]
+
+    per_subject = True  # each record's value from the record alone
 
     def run(self, data: pd.DataFrame, inputs: Inputs) -> pd.DataFrame:
         return data[base.mask(self.where_, data)]
@@ -133,6 +149,10 @@ class Seq(Verb):
     var: Annotated[str, Arg(base.name)]
     order: Annotated[tuple[tuple[str, bool], ...], Arg(order)]
     by: Annotated[tuple[str, ...], Arg(base.names, ("USUBJID",))]
+
+    @property
+    def per_subject(self) -> bool:
+        return base.by_subject(self.by)
 
     def run(self, data: pd.DataFrame, inputs: Inputs) -> pd.DataFrame:
         data = sort(data, self.by, self.order, self)

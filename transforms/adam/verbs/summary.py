@@ -39,6 +39,10 @@ class MergeSummary(Verb):
     order: Annotated[tuple[tuple[str, bool], ...], Arg(order, ())]
     missing: Annotated[str | int | float | None, Arg(base.value, None)]
 
+    @property
+    def per_subject(self) -> bool:
+        return base.by_subject(self.by) and self.from_.per_subject
+
     def check(self) -> None:
         picks = self.function in ("first", "last")
         if picks and not self.order:
@@ -75,7 +79,8 @@ class MergeSummary(Verb):
         return values.min() if self.function == "min" else values.max()
 
     def run(self, data: pd.DataFrame, inputs: Inputs) -> pd.DataFrame:
-        frame = self.from_.frame(inputs)
+        used = expression_variables(self.expr) if self.expr is not None else []
+        frame = self.from_.frame(inputs, [*self.by, *used, *(n for n, _ in self.order)])
         dataset = self.from_.dataset
         self.need(data, self.by, "by")
         self.need(frame, self.by, "by", dataset)

@@ -63,6 +63,8 @@ class Assign(Verb):
             return column
         return pd.Series(t[1], index=data.index, dtype="object" if t[1] is None else None)
 
+    per_subject = True  # each record's value from the record alone
+
     def run(self, data: pd.DataFrame, inputs: Inputs) -> pd.DataFrame:
         out = self._values(data, self.else_)
         for cond, t in reversed(self.cases):
@@ -86,6 +88,8 @@ class Code(Verb):
     var: Annotated[str, Arg(base.name)]
     from_: Annotated[str, Arg(base.name)]
     values: Annotated[tuple[str, ...], Arg(base.values)]
+
+    per_subject = True  # each record's value from the record alone
 
     def run(self, data: pd.DataFrame, inputs: Inputs) -> pd.DataFrame:
         self.need(data, [self.from_], "from")
@@ -125,6 +129,8 @@ class Groups(Verb):
     from_: Annotated[str, Arg(base.name)]
     groups: Annotated[tuple[tuple[str, float, float], ...], Arg(groups)]
     code: Annotated[str | None, Arg(base.name, None)]
+
+    per_subject = True  # each record's value from the record alone
 
     def run(self, data: pd.DataFrame, inputs: Inputs) -> pd.DataFrame:
         self.need(data, [self.from_], "from")
@@ -167,6 +173,8 @@ class Number(Verb):
     def check(self) -> None:
         if self.digits is not None and not 0 <= self.digits <= 10:
             raise self.where.at(arg="digits").fail("must be a whole number from 0 to 10")
+
+    per_subject = True  # each record's value from the record alone
 
     def run(self, data: pd.DataFrame, inputs: Inputs) -> pd.DataFrame:
         self.need(data, [self.from_], "from")
@@ -243,6 +251,8 @@ class Compute(Verb):
 
     var: Annotated[str, Arg(base.name)]
     expr: Annotated[ast.expr, Arg(expression)]
+
+    per_subject = True  # each record's value from the record alone
 
     def run(self, data: pd.DataFrame, inputs: Inputs) -> pd.DataFrame:
         self.need(data, expression_variables(self.expr), "expr")
