@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -665,3 +666,74 @@ def test_a_result_with_a_comma_number_is_a_type_error(value: str, ok: bool) -> N
 
     pattern, _ = TYPE_PATTERNS["result"]
     assert bool(re.match(pattern, value)) is ok
+
+
+# --- a large table a group of subjects at a time ---------------------------------------------
+
+from tests.test_cdiscpilot import pilot_run  # noqa: E402, F401 (the pilot's night, a fixture)
+
+# Runs with failing rows (the broken run's contradictions and SDTM errors, the dirty export's
+# planted defects, among them a duplicated LB key) and the pilot's clean night, each gate run
+# whole and again with CDISC_FRAME_ROWS small enough to cut its large tables (LB, VS, DM).
+CHUNKED = [("broken_run", "raw", 100), ("broken_run", "sdtm", 12), ("dirty", "raw", 100),
+           ("pilot_run", "raw", 4000), ("pilot_run", "sdtm", 4000)]  # fmt: skip
+
+
+@pytest.mark.parametrize(("night", "gate", "rows"), CHUNKED)
+def test_a_gate_in_groups_of_subjects_lists_what_one_validation_lists(
+    night: str, gate: str, rows: int, request: pytest.FixtureRequest, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """Validated a group of whole subjects at a time (the checks of one record) and once
+    over the few columns the cross-record checks read, a gate writes the listing (CSV and
+    HTML) and summary of one validation per table: global row numbers, each expectation
+    counted once."""
+    from transforms.jobs.kit import FRAME_ROWS_ENV
+
+    given = request.getfixturevalue(night)
+    source = given[0] if isinstance(given, tuple) else given
+    check = validate_raw if gate == "raw" else validate_sdtm
+    outputs = {}
+    for mode in ("whole", "groups"):
+        run = tmp_path / mode / "run"  # the same run id: the pages' titles are the same
+        shutil.copytree(source, run)
+        with monkeypatch.context() as patched:
+            if mode == "groups":
+                patched.setenv(FRAME_ROWS_ENV, str(rows))
+            try:
+                result = check(RunFolder(run), load_study(RunFolder(run).info["study"]))
+            except QualityGateError as failed:
+                result = failed.result
+        site = run / "reports" / "gx_docs" / gate
+        docs = {part for p in site.rglob("*.html") for part in p.relative_to(site).parts}
+        outputs[mode] = (
+            (run / "reports" / f"quality_{gate}.csv").read_bytes(),
+            (run / "reports" / f"quality_{gate}.html").read_bytes(),
+            re.sub(r"\(\d+\.\d s\)", "", result.summary).replace(str(run), "RUN"),
+            {k: v for k, v in result.as_dict().items() if isinstance(v, int)},
+            docs,
+        )
+    whole, groups = outputs["whole"], outputs["groups"]
+    assert groups[:4] == whole[:4]
+    # GX files a validation <study>.<gate>.<table>.<part> under <study>/<gate>/<table>/<part>
+    assert not any(part.startswith("subjects-") for part in whole[4])
+    assert any(part.startswith("subjects-1-of-") for part in groups[4])  # the gate did cut
+    if night != "pilot_run":
+        assert whole[3]["failing_rows"] > 0
+    if night == "dirty":  # the duplicated LB key: found over the whole of LB
+        assert "across-subjects" in groups[4]
+        assert b"KEY" in groups[0]
+
+
+def test_checks_that_read_other_records_are_known_by_their_kind() -> None:
+    unique = Check("KEY", "error", "A/B", "dup", "ExpectCompoundColumnsToBeUnique",
+                   {"column_list": ["A", "B"], "ignore_row_if": "never"}, "test")  # fmt: skip
+    in_set = Check("CT", "error", "A", "bad", "ExpectColumnValuesToBeInSet",
+                   {"column": "A:norm", "value_set": ["X"]}, "test")  # fmt: skip
+    columns = Check("COLS", "error", "", "cols", "ExpectTableColumnsToMatchSet",
+                    {"column_set": ["A"]}, "test")  # fmt: skip
+    assert unique.across_records and unique.columns == {"A", "B"}
+    assert not in_set.across_records and in_set.columns == {"A:norm"}
+    assert not columns.across_records and columns.columns == frozenset()
+    assert replace(in_set, kwargs={**in_set.kwargs, "mostly": 0.9}).across_records
+    assert replace(in_set, expectation="ExpectColumnMeanToBeBetween").across_records

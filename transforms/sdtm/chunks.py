@@ -168,9 +168,18 @@ def subject_chunks(
     if subject is None or REFERENCE_DATASET not in datasets or not per_subject(spec, study):
         return Chunks(1, {})
     names = sorted(_forms_read(spec) - {STUDY_FORM})
-    # Each row's subject; the rows of no subject (not in DM) sort last, together.
-    unknown = "\uffff"  # after every USUBJID as text
-    keys = {n: _subjects(subject, spec, study, forms, n, datasets).fillna(unknown) for n in names}
+    keys = {n: _subjects(subject, spec, study, forms, n, datasets) for n in names}
+    return subject_groups(keys, rows)
+
+
+NO_SUBJECT = "\uffff"  # a row of no subject: after every subject as text, so last
+
+
+def subject_groups(subjects: Mapping[str, pd.Series], rows: int) -> Chunks:
+    """The groups of whole subjects, in subject order, of about `rows` rows each, of the
+    tables whose rows' subjects are given (per table, a subject per row; null: none, and
+    the rows of no subject all fall in the last group); one group when `rows` hold all."""
+    keys = {n: k.astype("string").fillna(NO_SUBJECT) for n, k in subjects.items()}
     sizes = pd.concat(keys.values(), ignore_index=True).value_counts().sort_index()
     if sizes.sum() <= rows:
         return Chunks(1, {})
