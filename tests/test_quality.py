@@ -61,6 +61,27 @@ def _gate(check: Callable[[RunFolder, StudySpec], GateResult], run: Path) -> Gat
     return check(RunFolder(run), load_study(STUDY))
 
 
+def _gated_copy(
+    source: Path, run: Path, gate: str
+) -> tuple[GateResult, tuple[bytes, ...], set[str]]:
+    """A gate run on a copy of the run folder `source` at `run` (whose name is the run id:
+    copies at the same name give pages of the same titles): its result, what it wrote (the
+    listing as CSV and HTML, the summary without its seconds and with the run folder's path
+    as a name) and the Data Docs pages."""
+    shutil.copytree(source, run)
+    check = validate_raw if gate == "raw" else validate_sdtm
+    try:
+        result = check(RunFolder(run), load_study(RunFolder(run).info["study"]))
+    except QualityGateError as failed:
+        result = failed.result
+    summary = re.sub(r"\(\d+\.\d s\)", "", result.summary).replace(str(run), "RUN")
+    reports = run / "reports"
+    written = ((reports / f"quality_{gate}.csv").read_bytes(),
+               (reports / f"quality_{gate}.html").read_bytes(), summary.encode())  # fmt: skip
+    docs = reports / "gx_docs" / gate
+    return result, written, {p.relative_to(docs).as_posix() for p in docs.rglob("*.html")}
+
+
 # --- fixtures: one run per situation, each gate once ----------------------------------------
 
 
@@ -410,25 +431,15 @@ def test_memoised_gx_lists_what_plain_gx_lists(
 
     from transforms.quality import engine
 
-    check = validate_raw if gate == "raw" else validate_sdtm
     results = {}
     for mode in ("plain", "memoised"):
-        run = tmp_path / mode / "run"  # the same run id: the pages' titles are the same
-        shutil.copytree(broken_run, run)
         with monkeypatch.context() as patched:
             if mode == "plain":
                 patched.setattr(engine, "configurations_memoised", nullcontext)
-            with pytest.raises(QualityGateError) as failed:
-                _gate(check, run)
-        docs = run / "reports" / "gx_docs" / gate
-        results[mode] = (
-            (run / "reports" / f"quality_{gate}.csv").read_bytes(),
-            (run / "reports" / f"quality_{gate}.html").read_bytes(),
-            # the summary without its seconds and with the run folder's path as a name
-            re.sub(r"\(\d+\.\d s\)", "", failed.value.result.summary).replace(str(run), "RUN"),
-            sorted(p.relative_to(docs).as_posix() for p in docs.rglob("*.html")),
-        )
-    assert len(_listing(failed.value.result)) > 5
+            result, written, docs = _gated_copy(broken_run, tmp_path / mode / "run", gate)
+        assert not result.ok
+        results[mode] = (*written, sorted(docs))
+    assert len(_listing(result)) > 5
     assert results["plain"] == results["memoised"]
 
 
@@ -692,37 +703,24 @@ def test_a_gate_in_groups_of_subjects_lists_what_one_validation_lists(
 
     given = request.getfixturevalue(night)
     source = given[0] if isinstance(given, tuple) else given
-    check = validate_raw if gate == "raw" else validate_sdtm
-    outputs = {}
+    outputs, docs, counts = {}, {}, {}
     for mode in ("whole", "groups"):
-        run = tmp_path / mode / "run"  # the same run id: the pages' titles are the same
-        shutil.copytree(source, run)
         with monkeypatch.context() as patched:
             if mode == "groups":
                 patched.setenv(FRAME_ROWS_ENV, str(rows))
-            try:
-                result = check(RunFolder(run), load_study(RunFolder(run).info["study"]))
-            except QualityGateError as failed:
-                result = failed.result
-        site = run / "reports" / "gx_docs" / gate
-        docs = {part for p in site.rglob("*.html") for part in p.relative_to(site).parts}
-        outputs[mode] = (
-            (run / "reports" / f"quality_{gate}.csv").read_bytes(),
-            (run / "reports" / f"quality_{gate}.html").read_bytes(),
-            re.sub(r"\(\d+\.\d s\)", "", result.summary).replace(str(run), "RUN"),
-            {k: v for k, v in result.as_dict().items() if isinstance(v, int)},
-            docs,
-        )
-    whole, groups = outputs["whole"], outputs["groups"]
-    assert groups[:4] == whole[:4]
+            result, outputs[mode], pages = _gated_copy(source, tmp_path / mode / "run", gate)
+        counts[mode] = {k: v for k, v in result.as_dict().items() if isinstance(v, int)}
+        docs[mode] = {part for page in pages for part in page.split("/")}
+    assert outputs["groups"] == outputs["whole"]  # listing CSV and HTML, summary
+    assert counts["groups"] == counts["whole"]
     # GX files a validation <study>.<gate>.<table>.<part> under <study>/<gate>/<table>/<part>
-    assert not any(part.startswith("subjects-") for part in whole[4])
-    assert any(part.startswith("subjects-1-of-") for part in groups[4])  # the gate did cut
+    assert not any(part.startswith("subjects-") for part in docs["whole"])
+    assert any(part.startswith("subjects-1-of-") for part in docs["groups"])  # the gate cut
     if night != "pilot_run":
-        assert whole[3]["failing_rows"] > 0
+        assert counts["whole"]["failing_rows"] > 0
     if night == "dirty":  # the duplicated LB key: found over the whole of LB
-        assert "across-subjects" in groups[4]
-        assert b"KEY" in groups[0]
+        assert "across-subjects" in docs["groups"]
+        assert b",KEY," in outputs["groups"][0]
 
 
 def test_checks_that_read_other_records_are_known_by_their_kind() -> None:
