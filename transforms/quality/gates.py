@@ -33,6 +33,7 @@ from transforms.jobs.kit import TableReader, frame_rows
 from transforms.listing import conform
 from transforms.quality import engine
 from transforms.quality.checks import Suite
+from transforms.quality.library import READS
 from transforms.quality.prepare import ROW, text, validated_frame
 from transforms.quality.report import (
     SOURCES,
@@ -252,16 +253,15 @@ def _raw_suite(
     """Validate the suite of one raw form (read from `paths`, the raw forms)."""
     oid, derived = suite.target, suite.derived
     path = paths[oid]
-    others: Mapping[str, pd.DataFrame]
-    if any(d.kind == "library" for d in derived):  # a derivation reads whole forms
-        others = TableReader(paths, "raw form")
-    else:  # the columns of other forms the derived columns are joined from
-        needs: dict[str, set[str]] = {}
-        for d in derived:
-            if d.form is not None and d.form != oid:
-                needs.setdefault(d.form, {SUBJECT}).add(d.column)
-        others = {f: pd.read_parquet(paths[f], columns=_columns_read(paths[f], c))
-                  for f, c in needs.items()}  # fmt: skip
+    needs: dict[str, set[str]] = {}  # the columns of other forms the derived columns read
+    for d in derived:
+        if d.kind == "library":
+            for f, c in READS[d.column].items():
+                needs.setdefault(f, set()).update(c)
+        elif d.form is not None and d.form != oid:
+            needs.setdefault(d.form, {SUBJECT}).add(d.column)
+    others = {f: pd.read_parquet(paths[f], columns=_columns_read(paths[f], c))
+              for f, c in needs.items() if f != oid and f in paths}  # fmt: skip
     reader = TableReader({oid: path}, "raw form")
     fields = {f for c in suite.checks for f in c.field.split("/")}
 
