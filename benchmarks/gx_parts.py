@@ -107,7 +107,7 @@ def measure(run_folder: Path, gate: str, profile: Path | None = None) -> dict[st
     from great_expectations.execution_engine.execution_engine import ExecutionEngine
 
     timers.wrap(engine, "_context", "context")
-    timers.wrap(gates, "validated_frames", "prepare")
+    timers.wrap(gates, "validated_frame", "prepare")
     timers.wrap(engine, "_validate", "validate")
     timers.wrap(ExecutionEngine, "resolve_metrics", "per_row")
     timers.wrap(ValidationResultsStore, "store_validation_results", "results_store")

@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -58,6 +59,27 @@ def _extract(landing: Path, store: Path, run_id: str) -> Path:
 
 def _gate(check: Callable[[RunFolder, StudySpec], GateResult], run: Path) -> GateResult:
     return check(RunFolder(run), load_study(STUDY))
+
+
+def _gated_copy(
+    source: Path, run: Path, gate: str
+) -> tuple[GateResult, tuple[bytes, ...], set[str]]:
+    """A gate run on a copy of the run folder `source` at `run` (whose name is the run id:
+    copies at the same name give pages of the same titles): its result, what it wrote (the
+    listing as CSV and HTML, the summary without its seconds and with the run folder's path
+    as a name) and the Data Docs pages."""
+    shutil.copytree(source, run)
+    check = validate_raw if gate == "raw" else validate_sdtm
+    try:
+        result = check(RunFolder(run), load_study(RunFolder(run).info["study"]))
+    except QualityGateError as failed:
+        result = failed.result
+    summary = re.sub(r"\(\d+\.\d s\)", "", result.summary).replace(str(run), "RUN")
+    reports = run / "reports"
+    written = ((reports / f"quality_{gate}.csv").read_bytes(),
+               (reports / f"quality_{gate}.html").read_bytes(), summary.encode())  # fmt: skip
+    docs = reports / "gx_docs" / gate
+    return result, written, {p.relative_to(docs).as_posix() for p in docs.rglob("*.html")}
 
 
 # --- fixtures: one run per situation, each gate once ----------------------------------------
@@ -409,25 +431,15 @@ def test_memoised_gx_lists_what_plain_gx_lists(
 
     from transforms.quality import engine
 
-    check = validate_raw if gate == "raw" else validate_sdtm
     results = {}
     for mode in ("plain", "memoised"):
-        run = tmp_path / mode / "run"  # the same run id: the pages' titles are the same
-        shutil.copytree(broken_run, run)
         with monkeypatch.context() as patched:
             if mode == "plain":
                 patched.setattr(engine, "configurations_memoised", nullcontext)
-            with pytest.raises(QualityGateError) as failed:
-                _gate(check, run)
-        docs = run / "reports" / "gx_docs" / gate
-        results[mode] = (
-            (run / "reports" / f"quality_{gate}.csv").read_bytes(),
-            (run / "reports" / f"quality_{gate}.html").read_bytes(),
-            # the summary without its seconds and with the run folder's path as a name
-            re.sub(r"\(\d+\.\d s\)", "", failed.value.result.summary).replace(str(run), "RUN"),
-            sorted(p.relative_to(docs).as_posix() for p in docs.rglob("*.html")),
-        )
-    assert len(_listing(failed.value.result)) > 5
+            result, written, docs = _gated_copy(broken_run, tmp_path / mode / "run", gate)
+        assert not result.ok
+        results[mode] = (*written, sorted(docs))
+    assert len(_listing(result)) > 5
     assert results["plain"] == results["memoised"]
 
 
@@ -665,3 +677,61 @@ def test_a_result_with_a_comma_number_is_a_type_error(value: str, ok: bool) -> N
 
     pattern, _ = TYPE_PATTERNS["result"]
     assert bool(re.match(pattern, value)) is ok
+
+
+# --- a large table a group of subjects at a time ---------------------------------------------
+
+from tests.test_cdiscpilot import pilot_run  # noqa: E402, F401 (the pilot's night, a fixture)
+
+# Runs with failing rows (the broken run's contradictions and SDTM errors, the dirty export's
+# planted defects, among them a duplicated LB key) and the pilot's clean night, each gate run
+# whole and again with CDISC_FRAME_ROWS small enough to cut its large tables (LB, VS, DM).
+CHUNKED = [("broken_run", "raw", 100), ("broken_run", "sdtm", 12), ("dirty", "raw", 100),
+           ("pilot_run", "raw", 4000), ("pilot_run", "sdtm", 4000)]  # fmt: skip
+
+
+@pytest.mark.parametrize(("night", "gate", "rows"), CHUNKED)
+def test_a_gate_in_groups_of_subjects_lists_what_one_validation_lists(
+    night: str, gate: str, rows: int, request: pytest.FixtureRequest, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """Validated a group of whole subjects at a time (the checks of one record) and once
+    over the few columns the cross-record checks read, a gate writes the listing (CSV and
+    HTML) and summary of one validation per table: global row numbers, each expectation
+    counted once."""
+    from transforms.jobs.kit import FRAME_ROWS_ENV
+
+    given = request.getfixturevalue(night)
+    source = given[0] if isinstance(given, tuple) else given
+    outputs, docs, counts = {}, {}, {}
+    for mode in ("whole", "groups"):
+        with monkeypatch.context() as patched:
+            if mode == "groups":
+                patched.setenv(FRAME_ROWS_ENV, str(rows))
+            result, outputs[mode], pages = _gated_copy(source, tmp_path / mode / "run", gate)
+        counts[mode] = {k: v for k, v in result.as_dict().items() if isinstance(v, int)}
+        docs[mode] = {part for page in pages for part in page.split("/")}
+    assert outputs["groups"] == outputs["whole"]  # listing CSV and HTML, summary
+    assert counts["groups"] == counts["whole"]
+    # GX files a validation <study>.<gate>.<table>.<part> under <study>/<gate>/<table>/<part>
+    assert not any(part.startswith("subjects-") for part in docs["whole"])
+    assert any(part.startswith("subjects-1-of-") for part in docs["groups"])  # the gate cut
+    if night != "pilot_run":
+        assert counts["whole"]["failing_rows"] > 0
+    if night == "dirty":  # the duplicated LB key: found over the whole of LB
+        assert "across-subjects" in docs["groups"]
+        assert b",KEY," in outputs["groups"][0]
+
+
+def test_checks_that_read_other_records_are_known_by_their_kind() -> None:
+    unique = Check("KEY", "error", "A/B", "dup", "ExpectCompoundColumnsToBeUnique",
+                   {"column_list": ["A", "B"], "ignore_row_if": "never"}, "test")  # fmt: skip
+    in_set = Check("CT", "error", "A", "bad", "ExpectColumnValuesToBeInSet",
+                   {"column": "A:norm", "value_set": ["X"]}, "test")  # fmt: skip
+    columns = Check("COLS", "error", "", "cols", "ExpectTableColumnsToMatchSet",
+                    {"column_set": ["A"]}, "test")  # fmt: skip
+    assert unique.across_records and unique.columns == {"A", "B"}
+    assert not in_set.across_records and in_set.columns == {"A:norm"}
+    assert not columns.across_records and columns.columns == frozenset()
+    assert replace(in_set, kwargs={**in_set.kwargs, "mostly": 0.9}).across_records
+    assert replace(in_set, expectation="ExpectColumnMeanToBeBetween").across_records

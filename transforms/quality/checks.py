@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from transforms.conditions import Condition, gx_row_condition_json
+from transforms.conditions import Condition, gx_row_condition_json, subjects
 from transforms.errors import SpecError
 
 Severity = Literal["error", "warning"]
@@ -25,6 +25,20 @@ SEVERITIES: tuple[Severity, ...] = ("error", "warning")
 GX_SEVERITY: Mapping[str, str] = {"error": "critical", "warning": "warning"}
 
 Kind = Literal["text", "num", "lo", "hi", "norm", "ct", "library"]
+
+# What a check's outcome on a record reads, by expectation kind (a large table is validated
+# a group of whole subjects at a time: :mod:`transforms.quality.gates`). ROW_WISE: the
+# record alone; COLUMN_SET: the table's columns only, the same in every group of its rows.
+# Any other kind (key uniqueness, ...) reads other records: it runs on the whole table.
+ROW_WISE: frozenset[str] = frozenset({
+    "ExpectColumnValuesToBeInSet", "ExpectColumnValuesToNotBeInSet",
+    "ExpectColumnValuesToNotBeNull", "ExpectColumnValuesToBeNull",
+    "ExpectColumnValuesToMatchRegex", "ExpectColumnValuesToNotMatchRegex",
+    "ExpectColumnValuesToBeBetween", "ExpectColumnValueLengthsToBeBetween",
+    "ExpectColumnPairValuesToBeEqual", "ExpectColumnPairValuesAToBeGreaterThanB",
+})  # fmt: skip
+COLUMN_SET: frozenset[str] = frozenset({"ExpectTableColumnsToMatchSet"})
+_COLUMN_ARGUMENTS = ("column", "column_A", "column_B")
 
 
 class SuiteError(SpecError):
@@ -79,6 +93,23 @@ class Check:
     derived: tuple[Derived, ...] = ()
     # column-set checks: which of GX's mismatches ("missing", "unexpected") to report
     mismatches: tuple[str, ...] = ("missing", "unexpected")
+
+    @property
+    def across_records(self) -> bool:
+        """Whether its outcome on a record may depend on other records (of other subjects):
+        an expectation kind not known to read the record (or the columns) alone, or one
+        that passes on a share of the records (``mostly``)."""
+        return self.expectation not in ROW_WISE | COLUMN_SET or "mostly" in self.kwargs
+
+    @property
+    def columns(self) -> frozenset[str]:
+        """The columns of the validated frame it reads: its arguments' and its condition's
+        (none for a column-set check, which reads the table's column names)."""
+        named = [self.kwargs[k] for k in _COLUMN_ARGUMENTS if k in self.kwargs]
+        named += list(self.kwargs.get("column_list", ()))
+        if self.where is not None:
+            named += [c for c in subjects(self.where) if isinstance(c, str)]
+        return frozenset(c for c in named if isinstance(c, str))
 
 
 @dataclass(frozen=True)

@@ -330,6 +330,83 @@ def _validate(
     return list(result.results)
 
 
+class Session:
+    """One gate's GX context: suites validated one frame at a time (:meth:`validate`), then
+    the Data Docs of every validation written into `docs` (:meth:`close`; the folder is
+    emptied first: a rerun of the gate replaces its docs)."""
+
+    def __init__(self, docs: Path, gate: str, run_name: str, run_time: datetime) -> None:
+        import_gx()  # first: silenced before anything of GX is imported
+        from great_expectations.core.run_identifier import RunIdentifier
+
+        if docs.exists():
+            shutil.rmtree(docs)
+        docs.mkdir(parents=True)
+        self.docs = docs
+        self.context = _context(docs)
+        self.source = self.context.data_sources.add_pandas(name=gate)
+        self.run_id = RunIdentifier(run_name=run_name, run_time=run_time)
+        self._batches: dict[str, Any] = {}
+
+    def validate(
+        self,
+        suite: Suite,
+        frame: pd.DataFrame,
+        parameters: Mapping[str, Any],
+        checks: Sequence[int] | None = None,
+        name: str | None = None,
+    ) -> dict[int, Outcome]:
+        """The outcome of each check (by its index in the suite; `checks`: these only, else
+        all) on `frame`, validated as `name` (default: the suite's name); the failing rows
+        are positions in `frame`.
+
+        Two passes, because GX computes the failing rows of every expectation even when
+        there are none (half the time on large frames): the checks run with pass/fail
+        results only, then the failed ones run again as ``<name>.failed`` with every
+        failing row. Both are in the Data Docs."""
+        t0 = time.process_time()
+        name = name or suite.name
+        if suite.target not in self._batches:
+            asset = self.source.add_dataframe_asset(name=suite.target)
+            self._batches[suite.target] = asset.add_batch_definition_whole_dataframe(suite.target)
+        batch = self._batches[suite.target]
+        values = {k: parameters[k] for k in suite.parameters}
+        chosen = range(len(suite.checks)) if checks is None else checks
+        outcomes: dict[int, Outcome] = {}
+        for r in _validate(self.context, batch, frame, name,
+                           [(i, suite.checks[i]) for i in chosen], suite.notes, values,
+                           PASS_FAIL, self.run_id):  # fmt: skip
+            index = int(r.expectation_config.meta["check"])
+            outcomes[index] = Outcome(suite.checks[index], bool(r.success), np.zeros(0, np.int64))
+        failed = [(i, suite.checks[i]) for i, o in sorted(outcomes.items()) if not o.success]
+        if failed:
+            for r in _validate(self.context, batch, frame, f"{name}.failed", failed,
+                               suite.notes, values, RESULT_FORMAT, self.run_id):  # fmt: skip
+                index = int(r.expectation_config.meta["check"])
+                rows = r.result.get("unexpected_index_list") or []
+                outcomes[index] = Outcome(
+                    suite.checks[index], bool(r.success), np.asarray(rows, dtype=np.int64),
+                    "" if r.success else _details(r, suite.checks[index]),
+                )  # fmt: skip
+        log.debug("%s: %d rows, %d expectations, %d failed, %.2f s cpu", name, len(frame),
+                  len(outcomes), len(failed), time.process_time() - t0)  # fmt: skip
+        return {i: outcomes[i] for i in sorted(outcomes)}
+
+    def close(self) -> None:
+        """Write the Data Docs of every validation, readable offline; let go of GX's
+        context (GX keeps the last context process-wide, and with it what it validated)."""
+        from great_expectations.data_context.data_context.context_factory import (
+            project_manager,
+        )
+
+        t0 = time.process_time()
+        self.context.build_data_docs(site_names=[DOCS_SITE])
+        make_offline(self.docs)
+        _drop_unused_images(self.docs)
+        log.debug("data docs: %.2f s cpu", time.process_time() - t0)
+        project_manager.set_project(None)
+
+
 def run_suites(
     suites: Sequence[Suite],
     frames: Mapping[str, pd.DataFrame],
@@ -338,57 +415,15 @@ def run_suites(
     run_name: str,
     run_time: datetime,
 ) -> list[SuiteRun]:
-    """Validate each suite's frame (``frames[suite.target]``) and write the Data Docs of
-    all of them into `docs` (emptied first: a rerun of the gate replaces its docs).
-
-    Two passes, because GX computes the failing rows of every expectation even when there
-    are none (half the time on large frames): each suite runs with pass/fail results only,
-    then its failed expectations run again as the suite ``<name>.failed`` with every
-    failing row. Both are in the Data Docs."""
-    import_gx()  # first: silenced before anything of GX is imported
-    from great_expectations.core.run_identifier import RunIdentifier
-    from great_expectations.data_context.data_context.context_factory import project_manager
-
-    if docs.exists():
-        shutil.rmtree(docs)
-    docs.mkdir(parents=True)
-    context = _context(docs)
-    source = context.data_sources.add_pandas(name=suites[0].gate if suites else "data")
-    run_id = RunIdentifier(run_name=run_name, run_time=run_time)
+    """Validate each suite's whole frame (``frames[suite.target]``) and write the Data Docs
+    of all of them into `docs` (:class:`Session`)."""
+    session = Session(docs, suites[0].gate if suites else "data", run_name, run_time)
     runs = []
     for suite in suites:
-        t0 = time.process_time()
         frame = frames[suite.target]
-        batch = source.add_dataframe_asset(name=suite.target).add_batch_definition_whole_dataframe(
-            suite.target
-        )
-        values = {k: parameters[k] for k in suite.parameters}
-        outcomes: dict[int, Outcome] = {}
-        checks = list(enumerate(suite.checks))
-        for r in _validate(context, batch, frame, suite.name, checks, suite.notes, values,
-                           PASS_FAIL, run_id):  # fmt: skip
-            index = int(r.expectation_config.meta["check"])
-            outcomes[index] = Outcome(suite.checks[index], bool(r.success), np.zeros(0, np.int64))
-        failed = [(i, suite.checks[i]) for i, o in sorted(outcomes.items()) if not o.success]
-        if failed:
-            for r in _validate(context, batch, frame, f"{suite.name}.failed", failed, suite.notes,
-                               values, RESULT_FORMAT, run_id):  # fmt: skip
-                index = int(r.expectation_config.meta["check"])
-                rows = r.result.get("unexpected_index_list") or []
-                outcomes[index] = Outcome(
-                    suite.checks[index], bool(r.success), np.asarray(rows, dtype=np.int64),
-                    "" if r.success else _details(r, suite.checks[index]),
-                )  # fmt: skip
-        runs.append(SuiteRun(suite, len(frame), tuple(outcomes[i] for i in sorted(outcomes))))
-        log.debug("%s: %d rows, %d expectations, %d failed, %.2f s cpu", suite.name, len(frame),
-                  len(suite.checks), len(failed), time.process_time() - t0)  # fmt: skip
-    t0 = time.process_time()
-    context.build_data_docs(site_names=[DOCS_SITE])
-    make_offline(docs)
-    _drop_unused_images(docs)
-    log.debug("data docs: %.2f s cpu", time.process_time() - t0)
-    # GX keeps the last context process-wide, and with it every frame validated: let go.
-    project_manager.set_project(None)
+        outcomes = session.validate(suite, frame, parameters)
+        runs.append(SuiteRun(suite, len(frame), tuple(outcomes.values())))
+    session.close()
     return runs
 
 

@@ -18,19 +18,33 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
 from transforms.errors import PipelineError
+from transforms.jobs.kit import TableReader, frame_rows
 from transforms.listing import conform
 from transforms.quality import engine
-from transforms.quality.prepare import ROW, text, validated_frames
-from transforms.quality.report import SOURCES, Source, listing, summarise, write_listing
+from transforms.quality.checks import Suite
+from transforms.quality.library import READS
+from transforms.quality.prepare import ROW, text, validated_frame
+from transforms.quality.report import (
+    SOURCES,
+    Source,
+    findings,
+    listing,
+    summarise,
+    write_listing,
+)
 from transforms.quality.suites import SITE, SUBJECT, subject_form, suites_for
+from transforms.sdtm.chunks import chunks_of
 from transforms.specs import StudySpec
 from transforms.store import RunFolder
 
@@ -82,17 +96,109 @@ def _started(info: dict[str, Any]) -> datetime:
     return datetime.fromisoformat(started) if started else datetime.now(UTC)
 
 
+@dataclass(frozen=True)
+class Piece:
+    """Rows of a suite's table as validated (indexed 0, 1, ...), where the listing takes
+    their values from, and their positions in the table."""
+
+    frame: pd.DataFrame
+    source: Source
+    positions: np.ndarray
+
+
+Reader = Callable[[np.ndarray | None, frozenset[str] | None], Piece]
+"""A suite's table as a :class:`Piece`: the rows flagged (None: all) and, of the validated
+columns, those named (None: all; the listing's columns come too)."""
+
+
+def _merged(parts: list[engine.Outcome]) -> engine.Outcome:
+    """One check's outcome on a table validated in pieces (positions in the table)."""
+    failed = [o for o in parts if not o.success]
+    if not failed:
+        return parts[0]
+    rows = np.sort(np.concatenate([o.positions for o in failed]))
+    return engine.Outcome(parts[0].check, False, rows, next((o.details for o in failed), ""))
+
+
+def _check_suite(
+    session: engine.Session,
+    suite: Suite,
+    parameters: Mapping[str, Any],
+    read: Reader,
+    path: Path,
+    subject: str,
+) -> tuple[engine.SuiteRun, list[pd.DataFrame]]:
+    """Validate one suite's table and list its failures: whole when it holds at most
+    ``frame_rows()`` rows; else a group of whole subjects at a time (one validation each,
+    ``<suite>.subjects-<k>-of-<n>``) for the checks that read a record alone, and once more
+    over the whole table but only the columns they read (``<suite>.across-subjects``) for
+    the checks that read other records (key uniqueness). Each check is counted once and
+    its failing rows are positions in the whole table, as in one validation."""
+    everything = list(range(len(suite.checks)))
+    rows = int(pq.ParquetFile(path).metadata.num_rows)
+    plan: list[tuple[np.ndarray | None, frozenset[str] | None, list[int], str]]
+    if rows <= frame_rows():
+        plan = [(None, None, everything, suite.name)]
+    else:
+        across = [i for i in everything if suite.checks[i].across_records]
+        within = [i for i in everything if i not in across]
+        chunks = chunks_of({suite.target: _subjects(path, subject)}, frame_rows())
+        groups = chunks.groups.get(suite.target, np.zeros(rows, dtype=np.int64))
+        plan = [(groups == k, None, within, f"{suite.name}.subjects-{k + 1}-of-{chunks.count}")
+                for k in range(chunks.count)]  # fmt: skip
+        if across:
+            needed = frozenset().union(*(suite.checks[i].columns for i in across))
+            compared = {c for i in across if (c := suite.checks[i].compare) is not None}
+            plan.append((None, needed | compared, across, f"{suite.name}.across-subjects"))
+    outcomes: dict[int, list[engine.Outcome]] = {}
+    found: list[pd.DataFrame] = []
+    whole: set[int] = set()  # checks failed as a whole (in each group alike): listed once
+    for keep, columns, checks, name in plan:
+        piece = read(keep, columns)
+        for i, o in session.validate(suite, piece.frame, parameters, checks, name).items():
+            if not o.success and (len(o.positions) or i not in whole):
+                found.append(findings(suite, i, o, piece.source))
+                whole |= set() if len(o.positions) else {i}
+            outcomes.setdefault(i, []).append(replace(o, positions=piece.positions[o.positions]))
+        del piece
+    merged = tuple(_merged(outcomes[i]) for i in sorted(outcomes))
+    return engine.SuiteRun(suite, rows, merged), found
+
+
+def _source(
+    form: str, file: str, values: pd.DataFrame, checked: pd.DataFrame, positions: np.ndarray,
+    subject: pd.Series, site: pd.Series,
+) -> Piece:  # fmt: skip
+    """A piece of a table (`values` as read, `checked` as validated; both indexed 0, 1,
+    ...): its rows are numbered by raw line (``__ROW``) if given, else by record."""
+    row = checked[ROW] if ROW in checked else pd.Series(positions + 1, index=checked.index)
+    return Piece(checked, Source(form, file, values, checked, row, subject, site), positions)
+
+
+def _columns_read(path: Path, wanted: set[str]) -> list[str]:
+    """The columns of the Parquet table `path` that are wanted, in its order."""
+    return [c for c in pq.read_schema(path).names if c in wanted]
+
+
+def _subjects(path: Path, column: str) -> pd.Series:
+    """The subject of each row of the Parquet table `path` (its `column` as text; null
+    where empty, or everywhere if it has no such column)."""
+    if column not in pq.read_schema(path).names:
+        return pd.Series(pd.NA, index=range(pq.ParquetFile(path).metadata.num_rows), dtype="string")
+    return text(pd.read_parquet(path, columns=[column])[column])
+
+
 def _finish(
     gate: Gate,
     run: RunFolder,
     study: StudySpec,
     runs: list[engine.SuiteRun],
-    sources: dict[str, Source],
+    failures: list[pd.DataFrame],
     extra: pd.DataFrame | None,
     t0: float,
 ) -> GateResult:
     """Write the listing and summary; raise QualityGateError if any error failed."""
-    found = listing(runs, sources)
+    found = listing(failures, [r.suite.name for r in runs])
     if extra is not None and len(extra):
         found = pd.concat([conform(extra, SOURCES[gate]), found], ignore_index=True)
     csv, html = run.report(f"quality_{gate}.csv"), run.report(f"quality_{gate}.html")
@@ -140,78 +246,126 @@ def _finish(
     return result
 
 
+def _raw_suite(
+    session: engine.Session, suite: Suite, parameters: Mapping[str, Any],
+    paths: Mapping[str, Path], file: str,
+) -> tuple[engine.SuiteRun, list[pd.DataFrame]]:  # fmt: skip
+    """Validate the suite of one raw form (read from `paths`, the raw forms)."""
+    oid, derived = suite.target, suite.derived
+    path = paths[oid]
+    needs: dict[str, set[str]] = {}  # the columns of other forms the derived columns read
+    for d in derived:
+        if d.kind == "library":
+            for f, c in READS[d.column].items():
+                needs.setdefault(f, set()).update(c)
+        elif d.form is not None and d.form != oid:
+            needs.setdefault(d.form, {SUBJECT}).add(d.column)
+    others = {f: pd.read_parquet(paths[f], columns=_columns_read(paths[f], c))
+              for f, c in needs.items() if f != oid and f in paths}  # fmt: skip
+    reader = TableReader({oid: path}, "raw form")
+    fields = {f for c in suite.checks for f in c.field.split("/")}
+
+    def read(keep: np.ndarray | None, columns: frozenset[str] | None) -> Piece:
+        if columns is None:  # every column, every derived one
+            raw = pd.read_parquet(path) if keep is None else reader.read_rows(oid, keep)
+            wanted = derived
+        else:  # the columns named, and those the listing shows
+            wanted = tuple(d for d in derived if d.name in columns)
+            own = {d.column for d in wanted if d.form is None}
+            read_ = {ROW, SUBJECT, SITE} | own | fields | set(columns)
+            raw = pd.read_parquet(path, columns=_columns_read(path, read_))
+        positions = raw.index.to_numpy() if keep is not None else np.arange(len(raw))
+        raw = raw.reset_index(drop=True)
+        frame = validated_frame(oid, raw, others, wanted)
+        empty = pd.Series(pd.NA, index=frame.index, dtype="string")
+        return _source(oid, file, raw, frame, positions, frame.get(SUBJECT, empty),
+                       frame.get(SITE, empty))  # fmt: skip
+
+    return _check_suite(session, suite, parameters, read, path, SUBJECT)
+
+
 def validate_raw(run: RunFolder, study: StudySpec) -> GateResult:
-    """Run the raw suites of the run's study on the raw snapshot of its export."""
+    """Run the raw suites of the run's study on the raw snapshot of its export, a form at
+    a time (:func:`_check_suite`)."""
     t0 = time.perf_counter()
     info = run.info
     files = run.forms_by_file
-    forms = {oid: pd.read_parquet(run.raw_form(oid)).reset_index(drop=True) for oid in study.forms}
+    paths = {oid: run.raw_form(oid) for oid in study.forms}
     suites = suites_for(study, "raw")
-    frames = validated_frames(forms, {oid: s.derived for oid, s in suites.items()})
-    dm = frames[subject_form(study)]
     cutoff = info.get("data_cutoff") or str(info.get("export_created", ""))[:10]
     parameters = {
-        "subjects": sorted(dm[SUBJECT].dropna().unique().tolist()) if SUBJECT in dm else [],
+        "subjects": sorted(_subjects(paths[subject_form(study)], SUBJECT).dropna().unique()),
         "cutoff": pd.Timestamp(cutoff) if cutoff else pd.Timestamp.max,
     }
-    runs = engine.run_suites(
-        list(suites.values()), frames, parameters, run.gx_docs("raw"),
-        run.run_id, _started(info),
-    )  # fmt: skip
-    sources = {}
-    for oid, frame in frames.items():
-        empty = pd.Series(pd.NA, index=frame.index, dtype="string")
-        sources[oid] = Source(
-            form=oid,
-            file=files.get(oid, f"{study.forms[oid].file}"),
-            values=forms[oid],
-            checked=frame,
-            row=frame[ROW] if ROW in frame else pd.Series(frame.index + 1, index=frame.index),
-            subject=frame.get(SUBJECT, empty),
-            site=frame.get(SITE, empty),
+    session = engine.Session(run.gx_docs("raw"), "raw", run.run_id, _started(info))
+    runs, found = [], []
+    for oid, suite in suites.items():
+        file = files.get(oid, f"{study.forms[oid].file}")
+        suite_run, listed = _raw_suite(session, suite, parameters, paths, file)
+        runs.append(suite_run)
+        found += listed
+    session.close()
+    return _finish("raw", run, study, runs, found, None, t0)
+
+
+def _sdtm_suite(
+    session: engine.Session, suite: Suite, parameters: Mapping[str, Any], path: Path,
+    sites: pd.Series,
+) -> tuple[engine.SuiteRun, list[pd.DataFrame]]:  # fmt: skip
+    """Validate the suite of one SDTM dataset (`sites`: each USUBJID's site, from DM)."""
+    name, file = suite.target, f"sdtm/{path.name}"
+    reader = TableReader({name: path}, "SDTM dataset")
+    fields = {f for c in suite.checks for f in c.field.split("/")}
+
+    def read(keep: np.ndarray | None, columns: frozenset[str] | None) -> Piece:
+        if columns is None:
+            frame = pd.read_parquet(path) if keep is None else reader.read_rows(name, keep)
+        else:  # the columns named, and those the listing shows
+            wanted = {"USUBJID"} | fields | set(columns)
+            frame = pd.read_parquet(path, columns=_columns_read(path, wanted))
+        positions = frame.index.to_numpy() if keep is not None else np.arange(len(frame))
+        frame = frame.reset_index(drop=True)
+        subject = (
+            text(frame["USUBJID"])
+            if "USUBJID" in frame
+            else pd.Series(pd.NA, index=frame.index, dtype="string")
         )
-    return _finish("raw", run, study, runs, sources, None, t0)
+        site = pd.Series(sites.reindex(subject.to_numpy()).to_numpy(), index=frame.index)
+        return _source(name, file, frame, frame, positions, subject, site)
+
+    return _check_suite(session, suite, parameters, read, path, "USUBJID")
 
 
 def validate_sdtm(run: RunFolder, study: StudySpec) -> GateResult:
-    """Run the SDTM suites (generated from the dataset specs) on the mapped datasets."""
+    """Run the SDTM suites (generated from the dataset specs) on the mapped datasets, a
+    dataset at a time (:func:`_check_suite`)."""
     t0 = time.perf_counter()
     info = run.info
     suites = suites_for(study, "sdtm")
     paths = {name: run.sdtm_table(name) for name in suites}
-    frames = {n: pd.read_parquet(p).reset_index(drop=True) for n, p in paths.items() if p.exists()}
-    missing = [name for name in suites if name not in frames]
+    missing = [name for name in suites if not paths[name].exists()]
     extra = pd.DataFrame(
         {"severity": "error", "dataset": missing,
          "file": [f"sdtm/{paths[n].name}" for n in missing], "rule": "SDTM-MISSING",
          "message": "dataset not found in the run folder",
          "suite": [suites[n].name for n in missing]}
     )  # fmt: skip
-    dm = frames.get("DM", pd.DataFrame({"USUBJID": [], SITE: []}))
+    dm = (
+        pd.read_parquet(paths["DM"], columns=_columns_read(paths["DM"], {"USUBJID", SITE}))
+        if "DM" in paths and paths["DM"].exists()
+        else pd.DataFrame({"USUBJID": [], SITE: []})
+    )
     usubjids = text(dm["USUBJID"]).dropna()
     sites = pd.Series(text(dm[SITE]).to_numpy(), index=usubjids.reindex(dm.index).to_numpy())
     sites = sites[sites.index.notna()]
     sites = sites[~sites.index.duplicated()]
     parameters = {"usubjids": sorted(usubjids.unique().tolist())}
-    present = [suites[n] for n in suites if n in frames]
-    runs = engine.run_suites(
-        present, frames, parameters, run.gx_docs("sdtm"), run.run_id,
-        _started(info),
-    )  # fmt: skip
-    sources = {}
-    for name, frame in frames.items():
-        subject = (
-            text(frame["USUBJID"])
-            if "USUBJID" in frame
-            else pd.Series(pd.NA, index=frame.index, dtype="string")
-        )
-        sources[name] = Source(
-            form=name,
-            file=f"sdtm/{paths[name].name}",
-            values=frame,
-            checked=frame,
-            row=pd.Series(frame.index + 1, index=frame.index),
-            subject=subject,
-            site=pd.Series(sites.reindex(subject.to_numpy()).to_numpy(), index=frame.index),
-        )
-    return _finish("sdtm", run, study, runs, sources, extra, t0)
+    session = engine.Session(run.gx_docs("sdtm"), "sdtm", run.run_id, _started(info))
+    runs, found = [], []
+    for name, suite in suites.items():
+        if name not in missing:
+            suite_run, listed = _sdtm_suite(session, suite, parameters, paths[name], sites)
+            runs.append(suite_run)
+            found += listed
+    session.close()
+    return _finish("sdtm", run, study, runs, found, extra, t0)

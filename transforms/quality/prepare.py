@@ -9,7 +9,7 @@ The raw frame itself is left as read: listings show the raw spelling.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -107,16 +107,35 @@ class _Columns:
         return pd.Series(out.to_numpy(), index=subjects.index, dtype=values.dtype)
 
 
-def validated_frames(
-    forms: Mapping[str, pd.DataFrame], derived: Mapping[str, Sequence[Derived]]
-) -> dict[str, pd.DataFrame]:
-    """The frame each form's suite runs on, for the forms `derived` names."""
-    columns = _Columns(forms)
-    return {form: _validated(form, columns, needs) for form, needs in derived.items()}
+class _With(Mapping[str, pd.DataFrame]):
+    """The forms, with the rows of one form given (all its rows, or some subjects')."""
+
+    def __init__(self, forms: Mapping[str, pd.DataFrame], form: str, rows: pd.DataFrame) -> None:
+        self._forms, self._form, self._rows = forms, form, rows
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        return self._rows if name == self._form else self._forms[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name == self._form or name in self._forms
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(dict.fromkeys([self._form, *self._forms]))
+
+    def __len__(self) -> int:
+        return len(dict.fromkeys([self._form, *self._forms]))
 
 
-def _validated(form: str, columns: _Columns, derived: Sequence[Derived]) -> pd.DataFrame:
-    raw = columns.forms[form]
+def validated_frame(
+    form: str,
+    raw: pd.DataFrame,
+    others: Mapping[str, pd.DataFrame],
+    derived: Sequence[Derived],
+) -> pd.DataFrame:
+    """The frame the suite of `form` runs on, for its rows `raw` (all, or the rows of some
+    subjects: every derived column is computed per row, or per subject from `others`, the
+    other forms, or the columns of them the derived columns read)."""
+    columns = _Columns(_With(others, form, raw))
     data: dict[str, pd.Series] = {}
     if ROW in raw.columns:
         data[ROW] = raw[ROW]

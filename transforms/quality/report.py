@@ -10,7 +10,7 @@ whole (missing columns) gives one row without subject and row. Errors come first
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +19,7 @@ import pandas as pd
 
 from transforms import listing as layout
 from transforms import pages
+from transforms.quality.checks import Suite
 from transforms.quality.engine import Outcome, SuiteRun
 
 # The columns the HTML page shows (the CSV has all of transforms.listing.COLUMNS).
@@ -69,12 +70,14 @@ def _value(field: str, values: pd.DataFrame, at: np.ndarray) -> pd.Series:
     return out if len(parts) > 1 else parts[0]
 
 
-def _rows(outcome: Outcome, source: Source, run: SuiteRun) -> pd.DataFrame:
+def findings(suite: Suite, index: int, outcome: Outcome, source: Source) -> pd.DataFrame:
+    """The listing rows of check `index` of the suite that failed (`outcome`: its failing
+    positions in the source's rows; none: the check fails as a whole, one row)."""
     check = outcome.check
     base = {
-        "source": SOURCES[run.suite.gate], "severity": check.severity, "dataset": source.form,
+        "source": SOURCES[suite.gate], "severity": check.severity, "dataset": source.form,
         "file": source.file, "variable": check.field, "rule": check.rule,
-        "suite": run.suite.name, "reference": check.source,
+        "suite": suite.name, "reference": check.source, "check": index,
     }  # fmt: skip
     at = outcome.positions
     if not len(at):  # the check fails as a whole
@@ -92,22 +95,17 @@ def _rows(outcome: Outcome, source: Source, run: SuiteRun) -> pd.DataFrame:
     )
 
 
-def listing(runs: Sequence[SuiteRun], sources: Mapping[str, Source]) -> pd.DataFrame:
-    """Every failure of every run, errors first, then in suite and row order."""
-    parts = [
-        _rows(o, sources[run.suite.target], run)
-        for run in runs
-        for o in run.outcomes
-        if not o.success
-    ]
-    if not parts:
+def listing(found: Sequence[pd.DataFrame], suites: Sequence[str]) -> pd.DataFrame:
+    """The findings (:func:`findings`) of the suites named, in any order, as the listing:
+    errors first, then in suite, row and check order."""
+    if not found:
         return layout.empty()
-    out = layout.conform(pd.concat(parts, ignore_index=True))
-    order = {s.suite.name: i for i, s in enumerate(runs)}
-    keys = pd.DataFrame({"s": out["severity"].ne("error"), "f": out["suite"].map(order),
-                         "r": out["row"]})  # fmt: skip
-    index = keys.sort_values(["s", "f", "r"], kind="stable", na_position="first").index
-    return out.loc[index].reset_index(drop=True)
+    every = pd.concat(found, ignore_index=True)
+    order = {name: i for i, name in enumerate(suites)}
+    keys = pd.DataFrame({"s": every["severity"].ne("error"), "f": every["suite"].map(order),
+                         "r": every["row"], "c": every["check"]})  # fmt: skip
+    index = keys.sort_values(["s", "f", "r", "c"], kind="stable", na_position="first").index
+    return layout.conform(every.loc[index])
 
 
 def write_listing(frame: pd.DataFrame, csv: Path, html: Path, title: str, study: str,

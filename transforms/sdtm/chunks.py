@@ -168,7 +168,13 @@ def subject_chunks(
     if subject is None or REFERENCE_DATASET not in datasets or not per_subject(spec, study):
         return Chunks(1, {})
     names = sorted(_forms_read(spec) - {STUDY_FORM})
-    keys = {n: _subjects(subject, spec, study, forms, n, datasets) for n in names}
+    return chunks_of({n: _subjects(subject, spec, study, forms, n, datasets) for n in names}, rows)
+
+
+def chunks_of(subjects: Mapping[str, pd.Series], rows: int) -> Chunks:
+    """The groups of whole subjects (:func:`subject_groups`) of the tables whose rows'
+    subjects are given (per table, a subject per row), with each table's rows' groups."""
+    keys = {n: k.astype("string") for n, k in subjects.items()}
     numbers = subject_groups(keys.values(), rows)
     if numbers is None:
         return Chunks(1, {})

@@ -31,6 +31,7 @@ LAMBDA: Final = "Free lambda"
 _DATE_FORMAT: Final = "%d %b %Y"
 _LB_COLUMNS: Final = ("SUBJID", "LBDAT", "LBTEST", "LBORRES", "LBORRESU")
 _DX_COLUMNS: Final = ("SUBJID", "DXMPROT", "DXUPROT")
+READS: Final = {"LB": _LB_COLUMNS, "DX": _DX_COLUMNS}  # the columns of other forms derive reads
 _TO_G_PER_L: Final = {"g/dl": 10.0, "g/l": 1.0}
 
 
@@ -88,7 +89,7 @@ def derive(forms: Mapping[str, pd.DataFrame], form: str) -> pd.Series:
     """The IMWG category of the assessment each row of `form` (RS: SUBJID, RSDAT) reports,
     from LB and DX; null where the subject has no complete assessment on that date."""
     target = forms[form]
-    needs = {"LB": _LB_COLUMNS, "DX": _DX_COLUMNS, form: ("SUBJID", "RSDAT")}
+    needs = {**READS, form: ("SUBJID", "RSDAT")}
     if any(f not in forms or not set(c) <= set(forms[f].columns) for f, c in needs.items()):
         # a form or column missing: FORM-COLUMNS lists it; nothing to compare with here
         return pd.Series(None, index=target.index, dtype="object")
@@ -101,4 +102,4 @@ def derive(forms: Mapping[str, pd.DataFrame], form: str) -> pd.Series:
     return pd.Series(found.reindex(keys).to_numpy(), index=target.index, dtype="object")
 
 
-__all__ = ["CATEGORIES", "RATIO_RANGE", "assessments", "categories", "derive"]
+__all__ = ["CATEGORIES", "RATIO_RANGE", "READS", "assessments", "categories", "derive"]
