@@ -681,13 +681,11 @@ def test_a_result_with_a_comma_number_is_a_type_error(value: str, ok: bool) -> N
 
 # --- a large table a group of subjects at a time ---------------------------------------------
 
-from tests.test_cdiscpilot import pilot_run  # noqa: E402, F401 (the pilot's night, a fixture)
-
-# Runs with failing rows (the broken run's contradictions and SDTM errors, the dirty export's
-# planted defects, among them a duplicated LB key) and the pilot's clean night, each gate run
-# whole and again with CDISC_FRAME_ROWS small enough to cut its large tables (LB, VS, DM).
-CHUNKED = [("broken_run", "raw", 100), ("broken_run", "sdtm", 12), ("dirty", "raw", 100),
-           ("pilot_run", "raw", 4000), ("pilot_run", "sdtm", 4000)]  # fmt: skip
+# Runs with failing rows (the broken run's SDTM errors, the dirty export's planted defects,
+# among them a duplicated LB key), each gate run whole and again with CDISC_FRAME_ROWS small
+# enough to cut LB (about 7,000 rows of the 15 subjects) into three groups of subjects, and
+# no other table: each group is a validation of GX's, so more groups only cost time.
+CHUNKED = [("broken_run", "sdtm", 2500), ("dirty", "raw", 2500)]
 
 
 @pytest.mark.parametrize(("night", "gate", "rows"), CHUNKED)
@@ -715,9 +713,8 @@ def test_a_gate_in_groups_of_subjects_lists_what_one_validation_lists(
     assert counts["groups"] == counts["whole"]
     # GX files a validation <study>.<gate>.<table>.<part> under <study>/<gate>/<table>/<part>
     assert not any(part.startswith("subjects-") for part in docs["whole"])
-    assert any(part.startswith("subjects-1-of-") for part in docs["groups"])  # the gate cut
-    if night != "pilot_run":
-        assert counts["whole"]["failing_rows"] > 0
+    assert any(part.startswith("subjects-3-of-3") for part in docs["groups"])  # LB, cut
+    assert counts["whole"]["failing_rows"] > 0
     if night == "dirty":  # the duplicated LB key: found over the whole of LB
         assert "across-subjects" in docs["groups"]
         assert b",KEY," in outputs["groups"][0]
