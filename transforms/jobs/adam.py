@@ -130,7 +130,8 @@ def build(run: RunFolder, study: StudySpec, dataset: str) -> int:
 
 def endpoints(run: RunFolder, study: StudySpec) -> list[Path]:
     """reports/endpoints.json and endpoints.html: the endpoints study.yaml's ``endpoints:``
-    declares (Kaplan-Meier, rates, adverse-event incidence), from the ADaM just built."""
+    declares (Kaplan-Meier, rates, adverse-event incidence), from the ADaM just built: of
+    each dataset, the columns and PARAMCD rows the declaration reads (:func:`read_declared`)."""
     from datetime import date
 
     from transforms.adam.endpoints import write_endpoints
