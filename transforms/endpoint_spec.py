@@ -40,6 +40,29 @@ EFFICACY_EXTRAS = ("subgroups", "median_followup", "shifts", "concordance")
 
 
 @dataclass(frozen=True)
+class Reads:
+    """What the summary reads of a dataset: the variables (one the dataset lacks is not
+    read: PARAM, EVNTDESC, STUDYID are optional) and the rows, by PARAMCD (None: every row)."""
+
+    columns: tuple[str, ...]
+    paramcds: tuple[str, ...] | None
+
+    def __or__(self, other: Reads) -> Reads:
+        """What two uses of one dataset read together."""
+        paramcds = (
+            None
+            if self.paramcds is None or other.paramcds is None
+            else tuple(dict.fromkeys((*self.paramcds, *other.paramcds)))
+        )
+        return Reads(tuple(dict.fromkeys((*self.columns, *other.columns))), paramcds)
+
+
+def _variables(*conds: Condition | None) -> tuple[str, ...]:
+    """The variables the conditions read, in name order."""
+    return tuple(sorted({str(v) for c in conds if c is not None for v in conditions.subjects(c)}))
+
+
+@dataclass(frozen=True)
 class Population:
     """An analysis population: the subjects whose ADSL ``flag`` is "Y"."""
 
@@ -81,6 +104,10 @@ class TimeToEvent:
     purpose: str | None = None  # primary | secondary | exploratory (Define-XML ARM)
     censoring: bool = False  # a table of events and censorings by reason (EVNTDESC, CNSR)
 
+    @property
+    def reads(self) -> Reads:
+        return Reads(("USUBJID", "PARAMCD", "AVAL", "CNSR", "PARAM", "EVNTDESC"), (self.paramcd,))
+
 
 PURPOSES: Final = {
     "primary": "PRIMARY OUTCOME MEASURE",
@@ -100,6 +127,10 @@ class Rate:
     label: str
     responder: Condition
     where: str
+
+    @property
+    def reads(self) -> Reads:
+        return Reads(("USUBJID", "PARAMCD", *_variables(self.responder)), (self.paramcd,))
 
 
 @dataclass(frozen=True)
@@ -138,6 +169,13 @@ class Shift:
     select: Condition | None = None  # the one record per subject the result is read from
     heads: tuple[str, str] = ("At entry", "best")  # the table's row and column headings
 
+    @property
+    def reads(self) -> Reads:
+        """Of its dataset (a subject-level ``baseline`` is read from the subjects')."""
+        own = [self.baseline] if self.on_record else []
+        columns = ("USUBJID", "PARAMCD", self.value, *own, *_variables(self.select))
+        return Reads(columns, (self.paramcd,))
+
 
 @dataclass(frozen=True)
 class Rates:
@@ -173,6 +211,13 @@ class AdverseEvents:
     rows: tuple[AeRow, ...] = ()
     rows_title: str = "Adverse events by category"
 
+    @property
+    def reads(self) -> Reads:
+        grade = [self.grade.var] if self.grade else []
+        rows = _variables(*(r.where for r in self.rows))
+        columns = ("USUBJID", "AEBODSYS", "AEDECOD", *_variables(self.treatment_emergent))
+        return Reads((*columns, *grade, *rows), None)
+
 
 @dataclass(frozen=True)
 class ExposureParameter:
@@ -190,6 +235,12 @@ class Exposure:
     title: str
     parameters: tuple[ExposureParameter, ...]
 
+    @property
+    def reads(self) -> Reads:
+        return Reads(
+            ("USUBJID", "PARAMCD", "PARAM", "AVAL"), tuple(p.paramcd for p in self.parameters)
+        )
+
 
 @dataclass(frozen=True)
 class Concordance:
@@ -205,6 +256,12 @@ class Concordance:
     assessment: tuple[str, str]  # PARAMCD of the derived and of the investigator's response
     subject: tuple[str, str]  # PARAMCD of their best responses per subject
     where: str
+
+    @property
+    def reads(self) -> Reads:
+        return Reads(
+            ("USUBJID", "PARAMCD", "AVALC", "ADT", "AVISIT"), (*self.assessment, *self.subject)
+        )
 
 
 @dataclass(frozen=True)
@@ -235,6 +292,25 @@ class EndpointSpec:
         named += [s.dataset for s in self.shifts]
         named += [self.concordance.dataset] if self.concordance else []
         return tuple(dict.fromkeys(named))
+
+    @property
+    def reads(self) -> dict[str, Reads]:
+        """What the summary reads of each dataset (:attr:`datasets`): the subjects' every row
+        (identifiers, population flags and arms, subgroups, subject-level shift baselines),
+        of the others what their endpoints declare they read."""
+        pops = (self.efficacy, self.safety)
+        subject_level = [s.baseline for s in self.shifts if not s.on_record]
+        columns = (
+            "USUBJID", "STUDYID", *(p.flag for p in pops), *(p.arm for p in pops if p.arm),
+            *(g.var for g in self.subgroups), *subject_level,
+        )  # fmt: skip
+        out = {self.subjects: Reads(tuple(dict.fromkeys(columns)), None)}
+        uses: list[TimeToEvent | Rate | Shift | AdverseEvents | Exposure | Concordance]
+        uses = [*self.time_to_event, *(self.rates.endpoints if self.rates else ()), *self.shifts]
+        uses += [u for u in (self.adverse_events, self.exposure, self.concordance) if u]
+        for use in uses:
+            out[use.dataset] = out[use.dataset] | use.reads if use.dataset in out else use.reads
+        return out
 
     @property
     def landmarks(self) -> tuple[Landmark, ...]:

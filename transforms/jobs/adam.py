@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 import pyarrow.parquet as pq
 
+from transforms.endpoint_spec import Reads
 from transforms.errors import NothingNew, PipelineError, Superseded
 from transforms.jobs.kit import Column, TableReader, log, spec_digests, stage, write_outputs
 from transforms.jobs.plan import Place
@@ -133,7 +134,8 @@ def build(run: RunFolder, study: StudySpec, dataset: str) -> int:
 
 def endpoints(run: RunFolder, study: StudySpec) -> list[Path]:
     """reports/endpoints.json and endpoints.html: the endpoints study.yaml's ``endpoints:``
-    declares (Kaplan-Meier, rates, adverse-event incidence), from the ADaM just built."""
+    declares (Kaplan-Meier, rates, adverse-event incidence), from the ADaM just built: of
+    each dataset, the columns and PARAMCD rows the declaration reads (:func:`read_declared`)."""
     from datetime import date
 
     from transforms.adam.endpoints import write_endpoints
@@ -143,13 +145,27 @@ def endpoints(run: RunFolder, study: StudySpec) -> list[Path]:
         raise PipelineError(f"{study.path / 'study.yaml'}: declares no endpoints:")
     cut = run.info.get("data_cutoff")
     with stage("endpoints", run) as s:
-        adam = {name: pd.read_parquet(run.adam_table(name)) for name in spec.datasets}
+        adam = {
+            name: read_declared(run.adam_table(name), spec.reads[name]) for name in spec.datasets
+        }
         written = write_endpoints(
             spec, adam, run.reports, data_cut=date.fromisoformat(cut) if cut else None,
             run=run.run_id,
         )  # fmt: skip
         s.rows_in = sum(len(f) for f in adam.values())
     return written
+
+
+def read_declared(path: Path, reads: Reads) -> pd.DataFrame:
+    """The columns and rows of an ADaM table the endpoint summary declares it reads (the
+    columns the table has, in its order; the rows of the declared PARAMCDs), not the table:
+    of ADLB, a few parameters' grades."""
+    held = pq.ParquetFile(path).schema_arrow.names
+    columns = [c for c in held if c in reads.columns]
+    rows = None
+    if reads.paramcds is not None and "PARAMCD" in held:
+        rows = [("PARAMCD", "in", list(reads.paramcds))]
+    return pd.read_parquet(path, columns=columns, filters=rows)
 
 
 def define(run: RunFolder, study: StudySpec) -> Path:
