@@ -154,6 +154,14 @@ class Chunks:
             yield SubjectRows(forms, self.groups, number)
 
 
+def subject_groups(sizes: pd.Series, rows: int) -> pd.Series:
+    """The group number (0, 1, ...) of each subject: `sizes`, the rows of each subject in
+    the order the groups follow, cut into groups of whole subjects of about `rows` rows (a
+    subject goes in the group its first row falls in when the rows are cut every `rows`)."""
+    first = sizes.cumsum() - sizes
+    return pd.Series(pd.factorize(first // max(rows, 1))[0], index=sizes.index)
+
+
 def subject_chunks(
     spec: DatasetSpec,
     study: StudySpec,
@@ -174,9 +182,7 @@ def subject_chunks(
     sizes = pd.concat(keys.values(), ignore_index=True).value_counts().sort_index()
     if sizes.sum() <= rows:
         return Chunks(1, {})
-    # A subject goes in the group its first row falls in when the rows are cut every `rows`.
-    first = sizes.cumsum() - sizes
-    numbers = pd.Series(pd.factorize(first // max(rows, 1))[0], index=sizes.index)
+    numbers = subject_groups(sizes, rows)
     groups = {n: numbers.reindex(k).to_numpy() for n, k in keys.items()}
     return Chunks(int(numbers.max()) + 1, groups)
 
