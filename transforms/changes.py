@@ -26,17 +26,26 @@ CELL_COLUMNS = ["dataset", "key", "variable", "old", "new"]
 
 
 class _Records:
-    """One side of a comparison: a dataset's Parquet file, read a column at a time, or the
-    records of a group of its subjects (`rows`), read already."""
+    """One side of a comparison, read a column at a time: a dataset's Parquet file, or the
+    records at positions `rows` of it (a group of its subjects': from the row groups that
+    hold them)."""
 
-    def __init__(self, path: Path, rows: pd.DataFrame | None = None) -> None:
+    def __init__(self, path: Path, rows: np.ndarray | None = None) -> None:
         self._path, self._rows = path, rows
-        self.names = list(rows.columns) if rows is not None else pq.read_schema(path).names
+        self.names = pq.read_schema(path).names
 
     def read(self, columns: list[str]) -> pd.DataFrame:
-        if self._rows is not None:
-            return self._rows[columns]
-        return pd.read_parquet(self._path, columns=columns)
+        if self._rows is None:
+            return pd.read_parquet(self._path, columns=columns)
+        source = pq.ParquetFile(self._path)
+        ends = np.cumsum([source.metadata.row_group(i).num_rows
+                          for i in range(source.num_row_groups)])  # fmt: skip
+        if not len(self._rows):
+            return source.schema_arrow.empty_table().select(columns).to_pandas()
+        first, last = np.searchsorted(ends, [self._rows[0], self._rows[-1]], side="right")
+        table = source.read_row_groups(range(first, last + 1), columns=columns)
+        at = self._rows - (ends[first - 1] if first else 0)
+        return table.to_pandas().take(at).reset_index(drop=True)
 
     def column(self, name: str, rows: np.ndarray) -> pd.Series:
         """Column `name` at the given row positions (all null if absent)."""
@@ -121,7 +130,7 @@ def compare_groups(
     (STUDYID) hold one value: the groups follow in USUBJID order, the records of no
     USUBJID (a missing key sorts last) last. A dataset of no USUBJID among its keys, or
     whose keys before it vary, is compared whole."""
-    from transforms.jobs.kit import TableReader, frame_rows
+    from transforms.jobs.kit import frame_rows
     from transforms.sdtm.chunks import subject_groups
 
     keys, size = list(keys), rows or frame_rows()
@@ -146,11 +155,10 @@ def compare_groups(
         ]
         for s in subjects
     ]
-    tables = TableReader(dict(zip(map(str, range(len(paths))), paths, strict=True)), dataset)
     for number in range(last + (missing > 0)):
         sides = [
-            _Records(path, tables.read_rows(str(i), group == number).reset_index(drop=True))
-            for i, (path, group) in enumerate(zip(paths, groups, strict=True))
+            _Records(path, np.flatnonzero(group == number))
+            for path, group in zip(paths, groups, strict=True)
         ]
         old = sides[0] if before is not None else None
         yield _compare(dataset, old, sides[-1], keys, ignore)
