@@ -25,11 +25,33 @@ COLUMNS = ["dataset", "change", "key", "columns"]
 CELL_COLUMNS = ["dataset", "key", "variable", "old", "new"]
 
 
-def _column(path: Path, name: str, rows: np.ndarray) -> pd.Series:
-    """Column `name` of the Parquet file at the given row positions (all null if absent)."""
-    if name not in pq.read_schema(path).names:
-        return pd.Series(pd.NA, index=range(len(rows)), dtype="string")
-    return pd.read_parquet(path, columns=[name])[name].take(rows).reset_index(drop=True)
+class _Records:
+    """One side of a comparison, read a column at a time: a dataset's Parquet file, or the
+    records at positions `rows` of it (a group of its subjects': from the row groups that
+    hold them)."""
+
+    def __init__(self, path: Path, rows: np.ndarray | None = None) -> None:
+        self._path, self._rows = path, rows
+        self.names = pq.read_schema(path).names
+
+    def read(self, columns: list[str]) -> pd.DataFrame:
+        if self._rows is None:
+            return pd.read_parquet(self._path, columns=columns)
+        source = pq.ParquetFile(self._path)
+        ends = np.cumsum([source.metadata.row_group(i).num_rows
+                          for i in range(source.num_row_groups)])  # fmt: skip
+        if not len(self._rows):
+            return source.schema_arrow.empty_table().select(columns).to_pandas()
+        first, last = np.searchsorted(ends, [self._rows[0], self._rows[-1]], side="right")
+        table = source.read_row_groups(range(first, last + 1), columns=columns)
+        at = self._rows - (ends[first - 1] if first else 0)
+        return table.to_pandas().take(at).reset_index(drop=True)
+
+    def column(self, name: str, rows: np.ndarray) -> pd.Series:
+        """Column `name` at the given row positions (all null if absent)."""
+        if name not in self.names:
+            return pd.Series(pd.NA, index=range(len(rows)), dtype="string")
+        return self.read([name])[name].take(rows).reset_index(drop=True)
 
 
 def _differs(old: pd.Series, new: pd.Series) -> np.ndarray:
@@ -65,9 +87,93 @@ def compare(
     cell with its old and new value as text (a missing value that became an empty text, or
     back, changes the record but shows no cell); `ignore` names columns (such as --SEQ)
     whose renumbering alone is not a change. Records sharing a key are matched in order."""
-    keys = list(keys)
-    right = pd.read_parquet(after, columns=keys)
-    left = pd.read_parquet(before, columns=keys) if before is not None else right.iloc[0:0]
+    old = _Records(before) if before is not None else None
+    return _compare(dataset, old, _Records(after), list(keys), ignore)
+
+
+SUBJECT = "USUBJID"
+
+
+def _subjects(path: Path) -> pd.Series:
+    """The USUBJID of each record of a Parquet file, as categories (a code a record)."""
+    table = pq.read_table(path, columns=[SUBJECT], read_dictionary=[SUBJECT])
+    return table.column(SUBJECT).to_pandas()
+
+
+def _one_value(paths: list[Path], columns: list[str]) -> bool:
+    """Whether each column holds one value, never missing, in all the files together."""
+    for column in columns:
+        seen: set[object] = set()
+        for path in paths:
+            values = pq.read_table(path, columns=[column], read_dictionary=[column])
+            values = values.column(column).to_pandas()
+            if values.hasnans:
+                return False
+            seen.update(values.unique().tolist())
+        if len(seen) > 1:
+            return False
+    return True
+
+
+def compare_groups(
+    dataset: str,
+    before: Path | None,
+    after: Path,
+    keys: Sequence[str],
+    ignore: Sequence[str] = (),
+    rows: int | None = None,
+) -> Iterator[Changes]:
+    """:func:`compare`, a group of whole subjects of about `rows` records (default
+    ``frame_rows()``) at a time: the changes of one comparison of the whole files, in
+    parts. The records of a subject (its USUBJID, a key) match only its own; the report
+    lists the records in key order, which is USUBJID order when the keys before USUBJID
+    (STUDYID) hold one value: the groups follow in USUBJID order, the records of no
+    USUBJID (a missing key sorts last) last. A dataset of no USUBJID among its keys, or
+    whose keys before it vary, is compared whole."""
+    from transforms.jobs.kit import frame_rows
+    from transforms.sdtm.chunks import cut_sizes
+
+    keys, size = list(keys), rows or frame_rows()
+    paths = [after] if before is None else [before, after]
+    if SUBJECT not in keys or not _one_value(paths, keys[: keys.index(SUBJECT)]):
+        yield compare(dataset, before, after, keys, ignore)
+        return
+    subjects = [_subjects(p) for p in paths]
+    counts = [s.value_counts() for s in subjects]  # by category: as text, sorted as keys
+    sizes = pd.concat([c.set_axis(c.index.astype(object)) for c in counts])
+    sizes = sizes[sizes > 0].groupby(level=0).sum().sort_index()
+    missing = sum(int(s.isna().sum()) for s in subjects)
+    if sizes.sum() + missing <= size:
+        yield compare(dataset, before, after, keys, ignore)
+        return
+    numbers = cut_sizes(sizes, size)
+    last = int(numbers.max()) + 1  # the group of the records of no USUBJID
+    # Each record's group: its category's (a missing USUBJID, code -1, the last one's).
+    groups = [
+        np.append(numbers.reindex(s.cat.categories).fillna(-1).to_numpy(int), last)[
+            s.cat.codes.to_numpy()
+        ]
+        for s in subjects
+    ]
+    for number in range(last + (missing > 0)):
+        sides = [
+            _Records(path, np.flatnonzero(group == number))
+            for path, group in zip(paths, groups, strict=True)
+        ]
+        old = sides[0] if before is not None else None
+        yield _compare(dataset, old, sides[-1], keys, ignore)
+
+
+def _compare(
+    dataset: str,
+    before: _Records | None,
+    after: _Records,
+    keys: list[str],
+    ignore: Sequence[str],
+) -> Changes:
+    """:func:`compare` of the records of two files (whole, or a group of subjects')."""
+    right = after.read(keys)
+    left = before.read(keys) if before is not None else right.iloc[0:0]
     left = left.assign(__N=left.groupby(keys, dropna=False).cumcount(), __OLD=range(len(left)))
     right = right.assign(__N=right.groupby(keys, dropna=False).cumcount(), __NEW=range(len(right)))
     both = left.merge(right, on=[*keys, "__N"], how="outer", indicator=True)
@@ -75,14 +181,14 @@ def compare(
     matched = (kind == "changed").to_numpy()
     # Each matched record points at its pattern of changed columns: a few distinct texts.
     texts, pattern = [""], np.zeros(len(both), dtype=np.int32)
-    names = [c for c in pq.read_schema(after).names if c not in keys and c not in ignore]
+    names = [c for c in after.names if c not in keys and c not in ignore]
     cells: list[tuple[int, str, np.ndarray, pd.Series, pd.Series]] = []
     if before is not None and matched.any() and names:
         old_rows = both["__OLD"].to_numpy()[matched].astype(np.int64)
         new_rows = both["__NEW"].to_numpy()[matched].astype(np.int64)
         hits = []
         for i, c in enumerate(names):  # one column of each file at a time
-            old, new = _column(before, c, old_rows), _column(after, c, new_rows)
+            old, new = before.column(c, old_rows), after.column(c, new_rows)
             hit = _differs(old, new)
             hits.append(hit)
             if hit.any():  # most nights: a handful of the matched records

@@ -206,7 +206,7 @@ def _change_report(run: RunFolder, study: StudySpec) -> dict[str, Any]:
     ADaM's against the ADaM of the publication that SDTM run was compared with (its
     ``against``; every record added when that run held no ADaM). Per dataset counts."""
     from transforms.adam.spec import load_adam_spec
-    from transforms.changes import compare, write_report
+    from transforms.changes import compare_groups, write_report
 
     sdtm = RunFolder(run.path.parent / run.adam_info["sdtm_run"])
     against = sdtm.manifest().get("changes", {}).get("against")
@@ -220,7 +220,7 @@ def _change_report(run: RunFolder, study: StudySpec) -> dict[str, Any]:
                       if v.name.endswith("SEQ") and v.name not in keys]  # fmt: skip
             old = previous.adam_table(name) if previous is not None else None
             before = old if old is not None and old.exists() else None
-            yield compare(name, before, path, keys, ignore)
+            yield from compare_groups(name, before, path, keys, ignore)
 
     listed = sdtm.reports if sdtm.report("changes_cells.csv").is_file() else None
     return write_report(run.reports, parts(), against, study.id, run.run_id, before=listed)

@@ -724,7 +724,7 @@ def conformance(run: RunFolder, study: StudySpec) -> None:
 def _change_report(run: RunFolder, study: StudySpec, previous: Path | None) -> dict[str, Any]:
     """reports/changes.csv and changes_cells.csv/.html against the published run, a
     dataset at a time; per dataset counts for the manifest."""
-    from transforms.changes import compare, write_report
+    from transforms.changes import compare_groups, write_report
     from transforms.sdtm.build import SUPP_COLUMNS
 
     def parts() -> Iterator[Changes]:
@@ -737,7 +737,7 @@ def _change_report(run: RunFolder, study: StudySpec, previous: Path | None) -> d
                 keys, ignore = [c for c, _ in SUPP_COLUMNS if c in ("USUBJID", "QNAM")], []
             old = RunFolder(previous).sdtm_table(name) if previous else None
             before = old if old is not None and old.exists() else None
-            yield compare(name, before, path, keys, ignore)
+            yield from compare_groups(name, before, path, keys, ignore)
 
     against = previous.name if previous else None
     return write_report(run.reports, parts(), against, study.id, run.run_id)

@@ -193,7 +193,13 @@ def subject_groups(subjects: Iterable[pd.Series], rows: int) -> pd.Series | None
     sizes = sizes.value_counts().sort_index()
     if sizes.sum() <= rows:
         return None
-    # A subject goes in the group its first row falls in when the rows are cut every `rows`.
+    return cut_sizes(sizes, rows)
+
+
+def cut_sizes(sizes: pd.Series, rows: int) -> pd.Series:
+    """The group number (0, 1, ...) of each subject: `sizes`, the rows of each subject in
+    the order the groups follow, cut into groups of whole subjects of about `rows` rows (a
+    subject goes in the group its first row falls in when the rows are cut every `rows`)."""
     first = sizes.cumsum() - sizes
     return pd.Series(pd.factorize(first // max(rows, 1))[0], index=sizes.index)
 
