@@ -15,7 +15,6 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import pytest
 
 from samplegen.cli import main as sample_main
@@ -236,17 +235,19 @@ def test_a_full_disk_while_writing_the_snapshot_is_named(
 ) -> None:
     """ENOSPC inside a stage (the raw snapshot's Parquet): one message naming the file and
     the fault, recorded in the run's failure.json; `current` untouched."""
+    import pyarrow.parquet as pq
+
     root, store = _night(landing, published, tmp_path)
     before = published_tree(store)
-    real = pd.DataFrame.to_parquet
 
-    def full(self: pd.DataFrame, path: Any, *args: Any, **kwargs: Any) -> Any:
-        if Path(path).name == "lb.parquet":
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
-        return real(self, path, *args, **kwargs)
+    class Full(pq.ParquetWriter):  # the snapshot is written a block of records at a time
+        def write_table(self, table: Any, *args: Any, **kwargs: Any) -> None:
+            if Path(str(self.where)).name == "lb.parquet":
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self.where))
+            super().write_table(table, *args, **kwargs)
 
     with monkeypatch.context() as patch:
-        patch.setattr(pd.DataFrame, "to_parquet", full)
+        patch.setattr(pq, "ParquetWriter", Full)
         exit_code, err = _run(root, store, capsys)
     assert exit_code == 2
     line = _error(err)
