@@ -26,26 +26,21 @@ CELL_COLUMNS = ["dataset", "key", "variable", "old", "new"]
 
 
 class _Records:
-    """One side of a comparison, read a column at a time: a dataset's Parquet file, or the
-    records at positions `rows` of it (a group of its subjects': from the row groups that
-    hold them)."""
+    """One side of a comparison, read a column at a time: a dataset's Parquet file, or its
+    records where `keep` holds (a group of its subjects': from the row groups that hold
+    them)."""
 
-    def __init__(self, path: Path, rows: np.ndarray | None = None) -> None:
-        self._path, self._rows = path, rows
+    def __init__(self, path: Path, keep: np.ndarray | None = None) -> None:
+        self._path, self._keep = path, keep
         self.names = pq.read_schema(path).names
 
     def read(self, columns: list[str]) -> pd.DataFrame:
-        if self._rows is None:
+        if self._keep is None:
             return pd.read_parquet(self._path, columns=columns)
-        source = pq.ParquetFile(self._path)
-        ends = np.cumsum([source.metadata.row_group(i).num_rows
-                          for i in range(source.num_row_groups)])  # fmt: skip
-        if not len(self._rows):
-            return source.schema_arrow.empty_table().select(columns).to_pandas()
-        first, last = np.searchsorted(ends, [self._rows[0], self._rows[-1]], side="right")
-        table = source.read_row_groups(range(first, last + 1), columns=columns)
-        at = self._rows - (ends[first - 1] if first else 0)
-        return table.to_pandas().take(at).reset_index(drop=True)
+        from transforms.jobs.kit import TableReader
+
+        records = TableReader({"records": self._path}, "compared dataset")
+        return records.read_rows("records", self._keep, columns).reset_index(drop=True)
 
     def column(self, name: str, rows: np.ndarray) -> pd.Series:
         """Column `name` at the given row positions (all null if absent)."""
@@ -156,10 +151,7 @@ def compare_groups(
         for s in subjects
     ]
     for number in range(last + (missing > 0)):
-        sides = [
-            _Records(path, np.flatnonzero(group == number))
-            for path, group in zip(paths, groups, strict=True)
-        ]
+        sides = [_Records(path, group == number) for path, group in zip(paths, groups, strict=True)]
         old = sides[0] if before is not None else None
         yield _compare(dataset, old, sides[-1], keys, ignore)
 
