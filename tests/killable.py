@@ -3,9 +3,10 @@ forked from a server that has imported the engine once.
 
 A fresh `cdisc run` spends its first seconds importing pandas, Great Expectations, SciPy and
 the engine before it writes anything; twenty kill points paid that twenty times. Python's
-forkserver imports the modules below once per test worker, then forks each run from that
-warm, single-threaded process: the child is still a separate process with its own memory,
-file descriptors and PID, killed with SIGKILL like any other.
+forkserver imports the engine (transforms.jobs.warm, as a Celery worker does) once per test
+worker, then forks each run from that warm, single-threaded process: the child is still a
+separate process with its own memory, file descriptors and PID, killed with SIGKILL like any
+other.
 """
 
 from __future__ import annotations
@@ -19,27 +20,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-# What a night's run imports (each name is only a hint: the server skips what fails).
-PRELOAD = [
-    "pandas",
-    "pyarrow.parquet",
-    "great_expectations",
-    "scipy.stats",
-    "statsmodels.duration.survfunc",
-    "matplotlib.figure",
-    "transforms.cli",
-    "transforms.jobs.runner",
-    "transforms.jobs.sdtm",
-    "transforms.jobs.adam",
-    "transforms.quality.gates",
-    "transforms.quality.engine",
-    "transforms.sdtm.build",
-    "transforms.adam.vocabulary",
-    "transforms.adam.endpoints",
-    "transforms.define",
-    "transforms.conformance",
-    "transforms.reconcile",
-]
+# What a night's run imports, imported by the server before it forks each run.
+PRELOAD = ["transforms.jobs.warm"]
 
 _CONTEXT = multiprocessing.get_context("forkserver")
 _CONTEXT.set_forkserver_preload(PRELOAD)

@@ -1,0 +1,31 @@
+"""The engine imported once by a process that forks the night's steps (transforms.jobs.warm):
+a Celery worker (docker-compose) and the kill tests' fork server."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import yaml
+
+from tests.conftest import ROOT
+
+
+def test_importing_it_imports_every_engine_module_and_gx() -> None:
+    from transforms.jobs import warm
+
+    modules = warm.engine_modules()
+    assert {"transforms.jobs.sdtm", "transforms.jobs.adam", "transforms.quality.gates",
+            "transforms.conformance.run", "transforms.define.build",
+            "transforms.adam.endpoints"} <= set(modules)  # fmt: skip
+    assert "transforms.serve" not in modules and warm.__name__ not in modules
+    assert [m for m in modules if m not in sys.modules] == []
+    assert "great_expectations" in sys.modules
+
+
+def test_each_celery_worker_imports_it_before_its_pool_forks() -> None:
+    compose = yaml.safe_load((ROOT / "docker-compose.yaml").read_text(encoding="utf-8"))
+    env = compose["x-airflow-env"]
+    assert json.loads(env["AIRFLOW__CELERY__EXTRA_CELERY_CONFIG"]) == {
+        "imports": ["transforms.jobs.warm"]
+    }
