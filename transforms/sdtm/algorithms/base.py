@@ -19,7 +19,7 @@ import dataclasses
 import typing
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from functools import partial
+from functools import cache, partial
 from typing import Any, Protocol, TypeVar, cast
 
 import pandas as pd
@@ -156,6 +156,13 @@ def normalise(values: pd.Series) -> pd.Series:
         values.astype("string"),
         lambda v: v.str.strip().str.replace(r"\s+", " ", regex=True).str.casefold(),
     )
+
+
+@cache
+def normalised_texts(texts: tuple[str, ...]) -> tuple[str, ...]:
+    """:func:`normalise` of a spec's texts (planned visit names, unscheduled ones), all at
+    once and remembered: every dataset with VISIT or EPOCH reads the same study design."""
+    return tuple(normalise(pd.Series(list(texts), dtype="string")).tolist())
 
 
 def trimmed(values: pd.Series) -> pd.Series:

@@ -21,6 +21,7 @@ from transforms.sdtm.algorithms.base import (
     complete_day,
     extract,
     normalise,
+    normalised_texts,
     parse_rule,
     trimmed,
 )
@@ -120,8 +121,9 @@ def _planned(value: Any, p: Parsing) -> tuple[tuple[str, str], ...]:
     if not isinstance(value, Mapping):
         raise p.fail(f"planned must map visit names to numbers, or list names: {value!r}")
     planned = []
-    for name, number in value.items():
-        pattern = re.escape(normalise(pd.Series([str(name)])).iloc[0])
+    names = normalised_texts(tuple(str(name) for name in value))
+    for name, number in zip(names, value.values(), strict=True):
+        pattern = re.escape(name)
         pattern = pattern.replace(r"\{n\}", r"(?P<n>[0-9]+)")
         pattern = pattern.replace(r"\{x\}", r"(?P<n>[0-9]+(?:\.[0-9]+)?)")
         planned.append((pattern, str(number)))
@@ -132,7 +134,7 @@ def _visit_names(value: Any, p: Parsing) -> frozenset[str]:
     """Unscheduled visit names (normalised): the rule's own, else the study design's."""
     if value is FROM_DESIGN:
         value = p.scope.design.unscheduled if p.scope.design is not None else []
-    return frozenset(normalise(pd.Series(list(value), dtype="string")).tolist())
+    return frozenset(normalised_texts(tuple(str(name) for name in value)))
 
 
 def _days(value: Any, p: Parsing) -> tuple[tuple[float, int], ...]:
