@@ -96,17 +96,21 @@ def _subjects(path: Path) -> pd.Series:
 
 
 def _one_value(paths: list[Path], columns: list[str]) -> bool:
-    """Whether each column holds one value, never missing, in all the files together."""
+    """Whether each column holds one value, never missing, in all the files together (read
+    a row group at a time: STUDYID of a large LB is millions of values)."""
     for column in columns:
         seen: set[object] = set()
         for path in paths:
-            values = pq.read_table(path, columns=[column], read_dictionary=[column])
-            values = values.column(column).to_pandas()
-            if values.hasnans:
-                return False
-            seen.update(values.unique().tolist())
-        if len(seen) > 1:
-            return False
+            file = pq.ParquetFile(path)
+            for group in range(file.num_row_groups):
+                values = file.read_row_group(group, columns=[column]).column(column)
+                if values.null_count or (
+                    pa.types.is_floating(values.type) and pc.any(pc.is_nan(values)).as_py()
+                ):
+                    return False
+                seen.update(pc.unique(values).to_pylist())
+                if len(seen) > 1:
+                    return False
     return True
 
 
