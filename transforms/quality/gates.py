@@ -44,7 +44,7 @@ from transforms.quality.report import (
     write_listing,
 )
 from transforms.quality.suites import SITE, SUBJECT, subject_form, suites_for
-from transforms.sdtm.chunks import chunks_of
+from transforms.sdtm.chunks import UNKNOWN, chunks_of
 from transforms.specs import StudySpec
 from transforms.store import RunFolder
 
@@ -130,17 +130,19 @@ def _check_suite(
 ) -> tuple[engine.SuiteRun, list[pd.DataFrame]]:
     """Validate one suite's table and list its failures: whole when it holds at most
     ``frame_rows()`` rows; else a group of whole subjects at a time (one validation each,
-    ``<suite>.subjects-<k>-of-<n>``) for the checks that read a record alone, and once more
-    over the whole table but only the columns they read (``<suite>.across-subjects``) for
-    the checks that read other records (key uniqueness). Each check is counted once and
-    its failing rows are positions in the whole table, as in one validation."""
+    ``<suite>.subjects-<k>-of-<n>``) for the checks that read the records of one subject
+    only (a record alone, or a key that holds the subject: :meth:`Check.within_subject`),
+    and once more over the whole table but only the columns they read
+    (``<suite>.across-subjects``) for the checks that read other subjects' records (a key
+    without the subject, ``mostly``). Each check is counted once and its failing rows are
+    positions in the whole table, as in one validation."""
     everything = list(range(len(suite.checks)))
     rows = int(pq.ParquetFile(path).metadata.num_rows)
     plan: list[tuple[np.ndarray | None, frozenset[str] | None, list[int], str]]
     if rows <= frame_rows():
         plan = [(None, None, everything, suite.name)]
     else:
-        across = [i for i in everything if suite.checks[i].across_records]
+        across = [i for i in everything if not suite.checks[i].within_subject(subject)]
         within = [i for i in everything if i not in across]
         chunks = chunks_of({suite.target: _subjects(path, subject)}, frame_rows())
         groups = chunks.groups.get(suite.target, np.zeros(rows, dtype=np.int64))
@@ -180,12 +182,53 @@ def _columns_read(path: Path, wanted: set[str]) -> list[str]:
     return [c for c in pq.read_schema(path).names if c in wanted]
 
 
+def _subject_codes(path: Path, column: str) -> tuple[np.ndarray, pd.Series]:
+    """The subject of each row of the Parquet table `path` as a code (-1: null) into its
+    distinct subjects (its `column` as text; null where empty): read dictionary-encoded,
+    a code per row and each subject's text once (not a string per row of LB)."""
+    read = pq.read_table(path, columns=[column], read_dictionary=[column])
+    values = pd.Categorical(read.column(0).to_pandas())
+    return values.codes, text(pd.Series(values.categories, dtype="object"))
+
+
 def _subjects(path: Path, column: str) -> pd.Series:
     """The subject of each row of the Parquet table `path` (its `column` as text; null
     where empty, or everywhere if it has no such column)."""
     if column not in pq.read_schema(path).names:
         return pd.Series(pd.NA, index=range(pq.ParquetFile(path).metadata.num_rows), dtype="string")
-    return text(pd.read_parquet(path, columns=[column])[column])
+    codes, subjects = _subject_codes(path, column)
+    return pd.Series(np.append(subjects.to_numpy(dtype=object), pd.NA)[codes], dtype="string")
+
+
+class _SubjectRows:
+    """Other tables read for the rows of some subjects only: each table's subjects are
+    read once (:func:`_subject_codes`), then per group of subjects the rows of theirs."""
+
+    def __init__(self, paths: Mapping[str, Path], columns: Mapping[str, list[str]]) -> None:
+        self._paths, self._columns = paths, columns
+        self._reader = TableReader(dict(paths), "raw form")
+        self._codes: dict[str, tuple[np.ndarray, pd.Series]] = {}
+
+    def whole(self) -> dict[str, pd.DataFrame]:
+        """Every row of each table (its columns wanted)."""
+        return {f: pd.read_parquet(p, columns=self._columns[f]) for f, p in self._paths.items()}
+
+    def of(self, subjects: pd.Series) -> dict[str, pd.DataFrame]:
+        """The rows of each table whose subject (as text, null as one more) is among
+        `subjects` (as text; indexed 0, 1, ... in table order, as :meth:`whole` reads)."""
+        wanted = subjects.fillna(UNKNOWN).unique()
+        out = {}
+        for f, path in self._paths.items():
+            if SUBJECT not in pq.read_schema(path).names:
+                out[f] = pd.read_parquet(path, columns=self._columns[f])
+                continue
+            if f not in self._codes:
+                self._codes[f] = _subject_codes(path, SUBJECT)
+            codes, names = self._codes[f]
+            hit = np.append(names.fillna(UNKNOWN).isin(wanted).to_numpy(), UNKNOWN in wanted)
+            rows = self._reader.read_rows(f, hit[codes], self._columns[f])
+            out[f] = rows.reset_index(drop=True)
+        return out
 
 
 def _finish(
@@ -260,8 +303,10 @@ def _raw_suite(
                 needs.setdefault(f, set()).update(c)
         elif d.form is not None and d.form != oid:
             needs.setdefault(d.form, {SUBJECT}).add(d.column)
-    others = {f: pd.read_parquet(paths[f], columns=_columns_read(paths[f], c))
-              for f, c in needs.items() if f != oid and f in paths}  # fmt: skip
+    others = _SubjectRows(
+        {f: paths[f] for f in needs if f != oid and f in paths},
+        {f: _columns_read(paths[f], c) for f, c in needs.items() if f != oid and f in paths},
+    )
     reader = TableReader({oid: path}, "raw form")
     fields = {f for c in suite.checks for f in c.field.split("/")}
 
@@ -276,7 +321,11 @@ def _raw_suite(
             raw = pd.read_parquet(path, columns=_columns_read(path, read_))
         positions = raw.index.to_numpy() if keep is not None else np.arange(len(raw))
         raw = raw.reset_index(drop=True)
-        frame = validated_frame(oid, raw, others, wanted)
+        # a group of subjects: the other forms' rows of these subjects (all a derived
+        # column of theirs reads: joined or derived per subject)
+        rows = others.of(text(raw[SUBJECT])) if keep is not None and SUBJECT in raw else None
+        frame = validated_frame(oid, raw, others.whole() if rows is None else rows, wanted)
+        del rows
         empty = pd.Series(pd.NA, index=frame.index, dtype="string")
         return _source(oid, file, raw, frame, positions, frame.get(SUBJECT, empty),
                        frame.get(SITE, empty))  # fmt: skip
