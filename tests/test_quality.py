@@ -693,10 +693,10 @@ def test_a_gate_in_groups_of_subjects_lists_what_one_validation_lists(
     night: str, gate: str, rows: int, request: pytest.FixtureRequest, tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
-    """Validated a group of whole subjects at a time (the checks of one record) and once
-    over the few columns the cross-record checks read, a gate writes the listing (CSV and
-    HTML) and summary of one validation per table: global row numbers, each expectation
-    counted once."""
+    """Validated a group of whole subjects at a time (the checks of one record, and the
+    keys, which all hold the subject), a gate writes the listing (CSV and HTML) and
+    summary of one validation per table: global row numbers, each expectation counted
+    once; the raw forms' derived columns read the other forms' rows of the group only."""
     from transforms.jobs.kit import FRAME_ROWS_ENV
 
     given = request.getfixturevalue(night)
@@ -715,8 +715,9 @@ def test_a_gate_in_groups_of_subjects_lists_what_one_validation_lists(
     assert not any(part.startswith("subjects-") for part in docs["whole"])
     assert any(part.startswith("subjects-3-of-3") for part in docs["groups"])  # LB, cut
     assert counts["whole"]["failing_rows"] > 0
-    if night == "dirty":  # the duplicated LB key: found over the whole of LB
-        assert "across-subjects" in docs["groups"]
+    # every key holds the subject: validated a group at a time, none over a whole table
+    assert not any(part.startswith("across-subjects") for part in docs["groups"])
+    if night == "dirty":  # the duplicated LB key: found within its subject's group
         assert b",KEY," in outputs["groups"][0]
 
 
@@ -732,3 +733,64 @@ def test_checks_that_read_other_records_are_known_by_their_kind() -> None:
     assert not columns.across_records and columns.columns == frozenset()
     assert replace(in_set, kwargs={**in_set.kwargs, "mostly": 0.9}).across_records
     assert replace(in_set, expectation="ExpectColumnMeanToBeBetween").across_records
+    # a duplicate key lies within one subject when the key holds the subject
+    assert unique.within_subject("A") and not unique.within_subject("C")
+    one = replace(unique, expectation="ExpectColumnValuesToBeUnique", kwargs={"column": "A"})
+    assert one.within_subject("A") and not one.within_subject("B")
+    assert not replace(unique, kwargs={**unique.kwargs, "mostly": 0.9}).within_subject("A")
+    assert in_set.within_subject("B") and columns.within_subject("B")
+    assert not replace(in_set, kwargs={**in_set.kwargs, "mostly": 0.9}).within_subject("A")
+    assert not replace(in_set, expectation="ExpectColumnMeanToBeBetween").within_subject("A")
+
+
+def test_checks_across_subjects_stay_exact_when_a_table_is_cut(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Of a table cut into groups of subjects, a key with the subject is validated a group at
+    a time, a key without it (a duplicate across subjects) and a ``mostly`` share (which no
+    group alone decides) over the whole table (``across-subjects``): the listing, summary
+    and counts are those of one validation."""
+    from transforms.jobs.kit import FRAME_ROWS_ENV
+    from transforms.quality import gates
+
+    source = tmp_path / "source"
+    (source / "raw").mkdir(parents=True)
+    (source / "sdtm").mkdir()
+    (source / "raw" / "extract.json").write_text(json.dumps({"study": STUDY}))
+    pd.DataFrame({"USUBJID": ["S1", "S2", "S3", "S4"], "SITEID": ["01", "01", "02", "02"]}
+                 ).to_parquet(source / "sdtm" / "dm.parquet")  # fmt: skip
+    pd.DataFrame(
+        {"USUBJID": [s for s in ("S1", "S2", "S3", "S4") for _ in range(3)],
+         "XXSEQ": [1, 2, 2] + [1, 2, 3] * 3,  # S1: a duplicate key within the subject
+         "XXID": ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "a"],  # S1, S4
+         "XXCAT": ["A"] * 5 + ["B"] + ["A"] * 5 + ["B"]}  # 10 of 12 in the set: < 0.9
+    ).to_parquet(source / "sdtm" / "xx.parquet")  # fmt: skip
+    checks = (
+        Check("KEY", "error", "USUBJID/XXSEQ", "dup", "ExpectCompoundColumnsToBeUnique",
+              {"column_list": ["USUBJID", "XXSEQ"], "ignore_row_if": "never"}, "test"),
+        Check("ID", "error", "XXID", "dup id", "ExpectColumnValuesToBeUnique",
+              {"column": "XXID"}, "test"),
+        Check("CAT", "warning", "XXCAT", "rare", "ExpectColumnValuesToBeInSet",
+              {"column": "XXCAT", "value_set": ["A"], "mostly": 0.9}, "test"),
+    )  # fmt: skip
+    dm = Check("DM", "error", "USUBJID", "null", "ExpectColumnValuesToNotBeNull",
+               {"column": "USUBJID"}, "test")  # fmt: skip
+    suites = {"DM": Suite(STUDY, "sdtm", "DM", (dm,)), "XX": Suite(STUDY, "sdtm", "XX", checks)}
+    monkeypatch.setattr(gates, "suites_for", lambda study, gate: suites)
+    outputs, docs, counts = {}, {}, {}
+    for mode in ("whole", "groups"):
+        with monkeypatch.context() as patched:
+            if mode == "groups":
+                patched.setenv(FRAME_ROWS_ENV, "4")  # XX: three groups of subjects
+            result, outputs[mode], pages = _gated_copy(source, tmp_path / mode / "run", "sdtm")
+        counts[mode] = {k: v for k, v in result.as_dict().items() if isinstance(v, int)}
+        docs[mode] = {part for page in pages for part in page.split("/")}
+    assert outputs["groups"] == outputs["whole"]
+    assert counts["groups"] == counts["whole"]
+    assert {"subjects-3-of-3", "across-subjects"} <= docs["groups"]
+    listed = pd.read_csv(tmp_path / "groups" / "run" / "reports" / "quality_sdtm.csv", dtype=str)
+    assert listed.groupby("rule")["row"].apply(list).to_dict() == {
+        "CAT": ["6", "12"],
+        "ID": ["1", "12"],
+        "KEY": ["2", "3"],
+    }

@@ -28,8 +28,9 @@ Kind = Literal["text", "num", "lo", "hi", "norm", "ct", "library"]
 
 # What a check's outcome on a record reads, by expectation kind (a large table is validated
 # a group of whole subjects at a time: :mod:`transforms.quality.gates`). ROW_WISE: the
-# record alone; COLUMN_SET: the table's columns only, the same in every group of its rows.
-# Any other kind (key uniqueness, ...) reads other records: it runs on the whole table.
+# record alone; COLUMN_SET: the table's columns only, the same in every group of its rows;
+# UNIQUE: the records with the same key, all of one subject when the key holds the subject.
+# Any other kind reads other records: it runs on the whole table.
 ROW_WISE: frozenset[str] = frozenset({
     "ExpectColumnValuesToBeInSet", "ExpectColumnValuesToNotBeInSet",
     "ExpectColumnValuesToNotBeNull", "ExpectColumnValuesToBeNull",
@@ -38,6 +39,9 @@ ROW_WISE: frozenset[str] = frozenset({
     "ExpectColumnPairValuesToBeEqual", "ExpectColumnPairValuesAToBeGreaterThanB",
 })  # fmt: skip
 COLUMN_SET: frozenset[str] = frozenset({"ExpectTableColumnsToMatchSet"})
+UNIQUE: frozenset[str] = frozenset(
+    {"ExpectColumnValuesToBeUnique", "ExpectCompoundColumnsToBeUnique"}
+)
 _COLUMN_ARGUMENTS = ("column", "column_A", "column_B")
 
 
@@ -101,12 +105,30 @@ class Check:
         that passes on a share of the records (``mostly``)."""
         return self.expectation not in ROW_WISE | COLUMN_SET or "mostly" in self.kwargs
 
+    def within_subject(self, subject: str) -> bool:
+        """Whether its outcome on a record depends on records of the same subject only (the
+        value of column `subject`): one reading the record (or the columns) alone, or a key
+        uniqueness whose key holds `subject` (a duplicate key lies within one subject). Such
+        a check can be validated a group of whole subjects at a time."""
+        if not self.across_records:
+            return True
+        return (
+            self.expectation in UNIQUE
+            and "mostly" not in self.kwargs
+            and subject in self._arguments
+        )
+
+    @property
+    def _arguments(self) -> list[str]:
+        """The columns named by its arguments."""
+        named = [self.kwargs[k] for k in _COLUMN_ARGUMENTS if k in self.kwargs]
+        return named + list(self.kwargs.get("column_list", ()))
+
     @property
     def columns(self) -> frozenset[str]:
         """The columns of the validated frame it reads: its arguments' and its condition's
         (none for a column-set check, which reads the table's column names)."""
-        named = [self.kwargs[k] for k in _COLUMN_ARGUMENTS if k in self.kwargs]
-        named += list(self.kwargs.get("column_list", ()))
+        named = self._arguments
         if self.where is not None:
             named += [c for c in subjects(self.where) if isinstance(c, str)]
         return frozenset(c for c in named if isinstance(c, str))

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,7 +32,7 @@ from transforms.errors import PipelineError
 from transforms.jobs.kit import TableReader, frame_rows
 from transforms.listing import conform
 from transforms.quality import engine
-from transforms.quality.checks import Suite
+from transforms.quality.checks import Derived, Suite
 from transforms.quality.library import READS
 from transforms.quality.prepare import ROW, text, validated_frame
 from transforms.quality.report import (
@@ -44,7 +44,7 @@ from transforms.quality.report import (
     write_listing,
 )
 from transforms.quality.suites import SITE, SUBJECT, subject_form, suites_for
-from transforms.sdtm.chunks import chunks_of
+from transforms.sdtm.chunks import UNKNOWN, chunks_of, cut_sizes, group_of
 from transforms.specs import StudySpec
 from transforms.store import RunFolder
 
@@ -130,17 +130,19 @@ def _check_suite(
 ) -> tuple[engine.SuiteRun, list[pd.DataFrame]]:
     """Validate one suite's table and list its failures: whole when it holds at most
     ``frame_rows()`` rows; else a group of whole subjects at a time (one validation each,
-    ``<suite>.subjects-<k>-of-<n>``) for the checks that read a record alone, and once more
-    over the whole table but only the columns they read (``<suite>.across-subjects``) for
-    the checks that read other records (key uniqueness). Each check is counted once and
-    its failing rows are positions in the whole table, as in one validation."""
+    ``<suite>.subjects-<k>-of-<n>``) for the checks that read the records of one subject
+    only (a record alone, or a key that holds the subject: :meth:`Check.within_subject`),
+    and once more over the whole table but only the columns they read
+    (``<suite>.across-subjects``) for the checks that read other subjects' records (a key
+    without the subject, ``mostly``). Each check is counted once and its failing rows are
+    positions in the whole table, as in one validation."""
     everything = list(range(len(suite.checks)))
     rows = int(pq.ParquetFile(path).metadata.num_rows)
     plan: list[tuple[np.ndarray | None, frozenset[str] | None, list[int], str]]
     if rows <= frame_rows():
         plan = [(None, None, everything, suite.name)]
     else:
-        across = [i for i in everything if suite.checks[i].across_records]
+        across = [i for i in everything if not suite.checks[i].within_subject(subject)]
         within = [i for i in everything if i not in across]
         chunks = chunks_of({suite.target: _subjects(path, subject)}, frame_rows())
         groups = chunks.groups.get(suite.target, np.zeros(rows, dtype=np.int64))
@@ -180,12 +182,82 @@ def _columns_read(path: Path, wanted: set[str]) -> list[str]:
     return [c for c in pq.read_schema(path).names if c in wanted]
 
 
+def _subject_codes(path: Path, column: str) -> tuple[np.ndarray, pd.Series]:
+    """The subject of each row of the Parquet table `path` as a code (-1: null) into its
+    distinct subjects (its `column` as text; null where empty): read dictionary-encoded,
+    a code per row and each subject's text once (not a string per row of LB)."""
+    read = pq.read_table(path, columns=[column], read_dictionary=[column])
+    values = pd.Categorical(read.column(0).to_pandas())
+    return values.codes, text(pd.Series(values.categories, dtype="object"))
+
+
 def _subjects(path: Path, column: str) -> pd.Series:
     """The subject of each row of the Parquet table `path` (its `column` as text; null
     where empty, or everywhere if it has no such column)."""
     if column not in pq.read_schema(path).names:
         return pd.Series(pd.NA, index=range(pq.ParquetFile(path).metadata.num_rows), dtype="string")
-    return text(pd.read_parquet(path, columns=[column])[column])
+    codes, subjects = _subject_codes(path, column)
+    return subjects.reindex(codes).reset_index(drop=True)  # code -1: null
+
+
+class _OtherForms:
+    """The other forms a raw form's derived columns read (their columns wanted), read for
+    the rows of some subjects only: each form's subjects are read once
+    (:func:`_subject_codes`), then per group of subjects the rows of theirs."""
+
+    def __init__(self, paths: Mapping[str, Path], columns: Mapping[str, list[str]]) -> None:
+        self._paths, self._columns = paths, columns
+        self._reader = TableReader(dict(paths), "raw form")
+        self._codes: dict[str, tuple[np.ndarray, pd.Series]] = {}
+
+    def _subjects(self, form: str) -> tuple[np.ndarray, pd.Series]:
+        if form not in self._codes:
+            self._codes[form] = _subject_codes(self._paths[form], SUBJECT)
+        return self._codes[form]
+
+    def _rows(self, subjects: pd.Series) -> pd.Series:
+        """The rows of the other forms of each subject (text, null as UNKNOWN) named."""
+        rows = pd.Series(0, index=subjects.unique(), dtype="int64")
+        for form in self._paths:
+            codes, names = self._subjects(form)
+            counts = np.bincount(codes.astype(np.int64) + 1, minlength=len(names) + 1)
+            each = pd.Series(counts, index=[UNKNOWN, *names.fillna(UNKNOWN)])
+            rows += each.groupby(level=0).sum().reindex(rows.index, fill_value=0)
+        return rows
+
+    def _of(self, subjects: pd.Series) -> dict[str, pd.DataFrame]:
+        """The rows of each form whose subject (text, null as UNKNOWN) is among
+        `subjects` (indexed 0, 1, ... in the form's order, as ``pd.read_parquet`` reads)."""
+        wanted = subjects.unique()
+        out = {}
+        for form in self._paths:
+            codes, names = self._subjects(form)
+            hit = np.append(names.fillna(UNKNOWN).isin(wanted).to_numpy(), UNKNOWN in wanted)
+            rows = self._reader.read_rows(form, hit[codes], self._columns[form])
+            out[form] = rows.reset_index(drop=True)
+        return out
+
+    def validated(self, form: str, raw: pd.DataFrame, derived: Sequence[Derived]) -> pd.DataFrame:
+        """:func:`validated_frame` of `raw` (rows of `form`, indexed 0, 1, ...): a group of
+        whole subjects at a time, each with the other forms' rows of its subjects (about
+        ``frame_rows()`` rows of theirs and its own; every derived column of another form
+        is computed per subject), in the rows' order."""
+        names = [pq.read_schema(p).names for p in self._paths.values()]
+        if not self._paths or SUBJECT not in raw or any(SUBJECT not in n for n in names):
+            others = {f: pd.read_parquet(p, columns=self._columns[f])
+                      for f, p in self._paths.items()}  # fmt: skip
+            return validated_frame(form, raw, others, derived)
+        subjects = text(raw[SUBJECT]).fillna(UNKNOWN)
+        sizes = subjects.value_counts() + self._rows(subjects)
+        groups = group_of(cut_sizes(sizes.sort_index(), frame_rows()), subjects)
+        parts = []
+        for k in np.unique(groups):
+            rows = raw[groups == k]
+            parts.append(validated_frame(form, rows, self._of(subjects[groups == k]), derived))
+        if len(parts) == 1:
+            return parts[0]
+        order = np.argsort(np.concatenate([p.index.to_numpy() for p in parts]), kind="stable")
+        return pd.concat(parts, ignore_index=True).take(order).set_axis(raw.index)
 
 
 def _finish(
@@ -260,8 +332,10 @@ def _raw_suite(
                 needs.setdefault(f, set()).update(c)
         elif d.form is not None and d.form != oid:
             needs.setdefault(d.form, {SUBJECT}).add(d.column)
-    others = {f: pd.read_parquet(paths[f], columns=_columns_read(paths[f], c))
-              for f, c in needs.items() if f != oid and f in paths}  # fmt: skip
+    others = _OtherForms(
+        {f: paths[f] for f in needs if f != oid and f in paths},
+        {f: _columns_read(paths[f], c) for f, c in needs.items() if f != oid and f in paths},
+    )
     reader = TableReader({oid: path}, "raw form")
     fields = {f for c in suite.checks for f in c.field.split("/")}
 
@@ -276,7 +350,7 @@ def _raw_suite(
             raw = pd.read_parquet(path, columns=_columns_read(path, read_))
         positions = raw.index.to_numpy() if keep is not None else np.arange(len(raw))
         raw = raw.reset_index(drop=True)
-        frame = validated_frame(oid, raw, others, wanted)
+        frame = others.validated(oid, raw, wanted)
         empty = pd.Series(pd.NA, index=frame.index, dtype="string")
         return _source(oid, file, raw, frame, positions, frame.get(SUBJECT, empty),
                        frame.get(SITE, empty))  # fmt: skip
