@@ -542,9 +542,8 @@ def test_sdtm_findings_taken_over_equal_a_full_check(
 
 # Per night: the rows of a frame, and the SDTM and ADaM datasets then checked in more than
 # one frame (groups of whole subjects), with how many.
-POMMAINT_FRAMES = {"CM": 2, "EX": 3, "GF": 2, "LB": 16, "RS": 7, "SV": 4, "VS": 13, "SUPPEX": 3}
 FRAMES = {
-    "planted": (100, {**POMMAINT_FRAMES, "ADLB": 14, "ADRS": 9}),  # POMMAINT, 15 subjects
+    "planted": (400, {"LB": 14, "RS": 2, "VS": 4, "ADLB": 8, "ADRS": 3}),  # POMMAINT, 15
     "pilot_run": (1000, {"AE": 2, "SV": 3, "VS": 30, "ADAE": 2}),  # CDISCPILOT01, 306
 }
 

@@ -16,14 +16,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pyarrow.parquet as pq
 import pyreadstat
 from lxml import etree
 
 from transforms.conformance.findings import Dataset, Findings, XptMeta
 from transforms.define.xml import NS
-from transforms.jobs.kit import frame_rows, parquet_rows
+from transforms.jobs.kit import TableReader, frame_rows
 from transforms.sdtm.chunks import group_of, subject_groups
 
 READ_ERRORS = (
@@ -99,23 +98,20 @@ def _subjects(path: Path) -> Iterator[pd.Series]:
 
 def _frames(path: Path, ds: Dataset) -> Iterator[Dataset]:
     """The frames of a large dataset (:meth:`Dataset.frames`): groups of whole subjects in
-    USUBJID order (transforms.sdtm.chunks), each read from the row groups that hold its rows
-    as Arrow (compact) and turned into pandas a column at a time as the checks ask."""
+    USUBJID order (transforms.sdtm.chunks), each read from the row groups that hold its
+    rows."""
     numbers = subject_groups(_subjects(path), frame_rows()) if "USUBJID" in ds.variables else None
     if numbers is None:  # one frame: the dataset, read a column at a time
         yield ds
         return
     group = np.concatenate([group_of(numbers, s).astype("int32") for s in _subjects(path)])
+    table = TableReader({ds.name: path}, ds.standard)
     for number in range(int(numbers.max()) + 1):
-        keep = group == number
-        rows = pd.Index(np.flatnonzero(keep))
-        table = parquet_rows(path, keep)
-        yield replace(ds, read=partial(_table_column, table, rows), held={}, rows=rows, split=None)
-
-
-def _table_column(table: pa.Table, rows: pd.Index, column: str) -> pd.Series:
-    """One column of a frame's rows (`table`, read from the file), as the whole file's."""
-    return table.select([column]).to_pandas()[column].set_axis(rows)
+        rows = table.read_rows(ds.name, group == number)
+        held, index = {c: rows[c] for c in ds.variables}, rows.index
+        del rows
+        yield replace(ds, read=held.__getitem__, held=held, rows=index, split=None)
+        held.clear()  # the caller is done with the frame: its rows go before the next come
 
 
 def _xpt_rows(path: Path) -> Rows:

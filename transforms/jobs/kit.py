@@ -164,7 +164,26 @@ class TableReader(Mapping[str, pd.DataFrame]):
         if name in self._read or name not in self._paths:
             rows = self[name][keep]
             return rows if columns is None else rows[columns]
-        rows = parquet_rows(self._paths[name], keep, columns).to_pandas()
+        source = pq.ParquetFile(self._paths[name])
+        schema = source.schema_arrow
+        if columns is not None:
+            schema = pa.schema([schema.field(c) for c in columns], metadata=schema.metadata)
+        batches = []
+        ends = np.cumsum(
+            [source.metadata.row_group(i).num_rows for i in range(source.num_row_groups)]
+        )
+        for group, end in enumerate(ends):
+            at = int(end) - source.metadata.row_group(group).num_rows
+            if not keep[at:end].any():  # a subject's rows lie together in an export: few
+                continue  # row groups hold a group of subjects' (ROW_GROUP_ROWS rows each)
+            for batch in source.iter_batches(
+                batch_size=frame_rows(), row_groups=[group], columns=columns
+            ):
+                wanted = keep[at : at + batch.num_rows]
+                at += batch.num_rows
+                if wanted.any():
+                    batches.append(batch.filter(pa.array(wanted)))
+        rows = pa.Table.from_batches(batches, schema=schema).to_pandas()
         return rows.set_axis(pd.Index(np.flatnonzero(keep)))
 
     def __iter__(self) -> Iterator[str]:
@@ -213,30 +232,6 @@ def parquet_frames(path: Path, rows: int | None = None) -> Frames:
             yield schema.empty_table().to_pandas()
 
     return frames
-
-
-def parquet_rows(path: Path, keep: np.ndarray, columns: list[str] | None = None) -> pa.Table:
-    """The rows of the Parquet table `path` where `keep` (one flag per row) holds, with its
-    `columns` (None: all), read a frame of rows at a time from the row groups holding them
-    only: a group of subjects' rows of LB, never LB."""
-    source = pq.ParquetFile(path)
-    schema = source.schema_arrow
-    if columns is not None:
-        schema = pa.schema([schema.field(c) for c in columns], metadata=schema.metadata)
-    batches = []
-    ends = np.cumsum([source.metadata.row_group(i).num_rows for i in range(source.num_row_groups)])
-    for group, end in enumerate(ends):
-        at = int(end) - source.metadata.row_group(group).num_rows
-        if not keep[at:end].any():  # a subject's rows lie together in an export: few
-            continue  # row groups hold a group of subjects' (ROW_GROUP_ROWS rows each)
-        for batch in source.iter_batches(
-            batch_size=frame_rows(), row_groups=[group], columns=columns
-        ):
-            wanted = keep[at : at + batch.num_rows]
-            at += batch.num_rows
-            if wanted.any():
-                batches.append(batch.filter(pa.array(wanted)))
-    return pa.Table.from_batches(batches, schema=schema)
 
 
 ROW_GROUP_ROWS = FRAME_ROWS
