@@ -543,8 +543,8 @@ def test_sdtm_findings_taken_over_equal_a_full_check(
 # Per night: the rows of a frame, and the SDTM and ADaM datasets then checked in more than
 # one frame (groups of whole subjects), with how many.
 FRAMES = {
-    "planted": (400, {"LB": 14, "RS": 2, "VS": 4, "ADLB": 8, "ADRS": 3}),  # POMMAINT, 15
-    "pilot_run": (1000, {"AE": 2, "SV": 3, "VS": 30, "ADAE": 2}),  # CDISCPILOT01, 306
+    "planted": (400, {"LB": 14, "RS": 2, "VS": 4, "ADLB": 8, "ADRS": 3}),  # POMMAINT, 15 subjects
+    "pilot_run": (2000, {"SV": 2, "VS": 15}),  # CDISCPILOT01, 306 subjects
 }
 
 
@@ -560,12 +560,11 @@ def test_datasets_checked_a_group_of_subjects_at_a_time_give_the_same_report(
     from transforms.conformance.load import datasets
     from transforms.jobs.kit import FRAME_ROWS_ENV
 
+    published = request.getfixturevalue(night)
     if night == "planted":
-        whole = request.getfixturevalue("planted")[0]
-        run = whole.csv.parent.parent
-    else:
-        run = _copy_run(request.getfixturevalue(night), tmp_path / "run")
-        whole = check_run(run)
+        published = published[0].csv.parent.parent
+    run = _copy_run(published, tmp_path / "run")
+    whole = check_run(run)
     reports = [whole.csv, whole.html, run / "reports" / "findings.xlsx"]
     before = [path.read_bytes() for path in reports]
     rows, split = FRAMES[night]

@@ -1,5 +1,8 @@
-"""SDTM checks, one vectorised pass per dataset (the cross-domain ones read DM, which is
-loaded first, and what earlier datasets left in the :class:`SdtmContext`)."""
+"""SDTM checks, vectorised: of each dataset as a whole (:func:`check_dataset`), then of its
+frames, groups of whole subjects (:func:`check_frame`: a record against its own subject's
+records, --SEQ and keys holding USUBJID), then of the study (:func:`check_study`). The
+cross-domain ones read DM, which is loaded first, and what earlier datasets left in the
+:class:`SdtmContext`."""
 
 from __future__ import annotations
 
