@@ -82,7 +82,9 @@ class Dataset:
     # the rows), which index its columns.
     rows: pd.Index | None = field(default=None, repr=False)
     # The frames of a large dataset (None: the dataset is its one frame).
-    split: Callable[[Dataset], Iterator[Dataset]] | None = field(default=None, repr=False)
+    split: Callable[[Dataset, list[str] | None], Iterator[Dataset]] | None = field(
+        default=None, repr=False
+    )
 
     def __getitem__(self, column: str) -> pd.Series:
         """One column of the rows."""
@@ -93,12 +95,13 @@ class Dataset:
                 self.held[column] = values
         return values
 
-    def frames(self) -> Iterator[Dataset]:
+    def frames(self, columns: list[str] | None = None) -> Iterator[Dataset]:
         """The rows a frame at a time, each a Dataset of its rows (indexed by their positions
-        in this one): groups of whole subjects of about ``frame_rows()`` rows for a large
-        dataset with subjects, else the dataset itself. A check of records against other
-        records of their subject (keys holding USUBJID) gives the same findings per frame."""
-        return self.split(self) if self.split is not None else iter((self,))
+        in this one) with its `columns` (None: all): groups of whole subjects of about
+        ``frame_rows()`` rows for a large dataset with subjects, else the dataset itself. A
+        check of records against other records of their subject (keys holding USUBJID)
+        gives the same findings per frame."""
+        return self.split(self, columns) if self.split is not None else iter((self,))
 
     def release(self) -> None:
         """Let go of the columns in memory once the dataset's own checks are made: the

@@ -71,7 +71,7 @@ Rows = tuple[
     int,
     Callable[[str], pd.Series],
     dict[str, pd.Series],
-    Callable[[Dataset], Iterator[Dataset]] | None,
+    Callable[[Dataset, list[str] | None], Iterator[Dataset]] | None,
 ]
 
 
@@ -96,7 +96,7 @@ def _subjects(path: Path) -> Iterator[pd.Series]:
         yield batch.column(0).to_pandas().astype("string")
 
 
-def _frames(path: Path, ds: Dataset) -> Iterator[Dataset]:
+def _frames(path: Path, ds: Dataset, columns: list[str] | None) -> Iterator[Dataset]:
     """The frames of a large dataset (:meth:`Dataset.frames`): groups of whole subjects in
     USUBJID order (transforms.sdtm.chunks), each read from the row groups that hold its
     rows."""
@@ -107,8 +107,8 @@ def _frames(path: Path, ds: Dataset) -> Iterator[Dataset]:
     group = np.concatenate([group_of(numbers, s).astype("int32") for s in _subjects(path)])
     table = TableReader({ds.name: path}, ds.standard)
     for number in range(int(numbers.max()) + 1):
-        rows = table.read_rows(ds.name, group == number)
-        held, index = {c: rows[c] for c in ds.variables}, rows.index
+        rows = table.read_rows(ds.name, group == number, columns)
+        held, index = {c: rows[c] for c in rows.columns}, rows.index
         del rows
         yield replace(ds, read=held.__getitem__, held=held, rows=index, split=None)
         held.clear()  # the caller is done with the frame: its rows go before the next come

@@ -581,23 +581,33 @@ def checked(ds: Dataset, ctx: SdtmContext) -> None:
     ds.release()  # kept for the study's checks, not its rows
 
 
+def _link_groups(ds: Dataset, column: str) -> pd.DataFrame:
+    """USUBJID and ``column`` (text) of the records where ``column`` is given, indexed by
+    their positions: read a frame at a time (LB's are few of its rows)."""
+    parts = []
+    for frame in ds.frames(["USUBJID", column]):
+        value = as_text(frame[column])
+        given = value.notna()
+        parts.append(
+            pd.DataFrame({"USUBJID": as_text(frame["USUBJID"])[given], column: value[given]})
+        )
+    return pd.concat(parts)
+
+
 def check_link_groups(ctx: SdtmContext, findings: Findings) -> None:
     """Every --LNKGRP value of a subject is shared by a record of another dataset."""
-    groups = {
-        name: pd.MultiIndex.from_arrays([as_text(ds["USUBJID"]), as_text(ds[f"{name}LNKGRP"])])
-        for name, ds in ctx.linked.items()
-    }
+    links = {name: _link_groups(ds, f"{name}LNKGRP") for name, ds in ctx.linked.items()}
+    groups = {name: pd.MultiIndex.from_frame(given) for name, given in links.items()}
     for name, ds in ctx.linked.items():
         own = groups[name]
         others = [g for other, g in groups.items() if other != name]
         found = np.zeros(len(own), dtype=bool)
         for g in others:
             found |= own.isin(g)
-        value = as_text(ds[f"{name}LNKGRP"])
+        value = links[name][f"{name}LNKGRP"]
         findings.rows(
-            "PIPE-018", ds, value.notna() & ~pd.Series(found, index=value.index),
-            f"{name}LNKGRP", "no record of another dataset of the subject has this link group",
-            value,
+            "PIPE-018", ds, ~pd.Series(found, index=value.index), f"{name}LNKGRP",
+            "no record of another dataset of the subject has this link group", value,
         )  # fmt: skip
 
 
