@@ -21,6 +21,7 @@ import pandas as pd
 import pyreadstat
 import pytest
 
+from tests.test_cdiscpilot import pilot_run  # noqa: F401 (the pilot's night, a fixture)
 from transforms.conformance import BLOCKING, RULES, SEVERITIES, ConformanceResult, check_run
 from transforms.conformance.dates import after, study_day, valid_iso8601
 from transforms.listing import COLUMNS as LISTING_COLUMNS
@@ -539,17 +540,45 @@ def test_sdtm_findings_taken_over_equal_a_full_check(
     assert taken_over.counts == full.counts
 
 
-def test_datasets_read_a_column_at_a_time_give_the_same_findings(
-    planted: tuple[ConformanceResult, dict[str, Expect]], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A large dataset is read a column at a time instead of whole: with every dataset read
-    so, the planted run gives the same findings."""
-    from transforms.conformance import load
+# Per night: the rows of a frame, and the SDTM and ADaM datasets then checked in more than
+# one frame (groups of whole subjects), with how many.
+FRAMES = {
+    "planted": (400, {"LB": 14, "RS": 2, "VS": 4, "ADLB": 8, "ADRS": 3}),  # POMMAINT, 15 subjects
+    "pilot_run": (2000, {"SV": 2, "VS": 15}),  # CDISCPILOT01, 306 subjects
+}
 
-    full, _ = planted
-    monkeypatch.setattr(load, "HOLD_CELLS", 0)
-    by_column = check_run(full.csv.parent.parent)
-    pd.testing.assert_frame_equal(by_column.findings, full.findings)
+
+@pytest.mark.parametrize("night", list(FRAMES))
+def test_datasets_checked_a_group_of_subjects_at_a_time_give_the_same_report(
+    night: str, request: pytest.FixtureRequest, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """A large dataset is checked a frame (a group of whole subjects) at a time, its
+    duplicate keys and --SEQ per frame: with frames small enough to split the samples'
+    datasets, the findings, the CSV, the HTML and the workbook are those of one pass."""
+    from transforms.conformance.findings import Findings
+    from transforms.conformance.load import datasets
+    from transforms.jobs.kit import FRAME_ROWS_ENV
+
+    published = request.getfixturevalue(night)
+    if night == "planted":
+        published = published[0].csv.parent.parent
+    run = _copy_run(published, tmp_path / "run")
+    whole = check_run(run)
+    reports = [whole.csv, whole.html, run / "reports" / "findings.xlsx"]
+    before = [path.read_bytes() for path in reports]
+    rows, split = FRAMES[night]
+    monkeypatch.setenv(FRAME_ROWS_ENV, str(rows))
+    frames = {
+        ds.name: count
+        for standard in ("sdtm", "adam")
+        for ds in datasets(run / standard, standard.upper(), Findings())
+        if (count := sum(1 for _ in ds.frames())) > 1
+    }
+    assert frames == split
+    framed = check_run(run)
+    pd.testing.assert_frame_equal(framed.findings, whole.findings)
+    assert [path.read_bytes() for path in reports] == before
 
 
 def test_html_escapes_values_and_lists_findings(

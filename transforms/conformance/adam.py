@@ -1,4 +1,5 @@
-"""ADaM checks, one vectorised pass per dataset; ADSL is read first."""
+"""ADaM checks, vectorised, of each dataset as a whole and then of its frames (whole
+subjects: :meth:`~transforms.conformance.findings.Dataset.frames`); ADSL is read first."""
 
 from __future__ import annotations
 
@@ -79,7 +80,7 @@ def _dates(values: pd.Series) -> pd.Series:
 
 
 def check_dataset(ds: Dataset, ctx: AdamContext, findings: Findings) -> None:
-    """Every ADaM check of one dataset."""
+    """The ADaM checks of one dataset as a whole, before its frames' (:func:`check_frame`)."""
     ctx.seen.add(ds.name)
     structure = ctx.structure(ds)
     for name in _required(structure):
@@ -89,6 +90,18 @@ def check_dataset(ds: Dataset, ctx: AdamContext, findings: Findings) -> None:
                 findings.one("AD0047", ds.name, name, f"no {name} variable (e.g. TRT01P)")
         elif name not in ds.columns:
             findings.one("AD0047", ds.name, name, f"Required variable {name} is missing")
+    if ds.name == "ADSL" and "USUBJID" in ds.variables and not _flags(ds):
+        findings.one("AD0048", ds.name, None, "ADSL has no population flag")
+    if "STARTDT" in ds.variables and "CNSR" not in ds.variables:
+        findings.one("AD0170", ds.name, "CNSR", "STARTDT is present but CNSR is not")
+
+
+def _flags(ds: Dataset) -> list[str]:
+    return [f for f in population_flags() if f in ds.variables]
+
+
+def check_frame(ds: Dataset, ctx: AdamContext, findings: Findings) -> None:
+    """The ADaM checks of the records of one frame of a dataset (whole subjects)."""
     if ds.name == "ADSL" and "USUBJID" in ds.variables:
         findings.rows(
             "AD0054",
@@ -97,10 +110,7 @@ def check_dataset(ds: Dataset, ctx: AdamContext, findings: Findings) -> None:
             "USUBJID",
             "more than one ADSL record for the subject",
         )
-        flags = [f for f in population_flags() if f in ds.variables]
-        if not flags:
-            findings.one("AD0048", ds.name, None, "ADSL has no population flag")
-        for flag in flags:
+        for flag in _flags(ds):
             findings.rows("AD0019", ds, ds[flag].isna(), flag, f"{flag} is null")
     if ctx.dm is not None and {"STUDYID", "USUBJID"} <= set(ds.variables):
         known = pd.MultiIndex.from_frame(ctx.dm[["STUDYID", "USUBJID"]].astype("string"))
@@ -122,8 +132,6 @@ def check_dataset(ds: Dataset, ctx: AdamContext, findings: Findings) -> None:
 
 def _check_tte(ds: Dataset, findings: Findings) -> None:
     data = ds.frame([c for c in TTE if c in ds.variables])
-    if "STARTDT" in data.columns and "CNSR" not in data.columns:
-        findings.one("AD0170", ds.name, "CNSR", "STARTDT is present but CNSR is not")
     if "CNSR" in data.columns:
         cnsr = pd.to_numeric(data["CNSR"], errors="coerce").astype("float64")
         bad = cnsr.isna() | (cnsr < 0) | (cnsr % 1 != 0)

@@ -7,7 +7,7 @@ taken from the dataset, so every finding says where to look.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -64,18 +64,27 @@ class XptMeta:
 @dataclass(eq=False)
 class Dataset:
     """One dataset of the run: its rows (from Parquet, else the XPT) and XPT metadata. A
-    large dataset is read a column at a time, when a check needs it, and never held whole."""
+    large dataset is never held whole: its rows are checked a frame (a group of whole
+    subjects) at a time (:meth:`frames`), and what looks at the dataset as a whole reads a
+    column at a time."""
 
     name: str  # upper case: AE, SUPPAE, ADSL
     standard: str  # SDTM | ADaM
     variables: list[str]  # the columns of its rows
     length: int  # number of rows; row number = position + 1
-    read: Callable[[str], pd.Series]  # one column of the rows (RangeIndex), from the file
+    read: Callable[[str], pd.Series]  # one column of the rows (indexed by position)
     # The columns in memory: all of a small dataset; of a large one USUBJID and --SEQ, which
     # most checks and every finding need, once read.
     held: dict[str, pd.Series] = field(repr=False)
     xpt: XptMeta | None
     files: list[Path]
+    # Of one frame of a large dataset: the positions of its rows in the dataset (None: all
+    # the rows), which index its columns.
+    rows: pd.Index | None = field(default=None, repr=False)
+    # The frames of a large dataset (None: the dataset is its one frame).
+    split: Callable[[Dataset, list[str] | None], Iterator[Dataset]] | None = field(
+        default=None, repr=False
+    )
 
     def __getitem__(self, column: str) -> pd.Series:
         """One column of the rows."""
@@ -85,6 +94,14 @@ class Dataset:
             if column in ("USUBJID", self.seq_var):
                 self.held[column] = values
         return values
+
+    def frames(self, columns: list[str] | None = None) -> Iterator[Dataset]:
+        """The rows a frame at a time, each a Dataset of its rows (indexed by their positions
+        in this one) with its `columns` (None: all): groups of whole subjects of about
+        ``frame_rows()`` rows for a large dataset with subjects, else the dataset itself. A
+        check of records against other records of their subject (keys holding USUBJID)
+        gives the same findings per frame."""
+        return self.split(self, columns) if self.split is not None else iter((self,))
 
     def release(self) -> None:
         """Let go of the columns in memory once the dataset's own checks are made: the
@@ -96,8 +113,8 @@ class Dataset:
         return pd.DataFrame({c: self[c] for c in columns}, index=self.index)
 
     @property
-    def index(self) -> pd.RangeIndex:
-        return pd.RangeIndex(self.length)
+    def index(self) -> pd.Index:
+        return self.rows if self.rows is not None else pd.RangeIndex(self.length)
 
     @property
     def seq_var(self) -> str | None:
@@ -156,7 +173,8 @@ class Findings:
         values: pd.Series | None = None,
     ) -> int:
         """One finding per row of ``ds`` where ``mask`` holds; returns how many."""
-        hit = pd.Index(np.flatnonzero(mask.fillna(False).to_numpy(dtype=bool)))
+        # The rows' positions in the dataset (a frame's rows are indexed by theirs).
+        hit = pd.Index(mask.index.to_numpy()[mask.fillna(False).to_numpy(dtype=bool)])
         if hit.empty:
             return 0
         if values is None:

@@ -1,18 +1,20 @@
 """Reading a run folder for the checks: datasets, XPT metadata and define.xml.
 
 Rows come from the Parquet file the pipeline wrote (typed, nulls kept), read whole or, for a
-large dataset, a column at a time as the checks ask for them; where a dataset has no Parquet
-file, from its XPT. Names, labels and widths come from the XPT header, the file a regulator
-receives. A file that cannot be read is reported (PIPE-010), not raised.
+large dataset, a group of whole subjects at a time (and a column at a time by the checks of
+the study as a whole); where a dataset has no Parquet file, from its XPT. Names, labels and
+widths come from the XPT header, the file a regulator receives. A file that cannot be read
+is reported (PIPE-010), not raised.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pyreadstat
@@ -20,6 +22,8 @@ from lxml import etree
 
 from transforms.conformance.findings import Dataset, Findings, XptMeta
 from transforms.define.xml import NS
+from transforms.jobs.kit import TableReader, frame_rows
+from transforms.sdtm.chunks import group_of, subject_groups
 
 READ_ERRORS = (
     OSError,
@@ -55,12 +59,20 @@ def read_xpt_rows(path: Path) -> pd.DataFrame:
     return data
 
 
-# A dataset of at most this many values (rows x columns) is read whole; of a larger one (LB
-# of a large study) a check reads the columns it needs, one at a time.
+# A dataset of at most this many values (rows x columns), and at most a frame of rows
+# (transforms.jobs.kit.frame_rows), is read whole; a larger one (LB of a large study) a
+# group of whole subjects at a time, and a column at a time by what looks at it whole.
 HOLD_CELLS = 5_000_000
 
-# The columns, row count, reader of one column and the columns read whole (see Dataset).
-Rows = tuple[list[str], int, Callable[[str], pd.Series], dict[str, pd.Series]]
+# The columns, row count, reader of one column, the columns read whole (see Dataset) and
+# the reader of its frames (None: read whole).
+Rows = tuple[
+    list[str],
+    int,
+    Callable[[str], pd.Series],
+    dict[str, pd.Series],
+    Callable[[Dataset, list[str] | None], Iterator[Dataset]] | None,
+]
 
 
 def _parquet_rows(path: Path) -> Rows:
@@ -68,20 +80,43 @@ def _parquet_rows(path: Path) -> Rows:
     check that reads the damaged column raises."""
     length = len(pd.read_parquet(path, columns=[]))
     columns = list(pq.read_schema(path).empty_table().to_pandas().columns)
-    held: dict[str, pd.Series] = {}
-    if length * len(columns) <= HOLD_CELLS:
+    if length * len(columns) <= HOLD_CELLS and length <= frame_rows():
         data = pd.read_parquet(path).reset_index(drop=True)
-        held = {c: data[c] for c in columns}
-    return columns, length, partial(_read_column, path), held
+        return columns, length, partial(_read_column, path), {c: data[c] for c in columns}, None
+    return columns, length, partial(_read_column, path), {}, partial(_frames, path)
 
 
 def _read_column(path: Path, column: str) -> pd.Series:
     return pd.read_parquet(path, columns=[column])[column].reset_index(drop=True)
 
 
+def _subjects(path: Path) -> Iterator[pd.Series]:
+    """The USUBJID of each row of a Parquet table, a frame of rows at a time."""
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=frame_rows(), columns=["USUBJID"]):
+        yield batch.column(0).to_pandas().astype("string")
+
+
+def _frames(path: Path, ds: Dataset, columns: list[str] | None) -> Iterator[Dataset]:
+    """The frames of a large dataset (:meth:`Dataset.frames`): groups of whole subjects in
+    USUBJID order (transforms.sdtm.chunks), each read from the row groups that hold its
+    rows."""
+    numbers = subject_groups(_subjects(path), frame_rows()) if "USUBJID" in ds.variables else None
+    if numbers is None:  # one frame: the dataset, read a column at a time
+        yield ds
+        return
+    group = np.concatenate([group_of(numbers, s).astype("int32") for s in _subjects(path)])
+    table = TableReader({ds.name: path}, ds.standard)
+    for number in range(int(numbers.max()) + 1):
+        rows = table.read_rows(ds.name, group == number, columns)
+        held, index = {c: rows[c] for c in rows.columns}, rows.index
+        del rows
+        yield replace(ds, read=held.__getitem__, held=held, rows=index, split=None)
+        held.clear()  # the caller is done with the frame: its rows go before the next come
+
+
 def _xpt_rows(path: Path) -> Rows:
     data = read_xpt_rows(path)
-    return list(data.columns), len(data), data.__getitem__, {}
+    return list(data.columns), len(data), data.__getitem__, {}, None
 
 
 def datasets(folder: Path, standard: str, findings: Findings) -> Iterator[Dataset]:
@@ -114,7 +149,8 @@ def datasets(folder: Path, standard: str, findings: Findings) -> Iterator[Datase
             except READ_ERRORS as exc:
                 findings.one("PIPE-010", name, None, f"{path.name} cannot be read: {exc}")
         if rows is not None:
-            yield Dataset(name, standard, *rows, meta, files)
+            columns, length, read, held, split = rows
+            yield Dataset(name, standard, columns, length, read, held, meta, files, split=split)
 
 
 # --- define.xml --------------------------------------------------------------------------

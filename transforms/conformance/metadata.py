@@ -36,8 +36,9 @@ def _mask(flags: pa.ChunkedArray | pa.Array, index: pd.Index) -> pd.Series:
 
 
 def check_dataset(ds: Dataset, findings: Findings, ig_label: Callable[[str], str | None]) -> None:
-    """Dataset name and file name, label, variable names and labels, value lengths and
-    characters. ``ig_label`` gives the IG label of a variable of this dataset, or None."""
+    """Dataset name and file name, label, variable names and labels, column widths (its
+    values: :func:`check_values`). ``ig_label`` gives the IG label of a variable of this
+    dataset, or None."""
     sdtm = ds.standard == "SDTM"
     name_rule, label_rule, ig_rule = (
         ("CORE-000182", "CORE-000019", "SD0063") if sdtm else ("AD0013", "AD0016", "AD0018")
@@ -103,6 +104,11 @@ def check_dataset(ds: Dataset, findings: Findings, ig_label: Callable[[str], str
                 f"XPT column width is {width} bytes (at most {MAX_CHAR})",
                 width,
             )
+
+
+def check_values(ds: Dataset, findings: Findings) -> None:
+    """Text values (of one frame of a dataset) an XPT v5 column holds: at most 200 bytes,
+    printable ASCII."""
     for col in ds.variables:
         values = ds[col]
         if not (pd.api.types.is_string_dtype(values) or values.dtype == object):

@@ -167,6 +167,10 @@ def check_run(
             rows[ds.name] = ds.length
             metadata.check_dataset(ds, findings, partial(_sdtm_label, ds.name))
             sdtm.check_dataset(ds, sdtm_ctx, findings)
+            for frame in ds.frames():
+                metadata.check_values(frame, findings)
+                sdtm.check_frame(frame, sdtm_ctx, findings)
+            sdtm.checked(ds, sdtm_ctx)
             if ds.xpt is not None:
                 metas[ds.name] = ds.xpt
         sdtm.check_study(sdtm_ctx, findings)
@@ -184,6 +188,9 @@ def check_run(
         labels = adam.ig_label(ds, adam_ctx)
         metadata.check_dataset(ds, findings, labels.get)
         adam.check_dataset(ds, adam_ctx, findings)
+        for frame in ds.frames():
+            metadata.check_values(frame, findings)
+            adam.check_frame(frame, adam_ctx, findings)
         if ds.xpt is not None:
             metas[ds.name] = ds.xpt
     adam.check_study(adam_ctx, findings)

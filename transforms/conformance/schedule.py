@@ -3,13 +3,14 @@ the subject was in on its date (SE), every visit against the subject's visits (S
 planned ones (TV), the arms and elements against TA and TE.
 
 The trial design datasets of the run are read once, before the others (:func:`load`);
-each check then runs over one dataset at a time, vectorised.
+each check then runs over one frame of a dataset at a time (whole subjects), vectorised.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -32,12 +33,35 @@ SUBJECT_LEVEL = ("SE", "SV", "TA", "TE", "TV", "TI", "TS")  # not checked agains
 
 @dataclass
 class Schedule:
-    """The run's trial design datasets (those it has), as the checks need them."""
+    """The run's trial design datasets (those it has), as the checks need them, and what
+    the checks make of them, made once for the frames of every dataset."""
 
     tables: dict[str, pd.DataFrame]
+    _made: dict[object, pd.DataFrame | pd.Series] = field(default_factory=dict, repr=False)
 
     def get(self, name: str) -> pd.DataFrame | None:
         return self.tables.get(name)
+
+    def elements(self) -> pd.DataFrame | None:
+        """SE as day intervals per subject (:func:`_elements`); None without SE."""
+        se = self.get("SE")
+        if se is None:
+            return None
+        if "elements" not in self._made:
+            self._made["elements"] = _elements(se)
+        return cast(pd.DataFrame, self._made["elements"])
+
+    def visits(self, labelled: bool) -> pd.Series | None:
+        """SV's visits as "USUBJID|VISITNUM" text (with "|VISIT" when `labelled`)."""
+        sv = self.get("SV")
+        if sv is None:
+            return None
+        if ("visits", labelled) not in self._made:
+            visits = sv["USUBJID"].astype("string") + "|" + as_text(sv["VISITNUM"]).fillna("")
+            if labelled:
+                visits = visits + "|" + sv["VISIT"].astype("string").fillna("")
+            self._made["visits", labelled] = visits
+        return cast(pd.Series, self._made["visits", labelled])
 
 
 def load(read: Callable[[str, list[str]], pd.DataFrame | None]) -> Schedule:
@@ -86,13 +110,12 @@ def check_epochs(ds: Dataset, schedule: Schedule, findings: Findings) -> None:
     record's (complete) date; on a transition day either element's. A subject without SE
     records, a record without a complete date, or an EPOCH that is no epoch of SE at all
     (SD1015 says so) is not checked."""
-    se = schedule.get("SE")
     date = _date_variable(ds)
-    if se is None or ds.name in SUBJECT_LEVEL or date is None:
+    if ds.name in SUBJECT_LEVEL or date is None or not {"EPOCH", "USUBJID"} <= set(ds.variables):
         return
-    if not {"EPOCH", "USUBJID"} <= set(ds.variables):
+    elements = schedule.elements()
+    if elements is None:
         return
-    elements = _elements(se)
     # Subjects as numbers (SE's subjects; -1 for another): the records joined to the
     # elements hold a number and a day each, not the dataset's text (LB: millions of rows).
     subjects = pd.Index(elements["USUBJID"].unique())
@@ -100,7 +123,7 @@ def check_epochs(ds: Dataset, schedule: Schedule, findings: Findings) -> None:
         {
             "subject": subjects.get_indexer(ds["USUBJID"].astype("string")),
             "day": complete_date(ds[date]),
-            "i": np.arange(ds.length),
+            "i": np.arange(len(ds.index)),  # positions in the frame
         }
     )
     todo = records[(records["subject"] >= 0) & records["day"].notna()]
@@ -152,13 +175,11 @@ def check_visits(ds: Dataset, schedule: Schedule, findings: Findings) -> None:
     number = pd.to_numeric(ds["VISITNUM"], errors="coerce").astype("float64")
     label = ds["VISIT"].astype("string") if "VISIT" in ds.variables else None
     present = number.notna()
-    sv = schedule.get("SV")
-    if sv is not None:
+    visits = schedule.visits(labelled=label is not None)
+    if visits is not None:
         key = ds["USUBJID"].astype("string") + "|" + as_text(number).fillna("")
-        visits = sv["USUBJID"].astype("string") + "|" + as_text(sv["VISITNUM"]).fillna("")
         if label is not None:
             key = key + "|" + label.fillna("")
-            visits = visits + "|" + sv["VISIT"].astype("string").fillna("")
         missing = present & ~isin(key, visits)
         findings.rows(
             "SD0065", ds, missing, "VISITNUM",

@@ -1,5 +1,8 @@
-"""SDTM checks, one vectorised pass per dataset (the cross-domain ones read DM, which is
-loaded first, and what earlier datasets left in the :class:`SdtmContext`)."""
+"""SDTM checks, vectorised: of each dataset as a whole (:func:`check_dataset`), then of its
+frames, groups of whole subjects (:func:`check_frame`: a record against its own subject's
+records, --SEQ and keys holding USUBJID), then of the study (:func:`check_study`). The
+cross-domain ones read DM, which is loaded first, and what earlier datasets left in the
+:class:`SdtmContext`."""
 
 from __future__ import annotations
 
@@ -96,25 +99,40 @@ def _codelist_code(ds: Dataset, spec: DatasetSpec | None, column: str) -> str | 
     return "; ".join(ig.codelists) if ig and ig.codelists else None
 
 
-def check_presence(ds: Dataset, ctx: SdtmContext, findings: Findings) -> None:
-    """Required variables present and never null, Expected variables present; EPOCH."""
+def _core(ds: Dataset, ctx: SdtmContext) -> dict[str, str]:
+    """Each variable's core (Req, Exp, Perm): the SDTMIG's, then the study spec's."""
     spec = ctx.spec(ds.name)
     core = {v.name: v.core for v in standards.ig_variables_of(ds.name)}
     if spec is not None:
         core.update({v.name: v.core for v in spec.variables if v.name not in core})
+    return core
+
+
+def check_presence(ds: Dataset, ctx: SdtmContext, findings: Findings) -> None:
+    """Required and Expected variables present; EPOCH; a study day beside each date."""
     present = set(ds.columns)
-    for name, level in core.items():
+    for name, level in _core(ds, ctx).items():
         if name in present or level not in ("Req", "Exp"):
             continue
         rule = "SD0056" if level == "Req" else "SD0057"
         findings.one(rule, ds.name, name, f"{level} variable {name} is not in {ds.name}")
-    for name in (n for n, level in core.items() if level == "Req" and n in ds.variables):
-        findings.rows("SD0002", ds, _blank(ds[name]), name, f"Required {name} is null")
     ig = standards.ig_dataset(ds.name)
     if ig is not None and ig.class_ in OBSERVATION_CLASSES and "EPOCH" not in present:
         findings.one("SD1077", ds.name, "EPOCH", "FDA expects EPOCH in this dataset")
     if ds.length == 0:
         findings.one("SD0001", ds.name, None, f"{ds.name} has no records")
+    prefix = _prefix(ds)
+    for suffix, (dy_suffix, dy_rule) in STUDY_DAYS.items():
+        dated, dy = f"{prefix}{suffix}", f"{prefix}{dy_suffix}"
+        if prefix and dated in ds.variables and dy not in ds.variables:
+            findings.one(dy_rule, ds.name, dy, f"{dated} is in {ds.name} but {dy} is not")
+
+
+def check_required(ds: Dataset, ctx: SdtmContext, findings: Findings) -> None:
+    """Required variables never null."""
+    core = _core(ds, ctx)
+    for name in (n for n, level in core.items() if level == "Req" and n in ds.variables):
+        findings.rows("SD0002", ds, _blank(ds[name]), name, f"Required {name} is null")
 
 
 def _outside_codelist(
@@ -163,9 +181,14 @@ STUDY_DAYS = {"DTC": ("DY", "CORE-000321"), "STDTC": ("STDY", "CORE-000328"),
 PARTICIPATION = {"DTC": "CORE-000720", "ENDTC": "CORE-000952"}
 
 
+def _prefix(ds: Dataset) -> str | None:
+    """The prefix of a domain's --variables (AE of AESEQ); None for a dataset of none."""
+    return ds.name if len(ds.name) == 2 else None
+
+
 def check_dates(ds: Dataset, ctx: SdtmContext, findings: Findings) -> None:
-    """--DTC in ISO 8601; --DY beside every --DTC (--STDY, --ENDY likewise); --DY, --STDY,
-    --ENDY against the date and DM.RFSTDTC; --DTC and --ENDTC not after DM.RFPENDTC."""
+    """--DTC in ISO 8601; --DY, --STDY, --ENDY against the date and DM.RFSTDTC; --DTC and
+    --ENDTC not after DM.RFPENDTC."""
     for column in (c for c in ds.variables if c.endswith("DTC")):
         findings.rows(
             "SD0003",
@@ -174,11 +197,7 @@ def check_dates(ds: Dataset, ctx: SdtmContext, findings: Findings) -> None:
             column,
             f"{column} is not an ISO 8601 date/time",
         )
-    prefix = ds.name if len(ds.name) == 2 else None  # a domain's --variables
-    for suffix, (dy_suffix, dy_rule) in STUDY_DAYS.items():
-        dated, dy = f"{prefix}{suffix}", f"{prefix}{dy_suffix}"
-        if prefix and dated in ds.variables and dy not in ds.variables:
-            findings.one(dy_rule, ds.name, dy, f"{dated} is in {ds.name} but {dy} is not")
+    prefix = _prefix(ds)
     end = ctx.dm_value(ds, "RFPENDTC")
     for suffix, end_rule in PARTICIPATION.items():
         dated = f"{prefix}{suffix}"
@@ -227,7 +246,7 @@ def _duplicated(ds: Dataset, columns: list[str]) -> pd.Series:
     """True where another row has the same values of ``columns`` (as DataFrame.duplicated
     with keep=False), reading one column at a time: each row's group number combines the
     codes of the columns read so far."""
-    group = np.zeros(ds.length, dtype="int64")
+    group = np.zeros(len(ds.index), dtype="int64")
     groups = 1  # group < groups
     for column in columns:
         codes, uniques = pd.factorize(ds[column], use_na_sentinel=False)
@@ -257,8 +276,26 @@ def _check_natural_key(ds: Dataset, keys: list[str], findings: Findings) -> None
     )
 
 
+def _natural_key(ds: Dataset, ctx: SdtmContext) -> list[str]:
+    """The natural key of a domain (the study spec's), checked unique; none for DM and the
+    SUPP-- (their own keys are checked) or a dataset lacking a key variable."""
+    spec = ctx.spec(ds.name)
+    if ds.name == "DM" or ds.name.startswith("SUPP") or spec is None:
+        return []
+    return list(spec.keys) if set(spec.keys) <= set(ds.variables) else []
+
+
+def check_keys(ds: Dataset, ctx: SdtmContext, findings: Findings) -> None:
+    """A natural key not holding USUBJID unique over the whole dataset (a column at a time,
+    as numbers: :func:`_duplicated`); one holding it is checked a frame at a time."""
+    keys = _natural_key(ds, ctx)
+    if keys and "USUBJID" not in keys:
+        _check_natural_key(ds, keys, findings)
+
+
 def check_identifiers(ds: Dataset, ctx: SdtmContext, findings: Findings) -> None:
-    """--SEQ unique per subject, natural keys unique, DOMAIN, subject in DM."""
+    """--SEQ unique per subject, natural keys holding USUBJID unique, DOMAIN, subject in DM:
+    of one frame (whole subjects)."""
     seq = ds.seq_var
     if seq is not None:
         by = ["TSPARMCD"] if ds.name == "TS" else ["USUBJID"]
@@ -277,8 +314,8 @@ def check_identifiers(ds: Dataset, ctx: SdtmContext, findings: Findings) -> None
     elif ds.name.startswith("SUPP") and set(SUPP_KEYS) <= set(ds.variables):
         dup = _duplicated(ds, SUPP_KEYS)
         findings.rows("SD0086", ds, dup, "QNAM", "qualifier given twice for one parent record")
-    elif (spec := ctx.spec(ds.name)) is not None and set(spec.keys) <= set(ds.variables):
-        _check_natural_key(ds, list(spec.keys), findings)
+    elif "USUBJID" in (keys := _natural_key(ds, ctx)):
+        _check_natural_key(ds, keys, findings)
     if "DOMAIN" in ds.variables:
         domain = ds["DOMAIN"]
         other = domain.notna() & (domain != ds.name)
@@ -513,19 +550,29 @@ def check_supp_parents(ds: Dataset, ctx: SdtmContext, findings: Findings) -> Non
 
 
 def check_dataset(ds: Dataset, ctx: SdtmContext, findings: Findings) -> None:
-    """Every SDTM check of one dataset."""
+    """The SDTM checks of one dataset as a whole, before its frames' (:func:`check_frame`)."""
     ctx.seen.add(ds.name)
     if ds.name == "DM":
         ctx.dm = ds.frame(ds.variables)
     check_presence(ds, ctx, findings)
+    check_keys(ds, ctx, findings)
+    check_trial_summary(ds, findings)
+    check_supp_parents(ds, ctx, findings)
+
+
+def check_frame(ds: Dataset, ctx: SdtmContext, findings: Findings) -> None:
+    """The SDTM checks of the records of one frame of a dataset (whole subjects)."""
+    check_required(ds, ctx, findings)
     check_terminology(ds, ctx, findings)
     check_dates(ds, ctx, findings)
     check_identifiers(ds, ctx, findings)
     check_results(ds, findings)
     check_death(ds, ctx, findings)
-    check_trial_summary(ds, findings)
-    check_supp_parents(ds, ctx, findings)
     schedule.check_dataset(ds, ctx.design, findings)
+
+
+def checked(ds: Dataset, ctx: SdtmContext) -> None:
+    """Keep what the checks of the study need of a dataset checked, not its rows."""
     remember_parent(ds, ctx)
     if f"{ds.name}LNKGRP" in ds.variables and "USUBJID" in ds.variables:
         ctx.linked[ds.name] = ds
@@ -534,23 +581,33 @@ def check_dataset(ds: Dataset, ctx: SdtmContext, findings: Findings) -> None:
     ds.release()  # kept for the study's checks, not its rows
 
 
+def _link_groups(ds: Dataset, column: str) -> pd.DataFrame:
+    """USUBJID and ``column`` (text) of the records where ``column`` is given, indexed by
+    their positions: read a frame at a time (LB's are few of its rows)."""
+    parts = []
+    for frame in ds.frames(["USUBJID", column]):
+        value = as_text(frame[column])
+        given = value.notna()
+        parts.append(
+            pd.DataFrame({"USUBJID": as_text(frame["USUBJID"])[given], column: value[given]})
+        )
+    return pd.concat(parts)
+
+
 def check_link_groups(ctx: SdtmContext, findings: Findings) -> None:
     """Every --LNKGRP value of a subject is shared by a record of another dataset."""
-    groups = {
-        name: pd.MultiIndex.from_arrays([as_text(ds["USUBJID"]), as_text(ds[f"{name}LNKGRP"])])
-        for name, ds in ctx.linked.items()
-    }
+    links = {name: _link_groups(ds, f"{name}LNKGRP") for name, ds in ctx.linked.items()}
+    groups = {name: pd.MultiIndex.from_frame(given) for name, given in links.items()}
     for name, ds in ctx.linked.items():
         own = groups[name]
         others = [g for other, g in groups.items() if other != name]
         found = np.zeros(len(own), dtype=bool)
         for g in others:
             found |= own.isin(g)
-        value = as_text(ds[f"{name}LNKGRP"])
+        value = links[name][f"{name}LNKGRP"]
         findings.rows(
-            "PIPE-018", ds, value.notna() & ~pd.Series(found, index=value.index),
-            f"{name}LNKGRP", "no record of another dataset of the subject has this link group",
-            value,
+            "PIPE-018", ds, ~pd.Series(found, index=value.index), f"{name}LNKGRP",
+            "no record of another dataset of the subject has this link group", value,
         )  # fmt: skip
 
 

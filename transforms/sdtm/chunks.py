@@ -188,9 +188,11 @@ UNKNOWN = "\uffff"  # the subject of the rows of none (null USUBJID): after ever
 def subject_groups(subjects: Iterable[pd.Series], rows: int) -> pd.Series | None:
     """The group number of each subject (USUBJID, the index; in USUBJID order) given the
     subject of each row of the tables read (null: none, sorted last, together): groups of
-    whole subjects of about `rows` rows each. None when all the rows make one group."""
-    sizes = pd.concat([s.fillna(UNKNOWN) for s in subjects], ignore_index=True)
-    sizes = sizes.value_counts().sort_index()
+    whole subjects of about `rows` rows each. None when all the rows make one group. The
+    tables' subjects may come a piece at a time (a column read a frame at a time): each
+    piece is counted, not kept."""
+    counts = [s.fillna(UNKNOWN).value_counts() for s in subjects]
+    sizes = pd.concat(counts).groupby(level=0, sort=True).sum()
     if sizes.sum() <= rows:
         return None
     return cut_sizes(sizes, rows)
