@@ -23,6 +23,7 @@ from tests.test_cdiscpilot import pilot_run  # noqa: F401 (the pilot's night, a 
 from tests.test_chunks import logged_groups
 from transforms.adam.chunks import per_subject, subject_inputs
 from transforms.adam.spec import load_adam_spec
+from transforms.adam.verbs.base import condition
 from transforms.adam.verbs.summary import MergeSummary
 from transforms.adam.vocabulary import Inputs, Verb, Where, build, parse_steps
 from transforms.jobs.kit import FRAME_ROWS_ENV, TableReader
@@ -106,9 +107,17 @@ def test_a_dataset_is_derived_by_subject_only_when_every_step_is_and_keys_lead_b
     adrs = load_adam_spec(study.adam_spec_path("ADRS"))
     adtte = load_adam_spec(study.adam_spec_path("ADTTE"))
     assert per_subject(adlb)
-    assert not per_subject(adrs)  # the IMWG verbs make records of no records step
-    assert not per_subject(adtte)  # time to event: a verb that does not say it is
-    assert [s.per_subject for s in adtte.derivations if s.name == "tte"] == [False]
+    # The IMWG verbs and tte make a subject's records of its own records, and say of what.
+    assert per_subject(adrs) and per_subject(adtte)
+    assert {n for s in adrs.derivations for n in s.records_from} == {"ADSL", "LB", "RS"}
+    assert [s.records_from for s in adtte.derivations if s.name == "tte"] == [("ADRS", "ADSL")]
+    (across,) = _steps(
+        "[{verb: tte, subject_keys: [STUDYID, SUBJID], sources: {death: {dataset: ADSL, "
+        "date: DTHDT, evntdesc: Death}, end: {dataset: ADSL, date: RFENDT, evntdesc: End}}, "
+        "parameters: [{paramcd: T, param: T, start: {date: TRTSDT}, events: [death], "
+        "censors: [end]}]}]"
+    )
+    assert not across.per_subject  # records by other keys than USUBJID
     paths = {}
     for name, frame in {"AE": AE, "ADSL": ADSL}.items():
         paths[name] = tmp_path / f"{name}.parquet"
@@ -123,6 +132,13 @@ def test_a_dataset_is_derived_by_subject_only_when_every_step_is_and_keys_lead_b
     assert [p.sdtm["AE"]["USUBJID"].unique().tolist() for p in parts] == [["1"], ["2"]]
     assert [p.adam["ADSL"]["USUBJID"].tolist() for p in parts] == [["1"], ["2"]]
     assert parts[1].sdtm["AE"].index.tolist() == [3]  # indexed by their positions in AE
+    # A step's columns and rows of a group's subjects alone, as of the whole table.
+    where = Where("test.yaml", "ADXX")
+    cond = condition({"var": "AEBODSYS", "eq": "GI"}, where)
+    for part in parts:
+        read = part.subset("AE", where, ["USUBJID", "AESEQ"], cond)
+        mine = AE[AE["USUBJID"].isin(part.adam["ADSL"]["USUBJID"]) & (AE["AEBODSYS"] == "GI")]
+        assert read.equals(mine[["USUBJID", "AESEQ"]])
 
 
 def test_a_source_reads_only_the_columns_and_rows_it_uses(
