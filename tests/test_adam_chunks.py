@@ -3,15 +3,18 @@ derivation of all the subjects, and what decides whether a dataset may be.
 
 The session's ADaM runs of both studies (POMMAINT's `adam_published`, CDISCPILOT01's
 `pilot_run`: every dataset derived whole, the samples being far fewer rows than a frame)
-are derived again from their SDTM with groups of 10 and 100 records, so that ADSL, ADAE,
-ADEX and ADLB (POMMAINT) and ADSL and ADAE (the pilot) are derived in several groups;
-every ADaM Parquet, XPT and Dataset-JSON file and listing must be the same bytes.
+are derived again from their SDTM with groups of 10 and 100 records, so that every ADaM
+dataset of both studies is derived in several groups (ADRS by the IMWG verbs, ADTTE by
+tte, whose unassigned listing then comes group after group and whose SRCSEQ points at
+ADRS's ASEQ); every ADaM Parquet, XPT and Dataset-JSON file and listing must be the same
+bytes.
 """
 
 from __future__ import annotations
 
 import logging
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -21,12 +24,15 @@ import yaml
 from tests.adam_verbs.frames import ADSL, AE
 from tests.test_cdiscpilot import pilot_run  # noqa: F401 (the pilot's night, a fixture)
 from tests.test_chunks import logged_groups
+from transforms.adam import chunks
 from transforms.adam.chunks import per_subject, subject_inputs
-from transforms.adam.spec import load_adam_spec
+from transforms.adam.spec import AdamSpec, load_adam_spec
+from transforms.adam.verbs.base import condition
 from transforms.adam.verbs.summary import MergeSummary
 from transforms.adam.vocabulary import Inputs, Verb, Where, build, parse_steps
 from transforms.jobs.kit import FRAME_ROWS_ENV, TableReader
 from transforms.jobs.runner import run_step, study_job
+from transforms.sdtm.chunks import Tables
 from transforms.specs import load_study
 from transforms.store import RunFolder
 
@@ -48,9 +54,16 @@ def _rederive(current: Path, root: Path) -> RunFolder:
 
 # Per night: the rows a group holds, and the datasets then derived in more than one group.
 GROUPS = {
-    "adam_published": (10, {"ADAE": 7, "ADEX": 2, "ADLB": 18, "ADSL": 2}),  # POMMAINT, 15
-    "pilot_run": (100, {"ADAE": 12, "ADSL": 4}),  # CDISCPILOT01, 306 subjects
+    "adam_published": (  # POMMAINT, 15 subjects
+        10,
+        {"ADAE": 7, "ADEX": 2, "ADLB": 18, "ADRS": 3, "ADSL": 2, "ADTTE": 3},
+    ),
+    "pilot_run": (100, {"ADAE": 12, "ADSL": 4, "ADTTE": 15}),  # CDISCPILOT01, 306 subjects
 }
+# A subject of the POMMAINT sample has hundreds of the rows ADRS (RS, LB) and ADTTE (ADRS)
+# are made of: groups of 10 would be a group per subject, each a whole IMWG or
+# time-to-event derivation (about 0.5 s): these two are cut into a few groups instead.
+COARSE = {"adam_published": {"ADRS": 3000, "ADTTE": 300}}
 
 
 @pytest.mark.parametrize("night", list(GROUPS))
@@ -60,6 +73,12 @@ def test_groups_of_subjects_derive_the_files_of_one_derivation(
 ) -> None:  # fmt: skip
     rows, groups = GROUPS[night]
     monkeypatch.setenv(FRAME_ROWS_ENV, str(rows))
+    sizes, whole = COARSE.get(night, {}), chunks.subject_inputs
+
+    def coarse(spec: AdamSpec, sdtm: Tables, adam: Tables, rows: int) -> Iterator[Inputs]:
+        return whole(spec, sdtm, adam, sizes.get(spec.name, rows))
+
+    monkeypatch.setattr(chunks, "subject_inputs", coarse)
     published = request.getfixturevalue(night)
     with caplog.at_level(logging.INFO, logger="cdisc"):
         run = _rederive(published, tmp_path)
@@ -67,6 +86,7 @@ def test_groups_of_subjects_derive_the_files_of_one_derivation(
     outputs = [p.relative_to(run.path) for p in run.adam.glob("*") if p.is_file()]
     assert {"adam/adsl.parquet", "adam/adsl.xpt", "adam/adae.json"} <= {str(p) for p in outputs}
     outputs += [p.relative_to(run.path) for p in run.reports.glob("unassigned_*.csv")]
+    assert night == "pilot_run" or "reports/unassigned_adtte.csv" in {str(p) for p in outputs}
     changed = [p for p in outputs if (run.path / p).read_bytes() != (published / p).read_bytes()]
     assert changed == []
 
@@ -106,9 +126,17 @@ def test_a_dataset_is_derived_by_subject_only_when_every_step_is_and_keys_lead_b
     adrs = load_adam_spec(study.adam_spec_path("ADRS"))
     adtte = load_adam_spec(study.adam_spec_path("ADTTE"))
     assert per_subject(adlb)
-    assert not per_subject(adrs)  # the IMWG verbs make records of no records step
-    assert not per_subject(adtte)  # time to event: a verb that does not say it is
-    assert [s.per_subject for s in adtte.derivations if s.name == "tte"] == [False]
+    # The IMWG verbs and tte make a subject's records of its own records, and say of what.
+    assert per_subject(adrs) and per_subject(adtte)
+    assert {n for s in adrs.derivations for n in s.records_from} == {"ADSL", "LB", "RS"}
+    assert [s.records_from for s in adtte.derivations if s.name == "tte"] == [("ADRS", "ADSL")]
+    (across,) = _steps(
+        "[{verb: tte, subject_keys: [STUDYID, SUBJID], sources: {death: {dataset: ADSL, "
+        "date: DTHDT, evntdesc: Death}, end: {dataset: ADSL, date: RFENDT, evntdesc: End}}, "
+        "parameters: [{paramcd: T, param: T, start: {date: TRTSDT}, events: [death], "
+        "censors: [end]}]}]"
+    )
+    assert not across.per_subject  # records by other keys than USUBJID
     paths = {}
     for name, frame in {"AE": AE, "ADSL": ADSL}.items():
         paths[name] = tmp_path / f"{name}.parquet"
@@ -123,6 +151,13 @@ def test_a_dataset_is_derived_by_subject_only_when_every_step_is_and_keys_lead_b
     assert [p.sdtm["AE"]["USUBJID"].unique().tolist() for p in parts] == [["1"], ["2"]]
     assert [p.adam["ADSL"]["USUBJID"].tolist() for p in parts] == [["1"], ["2"]]
     assert parts[1].sdtm["AE"].index.tolist() == [3]  # indexed by their positions in AE
+    # A step's columns and rows of a group's subjects alone, as of the whole table.
+    where = Where("test.yaml", "ADXX")
+    cond = condition({"var": "AEBODSYS", "eq": "GI"}, where)
+    for part in parts:
+        read = part.subset("AE", where, ["USUBJID", "AESEQ"], cond)
+        mine = AE[AE["USUBJID"].isin(part.adam["ADSL"]["USUBJID"]) & (AE["AEBODSYS"] == "GI")]
+        assert read.equals(mine[["USUBJID", "AESEQ"]])
 
 
 def test_a_source_reads_only_the_columns_and_rows_it_uses(

@@ -1,38 +1,35 @@
 """An ADaM dataset derived a group of subjects at a time (issue 22: memory bounded by design).
 
-A dataset sorted by subject first (its keys STUDYID, USUBJID, ...) whose records come from
-``records`` steps and whose every step is per subject (:attr:`Verb.per_subject`: what it
-derives for a record depends on its own subject's records only) is derived one group of
+A dataset sorted by subject first (its keys STUDYID, USUBJID, ...) whose first step makes
+its records of other datasets' (:attr:`Verb.records_from`: a ``records`` step, the IMWG
+verbs of ADRS, ``tte``) and whose every step is per subject (:attr:`Verb.per_subject`: what
+it derives for a subject depends on that subject's records only) is derived one group of
 whole subjects at a time, the groups in USUBJID order, of about as many records of the
-datasets its ``records`` steps read as the caller asks
-(:func:`transforms.sdtm.chunks.subject_groups`). Each group's steps read, of every dataset
-with a USUBJID, the rows of the group's subjects (from its file a frame at a time); the
+datasets its steps make records of as the caller asks
+(:func:`transforms.sdtm.chunks.subject_groups`): every subject of those datasets falls in a
+group. Each group's steps read, of every dataset with a USUBJID, the rows of the group's
+subjects (from its file a frame at a time, only the columns and rows a step asks for); the
 others whole. Each group's records, conformed and sorted by the keys, are then the next
 records of one derivation of all the subjects: their sequence numbers (numbered per
-subject) and key checks (the keys hold USUBJID) the same. A step that looks across
-subjects (a numbering over the dataset, a group without USUBJID) keeps the dataset whole.
+subject: ADRS's ASEQ, which ADTTE's SRCSEQ points at) and key checks (the keys hold
+USUBJID) the same, as are the listings the steps make by subject (appended group after
+group, :meth:`Inputs.listing`). A step that looks across subjects (a numbering over the
+dataset, a group without USUBJID, a parameter of the study) keeps the dataset whole.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Protocol, cast
+from typing import cast
 
 import numpy as np
 import pandas as pd
 
 from transforms.adam.spec import AdamSpec
 from transforms.adam.verbs.base import Inputs
-from transforms.adam.verbs.records import Records
 from transforms.sdtm.chunks import SubjectRows, Tables, group_of, subject_groups
 
 SUBJECT = "USUBJID"
-
-
-class Datasets(Tables, Protocol):
-    """The datasets a derivation reads (transforms.jobs.kit.TableReader)."""
-
-    def columns(self, name: str) -> list[str]: ...
 
 
 def per_subject(spec: AdamSpec) -> bool:
@@ -41,13 +38,13 @@ def per_subject(spec: AdamSpec) -> bool:
     if SUBJECT not in keys or set(keys[: keys.index(SUBJECT)]) - {"STUDYID"}:
         return False
     steps = spec.derivations
-    return isinstance(steps[0], Records) and all(step.per_subject for step in steps)
+    return bool(steps[0].records_from) and all(step.per_subject for step in steps)
 
 
 class Groups(Mapping[str, np.ndarray]):
     """Each row's group of subjects, of the datasets with a USUBJID (read on first use)."""
 
-    def __init__(self, tables: Datasets, numbers: pd.Series) -> None:
+    def __init__(self, tables: Tables, numbers: pd.Series) -> None:
         self._tables, self._numbers = tables, numbers
         self._groups: dict[str, np.ndarray] = {}
 
@@ -71,14 +68,14 @@ class Groups(Mapping[str, np.ndarray]):
         return sum(1 for _ in self)
 
 
-def subject_inputs(spec: AdamSpec, sdtm: Datasets, adam: Datasets, rows: int) -> Iterator[Inputs]:
+def subject_inputs(spec: AdamSpec, sdtm: Tables, adam: Tables, rows: int) -> Iterator[Inputs]:
     """The inputs of each group of subjects in turn, of about `rows` records of the datasets
-    the ``records`` steps read (module doc); one group (the datasets as they are) when the
+    the steps make records of (module doc); one group (the datasets as they are) when the
     dataset may not be derived so or is small. The listings the steps make are shared."""
     reports: dict[str, pd.DataFrame] = {}
     numbers = None
     if per_subject(spec):
-        sources = sorted({s.from_.dataset for s in spec.derivations if isinstance(s, Records)})
+        sources = sorted({name for step in spec.derivations for name in step.records_from})
         read = {name: adam if name in adam else sdtm for name in sources}
         if all(name in t and SUBJECT in t.columns(name) for name, t in read.items()):
             subjects = (t.read_columns(name, [SUBJECT])[SUBJECT] for name, t in read.items())

@@ -63,7 +63,11 @@ class Tables(Protocol):
 
     def read_columns(self, name: str, columns: list[str]) -> pd.DataFrame: ...
 
-    def read_rows(self, name: str, keep: np.ndarray) -> pd.DataFrame: ...
+    def columns(self, name: str) -> list[str]: ...
+
+    def read_rows(
+        self, name: str, keep: np.ndarray, columns: list[str] | None = None
+    ) -> pd.DataFrame: ...
 
 
 def _subject_rule(spec: DatasetSpec) -> Rule | None:
@@ -214,7 +218,9 @@ def group_of(numbers: pd.Series, subjects: pd.Series) -> np.ndarray:
 
 class SubjectRows(Mapping[str, pd.DataFrame]):
     """The forms for one group of subjects: of each form read by subject, the rows of the
-    group's subjects, read on first use (from the form's file a frame at a time)."""
+    group's subjects, read on first use (from the form's file a frame at a time); or of
+    them, some columns and rows alone, as :class:`Tables` reads them (of LB, the tests a
+    step asks for)."""
 
     def __init__(self, forms: Tables, groups: Mapping[str, np.ndarray], number: int) -> None:
         self._forms, self._groups, self._number = forms, groups, number
@@ -224,8 +230,34 @@ class SubjectRows(Mapping[str, pd.DataFrame]):
         if name not in self._groups:
             return self._forms[name]
         if name not in self._read:
-            self._read[name] = self._forms.read_rows(name, self._groups[name] == self._number)
+            self._read[name] = self._forms.read_rows(name, self._ours(name))
         return self._read[name]
+
+    def columns(self, name: str) -> list[str]:
+        return self._forms.columns(name)
+
+    def read_columns(self, name: str, columns: list[str]) -> pd.DataFrame:
+        if name not in self._groups:
+            return self._forms.read_columns(name, columns)
+        return self.read_rows(name, np.ones(self._ours(name).sum(), dtype=bool), columns)
+
+    def read_rows(
+        self, name: str, keep: np.ndarray, columns: list[str] | None = None
+    ) -> pd.DataFrame:
+        """Of the group's rows of a form, those where `keep` (one flag per row) holds,
+        indexed by their positions in the form, with its `columns` (None: all)."""
+        if name not in self._groups:
+            return self._forms.read_rows(name, keep, columns)
+        if name in self._read:
+            rows = self._read[name][keep]
+            return rows if columns is None else rows[columns]
+        ours = self._ours(name)
+        wanted = np.zeros(len(ours), dtype=bool)
+        wanted[np.flatnonzero(ours)[np.asarray(keep, dtype=bool)]] = True
+        return self._forms.read_rows(name, wanted, columns)
+
+    def _ours(self, name: str) -> np.ndarray:
+        return np.asarray(self._groups[name] == self._number)
 
     def __contains__(self, name: object) -> bool:
         return name in self._forms

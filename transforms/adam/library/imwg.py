@@ -69,6 +69,12 @@ class SubjectDates(Verb):
     start: Annotated[str, Arg(base.name, "TRTSDT")]
     stop: Annotated[str, Arg(base.name, "NACTDT")]
 
+    per_subject = True  # a subject's records from its own records and its ADSL record
+
+    @property
+    def records_from(self) -> tuple[str, ...]:  # of the subject-level dataset's subjects
+        return (self.subjects,)
+
 
 def _adequate(out: pd.DataFrame, dates: pd.DataFrame, start: str, stop: str | None) -> pd.Series:
     """Y where the record is evaluable (AVAL), on or after `start` and not after `stop`
@@ -96,6 +102,10 @@ class OverallResponse(SubjectDates):
     scale: Annotated[tuple[str, ...], Arg(_scale)]
     dataset: Annotated[str, Arg(base.name, "RS")]
     testcd: Annotated[str, Arg(base.text, "OVRLRESP")]
+
+    @property
+    def records_from(self) -> tuple[str, ...]:  # a record per record of `dataset`
+        return (self.dataset, self.subjects)
 
     def run(self, data: pd.DataFrame, inputs: Inputs) -> pd.DataFrame:
         rs = inputs.dataset(self.dataset, self.where)
@@ -177,6 +187,10 @@ class LabResponse(SubjectDates):
     negative: Annotated[str, Arg(base.text, "NEGATIVE")]
     dataset: Annotated[str, Arg(base.name, "LB")]
 
+    @property
+    def records_from(self) -> tuple[str, ...]:  # a record per assessment date of `dataset`
+        return (self.dataset, self.subjects)
+
     def check(self) -> None:
         missing = set(rule.CATEGORIES) - set(self.scale)
         if missing:
@@ -210,7 +224,8 @@ class LabResponse(SubjectDates):
         long = pd.concat(parts, ignore_index=False).assign(ADT=lambda f: iso_date(f["LBDTC"]))
         long = long[long["ADT"].notna()]
         at_dx = diagnosis.reindex(long.index).to_numpy(dtype=bool)
-        first_dx = long[at_dx].sort_values("ADT").groupby(["USUBJID", "KEY"])["VALUE"].first()
+        at_diagnosis = long[at_dx].sort_values("ADT", kind="stable")
+        first_dx = at_diagnosis.groupby(["USUBJID", "KEY"])["VALUE"].first()
         dx = first_dx.unstack("KEY").reindex(columns=["serum", "urine"])
         visits = long[~at_dx].reset_index(drop=True)
         keys = ["USUBJID", "ADT"]
@@ -387,6 +402,12 @@ class BestResponse(Verb):
     subjects: Annotated[str, Arg(base.name, "ADSL")]
     confirm_progression: Annotated[str, Arg(base.choice("none", "next"), "none")]
 
+    per_subject = True  # a subject's records from its own records and its ADSL record
+
+    @property
+    def records_from(self) -> tuple[str, ...]:  # a record per subject of the population
+        return (self.subjects,)
+
     def check(self) -> None:
         for arg in ("stable", "progression"):
             if getattr(self, arg) not in self.scale:
@@ -485,6 +506,12 @@ class MrdResults(Verb):
     start: Annotated[str, Arg(base.name, "TRTSDT")]
     stop: Annotated[str, Arg(base.name, "NACTDT")]
 
+    per_subject = True  # a subject's records from its own records and its ADSL record
+
+    @property
+    def records_from(self) -> tuple[str, ...]:  # a record per subject of the population
+        return (self.subjects,)
+
     def results(self, inputs: Inputs) -> tuple[pd.Index, pd.DataFrame]:
         """The population, and its results (ADT the date) by subject and date."""
         rs = inputs.dataset(self.dataset, self.where)
@@ -509,7 +536,8 @@ class MrdNegativity(MrdResults):
     def run(self, data: pd.DataFrame, inputs: Inputs) -> pd.DataFrame:
         index, mrd = self.results(inputs)
         negative = mrd[mrd["RSSTRESC"] == self.negative]
-        neg = negative.sort_values("ADT").groupby("USUBJID").first().reindex(index)
+        neg = negative.sort_values("ADT", kind="stable").groupby("USUBJID").first()
+        neg = neg.reindex(index)
         hit = pd.Series(neg["ADT"].notna().to_numpy())
         out = pd.DataFrame(
             {
@@ -606,11 +634,12 @@ class MrdNegativeResponse(MrdResults):
 
     def run(self, data: pd.DataFrame, inputs: Inputs) -> pd.DataFrame:
         self.need(data, ["PARAMCD", "AVALC", "ADT"], "response")
-        if not (data["PARAMCD"] == self.response).any():
+        index, mrd = self.results(inputs)  # none after the stop
+        # A group of subjects none of the population is in has no response to check.
+        if len(index) and not (data["PARAMCD"] == self.response).any():
             raise self.where.at(arg="response").fail(
                 f"no records of PARAMCD {self.response} built before"
             )
-        index, mrd = self.results(inputs)  # none after the stop
         # Per subject: the start of the confirmed CR and the progression.
         yes = data[data["AVALC"] == "Y"]
         period = pd.DataFrame(
@@ -658,6 +687,8 @@ class ResponseImprovement(Verb):
     param: Annotated[str, Arg(base.text)]
     from_param: Annotated[str, Arg(base.name, "BOR")]
     baseline_param: Annotated[str, Arg(base.name, "OVR")]
+
+    per_subject = True  # a subject's record from its own records
 
     def run(self, data: pd.DataFrame, inputs: Inputs) -> pd.DataFrame:
         self.need(data, ["PARAMCD", "AVAL", "ADT", "ABLFL"], "baseline_param")
@@ -752,7 +783,7 @@ class PfsSources(SubjectDates):
         progressed = adequate["AVALC"] == self.progression
         if self.confirm == "next":
             progressed &= confirmed_progression(adequate, self.progression)
-        pd_records = adequate[progressed].sort_values("ADT")
+        pd_records = adequate[progressed].sort_values("ADT", kind="stable")
         first_pd = pd_records.groupby("USUBJID").first()
         before_pd = adequate.merge(
             first_pd["ADT"].rename("PDDT"), left_on="USUBJID", right_index=True, how="left"
@@ -761,7 +792,7 @@ class PfsSources(SubjectDates):
         # Post-baseline: after the first dose day (an assessment on that day is baseline).
         start = subjects[self.start].reindex(before_pd["USUBJID"]).to_numpy()
         before_pd = before_pd[before_pd["ADT"].to_numpy() > start]
-        lsta = before_pd.sort_values("ADT").groupby("USUBJID").last()
+        lsta = before_pd.sort_values("ADT", kind="stable").groupby("USUBJID").last()
         last_adequate = lsta["ADT"].reindex(subjects.index).fillna(subjects[self.start])
 
         def within(date: pd.Series) -> pd.Series:

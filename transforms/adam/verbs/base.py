@@ -71,6 +71,14 @@ class Inputs:
     adam: Mapping[str, pd.DataFrame]
     reports: dict[str, pd.DataFrame] = field(default_factory=dict)  # listings to write
 
+    def listing(self, name: str, frame: pd.DataFrame) -> None:
+        """A listing a step makes (reports/<name>_<dataset>.csv): after what the earlier
+        groups of subjects listed (:mod:`transforms.adam.chunks`; a step lists by subject,
+        and the groups come in USUBJID order)."""
+        earlier = self.reports.get(name)
+        both = frame if earlier is None else pd.concat([earlier, frame], ignore_index=True)
+        self.reports[name] = both
+
     def dataset(self, name: str, where: Where) -> pd.DataFrame:
         for tables in (self.adam, self.sdtm):
             if name in tables:
@@ -127,6 +135,14 @@ class Verb:
         A verb that looks across subjects (a group or a key without USUBJID, a numbering
         over the dataset) is not; none is unless it says so."""
         return False
+
+    @property
+    def records_from(self) -> tuple[str, ...]:
+        """The datasets whose records (a subject's) the records the verb adds are made of;
+        none when it adds none, or adds them from the dataset's own records only. A dataset
+        derived a group of subjects at a time (:mod:`transforms.adam.chunks`) sizes its
+        groups by these datasets' rows, and every subject of theirs falls in a group."""
+        return ()
 
     def describe(self) -> dict[str, str]:
         """Per variable it derives, the derivation in words."""

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import pandas as pd
 
 from transforms.adam.tte import ADSL, Parameter, Source, TteSpec, build_tte, parse_tte_spec
+from transforms.adam.verbs import base
 from transforms.adam.verbs.base import Arg, Inputs, Verb, Where, verb
 
 
@@ -60,13 +61,25 @@ class TimeToEvent(Verb):
     def check(self) -> None:
         self.spec  # noqa: B018  (parsed once at load, for its errors)
 
-    def run(self, data: pd.DataFrame, inputs: Inputs) -> pd.DataFrame:
+    @property
+    def per_subject(self) -> bool:
+        """A subject's records from its own records of the sources (and numbered per
+        subject) when the subject keys hold USUBJID."""
+        return base.by_subject(self.spec.subject_keys)
+
+    @property
+    def records_from(self) -> tuple[str, ...]:
+        """ADSL and every dataset a source or an origin reads (a subject only in a source
+        is listed as not in ADSL)."""
         spec = self.spec
         names = {ADSL, *(s.dataset for p in spec.parameters for s in _all_sources(p))}
-        names |= {p.start.dataset for p in spec.parameters}
-        result = build_tte(spec, {n: inputs.dataset(n, self.where) for n in sorted(names)})
+        return tuple(sorted(names | {p.start.dataset for p in spec.parameters}))
+
+    def run(self, data: pd.DataFrame, inputs: Inputs) -> pd.DataFrame:
+        names = self.records_from
+        result = build_tte(self.spec, {n: inputs.dataset(n, self.where) for n in names})
         if len(result.unassigned):
-            inputs.reports["unassigned"] = result.unassigned
+            inputs.listing("unassigned", result.unassigned)
         return (
             pd.concat([data, result.data], ignore_index=True) if len(data.columns) else result.data
         )

@@ -85,6 +85,10 @@ class Records(Verb):
     def per_subject(self) -> bool:
         return self.from_.per_subject
 
+    @property
+    def records_from(self) -> tuple[str, ...]:
+        return (self.from_.dataset,)
+
     def run(self, data: pd.DataFrame, inputs: Inputs) -> pd.DataFrame:
         added = self.from_.frame(inputs)
         if data.empty and not len(data.columns):
