@@ -18,8 +18,11 @@ from typing import get_args
 
 import transforms
 
-# Never imported by a step: the API server's report pages, and this module.
-NOT_STEPS = frozenset({"transforms.serve", __name__})
+# Not warmed: the Airflow-facing modules (the API server's report pages, the DAG's alert
+# callbacks), which import Airflow, and Airflow sets up its own logging on import: a
+# process that is not Airflow's (the kill tests' fork server, `cdisc run`) must not get it
+# from here, or its progress lines go where Airflow sends them; and this module.
+NOT_STEPS = frozenset({"transforms.serve", "transforms.notifier", __name__})
 
 
 def engine_modules() -> list[str]:

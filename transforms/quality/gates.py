@@ -254,8 +254,8 @@ class _OtherForms:
         for k in np.unique(groups):
             rows = raw[groups == k]
             parts.append(validated_frame(form, rows, self._of(subjects[groups == k]), derived))
-        if len(parts) == 1:
-            return parts[0]
+        if len(parts) <= 1:  # one group, or none: a form with no rows
+            return parts[0] if parts else validated_frame(form, raw, self._of(subjects), derived)
         order = np.argsort(np.concatenate([p.index.to_numpy() for p in parts]), kind="stable")
         return pd.concat(parts, ignore_index=True).take(order).set_axis(raw.index)
 
