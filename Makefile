@@ -61,12 +61,12 @@ ui: $(STAMP)
 	@echo "Airflow UI: http://localhost:$(PORT)  user admin, password in $(AIRFLOW_HOME)/simple_auth_manager_passwords.json.generated"
 	PATH=$(ROOT)/$(BIN):$$PATH AIRFLOW__API__PORT=$(PORT) AIRFLOW__API__BASE_URL=http://localhost:$(PORT) $(BIN)/airflow standalone
 
-# pytest on one worker per core (pytest-xdist); tests/conftest.py groups and orders the
-# tests (one file per worker, a few spread) so fixtures are built once. TEST_WORKERS=0: serial.
-# mypy (a minute of one core from a clean clone) runs beside pytest, whose workers leave about
-# a fifth of the two cores idle while they wait for Airflow and for killed runs; its report
-# follows pytest's, and either failing fails the target.
-TEST_WORKERS ?= auto
+# pytest on one worker per core and one more (pytest-xdist): a fifth of the time the workers
+# wait (for Airflow's scheduler, for a killed run's progress), and the extra worker fills it.
+# tests/conftest.py groups and orders the tests (one file per worker, a few spread) so
+# fixtures are built once. TEST_WORKERS=0: serial. mypy (a minute of one core from a clean
+# clone) runs beside pytest; its report follows pytest's, and either failing fails the target.
+TEST_WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
