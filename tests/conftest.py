@@ -233,6 +233,16 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
         def _split_scope(self, nodeid: str) -> str:
             return work_unit(nodeid)
 
+        def _reschedule(self, node: Any) -> None:
+            # xdist sends a worker its next unit while two of its tests are pending: one
+            # running, one held back (a worker runs a test only once it knows the next).
+            # Behind a long last test (the Celery night, a kill chain) that unit then waits
+            # minutes while another worker runs out of work. Send it when only the held-back
+            # test is pending: the worker is idle then, waiting for exactly this.
+            if self.workqueue and self._pending_of(self.assigned_work[node]) > 1:
+                return
+            super()._reschedule(node)
+
     config.option.loadscopereorder = False  # keep HEAVY's order, not largest-count first
     return Units(config, log)
 
