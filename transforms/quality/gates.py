@@ -34,7 +34,7 @@ from transforms.listing import conform
 from transforms.quality import engine
 from transforms.quality.checks import Derived, Suite
 from transforms.quality.library import READS
-from transforms.quality.prepare import ROW, text, validated_frame
+from transforms.quality.prepare import ROW, PerSubject, per_subject, text, validated_frame
 from transforms.quality.report import (
     SOURCES,
     Source,
@@ -200,6 +200,33 @@ def _subjects(path: Path, column: str) -> pd.Series:
     return subjects.reindex(codes).reset_index(drop=True)  # code -1: null
 
 
+class _Joined:
+    """Derived columns of other forms per subject, each computed once per gate from the
+    whole form and reused by every suite that joins it (DM's birth date is joined onto 21
+    raw forms, a group of subjects at a time on large forms). Only forms of at most
+    ``frame_rows()`` rows are read whole (one row per subject, or a few): a larger form's
+    columns are read per group of subjects, as :class:`_OtherForms` does."""
+
+    def __init__(self, paths: Mapping[str, Path]) -> None:
+        self._paths = paths
+        self._values: dict[Derived, PerSubject | None] = {}
+
+    def get(self, d: Derived) -> PerSubject | None:
+        if d not in self._values:
+            self._values[d] = self._computed(d)
+        return self._values[d]
+
+    def _computed(self, d: Derived) -> PerSubject | None:
+        path = self._paths.get(d.form or "")
+        if d.kind == "library" or path is None:
+            return None
+        names = pq.read_schema(path).names
+        if SUBJECT not in names or pq.ParquetFile(path).metadata.num_rows > frame_rows():
+            return None
+        columns = _columns_read(path, {SUBJECT, d.column})
+        return per_subject(d, pd.read_parquet(path, columns=columns))
+
+
 class _OtherForms:
     """The other forms a raw form's derived columns read (their columns wanted), read for
     the rows of some subjects only: each form's subjects are read once
@@ -237,25 +264,31 @@ class _OtherForms:
             out[form] = rows.reset_index(drop=True)
         return out
 
-    def validated(self, form: str, raw: pd.DataFrame, derived: Sequence[Derived]) -> pd.DataFrame:
+    def validated(
+        self, form: str, raw: pd.DataFrame, derived: Sequence[Derived],
+        known: Mapping[Derived, PerSubject],
+    ) -> pd.DataFrame:  # fmt: skip
         """:func:`validated_frame` of `raw` (rows of `form`, indexed 0, 1, ...): a group of
         whole subjects at a time, each with the other forms' rows of its subjects (about
         ``frame_rows()`` rows of theirs and its own; every derived column of another form
-        is computed per subject), in the rows' order."""
+        is computed per subject, unless `known`), in the rows' order."""
         names = [pq.read_schema(p).names for p in self._paths.values()]
         if not self._paths or SUBJECT not in raw or any(SUBJECT not in n for n in names):
             others = {f: pd.read_parquet(p, columns=self._columns[f])
                       for f, p in self._paths.items()}  # fmt: skip
-            return validated_frame(form, raw, others, derived)
+            return validated_frame(form, raw, others, derived, known)
         subjects = text(raw[SUBJECT]).fillna(UNKNOWN)
         sizes = subjects.value_counts() + self._rows(subjects)
         groups = group_of(cut_sizes(sizes.sort_index(), frame_rows()), subjects)
         parts = []
         for k in np.unique(groups):
             rows = raw[groups == k]
-            parts.append(validated_frame(form, rows, self._of(subjects[groups == k]), derived))
+            others = self._of(subjects[groups == k])
+            parts.append(validated_frame(form, rows, others, derived, known))
         if len(parts) <= 1:  # one group, or none: a form with no rows
-            return parts[0] if parts else validated_frame(form, raw, self._of(subjects), derived)
+            if parts:
+                return parts[0]
+            return validated_frame(form, raw, self._of(subjects), derived, known)
         order = np.argsort(np.concatenate([p.index.to_numpy() for p in parts]), kind="stable")
         return pd.concat(parts, ignore_index=True).take(order).set_axis(raw.index)
 
@@ -320,17 +353,20 @@ def _finish(
 
 def _raw_suite(
     session: engine.Session, suite: Suite, parameters: Mapping[str, Any],
-    paths: Mapping[str, Path], file: str,
+    paths: Mapping[str, Path], file: str, joined: _Joined,
 ) -> tuple[engine.SuiteRun, list[pd.DataFrame]]:  # fmt: skip
-    """Validate the suite of one raw form (read from `paths`, the raw forms)."""
+    """Validate the suite of one raw form (read from `paths`, the raw forms; `joined`:
+    the other forms' derived columns per subject, where computed once for the gate)."""
     oid, derived = suite.target, suite.derived
     path = paths[oid]
+    known = {d: v for d in derived
+             if d.form not in (None, oid) and (v := joined.get(d)) is not None}  # fmt: skip
     needs: dict[str, set[str]] = {}  # the columns of other forms the derived columns read
     for d in derived:
         if d.kind == "library":
             for f, c in READS[d.column].items():
                 needs.setdefault(f, set()).update(c)
-        elif d.form is not None and d.form != oid:
+        elif d.form is not None and d.form != oid and d not in known:
             needs.setdefault(d.form, {SUBJECT}).add(d.column)
     others = _OtherForms(
         {f: paths[f] for f in needs if f != oid and f in paths},
@@ -350,7 +386,7 @@ def _raw_suite(
             raw = pd.read_parquet(path, columns=_columns_read(path, read_))
         positions = raw.index.to_numpy() if keep is not None else np.arange(len(raw))
         raw = raw.reset_index(drop=True)
-        frame = others.validated(oid, raw, wanted)
+        frame = others.validated(oid, raw, wanted, known)
         empty = pd.Series(pd.NA, index=frame.index, dtype="string")
         return _source(oid, file, raw, frame, positions, frame.get(SUBJECT, empty),
                        frame.get(SITE, empty))  # fmt: skip
@@ -373,9 +409,10 @@ def validate_raw(run: RunFolder, study: StudySpec) -> GateResult:
     }
     session = engine.Session(run.gx_docs("raw"), "raw", run.run_id, _started(info))
     runs, found = [], []
+    joined = _Joined(paths)
     for oid, suite in suites.items():
         file = files.get(oid, f"{study.forms[oid].file}")
-        suite_run, listed = _raw_suite(session, suite, parameters, paths, file)
+        suite_run, listed = _raw_suite(session, suite, parameters, paths, file, joined)
         runs.append(suite_run)
         found += listed
     session.close()

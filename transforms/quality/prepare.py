@@ -10,6 +10,7 @@ The raw frame itself is left as read: listings show the raw spelling.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -59,6 +60,12 @@ def number(values: pd.Series) -> pd.Series:
     return pd.Series(numeric.to_numpy(dtype="float64", na_value=np.nan), index=values.index)
 
 
+PerSubject = tuple[pd.Series, Any]
+"""A derived column of another form per subject: its values indexed by SUBJID (trimmed
+text; the earliest ``lo``, the latest ``hi``, else the first value of the subject's rows)
+and the column's dtype."""
+
+
 class _Columns:
     """The trimmed columns of every form, computed once each."""
 
@@ -96,15 +103,20 @@ class _Columns:
             return folded
         return folded.where(folded.isin(d.keys), values)  # ct
 
-    def joined(self, d: Derived, form: str) -> pd.Series:
-        """A derived column of another form, brought onto `form`'s rows by SUBJID."""
+    def picked(self, d: Derived) -> PerSubject:
+        """A derived column of another form, one value per subject (see :data:`PerSubject`)."""
         assert d.form is not None
         values = self.derive(d, d.form)
         groups = values.groupby(self.text(d.form, SUBJECT).to_numpy(), dropna=True)
-        picked = {"lo": groups.min, "hi": groups.max}.get(d.kind, groups.first)()
+        return {"lo": groups.min, "hi": groups.max}.get(d.kind, groups.first)(), values.dtype
+
+    def joined(self, d: Derived, form: str, picked: PerSubject | None = None) -> pd.Series:
+        """A derived column of another form, brought onto `form`'s rows by SUBJID
+        (`picked`: its values per subject, where known already)."""
+        values, dtype = self.picked(d) if picked is None else picked
         subjects = self.text(form, SUBJECT)
-        out = picked.reindex(subjects.to_numpy())
-        return pd.Series(out.to_numpy(), index=subjects.index, dtype=values.dtype)
+        out = values.reindex(subjects.to_numpy())
+        return pd.Series(out.to_numpy(), index=subjects.index, dtype=dtype)
 
 
 class _With(Mapping[str, pd.DataFrame]):
@@ -126,15 +138,25 @@ class _With(Mapping[str, pd.DataFrame]):
         return len(dict.fromkeys([self._form, *self._forms]))
 
 
+def per_subject(d: Derived, form: pd.DataFrame) -> PerSubject:
+    """The derived column `d` of another form per subject, from the rows `form` of that
+    form (all its rows, or whole subjects' rows; with SUBJID and the column `d` reads)."""
+    assert d.form is not None
+    return _Columns({d.form: form}).picked(d)
+
+
 def validated_frame(
     form: str,
     raw: pd.DataFrame,
     others: Mapping[str, pd.DataFrame],
     derived: Sequence[Derived],
+    known: Mapping[Derived, PerSubject] | None = None,
 ) -> pd.DataFrame:
     """The frame the suite of `form` runs on, for its rows `raw` (all, or the rows of some
     subjects: every derived column is computed per row, or per subject from `others`, the
-    other forms, or the columns of them the derived columns read)."""
+    other forms, or the columns of them the derived columns read; `known`: derived columns
+    of other forms already computed per subject, not read from `others`)."""
+    known = known or {}
     columns = _Columns(_With(others, form, raw))
     data: dict[str, pd.Series] = {}
     if ROW in raw.columns:
@@ -143,5 +165,5 @@ def validated_frame(
         if name != ROW:
             data[name] = columns.text(form, name)
     for d in derived:
-        data[d.name] = columns.joined(d, form) if d.form else columns.derive(d, form)
+        data[d.name] = columns.joined(d, form, known.get(d)) if d.form else columns.derive(d, form)
     return pd.DataFrame(data, index=raw.index)
