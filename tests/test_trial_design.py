@@ -311,7 +311,12 @@ def test_subject_visits_on_small_datasets() -> None:
                             "EXSTDTC": ["2024-01-03"], "EXENDTC": ["2024-02-01"]}),
     }  # fmt: skip
     variables = {name: list(frame.columns) for name, frame in data.items()}
-    table = trial.subject_visits(design, variables, lambda n, c: data[n][c])
+    table = trial.subject_visits(design, variables, lambda n, c: [data[n][c]])
+    # a dataset read a record at a time (LB streamed a frame at a time) makes the same
+    rows = trial.subject_visits(
+        design, variables, lambda n, c: [data[n][c].iloc[[i]] for i in range(len(data[n]))]
+    )
+    pd.testing.assert_frame_equal(rows, table)
     got = table.drop(columns="__ROW").astype(object).where(table.notna(), None)
     assert got.values.tolist() == [
         # a visit spans its records' dates (not EXENDTC: when dosing ended)
@@ -355,6 +360,6 @@ def test_subject_visits_of_any_year() -> None:
                             "LBDTC": ["1663-05-11", "3025-02-26T08:00", "0001-01-01"]}),
     }  # fmt: skip
     variables = {name: list(frame.columns) for name, frame in data.items()}
-    table = trial.subject_visits(design, variables, lambda n, c: data[n][c])
+    table = trial.subject_visits(design, variables, lambda n, c: [data[n][c]])
     got = table[["USUBJID", "SVSTDTC", "SVENDTC"]].astype(object).values.tolist()
     assert got == [["S1", "1663-05-11", "3025-02-26"], ["S2", "0001-01-01", "0001-01-01"]]

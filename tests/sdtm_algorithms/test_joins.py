@@ -106,6 +106,9 @@ def test_participation_end_takes_the_latest_then_every_dataset_raises_it() -> No
     ts = pd.DataFrame({"TSPARMCD": ["SSTDTC"], "TSVAL": ["2020-01-01"]})  # not about subjects
     latest = latest_dates({"AE": ae, "LB": lb, "TS": ts})
     assert latest.to_dict() == {"A": "2025-04-02", "B": "2024", "C": "2024-05-05"}
+    # The same, given a frame of records at a time (the job streams LB).
+    frames = [("AE", ae.iloc[:1]), ("LB", lb), ("AE", ae.iloc[1:]), ("TS", ts)]
+    assert latest_dates(iter(frames)).to_dict() == latest.to_dict()
     # Raised where later (a partial date only where surely later: "2024" < "2024-02-01").
     dm = pd.Series(["2025-03-11", "2024-02-01", None, "2024-06-01"], dtype="string")
     later = pd.Series(["2025-04-02", "2024", "2024-05-05", None], dtype="string")

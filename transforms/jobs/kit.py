@@ -148,6 +148,13 @@ class TableReader(Mapping[str, pd.DataFrame]):
             return self[name][columns]
         return pd.read_parquet(self._paths[name], columns=columns)
 
+    def column_frames(self, name: str, columns: list[str]) -> Iterator[pd.DataFrame]:
+        """Some columns of a table, a frame of `frame_rows()` rows at a time: from memory
+        if read already (one frame), else from its file (:func:`parquet_frames`)."""
+        if name in self._read or name not in self._paths:
+            return iter([self[name][columns]])
+        return iter(parquet_frames(self._paths[name], columns=columns)())
+
     def columns(self, name: str) -> list[str]:
         """The names of a table's columns (from its file's schema: nothing read)."""
         if name in self._read or name not in self._paths:
@@ -215,17 +222,19 @@ def frame_rows() -> int:
     return int(text)
 
 
-def parquet_frames(path: Path, rows: int | None = None) -> Frames:
-    """The Parquet table `path` as frames of `rows` rows (default `frame_rows()`), read a
-    batch at a time: the same columns, dtypes and values as ``pd.read_parquet`` of it, cut
-    into pieces (an empty table is one empty frame)."""
+def parquet_frames(path: Path, rows: int | None = None, columns: list[str] | None = None) -> Frames:
+    """The Parquet table `path` (its `columns`; None: all) as frames of `rows` rows
+    (default `frame_rows()`), read a batch at a time: the same columns, dtypes and values
+    as ``pd.read_parquet`` of it, cut into pieces (an empty table is one empty frame)."""
     size = rows or frame_rows()
 
     def frames() -> Iterator[pd.DataFrame]:
         source = pq.ParquetFile(path)
         schema = source.schema_arrow
+        if columns is not None:
+            schema = pa.schema([schema.field(c) for c in columns], metadata=schema.metadata)
         empty = True
-        for batch in source.iter_batches(batch_size=size):
+        for batch in source.iter_batches(batch_size=size, columns=columns):
             empty = False
             yield pa.Table.from_batches([batch], schema=schema).to_pandas()
         if empty:

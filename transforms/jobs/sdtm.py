@@ -544,15 +544,18 @@ def complete_reference(run: RunFolder, study: StudySpec) -> int:
     with stage(f"complete {REFERENCE_DATASET}", run) as s:
         path = run.sdtm_table(REFERENCE_DATASET)
         data = pd.read_parquet(path)
-        others = {}
-        for name in study.datasets:
-            table = run.sdtm_table(name)
-            if name == REFERENCE_DATASET or not table.exists():
-                continue
-            wanted = {"USUBJID", *(f"{name}{suffix}" for suffix in PARTICIPATION_DATES)}
-            columns = [c for c in pq.read_schema(table).names if c in wanted]
-            others[name] = pd.read_parquet(table, columns=columns)
-        latest = data["USUBJID"].map(latest_dates(others))
+
+        def others() -> Iterator[tuple[str, pd.DataFrame]]:  # a frame of LB at a time
+            for name in study.datasets:
+                table = run.sdtm_table(name)
+                if name == REFERENCE_DATASET or not table.exists():
+                    continue
+                wanted = {"USUBJID", *(f"{name}{suffix}" for suffix in PARTICIPATION_DATES)}
+                columns = [c for c in pq.read_schema(table).names if c in wanted]
+                for frame in parquet_frames(table, columns=columns)():
+                    yield name, frame
+
+        latest = data["USUBJID"].map(latest_dates(others()))
         moved = 0
         for name in names:
             raised = raise_to(data[name], latest)

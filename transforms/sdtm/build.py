@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections import ChainMap
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Iterable, Mapping, MutableMapping
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import cast
 
 import pandas as pd
 
@@ -95,11 +95,13 @@ def _evaluate_block(
     return data, pd.DataFrame(quals, index=data.index)
 
 
-def _read_columns(datasets: Mapping[str, pd.DataFrame], name: str, columns: list[str]) -> Any:
-    """Some columns of a dataset built before: read alone where the mapping can (a run's
-    lazy table reader), else taken from the frame."""
-    read = getattr(datasets, "read_columns", None)
-    return read(name, columns) if read is not None else datasets[name][columns]
+def _column_frames(
+    datasets: Mapping[str, pd.DataFrame], name: str, columns: list[str]
+) -> Iterable[pd.DataFrame]:
+    """Some columns of a dataset built before, a frame of rows at a time where the mapping
+    can (a run's lazy table reader), else the frame's columns at once."""
+    frames = getattr(datasets, "column_frames", None)
+    return frames(name, columns) if frames is not None else [datasets[name][columns]]
 
 
 def _trial_tables(
@@ -136,7 +138,7 @@ def _trial_tables(
         assert design is not None
         read = {name: [v.name for v in study.datasets[name].variables] for name in spec.reads}
         tables[trial.SUBJECT_VISITS] = trial.subject_visits(
-            design, read, lambda name, columns: _read_columns(datasets, name, columns)
+            design, read, lambda name, columns: _column_frames(datasets, name, columns)
         )
     return tables
 

@@ -320,11 +320,22 @@ def subject_elements(
 # --- the subjects' visits -----------------------------------------------------------------
 
 
-def _visit_frame(
-    name: str, read: Callable[[str, list[str]], pd.DataFrame], variables: Iterable[str]
+def _visits(records: pd.DataFrame) -> pd.DataFrame:
+    """Per subject and VISITNUM (sorted): the first VISIT label and the earliest start
+    and latest end day of `records` (rows, or visits already summarised: the same again)."""
+    grouped = records.groupby(["USUBJID", "VISITNUM"], sort=True, dropna=False)
+    return grouped.agg(
+        VISIT=("VISIT", "first"), SVSTDTC=("SVSTDTC", "min"), SVENDTC=("SVENDTC", "max")
+    )
+
+
+def _dataset_visits(
+    name: str, frames: Callable[[str, list[str]], Iterable[pd.DataFrame]], variables: Iterable[str]
 ) -> pd.DataFrame | None:
-    """A dataset's visit records: subject, visit, label and the date of the record (its
-    --DTC, else --STDTC: when it was observed, or when it started)."""
+    """A dataset's visits (:func:`_visits`): its visit records' subject, visit, label and
+    the day of the record (the date part of its --DTC, else --STDTC, where a complete
+    date: when it was observed, or when it started), summarised a frame of rows at a time
+    (LB: millions of records, a few dozen visits per subject)."""
     names = set(variables)
     prefix = name[:2]
     date = next((c for c in (f"{prefix}DTC", f"{prefix}STDTC") if c in names), None)
@@ -332,38 +343,39 @@ def _visit_frame(
         return None
     columns = ["USUBJID", "VISITNUM", *(["VISIT"] if "VISIT" in names else []),
                *([date] if date else [])]  # fmt: skip
-    data = read(name, columns)
-    data = data[data["VISITNUM"].notna()]
-    return pd.DataFrame(
-        {
-            "USUBJID": data["USUBJID"].astype("string"),
-            "VISITNUM": data["VISITNUM"].astype("float64"),
-            "VISIT": data["VISIT"].astype("string") if "VISIT" in data else pd.NA,
-            "DATE": data[date].astype("string") if date else pd.NA,
-        }
-    )
+    parts = []
+    for data in frames(name, columns):
+        data = data[data["VISITNUM"].notna()]
+        day = data[date].astype("string") if date else pd.Series(pd.NA, index=data.index)
+        day = day.str.slice(0, 10).where(dates.is_complete_date(day)) if date else day
+        records = pd.DataFrame(
+            {
+                "USUBJID": data["USUBJID"].astype("string"),
+                "VISITNUM": data["VISITNUM"].astype("float64"),
+                "VISIT": data["VISIT"].astype("string") if "VISIT" in data else pd.NA,
+                "SVSTDTC": day,
+                "SVENDTC": day,
+            }
+        )
+        parts.append(_visits(records))
+    return pd.concat(parts).reset_index()
 
 
 def subject_visits(
     design: TrialDesign,
     datasets: Mapping[str, Iterable[str]],
-    read: Callable[[str, list[str]], pd.DataFrame],
+    frames: Callable[[str, list[str]], Iterable[pd.DataFrame]],
 ) -> pd.DataFrame:
     """``_SUBJECT_VISITS``: one row per subject and VISITNUM found in `datasets` (name ->
-    its variables; `read` gives some columns of one), spanning the complete dates of the
-    visit's records (their date part). A planned visit (TV) takes its planned study day and
-    is pre-specified and occurred (Y); another one is described by the first unplanned
-    entry of the design whose label pattern its VISIT matches."""
-    frames = [f for n, v in datasets.items() if (f := _visit_frame(n, read, v)) is not None]
-    if not frames:
+    its variables; `frames` gives some columns of one, a frame of rows at a time),
+    spanning the complete dates of the visit's records (their date part). A planned visit
+    (TV) takes its planned study day and is pre-specified and occurred (Y); another one is
+    described by the first unplanned entry of the design whose label pattern its VISIT
+    matches."""
+    found = [f for n, v in datasets.items() if (f := _dataset_visits(n, frames, v)) is not None]
+    if not found:
         return _table(SUBJECT_VISITS, [])
-    records = pd.concat(frames, ignore_index=True)
-    day = records["DATE"].str.slice(0, 10)
-    records["DAY"] = day.where(dates.is_complete_date(records["DATE"]))
-    grouped = records.groupby(["USUBJID", "VISITNUM"], sort=True, dropna=False)
-    visits = grouped.agg(
-        VISIT=("VISIT", "first"), SVSTDTC=("DAY", "min"), SVENDTC=("DAY", "max")
-    ).reset_index()
+    visits = _visits(pd.concat(found, ignore_index=True)).reset_index()
     planned = {v.visitnum: v for v in design.visits}
     is_planned = visits["VISITNUM"].isin(list(planned))
     visitdy = (

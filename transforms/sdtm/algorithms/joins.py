@@ -3,7 +3,7 @@ study-level figure of DM, the subject's latest date in every other dataset."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Annotated, Any
 
@@ -197,22 +197,24 @@ class ParticipationEnd:
         return Extreme("max", self.sources).evaluate(ctx)
 
 
-def latest_dates(datasets: Mapping[str, pd.DataFrame]) -> pd.Series:
+def latest_dates(
+    datasets: Mapping[str, pd.DataFrame] | Iterable[tuple[str, pd.DataFrame]],
+) -> pd.Series:
     """Per USUBJID, the latest --DTC, --STDTC or --ENDTC of the subject in ``datasets``
-    (name -> records; a dataset without USUBJID is not about subjects)."""
+    (name -> records, or (name, records) pairs: a dataset a frame of records at a time;
+    a dataset without USUBJID is not about subjects)."""
     parts = []
-    for name, data in datasets.items():
+    for name, data in datasets.items() if isinstance(datasets, Mapping) else datasets:
         columns = [f"{name}{suffix}" for suffix in PARTICIPATION_DATES]
         present = [c for c in columns if c in data.columns]
         if "USUBJID" not in data.columns or not present:
             continue
         long = data.melt(id_vars=["USUBJID"], value_vars=present, value_name="DATE")
-        parts.append(long[["USUBJID", "DATE"]].dropna())
+        long = long[["USUBJID", "DATE"]].dropna()
+        parts.append(long["DATE"].astype("string").groupby(long["USUBJID"]).max())
     if not parts:
         return pd.Series(dtype="string")
-    stacked = pd.concat(parts, ignore_index=True)
-    dates = stacked["DATE"].astype("string")
-    return dates.groupby(stacked["USUBJID"]).max().astype("string")
+    return pd.concat(parts).groupby(level=0).max().astype("string")
 
 
 def raise_to(values: pd.Series, later: pd.Series) -> pd.Series:
