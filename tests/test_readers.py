@@ -481,3 +481,23 @@ def test_sas_dates_outside_years_0001_9999_stay_numbers() -> None:
         "300000000000", "2024-02-05T00:00:01.500",
     ]  # fmt: skip
     assert sas_number_text(np.array([1e300, 37800.0]), "TIME8.").tolist() == ["1e+300", "10:30:00"]
+
+
+def test_a_csv_form_read_in_frames_has_no_default_size_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Read whole, a form over the default limit is refused unread (RAW-SIZE: memory grows
+    with it); read a block at a time, as extract does, it is read, unless a limit is set."""
+    from transforms.extract import frames
+
+    path = write(tmp_path, "lb.csv", b"SUBJID,LBTEST\n" + b"1,Hemoglobin\n" * 40)
+    monkeypatch.setattr(frames, "MAX_FORM_BYTES", 100)
+    monkeypatch.delenv("CDISC_MAX_FORM_BYTES", raising=False)
+    with pytest.raises(RawFileError, match=r"over the limit of 100 bytes") as whole:
+        read_form(path)
+    assert whole.value.rule == "RAW-SIZE"
+    assert sum(len(f) for f in read_form_frames(path, 16)) == 40
+    monkeypatch.setenv("CDISC_MAX_FORM_BYTES", "200")
+    with pytest.raises(RawFileError, match=r"over the limit of 200 bytes per form file") as set_:
+        list(read_form_frames(path, 16))
+    assert set_.value.rule == "RAW-SIZE"

@@ -568,7 +568,8 @@ CASES: tuple[Case, ...] = (
          ("lb.csv", "CDISC_MAX_FORM_BYTES", "rule RAW-SIZE"),
          env={"CDISC_MAX_FORM_BYTES": "100000"},
          fix="no limit: a form was read whole into memory whatever its size; now refused "
-         "unread above CDISC_MAX_FORM_BYTES (default 1 GiB)"),
+         "unread above CDISC_MAX_FORM_BYTES (default 1 GiB for a form read whole; a CSV "
+         "form read a block at a time has none unless set)"),
     Case("odm-other-study", "dm.xml (CDISC ODM) whose ClinicalData StudyOID is OTHER01",
          _odm(_other_study), "regenerated", "extract", "fails",
          ("dm.xml", "element ClinicalData, attribute StudyOID: 'OTHER01' is another study's "

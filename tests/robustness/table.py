@@ -222,9 +222,10 @@ def render() -> str:
         "`edc-rows` (checksums match, the EDC's record count does not), `absent` (no "
         "manifest, files settled).",
         "",
-        "The form size limit is `CDISC_MAX_FORM_BYTES` (bytes, default 1 GiB): a bigger "
-        "form file is refused before it is read, since reading takes a few times its size "
-        "in memory; ODM XML is parsed as a stream.",
+        "The form size limit is `CDISC_MAX_FORM_BYTES` (bytes): a bigger form file is "
+        "refused before it is read. A file read whole (ODM, SAS, XPT: a few times its size "
+        "in memory; ODM XML is parsed as a stream) has a default limit of 1 GiB; a CSV "
+        "form, which extract reads a block at a time, has none unless it is set.",
         "",
         "## Bad-input corpus (`tests/robustness/test_corpus.py`)",
         "",

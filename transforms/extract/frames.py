@@ -56,14 +56,27 @@ class RawFileError(UserError, ValueError):
         super().__init__(f"{path}{where}: {problem} (rule {rule})")
 
 
-def max_form_bytes() -> int:
-    """The form size limit: ``CDISC_MAX_FORM_BYTES`` (bytes) if set, else 1 GiB."""
+def _form_bytes_setting() -> int | None:
     setting = os.environ.get("CDISC_MAX_FORM_BYTES", "").strip()
     if not setting:
-        return MAX_FORM_BYTES
+        return None
     if not setting.isdigit() or int(setting) < 1:
         raise ValueError(f"CDISC_MAX_FORM_BYTES={setting!r}: expected a number of bytes")
     return int(setting)
+
+
+def max_form_bytes() -> int:
+    """The size limit of a form file read whole (ODM, SAS, XPT; reading takes a few times
+    its size in memory): ``CDISC_MAX_FORM_BYTES`` (bytes) if set, else 1 GiB."""
+    limit = _form_bytes_setting()
+    return MAX_FORM_BYTES if limit is None else limit
+
+
+def streamed_form_bytes() -> int | None:
+    """The size limit of a CSV form file that extract reads a block at a time (its memory
+    does not grow with the file: the LB of a 50,000-subject study is 3 GB):
+    ``CDISC_MAX_FORM_BYTES`` (bytes) if set, else none."""
+    return _form_bytes_setting()
 
 
 def column_names(path: Path, raw: Sequence[str], line: int | None = None) -> list[str]:

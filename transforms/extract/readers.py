@@ -19,7 +19,8 @@ A file that breaks a rule raises :class:`RawFileError` naming the file, the line
 and column where known, and the rule. Only regular files are read (a FIFO or device would
 block or never end: RAW-FILE), and a file larger than ``CDISC_MAX_FORM_BYTES`` (default
 1 GiB; reading a file whole takes a few times its size in memory) is refused unread
-(RAW-SIZE). :func:`read_form_frames` reads a CSV file a block at a time instead (extract).
+(RAW-SIZE). :func:`read_form_frames` reads a CSV file a block at a time instead (extract),
+refusing it only above a limit set by ``CDISC_MAX_FORM_BYTES`` (none by default).
 A CSV field (a header name too) longer than :data:`MAX_FIELD_CHARS` is refused
 (RAW-FIELD-SIZE): such a "form" is an HTML error page or another file, not an eCRF form.
 """
@@ -49,9 +50,10 @@ from transforms.extract.frames import (
     column_names,
     make_frame,
     max_form_bytes,
+    streamed_form_bytes,
 )
 from transforms.extract.odm import read_odm_form
-from transforms.extract.regular import open_regular_file, read_regular
+from transforms.extract.regular import STREAMED_FORM_FILE, open_regular_file, read_regular
 
 __all__ = [
     "FORM_SUFFIXES",
@@ -108,8 +110,8 @@ def read_form_frames(path: Path, rows: int, study_oid: str | None = None) -> Ite
     if path.suffix.lower() != ".csv":
         yield read_form(path, study_oid)
         return
-    with open_regular_file(path, max_form_bytes()):
-        pass  # refused at once if not a regular file or over the limit
+    with open_regular_file(path, streamed_form_bytes(), STREAMED_FORM_FILE):
+        pass  # refused at once if not a regular file or over a limit set
     yield from _csv_frames(path, rows)
 
 
@@ -178,9 +180,9 @@ class _Scanned(io.RawIOBase):
         return self.utf8 and not self.quotes % 2
 
 
-def _csv_header(path: Path, limit: int) -> list[str]:
+def _csv_header(path: Path, limit: int | None) -> list[str]:
     """The header line's names (the csv module's reading, as the whole-file reader's)."""
-    with open_regular_file(path, limit) as handle:
+    with open_regular_file(path, limit, STREAMED_FORM_FILE) as handle:
         text = io.TextIOWrapper(io.BufferedReader(handle), encoding="utf-8-sig", newline="")
         return next(csv.reader(text), [])
 
@@ -190,23 +192,23 @@ def _csv_frames(path: Path, rows: int) -> Iterator[pd.DataFrame]:
     finds fault with, or cannot vouch for, is read whole (:func:`_read_csv`) for the error
     that reading names (the first in the file, as ever); should that reading find none
     where the block-wise one stopped, the block-wise fault is the error (RAW-CSV)."""
-    limit = max_form_bytes()
+    limit = streamed_form_bytes()
     try:
         header = _csv_header(path, limit)
         if not header or (len(header) == 1 and any(d in header[0] for d in ";\t|")):
             raise _Unsure("no header, or one column")
         names = column_names(path, header, line=1)
-        with open_regular_file(path, limit) as handle:
+        with open_regular_file(path, limit, STREAMED_FORM_FILE) as handle:
             scanned = _Scanned(handle)
             yield from _csv_blocks(path, scanned, header, names, rows)
             if not scanned.finish():
                 raise _Unsure("not UTF-8, or an odd number of quotes")
             if scanned.last not in (b"", b"\n"):
                 log.warning(NO_LAST_BREAK, path)
-    except _Unsure:
-        _read_csv(path, read_regular(path, limit))  # raises the error, if the file has one
+    except _Unsure:  # read whole (within the limit of a whole reading) to name the error
+        _read_csv(path, read_regular(path, max_form_bytes()))
     except (RawFileError, pa.ArrowInvalid, UnicodeDecodeError, csv.Error) as exc:
-        _read_csv(path, read_regular(path, limit))
+        _read_csv(path, read_regular(path, max_form_bytes()))
         raise RawFileError(path, str(exc), "RAW-CSV") from exc
 
 

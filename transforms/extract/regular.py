@@ -19,6 +19,9 @@ from transforms.extract.frames import RawFileError
 FORM_FILE = "form file (CDISC_MAX_FORM_BYTES raises it; memory needed is a few times the size)"
 """How a size refusal names a form file; a manifest says "manifest"."""
 
+STREAMED_FORM_FILE = "form file (CDISC_MAX_FORM_BYTES raises it)"
+"""How a size refusal names a CSV form file read a block at a time (memory is no reason)."""
+
 
 def open_regular_file(path: Path, limit: int | None = None, what: str = FORM_FILE) -> BoundedReader:
     """`path` opened for binary reading if it is a regular file (symbolic links followed)
