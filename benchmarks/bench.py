@@ -734,6 +734,9 @@ def parser() -> argparse.ArgumentParser:
     w.add_argument("--out", type=Path, required=True)
     c = sub.add_parser("celery", help="only the two-study Celery night (no sizes; JSON to --out)")
     c.add_argument("--out", type=Path, help="write the measure's JSON here")
+    m = sub.add_parser("merge", help="one report (--results) of several runs' latest.json")
+    m.add_argument("reports", type=Path, nargs="+", help="latest.json files, in order")
+    m.add_argument("--celery", type=Path, help="a `celery --out` JSON to report instead")
     p.add_argument("--sizes", type=int, nargs="+", default=list(DEFAULT_SIZES),
                    help="subjects per run (default 15 500 2000 10000)")  # fmt: skip
     p.add_argument("--seed", type=int, default=20261123)
@@ -762,10 +765,59 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def merged(reports: list[dict[str, Any]], celery: dict[str, Any] | None) -> dict[str, Any]:
+    """One report of several runs of this script (sizes run side by side, each pinned to a
+    core of its own, say): the sizes of all (a size in two: the later report's), each
+    run's machine facts under ``runs``, the XPT, DAG and Celery measures of the first
+    report that has them (`celery`, if given, instead), the aims recomputed."""
+    by: dict[int, dict[str, Any]] = {}
+    failed: dict[int, dict[str, Any]] = {}
+    for report in reports:
+        for size in report["sizes"]:
+            by[size["subjects"]] = size
+            failed.pop(size["subjects"], None)
+        for fault in report.get("failed", []):
+            if fault["subjects"] not in by:
+                failed[fault["subjects"]] = fault
+    out: dict[str, Any] = {
+        **{k: reports[0][k] for k in ("schema", "study", "profile", "seed", "machine")},
+        "started": min(r["started"] for r in reports),
+        "finished": max(r["finished"] for r in reports),
+        "runs": [{"sizes": [s["subjects"] for s in r["sizes"]], "started": r["started"],
+                  "finished": r["finished"], "machine": r["machine"]} for r in reports],
+        "sizes": [by[n] for n in sorted(by)],
+    }  # fmt: skip
+    if failed:
+        out["failed"] = [failed[n] for n in sorted(failed)]
+    for key in ("xpt", "dag_parse", "dags_test", "celery"):
+        found = next((r[key] for r in reports if key in r), None)
+        if found is not None:
+            out[key] = found
+    if celery is not None:
+        out["celery"] = celery
+    out["aims"] = aims(out)
+    return out
+
+
+def write_results(report: dict[str, Any], results: Path) -> None:
+    """latest.json, latest.md and latest.png of `report` in `results`."""
+    results.mkdir(parents=True, exist_ok=True)
+    (results / "latest.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    (results / "latest.md").write_text(markdown(report), encoding="utf-8")
+    plot(report, results / "latest.png")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.command == "worker":
         worker(args.landing, args.store, args.out)
+        return 0
+    if args.command == "merge":
+        loaded = [json.loads(path.read_text(encoding="utf-8")) for path in args.reports]
+        celery = json.loads(args.celery.read_text(encoding="utf-8")) if args.celery else None
+        report = merged(loaded, celery)
+        write_results(report, args.results)
+        print(markdown(report))
         return 0
     started = datetime.now(UTC)
     cache: Path = args.cache.resolve()
@@ -836,10 +888,7 @@ def main(argv: list[str] | None = None) -> int:
     report["machine"]["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
     report["aims"] = aims(report)
     results: Path = args.results
-    results.mkdir(parents=True, exist_ok=True)
-    (results / "latest.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    (results / "latest.md").write_text(markdown(report), encoding="utf-8")
-    plot(report, results / "latest.png")
+    write_results(report, results)
     print(markdown(report))
     print(f"results: {results / 'latest.json'}, latest.md, latest.png")
     return 0

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.bench import aims
+from benchmarks.bench import aims, merged
 from benchmarks.celery_two import manifest_differences, workloads
 from benchmarks.celery_two import markdown as celery_markdown
 from tests.conftest import ROOT
@@ -45,6 +45,33 @@ def test_aims_are_met_or_missed_by_how_much_or_null() -> None:
     assert found["ratio_at_2000_le_10"] is None
     assert found["growth_10000_to_50000_le_5_5"] == {"value": 5.0, "limit": 5.5, "met": True,
                                                      "margin": 0.5}  # fmt: skip
+
+
+def test_reports_of_runs_side_by_side_merge_into_one() -> None:
+    """Sizes run in two processes (each on a core of its own) make one report: every
+    size, a size that failed in one run and ran in a later one counted as run, the aims
+    computed over all of them."""
+    base = {"schema": 1, "study": "POMMAINT", "profile": "realistic", "seed": 1,
+            "machine": {"cpus": 2}}  # fmt: skip
+    first = {**base, "started": "2026-12-06T07:00", "finished": "2026-12-06T07:30",
+             "sizes": [_size(2000, 80.0, 1500.0, 12.5), _size(10000, 300.0, 2900.0, 11.0)],
+             "failed": [{"subjects": 50000, "error": "worker exit 1; last: RAW-SIZE"}],
+             "xpt": {"rows": 1}}  # fmt: skip
+    second = {**base, "started": "2026-12-06T07:01", "finished": "2026-12-06T08:40",
+              "sizes": [_size(50000, 1800.0, 3500.0, 9.0)]}  # fmt: skip
+    report = merged([first, second], celery={"skipped": "no PostgreSQL"})
+    assert [s["subjects"] for s in report["sizes"]] == [2000, 10000, 50000]
+    assert "failed" not in report and report["xpt"] == {"rows": 1}
+    assert report["celery"] == {"skipped": "no PostgreSQL"}
+    assert (report["started"], report["finished"]) == ("2026-12-06T07:00", "2026-12-06T08:40")
+    assert [r["sizes"] for r in report["runs"]] == [[2000, 10000], [50000]]
+    assert report["aims"]["growth_10000_to_50000_le_5_5"] == {
+        "value": 6.0,
+        "limit": 5.5,
+        "met": False,
+        "margin": -0.5,
+    }
+    assert report["aims"]["peak_rss_at_50000_le_4096_mib"]["met"] is True
 
 
 def test_benchmark_smallest_size(tmp_path: Path) -> None:
