@@ -497,6 +497,22 @@ def celery_night(cache: Path, subjects: int, seed: int, profile: str) -> dict[st
 # --- report ---------------------------------------------------------------------------------
 
 
+def reference_seconds() -> float:
+    """CPU seconds of a fixed workload on one core (Python loops, pandas text and group-by
+    work, as the engine's): how fast the machine is at the time. Runs of the same code on
+    this kind of machine have differed by half (xpt LB 8.1 s one day, 11.7 s another):
+    compare two reports' stage times only in proportion to this."""
+    import numpy as np
+    import pandas as pd
+
+    started = time.process_time()
+    sum(i * i % 7 for i in range(5_000_000))
+    numbers = pd.Series(np.arange(3_000_000) % 5_000)
+    text = numbers.astype("string").str.zfill(6)
+    text.groupby(numbers % 97).max()
+    return round(time.process_time() - started, 3)
+
+
 def machine() -> dict[str, Any]:
     mem = Path("/proc/meminfo")
     total = next(
@@ -517,6 +533,7 @@ def machine() -> dict[str, Any]:
         "python": platform.python_version(),
         "packages": versions,
         "load_average_start": [round(x, 2) for x in os.getloadavg()],
+        "reference_s_start": reference_seconds(),
     }
 
 
@@ -593,7 +610,8 @@ def markdown(report: dict[str, Any]) -> str:
         f"Measured {report['finished'][:16].replace('T', ' ')} UTC on "
         f"{report['machine']['cpus']} CPUs, {report['machine']['memory_mib']} MiB, Python "
         f"{report['machine']['python']}, pandas {report['machine']['packages']['pandas']}, "
-        f"profile `{report['profile']}`.",
+        f"profile `{report['profile']}`. Reference workload (`reference_seconds`): "
+        f"{_reference_text(report)}.",
         "",
         f"| subjects | {head} |",
         f"|{rule}|",
@@ -658,6 +676,13 @@ def markdown(report: dict[str, Any]) -> str:
             _aim_text(name, a) for name, a in report["aims"].items()
         )]  # fmt: skip
     return "\n".join(lines) + "\n"
+
+
+def _reference_text(report: dict[str, Any]) -> str:
+    runs = [r["machine"] for r in report.get("runs", [])] or [report["machine"]]
+    found = [f"{m['reference_s_start']:.2f} s at the start, {m['reference_s_end']:.2f} s at "
+             "the end" for m in runs if "reference_s_end" in m]  # fmt: skip
+    return "; ".join(found) or "not measured"
 
 
 def _celery_lines(celery: dict[str, Any] | None) -> list[str]:
@@ -886,6 +911,7 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(work, ignore_errors=True)
     report["finished"] = datetime.now(UTC).isoformat()
     report["machine"]["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
+    report["machine"]["reference_s_end"] = reference_seconds()
     report["aims"] = aims(report)
     results: Path = args.results
     write_results(report, results)

@@ -84,7 +84,8 @@ def test_benchmark_smallest_size(tmp_path: Path) -> None:
     )  # fmt: skip
     report = json.loads((results / "latest.json").read_text(encoding="utf-8"))
     assert report["schema"] == 1 and report["profile"] == "standard"
-    assert {"cpus", "memory_mib", "packages", "load_average_start"} <= set(report["machine"])
+    assert {"cpus", "memory_mib", "packages", "load_average_start", "reference_s_start",
+            "reference_s_end"} <= set(report["machine"])  # fmt: skip
     [size] = report["sizes"]
     assert size["subjects"] == 15 and size["raw_rows"] > 0
     assert size["raw_rows_per_subject"] == round(size["raw_rows"] / 15, 1)
