@@ -840,9 +840,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "merge":
         loaded = [json.loads(path.read_text(encoding="utf-8")) for path in args.reports]
         celery = json.loads(args.celery.read_text(encoding="utf-8")) if args.celery else None
-        report = merged(loaded, celery)
-        write_results(report, args.results)
-        print(markdown(report))
+        together = merged(loaded, celery)
+        write_results(together, args.results)
+        print(markdown(together))
         return 0
     started = datetime.now(UTC)
     cache: Path = args.cache.resolve()

@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -46,10 +45,8 @@ def test_a_killed_holder_releases_the_lock(tmp_path: Path) -> None:
     proc = _holder(tmp_path)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    start = time.monotonic()
-    with study_lock(tmp_path, "POMMAINT", timeout=5):
+    with study_lock(tmp_path, "POMMAINT", timeout=0):  # free at the first try, no waiting
         pass
-    assert time.monotonic() - start < 1
 
 
 def test_other_studies_are_not_blocked(tmp_path: Path) -> None:
