@@ -142,7 +142,7 @@ class DmValue:
 
     def evaluate(self, ctx: Context) -> pd.Series:
         key = self.by or "SUBJID"
-        dm = ctx.datasets["DM"].set_index(key)
+        dm = _indexed(ctx.datasets["DM"], key)
         if self.name not in dm.columns:
             raise SpecError(f"{ctx.dataset}.{ctx.column}: DM has no variable {self.name}")
         subject = trimmed(ctx.vars[self.by] if self.by else ctx.frame["SUBJID"])
@@ -153,6 +153,22 @@ class DmValue:
         ctx.report(~known, subject, "SUBJECT-NOT-IN-DM", "subject is not in DM")
         values = dm[self.name].reindex(subject.where(known)).to_numpy()
         return pd.Series(values, index=ctx.frame.index, dtype=dm[self.name].dtype)
+
+
+_LAST_INDEXED: list[tuple[pd.DataFrame, str, pd.DataFrame]] = []
+
+
+def _indexed(dm: pd.DataFrame, key: str) -> pd.DataFrame:
+    """DM indexed by `key`, made once per DM frame and key: a mapping stage reads DM once
+    and maps a large dataset a group of subjects at a time, each group looking values up
+    in DM a dozen times or more (at 50,000 subjects, LB's 130 groups each copied and hashed
+    60,000 DM records that often). The last one made is kept, with the frame it was made
+    of (a frame is never changed in place once read)."""
+    if _LAST_INDEXED and _LAST_INDEXED[0][0] is dm and _LAST_INDEXED[0][1] == key:
+        return _LAST_INDEXED[0][2]
+    indexed = dm.set_index(key)
+    _LAST_INDEXED[:] = [(dm, key, indexed)]
+    return indexed
 
 
 def _built_dataset(value: Any, p: Parsing) -> str:
