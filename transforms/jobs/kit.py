@@ -172,9 +172,7 @@ class TableReader(Mapping[str, pd.DataFrame]):
             rows = self[name][keep]
             return rows if columns is None else rows[columns]
         source = pq.ParquetFile(self._paths[name])
-        schema = source.schema_arrow
-        if columns is not None:
-            schema = pa.schema([schema.field(c) for c in columns], metadata=schema.metadata)
+        schema = _selected(source.schema_arrow, columns)
         batches = []
         ends = np.cumsum(
             [source.metadata.row_group(i).num_rows for i in range(source.num_row_groups)]
@@ -222,6 +220,13 @@ def frame_rows() -> int:
     return int(text)
 
 
+def _selected(schema: pa.Schema, columns: list[str] | None) -> pa.Schema:
+    """A table's schema, or that of its `columns` in their order (None: all)."""
+    if columns is None:
+        return schema
+    return pa.schema([schema.field(c) for c in columns], metadata=schema.metadata)
+
+
 def parquet_frames(path: Path, rows: int | None = None, columns: list[str] | None = None) -> Frames:
     """The Parquet table `path` (its `columns`; None: all) as frames of `rows` rows
     (default `frame_rows()`), read a batch at a time: the same columns, dtypes and values
@@ -230,9 +235,7 @@ def parquet_frames(path: Path, rows: int | None = None, columns: list[str] | Non
 
     def frames() -> Iterator[pd.DataFrame]:
         source = pq.ParquetFile(path)
-        schema = source.schema_arrow
-        if columns is not None:
-            schema = pa.schema([schema.field(c) for c in columns], metadata=schema.metadata)
+        schema = _selected(source.schema_arrow, columns)
         empty = True
         for batch in source.iter_batches(batch_size=size, columns=columns):
             empty = False

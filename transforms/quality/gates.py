@@ -224,10 +224,11 @@ class _Joined:
         path = self._paths.get(d.form or "")
         if d.kind == "library" or path is None:
             return None
-        names = pq.read_schema(path).names
-        if SUBJECT not in names or pq.ParquetFile(path).metadata.num_rows > frame_rows():
+        source = pq.ParquetFile(path)
+        names = source.schema_arrow.names
+        if SUBJECT not in names or source.metadata.num_rows > frame_rows():
             return None
-        columns = _columns_read(path, {SUBJECT, d.column})
+        columns = [c for c in names if c in {SUBJECT, d.column}]
         return per_subject(d, pd.read_parquet(path, columns=columns))
 
 

@@ -346,8 +346,11 @@ def _dataset_visits(
     parts = []
     for data in frames(name, columns):
         data = data[data["VISITNUM"].notna()]
-        day = data[date].astype("string") if date else pd.Series(pd.NA, index=data.index)
-        day = day.str.slice(0, 10).where(dates.is_complete_date(day)) if date else day
+        if date:
+            text = data[date].astype("string")
+            day = text.str.slice(0, 10).where(dates.is_complete_date(text))
+        else:
+            day = pd.Series(pd.NA, index=data.index)
         records = pd.DataFrame(
             {
                 "USUBJID": data["USUBJID"].astype("string"),
