@@ -309,7 +309,7 @@ def write_report(
     dataset's changes held at a time). Returns the manifest's per-dataset counts of `parts`
     and the run compared against."""
     from transforms import pages
-    from transforms.listing import write_atomic
+    from transforms.files import write_text
 
     records = _Listing(reports / "changes.csv", COLUMNS)
     cells = _Listing(reports / "changes_cells.csv", CELL_COLUMNS, HTML_MAX_CELLS)
@@ -336,7 +336,7 @@ def write_report(
         note += f" This page shows the first {HTML_MAX_CELLS}."
     page = pages.render("quality.html", title="Changed values", study=study, run=run, note=note,
                         columns=CELL_COLUMNS, rows=pages.cells(shown, CELL_COLUMNS))  # fmt: skip
-    write_atomic(reports / "changes_cells.html", page)
+    write_text(reports / "changes_cells.html", page)
     # Per dataset, every kind of change any dataset has (0 where it has none), as the
     # table of counts of all the records would give them.
     kinds = sorted({change for _, change in counts})

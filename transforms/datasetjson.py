@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -45,6 +44,7 @@ from transforms.extract.readers import (
     sas_number_text,
     sas_seconds_unit,
 )
+from transforms.files import replaced
 
 DATASET_JSON_VERSION: Final = "1.1.0"
 SCHEMA_PATH: Final = Path(__file__).parent / "schemas" / "dataset-json-1.1" / "dataset.schema.json"
@@ -187,25 +187,20 @@ def write_dataset_json(
         ]
     )
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    try:
-        with tmp.open("xb") as fh:
-            fh.write(head.encode("utf-8"))
-            first = True
-            for frame in frames():
-                encoders = checked.encoders(frame, columns)
-                for start in range(0, len(frame) if columns else 0, chunk_rows):
-                    if not first:
-                        fh.write(b",\n")
-                    first = False
-                    stop = start + chunk_rows
-                    fh.write(_rows_text(frame, columns, encoders, start, stop))
-            fh.write(b"\n]}\n" if checked.records else b"]}\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with replaced(path) as tmp, tmp.open("xb") as fh:
+        fh.write(head.encode("utf-8"))
+        first = True
+        for frame in frames():
+            encoders = checked.encoders(frame, columns)
+            for start in range(0, len(frame) if columns else 0, chunk_rows):
+                if not first:
+                    fh.write(b",\n")
+                first = False
+                stop = start + chunk_rows
+                fh.write(_rows_text(frame, columns, encoders, start, stop))
+        fh.write(b"\n]}\n" if checked.records else b"]}\n")
+        fh.flush()
+        os.fsync(fh.fileno())
     return path
 
 

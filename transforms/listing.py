@@ -16,14 +16,14 @@ quality check, the published rule a conformance rule implements).
 from __future__ import annotations
 
 import csv
-import os
-import tempfile
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, Final
 
 import pandas as pd
+
+from transforms.files import write_text
 
 # Where a finding comes from (the ``source`` column).
 MAPPING: Final = "mapping"  # mapping raw data to SDTM (transforms.issues)
@@ -110,7 +110,7 @@ def write_csv(listing: pd.DataFrame, path: Path) -> None:
     """Write the listing; the file is written anew and renamed into place, so a report
     hard-linked from an earlier run (the ADaM run links the SDTM run's) is replaced,
     never written through."""
-    write_atomic(path, to_csv(listing))
+    write_text(path, to_csv(listing))
 
 
 def read_csv(path: Path) -> pd.DataFrame:
@@ -119,17 +119,3 @@ def read_csv(path: Path) -> pd.DataFrame:
     if list(read.columns) != COLUMNS:
         raise ValueError(f"{path}: not a findings listing (columns {list(read.columns)})")
     return conform(read)
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` (UTF-8, LF) to a new file beside ``path`` and rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        Path(tmp).chmod(0o644)  # mkstemp makes it private; a report is for reading
-        Path(tmp).replace(path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

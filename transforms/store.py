@@ -36,6 +36,7 @@ from typing import Any
 
 from transforms.errors import NotReady, PipelineError
 from transforms.extract.exports import sha256_file
+from transforms.files import write_text
 
 log = logging.getLogger("cdisc.store")
 
@@ -393,12 +394,7 @@ def record_night(store: Path, study: str, entry: dict[str, Any]) -> None:
                     fh.write(line)
                 return
             kept = [*lines[len(lines) - NIGHTS_KEPT + 1 :], line.lstrip("\n")]
-            tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-            try:
-                tmp.write_text("".join(kept), encoding="utf-8")
-                tmp.replace(path)
-            finally:
-                tmp.unlink(missing_ok=True)
+            write_text(path, "".join(kept))
     except OSError as exc:  # the store's fault is the night's error; never mask it
         log.error("%s: night not recorded: %s", path, exc)
 

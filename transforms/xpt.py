@@ -25,7 +25,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import secrets
 import struct
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -43,6 +42,7 @@ import pyarrow.compute as pc
 import pyreadstat
 
 from transforms.errors import UserError
+from transforms.files import replaced
 
 MAX_NAME = 8
 MAX_LABEL = 40
@@ -179,8 +179,7 @@ def write_xport(
     size = len(header) + rows * sum(column.length for column in layout)
     digest = hashlib.sha256()
     written = 0
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    try:
+    with replaced(path) as tmp:
         # Written a block at a time, never whole in memory. The sha256 (in a thread: it
         # releases the GIL) keeps up with the encoding, the fsync runs while the file is
         # read back; it is moved into place only once all three have finished.
@@ -212,9 +211,6 @@ def write_xport(
             synced.result()
         if mismatches:
             raise XptError(target, mismatches)
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
     return XptResult(
         path=path,
         rows=rows,

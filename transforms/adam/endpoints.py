@@ -81,7 +81,7 @@ from transforms.endpoint_spec import (
     TimeToEvent,
 )
 from transforms.errors import UserError
-from transforms.listing import write_atomic
+from transforms.files import write_text
 
 Array = npt.NDArray[np.float64]
 ConfType = Literal["log-log", "log"]
@@ -1608,6 +1608,6 @@ def write_endpoints(
     paths = []
     for name, text in texts.items():
         path = reports_dir / name
-        write_atomic(path, text)
+        write_text(path, text)
         paths.append(path)
     return paths

@@ -19,7 +19,6 @@ link), numbers as numbers.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -31,6 +30,7 @@ import xlsxwriter
 from transforms import listing as layout
 from transforms.conformance.report import rule_summary
 from transforms.conformance.rules import RULES, SEVERITIES
+from transforms.files import replaced
 
 MAX_ROWS: Final = 1_048_575
 """Data rows an Excel sheet holds below its header."""
@@ -167,21 +167,20 @@ def write_workbook(
     place. Returns `path`."""
     every = pd.concat([conformance, quality], ignore_index=True) if len(quality) else conformance
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    book = xlsxwriter.Workbook(
-        str(tmp),
-        {
-            "strings_to_formulas": False,
-            "strings_to_urls": False,
-            "strings_to_numbers": False,
-            "constant_memory": True,
-        },
-    )
-    book.set_properties(
-        {"title": title, "author": "cdisc-pipeline", "company": "", "created": created}
-    )
-    header = book.add_format({"bold": True, "bg_color": "#E8EDF2", "border": 1})
-    try:
+    with replaced(path) as tmp:
+        book = xlsxwriter.Workbook(
+            str(tmp),
+            {
+                "strings_to_formulas": False,
+                "strings_to_urls": False,
+                "strings_to_numbers": False,
+                "constant_memory": True,
+            },
+        )
+        book.set_properties(
+            {"title": title, "author": "cdisc-pipeline", "company": "", "created": created}
+        )
+        header = book.add_format({"bold": True, "bg_color": "#E8EDF2", "border": 1})
         _sheet(book, "Dataset Summary", dataset_summary(every, records), [14, 10, 8, 8, 9, 8, 8],
                header)  # fmt: skip
         _sheet(book, "Issue Summary", issue_summary(every), [12, 12, 14, 10, 80, 8], header)
@@ -190,9 +189,6 @@ def write_workbook(
         _sheet(book, "Rules", rules_table(_as_findings(conformance), quality),
                [14, 12, 9, 80, 40, 8], header)  # fmt: skip
         book.close()
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
     return path
 
 

@@ -16,7 +16,6 @@ import csv
 import io
 import json
 import re
-import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +24,7 @@ import pyreadstat
 from transforms.define.xml import check_documents
 from transforms.errors import PipelineError
 from transforms.extract.exports import sha256_file
+from transforms.files import write_text
 from transforms.store import RunFolder, assemble_submission
 
 COLUMNS = ("file", "bytes", "sha256", "dataset", "label", "records")
@@ -188,15 +188,6 @@ def _markdown(entries: list[Entry], run: RunFolder) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _replace(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8", newline="")
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def write_submission_manifest(run_dir: Path) -> Path:
     """Build the run's submission folder and write ``<run>/reports/submission_manifest.csv``
     (and ``.md``) of exactly its files; returns the CSV path. A define.xml naming a document
@@ -220,6 +211,6 @@ def write_submission_manifest(run_dir: Path) -> Path:
     writer.writerow(COLUMNS)
     writer.writerows(e.row() for e in entries)
     target = run.report("submission_manifest.csv")
-    _replace(target, buffer.getvalue())
-    _replace(run.report("submission_manifest.md"), _markdown(entries, run))
+    write_text(target, buffer.getvalue())
+    write_text(run.report("submission_manifest.md"), _markdown(entries, run))
     return target

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import secrets
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -21,21 +20,13 @@ from transforms.define.xml import (
     validate_define,
 )
 from transforms.errors import PipelineError
+from transforms.files import replaced, write_bytes
 from transforms.store import RunFolder
 
 if TYPE_CHECKING:
     from transforms.specs import StudySpec
 
 log = logging.getLogger("cdisc.define")
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    try:
-        tmp.write_bytes(data)
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def write_define(
@@ -96,17 +87,13 @@ def write_define(
             + "; ".join(errors[:10])
         )
     target = folder / "define.xml"
-    _write_atomic(folder / STYLESHEET.name, STYLESHEET.read_bytes())
-    staged = folder / f".define.{secrets.token_hex(6)}.xml"
-    try:
+    write_bytes(folder / STYLESHEET.name, STYLESHEET.read_bytes())
+    with replaced(target) as staged:
         staged.write_bytes(to_bytes(tree))
         problems = check_define(staged, later=[d.href for d in supplemental])
         if problems:
             raise DefineError(f"{target}: {len(problems)} problem(s): " + "; ".join(problems[:10]))
-        staged.replace(target)
-    finally:
-        staged.unlink(missing_ok=True)
-    _write_atomic(folder / "define.html", render_html(model).encode("utf-8"))
+    write_bytes(folder / "define.html", render_html(model).encode("utf-8"))
     log.info(
         "define: %s (%d datasets, %d items, %d codelists)",
         target, len(model.groups), len(model.items), len(model.codelists),

@@ -19,6 +19,7 @@ import pandas as pd
 
 from transforms import listing as layout
 from transforms import pages
+from transforms.files import write_text
 from transforms.quality.checks import Suite
 from transforms.quality.engine import Outcome, SuiteRun
 
@@ -118,7 +119,7 @@ def write_listing(frame: pd.DataFrame, csv: Path, html: Path, title: str, study:
         note += f" This page shows the first {HTML_MAX_ROWS}."
     page = pages.render("quality.html", title=title, study=study, run=run, note=note,
                         columns=SHOWN, rows=pages.cells(shown, SHOWN))  # fmt: skip
-    layout.write_atomic(html, page)
+    write_text(html, page)
 
 
 @dataclass(frozen=True)
