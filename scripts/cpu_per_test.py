@@ -6,6 +6,9 @@ goes (issue 15: `make test` within 12 minutes):
 
     PYTHONPATH=scripts CPU_PER_TEST=/tmp/cpu .venv/bin/pytest -p cpu_per_test -n 3
     cat /tmp/cpu/*.jsonl | jq -s 'sort_by(-.cpu) | .[:20]'
+
+Each line also has the test's start (Unix time), so a worker's timeline, and where it sat
+idle, can be drawn from its file.
 """
 
 from __future__ import annotations
@@ -28,14 +31,14 @@ def _cpu() -> float:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None]:
-    wall, cpu = time.monotonic(), _cpu()
+    started, wall, cpu = time.time(), time.monotonic(), _cpu()
     try:
         return (yield)
     finally:
         folder = Path(os.environ.get("CPU_PER_TEST", "cpu_per_test"))
         folder.mkdir(parents=True, exist_ok=True)
         worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-        line = {"id": item.nodeid, "cpu": round(_cpu() - cpu, 3),
+        line = {"id": item.nodeid, "cpu": round(_cpu() - cpu, 3), "started": round(started, 3),
                 "wall": round(time.monotonic() - wall, 3)}  # fmt: skip
         with (folder / f"{worker}.jsonl").open("a", encoding="utf-8") as out:
             out.write(json.dumps(line) + "\n")
