@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
+
+from transforms.files import replaced, write_text
 
 COLUMNS = ["dataset", "change", "key", "columns"]
 CELL_COLUMNS = ["dataset", "key", "variable", "old", "new"]
@@ -276,23 +279,29 @@ class _Listing:
     """A report CSV written a table at a time (pyarrow's writer: a first publication lists
     every record, a million lines or more), into a new file renamed into place when done:
     a report hard-linked from another run is replaced, never written through. It keeps its
-    first `shown` rows, for the page."""
+    first `shown` rows, for the page. A context: the file is in place when the block ends
+    without error; otherwise nothing is left behind (:func:`transforms.files.replaced`)."""
 
     def __init__(self, path: Path, columns: Sequence[str], shown: int = 0) -> None:
         self.path, self.rows, self._shown = path, 0, shown
-        self._tmp = path.with_name(f".{path.name}.tmp")
-        self._writer = pa_csv.CSVWriter(self._tmp, pa.schema([(c, _TEXT) for c in columns]))
+        self._schema = pa.schema([(c, _TEXT) for c in columns])
+        self._open = ExitStack()
         self.first: list[pa.Table] = []
+
+    def __enter__(self) -> _Listing:
+        tmp = self._open.enter_context(replaced(self.path))
+        self._writer = pa_csv.CSVWriter(tmp, self._schema)
+        self._open.callback(self._writer.close)  # closed before the rename
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._open.__exit__(*exc)  # type: ignore[arg-type]
 
     def write(self, table: pa.Table) -> None:
         self._writer.write_table(table)
         if self.rows < self._shown:
             self.first.append(table.slice(0, self._shown - self.rows))
         self.rows += table.num_rows
-
-    def close(self) -> None:
-        self._writer.close()
-        self._tmp.replace(self.path)
 
 
 def write_report(
@@ -309,22 +318,20 @@ def write_report(
     dataset's changes held at a time). Returns the manifest's per-dataset counts of `parts`
     and the run compared against."""
     from transforms import pages
-    from transforms.files import write_text
 
     records = _Listing(reports / "changes.csv", COLUMNS)
     cells = _Listing(reports / "changes_cells.csv", CELL_COLUMNS, HTML_MAX_CELLS)
-    if before is not None:
-        for table in _read(before / "changes.csv", COLUMNS):
-            records.write(table)
-        for table in _read(before / "changes_cells.csv", CELL_COLUMNS):
-            cells.write(table)
     counts: Counter[tuple[str, str]] = Counter()
-    for part in parts:
-        records.write(_table(part.records, COLUMNS))
-        cells.write(_table(part.cells, CELL_COLUMNS))
-        counts.update(zip(part.records["dataset"], part.records["change"], strict=True))
-    records.close()
-    cells.close()
+    with records, cells:
+        if before is not None:
+            for table in _read(before / "changes.csv", COLUMNS):
+                records.write(table)
+            for table in _read(before / "changes_cells.csv", CELL_COLUMNS):
+                cells.write(table)
+        for part in parts:
+            records.write(_table(part.records, COLUMNS))
+            cells.write(_table(part.cells, CELL_COLUMNS))
+            counts.update(zip(part.records["dataset"], part.records["change"], strict=True))
     empty = pa.schema([(c, _TEXT) for c in CELL_COLUMNS]).empty_table()
     shown = pa.concat_tables([empty, *cells.first]).to_pandas()
     note = "The first publication: no earlier values to compare with."

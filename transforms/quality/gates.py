@@ -181,9 +181,11 @@ def _source(
     return Piece(checked, Source(form, file, values, checked, row, subject, site), positions)
 
 
-def _columns_read(path: Path, wanted: set[str]) -> list[str]:
-    """The columns of the Parquet table `path` that are wanted, in its order."""
-    return [c for c in pq.read_schema(path).names if c in wanted]
+def _columns_read(path: Path | pq.ParquetFile, wanted: set[str]) -> list[str]:
+    """The columns of the Parquet table `path` (or of a file already opened) that are
+    wanted, in its order."""
+    schema = path.schema_arrow if isinstance(path, pq.ParquetFile) else pq.read_schema(path)
+    return [c for c in schema.names if c in wanted]
 
 
 def _subject_codes(path: Path, column: str) -> tuple[np.ndarray, pd.Series]:
@@ -228,7 +230,7 @@ class _Joined:
         names = source.schema_arrow.names
         if SUBJECT not in names or source.metadata.num_rows > frame_rows():
             return None
-        columns = [c for c in names if c in {SUBJECT, d.column}]
+        columns = _columns_read(source, {SUBJECT, d.column})
         return per_subject(d, pd.read_parquet(path, columns=columns))
 
 
