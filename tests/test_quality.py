@@ -14,7 +14,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -62,18 +62,19 @@ def _gate(check: Callable[[RunFolder, StudySpec], GateResult], run: Path) -> Gat
 
 
 def _gated_copy(
-    source: Path, run: Path, gate: str
+    source: Path, run: Path, gate: str, failed: Callable[[QualityGateError], None] = print
 ) -> tuple[GateResult, tuple[bytes, ...], set[str]]:
     """A gate run on a copy of the run folder `source` at `run` (whose name is the run id:
     copies at the same name give pages of the same titles): its result, what it wrote (the
     listing as CSV and HTML, the summary without its seconds and with the run folder's path
-    as a name) and the Data Docs pages."""
+    as a name) and the Data Docs pages. A gate that fails is given to `failed`."""
     shutil.copytree(source, run)
     check = validate_raw if gate == "raw" else validate_sdtm
     try:
         result = check(RunFolder(run), load_study(RunFolder(run).info["study"]))
-    except QualityGateError as failed:
-        result = failed.result
+    except QualityGateError as error:
+        failed(error)
+        result = error.result
     summary = re.sub(r"\(\d+\.\d s\)", "", result.summary).replace(str(run), "RUN")
     reports = run / "reports"
     written = ((reports / f"quality_{gate}.csv").read_bytes(),
@@ -117,11 +118,43 @@ def dirty(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict[str
     return root / "store" / STUDY / "runs" / "dirty", defects
 
 
+@dataclass(frozen=True)
+class Gated:
+    """A gate run on a copy of a night's run folder (`_gated_copy`), as the pipeline runs it."""
+
+    run: Path
+    error: QualityGateError | None
+    result: GateResult
+    written: tuple[bytes, ...]
+    docs: set[str]
+
+
 @pytest.fixture(scope="module")
-def dirty_raw(dirty: tuple[Path, list[dict[str, str]]]) -> QualityGateError:
-    with pytest.raises(QualityGateError) as failed:
-        _gate(validate_raw, dirty[0])
-    return failed.value
+def gated(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Callable[[str, str], Gated]:
+    """(night fixture, gate) -> that gate run once per module on a copy of the night's run
+    folder: the tests of one failing run read one validation (each GX run costs seconds)."""
+    done: dict[tuple[str, str], Gated] = {}
+
+    def gate_of(night: str, gate: str) -> Gated:
+        if (night, gate) not in done:
+            given = request.getfixturevalue(night)
+            source = given[0] if isinstance(given, tuple) else given
+            run = tmp_path_factory.mktemp(f"{night}-{gate}") / "run"
+            error: list[QualityGateError] = []
+            result, written, docs = _gated_copy(source, run, gate, error.append)
+            done[night, gate] = Gated(run, error[0] if error else None, result, written, docs)
+        return done[night, gate]
+
+    return gate_of
+
+
+@pytest.fixture(scope="module")
+def dirty_raw(gated: Callable[[str, str], Gated]) -> QualityGateError:
+    error = gated("dirty", "raw").error
+    assert error is not None
+    return error
 
 
 # --- the clean sample ------------------------------------------------------------------------
@@ -377,10 +410,12 @@ def broken_run(clean_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
     return run
 
 
-def test_raw_gate_reports_missing_columns_and_contradictions(broken_run: Path) -> None:
-    with pytest.raises(QualityGateError):
-        _gate(validate_raw, broken_run)
-    listing = pd.read_csv(broken_run / "reports" / "quality_raw.csv", dtype=str)
+def test_raw_gate_reports_missing_columns_and_contradictions(
+    broken_run: Path, gated: Callable[[str, str], Gated]
+) -> None:
+    raw = gated("broken_run", "raw")
+    assert raw.error is not None
+    listing = pd.read_csv(raw.run / "reports" / "quality_raw.csv", dtype=str)
     rows = listing[listing["dataset"] == "IC"]
     assert rows[["severity", "rule"]].values.tolist() == [
         ["error", "FORM-COLUMNS"], ["warning", "FORM-EXTRA-COLUMNS"]
@@ -397,10 +432,12 @@ def test_raw_gate_reports_missing_columns_and_contradictions(broken_run: Path) -
     ]  # fmt: skip
 
 
-def test_sdtm_gate_catches_conformance_errors(broken_run: Path) -> None:
-    with pytest.raises(QualityGateError) as failed:
-        _gate(validate_sdtm, broken_run)
-    listing = _listing(failed.value.result)
+def test_sdtm_gate_catches_conformance_errors(
+    broken_run: Path, gated: Callable[[str, str], Gated]
+) -> None:
+    failed = gated("broken_run", "sdtm").error
+    assert failed is not None
+    listing = _listing(failed.result)
     errors = listing[listing["severity"] == "error"]
     found = {
         (r["dataset"], r["variable"], r["rule"], r["subject"]) for r in errors.to_dict("records")
@@ -416,31 +453,28 @@ def test_sdtm_gate_catches_conformance_errors(broken_run: Path) -> None:
     assert ("TS", "", "SDTM-MISSING", "") in found
     site = errors[errors["rule"] == "CT"]["site"].tolist()
     assert site == ["01"]  # the subject's site, from DM
-    assert "sdtm/dm.parquet row 2" in str(failed.value)
+    assert "sdtm/dm.parquet row 2" in str(failed)
 
 
 @pytest.mark.parametrize("gate", ["raw", "sdtm"])
 def test_memoised_gx_lists_what_plain_gx_lists(
-    gate: str, broken_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+    gate: str, broken_run: Path, gated: Callable[[str, str], Gated], tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
     """The engine's memos inside GX (configurations, row-condition filters) change no
     finding: the broken run (planted raw contradictions, row conditions, SDTM conformance
     errors) gives byte-identical listings and summary counts, and the same Data Docs pages,
-    with plain GX (memos off) and as the pipeline runs it."""
+    with plain GX (memos off) and as the pipeline runs it (the module's gate run)."""
     from contextlib import nullcontext
 
     from transforms.quality import engine
 
-    results = {}
-    for mode in ("plain", "memoised"):
-        with monkeypatch.context() as patched:
-            if mode == "plain":
-                patched.setattr(engine, "configurations_memoised", nullcontext)
-            result, written, docs = _gated_copy(broken_run, tmp_path / mode / "run", gate)
-        assert not result.ok
-        results[mode] = (*written, sorted(docs))
+    memoised = gated("broken_run", gate)
+    monkeypatch.setattr(engine, "configurations_memoised", nullcontext)
+    result, written, docs = _gated_copy(broken_run, tmp_path / "plain" / "run", gate)
+    assert not result.ok and not memoised.result.ok
     assert len(_listing(result)) > 5
-    assert results["plain"] == results["memoised"]
+    assert (*written, sorted(docs)) == (*memoised.written, sorted(memoised.docs))
 
 
 # --- suites as data ------------------------------------------------------------------------------
@@ -690,8 +724,8 @@ CHUNKED = [("broken_run", "sdtm", 2500), ("dirty", "raw", 2500)]
 
 @pytest.mark.parametrize(("night", "gate", "rows"), CHUNKED)
 def test_a_gate_in_groups_of_subjects_lists_what_one_validation_lists(
-    night: str, gate: str, rows: int, request: pytest.FixtureRequest, tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    night: str, gate: str, rows: int, request: pytest.FixtureRequest,
+    gated: Callable[[str, str], Gated], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
     """Validated a group of whole subjects at a time (the checks of one record, and the
     keys, which all hold the subject), a gate writes the listing (CSV and HTML) and
@@ -701,14 +735,14 @@ def test_a_gate_in_groups_of_subjects_lists_what_one_validation_lists(
 
     given = request.getfixturevalue(night)
     source = given[0] if isinstance(given, tuple) else given
-    outputs, docs, counts = {}, {}, {}
-    for mode in ("whole", "groups"):
-        with monkeypatch.context() as patched:
-            if mode == "groups":
-                patched.setenv(FRAME_ROWS_ENV, str(rows))
-            result, outputs[mode], pages = _gated_copy(source, tmp_path / mode / "run", gate)
-        counts[mode] = {k: v for k, v in result.as_dict().items() if isinstance(v, int)}
-        docs[mode] = {part for page in pages for part in page.split("/")}
+    whole = gated(night, gate)  # the module's run: one validation per table
+    monkeypatch.setenv(FRAME_ROWS_ENV, str(rows))
+    result, grouped, pages = _gated_copy(source, tmp_path / "groups" / "run", gate)
+    outputs = {"whole": whole.written, "groups": grouped}
+    counts = {mode: {k: v for k, v in r.as_dict().items() if isinstance(v, int)}
+              for mode, r in (("whole", whole.result), ("groups", result))}  # fmt: skip
+    docs = {mode: {part for page in p for part in page.split("/")}
+            for mode, p in (("whole", whole.docs), ("groups", pages))}  # fmt: skip
     assert outputs["groups"] == outputs["whole"]  # listing CSV and HTML, summary
     assert counts["groups"] == counts["whole"]
     # GX files a validation <study>.<gate>.<table>.<part> under <study>/<gate>/<table>/<part>
