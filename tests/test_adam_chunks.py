@@ -52,18 +52,22 @@ def _rederive(current: Path, root: Path) -> RunFolder:
     return run
 
 
-# Per night: the rows a group holds, and the datasets then derived in more than one group.
+# Per night: the rows a group holds, and the datasets then derived in more than one group
+# (sized by the rows of what they make records of and read by subject: ADAE's AE and ADSL).
 GROUPS = {
     "adam_published": (  # POMMAINT, 15 subjects
         10,
-        {"ADAE": 7, "ADEX": 2, "ADLB": 18, "ADRS": 3, "ADSL": 2, "ADTTE": 3},
+        {"ADAE": 9, "ADEX": 17, "ADLB": 18, "ADRS": 3, "ADSL": 4, "ADTTE": 3},
     ),
-    "pilot_run": (100, {"ADAE": 12, "ADSL": 4, "ADTTE": 15}),  # CDISCPILOT01, 306 subjects
+    "pilot_run": (100, {"ADAE": 14, "ADSL": 4, "ADTTE": 15}),  # CDISCPILOT01, 306 subjects
 }
 # A subject of the POMMAINT sample has hundreds of the rows ADRS (RS, LB) and ADTTE (ADRS)
-# are made of: groups of 10 would be a group per subject, each a whole IMWG or
-# time-to-event derivation (about 0.5 s): these two are cut into a few groups instead.
-COARSE = {"adam_published": {"ADRS": 3000, "ADTTE": 300}}
+# are made of, and ADSL reads (LB's dates; the pilot's VS): groups of 10 would be a group
+# per subject, each a whole derivation (about 0.5 s): these are cut into a few instead.
+COARSE = {
+    "adam_published": {"ADRS": 3000, "ADTTE": 300, "ADSL": 3000},
+    "pilot_run": {"ADSL": 8000},
+}
 
 
 @pytest.mark.parametrize("night", list(GROUPS))

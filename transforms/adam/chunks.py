@@ -4,10 +4,11 @@ A dataset sorted by subject first (its keys STUDYID, USUBJID, ...) whose first s
 its records of other datasets' (:attr:`Verb.records_from`: a ``records`` step, the IMWG
 verbs of ADRS, ``tte``) and whose every step is per subject (:attr:`Verb.per_subject`: what
 it derives for a subject depends on that subject's records only) is derived one group of
-whole subjects at a time, the groups in USUBJID order, of about as many records of the
-datasets its steps make records of as the caller asks
-(:func:`transforms.sdtm.chunks.subject_groups`): every subject of those datasets falls in a
-group. Each group's steps read, of every dataset with a USUBJID, the rows of the group's
+whole subjects at a time, the groups in USUBJID order, of about as many rows as the caller
+asks of the datasets its steps make records of and read by subject
+(:func:`transforms.sdtm.chunks.subject_groups`; ADSL's group holds each subject's DM
+record and LB's dates, not all of LB's): every subject of the datasets it makes records of
+falls in a group. Each group's steps read, of every dataset with a USUBJID, the rows of the group's
 subjects (from its file a frame at a time, only the columns and rows a step asks for); the
 others whole. Each group's records, conformed and sorted by the keys, are then the next
 records of one derivation of all the subjects: their sequence numbers (numbered per
@@ -19,15 +20,17 @@ dataset, a group without USUBJID, a parameter of the study) keeps the dataset wh
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator, Mapping
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
 
 from transforms.adam.spec import AdamSpec
-from transforms.adam.verbs.base import Inputs
-from transforms.sdtm.chunks import SubjectRows, Tables, group_of, subject_groups
+from transforms.adam.verbs.base import Inputs, Verb
+from transforms.adam.verbs.records import Source
+from transforms.sdtm.chunks import UNKNOWN, SubjectRows, Tables, group_of, groups_of_sizes
 
 SUBJECT = "USUBJID"
 
@@ -39,6 +42,33 @@ def per_subject(spec: AdamSpec) -> bool:
         return False
     steps = spec.derivations
     return bool(steps[0].records_from) and all(step.per_subject for step in steps)
+
+
+def _counts(tables: Mapping[str, Tables]) -> pd.Series:
+    """The rows of each subject (the index, repeated) in each table with a USUBJID, read a
+    frame of subjects at a time."""
+    counts = [
+        piece[SUBJECT].fillna(UNKNOWN).value_counts()
+        for name, t in tables.items()
+        if SUBJECT in t.columns(name)
+        for piece in t.column_frames(name, [SUBJECT])
+    ]
+    return pd.concat(counts) if counts else pd.Series(dtype="int64")
+
+
+def datasets_read(node: object) -> set[str]:
+    """The datasets whose records the steps (a step, a value of one of a step's arguments)
+    read: every :class:`Source` among their arguments, and the sources' own steps'."""
+    if isinstance(node, Source):
+        return {node.dataset} | datasets_read(node.derive)
+    if isinstance(node, tuple | list):
+        return set().union(*(datasets_read(item) for item in node))
+    if isinstance(node, Verb):
+        found = set(node.records_from)
+        for field in dataclasses.fields(cast(Any, node)):
+            found |= datasets_read(getattr(node, field.name))
+        return found
+    return set()
 
 
 class Groups(Mapping[str, np.ndarray]):
@@ -56,9 +86,10 @@ class Groups(Mapping[str, np.ndarray]):
     def __getitem__(self, name: str) -> np.ndarray:
         if name not in self:
             raise KeyError(name)
-        if name not in self._groups:
-            subjects = self._tables.read_columns(name, [SUBJECT])[SUBJECT]
-            self._groups[name] = group_of(self._numbers, subjects)
+        if name not in self._groups:  # a frame of subjects at a time: LB's are millions
+            pieces = self._tables.column_frames(name, [SUBJECT])
+            found = [group_of(self._numbers, piece[SUBJECT]) for piece in pieces]
+            self._groups[name] = np.concatenate(found) if found else np.empty(0)
         return self._groups[name]
 
     def __iter__(self) -> Iterator[str]:
@@ -69,17 +100,24 @@ class Groups(Mapping[str, np.ndarray]):
 
 
 def subject_inputs(spec: AdamSpec, sdtm: Tables, adam: Tables, rows: int) -> Iterator[Inputs]:
-    """The inputs of each group of subjects in turn, of about `rows` records of the datasets
-    the steps make records of (module doc); one group (the datasets as they are) when the
-    dataset may not be derived so or is small. The listings the steps make are shared."""
+    """The inputs of each group of subjects in turn, of about `rows` rows of the datasets
+    the steps make records of and read (module doc); one group (the datasets as they are)
+    when the dataset may not be derived so or is small. The listings the steps make are
+    shared."""
     reports: dict[str, pd.DataFrame] = {}
     numbers = None
     if per_subject(spec):
         sources = sorted({name for step in spec.derivations for name in step.records_from})
-        read = {name: adam if name in adam else sdtm for name in sources}
-        if all(name in t and SUBJECT in t.columns(name) for name, t in read.items()):
-            subjects = (t.read_columns(name, [SUBJECT])[SUBJECT] for name, t in read.items())
-            numbers = subject_groups(subjects, rows)
+        tables = {name: adam if name in adam else sdtm for name in sources}
+        if all(name in t and SUBJECT in t.columns(name) for name, t in tables.items()):
+            # Sized by the rows of every dataset read by subject: ADSL makes a record of
+            # each DM row, and reads each subject's LB dates too.
+            # (the rows of its subjects: a subject of no record has no group)
+            made = _counts(tables)
+            subjects = pd.Index(made.index.unique())
+            others = sorted(datasets_read(spec.derivations) - set(sources))
+            read = _counts({n: t for n in others for t in (adam, sdtm) if n in t})
+            numbers = groups_of_sizes([made, read[read.index.isin(subjects)]], rows)
     if numbers is None:
         whole = cast(Mapping[str, pd.DataFrame], sdtm), cast(Mapping[str, pd.DataFrame], adam)
         yield Inputs(sdtm=whole[0], adam=whole[1], reports=reports)  # TableReaders: Mappings

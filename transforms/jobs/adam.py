@@ -97,8 +97,9 @@ def build(run: RunFolder, study: StudySpec, dataset: str) -> int:
     and Dataset-JSON; a listing a step makes goes to reports/<listing>_<dataset>.csv.
 
     A dataset whose every step is per subject is derived a group of subjects at a time
-    (:mod:`transforms.adam.chunks`; about `frame_rows()` records each of the datasets its
-    steps make records of: ADLB's LB, ADRS's RS, LB and ADSL, ADTTE's ADRS and ADSL), each
+    (:mod:`transforms.adam.chunks`; about `frame_rows()` rows each of the datasets its
+    steps make records of and read: ADSL's DM and the rows it reads of LB and the others,
+    ADLB's LB and ADSL, ADTTE's ADRS and ADSL), each
     group's records appended to its Parquet, and the XPT and JSON written from that a frame
     at a time: the stage holds one group's records, not the dataset's. The files are those
     of one derivation of all the subjects."""

@@ -44,7 +44,7 @@ from transforms.quality.report import (
     write_listing,
 )
 from transforms.quality.suites import SITE, SUBJECT, subject_form, suites_for
-from transforms.sdtm.chunks import UNKNOWN, chunks_of, cut_sizes, group_of
+from transforms.sdtm.chunks import UNKNOWN, Coded, chunks_of, cut_sizes, group_of
 from transforms.specs import StudySpec
 from transforms.store import RunFolder
 
@@ -146,7 +146,7 @@ def _check_suite(
     else:
         across = [i for i in everything if not suite.checks[i].within_subject(subject)]
         within = [i for i in everything if i not in across]
-        chunks = chunks_of({suite.target: _subjects(path, subject)}, frame_rows())
+        chunks = chunks_of({suite.target: [_coded(path, subject)]}, frame_rows())
         groups = chunks.groups.get(suite.target, np.zeros(rows, dtype=np.int64))
         plan = [(k, None, within, f"{suite.name}.subjects-{k + 1}-of-{chunks.count}")
                 for k in range(chunks.count)]  # fmt: skip
@@ -195,6 +195,13 @@ def _subject_codes(path: Path, column: str) -> tuple[np.ndarray, pd.Series]:
     read = pq.read_table(path, columns=[column], read_dictionary=[column])
     values = pd.Categorical(read.column(0).to_pandas())
     return values.codes, text(pd.Series(values.categories, dtype="object"))
+
+
+def _coded(path: Path, column: str) -> Coded:
+    """The subject of each row of the Parquet table `path`, coded (:func:`_subjects`)."""
+    if column not in pq.read_schema(path).names:
+        return Coded.of(_subjects(path, column))
+    return Coded(*_subject_codes(path, column))
 
 
 def _subjects(path: Path, column: str) -> pd.Series:

@@ -63,6 +63,8 @@ class Tables(Protocol):
 
     def read_columns(self, name: str, columns: list[str]) -> pd.DataFrame: ...
 
+    def column_frames(self, name: str, columns: list[str]) -> Iterator[pd.DataFrame]: ...
+
     def columns(self, name: str) -> list[str]: ...
 
     def read_rows(
@@ -132,13 +134,15 @@ def per_subject(spec: DatasetSpec, study: StudySpec) -> bool:
 def _subjects(
     rule: Rule, spec: DatasetSpec, study: StudySpec, forms: Tables, name: str,
     datasets: Mapping[str, pd.DataFrame],
-) -> pd.Series:  # fmt: skip
-    """The USUBJID of each row of form `name`, by the dataset's rule of it (null: none)."""
+) -> Iterator[Coded]:  # fmt: skip
+    """The USUBJID of each row of form `name`, by the dataset's rule of it (null: none), a
+    frame of rows at a time (LB's are millions)."""
     columns = sorted({r.column for r in reads(rule, name)})
-    frame = forms.read_columns(name, columns)
-    ctx = Context(frame=frame, form=name, dataset=spec.name, column="USUBJID", forms={},
-                  vars={}, ct_map=study.ct_map, issues=IssueLog(), datasets=datasets)  # fmt: skip
-    return trimmed(rule.evaluate(ctx))  # as the USUBJID written (its problems listed then)
+    for frame in forms.column_frames(name, columns):
+        ctx = Context(frame=frame, form=name, dataset=spec.name, column="USUBJID", forms={},
+                      vars={}, ct_map=study.ct_map, issues=IssueLog(),
+                      datasets=datasets)  # fmt: skip
+        yield Coded.of(trimmed(rule.evaluate(ctx)))  # as written (its problems listed then)
 
 
 @dataclass(frozen=True)
@@ -175,14 +179,45 @@ def subject_chunks(
     return chunks_of({n: _subjects(subject, spec, study, forms, n, datasets) for n in names}, rows)
 
 
-def chunks_of(subjects: Mapping[str, pd.Series], rows: int) -> Chunks:
+@dataclass(frozen=True)
+class Coded:
+    """The subjects of some rows of a table: a code per row (-1: none) into `subjects`,
+    the distinct subjects' text (a subject's text once, not once per row of LB)."""
+
+    codes: np.ndarray
+    subjects: pd.Series
+
+    @classmethod
+    def of(cls, subjects: pd.Series) -> Coded:
+        """The subject of each row (null: none), coded."""
+        codes, distinct = pd.factorize(subjects.astype("string"), use_na_sentinel=True)
+        return cls(codes, pd.Series(distinct, dtype="string"))
+
+    def labels(self) -> pd.Index:
+        """Code + 1 -> the subject, or UNKNOWN (code -1, or a null subject)."""
+        return pd.Index([UNKNOWN, *self.subjects.fillna(UNKNOWN)])
+
+
+def chunks_of(subjects: Mapping[str, Iterable[Coded]], rows: int) -> Chunks:
     """The groups of whole subjects (:func:`subject_groups`) of the tables whose rows'
-    subjects are given (per table, a subject per row), with each table's rows' groups."""
-    keys = {n: k.astype("string") for n, k in subjects.items()}
-    numbers = subject_groups(keys.values(), rows)
+    subjects are given (per table, its rows' subjects a piece at a time, in row order),
+    with each table's rows' groups."""
+    pieces = {name: list(coded) for name, coded in subjects.items()}
+    counts = [
+        pd.Series(np.bincount(p.codes + 1, minlength=len(p.subjects) + 1), index=p.labels())
+        for coded in pieces.values()
+        for p in coded
+    ]
+    numbers = groups_of_sizes((c[c > 0] for c in counts), rows)  # UNKNOWN: only if a row is
     if numbers is None:
         return Chunks(1, {})
-    groups = {n: group_of(numbers, k) for n, k in keys.items()}
+    groups = {
+        name: np.concatenate(
+            [numbers.reindex(p.labels(), fill_value=-1).to_numpy()[p.codes + 1] for p in coded]
+            or [np.zeros(0, dtype=np.int64)]
+        )
+        for name, coded in pieces.items()
+    }
     return Chunks(int(numbers.max()) + 1, groups)
 
 
@@ -195,7 +230,11 @@ def subject_groups(subjects: Iterable[pd.Series], rows: int) -> pd.Series | None
     whole subjects of about `rows` rows each. None when all the rows make one group. The
     tables' subjects may come a piece at a time (a column read a frame at a time): each
     piece is counted, not kept."""
-    counts = [s.fillna(UNKNOWN).value_counts() for s in subjects]
+    return groups_of_sizes((s.fillna(UNKNOWN).value_counts() for s in subjects), rows)
+
+
+def groups_of_sizes(counts: Iterable[pd.Series], rows: int) -> pd.Series | None:
+    """:func:`subject_groups` given the rows per subject of each table (or piece of one)."""
     sizes = pd.concat(counts).groupby(level=0, sort=True).sum()
     if sizes.sum() <= rows:
         return None
