@@ -30,7 +30,13 @@ import pandas as pd
 from transforms.adam.spec import AdamSpec
 from transforms.adam.verbs.base import Inputs, Verb
 from transforms.adam.verbs.records import Source
-from transforms.sdtm.chunks import UNKNOWN, SubjectRows, Tables, group_of, groups_of_sizes
+from transforms.sdtm.chunks import (
+    SubjectRows,
+    Tables,
+    group_of,
+    groups_of_sizes,
+    subject_counts,
+)
 
 SUBJECT = "USUBJID"
 
@@ -45,15 +51,13 @@ def per_subject(spec: AdamSpec) -> bool:
 
 
 def _counts(tables: Mapping[str, Tables]) -> pd.Series:
-    """The rows of each subject (the index, repeated) in each table with a USUBJID, read a
-    frame of subjects at a time."""
-    counts = [
-        piece[SUBJECT].fillna(UNKNOWN).value_counts()
+    """The rows of each subject in the tables with a USUBJID, read a frame at a time."""
+    return subject_counts(
+        piece[SUBJECT]
         for name, t in tables.items()
         if SUBJECT in t.columns(name)
         for piece in t.column_frames(name, [SUBJECT])
-    ]
-    return pd.concat(counts) if counts else pd.Series(dtype="int64")
+    )
 
 
 def datasets_read(node: object) -> set[str]:
@@ -110,14 +114,13 @@ def subject_inputs(spec: AdamSpec, sdtm: Tables, adam: Tables, rows: int) -> Ite
         sources = sorted({name for step in spec.derivations for name in step.records_from})
         tables = {name: adam if name in adam else sdtm for name in sources}
         if all(name in t and SUBJECT in t.columns(name) for name, t in tables.items()):
-            # Sized by the rows of every dataset read by subject: ADSL makes a record of
-            # each DM row, and reads each subject's LB dates too.
-            # (the rows of its subjects: a subject of no record has no group)
+            # Sized by the rows of every dataset read by subject too (ADSL makes a record
+            # of each DM row, and reads each subject's LB dates), of its own subjects: a
+            # subject of no record has no group.
             made = _counts(tables)
-            subjects = pd.Index(made.index.unique())
             others = sorted(datasets_read(spec.derivations) - set(sources))
             read = _counts({n: t for n in others for t in (adam, sdtm) if n in t})
-            numbers = groups_of_sizes([made, read[read.index.isin(subjects)]], rows)
+            numbers = groups_of_sizes([made, read[read.index.isin(made.index)]], rows)
     if numbers is None:
         whole = cast(Mapping[str, pd.DataFrame], sdtm), cast(Mapping[str, pd.DataFrame], adam)
         yield Inputs(sdtm=whole[0], adam=whole[1], reports=reports)  # TableReaders: Mappings

@@ -198,19 +198,18 @@ def _subject_codes(path: Path, column: str) -> tuple[np.ndarray, pd.Series]:
 
 
 def _coded(path: Path, column: str) -> Coded:
-    """The subject of each row of the Parquet table `path`, coded (:func:`_subjects`)."""
+    """The subject of each row of the Parquet table `path`, coded (its `column` as text;
+    none where empty, or everywhere if it has no such column)."""
     if column not in pq.read_schema(path).names:
-        return Coded.of(_subjects(path, column))
+        rows = pq.ParquetFile(path).metadata.num_rows
+        return Coded(np.full(rows, -1, dtype=np.int64), pd.Series(dtype="string"))
     return Coded(*_subject_codes(path, column))
 
 
 def _subjects(path: Path, column: str) -> pd.Series:
-    """The subject of each row of the Parquet table `path` (its `column` as text; null
-    where empty, or everywhere if it has no such column)."""
-    if column not in pq.read_schema(path).names:
-        return pd.Series(pd.NA, index=range(pq.ParquetFile(path).metadata.num_rows), dtype="string")
-    codes, subjects = _subject_codes(path, column)
-    return subjects.reindex(codes).reset_index(drop=True)  # code -1: null
+    """The subject of each row of the Parquet table `path` (:func:`_coded`; null: none)."""
+    coded = _coded(path, column)
+    return coded.subjects.reindex(coded.codes).reset_index(drop=True)  # code -1: null
 
 
 class _Joined:

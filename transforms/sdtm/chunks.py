@@ -230,7 +230,14 @@ def subject_groups(subjects: Iterable[pd.Series], rows: int) -> pd.Series | None
     whole subjects of about `rows` rows each. None when all the rows make one group. The
     tables' subjects may come a piece at a time (a column read a frame at a time): each
     piece is counted, not kept."""
-    return groups_of_sizes((s.fillna(UNKNOWN).value_counts() for s in subjects), rows)
+    return groups_of_sizes([subject_counts(subjects)], rows)
+
+
+def subject_counts(subjects: Iterable[pd.Series]) -> pd.Series:
+    """The rows of each subject (the index; null: UNKNOWN), given the subject of each row of
+    some tables, a piece at a time (a subject may come in several pieces: its index repeats)."""
+    counts = [s.fillna(UNKNOWN).value_counts() for s in subjects]
+    return pd.concat(counts) if counts else pd.Series(dtype="int64")
 
 
 def groups_of_sizes(counts: Iterable[pd.Series], rows: int) -> pd.Series | None:
