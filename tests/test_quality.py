@@ -61,26 +61,36 @@ def _gate(check: Callable[[RunFolder, StudySpec], GateResult], run: Path) -> Gat
     return check(RunFolder(run), load_study(STUDY))
 
 
-def _gated_copy(
-    source: Path, run: Path, gate: str, failed: Callable[[QualityGateError], None] = print
-) -> tuple[GateResult, tuple[bytes, ...], set[str]]:
+@dataclass(frozen=True)
+class Gated:
+    """A gate run on a copy of a night's run folder (`_gated_copy`), as the pipeline runs it."""
+
+    run: Path
+    error: QualityGateError | None
+    result: GateResult
+    written: tuple[bytes, ...]
+    docs: set[str]
+
+
+def _gated_copy(source: Path, run: Path, gate: str) -> Gated:
     """A gate run on a copy of the run folder `source` at `run` (whose name is the run id:
-    copies at the same name give pages of the same titles): its result, what it wrote (the
-    listing as CSV and HTML, the summary without its seconds and with the run folder's path
-    as a name) and the Data Docs pages. A gate that fails is given to `failed`."""
+    copies at the same name give pages of the same titles): the error it raised (if any),
+    its result, what it wrote (the listing as CSV and HTML, the summary without its seconds
+    and with the run folder's path as a name) and the Data Docs pages."""
     shutil.copytree(source, run)
     check = validate_raw if gate == "raw" else validate_sdtm
+    error = None
     try:
         result = check(RunFolder(run), load_study(RunFolder(run).info["study"]))
-    except QualityGateError as error:
-        failed(error)
-        result = error.result
+    except QualityGateError as failed:
+        error, result = failed, failed.result
     summary = re.sub(r"\(\d+\.\d s\)", "", result.summary).replace(str(run), "RUN")
     reports = run / "reports"
     written = ((reports / f"quality_{gate}.csv").read_bytes(),
                (reports / f"quality_{gate}.html").read_bytes(), summary.encode())  # fmt: skip
     docs = reports / "gx_docs" / gate
-    return result, written, {p.relative_to(docs).as_posix() for p in docs.rglob("*.html")}
+    pages = {p.relative_to(docs).as_posix() for p in docs.rglob("*.html")}
+    return Gated(run, error, result, written, pages)
 
 
 # --- fixtures: one run per situation, each gate once ----------------------------------------
@@ -118,17 +128,6 @@ def dirty(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict[str
     return root / "store" / STUDY / "runs" / "dirty", defects
 
 
-@dataclass(frozen=True)
-class Gated:
-    """A gate run on a copy of a night's run folder (`_gated_copy`), as the pipeline runs it."""
-
-    run: Path
-    error: QualityGateError | None
-    result: GateResult
-    written: tuple[bytes, ...]
-    docs: set[str]
-
-
 @pytest.fixture(scope="module")
 def gated(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
@@ -142,9 +141,7 @@ def gated(
             given = request.getfixturevalue(night)
             source = given[0] if isinstance(given, tuple) else given
             run = tmp_path_factory.mktemp(f"{night}-{gate}") / "run"
-            error: list[QualityGateError] = []
-            result, written, docs = _gated_copy(source, run, gate, error.append)
-            done[night, gate] = Gated(run, error[0] if error else None, result, written, docs)
+            done[night, gate] = _gated_copy(source, run, gate)
         return done[night, gate]
 
     return gate_of
@@ -471,10 +468,10 @@ def test_memoised_gx_lists_what_plain_gx_lists(
 
     memoised = gated("broken_run", gate)
     monkeypatch.setattr(engine, "configurations_memoised", nullcontext)
-    result, written, docs = _gated_copy(broken_run, tmp_path / "plain" / "run", gate)
-    assert not result.ok and not memoised.result.ok
-    assert len(_listing(result)) > 5
-    assert (*written, sorted(docs)) == (*memoised.written, sorted(memoised.docs))
+    plain = _gated_copy(broken_run, tmp_path / "plain" / "run", gate)
+    assert not plain.result.ok and not memoised.result.ok
+    assert len(_listing(plain.result)) > 5
+    assert (*plain.written, sorted(plain.docs)) == (*memoised.written, sorted(memoised.docs))
 
 
 # --- suites as data ------------------------------------------------------------------------------
@@ -737,12 +734,12 @@ def test_a_gate_in_groups_of_subjects_lists_what_one_validation_lists(
     source = given[0] if isinstance(given, tuple) else given
     whole = gated(night, gate)  # the module's run: one validation per table
     monkeypatch.setenv(FRAME_ROWS_ENV, str(rows))
-    result, grouped, pages = _gated_copy(source, tmp_path / "groups" / "run", gate)
-    outputs = {"whole": whole.written, "groups": grouped}
-    counts = {mode: {k: v for k, v in r.as_dict().items() if isinstance(v, int)}
-              for mode, r in (("whole", whole.result), ("groups", result))}  # fmt: skip
-    docs = {mode: {part for page in p for part in page.split("/")}
-            for mode, p in (("whole", whole.docs), ("groups", pages))}  # fmt: skip
+    runs = {"whole": whole, "groups": _gated_copy(source, tmp_path / "groups" / "run", gate)}
+    outputs = {mode: r.written for mode, r in runs.items()}
+    counts = {mode: {k: v for k, v in r.result.as_dict().items() if isinstance(v, int)}
+              for mode, r in runs.items()}  # fmt: skip
+    docs = {mode: {part for page in r.docs for part in page.split("/")}
+            for mode, r in runs.items()}  # fmt: skip
     assert outputs["groups"] == outputs["whole"]  # listing CSV and HTML, summary
     assert counts["groups"] == counts["whole"]
     # GX files a validation <study>.<gate>.<table>.<part> under <study>/<gate>/<table>/<part>
@@ -816,9 +813,10 @@ def test_checks_across_subjects_stay_exact_when_a_table_is_cut(
         with monkeypatch.context() as patched:
             if mode == "groups":
                 patched.setenv(FRAME_ROWS_ENV, "4")  # XX: three groups of subjects
-            result, outputs[mode], pages = _gated_copy(source, tmp_path / mode / "run", "sdtm")
-        counts[mode] = {k: v for k, v in result.as_dict().items() if isinstance(v, int)}
-        docs[mode] = {part for page in pages for part in page.split("/")}
+            gated = _gated_copy(source, tmp_path / mode / "run", "sdtm")
+        outputs[mode] = gated.written
+        counts[mode] = {k: v for k, v in gated.result.as_dict().items() if isinstance(v, int)}
+        docs[mode] = {part for page in gated.docs for part in page.split("/")}
     assert outputs["groups"] == outputs["whole"]
     assert counts["groups"] == counts["whole"]
     assert {"subjects-3-of-3", "across-subjects"} <= docs["groups"]
