@@ -48,7 +48,7 @@ def test_sample_then_run_with_progress_lines(tmp_path: Path) -> None:
     assert stages == [
         "extract", "reconcile", "validate", "map", *["map", "xpt"] * 22, "map", "complete",
         "xpt", "map", "xpt", "xpt", "reconcile", "validate", "define", "conformance", "publish",
-        *["adam"] * 6, "endpoints", "define", "conformance", "publish",
+        "start", *["adam"] * 6, "endpoints", "define", "conformance", "publish",
     ]  # fmt: skip
     # each line says what it counts: records for datasets, expectations for the gates
     assert " map AE       records      in " in run.stderr

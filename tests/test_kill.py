@@ -41,7 +41,9 @@ from tests import killable
 from tests.conftest import ROOT, NightTwo
 from transforms.cli import main
 from transforms.extract.exports import sha256_file
+from transforms.jobs import journal
 from transforms.jobs.plan import jobs
+from transforms.store import RunFolder
 from transforms.studies import read_study_info
 
 KILLS = 20
@@ -145,19 +147,31 @@ def _kill(landing: Path, store: Path, lines: int, delay: float, log: Path) -> in
     return code
 
 
+def _lines_left(store: Path, kind: str, lines: int) -> int:
+    """The progress lines a rerun prints before the point an uninterrupted run reaches
+    after `lines`: a rerun that goes on in a killed run's folder prints its first step's
+    line, then one for each step it runs (those after the finished ones). The fingerprint
+    and the input are the same in these tests: an unfinished run is gone on in."""
+    run = journal.unfinished(store, "POMMAINT", kind)
+    done = len(journal.steps_done(run)) if run is not None else 0
+    return lines if done == 0 else max(lines - done, 0) + 1
+
+
 @pytest.mark.parametrize("chain", sorted(kill_chains()))
 def test_killed_runs_then_rerun(nights: Nights, tmp_path: Path, chain: str) -> None:
     """Each point of the chain kills a rerun after the kills before it; every run but the
     last must live to its kill point (the last may end first: a kill after publishing's
-    switch, in that stage's last hundredths of a second); `current` is whole after each."""
+    switch, in that stage's last hundredths of a second); `current` is whole after each.
+    A rerun goes on in the killed run's folder where that run had got to (the step cut
+    short is run again), so the kill points are reached by way of every stage's retry."""
     landing, expected = nights.landing, nights.expected
     points = kill_chains()[chain]
     store = tmp_path / "store"
     start = nights.baseline if points[0][0] == "sdtm" else nights.sdtm_done
     shutil.copytree(start, store, symlinks=True)
-    for n, (_, lines, delay) in enumerate(points, start=1):
+    for n, (kind, lines, delay) in enumerate(points, start=1):
         log = tmp_path / f"killed_{n}.log"
-        code = _kill(landing, store, lines, delay, log)
+        code = _kill(landing, store, _lines_left(store, kind, lines), delay, log)
         last = n == len(points)
         assert code == -signal.SIGKILL or (last and code == 0), (
             f"{chain} point {n} (after {lines} lines): the run ended before its kill point "
@@ -165,9 +179,15 @@ def test_killed_runs_then_rerun(nights: Nights, tmp_path: Path, chain: str) -> N
         )
         _assert_complete(store)
 
+    killed = journal.unfinished(store, "POMMAINT", points[-1][0])
     _run(landing, store)  # the rerun
     _assert_complete(store)
     assert _outputs(store) == expected
+    if killed is not None:  # it went on in the killed run's folder, not in a new one
+        published = (store / "POMMAINT" / "current").resolve()
+        made = published if points[-1][0] == "adam" else store / "POMMAINT" / "runs" / (
+            RunFolder(published).manifest()["sdtm_run"])  # fmt: skip
+        assert made == killed.path
 
 
 def test_a_task_retried_after_a_crash_neither_duplicates_nor_loses(

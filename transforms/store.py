@@ -399,6 +399,26 @@ def record_night(store: Path, study: str, entry: dict[str, Any]) -> None:
         log.error("%s: night not recorded: %s", path, exc)
 
 
+def remove_leftovers(run: RunFolder) -> list[Path]:
+    """Delete what writes cut short left in the run folder: the hidden temporaries of
+    :func:`~transforms.files.replaced` and of the submission's staging (``.<name>.<random>.tmp``,
+    the XPT read-back's ``.tmp.sample``) and ``manifest.json.tmp``. A write is cut short
+    only by its process dying (a failing one removes its own); the step is then run again
+    (an Airflow retry, a ``cdisc run`` going on in the folder) and writes its outputs anew,
+    but the dead attempt's temporaries stay. Called as publishing starts, when no other step
+    of the run writes, so that no such file is published. Returns what it removed."""
+    found = [p for p in run.path.rglob(".*") if ".tmp" in p.name]
+    if (run.path / "manifest.json.tmp").exists():
+        found.append(run.path / "manifest.json.tmp")
+    found.sort()  # a folder before what it holds (gone with it)
+    for path in found:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+    return found
+
+
 def _outputs(run: RunFolder) -> Iterator[Path]:
     for sub in ("sdtm", "adam", "reports", "submission"):
         yield from sorted(p for p in (run.path / sub).rglob("*") if p.is_file())

@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 
 from transforms.endpoint_spec import Reads
 from transforms.errors import NothingNew, PipelineError, Superseded
+from transforms.jobs import journal
 from transforms.jobs.kit import Column, TableReader, log, spec_digests, stage, write_outputs
 from transforms.jobs.plan import Place
 from transforms.jobs.sdtm import check_conformance
@@ -32,6 +33,7 @@ from transforms.store import (
     new_run,
     prune,
     publish,
+    remove_leftovers,
     study_lock,
 )
 
@@ -54,32 +56,42 @@ def adam_specs(study: StudySpec) -> dict[str, str]:
 def start(study: StudySpec, place: Place) -> RunFolder:
     """A new run folder for the ADaM of the published SDTM run; NothingNew when that run
     already has ADaM built from the same specs (:func:`adam_specs`)."""
-    published = current(place.store, study.id)
-    if published is None:
-        raise NothingNew(f"{study.id}: no SDTM run is published yet")
-    manifest = RunFolder(published).manifest()
-    sdtm_run = manifest.get("sdtm_run", published.name)
-    adam = manifest.get("adam")
-    if not place.force and adam and adam.get("specs") == adam_specs(study):
-        raise NothingNew(f"ADaM of SDTM run {sdtm_run} is already published ({published.name})")
-    started = datetime.now(UTC)
-    run = new_run(place.store, study.id, f"{sdtm_run}-adam-{started:%Y%m%dT%H%M%S%f}")
-    for sub in ("raw", "sdtm", "reports"):
-        for path in sorted((published / sub).rglob("*")):
-            if path.is_dir() or (sub == "reports" and path.name.startswith(ADAM_REPORTS)):
-                continue
-            target = run.path / sub / path.relative_to(published / sub)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            link_or_copy(path, target)
-    run.write_adam_info(
-        {
-            "study": study.id,
-            "sdtm_run": sdtm_run,
-            "from_run": published.name,
-            "started": started.isoformat(),
-        }
-    )
-    return run
+    with stage("start adam") as s:  # its progress line too: a run shows each step it ran
+        published = current(place.store, study.id)
+        if published is None:
+            raise NothingNew(f"{study.id}: no SDTM run is published yet")
+        manifest = RunFolder(published).manifest()
+        sdtm_run = manifest.get("sdtm_run", published.name)
+        adam = manifest.get("adam")
+        if not place.force and adam and adam.get("specs") == adam_specs(study):
+            raise NothingNew(f"ADaM of SDTM run {sdtm_run} is already published ({published.name})")
+        if place.resume:  # an earlier run on this publication whose process died goes on
+            same = published.name
+            resumed = journal.resumable(
+                place.store, study, "adam", lambda r: r.adam_info.get("from_run") == same
+            )
+            if resumed is not None:
+                s.run = resumed
+                return resumed
+        started = datetime.now(UTC)
+        run = new_run(place.store, study.id, f"{sdtm_run}-adam-{started:%Y%m%dT%H%M%S%f}")
+        s.run = run
+        for sub in ("raw", "sdtm", "reports"):
+            for path in sorted((published / sub).rglob("*")):
+                if path.is_dir() or (sub == "reports" and path.name.startswith(ADAM_REPORTS)):
+                    continue
+                target = run.path / sub / path.relative_to(published / sub)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                link_or_copy(path, target)
+        run.write_adam_info(
+            {
+                "study": study.id,
+                "sdtm_run": sdtm_run,
+                "from_run": published.name,
+                "started": started.isoformat(),
+            }
+        )
+        return run
 
 
 def _adam_columns(spec: Any) -> list[Column]:
@@ -242,6 +254,7 @@ def publish_run(run: RunFolder, study: StudySpec) -> Path:
                 f"run {info['from_run']} is no longer the published one "
                 f"({published.name if published else 'none'}): ADaM not published"
             )
+        remove_leftovers(run)  # of a step cut short, then retried
         write_documents(run, study, "adam")
         write_submission_manifest(run.path)
         manifest = {

@@ -39,11 +39,14 @@ class PlanError(UserError):
 
 @dataclass(frozen=True)
 class Place:
-    """Where a job reads exports and writes runs; `force` reruns what is published."""
+    """Where a job reads exports and writes runs; `force` reruns what is published;
+    `resume`: the first step goes on in the run folder of a run whose process died
+    (:mod:`transforms.jobs.journal`; ``cdisc run`` does, Airflow retries tasks instead)."""
 
     store: Path
     landing: Path | None = None  # the SDTM job reads exports there; the ADaM job does not
     force: bool = False
+    resume: bool = False
 
 
 @dataclass(frozen=True)

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from transforms.errors import RECORDED, NothingNew, UserError
-from transforms.jobs.kit import thaw
+from transforms.jobs import journal
+from transforms.jobs.kit import log, thaw
 from transforms.jobs.plan import Job, JobKind, Place, Step, job
 from transforms.specs import StudySpec, load_study
 from transforms.store import RunFolder, record_night, store_fault
@@ -75,19 +77,34 @@ def run_job(
     NothingNew (from the first step) when there is nothing to do, and any step's error
     (`failed` told of it first)."""
     study = study or load_study(plan.study)
+    place = replace(place, resume=True)
     run: RunFolder | None = None
+    done: list[str] = []
     try:
         for step in plan.steps:
+            if step.id in done:
+                continue  # finished by an earlier run of this folder, whose process died
             try:
                 run = run_step(plan, step, study, place, run)
             except NothingNew:
                 raise
             except Exception as exc:
+                if run is not None:
+                    journal.failed(run, step.id)
                 if failed is not None:
                     failed(step, exc, run)
                 raise
+            if step is not plan.first:
+                journal.finished(run, step.id)
+            elif done := journal.steps_done(run):
+                log.info("%s: going on in %s after its %d finished steps (%s)", plan.dag_id,
+                         run.run_id, len(done), ", ".join(done))  # fmt: skip
+            else:
+                journal.begin(run, study, plan.kind, step.id)
     finally:
         thaw()
+        if run is not None:
+            journal.release(run)
     assert run is not None
     return run.study_dir / "current"
 

@@ -27,6 +27,7 @@ from transforms.extract.exports import Export, find_newest_complete, list_export
 from transforms.extract.odm import StudyLayout, read_odm_form, read_odm_study
 from transforms.extract.readers import ROW, RawFileError, max_form_bytes, read_form_frames
 from transforms.issues import IssueLog, describe
+from transforms.jobs import journal
 from transforms.jobs.kit import (
     Column,
     ParquetAppender,
@@ -49,6 +50,7 @@ from transforms.store import (
     new_run,
     prune,
     publish,
+    remove_leftovers,
     study_lock,
 )
 
@@ -357,9 +359,17 @@ def published_since(study: StudySpec, place: Place, since: datetime) -> bool:
 def extract(study: StudySpec, place: Place, run_id: str | None = None) -> RunFolder:
     """Snapshot the newest complete export into a new run folder; return the folder.
 
-    Raises NothingNew when that export is already published (unless `place.force`)."""
+    Raises NothingNew when that export is already published (unless `place.force`).
+    With `place.resume`, the folder of an earlier run of that export whose process died
+    (:func:`journal.resumable`) instead."""
     with stage("extract") as s:
         export, digests = _newest_unpublished(study, place)
+        if place.resume:
+            resumed = journal.resumable(place.store, study, "sdtm",
+                                        lambda r: _read_from(r, export, digests))  # fmt: skip
+            if resumed is not None:
+                s.run = resumed
+                return resumed
         started = datetime.now(UTC)
         run = new_run(
             place.store, study.id, run_id or f"{started:%Y%m%dT%H%M%S}Z-{export.export_id}"
@@ -395,6 +405,15 @@ def extract(study: StudySpec, place: Place, run_id: str | None = None) -> RunFol
         # manager sees every problem of the night in one listing, not the first kind only.
         IssueLog.chained(logs).write_csv(run.issues("RAW"))
     return run
+
+
+def _read_from(run: RunFolder, export: Export, digests: dict[str, str]) -> bool:
+    """Whether `run` snapshotted `export` as its files are now (same names, same bytes)."""
+    inputs = run.info.get("inputs", {})
+    return (
+        run.info.get("export_id") == export.export_id
+        and {name: entry.get("sha256") for name, entry in inputs.items()} == digests
+    )
 
 
 def reconcile_fields(run: RunFolder, study: StudySpec) -> int:
@@ -768,6 +787,7 @@ def publish_run(run: RunFolder, study: StudySpec) -> Path:
     with stage("publish", run) as s, study_lock(run.store, study.id):
         previous = current(run.store, study.id)
         _refuse_older(previous, info["export_id"])
+        remove_leftovers(run)  # of a step cut short, then retried
         write_documents(run, study, "sdtm")
         write_submission_manifest(run.path)
         packages = {
