@@ -35,7 +35,7 @@ for study in ("POMMAINT", "CDISCPILOT01"):
         kind = "adam" if "-adam-" in run.name else "sdtm"
         for f in sorted(run.rglob("*")):
             rel = f.relative_to(run)
-            if not f.is_file() or "gx_docs" in rel.parts or f.name in ("manifest.json", "adam_run.json", "extract.json", ".running"):
+            if not f.is_file() or "gx_docs" in rel.parts or f.name in ("manifest.json", "adam_run.json", "extract.json", ".running", "steps.json"):
                 continue
             data = f.read_bytes()
             if f.suffix in (".html", ".txt", ".md", ".csv"):

@@ -10,13 +10,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
 
 from tests.conftest import ROOT
 from tests.sdtm_algorithms.frames import DM, Env
-from transforms.reconcile import reconcile, reconcile_fields
+from transforms.reconcile import MappedRows, reconcile, reconcile_fields
 from transforms.sdtm.algorithms import CONDITION, KEY, VALUE, parse_rule, reads
 from transforms.specs import FieldUse, SpecError, StudySpec, load_study
 from transforms.studies import COMMON
@@ -160,21 +161,32 @@ def test_reconcile_lists_records_declared_not_mapped_with_their_reason() -> None
     """Record level: a form's records no dataset maps are unaccounted (the run stops) unless
     study.yaml's not_mapped gives the reason (no POMMAINT form needs one since issue 17.2
     made the cohort form's records DS, PR and CM records)."""
-    rows = pd.DataFrame({"__ROW": [2, 3], "SUBJID": ["1001", "1002"]})
+    rows = np.array([2, 3])
+    mapped = MappedRows()
+    for dataset, form in [("DS", "ic.csv"), ("DS", "coh.csv"), ("PR", "coh.csv")]:
+        mapped.add(dataset, form, np.array([2, 2]))  # two records of one raw row
+    mapped.add("TS")  # a dataset no raw row is mapped to
+    asked = []
+
+    def subjects(oid: str) -> pd.Series:
+        asked.append(oid)
+        return pd.Series(["1001", "1002"])
+
     summary, lost = reconcile(
         {"IC": rows, "COH": rows}.items(),
         {"IC": "ic.csv", "COH": "coh.csv"},
-        pd.DataFrame({"DATASET": ["DS", "DS", "PR"], "FORM": ["ic.csv", "coh.csv", "coh.csv"],
-                      "ROW": [2, 2, 2]}),
+        mapped,
         {"COH": "cohort assignment, mapped to DM.ARMCD"},
-    )  # fmt: skip
+        subjects,
+    )
     assert summary.to_dict("records") == [
-        {"form": "ic.csv", "records_in": 2, "mapped_DS": 1, "mapped_PR": 0, "not_mapped": 0,
-         "reason": "", "unaccounted": 1},
-        {"form": "coh.csv", "records_in": 2, "mapped_DS": 1, "mapped_PR": 1, "not_mapped": 1,
-         "reason": "cohort assignment, mapped to DM.ARMCD", "unaccounted": 0},
+        {"form": "ic.csv", "records_in": 2, "mapped_DS": 1, "mapped_PR": 0, "mapped_TS": 0,
+         "not_mapped": 0, "reason": "", "unaccounted": 1},
+        {"form": "coh.csv", "records_in": 2, "mapped_DS": 1, "mapped_PR": 1, "mapped_TS": 0,
+         "not_mapped": 1, "reason": "cohort assignment, mapped to DM.ARMCD", "unaccounted": 0},
     ]  # fmt: skip
     assert lost.values.tolist() == [["ic.csv", 3, "1002"]]
+    assert asked == ["IC"]  # the subjects of a form are read only when records are lost
 
 
 def _export_of(study: StudySpec) -> dict[str, list[str]]:

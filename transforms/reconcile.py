@@ -3,9 +3,10 @@ and every raw field is mapped to an SDTM variable or declared not submitted with
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from transforms.sdtm.algorithms import CONDITION, KEY, VALUE
@@ -17,41 +18,79 @@ FIELD_COLUMNS = ["form", "file", "field", "status", "targets", "used_in", "reaso
 MAPPED, NOT_SUBMITTED, UNACCOUNTED = "mapped", "not_submitted", "unaccounted"
 
 
+class MappedRows:
+    """Which raw rows of each form the records of each dataset came from: a flag per row
+    number (``__ROW``: a line or record number of the raw file, so a flag array as long as
+    the file), filled a piece of lineage at a time. A few bytes per raw row, whatever the
+    number of records: the lineage is never held whole."""
+
+    def __init__(self) -> None:
+        self._flags: dict[tuple[str, str], np.ndarray] = {}
+        self._datasets: set[str] = set()
+
+    def add(self, dataset: str, form: str | None = None, rows: np.ndarray | None = None) -> None:
+        """Records of `dataset` came from these `rows` of raw file `form` (none: it is a
+        dataset of the run all the same, mapping no raw row: trial design...)."""
+        self._datasets.add(dataset)
+        if form is None or rows is None or not len(rows):
+            return
+        flags = self._flags.get((dataset, form), np.zeros(0, dtype=bool))
+        if len(flags) <= (top := int(rows.max())):
+            flags = np.concatenate([flags, np.zeros(top + 1 - len(flags), dtype=bool)])
+            self._flags[(dataset, form)] = flags
+        flags[rows] = True
+
+    @property
+    def datasets(self) -> list[str]:
+        return sorted(self._datasets)
+
+    def of(self, dataset: str, form: str) -> np.ndarray | None:
+        """The flags of `dataset`'s rows of raw file `form` (None: it maps none)."""
+        return self._flags.get((dataset, form))
+
+
 def reconcile(
-    raw: Iterable[tuple[str, pd.DataFrame]],
+    raw: Iterable[tuple[str, np.ndarray]],
     form_files: Mapping[str, str],
-    sources: pd.DataFrame,
+    mapped: MappedRows,
     not_mapped: Mapping[str, str],
+    subjects: Callable[[str], pd.Series],
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Count, per raw form, the records in, mapped per dataset, and not mapped with a reason.
 
-    `raw` gives each form's id and rows (``__ROW``, and ``SUBJID`` if it has one), a form at
-    a time; `sources` the (DATASET, FORM, ROW) every output record came from; `not_mapped`
-    the study's reason for records of a form that feed derivations only (or await a
-    dataset). Returns the summary and the unaccounted records.
+    `raw` gives each form's id and row numbers (``__ROW``), a form at a time; `mapped` the
+    raw rows every dataset's records came from; `not_mapped` the study's reason for records
+    of a form that feed derivations only (or await a dataset); `subjects` a form's SUBJID
+    column (asked only for a form with records lost). Returns the summary and the
+    unaccounted records.
     """
-    datasets = sorted(sources["DATASET"].unique())
+    datasets = mapped.datasets
     summary, lost = [], []
-    for oid, frame in raw:
+    for oid, rows in raw:
         file = form_files[oid]
-        used = sources[sources["FORM"] == file]
-        mapped = frame["__ROW"].isin(used["ROW"])
-        row: dict[str, object] = {"form": file, "records_in": len(frame)}
+        reached = np.zeros(len(rows), dtype=bool)
+        row: dict[str, object] = {"form": file, "records_in": len(rows)}
         for name in datasets:
-            row[f"mapped_{name}"] = int(used.loc[used["DATASET"] == name, "ROW"].nunique())
+            flags = mapped.of(name, file)
+            row[f"mapped_{name}"] = int(flags.sum()) if flags is not None else 0
+            if flags is not None:
+                inside = rows < len(flags)
+                reached[inside] |= flags[rows[inside]]
         reason = not_mapped.get(oid)
-        rest = int((~mapped).sum())
+        rest = int((~reached).sum())
         row["not_mapped"] = rest if reason else 0
         row["reason"] = reason if reason and rest else ""
         row["unaccounted"] = 0 if reason else rest
         summary.append(row)
         if not reason and rest:
-            hit = frame.loc[~mapped]
+            hit = np.flatnonzero(~reached)
+            subject = subjects(oid)
             lost.append(
                 pd.DataFrame(
-                    {"form": file, "row": hit["__ROW"], "subject": hit.get("SUBJID", pd.NA)}
+                    {"form": file, "row": rows[hit],
+                     "subject": subject.iloc[hit].to_numpy() if len(subject) else pd.NA}
                 )
-            )
+            )  # fmt: skip
     columns = ["form", "row", "subject"]
     unaccounted = pd.concat(lost, ignore_index=True) if lost else pd.DataFrame(columns=columns)
     return pd.DataFrame(summary), unaccounted

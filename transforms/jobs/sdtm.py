@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pyarrow.parquet as pq
 
 from transforms import __version__
@@ -56,6 +55,7 @@ from transforms.store import (
 
 if TYPE_CHECKING:
     from transforms.changes import Changes
+    from transforms.reconcile import MappedRows
     from transforms.xpt import XptError
 
 
@@ -664,24 +664,41 @@ def _read_present(path: Path, columns: list[str]) -> pd.DataFrame:
     return pd.read_parquet(path, columns=[c for c in columns if c in present])
 
 
-def _sources(run: RunFolder) -> pd.DataFrame:
-    """The (DATASET, FORM, ROW) of every record mapped, the texts as categories: a few
-    bytes a record, not a text object each."""
-    tables = [
-        pq.read_table(p, columns=["DATASET", "FORM", "ROW"], read_dictionary=["DATASET", "FORM"])
-        for p in run.lineages()
-    ]
-    return pa.concat_tables(tables, promote_options="default").to_pandas()  # a null column too
+def _mapped_rows(run: RunFolder) -> MappedRows:
+    """The raw rows every record mapped came from, read from the lineage a batch at a
+    time (only DATASET, FORM and ROW)."""
+    from transforms.reconcile import MappedRows
+
+    mapped = MappedRows()
+    for path in run.lineages():
+        lineage = pq.ParquetFile(path)
+        for batch in lineage.iter_batches(columns=["DATASET", "FORM", "ROW"]):
+            piece = batch.to_pandas().dropna()
+            rows = piece["ROW"].to_numpy(dtype=np.int64)
+            for (dataset, form), at in piece.groupby(
+                ["DATASET", "FORM"], sort=False
+            ).indices.items():
+                mapped.add(str(dataset), str(form), rows[at])
+    return mapped
 
 
 def reconcile(run: RunFolder, study: StudySpec) -> int:
     """Account for every raw record (reports/reconciliation.csv); fail if any is lost."""
     from transforms.reconcile import reconcile as account
 
+    def rows(oid: str) -> np.ndarray:
+        return pq.read_table(run.raw_form(oid), columns=[ROW]).column(0).to_numpy()
+
+    def subjects(oid: str) -> pd.Series:
+        return _read_present(run.raw_form(oid), ["SUBJID"]).get("SUBJID", pd.Series())
+
     with stage("reconcile", run) as s:
-        # A form at a time, only what accounting reads: its rows' positions and subjects.
-        raw = ((oid, _read_present(run.raw_form(oid), [ROW, "SUBJID"])) for oid in study.forms)
-        summary, lost = account(raw, run.forms_by_file, _sources(run), study.not_mapped)
+        # A form at a time, only what accounting reads: its rows' numbers (and the subjects
+        # of rows lost, if any).
+        raw = ((oid, rows(oid)) for oid in study.forms)
+        summary, lost = account(
+            raw, run.forms_by_file, _mapped_rows(run), study.not_mapped, subjects
+        )
         summary.to_csv(run.report("reconciliation.csv"), index=False)
         s.rows_in = int(summary["records_in"].sum())
         s.rows_out = s.rows_in - len(lost)
