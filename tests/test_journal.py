@@ -114,3 +114,8 @@ def test_publishing_removes_what_a_killed_write_left(died: RunFolder) -> None:
     assert remove_leftovers(died) == sorted([*left, staging.parent.parent])
     assert not any(p.exists() for p in [*left, staging.parent.parent])
     assert all(p.exists() for p in kept)
+
+
+def test_not_gone_on_in_when_its_facts_cannot_be_read(died: RunFolder, study: StudySpec) -> None:
+    """A folder whose extract facts are gone (deleted by hand) is left alone, not an error."""
+    assert journal.resumable(died.store, study, "sdtm", lambda r: bool(r.info)) is None

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from transforms import __version__
+from transforms.errors import UserError
 from transforms.files import write_text
 from transforms.specs import StudySpec
 from transforms.store import RunFolder
@@ -150,11 +151,10 @@ def resumable(
     job starts a new one. `same_input` says whether a folder was made from the input the
     first step found."""
     run = unfinished(store, study.id, job)
-    if (
-        run is None
-        or _journal(run).get("fingerprint") != fingerprint(study)
-        or not same_input(run)
-        or not _claim(run)
-    ):
+    if run is None or _journal(run).get("fingerprint") != fingerprint(study):
         return None
-    return run
+    try:
+        same = same_input(run)
+    except (OSError, ValueError, UserError):  # its facts damaged or gone: not gone on in
+        same = False
+    return run if same and _claim(run) else None
