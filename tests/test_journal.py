@@ -45,7 +45,7 @@ def test_a_run_whose_process_died_is_gone_on_in_after_its_finished_steps(
 ) -> None:
     assert journal.steps_done(died) == ["extract", "reconcile_fields", "validate_raw"]
     assert _resumable(died, study) == died
-    assert (died.path / journal.LOCK).read_text(encoding="utf-8").startswith("pid ")
+    assert died.running.read_text(encoding="utf-8").startswith("pid ")
 
 
 def test_not_gone_on_in_when_the_input_differs(died: RunFolder, study: StudySpec) -> None:
@@ -70,14 +70,14 @@ def test_not_gone_on_in_by_the_other_job(died: RunFolder, study: StudySpec) -> N
 def test_not_gone_on_in_when_made_by_another_engine_or_specs(
     died: RunFolder, study: StudySpec
 ) -> None:
-    path = died.path / journal.JOURNAL
+    path = died.journal
     made = json.loads(path.read_text(encoding="utf-8"))
     path.write_text(json.dumps({**made, "fingerprint": "0" * 64}), encoding="utf-8")
     assert _resumable(died, study) is None
 
 
 def test_not_gone_on_in_while_a_live_process_holds_it(died: RunFolder, study: StudySpec) -> None:
-    with (died.path / journal.LOCK).open("a") as held:  # as the live run's lock would
+    with died.running.open("a") as held:  # as the live run's lock would
         fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
         assert _resumable(died, study) is None
     assert _resumable(died, study) == died
@@ -108,7 +108,7 @@ def test_publishing_removes_what_a_killed_write_left(died: RunFolder) -> None:
             died.reports / ".changes.csv.9f8e7d.tmp", died.path / "manifest.json.tmp"]  # fmt: skip
     staging = died.path / ".submission.5d4c3b.tmp" / "m5" / "datasets"
     staging.mkdir(parents=True)
-    kept = [died.sdtm / "ae.xpt", died.path / journal.LOCK, died.path / journal.JOURNAL]
+    kept = [died.sdtm / "ae.xpt", died.running, died.journal]
     for path in [*left, *kept, staging / "ae.xpt"]:
         path.touch()
     assert remove_leftovers(died) == sorted([*left, staging.parent.parent])

@@ -213,6 +213,16 @@ class RunFolder:
     def manifest_path(self) -> Path:
         return self.path / "manifest.json"
 
+    @property
+    def journal(self) -> Path:
+        """The steps a ``cdisc run`` of this folder finished (transforms.jobs.journal)."""
+        return self.path / "steps.json"
+
+    @property
+    def running(self) -> Path:
+        """Locked (flock) by the process whose job runs in this folder, while it runs."""
+        return self.path / ".running"
+
     # --- the submission (eCTD module 5) ---------------------------------------------------
 
     @property

@@ -40,8 +40,6 @@ from transforms.files import write_text
 from transforms.specs import StudySpec
 from transforms.store import RunFolder
 
-JOURNAL = "steps.json"
-LOCK = ".running"
 _ENGINE = Path(__file__).resolve().parents[1]
 _held: dict[Path, IO[str]] = {}  # run folder -> its open, locked .running
 
@@ -59,7 +57,7 @@ def fingerprint(study: StudySpec) -> str:
 
 def _journal(run: RunFolder) -> dict[str, Any]:
     try:
-        data = json.loads((run.path / JOURNAL).read_text(encoding="utf-8"))
+        data = json.loads(run.journal.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}
@@ -72,7 +70,7 @@ def steps_done(run: RunFolder) -> list[str]:
 
 
 def _write(run: RunFolder, journal: dict[str, Any]) -> None:
-    write_text(run.path / JOURNAL, json.dumps(journal, indent=2) + "\n")
+    write_text(run.journal, json.dumps(journal, indent=2) + "\n")
 
 
 def _claim(run: RunFolder) -> bool:
@@ -80,7 +78,7 @@ def _claim(run: RunFolder) -> bool:
     live process holds it."""
     if run.path in _held:
         return True
-    handle = (run.path / LOCK).open("a+", encoding="utf-8")
+    handle = run.running.open("a+", encoding="utf-8")
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -128,10 +126,9 @@ def failed(run: RunFolder, step: str) -> None:
 def newest(store: Path, study: str, job: str) -> RunFolder | None:
     """The run folder of `job` whose journal was written last, finished or not."""
     runs = store / study / "runs"
-    journals = sorted(runs.glob(f"*/{JOURNAL}")) if runs.is_dir() else []
-    candidates = [RunFolder(p.parent) for p in journals]
-    candidates = [r for r in candidates if _journal(r).get("job") == job]
-    return max(candidates, key=lambda r: (r.path / JOURNAL).stat().st_mtime, default=None)
+    folders = [RunFolder(p) for p in sorted(runs.iterdir()) if p.is_dir()] if runs.is_dir() else []
+    candidates = [r for r in folders if r.journal.is_file() and _journal(r).get("job") == job]
+    return max(candidates, key=lambda r: r.journal.stat().st_mtime, default=None)
 
 
 def unfinished(store: Path, study: str, job: str) -> RunFolder | None:
