@@ -35,8 +35,9 @@ class MappedRows:
         if form is None or rows is None or not len(rows):
             return
         flags = self._flags.get((dataset, form), np.zeros(0, dtype=bool))
-        if len(flags) <= (top := int(rows.max())):
-            flags = np.concatenate([flags, np.zeros(top + 1 - len(flags), dtype=bool)])
+        if len(flags) <= (top := int(rows.max())):  # grown by half at least: a batch at a
+            size = max(top + 1, len(flags) * 3 // 2)  # time, LB's rows would copy it each time
+            flags = np.concatenate([flags, np.zeros(size - len(flags), dtype=bool)])
             self._flags[(dataset, form)] = flags
         flags[rows] = True
 

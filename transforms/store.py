@@ -219,6 +219,11 @@ class RunFolder:
         return self.path / "steps.json"
 
     @property
+    def manifest_staging(self) -> Path:
+        """manifest.json written here first, then renamed into place (:func:`publish`)."""
+        return self.path / "manifest.json.tmp"
+
+    @property
     def running(self) -> Path:
         """Locked (flock) by the process whose job runs in this folder, while it runs."""
         return self.path / ".running"
@@ -418,8 +423,8 @@ def remove_leftovers(run: RunFolder) -> list[Path]:
     but the dead attempt's temporaries stay. Called as publishing starts, when no other step
     of the run writes, so that no such file is published. Returns what it removed."""
     found = [p for p in run.path.rglob(".*") if ".tmp" in p.name]
-    if (run.path / "manifest.json.tmp").exists():
-        found.append(run.path / "manifest.json.tmp")
+    if run.manifest_staging.exists():
+        found.append(run.manifest_staging)
     found.sort()  # a folder before what it holds (gone with it)
     for path in found:
         if path.is_dir() and not path.is_symlink():
@@ -444,7 +449,7 @@ def publish(run: RunFolder, manifest: dict[str, Any]) -> Path:
         for p in _outputs(run)
     }
     body = {**manifest, "run_id": run.run_id, "outputs": outputs}
-    tmp = run.path / "manifest.json.tmp"
+    tmp = run.manifest_staging
     link = run.study_dir / "current"
     staging = run.study_dir / f".current.{run.run_id}.tmp"
     placed = False

@@ -38,7 +38,7 @@ from transforms import __version__
 from transforms.errors import UserError
 from transforms.files import write_text
 from transforms.specs import StudySpec
-from transforms.store import RunFolder
+from transforms.store import RunFolder, read_json
 
 _ENGINE = Path(__file__).resolve().parents[1]
 _held: dict[Path, IO[str]] = {}  # run folder -> its open, locked .running
@@ -56,17 +56,17 @@ def fingerprint(study: StudySpec) -> str:
 
 
 def _journal(run: RunFolder) -> dict[str, Any]:
-    try:
-        data = json.loads(run.journal.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
+    return read_json(run.journal)  # {} without one, or one cut short
+
+
+def _done(journal: dict[str, Any]) -> list[str]:
+    done = journal.get("done")
+    return [str(s) for s in done] if isinstance(done, list) else []
 
 
 def steps_done(run: RunFolder) -> list[str]:
     """The steps the run's journal lists as finished, in order (none without a journal)."""
-    done = _journal(run).get("done")
-    return [str(s) for s in done] if isinstance(done, list) else []
+    return _done(_journal(run))
 
 
 def _write(run: RunFolder, journal: dict[str, Any]) -> None:
@@ -109,7 +109,7 @@ def begin(run: RunFolder, study: StudySpec, job: str, first: str) -> None:
 def finished(run: RunFolder, step: str) -> None:
     """Record that `step` has finished (the journal's steps in the order they finished)."""
     journal = _journal(run)
-    journal["done"] = [*steps_done(run), step]
+    journal["done"] = [*_done(journal), step]
     _write(run, journal)
 
 

@@ -202,18 +202,18 @@ def chunks_of(subjects: Mapping[str, Iterable[Coded]], rows: int) -> Chunks:
     """The groups of whole subjects (:func:`subject_groups`) of the tables whose rows'
     subjects are given (per table, its rows' subjects a piece at a time, in row order),
     with each table's rows' groups."""
-    pieces = {name: list(coded) for name, coded in subjects.items()}
+    pieces = {name: [(p, p.labels()) for p in coded] for name, coded in subjects.items()}
     counts = [
-        pd.Series(np.bincount(p.codes + 1, minlength=len(p.subjects) + 1), index=p.labels())
+        pd.Series(np.bincount(p.codes + 1, minlength=len(p.subjects) + 1), index=labels)
         for coded in pieces.values()
-        for p in coded
+        for p, labels in coded
     ]
     numbers = groups_of_sizes((c[c > 0] for c in counts), rows)  # UNKNOWN: only if a row is
     if numbers is None:
         return Chunks(1, {})
     groups = {
         name: np.concatenate(
-            [numbers.reindex(p.labels(), fill_value=-1).to_numpy()[p.codes + 1] for p in coded]
+            [numbers.reindex(labels, fill_value=-1).to_numpy()[p.codes + 1] for p, labels in coded]
             or [np.zeros(0, dtype=np.int64)]
         )
         for name, coded in pieces.items()
