@@ -707,12 +707,13 @@ def _gx_parts_table(sizes: list[dict[str, Any]]) -> list[str]:
                 for gate, parts in s.get("gx_parts", {}).items() if "cpu_s" in parts]  # fmt: skip
     if not measured:
         return []
-    names = list(measured[0][2]["cpu_s"])
+    names = list(dict.fromkeys(n for *_, parts in measured for n in parts["cpu_s"]))
     head = " | ".join(f"{gate} {n}" for n, gate, _ in measured)
     lines = ["", "Great Expectations gates, CPU seconds per part (gx_parts):", "",
              f"| part | {head} |", "|" + "|".join(["---"] * (len(measured) + 1)) + "|"]  # fmt: skip
     for name in names:
-        cells = " | ".join(f"{parts['cpu_s'][name]:.2f}" for *_, parts in measured)
+        cells = " | ".join(f"{parts['cpu_s'][name]:.2f}" if name in parts["cpu_s"] else "-"
+                           for *_, parts in measured)  # fmt: skip
         lines.append(f"| {name} | {cells} |")
     for label, key in (("gate (no import)", "gate_cpu_s"), ("expectations", "expectations"),
                        ("rows", "rows"), ("Data Docs pages", "docs_pages")):  # fmt: skip

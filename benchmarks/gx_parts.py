@@ -7,6 +7,8 @@ timer (``time.process_time``) around each part:
 - ``import``: importing ``great_expectations`` (paid once per worker process);
 - ``context``: creating the ephemeral GX context of the gate;
 - ``prepare``: the validated frames of the raw forms (trimmed text, derived columns);
+- ``distinct``: finding the distinct records the record-wise checks are validated on
+  (:mod:`transforms.quality.distinct`: a code per record and set of columns read);
 - ``per_row``: GX computing its metrics on the frames (``ExecutionEngine.resolve_metrics``:
   the actual checks, row-condition filters included): what grows with the rows;
 - ``per_expectation``: the rest of each validation (expectation objects, the suite and
@@ -93,7 +95,7 @@ def measure(run_folder: Path, gate: str, profile: Path | None = None) -> dict[st
     """The CPU seconds of one gate's parts, measured in this (fresh) process."""
     import pandas  # noqa: F401  # imported by every stage before a gate: not GX's cost
 
-    from transforms.quality import engine, gates
+    from transforms.quality import distinct, engine, gates
 
     timers = _Timers()
     with timers.part("import"):
@@ -108,6 +110,8 @@ def measure(run_folder: Path, gate: str, profile: Path | None = None) -> dict[st
 
     timers.wrap(engine, "_context", "context")
     timers.wrap(gates, "validated_frame", "prepare")
+    timers.wrap(distinct, "combination_codes", "distinct")
+    timers.wrap(distinct, "first_records", "distinct")
     timers.wrap(engine, "_validate", "validate")
     timers.wrap(ExecutionEngine, "resolve_metrics", "per_row")
     timers.wrap(ValidationResultsStore, "store_validation_results", "results_store")
@@ -125,6 +129,7 @@ def measure(run_folder: Path, gate: str, profile: Path | None = None) -> dict[st
         "import": s["import"],
         "context": s.get("context", 0.0),
         "prepare": s.get("prepare", 0.0),
+        "distinct": s.get("distinct", 0.0),
         "per_expectation": validate - per_row - store,
         "per_row": per_row,
         "results_store": store,

@@ -255,7 +255,9 @@ def test_reports_are_written_into_the_run(clean_run: Path, clean_raw: GateResult
         assert (reports / "gx_docs" / gate / "index.html").is_file()
     assert clean_raw.docs == reports / "gx_docs" / "raw" / "index.html"
     pages = {p.name for p in (reports / "gx_docs" / "raw" / "expectations").rglob("*.html")}
-    assert {"AE.html", "LB.html", "failed.html"} <= pages  # suites, and LB's failed part
+    # suites; LB validated apart (transforms/quality/distinct.py): its record-wise checks on
+    # its distinct records (and their failed part), its key on every record
+    assert {"AE.html", "distinct-records.html", "all-records.html", "failed.html"} <= pages
     html = clean_raw.listing_html.read_text(encoding="utf-8")
     assert "<input" in html and "LB-RANGE" in html and "haemoglobin" in html
     assert list(_listing(clean_raw).columns) == LISTING_COLUMNS

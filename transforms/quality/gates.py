@@ -33,6 +33,7 @@ from transforms.jobs.kit import TableReader, frame_rows
 from transforms.listing import conform
 from transforms.quality import engine
 from transforms.quality.checks import Derived, Suite
+from transforms.quality.distinct import validate_by_distinct_records
 from transforms.quality.library import READS
 from transforms.quality.prepare import ROW, PerSubject, per_subject, text, validated_frame
 from transforms.quality.report import (
@@ -135,7 +136,9 @@ def _check_suite(
     and once more over the whole table but only the columns they read
     (``<suite>.across-subjects``) for the checks that read other subjects' records (a key
     without the subject, ``mostly``). Each check is counted once and its failing rows are
-    positions in the whole table, as in one validation."""
+    positions in the whole table, as in one validation. In each validation the checks of
+    one record see one record per distinct combination of the values they read
+    (:func:`validate_by_distinct_records`)."""
     everything = list(range(len(suite.checks)))
     rows = int(pq.ParquetFile(path).metadata.num_rows)
     # (the group of subjects (None: every row), the columns (None: all), checks, name)
@@ -161,7 +164,9 @@ def _check_suite(
         # a group's row flags made when it is read (at 50,000 subjects LB has 130 groups:
         # their flags made at once were 4.4 GB)
         piece = read(None if group is None else groups == group, columns)
-        for i, o in session.validate(suite, piece.frame, parameters, checks, name).items():
+        outcome = validate_by_distinct_records(session, suite, piece.frame, parameters,
+                                               checks, name)  # fmt: skip
+        for i, o in outcome.items():
             if not o.success and (len(o.positions) or i not in whole):
                 found.append(findings(suite, i, o, piece.source))
                 whole |= set() if len(o.positions) else {i}

@@ -1,0 +1,133 @@
+"""Record-wise checks validated on the distinct records (transforms/quality/distinct.py):
+the same outcomes, failing rows included, as one validation of every record."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from transforms.conditions import Condition
+from transforms.quality import distinct, engine
+from transforms.quality.checks import Check, Suite
+
+
+def test_records_share_a_code_where_they_hold_the_same_values() -> None:
+    frame = pd.DataFrame({
+        "A": ["x", "x", "y", None, np.nan, "x", pd.NA],
+        "B": [1.0, 1.0, 1.0, 2.0, 2.0, np.nan, 2.0],
+    })  # fmt: skip
+    factorised: dict[str, np.ndarray] = {}
+    both = distinct.combination_codes(frame, frozenset({"A", "B"}), factorised)
+    # rows 0/1 alike; 3, 4 and 6: every kind of null alike, with B 2.0
+    assert both.tolist() == [0, 0, 1, 2, 2, 3, 2]
+    only_a = distinct.combination_codes(frame, frozenset({"A"}), factorised)
+    assert only_a.tolist() == [0, 0, 1, 2, 2, 0, 2]
+    assert set(factorised) == {"A", "B"}  # each column factorised once
+    assert distinct.combination_codes(frame, frozenset(), factorised).tolist() == [0] * 7
+    assert distinct.first_records(both).tolist() == [0, 2, 3, 5]
+
+
+def _check(rule: str, expectation: str, field: str, **kwargs: object) -> Check:
+    where = kwargs.pop("where", None)
+    return Check(rule, "error", field, rule.lower(), expectation, kwargs, "test",
+                 where=where)  # type: ignore[arg-type]  # fmt: skip
+
+
+CHECKS = (
+    _check(
+        "COLS",
+        "ExpectTableColumnsToMatchSet",
+        "",
+        column_set=["ID", "T", "R", "D", "LO", "HI"],
+        exact_match=False,
+    ),
+    _check("CT", "ExpectColumnValuesToBeInSet", "T", column="T", value_set=["HGB", "ALB", "PLT"]),
+    _check("REQ", "ExpectColumnValuesToNotBeNull", "R", column="R"),
+    _check("TYPE", "ExpectColumnValuesToMatchRegex", "R", column="R", regex=r"^\d+(?:\.\d+)?$"),
+    # a range read only where the test is HGB (a condition: its column is read too)
+    _check(
+        "RANGE",
+        "ExpectColumnValuesToBeBetween",
+        "R",
+        column="N",
+        min_value=50,
+        max_value=200,
+        where=Condition("eq", "T", ("HGB",)),
+    ),
+    _check(
+        "ORDER",
+        "ExpectColumnPairValuesAToBeGreaterThanB",
+        "HI",
+        column_A="HI",
+        column_B="LO",
+        or_equal=True,
+        ignore_row_if="either_value_is_missing",
+    ),
+    _check(
+        "KEY",
+        "ExpectCompoundColumnsToBeUnique",
+        "ID/T/D",
+        column_list=["ID", "T", "D"],
+        ignore_row_if="never",
+    ),
+    _check("MOSTLY", "ExpectColumnValuesToNotBeNull", "LO", column="LO", mostly=0.999),
+)
+
+
+def _frame(rows: int) -> pd.DataFrame:
+    """`rows` lab records of few distinct values, with failures planted at known rows."""
+    i = np.arange(rows)
+    frame = pd.DataFrame({
+        "ID": (i // 30).astype(str), "T": np.array(["HGB", "ALB", "PLT"])[i % 3],
+        "R": np.where(i % 3 == 0, "120", "40"), "D": (i % 30 // 3).astype(str),
+        "LO": 1.0, "HI": 2.0,
+    })  # fmt: skip
+    frame.loc[[7, 1207], "T"] = "XYZ"  # not in the set (twice, one distinct record)
+    frame.loc[[12, 2412], "R"] = "1,5"  # a comma number: TYPE (and no number)
+    frame.loc[[3, 903, 1803], "R"] = "300"  # HGB (row % 3 == 0) out of range
+    frame.loc[[5, 6], "R"] = None  # REQ
+    frame.loc[[40], "HI"] = 0.5  # ORDER
+    frame.loc[[61], ["ID", "T", "D"]] = frame.loc[60, ["ID", "T", "D"]].to_numpy()  # KEY
+    frame.loc[range(100, 110), "LO"] = np.nan  # MOSTLY: 10 of 3,000 missing
+    frame["N"] = pd.to_numeric(frame["R"], errors="coerce")
+    return frame
+
+
+@pytest.mark.parametrize("leaves_out", [distinct.LEAVES_OUT, 10**9])
+def test_distinct_records_give_the_outcomes_of_every_record(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, leaves_out: int
+) -> None:
+    """Validated apart (distinct records for the record-wise checks, every record for the
+    key and ``mostly``) or, below LEAVES_OUT left out, once: each check's success, failing
+    rows and details are those of one GX validation of the whole frame."""
+    monkeypatch.setattr(distinct, "LEAVES_OUT", leaves_out)
+    frame = _frame(3000)
+    suite = Suite("S", "sdtm", "LB", CHECKS)
+    every = range(len(CHECKS))
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    session = engine.Session(tmp_path / "docs", "sdtm", "r", at)
+    apart = distinct.validate_by_distinct_records(session, suite, frame, {}, every, "S")
+    whole = session.validate(suite, frame, {}, every, "S.whole")
+    session.close()
+    assert list(apart) == list(whole) == list(every)
+    for i in every:
+        assert apart[i].success == whole[i].success, CHECKS[i].rule
+        assert apart[i].positions.tolist() == whole[i].positions.tolist(), CHECKS[i].rule
+        assert apart[i].details == whole[i].details, CHECKS[i].rule
+    failing = {CHECKS[i].rule: apart[i].positions.tolist() for i in every}
+    assert failing["CT"] == [7, 1207]
+    assert failing["TYPE"] == [12, 2412]
+    assert failing["RANGE"] == [3, 61, 903, 1803]  # 61: given row 60's HGB, with 40
+    assert failing["REQ"] == [5, 6]
+    assert failing["ORDER"] == [40]
+    assert failing["KEY"] == [60, 61]
+    assert not apart[CHECKS.index(CHECKS[-1])].success  # MOSTLY: 10 nulls > 0.1 %
+    names = {p.parent.name if p.name.isdigit() else p.name
+             for p in (tmp_path / "docs" / "validations" / "S").iterdir()}  # fmt: skip
+    split = leaves_out < len(frame)  # else: validated once, as "S"
+    assert ("distinct-records" in names) is split, names
+    assert ("all-records" in names) is split, names

@@ -1,0 +1,95 @@
+"""Validate a frame's record-wise checks on one record per distinct combination of the
+values they read, and list every record that holds a failing combination.
+
+A check that reads the record alone (:attr:`Check.across_records` false: a value in a set,
+a pattern, a range, not null, two columns compared, ...) has the same outcome on every
+record with the same values in the columns it reads (its arguments and its condition's). So
+Great Expectations needs to see each such combination once: the first record of each, for
+every set of columns some check reads, validated together as one frame of real records
+(``<name>.distinct-records`` in the Data Docs, whose counts are of those records). A
+failing combination is then every record of the frame that holds it. LB's results repeat
+their test codes, units, dates and flags across thousands of records: at 2,000 subjects a
+piece of LB keeps a small share of its rows, and GX's per-row work (``isin``, regular
+expressions, ranges, row conditions) shrinks with it.
+
+The other checks (keys, ``mostly``, statistics of a column) read other records: they run
+on the whole frame (``<name>.all-records``). When fewer than :data:`LEAVES_OUT` records
+can be left out, the frame is validated once, as ``<name>``: a second validation costs
+about 20 ms of GX's bookkeeping, results store and Data Docs pages, more than GX's per-row
+work on a thousand records (a few µs each; measured with ``benchmarks/gx_parts.py`` on the
+40- and 2,000-subject samples).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from transforms.quality.checks import Suite
+from transforms.quality.engine import Outcome, Session
+
+LEAVES_OUT = 1000
+"""The fewest records the distinct records must leave out to be validated apart."""
+
+
+def combination_codes(frame: pd.DataFrame, columns: frozenset[str],
+                      factorised: dict[str, np.ndarray]) -> np.ndarray:  # fmt: skip
+    """A code per record of `frame`, equal where the records hold the same values in
+    `columns` (every null alike); `factorised` keeps each column's own codes for the next
+    call."""
+    codes = np.zeros(len(frame), dtype=np.int64)
+    for column in sorted(columns):
+        if column not in factorised:
+            factorised[column] = pd.factorize(frame[column], use_na_sentinel=True)[0]
+        values = factorised[column].astype(np.int64) + 1  # null: 0
+        width = int(values.max(initial=0)) + 1
+        codes = pd.factorize(codes * width + values)[0].astype(np.int64)  # < rows * width
+    return codes
+
+
+def first_records(codes: np.ndarray) -> np.ndarray:
+    """The position of the first record of each code."""
+    return np.flatnonzero(~pd.Series(codes).duplicated().to_numpy())
+
+
+def validate_by_distinct_records(
+    session: Session,
+    suite: Suite,
+    frame: pd.DataFrame,
+    parameters: Mapping[str, Any],
+    checks: Sequence[int],
+    name: str,
+) -> dict[int, Outcome]:
+    """The outcome of each of `checks` (indexes into the suite) on `frame` (indexed 0, 1,
+    ...), as :meth:`Session.validate` gives it, with the record-wise checks validated on
+    the distinct records only (see the module's text); failing rows are positions in
+    `frame`."""
+    wise = [i for i in checks if not suite.checks[i].across_records]
+    rest = [i for i in checks if suite.checks[i].across_records]
+    factorised: dict[str, np.ndarray] = {}
+    codes = {
+        columns: combination_codes(frame, columns, factorised)
+        for columns in dict.fromkeys(suite.checks[i].columns for i in wise)
+    }
+    keep = np.zeros(len(frame), dtype=bool)
+    for code in codes.values():
+        keep[first_records(code)] = True
+    records = np.flatnonzero(keep)
+    if len(frame) - len(records) < LEAVES_OUT:
+        return session.validate(suite, frame, parameters, checks, name)
+    distinct = frame.take(records).reset_index(drop=True)
+    outcomes = session.validate(suite, distinct, parameters, wise, f"{name}.distinct-records")
+    del distinct
+    for i, outcome in list(outcomes.items()):
+        if len(outcome.positions):
+            code = codes[suite.checks[i].columns]
+            failing = np.zeros(int(code.max()) + 1, dtype=bool)
+            failing[code[records[outcome.positions]]] = True
+            outcomes[i] = replace(outcome, positions=np.flatnonzero(failing[code]))
+    if rest:
+        outcomes |= session.validate(suite, frame, parameters, rest, f"{name}.all-records")
+    return {i: outcomes[i] for i in sorted(outcomes)}
