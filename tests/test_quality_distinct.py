@@ -31,6 +31,18 @@ def test_records_share_a_code_where_they_hold_the_same_values() -> None:
     assert distinct.first_records(both).tolist() == [0, 2, 3, 5]
 
 
+def test_a_condition_is_met_as_gx_filters_rows_by_it() -> None:
+    """GX's own query (no trimming, unlike the mapping engine's conditions; NA never
+    meets a value test)."""
+    frame = pd.DataFrame({"T": ["HGB", " HGB", None, "ALB", "HGB"], "V": [1, 2, 3, None, 5]})
+    hgb = Condition("eq", "T", ("HGB",))
+    assert engine.rows_meeting(frame, hgb).tolist() == [True, False, False, False, True]
+    either = Condition("any", parts=(hgb, Condition("is_null", "V")))
+    assert engine.rows_meeting(frame, either).tolist() == [True, False, False, True, True]
+    other = Condition("ne", "T", ("HGB",))  # a missing value is not "not HGB"
+    assert engine.rows_meeting(frame, other).tolist() == [False, True, False, True, False]
+
+
 def _check(rule: str, expectation: str, field: str, **kwargs: object) -> Check:
     where = kwargs.pop("where", None)
     return Check(rule, "error", field, rule.lower(), expectation, kwargs, "test",
@@ -89,6 +101,7 @@ def _frame(rows: int) -> pd.DataFrame:
     frame.loc[[7, 1207], "T"] = "XYZ"  # not in the set (twice, one distinct record)
     frame.loc[[12, 2412], "R"] = "1,5"  # a comma number: TYPE (and no number)
     frame.loc[[3, 903, 1803], "R"] = "300"  # HGB (row % 3 == 0) out of range
+    frame.loc[[4], "R"] = "300"  # ALB: not a record RANGE checks
     frame.loc[[5, 6], "R"] = None  # REQ
     frame.loc[[40], "HI"] = 0.5  # ORDER
     frame.loc[[61], ["ID", "T", "D"]] = frame.loc[60, ["ID", "T", "D"]].to_numpy()  # KEY

@@ -113,25 +113,23 @@ class Check:
         if not self.across_records:
             return True
         return (
-            self.expectation in UNIQUE
-            and "mostly" not in self.kwargs
-            and subject in self._arguments
+            self.expectation in UNIQUE and "mostly" not in self.kwargs and subject in self.arguments
         )
 
     @property
-    def _arguments(self) -> list[str]:
-        """The columns named by its arguments."""
+    def arguments(self) -> frozenset[str]:
+        """The columns named by its arguments (not its condition's)."""
         named = [self.kwargs[k] for k in _COLUMN_ARGUMENTS if k in self.kwargs]
-        return named + list(self.kwargs.get("column_list", ()))
+        named += list(self.kwargs.get("column_list", ()))
+        return frozenset(c for c in named if isinstance(c, str))
 
     @property
     def columns(self) -> frozenset[str]:
         """The columns of the validated frame it reads: its arguments' and its condition's
         (none for a column-set check, which reads the table's column names)."""
-        named = self._arguments
-        if self.where is not None:
-            named += [c for c in subjects(self.where) if isinstance(c, str)]
-        return frozenset(c for c in named if isinstance(c, str))
+        if self.where is None:
+            return self.arguments
+        return self.arguments | {c for c in subjects(self.where) if isinstance(c, str)}
 
 
 @dataclass(frozen=True)

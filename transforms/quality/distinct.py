@@ -3,14 +3,14 @@ values they read, and list every record that holds a failing combination.
 
 A check that reads the record alone (:attr:`Check.across_records` false: a value in a set,
 a pattern, a range, not null, two columns compared, ...) has the same outcome on every
-record with the same values in the columns it reads (its arguments and its condition's). So
-Great Expectations needs to see each such combination once: the first record of each, for
-every set of columns some check reads, validated together as one frame of real records
-(``<name>.distinct-records`` in the Data Docs, whose counts are of those records). A
-failing combination is then every record of the frame that holds it. LB's results repeat
-their test codes, units, dates and flags across thousands of records: at 2,000 subjects a
-piece of LB keeps a small share of its rows, and GX's per-row work (``isin``, regular
-expressions, ranges, row conditions) shrinks with it.
+record that meets its condition with the same values in the columns its arguments name,
+and no outcome on a record that does not meet it. So Great Expectations needs to see each
+such combination once: the first record of each, for every check, validated together as
+one frame of real records (``<name>.distinct-records`` in the Data Docs, whose counts are
+of those records). A failing combination is then every record of the frame that holds it.
+LB's results repeat their test codes, units, dates and flags across thousands of records:
+at 2,000 subjects a piece of LB keeps a small share of its rows, and GX's per-row work
+(``isin``, regular expressions, ranges, row conditions) shrinks with it.
 
 The other checks (keys, ``mostly``, statistics of a column) read other records: they run
 on the whole frame (``<name>.all-records``). When fewer than :data:`LEAVES_OUT` records
@@ -29,8 +29,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from transforms.quality.checks import Suite
-from transforms.quality.engine import Outcome, Session
+from transforms.conditions import Condition
+from transforms.quality.checks import Check, Suite
+from transforms.quality.engine import Outcome, Session, rows_meeting
 
 LEAVES_OUT = 1000
 """The fewest records the distinct records must leave out to be validated apart."""
@@ -56,6 +57,21 @@ def first_records(codes: np.ndarray) -> np.ndarray:
     return np.flatnonzero(~pd.Series(codes).duplicated().to_numpy())
 
 
+def outcome_codes(frame: pd.DataFrame, check: Check, factorised: dict[str, np.ndarray],
+                  met: dict[Condition, np.ndarray]) -> np.ndarray:  # fmt: skip
+    """A code per record of `frame`, equal where the check must have the same outcome: the
+    same values in the columns its arguments name, among the records that meet its
+    condition (as GX selects them: :func:`rows_meeting`); every record that does not meet
+    it has code 0 (GX does not check those). `factorised` and `met` keep each column's
+    codes and each condition's records for the next call."""
+    codes = combination_codes(frame, check.arguments, factorised) + 1
+    if check.where is None:
+        return codes
+    if check.where not in met:
+        met[check.where] = rows_meeting(frame, check.where)
+    return np.where(met[check.where], codes, 0)
+
+
 def validate_by_distinct_records(
     session: Session,
     suite: Suite,
@@ -71,10 +87,12 @@ def validate_by_distinct_records(
     wise = [i for i in checks if not suite.checks[i].across_records]
     rest = [i for i in checks if suite.checks[i].across_records]
     factorised: dict[str, np.ndarray] = {}
-    codes = {
-        columns: combination_codes(frame, columns, factorised)
-        for columns in dict.fromkeys(suite.checks[i].columns for i in wise)
-    }
+    met: dict[Condition, np.ndarray] = {}
+    codes: dict[tuple[frozenset[str], Condition | None], np.ndarray] = {}
+    for i in wise:
+        check = suite.checks[i]
+        if (check.arguments, check.where) not in codes:
+            codes[check.arguments, check.where] = outcome_codes(frame, check, factorised, met)
     keep = np.zeros(len(frame), dtype=bool)
     for code in codes.values():
         keep[first_records(code)] = True
@@ -86,7 +104,7 @@ def validate_by_distinct_records(
     del distinct
     for i, outcome in list(outcomes.items()):
         if len(outcome.positions):
-            code = codes[suite.checks[i].columns]
+            code = codes[suite.checks[i].arguments, suite.checks[i].where]
             failing = np.zeros(int(code.max()) + 1, dtype=bool)
             failing[code[records[outcome.positions]]] = True
             outcomes[i] = replace(outcome, positions=np.flatnonzero(failing[code]))

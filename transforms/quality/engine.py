@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from transforms.conditions import gx_row_condition
+from transforms.conditions import Condition, gx_row_condition
 from transforms.quality.checks import GX_SEVERITY, Check, Suite, check_meta
 from transforms.quality.datadocs import make_offline
 
@@ -135,15 +135,38 @@ def _memoise_row_filters(engine_class: Any) -> None:
         key = (id(data), query)
         hit = cache.get(key)
         if hit is None or hit[0] is not data:  # keeps data alive: its id is not reused
-            mask = data.eval(query)  # what DataFrame.query selects rows by (loc: NA is False)
-            if not isinstance(mask, pd.Series) or not pd.api.types.is_bool_dtype(mask.dtype):
+            rows = _selected(data, query)
+            if rows is None:
                 return original(self, data, row_condition, domain_kwargs)
-            rows = mask.to_numpy(dtype=bool, na_value=False)
             hit = cache[key] = (data, np.packbits(rows), len(rows))
         return data.loc[np.unpackbits(hit[1], count=hit[2]).view(bool)]
 
     _apply_row_condition_filter.memoised = True  # type: ignore[attr-defined]
     engine_class._apply_row_condition_filter = _apply_row_condition_filter
+
+
+def _selected(data: pd.DataFrame, query: str) -> np.ndarray | None:
+    """The rows ``data.query(query)`` keeps, a flag per row: what it selects rows by
+    (``eval``; ``loc`` takes NA as False); None where that is not a boolean per row."""
+    mask = data.eval(query)
+    if not isinstance(mask, pd.Series) or not pd.api.types.is_bool_dtype(mask.dtype):
+        return None
+    return mask.to_numpy(dtype=bool, na_value=False)
+
+
+def rows_meeting(frame: pd.DataFrame, where: Condition) -> np.ndarray:
+    """Whether each record of `frame` (indexed 0, 1, ...) meets the condition as GX's
+    pandas engine filters the rows of an expectation by it: the same query text, selected
+    the same way (not :func:`transforms.conditions.mask`, which trims text, for one)."""
+    import_gx()
+    from great_expectations.execution_engine import PandasExecutionEngine
+
+    query = PandasExecutionEngine().condition_to_filter_clause(gx_row_condition(where))
+    rows = _selected(frame, query)
+    if rows is None:  # as GX would: DataFrame.query
+        rows = np.zeros(len(frame), dtype=bool)
+        rows[frame.query(query).index.to_numpy()] = True
+    return rows
 
 
 # Serialised metric arguments computed during one validation, per the identity of their
