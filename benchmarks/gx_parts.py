@@ -110,8 +110,8 @@ def measure(run_folder: Path, gate: str, profile: Path | None = None) -> dict[st
 
     timers.wrap(engine, "_context", "context")
     timers.wrap(gates, "validated_frame", "prepare")
-    timers.wrap(distinct, "combination_codes", "distinct")
-    timers.wrap(distinct, "first_records", "distinct")
+    timers.wrap(distinct, "outcome_codes", "distinct")
+    timers.wrap(distinct, "first_rows", "distinct")
     timers.wrap(engine, "_validate", "validate")
     timers.wrap(ExecutionEngine, "resolve_metrics", "per_row")
     timers.wrap(ValidationResultsStore, "store_validation_results", "results_store")

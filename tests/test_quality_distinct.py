@@ -15,22 +15,6 @@ from transforms.quality import distinct, engine
 from transforms.quality.checks import Check, Suite
 
 
-def test_records_share_a_code_where_they_hold_the_same_values() -> None:
-    frame = pd.DataFrame({
-        "A": ["x", "x", "y", None, np.nan, "x", pd.NA],
-        "B": [1.0, 1.0, 1.0, 2.0, 2.0, np.nan, 2.0],
-    })  # fmt: skip
-    factorised: dict[str, np.ndarray] = {}
-    both = distinct.combination_codes(frame, frozenset({"A", "B"}), factorised)
-    # rows 0/1 alike; 3, 4 and 6: every kind of null alike, with B 2.0
-    assert both.tolist() == [0, 0, 1, 2, 2, 3, 2]
-    only_a = distinct.combination_codes(frame, frozenset({"A"}), factorised)
-    assert only_a.tolist() == [0, 0, 1, 2, 2, 0, 2]
-    assert set(factorised) == {"A", "B"}  # each column factorised once
-    assert distinct.combination_codes(frame, frozenset(), factorised).tolist() == [0] * 7
-    assert distinct.first_records(both).tolist() == [0, 2, 3, 5]
-
-
 def test_a_condition_is_met_as_gx_filters_rows_by_it() -> None:
     """GX's own query (no trimming, unlike the mapping engine's conditions; NA never
     meets a value test)."""

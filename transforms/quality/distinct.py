@@ -32,29 +32,10 @@ import pandas as pd
 from transforms.conditions import Condition
 from transforms.quality.checks import Check, Suite
 from transforms.quality.engine import Outcome, Session, rows_meeting
+from transforms.uniques import first_rows, row_codes
 
 LEAVES_OUT = 1000
 """The fewest records the distinct records must leave out to be validated apart."""
-
-
-def combination_codes(frame: pd.DataFrame, columns: frozenset[str],
-                      factorised: dict[str, np.ndarray]) -> np.ndarray:  # fmt: skip
-    """A code per record of `frame`, equal where the records hold the same values in
-    `columns` (every null alike); `factorised` keeps each column's own codes for the next
-    call."""
-    codes = np.zeros(len(frame), dtype=np.int64)
-    for column in sorted(columns):
-        if column not in factorised:
-            factorised[column] = pd.factorize(frame[column], use_na_sentinel=True)[0]
-        values = factorised[column].astype(np.int64) + 1  # null: 0
-        width = int(values.max(initial=0)) + 1
-        codes = pd.factorize(codes * width + values)[0].astype(np.int64)  # < rows * width
-    return codes
-
-
-def first_records(codes: np.ndarray) -> np.ndarray:
-    """The position of the first record of each code."""
-    return np.flatnonzero(~pd.Series(codes).duplicated().to_numpy())
 
 
 def outcome_codes(frame: pd.DataFrame, check: Check, factorised: dict[str, np.ndarray],
@@ -64,7 +45,7 @@ def outcome_codes(frame: pd.DataFrame, check: Check, factorised: dict[str, np.nd
     condition (as GX selects them: :func:`rows_meeting`); every record that does not meet
     it has code 0 (GX does not check those). `factorised` and `met` keep each column's
     codes and each condition's records for the next call."""
-    codes = combination_codes(frame, check.arguments, factorised) + 1
+    codes = row_codes(frame, check.arguments, factorised) + 1
     if check.where is None:
         return codes
     if check.where not in met:
@@ -95,7 +76,7 @@ def validate_by_distinct_records(
             codes[check.arguments, check.where] = outcome_codes(frame, check, factorised, met)
     keep = np.zeros(len(frame), dtype=bool)
     for code in codes.values():
-        keep[first_records(code)] = True
+        keep[first_rows(code)] = True
     records = np.flatnonzero(keep)
     if len(frame) - len(records) < LEAVES_OUT:
         return session.validate(suite, frame, parameters, checks, name)

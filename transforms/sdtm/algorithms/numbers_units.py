@@ -20,6 +20,7 @@ from transforms.sdtm.algorithms.base import (
     choice,
     extract,
 )
+from transforms.uniques import by_unique_rows
 
 
 @algorithm("number")
@@ -55,6 +56,17 @@ def _result(values: pd.Series) -> pd.DataFrame:
 def _looked_up(keys: pd.Series, table: Mapping[str, Any]) -> pd.Series:
     """Each key's value in `table` (NaN where it has none), looked up once per distinct key."""
     return dates.by_unique(keys, lambda k: k.map(table, na_action="ignore"))
+
+
+@dataclass(frozen=True)
+class Report:
+    """What to list about some records (the arguments of :meth:`Context.report`)."""
+
+    mask: pd.Series
+    values: pd.Series
+    rule: str
+    message: str
+    severity: str = "error"
 
 
 @dataclass(frozen=True)
@@ -175,12 +187,12 @@ class Standardise:
         return converted
 
     def _plausible(
-        self, ctx: Context, test: pd.Series, raw: pd.Series, unit: pd.Series, number: pd.Series,
-        report: bool,
+        self, test: pd.Series, raw: pd.Series, unit: pd.Series, number: pd.Series,
+        reports: list[Report],
     ) -> tuple[pd.Series, pd.Series, pd.Series]:  # fmt: skip
         """The converted numbers, the unit each was taken in, and where a number could not
         be standardised (outside the plausible range, and inside it in no single other
-        collected unit of its test)."""
+        collected unit of its test); what to list is added to `reports`."""
         key = test.fillna("") + "\x1f" + unit
         converted = self._conversion(key, number)
         taken = unit.copy()
@@ -207,36 +219,50 @@ class Standardise:
             other_value = other_value.mask(fit, value)
         retaken = outside & (fits == 1)
         failed = outside & (fits != 1)
-        if report:
-            shown = raw.fillna("") + " " + unit.mask(unit == "", "(no unit)")
-            ctx.report(
-                retaken,
-                shown + ", taken as " + other_unit.fillna(""),
-                "PLAUSIBLE",
-                "outside the test's plausible range in its collected unit, inside it in "
-                "the other unit of the spec: taken in that unit",
-                severity="warning",
-            )
-            ctx.report(
-                failed,
-                shown,
-                "PLAUSIBLE",
-                "outside the test's plausible range, and plausible in no single other unit of "
-                "the spec: not standardised",
-                severity="warning",
-            )
+        shown = raw.fillna("") + " " + unit.mask(unit == "", "(no unit)")
+        reports.append(Report(
+            retaken, shown + ", taken as " + other_unit.fillna(""), "PLAUSIBLE",
+            "outside the test's plausible range in its collected unit, inside it in the "
+            "other unit of the spec: taken in that unit", "warning",
+        ))  # fmt: skip
+        reports.append(Report(
+            failed, shown, "PLAUSIBLE", "outside the test's plausible range, and plausible in "
+            "no single other unit of the spec: not standardised", "warning",
+        ))  # fmt: skip
         converted = converted.mask(retaken, other_value).mask(failed)
         return converted, taken.mask(retaken, other_unit), failed
 
     def evaluate(self, ctx: Context) -> pd.Series:
-        test = self.test.evaluate(ctx).astype("string")
-        raw = self.value.evaluate(ctx).astype("string").str.strip()
-        unit = self.unit.evaluate(ctx).astype("string").fillna("")
+        """Worked out once per distinct (test, result, unit) of the records, then spread
+        back to the records (LB repeats its results, units and tests: at 2,000 subjects a
+        group of 260,000 records holds a few thousand distinct ones); the listing too."""
+        given = pd.DataFrame({
+            "test": self.test.evaluate(ctx).astype("string"),
+            "raw": self.value.evaluate(ctx).astype("string"),
+            "unit": self.unit.evaluate(ctx).astype("string").fillna(""),
+        })  # fmt: skip
+        codes, distinct = by_unique_rows(given)
+        reports: list[Report] = []
+        out = self._standardised(distinct, reports)
+
+        def spread(values: pd.Series) -> pd.Series:
+            return values.take(codes).set_axis(given.index)
+
+        for r in reports:
+            ctx.report(spread(r.mask), spread(r.values), r.rule, r.message, r.severity)
+        return spread(out)
+
+    def _standardised(self, given: pd.DataFrame, reports: list[Report]) -> pd.Series:
+        """The output for each (test, raw, unit) of `given`; what to list is added to
+        `reports` (in the order the listing shows it)."""
+        test, unit = given["test"], given["unit"]
+        raw = given["raw"].str.strip()
         parts = dates.by_unique(raw, _result)
         number = parts["number"]
-        converted, taken, failed = self._plausible(
-            ctx, test, raw, unit, number, self.output == "text"
-        )
+        plausible: list[Report] = []
+        converted, taken, failed = self._plausible(test, raw, unit, number, plausible)
+        if self.output == "text":
+            reports += plausible
         if self.output == "original_unit":
             return taken.mask(taken == "").astype("string").where(raw.notna())
         if self.output == "unit":
@@ -246,8 +272,8 @@ class Standardise:
         key = test.fillna("") + "\x1f" + taken
         table = {f"{t}\x1f{u}": f for (t, u), f in self.units.table.items()}
         missing = number.notna() & _looked_up(key, table).isna() & ~failed
-        ctx.report(missing, unit.mask(unit == "", "(no unit)"), "UNIT",
-                   "no conversion factor in the spec for this test and unit")  # fmt: skip
+        no_factor = "no conversion factor in the spec for this test and unit"
+        reports.append(Report(missing, unit.mask(unit == "", "(no unit)"), "UNIT", no_factor))
         decimals = self.units.decimals
         for digits in set(decimals.values()):
             tests = [t for t, d in decimals.items() if d == digits]
