@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from transforms.uniques import by_unique_rows, first_rows, row_codes
+from transforms.uniques import KnownCodes, by_unique_rows, first_rows, row_codes
 
 FRAME = pd.DataFrame({
     "A": ["x", "x", "y", None, np.nan, "x", pd.NA],
@@ -13,13 +13,19 @@ FRAME = pd.DataFrame({
 })  # fmt: skip
 
 
+def _classes(codes: np.ndarray) -> list[int]:
+    """The codes renumbered in order of first appearance (what they mean: which are equal)."""
+    return pd.factorize(codes)[0].tolist()
+
+
 def test_records_share_a_code_where_they_hold_the_same_values() -> None:
-    factorised: dict[str, np.ndarray] = {}
-    both = row_codes(FRAME, ["A", "B"], factorised)
+    known: KnownCodes = {}
+    both = row_codes(FRAME, ["B", "A"], known)
     # rows 0/1 alike; 3, 4 and 6: every kind of null alike, with B 2.0
-    assert both.tolist() == [0, 0, 1, 2, 2, 3, 2]
-    assert row_codes(FRAME, ["A"], factorised).tolist() == [0, 0, 1, 2, 2, 0, 2]
-    assert set(factorised) == {"A", "B"}  # each column factorised once
+    assert _classes(both) == [0, 0, 1, 2, 2, 3, 2]
+    assert _classes(row_codes(FRAME, ["A"], known)) == [0, 0, 1, 2, 2, 0, 2]
+    assert set(known) == {("A",), ("B",), ("A", "B")}  # each column and set coded once
+    assert row_codes(FRAME, ["A", "B", "A"], known) is both
     assert row_codes(FRAME, []).tolist() == [0] * 7
     assert first_rows(both).tolist() == [0, 2, 3, 5]
 

@@ -10,21 +10,28 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
+KnownCodes = dict[tuple[str, ...], np.ndarray]
+"""Codes of sets of columns (sorted names) of one frame, made by :func:`row_codes`."""
+
 
 def row_codes(frame: pd.DataFrame, columns: Iterable[str],
-              factorised: dict[str, np.ndarray] | None = None) -> np.ndarray:  # fmt: skip
-    """A code per record of `frame` (0, 1, ... in order of first appearance is not
-    promised), equal where the records hold the same values in `columns`; `factorised`,
-    if given, keeps each column's own codes for the next call."""
-    factorised = {} if factorised is None else factorised
-    codes = np.zeros(len(frame), dtype=np.int64)
-    for column in sorted(set(columns)):
-        if column not in factorised:
-            factorised[column] = pd.factorize(frame[column], use_na_sentinel=True)[0]
-        values = factorised[column].astype(np.int64) + 1  # null: 0
-        width = int(values.max(initial=0)) + 1
-        codes = pd.factorize(codes * width + values)[0].astype(np.int64)  # < rows * width
-    return codes
+              known: KnownCodes | None = None) -> np.ndarray:  # fmt: skip
+    """A code per record of `frame`, equal where the records hold the same values in
+    `columns` (the codes' order means nothing); `known`, if given, keeps the codes of each
+    set of columns coded on the same frame for the next call (read them, never change them)."""
+    known = {} if known is None else known
+    key = tuple(sorted(set(columns)))
+    if key not in known:
+        if len(key) == 1:
+            known[key] = pd.factorize(frame[key[0]], use_na_sentinel=True)[0] + 1  # null: 0
+        else:
+            codes = np.zeros(len(frame), dtype=np.int64)
+            for column in key:
+                values = row_codes(frame, [column], known)
+                width = int(values.max(initial=0)) + 1
+                codes = pd.factorize(codes * width + values)[0]  # < rows * width
+            known[key] = codes
+    return known[key]
 
 
 def first_rows(codes: np.ndarray) -> np.ndarray:
