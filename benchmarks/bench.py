@@ -803,7 +803,7 @@ def merged(reports: list[dict[str, Any]], celery: dict[str, Any] | None) -> dict
     """One report of several runs of this script (sizes run side by side, each pinned to a
     core of its own, say): the sizes of all (a size in two: the later report's), each
     run's machine facts under ``runs``, the XPT, DAG and Celery measures of the first
-    report that has them (`celery`, if given, instead), the aims recomputed."""
+    report that measured them (`celery`, if given, instead), the aims recomputed."""
     by: dict[int, dict[str, Any]] = {}
     failed: dict[int, dict[str, Any]] = {}
     for report in reports:
@@ -824,7 +824,8 @@ def merged(reports: list[dict[str, Any]], celery: dict[str, Any] | None) -> dict
     if failed:
         out["failed"] = [failed[n] for n in sorted(failed)]
     for key in ("xpt", "dag_parse", "dags_test", "celery"):
-        found = next((r[key] for r in reports if key in r), None)
+        given = [r[key] for r in reports if key in r]  # a measure before a skip
+        found = next((m for m in given if "skipped" not in m), given[0] if given else None)
         if found is not None:
             out[key] = found
     if celery is not None:

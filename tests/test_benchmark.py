@@ -49,19 +49,21 @@ def test_aims_are_met_or_missed_by_how_much_or_null() -> None:
 
 def test_reports_of_runs_side_by_side_merge_into_one() -> None:
     """Sizes run in two processes (each on a core of its own) make one report: every
-    size, a size that failed in one run and ran in a later one counted as run, the aims
-    computed over all of them."""
+    size, a size that failed in one run and ran in a later one counted as run, a measure
+    one run skipped taken from the run that made it, the aims computed over all of them."""
     base = {"schema": 1, "study": "POMMAINT", "profile": "realistic", "seed": 1,
             "machine": {"cpus": 2}}  # fmt: skip
     first = {**base, "started": "2026-12-06T07:00", "finished": "2026-12-06T07:30",
              "sizes": [_size(2000, 80.0, 1500.0, 12.5), _size(10000, 300.0, 2900.0, 11.0)],
              "failed": [{"subjects": 50000, "error": "worker exit 1; last: RAW-SIZE"}],
-             "xpt": {"rows": 1}}  # fmt: skip
+             "xpt": {"rows": 1}, "dag_parse": {"skipped": "--no-airflow given"}}  # fmt: skip
     second = {**base, "started": "2026-12-06T07:01", "finished": "2026-12-06T08:40",
-              "sizes": [_size(50000, 1800.0, 3500.0, 9.0)]}  # fmt: skip
+              "sizes": [_size(50000, 1800.0, 3500.0, 9.0)],
+              "dag_parse": {"dags/study_pipelines.py": {"median_ms": 170.0}}}  # fmt: skip
     report = merged([first, second], celery={"skipped": "no PostgreSQL"})
     assert [s["subjects"] for s in report["sizes"]] == [2000, 10000, 50000]
     assert "failed" not in report and report["xpt"] == {"rows": 1}
+    assert report["dag_parse"] == {"dags/study_pipelines.py": {"median_ms": 170.0}}  # not the skip
     assert report["celery"] == {"skipped": "no PostgreSQL"}
     assert (report["started"], report["finished"]) == ("2026-12-06T07:00", "2026-12-06T08:40")
     assert [r["sizes"] for r in report["runs"]] == [[2000, 10000], [50000]]
