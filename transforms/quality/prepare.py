@@ -24,6 +24,7 @@ from transforms.sdtm.algorithms import normalise, to_iso8601
 ROW = "__ROW"
 SUBJECT = "SUBJID"
 DATETIME = "datetime64[s]"  # whole days, any year 0001-9999 (no nanosecond limits)
+NS_FIRST, NS_LAST = np.datetime64("1678-01-01", "s"), np.datetime64("2261-12-31", "s")
 
 
 def text(values: pd.Series) -> pd.Series:
@@ -40,9 +41,14 @@ def date_bounds(raw: pd.Series, fmt: str) -> pd.DataFrame:
     def bounds(distinct: pd.Series) -> pd.DataFrame:
         iso, _ = to_iso8601(distinct, fmt)
         lo, hi = zip(*(_period(v) for v in iso.to_list()), strict=True)
+        days = np.array(lo + hi, dtype=DATETIME)
+        # GX compares datetime64[ns] columns vectorised, others a Python object per value
+        # (ColumnValuesBetween): nanoseconds where every day fits them (years 1678-2261)
+        fits = bool(((days >= NS_FIRST) & (days <= NS_LAST) | np.isnat(days)).all())
+        unit = "datetime64[ns]" if fits else DATETIME
         return pd.DataFrame(
-            {"lo": pd.Series(np.array(lo, dtype=DATETIME), dtype=DATETIME, index=distinct.index),
-             "hi": pd.Series(np.array(hi, dtype=DATETIME), dtype=DATETIME, index=distinct.index)},
+            {"lo": pd.Series(days[: len(lo)], index=distinct.index).astype(unit),
+             "hi": pd.Series(days[len(lo) :], index=distinct.index).astype(unit)},
         )  # fmt: skip
 
     return dates.by_unique(raw.astype("string"), bounds)
