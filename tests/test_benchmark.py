@@ -111,8 +111,8 @@ def test_benchmark_smallest_size(tmp_path: Path) -> None:
     assert size["peak_rss_mib"] > 0 and size["engine_wall_s"] > 0
     assert size["floor"]["read_rows"] == size["raw_rows"] and size["floor"]["write_bytes"] > 0
     assert size["ratio"] > 0
-    parts = {"import", "context", "prepare", "per_expectation", "per_row", "results_store",
-             "data_docs", "listing", "other"}  # fmt: skip
+    parts = {"import", "context", "prepare", "distinct", "per_expectation", "per_row",
+             "results_store", "data_docs", "listing", "other"}  # fmt: skip
     # the POMMAINT forms; its datasets (RELREC too) and SUPP--
     for gate, suites in (("raw", 22), ("sdtm", 32)):
         gx = size["gx_parts"][gate]
