@@ -45,7 +45,7 @@ def date_bounds(raw: pd.Series, fmt: str) -> pd.DataFrame:
         # GX compares datetime64[ns] columns vectorised, others a Python object per value
         # (ColumnValuesBetween): nanoseconds where every day fits them (years 1678-2261)
         fits = bool(((days >= NS_FIRST) & (days <= NS_LAST) | np.isnat(days)).all())
-        unit = "datetime64[ns]" if fits else DATETIME
+        unit = np.dtype("datetime64[ns]" if fits else DATETIME)
         return pd.DataFrame(
             {"lo": pd.Series(days[: len(lo)], index=distinct.index).astype(unit),
              "hi": pd.Series(days[len(lo) :], index=distinct.index).astype(unit)},
@@ -87,6 +87,7 @@ class _Columns:
         self.forms = forms
         self._text: dict[tuple[str, str], pd.Series] = {}
         self._dates: dict[tuple[str, str, str], pd.DataFrame] = {}
+        self._codes: dict[str, tuple[np.ndarray, pd.Index]] = {}
 
     def text(self, form: str, column: str) -> pd.Series:
         key = (form, column)
@@ -124,13 +125,24 @@ class _Columns:
         groups = values.groupby(self.text(d.form, SUBJECT).to_numpy(), dropna=True)
         return {"lo": groups.min, "hi": groups.max}.get(d.kind, groups.first)(), values.dtype
 
+    def _subjects(self, form: str) -> tuple[np.ndarray, pd.Index]:
+        """The subject of each row of `form` as a code into its distinct subjects (code
+        ``len(subjects)`` where it has none), coded once per form."""
+        if form not in self._codes:
+            codes, subjects = pd.factorize(self.text(form, SUBJECT), use_na_sentinel=True)
+            self._codes[form] = (np.where(codes < 0, len(subjects), codes), pd.Index(subjects))
+        return self._codes[form]
+
     def joined(self, d: Derived, form: str, picked: PerSubject | None = None) -> pd.Series:
         """A derived column of another form, brought onto `form`'s rows by SUBJID
-        (`picked`: its values per subject, where known already)."""
+        (`picked`: its values per subject, where known already): looked up once per
+        distinct subject of the rows."""
         values, dtype = self.picked(d) if picked is None else picked
-        subjects = self.text(form, SUBJECT)
-        out = values.reindex(subjects.to_numpy())
-        return pd.Series(out.to_numpy(), index=subjects.index, dtype=dtype)
+        codes, subjects = self._subjects(form)
+        found = values.reindex(subjects).to_numpy()
+        missing = pd.Series([None], dtype=values.dtype).to_numpy()  # no subject: no value
+        out = np.concatenate([found, missing])[codes]
+        return pd.Series(out, index=self.text(form, SUBJECT).index, dtype=dtype)
 
 
 class _With(Mapping[str, pd.DataFrame]):
