@@ -3,6 +3,7 @@ the same outcomes, failing rows included, as one validation of every record."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -141,3 +142,21 @@ def test_distinct_records_give_the_outcomes_of_every_record(
     split = leaves_out < len(frame)  # else: validated once, as "S"
     assert ("distinct-records" in names) is split, names
     assert ("all-records" in names) is split, names
+
+
+def test_a_value_set_parameter_is_cut_to_the_values_validated() -> None:
+    """The study's subjects as a value set (SUBJECT-NOT-IN-DM) are cut to the subjects the
+    frame holds; a parameter used otherwise, or on a column the frame lacks, is kept."""
+    in_dm = _check("IN-DM", "ExpectColumnValuesToBeInSet", "S", column="S",
+                   value_set={"$PARAMETER": "subjects"})  # fmt: skip
+    cutoff = _check("CUT", "ExpectColumnValuesToBeBetween", "D", column="D",
+                    max_value={"$PARAMETER": "cutoff"})  # fmt: skip
+    frame = pd.DataFrame({"S": ["002", "004", "009", None], "D": [1, 2, 3, 4]})
+    given = {"subjects": ["001", "002", "003", "004"], "cutoff": 3}
+    assert engine.narrowed(given, [in_dm, cutoff], frame) == {
+        "subjects": ["002", "004"], "cutoff": 3,
+    }  # fmt: skip
+    elsewhere = replace(in_dm, kwargs={"column": "T", "value_set": {"$PARAMETER": "subjects"}})
+    assert engine.narrowed(given, [in_dm, elsewhere], frame) == given  # T: not in the frame
+    between = replace(cutoff, kwargs={"column": "D", "max_value": {"$PARAMETER": "subjects"}})
+    assert engine.narrowed(given, [in_dm, between], frame) == given
