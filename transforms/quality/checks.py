@@ -42,6 +42,10 @@ COLUMN_SET: frozenset[str] = frozenset({"ExpectTableColumnsToMatchSet"})
 UNIQUE: frozenset[str] = frozenset(
     {"ExpectColumnValuesToBeUnique", "ExpectCompoundColumnsToBeUnique"}
 )
+# A record's outcome is whether its value is in a set (engine.narrowed cuts such a set).
+IN_SET: frozenset[str] = frozenset(
+    {"ExpectColumnValuesToBeInSet", "ExpectColumnValuesToNotBeInSet"}
+)
 _COLUMN_ARGUMENTS = ("column", "column_A", "column_B")
 
 
@@ -117,6 +121,12 @@ class Check:
         )
 
     @property
+    def parameters(self) -> dict[str, str]:
+        """The run-time values (``{"$PARAMETER": name}``) it takes: argument -> name."""
+        return {k: v["$PARAMETER"] for k, v in self.kwargs.items()
+                if isinstance(v, Mapping) and "$PARAMETER" in v}  # fmt: skip
+
+    @property
     def arguments(self) -> frozenset[str]:
         """The columns named by its arguments (not its condition's)."""
         named = [self.kwargs[k] for k in _COLUMN_ARGUMENTS if k in self.kwargs]
@@ -159,12 +169,7 @@ class Suite:
     @property
     def parameters(self) -> frozenset[str]:
         """Names of the run-time values (``$PARAMETER``) the checks need."""
-        return frozenset(
-            v["$PARAMETER"]
-            for c in self.checks
-            for v in c.kwargs.values()
-            if isinstance(v, Mapping) and "$PARAMETER" in v
-        )
+        return frozenset(name for c in self.checks for name in c.parameters.values())
 
     def to_json(self) -> dict[str, Any]:
         """The suite as GX ExpectationSuite JSON (``type`` in snake case, ``kwargs``,

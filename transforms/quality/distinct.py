@@ -80,7 +80,8 @@ def validate_by_distinct_records(
     # a check reading a column the frame lacks is GX's to report ("could not be evaluated")
     wise = [i for i in checks if not suite.checks[i].across_records
             and suite.checks[i].columns <= set(frame.columns)]  # fmt: skip
-    rest = [i for i in checks if i not in set(wise)]
+    apart = set(wise)
+    rest = [i for i in checks if i not in apart]
     known: KnownCodes = {}
     met: dict[Condition, np.ndarray] = {}
     codes: dict[tuple[frozenset[str], Condition | None], np.ndarray] = {}

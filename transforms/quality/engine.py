@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from transforms.conditions import Condition, gx_row_condition
-from transforms.quality.checks import GX_SEVERITY, Check, Suite, check_meta
+from transforms.quality.checks import GX_SEVERITY, IN_SET, Check, Suite, check_meta
 from transforms.quality.datadocs import make_offline
 
 log = logging.getLogger("cdisc.quality")
@@ -389,9 +389,6 @@ def _validate(
     return list(result.results)
 
 
-SET_CHECKS = frozenset({"ExpectColumnValuesToBeInSet", "ExpectColumnValuesToNotBeInSet"})
-
-
 def narrowed(
     parameters: Mapping[str, Any], checks: Sequence[Check], frame: pd.DataFrame
 ) -> dict[str, Any]:
@@ -403,23 +400,20 @@ def narrowed(
     large trial in every group of subjects validated, that grew as subjects squared."""
     uses: dict[str, set[str] | None] = {}
     for check in checks:
-        for key, value in check.kwargs.items():
-            if isinstance(value, Mapping) and "$PARAMETER" in value:
-                name = value["$PARAMETER"]
-                column = check.kwargs.get("column")
-                fits = (check.expectation in SET_CHECKS and key == "value_set"
-                        and isinstance(column, str) and column in frame.columns)  # fmt: skip
-                if not fits:
-                    uses[name] = None
-                elif (known := uses.setdefault(name, set())) is not None:
-                    known.add(str(column))
+        column = check.kwargs.get("column")
+        for key, name in check.parameters.items():
+            fits = (check.expectation in IN_SET and key == "value_set"
+                    and isinstance(column, str) and column in frame.columns)  # fmt: skip
+            if not fits:
+                uses[name] = None
+            elif (known := uses.setdefault(name, set())) is not None:
+                known.add(str(column))
     out = dict(parameters)
     for name, columns in uses.items():
         given = out.get(name)
         if columns is None or not isinstance(given, list | tuple):
             continue
-        held = pd.unique(pd.concat([frame[c] for c in sorted(columns)]).dropna())
-        present = pd.Index(held)
+        present = pd.Index(pd.unique(pd.concat([frame[c] for c in sorted(columns)]).dropna()))
         out[name] = [v for v, hit in zip(given, pd.Index(given).isin(present), strict=True)
                      if hit]  # fmt: skip
     return out
