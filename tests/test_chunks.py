@@ -23,6 +23,7 @@ from tests.test_cdiscpilot import pilot_run  # noqa: F401 (the pilot's night, a 
 from transforms.issues import IssueLog
 from transforms.jobs.kit import FRAME_ROWS_ENV, ParquetAppender, TableReader
 from transforms.jobs.runner import run_step, study_job
+from transforms.sdtm.chunks import GroupRows, SubjectRows
 from transforms.specs import load_study
 from transforms.store import RunFolder
 
@@ -151,16 +152,35 @@ def test_a_group_of_subjects_is_read_from_the_row_groups_holding_it(
     frame = pd.DataFrame({"SUBJID": list("aabbbccd"), "V": [f"v{i}" for i in range(8)]})
     path = tmp_path / "form.parquet"
     frame.to_parquet(path, index=False, row_group_size=3)  # a a b | b b c | c d
-    read: list[list[int]] = []
-    real = pq.ParquetFile.iter_batches
+    read: list[tuple[int, list[str] | None]] = []
+    real = pq.ParquetFile.read_row_group
 
-    def iter_batches(self: pq.ParquetFile, *args: object, **kwargs: Any) -> Any:
-        read.append(kwargs["row_groups"])
-        return real(self, *args, **kwargs)
+    def read_row_group(self: pq.ParquetFile, group: int, **kwargs: Any) -> Any:
+        read.append((group, kwargs.get("columns")))
+        return real(self, group, **kwargs)
 
-    monkeypatch.setattr(pq.ParquetFile, "iter_batches", iter_batches)
+    monkeypatch.setattr(pq.ParquetFile, "read_row_group", read_row_group)
     keep = frame["SUBJID"].isin(["b"]).to_numpy()
     rows = TableReader({"F": path}, "raw form").read_rows("F", keep)
-    assert read == [[0], [1]]  # not the third row group, which holds no b
+    assert read == [(0, None), (1, None)]  # not the third row group, which holds no b
     assert rows.equals(pd.read_parquet(path)[keep])  # the same rows, types and positions
     assert rows.index.tolist() == [2, 3, 4]
+
+    # A group's rows: a column asked of them all read once from the row groups holding
+    # them, then kept.
+    read.clear()
+    groups = np.array([0, 0, 1, 1, 1, 2, 2, np.nan])  # d: a subject of no group
+    rows_of = GroupRows({"F": groups})
+    assert [rows_of.positions("F", n).tolist() for n in range(4)] == [[0, 1], [2, 3, 4], [5, 6], []]
+    group = SubjectRows(TableReader({"F": path}, "raw form"), rows_of, 1)
+    assert group.read_columns("F", ["V"])["V"].tolist() == ["v2", "v3", "v4"]
+    later = group.read_rows("F", np.array([False, True, True]), ["SUBJID", "V"])
+    assert later.equals(pd.read_parquet(path).iloc[[3, 4]])
+    assert group["F"].equals(pd.read_parquet(path).iloc[[2, 3, 4]])
+    assert read == [
+        (0, ["V"]), (1, ["V"]),  # the group's column asked: kept
+        (1, ["SUBJID", "V"]),  # some rows, of a column not kept: those alone
+        (0, ["SUBJID"]), (1, ["SUBJID"]),  # every column: the one not kept yet
+    ]  # fmt: skip
+    assert group.read_rows("F", np.array([True, False, True]), ["V"]).index.tolist() == [2, 4]
+    assert len(read) == 5  # from what the group holds

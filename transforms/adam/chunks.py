@@ -31,6 +31,7 @@ from transforms.adam.spec import AdamSpec
 from transforms.adam.verbs.base import Inputs, Verb
 from transforms.adam.verbs.records import Source
 from transforms.sdtm.chunks import (
+    GroupRows,
     SubjectRows,
     Tables,
     group_of,
@@ -125,7 +126,7 @@ def subject_inputs(spec: AdamSpec, sdtm: Tables, adam: Tables, rows: int) -> Ite
         whole = cast(Mapping[str, pd.DataFrame], sdtm), cast(Mapping[str, pd.DataFrame], adam)
         yield Inputs(sdtm=whole[0], adam=whole[1], reports=reports)  # TableReaders: Mappings
         return
-    by_sdtm, by_adam = Groups(sdtm, numbers), Groups(adam, numbers)
+    by_sdtm, by_adam = GroupRows(Groups(sdtm, numbers)), GroupRows(Groups(adam, numbers))
     for number in range(int(numbers.max()) + 1):
         yield Inputs(
             sdtm=SubjectRows(sdtm, by_sdtm, number),

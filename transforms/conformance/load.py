@@ -23,7 +23,7 @@ from lxml import etree
 from transforms.conformance.findings import Dataset, Findings, XptMeta
 from transforms.define.xml import NS
 from transforms.jobs.kit import TableReader, frame_rows
-from transforms.sdtm.chunks import group_of, subject_groups
+from transforms.sdtm.chunks import GroupRows, group_of, subject_groups
 
 READ_ERRORS = (
     OSError,
@@ -105,9 +105,10 @@ def _frames(path: Path, ds: Dataset, columns: list[str] | None) -> Iterator[Data
         yield ds
         return
     group = np.concatenate([group_of(numbers, s).astype("int32") for s in _subjects(path)])
-    table = TableReader({ds.name: path}, ds.standard)
+    table, by_group = TableReader({ds.name: path}, ds.standard), GroupRows({ds.name: group})
+    del group
     for number in range(int(numbers.max()) + 1):
-        rows = table.read_rows(ds.name, group == number, columns)
+        rows = table.read_positions(ds.name, by_group.positions(ds.name, number), columns)
         held, index = {c: rows[c] for c in rows.columns}, rows.index
         del rows
         yield replace(ds, read=held.__getitem__, held=held, rows=index, split=None)

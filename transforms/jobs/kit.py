@@ -165,31 +165,34 @@ class TableReader(Mapping[str, pd.DataFrame]):
         self, name: str, keep: np.ndarray, columns: list[str] | None = None
     ) -> pd.DataFrame:
         """The rows of a table where `keep` (one flag per row) holds, indexed by their
-        positions in it, with its `columns` (None: all): from memory if read already, else
-        from its file a frame of rows at a time (not kept: a group of subjects' rows of LB,
-        not LB)."""
+        positions in it, with its `columns` (None: all) (:meth:`read_positions`)."""
         if name in self._read or name not in self._paths:
             rows = self[name][keep]
             return rows if columns is None else rows[columns]
+        return self.read_positions(name, np.flatnonzero(keep), columns)
+
+    def read_positions(
+        self, name: str, positions: np.ndarray, columns: list[str] | None = None
+    ) -> pd.DataFrame:
+        """The rows of a table at `positions` (ascending), indexed by them, with its
+        `columns` (None: all): from memory if read already, else from the row groups of its
+        file that hold them (not kept: a group of subjects' rows of LB, not LB). The time
+        is that of those row groups, not of the table: a subject's rows lie together."""
+        if name in self._read or name not in self._paths:
+            rows = self[name].iloc[positions]
+            return rows if columns is None else rows[columns]
         source = pq.ParquetFile(self._paths[name])
         schema = _selected(source.schema_arrow, columns)
+        sizes = [source.metadata.row_group(i).num_rows for i in range(source.num_row_groups)]
+        starts = np.cumsum([0, *sizes])
+        cuts = np.searchsorted(positions, starts)  # the positions in each row group
         batches = []
-        ends = np.cumsum(
-            [source.metadata.row_group(i).num_rows for i in range(source.num_row_groups)]
-        )
-        for group, end in enumerate(ends):
-            at = int(end) - source.metadata.row_group(group).num_rows
-            if not keep[at:end].any():  # a subject's rows lie together in an export: few
-                continue  # row groups hold a group of subjects' (ROW_GROUP_ROWS rows each)
-            for batch in source.iter_batches(
-                batch_size=frame_rows(), row_groups=[group], columns=columns
-            ):
-                wanted = keep[at : at + batch.num_rows]
-                at += batch.num_rows
-                if wanted.any():
-                    batches.append(batch.filter(pa.array(wanted)))
+        for group in np.flatnonzero(np.diff(cuts)):
+            held = source.read_row_group(int(group), columns=columns)
+            taken = positions[cuts[group] : cuts[group + 1]] - starts[group]
+            batches.extend(held.take(pa.array(taken)).to_batches())
         rows = pa.Table.from_batches(batches, schema=schema).to_pandas()
-        return rows.set_axis(pd.Index(np.flatnonzero(keep)))
+        return rows.set_axis(pd.Index(positions))
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._names)

@@ -71,6 +71,10 @@ class Tables(Protocol):
         self, name: str, keep: np.ndarray, columns: list[str] | None = None
     ) -> pd.DataFrame: ...
 
+    def read_positions(
+        self, name: str, positions: np.ndarray, columns: list[str] | None = None
+    ) -> pd.DataFrame: ...
+
 
 def _subject_rule(spec: DatasetSpec) -> Rule | None:
     """The one rule of USUBJID of every block, if it reads the row's own raw columns only
@@ -158,8 +162,9 @@ class Chunks:
         if self.count == 1:
             yield cast(Mapping[str, pd.DataFrame], forms)  # a TableReader: a Mapping
             return
+        rows = GroupRows(self.groups)
         for number in range(self.count):
-            yield SubjectRows(forms, self.groups, number)
+            yield SubjectRows(forms, rows, number)
 
 
 def subject_chunks(
@@ -262,48 +267,86 @@ def group_of(numbers: pd.Series, subjects: pd.Series) -> np.ndarray:
     return numbers.reindex(subjects.fillna(UNKNOWN)).to_numpy()
 
 
+class GroupRows:
+    """Of each table read by subject, the rows (their positions, ascending) of each group of
+    subjects, given each row's group (`groups`: table -> group number of each of its rows;
+    NaN or -1: none). The rows are sorted by group once per table, so a group's rows are
+    then found in the time of its own rows, not of the table's (LB's millions, per group)."""
+
+    def __init__(self, groups: Mapping[str, np.ndarray]) -> None:
+        self._groups = groups
+        self._sorted: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # table -> order, bounds
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._groups
+
+    def positions(self, name: str, number: int) -> np.ndarray:
+        """The positions of the rows of group `number` in table `name`, ascending."""
+        if name not in self._sorted:
+            groups = np.asarray(self._groups[name])
+            order = np.argsort(groups, kind="stable")  # a group's rows in their order
+            top = int(np.nanmax(groups)) if np.isfinite(groups).any() else -1
+            bounds = np.searchsorted(groups[order], np.arange(top + 2))
+            self._sorted[name] = order, bounds
+        order, bounds = self._sorted[name]
+        if number + 1 >= len(bounds):
+            return order[:0]
+        return order[bounds[number] : bounds[number + 1]]
+
+
 class SubjectRows(Mapping[str, pd.DataFrame]):
     """The forms for one group of subjects: of each form read by subject, the rows of the
-    group's subjects, read on first use (from the form's file a frame at a time); or of
-    them, some columns and rows alone, as :class:`Tables` reads them (of LB, the tests a
-    step asks for)."""
+    group's subjects (indexed by their positions in the form); the others whole. The
+    columns asked of a form's group rows, all of them or some (of LB, the few a step of
+    ADSL reads), are read from its file on first use, each once, and kept for the group;
+    some of its rows (a step's three tests of LB) are read from the file alone unless
+    their columns are kept already, as :class:`Tables` reads them."""
 
-    def __init__(self, forms: Tables, groups: Mapping[str, np.ndarray], number: int) -> None:
-        self._forms, self._groups, self._number = forms, groups, number
-        self._read: dict[str, pd.DataFrame] = {}
+    def __init__(self, forms: Tables, rows: GroupRows, number: int) -> None:
+        self._forms, self._rows, self._number = forms, rows, number
+        self._held: dict[str, pd.DataFrame] = {}  # form -> the group's rows, columns read
 
     def __getitem__(self, name: str) -> pd.DataFrame:
-        if name not in self._groups:
+        if name not in self._rows:
             return self._forms[name]
-        if name not in self._read:
-            self._read[name] = self._forms.read_rows(name, self._ours(name))
-        return self._read[name]
+        return self._columns(name, self._forms.columns(name))
 
     def columns(self, name: str) -> list[str]:
         return self._forms.columns(name)
 
     def read_columns(self, name: str, columns: list[str]) -> pd.DataFrame:
-        if name not in self._groups:
+        if name not in self._rows:
             return self._forms.read_columns(name, columns)
-        return self.read_rows(name, np.ones(self._ours(name).sum(), dtype=bool), columns)
+        return self._columns(name, columns).copy(deep=False)  # the caller's, not the held
 
     def read_rows(
         self, name: str, keep: np.ndarray, columns: list[str] | None = None
     ) -> pd.DataFrame:
         """Of the group's rows of a form, those where `keep` (one flag per row) holds,
         indexed by their positions in the form, with its `columns` (None: all)."""
-        if name not in self._groups:
+        if name not in self._rows:
             return self._forms.read_rows(name, keep, columns)
-        if name in self._read:
-            rows = self._read[name][keep]
-            return rows if columns is None else rows[columns]
-        ours = self._ours(name)
-        wanted = np.zeros(len(ours), dtype=bool)
-        wanted[np.flatnonzero(ours)[np.asarray(keep, dtype=bool)]] = True
-        return self._forms.read_rows(name, wanted, columns)
+        wanted = self._forms.columns(name) if columns is None else columns
+        held = self._held.get(name)
+        if held is not None and all(c in held for c in wanted):
+            return held.loc[np.asarray(keep, dtype=bool), wanted]
+        # Not held: those rows alone from the file (of LB, a step's three tests), not kept.
+        positions = self._rows.positions(name, self._number)[np.asarray(keep, dtype=bool)]
+        return self._forms.read_positions(name, positions, columns)
 
-    def _ours(self, name: str) -> np.ndarray:
-        return np.asarray(self._groups[name] == self._number)
+    def _columns(self, name: str, columns: list[str]) -> pd.DataFrame:
+        """The group's rows of a form with its `columns`, those not held yet read now."""
+        held = self._held.get(name)
+        if held is None or any(c not in held for c in columns):
+            missing = [c for c in columns if held is None or c not in held]
+            more = self._forms.read_positions(
+                name, self._rows.positions(name, self._number), missing
+            )
+            held = more if held is None else pd.concat([held, more], axis=1)
+            if len(held.columns) == len(columns):  # every column asked: kept in that order
+                held = held[columns]
+            self._held[name] = held
+        return held if list(held.columns) == columns else held[columns]
 
     def __contains__(self, name: object) -> bool:
         return name in self._forms
