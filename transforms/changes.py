@@ -30,20 +30,19 @@ CELL_COLUMNS = ["dataset", "key", "variable", "old", "new"]
 
 class _Records:
     """One side of a comparison, read a column at a time: a dataset's Parquet file, or its
-    records where `keep` holds (a group of its subjects': from the row groups that hold
-    them)."""
+    records at `positions` (a group of its subjects': from the row groups that hold them)."""
 
-    def __init__(self, path: Path, keep: np.ndarray | None = None) -> None:
-        self._path, self._keep = path, keep
+    def __init__(self, path: Path, positions: np.ndarray | None = None) -> None:
+        self._path, self._positions = path, positions
         self.names = pq.read_schema(path).names
 
     def read(self, columns: list[str]) -> pd.DataFrame:
-        if self._keep is None:
+        if self._positions is None:
             return pd.read_parquet(self._path, columns=columns)
         from transforms.jobs.kit import TableReader
 
         records = TableReader({"records": self._path}, "compared dataset")
-        return records.read_rows("records", self._keep, columns).reset_index(drop=True)
+        return records.read_positions("records", self._positions, columns).reset_index(drop=True)
 
     def column(self, name: str, rows: np.ndarray) -> pd.Series:
         """Column `name` at the given row positions (all null if absent)."""
@@ -133,7 +132,7 @@ def compare_groups(
     USUBJID (a missing key sorts last) last. A dataset of no USUBJID among its keys, or
     whose keys before it vary, is compared whole."""
     from transforms.jobs.kit import frame_rows
-    from transforms.sdtm.chunks import cut_sizes
+    from transforms.sdtm.chunks import GroupRows, cut_sizes
 
     keys, size = list(keys), rows or frame_rows()
     paths = [after] if before is None else [before, after]
@@ -157,8 +156,9 @@ def compare_groups(
         ]
         for s in subjects
     ]
-    for number in range(last + (missing > 0)):
-        sides = [_Records(path, group == number) for path, group in zip(paths, groups, strict=True)]
+    by_group = GroupRows({str(p): g for p, g in zip(paths, groups, strict=True)})
+    for number in range(last + (missing > 0)):  # a group's records: a slice, not a scan
+        sides = [_Records(path, by_group.positions(str(path), number)) for path in paths]
         old = sides[0] if before is not None else None
         yield _compare(dataset, old, sides[-1], keys, ignore)
 
