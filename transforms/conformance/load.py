@@ -106,7 +106,6 @@ def _frames(path: Path, ds: Dataset, columns: list[str] | None) -> Iterator[Data
         return
     group = np.concatenate([group_of(numbers, s).astype("int32") for s in _subjects(path)])
     table, by_group = TableReader({ds.name: path}, ds.standard), GroupRows({ds.name: group})
-    del group
     for number in range(int(numbers.max()) + 1):
         rows = table.read_positions(ds.name, by_group.positions(ds.name, number), columns)
         held, index = {c: rows[c] for c in rows.columns}, rows.index
