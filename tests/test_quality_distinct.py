@@ -160,3 +160,29 @@ def test_a_value_set_parameter_is_cut_to_the_values_validated() -> None:
     assert engine.narrowed(given, [in_dm, elsewhere], frame) == given  # T: not in the frame
     between = replace(cutoff, kwargs={"column": "D", "max_value": {"$PARAMETER": "subjects"}})
     assert engine.narrowed(given, [in_dm, between], frame) == given
+
+
+@pytest.mark.parametrize(("rows", "kept"), [("100000", True), ("1", False)])
+def test_a_filtered_frame_is_kept_within_a_validation_up_to_frame_rows(
+    monkeypatch: pytest.MonkeyPatch, rows: str, kept: bool
+) -> None:
+    """GX filters a frame by an expectation's condition once per metric: within a
+    validation the rows are selected once, and the filtered frame itself is given again
+    while the frames kept hold at most CDISC_FRAME_ROWS rows (else filtered anew, alike)."""
+    from transforms.conditions import gx_row_condition
+    from transforms.jobs.kit import FRAME_ROWS_ENV
+
+    monkeypatch.setenv(FRAME_ROWS_ENV, rows)
+    engine.import_gx()
+    from great_expectations.execution_engine import PandasExecutionEngine
+
+    frame = pd.DataFrame({"T": ["HGB", "ALB", "HGB", None], "V": [1, 2, 3, 4]})
+    hgb = gx_row_condition(Condition("eq", "T", ("HGB",)))
+    gx = PandasExecutionEngine()
+    with engine.configurations_memoised():
+        first = gx._apply_row_condition_filter(frame, hgb, {})
+        again = gx._apply_row_condition_filter(frame, hgb, {})
+    after = gx._apply_row_condition_filter(frame, hgb, {})  # outside a validation: as GX does
+    assert first["V"].tolist() == again["V"].tolist() == after["V"].tolist() == [1, 3]
+    assert (again is first) is kept
+    assert after is not first

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from transforms.conditions import Condition, gx_row_condition
+from transforms.jobs.kit import frame_rows
 from transforms.quality.checks import GX_SEVERITY, IN_SET, Check, Suite, check_meta
 from transforms.quality.datadocs import make_offline
 
@@ -97,6 +98,17 @@ _FILTERS: ContextVar[dict[tuple[int, str], tuple[Any, np.ndarray, int]] | None] 
 )
 
 
+@dataclass
+class _Filtered:
+    """The filtered frames kept during one validation, per (frame, query), and their rows."""
+
+    frames: dict[tuple[int, str], tuple[Any, pd.DataFrame]]
+    rows: int = 0
+
+
+_FILTERED: ContextVar[_Filtered | None] = ContextVar("gx_filtered_frames", default=None)
+
+
 def _memoise_row_filters(engine_class: Any) -> None:
     """Make GX's pandas engine filter a frame by a row condition once per validation of
     ours (:func:`_validate`), and as before everywhere else.
@@ -107,9 +119,14 @@ def _memoise_row_filters(engine_class: Any) -> None:
     gate's CPU on the 15-subject sample. Within a validation the frame is not changed and a
     query's rows are the same each time, so the rows a query selects are computed once per
     (frame, query) and each call gets them as ``DataFrame.query`` would (``loc`` with the
-    same mask). Only the mask is kept, a bit per row: keeping the filtered frames of every
-    condition held several copies of LB at once (10,000 subjects: past 12 GiB in the raw
-    gate). GX only reads the frames it gets back (it drops rows into new frames)."""
+    same mask). Each query's mask is kept, a bit per row, and its filtered frame too while
+    the frames kept in the validation hold at most ``frame_rows()`` rows: GX filters a
+    frame by the same query for each of an expectation's metrics, and copying every column
+    of the selected rows each time was half of the filters' time (a validation of distinct
+    records, a few thousand rows, keeps every filtered frame; one of a group of subjects,
+    about one). Keeping the filtered frames of every condition held several copies of LB at
+    once (10,000 subjects: past 12 GiB in the raw gate). GX only reads the frames it gets
+    back (it drops rows into new frames)."""
     original = engine_class.__dict__["_apply_row_condition_filter"]
     if getattr(original, "memoised", False):
         return
@@ -139,7 +156,14 @@ def _memoise_row_filters(engine_class: Any) -> None:
             if rows is None:
                 return original(self, data, row_condition, domain_kwargs)
             hit = cache[key] = (data, np.packbits(rows), len(rows))
-        return data.loc[np.unpackbits(hit[1], count=hit[2]).view(bool)]
+        kept = _FILTERED.get()
+        if kept is not None and key in kept.frames and kept.frames[key][0] is data:
+            return kept.frames[key][1]
+        filtered = data.loc[np.unpackbits(hit[1], count=hit[2]).view(bool)]
+        if kept is not None and kept.rows + len(filtered) <= frame_rows():
+            kept.frames[key] = (data, filtered)
+            kept.rows += len(filtered)
+        return filtered
 
     _apply_row_condition_filter.memoised = True  # type: ignore[attr-defined]
     engine_class._apply_row_condition_filter = _apply_row_condition_filter
@@ -243,9 +267,11 @@ def configurations_memoised() -> Iterator[None]:
     token = _CONFIGURATIONS.set({})
     filters = _FILTERS.set({})
     ids = _METRIC_IDS.set({})
+    filtered = _FILTERED.set(_Filtered({}))
     try:
         yield
     finally:
+        _FILTERED.reset(filtered)
         _METRIC_IDS.reset(ids)
         _FILTERS.reset(filters)
         _CONFIGURATIONS.reset(token)
