@@ -24,7 +24,7 @@ work on a thousand records (a few µs each; measured with ``benchmarks/gx_parts.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -65,6 +65,63 @@ def meeting(frame: pd.DataFrame, where: Condition, known: KnownCodes) -> np.ndar
     return meets[codes]
 
 
+Key = tuple[frozenset[str], Condition | None]
+"""A record-wise check's arguments and condition: checks alike in both share their codes."""
+
+
+@dataclass(frozen=True)
+class Reduced:
+    """A frame's checks split (:func:`reduce`): the record-wise ones (`wise`, validated on
+    the distinct records: `records`, their positions in the frame), the others (`rest`,
+    validated on every record), and per record-wise check's :data:`Key` a code per record
+    of the frame (`rows` records), equal where that check's outcome must be the same."""
+
+    rows: int
+    wise: tuple[int, ...]
+    rest: tuple[int, ...]
+    records: np.ndarray
+    codes: dict[Key, np.ndarray]
+
+    @property
+    def apart(self) -> bool:
+        """Whether the distinct records leave out enough records (:data:`LEAVES_OUT`) to be
+        validated apart from the rest."""
+        return bool(self.wise) and self.rows - len(self.records) >= LEAVES_OUT
+
+    def spread(self, outcome: Outcome, failed: np.ndarray) -> Outcome:
+        """A record-wise check's outcome on the frame, from the positions among the distinct
+        records that failed it (`failed`): every record holding a failing combination."""
+        if not len(failed):
+            return outcome
+        code = self.codes[outcome.check.arguments, outcome.check.where]
+        failing = np.zeros(int(code.max()) + 1, dtype=bool)
+        failing[code[self.records[failed]]] = True
+        return replace(outcome, positions=np.flatnonzero(failing[code]))
+
+
+def reduce(suite: Suite, frame: pd.DataFrame, checks: Sequence[int]) -> Reduced:
+    """`checks` (indexes into the suite) of `frame` (indexed 0, 1, ...) split into the
+    record-wise ones and the others, with the first record of each combination of values
+    a record-wise check reads (see the module's text)."""
+    # a check reading a column the frame lacks is GX's to report ("could not be evaluated")
+    wise = [i for i in checks if not suite.checks[i].across_records
+            and suite.checks[i].columns <= set(frame.columns)]  # fmt: skip
+    apart = set(wise)
+    known: KnownCodes = {}
+    met: dict[Condition, np.ndarray] = {}
+    codes: dict[Key, np.ndarray] = {}
+    for i in wise:
+        check = suite.checks[i]
+        if (check.arguments, check.where) not in codes:
+            code = outcome_codes(frame, check, known, met)
+            codes[check.arguments, check.where] = code.astype(np.min_scalar_type(code.max()))
+    keep = np.zeros(len(frame), dtype=bool)
+    for code in codes.values():
+        keep[first_rows(code)] = True
+    rest = tuple(i for i in checks if i not in apart)
+    return Reduced(len(frame), tuple(wise), rest, np.flatnonzero(keep), codes)
+
+
 def validate_by_distinct_records(
     session: Session,
     suite: Suite,
@@ -77,33 +134,65 @@ def validate_by_distinct_records(
     ...), as :meth:`Session.validate` gives it, with the record-wise checks validated on
     the distinct records only (see the module's text); failing rows are positions in
     `frame`."""
-    # a check reading a column the frame lacks is GX's to report ("could not be evaluated")
-    wise = [i for i in checks if not suite.checks[i].across_records
-            and suite.checks[i].columns <= set(frame.columns)]  # fmt: skip
-    apart = set(wise)
-    rest = [i for i in checks if i not in apart]
-    known: KnownCodes = {}
-    met: dict[Condition, np.ndarray] = {}
-    codes: dict[tuple[frozenset[str], Condition | None], np.ndarray] = {}
-    for i in wise:
-        check = suite.checks[i]
-        if (check.arguments, check.where) not in codes:
-            codes[check.arguments, check.where] = outcome_codes(frame, check, known, met)
-    keep = np.zeros(len(frame), dtype=bool)
-    for code in codes.values():
-        keep[first_rows(code)] = True
-    records = np.flatnonzero(keep)
-    if len(frame) - len(records) < LEAVES_OUT:
+    reduced = reduce(suite, frame, checks)
+    if not reduced.apart:
         return session.validate(suite, frame, parameters, checks, name)
-    distinct = frame.take(records).reset_index(drop=True)
-    outcomes = session.validate(suite, distinct, parameters, wise, f"{name}.distinct-records")
+    distinct = frame.take(reduced.records).reset_index(drop=True)
+    outcomes = session.validate(suite, distinct, parameters, reduced.wise,
+                                f"{name}.distinct-records")  # fmt: skip
     del distinct
-    for i, outcome in list(outcomes.items()):
-        if len(outcome.positions):
-            code = codes[suite.checks[i].arguments, suite.checks[i].where]
-            failing = np.zeros(int(code.max()) + 1, dtype=bool)
-            failing[code[records[outcome.positions]]] = True
-            outcomes[i] = replace(outcome, positions=np.flatnonzero(failing[code]))
-    if rest:
-        outcomes |= session.validate(suite, frame, parameters, rest, f"{name}.all-records")
+    outcomes = {i: reduced.spread(o, o.positions) for i, o in outcomes.items()}
+    if reduced.rest:
+        outcomes |= session.validate(suite, frame, parameters, reduced.rest, f"{name}.all-records")
     return {i: outcomes[i] for i in sorted(outcomes)}
+
+
+class DistinctBatch:
+    """The distinct records of several pieces of one table (groups of subjects), validated
+    together: one GX validation for as many pieces as the caller adds (``frame_rows()``
+    distinct records between them, say) instead of one per piece. A validation costs GX's
+    bookkeeping per expectation whatever its rows (~20 ms each: about a second for LB's 44
+    checks), and a piece of LB keeps a ninth of its records: at 50,000 subjects its ~110
+    groups become a dozen validations. Of each piece only its distinct records and their
+    codes are kept (a few bytes per record of the piece); the outcomes come back per piece,
+    failing rows as positions in that piece, as a validation of the piece alone gives them."""
+
+    def __init__(self, session: Session, suite: Suite, parameters: Mapping[str, Any]) -> None:
+        self.session, self.suite, self.parameters = session, suite, parameters
+        self._frames: list[pd.DataFrame] = []
+        self._pieces: list[tuple[int, Reduced]] = []
+        self.rows = 0
+
+    def add(self, piece: int, frame: pd.DataFrame, reduced: Reduced) -> None:
+        """Keep the distinct records of `frame` (a piece of the table, numbered `piece`) for
+        its record-wise checks (``reduced.wise``, the same for every piece)."""
+        if self._pieces and reduced.wise != self._pieces[0][1].wise:
+            raise ValueError("the pieces of a batch have the same record-wise checks")
+        self._frames.append(frame.take(reduced.records).reset_index(drop=True))
+        self._pieces.append((piece, reduced))
+        self.rows += len(reduced.records)
+
+    def validate(self, name: str) -> list[tuple[int, dict[int, Outcome]]]:
+        """Validate the records kept as `name`, then let go of them: per piece, in the
+        order added, its record-wise checks' outcomes (a check failed only in other pieces
+        has passed in this one)."""
+        if not self._pieces:
+            return []
+        frame = pd.concat(self._frames, ignore_index=True)
+        pieces, self._frames, self._pieces, self.rows = self._pieces, [], [], 0
+        wise = pieces[0][1].wise
+        outcomes = self.session.validate(self.suite, frame, self.parameters, wise, name)
+        del frame
+        ends = np.cumsum([len(reduced.records) for _, reduced in pieces])
+        out = []
+        for (piece, reduced), end in zip(pieces, ends, strict=True):
+            start = end - len(reduced.records)
+            mine = {}
+            for i, o in outcomes.items():
+                at = o.positions[(o.positions >= start) & (o.positions < end)] - start
+                if len(o.positions) and not len(at):  # its failing rows are elsewhere
+                    mine[i] = replace(o, success=True, positions=at, details="")
+                else:
+                    mine[i] = reduced.spread(o, at)
+            out.append((piece, mine))
+        return out

@@ -33,7 +33,7 @@ from transforms.jobs.kit import TableReader, frame_rows
 from transforms.listing import conform
 from transforms.quality import engine
 from transforms.quality.checks import Derived, Suite
-from transforms.quality.distinct import validate_by_distinct_records
+from transforms.quality.distinct import DistinctBatch, reduce, validate_by_distinct_records
 from transforms.quality.library import READS
 from transforms.quality.prepare import ROW, PerSubject, per_subject, text, validated_frame
 from transforms.quality.report import (
@@ -46,6 +46,7 @@ from transforms.quality.report import (
 )
 from transforms.quality.suites import SITE, SUBJECT, subject_form, suites_for
 from transforms.sdtm.chunks import UNKNOWN, Coded, chunks_of, cut_sizes, group_of
+from transforms.sdtm.dates import by_unique
 from transforms.specs import StudySpec
 from transforms.store import RunFolder
 
@@ -121,6 +122,19 @@ def _merged(parts: list[engine.Outcome]) -> engine.Outcome:
     return engine.Outcome(parts[0].check, False, rows, next((o.details for o in failed), ""))
 
 
+def _head(piece: Piece) -> Piece:
+    """A piece without its rows: where they come from (the form, the file), for a check
+    failed as a whole."""
+    source = piece.source
+    none = np.zeros(0, dtype=np.int64)
+    return Piece(
+        piece.frame.iloc[:0],
+        Source(source.form, source.file, source.values.iloc[:0], source.checked.iloc[:0],
+               source.row.iloc[:0], source.subject.iloc[:0], source.site.iloc[:0]),
+        none,
+    )  # fmt: skip
+
+
 def _check_suite(
     session: engine.Session,
     suite: Suite,
@@ -130,20 +144,23 @@ def _check_suite(
     subject: str,
 ) -> tuple[engine.SuiteRun, list[pd.DataFrame]]:
     """Validate one suite's table and list its failures: whole when it holds at most
-    ``frame_rows()`` rows; else a group of whole subjects at a time (one validation each,
-    ``<suite>.subjects-<k>-of-<n>``) for the checks that read the records of one subject
-    only (a record alone, or a key that holds the subject: :meth:`Check.within_subject`),
-    and once more over the whole table but only the columns they read
-    (``<suite>.across-subjects``) for the checks that read other subjects' records (a key
-    without the subject, ``mostly``). Each check is counted once and its failing rows are
-    positions in the whole table, as in one validation. In each validation the checks of
-    one record see one record per distinct combination of the values they read
-    (:func:`validate_by_distinct_records`)."""
+    ``frame_rows()`` rows; else a group of whole subjects at a time for the checks that
+    read the records of one subject only (a record alone, or a key that holds the subject:
+    :meth:`Check.within_subject`), and once more over the whole table but only the columns
+    they read (``<suite>.across-subjects``) for the checks that read other subjects'
+    records (a key without the subject, ``mostly``). Each check is counted once and its
+    failing rows are positions in the whole table, as in one validation. In each
+    validation the checks of one record see one record per distinct combination of the
+    values they read (:func:`validate_by_distinct_records`): of the groups, those
+    distinct records are validated several groups at once (:class:`DistinctBatch`, about
+    ``frame_rows()`` records: ``<suite>.subjects-<j>-to-<k>-of-<n>.distinct-records``),
+    the keys a group at a time (``<suite>.subjects-<k>-of-<n>.all-records``)."""
     everything = list(range(len(suite.checks)))
     rows = int(pq.ParquetFile(path).metadata.num_rows)
     # (the group of subjects (None: every row), the columns (None: all), checks, name)
     plan: list[tuple[int | None, frozenset[str] | None, list[int], str]]
     groups = np.zeros(0, dtype=np.int64)
+    count = 0  # groups of subjects
     if rows <= frame_rows():
         plan = [(None, None, everything, suite.name)]
     else:
@@ -151,6 +168,7 @@ def _check_suite(
         within = [i for i in everything if i not in across]
         chunks = chunks_of({suite.target: [_coded(path, subject)]}, frame_rows())
         groups = chunks.groups.get(suite.target, np.zeros(rows, dtype=np.int64))
+        count = chunks.count
         plan = [(k, None, within, f"{suite.name}.subjects-{k + 1}-of-{chunks.count}")
                 for k in range(chunks.count)]  # fmt: skip
         if across:
@@ -160,18 +178,51 @@ def _check_suite(
     outcomes: dict[int, list[engine.Outcome]] = {}
     found: list[pd.DataFrame] = []
     whole: set[int] = set()  # checks failed as a whole (in each group alike): listed once
+
+    def record(outcome: Mapping[int, engine.Outcome], piece: Piece) -> None:
+        for i, o in outcome.items():
+            if not o.success and (len(o.positions) or i not in whole):
+                found.append(findings(suite, i, o, piece.source))
+                if not len(o.positions):
+                    whole.add(i)
+            outcomes.setdefault(i, []).append(replace(o, positions=piece.positions[o.positions]))
+
+    batch = DistinctBatch(session, suite, parameters)
+    heads: dict[int, Piece] = {}  # each group's piece kept in the batch, without its rows
+
+    def validate_batch() -> None:
+        """The distinct records of the groups kept, validated at once; a group with failing
+        rows is read again, for the listing's values of them."""
+        kept = sorted(heads)
+        span = f"{kept[0] + 1}" if len(kept) == 1 else f"{kept[0] + 1}-to-{kept[-1] + 1}"
+        name = f"{suite.name}.subjects-{span}-of-{count}.distinct-records"
+        for group, outcome in batch.validate(name):
+            failed = any(len(o.positions) for o in outcome.values())
+            record(outcome, read(groups == group, None) if failed else heads[group])
+        heads.clear()
+
     for group, columns, checks, name in plan:
         # a group's row flags made when it is read (at 50,000 subjects LB has 130 groups:
         # their flags made at once were 4.4 GB)
         piece = read(None if group is None else groups == group, columns)
-        outcome = validate_by_distinct_records(session, suite, piece.frame, parameters,
-                                               checks, name)  # fmt: skip
-        for i, o in outcome.items():
-            if not o.success and (len(o.positions) or i not in whole):
-                found.append(findings(suite, i, o, piece.source))
-                whole |= set() if len(o.positions) else {i}
-            outcomes.setdefault(i, []).append(replace(o, positions=piece.positions[o.positions]))
+        if group is None:
+            record(validate_by_distinct_records(session, suite, piece.frame, parameters,
+                                                checks, name), piece)  # fmt: skip
+            continue
+        reduced = reduce(suite, piece.frame, checks)
+        if not reduced.apart:
+            record(session.validate(suite, piece.frame, parameters, checks, name), piece)
+            continue
+        if reduced.rest:
+            record(session.validate(suite, piece.frame, parameters, reduced.rest,
+                                    f"{name}.all-records"), piece)  # fmt: skip
+        batch.add(group, piece.frame, reduced)
+        heads[group] = _head(piece)
         del piece
+        if batch.rows >= frame_rows():
+            validate_batch()
+    if heads:
+        validate_batch()
     merged = tuple(_merged(outcomes[i]) for i in sorted(outcomes))
     return engine.SuiteRun(suite, rows, merged), found
 
@@ -459,7 +510,9 @@ def _sdtm_suite(
             if "USUBJID" in frame
             else pd.Series(pd.NA, index=frame.index, dtype="string")
         )
-        site = pd.Series(sites.reindex(subject.to_numpy()).to_numpy(), index=frame.index)
+        site = by_unique(  # each subject's site looked up once
+            subject, lambda s: pd.Series(sites.reindex(s.to_numpy()).to_numpy(), index=s.index)
+        )
         return _source(name, file, frame, frame, positions, subject, site)
 
     return _check_suite(session, suite, parameters, read, path, "USUBJID")
