@@ -164,20 +164,20 @@ def test_a_value_set_parameter_is_cut_to_the_values_validated() -> None:
 
 def test_pieces_validated_together_give_each_piece_its_own_outcomes(tmp_path: Path) -> None:
     """The distinct records of three pieces of a table (groups of subjects) in one
-    validation (DistinctBatch): each piece gets the outcomes a validation of its own gives,
-    failing rows as positions in the piece; a check failing only in another piece passes
-    in this one, and a check failing as a whole (a column missing) fails in each alike."""
+    validation (DistinctBatch), of the columns their checks read: each piece gets the
+    outcomes a validation of its own gives, failing rows as positions in the piece; a check
+    failing only in another piece passes in this one. The table's columns, keys, ``mostly``
+    and a column the table lacks are the rest's, validated on every record."""
     frame = _frame(3600)
     pieces = [frame.iloc[k : k + 1200].reset_index(drop=True) for k in (0, 1200, 2400)]
-    missing = _check("SET", "ExpectTableColumnsToMatchSet", "", column_set=["ID", "ZZ"],
-                     exact_match=False)  # fmt: skip
-    checks = (*CHECKS, missing)
-    suite = Suite("S", "sdtm", "LB", checks)
-    every = range(len(checks))
+    suite = Suite("S", "sdtm", "LB", CHECKS)
+    every = range(len(CHECKS))
     session = engine.Session(tmp_path / "docs", "sdtm", "r", datetime(2026, 1, 1, tzinfo=UTC))
     batch = distinct.DistinctBatch(session, suite, {})
     reduced = [distinct.reduce(suite, piece, every) for piece in pieces]
-    assert all(r.apart for r in reduced) and reduced[0].rest == (6, 7, 8)  # KEY, MOSTLY, GONE
+    assert all(r.apart for r in reduced)
+    assert reduced[0].rest == (0, 6, 7, 8)  # COLS, KEY, MOSTLY, GONE
+    assert reduced[0].columns == ("T", "R", "LO", "HI", "N")  # not ID, D: the key's
     for k, (piece, r) in enumerate(zip(pieces, reduced, strict=True)):
         batch.add(k, piece, r)
     assert batch.rows == sum(len(r.records) for r in reduced) < len(frame) / 10
@@ -189,16 +189,15 @@ def test_pieces_validated_together_give_each_piece_its_own_outcomes(tmp_path: Pa
     for (k, got), expected in zip(together, alone, strict=True):
         assert list(got) == list(expected) == list(reduced[0].wise)
         for i in got:
-            assert got[i].success == expected[i].success, (k, checks[i].rule)
-            assert got[i].positions.tolist() == expected[i].positions.tolist(), (k, checks[i].rule)
-            assert got[i].details == expected[i].details, (k, checks[i].rule)
-    failing = [{checks[i].rule: o.positions.tolist() for i, o in got.items() if not o.success}
+            assert got[i].success == expected[i].success, (k, CHECKS[i].rule)
+            assert got[i].positions.tolist() == expected[i].positions.tolist(), (k, CHECKS[i].rule)
+            assert got[i].details == expected[i].details, (k, CHECKS[i].rule)
+    failing = [{CHECKS[i].rule: o.positions.tolist() for i, o in got.items() if not o.success}
                for _, got in together]  # fmt: skip
     assert failing[0] == {"CT": [7], "TYPE": [12], "RANGE": [3, 61, 903], "REQ": [5, 6],
-                          "ORDER": [40], "SET": []}  # fmt: skip
-    assert failing[1] == {"CT": [7], "RANGE": [603], "SET": []}  # rows 1207 and 1803
-    assert failing[2] == {"TYPE": [12], "SET": []}  # row 2412; no CT, RANGE, REQ: passed
-    assert all("ZZ" in got[len(checks) - 1].details for _, got in together)
+                          "ORDER": [40]}  # fmt: skip
+    assert failing[1] == {"CT": [7], "RANGE": [603]}  # rows 1207 and 1803
+    assert failing[2] == {"TYPE": [12]}  # row 2412; no CT, RANGE, REQ here: passed
 
 
 @pytest.mark.parametrize(("rows", "kept"), [("100000", True), ("1", False)])
@@ -225,3 +224,18 @@ def test_a_filtered_frame_is_kept_within_a_validation_up_to_frame_rows(
     assert first["V"].tolist() == again["V"].tolist() == after["V"].tolist() == [1, 3]
     assert (again is first) is kept
     assert after is not first
+
+
+def test_a_table_with_no_records_is_validated_whole(tmp_path: Path) -> None:
+    """A form exported with its header alone: no distinct records to keep, so nothing is
+    validated apart; the checks run on the empty frame (the table's columns still read)."""
+    empty = _frame(3000).iloc[:0]
+    suite = Suite("S", "sdtm", "LB", CHECKS)
+    reduced = distinct.reduce(suite, empty, range(len(CHECKS)))
+    assert not reduced.apart and not len(reduced.records)
+    session = engine.Session(tmp_path / "docs", "sdtm", "r", datetime(2026, 1, 1, tzinfo=UTC))
+    outcomes = distinct.validate_by_distinct_records(session, suite, empty, {},
+                                                     range(len(CHECKS)), "S")  # fmt: skip
+    session.close()
+    assert outcomes[0].success  # COLS: every column there
+    assert not outcomes[len(CHECKS) - 1].success  # GONE: a column the form lacks

@@ -12,9 +12,10 @@ LB's results repeat their test codes, units, dates and flags across thousands of
 at 2,000 subjects a piece of LB keeps a small share of its rows, and GX's per-row work
 (``isin``, regular expressions, ranges, row conditions) shrinks with it.
 
-The other checks (keys, ``mostly``, statistics of a column) read other records: they run
-on the whole frame (``<name>.all-records``), as does a check of a column the frame lacks
-(GX reports it). When fewer than :data:`LEAVES_OUT` records
+The distinct records hold only the columns those checks read. The other checks (keys,
+``mostly``, statistics of a column) read other records: they run on the whole frame
+(``<name>.all-records``), as do a check of a column the frame lacks (GX reports it) and one
+of the table's columns (it reads their names). When fewer than :data:`LEAVES_OUT` records
 can be left out, the frame is validated once, as ``<name>``: a second validation costs
 about 20 ms of GX's bookkeeping, results store and Data Docs pages, more than GX's per-row
 work on a thousand records (a few µs each; measured with ``benchmarks/gx_parts.py`` on the
@@ -31,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from transforms.conditions import Condition, subjects
-from transforms.quality.checks import Check, Suite
+from transforms.quality.checks import COLUMN_SET, Check, Suite
 from transforms.quality.engine import Outcome, Session, rows_meeting
 from transforms.uniques import KnownCodes, first_rows, row_codes
 
@@ -72,13 +73,15 @@ Key = tuple[frozenset[str], Condition | None]
 @dataclass(frozen=True)
 class Reduced:
     """A frame's checks split (:func:`reduce`): the record-wise ones (`wise`, validated on
-    the distinct records: `records`, their positions in the frame), the others (`rest`,
-    validated on every record), and per record-wise check's :data:`Key` a code per record
-    of the frame (`rows` records), equal where that check's outcome must be the same."""
+    the distinct records: `records`, their positions in the frame, of the `columns` those
+    checks read), the others (`rest`, validated on every record), and per record-wise
+    check's :data:`Key` a code per record of the frame (`rows` records), equal where that
+    check's outcome must be the same."""
 
     rows: int
     wise: tuple[int, ...]
     rest: tuple[int, ...]
+    columns: tuple[str, ...]  # the columns the record-wise checks read, in the frame's order
     records: np.ndarray
     codes: dict[Key, np.ndarray]
 
@@ -103,10 +106,13 @@ def reduce(suite: Suite, frame: pd.DataFrame, checks: Sequence[int]) -> Reduced:
     """`checks` (indexes into the suite) of `frame` (indexed 0, 1, ...) split into the
     record-wise ones and the others, with the first record of each combination of values
     a record-wise check reads (see the module's text)."""
-    # a check reading a column the frame lacks is GX's to report ("could not be evaluated")
+    # a check reading a column the frame lacks is GX's to report ("could not be evaluated");
+    # one of the table's columns reads their names, not records: with the rest
     wise = [i for i in checks if not suite.checks[i].across_records
+            and suite.checks[i].expectation not in COLUMN_SET
             and suite.checks[i].columns <= set(frame.columns)]  # fmt: skip
     apart = set(wise)
+    read = set().union(*(suite.checks[i].columns for i in wise))
     known: KnownCodes = {}
     met: dict[Condition, np.ndarray] = {}
     codes: dict[Key, np.ndarray] = {}
@@ -114,12 +120,21 @@ def reduce(suite: Suite, frame: pd.DataFrame, checks: Sequence[int]) -> Reduced:
         check = suite.checks[i]
         if (check.arguments, check.where) not in codes:
             code = outcome_codes(frame, check, known, met)
-            codes[check.arguments, check.where] = code.astype(np.min_scalar_type(code.max()))
+            codes[check.arguments, check.where] = code.astype(
+                np.min_scalar_type(code.max(initial=0))
+            )
     keep = np.zeros(len(frame), dtype=bool)
     for code in codes.values():
         keep[first_rows(code)] = True
     rest = tuple(i for i in checks if i not in apart)
-    return Reduced(len(frame), tuple(wise), rest, np.flatnonzero(keep), codes)
+    columns = tuple(c for c in frame.columns if c in read)
+    return Reduced(len(frame), tuple(wise), rest, columns, np.flatnonzero(keep), codes)
+
+
+def distinct_records(frame: pd.DataFrame, reduced: Reduced) -> pd.DataFrame:
+    """The distinct records of `frame`, of the columns the record-wise checks read
+    (indexed 0, 1, ...: the outcomes' positions)."""
+    return frame.take(reduced.records)[list(reduced.columns)].reset_index(drop=True)
 
 
 def validate_by_distinct_records(
@@ -137,7 +152,7 @@ def validate_by_distinct_records(
     reduced = reduce(suite, frame, checks)
     if not reduced.apart:
         return session.validate(suite, frame, parameters, checks, name)
-    distinct = frame.take(reduced.records).reset_index(drop=True)
+    distinct = distinct_records(frame, reduced)
     outcomes = session.validate(suite, distinct, parameters, reduced.wise,
                                 f"{name}.distinct-records")  # fmt: skip
     del distinct
@@ -168,7 +183,7 @@ class DistinctBatch:
         its record-wise checks (``reduced.wise``, the same for every piece)."""
         if self._pieces and reduced.wise != self._pieces[0][1].wise:
             raise ValueError("the pieces of a batch have the same record-wise checks")
-        self._frames.append(frame.take(reduced.records).reset_index(drop=True))
+        self._frames.append(distinct_records(frame, reduced))
         self._pieces.append((piece, reduced))
         self.rows += len(reduced.records)
 

@@ -120,12 +120,12 @@ def _memoise_row_filters(engine_class: Any) -> None:
     query's rows are the same each time, so the rows a query selects are computed once per
     (frame, query) and each call gets them as ``DataFrame.query`` would (``loc`` with the
     same mask). Each query's mask is kept, a bit per row, and its filtered frame too while
-    the frames kept in the validation hold at most ``frame_rows()`` rows: GX filters a
-    frame by the same query for each of an expectation's metrics, and copying every column
-    of the selected rows each time was half of the filters' time (a validation of distinct
-    records, a few thousand rows, keeps every filtered frame; one of a group of subjects,
-    about one). Keeping the filtered frames of every condition held several copies of LB at
-    once (10,000 subjects: past 12 GiB in the raw gate). GX only reads the frames it gets
+    the frames kept in the validation hold at most a quarter of ``frame_rows()`` rows: GX
+    filters a frame by the same query for each of an expectation's metrics, and copying
+    every column of the selected rows each time was half of the filters' time (a validation
+    of distinct records keeps most filtered frames; one of a group of subjects, none).
+    Keeping the filtered frames of every condition held several copies of LB at once
+    (10,000 subjects: past 12 GiB in the raw gate). GX only reads the frames it gets
     back (it drops rows into new frames)."""
     original = engine_class.__dict__["_apply_row_condition_filter"]
     if getattr(original, "memoised", False):
@@ -160,7 +160,7 @@ def _memoise_row_filters(engine_class: Any) -> None:
         if kept is not None and key in kept.frames and kept.frames[key][0] is data:
             return kept.frames[key][1]
         filtered = data.loc[np.unpackbits(hit[1], count=hit[2]).view(bool)]
-        if kept is not None and kept.rows + len(filtered) <= frame_rows():
+        if kept is not None and kept.rows + len(filtered) <= frame_rows() // 4:
             kept.frames[key] = (data, filtered)
             kept.rows += len(filtered)
         return filtered
