@@ -164,13 +164,13 @@ def validate_by_distinct_records(
 
 class DistinctBatch:
     """The distinct records of several pieces of one table (groups of subjects), validated
-    together: one GX validation for as many pieces as the caller adds (``frame_rows()``
-    distinct records between them, say) instead of one per piece. A validation costs GX's
-    bookkeeping per expectation whatever its rows (~20 ms each: about a second for LB's 44
-    checks), and a piece of LB keeps a ninth of its records: at 50,000 subjects its ~110
-    groups become a dozen validations. Of each piece only its distinct records and their
-    codes are kept (a few bytes per record of the piece); the outcomes come back per piece,
-    failing rows as positions in that piece, as a validation of the piece alone gives them."""
+    together: one GX validation for as many pieces as the caller adds instead of one per
+    piece. A validation costs GX's bookkeeping per expectation whatever its rows (~20 ms
+    each: about a second for LB's 44 checks), and a piece of LB keeps a ninth of its
+    records or fewer: at 10,000 subjects the SDTM gate's 26 groups of LB are 4 validations.
+    Of each piece only its distinct records and their codes are kept (a few bytes per record
+    of the piece); the outcomes come back per piece, failing rows as positions in that
+    piece, as a validation of the piece alone gives them."""
 
     def __init__(self, session: Session, suite: Suite, parameters: Mapping[str, Any]) -> None:
         self.session, self.suite, self.parameters = session, suite, parameters
@@ -182,10 +182,15 @@ class DistinctBatch:
         """Keep the distinct records of `frame` (a piece of the table, numbered `piece`) for
         its record-wise checks (``reduced.wise``, the same for every piece)."""
         if self._pieces and reduced.wise != self._pieces[0][1].wise:
-            raise ValueError("the pieces of a batch have the same record-wise checks")
+            raise ValueError("every piece of a batch must have the same record-wise checks")
         self._frames.append(distinct_records(frame, reduced))
         self._pieces.append((piece, reduced))
         self.rows += len(reduced.records)
+
+    @property
+    def pieces(self) -> list[int]:
+        """The pieces kept, in the order added."""
+        return [piece for piece, _ in self._pieces]
 
     def validate(self, name: str) -> list[tuple[int, dict[int, Outcome]]]:
         """Validate the records kept as `name`, then let go of them: per piece, in the

@@ -100,9 +100,11 @@ _FILTERS: ContextVar[dict[tuple[int, str], tuple[Any, np.ndarray, int]] | None] 
 
 @dataclass
 class _Filtered:
-    """The filtered frames kept during one validation, per (frame, query), and their rows."""
+    """The filtered frames kept during one validation, per (frame, query), their rows and
+    the most rows they may hold."""
 
     frames: dict[tuple[int, str], tuple[Any, pd.DataFrame]]
+    budget: int
     rows: int = 0
 
 
@@ -160,7 +162,7 @@ def _memoise_row_filters(engine_class: Any) -> None:
         if kept is not None and key in kept.frames and kept.frames[key][0] is data:
             return kept.frames[key][1]
         filtered = data.loc[np.unpackbits(hit[1], count=hit[2]).view(bool)]
-        if kept is not None and kept.rows + len(filtered) <= frame_rows() // 4:
+        if kept is not None and kept.rows + len(filtered) <= kept.budget:
             kept.frames[key] = (data, filtered)
             kept.rows += len(filtered)
         return filtered
@@ -267,7 +269,7 @@ def configurations_memoised() -> Iterator[None]:
     token = _CONFIGURATIONS.set({})
     filters = _FILTERS.set({})
     ids = _METRIC_IDS.set({})
-    filtered = _FILTERED.set(_Filtered({}))
+    filtered = _FILTERED.set(_Filtered({}, budget=frame_rows() // 4))
     try:
         yield
     finally:
