@@ -10,17 +10,20 @@ is imported inside the task).
 
 from __future__ import annotations
 
+import logging
 import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from airflow.sdk import Asset, BaseSensorOperator, TaskGroup, dag, task
+from airflow.sdk import Asset, BaseSensorOperator, TaskGroup, dag, get_parsing_context, task
 
 from transforms.alerts import night_start
-from transforms.jobs.plan import Job, jobs
+from transforms.jobs.plan import FIRST_STEP, Job, Unplanned, every_job
 from transforms.notifier import StudyAlert
-from transforms.studies import Deadline, StudyInfo, list_studies
+from transforms.studies import Deadline, StudyInfo
+
+log = logging.getLogger(__name__)
 
 DOC = {
     "sdtm": """
@@ -122,14 +125,24 @@ def run_step(study_id: str, kind: str, step_id: str, run_dir: str | None = None)
         raise AirflowFailException(f"{type(exc).__name__}: {exc}") from exc
 
 
+def _job_dag(
+    dag_id: str, kind: str, study: str, schedule: str | None, trigger: str | None
+) -> dict[str, Any]:
+    """What the DAG of every job has: its id, its clock or the Asset that triggers it, one
+    run at a time, no catching up."""
+    return {
+        "dag_id": dag_id,
+        "schedule": [Asset(trigger)] if trigger else schedule,
+        "start_date": datetime(2026, 1, 1, tzinfo=UTC),
+        "catchup": False,
+        "max_active_runs": 1,
+        "tags": ["cdisc", kind, study],
+    }
+
+
 def build_dag(study: StudyInfo, job: Job) -> object:
     @dag(
-        dag_id=job.dag_id,
-        schedule=[Asset(job.trigger)] if job.trigger else job.schedule,
-        start_date=datetime(2026, 1, 1, tzinfo=UTC),
-        catchup=False,
-        max_active_runs=1,
-        tags=["cdisc", job.kind, study.id],
+        **_job_dag(job.dag_id, job.kind, study.id, job.schedule, job.trigger),
         doc_md=DOC[job.kind].format(
             study=study.id,
             title=study.title,
@@ -176,6 +189,36 @@ def build_dag(study: StudyInfo, job: Job) -> object:
     return render()
 
 
-for _study in list_studies():
-    for _job in jobs(_study):
-        globals()[_job.dag_id] = build_dag(_study, _job)
+@task
+def cannot_plan(problem: str) -> None:
+    """The one task of a job whose specs make no job graph: fails with what is wrong."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    raise AirflowFailException(problem)
+
+
+def build_unplanned_dag(job: Unplanned) -> object:
+    """The DAG of a job whose specs make no job graph: its id and clock or trigger kept, one
+    task (the job's first step's id) that fails with the spec error and alerts."""
+
+    @dag(
+        **_job_dag(job.dag_id, job.kind, job.study, job.schedule, job.trigger),
+        doc_md=f"### {job.study}: the specs make no job graph\n\n{job.problem}\n",
+        default_args={"on_failure_callback": StudyAlert(job.study, "failure")},
+    )
+    def render() -> None:
+        cannot_plan.override(task_id=FIRST_STEP[job.kind])(job.problem)
+
+    return render()
+
+
+# A worker running a task parses this file for that task's DAG alone (Airflow sets the
+# parsing context): the other studies' and jobs' specs are not read. The DAG processor,
+# with no context, makes every DAG; a study whose specs make no job graph costs its own
+# DAG its tasks, not the other studies their DAGs.
+for _made in every_job(get_parsing_context().dag_id):
+    if isinstance(_made, Unplanned):
+        log.error("%s: %s", _made.dag_id, _made.problem)
+        globals()[_made.dag_id] = build_unplanned_dag(_made)
+    else:
+        globals()[_made[1].dag_id] = build_dag(*_made)

@@ -61,6 +61,45 @@ def test_parsing_imports_nothing_heavy(tmp_path: Path) -> None:
     ]
 
 
+ONE_DAG = """
+import os, runpy, sys
+from airflow.sdk.definitions._internal.dag_parsing_context import (
+    _airflow_parsing_context_manager,
+)
+from airflow.sdk import DAG
+import transforms.yamlfile as yamlfile
+read = []
+load = yamlfile.load
+yamlfile.load = lambda path: read.append(str(path)) or load(path)
+with _airflow_parsing_context_manager(dag_id=sys.argv[1] or None):
+    ns = runpy.run_path("dags/study_pipelines.py")
+dags = {k: v for k, v in ns.items() if isinstance(v, DAG)}
+print(sorted(dags))
+print(sorted({p.split("sdtm_specs/", 1)[1].split("/")[0] for p in read}))
+print(sorted({p.split("/")[-2] for p in read if "/POMMAINT/" in p}))
+for name, d in sorted(dags.items()):
+    print(name, sorted(d.task_dict))
+"""
+
+
+def test_a_task_parses_the_dag_file_for_its_own_dag_alone(tmp_path: Path) -> None:
+    """A worker running a task of pommaint_adam (Airflow's parsing context names the DAG)
+    builds that DAG alone, the same as the DAG processor builds it, and reads no SDTM spec
+    and no other study's spec beyond its study.yaml; with no context every DAG is built."""
+    everything = _python(ONE_DAG.replace("sys.argv[1]", "''"), tmp_path)
+    assert everything[0] == (
+        "['cdiscpilot01_adam', 'cdiscpilot01_sdtm_nightly', 'pommaint_adam', "
+        "'pommaint_sdtm_nightly']"
+    )
+    assert everything[1] == "['CDISCPILOT01', 'POMMAINT', '_common']"
+    assert everything[2] == "['POMMAINT', 'adam', 'sdtm']"
+    one = _python(ONE_DAG.replace("sys.argv[1]", "'pommaint_adam'"), tmp_path)
+    assert one[0] == "['pommaint_adam']"
+    assert one[1] == "['CDISCPILOT01', 'POMMAINT']"  # study.yaml of each: which DAGs exist
+    assert one[2] == "['POMMAINT', 'adam']"  # its study.yaml and its ADaM specs
+    assert one[3] == next(line for line in everything if line.startswith("pommaint_adam "))
+
+
 def test_make_ui_starts_the_demo_airflow_on_the_chosen_port() -> None:
     """`make ui PORT=9999` (printed, not run): Airflow standalone with the demo's exported
     settings (one AIRFLOW_HOME and SQLite database for both), its API server and the tasks'

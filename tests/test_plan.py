@@ -211,3 +211,60 @@ def test_the_dags_are_the_plan_and_a_new_dataset_spec_is_a_new_task(tmp_path: Pa
     pilot = graph["cdiscpilot01_sdtm_nightly"]
     assert pilot["mh.map"] == ["dm.map", "extract", "validate_raw", "vs.map"]
     assert "mh.xpt" in pilot["reconcile"]
+
+
+UNPLANNED = """
+import json, runpy
+from airflow.sdk import DAG
+from airflow.sdk.exceptions import AirflowFailException
+ns = runpy.run_path("dags/study_pipelines.py")
+out = {}
+for name, dag in sorted((k, v) for k, v in ns.items() if isinstance(v, DAG)):
+    out[name] = {"tasks": sorted(dag.task_dict), "schedule": str(dag.schedule)}
+    if list(dag.task_dict) == ["extract"] or list(dag.task_dict) == ["start"]:
+        task = next(iter(dag.task_dict.values()))
+        try:
+            task.python_callable(*task.op_args)
+        except AirflowFailException as failed:
+            out[name]["fails"] = str(failed)
+print(json.dumps(out))
+"""
+
+
+def test_a_study_whose_specs_make_no_graph_loses_its_dag_alone(tmp_path: Path) -> None:
+    """One study's broken spec fails that study's job at its first task (the alert names
+    the file and line), on its clock; the other studies' DAGs and the study's other job
+    are made as ever (before: the whole DAG file failed to import, every study's DAGs
+    with it)."""
+    root = _copy_specs(tmp_path)
+    vs = root / "CDISCPILOT01" / "sdtm" / "vs.yaml"
+    vs.write_text(vs.read_text() + "variables: [VSTESTCD\n")
+    env = airflow_env(tmp_path / "home", tmp_path, tmp_path)
+    env["CDISC_SPECS_DIR"] = str(root)
+    out = subprocess.run([sys.executable, "-c", UNPLANNED], cwd=ROOT, env=env,
+                         capture_output=True, text=True, check=True)  # fmt: skip
+    dags = json.loads(out.stdout.splitlines()[-1])
+    broken = dags.pop("cdiscpilot01_sdtm_nightly")
+    assert broken["tasks"] == ["extract"]
+    assert broken["schedule"] == "0 3 * * *"  # its study.yaml's clock
+    assert broken["fails"].startswith(f"{vs}: line ")
+    assert "not valid YAML" in broken["fails"]
+    assert "cdiscpilot01_sdtm_nightly: " in out.stdout + out.stderr  # logged while parsed
+    graph = _plan_graph(SPECS)
+    for name, dag in dags.items():
+        assert dag["tasks"] == sorted(graph[name]), name
+    assert sorted(dags) == ["cdiscpilot01_adam", "pommaint_adam", "pommaint_sdtm_nightly"]
+    # A study.yaml that cannot be read: the folder's SDTM job fails, on the default clock.
+    (root / "POMMAINT" / "study.yaml").write_text("study: [POMMAINT\n")
+    out = subprocess.run([sys.executable, "-c", UNPLANNED], cwd=ROOT, env=env,
+                         capture_output=True, text=True, check=True)  # fmt: skip
+    dags = json.loads(out.stdout.splitlines()[-1])
+    assert sorted(dags) == [
+        "cdiscpilot01_adam",
+        "cdiscpilot01_sdtm_nightly",
+        "pommaint_sdtm_nightly",
+    ]
+    assert dags["pommaint_sdtm_nightly"]["schedule"] == "0 2 * * *"
+    assert dags["pommaint_sdtm_nightly"]["fails"].startswith(
+        f"{root / 'POMMAINT' / 'study.yaml'}: "
+    )

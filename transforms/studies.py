@@ -113,21 +113,22 @@ def read_study_info(path: Path) -> StudyInfo:
     )
 
 
+def study_files(root: Path | None = None) -> list[Path]:
+    """The study.yaml of every study folder, sorted by folder (folders starting '_' are
+    shared, not studies). Nothing is read."""
+    found = sorted((root or specs_dir()).glob("*/study.yaml"))
+    return [path for path in found if not path.parent.name.startswith("_")]
+
+
 def list_studies(root: Path | None = None) -> list[StudyInfo]:
-    """Every study folder with a study.yaml, sorted by id (folders starting '_' are shared)."""
-    root = root or specs_dir()
-    return [
-        read_study_info(path)
-        for path in sorted(root.glob("*/study.yaml"))
-        if not path.parent.name.startswith("_")
-    ]
+    """Every study folder with a study.yaml, sorted by id."""
+    return [read_study_info(path) for path in study_files(root)]
 
 
 def unknown_study(study: str, root: Path | None = None) -> str | None:
     """Why `study` is not a study of the specs folder (naming the known ones), or None.
     Reads folder names only: another study's broken spec does not stop this one."""
-    folders = sorted((root or specs_dir()).glob("*/study.yaml"))
-    known = [p.parent.name for p in folders if not p.parent.name.startswith("_")]
+    known = [path.parent.name for path in study_files(root)]
     if study in known:
         return None
     return f"no specs for study {study} (known: {', '.join(known) or 'none'})"

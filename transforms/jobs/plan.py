@@ -21,14 +21,23 @@ pandas): the DAG file computes the plan while Airflow parses it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from transforms import yamlfile
 from transforms.errors import UserError
-from transforms.studies import REFERENCE_DATASET, StudyInfo, sdtm_asset, sdtm_reads, specs_dir
+from transforms.studies import (
+    DEFAULT_SCHEDULE,
+    REFERENCE_DATASET,
+    StudyInfo,
+    read_study_info,
+    sdtm_asset,
+    sdtm_reads,
+    specs_dir,
+    study_files,
+)
 
 JobKind = Literal["sdtm", "adam"]
 
@@ -192,13 +201,62 @@ def adam_job(study: StudyInfo, root: Path | None = None) -> Job:
     )  # fmt: skip
 
 
+def job_kinds(study: StudyInfo) -> list[JobKind]:
+    """The kinds of the study's jobs (nothing read): SDTM, and ADaM when its study.yaml
+    lists ADaM datasets."""
+    kinds: list[JobKind] = ["sdtm"]
+    return [*kinds, "adam"] if study.adam else kinds
+
+
 def jobs(study: StudyInfo, root: Path | None = None) -> list[Job]:
-    """The study's jobs: SDTM, and ADaM when its study.yaml lists ADaM datasets."""
-    return [sdtm_job(study, root), *([adam_job(study, root)] if study.adam else [])]
+    """The study's jobs (:func:`job_kinds`)."""
+    return [job(study, kind, root) for kind in job_kinds(study)]
 
 
 def job(study: StudyInfo, kind: JobKind, root: Path | None = None) -> Job:
     return sdtm_job(study, root) if kind == "sdtm" else adam_job(study, root)
+
+
+@dataclass(frozen=True)
+class Unplanned:
+    """A study's job whose specs make no job graph (a spec that cannot be read, a cycle):
+    its DAG keeps its id and its clock or trigger, and its one task fails with `problem`
+    (and alerts), while the other studies' and jobs' DAGs are made as ever."""
+
+    study: str
+    kind: JobKind
+    dag_id: str
+    schedule: str | None
+    trigger: str | None
+    problem: str
+
+
+def every_job(
+    wanted: str | None = None, root: Path | None = None
+) -> Iterator[tuple[StudyInfo, Job] | Unplanned]:
+    """Every study's jobs, each with its study, or only the one whose DAG id is `wanted`
+    (the others' specs are not read). Each job is made of its own study's specs alone: a
+    spec error is an :class:`Unplanned` job (its study.yaml's: the SDTM job of the folder's
+    name), not the end of every study's jobs."""
+    for path in study_files(root):
+        folder = path.parent.name
+        try:
+            study = read_study_info(path)
+        except UserError as error:
+            if wanted in (None, dag_id(folder, "sdtm")):
+                yield Unplanned(folder, "sdtm", dag_id(folder, "sdtm"), DEFAULT_SCHEDULE,
+                                None, str(error))  # fmt: skip
+            continue
+        for kind in job_kinds(study):
+            name = dag_id(study.id, kind)
+            if wanted not in (None, name):
+                continue
+            try:
+                yield study, job(study, kind, root)
+            except UserError as error:
+                sdtm = kind == "sdtm"
+                yield Unplanned(study.id, kind, name, study.schedule if sdtm else None,
+                                None if sdtm else sdtm_asset(study.id), str(error))  # fmt: skip
 
 
 def _reference_first(datasets: Iterable[str]) -> list[str]:
