@@ -62,7 +62,7 @@ def test_parsing_imports_nothing_heavy(tmp_path: Path) -> None:
 
 
 ONE_DAG = """
-import os, runpy, sys
+import runpy, sys
 from airflow.sdk.definitions._internal.dag_parsing_context import (
     _airflow_parsing_context_manager,
 )

@@ -112,6 +112,12 @@ def dag_id(study: str, kind: JobKind) -> str:
     return f"{study.lower()}_sdtm_nightly" if kind == "sdtm" else f"{study.lower()}_adam"
 
 
+def _start(study: str, kind: JobKind, schedule: str) -> tuple[str | None, str | None]:
+    """What starts a study's job: the SDTM load its clock (`schedule`, cron), the ADaM build
+    the Asset its SDTM publication updates: (schedule, trigger)."""
+    return (schedule, None) if kind == "sdtm" else (None, sdtm_asset(study))
+
+
 FIRST_STEP: dict[JobKind, str] = {"sdtm": "extract", "adam": "start"}
 """Each job's first step: the one that makes the run folder (and the task that fails
 first when the study's specs cannot be read)."""
@@ -166,10 +172,11 @@ def sdtm_job(study: StudyInfo, root: Path | None = None) -> Job:
         Step("publish", f"{SDTM}:publish_run", after=("conformance",)),
     ]
     folder = (root or specs_dir()) / study.id / "sdtm"
+    schedule, trigger = _start(study.id, "sdtm", study.schedule)
     return Job(
         study=study.id, kind="sdtm", dag_id=dag_id(study.id, "sdtm"),
-        steps=ordered(steps, where=str(folder)), datasets=study.sdtm, schedule=study.schedule,
-        trigger=None, emits=sdtm_asset(study.id), publishing="publish",
+        steps=ordered(steps, where=str(folder)), datasets=study.sdtm, schedule=schedule,
+        trigger=trigger, emits=sdtm_asset(study.id), publishing="publish",
     )  # fmt: skip
 
 
@@ -194,18 +201,18 @@ def adam_job(study: StudyInfo, root: Path | None = None) -> Job:
         Step("publish", f"{ADAM}:publish_run", after=("conformance",)),
     ]
     folder = (root or specs_dir()) / study.id / "adam"
+    schedule, trigger = _start(study.id, "adam", study.schedule)
     return Job(
         study=study.id, kind="adam", dag_id=dag_id(study.id, "adam"),
-        steps=ordered(steps, where=str(folder)), datasets=study.adam, schedule=None,
-        trigger=sdtm_asset(study.id), emits=None, publishing="publish",
+        steps=ordered(steps, where=str(folder)), datasets=study.adam, schedule=schedule,
+        trigger=trigger, emits=None, publishing="publish",
     )  # fmt: skip
 
 
 def job_kinds(study: StudyInfo) -> list[JobKind]:
     """The kinds of the study's jobs (nothing read): SDTM, and ADaM when its study.yaml
     lists ADaM datasets."""
-    kinds: list[JobKind] = ["sdtm"]
-    return [*kinds, "adam"] if study.adam else kinds
+    return ["sdtm", "adam"] if study.adam else ["sdtm"]
 
 
 def jobs(study: StudyInfo, root: Path | None = None) -> list[Job]:
@@ -244,19 +251,20 @@ def every_job(
             study = read_study_info(path)
         except UserError as error:
             if wanted in (None, dag_id(folder, "sdtm")):
-                yield Unplanned(folder, "sdtm", dag_id(folder, "sdtm"), DEFAULT_SCHEDULE,
-                                None, str(error))  # fmt: skip
+                yield Unplanned(folder, "sdtm", dag_id(folder, "sdtm"),
+                                *_start(folder, "sdtm", DEFAULT_SCHEDULE), str(error))  # fmt: skip
             continue
         for kind in job_kinds(study):
             name = dag_id(study.id, kind)
             if wanted not in (None, name):
                 continue
+            made: tuple[StudyInfo, Job] | Unplanned
             try:
-                yield study, job(study, kind, root)
+                made = study, job(study, kind, root)
             except UserError as error:
-                sdtm = kind == "sdtm"
-                yield Unplanned(study.id, kind, name, study.schedule if sdtm else None,
-                                None if sdtm else sdtm_asset(study.id), str(error))  # fmt: skip
+                made = Unplanned(study.id, kind, name, *_start(study.id, kind, study.schedule),
+                                 str(error))  # fmt: skip
+            yield made
 
 
 def _reference_first(datasets: Iterable[str]) -> list[str]:
